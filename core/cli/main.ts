@@ -1,0 +1,55 @@
+/**
+ * The `pagescope` command line: the same engine as the app, scriptable. Each subcommand lives in
+ * commands/; this file only wires arguments to them and turns every failure into one line on
+ * stderr with exit code 2 (bad input, refused attach) or 1 (anything unexpected).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
+import { psCommand } from './commands/ps.ts';
+import { scanCommand } from './commands/scan.ts';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('pagescope')
+    .description('Live page-by-page memory visualizer for Linux processes')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('ps')
+    .description('list processes (pid, user, RSS, state, command)')
+    .option('--json', 'one JSON array on stdout')
+    .action((opts) => {
+      program.setOptionValue('exit', psCommand(opts));
+    });
+
+  program
+    .command('scan')
+    .description('scan the page tables of a process once and print per-VMA page counts')
+    .requiredOption('--pid <pid>', 'process id')
+    .option('--range <0xSTART-0xEND>', 'only this address range (repeatable)', collect)
+    .addOption(new Option('--backend <name>', 'page-table reader').choices(['scan', 'pagemap']))
+    .option('--json', 'one JSON object on stdout')
+    .option('--regions', 'with --json: include every region and its categories')
+    .action((opts) => {
+      program.setOptionValue('exit', scanCommand(opts));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return (program.getOptionValue('exit') as number | undefined) ?? 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`pagescope: ${userMessage(err)}\n`);
+    if (err instanceof PagescopeError || err instanceof KernelError) return 2;
+    return 1;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * /proc/PID/maps: the VMAs of a process.
+ *
+ * Parsed into plain records once per tick (a process has hundreds to tens of thousands of VMAs,
+ * never millions). Addresses are kept as page numbers (exact as JS numbers even for [vsyscall] at
+ * 0xffffffffff600000) and as the kernel's own hex text, which is what users and JSON see.
+ */
+import fs from 'node:fs';
+import { fromNodeError } from '../kernel/errors.ts';
+import { PAGE_SHIFT } from '../kernel/pagemap-abi.ts';
+
+export type VmaKind =
+  'heap' | 'stack' | 'vdso' | 'vvar' | 'vsyscall' | 'file' | 'anon' | 'shmem' | 'hugetlb';
+
+export interface Vma {
+  /** Position in /proc/PID/maps order. */
+  index: number;
+  startPage: number;
+  endPage: number;
+  /** Hex text of the start and end addresses as in maps (no 0x). */
+  startHex: string;
+  endHex: string;
+  /** e.g. "rw-p". */
+  perms: string;
+  offset: number;
+  dev: string;
+  inode: number;
+  /** The path or pseudo-name ("[heap]"), '' for anonymous memory. */
+  path: string;
+  kind: VmaKind;
+}
+
+const LINE = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) (\S+) (\d+)\s*(.*)$/;
+
+export function parseMaps(text: string): Vma[] {
+  const vmas: Vma[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const m = LINE.exec(line);
+    if (!m) throw new Error(`unparsable /proc/PID/maps line: ${JSON.stringify(line)}`);
+    const [, startHex, endHex, perms, offset, dev, inode, path] = m;
+    vmas.push({
+      index: vmas.length,
+      startPage: hexToPage(startHex),
+      endPage: hexToPage(endHex),
+      startHex,
+      endHex,
+      perms,
+      offset: parseInt(offset, 16),
+      dev,
+      inode: Number(inode),
+      path,
+      kind: vmaKind(path, perms, Number(inode)),
+    });
+  }
+  return vmas;
+}
+
+export function readMaps(pid: number): Vma[] {
+  const path = `/proc/${pid}/maps`;
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'latin1');
+  } catch (err) {
+    throw fromNodeError(err, `read ${path}`, { pid, path });
+  }
+  return parseMaps(text);
+}
+
+export function hexToPage(hex: string): number {
+  // Hex addresses have up to 16 digits; dropping the last three (12 bits) leaves at most 13,
+  // which a double holds exactly.
+  return hex.length <= 3 ? 0 : parseInt(hex.slice(0, -3), 16);
+}
+
+export function pageToHex(page: number): string {
+  return page.toString(16) + '000';
+}
+
+export function pageToAddress(page: number): bigint {
+  return BigInt(page) << BigInt(PAGE_SHIFT);
+}
+
+export function vmaKind(path: string, perms: string, inode: number): VmaKind {
+  if (path === '[heap]') return 'heap';
+  if (path === '[stack]' || path.startsWith('[stack:')) return 'stack';
+  if (path === '[vdso]') return 'vdso';
+  if (path === '[vvar]' || path === '[vvar_vclock]') return 'vvar';
+  if (path === '[vsyscall]') return 'vsyscall';
+  if (path.startsWith('/anon_hugepage') || path.includes('hugepages')) return 'hugetlb';
+  if (
+    path.startsWith('/memfd:') ||
+    path.startsWith('/SYSV') ||
+    path.startsWith('/dev/zero') ||
+    path.startsWith('[anon_shmem:') ||
+    path.startsWith('/dev/shm/')
+  )
+    return 'shmem';
+  if (path === '' || path.startsWith('[anon:')) return perms[3] === 's' && inode ? 'shmem' : 'anon';
+  if (path.startsWith('[')) return 'anon';
+  return 'file';
+}
+
+/** The VMAs kind names that the kernel maps specially (no page-table walk makes sense there). */
+export function isSpecialKind(kind: VmaKind): boolean {
+  return kind === 'vdso' || kind === 'vvar' || kind === 'vsyscall';
+}

@@ -1,0 +1,94 @@
+/**
+ * The process list: one readdir of /proc and a few small reads per pid. Processes that exit while
+ * being read are skipped, never reported as errors.
+ */
+import fs from 'node:fs';
+
+export interface ProcessInfo {
+  pid: number;
+  /** The kernel's command name (comm, at most 15 characters). */
+  name: string;
+  /** The full command line, arguments joined by spaces ('' for kernel threads). */
+  cmdline: string;
+  uid: number;
+  user: string;
+  /** Resident set size in KiB. */
+  rssKiB: number;
+  /** One-letter state from /proc/PID/stat (R, S, D, T, Z...). */
+  state: string;
+  /** Kernel threads have no user memory to show. */
+  kernelThread: boolean;
+}
+
+let userNames: Map<number, string> | null = null;
+
+function userName(uid: number): string {
+  if (!userNames) {
+    userNames = new Map();
+    try {
+      for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+        const f = line.split(':');
+        if (f.length > 2) userNames.set(Number(f[2]), f[0]);
+      }
+    } catch {
+      // No passwd file (a minimal container): numeric uids are shown.
+    }
+  }
+  return userNames.get(uid) ?? String(uid);
+}
+
+/** Reads one process, or returns null when it is gone or unreadable. */
+export function readProcess(pid: number): ProcessInfo | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // comm may hold spaces and parentheses: it ends at the LAST ')'.
+    const open = stat.indexOf('(');
+    const close = stat.lastIndexOf(')');
+    const name = stat.slice(open + 1, close);
+    const rest = stat.slice(close + 2).split(' ');
+    const state = rest[0];
+    const flags = Number(rest[6]);
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+    const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+    let cmdline = '';
+    try {
+      cmdline = fs
+        .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .replace(/\0+$/, '')
+        .split('\0')
+        .join(' ');
+    } catch {
+      // cmdline may be unreadable for a zombie; the name still identifies it.
+    }
+    const PF_KTHREAD = 0x00200000;
+    return {
+      pid,
+      name,
+      cmdline,
+      uid,
+      user: userName(uid),
+      rssKiB,
+      state,
+      kernelThread: (flags & PF_KTHREAD) !== 0,
+    };
+  } catch {
+    return null; // exited between readdir and read, or hidden from us
+  }
+}
+
+export function listProcesses(options: { includeKernelThreads?: boolean } = {}): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const p = readProcess(Number(entry));
+    if (p && (options.includeKernelThreads || !p.kernelThread)) out.push(p);
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** Whether a pid names a live process (zombies count as exited). */
+export function processAlive(pid: number): boolean {
+  const p = readProcess(pid);
+  return p !== null && p.state !== 'Z' && p.state !== 'X';
+}

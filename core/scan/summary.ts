@@ -1,0 +1,107 @@
+/**
+ * Per-VMA summaries: page counts per category, with the kernel's quirks interpreted honestly.
+ *
+ * The rules (measured on Linux 6.18, see KERNEL-NOTES):
+ * - SWAPPED is set for every non-present PTE that is a swap entry, and the kernel also uses swap
+ *   entries as markers: a guard page (GUARD) and an untouched page under userfaultfd
+ *   write-protection (a uffd-wp PTE marker) both report SWAPPED. So `swapped` counts only
+ *   SWAPPED pages that are neither guards nor write-protected-and-unwritten markers. A page that
+ *   was really swapped out and is write-protected looks exactly like a marker; it is counted
+ *   in `markers`, never in `swapped`, so swap is never over-reported.
+ * - WRITTEN means "not write-protected". In a VMA without async write-protection (no WPALLOWED)
+ *   nothing is ever protected, so every populated page reports WRITTEN and it means nothing:
+ *   `written` counts WRITTEN only on WPALLOWED pages, i.e. pages pagescope is watching.
+ * - Pages with no page table at all are reported with categories 0: they count only in `pages`.
+ */
+import { Category } from '../kernel/pagemap-abi.ts';
+import type { Vma } from '../proc/maps.ts';
+import type { RegionList } from './region-list.ts';
+
+export interface PageCounts {
+  pages: number;
+  present: number;
+  swapped: number;
+  file: number;
+  zero: number;
+  huge: number;
+  guard: number;
+  written: number;
+  wpallowed: number;
+  softdirty: number;
+  /** uffd-wp markers (write-protected, never-populated pages; may hide protected swapped pages). */
+  markers: number;
+}
+
+export const COUNT_KEYS: ReadonlyArray<keyof PageCounts> = [
+  'pages',
+  'present',
+  'swapped',
+  'file',
+  'zero',
+  'huge',
+  'guard',
+  'written',
+  'wpallowed',
+  'softdirty',
+  'markers',
+];
+
+export function emptyCounts(): PageCounts {
+  return {
+    pages: 0,
+    present: 0,
+    swapped: 0,
+    file: 0,
+    zero: 0,
+    huge: 0,
+    guard: 0,
+    written: 0,
+    wpallowed: 0,
+    softdirty: 0,
+    markers: 0,
+  };
+}
+
+const { WPALLOWED, WRITTEN, FILE, PRESENT, SWAPPED, PFNZERO, HUGE, SOFT_DIRTY, GUARD } = Category;
+
+/** Adds `n` pages of categories `c` to `into`, by the rules above. */
+export function addPages(into: PageCounts, c: number, n: number): void {
+  into.pages += n;
+  if (c & PRESENT) into.present += n;
+  if (c & SWAPPED && !(c & PRESENT)) {
+    if (c & GUARD) into.guard += n;
+    else if (c & WPALLOWED && !(c & WRITTEN)) into.markers += n;
+    else into.swapped += n;
+  } else if (c & GUARD) into.guard += n;
+  if (c & FILE) into.file += n;
+  if (c & PFNZERO) into.zero += n;
+  if (c & HUGE) into.huge += n;
+  if (c & WPALLOWED) {
+    into.wpallowed += n;
+    if (c & WRITTEN) into.written += n;
+  }
+  if (c & SOFT_DIRTY) into.softdirty += n;
+}
+
+export function addCounts(into: PageCounts, from: PageCounts): void {
+  for (const k of COUNT_KEYS) into[k] += from[k];
+}
+
+/**
+ * Summaries for each VMA (indexed like `vmas`) from the regions of one scan. `pages` counts the
+ * scanned pages of each VMA, including those the kernel skipped (VM_PFNMAP), so a partial
+ * range shows its true size.
+ */
+export function summarize(
+  vmas: readonly Vma[],
+  regions: RegionList,
+  scanned: ReadonlyMap<number, number>,
+): PageCounts[] {
+  const out = vmas.map(() => emptyCounts());
+  for (let i = 0; i < regions.length; i++) {
+    const counts = out[regions.vmaIndex[i]];
+    addPages(counts, regions.categories[i], regions.endPage[i] - regions.startPage[i]);
+  }
+  for (const [vmaIndex, pages] of scanned) out[vmaIndex].pages = pages;
+  return out;
+}
