@@ -1,0 +1,107 @@
+/**
+ * Frames on the wire: one Frame as one ArrayBuffer (a WebSocket binary message).
+ *
+ * Layout (little-endian, the host's and every browser's byte order on x86_64/arm64):
+ *   0   u32  magic 'PSF1'
+ *   4   u32  FRAME_WIRE_VERSION
+ *   8   f64 x HEADER_FIELDS   sessionId, tick, vmaVersion, totalPages, counters (7 fields),
+ *                             buckets, pagesPerBucket, histogram length, window flag,
+ *                             window start, window end, window length, written length
+ *   ... f64 x writtenLen      written ranges (8-aligned, first so no padding is needed)
+ *   ... u32 x histogramLen    overview histogram
+ *   ... u16 x windowLen       window PageBits
+ * decodeFrame returns typed-array views into the buffer it was given (no copy).
+ */
+import type { Frame } from './frame.ts';
+
+export const FRAME_MAGIC = 0x31465350; // 'PSF1'
+export const FRAME_WIRE_VERSION = 1;
+const HEADER_FIELDS = 19;
+const HEADER_BYTES = 8 + HEADER_FIELDS * 8;
+
+export function encodeFrame(frame: Frame): ArrayBuffer {
+  const writtenLen = frame.written.length;
+  const histLen = frame.overview.histogram.length;
+  const winLen = frame.window ? frame.window.bits.length : 0;
+  const writtenOff = HEADER_BYTES;
+  const histOff = writtenOff + writtenLen * 8;
+  const winOff = histOff + histLen * 4;
+  const total = winOff + winLen * 2;
+  const buf = new ArrayBuffer(total);
+  const u32 = new Uint32Array(buf, 0, 2);
+  u32[0] = FRAME_MAGIC;
+  u32[1] = FRAME_WIRE_VERSION;
+  const h = new Float64Array(buf, 8, HEADER_FIELDS);
+  const c = frame.counters;
+  h.set([
+    frame.sessionId,
+    frame.tick,
+    frame.vmaVersion,
+    frame.totalPages,
+    c.tick,
+    c.t,
+    c.present,
+    c.swapped,
+    c.written,
+    c.watched,
+    c.scanMs,
+    frame.overview.buckets,
+    frame.overview.pagesPerBucket,
+    histLen,
+    frame.window ? 1 : 0,
+    frame.window?.startIndex ?? 0,
+    frame.window?.endIndex ?? 0,
+    winLen,
+    writtenLen,
+  ]);
+  new Float64Array(buf, writtenOff, writtenLen).set(frame.written);
+  new Uint32Array(buf, histOff, histLen).set(frame.overview.histogram);
+  if (frame.window) new Uint16Array(buf, winOff, winLen).set(frame.window.bits);
+  return buf;
+}
+
+/** Decodes a buffer made by encodeFrame; throws an Error with one sentence on anything else. */
+export function decodeFrame(buf: ArrayBuffer): Frame {
+  if (buf.byteLength < HEADER_BYTES) throw new Error('Frame too short to hold a header.');
+  const u32 = new Uint32Array(buf, 0, 2);
+  if (u32[0] !== FRAME_MAGIC) throw new Error('Not a pagescope frame (bad magic).');
+  if (u32[1] !== FRAME_WIRE_VERSION)
+    throw new Error(`Unsupported frame version ${u32[1]} (expected ${FRAME_WIRE_VERSION}).`);
+  const h = new Float64Array(buf, 8, HEADER_FIELDS);
+  const histLen = h[13];
+  const hasWindow = h[14] === 1;
+  const winLen = h[17];
+  const writtenLen = h[18];
+  const writtenOff = HEADER_BYTES;
+  const histOff = writtenOff + writtenLen * 8;
+  const winOff = histOff + histLen * 4;
+  if (
+    ![histLen, winLen, writtenLen].every((n) => Number.isSafeInteger(n) && n >= 0) ||
+    winOff + winLen * 2 !== buf.byteLength
+  )
+    throw new Error('Frame length does not match its header.');
+  return {
+    sessionId: h[0],
+    tick: h[1],
+    vmaVersion: h[2],
+    totalPages: h[3],
+    counters: {
+      tick: h[4],
+      t: h[5],
+      present: h[6],
+      swapped: h[7],
+      written: h[8],
+      watched: h[9],
+      scanMs: h[10],
+    },
+    overview: {
+      buckets: h[11],
+      pagesPerBucket: h[12],
+      histogram: new Uint32Array(buf, histOff, histLen),
+    },
+    window: hasWindow
+      ? { startIndex: h[15], endIndex: h[16], bits: new Uint16Array(buf, winOff, winLen) }
+      : null,
+    written: new Float64Array(buf, writtenOff, writtenLen),
+  };
+}

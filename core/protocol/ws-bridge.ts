@@ -1,0 +1,150 @@
+/**
+ * The Bridge over a WebSocket, for the renderer when it runs in a browser against
+ * `pagescope serve`. Browser-safe: no Node APIs; it uses the global WebSocket (or one passed in,
+ * so Node tests can hand it the `ws` package's).
+ *
+ * On the socket: requests and responses are JSON text matched by id, events are JSON text with an
+ * `event` field, frames are binary messages (wire.ts).
+ */
+import type { Bridge } from './bridge.ts';
+import type { Frame } from './frame.ts';
+import type { HostEvent, Method, Params, Response, Result } from './messages.ts';
+import { decodeFrame } from './wire.ts';
+
+/** The part of the WHATWG WebSocket this bridge needs (the browser's and `ws`'s both fit). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open' | 'close' | 'error', listener: (ev: unknown) => void): void;
+  addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
+}
+
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+/** Raised for a request the host answered with ok: false. */
+export class BridgeError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BridgeError';
+  }
+}
+
+export interface WebSocketBridge extends Bridge {
+  /** Resolves once the socket is open; rejects when it could not be opened. */
+  readonly ready: Promise<void>;
+  close(): void;
+}
+
+/** The /ws URL of the page's own host, carrying the page's ?token= along. */
+export function defaultSocketUrl(): string {
+  const loc = (globalThis as { location?: { protocol: string; host: string; search: string } })
+    .location;
+  if (!loc) throw new Error('No page location: pass the WebSocket URL explicitly.');
+  const token = new URLSearchParams(loc.search).get('token');
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws${query}`;
+}
+
+function defaultFactory(url: string): WebSocketLike {
+  const WS = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+  if (!WS) throw new Error('This environment has no WebSocket: pass a factory.');
+  return new WS(url);
+}
+
+export function connectWebSocketBridge(
+  url: string = defaultSocketUrl(),
+  factory: WebSocketFactory = defaultFactory,
+): WebSocketBridge {
+  const socket = factory(url);
+  socket.binaryType = 'arraybuffer';
+  let nextId = 1;
+  let closedReason: string | null = null;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const frameListeners = new Set<(f: Frame) => void>();
+  const eventListeners = new Set<(e: HostEvent) => void>();
+
+  const ready = new Promise<void>((resolve, reject) => {
+    socket.addEventListener('open', () => resolve());
+    socket.addEventListener('error', () =>
+      reject(new Error(`Could not connect to ${url.replace(/token=[^&]*/, 'token=…')}.`)),
+    );
+  });
+  ready.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+
+  socket.addEventListener('close', () => {
+    closedReason = 'The connection to the pagescope host was closed.';
+    for (const p of pending.values()) p.reject(new BridgeError('closed', closedReason));
+    pending.clear();
+  });
+
+  socket.addEventListener('message', (ev: { data: unknown }) => {
+    const data = ev.data;
+    if (typeof data !== 'string') {
+      const buf = toArrayBuffer(data);
+      if (!buf) return;
+      let frame: Frame;
+      try {
+        frame = decodeFrame(buf);
+      } catch {
+        return; // a frame we cannot read is dropped; the next one replaces it
+      }
+      for (const l of frameListeners) l(frame);
+      return;
+    }
+    let msg: unknown;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!msg || typeof msg !== 'object') return;
+    if ('event' in msg) {
+      for (const l of eventListeners) l(msg as HostEvent);
+      return;
+    }
+    const res = msg as Response;
+    const p = pending.get(res.id);
+    if (!p) return;
+    pending.delete(res.id);
+    if (res.ok) p.resolve(res.result);
+    else p.reject(new BridgeError(res.error.code, res.error.message));
+  });
+
+  return {
+    ready,
+    async request<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
+      await ready;
+      if (closedReason) throw new BridgeError('closed', closedReason);
+      const id = nextId++;
+      return new Promise<Result<M>>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        socket.send(JSON.stringify({ id, method, params }));
+      });
+    },
+    onFrame(listener) {
+      frameListeners.add(listener);
+      return () => frameListeners.delete(listener);
+    },
+    onEvent(listener) {
+      eventListeners.add(listener);
+      return () => eventListeners.delete(listener);
+    },
+    close() {
+      socket.close(1000, 'bye');
+    },
+  };
+}
+
+function toArrayBuffer(data: unknown): ArrayBuffer | null {
+  if (data instanceof ArrayBuffer) return data;
+  if (ArrayBuffer.isView(data)) {
+    // Node's ws may hand a Buffer (a view into a larger pool): copy out exactly its bytes.
+    return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  }
+  return null;
+}
