@@ -11,6 +11,7 @@ export default defineConfig({
       'renderer/**/*.test.{ts,tsx}',
       'electron/**/*.test.ts',
       'e2e/**/*.test.ts',
+      'bench/**/*.test.ts',
     ],
     pool: 'forks',
     fileParallelism: false,

@@ -1,0 +1,119 @@
+// The benchmark runner's pure parts: medians, ratios, goals, the table and the JSON shape.
+// No timing assertions: speed is measured by `npm run bench`, never asserted in tests.
+import { describe, expect, it } from 'vitest';
+import { machineInfo } from './lib/machine.ts';
+import { parseFields } from './lib/native.ts';
+import {
+  buildReport,
+  formatTable,
+  goalAtMost,
+  infoGoal,
+  makeCase,
+  median,
+  parseArgs,
+  ratio,
+  round,
+  skippedCase,
+  verdict,
+} from './lib/stats.ts';
+
+describe('median', () => {
+  it('takes the middle of an odd list and the mean of the middle two of an even one', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+  });
+  it('does not reorder its input', () => {
+    const xs = [3, 1, 2];
+    median(xs);
+    expect(xs).toEqual([3, 1, 2]);
+  });
+  it('refuses an empty list', () => {
+    expect(() => median([])).toThrow(/empty/);
+  });
+});
+
+describe('ratio and goals', () => {
+  it('is ours over reference, null when a side is missing or zero', () => {
+    expect(ratio(3, 2)).toBe(1.5);
+    expect(ratio(null, 2)).toBeNull();
+    expect(ratio(2, null)).toBeNull();
+    expect(ratio(2, 0)).toBeNull();
+  });
+  it('passes at or under the goal and misses above it', () => {
+    expect(makeCase('x', 1.25, 1, goalAtMost(1.25)).pass).toBe(true);
+    expect(makeCase('x', 1.3, 1, goalAtMost(1.25)).pass).toBe(false);
+    expect(makeCase('x', 1.3, 1, infoGoal('info')).pass).toBeNull();
+  });
+  it('rounds to four significant digits and keeps extra fields', () => {
+    const c = makeCase('x', 12.345678, 3.3333333, goalAtMost(5), { regions: 7 });
+    expect(c.ours_ms).toBe(12.35);
+    expect(c.reference_ms).toBe(3.333);
+    expect(c.ratio).toBe(3.704);
+    expect(c.regions).toBe(7);
+    expect(round(0)).toBe(0);
+  });
+  it('names the verdicts', () => {
+    expect(verdict(makeCase('x', 1, 2, goalAtMost(1)))).toBe('pass');
+    expect(verdict(makeCase('x', 3, 2, goalAtMost(1)))).toBe('miss');
+    expect(verdict(makeCase('x', 3, 2, infoGoal('i')))).toBe('info');
+    expect(verdict(skippedCase('x', goalAtMost(1), 'no gcc'))).toBe('skipped');
+  });
+});
+
+describe('table', () => {
+  const cases = [
+    makeCase('1a scan', 10, 8, goalAtMost(1.25, 'ours <= 1.25x C'), { note: 'a note' }),
+    skippedCase('5 session', infoGoal('-'), 'core/session has not landed'),
+  ];
+  it('has a header, one row per case, and notes and skip reasons under their rows', () => {
+    const lines = formatTable(cases).split('\n');
+    expect(lines[0]).toMatch(/^case\s+ours_ms\s+reference_ms\s+ratio\s+goal\s+result$/);
+    expect(lines[2]).toMatch(/^1a scan\s+10\.00\s+8\.00\s+1\.25x\s+ours <= 1\.25x C\s+pass$/);
+    expect(lines[3]).toBe('    a note');
+    expect(lines[4]).toMatch(/^5 session\s+-\s+-\s+-\s+-\s+skipped$/);
+    expect(lines[5]).toBe('    skipped: core/session has not landed');
+  });
+  it('renders as a Markdown table for the README', () => {
+    const md = formatTable(cases, { markdown: true }).split('\n');
+    expect(md[0]).toBe('| case | ours_ms | reference_ms | ratio | goal | result |');
+    expect(md[1]).toBe('| --- | --- | --- | --- | --- | --- |');
+    expect(md).toHaveLength(4);
+  });
+});
+
+describe('JSON report', () => {
+  it('is one object with machine and cases carrying the issue fields', () => {
+    const report = buildReport(machineInfo(), 'quick', [
+      makeCase('1a', 2, 1, goalAtMost(1.25)),
+      skippedCase('6', infoGoal('-'), 'no renderer'),
+    ]);
+    const parsed = JSON.parse(JSON.stringify(report));
+    expect(Object.keys(parsed.machine).sort()).toEqual(
+      ['cores', 'cpu', 'kernel', 'memory_gib', 'node'].sort(),
+    );
+    expect(parsed.machine.cores).toBeGreaterThan(0);
+    expect(parsed.machine.node).toBe(process.version);
+    for (const c of parsed.cases) {
+      for (const k of ['name', 'ours_ms', 'reference_ms', 'ratio', 'goal'])
+        expect(c).toHaveProperty(k);
+    }
+    expect(parsed.cases[0]).toMatchObject({ ratio: 2, pass: false });
+    expect(parsed.cases[1]).toMatchObject({ skipped: 'no renderer', ours_ms: null });
+  });
+});
+
+describe('arguments and the C programs answers', () => {
+  it('accepts --quick, --json, --only and refuses the rest with a sentence', () => {
+    expect(parseArgs(['--', '--quick', '--json'])).toEqual({ quick: true, json: true, only: [] });
+    expect(parseArgs(['--only', '4 watch']).only).toEqual(['4 watch']);
+    expect(() => parseArgs(['--fast'])).toThrow(/Unknown argument "--fast"/);
+  });
+  it('parses "key value" lines', () => {
+    expect(parseFields('median_ns 1234 regions 5 pages 6\n')).toEqual({
+      median_ns: 1234,
+      regions: 5,
+      pages: 6,
+    });
+  });
+});

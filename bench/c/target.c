@@ -1,0 +1,69 @@
+/* The benchmark target: a process whose memory layout the benchmark creates, then waits.
+ *   target sparse GIB TOUCHED     MAP_NORESERVE reservation of GIB GiB, TOUCHED pages written
+ *                                 at an even stride
+ *   target holes PAGES            PAGES written, then every third page dropped (MADV_DONTNEED):
+ *                                 about PAGES*2/3 regions
+ *   target watch PAGES [self]     PAGES written; with "self" the target registers them itself
+ *                                 with userfaultfd async write-protect (and keeps the fd)
+ * It prints "ready START END" (hex addresses of the mapping) and then obeys stdin lines:
+ *   "w STRIDE"  write one byte to every STRIDE-th page, answer "ok COUNT"
+ *   "q" or EOF  exit
+ * It dies with its parent (PR_SET_PDEATHSIG) so a crashed benchmark leaves nothing behind. */
+#include "common.h"
+#include <signal.h>
+#include <sys/prctl.h>
+
+int main(int argc, char **argv) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) return 1;
+  if (argc < 3) {
+    fprintf(stderr, "usage: target sparse GIB TOUCHED | holes PAGES | watch PAGES [self]\n");
+    return 2;
+  }
+  const char *mode = argv[1];
+  size_t pages;
+  char *base;
+  if (!strcmp(mode, "sparse")) {
+    if (argc < 4) return 2;
+    pages = strtoull(argv[2], 0, 10) << (30 - 12);
+    size_t touched = strtoull(argv[3], 0, 10);
+    base = mmap(0, pages * PAGE, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) die("mmap");
+    madvise(base, pages * PAGE, MADV_NOHUGEPAGE);
+    size_t stride = touched ? pages / touched : pages;
+    for (size_t i = 0; i < touched; i++) base[i * stride * PAGE] = 1;
+  } else if (!strcmp(mode, "holes") || !strcmp(mode, "watch")) {
+    pages = strtoull(argv[2], 0, 10);
+    base = mmap(0, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) die("mmap");
+    madvise(base, pages * PAGE, MADV_NOHUGEPAGE);
+    for (size_t i = 0; i < pages; i++) base[i * PAGE] = 1;
+    if (!strcmp(mode, "holes")) {
+      for (size_t i = 2; i < pages; i += 3)
+        if (madvise(base + i * PAGE, PAGE, MADV_DONTNEED)) die("madvise");
+    } else if (argc > 3 && !strcmp(argv[3], "self")) {
+      uffd_wp_async_register(base, pages * PAGE);
+    }
+  } else {
+    fprintf(stderr, "unknown mode %s\n", mode);
+    return 2;
+  }
+  printf("ready %lx %lx\n", (unsigned long)base, (unsigned long)(base + pages * PAGE));
+  fflush(stdout);
+  char line[128];
+  unsigned char value = 2;
+  while (fgets(line, sizeof line, stdin)) {
+    if (line[0] == 'q') break;
+    if (line[0] == 'w') {
+      size_t stride = strtoull(line + 1, 0, 10);
+      if (!stride) stride = 1;
+      size_t n = 0;
+      for (size_t i = 0; i < pages; i += stride, n++) base[i * PAGE] = value;
+      value++;
+      printf("ok %zu\n", n);
+      fflush(stdout);
+    }
+  }
+  return 0;
+}
