@@ -1,0 +1,227 @@
+/**
+ * ptrace, waitpid, pidfd and a few process-control calls, bound through koffi.
+ *
+ * These are the calls the write watcher needs to run one system call inside another process
+ * (see core/watch/injector.ts). They are synchronous on purpose: ptrace requests are valid only
+ * from the thread that attached, so the whole attach-inject-detach sequence runs to completion
+ * in one synchronous call on one thread, and never yields to the event loop in between (libuv's
+ * SIGCHLD handler must not reap our ptrace stops in launch mode).
+ *
+ * libc is loaded again here (koffi caches the handle) so libc.ts stays small.
+ */
+import koffi from 'koffi';
+import { KernelError } from './errors.ts';
+import { SYS_pidfd_getfd, SYS_pidfd_open } from './userfaultfd-abi.ts';
+
+const lib = koffi.load('libc.so.6');
+
+export const PTRACE_CONT = 7;
+export const PTRACE_SINGLESTEP = 9;
+export const PTRACE_GETREGS = 12;
+export const PTRACE_SETREGS = 13;
+export const PTRACE_DETACH = 17;
+export const PTRACE_SEIZE = 0x4206;
+export const PTRACE_INTERRUPT = 0x4207;
+
+export const PTRACE_O_TRACEEXEC = 0x10;
+export const PTRACE_EVENT_EXEC = 4;
+export const PTRACE_EVENT_STOP = 128;
+
+export const WNOHANG = 1;
+export const __WALL = 0x40000000;
+
+export const SIGKILL = 9;
+export const SIGTRAP = 5;
+export const SIGSTOP = 19;
+export const SIGCONT = 18;
+
+/** struct user_regs_struct on x86_64: 27 u64 = 216 bytes; byte offsets of the fields we use. */
+export const USER_REGS_SIZE = 216;
+export const Reg = {
+  r10: 56,
+  r9: 64,
+  r8: 72,
+  rax: 80,
+  rdx: 96,
+  rsi: 104,
+  rdi: 112,
+  origRax: 120,
+  rip: 128,
+} as const;
+
+const SYS_close = 3;
+const SYS_ptrace = 101;
+
+const c = {
+  // glibc's ptrace is variadic; on x86_64 integer arguments travel the same way either way. The
+  // raw system call is used instead so no PEEK* special-casing of glibc can get in the way.
+  syscall4: lib.func('syscall', 'long', ['long', 'long', 'long', 'uint64_t', 'uint64_t']),
+  waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
+  kill: lib.func('int kill(int pid, int sig)'),
+  tgkill: lib.func('syscall', 'long', ['long', 'long', 'long', 'long']),
+  close: lib.func('int close(int fd)'),
+  pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'),
+  write: lib.func('int64_t write(int fd, const void *buf, uint64_t count)'),
+  syscall3: lib.func('syscall', 'long', ['long', 'long', 'long', 'long']),
+};
+
+const SYS_tgkill = 234;
+
+function errnoNow(): number {
+  return koffi.errno();
+}
+
+/** Raw ptrace; returns the result or -1 with errno set. `data` may be a number or an address. */
+export function ptraceRaw(
+  request: number,
+  pid: number,
+  addr: bigint | number,
+  data: bigint | number,
+): number {
+  return Number(c.syscall4(SYS_ptrace, request, pid, BigInt(addr), BigInt(data)));
+}
+
+function ptraceCheck(
+  op: string,
+  request: number,
+  pid: number,
+  addr: bigint | number,
+  data: bigint | number,
+): void {
+  if (ptraceRaw(request, pid, addr, data) < 0) throw new KernelError(op, errnoNow(), { pid });
+}
+
+export function seize(pid: number, options = 0): number {
+  return ptraceRaw(PTRACE_SEIZE, pid, 0, options) < 0 ? errnoNow() : 0;
+}
+
+export function interrupt(pid: number): void {
+  ptraceCheck('PTRACE_INTERRUPT', PTRACE_INTERRUPT, pid, 0, 0);
+}
+
+export function cont(pid: number, signal = 0): void {
+  ptraceCheck('PTRACE_CONT', PTRACE_CONT, pid, 0, signal);
+}
+
+export function singlestep(pid: number): void {
+  ptraceCheck('PTRACE_SINGLESTEP', PTRACE_SINGLESTEP, pid, 0, 0);
+}
+
+/** Detaches; returns 0 or the errno (callers on error paths must not throw). */
+export function detach(pid: number, signal = 0): number {
+  return ptraceRaw(PTRACE_DETACH, pid, 0, signal) < 0 ? errnoNow() : 0;
+}
+
+/** A 216-byte user_regs_struct in off-heap memory (its address goes to the kernel). */
+export class Regs {
+  readonly buf = new BigInt64Array(new ArrayBuffer(USER_REGS_SIZE));
+  readonly address: bigint = BigInt(koffi.address(this.buf));
+
+  get(offset: number): bigint {
+    return this.buf[offset / 8];
+  }
+
+  set(offset: number, value: bigint): void {
+    this.buf[offset / 8] = BigInt.asIntN(64, value);
+  }
+
+  copyFrom(other: Regs): void {
+    this.buf.set(other.buf);
+  }
+
+  equals(other: Regs): boolean {
+    for (let i = 0; i < this.buf.length; i++) if (this.buf[i] !== other.buf[i]) return false;
+    return true;
+  }
+}
+
+export function getRegs(pid: number, regs: Regs): void {
+  ptraceCheck('PTRACE_GETREGS', PTRACE_GETREGS, pid, 0, regs.address);
+}
+
+export function setRegs(pid: number, regs: Regs): void {
+  ptraceCheck('PTRACE_SETREGS', PTRACE_SETREGS, pid, 0, regs.address);
+}
+
+export interface WaitStatus {
+  pid: number;
+  raw: number;
+  exited: boolean;
+  exitCode: number;
+  signaled: boolean;
+  termSignal: number;
+  stopped: boolean;
+  stopSignal: number;
+  /** PTRACE_EVENT_* of a ptrace event stop, 0 otherwise. */
+  event: number;
+}
+
+export function decodeStatus(pid: number, raw: number): WaitStatus {
+  const stopped = (raw & 0xff) === 0x7f;
+  const exited = (raw & 0x7f) === 0;
+  return {
+    pid,
+    raw,
+    exited,
+    exitCode: exited ? (raw >> 8) & 0xff : 0,
+    signaled: !stopped && !exited,
+    termSignal: !stopped && !exited ? raw & 0x7f : 0,
+    stopped,
+    stopSignal: stopped ? (raw >> 8) & 0xff : 0,
+    event: stopped ? (raw >>> 16) & 0xffff : 0,
+  };
+}
+
+/**
+ * waitpid(pid, __WALL | extra). Blocks the calling thread (that is the point: the caller is in
+ * the middle of a ptrace sequence). Retries on EINTR. Returns null with WNOHANG and nothing ready.
+ */
+export function waitFor(pid: number, extra = 0): WaitStatus | null {
+  const status = [0];
+  for (;;) {
+    const r = c.waitpid(pid, status, __WALL | extra);
+    if (r > 0) return decodeStatus(r, status[0]);
+    if (r === 0) return null;
+    const e = errnoNow();
+    if (e === 4) continue; // EINTR
+    throw new KernelError('waitpid', e, { pid });
+  }
+}
+
+export function kill(pid: number, signal: number): number {
+  return c.kill(pid, signal) < 0 ? errnoNow() : 0;
+}
+
+export function tgkill(tgid: number, tid: number, signal: number): number {
+  return Number(c.tgkill(SYS_tgkill, tgid, tid, signal)) < 0 ? errnoNow() : 0;
+}
+
+/** pidfd_open(pid) + pidfd_getfd(pidfd, targetFd): a copy of another process's descriptor. */
+export function takeRemoteFd(pid: number, targetFd: number): number {
+  const pidfd = Number(c.syscall3(SYS_pidfd_open, pid, 0, 0));
+  if (pidfd < 0) throw new KernelError('pidfd_open', errnoNow(), { pid });
+  try {
+    const fd = Number(c.syscall3(SYS_pidfd_getfd, pidfd, targetFd, 0));
+    if (fd < 0) throw new KernelError('pidfd_getfd', errnoNow(), { pid });
+    return fd;
+  } finally {
+    c.close(pidfd);
+  }
+}
+
+export { SYS_close };
+
+/** pipe2(O_CLOEXEC): [readFd, writeFd]. */
+export function pipe(): [number, number] {
+  const fds = [0, 0];
+  if (c.pipe2(fds, 0o2000000) < 0) throw new KernelError('pipe2', errnoNow());
+  return [fds[0], fds[1]];
+}
+
+export function writeFd(fd: number, data: Uint8Array): number {
+  return Number(c.write(fd, data, data.byteLength));
+}
+
+export function closeRawFd(fd: number): void {
+  c.close(fd);
+}

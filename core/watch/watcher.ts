@@ -1,0 +1,621 @@
+/**
+ * WriteWatcher: which pages a live, unmodified process writes, tick by tick.
+ *
+ * Strategy (KERNEL-NOTES "Write tracking" and "Another process's memory"):
+ * - attach: the injector creates a userfaultfd INSIDE the target (the context belongs to the mm
+ *   that created it), we take a copy with pidfd_getfd and close the target's own descriptor, so
+ *   the only reference lives in pagescope. If pagescope dies, even by SIGKILL, the kernel drops
+ *   every registration with the descriptor and the target is as before.
+ * - arm: UFFDIO_API (WP_ASYNC | WP_UNPOPULATED) once, UFFDIO_REGISTER in WP mode one VMA piece
+ *   at a time (refusals are reported per VMA and the rest is kept), then write-protect with
+ *   PAGEMAP_SCAN(WP_MATCHING | CHECK_WPASYNC). Faults are resolved by the kernel: the target
+ *   never blocks on us.
+ * - tick: one PAGEMAP_SCAN per watched piece returns the pages written since the last tick and
+ *   re-protects them atomically. Zero-page mappings (a page that was only read) are excluded
+ *   through category_inverted, so "written" means written. /proc/PID/maps is read each tick to
+ *   follow VMAs that appear in or disappear from the watched ranges.
+ * - GetWriteWatch / ResetWriteWatch semantics: `getWritten` with or without reset and with a
+ *   page limit (pages past the limit stay marked), `reset` of any sub-range.
+ *
+ * Every method is synchronous and must run on the thread that called `attach` (ptrace rule).
+ */
+import fs from 'node:fs';
+import { KernelError, PagescopeError } from '../kernel/errors.ts';
+import { closeFd, errno, ioctl } from '../kernel/libc.ts';
+import { Category, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
+import { SYS_close, takeRemoteFd } from '../kernel/ptrace.ts';
+import {
+  SYS_userfaultfd,
+  UFFD_API,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFD_FEATURE_WP_UNPOPULATED,
+  UFFD_USER_MODE_ONLY,
+  UFFDIO_API,
+  UFFDIO_REGISTER,
+  UFFDIO_REGISTER_MODE_WP,
+  UFFDIO_UNREGISTER,
+} from '../kernel/userfaultfd-abi.ts';
+import { readMaps, type Vma } from '../proc/maps.ts';
+import type { ScanOptions } from '../scan/backend.ts';
+import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
+import { RegionList } from '../scan/region-list.ts';
+import type { PageRange } from '../scan/scanner.ts';
+import {
+  findSyscallInstruction,
+  preflight,
+  readTargetStatus,
+  withStoppedThread,
+  type StoppedThread,
+} from './injector.ts';
+
+export interface VmaWatchState {
+  vmaIndex: number;
+  startPage: number;
+  endPage: number;
+  path: string;
+  status: 'watched' | 'refused';
+  reason?: string;
+}
+
+export interface WatchTick {
+  writtenPages: number;
+  appeared: VmaWatchState[];
+  disappeared: VmaWatchState[];
+  /** 'running' or 'stopped' (SIGSTOP / job control: it writes nothing until continued). */
+  targetState?: 'running' | 'stopped';
+  /** Set when the watch is over (the target exited or executed another program). */
+  ended?: string;
+}
+
+export interface AttachOptions {
+  /** Attach even when the target runs under a seccomp filter. */
+  force?: boolean;
+  /** Internal: the caller already seized `tid` and holds it stopped (launch mode). */
+  alreadyStoppedTid?: number;
+}
+
+const O_CLOEXEC = 0o2000000;
+const O_NONBLOCK = 0o4000;
+
+/** Pages written since the last protect, excluding zero-page mappings (read, not written). */
+const WRITTEN_OPTIONS = {
+  categoryMask: Category.WRITTEN | Category.PFNZERO,
+  categoryInverted: Category.PFNZERO,
+  returnMask: Category.WRITTEN,
+} as const;
+
+interface Piece {
+  vmaIndex: number;
+  startPage: number;
+  endPage: number;
+  path: string;
+  kind: Vma['kind'];
+}
+
+const key = (p: { startPage: number; endPage: number }): string => `${p.startPage}-${p.endPage}`;
+
+/** Sorted, merged union of ranges. */
+export function normalizeRanges(ranges: readonly PageRange[]): PageRange[] {
+  const sorted = ranges
+    .filter((r) => r.endPage > r.startPage)
+    .map((r) => ({ startPage: r.startPage, endPage: r.endPage }))
+    .sort((a, b) => a.startPage - b.startPage);
+  const out: PageRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.startPage <= last.endPage) last.endPage = Math.max(last.endPage, r.endPage);
+    else out.push(r);
+  }
+  return out;
+}
+
+/** `ranges` minus `cut`. */
+export function subtractRanges(
+  ranges: readonly PageRange[],
+  cut: readonly PageRange[],
+): PageRange[] {
+  let cur = normalizeRanges(ranges);
+  for (const c of cut) {
+    const next: PageRange[] = [];
+    for (const r of cur) {
+      if (c.endPage <= r.startPage || c.startPage >= r.endPage) next.push(r);
+      else {
+        if (r.startPage < c.startPage) next.push({ startPage: r.startPage, endPage: c.startPage });
+        if (c.endPage < r.endPage) next.push({ startPage: c.endPage, endPage: r.endPage });
+      }
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+function piecesOf(vmas: readonly Vma[], ranges: readonly PageRange[]): Piece[] {
+  const out: Piece[] = [];
+  for (const vma of vmas) {
+    if (vma.kind === 'vsyscall') continue;
+    for (const r of ranges) {
+      const s = Math.max(r.startPage, vma.startPage);
+      const e = Math.min(r.endPage, vma.endPage);
+      if (s < e)
+        out.push({ vmaIndex: vma.index, startPage: s, endPage: e, path: vma.path, kind: vma.kind });
+    }
+  }
+  return out;
+}
+
+function covered(p: PageRange, union: readonly PageRange[]): boolean {
+  return subtractRanges([p], union).length === 0;
+}
+
+function refusalReason(errnoValue: number, piece: Piece): string {
+  const name = new KernelError('UFFDIO_REGISTER', errnoValue).errnoName;
+  switch (name) {
+    case 'EBUSY':
+      return 'the process already uses its own userfaultfd on this range';
+    case 'EINVAL':
+      return `the kernel refuses to write-protect this kind of mapping (${piece.path || piece.kind}: special or device memory)`;
+    case 'EPERM':
+      return 'a shared mapping of a file opened read-only cannot be write-watched';
+    case 'ENOMEM':
+      return 'the mapping changed while it was being registered';
+    default:
+      return `UFFDIO_REGISTER failed with ${name}`;
+  }
+}
+
+/** Makes the userfaultfd inside `pid` and returns our copy of it; the target keeps nothing. */
+function acquireUserfaultfd(
+  pid: number,
+  tid: number,
+  alreadyStopped: boolean,
+): { fd: number; probeAddress: bigint } {
+  const insn = findSyscallInstruction(pid);
+  let ours = -1;
+  withStoppedThread(
+    pid,
+    tid,
+    (t: StoppedThread) => {
+      const r = t.call(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+      if (r < 0n) {
+        const e = new KernelError('userfaultfd (injected into the target)', Number(-r), { pid });
+        throw new PagescopeError(
+          `Process ${pid} could not create a userfaultfd: ${e.errnoName} (${e.describe()}).`,
+          'uffd-failed',
+        );
+      }
+      const targetFd = Number(r);
+      let takeError: unknown = null;
+      try {
+        ours = takeRemoteFd(pid, targetFd);
+      } catch (err) {
+        takeError = err;
+      }
+      // Whatever happened, the target must not keep the descriptor.
+      const cr = t.call(SYS_close, targetFd);
+      if (takeError) throw takeError;
+      if (cr < 0n) {
+        closeFd(ours);
+        ours = -1;
+        throw new PagescopeError(
+          `Closing the injected descriptor in process ${pid} failed; attach was undone.`,
+          'inject-failed',
+        );
+      }
+    },
+    { alreadyStopped, syscallAddress: insn },
+  );
+  return { fd: ours, probeAddress: insn };
+}
+
+function pickThread(pid: number): number {
+  const main = readTargetStatus(pid);
+  if (main && main.state !== 'Z') return pid;
+  // The main thread exited while others run on: any live thread shares the mm.
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    const st = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
+    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+    if (state !== 'Z' && state !== 'X') return Number(t);
+  }
+  return pid;
+}
+
+export class WriteWatcher {
+  /** Observed granularity in pages: write-protection works per 4 KiB page on this kernel (THP is split on the first write). */
+  readonly granularityPages: number = 1;
+  private readonly backend: PagemapScanBackend;
+  private readonly memFd: number;
+  private readonly scratch = new RegionList(256);
+  private readonly regArg = new BigUint64Array(new ArrayBuffer(256));
+  private apiDone = false;
+  private ranges: PageRange[] = [];
+  private registered = new Map<string, Piece>();
+  private refused = new Map<string, VmaWatchState>();
+  private closed = false;
+  private endReason: string | null = null;
+  private armedAt = 0;
+
+  private constructor(
+    readonly pid: number,
+    private uffd: number,
+    private readonly probeAddress: bigint,
+  ) {
+    try {
+      this.backend = new PagemapScanBackend(pid);
+      this.memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
+    } catch (err) {
+      closeFd(uffd);
+      throw err;
+    }
+  }
+
+  /**
+   * Injects a userfaultfd into `pid` (ptrace seize, inject, pidfd_getfd, inject close, detach).
+   * Synchronous. Throws a PagescopeError/KernelError whose message is a sentence for the user.
+   */
+  static attach(pid: number, options: AttachOptions = {}): WriteWatcher {
+    preflight(pid, options);
+    const tid = options.alreadyStoppedTid ?? pickThread(pid);
+    const { fd, probeAddress } = acquireUserfaultfd(
+      pid,
+      tid,
+      options.alreadyStoppedTid !== undefined,
+    );
+    return new WriteWatcher(pid, fd, probeAddress);
+  }
+
+  /** ms timestamp (performance.now) when the last arm() returned. */
+  get armedAtMs(): number {
+    return this.armedAt;
+  }
+
+  /** Why the watch ended (exit, exec, close), or null while it runs. */
+  get ended(): string | null {
+    return this.endReason;
+  }
+
+  watchedRanges(): PageRange[] {
+    return this.ranges.map((r) => ({ ...r }));
+  }
+
+  /** The VMA pieces currently registered. */
+  watchedPieces(): VmaWatchState[] {
+    return [...this.registered.values()].map((p) => this.state(p));
+  }
+
+  private state(p: Piece, reason?: string): VmaWatchState {
+    return {
+      vmaIndex: p.vmaIndex,
+      startPage: p.startPage,
+      endPage: p.endPage,
+      path: p.path,
+      status: reason ? 'refused' : 'watched',
+      ...(reason ? { reason } : {}),
+    };
+  }
+
+  private ensureOpen(): void {
+    if (this.closed || this.endReason)
+      throw new PagescopeError(
+        `The write watch of process ${this.pid} has ended${this.endReason ? `: ${this.endReason}` : ''}.`,
+        'watch-ended',
+      );
+  }
+
+  private ensureApi(): void {
+    if (this.apiDone) return;
+    const api = new BigUint64Array(new ArrayBuffer(256), 0, 3);
+    api[0] = BigInt(UFFD_API);
+    api[1] = BigInt(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED);
+    if (ioctl(this.uffd, UFFDIO_API, api) < 0) {
+      const e = KernelError.fromErrno('UFFDIO_API', { pid: this.pid });
+      throw new PagescopeError(
+        `This kernel refused userfaultfd async write-protection (UFFDIO_API: ${e.errnoName}); write watching needs Linux 6.7 or newer.`,
+        'no-wp-async',
+      );
+    }
+    this.apiDone = true;
+  }
+
+  /** UFFDIO_REGISTER(WP) of one piece; returns null or the refusal reason. */
+  private register(p: Piece): string | null {
+    if (p.kind === 'vdso' || p.kind === 'vvar' || p.kind === 'vsyscall')
+      return `${p.path} is a special mapping of the kernel that the process never writes and the kernel cannot write-protect`;
+    const a = this.regArg;
+    a[0] = BigInt(p.startPage) << 12n;
+    a[1] = BigInt(p.endPage - p.startPage) << 12n;
+    a[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
+    a[3] = 0n;
+    if (ioctl(this.uffd, UFFDIO_REGISTER, a.subarray(0, 4)) < 0) return refusalReason(errno(), p);
+    return null;
+  }
+
+  private unregister(p: PageRange): void {
+    const a = this.regArg;
+    a[0] = BigInt(p.startPage) << 12n;
+    a[1] = BigInt(p.endPage - p.startPage) << 12n;
+    ioctl(this.uffd, UFFDIO_UNREGISTER, a.subarray(0, 2)); // best effort: the VMA may be gone
+  }
+
+  private scan(p: Piece, options: ScanOptions, out: RegionList): number {
+    return this.backend.scanRange(p.startPage, p.endPage, p.vmaIndex, options, out).pages;
+  }
+
+  /** Write-protects every page of a registered piece that is not protected (discarding output). */
+  private protect(p: Piece): void {
+    this.scratch.clear();
+    this.scan(
+      p,
+      {
+        flags: PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+        categoryMask: Category.WRITTEN,
+        returnMask: Category.WRITTEN,
+      },
+      this.scratch,
+    );
+  }
+
+  /**
+   * Starts watching `ranges`: registers each VMA piece inside them (refusals are reported, the
+   * rest is kept) and write-protects it. Writes count from the moment arm returns.
+   */
+  arm(ranges: PageRange[]): VmaWatchState[] {
+    this.ensureOpen();
+    this.ensureApi();
+    const wanted = normalizeRanges(ranges);
+    if (wanted.length === 0) throw new PagescopeError('No range to watch was given.', 'bad-range');
+    const vmas = readMaps(this.pid);
+    const states: VmaWatchState[] = [];
+    for (const p of piecesOf(vmas, wanted)) {
+      const k = key(p);
+      if (this.registered.has(k)) {
+        states.push(this.state(p));
+        continue;
+      }
+      const reason = this.register(p);
+      if (reason) {
+        const st = this.state(p, reason);
+        this.refused.set(k, st);
+        states.push(st);
+        continue;
+      }
+      try {
+        this.protect(p);
+      } catch (err) {
+        this.unregister(p);
+        const st = this.state(p, `write-protecting it failed: ${(err as Error).message}`);
+        this.refused.set(k, st);
+        states.push(st);
+        continue;
+      }
+      this.registered.set(k, p);
+      states.push(this.state(p));
+    }
+    this.ranges = normalizeRanges([...this.ranges, ...wanted]);
+    this.armedAt = performance.now();
+    return states;
+  }
+
+  /** Whether the mm we registered in still exists (false after exit or exec). */
+  private mmAlive(): boolean {
+    const b = Buffer.alloc(1);
+    try {
+      return fs.readSync(this.memFd, b, 0, 1, this.probeAddress) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  private finish(reason: string): void {
+    this.endReason = reason;
+    this.releaseAll();
+  }
+
+  private checkEnded(): boolean {
+    if (this.endReason) return true;
+    if (this.closed) return true;
+    if (this.mmAlive()) return false;
+    const st = readTargetStatus(this.pid);
+    this.finish(
+      !st || st.state === 'Z' || st.state === 'X'
+        ? `process ${this.pid} exited`
+        : `process ${this.pid} executed a new program, so the watched memory no longer exists`,
+    );
+    return true;
+  }
+
+  /**
+   * One tick: the pages written in every watched piece since the last tick (or arm), re-protected
+   * atomically. `out` is cleared and filled (category WRITTEN). VMAs that appeared inside the
+   * watched ranges are registered (their pages count from now on), vanished ones are dropped.
+   * Never throws for the target exiting or exec'ing: `ended` says so and the watch is released.
+   */
+  tick(out: RegionList): WatchTick {
+    out.clear();
+    const result: WatchTick = { writtenPages: 0, appeared: [], disappeared: [] };
+    if (this.closed) {
+      result.ended = this.endReason ?? 'the watch was closed';
+      return result;
+    }
+    if (this.checkEnded()) {
+      result.disappeared = [];
+      result.ended = this.endReason ?? 'ended';
+      return result;
+    }
+    let vmas: Vma[];
+    try {
+      vmas = readMaps(this.pid);
+    } catch {
+      this.checkEnded();
+      result.ended = this.endReason ?? `process ${this.pid} exited`;
+      if (!this.endReason) this.finish(result.ended);
+      return result;
+    }
+    const st = readTargetStatus(this.pid);
+    result.targetState = st && (st.state === 'T' || st.state === 't') ? 'stopped' : 'running';
+
+    const current = piecesOf(vmas, this.ranges);
+    const currentKeys = new Set(current.map(key));
+    const oldUnion = normalizeRanges([...this.registered.values()]);
+    for (const [k, p] of this.registered) {
+      if (!currentKeys.has(k)) {
+        result.disappeared.push(this.state(p));
+        this.registered.delete(k);
+      }
+    }
+    for (const k of [...this.refused.keys()]) if (!currentKeys.has(k)) this.refused.delete(k);
+
+    const flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+    for (const p of current) {
+      const k = key(p);
+      if (this.refused.has(k)) continue;
+      if (!this.registered.has(k)) {
+        const continuing = covered(p, oldUnion);
+        const reason = this.register(p);
+        if (reason) {
+          const s = this.state(p, reason);
+          this.refused.set(k, s);
+          result.appeared.push(s);
+          continue;
+        }
+        this.registered.set(k, p);
+        if (!continuing) {
+          result.appeared.push(this.state(p));
+          // A new file mapping's present pages may only have been read: protect them silently.
+          if (p.kind === 'file') {
+            try {
+              this.protect(p);
+            } catch {
+              this.registered.delete(k);
+            }
+            continue;
+          }
+        }
+      }
+      try {
+        result.writtenPages += this.scan(p, { flags, ...WRITTEN_OPTIONS }, out);
+      } catch (err) {
+        // The mapping changed under us (munmap + mmap between reading maps and scanning):
+        // forget the piece; the next tick sees the new layout.
+        this.registered.delete(k);
+        if (this.checkEnded()) {
+          out.clear();
+          result.writtenPages = 0;
+          result.ended = this.endReason ?? 'ended';
+          return result;
+        }
+        if (!(err instanceof KernelError)) throw err;
+      }
+    }
+    return result;
+  }
+
+  private piecesIn(range?: PageRange): Piece[] {
+    const all = [...this.registered.values()].sort((a, b) => a.startPage - b.startPage);
+    if (!range) return all;
+    const out: Piece[] = [];
+    for (const p of all) {
+      const s = Math.max(p.startPage, range.startPage);
+      const e = Math.min(p.endPage, range.endPage);
+      if (s < e) out.push({ ...p, startPage: s, endPage: e });
+    }
+    return out;
+  }
+
+  /**
+   * GetWriteWatch: the written pages of `range` (watched parts only) into `out` (cleared first),
+   * in address order. With `reset` they are re-protected atomically; with `maxPages` at most that
+   * many are returned and the pages past the limit stay marked. Returns the page count.
+   */
+  getWritten(
+    range: PageRange,
+    options: { reset: boolean; maxPages?: number },
+    out: RegionList,
+  ): number {
+    this.ensureOpen();
+    out.clear();
+    const flags = (options.reset ? PM_SCAN_WP_MATCHING : 0) | PM_SCAN_CHECK_WPASYNC;
+    const limit = options.maxPages ?? 0;
+    let pages = 0;
+    for (const p of this.piecesIn(range)) {
+      const remaining = limit ? limit - pages : 0;
+      pages += this.scan(p, { flags, ...WRITTEN_OPTIONS, maxPages: remaining }, out);
+      if (limit && pages >= limit) break;
+    }
+    return pages;
+  }
+
+  /** ResetWriteWatch: forget the writes in `range` (all watched memory when omitted). */
+  reset(range?: PageRange): void {
+    this.ensureOpen();
+    for (const p of this.piecesIn(range)) this.protect(p);
+  }
+
+  /** Stops watching `ranges` (everything when omitted): unregisters, which also un-protects. */
+  disarm(ranges?: PageRange[]): void {
+    if (this.closed || this.endReason) return;
+    if (!ranges) {
+      for (const p of this.registered.values()) this.unregister(p);
+      this.registered.clear();
+      this.refused.clear();
+      this.ranges = [];
+      return;
+    }
+    const cut = normalizeRanges(ranges);
+    for (const [k, p] of [...this.registered]) {
+      const inside = piecesOf(
+        [
+          {
+            index: p.vmaIndex,
+            startPage: p.startPage,
+            endPage: p.endPage,
+            kind: p.kind,
+            path: p.path,
+          } as Vma,
+        ],
+        cut,
+      );
+      if (inside.length === 0) continue;
+      for (const part of inside) this.unregister(part);
+      this.registered.delete(k);
+      for (const rest of subtractRanges([p], cut))
+        this.registered.set(key(rest), { ...p, ...rest });
+    }
+    for (const [k, s] of [...this.refused])
+      if (!subtractRanges([s], cut).length) this.refused.delete(k);
+    this.ranges = subtractRanges(this.ranges, cut);
+  }
+
+  private releaseAll(): void {
+    if (this.uffd >= 0) {
+      closeFd(this.uffd); // the kernel unregisters everything with the last reference
+      this.uffd = -1;
+    }
+    this.registered.clear();
+    this.refused.clear();
+    try {
+      this.backend.close();
+    } catch {
+      // already closed
+    }
+    try {
+      fs.closeSync(this.memFd);
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Unregisters everything and closes the descriptor. Idempotent; never throws. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.disarm();
+    } catch {
+      // the target may be gone; closing the descriptor releases everything anyway
+    }
+    this.closed = true;
+    if (!this.endReason) {
+      this.endReason = 'the watch was closed';
+      this.releaseAll();
+    }
+  }
+}
