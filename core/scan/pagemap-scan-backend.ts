@@ -75,16 +75,33 @@ export class PagemapScanBackend implements ScanBackend {
       arg[PmScanArg.maxPages] = BigInt(maxPages ? maxPages - pages : 0);
       const n = ioctl(this.fd, PAGEMAP_SCAN, arg);
       if (n < 0) throw KernelError.fromErrno('PAGEMAP_SCAN', { pid: this.pid });
+      let lastEnd = cursor;
       for (let i = 0, w = 0; i < n; i++, w += 6) {
         const s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
         const e = words[w + 3] * HI_PAGES + (words[w + 2] >>> PAGE_SHIFT);
         pages += e - s;
         out.push(s, e, words[w + 4], vmaIndex);
+        lastEnd = e;
       }
+      if (maxPages && pages >= maxPages) {
+        cursor = Math.max(lastEnd, Number(arg[PmScanArg.walkEnd] >> 12n));
+        break;
+      }
+      // The kernel stops early only when the vector is full or max_pages is reached, so a
+      // call that returned fewer regions than vec_len walked the whole range. walk_end is not
+      // trusted then: measured on 6.18, after the kernel's internal 512-region buffer was
+      // flushed once, a walk that completes leaves walk_end at that flush point, not at `end`
+      // (pagemap-scan-backend.test.ts). Continuing from there would report regions twice.
+      if (n < this.vecLen) {
+        cursor = endPage;
+        break;
+      }
+      // A full vector: continue after the last region (walk_end equals it; the max guards
+      // against a stale walk_end ever moving us backwards).
       const walkEnd = Number(arg[PmScanArg.walkEnd] >> 12n);
-      if (walkEnd <= cursor && n === 0) break; // no progress: nothing more to find
-      cursor = walkEnd;
-      if (maxPages && pages >= maxPages) break;
+      const next = Math.max(walkEnd, lastEnd);
+      if (next <= cursor) break; // no progress: nothing more to find
+      cursor = next;
     }
     return { pages, walkEndPage: Math.min(cursor, endPage) };
   }
