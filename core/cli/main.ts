@@ -38,6 +38,18 @@ export function buildProgram(): Command {
       program.setOptionValue('exit', scanCommand(opts));
     });
 
+  program
+    .command('serve')
+    .description('serve the UI over HTTP and the host API over a WebSocket (loopback, token)')
+    .option('--port <n>', 'TCP port (default: a free one)')
+    .option('--host <addr>', 'address to bind (default 127.0.0.1)')
+    .option('--allow-remote', 'allow binding a non-loopback address')
+    .option('--no-open', 'do not open a browser')
+    .action(async (opts) => {
+      const { serveCommand } = await import('./commands/serve.ts');
+      program.setOptionValue('exit', await serveCommand(opts));
+    });
+
   return program;
 }
 

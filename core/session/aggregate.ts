@@ -1,0 +1,242 @@
+/**
+ * Aggregation: one scan's regions -> what the UI asked to see.
+ *
+ * The collapsed page space puts the VMAs end to end (unmapped gaps removed); VMA i starts at
+ * `layout.offsets[i]`. Every loop here runs over regions, watched ranges and buckets, never over
+ * pages (except to fill the full-resolution window, which is bounded by the view request), so
+ * a 64 GiB reservation costs what its few regions cost.
+ *
+ * Kernel categories become PageBits by the rules of scan/summary.ts: SWAPPED is reported only
+ * for real swap (not guard pages, not uffd-wp markers); WRITTEN comes only from the write
+ * watcher's get+reset of this tick, never from the plain scan (where unwatched pages all claim
+ * WRITTEN); WATCHED marks pages inside the watched ranges; MAPPED marks any page-table entry.
+ */
+import { Category } from '../kernel/pagemap-abi.ts';
+import type { Vma } from '../proc/maps.ts';
+import type { RegionList } from '../scan/region-list.ts';
+import type { PageRange } from '../scan/scanner.ts';
+import { HISTOGRAM_WIDTH, PageBit } from '../protocol/page-bits.ts';
+
+const { WPALLOWED, WRITTEN, FILE, PRESENT, SWAPPED, PFNZERO, HUGE, GUARD } = Category;
+
+/** The PageBits of one kernel category word (without WATCHED/WRITTEN, which come from ranges). */
+export function pageBitsOf(c: number): number {
+  let b = 0;
+  if (c !== 0) b |= PageBit.MAPPED;
+  if (c & PRESENT) b |= PageBit.PRESENT;
+  if (c & SWAPPED && !(c & PRESENT) && !(c & GUARD) && !(c & WPALLOWED && !(c & WRITTEN)))
+    b |= PageBit.SWAPPED;
+  if (c & GUARD) b |= PageBit.GUARD;
+  if (c & FILE) b |= PageBit.FILE;
+  if (c & PFNZERO) b |= PageBit.ZERO;
+  if (c & HUGE) b |= PageBit.HUGE;
+  return b;
+}
+
+/** Categories are 9 bits (GUARD is 1<<8): a lookup table beats the branches per region. */
+const CATS_TO_BITS = new Uint16Array(1 << 10).map((_, c) => pageBitsOf(c));
+/** For each PageBits value, the histogram columns it adds to, -1 terminated. */
+const BIT_COLUMNS: Int8Array[] = Array.from({ length: 1 << HISTOGRAM_WIDTH }, (_, bits) => {
+  const cols: number[] = [];
+  for (let k = 0; k < HISTOGRAM_WIDTH; k++) if (bits & (1 << k)) cols.push(k);
+  return Int8Array.from(cols);
+});
+const COL_PRESENT = Math.log2(PageBit.PRESENT);
+const COL_SWAPPED = Math.log2(PageBit.SWAPPED);
+const COL_WATCHED = Math.log2(PageBit.WATCHED);
+const COL_WRITTEN = Math.log2(PageBit.WRITTEN);
+
+export interface Layout {
+  /** First collapsed index of each VMA (indexed like the maps). */
+  offsets: Float64Array;
+  /** VMA start pages, for binary search from an address to a VMA. */
+  starts: Float64Array;
+  ends: Float64Array;
+  totalPages: number;
+}
+
+export function layoutOf(vmas: readonly Vma[]): Layout {
+  const offsets = new Float64Array(vmas.length);
+  const starts = new Float64Array(vmas.length);
+  const ends = new Float64Array(vmas.length);
+  let total = 0;
+  for (let i = 0; i < vmas.length; i++) {
+    offsets[i] = total;
+    starts[i] = vmas[i].startPage;
+    ends[i] = vmas[i].endPage;
+    total += vmas[i].endPage - vmas[i].startPage;
+  }
+  return { offsets, starts, ends, totalPages: total };
+}
+
+/** The VMA index holding `page`, or -1 (pages in a gap). */
+export function vmaAt(layout: Layout, page: number): number {
+  let lo = 0;
+  let hi = layout.starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (layout.ends[mid] <= page) lo = mid + 1;
+    else if (layout.starts[mid] > page) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
+
+/** Maps absolute page ranges to collapsed ranges (split at VMA ends, gaps dropped), merged. */
+export function toCollapsed(layout: Layout, ranges: ArrayLike<number>): Float64Array {
+  const out: number[] = [];
+  for (let r = 0; r + 1 < ranges.length; r += 2) {
+    let s = ranges[r];
+    const e = ranges[r + 1];
+    while (s < e) {
+      let v = vmaAt(layout, s);
+      if (v < 0) {
+        // In a gap: jump to the next VMA start.
+        let lo = 0;
+        let hi = layout.starts.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (layout.starts[mid] <= s) lo = mid + 1;
+          else hi = mid;
+        }
+        if (lo >= layout.starts.length || layout.starts[lo] >= e) break;
+        v = lo;
+        s = layout.starts[v];
+      }
+      const pe = Math.min(e, layout.ends[v]);
+      const cs = layout.offsets[v] + s - layout.starts[v];
+      const ce = cs + pe - s;
+      const n = out.length;
+      if (n > 0 && out[n - 1] === cs) out[n - 1] = ce;
+      else out.push(cs, ce);
+      s = pe;
+    }
+  }
+  return Float64Array.from(out);
+}
+
+export interface ViewSpec {
+  buckets: number;
+  window?: { startIndex: number; endIndex: number } | undefined;
+}
+
+export interface Aggregate {
+  buckets: number;
+  pagesPerBucket: number;
+  histogram: Uint32Array;
+  window: { startIndex: number; endIndex: number; bits: Uint16Array } | null;
+  /** Collapsed written ranges of the tick. */
+  written: Float64Array;
+  present: number;
+  swapped: number;
+  watched: number;
+  writtenPages: number;
+}
+
+/**
+ * Aggregates one tick. `watched` are absolute page ranges sorted by start and disjoint;
+ * `writtenPages` is [start, end, start, end, ...] in absolute pages (the watcher's output).
+ */
+export function aggregate(
+  layout: Layout,
+  regions: RegionList,
+  watched: readonly PageRange[],
+  writtenPages: ArrayLike<number>,
+  view: ViewSpec,
+): Aggregate {
+  const total = layout.totalPages;
+  // Counts are Uint32: never let one bucket hold 2^32 pages (a 16 TiB bucket).
+  const minBuckets = Math.ceil(total / 0xffffffff);
+  const want = Math.max(1, minBuckets, Math.min(view.buckets, Math.max(1, total)));
+  const ppb = Math.max(1, Math.ceil(total / want));
+  const buckets = total === 0 ? 0 : Math.ceil(total / ppb);
+  const hist = new Uint32Array(buckets * HISTOGRAM_WIDTH);
+  let win: Aggregate['window'] = null;
+  let ws = 0;
+  let we = 0;
+  if (view.window) {
+    ws = Math.min(view.window.startIndex, total);
+    we = Math.min(view.window.endIndex, total);
+    win = { startIndex: ws, endIndex: we, bits: new Uint16Array(Math.max(0, we - ws)) };
+  }
+  const winBits = win?.bits;
+
+  const addSpan = (cs: number, ce: number, bits: number): void => {
+    if (bits === 0 || ce <= cs) return;
+    const cols = BIT_COLUMNS[bits];
+    const b1 = Math.floor((ce - 1) / ppb);
+    for (let b = Math.floor(cs / ppb); b <= b1; b++) {
+      const lo = b * ppb;
+      const n = Math.min(ce, lo + ppb) - Math.max(cs, lo);
+      const base = b * HISTOGRAM_WIDTH;
+      for (let k = 0; k < cols.length; k++) hist[base + cols[k]] += n;
+    }
+    if (winBits && cs < we && ce > ws)
+      winBits.fill(bits, Math.max(cs, ws) - ws, Math.min(ce, we) - ws);
+  };
+
+  let w = 0; // index into watched, advancing with the (address-sorted) regions
+  const n = regions.length;
+  const { startPage, endPage, categories, vmaIndex } = regions;
+  for (let i = 0; i < n; i++) {
+    const v = vmaIndex[i];
+    const s = startPage[i];
+    const e = endPage[i];
+    const delta = layout.offsets[v] - layout.starts[v];
+    const bits = CATS_TO_BITS[categories[i] & 0x3ff];
+    if (watched.length === 0) {
+      addSpan(s + delta, e + delta, bits);
+      continue;
+    }
+    while (w < watched.length && watched[w].endPage <= s) w++;
+    let p = s;
+    let k = w;
+    while (p < e) {
+      if (k >= watched.length || watched[k].startPage >= e) {
+        addSpan(p + delta, e + delta, bits);
+        break;
+      }
+      const wsPage = Math.max(watched[k].startPage, p);
+      const wePage = Math.min(watched[k].endPage, e);
+      if (wsPage > p) addSpan(p + delta, wsPage + delta, bits);
+      addSpan(wsPage + delta, wePage + delta, bits | PageBit.WATCHED);
+      p = wePage;
+      k++;
+    }
+  }
+
+  const written = toCollapsed(layout, writtenPages);
+  let writtenCount = 0;
+  for (let r = 0; r < written.length; r += 2) {
+    const cs = written[r];
+    const ce = written[r + 1];
+    writtenCount += ce - cs;
+    const b1 = Math.floor((ce - 1) / ppb);
+    for (let b = Math.floor(cs / ppb); b <= b1; b++) {
+      const lo = b * ppb;
+      hist[b * HISTOGRAM_WIDTH + COL_WRITTEN] += Math.min(ce, lo + ppb) - Math.max(cs, lo);
+    }
+    if (winBits && cs < we && ce > ws)
+      for (let p = Math.max(cs, ws); p < Math.min(ce, we); p++) winBits[p - ws] |= PageBit.WRITTEN;
+  }
+
+  let present = 0;
+  let swapped = 0;
+  let watchedCount = 0;
+  for (let b = 0; b < buckets; b++) {
+    present += hist[b * HISTOGRAM_WIDTH + COL_PRESENT];
+    swapped += hist[b * HISTOGRAM_WIDTH + COL_SWAPPED];
+    watchedCount += hist[b * HISTOGRAM_WIDTH + COL_WATCHED];
+  }
+  return {
+    buckets,
+    pagesPerBucket: ppb,
+    histogram: hist,
+    window: win,
+    written,
+    present,
+    swapped,
+    watched: watchedCount,
+    writtenPages: writtenCount,
+  };
+}

@@ -1,0 +1,340 @@
+/**
+ * A Session: one sampled process, seen from the main thread.
+ *
+ * It owns a worker thread (worker.ts, started through worker-bootstrap.mjs) that does all the
+ * sampling and every ptrace call, a history ring of per-tick counters and written ranges, and,
+ * when pagescope launched the target, the child process. `close()` ends all three: the worker
+ * closes the watcher (the target keeps no trace of us) and stops, then is terminated; a launched
+ * child is killed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { PagescopeError } from '../kernel/errors.ts';
+import { readProcess } from '../proc/processes.ts';
+import type { Frame } from '../protocol/frame.ts';
+import type {
+  AddressRange,
+  ErrorInfo,
+  HostEvent,
+  SessionInfo,
+  TickCounters,
+  VmaInfo,
+} from '../protocol/messages.ts';
+import type { ViewSpec } from './aggregate.ts';
+import { DEFAULT_HISTORY_BYTES, HistoryRing } from './history.ts';
+import type { FromWorker, ToWorker, WorkerCall, WorkerInit } from './worker-protocol.ts';
+
+export const DEFAULT_INTERVAL_MS = 100;
+export const DEFAULT_BUCKETS = 2048;
+
+const DEFAULT_WORKER_URL = new URL('./worker-bootstrap.mjs', import.meta.url);
+const DEFAULT_WATCHER_URL = new URL('../watch/watcher.ts', import.meta.url);
+
+export interface SessionOptions {
+  sessionId: number;
+  intervalMs?: number;
+  view?: ViewSpec;
+  force?: boolean;
+  historyBytes?: number;
+  /** The worker's bootstrap module (the Electron bundle points at its own copy). */
+  workerUrl?: URL;
+  /** The write watcher's module; '' disables watching. */
+  watcherUrl?: string;
+  /** A child pagescope launched; killed when the session ends. */
+  child?: ChildProcess;
+}
+
+export class SessionError extends PagescopeError {}
+
+export class Session {
+  readonly sessionId: number;
+  readonly pid: number;
+  readonly history: HistoryRing;
+  private readonly worker: Worker;
+  private readonly child: ChildProcess | undefined;
+  private intervalMs: number;
+  private paused = false;
+  private warnings: string[] = [];
+  private callId = 0;
+  private readonly calls = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void }
+  >();
+  private readonly frameListeners = new Set<(f: Frame) => void>();
+  private readonly eventListeners = new Set<(e: HostEvent) => void>();
+  private closed: Promise<void> | null = null;
+  private endedReason: string | null = null;
+  private stoppedResolve: (() => void) | null = null;
+  vmas: VmaInfo[] = [];
+  totalPages = 0;
+  framesReceived = 0;
+  skippedTicks = 0;
+
+  private constructor(pid: number, opts: SessionOptions, worker: Worker) {
+    this.sessionId = opts.sessionId;
+    this.pid = pid;
+    this.worker = worker;
+    this.child = opts.child;
+    this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.history = new HistoryRing(opts.historyBytes ?? DEFAULT_HISTORY_BYTES);
+  }
+
+  /** Attaches to `pid`; resolves once the worker has read its maps (or rejects with why not). */
+  static async attach(pid: number, opts: SessionOptions): Promise<Session> {
+    if (pid === process.pid)
+      throw new SessionError('pagescope cannot watch itself; pick another process.', 'bad-request');
+    if (!fs.existsSync(`/proc/${pid}`))
+      throw new SessionError(
+        `No process with pid ${pid} exists (it may have exited).`,
+        'no-process',
+      );
+    const init: WorkerInit = {
+      sessionId: opts.sessionId,
+      pid,
+      intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS,
+      view: opts.view ?? { buckets: DEFAULT_BUCKETS },
+      force: opts.force ?? false,
+      watcherUrl:
+        opts.watcherUrl ?? (fs.existsSync(DEFAULT_WATCHER_URL) ? DEFAULT_WATCHER_URL.href : ''),
+    };
+    const worker = new Worker(opts.workerUrl ?? DEFAULT_WORKER_URL, { workerData: init });
+    const session = new Session(pid, opts, worker);
+    await session.waitReady();
+    return session;
+  }
+
+  /** Launches `command` as a child and attaches to it; the child dies with the session. */
+  static async launch(command: string[], opts: SessionOptions): Promise<Session> {
+    const child = spawn(command[0], command.slice(1), { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new SessionError(
+            err.code === 'ENOENT'
+              ? `Cannot launch "${command[0]}": no such program (check the name and PATH).`
+              : `Cannot launch "${command[0]}": ${err.message}.`,
+            'launch-failed',
+          ),
+        ),
+      );
+    });
+    return Session.adoptChild(child, opts);
+  }
+
+  /** Attaches to a child already started (the demo); kills it if the attach fails. */
+  static async adoptChild(child: ChildProcess, opts: SessionOptions): Promise<Session> {
+    try {
+      return await Session.attach(child.pid!, { ...opts, child });
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+  }
+
+  private waitReady(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      this.worker.on('message', (msg: FromWorker) => {
+        if (msg.type === 'ready') {
+          ready = true;
+          this.warnings = msg.warnings;
+          resolve();
+        } else if (msg.type === 'failed') {
+          void this.worker.terminate();
+          reject(new SessionError(msg.error.message, msg.error.code));
+        } else this.onWorkerMessage(msg);
+      });
+      this.worker.on('error', (err) => {
+        if (!ready) reject(new SessionError(`The session worker failed: ${err.message}`, 'error'));
+        else this.ended(`The session worker failed: ${err.message}`);
+      });
+      this.worker.on('exit', () => {
+        if (!ready)
+          reject(new SessionError('The session worker stopped before it was ready.', 'error'));
+        this.stoppedResolve?.();
+        if (!this.closed) this.ended('The session worker stopped.');
+      });
+      this.child?.once('exit', (code, signal) =>
+        this.ended(
+          `Process ${this.pid} exited (${signal ? `signal ${signal}` : `exit code ${code}`}).`,
+        ),
+      );
+    });
+  }
+
+  private onWorkerMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'frame': {
+        this.framesReceived++;
+        this.skippedTicks = msg.skipped;
+        const f = msg.frame;
+        this.history.push({
+          counters: f.counters,
+          vmaVersion: f.vmaVersion,
+          written: f.written.slice(),
+        });
+        for (const l of this.frameListeners) l(f);
+        break;
+      }
+      case 'vmas':
+        this.vmas = msg.vmas;
+        this.totalPages = msg.totalPages;
+        this.emit({
+          event: 'vmas',
+          sessionId: this.sessionId,
+          vmas: msg.vmas,
+          totalPages: msg.totalPages,
+        });
+        break;
+      case 'warning':
+        this.emit({ event: 'warning', sessionId: this.sessionId, message: msg.message });
+        break;
+      case 'ended':
+        this.ended(msg.reason);
+        break;
+      case 'reply': {
+        const c = this.calls.get(msg.callId);
+        if (!c) break;
+        this.calls.delete(msg.callId);
+        if (msg.ok) c.resolve(msg.result);
+        else c.reject(new SessionError(msg.error.message, msg.error.code));
+        break;
+      }
+      case 'stopped':
+        this.stoppedResolve?.();
+        break;
+    }
+  }
+
+  private emit(e: HostEvent): void {
+    for (const l of this.eventListeners) l(e);
+  }
+
+  /** The target went away (or the worker did): tell listeners once, then clean up. */
+  private ended(reason: string): void {
+    if (this.endedReason !== null || this.closed) return;
+    this.endedReason = reason;
+    this.emit({ event: 'sessionEnded', sessionId: this.sessionId, reason });
+    void this.close();
+  }
+
+  get info(): SessionInfo {
+    return {
+      sessionId: this.sessionId,
+      pid: this.pid,
+      name: readProcess(this.pid)?.name ?? String(this.pid),
+      intervalMs: this.intervalMs,
+      paused: this.paused,
+      warnings: this.warnings,
+      launched: this.child !== undefined,
+    };
+  }
+
+  get isClosed(): boolean {
+    return this.closed !== null;
+  }
+
+  onFrame(l: (f: Frame) => void): () => void {
+    this.frameListeners.add(l);
+    return () => this.frameListeners.delete(l);
+  }
+
+  onEvent(l: (e: HostEvent) => void): () => void {
+    this.eventListeners.add(l);
+    return () => this.eventListeners.delete(l);
+  }
+
+  private send(msg: ToWorker): void {
+    if (this.closed) throw new SessionError(`Session ${this.sessionId} has ended.`, 'exited');
+    this.worker.postMessage(msg);
+  }
+
+  setView(view: ViewSpec): void {
+    this.send({ type: 'setView', view });
+  }
+
+  setInterval(intervalMs: number): void {
+    this.intervalMs = intervalMs;
+    this.send({ type: 'setInterval', intervalMs });
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.send({ type: 'pause' });
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.send({ type: 'resume' });
+  }
+
+  private call(call: WorkerCall): Promise<unknown> {
+    const callId = ++this.callId;
+    return new Promise((resolve, reject) => {
+      this.calls.set(callId, { resolve, reject });
+      try {
+        this.send({ type: 'call', callId, call });
+      } catch (err) {
+        this.calls.delete(callId);
+        reject(err as Error);
+      }
+    });
+  }
+
+  async watch(ranges: AddressRange[], vmaIndices: number[]): Promise<{ vmas: VmaInfo[] }> {
+    return (await this.call({ op: 'watch', ranges, vmaIndices })) as { vmas: VmaInfo[] };
+  }
+
+  async unwatch(): Promise<void> {
+    await this.call({ op: 'unwatch' });
+  }
+
+  async resetWritten(): Promise<void> {
+    await this.call({ op: 'reset' });
+  }
+
+  getHistory(): { ticks: TickCounters[]; budgetBytes: number; usedBytes: number } {
+    return {
+      ticks: this.history.counters(),
+      budgetBytes: this.history.budgetBytes,
+      usedBytes: this.history.usedBytes,
+    };
+  }
+
+  /**
+   * Ends the session: the worker closes the watcher and stops (2 s at most, then it is
+   * terminated), pending calls fail, a launched child is killed. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closed) return this.closed;
+    this.closed = (async () => {
+      const stopped = new Promise<void>((resolve) => {
+        this.stoppedResolve = resolve;
+        setTimeout(resolve, 2000).unref();
+      });
+      try {
+        this.worker.postMessage({ type: 'stop' } satisfies ToWorker);
+        await stopped;
+      } catch {
+        // the worker is already gone
+      }
+      await this.worker.terminate();
+      const err: ErrorInfo = { code: 'exited', message: `Session ${this.sessionId} has ended.` };
+      for (const c of this.calls.values()) c.reject(new SessionError(err.message, err.code));
+      this.calls.clear();
+      await killChild(this.child);
+    })();
+    return this.closed;
+  }
+}
+
+async function killChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 1000);
+  await exited;
+  clearTimeout(t);
+}

@@ -1,0 +1,374 @@
+/**
+ * The session worker thread: all sampling of one process happens here, and so does every
+ * ptrace call of the write watcher (ptrace requests are valid only from the attaching thread).
+ *
+ * Each tick: /proc/PID/maps -> Scanner.scan (PAGEMAP_SCAN) -> watcher.tick (get+reset of WRITTEN
+ * on watched ranges) -> aggregate() at the view the UI asked for -> one Frame posted to the
+ * main thread with its typed arrays transferred. Ticks run on a fixed grid of `intervalMs`; a
+ * tick that overruns skips the grid points it missed (counted in `skipped`), so work never piles
+ * up. Pausing stops the grid; the process is never touched while paused.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
+import { PagescopeError, userMessage } from '../kernel/errors.ts';
+import { errorInfo } from './errors.ts';
+import { readMaps, type Vma } from '../proc/maps.ts';
+import { processAlive } from '../proc/processes.ts';
+import type { VmaInfo } from '../protocol/messages.ts';
+import { RegionList } from '../scan/region-list.ts';
+import { Scanner, type PageRange } from '../scan/scanner.ts';
+import { aggregate, layoutOf, type Layout, type ViewSpec } from './aggregate.ts';
+import type { FromWorker, ToWorker, WorkerCall, WorkerInit } from './worker-protocol.ts';
+
+/** The write watcher's API (core/watch/watcher.ts), loaded on the first watch request. */
+interface VmaWatchState {
+  vmaIndex: number;
+  startPage: number;
+  endPage: number;
+  path: string;
+  status: 'watched' | 'refused';
+  reason?: string;
+}
+interface WriteWatcherLike {
+  readonly granularityPages: number;
+  arm(ranges: PageRange[]): VmaWatchState[];
+  tick(out: RegionList): { writtenPages: number; appeared: unknown; disappeared: unknown };
+  reset(range?: PageRange): void;
+  disarm(ranges?: PageRange[]): void;
+  watchedRanges(): PageRange[];
+  close(): void;
+}
+interface WatcherModule {
+  WriteWatcher: { attach(pid: number, opts: { force?: boolean }): WriteWatcherLike };
+}
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void =>
+  port.postMessage(msg, transfer);
+
+class SessionWorker {
+  private scanner: Scanner;
+  private watcher: WriteWatcherLike | null = null;
+  private readonly writtenOut = new RegionList(1024);
+  private refused = new Map<string, string>(); // "start-end" of a VMA -> reason
+  private vmas: Vma[] = [];
+  private layout: Layout = layoutOf([]);
+  private vmaSig = '';
+  private vmaVersion = 0;
+  private tickNo = 0;
+  private skipped = 0;
+  private readonly t0 = performance.now();
+  private timer: NodeJS.Timeout | null = null;
+  private nextDue = 0;
+  private paused = false;
+  private ended = false;
+  private lastWarning = '';
+  private view: ViewSpec;
+  private intervalMs: number;
+
+  constructor() {
+    this.view = init.view;
+    this.intervalMs = init.intervalMs;
+    this.scanner = new Scanner(init.pid);
+    this.readVmas(); // fails now (no process, permission) rather than on the first tick
+  }
+
+  start(): void {
+    this.nextDue = performance.now();
+    this.schedule();
+  }
+
+  handle(msg: ToWorker): void {
+    switch (msg.type) {
+      case 'setView':
+        this.view = msg.view;
+        break;
+      case 'setInterval':
+        this.intervalMs = msg.intervalMs;
+        if (!this.paused) {
+          this.nextDue = performance.now() + this.intervalMs;
+          this.schedule();
+        }
+        break;
+      case 'pause':
+        this.paused = true;
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = null;
+        break;
+      case 'resume':
+        if (this.paused) {
+          this.paused = false;
+          this.nextDue = performance.now();
+          this.schedule();
+        }
+        break;
+      case 'call':
+        this.call(msg.callId, msg.call).catch(() => {});
+        break;
+      case 'stop':
+        this.stop();
+        post({ type: 'stopped' });
+        break;
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.paused || this.ended) return;
+    this.timer = setTimeout(() => this.runTick(), Math.max(0, this.nextDue - performance.now()));
+  }
+
+  private runTick(): void {
+    this.timer = null;
+    if (this.paused || this.ended) return;
+    const started = performance.now();
+    this.tick();
+    const now = performance.now();
+    // Next grid point after now; grid points missed while this tick ran are skipped.
+    let due = this.nextDue + this.intervalMs;
+    if (due <= now) {
+      const missed = Math.floor((now - due) / this.intervalMs) + 1;
+      this.skipped += missed;
+      due += missed * this.intervalMs;
+    }
+    this.nextDue = Math.max(due, started);
+    this.schedule();
+  }
+
+  private readVmas(): boolean {
+    const vmas = readMaps(init.pid);
+    let sig = '';
+    for (const v of vmas) sig += `${v.startHex}-${v.endHex} ${v.perms} ${v.path}\n`;
+    this.vmas = vmas;
+    if (sig === this.vmaSig) return false;
+    this.vmaSig = sig;
+    this.layout = layoutOf(vmas);
+    this.vmaVersion++;
+    return true;
+  }
+
+  private vmaInfos(): VmaInfo[] {
+    const watched = this.watcher?.watchedRanges() ?? [];
+    return this.vmas.map((v) => {
+      let covered = 0;
+      for (const r of watched)
+        covered += Math.max(0, Math.min(r.endPage, v.endPage) - Math.max(r.startPage, v.startPage));
+      const refusal = this.refused.get(`${v.startPage}-${v.endPage}`);
+      const info: VmaInfo = {
+        index: v.index,
+        start: '0x' + v.startHex,
+        end: '0x' + v.endHex,
+        startPage: v.startPage,
+        endPage: v.endPage,
+        offset: this.layout.offsets[v.index],
+        perms: v.perms,
+        path: v.path,
+        kind: v.kind,
+        watched:
+          covered === 0
+            ? refusal
+              ? 'refused'
+              : 'no'
+            : covered >= v.endPage - v.startPage
+              ? 'yes'
+              : 'partial',
+      };
+      if (refusal) info.watchNote = refusal;
+      return info;
+    });
+  }
+
+  private postVmas(): void {
+    post({
+      type: 'vmas',
+      vmaVersion: this.vmaVersion,
+      vmas: this.vmaInfos(),
+      totalPages: this.layout.totalPages,
+    });
+  }
+
+  private end(reason: string): void {
+    if (this.ended) return;
+    this.stop();
+    post({ type: 'ended', reason });
+  }
+
+  private tick(): void {
+    const t = performance.now();
+    try {
+      if (this.readVmas() || this.tickNo === 0) this.postVmas();
+      if (this.vmas.length === 0 && !processAlive(init.pid)) {
+        this.end(`Process ${init.pid} exited.`);
+        return;
+      }
+      const scan = this.scanner.scan([], {}, this.vmas);
+      const written: number[] = [];
+      const watched = this.watcher ? this.watcher.watchedRanges() : [];
+      if (this.watcher && watched.length > 0) {
+        this.writtenOut.clear();
+        this.watcher.tick(this.writtenOut);
+        const o = this.writtenOut;
+        for (let i = 0; i < o.length; i++) {
+          const n = written.length;
+          if (n > 0 && written[n - 1] === o.startPage[i]) written[n - 1] = o.endPage[i];
+          else written.push(o.startPage[i], o.endPage[i]);
+        }
+      }
+      const agg = aggregate(this.layout, scan.regions, sortRanges(watched), written, this.view);
+      this.tickNo++;
+      const frame = {
+        sessionId: init.sessionId,
+        tick: this.tickNo,
+        vmaVersion: this.vmaVersion,
+        totalPages: this.layout.totalPages,
+        counters: {
+          tick: this.tickNo,
+          t: Math.round(t - this.t0),
+          present: agg.present,
+          swapped: agg.swapped,
+          written: agg.writtenPages,
+          watched: agg.watched,
+          scanMs: Math.round((performance.now() - t) * 100) / 100,
+        },
+        overview: {
+          buckets: agg.buckets,
+          pagesPerBucket: agg.pagesPerBucket,
+          histogram: agg.histogram,
+        },
+        window: agg.window,
+        written: agg.written,
+      };
+      const transfer = [agg.histogram.buffer, agg.written.buffer] as ArrayBuffer[];
+      if (agg.window) transfer.push(agg.window.bits.buffer as ArrayBuffer);
+      post({ type: 'frame', frame, skipped: this.skipped }, transfer);
+    } catch (err) {
+      if (!processAlive(init.pid)) {
+        this.end(`Process ${init.pid} exited.`);
+        return;
+      }
+      const message = userMessage(err);
+      if (message !== this.lastWarning) {
+        this.lastWarning = message;
+        post({ type: 'warning', message: `A sample failed: ${message}` });
+      }
+    }
+  }
+
+  private async call(callId: number, call: WorkerCall): Promise<void> {
+    try {
+      const result = await this.doCall(call);
+      post({ type: 'reply', callId, ok: true, result });
+    } catch (err) {
+      post({ type: 'reply', callId, ok: false, error: errorInfo(err) });
+    }
+  }
+
+  private async doCall(call: WorkerCall): Promise<unknown> {
+    if (this.ended) throw new PagescopeError(`Process ${init.pid} has exited.`, 'exited');
+    switch (call.op) {
+      case 'watch': {
+        this.readVmas();
+        const ranges: PageRange[] = call.ranges.map((r) => ({
+          startPage: Number(BigInt(r.start) >> 12n),
+          endPage: Number(BigInt(r.end) >> 12n),
+        }));
+        for (const i of call.vmaIndices) {
+          const v = this.vmas[i];
+          if (!v)
+            throw new PagescopeError(
+              `There is no VMA ${i} (the process has ${this.vmas.length}).`,
+              'bad-request',
+            );
+          ranges.push({ startPage: v.startPage, endPage: v.endPage });
+        }
+        const inside = ranges.some((r) =>
+          this.vmas.some((v) => v.startPage < r.endPage && r.startPage < v.endPage),
+        );
+        if (!inside)
+          throw new PagescopeError(
+            `No mapping of process ${init.pid} lies inside the requested range.`,
+            'unmapped-range',
+          );
+        if (!this.watcher) {
+          if (!init.watcherUrl)
+            throw new PagescopeError(
+              'Write watching is not available in this build (core/watch is missing).',
+              'unsupported',
+            );
+          const mod = (await import(init.watcherUrl)) as WatcherModule;
+          this.watcher = mod.WriteWatcher.attach(init.pid, { force: init.force });
+        }
+        const states = this.watcher.arm(ranges);
+        for (const s of states) {
+          const key = `${s.startPage}-${s.endPage}`;
+          if (s.status === 'refused') this.refused.set(key, s.reason ?? 'refused by the kernel');
+          else this.refused.delete(key);
+        }
+        const vmas = this.vmaInfos();
+        post({
+          type: 'vmas',
+          vmaVersion: this.vmaVersion,
+          vmas,
+          totalPages: this.layout.totalPages,
+        });
+        return { vmas };
+      }
+      case 'unwatch':
+        if (this.watcher) {
+          this.watcher.close();
+          this.watcher = null;
+        }
+        this.refused.clear();
+        this.postVmas();
+        return {};
+      case 'reset':
+        this.watcher?.reset();
+        return {};
+    }
+  }
+
+  stop(): void {
+    this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      this.watcher?.close();
+    } catch {
+      // The target may be gone; closing our fd is all that is left and cannot fail usefully.
+    }
+    this.watcher = null;
+    try {
+      this.scanner.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+function sortRanges(ranges: PageRange[]): PageRange[] {
+  if (ranges.length < 2) return ranges;
+  const sorted = [...ranges].sort((a, b) => a.startPage - b.startPage);
+  const out: PageRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.startPage <= last.endPage) last.endPage = Math.max(last.endPage, r.endPage);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+let worker: SessionWorker;
+try {
+  worker = new SessionWorker();
+  const caps = probeCapabilities();
+  post({
+    type: 'ready',
+    warnings: capabilityWarnings(caps),
+    backend: worker['scanner'].backend.name,
+  });
+  port.on('message', (msg: ToWorker) => worker.handle(msg));
+  worker.start();
+} catch (err) {
+  post({ type: 'failed', error: errorInfo(err) });
+}
