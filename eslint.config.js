@@ -76,7 +76,8 @@ export default tseslint.config(
           paths: ['electron', 'koffi', 'ws'],
           patterns: [
             {
-              group: ['**/core/**', '!**/core/protocol/**'],
+              // A regex: gitignore-style negation does not match paths that start with '../'.
+              regex: '(^|/)core/(?!protocol/)',
               message: 'The renderer may import only core/protocol.',
             },
             {

@@ -1,0 +1,144 @@
+/**
+ * The memory map panel: one row per VMA (range, perms, name, counts per category, watched
+ * state). Clicking a row focuses the heatmap on it. The counts change every tick, so they are
+ * written into the rows directly (throttled), not through React state.
+ */
+import { useEffect, useRef } from 'react';
+import { HISTOGRAM_WIDTH } from '../../core/protocol/page-bits.ts';
+import type { VmaInfo } from '../../core/protocol/messages.ts';
+import { frameHub } from './frames.ts';
+import { BIT } from './heatmap/colour.ts';
+import { maxZoom, zoomToRange } from './heatmap/viewport.ts';
+import { requestZoom, useApp } from './store.ts';
+import { fmt, formatBytes } from './theme.ts';
+
+export function vmaName(v: VmaInfo): string {
+  if (v.path) return v.path;
+  return v.kind === 'anon' ? '(anonymous)' : `[${v.kind}]`;
+}
+
+function shortHex(h: string): string {
+  return h.replace(/^0x0*/, '0x');
+}
+
+/** Per-VMA page counts (present, swapped, written) summed from the overview buckets. */
+export function vmaCounts(
+  vmas: VmaInfo[],
+  overview: { buckets: number; pagesPerBucket: number; histogram: Uint32Array },
+): Float64Array {
+  const out = new Float64Array(vmas.length * 3);
+  const B = overview.pagesPerBucket;
+  const h = overview.histogram;
+  vmas.forEach((v, i) => {
+    const a = v.offset;
+    const b = v.offset + (v.endPage - v.startPage);
+    const k0 = Math.floor(a / B);
+    const k1 = Math.min(overview.buckets, Math.ceil(b / B));
+    for (let k = k0; k < k1; k++) {
+      // Buckets straddling a boundary are shared in proportion to the overlap.
+      const lo = Math.max(a, k * B);
+      const hi = Math.min(b, (k + 1) * B);
+      const f = (hi - lo) / B;
+      const row = k * HISTOGRAM_WIDTH;
+      out[i * 3] += h[row + BIT.PRESENT] * f;
+      out[i * 3 + 1] += h[row + BIT.SWAPPED] * f;
+      out[i * 3 + 2] += h[row + BIT.WRITTEN] * f;
+    }
+  });
+  return out;
+}
+
+export function MemoryMap() {
+  const vmas = useApp((s) => s.vmas);
+  const focused = useApp((s) => s.focusedVma);
+  const total = useApp((s) => s.totalPages);
+  const listRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    let last = 0;
+    return frameHub.subscribe((hub) => {
+      const now = performance.now();
+      const f = hub.latest;
+      if (!f || !listRef.current || now - last < 400) return;
+      last = now;
+      const vs = useApp.getState().vmas;
+      const c = vmaCounts(vs, f.overview);
+      const cells = listRef.current.querySelectorAll<HTMLElement>('[data-counts]');
+      cells.forEach((el) => {
+        const i = Number(el.dataset.counts);
+        if (i >= vs.length) return;
+        const p = Math.round(c[i * 3]);
+        const s = Math.round(c[i * 3 + 1]);
+        const w = Math.round(c[i * 3 + 2]);
+        el.textContent = `${fmt.format(p)} res · ${fmt.format(s)} swp${vs[i].watched !== 'no' ? ` · ${fmt.format(w)} wr` : ''}`;
+      });
+    });
+  }, []);
+
+  const focus = (v: VmaInfo) => {
+    const { totalPages } = useApp.getState();
+    useApp.setState({ focusedVma: v.index, selection: null });
+    const el = document.querySelector('.heatmap');
+    const r = el?.getBoundingClientRect();
+    const w = r?.width ?? 800;
+    const h = r?.height ?? 500;
+    requestZoom(
+      zoomToRange(
+        totalPages,
+        h,
+        v.offset,
+        v.offset + v.endPage - v.startPage,
+        maxZoom(totalPages, w, h),
+      ),
+    );
+  };
+
+  return (
+    <section className="memmap" aria-label="Memory map">
+      <div className="panel-head">
+        <h2>Memory map</h2>
+        <span className="muted small">
+          {vmas.length} VMAs · {formatBytes(total)} mapped
+        </span>
+      </div>
+      <div className="vma-list" ref={listRef} role="list">
+        {vmas.map((v, i) => (
+          <button
+            type="button"
+            role="listitem"
+            key={`${v.index}-${v.start}`}
+            className={`vma-row${focused === v.index ? ' focused' : ''} watched-${v.watched}`}
+            aria-pressed={focused === v.index}
+            onClick={() => focus(v)}
+            title={`${v.start}–${v.end}${v.watchNote ? `\n${v.watchNote}` : ''}`}
+          >
+            <span className="vma-name">
+              <span className={`kind kind-${v.kind}`}>{v.kind}</span>
+              {vmaName(v)}
+            </span>
+            <span className="vma-meta">
+              <code>
+                {shortHex(v.start)}–{shortHex(v.end)}
+              </code>
+              <span className="perms">{v.perms}</span>
+              <span className="size">{formatBytes(v.endPage - v.startPage)}</span>
+            </span>
+            <span className="vma-counts">
+              <span data-counts={i}>…</span>
+              {v.watched !== 'no' && (
+                <span className={`badge badge-${v.watched}`}>
+                  {v.watched === 'yes'
+                    ? 'watched'
+                    : v.watched === 'partial'
+                      ? 'partly watched'
+                      : 'refused'}
+                </span>
+              )}
+            </span>
+          </button>
+        ))}
+        {vmas.length === 0 && <p className="muted empty">Waiting for the memory map…</p>}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,145 @@
+/** The process picker: search by name or pid, attach, launch the demo or a command. */
+import { useMemo, useState } from 'react';
+import { attach, launchCommand, launchDemo, refreshProcesses } from './actions.ts';
+import { useApp } from './store.ts';
+import { fmt } from './theme.ts';
+
+/** Split a command line into words, honouring '…' and "…" quotes. */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line)) !== null) out.push(m[1] ?? m[2] ?? m[3]);
+  return out;
+}
+
+function formatRss(kib: number): string {
+  if (kib >= 1024 * 1024) return `${(kib / 1024 / 1024).toFixed(1)} GiB`;
+  if (kib >= 1024) return `${(kib / 1024).toFixed(kib >= 10240 ? 0 : 1)} MiB`;
+  return `${kib} KiB`;
+}
+
+export function ProcessPicker() {
+  const processes = useApp((s) => s.processes);
+  const query = useApp((s) => s.processQuery);
+  const busy = useApp((s) => s.busy);
+  const loading = useApp((s) => s.loadingProcesses);
+  const connected = useApp((s) => s.connected);
+  const [commandOpen, setCommandOpen] = useState(false);
+  const [command, setCommand] = useState('');
+
+  const shown = useMemo(() => {
+    const q = query.trim().toLowerCase();
+    if (!q) return processes.slice(0, 200);
+    return processes
+      .filter(
+        (p) =>
+          String(p.pid) === q ||
+          String(p.pid).startsWith(q) ||
+          p.name.toLowerCase().includes(q) ||
+          p.cmdline.toLowerCase().includes(q),
+      )
+      .slice(0, 200);
+  }, [processes, query]);
+
+  return (
+    <section className="picker" aria-label="Processes">
+      <div className="picker-actions">
+        <button
+          type="button"
+          className="primary"
+          onClick={() => void launchDemo()}
+          disabled={!connected || busy !== null}
+        >
+          Launch demo
+        </button>
+        <button
+          type="button"
+          onClick={() => setCommandOpen((o) => !o)}
+          disabled={!connected || busy !== null}
+          aria-expanded={commandOpen}
+        >
+          Launch command…
+        </button>
+      </div>
+      {commandOpen && (
+        <form
+          className="command-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const words = splitCommand(command);
+            if (words.length === 0) return;
+            setCommandOpen(false);
+            void launchCommand(words);
+          }}
+        >
+          <label>
+            Command line
+            <input
+              value={command}
+              onChange={(e) => setCommand(e.target.value)}
+              placeholder="python3 -c 'import time; time.sleep(60)'"
+              autoFocus
+            />
+          </label>
+          <button type="submit" disabled={!command.trim()}>
+            Launch
+          </button>
+        </form>
+      )}
+      <div className="search-row">
+        <label className="search">
+          <span>Find process</span>
+          <input
+            type="search"
+            aria-label="Find process"
+            placeholder="name or pid"
+            value={query}
+            onChange={(e) => useApp.setState({ processQuery: e.target.value })}
+          />
+        </label>
+        <button
+          type="button"
+          className="ghost"
+          onClick={() => void refreshProcesses()}
+          aria-label="Refresh the process list"
+          title="Refresh"
+        >
+          ↻
+        </button>
+      </div>
+      {busy && <p className="busy">{busy}…</p>}
+      <div className="proc-list" role="list" aria-label="Process list" aria-busy={loading}>
+        <div className="proc-row proc-head" aria-hidden="true">
+          <span>PID</span>
+          <span>Name</span>
+          <span>User</span>
+          <span className="num">RSS</span>
+        </div>
+        {shown.map((p) => (
+          <button
+            type="button"
+            role="listitem"
+            key={p.pid}
+            className="proc-row"
+            title={p.cmdline}
+            disabled={busy !== null}
+            onClick={() => void attach(p.pid)}
+            aria-label={`Attach to ${p.name}, pid ${p.pid}, user ${p.user}, RSS ${formatRss(p.rssKiB)}`}
+          >
+            <span className="pid">{p.pid}</span>
+            <span className="name">{p.name}</span>
+            <span className="user">{p.user}</span>
+            <span className="num">{formatRss(p.rssKiB)}</span>
+          </button>
+        ))}
+        {shown.length === 0 && (
+          <p className="muted empty">
+            {processes.length === 0 ? 'No processes listed yet.' : `No process matches “${query}”.`}
+          </p>
+        )}
+      </div>
+      <p className="muted small">{fmt.format(processes.length)} processes</p>
+    </section>
+  );
+}

@@ -1,0 +1,243 @@
+/**
+ * Everything the UI asks of the host, in one place: each action calls the Bridge, updates the
+ * store, and turns a failure into a sentence the user can act on.
+ */
+import type { Bridge } from '../../core/protocol/bridge.ts';
+import type { HostEvent, SessionInfo } from '../../core/protocol/messages.ts';
+import { frameHub } from './frames.ts';
+import { addressRanges, initialState, notify, useApp } from './store.ts';
+
+interface ErrorLike {
+  code?: string;
+  message?: string;
+}
+
+/** A user-facing sentence for a failed request, with what to do when we know it. */
+export function explain(err: unknown, what: string): string {
+  const e = (err ?? {}) as ErrorLike;
+  const base = e.message ? e.message.replace(/\s+$/, '') : `${what} failed.`;
+  const withStop = /[.!?]$/.test(base) ? base : base + '.';
+  switch (e.code) {
+    case 'permission':
+      return `${withStop} Run pagescope as root (or with CAP_SYS_PTRACE), or start the program with "Launch command…" so it is pagescope's child.`;
+    case 'no-process':
+      return `${withStop} The list has been refreshed.`;
+    case 'exited':
+      return `${withStop} Pick another process or launch the demo.`;
+    case 'closed':
+      return `${withStop} Restart \`pagescope serve\` and reload this page.`;
+    default:
+      return withStop;
+  }
+}
+
+let unsubscribers: Array<() => void> = [];
+
+export async function connect(bridge: Bridge): Promise<void> {
+  for (const u of unsubscribers) u();
+  useApp.setState({ bridge });
+  unsubscribers = [bridge.onFrame((f) => frameHub.push(f)), bridge.onEvent(onEvent)];
+  try {
+    const hello = await bridge.request('hello', { version: 1 });
+    useApp.setState({ connected: true, hostWarnings: hello.warnings });
+  } catch (err) {
+    notify('error', explain(err, 'Connecting to the host'));
+    return;
+  }
+  await refreshProcesses();
+}
+
+/** The latest VMA table per session, kept even before the attach answer arrives. */
+const pendingVmas = new Map<number, Extract<HostEvent, { event: 'vmas' }>>();
+
+function onEvent(ev: HostEvent): void {
+  const s = useApp.getState();
+  if (ev.event === 'vmas' && (!s.session || ev.sessionId !== s.session.sessionId)) {
+    pendingVmas.set(ev.sessionId, ev);
+    return;
+  }
+  if (!s.session || ev.sessionId !== s.session.sessionId) return;
+  if (ev.event === 'vmas') {
+    frameHub.resize(ev.totalPages);
+    useApp.setState({ vmas: ev.vmas, totalPages: ev.totalPages });
+  } else if (ev.event === 'warning') {
+    notify('warning', ev.message);
+  } else if (ev.event === 'sessionEnded') {
+    endSession(ev.reason);
+  }
+}
+
+function endSession(reason: string): void {
+  const s = useApp.getState();
+  const name = s.session ? `${s.session.name} (pid ${s.session.pid})` : 'The process';
+  frameHub.reset(null);
+  useApp.setState({
+    ...initialState(),
+    processes: s.processes,
+    mode: s.mode,
+    ended: `${name}: ${reason.replace(/\.?$/, '.')}`,
+  });
+  notify('error', `Session ended — ${name}: ${reason.replace(/\.?$/, '.')}`);
+  void refreshProcesses();
+}
+
+export async function refreshProcesses(): Promise<void> {
+  const { bridge } = useApp.getState();
+  if (!bridge) return;
+  useApp.setState({ loadingProcesses: true });
+  try {
+    const { processes } = await bridge.request('listProcesses', {});
+    processes.sort((a, b) => b.rssKiB - a.rssKiB);
+    useApp.setState({ processes });
+  } catch (err) {
+    notify('error', explain(err, 'Listing processes'));
+  } finally {
+    useApp.setState({ loadingProcesses: false });
+  }
+}
+
+async function startSession(label: string, run: (b: Bridge) => Promise<SessionInfo>) {
+  const { bridge, session } = useApp.getState();
+  if (!bridge) return;
+  useApp.setState({ busy: label });
+  try {
+    if (session) await detach();
+    const info = await run(bridge);
+    frameHub.reset(info.sessionId);
+    useApp.setState({
+      ...initialState(),
+      processes: useApp.getState().processes,
+      mode: useApp.getState().mode,
+      session: info,
+      paused: info.paused,
+      intervalMs: info.intervalMs,
+    });
+    const early = pendingVmas.get(info.sessionId);
+    pendingVmas.clear();
+    if (early) {
+      frameHub.resize(early.totalPages);
+      useApp.setState({ vmas: early.vmas, totalPages: early.totalPages });
+    }
+    for (const w of info.warnings) notify('warning', w);
+  } catch (err) {
+    notify('error', explain(err, label));
+    void refreshProcesses();
+  } finally {
+    useApp.setState({ busy: null });
+  }
+}
+
+export const attach = (pid: number) =>
+  startSession(`Attaching to ${pid}`, (b) => b.request('attach', { pid }));
+export const launchDemo = () =>
+  startSession('Launching the demo', (b) => b.request('launchDemo', {}));
+export const launchCommand = (command: string[]) =>
+  startSession(`Launching ${command[0]}`, (b) => b.request('launch', { command }));
+
+export async function detach(): Promise<void> {
+  const { bridge, session } = useApp.getState();
+  if (!bridge || !session) return;
+  frameHub.reset(null);
+  useApp.setState({ session: null, vmas: [], totalPages: 0, watching: false });
+  try {
+    await bridge.request('detach', { sessionId: session.sessionId });
+  } catch (err) {
+    const e = err as ErrorLike;
+    if (e.code !== 'unknown-session') notify('error', explain(err, 'Detaching'));
+  }
+}
+
+/** Run a session request; failures become notices. Returns the result or undefined. */
+async function sessionCall<T>(what: string, fn: (b: Bridge, id: number) => Promise<T>) {
+  const { bridge, session } = useApp.getState();
+  if (!bridge || !session) return undefined;
+  try {
+    return await fn(bridge, session.sessionId);
+  } catch (err) {
+    notify('error', explain(err, what));
+    return undefined;
+  }
+}
+
+export async function watchWrites(): Promise<void> {
+  const { selection, focusedVma, vmas } = useApp.getState();
+  let params: { ranges?: Array<{ start: string; end: string }>; vmaIndices?: number[] };
+  if (selection) {
+    params = { ranges: addressRanges(vmas, selection.start, selection.end) };
+  } else if (focusedVma !== null) {
+    params = { vmaIndices: [focusedVma] };
+  } else {
+    notify(
+      'info',
+      'Pick a VMA in the memory map or Shift-drag on the heatmap to choose what to watch.',
+    );
+    return;
+  }
+  const res = await sessionCall('Watching writes', (b, sessionId) =>
+    b.request('watch', { sessionId, ...params }),
+  );
+  if (!res) return;
+  useApp.setState({
+    vmas: res.vmas,
+    watching: res.vmas.some((v) => v.watched === 'yes' || v.watched === 'partial'),
+    mode: 'writes',
+  });
+  for (const v of res.vmas) {
+    if (v.watched === 'refused' && v.watchNote)
+      notify('warning', `${v.path || v.start}: ${v.watchNote}`);
+  }
+}
+
+export async function resetWritten(): Promise<void> {
+  await sessionCall('Resetting written pages', (b, sessionId) =>
+    b.request('resetWritten', { sessionId }),
+  );
+  frameHub.clearHeat();
+}
+
+export async function stopWatching(): Promise<void> {
+  const ok = await sessionCall('Stopping the watch', (b, sessionId) =>
+    b.request('unwatch', { sessionId }),
+  );
+  if (ok === undefined) return;
+  frameHub.clearHeat();
+  useApp.setState((s) => ({
+    watching: false,
+    vmas: s.vmas.map((v) => ({ ...v, watched: 'no' as const, watchNote: undefined })),
+  }));
+}
+
+export async function setPaused(paused: boolean): Promise<void> {
+  const ok = await sessionCall(paused ? 'Pausing' : 'Resuming', (b, sessionId) =>
+    paused ? b.request('pause', { sessionId }) : b.request('resume', { sessionId }),
+  );
+  if (ok !== undefined) useApp.setState({ paused });
+}
+
+export async function setIntervalMs(intervalMs: number): Promise<void> {
+  const ok = await sessionCall('Changing the interval', (b, sessionId) =>
+    b.request('setInterval', { sessionId, intervalMs }),
+  );
+  if (ok !== undefined) useApp.setState({ intervalMs });
+}
+
+let viewTimer: ReturnType<typeof setTimeout> | null = null;
+let lastView = '';
+
+/** Ask the host for a viewport (debounced; identical requests are not repeated). */
+export function requestView(view: {
+  buckets: number;
+  window?: { startIndex: number; endIndex: number };
+}): void {
+  const { session } = useApp.getState();
+  if (!session) return;
+  const key = JSON.stringify([session.sessionId, view]);
+  if (key === lastView) return;
+  if (viewTimer) clearTimeout(viewTimer);
+  viewTimer = setTimeout(() => {
+    lastView = key;
+    void sessionCall('Changing the view', (b, sessionId) =>
+      b.request('setView', { sessionId, ...view }),
+    );
+  }, 60);
+}

@@ -1,0 +1,435 @@
+/**
+ * The heatmap: a canvas drawn from typed arrays, plus an SVG overlay carrying d3-zoom (wheel,
+ * drag, keyboard +/- and arrows) and d3-brush (Shift-drag selects a range).
+ *
+ * React renders this component once per session; after that every redraw is imperative: the
+ * component subscribes to the FrameHub (frames) and to the zustand store (viewport, selection,
+ * mode) and schedules one draw per animation frame. Each draw is measured with
+ * performance.measure('pagescope:heatmap-draw').
+ */
+import { useEffect, useRef } from 'react';
+import { brush, type D3BrushEvent } from 'd3-brush';
+import { select } from 'd3-selection';
+import { zoom as d3zoom, zoomIdentity, type D3ZoomEvent, type ZoomBehavior } from 'd3-zoom';
+import { HISTOGRAM_WIDTH, PAGE_BIT_NAMES } from '../../../core/protocol/page-bits.ts';
+import type { VmaInfo } from '../../../core/protocol/messages.ts';
+import { frameHub } from '../frames.ts';
+import { addressAtIndex, useApp, vmaAtIndex } from '../store.ts';
+import {
+  currentTheme,
+  fmt,
+  formatBytes,
+  onThemeChange,
+  sizeCanvas,
+  themeColours,
+} from '../theme.ts';
+import { buildLuts, type Luts } from './colour.ts';
+import type { HeatStore } from './heat.ts';
+import { rasterize } from './raster.ts';
+import { requestView } from '../actions.ts';
+import {
+  cellOf,
+  computeLayout,
+  indexAt,
+  maxZoom,
+  rangeOutline,
+  viewRequestFor,
+  type Layout,
+} from './viewport.ts';
+
+export const DRAW_MEASURE = 'pagescope:heatmap-draw';
+
+function vmaLabel(v: VmaInfo): string {
+  if (v.path) {
+    const base = v.path.split('/').pop() || v.path;
+    return base;
+  }
+  return v.kind === 'anon' ? 'anon' : `[${v.kind}]`;
+}
+
+export function Heatmap() {
+  const wrapRef = useRef<HTMLDivElement>(null);
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const svgRef = useRef<SVGSVGElement>(null);
+  const tipRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const wrap = wrapRef.current!;
+    const canvas = canvasRef.current!;
+    const svg = svgRef.current!;
+    const tip = tipRef.current!;
+    const ctx = canvas.getContext('2d')!;
+    const off = document.createElement('canvas');
+    const offCtx = off.getContext('2d')!;
+    let image: ImageData | null = null;
+    let pixels: Uint32Array | null = null;
+    let width = 0;
+    let height = 0;
+    let layout: Layout | null = null;
+    let lutKey = '';
+    let luts: Luts | null = null;
+    let scheduled = 0;
+    let pastHeat: { tick: number; heat: HeatStore | null } | null = null;
+    let drawCount = 0;
+
+    const zoomBehavior: ZoomBehavior<SVGSVGElement, unknown> = d3zoom<SVGSVGElement, unknown>()
+      .filter((event: Event) => {
+        const e = event as MouseEvent;
+        if (event.type === 'wheel') return true;
+        if (event.type === 'dblclick') return false;
+        return !e.shiftKey && !e.button;
+      })
+      .on('zoom', (event: D3ZoomEvent<SVGSVGElement, unknown>) => {
+        useApp.setState({ zoom: { k: event.transform.k, y: event.transform.y } });
+      });
+    const svgSel = select(svg);
+    svgSel.call(zoomBehavior);
+
+    const brushG = svgSel.append('g').attr('class', 'brush');
+    const brushBehavior = brush<unknown>()
+      .filter((event: MouseEvent) => event.shiftKey && !event.button)
+      .on('end', (event: D3BrushEvent<unknown>) => {
+        if (!event.selection || !layout) return;
+        const [[x0, y0], [x1, y1]] = event.selection as [[number, number], [number, number]];
+        const a = indexAt(layout, x0, y0);
+        const bIdx = indexAt(layout, Math.max(x0, x1 - 1), Math.max(y0, y1 - 1));
+        brushG.call(brushBehavior.move, null);
+        if (a < 0 || bIdx < 0) return;
+        const start = Math.min(a, bIdx);
+        const end = Math.min(layout.totalPages, Math.max(a, bIdx) + layout.pagesPerCell);
+        useApp.setState({ selection: { start, end } });
+      });
+    brushG.call(brushBehavior);
+
+    const resize = () => {
+      const r = wrap.getBoundingClientRect();
+      width = Math.max(50, Math.floor(r.width));
+      height = Math.max(50, Math.floor(r.height));
+      sizeCanvas(canvas, width, height);
+      svg.setAttribute('width', String(width));
+      svg.setAttribute('height', String(height));
+      zoomBehavior
+        .extent([
+          [0, 0],
+          [width, height],
+        ])
+        .translateExtent([
+          [0, 0],
+          [width, height],
+        ]);
+      brushBehavior.extent([
+        [0, 0],
+        [width, height],
+      ]);
+      brushG.call(brushBehavior);
+      schedule();
+    };
+
+    const schedule = () => {
+      if (!scheduled) scheduled = requestAnimationFrame(draw);
+    };
+
+    function draw() {
+      scheduled = 0;
+      const st = useApp.getState();
+      const frame = frameHub.latest;
+      const total = frame?.totalPages ?? st.totalPages;
+      const kMax = maxZoom(total, width, height);
+      zoomBehavior.scaleExtent([1, kMax]);
+      const theme = themeColours();
+      const key = `${currentTheme()}|${st.mode}|${[...st.hidden].sort().join(',')}`;
+      if (key !== lutKey || !luts) {
+        luts = buildLuts(theme, st.mode, st.hidden);
+        lutKey = key;
+      }
+      const dpr = canvas.width / width;
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.fillStyle = theme.background;
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      if (!frame || total <= 0) {
+        layout = null;
+        canvas.setAttribute('aria-label', 'Heatmap: waiting for the first scan of the process.');
+        return;
+      }
+      performance.mark('pagescope:heatmap-draw-start');
+      layout = computeLayout(total, width, height, st.zoom);
+      requestView(viewRequestFor(layout, width, height));
+      const { cols, rows } = layout;
+      if (!image || image.width !== cols || image.height !== rows) {
+        image = new ImageData(cols, rows);
+        pixels = new Uint32Array(image.data.buffer);
+        off.width = cols;
+        off.height = rows;
+      }
+      let heat: HeatStore | null = frameHub.heat;
+      let tick = frame.tick;
+      if (st.scrubTick !== null && st.mode === 'writes') {
+        if (!pastHeat || pastHeat.tick !== st.scrubTick) {
+          pastHeat = { tick: st.scrubTick, heat: frameHub.heatAt(st.scrubTick) };
+        }
+        heat = pastHeat.heat;
+        tick = st.scrubTick;
+      }
+      const drawn = rasterize(pixels!, {
+        layout,
+        luts,
+        overview: frame.overview,
+        window: frame.window,
+        heat,
+        tick,
+      });
+      offCtx.putImageData(image, 0, 0);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(off, 0, 0, cols * layout.cellPx * dpr, rows * layout.cellPx * dpr);
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      drawOverlays(layout, st.vmas, st.selection, st.focusedVma);
+      performance.measure(DRAW_MEASURE, 'pagescope:heatmap-draw-start');
+      drawCount++;
+      canvas.dataset.draws = String(drawCount);
+      canvas.dataset.pagesPerCell = String(layout.pagesPerCell);
+      canvas.setAttribute('aria-label', summary(layout, st.vmas, drawn));
+    }
+
+    function summary(l: Layout, vmas: VmaInfo[], drawn: number): string {
+      const st = useApp.getState();
+      const f = frameHub.latest!;
+      const c = f.counters;
+      const first = vmaAtIndex(vmas, l.firstIndex);
+      const last = vmaAtIndex(vmas, Math.max(l.firstIndex, l.endIndex - 1));
+      const where =
+        first && last && first !== last
+          ? `from ${vmaLabel(first)} to ${vmaLabel(last)}`
+          : first
+            ? `inside ${vmaLabel(first)}`
+            : '';
+      const per = l.pagesPerCell === 1 ? 'one page per cell' : `${l.pagesPerCell} pages per cell`;
+      return (
+        `Heatmap of ${st.session?.name ?? 'the process'} in ${st.mode} mode, ` +
+        `${fmt.format(l.endIndex - l.firstIndex)} of ${fmt.format(l.totalPages)} pages shown ${where}, ${per}` +
+        ` (${fmt.format(drawn)} drawn). Tick ${c.tick}: ${fmt.format(c.present)} present, ` +
+        `${fmt.format(c.swapped)} swapped, ${fmt.format(c.written)} written.`
+      );
+    }
+
+    function strokeRange(l: Layout, a: number, b: number) {
+      const lo = Math.max(a, l.firstIndex);
+      const hi = Math.min(b, l.endIndex);
+      if (lo >= hi) return;
+      const pts = rangeOutline(l, lo, hi);
+      ctx.beginPath();
+      ctx.moveTo(pts[0][0] + 0.5, pts[0][1] + 0.5);
+      for (let i = 1; i < pts.length; i++) ctx.lineTo(pts[i][0] + 0.5, pts[i][1] + 0.5);
+      ctx.closePath();
+      ctx.stroke();
+    }
+
+    function drawOverlays(
+      l: Layout,
+      vmas: VmaInfo[],
+      selection: { start: number; end: number } | null,
+      focused: number | null,
+    ) {
+      const theme = themeColours();
+      const c = l.cellPx;
+      // VMA boundaries: a short bar where each VMA starts, plus a label when there is room.
+      ctx.font = '600 11px ui-sans-serif, system-ui, sans-serif';
+      ctx.textBaseline = 'top';
+      let lastLabelY = -100;
+      let lastLabelRight = -1;
+      for (const v of vmas) {
+        const len = v.endPage - v.startPage;
+        if (v.offset + len <= l.firstIndex || v.offset >= l.endIndex) continue;
+        if (v.offset >= l.firstIndex) {
+          const { col, row } = cellOf(l, v.offset);
+          ctx.fillStyle = theme.boundary;
+          ctx.globalAlpha = 0.85;
+          ctx.fillRect(col * c - 1, row * c - 2, 2, c + 4);
+          ctx.globalAlpha = 1;
+          const rowsTall = len / l.pagesPerRow;
+          const x = col * c + 4;
+          const y = row * c + 2;
+          if (
+            (rowsTall * c >= 12 || l.cellPx >= 12) &&
+            (y - lastLabelY > 14 || x > lastLabelRight)
+          ) {
+            const text = `${vmaLabel(v)} ${formatBytes(len)}`;
+            const w = ctx.measureText(text).width;
+            if (x + w < l.cols * c) {
+              ctx.fillStyle = theme.background;
+              ctx.globalAlpha = 0.72;
+              ctx.fillRect(x - 2, y - 1, w + 4, 14);
+              ctx.globalAlpha = 1;
+              ctx.fillStyle = theme.label;
+              ctx.fillText(text, x, y);
+              lastLabelY = y;
+              lastLabelRight = x + w + 8;
+            }
+          }
+        }
+      }
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = theme.watchOutline;
+      for (const v of vmas) {
+        if (v.watched === 'yes' || v.watched === 'partial') {
+          strokeRange(l, v.offset, v.offset + v.endPage - v.startPage);
+        }
+      }
+      if (focused !== null) {
+        const v = vmas.find((x) => x.index === focused);
+        if (v) {
+          ctx.setLineDash([4, 3]);
+          ctx.lineWidth = 1.5;
+          ctx.strokeStyle = theme.selection;
+          strokeRange(l, v.offset, v.offset + v.endPage - v.startPage);
+          ctx.setLineDash([]);
+        }
+      }
+      if (selection) {
+        ctx.lineWidth = 2;
+        ctx.strokeStyle = theme.selection;
+        ctx.fillStyle = theme.selection;
+        strokeRange(l, selection.start, selection.end);
+      }
+    }
+
+    // Tooltip.
+    const onMove = (e: PointerEvent) => {
+      if (!layout || !frameHub.latest) return;
+      const r = svg.getBoundingClientRect();
+      const x = e.clientX - r.left;
+      const y = e.clientY - r.top;
+      const idx = indexAt(layout, x, y);
+      if (idx < 0) {
+        tip.hidden = true;
+        return;
+      }
+      const st = useApp.getState();
+      const v = vmaAtIndex(st.vmas, idx);
+      const addr = addressAtIndex(st.vmas, idx) ?? '?';
+      const f = frameHub.latest;
+      let cats = '';
+      const n = Math.min(layout.pagesPerCell, layout.totalPages - idx);
+      if (f.window && idx >= f.window.startIndex && idx + n <= f.window.endIndex && n === 1) {
+        const bits = f.window.bits[idx - f.window.startIndex];
+        cats = PAGE_BIT_NAMES.filter((_, i) => bits & (1 << i)).join(', ') || 'no page table';
+      } else {
+        const B = f.overview.pagesPerBucket;
+        const bk = Math.min(f.overview.buckets - 1, Math.floor(idx / B));
+        const row = bk * HISTOGRAM_WIDTH;
+        const size = Math.min(B, layout.totalPages - bk * B);
+        cats = PAGE_BIT_NAMES.map((name, i) => [name, f.overview.histogram[row + i]] as const)
+          .filter(([, c]) => c > 0)
+          .map(([name, c]) => `${name} ${Math.round((100 * c) / size)}%`)
+          .join(', ');
+        cats = `${cats || 'no page table'} (bucket of ${fmt.format(size)} pages)`;
+      }
+      const heatNote =
+        frameHub.heat && v && v.watched !== 'no'
+          ? (() => {
+              const lvl = frameHub.heat!.maxLevel(idx, idx + n, f.tick);
+              return lvl > 0 ? ` · write heat ${Math.round((lvl / 255) * 100)}%` : '';
+            })()
+          : '';
+      tip.hidden = false;
+      tip.innerHTML = '';
+      const line = (cls: string, text: string) => {
+        const d = document.createElement('div');
+        d.className = cls;
+        d.textContent = text;
+        tip.appendChild(d);
+      };
+      line('tip-addr', addr + (n > 1 ? ` (+${fmt.format(n)} pages)` : ''));
+      if (v) line('tip-vma', `${v.path || '[' + v.kind + ']'} · ${v.perms} · ${v.start}–${v.end}`);
+      line('tip-cats', cats + heatNote);
+      const tx = Math.min(x + 14, width - 300);
+      const ty = y + 16 > height - 70 ? y - 70 : y + 16;
+      tip.style.transform = `translate(${Math.max(0, tx)}px, ${Math.max(0, ty)}px)`;
+    };
+    const onLeave = () => {
+      tip.hidden = true;
+    };
+    const onClick = (e: MouseEvent) => {
+      if (!layout || e.shiftKey || e.defaultPrevented) return;
+      const r = svg.getBoundingClientRect();
+      const idx = indexAt(layout, e.clientX - r.left, e.clientY - r.top);
+      const v = idx >= 0 ? vmaAtIndex(useApp.getState().vmas, idx) : null;
+      useApp.setState({ focusedVma: v ? v.index : null, selection: null });
+    };
+    svg.addEventListener('pointermove', onMove);
+    svg.addEventListener('pointerleave', onLeave);
+    svg.addEventListener('click', onClick);
+
+    const onKey = (e: KeyboardEvent) => {
+      const t = zoomBehavior;
+      const k = useApp.getState().zoom.k;
+      const step = height * 0.2;
+      if (e.key === '+' || e.key === '=') svgSel.call(t.scaleBy, 1.6, [width / 2, height / 2]);
+      else if (e.key === '-' || e.key === '_')
+        svgSel.call(t.scaleBy, 1 / 1.6, [width / 2, height / 2]);
+      else if (e.key === 'ArrowDown') svgSel.call(t.translateBy, 0, -step / k);
+      else if (e.key === 'ArrowUp') svgSel.call(t.translateBy, 0, step / k);
+      else if (e.key === 'PageDown') svgSel.call(t.translateBy, 0, -height / k);
+      else if (e.key === 'PageUp') svgSel.call(t.translateBy, 0, height / k);
+      else if (e.key === 'Home' || e.key === '0') svgSel.call(t.transform, zoomIdentity);
+      else if (e.key === 'Escape') useApp.setState({ selection: null, focusedVma: null });
+      else return;
+      e.preventDefault();
+    };
+    wrap.addEventListener('keydown', onKey);
+
+    const ro = new ResizeObserver(resize);
+    ro.observe(wrap);
+    resize();
+
+    const unsubHub = frameHub.subscribe(schedule);
+    let lastSeq = 0;
+    const unsubStore = useApp.subscribe((s, prev) => {
+      if (s.zoomRequest && s.zoomRequest.seq !== lastSeq) {
+        lastSeq = s.zoomRequest.seq;
+        const z = s.zoomRequest.zoom;
+        svgSel.call(zoomBehavior.transform, zoomIdentity.translate(0, z.y).scale(z.k));
+      }
+      if (
+        s.zoom !== prev.zoom ||
+        s.vmas !== prev.vmas ||
+        s.mode !== prev.mode ||
+        s.hidden !== prev.hidden ||
+        s.selection !== prev.selection ||
+        s.focusedVma !== prev.focusedVma ||
+        s.scrubTick !== prev.scrubTick ||
+        s.totalPages !== prev.totalPages
+      ) {
+        schedule();
+      }
+    });
+    const unsubTheme = onThemeChange(() => {
+      lutKey = '';
+      schedule();
+    });
+    return () => {
+      ro.disconnect();
+      unsubHub();
+      unsubStore();
+      unsubTheme();
+      if (scheduled) cancelAnimationFrame(scheduled);
+      svg.removeEventListener('pointermove', onMove);
+      svg.removeEventListener('pointerleave', onLeave);
+      svg.removeEventListener('click', onClick);
+      wrap.removeEventListener('keydown', onKey);
+      svgSel.on('.zoom', null);
+      brushG.remove();
+    };
+  }, []);
+
+  return (
+    <div className="heatmap" ref={wrapRef} tabIndex={0} aria-describedby="heatmap-help">
+      <canvas ref={canvasRef} role="img" aria-label="Heatmap" data-testid="heatmap" />
+      <svg ref={svgRef} className="heatmap-overlay" aria-hidden="true" />
+      <div ref={tipRef} className="tooltip" hidden role="tooltip" />
+      <p id="heatmap-help" className="sr-only">
+        Scroll or press plus and minus to zoom, drag or use the arrow keys to pan, Shift-drag to
+        select a range, click to pick a VMA.
+      </p>
+    </div>
+  );
+}

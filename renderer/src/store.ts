@@ -1,0 +1,138 @@
+/**
+ * App state (zustand): what React renders — processes, the session, VMAs, viewport, selection,
+ * colour mode, toggles, messages. Per-tick bulk data does NOT live here: frames go through the
+ * FrameHub (frames.ts) straight to the canvases, so a tick never re-renders React.
+ */
+import { create } from 'zustand';
+import type { Bridge } from '../../core/protocol/bridge.ts';
+import type { ProcessSummary, SessionInfo, VmaInfo } from '../../core/protocol/messages.ts';
+import type { CategoryKey, ColourMode } from './heatmap/colour.ts';
+import type { ZoomState } from './heatmap/viewport.ts';
+
+export interface Notice {
+  id: number;
+  kind: 'error' | 'warning' | 'info';
+  text: string;
+}
+
+/** A selected range of the collapsed page space, [start, end). */
+export interface Selection {
+  start: number;
+  end: number;
+}
+
+export interface AppState {
+  bridge: Bridge | null;
+  connected: boolean;
+  hostWarnings: string[];
+  processes: ProcessSummary[];
+  processQuery: string;
+  loadingProcesses: boolean;
+  busy: string | null;
+  session: SessionInfo | null;
+  /** Why the last session ended, shown until the next attach. */
+  ended: string | null;
+  vmas: VmaInfo[];
+  totalPages: number;
+  focusedVma: number | null;
+  selection: Selection | null;
+  zoom: ZoomState;
+  /** Set to ask the heatmap to animate its d3-zoom transform to this state. */
+  zoomRequest: { zoom: ZoomState; seq: number } | null;
+  mode: ColourMode;
+  hidden: ReadonlySet<CategoryKey>;
+  paused: boolean;
+  intervalMs: number;
+  watching: boolean;
+  /** Tick being looked at on the timeline, or null for live. */
+  scrubTick: number | null;
+  notices: Notice[];
+}
+
+export const initialState = (): Omit<AppState, 'bridge' | 'connected' | 'hostWarnings'> => ({
+  processes: [],
+  processQuery: '',
+  loadingProcesses: false,
+  busy: null,
+  session: null,
+  ended: null,
+  vmas: [],
+  totalPages: 0,
+  focusedVma: null,
+  selection: null,
+  zoom: { k: 1, y: 0 },
+  zoomRequest: null,
+  mode: 'residency',
+  hidden: new Set(),
+  paused: false,
+  intervalMs: 200,
+  watching: false,
+  scrubTick: null,
+  notices: [],
+});
+
+export const useApp = create<AppState>(() => ({
+  bridge: null,
+  connected: false,
+  hostWarnings: [],
+  ...initialState(),
+}));
+
+let noticeId = 1;
+
+export function notify(kind: Notice['kind'], text: string): void {
+  useApp.setState((s) => {
+    if (s.notices.some((n) => n.text === text)) return s;
+    return { notices: [...s.notices.slice(-4), { id: noticeId++, kind, text }] };
+  });
+}
+
+export function dismissNotice(id: number): void {
+  useApp.setState((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
+}
+
+let zoomSeq = 1;
+export function requestZoom(zoom: ZoomState): void {
+  useApp.setState({ zoomRequest: { zoom, seq: zoomSeq++ } });
+}
+
+/** The VMA holding a collapsed index (binary search on offsets), or null. */
+export function vmaAtIndex(vmas: VmaInfo[], index: number): VmaInfo | null {
+  let lo = 0;
+  let hi = vmas.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = vmas[mid];
+    const len = v.endPage - v.startPage;
+    if (index < v.offset) hi = mid - 1;
+    else if (index >= v.offset + len) lo = mid + 1;
+    else return v;
+  }
+  return null;
+}
+
+/** Hex address of the page at a collapsed index, or null outside every VMA. */
+export function addressAtIndex(vmas: VmaInfo[], index: number): string | null {
+  const v = vmaAtIndex(vmas, index);
+  if (!v) return null;
+  const page = v.startPage + (index - v.offset);
+  return '0x' + (page * 4096).toString(16).padStart(12, '0');
+}
+
+/** Address ranges covering the collapsed range [start, end) (one per VMA it crosses). */
+export function addressRanges(
+  vmas: VmaInfo[],
+  start: number,
+  end: number,
+): Array<{ start: string; end: string }> {
+  const out: Array<{ start: string; end: string }> = [];
+  for (const v of vmas) {
+    const len = v.endPage - v.startPage;
+    const a = Math.max(start, v.offset);
+    const b = Math.min(end, v.offset + len);
+    if (a >= b) continue;
+    const hex = (i: number) => '0x' + ((v.startPage + (i - v.offset)) * 4096).toString(16);
+    out.push({ start: hex(a), end: hex(b) });
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+/**
+ * Timeline drawing (pure apart from the canvas context): written pages per tick as bars, present
+ * and swapped totals as lines on their own scale, a cursor on the tick being looked at.
+ */
+import { scaleLinear } from 'd3-scale';
+import { line } from 'd3-shape';
+import type { TickCounters } from '../../../core/protocol/messages.ts';
+import type { ThemeColours } from '../heatmap/colour.ts';
+
+export const PAD = { left: 8, right: 8, top: 18, bottom: 14 };
+
+export interface TimelineScales {
+  x: (tick: number) => number;
+  tickAt: (px: number) => number;
+  first: number;
+  last: number;
+}
+
+export function timelineScales(ticks: TickCounters[], width: number): TimelineScales {
+  const first = ticks.length ? ticks[0].tick : 0;
+  const last = ticks.length ? ticks[ticks.length - 1].tick : 1;
+  const x = scaleLinear()
+    .domain([first, Math.max(first + 1, last)])
+    .range([PAD.left, width - PAD.right]);
+  return {
+    x: (t) => x(t),
+    tickAt: (px) => Math.round(Math.min(last, Math.max(first, x.invert(px)))),
+    first,
+    last,
+  };
+}
+
+export function drawTimeline(
+  ctx: CanvasRenderingContext2D,
+  ticks: TickCounters[],
+  width: number,
+  height: number,
+  theme: ThemeColours,
+  cursor: number | null,
+): void {
+  ctx.clearRect(0, 0, width, height);
+  if (ticks.length === 0) return;
+  const sc = timelineScales(ticks, width);
+  const plotBottom = height - PAD.bottom;
+  let maxW = 1;
+  let maxP = 1;
+  for (const t of ticks) {
+    if (t.written > maxW) maxW = t.written;
+    if (t.present > maxP) maxP = t.present;
+    if (t.swapped > maxP) maxP = t.swapped;
+  }
+  const yW = scaleLinear().domain([0, maxW]).range([plotBottom, PAD.top]).nice();
+  const yP = scaleLinear().domain([0, maxP]).range([plotBottom, PAD.top]).nice();
+  const barW = Math.max(1, (width - PAD.left - PAD.right) / Math.max(1, ticks.length) - 1);
+  ctx.fillStyle = theme.heat[theme.heat.length - 2];
+  for (const t of ticks) {
+    if (t.written <= 0) continue;
+    const y = yW(t.written);
+    ctx.fillRect(sc.x(t.tick) - barW / 2, y, barW, plotBottom - y);
+  }
+  const drawLine = (key: 'present' | 'swapped', colour: string) => {
+    const l = line<TickCounters>()
+      .x((d) => sc.x(d.tick))
+      .y((d) => yP(d[key]))
+      .context(ctx);
+    ctx.beginPath();
+    l(ticks);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = colour;
+    ctx.stroke();
+  };
+  drawLine('present', theme.present);
+  drawLine('swapped', theme.swapped);
+  ctx.strokeStyle = theme.notPresent;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(PAD.left, plotBottom + 0.5);
+  ctx.lineTo(width - PAD.right, plotBottom + 0.5);
+  ctx.stroke();
+  ctx.font = '10px ui-sans-serif, system-ui, sans-serif';
+  ctx.fillStyle = theme.label;
+  ctx.globalAlpha = 0.7;
+  ctx.textBaseline = 'top';
+  ctx.fillText(`tick ${sc.first}`, PAD.left, plotBottom + 2);
+  const lastText = `tick ${sc.last}`;
+  ctx.fillText(lastText, width - PAD.right - ctx.measureText(lastText).width, plotBottom + 2);
+  ctx.textBaseline = 'alphabetic';
+  ctx.fillText(`max ${yW.domain()[1]} written / tick`, PAD.left, PAD.top - 5);
+  ctx.globalAlpha = 1;
+  if (cursor !== null) {
+    const x = Math.round(sc.x(cursor)) + 0.5;
+    ctx.strokeStyle = theme.selection;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(x, PAD.top - 4);
+    ctx.lineTo(x, plotBottom);
+    ctx.stroke();
+  }
+}
