@@ -90,7 +90,7 @@ describe('JSON report', () => {
     ]);
     const parsed = JSON.parse(JSON.stringify(report));
     expect(Object.keys(parsed.machine).sort()).toEqual(
-      ['cores', 'cpu', 'kernel', 'memory_gib', 'node'].sort(),
+      ['cores', 'cpu', 'kernel', 'load_1m', 'memory_gib', 'node'].sort(),
     );
     expect(parsed.machine.cores).toBeGreaterThan(0);
     expect(parsed.machine.node).toBe(process.version);

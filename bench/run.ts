@@ -47,6 +47,7 @@ const NOT_YET: Array<[string, string]> = [
 async function main(args: BenchArgs): Promise<number> {
   const log = (m: string) => process.stderr.write(`${m}\n`);
   const started = performance.now();
+  const machine = machineInfo(); // before the run: its load average is the neighbours', not ours
   const built = buildPrograms();
   if (!built.ok) log(`C reference programs unavailable: ${built.reason}`);
   const ctx: BenchContext = { quick: args.quick, built, log };
@@ -67,14 +68,14 @@ async function main(args: BenchArgs): Promise<number> {
   for (const [name, reason] of NOT_YET) {
     if (want([name])) cases.push(skippedCase(name, infoGoal('-'), reason));
   }
-  const report = buildReport(machineInfo(), args.quick ? 'quick' : 'full', cases);
+  const report = buildReport(machine, args.quick ? 'quick' : 'full', cases);
   log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (args.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
     const m = report.machine;
     process.stdout.write(
-      `${formatTable(cases)}\n\nmachine: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, Linux ${m.kernel}, Node ${m.node} (${report.mode} run)\n`,
+      `${formatTable(cases)}\n\nmachine: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.load_1m} at start (${report.mode} run)\n`,
     );
   }
   return 0;

@@ -47,13 +47,19 @@ static uint64_t walk_scan(int fd, uint64_t start, uint64_t end, struct page_regi
     a.return_mask = retmask;
     long n = ioctl(fd, PAGEMAP_SCAN_IOCTL, &a);
     if (n < 0) die("PAGEMAP_SCAN");
+    uint64_t last_end = cur;
     for (long i = 0; i < n; i++) {
       uint64_t s = vec[i].start >> 12, e = vec[i].end >> 12;
       pages += e - s;
       push(s, e, vec[i].categories);
+      last_end = vec[i].end;
     }
-    if (a.walk_end <= cur && n == 0) break;
-    cur = a.walk_end;
+    /* As pagescope does (pagemap-scan-backend.ts): a call that did not fill the vector walked
+     * the whole range (walk_end may be stale then); a full one continues after its last region. */
+    if ((uint64_t)n < veclen) break;
+    uint64_t next = a.walk_end > last_end ? a.walk_end : last_end;
+    if (next <= cur) break;
+    cur = next;
   }
   return pages;
 }

@@ -10,5 +10,6 @@ export function machineInfo(): MachineInfo {
     kernel: os.release(),
     node: process.version,
     memory_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    load_1m: Math.round(os.loadavg()[0] * 100) / 100,
   };
 }

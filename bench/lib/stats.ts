@@ -33,6 +33,8 @@ export interface MachineInfo {
   kernel: string;
   node: string;
   memory_gib: number;
+  /** 1-minute load average when the run started: these machines are shared, so say how busy. */
+  load_1m: number;
 }
 
 export interface Report {
