@@ -39,6 +39,28 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('watch')
+    .description(
+      'watch which pages a process writes, tick by tick (--pid P, or -- COMMAND ARGS...)',
+    )
+    .argument('[command...]', 'a command to launch and watch from its first instruction (after --)')
+    .option('--pid <pid>', 'process id of a running process')
+    .option('--range <0xSTART-0xEND>', 'watch this address range (repeatable)', collect)
+    .option(
+      '--vma <name-or-index>',
+      'watch the VMAs whose path contains NAME, or the VMA with this index',
+    )
+    .option('--writable', 'watch every writable mapping (following new ones)')
+    .option('--interval <ms>', 'milliseconds between ticks', '500')
+    .option('--ticks <n>', 'stop after this many ticks')
+    .option('--json', 'one JSON object per line per tick, then a {"done": true} line')
+    .option('--force', 'attach even when the target runs under a seccomp filter')
+    .action(async (command: string[], opts) => {
+      const { watchCommand } = await import('./commands/watch.ts');
+      program.setOptionValue('exit', await watchCommand(command, opts));
+    });
+
+  program
     .command('serve')
     .description('serve the UI over HTTP and the host API over a WebSocket (loopback, token)')
     .option('--port <n>', 'TCP port (default: a free one)')

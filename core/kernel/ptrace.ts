@@ -63,7 +63,17 @@ const c = {
   pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'),
   write: lib.func('int64_t write(int fd, const void *buf, uint64_t count)'),
   syscall3: lib.func('syscall', 'long', ['long', 'long', 'long', 'long']),
+  waitid: lib.func('int waitid(int idtype, int id, void *info, int options)'),
 };
+
+const P_PID = 1;
+const WSTOPPED = 2;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+const CLD_EXITED = 1;
+const CLD_KILLED = 2;
+const CLD_DUMPED = 3;
+const siginfo = new Int32Array(32);
 
 const SYS_tgkill = 234;
 
@@ -179,6 +189,19 @@ export function decodeStatus(pid: number, raw: number): WaitStatus {
 export function waitFor(pid: number, extra = 0): WaitStatus | null {
   const status = [0];
   for (;;) {
+    // Peek first (WNOWAIT): an exit is reported but NOT reaped, so the real parent (libuv, for a
+    // process we launched) still collects it and its child handle ends normally.
+    siginfo.fill(0);
+    const p = c.waitid(P_PID, pid, siginfo, WEXITED | WSTOPPED | WNOWAIT | __WALL | extra);
+    if (p < 0) {
+      const e = errnoNow();
+      if (e === 4) continue;
+      throw new KernelError('waitid', e, { pid });
+    }
+    if (siginfo[4] === 0) return null; // WNOHANG, nothing ready (si_pid is 0)
+    const code = siginfo[2];
+    if (code === CLD_EXITED) return decodeStatus(pid, (siginfo[6] & 0xff) << 8);
+    if (code === CLD_KILLED || code === CLD_DUMPED) return decodeStatus(pid, siginfo[6] & 0x7f);
     const r = c.waitpid(pid, status, __WALL | extra);
     if (r > 0) return decodeStatus(r, status[0]);
     if (r === 0) return null;

@@ -176,7 +176,7 @@ export function withStoppedThread<T>(
   pid: number,
   tid: number,
   body: (thread: StoppedThread) => T,
-  options: { alreadyStopped?: boolean; syscallAddress?: bigint } = {},
+  options: { alreadyStopped?: boolean; syscallAddress?: bigint; settle?: boolean } = {},
 ): T {
   const resend: number[] = [];
   let attached = options.alreadyStopped ?? false;
@@ -218,33 +218,48 @@ export function withStoppedThread<T>(
         () => cont(tid, 0),
       );
     }
+    if (options.settle) {
+      // At the exec event stop the kernel is still inside execve and will write its return
+      // value into rax on the way out: take one step out first (the kernel reports it before
+      // the program's first instruction runs) so the saved registers are the program's own.
+      stopped = false;
+      singlestep(tid);
+      waitStop(
+        (w) => w.event === 0 && w.stopSignal === SIGTRAP,
+        () => singlestep(tid),
+      );
+    }
     getRegs(tid, saved);
     regsSaved = true;
     const insn = options.syscallAddress ?? findSyscallInstruction(pid);
     const thread: StoppedThread = {
       tid,
       call(nr, ...args) {
-        work.copyFrom(saved);
-        work.set(Reg.rip, insn);
-        work.set(Reg.rax, BigInt(nr));
-        work.set(Reg.origRax, -1n);
-        ARG_REGS.forEach((r, i) => work.set(r, BigInt(args[i] ?? 0)));
-        regsDirty = true;
-        setRegs(tid, work);
-        stopped = false;
-        singlestep(tid);
-        // Another signal may stop the thread before the instruction runs: the step is repeated.
-        waitStop(
-          (w) => w.event === 0 && w.stopSignal === SIGTRAP,
-          () => singlestep(tid),
-        );
-        getRegs(tid, work);
-        if (work.get(Reg.rip) !== insn + 2n)
-          throw new PagescopeError(
-            `The injected system call in process ${pid} did not complete as expected.`,
-            'inject-failed',
+        for (let attempt = 0; attempt < 3; attempt++) {
+          work.copyFrom(saved);
+          work.set(Reg.rip, insn);
+          work.set(Reg.rax, BigInt(nr));
+          work.set(Reg.origRax, -1n);
+          ARG_REGS.forEach((r, i) => work.set(r, BigInt(args[i] ?? 0)));
+          regsDirty = true;
+          setRegs(tid, work);
+          stopped = false;
+          singlestep(tid);
+          // Another signal may stop the thread before the instruction runs: the step is repeated.
+          waitStop(
+            (w) => w.event === 0 && w.stopSignal === SIGTRAP,
+            () => singlestep(tid),
           );
-        return work.get(Reg.rax);
+          getRegs(tid, work);
+          if (work.get(Reg.rip) === insn + 2n) return work.get(Reg.rax);
+          // Resumed from a stop in a syscall-exit path, the kernel may report the step before
+          // running the instruction (and after writing that syscall's return into rax): redo.
+          if (work.get(Reg.rip) !== insn) break;
+        }
+        throw new PagescopeError(
+          `The injected system call in process ${pid} did not complete as expected.`,
+          'inject-failed',
+        );
       },
     };
     return body(thread);

@@ -65,6 +65,8 @@ export interface WatchTick {
   targetState?: 'running' | 'stopped';
   /** Set when the watch is over (the target exited or executed another program). */
   ended?: string;
+  /** Why, as a code: 'exit', 'exec' or 'closed'. */
+  endedBy?: 'exit' | 'exec' | 'closed';
 }
 
 export interface AttachOptions {
@@ -202,7 +204,7 @@ function acquireUserfaultfd(
         );
       }
     },
-    { alreadyStopped, syscallAddress: insn },
+    { alreadyStopped, syscallAddress: insn, settle: alreadyStopped },
   );
   return { fd: ours, probeAddress: insn };
 }
@@ -232,6 +234,7 @@ export class WriteWatcher {
   private refused = new Map<string, VmaWatchState>();
   private closed = false;
   private endReason: string | null = null;
+  private endKind: 'exit' | 'exec' | 'closed' | null = null;
   private armedAt = 0;
 
   private constructor(
@@ -266,6 +269,11 @@ export class WriteWatcher {
   /** ms timestamp (performance.now) when the last arm() returned. */
   get armedAtMs(): number {
     return this.armedAt;
+  }
+
+  /** 'exit', 'exec' or 'closed' once the watch has ended, else null. */
+  get endedBy(): 'exit' | 'exec' | 'closed' | null {
+    return this.endKind;
   }
 
   /** Why the watch ended (exit, exec, close), or null while it runs. */
@@ -360,6 +368,8 @@ export class WriteWatcher {
    */
   arm(ranges: PageRange[]): VmaWatchState[] {
     this.ensureOpen();
+    // After an exec the VMAs in /proc/PID/maps belong to a new mm our descriptor cannot touch.
+    if (this.checkEnded()) return [];
     this.ensureApi();
     const wanted = normalizeRanges(ranges);
     if (wanted.length === 0) throw new PagescopeError('No range to watch was given.', 'bad-range');
@@ -369,6 +379,11 @@ export class WriteWatcher {
       const k = key(p);
       if (this.registered.has(k)) {
         states.push(this.state(p));
+        continue;
+      }
+      const known = this.refused.get(k);
+      if (known) {
+        states.push(known);
         continue;
       }
       const reason = this.register(p);
@@ -405,8 +420,9 @@ export class WriteWatcher {
     }
   }
 
-  private finish(reason: string): void {
+  private finish(reason: string, kind: 'exit' | 'exec' | 'closed'): void {
     this.endReason = reason;
+    this.endKind = kind;
     this.releaseAll();
   }
 
@@ -415,11 +431,13 @@ export class WriteWatcher {
     if (this.closed) return true;
     if (this.mmAlive()) return false;
     const st = readTargetStatus(this.pid);
-    this.finish(
-      !st || st.state === 'Z' || st.state === 'X'
-        ? `process ${this.pid} exited`
-        : `process ${this.pid} executed a new program, so the watched memory no longer exists`,
-    );
+    if (!st || st.state === 'Z' || st.state === 'X')
+      this.finish(`process ${this.pid} exited`, 'exit');
+    else
+      this.finish(
+        `process ${this.pid} executed a new program, so the watched memory no longer exists`,
+        'exec',
+      );
     return true;
   }
 
@@ -434,11 +452,12 @@ export class WriteWatcher {
     const result: WatchTick = { writtenPages: 0, appeared: [], disappeared: [] };
     if (this.closed) {
       result.ended = this.endReason ?? 'the watch was closed';
+      result.endedBy = this.endKind ?? 'closed';
       return result;
     }
     if (this.checkEnded()) {
-      result.disappeared = [];
       result.ended = this.endReason ?? 'ended';
+      result.endedBy = this.endKind ?? 'exit';
       return result;
     }
     let vmas: Vma[];
@@ -447,7 +466,8 @@ export class WriteWatcher {
     } catch {
       this.checkEnded();
       result.ended = this.endReason ?? `process ${this.pid} exited`;
-      if (!this.endReason) this.finish(result.ended);
+      if (!this.endReason) this.finish(result.ended, 'exit');
+      result.endedBy = this.endKind ?? 'exit';
       return result;
     }
     const st = readTargetStatus(this.pid);
@@ -501,6 +521,7 @@ export class WriteWatcher {
           out.clear();
           result.writtenPages = 0;
           result.ended = this.endReason ?? 'ended';
+          result.endedBy = this.endKind ?? 'exit';
           return result;
         }
         if (!(err instanceof KernelError)) throw err;
@@ -615,6 +636,7 @@ export class WriteWatcher {
     this.closed = true;
     if (!this.endReason) {
       this.endReason = 'the watch was closed';
+      this.endKind = 'closed';
       this.releaseAll();
     }
   }

@@ -1,0 +1,290 @@
+/**
+ * `pagescope watch`: which pages a process writes, tick by tick.
+ *
+ *   pagescope watch --pid P (--range 0xS-0xE | --vma NAME_OR_INDEX | --writable) [--interval MS]
+ *                   [--ticks N] [--json] [--force]
+ *   pagescope watch [options] -- COMMAND ARGS...
+ *
+ * Human output: one line per tick with the written page count and the busiest VMAs. --json: one
+ * object per line per tick, written as it happens, and a last `{"done": true, ...}` line. Ctrl-C
+ * and SIGTERM end the watch cleanly (unregister, close, the target untouched) before exiting.
+ * With --vma and --writable the selection follows the process: matching VMAs that appear later
+ * are added at the next tick (in launch mode nothing of the program exists yet at attach).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { PagescopeError } from '../../kernel/errors.ts';
+import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
+import { pageToHex, readMaps, type Vma } from '../../proc/maps.ts';
+import { RegionList } from '../../scan/region-list.ts';
+import type { PageRange } from '../../scan/scanner.ts';
+import { launchAndAttach } from '../../watch/launch.ts';
+import { WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
+import { parsePid, parseRange } from '../args.ts';
+import { formatBytes } from '../format.ts';
+
+export interface WatchCommandOptions {
+  pid?: string;
+  range?: string[];
+  vma?: string;
+  writable?: boolean;
+  interval?: string;
+  ticks?: string;
+  json?: boolean;
+  force?: boolean;
+}
+
+function parsePositive(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max)
+    throw new PagescopeError(
+      `${what} must be a whole number from ${min} to ${max}, not "${text}".`,
+      'bad-input',
+    );
+  return Number(text);
+}
+
+type Selector = (vmas: Vma[]) => PageRange[];
+
+function selector(options: WatchCommandOptions): {
+  select: Selector;
+  dynamic: boolean;
+  what: string;
+} {
+  const chosen = [
+    options.range?.length ? 1 : 0,
+    options.vma !== undefined ? 1 : 0,
+    options.writable ? 1 : 0,
+  ];
+  const count = chosen.reduce((a, b) => a + b, 0);
+  if (count > 1)
+    throw new PagescopeError('Choose one of --range, --vma and --writable.', 'bad-input');
+  if (options.range?.length) {
+    const ranges = options.range.map(parseRange);
+    return { select: () => ranges, dynamic: false, what: options.range.join(', ') };
+  }
+  if (options.vma !== undefined) {
+    const name = options.vma;
+    const byIndex = /^\d+$/.test(name) ? Number(name) : null;
+    return {
+      select: (vmas) =>
+        vmas
+          .filter((v) =>
+            byIndex !== null
+              ? v.index === byIndex
+              : v.path === name || (name.length > 0 && v.path.includes(name)),
+          )
+          .map((v) => ({ startPage: v.startPage, endPage: v.endPage })),
+      dynamic: byIndex === null,
+      what: `VMA ${JSON.stringify(name)}`,
+    };
+  }
+  return {
+    select: (vmas) =>
+      vmas
+        .filter(
+          (v) =>
+            v.perms[1] === 'w' && v.kind !== 'vvar' && v.kind !== 'vdso' && v.kind !== 'vsyscall',
+        )
+        .map((v) => ({ startPage: v.startPage, endPage: v.endPage })),
+    dynamic: true,
+    what: 'the writable mappings',
+  };
+}
+
+function vmaLabel(v: Vma | undefined, page: number): string {
+  if (!v) return `0x${pageToHex(page)}`;
+  if (v.path) return v.path.split('/').pop() || v.path;
+  return `anon@0x${v.startHex}`;
+}
+
+export async function watchCommand(
+  command: string[],
+  options: WatchCommandOptions,
+): Promise<number> {
+  const launch = command.length > 0;
+  if (launch && options.pid !== undefined)
+    throw new PagescopeError('Give either --pid or a command after "--", not both.', 'bad-input');
+  if (!launch && options.pid === undefined)
+    throw new PagescopeError(
+      'Say which process to watch: --pid PID, or a command to launch after "--".',
+      'bad-input',
+    );
+  const noSelection = !options.range?.length && options.vma === undefined && !options.writable;
+  if (noSelection && !launch)
+    throw new PagescopeError(
+      'Say what to watch: --range 0xSTART-0xEND, --vma NAME_OR_INDEX or --writable.',
+      'bad-input',
+    );
+  const sel = selector(noSelection ? { ...options, writable: true } : options);
+  const intervalMs = parsePositive(options.interval ?? '500', '--interval (ms)', 10, 3_600_000);
+  const maxTicks =
+    options.ticks !== undefined ? parsePositive(options.ticks, '--ticks', 1, 1e9) : Infinity;
+  const json = options.json === true;
+  const note = (s: string): void => {
+    process.stderr.write(`pagescope: ${s}\n`);
+  };
+
+  let watcher: WriteWatcher;
+  let child: ChildProcess | null = null;
+  let childExit: string | null = null;
+  if (launch) {
+    const r = launchAndAttach(command, {
+      force: options.force,
+      // In --json mode our stdout carries only JSON lines: the command's stdout goes to stderr.
+      stdio: ['inherit', json ? 2 : 'inherit', 'inherit'],
+    });
+    watcher = r.watcher;
+    child = r.child;
+    child.on('exit', (code, signal) => {
+      childExit = signal
+        ? `the command was ended by ${signal}`
+        : `the command exited with code ${code}`;
+    });
+  } else {
+    const pid = parsePid(options.pid as string);
+    watcher = WriteWatcher.attach(pid, { force: options.force });
+  }
+  const pid = watcher.pid;
+
+  let stopReason: string | null = null;
+  let wake: (() => void) | null = null;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    stopReason = `interrupted by ${sig}`;
+    wake?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let ticks = 0;
+  try {
+    const report = (states: VmaWatchState[]): void => {
+      for (const s of states)
+        if (s.status === 'refused')
+          note(
+            `not watching ${s.path || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)}: ${s.reason}.`,
+          );
+    };
+    const initial = sel.select(readMaps(pid));
+    if (initial.length === 0 && !launch && !sel.dynamic)
+      throw new PagescopeError(`No mapping of process ${pid} matches ${sel.what}.`, 'bad-input');
+    if (initial.length === 0 && !launch)
+      throw new PagescopeError(
+        `No mapping of process ${pid} matches ${sel.what}; "pagescope scan --pid ${pid}" lists them.`,
+        'bad-input',
+      );
+    const armed = initial.length ? watcher.arm(initial) : [];
+    report(armed);
+    const watchedPages = armed
+      .filter((s) => s.status === 'watched')
+      .reduce((n, s) => n + s.endPage - s.startPage, 0);
+    if (!json)
+      process.stdout.write(
+        `watching ${pid}: ${armed.filter((s) => s.status === 'watched').length} VMA pieces, ${watchedPages} pages ` +
+          `(${formatBytes(watchedPages * PAGE_SIZE)}), every ${intervalMs} ms; granularity ${watcher.granularityPages} page.\n`,
+      );
+    const t0 = performance.now();
+    const out = new RegionList(4096);
+    let due = t0;
+    while (ticks < maxTicks && !stopReason) {
+      due += intervalMs;
+      const delay = Math.max(0, due - performance.now());
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+      if (stopReason) break;
+      let vmas: Vma[] | null = null;
+      if (sel.dynamic && !watcher.ended) {
+        try {
+          vmas = readMaps(pid);
+          const more = sel.select(vmas);
+          if (more.length) report(watcher.arm(more).filter((s) => s.status === 'refused'));
+        } catch {
+          // the process is gone: tick() says so below
+        }
+      }
+      const tick = watcher.tick(out);
+      if (tick.ended && tick.endedBy === 'exec' && launch) {
+        // A launcher (shell script, pyenv shim, env) replaced itself with the real program: our
+        // child, so attach again and re-apply the selection to the new address space.
+        try {
+          watcher.close();
+          watcher = WriteWatcher.attach(pid, { force: options.force });
+          const again = sel.select(readMaps(pid));
+          if (again.length) report(watcher.arm(again));
+          note(`process ${pid} executed a new program; watching it again.`);
+          continue;
+        } catch {
+          // exited meanwhile: the end is reported below
+        }
+      }
+      if (tick.ended) {
+        stopReason = childExit ?? tick.ended;
+        break;
+      }
+      ticks++;
+      report(tick.appeared);
+      const t = Math.round(performance.now() - t0);
+      if (json) {
+        const written: Array<[string, string]> = [];
+        for (let i = 0; i < out.length; i++) {
+          const last = written[written.length - 1];
+          const s = '0x' + pageToHex(out.startPage[i]);
+          if (last && last[1] === s) last[1] = '0x' + pageToHex(out.endPage[i]);
+          else written.push([s, '0x' + pageToHex(out.endPage[i])]);
+        }
+        process.stdout.write(
+          JSON.stringify({ tick: ticks, t, writtenPages: tick.writtenPages, written }) + '\n',
+        );
+      } else {
+        const byVma = new Map<number, number>();
+        for (let i = 0; i < out.length; i++)
+          byVma.set(
+            out.vmaIndex[i],
+            (byVma.get(out.vmaIndex[i]) ?? 0) + out.endPage[i] - out.startPage[i],
+          );
+        vmas ??= (() => {
+          try {
+            return readMaps(pid);
+          } catch {
+            return [];
+          }
+        })();
+        const busiest = [...byVma]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(
+            ([index, n]) =>
+              `${vmaLabel(
+                vmas?.find((v) => v.index === index),
+                0,
+              )} ${n}`,
+          )
+          .join(', ');
+        process.stdout.write(
+          `tick ${ticks}  +${t} ms  written ${tick.writtenPages} pages (${formatBytes(tick.writtenPages * PAGE_SIZE)})` +
+            (busiest ? `  busiest: ${busiest}` : '') +
+            (tick.targetState === 'stopped' ? '  (process is stopped)' : '') +
+            '\n',
+        );
+      }
+    }
+    stopReason ??= `${ticks} ticks done`;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    watcher.close();
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+    }
+  }
+  if (json) process.stdout.write(JSON.stringify({ done: true, reason: stopReason, ticks }) + '\n');
+  else
+    process.stdout.write(
+      `done: ${stopReason} after ${ticks} ticks; process ${pid} was released.\n`,
+    );
+  return 0;
+}

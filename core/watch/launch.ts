@@ -1,0 +1,110 @@
+/**
+ * Launch mode: start the target as our child and attach before it runs any code of its own.
+ *
+ * Strategy: the child is `sh -c 'read _ <&3; exec "$@" 3<&-' sh COMMAND...`, which blocks on a
+ * pipe. We PTRACE_SEIZE it with PTRACE_O_TRACEEXEC (allowed even where the ptrace policy lets
+ * a process trace only its descendants), release the pipe, and wait for the exec event stop:
+ * there the new program's address space exists but not one instruction of it has run. The
+ * userfaultfd is injected at that stop and the child is detached; from then on it is watched
+ * like any other process. The whole sequence is synchronous so libuv's SIGCHLD handling never
+ * sees our ptrace stops.
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { PagescopeError } from '../kernel/errors.ts';
+import {
+  closeRawFd,
+  cont,
+  detach,
+  kill,
+  pipe,
+  PTRACE_EVENT_EXEC,
+  PTRACE_EVENT_STOP,
+  PTRACE_O_TRACEEXEC,
+  seize,
+  SIGKILL,
+  waitFor,
+  writeFd,
+} from '../kernel/ptrace.ts';
+import { WriteWatcher } from './watcher.ts';
+
+export interface LaunchOptions {
+  force?: boolean;
+  /** stdio of the child for fds 0..2 (default: inherit). */
+  stdio?: Array<'inherit' | 'pipe' | 'ignore' | number>;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function launchAndAttach(
+  command: string[],
+  options: LaunchOptions = {},
+): { child: ChildProcess; watcher: WriteWatcher } {
+  if (command.length === 0)
+    throw new PagescopeError(
+      'No command to launch was given (write it after "--").',
+      'bad-command',
+    );
+  const [readEnd, writeEnd] = pipe();
+  let child: ChildProcess;
+  try {
+    const stdio = [
+      ...(options.stdio ?? ['inherit', 'inherit', 'inherit']),
+      readEnd,
+    ] as StdioOptions;
+    child = spawn('/bin/sh', ['-c', 'read _ <&3; exec "$@" 3<&-', 'sh', ...command], {
+      stdio,
+      env: options.env,
+      cwd: options.cwd,
+    });
+  } catch (err) {
+    closeRawFd(writeEnd);
+    throw err;
+  } finally {
+    closeRawFd(readEnd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) {
+    closeRawFd(writeEnd);
+    throw new PagescopeError(`Could not start ${command[0]}.`, 'launch-failed');
+  }
+  let traced = false;
+  let released = false;
+  let stoppedAtExec = false;
+  try {
+    const e = seize(pid, PTRACE_O_TRACEEXEC);
+    if (e !== 0)
+      throw new PagescopeError(
+        `Could not trace the launched command (errno ${e}).`,
+        'launch-failed',
+      );
+    traced = true;
+    writeFd(writeEnd, new Uint8Array([10]));
+    closeRawFd(writeEnd);
+    released = true;
+    for (let guard = 0; guard < 10000 && !stoppedAtExec; guard++) {
+      const w = waitFor(pid);
+      if (!w) continue;
+      if (w.exited || w.signaled) {
+        traced = false;
+        throw new PagescopeError(
+          `The command ${JSON.stringify(command[0])} ended before it started (${w.exited ? `exit code ${w.exitCode}: not found or not executable?` : `signal ${w.termSignal}`}).`,
+          'launch-failed',
+        );
+      }
+      if (w.event === PTRACE_EVENT_EXEC) stoppedAtExec = true;
+      else if (w.event === PTRACE_EVENT_STOP) cont(pid, 0);
+      else cont(pid, w.stopSignal); // a signal for the shell: deliver it
+    }
+    if (!stoppedAtExec)
+      throw new PagescopeError('The launched command never executed.', 'launch-failed');
+    // attach() restores the registers and detaches on every path, success or not; a detach
+    // after that (on an error below) is a harmless ESRCH.
+    const watcher = WriteWatcher.attach(pid, { force: options.force, alreadyStoppedTid: pid });
+    return { child, watcher };
+  } catch (err) {
+    if (!released) closeRawFd(writeEnd);
+    if (traced) detach(pid, 0); // harmless ESRCH when already detached
+    kill(pid, SIGKILL);
+    throw err;
+  }
+}
