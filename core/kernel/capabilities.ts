@@ -167,7 +167,7 @@ export function capabilityWarnings(c: Capabilities): string[] {
   if (c.thpMode === 'never') w.push('Transparent huge pages are disabled (THP mode "never").');
   if (c.ptraceScope !== null && c.ptraceScope >= 1 && !c.privileged)
     w.push(
-      `ptrace policy (kernel.yama.ptrace_scope = ${c.ptraceScope}) lets pagescope inspect only its own child processes: launch the target from pagescope or run it with CAP_SYS_PTRACE.`,
+      `The ptrace policy (kernel.yama.ptrace_scope = ${c.ptraceScope}) lets pagescope inspect only its own child processes: launch the target from pagescope or run it with CAP_SYS_PTRACE.`,
     );
   return w;
 }
