@@ -5,8 +5,26 @@
 #   r P1 P2 ...   read one byte of each listed page (no write)   -> "ok <checksum>"
 #   s             checksum of all pages                          -> "ok <checksum>"
 #   uffd A B      register pages A..B with its OWN userfaultfd (MISSING mode) -> "ok" / "err N"
+#   l P1 P2 ...   start a thread that writes the listed pages every 5 ms -> "ok"
+#   m             map 16 pages at 0x200000000000 (a new VMA)                -> "ok"
+#   W P1 P2 ...   write one byte into pages of that mapping                  -> "ok"
+#   u             unmap it                                                   -> "ok"
+#   x             exec /bin/sleep 30 (the address space is replaced)
 #   q             exit 0
-import ctypes, json, mmap, os, sys
+# With --seccomp it first installs an allow-everything seccomp filter (Seccomp: 2 in status).
+import ctypes, json, mmap, os, sys, threading, time
+
+if '--seccomp' in sys.argv:
+    sys.argv.remove('--seccomp')
+    libc0 = ctypes.CDLL(None, use_errno=True)
+    assert libc0.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+    filt = (ctypes.c_uint64 * 1)(0x06 | (0x7FFF0000 << 32))  # BPF_RET|BPF_K, SECCOMP_RET_ALLOW
+
+    class Prog(ctypes.Structure):
+        _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
+
+    prog = Prog(1, ctypes.addressof(filt))
+    assert libc0.prctl(22, 2, ctypes.byref(prog), 0, 0) == 0  # PR_SET_SECCOMP, FILTER
 
 pages = int(sys.argv[1]) if len(sys.argv) > 1 else 64
 mm = mmap.mmap(-1, pages * 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
@@ -50,6 +68,33 @@ for line in sys.stdin:
         r2 = libc.ioctl(fd, ctypes.c_ulong(0xC020AA00), reg)
         own_uffd = fd
         print('ok' if fd >= 0 and r1 == 0 and r2 == 0 else 'err %d' % ctypes.get_errno(), flush=True)
+    elif cmd == 'l':
+        def loop(ps=args):
+            n = 0
+            while True:
+                n = n % 250 + 1
+                for p in ps:
+                    mm[p * 4096 + 1] = n
+                time.sleep(0.005)
+
+        threading.Thread(target=loop, daemon=True).start()
+        print('ok', flush=True)
+    elif cmd == 'm':
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        r = libc.mmap(0x200000000000, 16 * 4096, 3, 0x02 | 0x20 | 0x100000, -1, 0)
+        print('ok' if r == 0x200000000000 else 'err %d' % ctypes.get_errno(), flush=True)
+    elif cmd == 'W':
+        for p in args:
+            ctypes.memset(0x200000000000 + p * 4096, 7, 1)
+        print('ok', flush=True)
+    elif cmd == 'u':
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        print('ok' if libc.munmap(0x200000000000, 16 * 4096) == 0 else 'err', flush=True)
+    elif cmd == 'x':
+        os.execv('/bin/sleep', ['sleep', '30'])
     elif cmd == 'q':
         sys.exit(0)
     else:

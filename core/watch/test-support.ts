@@ -1,0 +1,177 @@
+/**
+ * Helpers for the watcher's tests: real target processes driven over pipes, and the checks that
+ * a target holds no trace of us (no userfaultfd descriptor, no `uw` VmFlag, no WPALLOWED page,
+ * no tracer).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Category } from '../kernel/pagemap-abi.ts';
+import { readSmaps } from '../proc/smaps.ts';
+import { Scanner } from '../scan/scanner.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const FIXTURE = path.join(here, '../testing/watch-target.py');
+export const REPO = path.join(here, '../..');
+export const PYTHON = process.env.PYTHON ?? 'python3';
+
+/** A process that answers one line per line sent. */
+export class LineProcess {
+  private lines: string[] = [];
+  private waiters: Array<(l: string | null) => void> = [];
+  private closed = false;
+
+  constructor(readonly child: ChildProcess) {
+    const rl = readline.createInterface({ input: child.stdout! });
+    rl.on('line', (l) => {
+      const w = this.waiters.shift();
+      if (w) w(l);
+      else this.lines.push(l);
+    });
+    rl.on('close', () => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) w(null);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  next(timeoutMs = 10_000): Promise<string> {
+    const l = this.lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (this.closed) return Promise.reject(new Error('process output closed'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer from the target')), timeoutMs);
+      this.waiters.push((line) => {
+        clearTimeout(timer);
+        if (line === null) reject(new Error('process output closed'));
+        else resolve(line);
+      });
+    });
+  }
+
+  async send(cmd: string): Promise<string> {
+    this.child.stdin!.write(cmd + '\n');
+    return this.next();
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+export interface PyTarget extends LineProcess {
+  startPage: number;
+  pages: number;
+}
+
+export async function startPyTarget(pages = 64, extra: string[] = []): Promise<PyTarget> {
+  const child = spawn(PYTHON, [FIXTURE, String(pages), ...extra], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const p = new LineProcess(child) as PyTarget;
+  const hello = JSON.parse(await p.next()) as { addr: string; pages: number };
+  p.startPage = Number(BigInt(hello.addr) >> 12n);
+  p.pages = hello.pages;
+  return p;
+}
+
+/** The checksum watch-target.py computes after writing `pages` in order (its own model). */
+export class TargetModel {
+  private counter = 0;
+  readonly values: number[];
+  constructor(readonly pages: number) {
+    this.values = new Array(pages).fill(0);
+  }
+  write(ps: number[]): void {
+    for (const p of ps) {
+      this.counter = (this.counter + 1) % 251;
+      this.values[p] = this.counter || 1;
+    }
+  }
+  checksum(): number {
+    let total = 0;
+    for (const v of this.values) total = (total * 31 + v) % 1000000007;
+    return total;
+  }
+}
+
+export function userfaultfdCount(pid: number): number {
+  let n = 0;
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).includes('userfaultfd')) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
+
+export function tracerPid(pid: number): number {
+  const st = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
+  return Number(/^TracerPid:\s+(\d+)/m.exec(st)?.[1] ?? -1);
+}
+
+export function uwVmas(pid: number): string[] {
+  return readSmaps(pid)
+    .filter((e) => e.vmFlags.includes('uw'))
+    .map((e) => `${e.startHex}-${e.endHex}`);
+}
+
+export function wpAllowedPages(pid: number): number {
+  const s = new Scanner(pid);
+  try {
+    const r = s.scan([], { categoryMask: Category.WPALLOWED, returnMask: Category.WPALLOWED });
+    return r.regions.pagesWith(Category.WPALLOWED);
+  } finally {
+    s.close();
+  }
+}
+
+/** Every trace of pagescope a target could hold; [] when clean. */
+export function tracesLeft(pid: number, ownUserfaultfds = 0): string[] {
+  const out: string[] = [];
+  const u = userfaultfdCount(pid);
+  if (u !== ownUserfaultfds) out.push(`${u} userfaultfd descriptors (expected ${ownUserfaultfds})`);
+  const uw = uwVmas(pid);
+  if (uw.length) out.push(`uw VmFlag on ${uw.join(', ')}`);
+  const wp = wpAllowedPages(pid);
+  if (wp) out.push(`${wp} WPALLOWED pages`);
+  const t = tracerPid(pid);
+  if (t !== 0) out.push(`TracerPid ${t}`);
+  return out;
+}
+
+export function ownFdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Deterministic PRNG (mulberry32) so a failing run can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Pages (relative to `base`) listed in a RegionList-like result. */
+export function pagesOf(
+  r: { length: number; startPage: Float64Array; endPage: Float64Array },
+  base: number,
+): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < r.length; i++)
+    for (let p = r.startPage[i]; p < r.endPage[i]; p++) out.push(p - base);
+  return out;
+}
