@@ -4,6 +4,9 @@
  *   present pte  -> PRESENT, WRITTEN unless uffd-wp, FILE for non-anon pages, SOFT_DIRTY
  *   swap pte     -> SWAPPED (markers included), WRITTEN unless uffd-wp, GUARD, FILE, SOFT_DIRTY
  *   none/hole    -> nothing
+ * One difference it cannot remove (measured on 6.18): PAGEMAP_SCAN reports WRITTEN for an
+ * untouched page (pte_none) inside a page table that exists, and 0 where no page table exists;
+ * this reader reports 0 for both. Compare WRITTEN only on present or swapped pages.
  * It cannot see WPALLOWED (a VMA property), PFNZERO or HUGE (they need the PFN and page flags),
  * so `visibleCategories` excludes them. Works on any kernel; used before 6.7 or on request.
  *
