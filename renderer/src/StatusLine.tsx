@@ -43,7 +43,9 @@ export function StatusLine() {
     };
     update();
     const u1 = frameHub.subscribe(update);
-    const u2 = useApp.subscribe((s, p) => (s.watching !== p.watching ? update() : undefined));
+    const u2 = useApp.subscribe((s, p) =>
+      s.watching !== p.watching || s.session !== p.session ? update() : undefined,
+    );
     return () => {
       u1();
       u2();

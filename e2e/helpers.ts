@@ -1,0 +1,180 @@
+/**
+ * End-to-end helpers: a real `pagescope serve` child, a real Chromium (Debian's, through
+ * playwright-core), the renderer built when its sources are newer than dist/renderer, and checks
+ * that a target holds no trace of us.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
+export const CHROMIUM = process.env.PAGESCOPE_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Why the browser tests cannot run here, or null when they can. */
+export function chromiumMissing(): string | null {
+  return fs.existsSync(CHROMIUM)
+    ? null
+    : `skipped: no Chromium at ${CHROMIUM} (install Debian's "chromium" or set PAGESCOPE_CHROMIUM)`;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (!entry.name.endsWith('.test.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Build dist/renderer when it is missing or older than its sources (vite, ~10 s). */
+export function ensureRendererBuilt(): void {
+  const index = path.join(ROOT, 'dist', 'renderer', 'index.html');
+  const built = fs.existsSync(index) ? fs.statSync(index).mtimeMs : 0;
+  const sources = Math.max(
+    newestMtime(path.join(ROOT, 'renderer')),
+    newestMtime(path.join(ROOT, 'core', 'protocol')),
+    newestMtime(path.join(ROOT, 'assets')),
+  );
+  if (built > sources) return;
+  execFileSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      'renderer/vite.config.ts',
+      '--logLevel',
+      'warn',
+    ],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+}
+
+export interface Host {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Start `pagescope serve --no-open --port 0`; its first stdout line is the URL with the token. */
+export async function startHost(): Promise<Host> {
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'pagescope.mjs'), 'serve', '--no-open', '--port', '0'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(
+      () => reject(new Error(`pagescope serve printed no URL in 30 s: ${stderr}`)),
+      30_000,
+    );
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl).trim());
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`pagescope serve exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** Traces pagescope could leave in a target: a userfaultfd descriptor, uffd-wp VMAs ("uw"). */
+export function tracesIn(pid: number): string[] {
+  const found: string[] = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (link.includes('userfaultfd')) found.push(`fd ${fd} -> ${link}`);
+    } catch {
+      // closed while we looked
+    }
+  }
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    if (line.startsWith('VmFlags:') && /\buw\b/.test(line)) found.push(line.trim());
+  }
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const tracer = /TracerPid:\s+(\d+)/.exec(status)?.[1];
+  if (tracer && tracer !== '0') found.push(`TracerPid ${tracer}`);
+  return found;
+}
+
+/** The pid the app shows in its header for the current session. */
+export async function sessionPid(page: Page): Promise<number> {
+  const text = await page.locator('.session').textContent();
+  const m = /pid (\d+)/.exec(text ?? '');
+  if (!m) throw new Error(`No pid in the header: ${text}`);
+  return Number(m[1]);
+}
+
+/** Wait until fn() is truthy (polling), with a clear message when it never is. */
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T> | T,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** Parse "1,234 written pages" from the status line; null when it says something else. */
+export function writtenFromStatus(text: string | null): number | null {
+  const m = /^([\d,]+) written pages/.exec(text ?? '');
+  return m ? Number(m[1].replace(/,/g, '')) : null;
+}
