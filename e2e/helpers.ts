@@ -178,3 +178,28 @@ export function writtenFromStatus(text: string | null): number | null {
   const m = /^([\d,]+) written pages/.exec(text ?? '');
   return m ? Number(m[1].replace(/,/g, '')) : null;
 }
+
+/** True while a process exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Distinct colours on the heatmap canvas (sampled), read in the page. */
+export async function heatmapColours(page: Page): Promise<number> {
+  return page.evaluate(`(() => {
+    const c = document.querySelector('canvas[data-testid="heatmap"]');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return seen.size;
+  })()`);
+}
+
+export async function statusText(page: Page): Promise<string> {
+  return (await page.getByRole('status').textContent()) ?? '';
+}

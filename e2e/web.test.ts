@@ -3,11 +3,13 @@
  * built-in demo, python3). Screenshots of the main views go to test-results/screenshots/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newcomerPath } from './flows.ts';
 import {
+  alive,
   chromiumMissing,
+  statusText,
   ensureRendererBuilt,
   launchBrowser,
   screenshot,
@@ -42,30 +44,6 @@ function startPython(): Promise<ChildProcess> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-/** Distinct colours on the heatmap canvas (sampled), read in the page. */
-async function heatmapColours(page: Page): Promise<number> {
-  return page.evaluate(`(() => {
-    const c = document.querySelector('canvas[data-testid="heatmap"]');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    const seen = new Set();
-    for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-    return seen.size;
-  })()`);
-}
-
-async function statusText(page: Page): Promise<string> {
-  return (await page.getByRole('status').textContent()) ?? '';
-}
-
 describe.skipIf(missing !== null)('pagescope in Chromium through the web host', () => {
   let host: Host;
   let browser: Browser;
@@ -98,79 +76,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
   });
 
   it('newcomer path: demo, heatmap, watch writes, reset, stop, no trace left', async () => {
-    await screenshot(page, 'picker');
-    await page.getByRole('button', { name: 'Launch demo' }).click();
-    const heatmap = page.locator('canvas[data-testid="heatmap"]');
-    await until('the heatmap to draw', async () =>
-      /pages shown/.test((await heatmap.getAttribute('aria-label')) ?? ''),
-    );
-    expect(await page.getByRole('alert').count()).toBe(0);
-    const pid = await sessionPid(page);
-    expect(alive(pid)).toBe(true);
-    // The heatmap fills: several colours on the canvas, present pages counted.
-    await until('colours on the heatmap', async () => (await heatmapColours(page)) >= 3);
-    expect(await statusText(page)).toMatch(/^Tick \d+ · [\d,]+ present/);
-    await page.waitForTimeout(1500);
-    await screenshot(page, 'demo-residency');
-    await page.getByRole('radio', { name: 'Type' }).click();
-    await page.waitForTimeout(400);
-    await screenshot(page, 'demo-type');
-
-    // Watch writes on the sweep region (the demo's busiest VMA).
-    const rows = page.locator('.vma-row');
-    const sweep = rows.filter({ hasText: 'sweep' });
-    const target =
-      (await sweep.count()) > 0 ? sweep.first() : rows.filter({ hasText: 'rw-p' }).first();
-    await target.click();
-    await page.getByRole('button', { name: 'Watch writes' }).click();
-    await until(
-      'the watched badge',
-      async () => (await target.locator('.badge').textContent()) === 'watched',
-    );
-    const written = await until('written pages in the status line', async () => {
-      const n = writtenFromStatus(await statusText(page));
-      return n !== null && n > 0 ? n : 0;
-    });
-    expect(written).toBeGreaterThan(0);
-    const timeline = page.locator('canvas[data-testid="timeline"]');
-    await until(
-      'the timeline to rise',
-      async () => Number(await timeline.getAttribute('data-max-written')) > 0,
-    );
-    await page.waitForTimeout(2000);
-    await screenshot(page, 'demo-writes');
-
-    // Look at a past tick on the timeline, then go back to live.
-    const box = (await timeline.boundingBox())!;
-    await page.mouse.click(box.x + box.width * 0.5, box.y + box.height / 2);
-    await page.getByText(/Looking at tick \d+/).waitFor();
-    await page.getByRole('button', { name: 'Live' }).click();
-
-    await page.getByRole('button', { name: 'Reset written' }).click();
-    await page.getByRole('button', { name: 'Stop watching' }).click();
-    await until('the status line to stop counting writes', async () =>
-      /^Tick \d+/.test(await statusText(page)),
-    );
-    expect(await page.getByRole('alert').count()).toBe(0);
-
-    // The target keeps running and holds no trace of the watch.
-    expect(alive(pid)).toBe(true);
-    const traces = await until(
-      'the target to be clean',
-      () => (tracesIn(pid).length === 0 ? 'clean' : ''),
-      10_000,
-    ).catch(() => tracesIn(pid).join('; '));
-    expect(traces).toBe('clean');
-
-    const draws = await page.evaluate(() =>
-      performance.getEntriesByName('pagescope:heatmap-draw').map((e) => e.duration),
-    );
-    const sorted = [...draws].sort((a, b) => a - b);
-    console.log(
-      `heatmap draws: ${draws.length}, median ${sorted[sorted.length >> 1]?.toFixed(2)} ms (measured, not asserted)`,
-    );
-    await page.getByRole('button', { name: /Detach/ }).click();
-    await until('the demo to end', () => !alive(pid), 10_000);
+    await newcomerPath(page, 'web');
   });
 
   it('attaches to a python3 found by its pid, and leaves it untouched after detach', async () => {

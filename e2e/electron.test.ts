@@ -1,0 +1,45 @@
+/**
+ * The newcomer path in the Electron app (playwright-core's _electron), where Electron's binary
+ * exists. Build machines without network have no node_modules/electron/dist: the test is skipped
+ * there with the reason printed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { _electron, type ElectronApplication } from 'playwright-core';
+import { afterAll, describe, it } from 'vitest';
+import { newcomerPath } from './flows.ts';
+import { ensureRendererBuilt, ROOT } from './helpers.ts';
+
+function electronMissing(): string | null {
+  if (!fs.existsSync(path.join(ROOT, 'node_modules', 'electron', 'dist')))
+    return 'skipped: the Electron binary is not installed (node_modules/electron/dist is missing; its download needs the network)';
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    main?: string;
+  };
+  if (!pkg.main) return 'skipped: package.json has no "main" entry for the Electron app';
+  return null;
+}
+
+const missing = electronMissing();
+if (missing) console.log(`e2e/electron.test.ts: ${missing}`);
+
+describe.skipIf(missing !== null)('pagescope in Electron', () => {
+  let app: ElectronApplication | undefined;
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('newcomer path in the Electron window', async () => {
+    ensureRendererBuilt();
+    const executablePath = (await import('electron')).default as unknown as string;
+    app = await _electron.launch({
+      executablePath,
+      args: [ROOT, '--no-sandbox', '--disable-gpu'],
+      cwd: ROOT,
+    });
+    const page = await app.firstWindow();
+    await page.getByLabel('Find process').waitFor();
+    await newcomerPath(page, 'electron');
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * The newcomer path, shared by the web (Chromium) and Electron suites: launch the demo, see the
+ * heatmap fill, watch writes on a VMA, see the status count and the timeline rise, reset, stop
+ * watching, and check the target holds no trace of us.
+ */
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+import {
+  alive,
+  heatmapColours,
+  screenshot,
+  sessionPid,
+  statusText,
+  tracesIn,
+  until,
+  writtenFromStatus,
+} from './helpers.ts';
+
+export async function newcomerPath(page: Page, label: string): Promise<void> {
+  const shot = (name: string) => screenshot(page, label === 'web' ? name : `${label}-${name}`);
+  await shot('picker');
+  await page.getByRole('button', { name: 'Launch demo' }).click();
+  const heatmap = page.locator('canvas[data-testid="heatmap"]');
+  await until('the heatmap to draw', async () =>
+    /pages shown/.test((await heatmap.getAttribute('aria-label')) ?? ''),
+  );
+  expect(await page.getByRole('alert').count()).toBe(0);
+  const pid = await sessionPid(page);
+  expect(alive(pid)).toBe(true);
+  // The heatmap fills: several colours on the canvas, present pages counted.
+  await until('colours on the heatmap', async () => (await heatmapColours(page)) >= 3);
+  expect(await statusText(page)).toMatch(/^Tick \d+ · [\d,]+ present/);
+  await page.waitForTimeout(1500);
+  await shot('demo-residency');
+  await page.getByRole('radio', { name: 'Type' }).click();
+  await page.waitForTimeout(400);
+  await shot('demo-type');
+
+  // Watch writes on the sweep region (the demo's busiest VMA).
+  const rows = page.locator('.vma-row');
+  const sweep = rows.filter({ hasText: 'sweep' });
+  const target =
+    (await sweep.count()) > 0 ? sweep.first() : rows.filter({ hasText: 'rw-p' }).first();
+  await target.click();
+  await page.getByRole('button', { name: 'Watch writes' }).click();
+  await until(
+    'the watched badge',
+    async () => (await target.locator('.badge').textContent()) === 'watched',
+  );
+  const written = await until('written pages in the status line', async () => {
+    const n = writtenFromStatus(await statusText(page));
+    return n !== null && n > 0 ? n : 0;
+  });
+  expect(written).toBeGreaterThan(0);
+  const timeline = page.locator('canvas[data-testid="timeline"]');
+  await until(
+    'the timeline to rise',
+    async () => Number(await timeline.getAttribute('data-max-written')) > 0,
+  );
+  await page.waitForTimeout(2000);
+  await shot('demo-writes');
+
+  // Look at a past tick on the timeline, then go back to live.
+  const box = (await timeline.boundingBox())!;
+  await page.mouse.click(box.x + box.width * 0.5, box.y + box.height / 2);
+  await page.getByText(/Looking at tick \d+/).waitFor();
+  await page.getByRole('button', { name: 'Live' }).click();
+
+  await page.getByRole('button', { name: 'Reset written' }).click();
+  await page.getByRole('button', { name: 'Stop watching' }).click();
+  await until('the status line to stop counting writes', async () =>
+    /^Tick \d+/.test(await statusText(page)),
+  );
+  expect(await page.getByRole('alert').count()).toBe(0);
+
+  // The target keeps running and holds no trace of the watch.
+  expect(alive(pid)).toBe(true);
+  const traces = await until(
+    'the target to be clean',
+    () => (tracesIn(pid).length === 0 ? 'clean' : ''),
+    10_000,
+  ).catch(() => tracesIn(pid).join('; '));
+  expect(traces).toBe('clean');
+
+  const draws = await page.evaluate(() =>
+    performance.getEntriesByName('pagescope:heatmap-draw').map((e) => e.duration),
+  );
+  const sorted = [...draws].sort((a, b) => a - b);
+  console.log(
+    `heatmap draws: ${draws.length}, median ${sorted[sorted.length >> 1]?.toFixed(2)} ms (measured, not asserted)`,
+  );
+  await page.getByRole('button', { name: /Detach/ }).click();
+  await until('the demo to end', () => !alive(pid), 10_000);
+}
