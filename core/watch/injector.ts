@@ -153,6 +153,8 @@ export function findSyscallInstruction(pid: number, vmas: Vma[] = readMaps(pid))
 /** A stopped thread we may run system calls in. */
 export interface StoppedThread {
   tid: number;
+  /** Address of the `syscall` instruction the calls go through. */
+  insn: bigint;
   /** Runs `syscall(nr, ...args)` in the thread; returns rax (negative errno on failure). */
   call(nr: number, ...args: Array<number | bigint>): bigint;
 }
@@ -234,6 +236,7 @@ export function withStoppedThread<T>(
     const insn = options.syscallAddress ?? findSyscallInstruction(pid);
     const thread: StoppedThread = {
       tid,
+      insn,
       call(nr, ...args) {
         for (let attempt = 0; attempt < 3; attempt++) {
           work.copyFrom(saved);

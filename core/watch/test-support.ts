@@ -147,8 +147,18 @@ export function tracesLeft(pid: number, ownUserfaultfds = 0): string[] {
   return out;
 }
 
-export function ownFdCount(): number {
-  return fs.readdirSync('/proc/self/fd').length;
+/** Our own descriptors that concern the target: userfaultfds and its /proc files. */
+export function ownFdsFor(pid: number): string[] {
+  const out: string[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const link = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (link.includes('userfaultfd') || link.includes(`/proc/${pid}/`)) out.push(link);
+    } catch {
+      // the readdir's own descriptor
+    }
+  }
+  return out;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -40,13 +40,7 @@ import type { ScanOptions } from '../scan/backend.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
-import {
-  findSyscallInstruction,
-  preflight,
-  readTargetStatus,
-  withStoppedThread,
-  type StoppedThread,
-} from './injector.ts';
+import { preflight, readTargetStatus, withStoppedThread, type StoppedThread } from './injector.ts';
 
 export interface VmaWatchState {
   vmaIndex: number;
@@ -171,12 +165,13 @@ function acquireUserfaultfd(
   tid: number,
   alreadyStopped: boolean,
 ): { fd: number; probeAddress: bigint } {
-  const insn = findSyscallInstruction(pid);
   let ours = -1;
+  let insn = 0n;
   withStoppedThread(
     pid,
     tid,
     (t: StoppedThread) => {
+      insn = t.insn;
       const r = t.call(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
       if (r < 0n) {
         const e = new KernelError('userfaultfd (injected into the target)', Number(-r), { pid });
@@ -204,7 +199,7 @@ function acquireUserfaultfd(
         );
       }
     },
-    { alreadyStopped, syscallAddress: insn, settle: alreadyStopped },
+    { alreadyStopped, settle: alreadyStopped },
   );
   return { fd: ours, probeAddress: insn };
 }
@@ -430,8 +425,15 @@ export class WriteWatcher {
     if (this.endReason) return true;
     if (this.closed) return true;
     if (this.mmAlive()) return false;
+    // An exec installs the new mm before the old one goes; an exit leaves none (empty maps).
     const st = readTargetStatus(this.pid);
-    if (!st || st.state === 'Z' || st.state === 'X')
+    let hasMm = false;
+    try {
+      hasMm = fs.readFileSync(`/proc/${this.pid}/maps`, 'latin1').length > 0;
+    } catch {
+      hasMm = false;
+    }
+    if (!st || st.state === 'Z' || st.state === 'X' || !hasMm)
       this.finish(`process ${this.pid} exited`, 'exit');
     else
       this.finish(

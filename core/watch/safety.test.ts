@@ -1,0 +1,274 @@
+/**
+ * Target safety: every refusal is a sentence, every odd state of the target (traced, seccomp,
+ * its own userfaultfd, stopped, exiting, pagescope killed mid-watch) leaves it running correctly
+ * (its own checksum) and without any trace of us.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PagescopeError } from '../kernel/errors.ts';
+import { RegionList } from '../scan/region-list.ts';
+import {
+  LineProcess,
+  ownFdsFor,
+  pagesOf,
+  REPO,
+  sleep,
+  startPyTarget,
+  TargetModel,
+  tracerPid,
+  tracesLeft,
+  userfaultfdCount,
+  uwVmas,
+  type PyTarget,
+} from './test-support.ts';
+import { WriteWatcher } from './watcher.ts';
+
+const cleanup: Array<() => void> = [];
+afterEach(() => {
+  for (const f of cleanup.splice(0).reverse()) {
+    try {
+      f();
+    } catch {
+      // best effort
+    }
+  }
+});
+
+function track<T extends { kill(): void }>(p: T): T {
+  cleanup.push(() => p.kill());
+  return p;
+}
+
+const range = (t: PyTarget, from = 0, to = t.pages) => ({
+  startPage: t.startPage + from,
+  endPage: t.startPage + to,
+});
+
+function stateOf(pid: number): string {
+  const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+}
+
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function attachError(pid: number, options?: { force?: boolean }): PagescopeError {
+  try {
+    WriteWatcher.attach(pid, options).close();
+  } catch (err) {
+    expect(err).toBeInstanceOf(PagescopeError);
+    return err as PagescopeError;
+  }
+  throw new Error('attach unexpectedly succeeded');
+}
+
+/** A second tracer: strace when installed, else python3 seizing the target with ctypes. */
+function startTracer(pid: number): { kill(): void; name: string } {
+  let strace: string | null = null;
+  try {
+    strace = execFileSync('sh', ['-c', 'command -v strace'], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    strace = null;
+  }
+  if (strace) {
+    const c = spawn(strace, ['-p', String(pid), '-o', '/dev/null'], { stdio: 'ignore' });
+    return { kill: () => c.kill('SIGKILL'), name: 'strace' };
+  }
+  console.log('strace is not installed: a python3 ctypes PTRACE_SEIZE helper is the other tracer');
+  const c = spawn(
+    'python3',
+    [
+      '-c',
+      `import ctypes,time\nl=ctypes.CDLL(None)\nl.ptrace.argtypes=[ctypes.c_long,ctypes.c_long,ctypes.c_void_p,ctypes.c_void_p]\nassert l.ptrace(0x4206,${pid},None,None)==0\ntime.sleep(60)`,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { kill: () => c.kill('SIGKILL'), name: 'python3' };
+}
+
+describe('refusals, each said in a sentence, each leaving the target as it was', () => {
+  it('refuses a target that is already traced (gdb/strace) and the target runs on', async () => {
+    const t = track(await startPyTarget(16));
+    const model = new TargetModel(16);
+    const tracer = track(startTracer(t.pid));
+    await until(() => tracerPid(t.pid) !== 0, 'the other tracer to attach');
+    const err = attachError(t.pid);
+    expect(err.code).toBe('already-traced');
+    expect(err.message).toMatch(/already being traced by process \d+ .*detach that tracer first/);
+    tracer.kill();
+    await until(() => tracerPid(t.pid) === 0, 'the other tracer to go');
+    model.write([1, 2]);
+    expect(await t.send('w 1 2')).toBe(`ok ${model.checksum()}`);
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('refuses a target under a seccomp filter unless forced; forced, it watches and detaches', async () => {
+    const t = track(await startPyTarget(16, ['--seccomp']));
+    expect(fs.readFileSync(`/proc/${t.pid}/status`, 'latin1')).toMatch(/^Seccomp:\s+2$/m);
+    const err = attachError(t.pid);
+    expect(err.code).toBe('seccomp');
+    expect(err.message).toMatch(/seccomp filter.*--force/);
+    expect(tracesLeft(t.pid)).toEqual([]);
+    const w = WriteWatcher.attach(t.pid, { force: true });
+    cleanup.push(() => w.close());
+    w.arm([range(t)]);
+    const model = new TargetModel(16);
+    model.write([4]);
+    expect(await t.send('w 4')).toBe(`ok ${model.checksum()}`);
+    const out = new RegionList();
+    w.tick(out);
+    expect(pagesOf(out, t.startPage)).toEqual([4]);
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('says the process does not exist for a pid that is gone', async () => {
+    const t = await startPyTarget(4);
+    t.kill();
+    await until(() => t.child.exitCode !== null || t.child.signalCode !== null, 'exit');
+    const err = attachError(t.pid);
+    expect(err.code).toBe('no-process');
+    expect(err.message).toMatch(/does not exist/);
+  });
+
+  it('reports the range the target watches with its own userfaultfd (EBUSY) and watches the rest', async () => {
+    const t = track(await startPyTarget(64));
+    expect(await t.send('uffd 0 8')).toBe('ok');
+    expect(userfaultfdCount(t.pid)).toBe(1);
+    const w = WriteWatcher.attach(t.pid);
+    cleanup.push(() => w.close());
+    const states = w.arm([range(t)]);
+    expect(states).toEqual([
+      expect.objectContaining({
+        startPage: t.startPage,
+        endPage: t.startPage + 8,
+        status: 'refused',
+        reason: expect.stringMatching(/its own userfaultfd/),
+      }),
+      expect.objectContaining({ startPage: t.startPage + 8, status: 'watched' }),
+    ]);
+    await t.send('w 20 30');
+    const out = new RegionList();
+    w.tick(out);
+    expect(pagesOf(out, t.startPage)).toEqual([20, 30]);
+    w.close();
+    // Its own userfaultfd is its business: still one, and nothing of ours.
+    expect(tracesLeft(t.pid, 1)).toEqual([]);
+  });
+});
+
+describe('the target changes state mid-watch', () => {
+  it('a SIGSTOPped target is reported as stopped, writes nothing, and is watched again after SIGCONT', async () => {
+    const t = track(await startPyTarget(16));
+    const w = WriteWatcher.attach(t.pid);
+    cleanup.push(() => w.close());
+    w.arm([range(t)]);
+    expect(await t.send('l 2 3')).toBe('ok');
+    const out = new RegionList();
+    await sleep(30);
+    w.tick(out);
+    process.kill(t.pid, 'SIGSTOP');
+    await until(() => stateOf(t.pid) === 'T', 'the stop');
+    w.tick(out); // writes up to the stop
+    const stopped = w.tick(out);
+    expect(stopped.targetState).toBe('stopped');
+    expect(stopped.writtenPages).toBe(0);
+    expect(stopped.ended).toBeUndefined();
+    process.kill(t.pid, 'SIGCONT');
+    await sleep(50);
+    const again = w.tick(out);
+    expect(again.targetState).toBe('running');
+    expect(pagesOf(out, t.startPage)).toEqual([2, 3]);
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('attaching to a stopped target leaves it stopped; it runs on after SIGCONT', async () => {
+    const t = track(await startPyTarget(16));
+    process.kill(t.pid, 'SIGSTOP');
+    await until(() => stateOf(t.pid) === 'T', 'the stop');
+    const w = WriteWatcher.attach(t.pid);
+    cleanup.push(() => w.close());
+    w.arm([range(t)]);
+    await sleep(50);
+    expect(stateOf(t.pid)).toBe('T');
+    expect(tracerPid(t.pid)).toBe(0);
+    process.kill(t.pid, 'SIGCONT');
+    const model = new TargetModel(16);
+    model.write([9]);
+    expect(await t.send('w 9')).toBe(`ok ${model.checksum()}`);
+    const out = new RegionList();
+    w.tick(out);
+    expect(pagesOf(out, t.startPage)).toEqual([9]);
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('the target exiting ends the watch with a reason, no exception and no leaked descriptor', async () => {
+    const t = track(await startPyTarget(16));
+    expect(ownFdsFor(t.pid)).toEqual([]);
+    const w = WriteWatcher.attach(t.pid);
+    expect(ownFdsFor(t.pid).length).toBeGreaterThanOrEqual(3); // userfaultfd, pagemap, mem
+    w.arm([range(t)]);
+    t.child.stdin!.write('q\n');
+    const out = new RegionList();
+    let res = w.tick(out);
+    for (let i = 0; i < 100 && !res.ended; i++) {
+      await sleep(20);
+      res = w.tick(out);
+    }
+    expect(res.ended).toMatch(/exited/);
+    expect(res.endedBy).toBe('exit');
+    expect(w.tick(out).ended).toMatch(/exited/);
+    expect(() => w.getWritten(range(t), { reset: false }, out)).toThrow(PagescopeError);
+    w.close();
+    expect(ownFdsFor(t.pid)).toEqual([]);
+  });
+
+  it('pagescope killed with SIGKILL mid-watch leaves no trace in the target', async () => {
+    const t = track(await startPyTarget(32));
+    expect(await t.send('l 1 5')).toBe('ok');
+    const hex = (p: number) => '0x' + (p * 4096).toString(16);
+    const cli = track(
+      new LineProcess(
+        spawn(
+          process.execPath,
+          [
+            path.join(REPO, 'bin/pagescope.mjs'),
+            'watch',
+            '--pid',
+            String(t.pid),
+            '--range',
+            `${hex(t.startPage)}-${hex(t.startPage + 32)}`,
+            '--interval',
+            '50',
+            '--json',
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        ),
+      ),
+    );
+    const first = JSON.parse(await cli.next(30_000)) as { tick: number };
+    expect(first.tick).toBe(1);
+    const second = JSON.parse(await cli.next()) as { written: string[][] };
+    expect(second.written).toEqual([
+      [hex(t.startPage + 1), hex(t.startPage + 2)],
+      [hex(t.startPage + 5), hex(t.startPage + 6)],
+    ]);
+    expect(uwVmas(t.pid).length).toBe(1);
+    cli.child.kill('SIGKILL');
+    await until(() => cli.child.signalCode !== null, 'pagescope to die');
+    await until(() => uwVmas(t.pid).length === 0, 'the kernel to release the registration');
+    expect(tracesLeft(t.pid)).toEqual([]);
+    const model = new TargetModel(32);
+    model.write([7]);
+    expect(await t.send('w 7')).toBe(`ok ${model.checksum()}`);
+  });
+});

@@ -1,0 +1,252 @@
+/**
+ * `pagescope watch` end to end: the real CLI in a child process against real targets.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  LineProcess,
+  REPO,
+  startPyTarget,
+  TargetModel,
+  tracesLeft,
+  type PyTarget,
+} from './test-support.ts';
+
+const CLI = path.join(REPO, 'bin/pagescope.mjs');
+const cleanup: Array<() => void> = [];
+afterEach(() => {
+  for (const f of cleanup.splice(0).reverse()) {
+    try {
+      f();
+    } catch {
+      // best effort
+    }
+  }
+});
+
+function track<T extends { kill(): void }>(p: T): T {
+  cleanup.push(() => p.kill());
+  return p;
+}
+
+const hex = (page: number): string => '0x' + (page * 4096).toString(16);
+const rangeArg = (t: PyTarget): string => `${hex(t.startPage)}-${hex(t.startPage + t.pages)}`;
+
+function run(args: string[], prefix: string[] = []): { code: number; out: string; err: string } {
+  const cmd = prefix.length ? prefix[0] : process.execPath;
+  const r = spawnSync(
+    cmd,
+    [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), CLI, ...args],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('pagescope watch --pid', () => {
+  it('reports exactly the pages a running python3 writes, tick after tick, as JSON lines', async () => {
+    const t = track(await startPyTarget(32));
+    expect(await t.send('l 2 3 9')).toBe('ok');
+    const r = run([
+      'watch',
+      '--pid',
+      String(t.pid),
+      '--range',
+      rangeArg(t),
+      '--interval',
+      '100',
+      '--ticks',
+      '4',
+      '--json',
+    ]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.out);
+    expect(lines).toHaveLength(5);
+    lines.slice(0, 4).forEach((l, i) => {
+      expect(l.tick).toBe(i + 1);
+      expect(typeof l.t).toBe('number');
+      expect(l.writtenPages).toBe(3);
+      expect(l.written).toEqual([
+        [hex(t.startPage + 2), hex(t.startPage + 4)],
+        [hex(t.startPage + 9), hex(t.startPage + 10)],
+      ]);
+    });
+    expect(lines[4]).toEqual({ done: true, reason: '4 ticks done', ticks: 4 });
+    expect(tracesLeft(t.pid)).toEqual([]);
+    const model = new TargetModel(32);
+    model.write([1]);
+    expect(await t.send('w 1')).toBe(`ok ${model.checksum()}`);
+  });
+
+  it('prints a human line per tick with the busiest VMAs', async () => {
+    const t = track(await startPyTarget(16));
+    expect(await t.send('l 4')).toBe('ok');
+    const r = run([
+      'watch',
+      '--pid',
+      String(t.pid),
+      '--writable',
+      '--interval',
+      '100',
+      '--ticks',
+      '2',
+    ]);
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n');
+    expect(lines[0]).toMatch(/^watching \d+: \d+ VMA pieces, \d+ pages .* granularity 1 page\.$/);
+    expect(lines[1]).toMatch(/^tick 1 .* written [1-9]\d* pages .*busiest: /);
+    expect(lines[2]).toMatch(/^tick 2 /);
+    expect(lines[3]).toMatch(/^done: 2 ticks done after 2 ticks; process \d+ was released\.$/);
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('detaches cleanly on SIGTERM and says so in the last JSON line', async () => {
+    const t = track(await startPyTarget(16));
+    expect(await t.send('l 1')).toBe('ok');
+    const cli = track(
+      new LineProcess(
+        spawn(
+          process.execPath,
+          [
+            CLI,
+            'watch',
+            '--pid',
+            String(t.pid),
+            '--range',
+            rangeArg(t),
+            '--interval',
+            '50',
+            '--json',
+          ],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        ),
+      ),
+    );
+    expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 1 });
+    cli.child.kill('SIGTERM');
+    let last: Record<string, unknown> = {};
+    for (;;) {
+      last = JSON.parse(await cli.next()) as Record<string, unknown>;
+      if (last.done) break;
+    }
+    expect(last).toMatchObject({ done: true, reason: 'interrupted by SIGTERM' });
+    await new Promise((r) => cli.child.once('exit', r));
+    expect(cli.child.exitCode).toBe(0);
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('says in one sentence what is wrong with bad input, with exit code 2', async () => {
+    const t = track(await startPyTarget(4));
+    const cases: Array<[string[], RegExp]> = [
+      [['watch', '--pid', String(t.pid)], /Say what to watch: --range/],
+      [['watch', '--pid', String(t.pid), '--range', '0x1000'], /is not a range/],
+      [['watch', '--pid', String(t.pid), '--range', '0x1001-0x3000'], /not page-aligned/],
+      [
+        ['watch', '--pid', String(t.pid), '--writable', '--ticks', '0'],
+        /--ticks must be a whole number/,
+      ],
+      [
+        ['watch', '--pid', String(t.pid), '--writable', '--interval', 'fast'],
+        /--interval \(ms\) must be/,
+      ],
+      [
+        ['watch', '--pid', String(t.pid), '--vma', 'no-such-mapping'],
+        /No mapping of process \d+ matches/,
+      ],
+      [['watch', '--pid', '999999999', '--writable'], /not a process id|No process/],
+      [['watch', '--writable'], /Say which process to watch/],
+      [['watch', '--pid', String(t.pid), '--writable', '--', 'true'], /either --pid or a command/],
+    ];
+    // In-process (the same main() bin/pagescope.mjs runs) to keep this fast; one case through
+    // the real binary below.
+    const { main } = await import('../cli/main.ts');
+    const write = process.stderr.write.bind(process.stderr);
+    for (const [args, message] of cases) {
+      let err = '';
+      process.stderr.write = ((chunk: string | Uint8Array) => {
+        err += String(chunk);
+        return true;
+      }) as typeof process.stderr.write;
+      let code: number;
+      try {
+        code = await main(args);
+      } finally {
+        process.stderr.write = write;
+      }
+      expect(code, args.join(' ')).toBe(2);
+      expect(err, args.join(' ')).toMatch(message);
+      expect(err.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+    const r = run(cases[0][0]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(cases[0][1]);
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+});
+
+describe('pagescope watch -- COMMAND (launch mode)', () => {
+  const script = [
+    'import mmap, time',
+    'm = mmap.mmap(-1, 64 * 4096)',
+    'for i in range(60):',
+    '    for p in range(8): m[p * 4096] = i % 200 + 1',
+    '    time.sleep(0.01)',
+  ].join('\n');
+
+  it('launches the command, watches it from its start through its exec of the real program, ends when it exits', () => {
+    // python3 is often a launcher script (pyenv shim -> env -> bash -> python): the watch follows.
+    const r = run(['watch', '--json', '--interval', '100', '--', 'python3', '-c', script]);
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.out);
+    const done = lines[lines.length - 1];
+    expect(done).toMatchObject({ done: true });
+    expect(String(done.reason)).toMatch(/exited/);
+    const ticks = lines.filter((l) => !l.done);
+    expect(ticks.length).toBeGreaterThan(2);
+    expect(ticks.some((l) => (l.writtenPages as number) >= 8)).toBe(true);
+  });
+
+  it("refuses to attach to another user's process as an unprivileged user, and launch mode works for that user", () => {
+    const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    if (process.getuid?.() !== 0 || !setpriv) {
+      console.log('skipped: needs root and setpriv to run pagescope as an unprivileged user');
+      return;
+    }
+    const asNobody = [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups'];
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    cleanup.push(() => sleeper.kill('SIGKILL'));
+    const denied = run(
+      ['watch', '--pid', String(sleeper.pid), '--writable', '--ticks', '1'],
+      asNobody,
+    );
+    expect(denied.code).toBe(2);
+    expect(denied.err).toMatch(
+      /Permission denied to attach to process \d+: .*launch the target from pagescope/,
+    );
+    const bin = fs.existsSync('/usr/bin/sleep') ? '/usr/bin/sleep' : 'sleep';
+    const launched = run(
+      ['watch', '--json', '--interval', '100', '--ticks', '2', '--writable', '--', bin, '5'],
+      asNobody,
+    );
+    expect(launched.err).toBe('');
+    expect(launched.code).toBe(0);
+    expect(jsonLines(launched.out).pop()).toEqual({ done: true, reason: '2 ticks done', ticks: 2 });
+  });
+});
