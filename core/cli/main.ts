@@ -72,6 +72,15 @@ export function buildProgram(): Command {
       program.setOptionValue('exit', await serveCommand(opts));
     });
 
+  program
+    .command('demo')
+    .description('run the built-in demo workload (every page category, changing in phases)')
+    .option('--seconds <n>', 'stop after N seconds (default: run until Ctrl-C)')
+    .action(async (opts) => {
+      const { demoCommand } = await import('./commands/demo.ts');
+      program.setOptionValue('exit', await demoCommand(opts));
+    });
+
   return program;
 }
 
