@@ -196,11 +196,15 @@ describe('demo workload, running', () => {
         .reduce((n, v) => n + v.endPage - v.startPage, 0);
     const sweep1 = presentRanges(scanner, demo, 'sweep');
     const growth1 = rwPages();
+    const file1 = countsIn(scanner, demo, 'file').file;
     await sleep(400);
     const sweep2 = presentRanges(scanner, demo, 'sweep');
     const growth2 = rwPages();
+    const file2 = countsIn(scanner, demo, 'file').file;
     expect(sweep2).not.toBe(sweep1);
     expect(growth2).not.toBe(growth1);
+    // Written private file pages become anonymous copies (and a reset brings them all back).
+    expect(file2).not.toBe(file1);
     expect(alive(demo.pid)).toBe(true);
   });
 
@@ -272,6 +276,18 @@ describe('demo workload, ending', () => {
     demo.child.kill('SIGTERM');
     expect(await waitExit(demo)).toEqual({ code: 0, signal: null });
     expect(fs.existsSync(demo.file)).toBe(false);
+  });
+
+  it('removes the temp file a SIGKILLed demo left behind when the next one starts', async () => {
+    const first = await launch();
+    first.child.kill('SIGKILL');
+    expect((await waitExit(first)).signal).toBe('SIGKILL');
+    expect(fs.existsSync(first.file)).toBe(true);
+    const second = await launch();
+    expect(fs.existsSync(first.file)).toBe(false);
+    expect(fs.existsSync(second.file)).toBe(true);
+    await stopDemo(second.child);
+    expect(fs.existsSync(second.file)).toBe(false);
   });
 
   it('rejects with a clear error and leaves no process when the ready line does not come in time', async () => {
