@@ -40,6 +40,7 @@ import type { ScanOptions } from '../scan/backend.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
+import { measureGranularity } from './granularity.ts';
 import { preflight, readTargetStatus, withStoppedThread, type StoppedThread } from './injector.ts';
 
 export interface VmaWatchState {
@@ -217,8 +218,11 @@ function pickThread(pid: number): number {
 }
 
 export class WriteWatcher {
-  /** Observed granularity in pages: write-protection works per 4 KiB page on this kernel (THP is split on the first write). */
-  readonly granularityPages: number = 1;
+  /**
+   * Observed granularity in pages: measured once per process on a huge page of pagescope's own
+   * (see granularity.ts); 1 on Linux 6.18, where the first write splits a protected THP.
+   */
+  readonly granularityPages: number = measureGranularity().pages;
   private readonly backend: PagemapScanBackend;
   private readonly memFd: number;
   private readonly scratch = new RegionList(256);

@@ -1,0 +1,108 @@
+/**
+ * The write-watch granularity, measured rather than assumed.
+ *
+ * Strategy: in pagescope's OWN process (the target's THP settings are never touched), map 4 MiB,
+ * ask for a transparent huge page on its aligned 2 MiB half (MADV_HUGEPAGE), fill it, register
+ * it with a userfaultfd in async write-protect mode, protect it, write one byte, and count how
+ * many pages PAGEMAP_SCAN then reports as written. On Linux 6.18 the kernel splits the huge page
+ * on that write and reports one page. Measured once per process (a few milliseconds).
+ */
+import koffi from 'koffi';
+import { closeFd, errno, ioctl, openFile, O_RDONLY, syscall } from '../kernel/libc.ts';
+import {
+  Category,
+  PAGEMAP_SCAN,
+  PM_SCAN_ARG_SIZE,
+  PM_SCAN_CHECK_WPASYNC,
+  PM_SCAN_WP_MATCHING,
+  PmScanArg,
+} from '../kernel/pagemap-abi.ts';
+import {
+  SYS_userfaultfd,
+  UFFD_API,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFD_FEATURE_WP_UNPOPULATED,
+  UFFD_USER_MODE_ONLY,
+  UFFDIO_API,
+  UFFDIO_REGISTER,
+  UFFDIO_REGISTER_MODE_WP,
+} from '../kernel/userfaultfd-abi.ts';
+
+const lib = koffi.load('libc.so.6');
+const memset = lib.func('memset', 'uintptr_t', ['uintptr_t', 'int', 'size_t']);
+
+const SYS_mmap = 9;
+const SYS_munmap = 11;
+const SYS_madvise = 28;
+const MADV_HUGEPAGE = 14;
+const HUGE = 2 << 20;
+
+export interface Granularity {
+  /** Pages reported written after a one-byte write into a protected region. */
+  pages: number;
+  /** Whether the probe got a huge page to test with (false: THP off or unavailable here). */
+  hugePageTested: boolean;
+}
+
+let cached: Granularity | null = null;
+
+export function measureGranularity(): Granularity {
+  if (cached) return cached;
+  cached = probe();
+  return cached;
+}
+
+function probe(): Granularity {
+  const len = 2 * HUGE;
+  const base = syscall(SYS_mmap, 0, len, 3, 0x22, -1, 0);
+  if (base < 0 || base === -1) return { pages: 1, hugePageTested: false };
+  const start = Math.ceil(base / HUGE) * HUGE;
+  let uffd = -1;
+  let pagemap = -1;
+  try {
+    syscall(SYS_madvise, start, HUGE, MADV_HUGEPAGE);
+    memset(start, 1, HUGE);
+    pagemap = openFile('/proc/self/pagemap', O_RDONLY);
+    const vec = new BigUint64Array(new ArrayBuffer(24 * 1024));
+    const arg = new BigUint64Array(new ArrayBuffer(PM_SCAN_ARG_SIZE));
+    const scan = (flags: number, mask: number, returnMask: number): number => {
+      arg.fill(0n);
+      arg[PmScanArg.size] = BigInt(PM_SCAN_ARG_SIZE);
+      arg[PmScanArg.flags] = BigInt(flags);
+      arg[PmScanArg.start] = BigInt(start);
+      arg[PmScanArg.end] = BigInt(start + HUGE);
+      arg[PmScanArg.vec] = BigInt(koffi.address(vec));
+      arg[PmScanArg.vecLen] = 1024n;
+      arg[PmScanArg.categoryMask] = BigInt(mask);
+      arg[PmScanArg.returnMask] = BigInt(returnMask);
+      const n = ioctl(pagemap, PAGEMAP_SCAN, arg);
+      if (n < 0) throw new Error(`PAGEMAP_SCAN: errno ${errno()}`);
+      let pages = 0;
+      for (let i = 0; i < n; i++) pages += Number((vec[i * 3 + 1] - vec[i * 3]) >> 12n);
+      return pages;
+    };
+    const hugePageTested = scan(0, Category.HUGE, Category.HUGE) === HUGE / 4096;
+    uffd = syscall(SYS_userfaultfd, 0o2000000 | 0o4000 | UFFD_USER_MODE_ONLY);
+    if (uffd < 0) return { pages: 1, hugePageTested: false };
+    const api = new BigUint64Array(new ArrayBuffer(256), 0, 3);
+    api[0] = BigInt(UFFD_API);
+    api[1] = BigInt(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED);
+    if (ioctl(uffd, UFFDIO_API, api) < 0) return { pages: 1, hugePageTested: false };
+    const reg = new BigUint64Array(new ArrayBuffer(256), 0, 4);
+    reg[0] = BigInt(start);
+    reg[1] = BigInt(HUGE);
+    reg[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
+    if (ioctl(uffd, UFFDIO_REGISTER, reg) < 0) return { pages: 1, hugePageTested: false };
+    const flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+    scan(flags, Category.WRITTEN, Category.WRITTEN);
+    memset(start + 5 * 4096 + 17, 2, 1);
+    const pages = scan(flags, Category.WRITTEN, Category.WRITTEN);
+    return { pages: Math.max(1, pages), hugePageTested };
+  } catch {
+    return { pages: 1, hugePageTested: false };
+  } finally {
+    if (uffd >= 0) closeFd(uffd);
+    if (pagemap >= 0) closeFd(pagemap);
+    syscall(SYS_munmap, base, len);
+  }
+}
