@@ -236,8 +236,8 @@ function main(): void {
   thp.write(0, thp.pages, 1);
 
   swap.write(0, swap.pages, 1);
-  let hasSwap = swapExists();
-  if (hasSwap) swap.advise(0, swap.pages, MADV_PAGEOUT);
+  // MADV_PAGEOUT is Linux 5.4+; without it (EINVAL) the region simply stays resident.
+  let hasSwap = swapExists() && swap.advise(0, swap.pages, MADV_PAGEOUT) === 0;
 
   const GUARD_PERIOD = 64;
   const GUARD_WIDTH = 8;
