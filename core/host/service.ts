@@ -9,8 +9,6 @@
  * session this connection does not own. `handle` never throws. Sessions belong to their
  * connection: when the UI goes away (`close()`), each is detached and launched children die.
  */
-import fs from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { PagescopeError } from '../kernel/errors.ts';
 import { listProcesses } from '../proc/processes.ts';
@@ -34,13 +32,9 @@ export interface ClientSink {
 
 export interface HostServiceOptions {
   /** Passed to every session (worker module, history budget...). */
-  session?: Omit<SessionOptions, 'sessionId' | 'child' | 'force'>;
+  session?: Omit<SessionOptions, 'sessionId' | 'force'>;
   maxSessionsPerConnection?: number;
-  /** Starts the demo workload; defaults to core/demo/launch.ts's spawnDemo when present. */
-  spawnDemo?: () => Promise<{ child: ChildProcess; pid: number }>;
 }
-
-const DEMO_URL = new URL('../demo/launch.ts', import.meta.url);
 
 export class HostService {
   private nextSessionId = 1;
@@ -73,18 +67,6 @@ export class HostService {
   /** Detaches every session of every connection (quitting). */
   async closeAll(): Promise<void> {
     await Promise.all([...this.connections].map((c) => c.close()));
-  }
-
-  async spawnDemo(): Promise<{ child: ChildProcess; pid: number }> {
-    if (this.options.spawnDemo) return this.options.spawnDemo();
-    if (!fs.existsSync(DEMO_URL))
-      throw new PagescopeError('The demo workload is not part of this build.', 'unsupported');
-    const mod = (await import(DEMO_URL.href)) as {
-      spawnDemo?: () => Promise<{ child: ChildProcess; pid: number }>;
-    };
-    if (!mod.spawnDemo)
-      throw new PagescopeError('The demo workload is not part of this build.', 'unsupported');
-    return mod.spawnDemo();
   }
 }
 
@@ -159,11 +141,7 @@ export class HostConnection {
     }),
     attach: (p) => this.adopt(() => Session.attach(p.pid, this.sessionOptions(p.force))),
     launch: (p) => this.adopt(() => Session.launch(p.command, this.sessionOptions())),
-    launchDemo: () =>
-      this.adopt(async () => {
-        const { child } = await this.service.spawnDemo();
-        return Session.adoptChild(child, this.sessionOptions());
-      }),
+    launchDemo: () => this.adopt(() => Session.launchDemo(this.sessionOptions())),
     detach: async (p) => {
       const s = this.session(p.sessionId);
       this.sessions.delete(p.sessionId);

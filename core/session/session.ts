@@ -7,7 +7,6 @@
  * closes the watcher (the target keeps no trace of us) and stops, then is terminated; a launched
  * child is killed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { PagescopeError } from '../kernel/errors.ts';
@@ -23,13 +22,20 @@ import type {
 } from '../protocol/messages.ts';
 import type { ViewSpec } from './aggregate.ts';
 import { DEFAULT_HISTORY_BYTES, HistoryRing } from './history.ts';
-import type { FromWorker, ToWorker, WorkerCall, WorkerInit } from './worker-protocol.ts';
+import type {
+  FromWorker,
+  ToWorker,
+  WorkerCall,
+  WorkerInit,
+  WorkerLaunch,
+} from './worker-protocol.ts';
 
 export const DEFAULT_INTERVAL_MS = 100;
 export const DEFAULT_BUCKETS = 2048;
 
 const DEFAULT_WORKER_URL = new URL('./worker-bootstrap.mjs', import.meta.url);
 const DEFAULT_WATCHER_URL = new URL('../watch/watcher.ts', import.meta.url);
+const DEMO_URL = new URL('../demo/launch.ts', import.meta.url);
 
 export interface SessionOptions {
   sessionId: number;
@@ -41,18 +47,16 @@ export interface SessionOptions {
   workerUrl?: URL;
   /** The write watcher's module; '' disables watching. */
   watcherUrl?: string;
-  /** A child pagescope launched; killed when the session ends. */
-  child?: ChildProcess;
 }
 
 export class SessionError extends PagescopeError {}
 
 export class Session {
   readonly sessionId: number;
-  readonly pid: number;
+  private pidValue: number;
   readonly history: HistoryRing;
   private readonly worker: Worker;
-  private readonly child: ChildProcess | undefined;
+  private readonly launched: boolean;
   private intervalMs: number;
   private paused = false;
   private warnings: string[] = [];
@@ -71,11 +75,11 @@ export class Session {
   framesReceived = 0;
   skippedTicks = 0;
 
-  private constructor(pid: number, opts: SessionOptions, worker: Worker) {
+  private constructor(pid: number, opts: SessionOptions, worker: Worker, launched: boolean) {
     this.sessionId = opts.sessionId;
-    this.pid = pid;
+    this.pidValue = pid;
     this.worker = worker;
-    this.child = opts.child;
+    this.launched = launched;
     this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
     this.history = new HistoryRing(opts.historyBytes ?? DEFAULT_HISTORY_BYTES);
   }
@@ -89,9 +93,33 @@ export class Session {
         `No process with pid ${pid} exists (it may have exited).`,
         'no-process',
       );
+    return Session.start(pid, undefined, opts);
+  }
+
+  /**
+   * Launches `command` as a child (spawned by the session's worker thread, see
+   * worker-protocol.ts) and attaches to it; the child dies with the session.
+   */
+  static launch(command: string[], opts: SessionOptions): Promise<Session> {
+    return Session.start(0, { kind: 'command', command }, opts);
+  }
+
+  /** Launches the demo workload (core/demo) and attaches to it. */
+  static launchDemo(opts: SessionOptions): Promise<Session> {
+    if (!fs.existsSync(DEMO_URL))
+      throw new SessionError('The demo workload is not part of this build.', 'unsupported');
+    return Session.start(0, { kind: 'demo', demoUrl: DEMO_URL.href }, opts);
+  }
+
+  private static async start(
+    pid: number,
+    launch: WorkerLaunch | undefined,
+    opts: SessionOptions,
+  ): Promise<Session> {
     const init: WorkerInit = {
       sessionId: opts.sessionId,
       pid,
+      launch,
       intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS,
       view: opts.view ?? { buckets: DEFAULT_BUCKETS },
       force: opts.force ?? false,
@@ -99,38 +127,13 @@ export class Session {
         opts.watcherUrl ?? (fs.existsSync(DEFAULT_WATCHER_URL) ? DEFAULT_WATCHER_URL.href : ''),
     };
     const worker = new Worker(opts.workerUrl ?? DEFAULT_WORKER_URL, { workerData: init });
-    const session = new Session(pid, opts, worker);
+    const session = new Session(pid, opts, worker, launch !== undefined);
     await session.waitReady();
     return session;
   }
 
-  /** Launches `command` as a child and attaches to it; the child dies with the session. */
-  static async launch(command: string[], opts: SessionOptions): Promise<Session> {
-    const child = spawn(command[0], command.slice(1), { stdio: 'ignore' });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new SessionError(
-            err.code === 'ENOENT'
-              ? `Cannot launch "${command[0]}": no such program (check the name and PATH).`
-              : `Cannot launch "${command[0]}": ${err.message}.`,
-            'launch-failed',
-          ),
-        ),
-      );
-    });
-    return Session.adoptChild(child, opts);
-  }
-
-  /** Attaches to a child already started (the demo); kills it if the attach fails. */
-  static async adoptChild(child: ChildProcess, opts: SessionOptions): Promise<Session> {
-    try {
-      return await Session.attach(child.pid!, { ...opts, child });
-    } catch (err) {
-      child.kill('SIGKILL');
-      throw err;
-    }
+  get pid(): number {
+    return this.pidValue;
   }
 
   private waitReady(): Promise<void> {
@@ -139,6 +142,7 @@ export class Session {
       this.worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
           ready = true;
+          this.pidValue = msg.pid;
           this.warnings = msg.warnings;
           resolve();
         } else if (msg.type === 'failed') {
@@ -156,11 +160,6 @@ export class Session {
         this.stoppedResolve?.();
         if (!this.closed) this.ended('The session worker stopped.');
       });
-      this.child?.once('exit', (code, signal) =>
-        this.ended(
-          `Process ${this.pid} exited (${signal ? `signal ${signal}` : `exit code ${code}`}).`,
-        ),
-      );
     });
   }
 
@@ -228,7 +227,7 @@ export class Session {
       intervalMs: this.intervalMs,
       paused: this.paused,
       warnings: this.warnings,
-      launched: this.child !== undefined,
+      launched: this.launched,
     };
   }
 
@@ -312,7 +311,7 @@ export class Session {
     this.closed = (async () => {
       const stopped = new Promise<void>((resolve) => {
         this.stoppedResolve = resolve;
-        setTimeout(resolve, 2000).unref();
+        setTimeout(resolve, 3000).unref();
       });
       try {
         this.worker.postMessage({ type: 'stop' } satisfies ToWorker);
@@ -324,17 +323,7 @@ export class Session {
       const err: ErrorInfo = { code: 'exited', message: `Session ${this.sessionId} has ended.` };
       for (const c of this.calls.values()) c.reject(new SessionError(err.message, err.code));
       this.calls.clear();
-      await killChild(this.child);
     })();
     return this.closed;
   }
-}
-
-async function killChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 1000);
-  await exited;
-  clearTimeout(t);
 }

@@ -5,9 +5,21 @@ import type { Frame } from '../protocol/frame.ts';
 import type { AddressRange, ErrorInfo, VmaInfo } from '../protocol/messages.ts';
 import type { ViewSpec } from './aggregate.ts';
 
+/**
+ * What the worker launches itself. Targets are spawned IN the worker, never on the main thread:
+ * a ptrace stop of a child of the main thread's event loop can be reaped by libuv's SIGCHLD
+ * handler there (waitpid from any thread of the tracer's thread group sees ptrace stops),
+ * which would both hang the watcher's waitpid and make Node believe the child exited. The
+ * worker's own loop cannot run while the watcher's synchronous ptrace sequence holds its thread.
+ */
+export type WorkerLaunch =
+  { kind: 'command'; command: string[] } | { kind: 'demo'; demoUrl: string };
+
 export interface WorkerInit {
   sessionId: number;
+  /** The target; 0 when `launch` says what to start. */
   pid: number;
+  launch?: WorkerLaunch;
   intervalMs: number;
   view: ViewSpec;
   force: boolean;
@@ -29,7 +41,7 @@ export type ToWorker =
   | { type: 'stop' };
 
 export type FromWorker =
-  | { type: 'ready'; warnings: string[]; backend: string }
+  | { type: 'ready'; pid: number; warnings: string[]; backend: string }
   | { type: 'failed'; error: ErrorInfo }
   | { type: 'vmas'; vmaVersion: number; vmas: VmaInfo[]; totalPages: number }
   | { type: 'frame'; frame: Frame; skipped: number }

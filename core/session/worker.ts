@@ -8,6 +8,7 @@
  * tick that overruns skips the grid points it missed (counted in `skipped`), so work never piles
  * up. Pausing stops the grid; the process is never touched while paused.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { PagescopeError, userMessage } from '../kernel/errors.ts';
@@ -32,7 +33,14 @@ interface VmaWatchState {
 interface WriteWatcherLike {
   readonly granularityPages: number;
   arm(ranges: PageRange[]): VmaWatchState[];
-  tick(out: RegionList): { writtenPages: number; appeared: unknown; disappeared: unknown };
+  tick(out: RegionList): {
+    writtenPages: number;
+    appeared: VmaWatchState[];
+    disappeared: VmaWatchState[];
+    ended?: string;
+  };
+  /** The VMA pieces actually registered (watchedRanges minus refusals). */
+  watchedPieces?(): VmaWatchState[];
   reset(range?: PageRange): void;
   disarm(ranges?: PageRange[]): void;
   watchedRanges(): PageRange[];
@@ -44,6 +52,8 @@ interface WatcherModule {
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
+let pid = init.pid;
+let child: ChildProcess | null = null;
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void =>
   port.postMessage(msg, transfer);
 
@@ -70,8 +80,12 @@ class SessionWorker {
   constructor() {
     this.view = init.view;
     this.intervalMs = init.intervalMs;
-    this.scanner = new Scanner(init.pid);
+    this.scanner = new Scanner(pid);
     this.readVmas(); // fails now (no process, permission) rather than on the first tick
+  }
+
+  get backendName(): string {
+    return this.scanner.backend.name;
   }
 
   start(): void {
@@ -108,7 +122,7 @@ class SessionWorker {
         break;
       case 'stop':
         this.stop();
-        post({ type: 'stopped' });
+        void reapChild().then(() => post({ type: 'stopped' }));
         break;
     }
   }
@@ -137,7 +151,7 @@ class SessionWorker {
   }
 
   private readVmas(): boolean {
-    const vmas = readMaps(init.pid);
+    const vmas = readMaps(pid);
     let sig = '';
     for (const v of vmas) sig += `${v.startHex}-${v.endHex} ${v.perms} ${v.path}\n`;
     this.vmas = vmas;
@@ -148,8 +162,26 @@ class SessionWorker {
     return true;
   }
 
+  /** Registered (really watched) ranges, sorted and merged. */
+  private watchedNow(): PageRange[] {
+    if (!this.watcher) return [];
+    const pieces = this.watcher.watchedPieces
+      ? this.watcher.watchedPieces().filter((p) => p.status === 'watched')
+      : this.watcher.watchedRanges();
+    return sortRanges(pieces.map((p) => ({ startPage: p.startPage, endPage: p.endPage })));
+  }
+
+  private closeWatcher(): void {
+    try {
+      this.watcher?.close();
+    } catch {
+      // The target may be gone; closing our descriptor is all that is left.
+    }
+    this.watcher = null;
+  }
+
   private vmaInfos(): VmaInfo[] {
-    const watched = this.watcher?.watchedRanges() ?? [];
+    const watched = this.watchedNow();
     return this.vmas.map((v) => {
       let covered = 0;
       for (const r of watched)
@@ -198,24 +230,35 @@ class SessionWorker {
     const t = performance.now();
     try {
       if (this.readVmas() || this.tickNo === 0) this.postVmas();
-      if (this.vmas.length === 0 && !processAlive(init.pid)) {
-        this.end(`Process ${init.pid} exited.`);
+      if (this.vmas.length === 0 && !processAlive(pid)) {
+        this.end(`Process ${pid} exited.`);
         return;
       }
       const scan = this.scanner.scan([], {}, this.vmas);
       const written: number[] = [];
-      const watched = this.watcher ? this.watcher.watchedRanges() : [];
-      if (this.watcher && watched.length > 0) {
+      let watched: PageRange[] = [];
+      if (this.watcher) {
         this.writtenOut.clear();
-        this.watcher.tick(this.writtenOut);
+        const wt = this.watcher.tick(this.writtenOut);
         const o = this.writtenOut;
         for (let i = 0; i < o.length; i++) {
           const n = written.length;
           if (n > 0 && written[n - 1] === o.startPage[i]) written[n - 1] = o.endPage[i];
           else written.push(o.startPage[i], o.endPage[i]);
         }
+        for (const st of wt.appeared)
+          if (st.status === 'refused')
+            this.refused.set(`${st.startPage}-${st.endPage}`, st.reason ?? 'refused by the kernel');
+        if (wt.ended) {
+          this.closeWatcher();
+          post({ type: 'warning', message: `Write watching stopped: ${wt.ended}.` });
+          this.postVmas();
+        } else {
+          watched = this.watchedNow();
+          if (wt.appeared.length || wt.disappeared.length) this.postVmas();
+        }
       }
-      const agg = aggregate(this.layout, scan.regions, sortRanges(watched), written, this.view);
+      const agg = aggregate(this.layout, scan.regions, watched, written, this.view);
       this.tickNo++;
       const frame = {
         sessionId: init.sessionId,
@@ -243,8 +286,8 @@ class SessionWorker {
       if (agg.window) transfer.push(agg.window.bits.buffer as ArrayBuffer);
       post({ type: 'frame', frame, skipped: this.skipped }, transfer);
     } catch (err) {
-      if (!processAlive(init.pid)) {
-        this.end(`Process ${init.pid} exited.`);
+      if (!processAlive(pid)) {
+        this.end(`Process ${pid} exited.`);
         return;
       }
       const message = userMessage(err);
@@ -265,7 +308,7 @@ class SessionWorker {
   }
 
   private async doCall(call: WorkerCall): Promise<unknown> {
-    if (this.ended) throw new PagescopeError(`Process ${init.pid} has exited.`, 'exited');
+    if (this.ended) throw new PagescopeError(`Process ${pid} has exited.`, 'exited');
     switch (call.op) {
       case 'watch': {
         this.readVmas();
@@ -287,7 +330,7 @@ class SessionWorker {
         );
         if (!inside)
           throw new PagescopeError(
-            `No mapping of process ${init.pid} lies inside the requested range.`,
+            `No mapping of process ${pid} lies inside the requested range.`,
             'unmapped-range',
           );
         if (!this.watcher) {
@@ -297,7 +340,7 @@ class SessionWorker {
               'unsupported',
             );
           const mod = (await import(init.watcherUrl)) as WatcherModule;
-          this.watcher = mod.WriteWatcher.attach(init.pid, { force: init.force });
+          this.watcher = mod.WriteWatcher.attach(pid, { force: init.force });
         }
         const states = this.watcher.arm(ranges);
         for (const s of states) {
@@ -315,10 +358,7 @@ class SessionWorker {
         return { vmas };
       }
       case 'unwatch':
-        if (this.watcher) {
-          this.watcher.close();
-          this.watcher = null;
-        }
+        this.closeWatcher();
         this.refused.clear();
         this.postVmas();
         return {};
@@ -328,21 +368,22 @@ class SessionWorker {
     }
   }
 
+  /** The launched child exited (its 'exit' event runs on this thread's loop). */
+  childExited(code: number | null, signal: string | null): void {
+    this.end(`Process ${pid} exited (${signal ? `signal ${signal}` : `exit code ${code}`}).`);
+  }
+
   stop(): void {
     this.ended = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    try {
-      this.watcher?.close();
-    } catch {
-      // The target may be gone; closing our fd is all that is left and cannot fail usefully.
-    }
-    this.watcher = null;
+    this.closeWatcher();
     try {
       this.scanner.close();
     } catch {
       // already closed
     }
+    killChild();
   }
 }
 
@@ -358,17 +399,71 @@ function sortRanges(ranges: PageRange[]): PageRange[] {
   return out;
 }
 
-let worker: SessionWorker;
-try {
-  worker = new SessionWorker();
-  const caps = probeCapabilities();
-  post({
-    type: 'ready',
-    warnings: capabilityWarnings(caps),
-    backend: worker['scanner'].backend.name,
+const childGone = (c: ChildProcess): boolean => c.exitCode !== null || c.signalCode !== null;
+
+/** Ends a child we launched: SIGTERM, then SIGKILL if it lingers. */
+function killChild(): void {
+  const c = child;
+  if (!c || childGone(c)) return;
+  c.kill('SIGTERM');
+  setTimeout(() => {
+    if (!childGone(c)) c.kill('SIGKILL');
+  }, 1000).unref();
+}
+
+/** Resolves once a launched child has exited and been reaped by this thread's loop. */
+function reapChild(): Promise<void> {
+  const c = child;
+  if (!c || childGone(c)) return Promise.resolve();
+  return new Promise((resolve) => {
+    c.once('exit', () => resolve());
+    setTimeout(resolve, 2500).unref();
   });
+}
+
+async function launch(l: NonNullable<WorkerInit['launch']>): Promise<void> {
+  if (l.kind === 'demo') {
+    const mod = (await import(l.demoUrl)) as {
+      spawnDemo(): Promise<{ child: ChildProcess; pid: number }>;
+    };
+    const demo = await mod.spawnDemo();
+    child = demo.child;
+    pid = demo.pid;
+    return;
+  }
+  const c = spawn(l.command[0], l.command.slice(1), { stdio: 'ignore' });
+  child = c;
+  await new Promise<void>((resolve, reject) => {
+    c.once('spawn', resolve);
+    c.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new PagescopeError(
+          err.code === 'ENOENT'
+            ? `Cannot launch "${l.command[0]}": no such program (check the name and PATH).`
+            : `Cannot launch "${l.command[0]}": ${err.message}.`,
+          'launch-failed',
+        ),
+      ),
+    );
+  });
+  pid = c.pid!;
+}
+
+async function main(): Promise<void> {
+  let worker: SessionWorker;
+  try {
+    if (init.launch) await launch(init.launch);
+    worker = new SessionWorker();
+  } catch (err) {
+    killChild();
+    post({ type: 'failed', error: errorInfo(err) });
+    return;
+  }
+  child?.once('exit', (code, signal) => worker.childExited(code, signal));
+  const caps = probeCapabilities();
+  post({ type: 'ready', pid, warnings: capabilityWarnings(caps), backend: worker.backendName });
   port.on('message', (msg: ToWorker) => worker.handle(msg));
   worker.start();
-} catch (err) {
-  post({ type: 'failed', error: errorInfo(err) });
 }
+
+await main();
