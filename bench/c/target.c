@@ -5,7 +5,7 @@
  *                                 about PAGES*2/3 regions
  *   target watch PAGES [self]     PAGES written; with "self" the target registers them itself
  *                                 with userfaultfd async write-protect (and keeps the fd)
- * It prints "ready START END" (hex addresses of the mapping) and then obeys stdin lines:
+ * It prints "ready START END PID" (hex addresses of the mapping, its pid) and then obeys stdin lines:
  *   "w STRIDE"  write one byte to every STRIDE-th page, answer "ok COUNT"
  *   "q" or EOF  exit
  * It dies with its parent (PR_SET_PDEATHSIG) so a crashed benchmark leaves nothing behind. */
@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
   }
-  printf("ready %lx %lx\n", (unsigned long)base, (unsigned long)(base + pages * PAGE));
+  printf("ready %lx %lx %d\n", (unsigned long)base, (unsigned long)(base + pages * PAGE), (int)getpid());
   fflush(stdout);
   char line[128];
   unsigned char value = 2;

@@ -141,15 +141,27 @@ export interface Target {
   endPage: number;
 }
 
-export async function startTarget(bin: string, args: readonly string[]): Promise<Target> {
-  const proc = new LineProcess(bin, args);
+/**
+ * Starts a target. `grandchild`: run it under `sh` so it is not this process's child. A session
+ * attaches from a worker thread; when the target is a child of this process, Node's main-thread
+ * SIGCHLD handling (libuv's waitpid on its children) can consume the ptrace stop the worker
+ * waits for, and the attach hangs (seen here with core/session). As a grandchild it is safe.
+ */
+export async function startTarget(
+  bin: string,
+  args: readonly string[],
+  options: { grandchild?: boolean } = {},
+): Promise<Target> {
+  const proc = options.grandchild
+    ? new LineProcess('sh', ['-c', 'exec 3<&0; "$0" "$@" <&3 3<&- & wait', bin, ...args])
+    : new LineProcess(bin, args);
   const ready = (await proc.line()).split(' ');
   if (ready[0] !== 'ready') throw new Error(`target said "${ready.join(' ')}" instead of ready`);
   const start = BigInt(`0x${ready[1]}`);
   const end = BigInt(`0x${ready[2]}`);
   return {
     proc,
-    pid: proc.pid,
+    pid: Number(ready[3] ?? proc.pid),
     startHex: ready[1],
     endHex: ready[2],
     startPage: Number(start >> 12n),
