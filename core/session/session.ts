@@ -34,8 +34,6 @@ export const DEFAULT_INTERVAL_MS = 100;
 export const DEFAULT_BUCKETS = 2048;
 
 const DEFAULT_WORKER_URL = new URL('./worker-bootstrap.mjs', import.meta.url);
-const DEFAULT_WATCHER_URL = new URL('../watch/watcher.ts', import.meta.url);
-const DEMO_URL = new URL('../demo/launch.ts', import.meta.url);
 
 export interface SessionOptions {
   sessionId: number;
@@ -43,10 +41,12 @@ export interface SessionOptions {
   view?: ViewSpec;
   force?: boolean;
   historyBytes?: number;
-  /** The worker's bootstrap module (the Electron bundle points at its own copy). */
+  /**
+   * The worker's bootstrap module. The worker always runs from the source tree through tsx
+   * (it resolves the watcher and the demo relative to itself); the Electron bundle, whose
+   * import.meta.url is dist/electron, passes the source path here.
+   */
   workerUrl?: URL;
-  /** The write watcher's module; '' disables watching. */
-  watcherUrl?: string;
 }
 
 export class SessionError extends PagescopeError {}
@@ -106,9 +106,7 @@ export class Session {
 
   /** Launches the demo workload (core/demo) and attaches to it. */
   static launchDemo(opts: SessionOptions): Promise<Session> {
-    if (!fs.existsSync(DEMO_URL))
-      throw new SessionError('The demo workload is not part of this build.', 'unsupported');
-    return Session.start(0, { kind: 'demo', demoUrl: DEMO_URL.href }, opts);
+    return Session.start(0, { kind: 'demo' }, opts);
   }
 
   private static async start(
@@ -123,8 +121,6 @@ export class Session {
       intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS,
       view: opts.view ?? { buckets: DEFAULT_BUCKETS },
       force: opts.force ?? false,
-      watcherUrl:
-        opts.watcherUrl ?? (fs.existsSync(DEFAULT_WATCHER_URL) ? DEFAULT_WATCHER_URL.href : ''),
     };
     const worker = new Worker(opts.workerUrl ?? DEFAULT_WORKER_URL, { workerData: init });
     const session = new Session(pid, opts, worker, launch !== undefined);

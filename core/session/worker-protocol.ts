@@ -13,7 +13,7 @@ import type { ViewSpec } from './aggregate.ts';
  * worker's own loop cannot run while the watcher's synchronous ptrace sequence holds its thread.
  */
 export type WorkerLaunch =
-  { kind: 'command'; command: string[] } | { kind: 'demo'; demoUrl: string };
+  { kind: 'command'; command: string[] } | { kind: 'demo' };
 
 export interface WorkerInit {
   sessionId: number;
@@ -23,8 +23,6 @@ export interface WorkerInit {
   intervalMs: number;
   view: ViewSpec;
   force: boolean;
-  /** Module URL of the write watcher (core/watch/watcher.ts); empty when unavailable. */
-  watcherUrl: string;
 }
 
 export type WorkerCall =

@@ -9,6 +9,7 @@
  * up. Pausing stops the grid; the process is never touched while paused.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { PagescopeError, userMessage } from '../kernel/errors.ts';
@@ -18,48 +19,22 @@ import { processAlive } from '../proc/processes.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
+import { WriteWatcher } from '../watch/watcher.ts';
 import { aggregate, layoutOf, type Layout, type ViewSpec } from './aggregate.ts';
 import type { FromWorker, ToWorker, WorkerCall, WorkerInit } from './worker-protocol.ts';
-
-/** The write watcher's API (core/watch/watcher.ts), loaded on the first watch request. */
-interface VmaWatchState {
-  vmaIndex: number;
-  startPage: number;
-  endPage: number;
-  path: string;
-  status: 'watched' | 'refused';
-  reason?: string;
-}
-interface WriteWatcherLike {
-  readonly granularityPages: number;
-  arm(ranges: PageRange[]): VmaWatchState[];
-  tick(out: RegionList): {
-    writtenPages: number;
-    appeared: VmaWatchState[];
-    disappeared: VmaWatchState[];
-    ended?: string;
-  };
-  /** The VMA pieces actually registered (watchedRanges minus refusals). */
-  watchedPieces?(): VmaWatchState[];
-  reset(range?: PageRange): void;
-  disarm(ranges?: PageRange[]): void;
-  watchedRanges(): PageRange[];
-  close(): void;
-}
-interface WatcherModule {
-  WriteWatcher: { attach(pid: number, opts: { force?: boolean }): WriteWatcherLike };
-}
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
 let pid = init.pid;
 let child: ChildProcess | null = null;
+/** Optional module (the demo workload), resolved from this file, i.e. from the source tree. */
+const DEMO_URL = new URL('../demo/launch.ts', import.meta.url);
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void =>
   port.postMessage(msg, transfer);
 
 class SessionWorker {
   private scanner: Scanner;
-  private watcher: WriteWatcherLike | null = null;
+  private watcher: WriteWatcher | null = null;
   private readonly writtenOut = new RegionList(1024);
   private refused = new Map<string, string>(); // "start-end" of a VMA -> reason
   private vmas: Vma[] = [];
@@ -165,9 +140,7 @@ class SessionWorker {
   /** Registered (really watched) ranges, sorted and merged. */
   private watchedNow(): PageRange[] {
     if (!this.watcher) return [];
-    const pieces = this.watcher.watchedPieces
-      ? this.watcher.watchedPieces().filter((p) => p.status === 'watched')
-      : this.watcher.watchedRanges();
+    const pieces = this.watcher.watchedPieces().filter((p) => p.status === 'watched');
     return sortRanges(pieces.map((p) => ({ startPage: p.startPage, endPage: p.endPage })));
   }
 
@@ -333,15 +306,7 @@ class SessionWorker {
             `No mapping of process ${pid} lies inside the requested range.`,
             'unmapped-range',
           );
-        if (!this.watcher) {
-          if (!init.watcherUrl)
-            throw new PagescopeError(
-              'Write watching is not available in this build (core/watch is missing).',
-              'unsupported',
-            );
-          const mod = (await import(init.watcherUrl)) as WatcherModule;
-          this.watcher = mod.WriteWatcher.attach(pid, { force: init.force });
-        }
+        this.watcher ??= WriteWatcher.attach(pid, { force: init.force });
         const states = this.watcher.arm(ranges);
         for (const s of states) {
           const key = `${s.startPage}-${s.endPage}`;
@@ -423,7 +388,9 @@ function reapChild(): Promise<void> {
 
 async function launch(l: NonNullable<WorkerInit['launch']>): Promise<void> {
   if (l.kind === 'demo') {
-    const mod = (await import(l.demoUrl)) as {
+    if (!fs.existsSync(DEMO_URL))
+      throw new PagescopeError('The demo workload is not part of this build.', 'unsupported');
+    const mod = (await import(DEMO_URL.href)) as {
       spawnDemo(): Promise<{ child: ChildProcess; pid: number }>;
     };
     const demo = await mod.spawnDemo();

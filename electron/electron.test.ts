@@ -1,0 +1,74 @@
+/**
+ * The Electron window end to end (Playwright's _electron): the window opens with the secure
+ * defaults, the preload's Bridge answers, and frames of a python3 session arrive.
+ * Runs only where the Electron binary exists (node_modules/electron/dist); elsewhere it is
+ * skipped with the reason printed.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pythonExecutable } from '../core/testing/targets.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(ROOT, 'node_modules/electron/dist');
+const hasElectron = fs.existsSync(DIST);
+const reason = `the Electron binary is not installed (${path.relative(ROOT, DIST)} is missing; npm's postinstall could not download it)`;
+
+if (!hasElectron) {
+  console.warn(`electron/electron.test.ts: skipped: ${reason}`);
+  it.skip(`Electron window (skipped: ${reason})`, () => {});
+} else {
+  describe('Electron window', () => {
+    let target: ChildProcess | null = null;
+    let closeApp: (() => Promise<void>) | null = null;
+    afterAll(async () => {
+      await closeApp?.();
+      target?.kill('SIGKILL');
+    });
+
+    it('opens a sandboxed window whose bridge attaches and streams frames', async () => {
+      execFileSync(process.execPath, [path.join(ROOT, 'electron/build.mjs')], { stdio: 'inherit' });
+      const { _electron } = await import('playwright-core');
+      const require = createRequire(import.meta.url);
+      const executablePath = require('electron') as unknown as string;
+      const args = [path.join(ROOT, 'dist/electron/main.mjs')];
+      if (process.getuid?.() === 0) args.unshift('--no-sandbox');
+      const app = await _electron.launch({ executablePath, args, cwd: ROOT });
+      closeApp = () => app.close();
+      const page = await app.firstWindow();
+      target = spawn(pythonExecutable(), ['-c', 'import time; time.sleep(120)'], {
+        stdio: 'ignore',
+      });
+      const isolation = await page.evaluate(() => ({
+        require: typeof (globalThis as { require?: unknown }).require,
+        process: typeof (globalThis as { process?: unknown }).process,
+        bridge: typeof (globalThis as { pagescope?: unknown }).pagescope,
+      }));
+      expect(isolation).toEqual({ require: 'undefined', process: 'undefined', bridge: 'object' });
+      const result = await page.evaluate(async (pid) => {
+        type B = {
+          request(m: string, p: unknown): Promise<{ sessionId: number }>;
+          onFrame(l: (f: { tick: number }) => void): () => void;
+        };
+        const b = (globalThis as unknown as { pagescope: B }).pagescope;
+        let frames = 0;
+        b.onFrame(() => frames++);
+        const info = await b.request('attach', { pid });
+        await new Promise((r) => setTimeout(r, 1200));
+        await b.request('detach', { sessionId: info.sessionId });
+        return { frames };
+      }, target.pid!);
+      expect(result.frames).toBeGreaterThan(5);
+      // Navigation away is blocked.
+      await page.evaluate(() => {
+        (globalThis as unknown as { location: { href: string } }).location.href =
+          'https://example.com/';
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(page.url()).toMatch(/^app:\/\/pagescope\//);
+    });
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * Electron main process: one window, secure defaults, IPC to the same host service the web host
+ * uses (core/host/service.ts).
+ *
+ * - The renderer is served from dist/renderer through a privileged `app://pagescope/` scheme,
+ *   with a strict Content-Security-Policy header on every response (and on any other response
+ *   the session sees).
+ * - webPreferences: contextIsolation, sandbox, no nodeIntegration, no webview; navigation, new
+ *   windows and permission requests are refused.
+ * - IPC: one channel for requests; a request is answered only when it comes from our window's
+ *   main frame at app://pagescope/, and it is validated with the protocol's zod schemas like any
+ *   WebSocket message. Frames and events go back over two send-only channels.
+ * - As root, Chromium's sandbox cannot start: `--no-sandbox` is appended and said in the log
+ *   (only then).
+ * - Quitting detaches every session first (watchers closed, launched children killed).
+ */
+import { app, BrowserWindow, ipcMain, protocol, session, type IpcMainInvokeEvent } from 'electron';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { HostService } from '../core/host/service.ts';
+import type { Response as HostResponse } from '../core/protocol/messages.ts';
+
+/** This file runs as dist/electron/main.mjs: the project root is two levels up. */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = process.env.PAGESCOPE_ROOT ?? path.resolve(HERE, '../..');
+const RENDERER_DIR = path.join(ROOT, 'dist/renderer');
+const PRELOAD = path.join(HERE, 'preload.cjs');
+const ORIGIN = 'app://pagescope';
+
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const CHANNELS = {
+  request: 'pagescope:request',
+  frame: 'pagescope:frame',
+  event: 'pagescope:event',
+} as const;
+
+const log = (line: string): void => console.log(`pagescope: ${line}`);
+
+if (typeof process.getuid === 'function' && process.getuid() === 0) {
+  app.commandLine.appendSwitch('no-sandbox');
+  log('running as root: Chromium cannot sandbox its processes as root, so --no-sandbox is on.');
+}
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+
+const service = new HostService({
+  session: {
+    workerUrl: pathToFileURL(path.join(ROOT, 'core/session/worker-bootstrap.mjs')),
+  },
+});
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+const MISSING = `<!doctype html><meta charset="utf-8"><title>pagescope</title>
+<body style="font-family:sans-serif;margin:3em"><h1>pagescope</h1>
+<p>The user interface has not been built yet: run <code>npm run build:renderer</code>, then
+restart.</p></body>`;
+
+function serveApp(request: Request): Response {
+  const url = new URL(request.url);
+  const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).slice(1);
+  const file = path.resolve(RENDERER_DIR, rel);
+  const headers = { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' };
+  if (url.host !== 'pagescope' || !file.startsWith(RENDERER_DIR + path.sep))
+    return new Response('Not found', { status: 404, headers });
+  try {
+    const body = fs.readFileSync(file);
+    return new Response(body, {
+      headers: {
+        ...headers,
+        'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      },
+    });
+  } catch {
+    if (rel === 'index.html')
+      return new Response(MISSING, { headers: { ...headers, 'content-type': TYPES['.html'] } });
+    return new Response('Not found', { status: 404, headers });
+  }
+}
+
+/** Only our window's top frame, showing our own origin, may talk to the host. */
+function trustedSender(win: BrowserWindow, event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  if (!frame || event.sender !== win.webContents) return false;
+  if (frame !== win.webContents.mainFrame) return false;
+  try {
+    return new URL(frame.url).origin === ORIGIN;
+  } catch {
+    return false;
+  }
+}
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1440,
+    height: 900,
+    title: 'pagescope',
+    backgroundColor: '#111418',
+    webPreferences: {
+      preload: PRELOAD,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  const wc = win.webContents;
+  const conn = service.connect({
+    frame: (f) => {
+      if (!wc.isDestroyed()) wc.send(CHANNELS.frame, f);
+    },
+    event: (e) => {
+      if (!wc.isDestroyed()) wc.send(CHANNELS.event, e);
+    },
+  });
+  const handler = async (event: IpcMainInvokeEvent, msg: unknown): Promise<HostResponse> => {
+    if (!trustedSender(win, event)) {
+      log(`refused an IPC request from ${event.senderFrame?.url ?? 'an unknown frame'}`);
+      return { id: -1, ok: false, error: { code: 'forbidden', message: 'Request refused.' } };
+    }
+    return conn.handle(msg);
+  };
+  ipcMain.handle(CHANNELS.request, handler);
+  wc.on('will-navigate', (e) => e.preventDefault());
+  wc.on('will-redirect', (e) => e.preventDefault());
+  wc.on('will-attach-webview', (e) => e.preventDefault());
+  wc.setWindowOpenHandler(() => ({ action: 'deny' }));
+  win.on('closed', () => {
+    ipcMain.removeHandler(CHANNELS.request);
+    void conn.close();
+  });
+  void win.loadURL(`${ORIGIN}/index.html`);
+  return win;
+}
+
+let quitting = false;
+app.on('before-quit', (e) => {
+  if (quitting) return;
+  e.preventDefault();
+  quitting = true;
+  service
+    .closeAll()
+    .catch((err: unknown) => log(`detaching sessions failed: ${String(err)}`))
+    .finally(() => app.quit());
+});
+app.on('window-all-closed', () => app.quit());
+app.on('web-contents-created', (_e, contents) => {
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-navigate', (ev) => ev.preventDefault());
+});
+
+void app.whenReady().then(() => {
+  protocol.handle('app', (req) => serveApp(req));
+  session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+  session.defaultSession.webRequest.onHeadersReceived((details, cb) =>
+    cb({
+      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] },
+    }),
+  );
+  createWindow();
+});
