@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// The project's postinstall. Electron's own install script is denied in package.json
+// (allowScripts), so this tries its download here, with a short timeout, and carries on with
+// one clear line when it fails (no network, a proxy, ELECTRON_SKIP_BINARY_DOWNLOAD). Then it
+// builds the UI so `npm install` leaves everything ready. It never fails the install.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const rel = (p) => path.join(root, p);
+const say = (line) => console.log(`pagescope: ${line}`);
+const DOWNLOAD_TIMEOUT_MS = Number(process.env.PAGESCOPE_ELECTRON_TIMEOUT_MS ?? 45_000);
+
+function installElectron() {
+  const install = rel('node_modules/electron/install.js');
+  if (!fs.existsSync(install)) return;
+  if (fs.existsSync(rel('node_modules/electron/dist'))) return;
+  if (process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) {
+    say(
+      'ELECTRON_SKIP_BINARY_DOWNLOAD is set: no Electron binary; `npm start` will serve the UI to a browser.',
+    );
+    return;
+  }
+  const r = spawnSync(process.execPath, [install], {
+    cwd: rel('node_modules/electron'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: DOWNLOAD_TIMEOUT_MS,
+    encoding: 'utf8',
+  });
+  if (r.status === 0 && fs.existsSync(rel('node_modules/electron/dist'))) {
+    say('Electron binary installed.');
+    return;
+  }
+  const why =
+    r.error?.code === 'ETIMEDOUT'
+      ? `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s`
+      : `${r.stderr ?? ''}`.trim().split('\n').pop() || `exit code ${r.status}`;
+  say(
+    `could not download the Electron binary (${why.slice(0, 160)}); \`npm start\` will serve the UI to a browser instead.`,
+  );
+}
+
+function buildRenderer() {
+  let scripts = {};
+  try {
+    scripts = JSON.parse(fs.readFileSync(rel('package.json'), 'utf8')).scripts ?? {};
+  } catch {
+    return;
+  }
+  if (!fs.existsSync(rel('renderer')) || !scripts['build:renderer']) return;
+  const r = spawnSync('npm', ['run', '--silent', 'build:renderer'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 300_000,
+    encoding: 'utf8',
+  });
+  if (r.status === 0) say('UI built (dist/renderer).');
+  else say('building the UI failed; run `npm run build:renderer` to see why.');
+}
+
+try {
+  installElectron();
+} catch (err) {
+  say(`skipping the Electron download (${String(err).slice(0, 160)}).`);
+}
+try {
+  buildRenderer();
+} catch (err) {
+  say(`skipping the UI build (${String(err).slice(0, 160)}).`);
+}
+process.exit(0);

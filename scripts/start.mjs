@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// `npm start`: build what is stale, then open the Electron window; where the Electron binary is
+// missing (it is downloaded at install time, which some machines cannot do), say so in one line
+// and serve the same UI through the web host instead (`pagescope serve`, arguments passed on).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const rel = (p) => path.join(root, p);
+const say = (line) => console.log(`pagescope: ${line}`);
+
+/** Newest modification time of the files under `paths` (0 when none exist). */
+function newest(paths) {
+  let t = 0;
+  const walk = (p) => {
+    let st;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) {
+      if (path.basename(p) === 'node_modules') return;
+      for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+    } else t = Math.max(t, st.mtimeMs);
+  };
+  for (const p of paths) walk(rel(p));
+  return t;
+}
+
+function mtime(p) {
+  try {
+    return fs.statSync(rel(p)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function run(cmd, args) {
+  return spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status === 0;
+}
+
+function buildRendererIfStale() {
+  const scripts = JSON.parse(fs.readFileSync(rel('package.json'), 'utf8')).scripts ?? {};
+  if (!fs.existsSync(rel('renderer')) || !scripts['build:renderer']) return;
+  const sources = newest(['renderer', 'core/protocol']);
+  if (mtime('dist/renderer/index.html') >= sources) return;
+  say('building the UI (npm run build:renderer)...');
+  if (!run('npm', ['run', '--silent', 'build:renderer']))
+    say('building the UI failed (see above); the window will say how to build it.');
+}
+
+function buildElectronIfStale() {
+  const sources = newest(['electron', 'core']);
+  if (Math.min(mtime('dist/electron/main.mjs'), mtime('dist/electron/preload.cjs')) >= sources)
+    return true;
+  return run(process.execPath, [rel('electron/build.mjs')]);
+}
+
+function forward(child) {
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+buildRendererIfStale();
+const electronDist = rel('node_modules/electron/dist');
+let electronPath = null;
+try {
+  const pathTxt = fs.readFileSync(rel('node_modules/electron/path.txt'), 'utf8').trim();
+  if (fs.existsSync(electronDist)) electronPath = path.join(electronDist, pathTxt);
+} catch {
+  electronPath = null;
+}
+
+if (electronPath && fs.existsSync(electronPath) && buildElectronIfStale()) {
+  const args = [rel('dist/electron/main.mjs'), ...process.argv.slice(2)];
+  if (process.getuid?.() === 0) args.unshift('--no-sandbox');
+  forward(spawn(electronPath, args, { cwd: root, stdio: 'inherit' }));
+} else {
+  say(
+    'the Electron binary is missing (node_modules/electron/dist), so the UI is served to your browser instead: pagescope serve',
+  );
+  forward(
+    spawn(process.execPath, [rel('bin/pagescope.mjs'), 'serve', ...process.argv.slice(2)], {
+      cwd: root,
+      stdio: 'inherit',
+    }),
+  );
+}
