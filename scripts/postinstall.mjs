@@ -33,10 +33,11 @@ function installElectron() {
     say('Electron binary installed.');
     return;
   }
+  const lines = `${r.stderr ?? ''}`.split('\n').map((l) => l.trim());
   const why =
     r.error?.code === 'ETIMEDOUT'
       ? `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s`
-      : `${r.stderr ?? ''}`.trim().split('\n').pop() || `exit code ${r.status}`;
+      : (lines.find((l) => /error/i.test(l) && !l.startsWith('at ')) ?? `exit code ${r.status}`);
   say(
     `could not download the Electron binary (${why.slice(0, 160)}); \`npm start\` will serve the UI to a browser instead.`,
   );

@@ -65,13 +65,17 @@ function forward(child) {
 }
 
 buildRendererIfStale();
-const electronDist = rel('node_modules/electron/dist');
+// Where electron's own index.js looks: dist/ + path.txt, or ELECTRON_OVERRIDE_DIST_PATH.
+const electronDist = process.env.ELECTRON_OVERRIDE_DIST_PATH ?? rel('node_modules/electron/dist');
 let electronPath = null;
-try {
-  const pathTxt = fs.readFileSync(rel('node_modules/electron/path.txt'), 'utf8').trim();
-  if (fs.existsSync(electronDist)) electronPath = path.join(electronDist, pathTxt);
-} catch {
-  electronPath = null;
+if (fs.existsSync(electronDist)) {
+  let name = 'electron';
+  try {
+    name = fs.readFileSync(rel('node_modules/electron/path.txt'), 'utf8').trim() || name;
+  } catch {
+    // no path.txt: the binary's default name on Linux
+  }
+  electronPath = path.join(electronDist, name);
 }
 
 if (electronPath && fs.existsSync(electronPath) && buildElectronIfStale()) {
