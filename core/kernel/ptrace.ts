@@ -9,6 +9,7 @@
  *
  * libc is loaded again here (koffi caches the handle) so libc.ts stays small.
  */
+import fs from 'node:fs';
 import koffi from 'koffi';
 import { KernelError } from './errors.ts';
 import { SYS_pidfd_getfd, SYS_pidfd_open } from './userfaultfd-abi.ts';
@@ -143,6 +144,39 @@ export class Regs {
     for (let i = 0; i < this.buf.length; i++) if (this.buf[i] !== other.buf[i]) return false;
     return true;
   }
+}
+
+export const PTRACE_GETSIGINFO = 0x4202;
+const sigInfoBuf = new Int32Array(new ArrayBuffer(128));
+const sigInfoAddress = BigInt(koffi.address(sigInfoBuf));
+
+/**
+ * The stop a tracee is in, from PTRACE_GETSIGINFO (for when its wait notification was taken by
+ * someone else: libuv reaps its own children with waitpid, and a tracer's whole thread group
+ * sees the tracee's stops). Null when the tracee is not in a ptrace stop.
+ */
+export function stopFromSiginfo(pid: number): WaitStatus | null {
+  if (ptraceRaw(PTRACE_GETSIGINFO, pid, 0, sigInfoAddress) < 0) return null;
+  const signo = sigInfoBuf[0];
+  const code = sigInfoBuf[2];
+  const event = code > 0xff ? (code >> 8) & 0xff : 0;
+  return decodeStatus(pid, ((event << 16) | (signo << 8) | 0x7f) >>> 0);
+}
+
+/** One-letter state of a thread from /proc, or null when it is gone. */
+export function threadState(pid: number, tid: number): string | null {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    return st.charAt(st.lastIndexOf(')') + 2);
+  } catch {
+    return null;
+  }
+}
+
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+/** Sleeps the calling thread (main or worker) without yielding to the event loop. */
+export function nap(ms: number): void {
+  Atomics.wait(napCell, 0, 0, ms);
 }
 
 export function getRegs(pid: number, regs: Regs): void {

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
 import {
   cont,
+  decodeStatus,
   detach,
   getRegs,
   interrupt,
@@ -29,8 +30,12 @@ import {
   setRegs,
   SIGTRAP,
   singlestep,
+  nap,
+  stopFromSiginfo,
   tgkill,
+  threadState,
   waitFor,
+  WNOHANG,
   type WaitStatus,
 } from '../kernel/ptrace.ts';
 import { readMaps, type Vma } from '../proc/maps.ts';
@@ -188,11 +193,40 @@ export function withStoppedThread<T>(
   let regsSaved = false;
   let regsDirty = false;
 
-  /** Waits for the next stop of the thread; signals that arrive meanwhile are kept for later. */
+  /**
+   * Waits for the next stop of the thread; signals that arrive meanwhile are kept for later.
+   * Polls (WNOHANG) rather than blocking: when the target is also a child of our process, the
+   * event loop of another thread (libuv's SIGCHLD handler) may collect the notification first.
+   * The stop is then read from /proc and PTRACE_GETSIGINFO instead.
+   */
+  const nextStop = (): WaitStatus => {
+    let tracedSince = 0;
+    for (let spin = 0; ; spin++) {
+      const w = waitFor(tid, WNOHANG);
+      if (w) return w;
+      const state = threadState(pid, tid);
+      if (state === null || state === 'Z' || state === 'X') return decodeStatus(tid, 0); // gone; its exit status went to its parent
+      if (state === 't') {
+        // /proc shows the stop slightly before the notification is posted: only when it has
+        // been stopped for a while with no notification did somebody else collect it.
+        const now = performance.now();
+        if (!tracedSince) tracedSince = now;
+        else if (now - tracedSince > 5) {
+          const again = waitFor(tid, WNOHANG);
+          if (again) return again;
+          const s = stopFromSiginfo(tid);
+          if (s) return s;
+        }
+      } else tracedSince = 0;
+      if (spin > 20000)
+        throw new PagescopeError(`Process ${pid} did not stop for pagescope.`, 'no-stop');
+      nap(spin < 10 ? 0 : 1);
+    }
+  };
+
   const waitStop = (want: (w: WaitStatus) => boolean, resume: () => void): void => {
     for (let guard = 0; guard < 1000; guard++) {
-      const w = waitFor(tid);
-      if (!w) continue;
+      const w = nextStop();
       if (w.exited || w.signaled) {
         attached = false;
         stopped = false;

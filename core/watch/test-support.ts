@@ -22,6 +22,8 @@ export class LineProcess {
   private lines: string[] = [];
   private waiters: Array<(l: string | null) => void> = [];
   private closed = false;
+  /** Set when the process we talk to is not `child` itself (a grandchild through a shell). */
+  realPid: number | null = null;
 
   constructor(readonly child: ChildProcess) {
     const rl = readline.createInterface({ input: child.stdout! });
@@ -37,7 +39,7 @@ export class LineProcess {
   }
 
   get pid(): number {
-    return this.child.pid!;
+    return this.realPid ?? this.child.pid!;
   }
 
   next(timeoutMs = 10_000): Promise<string> {
@@ -60,6 +62,13 @@ export class LineProcess {
   }
 
   kill(): void {
+    if (this.realPid !== null) {
+      try {
+        process.kill(this.realPid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 }
@@ -69,12 +78,25 @@ export interface PyTarget extends LineProcess {
   pages: number;
 }
 
-export async function startPyTarget(pages = 64, extra: string[] = []): Promise<PyTarget> {
-  const child = spawn(PYTHON, [FIXTURE, String(pages), ...extra], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+/**
+ * Starts watch-target.py. With `grandchild`, it runs under a shell so it is NOT a child of this
+ * process: then no event loop of ours (libuv reaps its own children with waitpid) can see its
+ * ptrace stops when a worker thread attaches to it.
+ */
+export async function startPyTarget(
+  pages = 64,
+  extra: string[] = [],
+  options: { grandchild?: boolean } = {},
+): Promise<PyTarget> {
+  const args = [FIXTURE, String(pages), ...extra];
+  const child = options.grandchild
+    ? spawn('/bin/sh', ['-c', `${PYTHON} "$@"; :`, 'sh', ...args], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      })
+    : spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const p = new LineProcess(child) as PyTarget;
-  const hello = JSON.parse(await p.next()) as { addr: string; pages: number };
+  const hello = JSON.parse(await p.next()) as { pid: number; addr: string; pages: number };
+  if (options.grandchild) p.realPid = hello.pid;
   p.startPage = Number(BigInt(hello.addr) >> 12n);
   p.pages = hello.pages;
   return p;

@@ -4,6 +4,7 @@
  * multi-threaded node), and "no trace afterwards" after every watch.
  */
 import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readMaps } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
@@ -279,5 +280,37 @@ describe('processes nobody wrote for pagescope', () => {
     const a = Number(await p.next());
     const b = Number(await p.next());
     expect(b).toBe(a + 1);
+  });
+});
+
+describe('from a worker thread (as a session runs it)', () => {
+  it('attaches, ticks and closes with every ptrace call on the worker thread', async () => {
+    // Not our child: see startPyTarget. (A child of the main thread attached from a worker is
+    // handled too, but libuv then takes a ptrace stop for an exit and closes the child's stdin.)
+    const t = track(await startPyTarget(32, [], { grandchild: true }));
+    expect(t.pid).not.toBe(t.child.pid);
+    const worker = new Worker(new URL('./test-worker.mjs', import.meta.url), {
+      workerData: { pid: t.pid, startPage: t.startPage, pages: 32 },
+    });
+    cleanup.push(() => void worker.terminate());
+    const messages: Array<Record<string, unknown>> = [];
+    let wake: (() => void) | null = null;
+    worker.on('message', (m: Record<string, unknown>) => {
+      messages.push(m);
+      wake?.();
+    });
+    const next = async (): Promise<Record<string, unknown>> => {
+      while (messages.length === 0) await new Promise<void>((r) => (wake = r));
+      return messages.shift()!;
+    };
+    expect(await next()).toEqual({ armed: ['watched'] });
+    await t.send('w 3 17 31');
+    worker.postMessage({ op: 'tick' });
+    expect(await next()).toEqual({ pages: [3, 17, 31] });
+    worker.postMessage({ op: 'tick' });
+    expect(await next()).toEqual({ pages: [] });
+    worker.postMessage({ op: 'close' });
+    expect(await next()).toEqual({ closed: true });
+    expect(tracesLeft(t.pid)).toEqual([]);
   });
 });

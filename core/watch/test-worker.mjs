@@ -1,0 +1,5 @@
+// Worker bootstrap for watcher tests: registers tsx, then runs the TypeScript worker body.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./test-worker-body.ts');
