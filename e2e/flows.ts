@@ -17,6 +17,9 @@ import {
 } from './helpers.ts';
 
 export async function newcomerPath(page: Page, label: string): Promise<void> {
+  const t0 = Date.now();
+  const step = (what: string) =>
+    console.log(`[${label}] ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
   const shot = (name: string) => screenshot(page, label === 'web' ? name : `${label}-${name}`);
   await shot('picker');
   await page.getByRole('button', { name: 'Launch demo' }).click();
@@ -30,22 +33,35 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   // The heatmap fills: several colours on the canvas, present pages counted.
   await until('colours on the heatmap', async () => (await heatmapColours(page)) >= 3);
   expect(await statusText(page)).toMatch(/^Tick \d+ · [\d,]+ present/);
-  await page.waitForTimeout(1500);
+  step('heatmap drawn');
+  await page.waitForTimeout(1000);
   await shot('demo-residency');
   await page.getByRole('radio', { name: 'Type' }).click();
   await page.waitForTimeout(400);
   await shot('demo-type');
 
-  // Watch writes on the sweep region (the demo's busiest VMA).
+  // Watch writes on a written region: the demo's sweep (named where the kernel names anonymous
+  // mappings), else one of its two 16 MiB rw-p regions (sweep, random), else any anon rw-p VMA.
   const rows = page.locator('.vma-row');
-  const sweep = rows.filter({ hasText: 'sweep' });
-  const target =
-    (await sweep.count()) > 0 ? sweep.first() : rows.filter({ hasText: 'rw-p' }).first();
-  await target.click();
+  const candidates = [
+    rows.filter({ hasText: 'sweep' }),
+    rows.filter({ hasText: 'rw-p' }).filter({ hasText: '16.0 MiB' }),
+    rows.filter({ hasText: 'rw-p' }).filter({ hasText: 'anon' }),
+  ];
+  let target = candidates[2].first();
+  for (const c of candidates) {
+    if ((await c.count()) > 0) {
+      target = c.first();
+      break;
+    }
+  }
+  const targetRange = await target.locator('code').textContent();
+  target = rows.filter({ hasText: targetRange ?? '' }).first();
+  // The list changes under the pointer while the demo's VMAs come and go: click the row itself.
+  await target.dispatchEvent('click');
   await page.getByRole('button', { name: 'Watch writes' }).click();
-  await until(
-    'the watched badge',
-    async () => (await target.locator('.badge').textContent()) === 'watched',
+  await until('the watched badge', async () =>
+    (await target.locator('.badge').allTextContents()).includes('watched'),
   );
   const written = await until('written pages in the status line', async () => {
     const n = writtenFromStatus(await statusText(page));
@@ -57,7 +73,8 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
     'the timeline to rise',
     async () => Number(await timeline.getAttribute('data-max-written')) > 0,
   );
-  await page.waitForTimeout(2000);
+  step('written pages counted');
+  await page.waitForTimeout(1000);
   await shot('demo-writes');
 
   // Look at a past tick on the timeline, then go back to live.
@@ -66,6 +83,7 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   await page.getByText(/Looking at tick \d+/).waitFor();
   await page.getByRole('button', { name: 'Live' }).click();
 
+  step('looked back');
   await page.getByRole('button', { name: 'Reset written' }).click();
   await page.getByRole('button', { name: 'Stop watching' }).click();
   await until('the status line to stop counting writes', async () =>
@@ -82,6 +100,7 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   ).catch(() => tracesIn(pid).join('; '));
   expect(traces).toBe('clean');
 
+  step('stopped watching, target clean');
   const draws = await page.evaluate(() =>
     performance.getEntriesByName('pagescope:heatmap-draw').map((e) => e.duration),
   );
@@ -89,6 +108,6 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   console.log(
     `heatmap draws: ${draws.length}, median ${sorted[sorted.length >> 1]?.toFixed(2)} ms (measured, not asserted)`,
   );
-  await page.getByRole('button', { name: /Detach/ }).click();
+  await page.getByRole('button', { name: /detach/i }).click();
   await until('the demo to end', () => !alive(pid), 10_000);
 }

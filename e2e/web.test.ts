@@ -77,7 +77,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
 
   it('newcomer path: demo, heatmap, watch writes, reset, stop, no trace left', async () => {
     await newcomerPath(page, 'web');
-  });
+  }, 120_000);
 
   it('attaches to a python3 found by its pid, and leaves it untouched after detach', async () => {
     const py = await startPython();

@@ -20,7 +20,7 @@ export function Controls() {
   const selection = useApp((s) => s.selection);
   const focused = useApp((s) => s.focusedVma);
   const vmas = useApp((s) => s.vmas);
-  const focusedVma = focused !== null ? vmas.find((v) => v.index === focused) : undefined;
+  const focusedVma = focused !== null ? vmas.find((v) => v.start === focused) : undefined;
   const target = selection
     ? `selection (${fmt.format(selection.end - selection.start)} pages)`
     : focusedVma

@@ -8,7 +8,6 @@ import { HISTOGRAM_WIDTH } from '../../core/protocol/page-bits.ts';
 import type { VmaInfo } from '../../core/protocol/messages.ts';
 import { frameHub } from './frames.ts';
 import { BIT } from './heatmap/colour.ts';
-import { maxZoom, zoomToRange } from './heatmap/viewport.ts';
 import { requestZoom, useApp } from './store.ts';
 import { fmt, formatBytes } from './theme.ts';
 
@@ -76,21 +75,8 @@ export function MemoryMap() {
   }, []);
 
   const focus = (v: VmaInfo) => {
-    const { totalPages } = useApp.getState();
-    useApp.setState({ focusedVma: v.index, selection: null });
-    const el = document.querySelector('.heatmap');
-    const r = el?.getBoundingClientRect();
-    const w = r?.width ?? 800;
-    const h = r?.height ?? 500;
-    requestZoom(
-      zoomToRange(
-        totalPages,
-        h,
-        v.offset,
-        v.offset + v.endPage - v.startPage,
-        maxZoom(totalPages, w, h),
-      ),
-    );
+    useApp.setState({ focusedVma: v.start, selection: null });
+    requestZoom({ start: v.offset, end: v.offset + v.endPage - v.startPage });
   };
 
   return (
@@ -107,8 +93,8 @@ export function MemoryMap() {
             type="button"
             role="listitem"
             key={`${v.index}-${v.start}`}
-            className={`vma-row${focused === v.index ? ' focused' : ''} watched-${v.watched}`}
-            aria-pressed={focused === v.index}
+            className={`vma-row${focused === v.start ? ' focused' : ''} watched-${v.watched}`}
+            aria-pressed={focused === v.start}
             onClick={() => focus(v)}
             title={`${v.start}–${v.end}${v.watchNote ? `\n${v.watchNote}` : ''}`}
           >

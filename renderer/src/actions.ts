@@ -164,8 +164,10 @@ export async function watchWrites(): Promise<void> {
   let params: { ranges?: Array<{ start: string; end: string }>; vmaIndices?: number[] };
   if (selection) {
     params = { ranges: addressRanges(vmas, selection.start, selection.end) };
-  } else if (focusedVma !== null) {
-    params = { vmaIndices: [focusedVma] };
+  } else if (focusedVma !== null && vmas.some((v) => v.start === focusedVma)) {
+    // By address, not by index: the VMA table may change between the click and the request.
+    const v = vmas.find((x) => x.start === focusedVma)!;
+    params = { ranges: [{ start: v.start, end: v.end }] };
   } else {
     notify(
       'info',

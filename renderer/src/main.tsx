@@ -8,14 +8,19 @@ import type { Bridge } from '../../core/protocol/bridge.ts';
 import { connectWebSocketBridge } from '../../core/protocol/ws-bridge.ts';
 import { connect } from './actions.ts';
 import { App } from './App.tsx';
-import { notify } from './store.ts';
+import { frameHub } from './frames.ts';
+import { notify, useApp } from './store.ts';
 import './styles.css';
 
 declare global {
   interface Window {
     pagescope?: Bridge;
+    /** Read-only handles for end-to-end tests and debugging from the console. */
+    __pagescope?: { useApp: typeof useApp; frameHub: typeof frameHub };
   }
 }
+
+window.__pagescope = { useApp, frameHub };
 
 async function chooseBridge(): Promise<Bridge> {
   if (window.pagescope) return window.pagescope;

@@ -34,11 +34,12 @@ export interface AppState {
   ended: string | null;
   vmas: VmaInfo[];
   totalPages: number;
-  focusedVma: number | null;
+  /** The focused VMA, by start address (indices change when the table changes). */
+  focusedVma: string | null;
   selection: Selection | null;
   zoom: ZoomState;
-  /** Set to ask the heatmap to animate its d3-zoom transform to this state. */
-  zoomRequest: { zoom: ZoomState; seq: number } | null;
+  /** Set to ask the heatmap to bring this collapsed range [start, end) into view (null: all). */
+  zoomRequest: { range: Selection | null; seq: number } | null;
   mode: ColourMode;
   hidden: ReadonlySet<CategoryKey>;
   paused: boolean;
@@ -92,8 +93,8 @@ export function dismissNotice(id: number): void {
 }
 
 let zoomSeq = 1;
-export function requestZoom(zoom: ZoomState): void {
-  useApp.setState({ zoomRequest: { zoom, seq: zoomSeq++ } });
+export function requestZoom(range: Selection | null): void {
+  useApp.setState({ zoomRequest: { range, seq: zoomSeq++ } });
 }
 
 /** The VMA holding a collapsed index (binary search on offsets), or null. */

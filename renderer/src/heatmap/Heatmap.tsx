@@ -34,6 +34,7 @@ import {
   maxZoom,
   rangeOutline,
   viewRequestFor,
+  zoomToRange,
   type Layout,
 } from './viewport.ts';
 
@@ -187,6 +188,8 @@ export function Heatmap() {
       drawCount++;
       canvas.dataset.draws = String(drawCount);
       canvas.dataset.pagesPerCell = String(layout.pagesPerCell);
+      canvas.dataset.firstIndex = String(layout.firstIndex);
+      canvas.dataset.endIndex = String(layout.endIndex);
       canvas.setAttribute('aria-label', summary(layout, st.vmas, drawn));
     }
 
@@ -227,10 +230,39 @@ export function Heatmap() {
       l: Layout,
       vmas: VmaInfo[],
       selection: { start: number; end: number } | null,
-      focused: number | null,
+      focused: string | null,
     ) {
       const theme = themeColours();
       const c = l.cellPx;
+      // Page grid when cells are big enough to tell pages apart.
+      if (c >= 7) {
+        ctx.strokeStyle = theme.background;
+        ctx.globalAlpha = 0.55;
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        for (let x = c; x < l.cols * c; x += c) {
+          ctx.moveTo(Math.round(x) + 0.5, 0);
+          ctx.lineTo(Math.round(x) + 0.5, l.rows * c);
+        }
+        for (let y = c; y < l.rows * c; y += c) {
+          ctx.moveTo(0, Math.round(y) + 0.5);
+          ctx.lineTo(l.cols * c, Math.round(y) + 0.5);
+        }
+        ctx.stroke();
+        ctx.globalAlpha = 1;
+      }
+      // Faint outline of every VMA in view (its staircase on the wrapped grid).
+      let inView = 0;
+      for (const v of vmas) {
+        if (v.offset < l.endIndex && v.offset + v.endPage - v.startPage > l.firstIndex) inView++;
+      }
+      if (inView <= 400) {
+        ctx.strokeStyle = theme.boundary;
+        ctx.globalAlpha = 0.28;
+        ctx.lineWidth = 1;
+        for (const v of vmas) strokeRange(l, v.offset, v.offset + v.endPage - v.startPage);
+        ctx.globalAlpha = 1;
+      }
       // VMA boundaries: a short bar where each VMA starts, plus a label when there is room.
       ctx.font = '600 11px ui-sans-serif, system-ui, sans-serif';
       ctx.textBaseline = 'top';
@@ -275,7 +307,7 @@ export function Heatmap() {
         }
       }
       if (focused !== null) {
-        const v = vmas.find((x) => x.index === focused);
+        const v = vmas.find((x) => x.start === focused);
         if (v) {
           ctx.setLineDash([4, 3]);
           ctx.lineWidth = 1.5;
@@ -338,7 +370,7 @@ export function Heatmap() {
         d.textContent = text;
         tip.appendChild(d);
       };
-      line('tip-addr', addr + (n > 1 ? ` (+${fmt.format(n)} pages)` : ''));
+      line('tip-addr', addr + (n > 1 ? ` · cell of ${fmt.format(n)} pages` : ''));
       if (v) line('tip-vma', `${v.path || '[' + v.kind + ']'} · ${v.perms} · ${v.start}–${v.end}`);
       line('tip-cats', cats + heatNote);
       const tx = Math.min(x + 14, width - 300);
@@ -353,7 +385,7 @@ export function Heatmap() {
       const r = svg.getBoundingClientRect();
       const idx = indexAt(layout, e.clientX - r.left, e.clientY - r.top);
       const v = idx >= 0 ? vmaAtIndex(useApp.getState().vmas, idx) : null;
-      useApp.setState({ focusedVma: v ? v.index : null, selection: null });
+      useApp.setState({ focusedVma: v ? v.start : null, selection: null });
     };
     svg.addEventListener('pointermove', onMove);
     svg.addEventListener('pointerleave', onLeave);
@@ -386,7 +418,11 @@ export function Heatmap() {
     const unsubStore = useApp.subscribe((s, prev) => {
       if (s.zoomRequest && s.zoomRequest.seq !== lastSeq) {
         lastSeq = s.zoomRequest.seq;
-        const z = s.zoomRequest.zoom;
+        const r = s.zoomRequest.range;
+        const total = frameHub.latest?.totalPages ?? s.totalPages;
+        const z = r
+          ? zoomToRange(total, height, r.start, r.end, maxZoom(total, width, height))
+          : { k: 1, y: 0 };
         svgSel.call(zoomBehavior.transform, zoomIdentity.translate(0, z.y).scale(z.k));
       }
       if (

@@ -139,8 +139,10 @@ export function zoomToRange(
   kMax: number,
 ): ZoomState {
   const span = Math.max(1, b - a);
-  const k = Math.min(kMax, Math.max(1, totalPages / (span * 1.1)));
-  const y = -(a / Math.max(1, totalPages)) * k * height;
+  const k = Math.min(kMax, Math.max(1, totalPages / (span * 1.15)));
+  // Start a little above the range so its first row is not glued to the top edge.
+  const top = Math.max(0, a - span * 0.05);
+  const y = -(top / Math.max(1, totalPages)) * k * height;
   return { k, y };
 }
 

@@ -16,9 +16,12 @@ export interface TimelineScales {
   last: number;
 }
 
+/** Ticks shown at once: the timeline scrolls with the newest tick at the right. */
+export const VISIBLE_TICKS = 150;
+
 export function timelineScales(ticks: TickCounters[], width: number): TimelineScales {
-  const first = ticks.length ? ticks[0].tick : 0;
   const last = ticks.length ? ticks[ticks.length - 1].tick : 1;
+  const first = Math.max(ticks.length ? ticks[0].tick : 0, last - VISIBLE_TICKS + 1);
   const x = scaleLinear()
     .domain([first, Math.max(first + 1, last)])
     .range([PAD.left, width - PAD.right]);
@@ -41,6 +44,7 @@ export function drawTimeline(
   ctx.clearRect(0, 0, width, height);
   if (ticks.length === 0) return;
   const sc = timelineScales(ticks, width);
+  ticks = ticks.filter((t) => t.tick >= sc.first);
   const plotBottom = height - PAD.bottom;
   let maxW = 1;
   let maxP = 1;
@@ -51,7 +55,7 @@ export function drawTimeline(
   }
   const yW = scaleLinear().domain([0, maxW]).range([plotBottom, PAD.top]).nice();
   const yP = scaleLinear().domain([0, maxP]).range([plotBottom, PAD.top]).nice();
-  const barW = Math.max(1, (width - PAD.left - PAD.right) / Math.max(1, ticks.length) - 1);
+  const barW = Math.max(1, (width - PAD.left - PAD.right) / VISIBLE_TICKS - 1);
   ctx.fillStyle = theme.heat[theme.heat.length - 2];
   for (const t of ticks) {
     if (t.written <= 0) continue;
