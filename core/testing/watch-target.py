@@ -9,6 +9,7 @@
 #   m             map 16 pages at 0x200000000000 (a new VMA)                -> "ok"
 #   W P1 P2 ...   write one byte into pages of that mapping                  -> "ok"
 #   u             unmap it                                                   -> "ok"
+#   p A B         mprotect pages A..B read-only (splits the VMA)             -> "ok"
 #   x             exec /bin/sleep 30 (the address space is replaced)
 #   q             exit 0
 # With --seccomp it first installs an allow-everything seccomp filter (Seccomp: 2 in status).
@@ -99,6 +100,12 @@ for line in sys.stdin:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         print('ok' if libc.munmap(0x200000000000, 16 * 4096) == 0 else 'err', flush=True)
+    elif cmd == 'p':
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        ok = libc.mprotect(addr + args[0] * 4096, (args[1] - args[0]) * 4096, 1) == 0
+        own_range = range(0)  # reads stay fine
+        print('ok' if ok else 'err', flush=True)
     elif cmd == 'x':
         os.execv('/bin/sleep', ['sleep', '30'])
     elif cmd == 'q':

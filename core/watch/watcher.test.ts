@@ -178,6 +178,29 @@ describe('WriteWatcher on a python3 target', () => {
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
+  it('a watched VMA split by mprotect is still the same memory: nothing appears or disappears', async () => {
+    const t = track(await startPyTarget(32));
+    const w = watch(t.pid);
+    w.arm([range(t)]);
+    expect(await t.send('p 8 16')).toBe('ok');
+    const out = new RegionList();
+    const res = w.tick(out);
+    expect(res.appeared).toEqual([]);
+    expect(res.disappeared).toEqual([]);
+    expect(
+      w.watchedPieces().map((p) => [p.startPage - t.startPage, p.endPage - t.startPage]),
+    ).toEqual([
+      [0, 8],
+      [8, 16],
+      [16, 32],
+    ]);
+    await t.send('w 2 20');
+    w.tick(out);
+    expect(pagesOf(out, t.startPage)).toEqual([2, 20]);
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
   it('ends cleanly when the target replaces itself with exec', async () => {
     const t = track(await startPyTarget(16));
     const w = watch(t.pid);

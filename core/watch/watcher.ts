@@ -533,6 +533,10 @@ export class WriteWatcher {
         if (!(err instanceof KernelError)) throw err;
       }
     }
+    // A VMA split or grown in place (mprotect, brk) is the same memory under new bounds: only
+    // what is no longer covered at all has disappeared.
+    const now = normalizeRanges([...this.registered.values()]);
+    result.disappeared = result.disappeared.filter((d) => !covered(d, now));
     return result;
   }
 

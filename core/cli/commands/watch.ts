@@ -123,28 +123,8 @@ export async function watchCommand(
     process.stderr.write(`pagescope: ${s}\n`);
   };
 
-  let watcher: WriteWatcher;
-  let child: ChildProcess | null = null;
-  let childExit: string | null = null;
-  if (launch) {
-    const r = launchAndAttach(command, {
-      force: options.force,
-      // In --json mode our stdout carries only JSON lines: the command's stdout goes to stderr.
-      stdio: ['inherit', json ? 2 : 'inherit', 'inherit'],
-    });
-    watcher = r.watcher;
-    child = r.child;
-    child.on('exit', (code, signal) => {
-      childExit = signal
-        ? `the command was ended by ${signal}`
-        : `the command exited with code ${code}`;
-    });
-  } else {
-    const pid = parsePid(options.pid as string);
-    watcher = WriteWatcher.attach(pid, { force: options.force });
-  }
-  const pid = watcher.pid;
-
+  // Handlers first: a Ctrl-C during the (synchronous, milliseconds long) injection then waits
+  // for it to finish instead of killing pagescope with the target's registers not yet restored.
   let stopReason: string | null = null;
   let wake: (() => void) | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -153,6 +133,34 @@ export async function watchCommand(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  let watcher: WriteWatcher;
+  let child: ChildProcess | null = null;
+  let childExit: string | null = null;
+  try {
+    if (launch) {
+      const r = launchAndAttach(command, {
+        force: options.force,
+        // In --json mode our stdout carries only JSON lines: the command's stdout goes to stderr.
+        stdio: ['inherit', json ? 2 : 'inherit', 'inherit'],
+      });
+      watcher = r.watcher;
+      child = r.child;
+      child.on('exit', (code, signal) => {
+        childExit = signal
+          ? `the command was ended by ${signal}`
+          : `the command exited with code ${code}`;
+      });
+    } else {
+      const pid = parsePid(options.pid as string);
+      watcher = WriteWatcher.attach(pid, { force: options.force });
+    }
+  } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw err;
+  }
+  const pid = watcher.pid;
 
   let ticks = 0;
   try {
