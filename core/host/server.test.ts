@@ -47,6 +47,11 @@ function get(
   });
 }
 
+/** Waits (up to 10 s) for `cond`; a loaded 2-core machine makes fixed sleeps flaky. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Opens /ws with the given headers; resolves 'open' or the HTTP status of the refusal. */
 function tryWs(query: string, headers: Record<string, string> = {}): Promise<'open' | number> {
   return new Promise((resolve) => {
@@ -168,13 +173,13 @@ describe('web host', () => {
     ws.send('not json');
     ws.send(Buffer.from([1, 2, 3]));
     ws.send(JSON.stringify({ id: 5, method: 'attach', params: { pid: target.pid } }));
-    await new Promise((r) => setTimeout(r, 600));
+    await until(() => replies.some((r) => (r as { id?: number }).id === 5));
     expect(replies[0]).toMatchObject({ id: -1, ok: false, error: { code: 'bad-request' } });
     expect(replies[1]).toMatchObject({ id: -1, ok: false, error: { code: 'bad-request' } });
     expect(replies.find((r) => (r as { id?: number }).id === 5)).toMatchObject({ ok: true });
     expect(web.service.sessionCount).toBe(1);
     ws.close();
-    await new Promise((r) => setTimeout(r, 800));
+    await until(() => web.service.sessionCount === 0);
     expect(web.service.sessionCount).toBe(0);
   });
 

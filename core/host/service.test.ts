@@ -253,7 +253,8 @@ describe('HostService boundary', () => {
       params: { sessionId, buckets: 8, window: { startIndex: 0, endIndex: 16 } },
     });
     expect(view.ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 200 && frames[frames.length - 1]?.window?.bits.length !== 16; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(frames.length).toBeGreaterThan(0);
     expect(frames[frames.length - 1].window?.bits.length).toBe(16);
     expect(events.some((e) => e.event === 'vmas')).toBe(true);

@@ -67,6 +67,10 @@ function collect(s: Session): { frames: Frame[]; events: HostEvent[] } {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Waits (up to 10 s) for `cond`: fixed sleeps are flaky on a loaded 2-core machine. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await sleep(50);
+}
 
 function columnSum(f: Frame, bit: number): number {
   let s = 0;
@@ -122,7 +126,7 @@ describe('Session', () => {
     const { frames } = collect(s);
     await sleep(300);
     s.pause();
-    await sleep(60);
+    await sleep(200); // a frame already posted by the worker may still arrive
     const atPause = frames.length;
     await sleep(300);
     expect(frames.length).toBe(atPause);
@@ -174,7 +178,7 @@ describe('Session', () => {
     }
     expect(after[after.length - 1].counters.watched).toBe(64);
     await s.unwatch();
-    await sleep(250);
+    await until(() => frames[frames.length - 1].counters.watched === 0);
     expect(frames[frames.length - 1].counters.watched).toBe(0);
     // No userfaultfd left in the target.
     const fds = fs
@@ -189,7 +193,7 @@ describe('Session', () => {
     sessions.push(s);
     const { events } = collect(s);
     t.child.kill('SIGKILL');
-    await sleep(600);
+    await until(() => events.some((e) => e.event === 'sessionEnded'));
     const ended = events.find((e) => e.event === 'sessionEnded');
     expect(ended).toBeDefined();
     expect(ended && 'reason' in ended && ended.reason).toMatch(/exited/);

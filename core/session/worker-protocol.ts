@@ -12,8 +12,7 @@ import type { ViewSpec } from './aggregate.ts';
  * which would both hang the watcher's waitpid and make Node believe the child exited. The
  * worker's own loop cannot run while the watcher's synchronous ptrace sequence holds its thread.
  */
-export type WorkerLaunch =
-  { kind: 'command'; command: string[] } | { kind: 'demo' };
+export type WorkerLaunch = { kind: 'command'; command: string[] } | { kind: 'demo' };
 
 export interface WorkerInit {
   sessionId: number;
