@@ -12,19 +12,30 @@
 #   p A B         mprotect pages A..B read-only (splits the VMA)             -> "ok"
 #   x             exec /bin/sleep 30 (the address space is replaced)
 #   q             exit 0
-# With --seccomp it first installs an allow-everything seccomp filter (Seccomp: 2 in status).
+# With --seccomp it first installs an allow-everything seccomp filter (Seccomp: 2 in status);
+# with --seccomp-deny-uffd the filter makes userfaultfd() fail with EPERM.
 import ctypes, json, mmap, os, sys, threading, time
 
-if '--seccomp' in sys.argv:
-    sys.argv.remove('--seccomp')
+def bpf(code, jt, jf, k):
+    return code | (jt << 16) | (jf << 24) | (k << 32)
+
+
+if '--seccomp' in sys.argv or '--seccomp-deny-uffd' in sys.argv:
+    deny = '--seccomp-deny-uffd' in sys.argv
+    sys.argv = [a for a in sys.argv if not a.startswith('--seccomp')]
     libc0 = ctypes.CDLL(None, use_errno=True)
     assert libc0.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
-    filt = (ctypes.c_uint64 * 1)(0x06 | (0x7FFF0000 << 32))  # BPF_RET|BPF_K, SECCOMP_RET_ALLOW
+    ALLOW = bpf(0x06, 0, 0, 0x7FFF0000)  # BPF_RET|BPF_K, SECCOMP_RET_ALLOW
+    if deny:  # userfaultfd (323) fails with EPERM, everything else is allowed
+        prog_words = [bpf(0x20, 0, 0, 0), bpf(0x15, 0, 1, 323), bpf(0x06, 0, 0, 0x00050000 | 1), ALLOW]
+    else:
+        prog_words = [ALLOW]
+    filt = (ctypes.c_uint64 * len(prog_words))(*prog_words)
 
     class Prog(ctypes.Structure):
         _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
 
-    prog = Prog(1, ctypes.addressof(filt))
+    prog = Prog(len(prog_words), ctypes.addressof(filt))
     assert libc0.prctl(22, 2, ctypes.byref(prog), 0, 0) == 0  # PR_SET_SECCOMP, FILTER
 
 pages = int(sys.argv[1]) if len(sys.argv) > 1 else 64

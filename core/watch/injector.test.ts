@@ -8,6 +8,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  detach,
+  interrupt,
+  PTRACE_EVENT_STOP,
+  seize,
+  SIGTRAP,
+  singlestep,
+  stopFromSiginfo,
+  threadState,
+  waitFor,
+} from '../kernel/ptrace.ts';
 import { findSyscallInstruction } from './injector.ts';
 import { LineProcess, REPO, sleep, tracesLeft } from './test-support.ts';
 import { WriteWatcher } from './watcher.ts';
@@ -74,6 +85,32 @@ describe('injection into a thread blocked in a system call', () => {
     fs.closeSync(fd);
     expect([...b]).toEqual([0x0f, 0x05]);
     attachAndRelease(p.pid);
+    expect(tracesLeft(p.pid)).toEqual([]);
+    p.kill();
+  });
+
+  it('tells the kind of a ptrace stop from PTRACE_GETSIGINFO when the notification is gone', async () => {
+    const p = new LineProcess(spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    procs.push(p);
+    await p.next();
+    expect(stopFromSiginfo(p.pid)).toBeNull(); // not traced: no stop
+    expect(seize(p.pid)).toBe(0);
+    try {
+      interrupt(p.pid);
+      const w = waitFor(p.pid)!; // consumed here, as another thread's event loop would
+      expect(w.event).toBe(PTRACE_EVENT_STOP);
+      expect(threadState(p.pid, p.pid)).toBe('t');
+      expect(stopFromSiginfo(p.pid)).toMatchObject({ stopped: true, event: PTRACE_EVENT_STOP });
+      singlestep(p.pid);
+      expect(waitFor(p.pid)).toMatchObject({ stopSignal: SIGTRAP, event: 0 });
+      expect(stopFromSiginfo(p.pid)).toMatchObject({
+        stopped: true,
+        stopSignal: SIGTRAP,
+        event: 0,
+      });
+    } finally {
+      detach(p.pid);
+    }
     expect(tracesLeft(p.pid)).toEqual([]);
     p.kill();
   });

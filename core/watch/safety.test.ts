@@ -129,6 +129,17 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
+  it('undoes everything when the injected userfaultfd() fails inside the target', async () => {
+    const t = track(await startPyTarget(16, ['--seccomp-deny-uffd']));
+    const err = attachError(t.pid, { force: true });
+    expect(err.code).toBe('uffd-failed');
+    expect(err.message).toMatch(/could not create a userfaultfd: EPERM/);
+    expect(tracesLeft(t.pid)).toEqual([]);
+    const model = new TargetModel(16);
+    model.write([3]);
+    expect(await t.send('w 3')).toBe(`ok ${model.checksum()}`);
+  });
+
   it('says the process does not exist for a pid that is gone', async () => {
     const t = await startPyTarget(4);
     t.kill();
