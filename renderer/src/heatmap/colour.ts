@@ -129,7 +129,7 @@ export function ramp(stops: string[], n: number): Uint32Array {
 /** Lookup tables for one (theme, mode, hidden set). */
 export interface Luts {
   mode: ColourMode;
-  /** bits (9 bits) -> colour, for the page-exact path. In writes mode: the colour of unwatched pages. */
+  /** bits (9 bits) -> colour, for the page-exact path. Writes mode: watched pages get the cold colour (heat is painted over them). */
   byBits: Uint32Array;
   /** heat level 0..255 -> colour for watched pages (0 = watched, not written recently). */
   heat: Uint32Array;
@@ -169,7 +169,8 @@ export function buildLuts(
     if (mode === 'writes') {
       // Unwatched pages: dim by residency so the picture keeps its shape.
       const present = bits & (PageBit.PRESENT | PageBit.SWAPPED);
-      byBits[bits] = hidden.has('idle') ? empty : present ? category.idle : empty;
+      if (bits & PageBit.WATCHED) byBits[bits] = category.watched;
+      else byBits[bits] = hidden.has('idle') ? empty : present ? category.idle : empty;
     } else {
       byBits[bits] = category[classifyPage(bits, mode)];
     }

@@ -8,10 +8,19 @@
  */
 export const MAX_SLOTS = 4 * 1024 * 1024;
 
+/** Heat level 1..255 of a page last written `age` ticks ago, `count` times recently. */
+export function heatLevel(age: number, count: number, span: number): number {
+  const recency = 1 - age / span;
+  const often = Math.min(1, count / 8);
+  return Math.max(1, Math.round(255 * recency * (0.55 + 0.45 * often)));
+}
+
 export class HeatStore {
   readonly pagesPerSlot: number;
   readonly lastTick: Int32Array;
   readonly count: Uint16Array;
+  /** The written ranges of the last `span` ticks, oldest first (for painting heat fast). */
+  recent: Array<{ tick: number; written: Float64Array }> = [];
 
   constructor(
     readonly totalPages: number,
@@ -25,6 +34,10 @@ export class HeatStore {
 
   /** Record one tick's written ranges ([start, end, start, end, ...], collapsed indices). */
   add(tick: number, written: ArrayLike<number>): void {
+    if (written.length > 0) {
+      this.recent.push({ tick, written: Float64Array.from(written) });
+      while (this.recent.length && this.recent[0].tick <= tick - this.span) this.recent.shift();
+    }
     const g = this.pagesPerSlot;
     const slots = this.lastTick.length;
     for (let r = 0; r + 1 < written.length; r += 2) {
@@ -41,6 +54,7 @@ export class HeatStore {
   }
 
   clear(): void {
+    this.recent = [];
     this.lastTick.fill(-1);
     this.count.fill(0);
   }
@@ -51,9 +65,18 @@ export class HeatStore {
     if (last < 0 || last > now) return 0;
     const age = now - last;
     if (age >= this.span) return 0;
-    const recency = 1 - age / this.span;
-    const often = Math.min(1, this.count[slot] / 8);
-    return Math.max(1, Math.round(255 * recency * (0.55 + 0.45 * often)));
+    return heatLevel(age, this.count[slot], this.span);
+  }
+
+  /**
+   * The levels as a table for tight loops: `table[age * 9 + min(8, count)]` for age < span
+   * (what level() computes, without a call and a division per page).
+   */
+  levelTable(): Uint8Array {
+    const t = new Uint8Array(this.span * 9);
+    for (let age = 0; age < this.span; age++)
+      for (let c = 0; c < 9; c++) t[age * 9 + c] = heatLevel(age, c, this.span);
+    return t;
   }
 
   /** Hottest level over pages [a, b). */

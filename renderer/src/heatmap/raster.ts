@@ -61,22 +61,8 @@ export function rasterize(out: Uint32Array, input: RasterInput): number {
     const lut = luts.byBits;
     const n = lastIndex - firstIndex;
     const off = firstIndex - win.startIndex;
-    if (heat && heat.pagesPerSlot === 1) {
-      const hl = luts.heat;
-      for (let i = 0; i < n; i++) {
-        const b = bits[off + i];
-        out[i] = b & PageBit.WATCHED ? hl[heat.level(firstIndex + i, now)] : lut[b & 511];
-      }
-    } else if (heat) {
-      const hl = luts.heat;
-      for (let i = 0; i < n; i++) {
-        const b = bits[off + i];
-        const p = firstIndex + i;
-        out[i] = b & PageBit.WATCHED ? hl[heat.maxLevel(p, p + 1, now)] : lut[b & 511];
-      }
-    } else {
-      for (let i = 0; i < n; i++) out[i] = lut[bits[off + i] & 511];
-    }
+    for (let i = 0; i < n; i++) out[i] = lut[bits[off + i] & 511];
+    if (heat) paintHeat(out, heat, luts, firstIndex, lastIndex, now);
     out.fill(bg, Math.max(0, n), cells);
     return n;
   }
@@ -128,6 +114,38 @@ export function rasterize(out: Uint32Array, input: RasterInput): number {
     drawn += n;
   }
   return drawn;
+}
+
+/**
+ * Writes mode, page-exact: paint the pages written in the last `span` ticks (oldest first, so a
+ * page's newest write wins) over the cold colour the lookup pass gave every watched page. The cost
+ * follows the recent write set, not the number of pages on screen.
+ */
+function paintHeat(
+  out: Uint32Array,
+  heat: HeatStore,
+  luts: Luts,
+  first: number,
+  last: number,
+  now: number,
+): void {
+  const table = heat.levelTable();
+  const hl = luts.heat;
+  const count = heat.count;
+  const g = heat.pagesPerSlot;
+  for (const rec of heat.recent) {
+    const age = now - rec.tick;
+    if (age < 0 || age >= heat.span) continue;
+    const w = rec.written;
+    for (let r = 0; r + 1 < w.length; r += 2) {
+      const a = Math.max(first, w[r]);
+      const b = Math.min(last, w[r + 1]);
+      for (let p = a; p < b; p++) {
+        const c = count[g === 1 ? p : Math.floor(p / g)];
+        out[p - first] = hl[table[age * 9 + (c < 8 ? c : 8)]];
+      }
+    }
+  }
 }
 
 /** Per-category page counts of a frame for the legend, from the overview histogram. */
