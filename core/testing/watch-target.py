@@ -8,6 +8,7 @@
 #   l P1 P2 ...   start a thread that writes the listed pages every 5 ms -> "ok"
 #   m             map 16 pages at 0x200000000000 (a new VMA)                -> "ok"
 #   W P1 P2 ...   write one byte into pages of that mapping                  -> "ok"
+#   g             grow it in place to 32 pages (mremap)                      -> "ok"
 #   u             unmap it                                                   -> "ok"
 #   p A B         mprotect pages A..B read-only (splits the VMA)             -> "ok"
 #   x             exec /bin/sleep 30 (the address space is replaced)
@@ -107,10 +108,16 @@ for line in sys.stdin:
         for p in args:
             ctypes.memset(0x200000000000 + p * 4096, 7, 1)
         print('ok', flush=True)
+    elif cmd == 'g':
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mremap.restype = ctypes.c_void_p
+        libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
+        r = libc.mremap(0x200000000000, 16 * 4096, 32 * 4096, 0)
+        print('ok' if r == 0x200000000000 else 'err %d' % ctypes.get_errno(), flush=True)
     elif cmd == 'u':
         libc = ctypes.CDLL(None, use_errno=True)
         libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-        print('ok' if libc.munmap(0x200000000000, 16 * 4096) == 0 else 'err', flush=True)
+        print('ok' if libc.munmap(0x200000000000, 32 * 4096) == 0 else 'err', flush=True)
     elif cmd == 'p':
         libc = ctypes.CDLL(None, use_errno=True)
         libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]

@@ -201,6 +201,28 @@ describe('WriteWatcher on a python3 target', () => {
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
+  it('a watched VMA that grows in place keeps its recorded writes, whether re-armed or ticked', async () => {
+    const t = track(await startPyTarget(8));
+    const w = watch(t.pid);
+    const base = 0x200000000000 / 4096;
+    expect(await t.send('m')).toBe('ok');
+    expect(w.arm([{ startPage: base, endPage: base + 16 }])).toHaveLength(1);
+    await t.send('W 3');
+    expect(await t.send('g')).toBe('ok'); // now 32 pages, same start
+    // Arming the grown VMA (what a --writable selection does each tick) must not reset page 3.
+    const states = w.arm([{ startPage: base, endPage: base + 32 }]);
+    expect(states).toEqual([expect.objectContaining({ startPage: base, endPage: base + 32 })]);
+    const out = new RegionList();
+    expect(w.getWritten({ startPage: base, endPage: base + 32 }, { reset: false }, out)).toBe(1);
+    await t.send('W 20');
+    const res = w.tick(out);
+    expect(pagesOf(out, base)).toEqual([3, 20]);
+    expect(res.disappeared).toEqual([]);
+    expect(await t.send('u')).toBe('ok');
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
   it('ends cleanly when the target replaces itself with exec', async () => {
     const t = track(await startPyTarget(16));
     const w = watch(t.pid);

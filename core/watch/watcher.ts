@@ -392,8 +392,16 @@ export class WriteWatcher {
         states.push(st);
         continue;
       }
+      // A piece that overlaps watched ones (a VMA that grew since) supersedes them; only its
+      // new part is protected, so writes already recorded in the old part are not lost.
+      const old: PageRange[] = [];
+      for (const [ok, op] of [...this.registered])
+        if (op.startPage < p.endPage && p.startPage < op.endPage) {
+          old.push(op);
+          this.registered.delete(ok);
+        }
       try {
-        this.protect(p);
+        for (const part of subtractRanges([p], old)) this.protect({ ...p, ...part });
       } catch (err) {
         this.unregister(p);
         const st = this.state(p, `write-protecting it failed: ${(err as Error).message}`);
