@@ -8,7 +8,7 @@
  * 2. the window, several pages per cell: per-cell counts, then a blended colour;
  * 3. the overview histogram: the buckets overlapping the cell, summed, then blended.
  */
-import { HISTOGRAM_WIDTH, PageBit } from '../../../core/protocol/page-bits.ts';
+import { HISTOGRAM_WIDTH } from '../../../core/protocol/page-bits.ts';
 import { colourFromCounts, type Luts } from './colour.ts';
 import type { HeatStore } from './heat.ts';
 import type { Layout } from './viewport.ts';
