@@ -253,6 +253,11 @@ export class WriteWatcher {
   /**
    * Injects a userfaultfd into `pid` (ptrace seize, inject, pidfd_getfd, inject close, detach).
    * Synchronous. Throws a PagescopeError/KernelError whose message is a sentence for the user.
+   *
+   * Threads: call it, and every other method, on one thread. If the target is a child of this
+   * process, spawn it from that same thread (launchAndAttach does): a ptrace stop is visible to
+   * every thread's waitpid, and libuv's SIGCHLD handler on another thread would collect it and
+   * take it for the child's exit (the attach still succeeds, but that ChildProcess is ruined).
    */
   static attach(pid: number, options: AttachOptions = {}): WriteWatcher {
     preflight(pid, options);
