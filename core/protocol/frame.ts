@@ -8,9 +8,9 @@
  * asked for, has one Uint16 of PageBits per page. Written ranges of the tick are in collapsed
  * indices (start inclusive, end exclusive), for the heat map and the timeline.
  *
- * On the wire (WebSocket) a frame is one ArrayBuffer: encodeFrame/decodeFrame (to be written
- * with the hosts) define the layout; over Electron IPC and worker postMessage the typed arrays
- * travel as transferables.
+ * On the wire (WebSocket) a frame is one ArrayBuffer: encodeFrame/decodeFrame (wire.ts) define
+ * the layout. From the session worker to the host the typed arrays travel as transferables;
+ * over Electron IPC they are structured-cloned (no JSON either way).
  */
 import type { TickCounters } from './messages.ts';
 

@@ -110,7 +110,12 @@ export interface Request<M extends Method = Method> {
 }
 
 export interface ErrorInfo {
-  /** Stable code: 'bad-request', 'no-process', 'permission', 'unknown-session', 'exited'... */
+  /**
+   * Stable code. 'bad-request': the message failed validation (schemas.ts) or named a session
+   * this connection does not own; 'version': hello with another protocol version;
+   * 'no-process', 'permission', 'exited', 'launch-failed', 'unmapped-range', 'unsupported',
+   * 'too-many-sessions', or a kernel errno name in lower case ('ebusy') for the rest.
+   */
   code: string;
   /** One sentence for the user. */
   message: string;
