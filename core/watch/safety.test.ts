@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PagescopeError } from '../kernel/errors.ts';
+import { readMaps } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import {
   LineProcess,
@@ -172,6 +173,39 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     w.close();
     // Its own userfaultfd is its business: still one, and nothing of ours.
     expect(tracesLeft(t.pid, 1)).toEqual([]);
+  });
+});
+
+describe('special mappings and holes', () => {
+  it('refuses [vdso] and [vvar] per VMA with a reason and watches the rest of the range', async () => {
+    const t = track(await startPyTarget(8));
+    const vmas = readMaps(t.pid);
+    const special = vmas.filter((v) => v.kind === 'vdso' || v.kind === 'vvar');
+    expect(special.length).toBeGreaterThan(0);
+    const w = WriteWatcher.attach(t.pid);
+    cleanup.push(() => w.close());
+    const ranges = [...special, { startPage: t.startPage, endPage: t.startPage + 8 }].map((v) => ({
+      startPage: v.startPage,
+      endPage: v.endPage,
+    }));
+    const states = w.arm(ranges);
+    for (const v of special)
+      expect(states).toContainEqual(
+        expect.objectContaining({
+          path: v.path,
+          status: 'refused',
+          reason: expect.stringMatching(/special mapping/),
+        }),
+      );
+    expect(states).toContainEqual(
+      expect.objectContaining({ startPage: t.startPage, status: 'watched' }),
+    );
+    await t.send('w 6');
+    const out = new RegionList();
+    w.tick(out);
+    expect(pagesOf(out, t.startPage)).toEqual([6]);
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
   });
 });
 
