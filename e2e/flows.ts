@@ -51,7 +51,8 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   let target = candidates[2].first();
   for (const c of candidates) {
     if ((await c.count()) > 0) {
-      target = c.first();
+      // Of the two 16 MiB regions the sweep is mapped second (higher address).
+      target = c.last();
       break;
     }
   }
@@ -74,7 +75,7 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
     async () => Number(await timeline.getAttribute('data-max-written')) > 0,
   );
   step('written pages counted');
-  await page.waitForTimeout(1000);
+  await page.waitForTimeout(2500);
   await shot('demo-writes');
 
   // Look at a past tick on the timeline, then go back to live.

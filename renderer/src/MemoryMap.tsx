@@ -3,7 +3,7 @@
  * state). Clicking a row focuses the heatmap on it. The counts change every tick, so they are
  * written into the rows directly (throttled), not through React state.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { HISTOGRAM_WIDTH } from '../../core/protocol/page-bits.ts';
 import type { VmaInfo } from '../../core/protocol/messages.ts';
 import { frameHub } from './frames.ts';
@@ -52,6 +52,32 @@ export function MemoryMap() {
   const focused = useApp((s) => s.focusedVma);
   const total = useApp((s) => s.totalPages);
   const listRef = useRef<HTMLDivElement>(null);
+  const [filter, setFilter] = useState('');
+  const [sort, setSort] = useState<'address' | 'resident'>('address');
+
+  /** Rows to show: [position in the VMA table, VMA], filtered and sorted. */
+  const rows = useMemo(() => {
+    const q = filter.trim().toLowerCase();
+    let list = vmas.map((v, i) => [i, v] as const);
+    if (q) {
+      list = list.filter(([, v]) =>
+        `${vmaName(v)} ${v.kind} ${v.perms} ${v.start} ${v.end}`.toLowerCase().includes(q),
+      );
+    }
+    if (sort === 'resident') {
+      const f = frameHub.latest;
+      const c = f ? vmaCounts(vmas, f.overview) : null;
+      if (c)
+        list = [...list].sort(
+          (a, b) => c[b[0] * 3] + c[b[0] * 3 + 1] - (c[a[0] * 3] + c[a[0] * 3 + 1]),
+        );
+    }
+    return list;
+  }, [vmas, filter, sort]);
+
+  useEffect(() => {
+    listRef.current?.querySelector('.vma-row.focused')?.scrollIntoView({ block: 'nearest' });
+  }, [focused]);
 
   useEffect(() => {
     let last = 0;
@@ -87,8 +113,25 @@ export function MemoryMap() {
           {vmas.length} VMAs · {formatBytes(total)} mapped
         </span>
       </div>
+      <div className="vma-tools">
+        <input
+          type="search"
+          aria-label="Filter VMAs"
+          placeholder="Filter VMAs"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+        />
+        <select
+          aria-label="Sort VMAs"
+          value={sort}
+          onChange={(e) => setSort(e.target.value as 'address' | 'resident')}
+        >
+          <option value="address">By address</option>
+          <option value="resident">By resident pages</option>
+        </select>
+      </div>
       <div className="vma-list" ref={listRef} role="list">
-        {vmas.map((v, i) => (
+        {rows.map(([i, v]) => (
           <button
             type="button"
             role="listitem"
