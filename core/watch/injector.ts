@@ -63,6 +63,16 @@ export function readTargetStatus(pid: number): TargetStatus | null {
   };
 }
 
+function isKernelThread(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
+    return (flags & 0x00200000) !== 0; // PF_KTHREAD
+  } catch {
+    return false;
+  }
+}
+
 function processName(pid: number): string {
   return readTargetStatus(pid)?.name ?? '?';
 }
@@ -72,6 +82,16 @@ export function preflight(pid: number, options: { force?: boolean } = {}): Targe
   const st = readTargetStatus(pid);
   if (!st || st.state === 'Z' || st.state === 'X')
     throw new PagescopeError(`Process ${pid} does not exist (it may have exited).`, 'no-process');
+  if (pid === process.pid)
+    throw new PagescopeError(
+      `Process ${pid} is pagescope itself, which cannot trace its own process; watch another one.`,
+      'self',
+    );
+  if (isKernelThread(pid))
+    throw new PagescopeError(
+      `Process ${pid} (${st.name}) is a kernel thread: it has no user memory to watch.`,
+      'kernel-thread',
+    );
   if (st.tracerPid !== 0 && st.tracerPid !== process.pid) throw alreadyTraced(pid, st.tracerPid);
   if (st.seccomp === 2 && !options.force)
     throw new PagescopeError(

@@ -130,6 +130,13 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
+  it('refuses pagescope itself and kernel threads with a reason', () => {
+    expect(attachError(process.pid).code).toBe('self');
+    const kthread = attachError(2); // kthreadd
+    expect(kthread.code).toBe('kernel-thread');
+    expect(kthread.message).toMatch(/kernel thread: it has no user memory/);
+  });
+
   it('undoes everything when the injected userfaultfd() fails inside the target', async () => {
     const t = track(await startPyTarget(16, ['--seccomp-deny-uffd']));
     const err = attachError(t.pid, { force: true });
