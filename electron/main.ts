@@ -107,7 +107,9 @@ function trustedSender(win: BrowserWindow, event: IpcMainInvokeEvent): boolean {
   if (!frame || event.sender !== win.webContents) return false;
   if (frame !== win.webContents.mainFrame) return false;
   try {
-    return new URL(frame.url).origin === ORIGIN;
+    // Node's URL gives custom schemes the origin 'null': compare scheme and host instead.
+    const u = new URL(frame.url);
+    return u.protocol === 'app:' && u.host === 'pagescope';
   } catch {
     return false;
   }

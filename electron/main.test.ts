@@ -1,0 +1,86 @@
+/**
+ * electron/main.ts's own logic, where the Electron binary is missing: the module is bundled with
+ * `electron` replaced by a recorder (testing/fake-electron.mjs) and driven like Electron would
+ * drive it. The host service, sessions and the python3 target behind it are real. The real
+ * window is covered by electron.test.ts where the binary exists.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pythonExecutable } from '../core/testing/targets.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+let target: ChildProcess;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let out: any;
+
+beforeAll(() => {
+  target = spawn(pythonExecutable(), ['-c', 'import time; time.sleep(60)'], { stdio: 'ignore' });
+  const text = execFileSync(
+    process.execPath,
+    [path.join(HERE, 'testing/drive-main.mjs'), String(target.pid)],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  out = JSON.parse(text.trim().split('\n').pop()!);
+});
+
+afterAll(() => {
+  target.kill('SIGKILL');
+});
+
+describe('electron main (with a stand-in electron module)', () => {
+  it('ran without throwing', () => {
+    expect(out.error).toBeUndefined();
+  });
+
+  it('makes one window with the secure webPreferences', () => {
+    expect(out.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webviewTag: false,
+    });
+    expect(out.webPreferences.preload).toMatch(/preload\.cjs$/);
+    const events = out.calls.filter((c: string[]) => c[0] === 'wc.on').map((c: string[]) => c[1]);
+    expect(events).toEqual(expect.arrayContaining(['will-navigate', 'will-attach-webview']));
+    expect(out.windowOpen).toEqual({ action: 'deny' });
+    expect(out.permission).toBe(false);
+  });
+
+  it('uses --no-sandbox only as root, and says so', () => {
+    const switched = out.calls.some(
+      (c: string[]) => c[0] === 'appendSwitch' && c[1] === 'no-sandbox',
+    );
+    expect(switched).toBe(process.getuid?.() === 0);
+  });
+
+  it('serves the renderer with a strict CSP and nothing outside it', () => {
+    expect(out.index.status).toBe(200);
+    expect(out.index.csp).toMatch(/default-src 'self'/);
+    expect(out.index.csp).toMatch(/object-src 'none'/);
+    expect(out.index.csp).not.toMatch(/unsafe-eval/);
+    expect(out.escape).toBe(404);
+    expect(out.foreignHost).toBe(404);
+  });
+
+  it('answers IPC only from its own top frame, validates messages, streams frames', () => {
+    expect(out.foreign).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(out.subframe).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(out.garbage).toMatchObject({ id: 2, ok: false, error: { code: 'bad-request' } });
+    expect(out.hello).toMatchObject({ id: 3, ok: true });
+    expect(out.attach).toEqual({ ok: true, error: null });
+    expect(out.frames).toBeGreaterThan(3);
+    expect(out.frameArrays).toBe('Uint32Array');
+    expect(out.events).toContain('vmas');
+  });
+
+  it('detaches every session before quitting', () => {
+    expect(out.quit).toEqual({ prevented: true, quitCalled: true });
+    expect(out.framesAfterQuit).toBe(0);
+    expect(target.exitCode).toBeNull();
+  });
+});

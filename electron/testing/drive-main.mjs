@@ -1,0 +1,83 @@
+// Bundles electron/main.ts with `electron` aliased to fake-electron.mjs, runs it under Node, and
+// drives it like Electron would: the app:// protocol, window.open, IPC requests from our frame
+// and from a foreign one, an attach to the pid given as argv[2], and quitting. Prints one JSON
+// object with what happened (read by electron/main.test.ts).
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+// Inside the project so the bundle resolves koffi and tsx from node_modules.
+fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
+const outDir = fs.mkdtempSync(path.join(root, 'dist', 'main-test-'));
+const outfile = path.join(outDir, 'main.mjs');
+await build({
+  entryPoints: [path.join(root, 'electron/main.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  external: ['koffi', 'tsx', 'tsx/*'],
+  alias: { electron: path.join(here, 'fake-electron.mjs') },
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: 'error',
+});
+process.env.PAGESCOPE_ROOT = root;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const out = {};
+try {
+  await import(pathToFileURL(outfile).href);
+  const F = globalThis.__fake;
+  await sleep(200);
+  const win = F.windows[0];
+  out.webPreferences = win.opts.webPreferences;
+  out.calls = F.calls;
+  const index = await F.protocolHandler(new Request('app://pagescope/index.html'));
+  out.index = { status: index.status, csp: index.headers.get('content-security-policy') };
+  out.escape = (await F.protocolHandler(new Request('app://pagescope/../../etc/passwd'))).status;
+  out.foreignHost = (await F.protocolHandler(new Request('app://other/index.html'))).status;
+  out.windowOpen = F.openHandler({ url: 'https://example.com/' });
+  out.permission = await new Promise((r) => F.perm(null, 'media', r));
+  const h = F.handlers.get('pagescope:request');
+  const ours = { sender: win.webContents, senderFrame: win.webContents.mainFrame };
+  const foreign = { sender: win.webContents, senderFrame: { url: 'https://evil.example/' } };
+  const subframe = { sender: win.webContents, senderFrame: { url: 'app://pagescope/index.html' } };
+  out.foreign = await h(foreign, { id: 1, method: 'hello', params: { version: 1 } });
+  out.subframe = await h(subframe, { id: 1, method: 'hello', params: { version: 1 } });
+  out.garbage = await h(ours, { id: 2, method: 'attach', params: { pid: 'x' } });
+  out.hello = await h(ours, { id: 3, method: 'hello', params: { version: 1 } });
+  const attach = await h(ours, {
+    id: 4,
+    method: 'attach',
+    params: { pid: Number(process.argv[2]) },
+  });
+  out.attach = { ok: attach.ok, error: attach.ok ? null : attach.error };
+  await sleep(1000);
+  const frames = F.sent.filter(([c]) => c === 'pagescope:frame');
+  out.frames = frames.length;
+  out.frameArrays = frames.length
+    ? frames[frames.length - 1][1].overview.histogram.constructor.name
+    : null;
+  out.events = F.sent.filter(([c]) => c === 'pagescope:event').map(([, e]) => e.event);
+  const ev = {
+    prevented: false,
+    preventDefault() {
+      this.prevented = true;
+    },
+  };
+  F.app.emit('before-quit', ev);
+  for (let i = 0; i < 60 && !F.quitted; i++) await sleep(50);
+  out.quit = { prevented: ev.prevented, quitCalled: !!F.quitted };
+  const n = F.sent.length;
+  await sleep(400);
+  out.framesAfterQuit = F.sent.length - n;
+} catch (err) {
+  out.error = String(err?.stack ?? err);
+}
+fs.rmSync(outDir, { recursive: true, force: true });
+console.log(JSON.stringify(out));
+process.exit(0);
