@@ -171,15 +171,40 @@ export async function watchCommand(
             `not watching ${s.path || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)}: ${s.reason}.`,
           );
     };
-    const initial = sel.select(readMaps(pid));
-    if (initial.length === 0 && !launch && !sel.dynamic)
-      throw new PagescopeError(`No mapping of process ${pid} matches ${sel.what}.`, 'bad-input');
-    if (initial.length === 0 && !launch)
-      throw new PagescopeError(
-        `No mapping of process ${pid} matches ${sel.what}; "pagescope scan --pid ${pid}" lists them.`,
-        'bad-input',
-      );
-    const armed = initial.length ? watcher.arm(initial) : [];
+    // Applies the selection. In launch mode a launcher (shell script, pyenv shim, env) may
+    // replace itself with the real program at any moment: our child, so attach again and re-apply
+    // the selection to the new address space.
+    const reattach = (): boolean => {
+      try {
+        watcher.close();
+        watcher = WriteWatcher.attach(pid, { force: options.force });
+        note(`process ${pid} executed a new program; watching it again.`);
+        return true;
+      } catch {
+        return false; // exited meanwhile: the next tick says so
+      }
+    };
+    const armSelection = (): VmaWatchState[] => {
+      for (let round = 0; ; round++) {
+        let vmas: Vma[];
+        try {
+          vmas = readMaps(pid);
+        } catch (err) {
+          if (launch) return [];
+          throw err;
+        }
+        const ranges = sel.select(vmas);
+        if (ranges.length === 0 && !launch)
+          throw new PagescopeError(
+            `No mapping of process ${pid} matches ${sel.what}; "pagescope scan --pid ${pid}" lists them.`,
+            'bad-input',
+          );
+        const states = ranges.length ? watcher.arm(ranges) : [];
+        if (!(launch && watcher.endedBy === 'exec' && round < 20)) return states;
+        if (!reattach()) return [];
+      }
+    };
+    const armed = armSelection();
     report(armed);
     const watchedPages = armed
       .filter((s) => s.status === 'watched')
@@ -215,19 +240,9 @@ export async function watchCommand(
         }
       }
       const tick = watcher.tick(out);
-      if (tick.ended && tick.endedBy === 'exec' && launch) {
-        // A launcher (shell script, pyenv shim, env) replaced itself with the real program: our
-        // child, so attach again and re-apply the selection to the new address space.
-        try {
-          watcher.close();
-          watcher = WriteWatcher.attach(pid, { force: options.force });
-          const again = sel.select(readMaps(pid));
-          if (again.length) report(watcher.arm(again));
-          note(`process ${pid} executed a new program; watching it again.`);
-          continue;
-        } catch {
-          // exited meanwhile: the end is reported below
-        }
+      if (tick.ended && tick.endedBy === 'exec' && launch && reattach()) {
+        report(armSelection());
+        continue;
       }
       if (tick.ended) {
         stopReason = childExit ?? tick.ended;
