@@ -221,6 +221,15 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     expect(ticks.some((l) => (l.writtenPages as number) >= 8)).toBe(true);
   });
 
+  it('ends cleanly, with the reason, when the command is over before the first tick', () => {
+    const r = run(['watch', '--json', '--interval', '200', '--', 'true']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.out)).toEqual([
+      { done: true, reason: expect.stringMatching(/exited/), ticks: 0 },
+    ]);
+  });
+
   it("refuses to attach to another user's process as an unprivileged user, and launch mode works for that user", () => {
     const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], {
       encoding: 'utf8',

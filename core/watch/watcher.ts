@@ -165,44 +165,58 @@ function acquireUserfaultfd(
   pid: number,
   tid: number,
   alreadyStopped: boolean,
-): { fd: number; probeAddress: bigint } {
+): { fd: number; probeAddress: bigint; backend: PagemapScanBackend; memFd: number } {
   let ours = -1;
   let insn = 0n;
-  withStoppedThread(
-    pid,
-    tid,
-    (t: StoppedThread) => {
-      insn = t.insn;
-      const r = t.call(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-      if (r < 0n) {
-        const e = new KernelError('userfaultfd (injected into the target)', Number(-r), { pid });
-        throw new PagescopeError(
-          `Process ${pid} could not create a userfaultfd: ${e.errnoName} (${e.describe()}).`,
-          'uffd-failed',
-        );
-      }
-      const targetFd = Number(r);
-      let takeError: unknown = null;
-      try {
-        ours = takeRemoteFd(pid, targetFd);
-      } catch (err) {
-        takeError = err;
-      }
-      // Whatever happened, the target must not keep the descriptor.
-      const cr = t.call(SYS_close, targetFd);
-      if (takeError) throw takeError;
-      if (cr < 0n) {
-        closeFd(ours);
-        ours = -1;
-        throw new PagescopeError(
-          `Closing the injected descriptor in process ${pid} failed; attach was undone.`,
-          'inject-failed',
-        );
-      }
-    },
-    { alreadyStopped, settle: alreadyStopped },
-  );
-  return { fd: ours, probeAddress: insn };
+  let backend: PagemapScanBackend | null = null;
+  let memFd = -1;
+  const cleanup = (): void => {
+    (backend as PagemapScanBackend | null)?.close();
+    if (memFd >= 0) fs.closeSync(memFd);
+  };
+  try {
+    withStoppedThread(
+      pid,
+      tid,
+      (t: StoppedThread) => {
+        insn = t.insn;
+        // Opened while the thread is held: a short-lived target cannot be gone before we have them.
+        backend = new PagemapScanBackend(pid);
+        memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
+        const r = t.call(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+        if (r < 0n) {
+          const e = new KernelError('userfaultfd (injected into the target)', Number(-r), { pid });
+          throw new PagescopeError(
+            `Process ${pid} could not create a userfaultfd: ${e.errnoName} (${e.describe()}).`,
+            'uffd-failed',
+          );
+        }
+        const targetFd = Number(r);
+        let takeError: unknown = null;
+        try {
+          ours = takeRemoteFd(pid, targetFd);
+        } catch (err) {
+          takeError = err;
+        }
+        // Whatever happened, the target must not keep the descriptor.
+        const cr = t.call(SYS_close, targetFd);
+        if (takeError) throw takeError;
+        if (cr < 0n) {
+          closeFd(ours);
+          ours = -1;
+          throw new PagescopeError(
+            `Closing the injected descriptor in process ${pid} failed; attach was undone.`,
+            'inject-failed',
+          );
+        }
+      },
+      { alreadyStopped, settle: alreadyStopped },
+    );
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  return { fd: ours, probeAddress: insn, backend: backend!, memFd };
 }
 
 function pickThread(pid: number): number {
@@ -223,8 +237,6 @@ export class WriteWatcher {
    * (see granularity.ts); 1 on Linux 6.18, where the first write splits a protected THP.
    */
   readonly granularityPages: number = measureGranularity().pages;
-  private readonly backend: PagemapScanBackend;
-  private readonly memFd: number;
   private readonly scratch = new RegionList(256);
   private readonly regArg = new BigUint64Array(new ArrayBuffer(256));
   private apiDone = false;
@@ -240,15 +252,9 @@ export class WriteWatcher {
     readonly pid: number,
     private uffd: number,
     private readonly probeAddress: bigint,
-  ) {
-    try {
-      this.backend = new PagemapScanBackend(pid);
-      this.memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
-    } catch (err) {
-      closeFd(uffd);
-      throw err;
-    }
-  }
+    private readonly backend: PagemapScanBackend,
+    private readonly memFd: number,
+  ) {}
 
   /**
    * Injects a userfaultfd into `pid` (ptrace seize, inject, pidfd_getfd, inject close, detach).
@@ -262,12 +268,8 @@ export class WriteWatcher {
   static attach(pid: number, options: AttachOptions = {}): WriteWatcher {
     preflight(pid, options);
     const tid = options.alreadyStoppedTid ?? pickThread(pid);
-    const { fd, probeAddress } = acquireUserfaultfd(
-      pid,
-      tid,
-      options.alreadyStoppedTid !== undefined,
-    );
-    return new WriteWatcher(pid, fd, probeAddress);
+    const a = acquireUserfaultfd(pid, tid, options.alreadyStoppedTid !== undefined);
+    return new WriteWatcher(pid, a.fd, a.probeAddress, a.backend, a.memFd);
   }
 
   /** ms timestamp (performance.now) when the last arm() returned. */
