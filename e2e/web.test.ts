@@ -98,11 +98,45 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
       ),
     );
     await until('VMAs listed', async () => (await page.locator('.vma-row').count()) > 3);
-    const heap = page.locator('.vma-row', { hasText: '[heap]' });
-    await (
-      (await heap.count()) ? heap.first() : page.locator('.vma-row', { hasText: 'rw-p' }).first()
-    ).click();
+    const canvas = page.locator('canvas[data-testid="heatmap"]');
+    // Zoomed in, the host sends a full-resolution window and each cell is one page.
+    await page.locator('.heatmap').focus();
+    const before =
+      Number(await canvas.getAttribute('data-end-index')) -
+      Number(await canvas.getAttribute('data-first-index'));
+    for (let i = 0; i < 3; i++) await page.keyboard.press('+');
+    await until('the zoomed view', async () => {
+      const shown =
+        Number(await canvas.getAttribute('data-end-index')) -
+        Number(await canvas.getAttribute('data-first-index'));
+      return shown < before && (await canvas.getAttribute('data-pages-per-cell')) === '1';
+    });
+    await until('a full-resolution window from the host', () =>
+      page.evaluate(`(() => {
+        const f = window.__pagescope.frameHub.latest;
+        const c = document.querySelector('canvas[data-testid="heatmap"]');
+        return !!f && !!f.window && f.window.startIndex <= Number(c.dataset.firstIndex) &&
+          f.window.endIndex >= Number(c.dataset.endIndex);
+      })()`),
+    );
+    await page.keyboard.press('Home');
+    // The legend toggles categories.
+    const present = page.getByRole('button', { name: /^Present/ });
+    await present.click();
+    expect(await present.getAttribute('aria-pressed')).toBe('false');
+    await present.click();
+    expect(await present.getAttribute('aria-pressed')).toBe('true');
+    // Shift-drag selects a range (d3-brush); "Watch writes" then watches the selection.
+    const box = (await canvas.boundingBox())!;
+    await page.keyboard.down('Shift');
+    await page.mouse.move(box.x + 10, box.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3, { steps: 5 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await page.getByText(/on selection \([\d,]+ pages\)/).waitFor();
     await page.getByRole('button', { name: 'Watch writes' }).click();
+    await until('a watched VMA', async () => (await page.locator('.vma-row .badge').count()) > 0);
     await until(
       'a tick while watching',
       async () => writtenFromStatus(await statusText(page)) !== null,

@@ -8,7 +8,7 @@
  * performance.measure('pagescope:heatmap-draw').
  */
 import { useEffect, useRef } from 'react';
-import { brush, type D3BrushEvent } from 'd3-brush';
+import { brushY, type D3BrushEvent } from 'd3-brush';
 import { select } from 'd3-selection';
 import { zoom as d3zoom, zoomIdentity, type D3ZoomEvent, type ZoomBehavior } from 'd3-zoom';
 import { HISTOGRAM_WIDTH, PAGE_BIT_NAMES } from '../../../core/protocol/page-bits.ts';
@@ -87,17 +87,20 @@ export function Heatmap() {
     svgSel.call(zoomBehavior);
 
     const brushG = svgSel.append('g').attr('class', 'brush');
-    const brushBehavior = brush<unknown>()
+    // A vertical brush: on the wrapped grid a range of pages is a run of rows. (A 2-D brush
+    // would lock to one axis while Shift is held, which is d3-brush's own Shift gesture.)
+    const brushBehavior = brushY<unknown>()
       .filter((event: MouseEvent) => event.shiftKey && !event.button)
       .on('end', (event: D3BrushEvent<unknown>) => {
         if (!event.selection || !layout) return;
-        const [[x0, y0], [x1, y1]] = event.selection as [[number, number], [number, number]];
-        const a = indexAt(layout, x0, y0);
-        const bIdx = indexAt(layout, Math.max(x0, x1 - 1), Math.max(y0, y1 - 1));
+        const [y0, y1] = event.selection as [number, number];
         brushG.call(brushBehavior.move, null);
-        if (a < 0 || bIdx < 0) return;
-        const start = Math.min(a, bIdx);
-        const end = Math.min(layout.totalPages, Math.max(a, bIdx) + layout.pagesPerCell);
+        const l = layout;
+        const rowA = Math.max(0, Math.floor(y0 / l.cellPx));
+        const rowB = Math.min(l.rows, Math.max(rowA + 1, Math.ceil(y1 / l.cellPx)));
+        const start = l.firstIndex + rowA * l.pagesPerRow;
+        const end = Math.min(l.totalPages, l.firstIndex + rowB * l.pagesPerRow);
+        if (start >= end) return;
         useApp.setState({ selection: { start, end } });
       });
     brushG.call(brushBehavior);
@@ -463,8 +466,8 @@ export function Heatmap() {
       <svg ref={svgRef} className="heatmap-overlay" aria-hidden="true" />
       <div ref={tipRef} className="tooltip" hidden role="tooltip" />
       <p id="heatmap-help" className="sr-only">
-        Scroll or press plus and minus to zoom, drag or use the arrow keys to pan, Shift-drag to
-        select a range, click to pick a VMA.
+        Scroll or press plus and minus to zoom, drag or use the arrow keys to pan, Shift-drag up or
+        down to select rows of pages, click to pick a VMA, Escape to clear.
       </p>
     </div>
   );
