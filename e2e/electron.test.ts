@@ -3,7 +3,9 @@
  * exists. Build machines without network have no node_modules/electron/dist: the test is skipped
  * there with the reason printed.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { _electron, type ElectronApplication } from 'playwright-core';
 import { afterAll, describe, it } from 'vitest';
@@ -13,10 +15,8 @@ import { ensureRendererBuilt, ROOT } from './helpers.ts';
 function electronMissing(): string | null {
   if (!fs.existsSync(path.join(ROOT, 'node_modules', 'electron', 'dist')))
     return 'skipped: the Electron binary is not installed (node_modules/electron/dist is missing; its download needs the network)';
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-    main?: string;
-  };
-  if (!pkg.main) return 'skipped: package.json has no "main" entry for the Electron app';
+  if (!fs.existsSync(path.join(ROOT, 'electron', 'build.mjs')))
+    return 'skipped: electron/build.mjs (the Electron main and preload build) is missing';
   return null;
 }
 
@@ -32,12 +32,13 @@ describe.skipIf(missing !== null)('pagescope in Electron', () => {
 
   it('newcomer path in the Electron window', async () => {
     ensureRendererBuilt();
-    const executablePath = (await import('electron')).default as unknown as string;
-    app = await _electron.launch({
-      executablePath,
-      args: [ROOT, '--no-sandbox', '--disable-gpu'],
-      cwd: ROOT,
+    execFileSync(process.execPath, [path.join(ROOT, 'electron', 'build.mjs')], {
+      stdio: 'inherit',
     });
+    const executablePath = createRequire(import.meta.url)('electron') as unknown as string;
+    const args = [path.join(ROOT, 'dist', 'electron', 'main.mjs')];
+    if (process.getuid?.() === 0) args.unshift('--no-sandbox');
+    app = await _electron.launch({ executablePath, args, cwd: ROOT });
     const page = await app.firstWindow();
     await page.getByLabel('Find process').waitFor();
     await newcomerPath(page, 'electron');

@@ -14,7 +14,11 @@ interface ErrorLike {
 
 /** A user-facing sentence for a failed request, with what to do when we know it. */
 export function explain(err: unknown, what: string): string {
-  const e = (err ?? {}) as ErrorLike;
+  const raw = (err ?? {}) as ErrorLike & { name?: string };
+  // The WebSocket bridge puts the host's code in `code`; Electron's preload (errors cross
+  // contextBridge as plain Errors) puts it in `name`.
+  const code = raw.code ?? (raw.name && raw.name !== 'Error' ? raw.name : undefined);
+  const e = { code, message: raw.message };
   const base = e.message ? e.message.replace(/\s+$/, '') : `${what} failed.`;
   const withStop = /[.!?]$/.test(base) ? base : base + '.';
   switch (e.code) {
