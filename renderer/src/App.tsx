@@ -35,6 +35,46 @@ function Welcome() {
   );
 }
 
+/** What the built-in demo does, for the first minute of a newcomer (see core/demo/regions.ts). */
+function DemoGuide() {
+  return (
+    <details className="demo-guide" open>
+      <summary>What the demo is doing</summary>
+      <p>
+        Each region is its own VMA and changes in phases. Click one in the memory map, then{' '}
+        <b>Watch writes</b>:
+      </p>
+      <ul>
+        <li>
+          <b>sweep</b> (16 MiB): a 4 MiB band of written pages sliding through it
+        </li>
+        <li>
+          <b>hot</b>: the same 8 pages written every tick
+        </li>
+        <li>
+          <b>random</b> (16 MiB): 8 random pages written per tick, dropped every 10 s
+        </li>
+        <li>
+          <b>zero</b>: pages only read — the shared zero page
+        </li>
+        <li>
+          <b>file</b>: a private file mapping; written pages turn anonymous
+        </li>
+        <li>
+          <b>thp</b>: transparent huge pages; <b>guard</b>: guard-page stripes
+        </li>
+        <li>
+          <b>swap</b>: paged out every 10 s when swap exists; <b>growth</b>: a heap-like region
+        </li>
+      </ul>
+      <p className="muted small">
+        Where the kernel cannot name anonymous mappings the regions show as (anonymous): sort the
+        memory map by resident pages or switch to Type colours to find them.
+      </p>
+    </details>
+  );
+}
+
 export function App() {
   const session = useApp((s) => s.session);
   const connected = useApp((s) => s.connected);
@@ -72,7 +112,16 @@ export function App() {
       </header>
       <Notices />
       <div className="body">
-        <aside className="sidebar">{session ? <MemoryMap /> : <ProcessPicker />}</aside>
+        <aside className="sidebar">
+          {session ? (
+            <section className="side-stack">
+              {session.launched && /demo/.test(session.name) && <DemoGuide />}
+              <MemoryMap />
+            </section>
+          ) : (
+            <ProcessPicker />
+          )}
+        </aside>
         <main className="main">
           {session ? (
             <>
