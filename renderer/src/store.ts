@@ -41,6 +41,8 @@ export interface AppState {
   /** Set to ask the heatmap to bring this collapsed range [start, end) into view (null: all). */
   zoomRequest: { range: Selection | null; seq: number } | null;
   mode: ColourMode;
+  /** Squeeze big VMAs with no page table (see heatmap/display-space.ts). */
+  compact: boolean;
   hidden: ReadonlySet<CategoryKey>;
   paused: boolean;
   intervalMs: number;
@@ -64,6 +66,7 @@ export const initialState = (): Omit<AppState, 'bridge' | 'connected' | 'hostWar
   zoom: { k: 1, y: 0 },
   zoomRequest: null,
   mode: 'residency',
+  compact: true,
   hidden: new Set(),
   paused: false,
   intervalMs: 200,

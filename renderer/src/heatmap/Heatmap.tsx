@@ -24,6 +24,7 @@ import {
   themeColours,
 } from '../theme.ts';
 import { buildLuts, type Luts } from './colour.ts';
+import { buildDisplaySpace, DisplaySpace } from './display-space.ts';
 import type { HeatStore } from './heat.ts';
 import { rasterize } from './raster.ts';
 import { requestView } from '../actions.ts';
@@ -31,6 +32,7 @@ import {
   cellOf,
   computeLayout,
   indexAt,
+  MAX_WINDOW_PAGES,
   maxZoom,
   rangeOutline,
   viewRequestFor,
@@ -67,6 +69,10 @@ export function Heatmap() {
     let width = 0;
     let height = 0;
     let layout: Layout | null = null;
+    let space: DisplaySpace = DisplaySpace.identity(0);
+    let spaceKey = '';
+    /** Host index of a display index (end-exclusive variant maps the end of the space). */
+    const hostEnd = (d: number) => (d >= space.totalDisplay ? space.totalHost : space.toHost(d));
     let lutKey = '';
     let luts: Luts | null = null;
     let scheduled = 0;
@@ -98,8 +104,8 @@ export function Heatmap() {
         const l = layout;
         const rowA = Math.max(0, Math.floor(y0 / l.cellPx));
         const rowB = Math.min(l.rows, Math.max(rowA + 1, Math.ceil(y1 / l.cellPx)));
-        const start = l.firstIndex + rowA * l.pagesPerRow;
-        const end = Math.min(l.totalPages, l.firstIndex + rowB * l.pagesPerRow);
+        const start = space.toHost(l.firstIndex + rowA * l.pagesPerRow);
+        const end = hostEnd(Math.min(l.totalPages, l.firstIndex + rowB * l.pagesPerRow));
         if (start >= end) return;
         useApp.setState({ selection: { start, end } });
       });
@@ -137,7 +143,19 @@ export function Heatmap() {
       scheduled = 0;
       const st = useApp.getState();
       const frame = frameHub.latest;
-      const total = frame?.totalPages ?? st.totalPages;
+      const hostTotal = frame?.totalPages ?? st.totalPages;
+      if (frame && st.compact) {
+        const next = buildDisplaySpace(hostTotal, frame.overview);
+        const key = next.segments.map((g) => `${g.hostStart}:${g.squeezed ? 1 : 0}`).join(',');
+        if (key !== spaceKey || next.totalHost !== space.totalHost) {
+          space = next;
+          spaceKey = key;
+        }
+      } else if (space.totalHost !== hostTotal || !space.isIdentity) {
+        space = DisplaySpace.identity(hostTotal);
+        spaceKey = '';
+      }
+      const total = space.totalDisplay;
       const kMax = maxZoom(total, width, height);
       zoomBehavior.scaleExtent([1, kMax]);
       const theme = themeColours();
@@ -157,7 +175,15 @@ export function Heatmap() {
       }
       performance.mark('pagescope:heatmap-draw-start');
       layout = computeLayout(total, width, height, st.zoom);
-      requestView(viewRequestFor(layout, width, height));
+      const view = viewRequestFor(layout, width, height);
+      if (view.window) {
+        const w = {
+          startIndex: space.toHost(view.window.startIndex),
+          endIndex: hostEnd(view.window.endIndex),
+        };
+        view.window = w.endIndex - w.startIndex <= MAX_WINDOW_PAGES ? w : undefined;
+      }
+      requestView(view.window ? view : { buckets: view.buckets });
       const { cols, rows } = layout;
       if (!image || image.width !== cols || image.height !== rows) {
         image = new ImageData(cols, rows);
@@ -181,6 +207,7 @@ export function Heatmap() {
         window: frame.window,
         heat,
         tick,
+        space,
       });
       offCtx.putImageData(image, 0, 0);
       ctx.imageSmoothingEnabled = false;
@@ -191,8 +218,9 @@ export function Heatmap() {
       drawCount++;
       canvas.dataset.draws = String(drawCount);
       canvas.dataset.pagesPerCell = String(layout.pagesPerCell);
-      canvas.dataset.firstIndex = String(layout.firstIndex);
-      canvas.dataset.endIndex = String(layout.endIndex);
+      canvas.dataset.firstIndex = String(space.toHost(layout.firstIndex));
+      canvas.dataset.endIndex = String(hostEnd(layout.endIndex));
+      canvas.dataset.squeezed = String(space.segments.filter((g) => g.squeezed).length);
       canvas.setAttribute('aria-label', summary(layout, st.vmas, drawn));
     }
 
@@ -200,8 +228,8 @@ export function Heatmap() {
       const st = useApp.getState();
       const f = frameHub.latest!;
       const c = f.counters;
-      const first = vmaAtIndex(vmas, l.firstIndex);
-      const last = vmaAtIndex(vmas, Math.max(l.firstIndex, l.endIndex - 1));
+      const first = vmaAtIndex(vmas, space.toHost(l.firstIndex));
+      const last = vmaAtIndex(vmas, space.toHost(Math.max(l.firstIndex, l.endIndex - 1)));
       const where =
         first && last && first !== last
           ? `from ${vmaLabel(first)} to ${vmaLabel(last)}`
@@ -211,15 +239,17 @@ export function Heatmap() {
       const per = l.pagesPerCell === 1 ? 'one page per cell' : `${l.pagesPerCell} pages per cell`;
       return (
         `Heatmap of ${st.session?.name ?? 'the process'} in ${st.mode} mode, ` +
-        `${fmt.format(l.endIndex - l.firstIndex)} of ${fmt.format(l.totalPages)} pages shown ${where}, ${per}` +
+        `${fmt.format(hostEnd(l.endIndex) - space.toHost(l.firstIndex))} of ${fmt.format(space.totalHost)} pages shown ${where}, ${per}` +
+        (space.isIdentity ? '' : ', empty reservations squeezed') +
         ` (${fmt.format(drawn)} drawn). Tick ${c.tick}: ${fmt.format(c.present)} present, ` +
         `${fmt.format(c.swapped)} swapped, ${fmt.format(c.written)} written.`
       );
     }
 
+    /** Outline the host range [a, b) on the grid. */
     function strokeRange(l: Layout, a: number, b: number) {
-      const lo = Math.max(a, l.firstIndex);
-      const hi = Math.min(b, l.endIndex);
+      const lo = Math.max(space.toDisplay(a), l.firstIndex);
+      const hi = Math.min(space.toDisplayEnd(b), l.endIndex);
       if (lo >= hi) return;
       const pts = rangeOutline(l, lo, hi);
       ctx.beginPath();
@@ -257,7 +287,12 @@ export function Heatmap() {
       // Faint outline of every VMA in view (its staircase on the wrapped grid).
       let inView = 0;
       for (const v of vmas) {
-        if (v.offset < l.endIndex && v.offset + v.endPage - v.startPage > l.firstIndex) inView++;
+        const d0 = space.toDisplay(v.offset);
+        if (
+          d0 < l.endIndex &&
+          space.toDisplayEnd(v.offset + v.endPage - v.startPage) > l.firstIndex
+        )
+          inView++;
       }
       if (inView <= 400) {
         ctx.strokeStyle = theme.boundary;
@@ -273,14 +308,16 @@ export function Heatmap() {
       let lastLabelRight = -1;
       for (const v of vmas) {
         const len = v.endPage - v.startPage;
-        if (v.offset + len <= l.firstIndex || v.offset >= l.endIndex) continue;
-        if (v.offset >= l.firstIndex) {
-          const { col, row } = cellOf(l, v.offset);
+        const d0 = space.toDisplay(v.offset);
+        const d1 = space.toDisplayEnd(v.offset + len);
+        if (d1 <= l.firstIndex || d0 >= l.endIndex) continue;
+        if (d0 >= l.firstIndex) {
+          const { col, row } = cellOf(l, d0);
           ctx.fillStyle = theme.boundary;
           ctx.globalAlpha = 0.85;
           ctx.fillRect(col * c - 1, row * c - 2, 2, c + 4);
           ctx.globalAlpha = 1;
-          const rowsTall = len / l.pagesPerRow;
+          const rowsTall = (d1 - d0) / l.pagesPerRow;
           const x = col * c + 4;
           const y = row * c + 2;
           if (
@@ -333,25 +370,36 @@ export function Heatmap() {
       const r = svg.getBoundingClientRect();
       const x = e.clientX - r.left;
       const y = e.clientY - r.top;
-      const idx = indexAt(layout, x, y);
-      if (idx < 0) {
+      const didx = indexAt(layout, x, y);
+      if (didx < 0) {
         tip.hidden = true;
         return;
       }
+      const idx = space.toHost(didx);
+      const seg = space.segmentAtDisplay(didx);
       const st = useApp.getState();
       const v = vmaAtIndex(st.vmas, idx);
       const addr = addressAtIndex(st.vmas, idx) ?? '?';
       const f = frameHub.latest;
       let cats = '';
-      const n = Math.min(layout.pagesPerCell, layout.totalPages - idx);
-      if (f.window && idx >= f.window.startIndex && idx + n <= f.window.endIndex && n === 1) {
+      const n = seg.squeezed
+        ? seg.hostEnd - seg.hostStart
+        : Math.min(layout.pagesPerCell, seg.hostEnd - idx);
+      if (seg.squeezed) {
+        cats = `no page table in all ${fmt.format(n)} pages (squeezed; turn off "Squeeze empty" to see it at full size)`;
+      } else if (
+        f.window &&
+        idx >= f.window.startIndex &&
+        idx + n <= f.window.endIndex &&
+        n === 1
+      ) {
         const bits = f.window.bits[idx - f.window.startIndex];
         cats = PAGE_BIT_NAMES.filter((_, i) => bits & (1 << i)).join(', ') || 'no page table';
       } else {
         const B = f.overview.pagesPerBucket;
         const bk = Math.min(f.overview.buckets - 1, Math.floor(idx / B));
         const row = bk * HISTOGRAM_WIDTH;
-        const size = Math.min(B, layout.totalPages - bk * B);
+        const size = Math.min(B, space.totalHost - bk * B);
         cats = PAGE_BIT_NAMES.map((name, i) => [name, f.overview.histogram[row + i]] as const)
           .filter(([, c]) => c > 0)
           .map(([name, c]) => `${name} ${Math.round((100 * c) / size)}%`)
@@ -386,8 +434,8 @@ export function Heatmap() {
     const onClick = (e: MouseEvent) => {
       if (!layout || e.shiftKey || e.defaultPrevented) return;
       const r = svg.getBoundingClientRect();
-      const idx = indexAt(layout, e.clientX - r.left, e.clientY - r.top);
-      const v = idx >= 0 ? vmaAtIndex(useApp.getState().vmas, idx) : null;
+      const didx = indexAt(layout, e.clientX - r.left, e.clientY - r.top);
+      const v = didx >= 0 ? vmaAtIndex(useApp.getState().vmas, space.toHost(didx)) : null;
       useApp.setState({ focusedVma: v ? v.start : null, selection: null });
     };
     svg.addEventListener('pointermove', onMove);
@@ -422,9 +470,15 @@ export function Heatmap() {
       if (s.zoomRequest && s.zoomRequest.seq !== lastSeq) {
         lastSeq = s.zoomRequest.seq;
         const r = s.zoomRequest.range;
-        const total = frameHub.latest?.totalPages ?? s.totalPages;
+        const total = space.totalDisplay;
         const z = r
-          ? zoomToRange(total, height, r.start, r.end, maxZoom(total, width, height))
+          ? zoomToRange(
+              total,
+              height,
+              space.toDisplay(r.start),
+              space.toDisplayEnd(r.end),
+              maxZoom(total, width, height),
+            )
           : { k: 1, y: 0 };
         svgSel.call(zoomBehavior.transform, zoomIdentity.translate(0, z.y).scale(z.k));
       }
@@ -436,7 +490,8 @@ export function Heatmap() {
         s.selection !== prev.selection ||
         s.focusedVma !== prev.focusedVma ||
         s.scrubTick !== prev.scrubTick ||
-        s.totalPages !== prev.totalPages
+        s.totalPages !== prev.totalPages ||
+        s.compact !== prev.compact
       ) {
         schedule();
       }

@@ -10,6 +10,7 @@
  */
 import { HISTOGRAM_WIDTH } from '../../../core/protocol/page-bits.ts';
 import { colourFromCounts, type Luts } from './colour.ts';
+import { DisplaySpace } from './display-space.ts';
 import type { HeatStore } from './heat.ts';
 import type { Layout } from './viewport.ts';
 
@@ -26,6 +27,7 @@ export interface WindowData {
 }
 
 export interface RasterInput {
+  /** Layout in display indices (see display-space.ts; the identity when nothing is squeezed). */
   layout: Layout;
   luts: Luts;
   overview: OverviewData | null;
@@ -33,6 +35,7 @@ export interface RasterInput {
   /** Writes mode: the heat store and the tick to look at. */
   heat?: HeatStore | null;
   tick?: number;
+  space?: DisplaySpace;
 }
 
 const counts = new Float64Array(HISTOGRAM_WIDTH);
@@ -41,6 +44,7 @@ const counts = new Float64Array(HISTOGRAM_WIDTH);
 export function rasterize(out: Uint32Array, input: RasterInput): number {
   const { layout, luts, overview, window: win } = input;
   const { cols, rows, pagesPerCell: ppc, firstIndex, totalPages } = layout;
+  const space = input.space ?? DisplaySpace.identity(totalPages);
   const cells = cols * rows;
   const bg = luts.background;
   const writes = luts.mode === 'writes';
@@ -49,32 +53,60 @@ export function rasterize(out: Uint32Array, input: RasterInput): number {
   let drawn = 0;
 
   const lastIndex = Math.min(totalPages, firstIndex + cells * ppc);
+  // The window must hold every host page behind the visible display range.
   const winCovers =
     win !== null &&
-    win.startIndex <= firstIndex &&
-    win.endIndex >= lastIndex &&
-    win.bits.length > 0;
+    win.bits.length > 0 &&
+    win.startIndex <= space.toHost(firstIndex) &&
+    win.endIndex >= (lastIndex >= totalPages ? space.totalHost : space.toHost(lastIndex));
 
   if (winCovers && ppc === 1) {
-    // Hot path: one page per cell.
+    // Hot path: one page per cell, segment by segment.
     const bits = win.bits;
     const lut = luts.byBits;
     const n = lastIndex - firstIndex;
-    const off = firstIndex - win.startIndex;
-    for (let i = 0; i < n; i++) out[i] = lut[bits[off + i] & 511];
-    if (heat) paintHeat(out, heat, luts, firstIndex, lastIndex, now);
+    let d = firstIndex;
+    while (d < lastIndex) {
+      const seg = space.segmentAtDisplay(d);
+      const segEnd = Math.min(
+        lastIndex,
+        seg.squeezed
+          ? space.toDisplayEnd(seg.hostEnd)
+          : seg.displayStart + seg.hostEnd - seg.hostStart,
+      );
+      if (seg.squeezed) {
+        out.fill(luts.empty, d - firstIndex, segEnd - firstIndex);
+      } else {
+        const off = seg.hostStart + (d - seg.displayStart) - win.startIndex - (d - firstIndex);
+        for (let i = d - firstIndex; i < segEnd - firstIndex; i++)
+          out[i] = lut[bits[off + i] & 511];
+      }
+      if (segEnd <= d) break;
+      d = segEnd;
+    }
+    if (heat) paintHeat(out, heat, luts, space, firstIndex, lastIndex, now);
     out.fill(bg, Math.max(0, n), cells);
     return n;
   }
 
   for (let cell = 0; cell < cells; cell++) {
-    const a = firstIndex + cell * ppc;
-    if (a >= totalPages) {
+    const da = firstIndex + cell * ppc;
+    if (da >= totalPages) {
       out.fill(bg, cell, cells);
       break;
     }
-    const b = Math.min(totalPages, a + ppc);
+    const seg = space.segmentAtDisplay(da);
+    if (seg.squeezed) {
+      out[cell] = luts.empty;
+      continue;
+    }
+    const a = seg.hostStart + (da - seg.displayStart);
+    const b = Math.min(seg.hostEnd, a + ppc);
     const n = b - a;
+    if (n <= 0) {
+      out[cell] = luts.empty;
+      continue;
+    }
     counts.fill(0);
     if (winCovers) {
       const bits = win.bits;
@@ -95,7 +127,7 @@ export function rasterize(out: Uint32Array, input: RasterInput): number {
       const b1 = Math.min(overview.buckets, Math.ceil(b / B));
       let pages = 0;
       for (let k = b0; k < b1; k++) {
-        const size = Math.min(B, totalPages - k * B);
+        const size = Math.min(B, space.totalHost - k * B);
         const row = k * HISTOGRAM_WIDTH;
         for (let bit = 0; bit < HISTOGRAM_WIDTH; bit++) counts[bit] += h[row + bit];
         pages += size;
@@ -125,6 +157,7 @@ function paintHeat(
   out: Uint32Array,
   heat: HeatStore,
   luts: Luts,
+  space: DisplaySpace,
   first: number,
   last: number,
   now: number,
@@ -133,16 +166,27 @@ function paintHeat(
   const hl = luts.heat;
   const count = heat.count;
   const g = heat.pagesPerSlot;
+  const identity = space.isIdentity;
   for (const rec of heat.recent) {
     const age = now - rec.tick;
     if (age < 0 || age >= heat.span) continue;
     const w = rec.written;
     for (let r = 0; r + 1 < w.length; r += 2) {
-      const a = Math.max(first, w[r]);
-      const b = Math.min(last, w[r + 1]);
-      for (let p = a; p < b; p++) {
+      let ha = w[r];
+      let hb = w[r + 1];
+      // Host -> display: written ranges lie inside one VMA, so inside one segment.
+      let shift = 0;
+      if (!identity) {
+        const seg = space.segmentAtHost(ha);
+        if (seg.squeezed) continue;
+        hb = Math.min(hb, seg.hostEnd);
+        shift = seg.displayStart - seg.hostStart;
+      }
+      ha = Math.max(ha, first - shift);
+      hb = Math.min(hb, last - shift);
+      for (let p = ha; p < hb; p++) {
         const c = count[g === 1 ? p : Math.floor(p / g)];
-        out[p - first] = hl[table[age * 9 + (c < 8 ? c : 8)]];
+        out[p + shift - first] = hl[table[age * 9 + (c < 8 ? c : 8)]];
       }
     }
   }
