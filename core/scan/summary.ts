@@ -64,15 +64,23 @@ export function emptyCounts(): PageCounts {
 
 const { WPALLOWED, WRITTEN, FILE, PRESENT, SWAPPED, PFNZERO, HUGE, SOFT_DIRTY, GUARD } = Category;
 
+/** A swap entry that is a uffd-wp marker (or a write-protected swapped page; see above). */
+export function isMarker(c: number): boolean {
+  return (c & (SWAPPED | PRESENT | GUARD | WPALLOWED | WRITTEN)) === (SWAPPED | WPALLOWED);
+}
+
+/** Really swapped out: a swap entry that is neither a guard page nor a uffd-wp marker. */
+export function isRealSwap(c: number): boolean {
+  return (c & (SWAPPED | PRESENT | GUARD)) === SWAPPED && !isMarker(c);
+}
+
 /** Adds `n` pages of categories `c` to `into`, by the rules above. */
 export function addPages(into: PageCounts, c: number, n: number): void {
   into.pages += n;
   if (c & PRESENT) into.present += n;
-  if (c & SWAPPED && !(c & PRESENT)) {
-    if (c & GUARD) into.guard += n;
-    else if (c & WPALLOWED && !(c & WRITTEN)) into.markers += n;
-    else into.swapped += n;
-  } else if (c & GUARD) into.guard += n;
+  if (isRealSwap(c)) into.swapped += n;
+  else if (isMarker(c)) into.markers += n;
+  if (c & GUARD) into.guard += n;
   if (c & FILE) into.file += n;
   if (c & PFNZERO) into.zero += n;
   if (c & HUGE) into.huge += n;

@@ -14,18 +14,18 @@
 import { Category } from '../kernel/pagemap-abi.ts';
 import type { Vma } from '../proc/maps.ts';
 import type { RegionList } from '../scan/region-list.ts';
+import { isRealSwap } from '../scan/summary.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { HISTOGRAM_WIDTH, PageBit } from '../protocol/page-bits.ts';
 
-const { WPALLOWED, WRITTEN, FILE, PRESENT, SWAPPED, PFNZERO, HUGE, GUARD } = Category;
+const { FILE, PRESENT, PFNZERO, HUGE, GUARD } = Category;
 
 /** The PageBits of one kernel category word (without WATCHED/WRITTEN, which come from ranges). */
 export function pageBitsOf(c: number): number {
   let b = 0;
   if (c !== 0) b |= PageBit.MAPPED;
   if (c & PRESENT) b |= PageBit.PRESENT;
-  if (c & SWAPPED && !(c & PRESENT) && !(c & GUARD) && !(c & WPALLOWED && !(c & WRITTEN)))
-    b |= PageBit.SWAPPED;
+  if (isRealSwap(c)) b |= PageBit.SWAPPED;
   if (c & GUARD) b |= PageBit.GUARD;
   if (c & FILE) b |= PageBit.FILE;
   if (c & PFNZERO) b |= PageBit.ZERO;
