@@ -5,59 +5,35 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PagescopeError } from '../kernel/errors.ts';
 import { readMaps } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import {
-  LineProcess,
+  cleanupAfterEach,
+  expectTargetRunsOn,
+  hex,
   ownFdsFor,
   pagesOf,
-  REPO,
   sleep,
+  startCli,
   startPyTarget,
-  TargetModel,
+  targetRange,
+  tickedPages,
   tracerPid,
   tracesLeft,
+  until,
   userfaultfdCount,
   uwVmas,
-  type PyTarget,
+  watchTargetArgs,
 } from './test-support.ts';
 import { WriteWatcher } from './watcher.ts';
 
-const cleanup: Array<() => void> = [];
-afterEach(() => {
-  for (const f of cleanup.splice(0).reverse()) {
-    try {
-      f();
-    } catch {
-      // best effort
-    }
-  }
-});
-
-function track<T extends { kill(): void }>(p: T): T {
-  cleanup.push(() => p.kill());
-  return p;
-}
-
-const range = (t: PyTarget, from = 0, to = t.pages) => ({
-  startPage: t.startPage + from,
-  endPage: t.startPage + to,
-});
+const { defer, track } = cleanupAfterEach();
 
 function stateOf(pid: number): string {
   const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
   return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 function attachError(pid: number, options?: { force?: boolean }): PagescopeError {
@@ -97,7 +73,6 @@ function startTracer(pid: number): { kill(): void; name: string } {
 describe('refusals, each said in a sentence, each leaving the target as it was', () => {
   it('refuses a target that is already traced (gdb/strace) and the target runs on', async () => {
     const t = track(await startPyTarget(16));
-    const model = new TargetModel(16);
     const tracer = track(startTracer(t.pid));
     await until(() => tracerPid(t.pid) !== 0, 'the other tracer to attach');
     const err = attachError(t.pid);
@@ -105,8 +80,7 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(err.message).toMatch(/already being traced by process \d+ .*detach that tracer first/);
     tracer.kill();
     await until(() => tracerPid(t.pid) === 0, 'the other tracer to go');
-    model.write([1, 2]);
-    expect(await t.send('w 1 2')).toBe(`ok ${model.checksum()}`);
+    await expectTargetRunsOn(t, [1, 2]);
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
@@ -118,14 +92,10 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(err.message).toMatch(/seccomp filter.*--force/);
     expect(tracesLeft(t.pid)).toEqual([]);
     const w = WriteWatcher.attach(t.pid, { force: true });
-    cleanup.push(() => w.close());
-    w.arm([range(t)]);
-    const model = new TargetModel(16);
-    model.write([4]);
-    expect(await t.send('w 4')).toBe(`ok ${model.checksum()}`);
-    const out = new RegionList();
-    w.tick(out);
-    expect(pagesOf(out, t.startPage)).toEqual([4]);
+    defer(() => w.close());
+    w.arm([targetRange(t)]);
+    await expectTargetRunsOn(t, [4]);
+    expect(tickedPages(w, t.startPage)).toEqual([4]);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
@@ -143,9 +113,7 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(err.code).toBe('uffd-failed');
     expect(err.message).toMatch(/could not create a userfaultfd: EPERM/);
     expect(tracesLeft(t.pid)).toEqual([]);
-    const model = new TargetModel(16);
-    model.write([3]);
-    expect(await t.send('w 3')).toBe(`ok ${model.checksum()}`);
+    await expectTargetRunsOn(t, [3]);
   });
 
   it('says the process does not exist for a pid that is gone', async () => {
@@ -162,8 +130,8 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(await t.send('uffd 0 8')).toBe('ok');
     expect(userfaultfdCount(t.pid)).toBe(1);
     const w = WriteWatcher.attach(t.pid);
-    cleanup.push(() => w.close());
-    const states = w.arm([range(t)]);
+    defer(() => w.close());
+    const states = w.arm([targetRange(t)]);
     expect(states).toEqual([
       expect.objectContaining({
         startPage: t.startPage,
@@ -174,9 +142,7 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
       expect.objectContaining({ startPage: t.startPage + 8, status: 'watched' }),
     ]);
     await t.send('w 20 30');
-    const out = new RegionList();
-    w.tick(out);
-    expect(pagesOf(out, t.startPage)).toEqual([20, 30]);
+    expect(tickedPages(w, t.startPage)).toEqual([20, 30]);
     w.close();
     // Its own userfaultfd is its business: still one, and nothing of ours.
     expect(tracesLeft(t.pid, 1)).toEqual([]);
@@ -190,7 +156,7 @@ describe('special mappings and holes', () => {
     const special = vmas.filter((v) => v.kind === 'vdso' || v.kind === 'vvar');
     expect(special.length).toBeGreaterThan(0);
     const w = WriteWatcher.attach(t.pid);
-    cleanup.push(() => w.close());
+    defer(() => w.close());
     const ranges = [...special, { startPage: t.startPage, endPage: t.startPage + 8 }].map((v) => ({
       startPage: v.startPage,
       endPage: v.endPage,
@@ -208,9 +174,7 @@ describe('special mappings and holes', () => {
       expect.objectContaining({ startPage: t.startPage, status: 'watched' }),
     );
     await t.send('w 6');
-    const out = new RegionList();
-    w.tick(out);
-    expect(pagesOf(out, t.startPage)).toEqual([6]);
+    expect(tickedPages(w, t.startPage)).toEqual([6]);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
@@ -220,8 +184,8 @@ describe('the target changes state mid-watch', () => {
   it('a SIGSTOPped target is reported as stopped, writes nothing, and is watched again after SIGCONT', async () => {
     const t = track(await startPyTarget(16));
     const w = WriteWatcher.attach(t.pid);
-    cleanup.push(() => w.close());
-    w.arm([range(t)]);
+    defer(() => w.close());
+    w.arm([targetRange(t)]);
     expect(await t.send('l 2 3')).toBe('ok');
     const out = new RegionList();
     await sleep(30);
@@ -247,18 +211,14 @@ describe('the target changes state mid-watch', () => {
     process.kill(t.pid, 'SIGSTOP');
     await until(() => stateOf(t.pid) === 'T', 'the stop');
     const w = WriteWatcher.attach(t.pid);
-    cleanup.push(() => w.close());
-    w.arm([range(t)]);
+    defer(() => w.close());
+    w.arm([targetRange(t)]);
     await sleep(50);
     expect(stateOf(t.pid)).toBe('T');
     expect(tracerPid(t.pid)).toBe(0);
     process.kill(t.pid, 'SIGCONT');
-    const model = new TargetModel(16);
-    model.write([9]);
-    expect(await t.send('w 9')).toBe(`ok ${model.checksum()}`);
-    const out = new RegionList();
-    w.tick(out);
-    expect(pagesOf(out, t.startPage)).toEqual([9]);
+    await expectTargetRunsOn(t, [9]);
+    expect(tickedPages(w, t.startPage)).toEqual([9]);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
@@ -268,7 +228,7 @@ describe('the target changes state mid-watch', () => {
     expect(ownFdsFor(t.pid)).toEqual([]);
     const w = WriteWatcher.attach(t.pid);
     expect(ownFdsFor(t.pid).length).toBeGreaterThanOrEqual(3); // userfaultfd, pagemap, mem
-    w.arm([range(t)]);
+    w.arm([targetRange(t)]);
     t.child.stdin!.write('q\n');
     const out = new RegionList();
     let res = w.tick(out);
@@ -279,7 +239,7 @@ describe('the target changes state mid-watch', () => {
     expect(res.ended).toMatch(/exited/);
     expect(res.endedBy).toBe('exit');
     expect(w.tick(out).ended).toMatch(/exited/);
-    expect(() => w.getWritten(range(t), { reset: false }, out)).toThrow(PagescopeError);
+    expect(() => w.getWritten(targetRange(t), { reset: false }, out)).toThrow(PagescopeError);
     w.close();
     expect(ownFdsFor(t.pid)).toEqual([]);
   });
@@ -287,26 +247,7 @@ describe('the target changes state mid-watch', () => {
   it('pagescope killed with SIGKILL mid-watch leaves no trace in the target', async () => {
     const t = track(await startPyTarget(32));
     expect(await t.send('l 1 5')).toBe('ok');
-    const hex = (p: number) => '0x' + (p * 4096).toString(16);
-    const cli = track(
-      new LineProcess(
-        spawn(
-          process.execPath,
-          [
-            path.join(REPO, 'bin/pagescope.mjs'),
-            'watch',
-            '--pid',
-            String(t.pid),
-            '--range',
-            `${hex(t.startPage)}-${hex(t.startPage + 32)}`,
-            '--interval',
-            '50',
-            '--json',
-          ],
-          { stdio: ['ignore', 'pipe', 'inherit'] },
-        ),
-      ),
-    );
+    const cli = track(startCli(watchTargetArgs(t, '--interval', '50', '--json')));
     const first = JSON.parse(await cli.next(30_000)) as { tick: number };
     expect(first.tick).toBe(1);
     const second = JSON.parse(await cli.next()) as { written: string[][] };
@@ -319,8 +260,6 @@ describe('the target changes state mid-watch', () => {
     await until(() => cli.child.signalCode !== null, 'pagescope to die');
     await until(() => uwVmas(t.pid).length === 0, 'the kernel to release the registration');
     expect(tracesLeft(t.pid)).toEqual([]);
-    const model = new TargetModel(32);
-    model.write([7]);
-    expect(await t.send('w 7')).toBe(`ok ${model.checksum()}`);
+    await expectTargetRunsOn(t, [7]);
   });
 });

@@ -8,14 +8,44 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { afterEach, expect } from 'vitest';
 import { Category } from '../kernel/pagemap-abi.ts';
 import { readSmaps } from '../proc/smaps.ts';
+import { RegionList } from '../scan/region-list.ts';
 import { Scanner } from '../scan/scanner.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURE = path.join(here, '../testing/watch-target.py');
 export const REPO = path.join(here, '../..');
 export const PYTHON = process.env.PYTHON ?? 'python3';
+export const CLI = path.join(REPO, 'bin/pagescope.mjs');
+
+/**
+ * Registers an afterEach that undoes, newest first, what the test deferred (best effort: one
+ * failing undo does not stop the others), and returns the two ways to defer.
+ */
+export function cleanupAfterEach(): {
+  defer(undo: () => void): void;
+  track<T extends { kill(): void }>(p: T): T;
+} {
+  const undos: Array<() => void> = [];
+  afterEach(() => {
+    for (const f of undos.splice(0).reverse()) {
+      try {
+        f();
+      } catch {
+        // best effort
+      }
+    }
+  });
+  return {
+    defer: (undo) => void undos.push(undo),
+    track: (p) => {
+      undos.push(() => p.kill());
+      return p;
+    },
+  };
+}
 
 /** A process that answers one line per line sent. */
 export class LineProcess {
@@ -102,6 +132,36 @@ export async function startPyTarget(
   return p;
 }
 
+/** Pages `from` to `to` (relative) of a target's own mapping, all of it by default. */
+export const targetRange = (t: PyTarget, from = 0, to = t.pages) => ({
+  startPage: t.startPage + from,
+  endPage: t.startPage + to,
+});
+
+/** An address of a page as the CLI takes and prints it. */
+export const hex = (page: number): string => '0x' + (page * 4096).toString(16);
+
+/** A target's whole mapping as a `--range` argument. */
+export const rangeArg = (t: PyTarget): string =>
+  `${hex(t.startPage)}-${hex(t.startPage + t.pages)}`;
+
+/** `watch --pid PID --range (the target's whole mapping)` and `more`, as CLI arguments. */
+export const watchTargetArgs = (t: PyTarget, ...more: string[]): string[] => [
+  'watch',
+  '--pid',
+  String(t.pid),
+  '--range',
+  rangeArg(t),
+  ...more,
+];
+
+/** Starts `pagescope ARGS...` as a child that answers line by line (its stdout). */
+export function startCli(args: string[], stderr: 'inherit' | 'pipe' = 'inherit'): LineProcess {
+  return new LineProcess(
+    spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', stderr] }),
+  );
+}
+
 /** The checksum watch-target.py computes after writing `pages` in order (its own model). */
 export class TargetModel {
   private counter = 0;
@@ -183,7 +243,36 @@ export function ownFdsFor(pid: number): string[] {
   return out;
 }
 
+/**
+ * Checks that the target still works correctly: it writes `pages` and must answer with the
+ * checksum our model of it computes (a fresh model unless the test keeps one).
+ */
+export async function expectTargetRunsOn(
+  t: PyTarget,
+  pages: number[],
+  model = new TargetModel(t.pages),
+): Promise<void> {
+  model.write(pages);
+  expect(await t.send(`w ${pages.join(' ')}`)).toBe(`ok ${model.checksum()}`);
+}
+
+/** One tick of a watcher: the written pages it reports, relative to `base`. */
+export function tickedPages(w: { tick(out: RegionList): unknown }, base: number): number[] {
+  const out = new RegionList();
+  w.tick(out);
+  return pagesOf(out, base);
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (polling every 10 ms) until `cond` holds; fails naming `what` after `ms`. */
+export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
 
 /** Deterministic PRNG (mulberry32) so a failing run can be replayed. */
 export function prng(seed: number): () => number {

@@ -3,36 +3,19 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  LineProcess,
-  REPO,
+  CLI,
+  cleanupAfterEach,
+  expectTargetRunsOn,
+  hex,
+  watchTargetArgs,
+  startCli,
   startPyTarget,
-  TargetModel,
   tracesLeft,
-  type PyTarget,
 } from './test-support.ts';
 
-const CLI = path.join(REPO, 'bin/pagescope.mjs');
-const cleanup: Array<() => void> = [];
-afterEach(() => {
-  for (const f of cleanup.splice(0).reverse()) {
-    try {
-      f();
-    } catch {
-      // best effort
-    }
-  }
-});
-
-function track<T extends { kill(): void }>(p: T): T {
-  cleanup.push(() => p.kill());
-  return p;
-}
-
-const hex = (page: number): string => '0x' + (page * 4096).toString(16);
-const rangeArg = (t: PyTarget): string => `${hex(t.startPage)}-${hex(t.startPage + t.pages)}`;
+const { defer, track } = cleanupAfterEach();
 
 function run(args: string[], prefix: string[] = []): { code: number; out: string; err: string } {
   const cmd = prefix.length ? prefix[0] : process.execPath;
@@ -59,18 +42,7 @@ describe('pagescope watch --pid', () => {
   it('reports exactly the pages a running python3 writes, tick after tick, as JSON lines', async () => {
     const t = track(await startPyTarget(32));
     expect(await t.send('l 2 3 9')).toBe('ok');
-    const r = run([
-      'watch',
-      '--pid',
-      String(t.pid),
-      '--range',
-      rangeArg(t),
-      '--interval',
-      '100',
-      '--ticks',
-      '4',
-      '--json',
-    ]);
+    const r = run(watchTargetArgs(t, '--interval', '100', '--ticks', '4', '--json'));
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = jsonLines(r.out);
@@ -86,9 +58,7 @@ describe('pagescope watch --pid', () => {
     });
     expect(lines[4]).toEqual({ done: true, reason: '4 ticks done', ticks: 4 });
     expect(tracesLeft(t.pid)).toEqual([]);
-    const model = new TargetModel(32);
-    model.write([1]);
-    expect(await t.send('w 1')).toBe(`ok ${model.checksum()}`);
+    await expectTargetRunsOn(t, [1]);
   });
 
   it('prints a human line per tick with the busiest VMAs', async () => {
@@ -116,27 +86,7 @@ describe('pagescope watch --pid', () => {
   it('detaches cleanly on SIGTERM and says so in the last JSON line', async () => {
     const t = track(await startPyTarget(16));
     expect(await t.send('l 1')).toBe('ok');
-    const cli = track(
-      new LineProcess(
-        spawn(
-          process.execPath,
-          [
-            CLI,
-            'watch',
-            '--pid',
-            String(t.pid),
-            '--range',
-            rangeArg(t),
-            '--interval',
-            '50',
-            '--json',
-          ],
-          {
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        ),
-      ),
-    );
+    const cli = track(startCli(watchTargetArgs(t, '--interval', '50', '--json'), 'pipe'));
     expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 1 });
     cli.child.kill('SIGTERM');
     let last: Record<string, unknown> = {};
@@ -240,7 +190,7 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     }
     const asNobody = [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups'];
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
-    cleanup.push(() => sleeper.kill('SIGKILL'));
+    defer(() => sleeper.kill('SIGKILL'));
     const denied = run(
       ['watch', '--pid', String(sleeper.pid), '--writable', '--ticks', '1'],
       asNobody,

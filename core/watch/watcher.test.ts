@@ -5,48 +5,32 @@
  */
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readMaps } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import {
+  cleanupAfterEach,
+  expectTargetRunsOn,
   LineProcess,
   pagesOf,
   prng,
   sleep,
   startPyTarget,
+  targetRange,
   TargetModel,
+  tickedPages,
   tracesLeft,
   uwVmas,
-  type PyTarget,
 } from './test-support.ts';
 import { normalizeRanges, subtractRanges, WriteWatcher } from './watcher.ts';
 
-const cleanup: Array<() => void> = [];
-afterEach(() => {
-  for (const f of cleanup.splice(0).reverse()) {
-    try {
-      f();
-    } catch {
-      // best effort
-    }
-  }
-});
-
-function track<T extends { kill(): void }>(p: T): T {
-  cleanup.push(() => p.kill());
-  return p;
-}
+const { defer, track } = cleanupAfterEach();
 
 function watch(pid: number): WriteWatcher {
   const w = WriteWatcher.attach(pid);
-  cleanup.push(() => w.close());
+  defer(() => w.close());
   return w;
 }
-
-const range = (t: PyTarget, from = 0, to = t.pages) => ({
-  startPage: t.startPage + from,
-  endPage: t.startPage + to,
-});
 
 describe('range helpers', () => {
   it('normalizes and subtracts page ranges', () => {
@@ -72,7 +56,7 @@ describe('WriteWatcher on a python3 target', () => {
     // The target is blocked in read(stdin) while we attach: it must resume that read normally.
     const w = watch(t.pid);
     expect(w.granularityPages).toBe(1);
-    const states = w.arm([range(t)]);
+    const states = w.arm([targetRange(t)]);
     expect(states).toEqual([expect.objectContaining({ status: 'watched' })]);
     expect(uwVmas(t.pid).length).toBeGreaterThan(0);
 
@@ -85,9 +69,7 @@ describe('WriteWatcher on a python3 target', () => {
       const n = Math.floor(rand() * 24);
       for (let i = 0; i < n; i++) written.add(Math.floor(rand() * 256));
       const ws = [...written];
-      model.write(ws);
-      const ack = await t.send(`w ${ws.join(' ')}`);
-      expect(ack).toBe(`ok ${model.checksum()}`);
+      await expectTargetRunsOn(t, ws, model);
       // Reads of other pages (including never-touched ones) must not count as writes.
       const reads = Array.from({ length: 6 }, () => Math.floor(rand() * 256));
       expect(await t.send(`r ${reads.join(' ')}`)).toBe(`ok ${model.checksum()}`);
@@ -101,17 +83,16 @@ describe('WriteWatcher on a python3 target', () => {
     expect(totalWritten).toBeGreaterThan(500);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
-    model.write([0, 255]);
-    expect(await t.send('w 0 255')).toBe(`ok ${model.checksum()}`);
+    await expectTargetRunsOn(t, [0, 255], model);
   });
 
   it('has GetWriteWatch semantics: get without reset, a page limit, reset of a sub-range', async () => {
     const t = track(await startPyTarget(64));
     const w = watch(t.pid);
-    w.arm([range(t)]);
+    w.arm([targetRange(t)]);
     const out = new RegionList();
     await t.send('w 1 2 3 10 40');
-    const all = range(t);
+    const all = targetRange(t);
     expect(w.getWritten(all, { reset: false }, out)).toBe(5);
     expect(pagesOf(out, t.startPage)).toEqual([1, 2, 3, 10, 40]);
     // Without reset nothing changed.
@@ -122,15 +103,14 @@ describe('WriteWatcher on a python3 target', () => {
     expect(w.getWritten(all, { reset: false }, out)).toBe(3);
     expect(pagesOf(out, t.startPage)).toEqual([3, 10, 40]);
     // A sub-range query and a sub-range reset.
-    expect(w.getWritten(range(t, 0, 16), { reset: false }, out)).toBe(2);
-    w.reset(range(t, 0, 8));
+    expect(w.getWritten(targetRange(t, 0, 16), { reset: false }, out)).toBe(2);
+    w.reset(targetRange(t, 0, 8));
     expect(w.getWritten(all, { reset: false }, out)).toBe(2);
     expect(pagesOf(out, t.startPage)).toEqual([10, 40]);
     w.reset();
     expect(w.getWritten(all, { reset: false }, out)).toBe(0);
     await t.send('w 7');
-    w.tick(out);
-    expect(pagesOf(out, t.startPage)).toEqual([7]);
+    expect(tickedPages(w, t.startPage)).toEqual([7]);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
@@ -138,13 +118,11 @@ describe('WriteWatcher on a python3 target', () => {
   it('disarms a sub-range: writes there are no longer reported, the rest still is', async () => {
     const t = track(await startPyTarget(64));
     const w = watch(t.pid);
-    w.arm([range(t)]);
-    w.disarm([range(t, 0, 32)]);
-    expect(w.watchedRanges()).toEqual([range(t, 32, 64)]);
-    const out = new RegionList();
+    w.arm([targetRange(t)]);
+    w.disarm([targetRange(t, 0, 32)]);
+    expect(w.watchedRanges()).toEqual([targetRange(t, 32, 64)]);
     await t.send('w 5 40');
-    w.tick(out);
-    expect(pagesOf(out, t.startPage)).toEqual([40]);
+    expect(tickedPages(w, t.startPage)).toEqual([40]);
     w.disarm();
     expect(uwVmas(t.pid)).toEqual([]);
     w.close();
@@ -181,7 +159,7 @@ describe('WriteWatcher on a python3 target', () => {
   it('a watched VMA split by mprotect is still the same memory: nothing appears or disappears', async () => {
     const t = track(await startPyTarget(32));
     const w = watch(t.pid);
-    w.arm([range(t)]);
+    w.arm([targetRange(t)]);
     expect(await t.send('p 8 16')).toBe('ok');
     const out = new RegionList();
     const res = w.tick(out);
@@ -195,8 +173,7 @@ describe('WriteWatcher on a python3 target', () => {
       [16, 32],
     ]);
     await t.send('w 2 20');
-    w.tick(out);
-    expect(pagesOf(out, t.startPage)).toEqual([2, 20]);
+    expect(tickedPages(w, t.startPage)).toEqual([2, 20]);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
@@ -226,7 +203,7 @@ describe('WriteWatcher on a python3 target', () => {
   it('ends cleanly when the target replaces itself with exec', async () => {
     const t = track(await startPyTarget(16));
     const w = watch(t.pid);
-    w.arm([range(t)]);
+    w.arm([targetRange(t)]);
     const out = new RegionList();
     t.child.stdin!.write('x\n');
     let res = w.tick(out);
@@ -236,7 +213,7 @@ describe('WriteWatcher on a python3 target', () => {
     }
     expect(res.ended).toMatch(/executed a new program/);
     expect(res.endedBy).toBe('exec');
-    expect(() => w.arm([range(t)])).toThrow(/ended/);
+    expect(() => w.arm([targetRange(t)])).toThrow(/ended/);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
@@ -337,7 +314,7 @@ describe('from a worker thread (as a session runs it)', () => {
     const worker = new Worker(new URL('./test-worker.mjs', import.meta.url), {
       workerData: { pid: t.pid, startPage: t.startPage, pages: 32 },
     });
-    cleanup.push(() => void worker.terminate());
+    defer(() => void worker.terminate());
     const messages: Array<Record<string, unknown>> = [];
     let wake: (() => void) | null = null;
     worker.on('message', (m: Record<string, unknown>) => {
