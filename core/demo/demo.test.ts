@@ -3,10 +3,10 @@
  * watched changing over time, and stopped the three ways it can be (stdin closing, SIGTERM, a
  * parent that gives up waiting).
  */
-import koffi from 'koffi';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MAP_ANONYMOUS, MAP_PRIVATE, mmap, munmap, nameAnonVma, PROT_RW } from '../kernel/mm.ts';
 import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
 import { readMaps, type Vma } from '../proc/maps.ts';
 import { Scanner } from '../scan/scanner.ts';
@@ -64,12 +64,8 @@ function vmasWithin(vmas: Vma[], demo: DemoProcess, name: string): Vma[] {
 
 /** Can this kernel name anonymous VMAs? Asked of our own process, to check the demo's claim. */
 function kernelNamesAnonVmas(): boolean {
-  const libc = koffi.load('libc.so.6');
-  const prctl = libc.func('int prctl(int, unsigned long, uintptr_t, size_t, const char *)');
-  const mmap = libc.func('uintptr_t mmap(uintptr_t, size_t, int, int, int, int64_t)');
-  const munmap = libc.func('int munmap(uintptr_t, size_t)');
-  const addr = Number(mmap(0, PAGE_SIZE, 3, 0x22, -1, 0));
-  const ok = prctl(0x53564d41, 0, addr, PAGE_SIZE, 'pagescope-test') === 0;
+  const addr = mmap(0, PAGE_SIZE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
+  const ok = nameAnonVma(addr, PAGE_SIZE, 'pagescope-test') === 0;
   munmap(addr, PAGE_SIZE);
   return ok;
 }

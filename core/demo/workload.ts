@@ -13,10 +13,31 @@
  * reaches end-of-file (a parent that dies closes the pipe, so the demo never outlives it). When
  * stdin is a terminal it is not watched (Ctrl-C is the way out there).
  */
-import koffi from 'koffi';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { errno } from '../kernel/libc.ts';
+import {
+  HUGE_PAGE_SIZE,
+  MADV_DONTNEED,
+  MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE,
+  MADV_HUGEPAGE,
+  MADV_PAGEOUT,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_NORESERVE,
+  MAP_PRIVATE,
+  madvise,
+  memchr,
+  memset,
+  mmap,
+  mprotect,
+  munmap,
+  nameAnonVma,
+  PROT_NONE,
+  PROT_RW,
+} from '../kernel/mm.ts';
 import {
   DEMO_NAME_PREFIX,
   DEMO_REGIONS,
@@ -26,45 +47,14 @@ import {
 } from './regions.ts';
 
 const PAGE = 4096;
-const HUGE = 2 * 1024 * 1024;
-
-const PROT_NONE = 0;
-const PROT_RW = 1 | 2;
-const MAP_PRIVATE = 0x02;
-const MAP_ANONYMOUS = 0x20;
-const MAP_NORESERVE = 0x4000;
-const MAP_FIXED = 0x10;
-const MADV_DONTNEED = 4;
-const MADV_HUGEPAGE = 14;
-const MADV_PAGEOUT = 21;
-const MADV_GUARD_INSTALL = 102;
-const MADV_GUARD_REMOVE = 103;
-const PR_SET_VMA = 0x53564d41;
-const PR_SET_VMA_ANON_NAME = 0;
-
-const lib = koffi.load('libc.so.6');
-const c = {
-  mmap: lib.func(
-    'uintptr_t mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, int64_t off)',
-  ),
-  munmap: lib.func('int munmap(uintptr_t addr, size_t len)'),
-  mprotect: lib.func('int mprotect(uintptr_t addr, size_t len, int prot)'),
-  madvise: lib.func('int madvise(uintptr_t addr, size_t len, int advice)'),
-  memset: lib.func('uintptr_t memset(uintptr_t p, int c, size_t n)'),
-  memchr: lib.func('uintptr_t memchr(uintptr_t p, int c, size_t n)'),
-  prctl: lib.func(
-    'int prctl(int op, unsigned long sub, uintptr_t addr, size_t len, const char *name)',
-  ),
-};
 
 function fail(op: string): never {
-  throw new Error(`${op} failed: errno ${koffi.errno()}`);
+  throw new Error(`${op} failed: errno ${errno()}`);
 }
 
-function mmap(addr: number, len: number, prot: number, flags: number, fd = -1): number {
-  const r = Number(c.mmap(addr, len, prot, flags, fd, 0));
-  // MAP_FAILED is (void *)-1; user addresses on x86_64 stay below 2^47.
-  if (!(r > 0 && r < 2 ** 48)) fail('mmap');
+function mapOrThrow(addr: number, len: number, prot: number, flags: number, fd = -1): number {
+  const r = mmap(addr, len, prot, flags, fd);
+  if (r === -1) fail('mmap');
   return r;
 }
 
@@ -82,14 +72,14 @@ class Region {
     return this.start + page * PAGE;
   }
   write(page: number, count: number, value: number): void {
-    c.memset(this.addr(page), value & 0xff || 1, count * PAGE);
+    memset(this.addr(page), value & 0xff || 1, count * PAGE);
   }
   /** Reads every byte of the pages (faults them in without writing: zero page or page cache). */
   read(page: number, count: number): void {
-    c.memchr(this.addr(page), 0x5a, count * PAGE);
+    memchr(this.addr(page), 0x5a, count * PAGE);
   }
   advise(page: number, count: number, advice: number): number {
-    return c.madvise(this.addr(page), count * PAGE, advice);
+    return madvise(this.addr(page), count * PAGE, advice);
   }
   get end(): number {
     return this.start + this.pages * PAGE;
@@ -110,21 +100,21 @@ function reserve(
   const size = pages * PAGE;
   const align = opts.align ?? PAGE;
   const total = size + 2 * PAGE + (align - PAGE);
-  const base = mmap(0, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+  const base = mapOrThrow(0, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
   const start = Math.ceil((base + PAGE) / align) * align;
   const lo = start - PAGE;
   const hi = start + size + PAGE;
-  if (lo > base) check(c.munmap(base, lo - base), 'munmap');
-  if (base + total > hi) check(c.munmap(hi, base + total - hi), 'munmap');
+  if (lo > base) check(munmap(base, lo - base), 'munmap');
+  if (base + total > hi) check(munmap(hi, base + total - hi), 'munmap');
   if (opts.fd !== undefined) {
-    mmap(start, size, opts.prot ?? PROT_RW, MAP_PRIVATE | MAP_FIXED, opts.fd);
+    mapOrThrow(start, size, opts.prot ?? PROT_RW, MAP_PRIVATE | MAP_FIXED, opts.fd);
   } else if ((opts.prot ?? PROT_RW) !== PROT_NONE) {
-    check(c.mprotect(start, size, opts.prot ?? PROT_RW), 'mprotect');
+    check(mprotect(start, size, opts.prot ?? PROT_RW), 'mprotect');
   }
   if (opts.fd === undefined) {
     // Fails with EINVAL on kernels without CONFIG_ANON_VMA_NAME: the regions are then told apart
     // by address (the ready line) and the PROT_NONE separators.
-    const r = c.prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, start, size, DEMO_NAME_PREFIX + name);
+    const r = nameAnonVma(start, size, DEMO_NAME_PREFIX + name);
     if (r === 0) state.named = true;
   }
   return new Region(name, start, pages);
@@ -206,7 +196,7 @@ function main(): void {
     fs.closeSync(fd);
   }
 
-  const thp = reserve('thp', pagesOf('thp'), { align: HUGE });
+  const thp = reserve('thp', pagesOf('thp'), { align: HUGE_PAGE_SIZE });
   const thpAdvised = thp.advise(0, thp.pages, MADV_HUGEPAGE) === 0;
   let thpMode = 'never';
   try {
@@ -256,7 +246,7 @@ function main(): void {
   const GROWTH_STEP = 32;
   let growthPages = GROWTH_MIN;
   let growing = true;
-  check(c.mprotect(growth.start, GROWTH_MIN * PAGE, PROT_RW), 'mprotect');
+  check(mprotect(growth.start, GROWTH_MIN * PAGE, PROT_RW), 'mprotect');
   growth.write(0, GROWTH_MIN, 1);
 
   const hex = (n: number): string => '0x' + n.toString(16);
@@ -339,14 +329,14 @@ function main(): void {
 
     // growth: up to the whole reservation, then back down to the minimum.
     if (growing) {
-      check(c.mprotect(growth.addr(growthPages), GROWTH_STEP * PAGE, PROT_RW), 'mprotect');
+      check(mprotect(growth.addr(growthPages), GROWTH_STEP * PAGE, PROT_RW), 'mprotect');
       growth.write(growthPages, GROWTH_STEP, value);
       growthPages += GROWTH_STEP;
       if (growthPages >= growth.pages) growing = false;
     } else {
       growthPages -= GROWTH_STEP;
       growth.advise(growthPages, GROWTH_STEP, MADV_DONTNEED);
-      check(c.mprotect(growth.addr(growthPages), GROWTH_STEP * PAGE, PROT_NONE), 'mprotect');
+      check(mprotect(growth.addr(growthPages), GROWTH_STEP * PAGE, PROT_NONE), 'mprotect');
       if (growthPages <= GROWTH_MIN) growing = true;
     }
   };

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errnoName } from './errors.ts';
-import { addressOf, closeFd, errno, ioctl, libc, O_RDONLY, openFile } from './libc.ts';
+import { addressOf, closeFd, errno, ioctl, O_RDONLY, openFile } from './libc.ts';
+import { MAP_ANONYMOUS, MAP_PRIVATE, memset, mmap, munmap, PROT_RW } from './mm.ts';
 import {
   ALL_CATEGORIES,
   Category,
@@ -17,12 +18,6 @@ import {
   PM_SCAN_WP_MATCHING,
   PmScanArg,
 } from './pagemap-abi.ts';
-
-const mmap = libc.func(
-  'uint64_t mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)',
-);
-const munmap = libc.func('int munmap(uint64_t addr, size_t len)');
-const memset = libc.func('uint64_t memset(uint64_t s, int c, size_t n)');
 
 const PAGES = 32;
 const P = BigInt(PAGE_SIZE);
@@ -66,14 +61,15 @@ const page = (i: number): bigint => mem + BigInt(i) * P;
 
 beforeAll(() => {
   fd = openFile('/proc/self/pagemap', O_RDONLY);
-  // PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS; even pages written, odd pages untouched.
-  mem = BigInt(mmap(0n, PAGES * PAGE_SIZE, 3, 0x22, -1, 0));
-  expect(mem).not.toBe(BigInt.asUintN(64, -1n));
-  for (let i = 0; i < PAGES; i += 2) memset(page(i), 0x5a, PAGE_SIZE);
+  // Even pages written, odd pages untouched.
+  const addr = mmap(0, PAGES * PAGE_SIZE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
+  expect(addr).not.toBe(-1);
+  mem = BigInt(addr);
+  for (let i = 0; i < PAGES; i += 2) memset(Number(page(i)), 0x5a, PAGE_SIZE);
 });
 
 afterAll(() => {
-  if (mem) munmap(mem, PAGES * PAGE_SIZE);
+  if (mem) munmap(Number(mem), PAGES * PAGE_SIZE);
   if (fd >= 0) closeFd(fd);
 });
 

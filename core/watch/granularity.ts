@@ -7,8 +7,18 @@
  * many pages PAGEMAP_SCAN then reports as written. On Linux 6.18 the kernel splits the huge page
  * on that write and reports one page. Measured once per process (a few milliseconds).
  */
-import koffi from 'koffi';
-import { closeFd, errno, ioctl, openFile, O_RDONLY, syscall } from '../kernel/libc.ts';
+import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY, syscall } from '../kernel/libc.ts';
+import {
+  HUGE_PAGE_SIZE as HUGE,
+  MADV_HUGEPAGE,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  madvise,
+  memset,
+  mmap,
+  munmap,
+  PROT_RW,
+} from '../kernel/mm.ts';
 import {
   Category,
   PAGEMAP_SCAN,
@@ -28,15 +38,6 @@ import {
   UFFDIO_REGISTER_MODE_WP,
 } from '../kernel/userfaultfd-abi.ts';
 
-const lib = koffi.load('libc.so.6');
-const memset = lib.func('memset', 'uintptr_t', ['uintptr_t', 'int', 'size_t']);
-
-const SYS_mmap = 9;
-const SYS_munmap = 11;
-const SYS_madvise = 28;
-const MADV_HUGEPAGE = 14;
-const HUGE = 2 << 20;
-
 export interface Granularity {
   /** Pages reported written after a one-byte write into a protected region. */
   pages: number;
@@ -54,13 +55,13 @@ export function measureGranularity(): Granularity {
 
 function probe(): Granularity {
   const len = 2 * HUGE;
-  const base = syscall(SYS_mmap, 0, len, 3, 0x22, -1, 0);
-  if (base < 0 || base === -1) return { pages: 1, hugePageTested: false };
+  const base = mmap(0, len, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
+  if (base === -1) return { pages: 1, hugePageTested: false };
   const start = Math.ceil(base / HUGE) * HUGE;
   let uffd = -1;
   let pagemap = -1;
   try {
-    syscall(SYS_madvise, start, HUGE, MADV_HUGEPAGE);
+    madvise(start, HUGE, MADV_HUGEPAGE);
     memset(start, 1, HUGE);
     pagemap = openFile('/proc/self/pagemap', O_RDONLY);
     const vec = new BigUint64Array(new ArrayBuffer(24 * 1024));
@@ -71,7 +72,7 @@ function probe(): Granularity {
       arg[PmScanArg.flags] = BigInt(flags);
       arg[PmScanArg.start] = BigInt(start);
       arg[PmScanArg.end] = BigInt(start + HUGE);
-      arg[PmScanArg.vec] = BigInt(koffi.address(vec));
+      arg[PmScanArg.vec] = addressOf(vec);
       arg[PmScanArg.vecLen] = 1024n;
       arg[PmScanArg.categoryMask] = BigInt(mask);
       arg[PmScanArg.returnMask] = BigInt(returnMask);
@@ -103,6 +104,6 @@ function probe(): Granularity {
   } finally {
     if (uffd >= 0) closeFd(uffd);
     if (pagemap >= 0) closeFd(pagemap);
-    syscall(SYS_munmap, base, len);
+    munmap(base, len);
   }
 }
