@@ -19,6 +19,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HostService } from '../core/host/service.ts';
+import {
+  contentTypeOf,
+  HTML_TYPE,
+  missingRendererPage,
+  rendererFile,
+} from '../core/host/static-files.ts';
 import type { Response as HostResponse } from '../core/protocol/messages.ts';
 
 /** This file runs as dist/electron/main.mjs: the project root is two levels up. */
@@ -64,39 +70,22 @@ const service = new HostService({
   },
 });
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
-
-const MISSING = `<!doctype html><meta charset="utf-8"><title>pagescope</title>
-<body style="font-family:sans-serif;margin:3em"><h1>pagescope</h1>
-<p>The user interface has not been built yet: run <code>npm run build:renderer</code>, then
-restart.</p></body>`;
-
 function serveApp(request: Request): Response {
   const url = new URL(request.url);
-  const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).slice(1);
-  const file = path.resolve(RENDERER_DIR, rel);
+  const target = rendererFile(RENDERER_DIR, decodeURIComponent(url.pathname));
   const headers = { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' };
-  if (url.host !== 'pagescope' || !file.startsWith(RENDERER_DIR + path.sep))
+  if (url.host !== 'pagescope' || !target)
     return new Response('Not found', { status: 404, headers });
   try {
-    const body = fs.readFileSync(file);
+    const body = fs.readFileSync(target.file);
     return new Response(body, {
-      headers: {
-        ...headers,
-        'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-      },
+      headers: { ...headers, 'content-type': contentTypeOf(target.file) },
     });
   } catch {
-    if (rel === 'index.html')
-      return new Response(MISSING, { headers: { ...headers, 'content-type': TYPES['.html'] } });
+    if (target.rel === 'index.html')
+      return new Response(missingRendererPage('restart pagescope'), {
+        headers: { ...headers, 'content-type': HTML_TYPE },
+      });
     return new Response('Not found', { status: 404, headers });
   }
 }

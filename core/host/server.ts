@@ -17,6 +17,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Response } from '../protocol/messages.ts';
 import { encodeFrame } from '../protocol/wire.ts';
 import { HostService } from './service.ts';
+import { contentTypeOf, HTML_TYPE, missingRendererPage, rendererFile } from './static-files.ts';
 
 export const COOKIE_NAME = 'pagescope_token';
 /** Frames are dropped (not queued) for a client whose socket has this much unsent data. */
@@ -50,24 +51,6 @@ export function isLoopback(host: string): boolean {
 
 const PROJECT_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 export const DEFAULT_RENDERER_DIR = path.join(PROJECT_ROOT, 'dist/renderer');
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.map': 'application/json',
-};
-
-const MISSING_RENDERER_PAGE = `<!doctype html><meta charset="utf-8"><title>pagescope</title>
-<body style="font-family:sans-serif;margin:3em"><h1>pagescope</h1>
-<p>The user interface has not been built yet. Run <code>npm run build:renderer</code> in the
-pagescope folder, then reload this page.</p></body>`;
 
 function parseCookies(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>();
@@ -168,13 +151,13 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     if (tokenOf(req).fromQuery)
       headers['set-cookie'] = `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`;
     const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const rel = pathname === '/' ? 'index.html' : pathname.slice(1);
-    const file = path.resolve(rendererDir, rel);
-    if (!file.startsWith(path.resolve(rendererDir) + path.sep)) {
+    const target = rendererFile(rendererDir, pathname);
+    if (!target) {
       res.writeHead(404, headers);
       res.end();
       return;
     }
+    const { rel, file } = target;
     let body: Buffer;
     try {
       body = fs.readFileSync(file);
@@ -182,10 +165,10 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
       if (rel === 'index.html') {
         res.writeHead(200, {
           ...headers,
-          'content-type': TYPES['.html'],
+          'content-type': HTML_TYPE,
           'cache-control': 'no-store',
         });
-        res.end(req.method === 'HEAD' ? undefined : MISSING_RENDERER_PAGE);
+        res.end(req.method === 'HEAD' ? undefined : missingRendererPage('reload this page'));
       } else {
         res.writeHead(404, { ...headers, 'content-type': 'text/plain' });
         res.end('Not found\n');
@@ -194,7 +177,7 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     }
     res.writeHead(200, {
       ...headers,
-      'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'content-type': contentTypeOf(file),
       'cache-control': rel === 'index.html' ? 'no-store' : 'private, max-age=3600',
     });
     res.end(req.method === 'HEAD' ? undefined : body);
