@@ -1,4 +1,5 @@
 /** The system colour scheme, for the canvases (CSS follows it through prefers-color-scheme). */
+import { formatBytes as formatByteCount } from '../../core/protocol/format.ts';
 import { PALETTE, type ThemeColours, type ThemeName } from './heatmap/colour.ts';
 
 const query = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: light)') : null;
@@ -34,13 +35,5 @@ export function sizeCanvas(canvas: HTMLCanvasElement, width: number, height: num
 export const fmt = new Intl.NumberFormat('en-US');
 
 export function formatBytes(pages: number): string {
-  const bytes = pages * 4096;
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v >= 100 || u === 0 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
+  return formatByteCount(pages * 4096);
 }
