@@ -263,6 +263,16 @@ export function withStoppedThread<T>(
     throw new PagescopeError(`Process ${pid} did not stop for pagescope.`, 'no-stop');
   };
 
+  /** Runs one instruction; another signal stopping the thread before it runs: step again. */
+  const step = (): void => {
+    stopped = false;
+    singlestep(tid);
+    waitStop(
+      (w) => w.event === 0 && w.stopSignal === SIGTRAP,
+      () => singlestep(tid),
+    );
+  };
+
   try {
     if (!attached) {
       const e = seize(tid);
@@ -278,12 +288,7 @@ export function withStoppedThread<T>(
       // At the exec event stop the kernel is still inside execve and will write its return
       // value into rax on the way out: take one step out first (the kernel reports it before
       // the program's first instruction runs) so the saved registers are the program's own.
-      stopped = false;
-      singlestep(tid);
-      waitStop(
-        (w) => w.event === 0 && w.stopSignal === SIGTRAP,
-        () => singlestep(tid),
-      );
+      step();
     }
     getRegs(tid, saved);
     regsSaved = true;
@@ -300,13 +305,7 @@ export function withStoppedThread<T>(
           ARG_REGS.forEach((r, i) => work.set(r, BigInt(args[i] ?? 0)));
           regsDirty = true;
           setRegs(tid, work);
-          stopped = false;
-          singlestep(tid);
-          // Another signal may stop the thread before the instruction runs: the step is repeated.
-          waitStop(
-            (w) => w.event === 0 && w.stopSignal === SIGTRAP,
-            () => singlestep(tid),
-          );
+          step();
           getRegs(tid, work);
           if (work.get(Reg.rip) === insn + 2n) return work.get(Reg.rax);
           // Resumed from a stop in a syscall-exit path, the kernel may report the step before
