@@ -23,6 +23,7 @@ import {
   contentTypeOf,
   HTML_TYPE,
   missingRendererPage,
+  RENDERER_CSP,
   rendererFile,
 } from '../core/host/static-files.ts';
 import type { Response as HostResponse } from '../core/protocol/messages.ts';
@@ -34,18 +35,7 @@ const RENDERER_DIR = path.join(ROOT, 'dist/renderer');
 const PRELOAD = path.join(HERE, 'preload.cjs');
 const ORIGIN = 'app://pagescope';
 
-export const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const CSP = RENDERER_CSP;
 
 export const CHANNELS = {
   request: 'pagescope:request',

@@ -13,6 +13,7 @@ import { HISTOGRAM_WIDTH } from '../protocol/page-bits.ts';
 import { connectWebSocketBridge, type WebSocketLike } from '../protocol/ws-bridge.ts';
 import { pythonExecutable } from '../testing/targets.ts';
 import { COOKIE_NAME, startWebHost, type WebHost } from './server.ts';
+import { RENDERER_CSP } from './static-files.ts';
 
 let web: WebHost;
 let target: ChildProcess;
@@ -88,7 +89,7 @@ describe('web host', () => {
     expect(cookie).toMatch(new RegExp(`${COOKIE_NAME}=${web.token}`));
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
-    expect(ok.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(ok.headers['content-security-policy']).toBe(RENDERER_CSP);
     // The cookie alone is enough afterwards; localhost is an accepted name.
     const again = await get('/', {
       cookie: `${COOKIE_NAME}=${web.token}`,

@@ -17,7 +17,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Response } from '../protocol/messages.ts';
 import { encodeFrame } from '../protocol/wire.ts';
 import { HostService } from './service.ts';
-import { contentTypeOf, HTML_TYPE, missingRendererPage, rendererFile } from './static-files.ts';
+import {
+  contentTypeOf,
+  HTML_TYPE,
+  missingRendererPage,
+  RENDERER_CSP,
+  rendererFile,
+} from './static-files.ts';
 
 export const COOKIE_NAME = 'pagescope_token';
 /** Frames are dropped (not queued) for a client whose socket has this much unsent data. */
@@ -144,9 +150,7 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       'x-frame-options': 'DENY',
-      'content-security-policy':
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
-        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+      'content-security-policy': RENDERER_CSP,
     };
     if (tokenOf(req).fromQuery)
       headers['set-cookie'] = `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`;

@@ -21,6 +21,24 @@ const CONTENT_TYPES: Record<string, string> = {
 
 export const HTML_TYPE = CONTENT_TYPES['.html'];
 
+/**
+ * The renderer's Content-Security-Policy, the same in both hosts: only our own scripts, styles
+ * (inline style attributes are React's), images and connections; no plugins, forms, framing or
+ * <base>. The WebSocket at /ws is same-origin, so 'self' covers it.
+ */
+export const RENDERER_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 /** The content type of a renderer file, by its extension. */
 export function contentTypeOf(file: string): string {
   return CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream';
