@@ -59,6 +59,35 @@ export class PagemapScanBackend implements ScanBackend {
     options: ScanOptions,
     out: RegionList,
   ): RangeResult {
+    return this.walk(startPage, endPage, vmaIndex, null, null, options, out);
+  }
+
+  /**
+   * One walk over adjacent pieces: piece k is [ends[k-1], ends[k]) (piece 0 starts at
+   * `startPage`) and lies in VMA `vmaIndices[k]`. One chain of ioctls instead of one per piece
+   * (the write watcher's tick over many watched VMAs). The kernel merges equal regions across a
+   * VMA boundary; such a region is split here, so every region still carries its own VMA index.
+   * `ends` must be strictly increasing.
+   */
+  scanPieces(
+    startPage: number,
+    ends: ArrayLike<number>,
+    vmaIndices: ArrayLike<number>,
+    options: ScanOptions,
+    out: RegionList,
+  ): RangeResult {
+    return this.walk(startPage, ends[ends.length - 1], -1, ends, vmaIndices, options, out);
+  }
+
+  private walk(
+    startPage: number,
+    endPage: number,
+    vmaIndex: number,
+    ends: ArrayLike<number> | null,
+    vmaIndices: ArrayLike<number> | null,
+    options: ScanOptions,
+    out: RegionList,
+  ): RangeResult {
     const arg = this.arg;
     arg[PmScanArg.flags] = BigInt(options.flags ?? 0);
     arg[PmScanArg.end] = BigInt(endPage) << 12n;
@@ -70,6 +99,7 @@ export class PagemapScanBackend implements ScanBackend {
     const words = this.vecWords;
     let pages = 0;
     let cursor = startPage;
+    let piece = 0; // with `ends`: the piece holding the current region's start
     while (cursor < endPage) {
       arg[PmScanArg.start] = BigInt(cursor) << 12n;
       arg[PmScanArg.maxPages] = BigInt(maxPages ? maxPages - pages : 0);
@@ -80,8 +110,18 @@ export class PagemapScanBackend implements ScanBackend {
         const s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
         const e = words[w + 3] * HI_PAGES + (words[w + 2] >>> PAGE_SHIFT);
         pages += e - s;
-        out.push(s, e, words[w + 4], vmaIndex);
         lastEnd = e;
+        if (ends === null) {
+          out.push(s, e, words[w + 4], vmaIndex);
+          continue;
+        }
+        let from = s;
+        while (ends[piece] <= from) piece++;
+        while (ends[piece] < e) {
+          out.push(from, ends[piece], words[w + 4], vmaIndices![piece]);
+          from = ends[piece++];
+        }
+        out.push(from, e, words[w + 4], vmaIndices![piece]);
       }
       if (maxPages && pages >= maxPages) {
         cursor = Math.max(lastEnd, Number(arg[PmScanArg.walkEnd] >> 12n));

@@ -10,10 +10,11 @@
  *   at a time (refusals are reported per VMA and the rest is kept), then write-protect with
  *   PAGEMAP_SCAN(WP_MATCHING | CHECK_WPASYNC). Faults are resolved by the kernel: the target
  *   never blocks on us.
- * - tick: one PAGEMAP_SCAN per watched piece returns the pages written since the last tick and
- *   re-protects them atomically. Zero-page mappings (a page that was only read) are excluded
- *   through category_inverted, so "written" means written. /proc/PID/maps is read each tick to
- *   follow VMAs that appear in or disappear from the watched ranges.
+ * - tick: one PAGEMAP_SCAN walk per run of contiguous watched pieces returns the pages written
+ *   since the last tick and re-protects them atomically. Zero-page mappings (a page that was
+ *   only read) are excluded through category_inverted, so "written" means written. The maps
+ *   (read each tick, or handed over by the session) are how VMAs that appear in or vanish from
+ *   the watched ranges are followed.
  * - GetWriteWatch / ResetWriteWatch semantics: `getWritten` with or without reset and with a
  *   page limit (pages past the limit stay marked), `reset` of any sub-range.
  *
@@ -80,6 +81,9 @@ const WRITTEN_OPTIONS = {
   categoryInverted: Category.PFNZERO,
   returnMask: Category.WRITTEN,
 } as const;
+
+/** A tick's get+reset: re-protect what is reported; fail rather than walk unregistered VMAs. */
+const TICK_FLAGS = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
 
 interface Piece {
   vmaIndex: number;
@@ -360,6 +364,18 @@ export class WriteWatcher {
     return this.backend.scanRange(p.startPage, p.endPage, p.vmaIndex, options, out).pages;
   }
 
+  /** get+reset of the contiguous pieces run[from..to) in one walk; each region keeps its VMA. */
+  private scanRun(run: readonly Piece[], from: number, to: number, out: RegionList): number {
+    const ends: number[] = [];
+    const vmaIndices: number[] = [];
+    for (let i = from; i < to; i++) {
+      ends.push(run[i].endPage);
+      vmaIndices.push(run[i].vmaIndex);
+    }
+    const opts = { flags: TICK_FLAGS, ...WRITTEN_OPTIONS };
+    return this.backend.scanPieces(run[from].startPage, ends, vmaIndices, opts, out).pages;
+  }
+
   /** Write-protects every page of a registered piece that is not protected (discarding output). */
   private protect(p: Piece): void {
     this.scratch.clear();
@@ -533,7 +549,7 @@ export class WriteWatcher {
     }
     for (const k of [...this.refused.keys()]) if (!currentKeys.has(k)) this.refused.delete(k);
 
-    const flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+    const toScan: Piece[] = [];
     for (const p of current) {
       const k = key(p);
       if (this.refused.has(k)) continue;
@@ -560,20 +576,52 @@ export class WriteWatcher {
           }
         }
       }
-      try {
-        result.writtenPages += this.scan(p, { flags, ...WRITTEN_OPTIONS }, out);
-      } catch (err) {
-        // The mapping changed under us (munmap + mmap between reading maps and scanning):
-        // forget the piece; the next tick sees the new layout.
-        this.registered.delete(k);
-        if (this.checkEnded()) {
-          out.clear();
-          result.writtenPages = 0;
-          result.ended = this.endReason ?? 'ended';
-          result.endedBy = this.endKind ?? 'exit';
-          return result;
+      toScan.push(p);
+    }
+    // Pieces come in address order. A run of contiguous registered pieces is read and reset in
+    // one walk: with CHECK_WPASYNC the kernel requires every VMA in the span to be registered,
+    // and contiguous registered pieces leave no other VMA (nor a gap) in between. With a few
+    // hundred watched VMAs this is one ioctl chain instead of hundreds.
+    for (let i = 0; i < toScan.length;) {
+      let j = i + 1;
+      while (j < toScan.length && toScan[j].startPage === toScan[j - 1].endPage) j++;
+      const mark = out.length;
+      let resumeAt = toScan[i].startPage;
+      if (j - i > 1) {
+        try {
+          result.writtenPages += this.scanRun(toScan, i, j, out);
+          i = j;
+          continue;
+        } catch (err) {
+          if (!(err instanceof KernelError)) throw err;
+          // A VMA of the run changed under us (MAP_FIXED over a watched one after the maps were
+          // read). What earlier chunks of the walk returned is kept; the rest of the run falls
+          // back to one call per piece below, so only the failing piece is dropped. (The
+          // failing ioctl's own regions are lost to us: the kernel reports only the error.)
+          for (let r = mark; r < out.length; r++)
+            result.writtenPages += out.endPage[r] - out.startPage[r];
+          if (out.length > mark) resumeAt = out.endPage[out.length - 1];
         }
-        if (!(err instanceof KernelError)) throw err;
+      }
+      for (; i < j; i++) {
+        const p = toScan[i];
+        if (p.endPage <= resumeAt) continue;
+        const part = p.startPage < resumeAt ? { ...p, startPage: resumeAt } : p;
+        try {
+          result.writtenPages += this.scan(part, { flags: TICK_FLAGS, ...WRITTEN_OPTIONS }, out);
+        } catch (err) {
+          // The mapping changed under us (munmap + mmap between reading maps and scanning):
+          // forget the piece; the next tick sees the new layout.
+          this.registered.delete(key(p));
+          if (this.checkEnded()) {
+            out.clear();
+            result.writtenPages = 0;
+            result.ended = this.endReason ?? 'ended';
+            result.endedBy = this.endKind ?? 'exit';
+            return result;
+          }
+          if (!(err instanceof KernelError)) throw err;
+        }
       }
     }
     // A VMA split or grown in place (mprotect, brk) is the same memory under new bounds: only
