@@ -64,6 +64,25 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   await until('the watched badge', async () =>
     (await target.locator('.badge').allTextContents()).includes('watched'),
   );
+  // The heatmap shows the focused VMA (and keeps showing it while the address space changes).
+  const inView = `(() => {
+    const s = window.__pagescope.useApp.getState();
+    const v = s.vmas.find((x) => x.start === s.focusedVma);
+    const c = document.querySelector('canvas[data-testid="heatmap"]');
+    if (!v) return false;
+    const a = v.offset, b = v.offset + v.endPage - v.startPage;
+    const lo = Math.max(a, Number(c.dataset.firstIndex)), hi = Math.min(b, Number(c.dataset.endIndex));
+    return hi - lo >= (b - a) * 0.9;
+  })()`;
+  await until('the focused VMA in view', () => page.evaluate(inView)).catch(async (err) => {
+    const state = await page.evaluate(`(() => {
+      const s = window.__pagescope.useApp.getState();
+      const v = s.vmas.find((x) => x.start === s.focusedVma);
+      const c = document.querySelector('canvas[data-testid="heatmap"]');
+      return JSON.stringify({ zoom: s.zoom, v: v && [v.offset, v.endPage - v.startPage], view: [c.dataset.firstIndex, c.dataset.endIndex, c.dataset.squeezed] });
+    })()`);
+    throw new Error(`${(err as Error).message}: ${state}`);
+  });
   const written = await until('written pages in the status line', async () => {
     const n = writtenFromStatus(await statusText(page));
     return n !== null && n > 0 ? n : 0;
@@ -76,6 +95,7 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   );
   step('written pages counted');
   await page.waitForTimeout(2500);
+  expect(await page.evaluate(inView)).toBe(true);
   await shot('demo-writes');
 
   // Look at a past tick on the timeline, then go back to live.

@@ -20,7 +20,6 @@ export function Controls() {
   const selection = useApp((s) => s.selection);
   const focused = useApp((s) => s.focusedVma);
   const vmas = useApp((s) => s.vmas);
-  const compact = useApp((s) => s.compact);
   const focusedVma = focused !== null ? vmas.find((v) => v.start === focused) : undefined;
   const target = selection
     ? `selection (${fmt.format(selection.end - selection.start)} pages)`
@@ -65,14 +64,6 @@ export function Controls() {
         </span>
       </div>
       <div className="group right">
-        <label className="check" title="Draw big VMAs that have no page table as a thin strip">
-          <input
-            type="checkbox"
-            checked={compact}
-            onChange={(e) => useApp.setState({ compact: e.target.checked })}
-          />
-          Squeeze empty
-        </label>
         <button type="button" onClick={() => void setPaused(!paused)} aria-pressed={paused}>
           {paused ? 'Resume' : 'Pause'}
         </button>

@@ -51,6 +51,7 @@ export function legendCounts(frame: Frame, mode: ColourMode): Partial<Record<Cat
 export function Legend() {
   const mode = useApp((s) => s.mode);
   const hidden = useApp((s) => s.hidden);
+  const compact = useApp((s) => s.compact);
   const ref = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -96,6 +97,17 @@ export function Legend() {
         </button>
       ))}
       {mode === 'writes' && <span className="ramp" title="Write heat: older → newer/more often" />}
+      <label
+        className="check legend-right"
+        title="Draw long stretches with no page table (untouched reservations) as a thin strip"
+      >
+        <input
+          type="checkbox"
+          checked={compact}
+          onChange={(e) => useApp.setState({ compact: e.target.checked })}
+        />
+        Squeeze empty
+      </label>
     </div>
   );
 }

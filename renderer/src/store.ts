@@ -115,6 +115,20 @@ export function vmaAtIndex(vmas: VmaInfo[], index: number): VmaInfo | null {
   return null;
 }
 
+/** The VMA holding a page number (address >> 12), or null. */
+export function vmaAtPage(vmas: VmaInfo[], page: number): VmaInfo | null {
+  let lo = 0;
+  let hi = vmas.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = vmas[mid];
+    if (page < v.startPage) hi = mid - 1;
+    else if (page >= v.endPage) lo = mid + 1;
+    else return v;
+  }
+  return null;
+}
+
 /** Hex address of the page at a collapsed index, or null outside every VMA. */
 export function addressAtIndex(vmas: VmaInfo[], index: number): string | null {
   const v = vmaAtIndex(vmas, index);

@@ -14,7 +14,7 @@ import { zoom as d3zoom, zoomIdentity, type D3ZoomEvent, type ZoomBehavior } fro
 import { HISTOGRAM_WIDTH, PAGE_BIT_NAMES } from '../../../core/protocol/page-bits.ts';
 import type { VmaInfo } from '../../../core/protocol/messages.ts';
 import { frameHub } from '../frames.ts';
-import { addressAtIndex, useApp, vmaAtIndex } from '../store.ts';
+import { addressAtIndex, useApp, vmaAtIndex, vmaAtPage } from '../store.ts';
 import {
   currentTheme,
   fmt,
@@ -71,6 +71,7 @@ export function Heatmap() {
     let layout: Layout | null = null;
     let space: DisplaySpace = DisplaySpace.identity(0);
     let spaceKey = '';
+    let spaceVmas: VmaInfo[] = [];
     /** Host index of a display index (end-exclusive variant maps the end of the space). */
     const hostEnd = (d: number) => (d >= space.totalDisplay ? space.totalHost : space.toHost(d));
     let lutKey = '';
@@ -113,8 +114,18 @@ export function Heatmap() {
 
     const resize = () => {
       const r = wrap.getBoundingClientRect();
-      width = Math.max(50, Math.floor(r.width));
-      height = Math.max(50, Math.floor(r.height));
+      const w = Math.max(50, Math.floor(r.width));
+      const h = Math.max(50, Math.floor(r.height));
+      if (w === width && h === height) return;
+      // Keep the page at the top of the view where it is: the zoom's y is a fraction of the
+      // height, so a new height (a toolbar wrapping, a window resize) would move the view.
+      const zoom = useApp.getState().zoom;
+      const top =
+        width > 0 && zoom.k > 1 && space.totalDisplay > 0
+          ? computeLayout(space.totalDisplay, width, height, zoom).firstIndex
+          : null;
+      width = w;
+      height = h;
       sizeCanvas(canvas, width, height);
       svg.setAttribute('width', String(width));
       svg.setAttribute('height', String(height));
@@ -132,6 +143,10 @@ export function Heatmap() {
         [width, height],
       ]);
       brushG.call(brushBehavior);
+      if (top !== null) {
+        const y = -(top / space.totalDisplay) * zoom.k * height;
+        svgSel.call(zoomBehavior.transform, zoomIdentity.translate(0, y).scale(zoom.k));
+      }
       schedule();
     };
 
@@ -141,19 +156,52 @@ export function Heatmap() {
 
     function draw() {
       scheduled = 0;
-      const st = useApp.getState();
       const frame = frameHub.latest;
+      let st = useApp.getState();
       const hostTotal = frame?.totalPages ?? st.totalPages;
-      if (frame && st.compact) {
-        const next = buildDisplaySpace(hostTotal, frame.overview);
-        const key = next.segments.map((g) => `${g.hostStart}:${g.squeezed ? 1 : 0}`).join(',');
-        if (key !== spaceKey || next.totalHost !== space.totalHost) {
-          space = next;
-          spaceKey = key;
+      const next =
+        frame && st.compact
+          ? buildDisplaySpace(hostTotal, frame.overview, st.vmas)
+          : DisplaySpace.identity(hostTotal);
+      const nextKey = `${hostTotal}|${next.segments.map((g) => `${g.hostStart}:${g.squeezed ? 1 : 0}`).join(',')}`;
+      if (nextKey !== spaceKey || st.vmas !== spaceVmas) {
+        // The page space changed under the view (a VMA grew or appeared, pages faulted into a
+        // squeezed stretch): keep the page (by address) at the centre of the view where it is.
+        let anchorPage: number | null = null;
+        let anchorIndex: number | null = null;
+        let half = 0;
+        if (space.totalHost > 0 && st.zoom.k > 1) {
+          // Where the current zoom puts the view in the old space (not the last drawn layout,
+          // which may predate a zoom that has not been drawn yet).
+          const old = computeLayout(space.totalDisplay, width, height, st.zoom);
+          half = Math.floor((old.endIndex - old.firstIndex) / 2);
+          anchorIndex = space.toHost(old.firstIndex + half);
+          // A page inside a squeezed stretch is no anchor (the stretch changes): use the first
+          // page after it.
+          const seg = space.segmentAtHost(anchorIndex);
+          if (seg.squeezed) {
+            half -= space.toDisplayEnd(seg.hostEnd) - (old.firstIndex + half);
+            anchorIndex = Math.min(space.totalHost - 1, seg.hostEnd);
+          }
+          const v = vmaAtIndex(spaceVmas, anchorIndex);
+          if (v) anchorPage = v.startPage + (anchorIndex - v.offset);
         }
-      } else if (space.totalHost !== hostTotal || !space.isIdentity) {
-        space = DisplaySpace.identity(hostTotal);
-        spaceKey = '';
+        space = next;
+        spaceKey = nextKey;
+        spaceVmas = st.vmas;
+        if (anchorIndex !== null && space.totalDisplay > 0) {
+          if (anchorPage !== null) {
+            const v = vmaAtPage(st.vmas, anchorPage);
+            if (v) anchorIndex = v.offset + (anchorPage - v.startPage);
+          }
+          const k = st.zoom.k;
+          const top = Math.max(0, space.toDisplay(anchorIndex) - half);
+          const y = -(top / space.totalDisplay) * k * height;
+          if (Math.abs(y - st.zoom.y) > 1e-6) {
+            svgSel.call(zoomBehavior.transform, zoomIdentity.translate(0, y).scale(k));
+            st = useApp.getState();
+          }
+        }
       }
       const total = space.totalDisplay;
       const kMax = maxZoom(total, width, height);
@@ -221,6 +269,7 @@ export function Heatmap() {
       canvas.dataset.firstIndex = String(space.toHost(layout.firstIndex));
       canvas.dataset.endIndex = String(hostEnd(layout.endIndex));
       canvas.dataset.squeezed = String(space.segments.filter((g) => g.squeezed).length);
+      (window as { __pagescopeHeatmap?: unknown }).__pagescopeHeatmap = { space, layout };
       canvas.setAttribute('aria-label', summary(layout, st.vmas, drawn));
     }
 

@@ -19,13 +19,18 @@ function overviewOf(total: number, B: number, filled: (p: number) => boolean) {
   return { buckets, pagesPerBucket: B, histogram };
 }
 
-// 1000 used pages, a 100k-page empty reservation, 2000 used pages.
+// VMAs: 1000 used pages, a 100k-page empty reservation, 2000 used pages.
+const vmas = [
+  { offset: 0, startPage: 0, endPage: 1000 },
+  { offset: 1000, startPage: 5000, endPage: 105_000 },
+  { offset: 101_000, startPage: 200_000, endPage: 202_000 },
+];
 const total = 103_000;
 const overview = overviewOf(total, 100, (p) => p < 1000 || p >= 101_000);
 
 describe('buildDisplaySpace', () => {
   it('squeezes a long run with no page table and keeps the rest at full size', () => {
-    const s = buildDisplaySpace(total, overview);
+    const s = buildDisplaySpace(total, overview, vmas);
     expect(s.isIdentity).toBe(false);
     expect(s.totalDisplay).toBe(1000 + COMPACT_PAGES + 2000);
     expect(s.toDisplay(999)).toBe(999);
@@ -36,8 +41,8 @@ describe('buildDisplaySpace', () => {
   });
   it('leaves the space alone when no empty run is long enough', () => {
     const dotted = overviewOf(total, 100, (p) => p % 10_000 === 0);
-    expect(buildDisplaySpace(total, dotted).isIdentity).toBe(true);
-    expect(buildDisplaySpace(total, null).isIdentity).toBe(true);
+    expect(buildDisplaySpace(total, dotted, vmas).isIdentity).toBe(true);
+    expect(buildDisplaySpace(total, null, vmas).isIdentity).toBe(true);
   });
   it('squeezes an empty run inside a VMA that has pages at its ends', () => {
     const inner = overviewOf(
@@ -45,14 +50,30 @@ describe('buildDisplaySpace', () => {
       100,
       (p) => p < 1000 || p >= 101_000 || p === 1050 || p === 100_950,
     );
-    const s = buildDisplaySpace(total, inner);
+    const s = buildDisplaySpace(total, inner, vmas);
     const squeezed = s.segments.filter((g) => g.squeezed);
     expect(squeezed).toHaveLength(1);
     expect(squeezed[0].hostStart).toBe(1100);
     expect(squeezed[0].hostEnd).toBe(100_900);
   });
+  it('never squeezes across a VMA boundary or inside a small VMA', () => {
+    // The empty run spans the end of VMA 0 and the whole reservation: only the reservation goes.
+    const tail = overviewOf(total, 100, (p) => p < 500 || p >= 101_000);
+    const s = buildDisplaySpace(total, tail, vmas);
+    const squeezed = s.segments.filter((g) => g.squeezed);
+    expect(squeezed.map((g) => [g.hostStart, g.hostEnd])).toEqual([[1000, 101_000]]);
+    // A small VMA that is entirely empty stays at full size.
+    const small = [{ offset: 0, startPage: 0, endPage: 103_000 - 90_000 }];
+    expect(
+      buildDisplaySpace(
+        total,
+        overviewOf(total, 100, () => false),
+        small,
+      ).isIdentity,
+    ).toBe(true);
+  });
   it('toHost and toDisplay round-trip on ordinary pages and are monotonic', () => {
-    const s = buildDisplaySpace(total, overview);
+    const s = buildDisplaySpace(total, overview, vmas);
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: total - 1 }),
@@ -69,7 +90,7 @@ describe('buildDisplaySpace', () => {
 
 describe('rasterize through a display space', () => {
   it('draws ordinary pages from the window and the squeezed VMA as empty', () => {
-    const s = buildDisplaySpace(total, overview);
+    const s = buildDisplaySpace(total, overview, vmas);
     const bits = new Uint16Array(total);
     for (let p = 0; p < total; p++)
       if (p < 1000 || p >= 101_000) bits[p] = PageBit.PRESENT | PageBit.MAPPED;

@@ -101,13 +101,16 @@ function displayLength(s: Segment): number {
 }
 
 /**
- * Build the display space from the latest overview: squeeze every run of buckets with no page
- * table at all that is at least max(COMPACT_MIN_PAGES, COMPACT_MIN_SHARE of the space) long.
- * Returns the identity when nothing qualifies.
+ * Build the display space from the latest overview: inside every VMA at least
+ * max(COMPACT_MIN_PAGES, COMPACT_MIN_SHARE of the space) long, squeeze each run of whole buckets
+ * with no page table at all that is that long too. Runs never cross a VMA boundary and smaller
+ * VMAs are never squeezed, so a region that is being written keeps its shape. Returns the
+ * identity when nothing qualifies.
  */
 export function buildDisplaySpace(
   totalHost: number,
   overview: { buckets: number; pagesPerBucket: number; histogram: Uint32Array } | null,
+  vmas: ReadonlyArray<{ offset: number; startPage: number; endPage: number }>,
 ): DisplaySpace {
   if (!overview || overview.buckets === 0) return DisplaySpace.identity(totalHost);
   const minPages = Math.max(COMPACT_MIN_PAGES, totalHost * COMPACT_MIN_SHARE);
@@ -116,26 +119,31 @@ export function buildDisplaySpace(
   const segments: Segment[] = [];
   let display = 0;
   let kept = 0; // host start of the current ordinary run
-  let k = 0;
-  while (k < overview.buckets) {
-    if (!emptyBucket(h, k)) {
-      k++;
-      continue;
-    }
-    let e = k;
-    while (e < overview.buckets && emptyBucket(h, e)) e++;
-    const a = k * B;
-    const b = Math.min(totalHost, e * B);
-    if (b - a >= minPages) {
-      if (a > kept) {
-        segments.push({ hostStart: kept, hostEnd: a, displayStart: display, squeezed: false });
-        display += a - kept;
+  for (const v of vmas) {
+    const len = v.endPage - v.startPage;
+    if (len < minPages) continue;
+    const kEnd = Math.min(overview.buckets, Math.floor((v.offset + len) / B));
+    let k = Math.ceil(v.offset / B);
+    while (k < kEnd) {
+      if (!emptyBucket(h, k)) {
+        k++;
+        continue;
       }
-      segments.push({ hostStart: a, hostEnd: b, displayStart: display, squeezed: true });
-      display += Math.min(COMPACT_PAGES, b - a);
-      kept = b;
+      let e = k;
+      while (e < kEnd && emptyBucket(h, e)) e++;
+      const a = k * B;
+      const b = e * B;
+      if (b - a >= minPages && a >= kept) {
+        if (a > kept) {
+          segments.push({ hostStart: kept, hostEnd: a, displayStart: display, squeezed: false });
+          display += a - kept;
+        }
+        segments.push({ hostStart: a, hostEnd: b, displayStart: display, squeezed: true });
+        display += Math.min(COMPACT_PAGES, b - a);
+        kept = b;
+      }
+      k = e;
     }
-    k = e;
   }
   if (segments.length === 0) return DisplaySpace.identity(totalHost);
   if (kept < totalHost) {

@@ -72,7 +72,8 @@ export function computeLayout(
   const pagesPerRow = cols * pagesPerCell;
   const totalRows = Math.ceil(totalPages / pagesPerRow);
   const fraction = Math.min(1, Math.max(0, -zoom.y / (k * Math.max(1, height))));
-  let firstRow = Math.floor((fraction * totalPages) / pagesPerRow + 1e-9);
+  // The epsilon absorbs float error in y -> fraction -> index (indices reach millions).
+  let firstRow = Math.floor((fraction * totalPages) / pagesPerRow + 1e-6);
   firstRow = Math.max(0, Math.min(firstRow, totalRows - rows));
   const firstIndex = firstRow * pagesPerRow;
   const endIndex = Math.min(totalPages, firstIndex + rows * pagesPerRow);

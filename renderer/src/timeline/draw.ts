@@ -90,6 +90,8 @@ export function drawTimeline(
   ctx.fillText(lastText, width - PAD.right - ctx.measureText(lastText).width, plotBottom + 2);
   ctx.textBaseline = 'alphabetic';
   ctx.fillText(`max ${yW.domain()[1]} written / tick`, PAD.left, PAD.top - 5);
+  const pText = `lines: 0–${yP.domain()[1].toLocaleString('en-US')} pages`;
+  ctx.fillText(pText, width - PAD.right - ctx.measureText(pText).width, PAD.top - 5);
   ctx.globalAlpha = 1;
   if (cursor !== null) {
     const x = Math.round(sc.x(cursor)) + 0.5;
