@@ -106,23 +106,53 @@ export class PagemapScanBackend implements ScanBackend {
       const n = ioctl(this.fd, PAGEMAP_SCAN, arg);
       if (n < 0) throw KernelError.fromErrno('PAGEMAP_SCAN', { pid: this.pid });
       let lastEnd = cursor;
+      // Decode straight into the RegionList's arrays with a local cursor: room for every
+      // region of the chunk (plus one split per piece end) is made once, so the loop has no
+      // grow check and no property reads per region. Merging is RegionList.push's rule: extend
+      // the last region when it ends where this one starts with equal categories and VMA.
+      out.reserve(out.length + n + (ends === null ? 0 : ends.length));
+      const sp = out.startPage;
+      const ep = out.endPage;
+      const cat = out.categories;
+      const vi = out.vmaIndex;
+      let len = out.length;
       for (let i = 0, w = 0; i < n; i++, w += 6) {
-        const s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
+        let s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
         const e = words[w + 3] * HI_PAGES + (words[w + 2] >>> PAGE_SHIFT);
+        const c = words[w + 4];
         pages += e - s;
         lastEnd = e;
-        if (ends === null) {
-          out.push(s, e, words[w + 4], vmaIndex);
-          continue;
+        let v = vmaIndex;
+        if (ends !== null) {
+          while (ends[piece] <= s) piece++;
+          // Rare: a region the kernel merged across a VMA end. Emit the part up to that end.
+          while (ends[piece] < e) {
+            const cut = ends[piece];
+            const pv = vmaIndices![piece++];
+            if (len > 0 && ep[len - 1] === s && cat[len - 1] === c && vi[len - 1] === pv) {
+              ep[len - 1] = cut;
+            } else {
+              sp[len] = s;
+              ep[len] = cut;
+              cat[len] = c;
+              vi[len] = pv;
+              len++;
+            }
+            s = cut;
+          }
+          v = vmaIndices![piece];
         }
-        let from = s;
-        while (ends[piece] <= from) piece++;
-        while (ends[piece] < e) {
-          out.push(from, ends[piece], words[w + 4], vmaIndices![piece]);
-          from = ends[piece++];
+        if (len > 0 && ep[len - 1] === s && cat[len - 1] === c && vi[len - 1] === v) {
+          ep[len - 1] = e;
+        } else {
+          sp[len] = s;
+          ep[len] = e;
+          cat[len] = c;
+          vi[len] = v;
+          len++;
         }
-        out.push(from, e, words[w + 4], vmaIndices![piece]);
       }
+      out.length = len;
       if (maxPages && pages >= maxPages) {
         cursor = Math.max(lastEnd, Number(arg[PmScanArg.walkEnd] >> 12n));
         break;

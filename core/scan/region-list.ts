@@ -45,6 +45,15 @@ export class RegionList {
     this.length = n + 1;
   }
 
+  /**
+   * Makes room for at least `capacity` regions (doubling, contents kept). For writers that fill
+   * the arrays directly with a local cursor (the scan backend's decode loop): after this, the
+   * arrays may be new objects, so read them again.
+   */
+  reserve(capacity: number): void {
+    while (this.startPage.length < capacity) this.grow();
+  }
+
   /** Total pages covered. */
   pageCount(): number {
     let pages = 0;
@@ -85,7 +94,7 @@ export class RegionList {
   }
 
   private grow(): void {
-    const cap = this.startPage.length * 2;
+    const cap = Math.max(16, this.startPage.length * 2); // a list made with capacity 0 grows too
     const s = new Float64Array(cap);
     s.set(this.startPage);
     this.startPage = s;
