@@ -33,6 +33,10 @@ for line in sys.stdin:
         for p in args:
             ctypes.memset(base + int(p) * P, 1, 1)
         print('ok', flush=True)
+    elif cmd == 'r':
+        for p in args:
+            ctypes.string_at(base + int(p) * P, 1)
+        print('ok', flush=True)
     elif cmd == 'f':
         r = libc.mmap(base + 16 * P, 16 * P, 3, 0x32, -1, 0)
         print('ok' if r == base + 16 * P else 'err', flush=True)
@@ -182,6 +186,32 @@ it('falls back to one call per piece when a VMA of the run was replaced after th
     [5, 6],
     [20, 21],
   ]);
+  w.close();
+  expect(uffdLeft(t.pid)).toEqual([]);
+});
+
+it('pages of a VMA that appears mid-watch and were only read never count as written', async () => {
+  // The steady-state tick asks the kernel for WRITTEN only (its fast path), which would count an
+  // unprotected zero-page mapping as written; a fresh piece gets its zero pages protected.
+  const t = await startTarget();
+  const w = watch(t);
+  expect(await t.send('f')).toBe('ok'); // a new VMA over pages 16..32, not registered
+  expect(await t.send('r 16 17')).toBe('ok'); // zero pages, mapped before we register it
+  const out = new RegionList();
+  const drop = w.tick(out, readMaps(t.pid)); // the old piece's registration is gone: dropped
+  expect(drop.ended).toBeUndefined();
+  const appear = w.tick(out, readMaps(t.pid));
+  expect(appear.appeared.map((p) => [p.startPage - t.start, p.endPage - t.start])).toEqual([
+    [16, 32],
+  ]);
+  const firstTick = rows(out, t.start).map(([s, e]) => [s, e]);
+  expect(firstTick.some(([s, e]) => s < 18 && e > 16)).toBe(false);
+  expect(await t.send('r 18 20')).toBe('ok');
+  expect(await t.send('w 21')).toBe('ok');
+  for (let i = 0; i < 2; i++) {
+    w.tick(out, readMaps(t.pid));
+    expect(rows(out, t.start).map(([s, e]) => [s, e])).toEqual(i === 0 ? [[21, 22]] : []);
+  }
   w.close();
   expect(uffdLeft(t.pid)).toEqual([]);
 });

@@ -85,6 +85,31 @@ const WRITTEN_OPTIONS = {
 /** A tick's get+reset: re-protect what is reported; fail rather than walk unregistered VMAs. */
 const TICK_FLAGS = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
 
+/**
+ * The steady-state tick: category_mask = return_mask = WRITTEN exactly, which is the kernel's
+ * fast path in pagemap_scan_pmd_entry (it tests only the uffd-wp bit per PTE instead of working
+ * out every category of every page; measured ~12% of case 4's tick). It would count an
+ * unprotected zero-page mapping (a page only read) as written, so it is used only on pieces
+ * where none can exist: armed pieces were write-protected whole (zero pages included, and a
+ * read of a protected page maps the zero page protected), and a piece that appears during a
+ * tick is first read with WRITTEN_OPTIONS and then gets its zero pages protected (FRESH_ZERO).
+ */
+const TICK_OPTIONS = {
+  flags: TICK_FLAGS,
+  categoryMask: Category.WRITTEN,
+  returnMask: Category.WRITTEN,
+} as const;
+
+/** A fresh piece's first tick: what WRITTEN_OPTIONS reports, then re-protect only that. */
+const FRESH_OPTIONS = { flags: TICK_FLAGS, ...WRITTEN_OPTIONS } as const;
+
+/** Write-protects the zero-page mappings of a fresh piece (read before it was registered). */
+const FRESH_ZERO = {
+  flags: TICK_FLAGS,
+  categoryMask: Category.WRITTEN | Category.PFNZERO,
+  returnMask: Category.WRITTEN,
+} as const;
+
 interface Piece {
   vmaIndex: number;
   startPage: number;
@@ -372,8 +397,7 @@ export class WriteWatcher {
       ends.push(run[i].endPage);
       vmaIndices.push(run[i].vmaIndex);
     }
-    const opts = { flags: TICK_FLAGS, ...WRITTEN_OPTIONS };
-    return this.backend.scanPieces(run[from].startPage, ends, vmaIndices, opts, out).pages;
+    return this.backend.scanPieces(run[from].startPage, ends, vmaIndices, TICK_OPTIONS, out).pages;
   }
 
   /** Write-protects every page of a registered piece that is not protected (discarding output). */
@@ -550,6 +574,8 @@ export class WriteWatcher {
     for (const k of [...this.refused.keys()]) if (!currentKeys.has(k)) this.refused.delete(k);
 
     const toScan: Piece[] = [];
+    /** Pieces registered in this tick that were not watched memory before (see TICK_OPTIONS). */
+    const fresh = new Set<Piece>();
     for (const p of current) {
       const k = key(p);
       if (this.refused.has(k)) continue;
@@ -574,6 +600,7 @@ export class WriteWatcher {
             }
             continue;
           }
+          fresh.add(p);
         }
       }
       toScan.push(p);
@@ -584,7 +611,13 @@ export class WriteWatcher {
     // hundred watched VMAs this is one ioctl chain instead of hundreds.
     for (let i = 0; i < toScan.length;) {
       let j = i + 1;
-      while (j < toScan.length && toScan[j].startPage === toScan[j - 1].endPage) j++;
+      if (!fresh.has(toScan[i]))
+        while (
+          j < toScan.length &&
+          toScan[j].startPage === toScan[j - 1].endPage &&
+          !fresh.has(toScan[j])
+        )
+          j++;
       const mark = out.length;
       let resumeAt = toScan[i].startPage;
       if (j - i > 1) {
@@ -608,7 +641,13 @@ export class WriteWatcher {
         if (p.endPage <= resumeAt) continue;
         const part = p.startPage < resumeAt ? { ...p, startPage: resumeAt } : p;
         try {
-          result.writtenPages += this.scan(part, { flags: TICK_FLAGS, ...WRITTEN_OPTIONS }, out);
+          if (fresh.has(p)) {
+            result.writtenPages += this.scan(part, FRESH_OPTIONS, out);
+            this.scratch.clear();
+            this.scan(part, FRESH_ZERO, this.scratch);
+          } else {
+            result.writtenPages += this.scan(part, TICK_OPTIONS, out);
+          }
         } catch (err) {
           // The mapping changed under us (munmap + mmap between reading maps and scanning):
           // forget the piece; the next tick sees the new layout.
