@@ -82,37 +82,116 @@ export function vmaAt(layout: Layout, page: number): number {
   return -1;
 }
 
-/** Maps absolute page ranges to collapsed ranges (split at VMA ends, gaps dropped), merged. */
+/**
+ * Maps absolute page ranges to collapsed ranges (split at VMA ends, gaps dropped), merged.
+ * Written ranges come sorted, so the VMA of the previous range is tried before a binary search,
+ * and the result is written into a typed array that grows by doubling (no array of numbers).
+ */
 export function toCollapsed(layout: Layout, ranges: ArrayLike<number>): Float64Array {
-  const out: number[] = [];
+  const { starts, ends, offsets } = layout;
+  let out = new Float64Array(Math.max(16, ranges.length + 16));
+  let n = 0;
+  let v = -1;
   for (let r = 0; r + 1 < ranges.length; r += 2) {
     let s = ranges[r];
     const e = ranges[r + 1];
     while (s < e) {
-      let v = vmaAt(layout, s);
+      if (v < 0 || s < starts[v] || s >= ends[v]) v = vmaAt(layout, s);
       if (v < 0) {
         // In a gap: jump to the next VMA start.
         let lo = 0;
-        let hi = layout.starts.length;
+        let hi = starts.length;
         while (lo < hi) {
           const mid = (lo + hi) >>> 1;
-          if (layout.starts[mid] <= s) lo = mid + 1;
+          if (starts[mid] <= s) lo = mid + 1;
           else hi = mid;
         }
-        if (lo >= layout.starts.length || layout.starts[lo] >= e) break;
+        if (lo >= starts.length || starts[lo] >= e) break;
         v = lo;
-        s = layout.starts[v];
+        s = starts[v];
       }
-      const pe = Math.min(e, layout.ends[v]);
-      const cs = layout.offsets[v] + s - layout.starts[v];
+      const pe = Math.min(e, ends[v]);
+      const cs = offsets[v] + s - starts[v];
       const ce = cs + pe - s;
-      const n = out.length;
       if (n > 0 && out[n - 1] === cs) out[n - 1] = ce;
-      else out.push(cs, ce);
+      else {
+        if (n + 2 > out.length) {
+          const bigger = new Float64Array(out.length * 2);
+          bigger.set(out);
+          out = bigger;
+        }
+        out[n++] = cs;
+        out[n++] = ce;
+      }
       s = pe;
     }
   }
-  return Float64Array.from(out);
+  return out.slice(0, n);
+}
+
+/**
+ * Adds spans of pages with their PageBits to the histogram (and the window). Spans come in
+ * collapsed-address order, and a bucket holds dozens of small regions with only a few distinct
+ * bit sets (present, marker, ...), so pages are first summed per bit set within the current
+ * bucket and spread into the bit columns once per bucket and bit set ("flush"), not once per
+ * region. Any order stays correct: a span in another bucket flushes first.
+ */
+class SpanAccumulator {
+  /** Pages per bit set in the current bucket; `touched` lists the bit sets with pages. */
+  private readonly pend = new Float64Array(1 << HISTOGRAM_WIDTH);
+  private readonly touched = new Uint16Array(1 << HISTOGRAM_WIDTH);
+  private nTouched = 0;
+  private bucket = -1;
+
+  constructor(
+    private readonly hist: Uint32Array,
+    private readonly ppb: number,
+    private readonly winBits: Uint16Array | null,
+    private readonly ws: number,
+    private readonly we: number,
+  ) {}
+
+  add(cs: number, ce: number, bits: number): void {
+    if (bits === 0 || ce <= cs) return;
+    const ppb = this.ppb;
+    const b0 = Math.floor(cs / ppb);
+    const b1 = Math.floor((ce - 1) / ppb);
+    if (b0 === b1) {
+      if (b0 !== this.bucket) {
+        this.flush();
+        this.bucket = b0;
+      }
+      if (this.pend[bits] === 0) this.touched[this.nTouched++] = bits;
+      this.pend[bits] += ce - cs;
+    } else {
+      // A span over several buckets (a large region): straight into the columns.
+      const cols = BIT_COLUMNS[bits];
+      const hist = this.hist;
+      for (let b = b0; b <= b1; b++) {
+        const lo = b * ppb;
+        const n = Math.min(ce, lo + ppb) - Math.max(cs, lo);
+        const base = b * HISTOGRAM_WIDTH;
+        for (let k = 0; k < cols.length; k++) hist[base + cols[k]] += n;
+      }
+    }
+    const winBits = this.winBits;
+    if (winBits && cs < this.we && ce > this.ws)
+      winBits.fill(bits, Math.max(cs, this.ws) - this.ws, Math.min(ce, this.we) - this.ws);
+  }
+
+  /** Spreads the current bucket's per-bit-set sums into its histogram columns. */
+  flush(): void {
+    const base = this.bucket * HISTOGRAM_WIDTH;
+    const hist = this.hist;
+    for (let t = 0; t < this.nTouched; t++) {
+      const bits = this.touched[t];
+      const pages = this.pend[bits];
+      this.pend[bits] = 0;
+      const cols = BIT_COLUMNS[bits];
+      for (let k = 0; k < cols.length; k++) hist[base + cols[k]] += pages;
+    }
+    this.nTouched = 0;
+  }
 }
 
 export interface ViewSpec {
@@ -161,49 +240,46 @@ export function aggregate(
   }
   const winBits = win?.bits;
 
-  const addSpan = (cs: number, ce: number, bits: number): void => {
-    if (bits === 0 || ce <= cs) return;
-    const cols = BIT_COLUMNS[bits];
-    const b1 = Math.floor((ce - 1) / ppb);
-    for (let b = Math.floor(cs / ppb); b <= b1; b++) {
-      const lo = b * ppb;
-      const n = Math.min(ce, lo + ppb) - Math.max(cs, lo);
-      const base = b * HISTOGRAM_WIDTH;
-      for (let k = 0; k < cols.length; k++) hist[base + cols[k]] += n;
-    }
-    if (winBits && cs < we && ce > ws)
-      winBits.fill(bits, Math.max(cs, ws) - ws, Math.min(ce, we) - ws);
-  };
-
-  let w = 0; // index into watched, advancing with the (address-sorted) regions
+  const acc = new SpanAccumulator(hist, ppb, winBits ?? null, ws, we);
   const n = regions.length;
   const { startPage, endPage, categories, vmaIndex } = regions;
+  const { offsets, starts } = layout;
+  // Watched ranges as flat arrays: read per region without going through objects.
+  const nw = watched.length;
+  const wStart = new Float64Array(nw);
+  const wEnd = new Float64Array(nw);
+  for (let k = 0; k < nw; k++) {
+    wStart[k] = watched[k].startPage;
+    wEnd[k] = watched[k].endPage;
+  }
+  let w = 0; // index into watched, advancing with the (address-sorted) regions
   for (let i = 0; i < n; i++) {
     const v = vmaIndex[i];
     const s = startPage[i];
     const e = endPage[i];
-    const delta = layout.offsets[v] - layout.starts[v];
+    const delta = offsets[v] - starts[v];
     const bits = CATS_TO_BITS[categories[i] & 0x3ff];
-    if (watched.length === 0) {
-      addSpan(s + delta, e + delta, bits);
+    if (nw === 0) {
+      acc.add(s + delta, e + delta, bits);
       continue;
     }
-    while (w < watched.length && watched[w].endPage <= s) w++;
+    while (w < nw && wEnd[w] <= s) w++;
     let p = s;
     let k = w;
     while (p < e) {
-      if (k >= watched.length || watched[k].startPage >= e) {
-        addSpan(p + delta, e + delta, bits);
+      if (k >= nw || wStart[k] >= e) {
+        acc.add(p + delta, e + delta, bits);
         break;
       }
-      const wsPage = Math.max(watched[k].startPage, p);
-      const wePage = Math.min(watched[k].endPage, e);
-      if (wsPage > p) addSpan(p + delta, wsPage + delta, bits);
-      addSpan(wsPage + delta, wePage + delta, bits | PageBit.WATCHED);
+      const wsPage = Math.max(wStart[k], p);
+      const wePage = Math.min(wEnd[k], e);
+      if (wsPage > p) acc.add(p + delta, wsPage + delta, bits);
+      acc.add(wsPage + delta, wePage + delta, bits | PageBit.WATCHED);
       p = wePage;
       k++;
     }
   }
+  acc.flush();
 
   const written = toCollapsed(layout, writtenPages);
   let writtenCount = 0;
