@@ -12,9 +12,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
-import { PagescopeError, userMessage } from '../kernel/errors.ts';
+import { fromNodeError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { errorInfo } from './errors.ts';
-import { readMaps, type Vma } from '../proc/maps.ts';
+import { parseMaps, type Vma } from '../proc/maps.ts';
 import { processAlive } from '../proc/processes.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { RegionList } from '../scan/region-list.ts';
@@ -40,6 +40,11 @@ class SessionWorker {
   private vmas: Vma[] = [];
   private layout: Layout = layoutOf([]);
   private vmaSig = '';
+  private mapsText: string | null = null;
+  /** This tick's scan of every VMA (reused: the aggregate reads it before the next tick). */
+  private readonly regions = new RegionList(4096);
+  /** The watcher's written regions as [start, end, ...] pages, adjacent ones merged (reused). */
+  private writtenPairs = new Float64Array(2048);
   private vmaVersion = 0;
   private tickNo = 0;
   private skipped = 0;
@@ -126,7 +131,17 @@ class SessionWorker {
   }
 
   private readVmas(): boolean {
-    const vmas = readMaps(pid);
+    const path = `/proc/${pid}/maps`;
+    let text: string;
+    try {
+      text = fs.readFileSync(path, 'latin1');
+    } catch (err) {
+      throw fromNodeError(err, `read ${path}`, { pid, path });
+    }
+    // Most ticks the layout has not changed: the same text needs no parsing, no new layout.
+    if (text === this.mapsText) return false;
+    const vmas = parseMaps(text);
+    this.mapsText = text;
     let sig = '';
     for (const v of vmas) sig += `${v.startHex}-${v.endHex} ${v.perms} ${v.path}\n`;
     this.vmas = vmas;
@@ -207,19 +222,33 @@ class SessionWorker {
         this.end(`Process ${pid} exited.`);
         return;
       }
-      const scan = this.scanner.scan([], {}, this.vmas);
-      const written: number[] = [];
+      // The backend walks each VMA straight into our list: Scanner.scan would also build
+      // per-VMA summaries and a Map every tick, which the frame does not use.
+      const regions = this.regions;
+      regions.clear();
+      const backend = this.scanner.backend;
+      for (const v of this.vmas)
+        // [vsyscall] is not the process's memory; PAGEMAP_SCAN refuses it (as in Scanner).
+        if (v.kind !== 'vsyscall') backend.scanRange(v.startPage, v.endPage, v.index, {}, regions);
+      let written = this.writtenPairs.subarray(0, 0);
       let watched: PageRange[] = [];
       if (this.watcher) {
         this.writtenOut.clear();
         // The maps read at the start of this tick: the watcher need not read them again.
         const wt = this.watcher.tick(this.writtenOut, this.vmas);
         const o = this.writtenOut;
+        if (this.writtenPairs.length < 2 * o.length)
+          this.writtenPairs = new Float64Array(2 * o.length + 1024);
+        const pairs = this.writtenPairs;
+        let n = 0;
         for (let i = 0; i < o.length; i++) {
-          const n = written.length;
-          if (n > 0 && written[n - 1] === o.startPage[i]) written[n - 1] = o.endPage[i];
-          else written.push(o.startPage[i], o.endPage[i]);
+          if (n > 0 && pairs[n - 1] === o.startPage[i]) pairs[n - 1] = o.endPage[i];
+          else {
+            pairs[n++] = o.startPage[i];
+            pairs[n++] = o.endPage[i];
+          }
         }
+        written = pairs.subarray(0, n);
         for (const st of wt.appeared)
           if (st.status === 'refused')
             this.refused.set(`${st.startPage}-${st.endPage}`, st.reason ?? 'refused by the kernel');
@@ -232,7 +261,7 @@ class SessionWorker {
           if (wt.appeared.length || wt.disappeared.length) this.postVmas();
         }
       }
-      const agg = aggregate(this.layout, scan.regions, watched, written, this.view);
+      const agg = aggregate(this.layout, regions, watched, written, this.view);
       this.tickNo++;
       const frame = {
         sessionId: init.sessionId,
