@@ -63,11 +63,13 @@ export class PagemapScanBackend implements ScanBackend {
   }
 
   /**
-   * One walk over adjacent pieces: piece k is [ends[k-1], ends[k]) (piece 0 starts at
-   * `startPage`) and lies in VMA `vmaIndices[k]`. One chain of ioctls instead of one per piece
-   * (the write watcher's tick over many watched VMAs). The kernel merges equal regions across a
-   * VMA boundary; such a region is split here, so every region still carries its own VMA index.
-   * `ends` must be strictly increasing.
+   * One walk over pieces in address order: piece k ends at ends[k] and lies in VMA
+   * `vmaIndices[k]`; the walk starts at `startPage` (piece 0's start). One chain of ioctls
+   * instead of one per piece (the write watcher's tick over many watched VMAs). Pieces may be
+   * separated by unmapped gaps (no region lies there); a region is given to the first piece
+   * ending after its start. The kernel merges equal regions across a VMA boundary; such a
+   * region is split here, so every region still carries its own VMA index. `ends` must be
+   * strictly increasing.
    */
   scanPieces(
     startPage: number,

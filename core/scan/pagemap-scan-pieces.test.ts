@@ -120,3 +120,28 @@ it('a walk that starts inside the first piece keeps the piece cursor right', () 
     backend.close();
   }
 });
+
+it('pieces separated by unmapped space: one walk, regions still per piece', () => {
+  // A second mapping of 24 pages with pages 8..12 unmapped: two VMAs and a gap.
+  const base = mmap(0, 24 * PAGE_SIZE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
+  expect(base).toBeGreaterThan(0);
+  try {
+    expect(munmap(base + 8 * PAGE_SIZE, 4 * PAGE_SIZE)).toBe(0);
+    for (const p of [6, 7, 12, 13, 20]) memset(base + p * PAGE_SIZE, 1, PAGE_SIZE);
+    const b = base / PAGE_SIZE;
+    const backend = new PagemapScanBackend(process.pid, { vecLen: 2 });
+    try {
+      const perPiece = new RegionList(1);
+      backend.scanRange(b, b + 8, 3, {}, perPiece);
+      backend.scanRange(b + 12, b + 24, 4, {}, perPiece);
+      const merged = new RegionList(1);
+      const res = backend.scanPieces(b, [b + 8, b + 24], [3, 4], {}, merged);
+      expect(rows(merged)).toEqual(rows(perPiece));
+      expect(res.pages).toBe(20);
+    } finally {
+      backend.close();
+    }
+  } finally {
+    munmap(base, 24 * PAGE_SIZE);
+  }
+});

@@ -37,6 +37,10 @@ for line in sys.stdin:
         for p in args:
             ctypes.string_at(base + int(p) * P, 1)
         print('ok', flush=True)
+    elif cmd == 'u':
+        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        a, b = int(args[0]), int(args[1])
+        print('ok' if libc.munmap(base + a * P, (b - a) * P) == 0 else 'err', flush=True)
     elif cmd == 'f':
         r = libc.mmap(base + 16 * P, 16 * P, 3, 0x32, -1, 0)
         print('ok' if r == base + 16 * P else 'err', flush=True)
@@ -212,6 +216,34 @@ it('pages of a VMA that appears mid-watch and were only read never count as writ
     w.tick(out, readMaps(t.pid));
     expect(rows(out, t.start).map(([s, e]) => [s, e])).toEqual(i === 0 ? [[21, 22]] : []);
   }
+  w.close();
+  expect(uffdLeft(t.pid)).toEqual([]);
+});
+
+it('walks watched VMAs separated only by unmapped space in one call too', async () => {
+  const t = await startTarget();
+  const w = watch(t);
+  expect(await t.send('u 20 24')).toBe('ok'); // a hole inside the rwx VMA: it splits in two
+  const out = new RegionList();
+  w.tick(out, readMaps(t.pid));
+  const vmas = readMaps(t.pid);
+  const four = ours(vmas, t);
+  expect(four.map((v) => [v.startPage - t.start, v.endPage - t.start])).toEqual([
+    [0, 16],
+    [16, 20],
+    [24, 32],
+    [32, 48],
+  ]);
+  const calls = countCalls(w);
+  expect(await t.send('w 15 19 24 40')).toBe('ok');
+  expect(w.tick(out, vmas).writtenPages).toBe(4);
+  expect(rows(out, t.start)).toEqual([
+    [15, 16, four[0].index],
+    [19, 20, four[1].index],
+    [24, 25, four[2].index],
+    [40, 41, four[3].index],
+  ]);
+  expect(calls).toEqual({ pieces: 1, ranges: 0 });
   w.close();
   expect(uffdLeft(t.pid)).toEqual([]);
 });

@@ -169,6 +169,23 @@ function piecesOf(vmas: readonly Vma[], ranges: readonly PageRange[]): Piece[] {
   return out;
 }
 
+/**
+ * Whether no VMA (watched or not) lies between two pieces in address order: they touch, or
+ * `a` ends its VMA, `b` starts the next one and only unmapped space lies between.
+ */
+function nothingBetween(maps: readonly Vma[], a: Piece, b: Piece): boolean {
+  if (b.startPage === a.endPage) return true;
+  const va = maps[a.vmaIndex];
+  const vb = maps[b.vmaIndex];
+  return (
+    b.vmaIndex === a.vmaIndex + 1 &&
+    va?.index === a.vmaIndex &&
+    vb?.index === b.vmaIndex &&
+    va.endPage === a.endPage &&
+    vb.startPage === b.startPage
+  );
+}
+
 function covered(p: PageRange, union: readonly PageRange[]): boolean {
   return subtractRanges([p], union).length === 0;
 }
@@ -605,17 +622,18 @@ export class WriteWatcher {
       }
       toScan.push(p);
     }
-    // Pieces come in address order. A run of contiguous registered pieces is read and reset in
-    // one walk: with CHECK_WPASYNC the kernel requires every VMA in the span to be registered,
-    // and contiguous registered pieces leave no other VMA (nor a gap) in between. With a few
-    // hundred watched VMAs this is one ioctl chain instead of hundreds.
+    // Pieces come in address order. A run of registered pieces with nothing else mapped between
+    // them is read and reset in one walk: with CHECK_WPASYNC the kernel requires every VMA in
+    // the span to be registered, and an unmapped gap has no VMA (the walk skips it). Each call
+    // with WP_MATCHING also pays a TLB flush, so with a few hundred watched VMAs (a node
+    // process) this halves the kernel time, not only the ioctl count.
     for (let i = 0; i < toScan.length;) {
       let j = i + 1;
       if (!fresh.has(toScan[i]))
         while (
           j < toScan.length &&
-          toScan[j].startPage === toScan[j - 1].endPage &&
-          !fresh.has(toScan[j])
+          !fresh.has(toScan[j]) &&
+          nothingBetween(maps, toScan[j - 1], toScan[j])
         )
           j++;
       const mark = out.length;
