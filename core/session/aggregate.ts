@@ -142,6 +142,9 @@ class SpanAccumulator {
   private readonly touched = new Uint16Array(1 << HISTOGRAM_WIDTH);
   private nTouched = 0;
   private bucket = -1;
+  /** Pages [lo, hi) of the current bucket: a span inside it needs no division. */
+  private lo = 0;
+  private hi = 0;
 
   constructor(
     private readonly hist: Uint32Array,
@@ -154,13 +157,21 @@ class SpanAccumulator {
   add(cs: number, ce: number, bits: number): void {
     if (bits === 0 || ce <= cs) return;
     const ppb = this.ppb;
-    const b0 = Math.floor(cs / ppb);
-    const b1 = Math.floor((ce - 1) / ppb);
-    if (b0 === b1) {
-      if (b0 !== this.bucket) {
+    let single = cs >= this.lo && ce <= this.hi;
+    let b0 = this.bucket;
+    let b1 = b0;
+    if (!single) {
+      b0 = Math.floor(cs / ppb);
+      b1 = Math.floor((ce - 1) / ppb);
+      if (b0 === b1) {
         this.flush();
         this.bucket = b0;
+        this.lo = b0 * ppb;
+        this.hi = this.lo + ppb;
+        single = true;
       }
+    }
+    if (single) {
       if (this.pend[bits] === 0) this.touched[this.nTouched++] = bits;
       this.pend[bits] += ce - cs;
     } else {
