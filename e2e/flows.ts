@@ -40,26 +40,22 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   await page.waitForTimeout(400);
   await shot('demo-type');
 
-  // Watch writes on a written region: the demo's sweep (named where the kernel names anonymous
-  // mappings), else one of its two 16 MiB rw-p regions (sweep, random), else any anon rw-p VMA.
+  // Watch writes on the demo's sweep the way a newcomer would: the host labels the demo's
+  // regions ("demo: sweep") even where the kernel cannot name anonymous mappings, and the demo
+  // guide's region names focus them.
   const rows = page.locator('.vma-row');
-  const candidates = [
-    rows.filter({ hasText: 'sweep' }),
-    rows.filter({ hasText: 'rw-p' }).filter({ hasText: '16.0 MiB' }),
-    rows.filter({ hasText: 'rw-p' }).filter({ hasText: 'anon' }),
-  ];
-  let target = candidates[2].first();
-  for (const c of candidates) {
-    if ((await c.count()) > 0) {
-      // Of the two 16 MiB regions the sweep is mapped second (higher address).
-      target = c.last();
-      break;
-    }
-  }
-  const targetRange = await target.locator('code').textContent();
-  target = rows.filter({ hasText: targetRange ?? '' }).first();
-  // The list changes under the pointer while the demo's VMAs come and go: click the row itself.
-  await target.dispatchEvent('click');
+  const sweepRows = rows.filter({ hasText: 'demo: sweep' });
+  await until(
+    'the demo regions labelled in the memory map',
+    async () => (await sweepRows.count()) > 0,
+  );
+  await page.locator('.demo-guide').getByRole('button', { name: 'sweep' }).click();
+  const targetRange = await sweepRows.first().locator('code').textContent();
+  const target = rows.filter({ hasText: targetRange ?? '' }).first();
+  await until(
+    'the sweep focused',
+    async () => (await target.getAttribute('aria-pressed')) === 'true',
+  );
   await page.getByRole('button', { name: 'Watch writes' }).click();
   await until('the watched badge', async () =>
     (await target.locator('.badge').allTextContents()).includes('watched'),

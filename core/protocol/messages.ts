@@ -45,6 +45,8 @@ export interface VmaInfo {
   perms: string;
   path: string;
   kind: VmaKindName;
+  /** What pagescope knows this unnamed memory to be (e.g. "demo: sweep"), when it knows. */
+  label?: string;
   watched: 'no' | 'yes' | 'partial' | 'refused';
   /** Why watching was refused (special mapping, EBUSY...), when it was. */
   watchNote?: string;

@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { fromNodeError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { errorInfo } from './errors.ts';
-import { parseMaps, type Vma } from '../proc/maps.ts';
+import { hexToPage, parseMaps, type Vma } from '../proc/maps.ts';
 import { processAlive } from '../proc/processes.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { RegionList } from '../scan/region-list.ts';
@@ -195,6 +195,8 @@ class SessionWorker {
               : 'partial',
       };
       if (refusal) info.watchNote = refusal;
+      const label = labelOf(v);
+      if (label) info.label = label;
       return info;
     });
   }
@@ -406,6 +408,18 @@ function killChild(): void {
   }, 1000).unref();
 }
 
+/**
+ * Names pagescope knows for anonymous memory the kernel shows unnamed: the demo's regions (on
+ * kernels without CONFIG_ANON_VMA_NAME its prctl names are refused). A VMA gets the label of the
+ * region it lies in.
+ */
+let labelRegions: Array<{ startPage: number; endPage: number; label: string }> = [];
+
+function labelOf(v: Vma): string | undefined {
+  if (v.path && !v.path.startsWith('[anon')) return undefined;
+  return labelRegions.find((r) => v.startPage >= r.startPage && v.startPage < r.endPage)?.label;
+}
+
 /** Resolves once a launched child has exited and been reaped by this thread's loop. */
 function reapChild(): Promise<void> {
   const c = child;
@@ -421,11 +435,20 @@ async function launch(l: NonNullable<WorkerInit['launch']>): Promise<void> {
     if (!fs.existsSync(DEMO_URL))
       throw new PagescopeError('The demo workload is not part of this build.', 'unsupported');
     const mod = (await import(DEMO_URL.href)) as {
-      spawnDemo(): Promise<{ child: ChildProcess; pid: number }>;
+      spawnDemo(): Promise<{
+        child: ChildProcess;
+        pid: number;
+        regions: Record<string, { start: string; end: string }>;
+      }>;
     };
     const demo = await mod.spawnDemo();
     child = demo.child;
     pid = demo.pid;
+    labelRegions = Object.entries(demo.regions).map(([name, r]) => ({
+      startPage: hexToPage(r.start.replace(/^0x/, '')),
+      endPage: hexToPage(r.end.replace(/^0x/, '')),
+      label: `demo: ${name}`,
+    }));
     return;
   }
   const c = spawn(l.command[0], l.command.slice(1), { stdio: 'ignore' });

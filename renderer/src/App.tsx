@@ -3,7 +3,7 @@ import { detach } from './actions.ts';
 import { Controls } from './Controls.tsx';
 import { Heatmap } from './heatmap/Heatmap.tsx';
 import { Legend } from './Legend.tsx';
-import { MemoryMap } from './MemoryMap.tsx';
+import { focusVma, MemoryMap } from './MemoryMap.tsx';
 import { Notices } from './Notices.tsx';
 import { ProcessPicker } from './ProcessPicker.tsx';
 import { StatusLine } from './StatusLine.tsx';
@@ -35,41 +35,52 @@ function Welcome() {
   );
 }
 
+/** A demo region's name that focuses its (first) VMA, labelled by the host "demo: NAME". */
+function DemoRegion({ name }: { name: string }) {
+  const vma = useApp((s) => s.vmas.find((v) => v.label === `demo: ${name}`));
+  if (!vma) return <b>{name}</b>;
+  return (
+    <button type="button" className="linklike" onClick={() => focusVma(vma)}>
+      <b>{name}</b>
+    </button>
+  );
+}
+
 /** What the built-in demo does, for the first minute of a newcomer (see core/demo/regions.ts). */
 function DemoGuide() {
   return (
     <details className="demo-guide" open>
       <summary>What the demo is doing</summary>
       <p>
-        Each region is its own VMA and changes in phases. Click one in the memory map, then{' '}
-        <b>Watch writes</b>:
+        Each region is its own VMA and changes in phases. Click one, then <b>Watch writes</b>:
       </p>
       <ul>
         <li>
-          <b>sweep</b> (16 MiB): a 4 MiB band of written pages sliding through it
+          <DemoRegion name="sweep" /> (16 MiB): a 4 MiB band of written pages sliding through it
         </li>
         <li>
-          <b>hot</b>: the same 8 pages written every tick
+          <DemoRegion name="hot" />: the same 8 pages written every tick
         </li>
         <li>
-          <b>random</b> (16 MiB): 8 random pages written per tick, dropped every 10 s
+          <DemoRegion name="random" /> (16 MiB): 8 random pages written per tick, dropped every 10 s
         </li>
         <li>
-          <b>zero</b>: pages only read — the shared zero page
+          <DemoRegion name="zero" />: pages only read — the shared zero page
         </li>
         <li>
-          <b>file</b>: a private file mapping; written pages turn anonymous
+          <DemoRegion name="file" />: a private file mapping; written pages turn anonymous
         </li>
         <li>
-          <b>thp</b>: transparent huge pages; <b>guard</b>: guard-page stripes
+          <DemoRegion name="thp" />: transparent huge pages; <DemoRegion name="guard" />: guard-page
+          stripes
         </li>
         <li>
-          <b>swap</b>: paged out every 10 s when swap exists; <b>growth</b>: a heap-like region
+          <DemoRegion name="swap" />: paged out every 10 s when swap exists;{' '}
+          <DemoRegion name="growth" />: a heap-like region
         </li>
       </ul>
       <p className="muted small">
-        Where the kernel cannot name anonymous mappings the regions show as (anonymous): sort the
-        memory map by resident pages or switch to Type colours to find them.
+        Click a region name to focus it; the memory map and heatmap label them “demo: …”.
       </p>
     </details>
   );

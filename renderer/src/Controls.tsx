@@ -24,7 +24,7 @@ export function Controls() {
   const target = selection
     ? `selection (${fmt.format(selection.end - selection.start)} pages)`
     : focusedVma
-      ? focusedVma.path.split('/').pop() || `[${focusedVma.kind}]`
+      ? focusedVma.path.split('/').pop() || focusedVma.label || `[${focusedVma.kind}]`
       : null;
 
   return (

@@ -13,7 +13,14 @@ import { fmt, formatBytes } from './theme.ts';
 
 export function vmaName(v: VmaInfo): string {
   if (v.path) return v.path;
+  if (v.label) return v.label;
   return v.kind === 'anon' ? '(anonymous)' : `[${v.kind}]`;
+}
+
+/** Focuses the heatmap on a VMA and makes it the target of "Watch writes". */
+export function focusVma(v: VmaInfo): void {
+  useApp.setState({ focusedVma: v.start, selection: null });
+  requestZoom({ start: v.offset, end: v.offset + v.endPage - v.startPage });
 }
 
 function shortHex(h: string): string {
@@ -100,10 +107,7 @@ export function MemoryMap() {
     });
   }, []);
 
-  const focus = (v: VmaInfo) => {
-    useApp.setState({ focusedVma: v.start, selection: null });
-    requestZoom({ start: v.offset, end: v.offset + v.endPage - v.startPage });
-  };
+  const focus = focusVma;
 
   return (
     <section className="memmap" aria-label="Memory map">

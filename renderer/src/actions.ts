@@ -190,7 +190,7 @@ export async function watchWrites(): Promise<void> {
   });
   for (const v of res.vmas) {
     if (v.watched === 'refused' && v.watchNote)
-      notify('warning', `${v.path || v.start}: ${v.watchNote}`);
+      notify('warning', `${v.path || v.label || v.start}: ${v.watchNote}`);
   }
 }
 

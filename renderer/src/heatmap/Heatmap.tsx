@@ -47,6 +47,7 @@ function vmaLabel(v: VmaInfo): string {
     const base = v.path.split('/').pop() || v.path;
     return base;
   }
+  if (v.label) return v.label;
   return v.kind === 'anon' ? 'anon' : `[${v.kind}]`;
 }
 
@@ -471,7 +472,11 @@ export function Heatmap() {
         tip.appendChild(d);
       };
       line('tip-addr', addr + (n > 1 ? ` · cell of ${fmt.format(n)} pages` : ''));
-      if (v) line('tip-vma', `${v.path || '[' + v.kind + ']'} · ${v.perms} · ${v.start}–${v.end}`);
+      if (v)
+        line(
+          'tip-vma',
+          `${v.path || v.label || '[' + v.kind + ']'} · ${v.perms} · ${v.start}–${v.end}`,
+        );
       line('tip-cats', cats + heatNote);
       const tx = Math.min(x + 14, width - 300);
       const ty = y + 16 > height - 70 ? y - 70 : y + 16;
