@@ -19,7 +19,7 @@ import { processAlive } from '../proc/processes.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
-import { WriteWatcher } from '../watch/watcher.ts';
+import { NO_ACCESS_REASON, WriteWatcher } from '../watch/watcher.ts';
 import { aggregate, layoutOf, type Layout, type ViewSpec } from './aggregate.ts';
 import type { FromWorker, ToWorker, WorkerCall, WorkerInit } from './worker-protocol.ts';
 
@@ -187,7 +187,7 @@ class SessionWorker {
         kind: v.kind,
         watched:
           covered === 0
-            ? refusal
+            ? refusal && refusal !== NO_ACCESS_REASON
               ? 'refused'
               : 'no'
             : covered >= v.endPage - v.startPage

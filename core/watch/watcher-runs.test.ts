@@ -13,7 +13,8 @@ import readline from 'node:readline';
 import { afterEach, expect, it } from 'vitest';
 import { readMaps, type Vma } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
-import { WriteWatcher } from './watcher.ts';
+import { readSmaps } from '../proc/smaps.ts';
+import { NO_ACCESS_REASON, WriteWatcher } from './watcher.ts';
 
 const SCRIPT = String.raw`
 import ctypes, sys
@@ -41,6 +42,9 @@ for line in sys.stdin:
         libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         a, b = int(args[0]), int(args[1])
         print('ok' if libc.munmap(base + a * P, (b - a) * P) == 0 else 'err', flush=True)
+    elif cmd == 'm':
+        a, b, prot = int(args[0]), int(args[1]), int(args[2])
+        print('ok' if libc.mprotect(base + a * P, (b - a) * P, prot) == 0 else 'err', flush=True)
     elif cmd == 'f':
         r = libc.mmap(base + 16 * P, 16 * P, 3, 0x32, -1, 0)
         print('ok' if r == base + 16 * P else 'err', flush=True)
@@ -244,6 +248,38 @@ it('walks watched VMAs separated only by unmapped space in one call too', async 
     [40, 41, four[3].index],
   ]);
   expect(calls).toEqual({ pieces: 1, ranges: 0 });
+  w.close();
+  expect(uffdLeft(t.pid)).toEqual([]);
+});
+
+it('leaves PROT_NONE VMAs unregistered (no page tables built for them) and watches them once made writable', async () => {
+  const t = await startTarget();
+  expect(await t.send('m 0 16 0')).toBe('ok'); // pages 0-15 become a no-access VMA
+  const w = WriteWatcher.attach(t.pid);
+  cleanups.unshift(() => w.close());
+  const states = w.arm([{ startPage: t.start, endPage: t.start + 48 }]);
+  const none = states.find((s) => s.startPage === t.start);
+  expect(none).toMatchObject({
+    endPage: t.start + 16,
+    status: 'refused',
+    reason: NO_ACCESS_REASON,
+  });
+  expect(states.filter((s) => s.status === 'watched').length).toBe(2);
+  const flagsAt = (page: number): string[] =>
+    readSmaps(t.pid).find((e) => parseInt(e.startHex, 16) === page * 4096)?.vmFlags ?? [];
+  expect(flagsAt(t.start)).not.toContain('uw');
+  expect(flagsAt(t.start + 16)).toContain('uw');
+  // The process makes it writable in place and writes: watched from the next tick on.
+  expect(await t.send('m 0 16 3')).toBe('ok');
+  const out = new RegionList();
+  w.tick(out, readMaps(t.pid));
+  expect(await t.send('w 2 3 20')).toBe('ok');
+  const res = w.tick(out, readMaps(t.pid));
+  const pages = rows(out, t.start).flatMap(([s, e]) =>
+    Array.from({ length: e - s }, (_, i) => s + i),
+  );
+  expect(pages).toEqual([2, 3, 20]);
+  expect(res.writtenPages).toBe(3);
   w.close();
   expect(uffdLeft(t.pid)).toEqual([]);
 });

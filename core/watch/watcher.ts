@@ -116,7 +116,19 @@ interface Piece {
   endPage: number;
   path: string;
   kind: Vma['kind'];
+  /** PROT_NONE: nothing can write it until it is mprotect'ed (then it is registered). */
+  noAccess?: boolean;
 }
+
+/**
+ * Why a PROT_NONE VMA is not registered. Registering it would make the kernel build page
+ * tables for the whole range to hold its write-protect markers (measured: 45 MB of page tables
+ * for V8's ~20 GiB of reservations, kept after the watch ends), for memory nobody can write.
+ * When the process makes part of it accessible, that part becomes its own VMA and is watched
+ * from the next tick, like any VMA appearing in a watched range.
+ */
+export const NO_ACCESS_REASON =
+  'no access (PROT_NONE): nothing can write it; it is watched once the process makes it writable';
 
 const key = (p: { startPage: number; endPage: number }): string => `${p.startPage}-${p.endPage}`;
 
@@ -163,7 +175,14 @@ function piecesOf(vmas: readonly Vma[], ranges: readonly PageRange[]): Piece[] {
       const s = Math.max(r.startPage, vma.startPage);
       const e = Math.min(r.endPage, vma.endPage);
       if (s < e)
-        out.push({ vmaIndex: vma.index, startPage: s, endPage: e, path: vma.path, kind: vma.kind });
+        out.push({
+          vmaIndex: vma.index,
+          startPage: s,
+          endPage: e,
+          path: vma.path,
+          kind: vma.kind,
+          noAccess: vma.perms?.startsWith('---'),
+        });
     }
   }
   return out;
@@ -386,6 +405,7 @@ export class WriteWatcher {
   private register(p: Piece): string | null {
     if (p.kind === 'vdso' || p.kind === 'vvar' || p.kind === 'vsyscall')
       return `${p.path} is a special mapping of the kernel that the process never writes and the kernel cannot write-protect`;
+    if (p.noAccess) return NO_ACCESS_REASON;
     const a = this.regArg;
     a[0] = BigInt(p.startPage) << 12n;
     a[1] = BigInt(p.endPage - p.startPage) << 12n;
@@ -595,7 +615,10 @@ export class WriteWatcher {
     const fresh = new Set<Piece>();
     for (const p of current) {
       const k = key(p);
-      if (this.refused.has(k)) continue;
+      const refusal = this.refused.get(k);
+      // A whole no-access VMA mprotect'ed in place keeps its range: register it now.
+      if (refusal?.reason === NO_ACCESS_REASON && !p.noAccess) this.refused.delete(k);
+      else if (refusal) continue;
       if (!this.registered.has(k)) {
         const continuing = covered(p, oldUnion);
         const reason = this.register(p);

@@ -18,7 +18,7 @@ import { pageToHex, readMaps, type Vma } from '../../proc/maps.ts';
 import { RegionList } from '../../scan/region-list.ts';
 import type { PageRange } from '../../scan/scanner.ts';
 import { launchAndAttach } from '../../watch/launch.ts';
-import { WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
+import { NO_ACCESS_REASON, WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
 import { parsePid, parseRange } from '../args.ts';
 import { formatBytes } from '../format.ts';
 
@@ -166,7 +166,7 @@ export async function watchCommand(
   try {
     const report = (states: VmaWatchState[]): void => {
       for (const s of states)
-        if (s.status === 'refused')
+        if (s.status === 'refused' && s.reason !== NO_ACCESS_REASON)
           note(
             `not watching ${s.path || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)}: ${s.reason}.`,
           );
