@@ -124,17 +124,23 @@ describe('Session', () => {
     const s = await Session.attach(t.pid, { sessionId: 2, intervalMs: 20, historyBytes: budget });
     sessions.push(s);
     const { frames } = collect(s);
-    await sleep(300);
+    await until(() => frames.length >= 5);
     s.pause();
-    await sleep(200); // a frame already posted by the worker may still arrive
-    const atPause = frames.length;
+    // A tick already under way when the pause arrived may still post its frame: wait for the
+    // stream to go quiet (the machine may be loaded), then check it stays quiet.
+    let atPause = -1;
+    for (let i = 0; i < 40 && frames.length !== atPause; i++) {
+      atPause = frames.length;
+      await sleep(250);
+    }
     await sleep(300);
     expect(frames.length).toBe(atPause);
     expect(s.info.paused).toBe(true);
     s.setView({ buckets: 10, window: { startIndex: 0, endIndex: 64 } });
     s.setInterval(25);
     s.resume();
-    await sleep(400);
+    // Enough ticks to overflow the 4 KiB history budget at least once.
+    await until(() => frames.length > atPause + 2 && s.framesReceived > 60);
     expect(frames.length).toBeGreaterThan(atPause);
     const last = frames[frames.length - 1];
     expect(last.window?.bits.length).toBe(64);
