@@ -1,25 +1,53 @@
 /**
- * Renderer frame times in real Chromium, for `npm run bench` (case 6) and by hand:
+ * Renderer frame times in real Chromium, for `npm run bench` (case 6, bench/cases/renderer.ts)
+ * and by hand:
  *   npx tsx e2e/frame-bench.ts
- * Bundles the renderer's own drawing code (rasterizer, colour tables, heat, timeline) with
- * esbuild, loads it into a blank Chromium page and measures, with performance.measure, the same
- * pipeline the heatmap runs per frame: rasterize 1,048,576 pages at one page per cell into an
- * ImageData, put it on an offscreen canvas, scale it onto the visible canvas; and the timeline
- * drawing 600 ticks. Ten warm-up runs per case are not counted. Returns medians and percentiles in milliseconds. Not a test: no assertions.
+ * Bundles the renderer's own drawing code (rasterizer, colour tables, heat, timeline) from its
+ * sources with esbuild (so the code measured is never stale), loads it into a blank Chromium page
+ * and measures, with performance.measure, the same pipeline the heatmap runs per frame
+ * ('pagescope:heatmap-draw'): rasterize 1,048,576 pages at one page per cell into an ImageData,
+ * put it on an offscreen canvas, scale it onto the visible canvas; and the timeline drawing 600
+ * ticks ('pagescope:timeline-draw').
+ *
+ * Each has a reference measured in the same page, interleaved with ours (the side that goes
+ * first alternates), the same number of times:
+ * - heatmap: copying the same 1M precomputed pixels (a Uint32Array) into the ImageData, then the
+ *   same putImageData + drawImage: the floor any canvas rasterizer pays for that picture;
+ * - timeline: the same canvas 2D calls (bars, two polylines, baseline, labels, cursor) with
+ *   precomputed coordinates and strings, i.e. the picture without our scales and bookkeeping.
+ * Timeline draws are timed in batches (`timelineBatch` draws per sample, the figure is per draw)
+ * because Chromium's performance.now() has a 0.1 ms resolution in a page that is not
+ * cross-origin isolated. Warm-up runs are not counted. Medians, p90 and minimum in ms.
+ * Canvas 2D in Chromium records draw calls and rasterizes some of them at paint time, so these
+ * are the main-thread costs the page pays per frame, the same as the marks in the app.
+ * Not a test: no assertions.
  */
 import { build } from 'esbuild';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CHROMIUM, chromiumMissing, launchBrowser, ROOT } from './helpers.ts';
 
+export interface FrameStats {
+  median: number;
+  p90: number;
+  min: number;
+}
+
 export interface FrameBenchResult {
   pages: number;
   runs: number;
-  heatmap: { median: number; p90: number; min: number };
-  heatmapWrites: { median: number; p90: number; min: number };
-  timeline: { median: number; p90: number; min: number };
+  heatmap: FrameStats;
+  heatmapReference: FrameStats;
+  heatmapWrites: FrameStats;
+  heatmapWritesReference: FrameStats;
+  timeline: FrameStats;
+  timelineReference: FrameStats;
+  timelineTicks: number;
+  timelineBatch: number;
   chromium: string;
 }
+
+const WARMUP = 10;
 
 const ENTRY = `
 import { PageBit } from './core/protocol/page-bits.ts';
@@ -27,14 +55,14 @@ import { buildLuts, PALETTE } from './renderer/src/heatmap/colour.ts';
 import { HeatStore } from './renderer/src/heatmap/heat.ts';
 import { rasterize } from './renderer/src/heatmap/raster.ts';
 import { computeLayout } from './renderer/src/heatmap/viewport.ts';
-import { drawTimeline } from './renderer/src/timeline/draw.ts';
+import { drawTimeline, PAD, VISIBLE_TICKS } from './renderer/src/timeline/draw.ts';
 
 function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return { median: s[s.length >> 1], p90: s[Math.floor(s.length * 0.9)], min: s[0] };
 }
 
-globalThis.runFrameBench = (runs) => {
+globalThis.runFrameBench = (runs, warmup, batch) => {
   const total = 1 << 20;
   const bits = new Uint16Array(total);
   for (let i = 0; i < total; i++) {
@@ -55,37 +83,117 @@ globalThis.runFrameBench = (runs) => {
   const px = new Uint32Array(image.data.buffer);
   const heat = new HeatStore(total);
   for (let t = 1; t <= 20; t++) heat.add(t, [t * 1000, t * 1000 + 4096, 300000, 300064]);
+  const blit = () => {
+    offCtx.putImageData(image, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+  };
   const measure = (mode) => {
     const luts = buildLuts(PALETTE.dark, mode);
-    const out = [];
-    for (let i = 0; i < runs + 10; i++) {
+    const input = { layout, luts, overview: null, window: win, heat, tick: 20 };
+    rasterize(px, input);
+    const pre = px.slice(); // the same picture, precomputed, for the reference
+    const ours = [];
+    const ref = [];
+    const runOurs = (keep) => {
       performance.mark('b0');
-      rasterize(px, { layout, luts, overview: null, window: win, heat, tick: 20 });
-      offCtx.putImageData(image, 0, 0);
-      ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+      rasterize(px, input);
+      blit();
       const d = performance.measure('pagescope:heatmap-draw', 'b0').duration;
-      if (i >= 10) out.push(d); // the first runs warm the JIT up
+      if (keep) ours.push(d);
+    };
+    const runRef = (keep) => {
+      performance.mark('r0');
+      px.set(pre);
+      blit();
+      const d = performance.measure('pagescope:heatmap-draw-reference', 'r0').duration;
+      if (keep) ref.push(d);
+    };
+    for (let i = 0; i < runs + warmup; i++) {
+      const keep = i >= warmup; // the first runs warm the JIT up
+      if (i % 2) { runOurs(keep); runRef(keep); } else { runRef(keep); runOurs(keep); }
     }
-    return stats(out);
+    return [stats(ours), stats(ref)];
   };
-  const heatmap = measure('type');
-  const heatmapWrites = measure('writes');
+  const [heatmap, heatmapReference] = measure('type');
+  const [heatmapWrites, heatmapWritesReference] = measure('writes');
+
+  const W = 1200, H = 100, CURSOR = 550;
   const tl = document.createElement('canvas');
-  tl.width = 1200; tl.height = 100;
+  tl.width = W; tl.height = H;
+  document.body.appendChild(tl);
   const tctx = tl.getContext('2d');
+  const theme = PALETTE.dark;
   const ticks = Array.from({ length: 600 }, (_, i) => ({ tick: i, t: i * 100, present: 30000 + i, swapped: i % 50, written: (i * 37) % 400, watched: 4096, scanMs: 5 }));
-  const tout = [];
-  for (let i = 0; i < runs; i++) {
+  // The reference's precomputed picture: the same primitives drawTimeline makes for these ticks.
+  const vis = ticks.slice(-VISIBLE_TICKS);
+  const first = vis[0].tick, last = vis[vis.length - 1].tick;
+  const plotBottom = H - PAD.bottom;
+  const xOf = (t) => PAD.left + ((t - first) / (last - first)) * (W - PAD.left - PAD.right);
+  let maxW = 1, maxP = 1;
+  for (const t of vis) { maxW = Math.max(maxW, t.written); maxP = Math.max(maxP, t.present, t.swapped); }
+  const yOf = (v, max) => plotBottom - (v / max) * (plotBottom - PAD.top);
+  const barW = Math.max(1, (W - PAD.left - PAD.right) / VISIBLE_TICKS - 1);
+  const bars = [];
+  for (const t of vis) if (t.written > 0) { const y = yOf(t.written, maxW); bars.push(xOf(t.tick) - barW / 2, y, barW, plotBottom - y); }
+  const xs = Float64Array.from(vis, (t) => xOf(t.tick));
+  const yPresent = Float64Array.from(vis, (t) => yOf(t.present, maxP));
+  const ySwapped = Float64Array.from(vis, (t) => yOf(t.swapped, maxP));
+  const labels = ['tick ' + first, 'tick ' + last, 'max ' + maxW + ' written / tick', 'lines: 0–' + maxP.toLocaleString('en-US') + ' pages'];
+  const cursorX = Math.round(xOf(CURSOR)) + 0.5;
+  const poly = (ys, colour) => {
+    tctx.beginPath();
+    tctx.moveTo(xs[0], ys[0]);
+    for (let i = 1; i < xs.length; i++) tctx.lineTo(xs[i], ys[i]);
+    tctx.lineWidth = 1.5; tctx.strokeStyle = colour; tctx.stroke();
+  };
+  const drawReference = () => {
+    tctx.clearRect(0, 0, W, H);
+    tctx.fillStyle = theme.heat[theme.heat.length - 2];
+    for (let i = 0; i < bars.length; i += 4) tctx.fillRect(bars[i], bars[i + 1], bars[i + 2], bars[i + 3]);
+    poly(yPresent, theme.present);
+    poly(ySwapped, theme.swapped);
+    tctx.strokeStyle = theme.notPresent; tctx.lineWidth = 1;
+    tctx.beginPath(); tctx.moveTo(PAD.left, plotBottom + 0.5); tctx.lineTo(W - PAD.right, plotBottom + 0.5); tctx.stroke();
+    tctx.font = '10px ui-sans-serif, system-ui, sans-serif';
+    tctx.fillStyle = theme.label; tctx.globalAlpha = 0.7; tctx.textBaseline = 'top';
+    tctx.fillText(labels[0], PAD.left, plotBottom + 2);
+    tctx.fillText(labels[1], W - PAD.right - tctx.measureText(labels[1]).width, plotBottom + 2);
+    tctx.textBaseline = 'alphabetic';
+    tctx.fillText(labels[2], PAD.left, PAD.top - 5);
+    tctx.fillText(labels[3], W - PAD.right - tctx.measureText(labels[3]).width, PAD.top - 5);
+    tctx.globalAlpha = 1;
+    tctx.strokeStyle = theme.selection; tctx.lineWidth = 1;
+    tctx.beginPath(); tctx.moveTo(cursorX, PAD.top - 4); tctx.lineTo(cursorX, plotBottom); tctx.stroke();
+  };
+  const tOurs = [];
+  const tRef = [];
+  const runOursT = (keep) => {
     performance.mark('t0');
-    drawTimeline(tctx, ticks, 1200, 100, PALETTE.dark, 300);
-    tout.push(performance.measure('pagescope:timeline-draw', 't0').duration);
+    for (let b = 0; b < batch; b++) drawTimeline(tctx, ticks, W, H, theme, CURSOR);
+    const d = performance.measure('pagescope:timeline-draw', 't0').duration / batch;
+    if (keep) tOurs.push(d);
+  };
+  const runRefT = (keep) => {
+    performance.mark('tr0');
+    for (let b = 0; b < batch; b++) drawReference();
+    const d = performance.measure('pagescope:timeline-draw-reference', 'tr0').duration / batch;
+    if (keep) tRef.push(d);
+  };
+  for (let i = 0; i < runs + warmup; i++) {
+    const keep = i >= warmup;
+    if (i % 2) { runOursT(keep); runRefT(keep); } else { runRefT(keep); runOursT(keep); }
   }
-  return { pages: layout.endIndex - layout.firstIndex, runs, heatmap, heatmapWrites, timeline: stats(tout) };
+  return {
+    pages: layout.endIndex - layout.firstIndex, runs, heatmap, heatmapReference, heatmapWrites,
+    heatmapWritesReference, timeline: stats(tOurs), timelineReference: stats(tRef),
+    timelineTicks: ticks.length, timelineBatch: batch,
+  };
 };
 `;
 
-export async function measureFrameTimes(runs = 40): Promise<FrameBenchResult> {
+/** Runs both cases `runs` times each (plus warm-up) in one fresh Chromium page. */
+export async function measureFrameTimes(runs = 40, timelineBatch = 10): Promise<FrameBenchResult> {
   const missing = chromiumMissing();
   if (missing) throw new Error(missing);
   const bundle = await build({
@@ -101,10 +209,9 @@ export async function measureFrameTimes(runs = 40): Promise<FrameBenchResult> {
     const page = await browser.newPage();
     await page.setContent('<!doctype html><body></body>');
     await page.addScriptTag({ content: bundle.outputFiles[0].text });
-    const result = (await page.evaluate(`runFrameBench(${runs})`)) as Omit<
-      FrameBenchResult,
-      'chromium'
-    >;
+    const result = (await page.evaluate(
+      `runFrameBench(${runs}, ${WARMUP}, ${timelineBatch})`,
+    )) as Omit<FrameBenchResult, 'chromium'>;
     return { ...result, chromium: `${CHROMIUM} ${browser.version()}` };
   } finally {
     await browser.close();
