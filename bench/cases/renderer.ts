@@ -18,7 +18,7 @@
  * stale dist/renderer), which takes a fraction of a second, so no vite build is needed here.
  */
 import { chromiumMissing } from '../../e2e/helpers.ts';
-import { infoGoal, makeCase, skippedCase, type CaseResult } from '../lib/stats.ts';
+import { infoGoal, makeCase, round, skippedCase, type CaseResult } from '../lib/stats.ts';
 import type { BenchContext } from './context.ts';
 
 export const HEATMAP_NAME = '6a renderer heatmap frame: 1M pages (Chromium)';
@@ -73,9 +73,9 @@ export async function rendererCases(ctx: BenchContext): Promise<CaseResult[]> {
     {
       pages: r.pages,
       runs: r.runs,
-      p90_ms: r.heatmap.p90,
-      writes_mode_ms: r.heatmapWrites.median,
-      writes_mode_reference_ms: r.heatmapWritesReference.median,
+      p90_ms: round(r.heatmap.p90),
+      writes_mode_ms: round(r.heatmapWrites.median),
+      writes_mode_reference_ms: round(r.heatmapWritesReference.median),
       chromium: r.chromium,
       note:
         `medians of ${r.runs} frames (type colours; p90 ${ms(r.heatmap.p90)} ms); writes colours ` +
@@ -92,7 +92,7 @@ export async function rendererCases(ctx: BenchContext): Promise<CaseResult[]> {
     {
       runs: r.runs,
       batch: r.timelineBatch,
-      p90_ms: r.timeline.p90,
+      p90_ms: round(r.timeline.p90),
       chromium: r.chromium,
       note:
         `medians of ${r.runs} samples of ${r.timelineBatch} draws (per draw; p90 ` +
