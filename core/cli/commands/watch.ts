@@ -15,6 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import { pageToHex, readMaps, type Vma } from '../../proc/maps.ts';
+import { processAlive } from '../../proc/processes.ts';
 import { RegionList } from '../../scan/region-list.ts';
 import type { PageRange } from '../../scan/scanner.ts';
 import { launchAndAttach } from '../../watch/launch.ts';
@@ -216,6 +217,7 @@ export async function watchCommand(
       );
     const t0 = performance.now();
     const out = new RegionList(4096);
+    let reattachRetries = 0;
     let due = t0;
     while (ticks < maxTicks && !stopReason) {
       due += intervalMs;
@@ -240,11 +242,24 @@ export async function watchCommand(
         }
       }
       const tick = watcher.tick(out);
-      if (tick.ended && tick.endedBy === 'exec' && launch && reattach()) {
-        report(armSelection());
-        continue;
+      // In launch mode our child may be caught between two programs of a launcher chain: its
+      // maps briefly look like an exit, or the re-attach meets the exec half done. While the
+      // child is alive (not yet a zombie) that is never the end: attach again, or retry next tick.
+      if (tick.ended && launch && (tick.endedBy === 'exec' || processAlive(pid))) {
+        if (reattach()) {
+          report(armSelection());
+          continue;
+        }
+        if (processAlive(pid) && ++reattachRetries <= 20) continue;
       }
       if (tick.ended) {
+        // Our child's exit status says more than "exited": give its exit event a moment.
+        const c = child;
+        if (c && childExit === null)
+          await new Promise<void>((resolve) => {
+            c.once('exit', () => resolve());
+            setTimeout(resolve, 500).unref();
+          });
         stopReason = childExit ?? tick.ended;
         break;
       }
