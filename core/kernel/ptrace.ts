@@ -9,7 +9,6 @@
  *
  * libc is loaded again here (koffi caches the handle) so libc.ts stays small.
  */
-import fs from 'node:fs';
 import koffi from 'koffi';
 import { KernelError } from './errors.ts';
 import { SYS_pidfd_getfd, SYS_pidfd_open } from './userfaultfd-abi.ts';
@@ -17,14 +16,18 @@ import { SYS_pidfd_getfd, SYS_pidfd_open } from './userfaultfd-abi.ts';
 const lib = koffi.load('libc.so.6');
 
 export const PTRACE_CONT = 7;
-export const PTRACE_SINGLESTEP = 9;
+export const PTRACE_SYSCALL = 24;
 export const PTRACE_GETREGS = 12;
 export const PTRACE_SETREGS = 13;
 export const PTRACE_DETACH = 17;
+export const PTRACE_SETOPTIONS = 0x4200;
 export const PTRACE_SEIZE = 0x4206;
 export const PTRACE_INTERRUPT = 0x4207;
 
+export const PTRACE_O_TRACESYSGOOD = 0x1;
 export const PTRACE_O_TRACEEXEC = 0x10;
+/** stopSignal of a syscall-entry or syscall-exit stop under PTRACE_O_TRACESYSGOOD. */
+export const SYSCALL_STOP = 0x85;
 export const PTRACE_EVENT_EXEC = 4;
 export const PTRACE_EVENT_STOP = 128;
 
@@ -114,8 +117,13 @@ export function cont(pid: number, signal = 0): void {
   ptraceCheck('PTRACE_CONT', PTRACE_CONT, pid, 0, signal);
 }
 
-export function singlestep(pid: number): void {
-  ptraceCheck('PTRACE_SINGLESTEP', PTRACE_SINGLESTEP, pid, 0, 0);
+/** Resumes until the next syscall entry or exit (or signal); the kernel clears it on unlink. */
+export function resumeToSyscall(pid: number, signal = 0): void {
+  ptraceCheck('PTRACE_SYSCALL', PTRACE_SYSCALL, pid, 0, signal);
+}
+
+export function setOptions(pid: number, options: number): void {
+  ptraceCheck('PTRACE_SETOPTIONS', PTRACE_SETOPTIONS, pid, 0, options);
 }
 
 /** Detaches; returns 0 or the errno (callers on error paths must not throw). */
@@ -143,33 +151,6 @@ export class Regs {
   equals(other: Regs): boolean {
     for (let i = 0; i < this.buf.length; i++) if (this.buf[i] !== other.buf[i]) return false;
     return true;
-  }
-}
-
-export const PTRACE_GETSIGINFO = 0x4202;
-const sigInfoBuf = new Int32Array(new ArrayBuffer(128));
-const sigInfoAddress = BigInt(koffi.address(sigInfoBuf));
-
-/**
- * The stop a tracee is in, from PTRACE_GETSIGINFO (for when its wait notification was taken by
- * someone else: libuv reaps its own children with waitpid, and a tracer's whole thread group
- * sees the tracee's stops). Null when the tracee is not in a ptrace stop.
- */
-export function stopFromSiginfo(pid: number): WaitStatus | null {
-  if (ptraceRaw(PTRACE_GETSIGINFO, pid, 0, sigInfoAddress) < 0) return null;
-  const signo = sigInfoBuf[0];
-  const code = sigInfoBuf[2];
-  const event = code > 0xff ? (code >> 8) & 0xff : 0;
-  return decodeStatus(pid, ((event << 16) | (signo << 8) | 0x7f) >>> 0);
-}
-
-/** One-letter state of a thread from /proc, or null when it is gone. */
-export function threadState(pid: number, tid: number): string | null {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
-    return st.charAt(st.lastIndexOf(')') + 2);
-  } catch {
-    return null;
   }
 }
 
@@ -281,4 +262,26 @@ export function writeFd(fd: number, data: Uint8Array): number {
 
 export function closeRawFd(fd: number): void {
   c.close(fd);
+}
+
+const proc = {
+  setsid: lib.func('int setsid(void)'),
+  signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
+};
+const SIG_IGN = 1;
+
+/** setsid(): a new session and process group, so nothing aimed at the caller's group or terminal reaches us. */
+export function newSession(): void {
+  proc.setsid(); // EPERM when already a group leader (spawned detached): already on our own
+}
+
+/**
+ * Ignores every catchable signal whose default action ends the process (HUP, INT, QUIT, TERM,
+ * PIPE, USR1/2, ALRM, job-control stops, real-time signals...). The disposition is per process,
+ * so no thread of Node's can be picked to die of one. Faults (SEGV, BUS...) are left alone.
+ */
+export function ignoreTerminatingSignals(): void {
+  const sigs = [1, 2, 3, 10, 12, 13, 14, 15, 16, 20, 21, 22, 24, 25, 26, 27, 29, 30];
+  for (let s = 34; s <= 64; s++) sigs.push(s); // SIGRTMIN..SIGRTMAX (32, 33 belong to glibc)
+  for (const s of sigs) proc.signal(s, SIG_IGN);
 }

@@ -16,7 +16,7 @@ static long ms_since(const struct timespec *a) {
 }
 
 int main(void) {
-  struct timespec t0, d = {0, 400 * 1000000L};
+  struct timespec t0, d = {3, 0};
   static int word = 0;
   char buf[64];
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -28,7 +28,7 @@ int main(void) {
   ssize_t n = read(0, buf, sizeof buf);
   printf("read %zd %d %.*s", n, n < 0 ? errno : 0, (int)(n > 0 ? n : 0), buf);
   printf("ready futex\n");
-  struct timespec to = {0, 300 * 1000000L};
+  struct timespec to = {3, 0};
   clock_gettime(CLOCK_MONOTONIC, &t0);
   long f = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &to, NULL, 0);
   printf("futex %ld %d %ld\n", f, f ? errno : 0, ms_since(&t0));

@@ -8,20 +8,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  detach,
-  interrupt,
-  PTRACE_EVENT_STOP,
-  seize,
-  SIGTRAP,
-  singlestep,
-  stopFromSiginfo,
-  threadState,
-  waitFor,
-} from '../kernel/ptrace.ts';
-import { findSyscallInstruction } from './injector.ts';
+import { readMaps } from '../proc/maps.ts';
+import { withHeldThread } from './injector.ts';
+import { syscallSite } from './syscall-site.ts';
 import { LineProcess, REPO, sleep, tracesLeft } from './test-support.ts';
 import { WriteWatcher } from './watcher.ts';
+
+const SYS_read = 0;
+const SYS_getpid = 39;
+const SYS_getppid = 110;
+const SYS_futex = 202;
+const SYS_restart_syscall = 219;
+const SYS_clock_nanosleep = 230;
+
+/** The system call a thread is blocked in, from /proc/PID/syscall (-1 when running). */
+function currentSyscall(pid: number): number {
+  return Number(fs.readFileSync(`/proc/${pid}/syscall`, 'latin1').split(' ')[0]);
+}
 
 let dir = '';
 let exe = '';
@@ -50,68 +53,74 @@ describe('injection into a thread blocked in a system call', () => {
     expect(await p.next()).toBe('ready nanosleep');
     await sleep(250);
     attachAndRelease(p.pid);
-    // Restarted with the time that was left (restart_syscall): about 400 ms in all. Restarted
-    // from scratch it would be 650+; interrupted, it would return -1 EINTR early.
+    // Still inside the call after the attach (restarted through restart_syscall, 219): the
+    // attach did land while the thread was blocked in it.
+    expect([SYS_clock_nanosleep, SYS_restart_syscall]).toContain(currentSyscall(p.pid));
+    // Restarted with the time that was left: about 3 s in all. Restarted from scratch it would
+    // be 3.25 s or more; interrupted, it would return -1 EINTR early.
     const [, ret, err, ms] = (await p.next()).split(' ');
     expect([ret, err]).toEqual(['0', '0']);
-    expect(Number(ms)).toBeGreaterThanOrEqual(399);
-    expect(Number(ms)).toBeLessThan(640);
+    expect(Number(ms)).toBeGreaterThanOrEqual(2999);
+    expect(Number(ms)).toBeLessThan(3240);
 
     expect(await p.next()).toBe('ready read');
     await sleep(100);
     attachAndRelease(p.pid);
+    expect(currentSyscall(p.pid)).toBe(SYS_read);
     p.child.stdin!.write('hello\n');
     expect(await p.next()).toBe('read 6 0 hello');
 
     expect(await p.next()).toBe('ready futex');
     await sleep(200);
     attachAndRelease(p.pid);
+    expect([SYS_futex, SYS_restart_syscall]).toContain(currentSyscall(p.pid));
     const [, fret, ferr, fms] = (await p.next()).split(' ');
     expect([fret, ferr]).toEqual(['-1', String(os.constants.errno.ETIMEDOUT)]);
-    expect(Number(fms)).toBeGreaterThanOrEqual(299);
-    expect(Number(fms)).toBeLessThan(490); // from scratch: 500+
+    expect(Number(fms)).toBeGreaterThanOrEqual(2999);
+    expect(Number(fms)).toBeLessThan(3190); // from scratch: 3.2 s or more
     await new Promise((r) => p.child.once('exit', r));
     expect(p.child.exitCode).toBe(0);
   });
 
-  it('finds a syscall instruction by reading the target, and leaves no trace', async () => {
+  it('finds a syscall instruction in [vdso] from our own, or by a search without it', async () => {
     const p = new LineProcess(spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
     procs.push(p);
     await p.next();
-    const insn = findSyscallInstruction(p.pid);
+    const vmas = readMaps(p.pid);
+    const vdso = vmas.find((v) => v.kind === 'vdso')!;
+    const viaVdso = syscallSite(p.pid, vmas);
+    expect(viaVdso >> 12n).toBeGreaterThanOrEqual(BigInt(vdso.startPage));
+    expect(viaVdso >> 12n).toBeLessThan(BigInt(vdso.endPage));
+    const searched = syscallSite(
+      p.pid,
+      vmas.filter((v) => v.kind !== 'vdso'),
+    );
+    expect(searched).not.toBe(viaVdso);
     const fd = fs.openSync(`/proc/${p.pid}/mem`, 'r');
-    const b = Buffer.alloc(2);
-    fs.readSync(fd, b, 0, 2, insn);
+    for (const at of [viaVdso, searched]) {
+      const b = Buffer.alloc(2);
+      fs.readSync(fd, b, 0, 2, at);
+      expect([...b]).toEqual([0x0f, 0x05]);
+    }
     fs.closeSync(fd);
-    expect([...b]).toEqual([0x0f, 0x05]);
-    attachAndRelease(p.pid);
     expect(tracesLeft(p.pid)).toEqual([]);
     p.kill();
   });
 
-  it('tells the kind of a ptrace stop from PTRACE_GETSIGINFO when the notification is gone', async () => {
+  it('runs calls in a held thread through syscall stops and gives it back untraced', async () => {
     const p = new LineProcess(spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
     procs.push(p);
-    await p.next();
-    expect(stopFromSiginfo(p.pid)).toBeNull(); // not traced: no stop
-    expect(seize(p.pid)).toBe(0);
-    try {
-      interrupt(p.pid);
-      const w = waitFor(p.pid)!; // consumed here, as another thread's event loop would
-      expect(w.event).toBe(PTRACE_EVENT_STOP);
-      expect(threadState(p.pid, p.pid)).toBe('t');
-      expect(stopFromSiginfo(p.pid)).toMatchObject({ stopped: true, event: PTRACE_EVENT_STOP });
-      singlestep(p.pid);
-      expect(waitFor(p.pid)).toMatchObject({ stopSignal: SIGTRAP, event: 0 });
-      expect(stopFromSiginfo(p.pid)).toMatchObject({
-        stopped: true,
-        stopSignal: SIGTRAP,
-        event: 0,
-      });
-    } finally {
-      detach(p.pid);
-    }
+    expect(await p.next()).toBe('ready nanosleep');
+    const insn = syscallSite(p.pid);
+    const { value, heldMs } = withHeldThread(p.pid, p.pid, { syscallAddress: insn }, (t) => [
+      t.call(SYS_getpid),
+      t.call(SYS_getppid),
+    ]);
+    expect(value).toEqual([BigInt(p.pid), BigInt(process.pid)]);
+    expect(heldMs).toBeGreaterThan(0);
     expect(tracesLeft(p.pid)).toEqual([]);
+    const [, ret, err] = (await p.next()).split(' ');
+    expect([ret, err]).toEqual(['0', '0']);
     p.kill();
   });
 });

@@ -1,44 +1,51 @@
 /**
  * The injector: runs a few system calls inside another process, then leaves it exactly as it was.
  *
- * Strategy (KERNEL-NOTES "Another process's memory"): PTRACE_SEIZE + PTRACE_INTERRUPT one thread,
- * find an existing `syscall` instruction (0f 05) in an executable mapping by reading
- * /proc/PID/mem (the target's code is never written: its other threads keep running through
- * it), save the registers, point rip at the instruction with rax = number and orig_rax = -1
- * (so the kernel does no syscall-restart fix-up on our injected call), single-step, read rax,
- * and finally restore the saved registers byte for byte. A thread that was interrupted inside a
- * blocking call (nanosleep, read, futex) has -ERESTART* in rax and the call's number in
- * orig_rax; restoring them makes the kernel restart that call on the way out, as if we had
- * never been there.
+ * Strategy: syscall stops, never single-step (KERNEL-NOTES "The tracer's death is not a clean
+ * detach"). PTRACE_SEIZE (with TRACESYSGOOD) + PTRACE_INTERRUPT one thread; at that stop save its
+ * registers; for each call set rip to a `syscall` instruction found beforehand (syscall-site.ts),
+ * rax = number, orig_rax = -1 (no restart fix-up of our call), the arguments; PTRACE_SYSCALL to
+ * the entry stop and again to the exit stop; read rax. To finish, PTRACE_INTERRUPT + PTRACE_CONT
+ * brings the thread to an interrupt stop inside the kernel's signal path again, before it
+ * returns to user space; there the saved registers go back byte for byte and we detach. The
+ * kernel then does what it would have done had we never come: restarts an interrupted blocking
+ * call (nanosleep, read, futex), or returns EINTR to it if a signal with a handler is pending.
  *
- * Every path out of `withStoppedThread` detaches: the target is never left stopped or traced.
- * Signals that arrive while we hold the thread are re-sent to it after the detach.
+ * What the kernel clears when the tracer dies (unlink): syscall-stop tracing and a pending
+ * interrupt. What it cannot undo: registers we changed. So the only harmful moment is from the
+ * first SETREGS of an injected call to the restoring one — the window. Nothing slow happens in
+ * it: files are opened and the instruction found before the stop, stops are waited for by
+ * blocking, and the window is measured (stop to release) for the benchmark. In attach mode the
+ * whole sequence runs in its own short-lived process (attach-helper.ts) that pagescope's death
+ * does not take with it.
+ *
+ * Signals that stop the thread while we hold it are not lost: one that arrives before the first
+ * stop is delivered at once; one that arrives while our registers are in place is held back and
+ * queued again to the thread (tgkill) after the registers are restored, before the detach.
  */
 import fs from 'node:fs';
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
 import {
   cont,
-  decodeStatus,
   detach,
   getRegs,
   interrupt,
-  PTRACE_EVENT_EXEC,
+  nap,
   PTRACE_EVENT_STOP,
+  PTRACE_O_TRACEEXEC,
+  PTRACE_O_TRACESYSGOOD,
   Reg,
   Regs,
+  resumeToSyscall,
   seize,
+  setOptions,
   setRegs,
-  SIGTRAP,
-  singlestep,
-  nap,
-  stopFromSiginfo,
+  SYSCALL_STOP,
   tgkill,
-  threadState,
   waitFor,
   WNOHANG,
   type WaitStatus,
 } from '../kernel/ptrace.ts';
-import { readMaps, type Vma } from '../proc/maps.ts';
 
 export interface TargetStatus {
   state: string;
@@ -112,11 +119,12 @@ function alreadyTraced(pid: number, tracer: number): PagescopeError {
 
 function seizeError(pid: number, errno: number): Error {
   const err = new KernelError('PTRACE_SEIZE', errno, { pid });
-  if (err.errnoName === 'ESRCH')
+  const st = readTargetStatus(pid);
+  // EPERM is also what a process that is exiting (a zombie) answers.
+  if (err.errnoName === 'ESRCH' || !st || st.state === 'Z' || st.state === 'X')
     return new PagescopeError(`Process ${pid} does not exist (it may have exited).`, 'no-process');
   if (err.errnoName === 'EPERM' || err.errnoName === 'EACCES') {
-    const st = readTargetStatus(pid);
-    if (st && st.tracerPid !== 0) return alreadyTraced(pid, st.tracerPid);
+    if (st.tracerPid !== 0) return alreadyTraced(pid, st.tracerPid);
     let scope: string | null = null;
     try {
       scope = fs.readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim();
@@ -136,52 +144,25 @@ function seizeError(pid: number, errno: number): Error {
   return err;
 }
 
-/** The address of a `syscall` instruction (0f 05) in an executable mapping, found by reading. */
-export function findSyscallInstruction(pid: number, vmas: Vma[] = readMaps(pid)): bigint {
-  const candidates = [
-    ...vmas.filter((v) => v.kind === 'vdso'),
-    ...vmas.filter((v) => v.perms[2] === 'x' && v.kind !== 'vdso' && v.kind !== 'vsyscall'),
-  ];
-  let fd: number;
-  try {
-    fd = fs.openSync(`/proc/${pid}/mem`, 'r');
-  } catch (err) {
-    throw new KernelError(
-      'open /proc/PID/mem',
-      (err as NodeJS.ErrnoException).errno ? -((err as NodeJS.ErrnoException).errno as number) : 13,
-      { pid },
-    );
-  }
-  try {
-    for (const v of candidates) {
-      const len = Math.min((v.endPage - v.startPage) * 4096, 16 << 20);
-      const buf = Buffer.alloc(len);
-      let n = 0;
-      try {
-        n = fs.readSync(fd, buf, 0, len, BigInt(v.startPage) << 12n);
-      } catch {
-        continue;
-      }
-      for (let i = 0; i + 1 < n; i++) {
-        if (buf[i] === 0x0f && buf[i + 1] === 0x05) return (BigInt(v.startPage) << 12n) + BigInt(i);
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  throw new PagescopeError(
-    `No syscall instruction was found in the executable mappings of process ${pid}.`,
-    'no-syscall-insn',
-  );
-}
-
-/** A stopped thread we may run system calls in. */
-export interface StoppedThread {
+/** A thread held at a ptrace stop, in which system calls can be run. */
+export interface HeldThread {
   tid: number;
   /** Address of the `syscall` instruction the calls go through. */
   insn: bigint;
   /** Runs `syscall(nr, ...args)` in the thread; returns rax (negative errno on failure). */
   call(nr: number, ...args: Array<number | bigint>): bigint;
+}
+
+export interface HoldOptions {
+  /** A `syscall` instruction in the target (syscallSite), found before the stop. */
+  syscallAddress: bigint;
+  /**
+   * Launch mode: the caller seized `tid` with PTRACE_O_TRACEEXEC and holds it at its exec event
+   * stop. The thread is first taken to the exit of execve so the saved registers are final.
+   */
+  atExecStop?: boolean;
+  /** How long the first stop may take (a thread in uninterruptible sleep), ms. */
+  stopTimeoutMs?: number;
 }
 
 const ARG_REGS = [Reg.rdi, Reg.rsi, Reg.rdx, Reg.r10, Reg.r8, Reg.r9];
@@ -195,152 +176,142 @@ function describeEnd(pid: number, w: WaitStatus): PagescopeError {
   );
 }
 
+function noStop(pid: number): PagescopeError {
+  return new PagescopeError(
+    `Process ${pid} did not stop for pagescope (it may be in uninterruptible sleep); try again.`,
+    'no-stop',
+  );
+}
+
 /**
- * Seizes `tid` (or uses a thread the caller already seized and stopped, `alreadyStopped`), stops
- * it, hands it to `body`, then restores its registers and detaches on every path.
+ * Holds thread `tid` of `pid` at a ptrace stop, hands it to `body`, then restores its registers
+ * and detaches on every path. Returns body's value and how long the thread was held (ms, from
+ * its stop to its release).
  */
-export function withStoppedThread<T>(
+export function withHeldThread<T>(
   pid: number,
   tid: number,
-  body: (thread: StoppedThread) => T,
-  options: { alreadyStopped?: boolean; syscallAddress?: bigint; settle?: boolean } = {},
-): T {
-  const resend: number[] = [];
-  let attached = options.alreadyStopped ?? false;
-  let stopped = options.alreadyStopped ?? false;
+  options: HoldOptions,
+  body: (thread: HeldThread) => T,
+): { value: T; heldMs: number } {
+  const insn = options.syscallAddress;
   const saved = new Regs();
   const work = new Regs();
-  let regsSaved = false;
-  let regsDirty = false;
+  const heldBack: number[] = [];
+  let attached = options.atExecStop ?? false;
+  let stopped = attached;
+  let dirty = false;
+  let stoppedAt = 0;
+  let heldMs = 0;
+  let value: T;
 
-  /**
-   * Waits for the next stop of the thread; signals that arrive meanwhile are kept for later.
-   * Polls (WNOHANG) rather than blocking: when the target is also a child of our process, the
-   * event loop of another thread (libuv's SIGCHLD handler) may collect the notification first.
-   * The stop is then read from /proc and PTRACE_GETSIGINFO instead.
-   */
-  const nextStop = (): WaitStatus => {
-    let tracedSince = 0;
-    for (let spin = 0; ; spin++) {
-      const w = waitFor(tid, WNOHANG);
-      if (w) return w;
-      const state = threadState(pid, tid);
-      if (state === null || state === 'Z' || state === 'X') return decodeStatus(tid, 0); // gone; its exit status went to its parent
-      if (state === 't') {
-        // /proc shows the stop slightly before the notification is posted: only when it has
-        // been stopped for a while with no notification did somebody else collect it.
-        const now = performance.now();
-        if (!tracedSince) tracedSince = now;
-        else if (now - tracedSince > 5) {
-          const again = waitFor(tid, WNOHANG);
-          if (again) return again;
-          const s = stopFromSiginfo(tid);
-          if (s) return s;
-        }
-      } else tracedSince = 0;
-      if (spin > 20000)
-        throw new PagescopeError(`Process ${pid} did not stop for pagescope.`, 'no-stop');
-      nap(spin < 10 ? 0 : 1);
-    }
-  };
-
-  const waitStop = (want: (w: WaitStatus) => boolean, resume: () => void): void => {
+  /** Blocks until a stop that `want` accepts; other stops are resumed with `resume`. */
+  const waitUntil = (want: (w: WaitStatus) => boolean, resume: () => void): WaitStatus => {
     for (let guard = 0; guard < 1000; guard++) {
-      const w = nextStop();
+      const w = waitFor(tid);
+      if (!w) continue;
       if (w.exited || w.signaled) {
-        attached = false;
-        stopped = false;
+        attached = stopped = false;
         throw describeEnd(pid, w);
       }
       stopped = true;
-      if (want(w)) return;
-      // A signal-delivery-stop of someone else's signal: suppress it now, send it back after
-      // the detach so the target still receives it. Group-stop notifications: keep going.
-      if (w.event === 0 && w.stopSignal !== SIGTRAP) resend.push(w.stopSignal);
+      if (want(w)) return w;
+      // Someone else's signal while our registers are in place: hold it back, queue it again
+      // once the thread's own registers are back. Group-stop notifications: carry on.
+      if (w.event === 0 && w.stopSignal !== SYSCALL_STOP) heldBack.push(w.stopSignal);
       stopped = false;
       resume();
     }
-    throw new PagescopeError(`Process ${pid} did not stop for pagescope.`, 'no-stop');
+    throw noStop(pid);
   };
-
-  /** Runs one instruction; another signal stopping the thread before it runs: step again. */
-  const step = (): void => {
+  const toSyscall = (): void => {
     stopped = false;
-    singlestep(tid);
-    waitStop(
-      (w) => w.event === 0 && w.stopSignal === SIGTRAP,
-      () => singlestep(tid),
-    );
+    resumeToSyscall(tid);
   };
+  const syscallStop = (w: WaitStatus): boolean => w.event === 0 && w.stopSignal === SYSCALL_STOP;
 
   try {
-    if (!attached) {
-      const e = seize(tid);
+    if (options.atExecStop) {
+      setOptions(tid, PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD);
+      toSyscall();
+      waitUntil(syscallStop, toSyscall); // the exit of execve: rax now holds its result
+    } else {
+      const e = seize(tid, PTRACE_O_TRACESYSGOOD);
       if (e !== 0) throw seizeError(pid, e);
       attached = true;
       interrupt(tid);
-      waitStop(
-        (w) => w.event === PTRACE_EVENT_STOP || w.event === PTRACE_EVENT_EXEC,
-        () => cont(tid, 0),
-      );
+      // Nothing has changed in the thread until the first SETREGS, so this first wait may give
+      // up (a thread in uninterruptible sleep) and detach harmlessly: it polls with a deadline.
+      const deadline = performance.now() + (options.stopTimeoutMs ?? 5000);
+      for (let spin = 0; !stopped; spin++) {
+        const w = waitFor(tid, WNOHANG);
+        if (!w) {
+          if (performance.now() > deadline) throw noStop(pid);
+          nap(spin < 200 ? 0.02 : 1);
+          continue;
+        }
+        if (w.exited || w.signaled) {
+          attached = false;
+          throw describeEnd(pid, w);
+        }
+        if (w.event === PTRACE_EVENT_STOP) stopped = true;
+        else cont(tid, w.event === 0 ? w.stopSignal : 0); // a signal came first: deliver it
+      }
     }
-    if (options.settle) {
-      // At the exec event stop the kernel is still inside execve and will write its return
-      // value into rax on the way out: take one step out first (the kernel reports it before
-      // the program's first instruction runs) so the saved registers are the program's own.
-      step();
-    }
+    stoppedAt = performance.now();
     getRegs(tid, saved);
-    regsSaved = true;
-    const insn = options.syscallAddress ?? findSyscallInstruction(pid);
-    const thread: StoppedThread = {
+    const thread: HeldThread = {
       tid,
       insn,
       call(nr, ...args) {
-        for (let attempt = 0; attempt < 3; attempt++) {
-          work.copyFrom(saved);
-          work.set(Reg.rip, insn);
-          work.set(Reg.rax, BigInt(nr));
-          work.set(Reg.origRax, -1n);
-          ARG_REGS.forEach((r, i) => work.set(r, BigInt(args[i] ?? 0)));
-          regsDirty = true;
-          setRegs(tid, work);
-          step();
+        work.copyFrom(saved);
+        work.set(Reg.rip, insn);
+        work.set(Reg.rax, BigInt(nr));
+        work.set(Reg.origRax, -1n);
+        ARG_REGS.forEach((r, i) => work.set(r, BigInt(args[i] ?? 0)));
+        dirty = true;
+        setRegs(tid, work);
+        toSyscall();
+        waitUntil(syscallStop, toSyscall); // entry
+        getRegs(tid, work);
+        if (work.get(Reg.origRax) === BigInt(nr)) {
+          toSyscall();
+          waitUntil(syscallStop, toSyscall); // exit
           getRegs(tid, work);
           if (work.get(Reg.rip) === insn + 2n) return work.get(Reg.rax);
-          // Resumed from a stop in a syscall-exit path, the kernel may report the step before
-          // running the instruction (and after writing that syscall's return into rax): redo.
-          if (work.get(Reg.rip) !== insn) break;
         }
         throw new PagescopeError(
-          `The injected system call in process ${pid} did not complete as expected.`,
+          `The injected system call in process ${pid} did not complete as expected; nothing was changed.`,
           'inject-failed',
         );
       },
     };
-    return body(thread);
+    value = body(thread);
   } finally {
     if (attached) {
       try {
-        if (!stopped) {
-          // Only on unexpected errors: bring the thread back to a stop so it can be restored.
-          try {
-            interrupt(tid);
-            waitStop(
-              () => true,
-              () => cont(tid, 0),
-            );
-          } catch {
-            // gone
+        if (dirty) {
+          // Back to an interrupt stop in the signal path, before any user instruction runs:
+          // there the thread's own registers go back, and the kernel's restart logic sees them.
+          interrupt(tid);
+          if (stopped) {
+            stopped = false;
+            cont(tid, 0);
           }
+          waitUntil(
+            (w) => w.event === PTRACE_EVENT_STOP,
+            () => cont(tid, 0),
+          );
+          setRegs(tid, saved);
+          for (const sig of heldBack) tgkill(pid, tid, sig);
         }
-        if (regsSaved && regsDirty && stopped) setRegs(tid, saved);
       } catch {
-        // The thread is gone; nothing left to restore.
+        // The thread is gone: nothing left to restore.
       } finally {
         detach(tid, 0);
-        for (const sig of resend) tgkill(pid, tid, sig);
+        heldMs = stoppedAt ? performance.now() - stoppedAt : 0;
       }
     }
   }
+  return { value, heldMs };
 }

@@ -24,13 +24,10 @@ import fs from 'node:fs';
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
 import { closeFd, errno, ioctl } from '../kernel/libc.ts';
 import { Category, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
-import { SYS_close, takeRemoteFd } from '../kernel/ptrace.ts';
 import {
-  SYS_userfaultfd,
   UFFD_API,
   UFFD_FEATURE_WP_ASYNC,
   UFFD_FEATURE_WP_UNPOPULATED,
-  UFFD_USER_MODE_ONLY,
   UFFDIO_API,
   UFFDIO_REGISTER,
   UFFDIO_REGISTER_MODE_WP,
@@ -42,7 +39,10 @@ import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { measureGranularity } from './granularity.ts';
-import { preflight, readTargetStatus, withStoppedThread, type StoppedThread } from './injector.ts';
+import { injectUserfaultfd } from './inject-userfaultfd.ts';
+import { preflight, readTargetStatus, withHeldThread } from './injector.ts';
+import { attachThroughHelper } from './remote-attach.ts';
+import { syscallSite } from './syscall-site.ts';
 
 export interface VmaWatchState {
   vmaIndex: number;
@@ -71,9 +71,6 @@ export interface AttachOptions {
   /** Internal: the caller already seized `tid` and holds it stopped (launch mode). */
   alreadyStoppedTid?: number;
 }
-
-const O_CLOEXEC = 0o2000000;
-const O_NONBLOCK = 0o4000;
 
 /** Pages written since the last protect, excluding zero-page mappings (read, not written). */
 const WRITTEN_OPTIONS = {
@@ -225,63 +222,39 @@ function refusalReason(errnoValue: number, piece: Piece): string {
   }
 }
 
-/** Makes the userfaultfd inside `pid` and returns our copy of it; the target keeps nothing. */
+/**
+ * Makes the userfaultfd inside `pid` and returns our copy of it; the target keeps nothing.
+ * Everything slow happens before the thread is held: the `syscall` instruction is found and
+ * pagemap and mem are opened. Attach by pid goes through the attach helper process (pagescope's
+ * death cannot interrupt it); launch mode injects here, at the exec stop of our own child.
+ */
 function acquireUserfaultfd(
   pid: number,
   tid: number,
-  alreadyStopped: boolean,
-): { fd: number; probeAddress: bigint; backend: PagemapScanBackend; memFd: number } {
-  let ours = -1;
-  let insn = 0n;
-  let backend: PagemapScanBackend | null = null;
+  atExecStop: boolean,
+): {
+  fd: number;
+  probeAddress: bigint;
+  backend: PagemapScanBackend;
+  memFd: number;
+  heldMs: number;
+} {
+  const insn = syscallSite(pid);
+  const backend = new PagemapScanBackend(pid);
   let memFd = -1;
-  const cleanup = (): void => {
-    (backend as PagemapScanBackend | null)?.close();
-    if (memFd >= 0) fs.closeSync(memFd);
-  };
   try {
-    withStoppedThread(
-      pid,
-      tid,
-      (t: StoppedThread) => {
-        insn = t.insn;
-        // Opened while the thread is held: a short-lived target cannot be gone before we have them.
-        backend = new PagemapScanBackend(pid);
-        memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
-        const r = t.call(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-        if (r < 0n) {
-          const e = new KernelError('userfaultfd (injected into the target)', Number(-r), { pid });
-          throw new PagescopeError(
-            `Process ${pid} could not create a userfaultfd: ${e.errnoName} (${e.describe()}).`,
-            'uffd-failed',
-          );
-        }
-        const targetFd = Number(r);
-        let takeError: unknown = null;
-        try {
-          ours = takeRemoteFd(pid, targetFd);
-        } catch (err) {
-          takeError = err;
-        }
-        // Whatever happened, the target must not keep the descriptor.
-        const cr = t.call(SYS_close, targetFd);
-        if (takeError) throw takeError;
-        if (cr < 0n) {
-          closeFd(ours);
-          ours = -1;
-          throw new PagescopeError(
-            `Closing the injected descriptor in process ${pid} failed; attach was undone.`,
-            'inject-failed',
-          );
-        }
-      },
-      { alreadyStopped, settle: alreadyStopped },
+    memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
+    if (!atExecStop)
+      return { ...attachThroughHelper(pid, tid, insn), probeAddress: insn, backend, memFd };
+    const held = withHeldThread(pid, tid, { syscallAddress: insn, atExecStop }, (t) =>
+      injectUserfaultfd(t, pid),
     );
+    return { fd: held.value, heldMs: held.heldMs, probeAddress: insn, backend, memFd };
   } catch (err) {
-    cleanup();
+    backend.close();
+    if (memFd >= 0) fs.closeSync(memFd);
     throw err;
   }
-  return { fd: ours, probeAddress: insn, backend: backend!, memFd };
 }
 
 function pickThread(pid: number): number {
@@ -325,6 +298,8 @@ export class WriteWatcher {
     private readonly probeAddress: bigint,
     private readonly backend: PagemapScanBackend,
     private readonly memFd: number,
+    /** How long the attach held the target's thread, ms (stop to release). */
+    readonly attachHeldMs: number,
   ) {}
 
   /**
@@ -340,7 +315,7 @@ export class WriteWatcher {
     preflight(pid, options);
     const tid = options.alreadyStoppedTid ?? pickThread(pid);
     const a = acquireUserfaultfd(pid, tid, options.alreadyStoppedTid !== undefined);
-    return new WriteWatcher(pid, a.fd, a.probeAddress, a.backend, a.memFd);
+    return new WriteWatcher(pid, a.fd, a.probeAddress, a.backend, a.memFd, a.heldMs);
   }
 
   /** ms timestamp (performance.now) when the last arm() returned. */

@@ -1,0 +1,66 @@
+/**
+ * The attach helper: a short-lived process that does the part of an attach that must not be
+ * interrupted, so that pagescope's own death at any instant cannot harm the target.
+ *
+ * Why a process of its own: between "set the injected registers" and "restore them" the
+ * target's thread holds registers that are not its own (injector.ts). If the tracer dies then,
+ * the kernel unlinks the thread and it runs on with them. pagescope is an app that users kill,
+ * whose terminal gets closed, whose process group gets signalled and that the OOM killer may
+ * pick; this helper is none of those:
+ * - it runs in its own session and process group (spawned detached, and setsid again here), so
+ *   signals to pagescope's group or terminal (Ctrl-C, Ctrl-\, SIGHUP) never reach it;
+ * - every catchable signal that would end it is ignored before it touches the target;
+ * - as root it sets oom_score_adj to -1000 (the OOM killer never picks it); unprivileged this
+ *   fails and it carries on;
+ * - it holds the thread for well under a millisecond (the window is reported back).
+ * Only SIGKILL sent to this helper itself, by pid, inside that window remains; README says so.
+ *
+ * Protocol (core/watch/remote-attach.ts is the other side): argv[2] is JSON {pid, tid, insn};
+ * fd 3 is a Unix socket. The descriptor is sent over fd 3 with SCM_RIGHTS (it stays alive in
+ * the socket after we exit; if pagescope is gone, it is freed with the socket and the target,
+ * which keeps no descriptor of its own, is as before). One JSON line on stdout says how it went.
+ */
+import fs from 'node:fs';
+import { userMessage, PagescopeError, KernelError } from '../kernel/errors.ts';
+import { sendFd } from '../kernel/fd-passing.ts';
+import { ignoreTerminatingSignals, newSession } from '../kernel/ptrace.ts';
+import { injectUserfaultfd } from './inject-userfaultfd.ts';
+import { withHeldThread } from './injector.ts';
+
+/** What the helper prints, one JSON line. */
+export type HelperReport =
+  { ok: true; heldMs: number } | { ok: false; code: string; message: string };
+
+const HELPER_SOCKET_FD = 3;
+
+function run(): HelperReport {
+  newSession();
+  ignoreTerminatingSignals();
+  try {
+    fs.writeFileSync('/proc/self/oom_score_adj', '-1000');
+  } catch {
+    // not root: the default score of a small process
+  }
+  const { pid, tid, insn } = JSON.parse(process.argv[2] ?? '{}') as {
+    pid: number;
+    tid: number;
+    insn: string;
+  };
+  try {
+    const { value: fd, heldMs } = withHeldThread(pid, tid, { syscallAddress: BigInt(insn) }, (t) =>
+      injectUserfaultfd(t, pid),
+    );
+    sendFd(HELPER_SOCKET_FD, fd);
+    return { ok: true, heldMs };
+  } catch (err) {
+    const code =
+      err instanceof PagescopeError
+        ? err.code
+        : err instanceof KernelError
+          ? `kernel-${err.errnoName}`
+          : 'error';
+    return { ok: false, code, message: userMessage(err) };
+  }
+}
+
+process.stdout.write(JSON.stringify(run()) + '\n');
