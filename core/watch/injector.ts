@@ -166,6 +166,24 @@ export interface HoldOptions {
 }
 
 const ARG_REGS = [Reg.rdi, Reg.rsi, Reg.rdx, Reg.r10, Reg.r8, Reg.r9];
+/** SIGILL, SIGBUS, SIGFPE, SIGSEGV: what executing at a wrong address raises. */
+const FAULTS = new Set([4, 7, 8, 11]);
+
+function syscallStillThere(memFd: number, insn: bigint): boolean {
+  const b = Buffer.alloc(2);
+  try {
+    return fs.readSync(memFd, b, 0, 2, insn) === 2 && b[0] === 0x0f && b[1] === 0x05;
+  } catch {
+    return false;
+  }
+}
+
+function programChanged(pid: number): PagescopeError {
+  return new PagescopeError(
+    `Process ${pid} executed another program while pagescope was attaching; nothing was changed.`,
+    'program-changed',
+  );
+}
 
 function describeEnd(pid: number, w: WaitStatus): PagescopeError {
   return new PagescopeError(
@@ -204,6 +222,8 @@ export function withHeldThread<T>(
   let stoppedAt = 0;
   let heldMs = 0;
   let value: T;
+  let lastStop: WaitStatus | null = null;
+  let deliverOnDetach = 0;
 
   /** Blocks until a stop that `want` accepts; other stops are resumed with `resume`. */
   const waitUntil = (want: (w: WaitStatus) => boolean, resume: () => void): WaitStatus => {
@@ -215,7 +235,14 @@ export function withHeldThread<T>(
         throw describeEnd(pid, w);
       }
       stopped = true;
+      lastStop = w;
       if (want(w)) return w;
+      // A fault on our own instruction (the address became invalid): ours, not to be delivered.
+      if (w.event === 0 && dirty && FAULTS.has(w.stopSignal))
+        throw new PagescopeError(
+          `The injected system call faulted in process ${pid} (signal ${w.stopSignal}); it was not delivered and nothing was changed.`,
+          'inject-failed',
+        );
       // Someone else's signal while our registers are in place: hold it back, queue it again
       // once the thread's own registers are back. Group-stop notifications: carry on.
       if (w.event === 0 && w.stopSignal !== SYSCALL_STOP) heldBack.push(w.stopSignal);
@@ -224,13 +251,48 @@ export function withHeldThread<T>(
     }
     throw noStop(pid);
   };
+  /**
+   * Puts the thread's own registers back at a stop inside the kernel's signal path (an interrupt
+   * stop, or a signal-delivery stop), before any user instruction runs, so the kernel's restart
+   * logic sees them: from a syscall stop (or running), PTRACE_INTERRUPT + PTRACE_CONT get there.
+   */
+  const restore = (): void => {
+    const inSignalPath = (w: WaitStatus | null): w is WaitStatus =>
+      w !== null &&
+      (w.event === PTRACE_EVENT_STOP || (w.event === 0 && w.stopSignal !== SYSCALL_STOP));
+    let at = stopped ? lastStop : null;
+    if (!inSignalPath(at)) {
+      interrupt(tid);
+      if (stopped) {
+        stopped = false;
+        cont(tid, 0);
+      }
+      for (let guard = 0; !inSignalPath(at); guard++) {
+        if (guard > 0) cont(tid, 0); // a syscall stop on the way: go on
+        at = waitFor(tid);
+        if (!at || at.exited || at.signaled) return;
+        if (guard > 1000) throw noStop(pid);
+      }
+    }
+    if (at.event === 0) {
+      // A signal-delivery stop: deliver that signal on detach, unless it is a fault of our own
+      // instruction (the thread is at the `syscall` we pointed it to).
+      getRegs(tid, work);
+      const ours = FAULTS.has(at.stopSignal) && work.get(Reg.rip) === insn;
+      if (!ours) deliverOnDetach = at.stopSignal;
+    }
+    setRegs(tid, saved);
+    for (const sig of heldBack) tgkill(pid, tid, sig);
+  };
   const toSyscall = (): void => {
     stopped = false;
     resumeToSyscall(tid);
   };
   const syscallStop = (w: WaitStatus): boolean => w.event === 0 && w.stopSignal === SYSCALL_STOP;
 
+  let memFd = -1;
   try {
+    memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
     if (options.atExecStop) {
       setOptions(tid, PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD);
       toSyscall();
@@ -259,6 +321,10 @@ export function withHeldThread<T>(
       }
     }
     stoppedAt = performance.now();
+    // The `syscall` was found in the address space the process had before the stop; if it
+    // executed another program meanwhile, the address means nothing now. The mem descriptor was
+    // opened on the old address space: after an exec it reads nothing.
+    if (!syscallStillThere(memFd, insn)) throw programChanged(pid);
     getRegs(tid, saved);
     const thread: HeldThread = {
       tid,
@@ -290,28 +356,15 @@ export function withHeldThread<T>(
   } finally {
     if (attached) {
       try {
-        if (dirty) {
-          // Back to an interrupt stop in the signal path, before any user instruction runs:
-          // there the thread's own registers go back, and the kernel's restart logic sees them.
-          interrupt(tid);
-          if (stopped) {
-            stopped = false;
-            cont(tid, 0);
-          }
-          waitUntil(
-            (w) => w.event === PTRACE_EVENT_STOP,
-            () => cont(tid, 0),
-          );
-          setRegs(tid, saved);
-          for (const sig of heldBack) tgkill(pid, tid, sig);
-        }
+        if (dirty) restore();
       } catch {
         // The thread is gone: nothing left to restore.
       } finally {
-        detach(tid, 0);
+        detach(tid, deliverOnDetach);
         heldMs = stoppedAt ? performance.now() - stoppedAt : 0;
       }
     }
+    if (memFd >= 0) fs.closeSync(memFd);
   }
   return { value, heldMs };
 }

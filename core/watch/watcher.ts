@@ -239,17 +239,30 @@ function acquireUserfaultfd(
   memFd: number;
   heldMs: number;
 } {
-  const insn = syscallSite(pid);
   const backend = new PagemapScanBackend(pid);
   let memFd = -1;
   try {
     memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
-    if (!atExecStop)
-      return { ...attachThroughHelper(pid, tid, insn), probeAddress: insn, backend, memFd };
-    const held = withHeldThread(pid, tid, { syscallAddress: insn, atExecStop }, (t) =>
-      injectUserfaultfd(t, pid),
-    );
-    return { fd: held.value, heldMs: held.heldMs, probeAddress: insn, backend, memFd };
+    if (atExecStop) {
+      const insn = syscallSite(pid);
+      const held = withHeldThread(pid, tid, { syscallAddress: insn, atExecStop }, (t) =>
+        injectUserfaultfd(t, pid),
+      );
+      return { fd: held.value, heldMs: held.heldMs, probeAddress: insn, backend, memFd };
+    }
+    // A program that executes another one between our look and the stop (a launcher) is
+    // detected at the stop and left alone; look again at the new program.
+    for (let attempt = 1; ; attempt++) {
+      const insn = syscallSite(pid);
+      try {
+        return { ...attachThroughHelper(pid, tid, insn), probeAddress: insn, backend, memFd };
+      } catch (err) {
+        if (!(err instanceof PagescopeError && err.code === 'program-changed') || attempt === 3)
+          throw err;
+        fs.closeSync(memFd);
+        memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
+      }
+    }
   } catch (err) {
     backend.close();
     if (memFd >= 0) fs.closeSync(memFd);

@@ -1,0 +1,303 @@
+/**
+ * The attach torture: pagescope is started on a target nobody may harm and killed at a random
+ * instant of its attach, again and again, with every way a user or the system ends a program.
+ * After each kill the target must be alive, running, untraced, every thread moving on, its
+ * blocked read() completing normally, and it must hold no userfaultfd and no `uw` VMA.
+ *
+ * Aim: half of the kills poll the target's TracerPid in a tight loop and fire the moment it is
+ * non-zero (the thread is held right then); the others fire at a uniformly random delay over
+ * the whole attach (start-up, helper, window, arming, first ticks). Used by
+ * core/watch/attach-torture.test.ts (a few dozen kills in `npm test`) and by
+ * scripts/stress-attach.ts (`npm run stress:attach`, hundreds, with counts).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readSmaps } from '../proc/smaps.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.join(here, '../..');
+const CLI = path.join(REPO, 'bin/pagescope.mjs');
+
+export const KILLS = [
+  'SIGKILL',
+  'SIGKILL-group',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGTERM',
+  'SIGINT',
+] as const;
+export type Kill = (typeof KILLS)[number];
+export type TargetKind = 'c' | 'python';
+
+export interface KillResult {
+  target: TargetKind;
+  kill: Kill;
+  aim: 'held' | 'random';
+  /** The target's thread was held by pagescope (TracerPid non-zero) when the signal went out. */
+  landedWhileHeld: boolean;
+  /** What was wrong with the target afterwards; null when it was unharmed. */
+  harm: string | null;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The torture targets, built once: the C one is compiled with gcc into a temporary folder. */
+export class TortureTargets {
+  private dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-torture-'));
+  readonly cExe = path.join(this.dir, 'torture-target');
+
+  constructor() {
+    execFileSync('gcc', ['-O1', '-pthread', '-o', this.cExe, path.join(here, 'torture-target.c')]);
+  }
+
+  start(kind: TargetKind): Target {
+    const child =
+      kind === 'c'
+        ? spawn(this.cExe, [], { stdio: ['pipe', 'pipe', 'inherit'] })
+        : spawn('python3', [path.join(here, 'torture-target.py')], {
+            stdio: ['pipe', 'pipe', 'inherit'],
+          });
+    return new Target(child);
+  }
+
+  dispose(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A running torture target, spoken to over stdin/stdout. */
+export class Target {
+  private lines: string[] = [];
+  private wake: (() => void) | null = null;
+  exited: string | null = null;
+
+  constructor(readonly child: ChildProcess) {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        this.lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+      this.wake?.();
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      this.wake?.();
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async line(timeoutMs = 10_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    while (this.lines.length === 0) {
+      if (this.exited) throw new Error(`target ${this.exited}`);
+      if (Date.now() > end) throw new Error('no answer from the target');
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 50);
+      });
+    }
+    return this.lines.shift()!;
+  }
+
+  /** "progress rounds sleeps lines" as numbers. */
+  async progress(): Promise<number[]> {
+    this.child.stdin!.write('p\n');
+    const l = await this.line();
+    const m = /^progress (\d+) (\d+) (\d+)$/.exec(l);
+    if (!m) throw new Error(`target said ${JSON.stringify(l)}`);
+    return [Number(m[1]), Number(m[2]), Number(m[3])];
+  }
+
+  stop(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+}
+
+function status(pid: number, tid = pid): Record<string, string> | null {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'latin1');
+    return Object.fromEntries(
+      text.split('\n').map((l) => [l.split(':')[0], l.slice(l.indexOf(':') + 1).trim()]),
+    );
+  } catch {
+    return null;
+  }
+}
+
+function threads(pid: number): number[] {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function tracedThreads(pid: number): number[] {
+  return threads(pid).filter((t) => (status(pid, t)?.TracerPid ?? '0') !== '0');
+}
+
+function userfaultfds(pid: number): number {
+  let n = 0;
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).includes('userfaultfd')) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
+
+/** TracerPid of the main thread, read as fast as /proc allows (no Record building). */
+function mainTraced(pid: number, buf: Buffer, fd: number): boolean {
+  const n = fs.readSync(fd, buf, 0, buf.length, 0);
+  const text = buf.toString('latin1', 0, n);
+  const i = text.indexOf('TracerPid:');
+  return i >= 0 && text.charCodeAt(text.indexOf('\n', i) - 1) !== 48; /* '0' */
+}
+
+function send(cli: ChildProcess, kill: Kill): void {
+  try {
+    if (kill === 'SIGKILL-group') process.kill(-cli.pid!, 'SIGKILL');
+    else process.kill(cli.pid!, kill);
+  } catch {
+    // already gone
+  }
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await sleep(5);
+  }
+  return true;
+}
+
+/** Everything wrong with the target now, or null. */
+async function inspect(t: Target): Promise<string | null> {
+  if (!(await waitFor(() => tracedThreads(t.pid).length === 0 || t.exited !== null, 10_000)))
+    return `still traced: threads ${tracedThreads(t.pid).join(', ')}`;
+  if (t.exited) return `target ${t.exited}`;
+  for (const tid of threads(t.pid)) {
+    const state = status(t.pid, tid)?.State ?? '';
+    if (/^[TtZX]/.test(state)) return `thread ${tid} is in state ${state}`;
+  }
+  let before: number[];
+  try {
+    before = await t.progress();
+  } catch (err) {
+    return `the blocked read() did not complete normally: ${(err as Error).message}`;
+  }
+  const end = Date.now() + 10_000;
+  for (;;) {
+    await sleep(20);
+    let now: number[];
+    try {
+      now = await t.progress();
+    } catch (err) {
+      return `the target stopped answering: ${(err as Error).message}`;
+    }
+    if (now[0] > before[0] && now[1] > before[1]) break;
+    if (Date.now() > end) return `threads stopped moving on (${before} -> ${now})`;
+  }
+  const u = userfaultfds(t.pid);
+  if (u) return `${u} userfaultfd descriptor(s) left in the target`;
+  const uw = readSmaps(t.pid).filter((e) => e.vmFlags.includes('uw'));
+  if (uw.length) return `uw VmFlag left on ${uw.length} VMA(s)`;
+  return null;
+}
+
+/**
+ * Starts `pagescope watch` on the target, kills it as `kill` says, and inspects the target.
+ * `typicalAttachMs` spreads the random aim over the attach (start-up to first tick).
+ */
+export async function killDuringAttach(
+  t: Target,
+  kind: TargetKind,
+  kill: Kill,
+  aim: 'held' | 'random',
+  random: () => number,
+  typicalAttachMs: number,
+): Promise<KillResult> {
+  const cli = spawn(
+    process.execPath,
+    [CLI, 'watch', '--pid', String(t.pid), '--writable', '--interval', '100', '--json'],
+    { stdio: ['ignore', 'ignore', 'ignore'], detached: true },
+  );
+  let exited = false;
+  cli.on('exit', () => (exited = true));
+  let landedWhileHeld = false;
+  if (aim === 'held') {
+    const fd = fs.openSync(`/proc/${t.pid}/status`, 'r');
+    const buf = Buffer.alloc(4096);
+    const end = performance.now() + typicalAttachMs * 3 + 5000;
+    try {
+      // A tight synchronous loop: the thread is held for well under a millisecond.
+      for (let spin = 0; performance.now() < end; spin++) {
+        if (mainTraced(t.pid, buf, fd)) {
+          send(cli, kill);
+          landedWhileHeld = true;
+          break;
+        }
+        if (spin % 256 === 255) await sleep(0); // let the exit event through
+        if (exited) break;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (!landedWhileHeld) send(cli, kill);
+  } else {
+    await sleep(random() * typicalAttachMs);
+    landedWhileHeld = tracedThreads(t.pid).length > 0;
+    send(cli, kill);
+  }
+  if (!(await waitFor(() => exited, 15_000))) {
+    send(cli, 'SIGKILL');
+    await waitFor(() => exited, 5000);
+    return {
+      target: kind,
+      kill,
+      aim,
+      landedWhileHeld,
+      harm: `pagescope did not end after ${kill}`,
+    };
+  }
+  return { target: kind, kill, aim, landedWhileHeld, harm: await inspect(t) };
+}
+
+/** How long `pagescope watch` takes here from start to its first tick (ms), to aim at. */
+export async function measureAttach(t: Target): Promise<number> {
+  const started = performance.now();
+  const cli = spawn(
+    process.execPath,
+    [
+      CLI,
+      'watch',
+      '--pid',
+      String(t.pid),
+      '--writable',
+      '--interval',
+      '100',
+      '--json',
+      '--ticks',
+      '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let firstTick = 0;
+  cli.stdout!.once('data', () => (firstTick = performance.now()));
+  const code = await new Promise<number | null>((r) => cli.on('exit', r));
+  if (code !== 0 || !firstTick)
+    throw new Error(`pagescope watch exited with ${code} before a tick`);
+  return firstTick - started;
+}
