@@ -9,6 +9,7 @@
  * runner carries on with the next one.
  */
 import { userMessage } from '../core/kernel/errors.ts';
+import { ATTACH_NAME, attachCases } from './cases/attach.ts';
 import type { BenchContext } from './cases/context.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
 import { scanCases } from './cases/scan.ts';
@@ -39,6 +40,7 @@ const GROUPS: CaseGroup[] = [
   { names: ['4 watch tick'], run: watchCases },
   { names: ['5 session tick end to end', '7 host memory'], run: sessionCases },
   { names: [HEATMAP_NAME, TIMELINE_NAME], run: rendererCases },
+  { names: [ATTACH_NAME], run: attachCases },
 ];
 
 /** Cases of the issue that need parts not built yet: listed so the report shows the gap. */

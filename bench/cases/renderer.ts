@@ -18,7 +18,7 @@
  * stale dist/renderer), which takes a fraction of a second, so no vite build is needed here.
  */
 import { chromiumMissing } from '../../e2e/helpers.ts';
-import { infoGoal, makeCase, round, skippedCase, type CaseResult } from '../lib/stats.ts';
+import { budgetCase, infoGoal, round, skippedCase, type CaseResult } from '../lib/stats.ts';
 import type { BenchContext } from './context.ts';
 
 export const HEATMAP_NAME = '6a renderer heatmap frame: 1M pages (Chromium)';
@@ -29,23 +29,6 @@ export const TIMELINE_BUDGET_MS = 2;
 const HEATMAP_GOAL = infoGoal(`< ${HEATMAP_BUDGET_MS} ms for 1M pages (absolute)`);
 const TIMELINE_GOAL = infoGoal(`< ${TIMELINE_BUDGET_MS} ms timeline (absolute)`);
 const MACHINE = 'absolute times depend on the machine and its load';
-
-/** A row whose verdict is the absolute median against a budget (not the ratio). */
-export function budgetCase(
-  name: string,
-  ours: number,
-  reference: number,
-  budgetMs: number,
-  goalText: string,
-  extra: Record<string, unknown> = {},
-): CaseResult {
-  const row = makeCase(name, ours, reference, infoGoal(goalText), {
-    budget_ms: budgetMs,
-    ...extra,
-  });
-  row.pass = ours < budgetMs;
-  return row;
-}
 
 const ms = (x: number) => (x >= 1 ? x.toFixed(1) : x.toFixed(2));
 

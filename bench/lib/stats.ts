@@ -86,6 +86,23 @@ export function makeCase(
   };
 }
 
+/** A row whose verdict is the absolute median against a budget (not the ratio). */
+export function budgetCase(
+  name: string,
+  ours: number,
+  reference: number,
+  budgetMs: number,
+  goalText: string,
+  extra: Record<string, unknown> = {},
+): CaseResult {
+  const row = makeCase(name, ours, reference, infoGoal(goalText), {
+    budget_ms: budgetMs,
+    ...extra,
+  });
+  row.pass = ours < budgetMs;
+  return row;
+}
+
 export function skippedCase(name: string, goal: Goal, reason: string): CaseResult {
   return {
     name,

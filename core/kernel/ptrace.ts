@@ -285,3 +285,40 @@ export function ignoreTerminatingSignals(): void {
   for (let s = 34; s <= 64; s++) sigs.push(s); // SIGRTMIN..SIGRTMAX (32, 33 belong to glibc)
   for (const s of sigs) proc.signal(s, SIG_IGN);
 }
+
+const sched = {
+  getscheduler: lib.func('int sched_getscheduler(int pid)'),
+  getparam: lib.func('int sched_getparam(int pid, _Out_ int *param)'),
+  setscheduler: lib.func('int sched_setscheduler(int pid, int policy, const int *param)'),
+};
+const SCHED_OTHER = 0;
+const SCHED_FIFO = 1;
+const SCHED_BATCH = 3;
+const SCHED_RESET_ON_FORK = 0x40000000;
+
+/** A thread's scheduling policy (with its reset-on-fork flag) and priority, to put back. */
+export interface SchedPolicy {
+  policy: number;
+  priority: number;
+}
+
+/**
+ * Runs thread `tid` (0: the caller) SCHED_FIFO at the lowest real-time priority, so that on a
+ * loaded machine it is scheduled at once each time it is woken. Returns what to restore, or null
+ * when it was not done (not privileged, or a policy we would not restore exactly). sched_setscheduler
+ * keeps the nice value of a normal thread, so restoring the policy restores everything.
+ */
+export function boostToRealtime(tid: number): SchedPolicy | null {
+  const policy = sched.getscheduler(tid);
+  if (policy < 0) return null;
+  const base = policy & ~SCHED_RESET_ON_FORK;
+  if (base !== SCHED_OTHER && base !== SCHED_BATCH) return null;
+  const param = [0];
+  if (sched.getparam(tid, param) < 0) return null;
+  if (sched.setscheduler(tid, SCHED_FIFO | (policy & SCHED_RESET_ON_FORK), [1]) < 0) return null;
+  return { policy, priority: param[0] };
+}
+
+export function restorePolicy(tid: number, saved: SchedPolicy): void {
+  sched.setscheduler(tid, saved.policy, [saved.priority]);
+}

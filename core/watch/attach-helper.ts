@@ -23,9 +23,9 @@
 import fs from 'node:fs';
 import { userMessage, PagescopeError, KernelError } from '../kernel/errors.ts';
 import { sendFd } from '../kernel/fd-passing.ts';
-import { ignoreTerminatingSignals, newSession } from '../kernel/ptrace.ts';
+import { boostToRealtime, ignoreTerminatingSignals, newSession } from '../kernel/ptrace.ts';
 import { injectUserfaultfd } from './inject-userfaultfd.ts';
-import { withHeldThread } from './injector.ts';
+import { rehearse, withHeldThread } from './injector.ts';
 
 /** What the helper prints, one JSON line. */
 export type HelperReport =
@@ -36,6 +36,7 @@ const HELPER_SOCKET_FD = 3;
 function run(): HelperReport {
   newSession();
   ignoreTerminatingSignals();
+  boostToRealtime(0); // as root: never preempted while it holds the thread
   try {
     fs.writeFileSync('/proc/self/oom_score_adj', '-1000');
   } catch {
@@ -47,6 +48,7 @@ function run(): HelperReport {
     insn: string;
   };
   try {
+    rehearse(pid, BigInt(insn));
     const { value: fd, heldMs } = withHeldThread(pid, tid, { syscallAddress: BigInt(insn) }, (t) =>
       injectUserfaultfd(t, pid),
     );

@@ -34,7 +34,8 @@ export function attachThroughHelper(
       // Under Electron, execPath is the Electron binary: run it as plain Node.
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     };
-    const r = spawnSync(process.execPath, [HELPER, args], options);
+    // --no-lazy: every function is compiled when loaded, not on its first call inside the window.
+    const r = spawnSync(process.execPath, ['--no-lazy', HELPER, args], options);
     closeSocket(theirs);
     const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
     let report: HelperReport | null = null;

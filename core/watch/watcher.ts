@@ -239,7 +239,7 @@ function acquireUserfaultfd(
   memFd: number;
   heldMs: number;
 } {
-  const backend = new PagemapScanBackend(pid);
+  let backend = new PagemapScanBackend(pid);
   let memFd = -1;
   try {
     memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
@@ -259,7 +259,11 @@ function acquireUserfaultfd(
       } catch (err) {
         if (!(err instanceof PagescopeError && err.code === 'program-changed') || attempt === 3)
           throw err;
+        // Both descriptors belong to the old address space.
+        backend.close();
         fs.closeSync(memFd);
+        memFd = -1;
+        backend = new PagemapScanBackend(pid);
         memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
       }
     }
