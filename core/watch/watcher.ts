@@ -89,7 +89,7 @@ const TICK_FLAGS = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
  * unprotected zero-page mapping (a page only read) as written, so it is used only on pieces
  * where none can exist: armed pieces were write-protected whole (zero pages included, and a
  * read of a protected page maps the zero page protected), and a piece that appears during a
- * tick is first read with WRITTEN_OPTIONS and then gets its zero pages protected (FRESH_ZERO).
+ * tick is read and protected whole by FRESH_OPTIONS.
  */
 const TICK_OPTIONS = {
   flags: TICK_FLAGS,
@@ -97,14 +97,16 @@ const TICK_OPTIONS = {
   returnMask: Category.WRITTEN,
 } as const;
 
-/** A fresh piece's first tick: what WRITTEN_OPTIONS reports, then re-protect only that. */
-const FRESH_OPTIONS = { flags: TICK_FLAGS, ...WRITTEN_OPTIONS } as const;
-
-/** Write-protects the zero-page mappings of a fresh piece (read before it was registered). */
-const FRESH_ZERO = {
+/**
+ * A fresh piece's first tick, in one atomic pass: protect every page not yet protected and say,
+ * per region, whether it is present and not the zero page. Only those held data written before
+ * we registered the VMA; never-touched pages in an existing page table (pte_none) and pages only
+ * read (the zero page) also come back "WRITTEN" from a freshly registered VMA and are not writes.
+ */
+const FRESH_OPTIONS = {
   flags: TICK_FLAGS,
-  categoryMask: Category.WRITTEN | Category.PFNZERO,
-  returnMask: Category.WRITTEN,
+  categoryMask: Category.WRITTEN,
+  returnMask: Category.WRITTEN | Category.PRESENT | Category.PFNZERO,
 } as const;
 
 interface Piece {
@@ -675,9 +677,15 @@ export class WriteWatcher {
         const part = p.startPage < resumeAt ? { ...p, startPage: resumeAt } : p;
         try {
           if (fresh.has(p)) {
-            result.writtenPages += this.scan(part, FRESH_OPTIONS, out);
-            this.scratch.clear();
-            this.scan(part, FRESH_ZERO, this.scratch);
+            const seen = this.scratch;
+            seen.clear();
+            this.scan(part, FRESH_OPTIONS, seen);
+            for (let r = 0; r < seen.length; r++) {
+              if ((seen.categories[r] & (Category.PRESENT | Category.PFNZERO)) !== Category.PRESENT)
+                continue;
+              out.push(seen.startPage[r], seen.endPage[r], Category.WRITTEN, p.vmaIndex);
+              result.writtenPages += seen.endPage[r] - seen.startPage[r];
+            }
           } else {
             result.writtenPages += this.scan(part, TICK_OPTIONS, out);
           }
