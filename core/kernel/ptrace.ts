@@ -234,17 +234,18 @@ export function tgkill(tgid: number, tid: number, signal: number): number {
   return Number(c.tgkill(SYS_tgkill, tgid, tid, signal)) < 0 ? errnoNow() : 0;
 }
 
-/** pidfd_open(pid) + pidfd_getfd(pidfd, targetFd): a copy of another process's descriptor. */
-export function takeRemoteFd(pid: number, targetFd: number): number {
+/** pidfd_open(pid): a descriptor that names this process and no later one with its pid. */
+export function openPidfd(pid: number): number {
   const pidfd = Number(c.syscall3(SYS_pidfd_open, pid, 0, 0));
   if (pidfd < 0) throw new KernelError('pidfd_open', errnoNow(), { pid });
-  try {
-    const fd = Number(c.syscall3(SYS_pidfd_getfd, pidfd, targetFd, 0));
-    if (fd < 0) throw new KernelError('pidfd_getfd', errnoNow(), { pid });
-    return fd;
-  } finally {
-    c.close(pidfd);
-  }
+  return pidfd;
+}
+
+/** pidfd_getfd(pidfd, targetFd): a copy of another process's descriptor. */
+export function takeRemoteFd(pidfd: number, targetFd: number, pid: number): number {
+  const fd = Number(c.syscall3(SYS_pidfd_getfd, pidfd, targetFd, 0));
+  if (fd < 0) throw new KernelError('pidfd_getfd', errnoNow(), { pid });
+  return fd;
 }
 
 export { SYS_close };

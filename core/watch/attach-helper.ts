@@ -23,7 +23,13 @@
 import fs from 'node:fs';
 import { userMessage, PagescopeError, KernelError } from '../kernel/errors.ts';
 import { sendFd } from '../kernel/fd-passing.ts';
-import { boostToRealtime, ignoreTerminatingSignals, newSession } from '../kernel/ptrace.ts';
+import {
+  boostToRealtime,
+  closeRawFd,
+  ignoreTerminatingSignals,
+  newSession,
+  openPidfd,
+} from '../kernel/ptrace.ts';
 import { injectUserfaultfd } from './inject-userfaultfd.ts';
 import { rehearse, withHeldThread } from './injector.ts';
 
@@ -47,10 +53,12 @@ function run(): HelperReport {
     tid: number;
     insn: string;
   };
+  let pidfd = -1;
   try {
+    pidfd = openPidfd(pid);
     rehearse(pid, BigInt(insn));
     const { value: fd, heldMs } = withHeldThread(pid, tid, { syscallAddress: BigInt(insn) }, (t) =>
-      injectUserfaultfd(t, pid),
+      injectUserfaultfd(t, pid, pidfd),
     );
     sendFd(HELPER_SOCKET_FD, fd);
     return { ok: true, heldMs };
@@ -62,6 +70,8 @@ function run(): HelperReport {
           ? `kernel-${err.errnoName}`
           : 'error';
     return { ok: false, code, message: userMessage(err) };
+  } finally {
+    if (pidfd >= 0) closeRawFd(pidfd);
   }
 }
 

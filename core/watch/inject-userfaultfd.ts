@@ -13,8 +13,11 @@ import type { HeldThread } from './injector.ts';
 const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
 
-/** Returns our descriptor of a userfaultfd made inside the target; the target keeps none. */
-export function injectUserfaultfd(t: HeldThread, pid: number): number {
+/**
+ * Returns our descriptor of a userfaultfd made inside the target; the target keeps none.
+ * `pidfd` names the target (openPidfd), opened before the thread was stopped.
+ */
+export function injectUserfaultfd(t: HeldThread, pid: number, pidfd: number): number {
   const r = t.call(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
   if (r < 0n) {
     const e = new KernelError('userfaultfd (injected into the target)', Number(-r), { pid });
@@ -27,7 +30,7 @@ export function injectUserfaultfd(t: HeldThread, pid: number): number {
   let ours = -1;
   let takeError: unknown = null;
   try {
-    ours = takeRemoteFd(pid, targetFd);
+    ours = takeRemoteFd(pidfd, targetFd, pid);
   } catch (err) {
     takeError = err;
   }

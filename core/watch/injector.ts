@@ -14,8 +14,11 @@
  * What the kernel clears when the tracer dies (unlink): syscall-stop tracing and a pending
  * interrupt. What it cannot undo: registers we changed. So the only harmful moment is from the
  * first SETREGS of an injected call to the restoring one — the window. Nothing slow happens in
- * it: files are opened and the instruction found before the stop, stops are waited for by
- * blocking, and the window is measured (stop to release) for the benchmark. In attach mode the
+ * it: files are opened and the instruction found before the stop, its code paths are rehearsed
+ * before the stop (rehearse), stops are waited for by blocking, and for the window only the
+ * thread runs SCHED_FIFO (when we may), so each of its few stops costs microseconds on a loaded
+ * machine instead of a time slice; its policy is put back before its registers are. The window
+ * is measured (stop to release) for the benchmark. In attach mode the
  * whole sequence runs in its own short-lived process (attach-helper.ts) that pagescope's death
  * does not take with it.
  *

@@ -2,10 +2,11 @@
  * WriteWatcher: which pages a live, unmodified process writes, tick by tick.
  *
  * Strategy (KERNEL-NOTES "Write tracking" and "Another process's memory"):
- * - attach: the injector creates a userfaultfd INSIDE the target (the context belongs to the mm
- *   that created it), we take a copy with pidfd_getfd and close the target's own descriptor, so
- *   the only reference lives in pagescope. If pagescope dies, even by SIGKILL, the kernel drops
- *   every registration with the descriptor and the target is as before.
+ * - attach: a userfaultfd is created INSIDE the target (the context belongs to the mm that
+ *   created it) by the attach helper process (attach-helper.ts, which pagescope's death cannot
+ *   interrupt), copied out with pidfd_getfd and closed in the target, and handed to us; the only
+ *   reference lives in pagescope. If pagescope dies, even by SIGKILL, the kernel drops every
+ *   registration with the descriptor and the target is as before.
  * - arm: UFFDIO_API (WP_ASYNC | WP_UNPOPULATED) once, UFFDIO_REGISTER in WP mode one VMA piece
  *   at a time (refusals are reported per VMA and the rest is kept), then write-protect with
  *   PAGEMAP_SCAN(WP_MATCHING | CHECK_WPASYNC). Faults are resolved by the kernel: the target
@@ -39,6 +40,7 @@ import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { measureGranularity } from './granularity.ts';
+import { closeRawFd, openPidfd } from '../kernel/ptrace.ts';
 import { injectUserfaultfd } from './inject-userfaultfd.ts';
 import { preflight, readTargetStatus, withHeldThread } from './injector.ts';
 import { attachThroughHelper } from './remote-attach.ts';
@@ -247,10 +249,15 @@ function acquireUserfaultfd(
     memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
     if (atExecStop) {
       const insn = syscallSite(pid);
-      const held = withHeldThread(pid, tid, { syscallAddress: insn, atExecStop }, (t) =>
-        injectUserfaultfd(t, pid),
-      );
-      return { fd: held.value, heldMs: held.heldMs, probeAddress: insn, backend, memFd };
+      const pidfd = openPidfd(pid);
+      try {
+        const held = withHeldThread(pid, tid, { syscallAddress: insn, atExecStop }, (t) =>
+          injectUserfaultfd(t, pid, pidfd),
+        );
+        return { fd: held.value, heldMs: held.heldMs, probeAddress: insn, backend, memFd };
+      } finally {
+        closeRawFd(pidfd);
+      }
     }
     // A program that executes another one between our look and the stop (a launcher) is
     // detected at the stop and left alone; look again at the new program.
