@@ -123,7 +123,7 @@ function alreadyTraced(pid: number, tracer: number): PagescopeError {
   );
 }
 
-function seizeError(pid: number, errno: number): Error {
+export function seizeError(pid: number, errno: number): Error {
   const err = new KernelError('PTRACE_SEIZE', errno, { pid });
   const st = readTargetStatus(pid);
   // EPERM is also what a process that is exiting (a zombie) answers.

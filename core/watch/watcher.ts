@@ -42,7 +42,7 @@ import type { PageRange } from '../scan/scanner.ts';
 import { measureGranularity } from './granularity.ts';
 import { closeRawFd, openPidfd } from '../kernel/ptrace.ts';
 import { injectUserfaultfd } from './inject-userfaultfd.ts';
-import { preflight, readTargetStatus, withHeldThread } from './injector.ts';
+import { preflight, readTargetStatus, seizeError, withHeldThread } from './injector.ts';
 import { attachThroughHelper } from './remote-attach.ts';
 import { syscallSite } from './syscall-site.ts';
 
@@ -72,6 +72,12 @@ export interface AttachOptions {
   force?: boolean;
   /** Internal: the caller already seized `tid` and holds it stopped (launch mode). */
   alreadyStoppedTid?: number;
+  /**
+   * The target is our own launched child, which ends with us (launch mode re-attaching after the
+   * program executed another one): attach in this process, on this thread (the one that spawned
+   * it), without the attach helper's start-up time.
+   */
+  ownChild?: boolean;
 }
 
 /** Pages written since the last protect, excluding zero-page mappings (read, not written). */
@@ -235,7 +241,7 @@ function refusalReason(errnoValue: number, piece: Piece): string {
 function acquireUserfaultfd(
   pid: number,
   tid: number,
-  atExecStop: boolean,
+  how: { atExecStop: boolean; inProcess: boolean },
 ): {
   fd: number;
   probeAddress: bigint;
@@ -243,16 +249,25 @@ function acquireUserfaultfd(
   memFd: number;
   heldMs: number;
 } {
-  let backend = new PagemapScanBackend(pid);
+  // Opened before the thread is held. Refused here means refused to trace: say it that way.
+  let backend: PagemapScanBackend;
   let memFd = -1;
   try {
+    backend = new PagemapScanBackend(pid);
+  } catch (err) {
+    throw isDenied(err) ? seizeError(pid, EPERM) : err;
+  }
+  try {
     memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
-    if (atExecStop) {
+    if (how.inProcess) {
       const insn = syscallSite(pid);
       const pidfd = openPidfd(pid);
       try {
-        const held = withHeldThread(pid, tid, { syscallAddress: insn, atExecStop }, (t) =>
-          injectUserfaultfd(t, pid, pidfd),
+        const held = withHeldThread(
+          pid,
+          tid,
+          { syscallAddress: insn, atExecStop: how.atExecStop },
+          (t) => injectUserfaultfd(t, pid, pidfd),
         );
         return { fd: held.value, heldMs: held.heldMs, probeAddress: insn, backend, memFd };
       } finally {
@@ -279,8 +294,17 @@ function acquireUserfaultfd(
   } catch (err) {
     backend.close();
     if (memFd >= 0) fs.closeSync(memFd);
-    throw err;
+    throw isDenied(err) ? seizeError(pid, EPERM) : err;
   }
+}
+
+const EPERM = 1;
+
+/** A permission error from opening the target's /proc files (Node's or ours). */
+function isDenied(err: unknown): boolean {
+  if (err instanceof KernelError) return err.errnoName === 'EACCES' || err.errnoName === 'EPERM';
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'EACCES' || code === 'EPERM';
 }
 
 function pickThread(pid: number): number {
@@ -340,7 +364,10 @@ export class WriteWatcher {
   static attach(pid: number, options: AttachOptions = {}): WriteWatcher {
     preflight(pid, options);
     const tid = options.alreadyStoppedTid ?? pickThread(pid);
-    const a = acquireUserfaultfd(pid, tid, options.alreadyStoppedTid !== undefined);
+    const a = acquireUserfaultfd(pid, tid, {
+      atExecStop: options.alreadyStoppedTid !== undefined,
+      inProcess: options.ownChild === true || options.alreadyStoppedTid !== undefined,
+    });
     return new WriteWatcher(pid, a.fd, a.probeAddress, a.backend, a.memFd, a.heldMs);
   }
 

@@ -178,7 +178,7 @@ export async function watchCommand(
     const reattach = (): boolean => {
       try {
         watcher.close();
-        watcher = WriteWatcher.attach(pid, { force: options.force });
+        watcher = WriteWatcher.attach(pid, { force: options.force, ownChild: true });
         note(`process ${pid} executed a new program; watching it again.`);
         return true;
       } catch {
