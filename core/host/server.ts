@@ -123,6 +123,7 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   426: 'Upgrade Required',
   503: 'Service Unavailable',
 };
@@ -245,23 +246,47 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     );
   };
 
-  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
-    try {
-      handleRequest(req, res);
-    } catch {
-      // A handler bug must cost one request, never the server.
+  // requireHostHeader: false, so a request without Host reaches our check (403 with our
+  // headers) instead of Node's bare 400.
+  const server = http.createServer(
+    { maxHeaderSize: 16 * 1024, requireHostHeader: false },
+    (req, res) => {
       try {
-        if (!res.headersSent) sendText(res, 400, 'Bad Request.');
-        else res.destroy();
+        handleRequest(req, res);
       } catch {
-        res.destroy();
+        // A handler bug must cost one request, never the server.
+        try {
+          if (!res.headersSent) sendText(res, 400, 'Bad Request.');
+          else res.destroy();
+        } catch {
+          res.destroy();
+        }
       }
-    }
-  });
+    },
+  );
   // Node's parser refuses malformed request lines and headers; answer them with our headers.
   server.on('clientError', (_err, socket) => {
     if (socket.writable) refuseSocket(socket, 400, 'Bad Request.');
     else socket.destroy();
+  });
+  // Node answers these itself unless told otherwise, without our headers: handle them here.
+  server.on('checkContinue', (req, res) => {
+    try {
+      handleRequest(req, res); // we read no bodies: no 100 Continue, just the answer
+    } catch {
+      res.destroy();
+    }
+  });
+  server.on('checkExpectation', (_req, res) => {
+    try {
+      sendText(res, 417, 'Expectation Failed.');
+    } catch {
+      res.destroy();
+    }
+  });
+  server.on('connect', (_req, socket) => {
+    socket.on('error', () => {});
+    refuseSocket(socket, 405, 'Method Not Allowed: this is not a proxy.');
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -287,6 +312,14 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
           403,
           'Forbidden: open the address "pagescope serve" printed (its #token=… part is the key).',
         );
+      // What ws would refuse with a bare answer of its own, we refuse with ours.
+      if (
+        req.method !== 'GET' ||
+        String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' ||
+        req.headers['sec-websocket-version'] !== '13' ||
+        !/^[+/0-9A-Za-z]{22}==$/.test(String(req.headers['sec-websocket-key'] ?? ''))
+      )
+        return refuseSocket(socket, 400, 'Bad Request: not a WebSocket handshake.');
       if (sockets.size >= maxConnections)
         return refuseSocket(
           socket,
