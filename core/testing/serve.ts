@@ -21,12 +21,25 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `pagescope serve --no-open --port 0 ...args` and reads its URL line. */
-export async function startServe(args: string[] = []): Promise<ServeProcess> {
+/**
+ * Starts `pagescope serve --port 0 ...args` (with --no-open unless `open`) and reads its URL
+ * line.
+ */
+export async function startServe(
+  args: string[] = [],
+  opts: { env?: NodeJS.ProcessEnv; open?: boolean } = {},
+): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin', 'pagescope.mjs'), 'serve', '--no-open', '--port', '0', ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      path.join(ROOT, 'bin', 'pagescope.mjs'),
+      'serve',
+      ...(opts.open ? [] : ['--no-open']),
+      '--port',
+      '0',
+      ...args,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env },
   );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
