@@ -19,8 +19,9 @@
  *   server the user visits would receive it.
  * - Every handler is total: a malformed request line, URL, percent-encoding or header gets a 400
  *   (with the same security headers as every other response) and the server keeps serving.
- * - Caps: at most `maxConnections` sockets (503 past it); sessions are capped per connection and
- *   per host by the service (service.ts); messages are at most 1 MiB.
+ * - Caps: at most `maxConnections` WebSockets (503 past it) and 256 TCP connections; headers
+ *   must arrive within 10 s; sessions are capped per connection and per host by the service
+ *   (service.ts); messages are at most 1 MiB, 64 requests in flight per socket.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -288,6 +289,8 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     socket.on('error', () => {});
     refuseSocket(socket, 405, 'Method Not Allowed: this is not a proxy.');
   });
+  // Raw TCP connections, authenticated or not: bounded, and slow senders time out.
+  server.maxConnections = 256;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 
