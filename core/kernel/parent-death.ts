@@ -21,6 +21,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PagescopeError } from './errors.ts';
 
 const SCRIPT = '[ "$PPID" = "$1" ] || exit 125; shift; exec "$@"';
 const NAME = 'pagescope-pdeathsig';
@@ -73,33 +74,49 @@ export function dieWithParent(command: string[], signal: 'KILL' | 'TERM' = 'KILL
   };
 }
 
-/** True while `pid` is still setpriv or the checking shell of the chain above. */
-export function inWrapper(pid: number): boolean {
+/**
+ * Where `pid` is in the chain above: 'wrapper' while it is still setpriv or the checking shell,
+ * 'program' once it runs the target (or is gone), 'unknown' when its command line reads empty
+ * (for an instant mid-exec, or a program that blanks its own).
+ */
+export function chainStage(pid: number): 'wrapper' | 'program' | 'unknown' {
   let argv: string[];
   try {
     argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
-    return false; // gone
+    return 'program'; // gone: nothing left to wait for
   }
-  // Mid-exec the cmdline can read empty for an instant: still in the chain.
-  if (argv.length <= 1 && !argv[0]) return true;
+  if (argv.length <= 1 && !argv[0]) return 'unknown';
   const i = argv.indexOf(SCRIPT);
-  return i > 0 && argv[i + 1] === NAME;
+  return i > 0 && argv[i + 1] === NAME ? 'wrapper' : 'program';
+}
+
+/** True while `pid` is still setpriv or the checking shell of the chain above. */
+export function inWrapper(pid: number): boolean {
+  return chainStage(pid) === 'wrapper';
 }
 
 /**
  * Resolves once `pid` runs the target itself (the chain has exec'ed it), or rejects after
  * `timeoutMs`. `gone()` says when the child has exited, so a failed exec ends the wait at once.
+ * An empty command line is waited on for at most half a second: mid-exec it is momentary, and a
+ * program may blank its own.
  */
 export async function untilExeced(
   pid: number,
   gone: () => boolean,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (let delay = 1; inWrapper(pid); delay = Math.min(delay * 2, 20)) {
-    if (gone()) return;
-    if (Date.now() > end) throw new Error(`pid ${pid} did not start its program in time`);
+  const start = Date.now();
+  for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+    const stage = chainStage(pid);
+    if (stage === 'program' || gone()) return;
+    if (stage === 'unknown' && Date.now() - start > 500) return;
+    if (Date.now() - start > timeoutMs)
+      throw new PagescopeError(
+        `The launched program (pid ${pid}) did not start within ${timeoutMs} ms.`,
+        'launch-failed',
+      );
     await new Promise((r) => setTimeout(r, delay));
   }
 }
