@@ -19,7 +19,14 @@ import {
   type WebSocketLike,
 } from '../protocol/ws-bridge.ts';
 import { pythonExecutable } from '../testing/targets.ts';
-import { requestPath, SECURITY_HEADERS, startWebHost, type WebHost } from './server.ts';
+import { connectClient } from '../testing/serve.ts';
+import {
+  MAX_PENDING_REQUESTS,
+  requestPath,
+  SECURITY_HEADERS,
+  startWebHost,
+  type WebHost,
+} from './server.ts';
 import { RENDERER_CSP } from './static-files.ts';
 
 let web: WebHost;
@@ -302,6 +309,31 @@ describe('web host', () => {
     ws.close();
     await until(() => web.service.sessionCount === 0);
     expect(web.service.sessionCount).toBe(0);
+  });
+
+  it('answers a burst past the in-flight cap with busy errors, each with its id, and keeps going', async () => {
+    const client = await connectClient(web.port, web.token);
+    try {
+      const info = await client.request('attach', { pid: target.pid });
+      expect(info.ok, JSON.stringify(info.error)).toBe(true);
+      const sessionId = info.result!.sessionId;
+      // 200 requests that each wait for the session's worker, written in one go: the host reads
+      // them together, so more than MAX_PENDING_REQUESTS are in flight at once.
+      const replies = await Promise.all(
+        Array.from({ length: 200 }, () => client.request('unwatch', { sessionId })),
+      );
+      const busy = replies.filter((r) => !r.ok && r.error?.code === 'busy');
+      const ok = replies.filter((r) => r.ok);
+      expect(busy.length + ok.length).toBe(200);
+      expect(busy.length).toBeGreaterThan(0);
+      expect(ok.length).toBeGreaterThanOrEqual(MAX_PENDING_REQUESTS);
+      expect(busy[0].error!.message).toMatch(/wait for the answers/);
+      expect((await client.request('pause', { sessionId })).ok).toBe(true);
+      expect((await client.request('detach', { sessionId })).ok).toBe(true);
+    } finally {
+      client.close();
+      await until(() => web.service.sessionCount === 0);
+    }
   });
 
   it('refuses a non-loopback bind without allowRemote', async () => {
