@@ -68,11 +68,14 @@ export interface Host {
   stop(): Promise<void>;
 }
 
-/** Start `pagescope serve --no-open --port 0`; its first stdout line is the URL with the token. */
-export async function startHost(): Promise<Host> {
+/**
+ * Start `pagescope serve --no-open --port 0 ...args`; its first stdout line is the URL, the token
+ * in its fragment (`/#token=…`).
+ */
+export async function startHost(args: string[] = []): Promise<Host> {
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin', 'pagescope.mjs'), 'serve', '--no-open', '--port', '0'],
+    [path.join(ROOT, 'bin', 'pagescope.mjs'), 'serve', '--no-open', '--port', '0', ...args],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -58,10 +58,12 @@ describe('npm start', () => {
       });
     });
     expect(seen.filter((l) => /Electron binary is missing/.test(l))).toHaveLength(1);
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    // The token rides in the fragment (never sent); the page is public, its data is not.
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{40,}$/);
     const res = await fetch(url);
     expect(res.status).toBe(200);
-    expect((await fetch(url.replace(/\?token=.*/, ''))).status).toBe(403);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect((await fetch(url.replace(/#token=.*/, 'ws'))).status).toBe(426);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGINT');
     expect(await exited).toBe(0);

@@ -65,7 +65,11 @@ export function buildProgram(): Command {
     .description('serve the UI over HTTP and the host API over a WebSocket (loopback, token)')
     .option('--port <n>', 'TCP port (default: a free one)')
     .option('--host <addr>', 'address to bind (default 127.0.0.1)')
-    .option('--allow-remote', 'allow binding a non-loopback address')
+    .option('--allow-remote', 'allow binding a non-loopback address (disables "launch")')
+    .option(
+      '--allow-launch',
+      'with --allow-remote: still let the UI launch commands (anyone with the token runs programs as you)',
+    )
     .option('--no-open', 'do not open a browser')
     .action(async (opts) => {
       const { serveCommand } = await import('./commands/serve.ts');

@@ -5,11 +5,15 @@
  * A child, because attaching to a descendant works even where Yama's ptrace_scope = 1 allows
  * nothing else. Its stdin is a pipe held by us: when this process exits, for any reason, the pipe
  * closes and the workload exits too, so a demo never outlives the pagescope that launched it.
+ * As a second line (a workload too busy to read its stdin, a pipe someone else holds), it is
+ * started with a parent-death SIGTERM (core/kernel/parent-death.ts), on which it cleans up and
+ * exits; the ready line carries its own pid, so the exec chain is invisible to callers.
  * `stopDemo()` ends it on purpose (closing stdin, then SIGTERM, then SIGKILL if it hangs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PagescopeError } from '../kernel/errors.ts';
+import { dieWithParent } from '../kernel/parent-death.ts';
 import type { DemoReady } from './regions.ts';
 
 export const WORKLOAD_ENTRY = fileURLToPath(new URL('./workload.mjs', import.meta.url));
@@ -34,7 +38,8 @@ export async function spawnDemo(options: SpawnDemoOptions = {}): Promise<DemoPro
   const timeoutMs = options.timeoutMs ?? 20_000;
   // process.execPath is the Electron binary inside Electron: ELECTRON_RUN_AS_NODE makes it a
   // plain Node there, and is ignored by Node itself.
-  const child = spawn(process.execPath, [WORKLOAD_ENTRY], {
+  const run = dieWithParent([process.execPath, WORKLOAD_ENTRY], 'TERM');
+  const child = spawn(run.file, run.args, {
     stdio: ['pipe', 'pipe', options.stdio ?? 'pipe'],
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
   });

@@ -1,11 +1,27 @@
 /**
  * The web host: the built renderer over HTTP and the host service over a WebSocket at /ws.
  *
- * Security model (as Jupyter's): bound to 127.0.0.1 by default; a random token (crypto, 32
- * bytes) is required on every request, in the query (`?token=`) or in the HttpOnly SameSite=Strict
- * cookie the first page load sets; a foreign `Host` header (DNS rebinding: evil.example resolving
- * to 127.0.0.1) or a foreign `Origin` (another site's page opening our socket) is refused with
- * 403 before the token is even looked at. Binding a non-loopback address needs allowRemote.
+ * Security model (Jupyter's, tightened):
+ * - Bound to 127.0.0.1 by default; binding a non-loopback address needs allowRemote.
+ * - A foreign `Host` header (DNS rebinding: evil.example resolving to 127.0.0.1) or a foreign
+ *   `Origin` (another site's page) is refused with 403 on every request, before anything else.
+ * - Static files (the renderer: HTML, JS, CSS, icons) are public: they hold no data. Every byte
+ *   of data goes through /ws, and /ws needs the token.
+ * - The token (32 random bytes) travels in the URL FRAGMENT (`/#token=…`): browsers never send a
+ *   fragment to a server, so it is in no request line, server log, proxy log or Referer. The page
+ *   takes it out of the address bar on load (history.replaceState, see protocol/ws-bridge.ts).
+ * - The WebSocket authenticates in its handshake, through Sec-WebSocket-Protocol: the client
+ *   offers `pagescope.v1` and `pagescope.token.<token>`; we answer `pagescope.v1` only (the token
+ *   is never echoed). Chosen over "token in the first message" because a socket without the
+ *   token is refused with 403 before it exists: no unauthenticated socket ever reaches the
+ *   service, holds memory or waits for a message. Chosen over a query string because URLs get
+ *   logged. No cookie at all: cookies are shared by every port of 127.0.0.1, so any local web
+ *   server the user visits would receive it.
+ * - Every handler is total: a malformed request line, URL, percent-encoding or header gets a 400
+ *   (with the same security headers as every other response) and the server keeps serving.
+ * - Caps: at most `maxConnections` WebSockets (503 past it) and 256 TCP connections; headers
+ *   must arrive within 10 s; sessions are capped per connection and per host by the service
+ *   (service.ts); messages are at most 1 MiB, 64 requests in flight per socket.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -13,9 +29,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Response } from '../protocol/messages.ts';
 import { encodeFrame } from '../protocol/wire.ts';
+import { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../protocol/ws-bridge.ts';
 import { HostService } from './service.ts';
 import {
   contentTypeOf,
@@ -25,10 +43,23 @@ import {
   rendererFile,
 } from './static-files.ts';
 
-export const COOKIE_NAME = 'pagescope_token';
 /** Frames are dropped (not queued) for a client whose socket has this much unsent data. */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Sockets open at once; each can hold sessions, so this bounds the host with the session caps. */
+export const DEFAULT_MAX_CONNECTIONS = 16;
+/** Requests of one socket being answered at once; past it the socket gets 'busy' errors. */
+export const MAX_PENDING_REQUESTS = 64;
+
+/** Headers on EVERY response: 200, 400, 403, 404, 405, 503, upgrade refusals. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy': RENDERER_CSP,
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
 
 export interface WebHostOptions {
   port?: number;
@@ -38,9 +69,11 @@ export interface WebHostOptions {
   rendererDir?: string;
   token?: string;
   service?: HostService;
+  maxConnections?: number;
 }
 
 export interface WebHost {
+  /** The URL to open: the token is in its fragment. */
   url: string;
   port: number;
   host: string;
@@ -58,20 +91,58 @@ export function isLoopback(host: string): boolean {
 const PROJECT_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 export const DEFAULT_RENDERER_DIR = path.join(PROJECT_ROOT, 'dist/renderer');
 
-function parseCookies(header: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
-  }
-  return out;
-}
-
 function sameToken(a: string | null | undefined, b: string): boolean {
   if (!a) return false;
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+/** An origin-form request target as RFC 3986 allows it: path, then an optional query. */
+const ORIGIN_FORM = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*(\?[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*)?$/;
+
+/**
+ * The decoded path of a request target, or null when it is not a well-formed origin-form target
+ * ("/path?query"): absolute-form (`http://…`), asterisk-form, a leading `//` (an authority where a
+ * path belongs), characters a URL may not hold (`[`, spaces, quotes…), bad percent-encoding, and
+ * NUL or backslashes once decoded are all refused. Never throws.
+ */
+export function requestPath(target: string | undefined): string | null {
+  if (!target || target.length > 8192 || !ORIGIN_FORM.test(target) || target.startsWith('//'))
+    return null;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(target.split('?', 1)[0]);
+  } catch {
+    return null;
+  }
+  if (/[\0\\]/.test(decoded)) return null;
+  return decoded;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  426: 'Upgrade Required',
+  503: 'Service Unavailable',
+};
+
+/** Refuses an upgrade on its raw socket, with the security headers. Never throws. */
+function refuseSocket(socket: Duplex, status: number, text: string): void {
+  try {
+    const headers = Object.entries({
+      ...SECURITY_HEADERS,
+      'content-type': 'text/plain; charset=utf-8',
+      connection: 'close',
+    })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n${headers}\r\n${text}\n`);
+  } catch {
+    socket.destroy();
+  }
 }
 
 export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> {
@@ -83,19 +154,20 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
   const token = opts.token ?? crypto.randomBytes(32).toString('base64url');
   const service = opts.service ?? new HostService();
   const rendererDir = opts.rendererDir ?? DEFAULT_RENDERER_DIR;
+  const maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   let port = 0;
   let dropped = 0;
 
   /** Host header values we answer to. */
   const hostAllowed = (value: string | undefined): boolean => {
-    if (!value) return false;
+    if (!value || value.length > 300) return false;
     let u: URL;
     try {
       u = new URL(`http://${value}`);
     } catch {
       return false;
     }
-    if (u.port !== String(port)) return false;
+    if (u.port !== String(port) || u.username || u.password || u.pathname !== '/') return false;
     const name = u.hostname.replace(/^\[|\]$/g, '');
     if (name === 'localhost' || name === '127.0.0.1' || name === '::1') return true;
     if (name === host) return true;
@@ -112,98 +184,160 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     }
     return u.protocol === 'http:' && hostAllowed(u.host);
   };
-  const tokenOf = (req: http.IncomingMessage): { ok: boolean; fromQuery: boolean } => {
-    const q = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
-    if (sameToken(q, token)) return { ok: true, fromQuery: true };
-    return {
-      ok: sameToken(parseCookies(req.headers.cookie).get(COOKIE_NAME), token),
-      fromQuery: false,
-    };
+  /** The token offered in Sec-WebSocket-Protocol, if any. */
+  const offeredToken = (req: http.IncomingMessage): string | null => {
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
+    const t = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX));
+    return t ? t.slice(WS_TOKEN_PREFIX.length) : null;
   };
-  /** Why a request is refused, or null. */
-  const refusal = (req: http.IncomingMessage): { status: number; text: string } | null => {
-    if (!hostAllowed(req.headers.host))
-      return { status: 403, text: 'Forbidden: unexpected Host header.' };
-    if (!originAllowed(req.headers.origin))
-      return { status: 403, text: 'Forbidden: cross-origin request.' };
-    if (!tokenOf(req).ok)
-      return {
-        status: 403,
-        text: 'Forbidden: open the URL with the token that "pagescope serve" printed.',
-      };
+  /** Why a request is refused before it is looked at, or null. */
+  const foreign = (req: http.IncomingMessage): string | null => {
+    if (!hostAllowed(req.headers.host)) return 'Forbidden: unexpected Host header.';
+    if (!originAllowed(req.headers.origin)) return 'Forbidden: cross-origin request.';
     return null;
   };
 
-  const server = http.createServer((req, res) => {
-    const deny = refusal(req);
-    if (deny) {
-      res.writeHead(deny.status, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(deny.text + '\n');
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' });
-      res.end();
-      return;
-    }
-    const headers: Record<string, string | string[]> = {
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'x-frame-options': 'DENY',
-      'content-security-policy': RENDERER_CSP,
-    };
-    if (tokenOf(req).fromQuery)
-      headers['set-cookie'] = `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+  const send = (
+    res: http.ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    body?: string | Buffer,
+  ): void => {
+    res.writeHead(status, { ...SECURITY_HEADERS, ...headers });
+    res.end(body);
+  };
+  const sendText = (res: http.ServerResponse, status: number, text: string): void =>
+    send(res, status, { 'content-type': 'text/plain; charset=utf-8' }, text + '\n');
+
+  const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const why = foreign(req);
+    if (why) return sendText(res, 403, why);
+    const pathname = requestPath(req.url);
+    if (pathname === null) return sendText(res, 400, 'Bad Request: malformed URL.');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, { allow: 'GET, HEAD' });
+    if (pathname === '/ws') return sendText(res, 426, 'Upgrade Required: /ws is a WebSocket.');
     const target = rendererFile(rendererDir, pathname);
-    if (!target) {
-      res.writeHead(404, headers);
-      res.end();
-      return;
-    }
+    if (!target) return sendText(res, 404, 'Not found.');
     const { rel, file } = target;
     let body: Buffer;
     try {
       body = fs.readFileSync(file);
     } catch {
-      if (rel === 'index.html') {
-        res.writeHead(200, {
-          ...headers,
-          'content-type': HTML_TYPE,
-          'cache-control': 'no-store',
-        });
-        res.end(req.method === 'HEAD' ? undefined : missingRendererPage('reload this page'));
-      } else {
-        res.writeHead(404, { ...headers, 'content-type': 'text/plain' });
-        res.end('Not found\n');
+      if (rel === 'index.html')
+        return send(
+          res,
+          200,
+          { 'content-type': HTML_TYPE },
+          req.method === 'HEAD' ? undefined : missingRendererPage('reload this page'),
+        );
+      return sendText(res, 404, 'Not found.');
+    }
+    send(
+      res,
+      200,
+      {
+        'content-type': contentTypeOf(file),
+        // The page is small and must never be stale; hashed assets may be cached (no data in them).
+        'cache-control': rel === 'index.html' ? 'no-store' : 'private, max-age=3600',
+      },
+      req.method === 'HEAD' ? undefined : body,
+    );
+  };
+
+  // requireHostHeader: false, so a request without Host reaches our check (403 with our
+  // headers) instead of Node's bare 400.
+  const server = http.createServer(
+    { maxHeaderSize: 16 * 1024, requireHostHeader: false },
+    (req, res) => {
+      try {
+        handleRequest(req, res);
+      } catch {
+        // A handler bug must cost one request, never the server.
+        try {
+          if (!res.headersSent) sendText(res, 400, 'Bad Request.');
+          else res.destroy();
+        } catch {
+          res.destroy();
+        }
       }
-      return;
-    }
-    res.writeHead(200, {
-      ...headers,
-      'content-type': contentTypeOf(file),
-      'cache-control': rel === 'index.html' ? 'no-store' : 'private, max-age=3600',
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    },
+  );
+  // Node's parser refuses malformed request lines and headers; answer them with our headers.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) refuseSocket(socket, 400, 'Bad Request.');
+    else socket.destroy();
   });
-
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  server.on('upgrade', (req, socket, head) => {
-    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
-    const deny = pathname === '/ws' ? refusal(req) : { status: 404, text: 'Not found.' };
-    if (deny) {
-      socket.end(
-        `HTTP/1.1 ${deny.status} ${deny.status === 403 ? 'Forbidden' : 'Not Found'}\r\n` +
-          `Connection: close\r\nContent-Type: text/plain\r\n\r\n${deny.text}\n`,
-      );
-      return;
+  // Node answers these itself unless told otherwise, without our headers: handle them here.
+  server.on('checkContinue', (req, res) => {
+    try {
+      handleRequest(req, res); // we read no bodies: no 100 Continue, just the answer
+    } catch {
+      res.destroy();
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws));
   });
+  server.on('checkExpectation', (_req, res) => {
+    try {
+      sendText(res, 417, 'Expectation Failed.');
+    } catch {
+      res.destroy();
+    }
+  });
+  server.on('connect', (_req, socket) => {
+    socket.on('error', () => {});
+    refuseSocket(socket, 405, 'Method Not Allowed: this is not a proxy.');
+  });
+  // Raw TCP connections, authenticated or not: bounded, and slow senders time out.
+  server.maxConnections = 256;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
 
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    // Echo the protocol name, never the token.
+    handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
   const sockets = new Set<WebSocket>();
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => {});
+    try {
+      const why = foreign(req);
+      if (why) return refuseSocket(socket, 403, why);
+      const pathname = requestPath(req.url);
+      if (pathname === null) return refuseSocket(socket, 400, 'Bad Request: malformed URL.');
+      if (pathname !== '/ws') return refuseSocket(socket, 404, 'Not found.');
+      if (!sameToken(offeredToken(req), token))
+        return refuseSocket(
+          socket,
+          403,
+          'Forbidden: open the address "pagescope serve" printed (its #token=… part is the key).',
+        );
+      // What ws would refuse with a bare answer of its own, we refuse with ours.
+      if (
+        req.method !== 'GET' ||
+        String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' ||
+        req.headers['sec-websocket-version'] !== '13' ||
+        !/^[+/0-9A-Za-z]{22}==$/.test(String(req.headers['sec-websocket-key'] ?? ''))
+      )
+        return refuseSocket(socket, 400, 'Bad Request: not a WebSocket handshake.');
+      if (sockets.size >= maxConnections)
+        return refuseSocket(
+          socket,
+          503,
+          `Service Unavailable: at most ${maxConnections} connections at once; close another pagescope tab.`,
+        );
+      wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws));
+    } catch {
+      refuseSocket(socket, 400, 'Bad Request.');
+    }
+  });
+
   const serveSocket = (ws: WebSocket): void => {
     sockets.add(ws);
+    let pending = 0;
     const conn = service.connect({
       frame(frame) {
         if (ws.readyState !== ws.OPEN) return;
@@ -220,27 +354,32 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     const reply = (r: Response): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(r));
     };
+    const badRequest = (message: string): void =>
+      reply({ id: -1, ok: false, error: { code: 'bad-request', message } });
     ws.on('message', (data, isBinary) => {
-      if (isBinary) {
-        reply({
-          id: -1,
-          ok: false,
-          error: { code: 'bad-request', message: 'Requests are JSON text, not binary.' },
-        });
-        return;
-      }
+      if (isBinary) return badRequest('Requests are JSON text, not binary.');
       let msg: unknown;
       try {
         msg = JSON.parse(data.toString());
       } catch {
-        reply({
-          id: -1,
-          ok: false,
-          error: { code: 'bad-request', message: 'A request must be valid JSON.' },
-        });
-        return;
+        return badRequest('A request must be valid JSON.');
       }
-      void conn.handle(msg).then(reply);
+      if (pending >= MAX_PENDING_REQUESTS) {
+        const id = (msg as { id?: unknown } | null)?.id;
+        return reply({
+          id: typeof id === 'number' ? id : -1,
+          ok: false,
+          error: {
+            code: 'busy',
+            message: `At most ${MAX_PENDING_REQUESTS} requests can be in flight on one connection: wait for the answers.`,
+          },
+        });
+      }
+      pending++;
+      void conn.handle(msg).then((r) => {
+        pending--;
+        reply(r);
+      });
     });
     ws.on('error', () => {});
     ws.on('close', () => {
@@ -253,10 +392,11 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
   });
+  server.on('error', () => {}); // after listening: per-connection errors, never fatal
   port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
-    url: `http://${urlHost}:${port}/?token=${token}`,
+    url: `http://${urlHost}:${port}/#token=${token}`,
     port,
     host,
     token,
@@ -266,6 +406,7 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
       for (const ws of sockets) ws.terminate();
       await service.closeAll();
       wss.close();
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

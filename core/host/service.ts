@@ -30,15 +30,32 @@ export interface ClientSink {
   event(event: HostEvent): void;
 }
 
+/** Sessions one connection (a window, a socket) may hold, counting those still starting. */
+export const DEFAULT_MAX_SESSIONS_PER_CONNECTION = 8;
+/**
+ * Sessions the whole host may hold. Each is a worker thread (plus the target's sampling buffers)
+ * and a history ring of up to DEFAULT_HISTORY_BYTES (64 MiB), so this bounds threads and memory.
+ */
+export const DEFAULT_MAX_SESSIONS = 16;
+
 export interface HostServiceOptions {
   /** Passed to every session (worker module, history budget...). */
   session?: Omit<SessionOptions, 'sessionId' | 'force'>;
   maxSessionsPerConnection?: number;
+  maxSessions?: number;
+  /**
+   * Whether `launch` (run any command as this user) is allowed; false makes it fail with
+   * 'launch-disabled' and `launchDisabledReason`, which hello also reports to the UI.
+   */
+  allowLaunch?: boolean;
+  launchDisabledReason?: string;
 }
 
 export class HostService {
   private nextSessionId = 1;
   private readonly connections = new Set<HostConnection>();
+  /** Sessions open or starting, host-wide; reserved before any await (see HostConnection.adopt). */
+  private slots = 0;
 
   constructor(readonly options: HostServiceOptions = {}) {}
 
@@ -64,6 +81,27 @@ export class HostService {
     return n;
   }
 
+  /** Sessions open or still starting, host-wide. */
+  get reservedSessions(): number {
+    return this.slots;
+  }
+
+  /** @internal Takes a host-wide session slot, or says why not. Synchronous: no await between check and take. */
+  reserveSlot(): void {
+    const max = this.options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    if (this.slots >= max)
+      throw new PagescopeError(
+        `This pagescope host already has ${max} sessions open (its limit): detach one, in this window or another.`,
+        'too-many-sessions',
+      );
+    this.slots++;
+  }
+
+  /** @internal */
+  releaseSlot(): void {
+    this.slots = Math.max(0, this.slots - 1);
+  }
+
   /** Detaches every session of every connection (quitting). */
   async closeAll(): Promise<void> {
     await Promise.all([...this.connections].map((c) => c.close()));
@@ -74,6 +112,10 @@ type Handler<M extends Method> = (params: Params<M>) => Promise<unknown> | unkno
 
 export class HostConnection {
   private readonly sessions = new Map<number, Session>();
+  /** Gives a session's host-wide slot back, once. */
+  private readonly slotReleasers = new Map<number, () => void>();
+  /** Attaches and launches under way: they count against the caps before they finish. */
+  private starting = 0;
   private closed = false;
 
   constructor(
@@ -122,10 +164,14 @@ export class HostConnection {
           'version',
         );
       const caps = probeCapabilities();
+      const launchAllowed = this.service.options.allowLaunch !== false;
       return {
         version: PROTOCOL_VERSION,
         capabilities: { ...caps },
         warnings: capabilityWarnings(caps),
+        launch: launchAllowed
+          ? { enabled: true }
+          : { enabled: false, reason: this.launchDisabledReason() },
       };
     },
     listProcesses: () => ({
@@ -140,12 +186,16 @@ export class HostConnection {
       })),
     }),
     attach: (p) => this.adopt(() => Session.attach(p.pid, this.sessionOptions(p.force))),
-    launch: (p) => this.adopt(() => Session.launch(p.command, this.sessionOptions())),
+    launch: (p) => {
+      if (this.service.options.allowLaunch === false)
+        throw new PagescopeError(this.launchDisabledReason(), 'launch-disabled');
+      return this.adopt(() => Session.launch(p.command, this.sessionOptions()));
+    },
     launchDemo: () => this.adopt(() => Session.launchDemo(this.sessionOptions())),
     detach: async (p) => {
       const s = this.session(p.sessionId);
-      this.sessions.delete(p.sessionId);
-      await s.close();
+      // The slot is given back once the worker is gone, not before: it bounds threads.
+      await this.forgetSession(p.sessionId, () => s.close());
       this.sink.event({ event: 'sessionEnded', sessionId: p.sessionId, reason: 'Detached.' });
       return {};
     },
@@ -182,6 +232,12 @@ export class HostConnection {
     return h(req.params);
   }
 
+  private launchDisabledReason(): string {
+    return (
+      this.service.options.launchDisabledReason ?? 'This host does not allow launching commands.'
+    );
+  }
+
   private sessionOptions(force?: boolean): SessionOptions {
     return {
       ...this.service.options.session,
@@ -190,22 +246,43 @@ export class HostConnection {
     };
   }
 
+  /**
+   * Starts a session under both caps. The slots (this connection's and the host's) are taken
+   * synchronously, before the first await, and given back when the start fails: checking the
+   * count and only then awaiting the start would let any number of concurrent requests pass.
+   */
   private async adopt(start: () => Promise<Session>): Promise<unknown> {
-    const max = this.service.options.maxSessionsPerConnection ?? 8;
-    if (this.sessions.size >= max)
+    const max =
+      this.service.options.maxSessionsPerConnection ?? DEFAULT_MAX_SESSIONS_PER_CONNECTION;
+    if (this.sessions.size + this.starting >= max)
       throw new PagescopeError(
-        `At most ${max} sessions can be open at once: detach one first.`,
+        `At most ${max} sessions can be open at once in one window: detach one first.`,
         'too-many-sessions',
       );
-    const s = await start();
+    this.service.reserveSlot();
+    this.starting++;
+    let s: Session;
+    try {
+      s = await start();
+    } catch (err) {
+      this.service.releaseSlot();
+      throw err;
+    } finally {
+      this.starting--;
+    }
     if (this.closed) {
-      await s.close();
+      try {
+        await s.close();
+      } finally {
+        this.service.releaseSlot();
+      }
       throw new PagescopeError('This connection is closed.', 'closed');
     }
+    this.slotReleasers.set(s.sessionId, () => this.service.releaseSlot());
     this.sessions.set(s.sessionId, s);
     s.onFrame((f) => this.sink.frame(f));
     s.onEvent((e) => {
-      if (e.event === 'sessionEnded') this.sessions.delete(s.sessionId);
+      if (e.event === 'sessionEnded') void this.forgetSession(s.sessionId);
       this.sink.event(e);
     });
     // The first 'vmas' event was posted before anyone listened: replay it.
@@ -219,12 +296,23 @@ export class HostConnection {
     return s.info;
   }
 
+  /** Drops a session from this connection; its host-wide slot is released after `closing`. */
+  private async forgetSession(sessionId: number, closing?: () => Promise<void>): Promise<void> {
+    this.sessions.delete(sessionId);
+    const release = this.slotReleasers.get(sessionId);
+    this.slotReleasers.delete(sessionId);
+    try {
+      await closing?.();
+    } finally {
+      release?.();
+    }
+  }
+
   /** The UI went away: detach every session (watchers closed, launched children killed). */
   async close(): Promise<void> {
     this.closed = true;
     const all = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.all(all.map((s) => s.close()));
+    await Promise.all(all.map((s) => this.forgetSession(s.sessionId, () => s.close())));
     this.service.forget(this);
   }
 }

@@ -76,7 +76,16 @@ export interface ViewRequest {
 export interface RequestMap {
   hello: {
     params: { version: number };
-    result: { version: number; capabilities: Record<string, unknown>; warnings: string[] };
+    result: {
+      version: number;
+      capabilities: Record<string, unknown>;
+      warnings: string[];
+      /**
+       * Whether `launch` (run a command) is allowed on this host, and why not when it is not
+       * (`pagescope serve --allow-remote` without `--allow-launch`); absent means allowed.
+       */
+      launch?: { enabled: boolean; reason?: string };
+    };
   };
   listProcesses: { params: Record<string, never>; result: { processes: ProcessSummary[] } };
   attach: { params: { pid: number; force?: boolean }; result: SessionInfo };
@@ -116,7 +125,8 @@ export interface ErrorInfo {
    * Stable code. 'bad-request': the message failed validation (schemas.ts) or named a session
    * this connection does not own; 'version': hello with another protocol version;
    * 'no-process', 'permission', 'exited', 'launch-failed', 'unmapped-range', 'unsupported',
-   * 'too-many-sessions', or a kernel errno name in lower case ('ebusy') for the rest.
+   * 'too-many-sessions', 'launch-disabled', 'busy' (too many requests in flight on one
+   * connection), or a kernel errno name in lower case ('ebusy') for the rest.
    */
   code: string;
   /** One sentence for the user. */

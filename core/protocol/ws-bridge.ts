@@ -3,6 +3,9 @@
  * `pagescope serve`. Browser-safe: no Node APIs; it uses the global WebSocket (or one passed in,
  * so Node tests can hand it the `ws` package's).
  *
+ * Authentication: the token offered as a subprotocol in the handshake (see core/host/server.ts
+ * for why); the page takes it from its URL fragment and strips it from the address bar.
+ *
  * On the socket: requests and responses are JSON text matched by id, events are JSON text with an
  * `event` field, frames are binary messages (wire.ts).
  */
@@ -21,7 +24,8 @@ export interface WebSocketLike {
   addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
 }
 
-export type WebSocketFactory = (url: string) => WebSocketLike;
+/** Opens a socket offering `protocols` (the browser's `new WebSocket(url, protocols)`). */
+export type WebSocketFactory = (url: string, protocols: string[]) => WebSocketLike;
 
 /** Raised for a request the host answered with ok: false. */
 export class BridgeError extends Error {
@@ -40,27 +44,83 @@ export interface WebSocketBridge extends Bridge {
   close(): void;
 }
 
-/** The /ws URL of the page's own host, carrying the page's ?token= along. */
+/** The subprotocol both ends speak; the host answers with it (never with the token). */
+export const WS_PROTOCOL = 'pagescope.v1';
+/** The token rides in a second offered subprotocol, `pagescope.token.<token>` (base64url). */
+export const WS_TOKEN_PREFIX = 'pagescope.token.';
+const TOKEN_KEY = 'pagescope.token';
+
+interface PageLocation {
+  protocol: string;
+  host: string;
+  pathname: string;
+  search: string;
+  hash: string;
+}
+
+interface PageGlobals {
+  location?: PageLocation;
+  history?: { replaceState(data: unknown, unused: string, url: string): void };
+  sessionStorage?: { getItem(k: string): string | null; setItem(k: string, v: string): void };
+}
+
+/**
+ * The access token of this page, taken from the URL fragment (`#token=…`, which browsers never
+ * send to a server) and then removed from the address bar, history and any later Referer
+ * (history.replaceState). It is kept in sessionStorage, which is per tab and per origin
+ * (scheme, host AND port, unlike a cookie), so a reload of this tab still works. Null when the
+ * page was opened without one.
+ */
+export function takePageToken(): string | null {
+  const g = globalThis as PageGlobals;
+  const loc = g.location;
+  if (!loc) return null;
+  const fromHash = new URLSearchParams(loc.hash.replace(/^#/, '')).get('token');
+  if (fromHash) {
+    g.history?.replaceState(null, '', loc.pathname + loc.search);
+    try {
+      g.sessionStorage?.setItem(TOKEN_KEY, fromHash);
+    } catch {
+      // storage disabled: this load still works, a reload will ask for the address again
+    }
+    return fromHash;
+  }
+  try {
+    return g.sessionStorage?.getItem(TOKEN_KEY) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The subprotocols to offer for `token`: WS_PROTOCOL, then the token (see core/host/server.ts). */
+export function socketProtocols(token: string | null): string[] {
+  return token ? [WS_PROTOCOL, WS_TOKEN_PREFIX + token] : [WS_PROTOCOL];
+}
+
+/** The /ws URL of the page's own host (no token in it: that goes in the handshake). */
 export function defaultSocketUrl(): string {
-  const loc = (globalThis as { location?: { protocol: string; host: string; search: string } })
-    .location;
+  const loc = (globalThis as PageGlobals).location;
   if (!loc) throw new Error('No page location: pass the WebSocket URL explicitly.');
-  const token = new URLSearchParams(loc.search).get('token');
-  const query = token ? `?token=${encodeURIComponent(token)}` : '';
-  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws${query}`;
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
 }
 
-function defaultFactory(url: string): WebSocketLike {
-  const WS = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+function defaultFactory(url: string, protocols: string[]): WebSocketLike {
+  const WS = (globalThis as { WebSocket?: new (url: string, protocols: string[]) => WebSocketLike })
+    .WebSocket;
   if (!WS) throw new Error('This environment has no WebSocket: pass a factory.');
-  return new WS(url);
+  return new WS(url, protocols);
 }
 
+/**
+ * Connects to the host at `url`, authenticating with `token` (default: the page's, see
+ * takePageToken) in the handshake.
+ */
 export function connectWebSocketBridge(
   url: string = defaultSocketUrl(),
   factory: WebSocketFactory = defaultFactory,
+  token: string | null = takePageToken(),
 ): WebSocketBridge {
-  const socket = factory(url);
+  const socket = factory(url, socketProtocols(token));
   socket.binaryType = 'arraybuffer';
   let nextId = 1;
   let closedReason: string | null = null;
@@ -71,7 +131,13 @@ export function connectWebSocketBridge(
   const ready = new Promise<void>((resolve, reject) => {
     socket.addEventListener('open', () => resolve());
     socket.addEventListener('error', () =>
-      reject(new Error(`Could not connect to ${url.replace(/token=[^&]*/, 'token=…')}.`)),
+      reject(
+        new Error(
+          token
+            ? `Could not connect to ${url} (the host refused the token, or is not running).`
+            : `Could not connect to ${url}: this page was opened without its #token=… part.`,
+        ),
+      ),
     );
   });
   ready.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection

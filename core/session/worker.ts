@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { fromNodeError, PagescopeError, userMessage } from '../kernel/errors.ts';
+import { dieWithParent, resolveProgram, untilExeced } from '../kernel/parent-death.ts';
 import { errorInfo } from './errors.ts';
 import { hexToPage, parseMaps, type Vma } from '../proc/maps.ts';
 import { processAlive } from '../proc/processes.ts';
@@ -451,7 +452,16 @@ async function launch(l: NonNullable<WorkerInit['launch']>): Promise<void> {
     }));
     return;
   }
-  const c = spawn(l.command[0], l.command.slice(1), { stdio: 'ignore' });
+  // Checked here because the exec chain below (parent-death.ts) would turn "no such program"
+  // into a bare exit code.
+  if (!resolveProgram(l.command[0]))
+    throw new PagescopeError(
+      `Cannot launch "${l.command[0]}": no such program (check the name and PATH).`,
+      'launch-failed',
+    );
+  // The child dies with this thread, which ends with the session or with the whole host.
+  const run = dieWithParent(l.command, 'KILL');
+  const c = spawn(run.file, run.args, { stdio: 'ignore' });
   child = c;
   await new Promise<void>((resolve, reject) => {
     c.once('spawn', resolve);
@@ -466,6 +476,13 @@ async function launch(l: NonNullable<WorkerInit['launch']>): Promise<void> {
       ),
     );
   });
+  // Attach to the program, not to the wrapper it is still exec'ing through.
+  if (run.wrapped) await untilExeced(c.pid!, () => childGone(c));
+  if (childGone(c))
+    throw new PagescopeError(
+      `"${l.command[0]}" exited as soon as it started (${c.signalCode ? `signal ${c.signalCode}` : `exit code ${c.exitCode}`}).`,
+      'launch-failed',
+    );
   pid = c.pid!;
 }
 

@@ -25,6 +25,7 @@ export function ProcessPicker() {
   const busy = useApp((s) => s.busy);
   const loading = useApp((s) => s.loadingProcesses);
   const connected = useApp((s) => s.connected);
+  const launchDisabled = useApp((s) => s.launchDisabled);
   const [commandOpen, setCommandOpen] = useState(false);
   const [command, setCommand] = useState('');
 
@@ -56,13 +57,20 @@ export function ProcessPicker() {
         <button
           type="button"
           onClick={() => setCommandOpen((o) => !o)}
-          disabled={!connected || busy !== null}
+          disabled={!connected || busy !== null || launchDisabled !== null}
           aria-expanded={commandOpen}
+          aria-describedby={launchDisabled ? 'launch-disabled' : undefined}
+          title={launchDisabled ?? undefined}
         >
           Launch command…
         </button>
       </div>
-      {commandOpen && (
+      {launchDisabled && (
+        <p id="launch-disabled" className="muted launch-disabled">
+          {launchDisabled}
+        </p>
+      )}
+      {commandOpen && !launchDisabled && (
         <form
           className="command-form"
           onSubmit={(e) => {

@@ -43,7 +43,14 @@ export async function connect(bridge: Bridge): Promise<void> {
   unsubscribers = [bridge.onFrame((f) => frameHub.push(f)), bridge.onEvent(onEvent)];
   try {
     const hello = await bridge.request('hello', { version: 1 });
-    useApp.setState({ connected: true, hostWarnings: hello.warnings });
+    useApp.setState({
+      connected: true,
+      hostWarnings: hello.warnings,
+      launchDisabled:
+        hello.launch && !hello.launch.enabled
+          ? (hello.launch.reason ?? 'This host does not allow launching commands.')
+          : null,
+    });
   } catch (err) {
     notify('error', explain(err, 'Connecting to the host'));
     return;

@@ -2,10 +2,14 @@
  * Entry point: pick the Bridge (Electron's preload exposes `window.pagescope`; in a browser the
  * WebSocket of `pagescope serve`; `?fake` loads a synthetic host for UI development only) and
  * render the app.
+ *
+ * The web host's token arrives in the URL fragment (`#token=…`); it is taken out of the address
+ * bar first thing, before anything renders or loads, so it is in no screenshot, history entry or
+ * Referer.
  */
 import { createRoot } from 'react-dom/client';
 import type { Bridge } from '../../core/protocol/bridge.ts';
-import { connectWebSocketBridge } from '../../core/protocol/ws-bridge.ts';
+import { connectWebSocketBridge, takePageToken } from '../../core/protocol/ws-bridge.ts';
 import { connect } from './actions.ts';
 import { App } from './App.tsx';
 import { frameHub } from './frames.ts';
@@ -20,6 +24,7 @@ declare global {
   }
 }
 
+const pageToken = window.pagescope ? null : takePageToken();
 window.__pagescope = { useApp, frameHub };
 
 async function chooseBridge(): Promise<Bridge> {
@@ -28,7 +33,7 @@ async function chooseBridge(): Promise<Bridge> {
     const { createFakeBridge } = await import('./dev/fake-bridge.ts');
     return createFakeBridge();
   }
-  const ws = connectWebSocketBridge();
+  const ws = connectWebSocketBridge(undefined, undefined, pageToken);
   await ws.ready;
   return ws;
 }
@@ -39,6 +44,6 @@ chooseBridge()
   .catch((err: unknown) =>
     notify(
       'error',
-      `${err instanceof Error ? err.message : String(err)} Start \`pagescope serve\` and open the address it prints (it carries the access token).`,
+      `${err instanceof Error ? err.message : String(err)} Start \`pagescope serve\` and open the address it prints, whole (its #token=… part is the access key).`,
     ),
   );

@@ -25,6 +25,8 @@ export interface AppState {
   bridge: Bridge | null;
   connected: boolean;
   hostWarnings: string[];
+  /** Why this host refuses "Launch command…" (hello's `launch.reason`), or null when it allows it. */
+  launchDisabled: string | null;
   processes: ProcessSummary[];
   processQuery: string;
   loadingProcesses: boolean;
@@ -52,7 +54,10 @@ export interface AppState {
   notices: Notice[];
 }
 
-export const initialState = (): Omit<AppState, 'bridge' | 'connected' | 'hostWarnings'> => ({
+export const initialState = (): Omit<
+  AppState,
+  'bridge' | 'connected' | 'hostWarnings' | 'launchDisabled'
+> => ({
   processes: [],
   processQuery: '',
   loadingProcesses: false,
@@ -79,6 +84,7 @@ export const useApp = create<AppState>(() => ({
   bridge: null,
   connected: false,
   hostWarnings: [],
+  launchDisabled: null,
   ...initialState(),
 }));
 

@@ -1,21 +1,35 @@
 /**
- * `pagescope serve`: the web host. The first line of stdout is the URL with its token (tools and
- * tests read it); everything else goes to stderr. Runs until SIGINT/SIGTERM, then detaches every
- * session before exiting.
+ * `pagescope serve`: the web host. The first line of stdout is the URL, its token in the
+ * fragment (`http://127.0.0.1:PORT/#token=…`; tools and tests read it); everything else goes to
+ * stderr. Runs until SIGINT/SIGTERM, then detaches every session before exiting; targets it
+ * launched die with it however it ends (see core/kernel/parent-death.ts).
+ *
+ * The browser is never given the token on a command line (/proc/PID/cmdline is world-readable):
+ * like Jupyter's jpserver-PID-open.html, we write a redirect page into a private folder (0700,
+ * the file 0600), hand xdg-open its file:// path, and remove it when the server stops.
+ *
+ * Least privilege: `launch` runs any command as this user, so with --allow-remote it is off
+ * unless --allow-launch says otherwise; the UI is told why (hello's `launch.reason`).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { isLoopback, startWebHost } from '../../host/server.ts';
+import { HostService } from '../../host/service.ts';
 
 export interface ServeOptions {
   port?: string;
   host?: string;
   allowRemote?: boolean;
+  allowLaunch?: boolean;
   /** commander's --no-open sets open = false. */
   open?: boolean;
 }
+
+export const LAUNCH_DISABLED_REMOTE =
+  'Launching commands is off: this host was started with --allow-remote (reachable from other machines). Restart it with --allow-launch as well to allow it, or attach to a running process.';
 
 function parsePort(text: string): number {
   const n = Number(text);
@@ -37,18 +51,64 @@ function findOnPath(cmd: string): string | null {
   return null;
 }
 
-/** Opens `url` in the desktop's browser when there is one; silently does nothing otherwise. */
-export function openBrowser(url: string): boolean {
-  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return false;
-  const opener = findOnPath('xdg-open');
-  if (!opener) return false;
+function htmlEscape(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * Writes the redirect page for `url` into a fresh private folder (0700; the file 0600, created
+ * exclusively) and returns its path and a cleanup. Only this user can read the token in it.
+ */
+export function writeOpenFile(url: string): { file: string; remove(): void } {
+  const base = process.env.XDG_RUNTIME_DIR || os.tmpdir();
+  const dir = fs.mkdtempSync(path.join(base, 'pagescope-'));
+  fs.chmodSync(dir, 0o700);
+  const file = path.join(dir, `pagescope-${process.pid}-open.html`);
+  const u = htmlEscape(url);
+  const fd = fs.openSync(file, 'wx', 0o600);
   try {
-    const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
+    fs.writeSync(
+      fd,
+      `<!doctype html><html><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="0;url=${u}">
+<meta name="referrer" content="no-referrer"><title>Opening pagescope…</title></head>
+<body><p>This page should redirect you to pagescope. If it does not,
+<a href="${u}" rel="noreferrer">click here to go to pagescope</a>.</p></body></html>
+`,
+    );
+  } finally {
+    fs.closeSync(fd);
+  }
+  return {
+    file,
+    remove() {
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Opens `url` in the desktop's browser when there is one, through a redirect file so the token
+ * is on no command line; returns the file's cleanup, or null when there is no browser here.
+ */
+export function openBrowser(url: string): (() => void) | null {
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return null;
+  const opener = findOnPath('xdg-open');
+  if (!opener) return null;
+  let open: { file: string; remove(): void };
+  try {
+    open = writeOpenFile(url);
+  } catch {
+    return null;
+  }
+  try {
+    const child = spawn(opener, [open.file], { stdio: 'ignore', detached: true });
     child.on('error', () => {});
     child.unref();
-    return true;
+    return () => open.remove();
   } catch {
-    return false;
+    open.remove();
+    return null;
   }
 }
 
@@ -60,9 +120,14 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       `Binding ${host} would let other machines reach pagescope: add --allow-remote if you mean it.`,
       'bad-host',
     );
+  const allowLaunch = !options.allowRemote || options.allowLaunch === true;
+  const service = new HostService({
+    allowLaunch,
+    launchDisabledReason: allowLaunch ? undefined : LAUNCH_DISABLED_REMOTE,
+  });
   let web;
   try {
-    web = await startWebHost({ port, host, allowRemote: options.allowRemote });
+    web = await startWebHost({ port, host, allowRemote: options.allowRemote, service });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE')
@@ -79,13 +144,19 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     process.stderr.write(
       `pagescope: warning: listening on ${host}:${web.port}; anyone who can reach it and has the token can read the memory of processes you can.\n`,
     );
+  if (!allowLaunch)
+    process.stderr.write(
+      'pagescope: launching commands is off (add --allow-launch to allow it).\n',
+    );
   process.stderr.write('pagescope: serving; press Ctrl+C to stop.\n');
-  if (options.open !== false && !openBrowser(web.url))
+  const removeOpenFile = options.open !== false ? openBrowser(web.url) : null;
+  if (options.open !== false && !removeOpenFile)
     process.stderr.write('pagescope: no browser to open here; open the URL above yourself.\n');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  removeOpenFile?.();
   await web.close();
   return 0;
 }

@@ -1,0 +1,173 @@
+/**
+ * `pagescope serve` as a whole process: targets it launched (a command, the demo) die with it
+ * when it is SIGKILLed (parent-death signal through setpriv, core/kernel/parent-death.ts); the
+ * token is on no command line (the browser gets a 0600 redirect file); with --allow-remote,
+ * `launch` is refused unless --allow-launch, and hello says why.
+ *
+ * The one stand-in: `xdg-open` is a script on PATH that records how it was called, the way a
+ * desktop's opener would be called.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { findSetpriv, inWrapper } from '../kernel/parent-death.ts';
+import { pythonExecutable } from '../testing/targets.ts';
+import { connectClient, startServe, type ServeProcess, type WsClient } from '../testing/serve.ts';
+
+const started: ServeProcess[] = [];
+const clients: WsClient[] = [];
+const pids: number[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const s of started.splice(0)) await s.stop();
+  for (const pid of pids.splice(0))
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone, as it should be
+    }
+});
+
+/** Alive and not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function serve(
+  args: string[] = [],
+  opts: Parameters<typeof startServe>[1] = {},
+): Promise<ServeProcess> {
+  const s = await startServe(args, opts);
+  started.push(s);
+  return s;
+}
+
+async function client(s: ServeProcess): Promise<WsClient> {
+  const c = await connectClient(s.port, s.token);
+  clients.push(c);
+  return c;
+}
+
+describe('pagescope serve, the process', () => {
+  it('launched commands and the demo die when the server is SIGKILLed', async (ctx) => {
+    if (!findSetpriv())
+      ctx.skip('no setpriv (util-linux) on this machine: nothing arms the parent-death signal');
+    const s = await serve();
+    const c = await client(s);
+    const py = pythonExecutable();
+    const launched = await c.request('launch', {
+      command: [py, '-c', 'import time\nx = bytearray(1 << 20)\ntime.sleep(600)'],
+    });
+    expect(launched.ok, JSON.stringify(launched.error)).toBe(true);
+    const demo = await c.request('launchDemo', {});
+    expect(demo.ok, JSON.stringify(demo.error)).toBe(true);
+    const cmdPid = launched.result!.pid as number;
+    const demoPid = demo.result!.pid as number;
+    pids.push(cmdPid, demoPid);
+    expect(alive(cmdPid)).toBe(true);
+    expect(alive(demoPid)).toBe(true);
+    // The session watches the program itself, not the wrapper it was started through.
+    expect(inWrapper(cmdPid)).toBe(false);
+    expect(fs.readFileSync(`/proc/${cmdPid}/cmdline`, 'utf8').split('\0')[0]).toBe(py);
+    // Children of the server (its worker threads spawned them), and armed.
+    expect(/PPid:\s+(\d+)/.exec(fs.readFileSync(`/proc/${cmdPid}/status`, 'utf8'))![1]).toBe(
+      String(s.child.pid),
+    );
+    s.child.kill('SIGKILL');
+    await vi.waitFor(() => expect(s.child.signalCode).toBe('SIGKILL'), { timeout: 10_000 });
+    await vi.waitFor(
+      () => {
+        expect(alive(cmdPid), 'the launched command').toBe(false);
+        expect(alive(demoPid), 'the demo').toBe(false);
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+  }, 120_000);
+
+  it('a launched command also ends with its session, and an unknown program is a clear error', async () => {
+    const s = await serve();
+    const c = await client(s);
+    const missing = await c.request('launch', { command: ['no-such-program-pagescope'] });
+    expect(missing.ok).toBe(false);
+    expect(missing.error).toMatchObject({ code: 'launch-failed' });
+    expect(missing.error!.message).toMatch(/no such program/);
+    const launched = await c.request('launch', { command: ['sleep', '600'] });
+    expect(launched.ok, JSON.stringify(launched.error)).toBe(true);
+    const pid = launched.result!.pid as number;
+    pids.push(pid);
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe(['sleep', '600', ''].join('\0'));
+    expect((await c.request('detach', { sessionId: launched.result!.sessionId })).ok).toBe(true);
+    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 15_000, interval: 100 });
+  }, 120_000);
+
+  it('with --allow-remote, launch is refused unless --allow-launch, and hello says why', async () => {
+    const remote = await serve(['--allow-remote']);
+    const c = await client(remote);
+    const hello = await c.request('hello', { version: 1 });
+    expect(hello.result!.launch).toMatchObject({ enabled: false });
+    expect((hello.result!.launch as { reason: string }).reason).toMatch(/--allow-launch/);
+    const refused = await c.request('launch', { command: ['sleep', '600'] });
+    expect(refused.ok).toBe(false);
+    expect(refused.error).toMatchObject({ code: 'launch-disabled' });
+    expect(refused.error!.message).toMatch(/--allow-remote.*--allow-launch/);
+    expect(remote.stderr()).toMatch(/launching commands is off/);
+
+    const both = await serve(['--allow-remote', '--allow-launch']);
+    const c2 = await client(both);
+    expect((await c2.request('hello', { version: 1 })).result!.launch).toEqual({ enabled: true });
+    const local = await serve();
+    const c3 = await client(local);
+    expect((await c3.request('hello', { version: 1 })).result!.launch).toEqual({ enabled: true });
+  }, 120_000);
+
+  it('opens the browser through a 0600 redirect file: the token is on no command line', async () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-opener-'));
+    const record = path.join(bin, 'called');
+    // Records its arguments and the redirect file's mode and content, then stays a while, as a
+    // real opener does, so its own /proc/PID/cmdline can be read.
+    fs.writeFileSync(
+      path.join(bin, 'xdg-open'),
+      `#!/bin/sh\necho $$ > "${record}.pid"\n{ printf '%s\\n' "$@"; stat -c '%a' "$1"; stat -c '%a' "$(dirname "$1")"; cat "$1"; } > "${record}.tmp"\nmv "${record}.tmp" "${record}"\nsleep 30\n`,
+      { mode: 0o755 },
+    );
+    try {
+      const s = await serve([], {
+        open: true,
+        env: { ...process.env, DISPLAY: ':pagescope-test', PATH: `${bin}:${process.env.PATH}` },
+      });
+      await vi.waitFor(() => expect(fs.existsSync(record)).toBe(true), { timeout: 20_000 });
+      const [arg, fileMode, dirMode, ...content] = fs.readFileSync(record, 'utf8').split('\n');
+      expect(arg).toMatch(/pagescope-\d+-open\.html$/);
+      expect(arg).not.toContain(s.token);
+      expect(fileMode).toBe('600');
+      expect(dirMode).toBe('700');
+      expect(content.join('\n')).toContain(`url=${s.url}`);
+      // No process on this machine carries the token in its command line.
+      for (const entry of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        let cmdline = '';
+        try {
+          cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        } catch {
+          continue;
+        }
+        expect(cmdline.includes(s.token), `pid ${entry}: ${cmdline}`).toBe(false);
+      }
+      await s.stop();
+      expect(fs.existsSync(arg)).toBe(false); // removed when the server stops
+    } finally {
+      try {
+        process.kill(Number(fs.readFileSync(`${record}.pid`, 'utf8')), 'SIGKILL');
+      } catch {
+        // never started, or gone
+      }
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
