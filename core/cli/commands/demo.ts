@@ -6,6 +6,7 @@ import { PagescopeError } from '../../kernel/errors.ts';
 import { spawnDemo, stopDemo } from '../../demo/launch.ts';
 import { DEMO_REGIONS } from '../../demo/regions.ts';
 import { table } from '../format.ts';
+import { STOP_SIGNALS } from '../signals.ts';
 
 export interface DemoCommandOptions {
   seconds?: string;
@@ -67,12 +68,11 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     };
     const timer = seconds === null ? null : setTimeout(stop, seconds * 1000);
     // Ctrl-C reaches the workload too (same process group); either way we wait for its exit.
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    // SIGHUP (a closed terminal) and SIGQUIT end it like SIGTERM.
+    for (const sig of STOP_SIGNALS) process.on(sig, stop);
     child.once('exit', (code, signal) => {
       if (timer) clearTimeout(timer);
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      for (const sig of STOP_SIGNALS) process.off(sig, stop);
       if (stopping || code === 0) {
         out.write(`pagescope demo: pid ${pid} stopped.\n`);
         resolve(0);

@@ -1,13 +1,14 @@
 /**
  * `pagescope serve`: the web host. The first line of stdout is the URL with its token (tools and
- * tests read it); everything else goes to stderr. Runs until SIGINT/SIGTERM, then detaches every
- * session before exiting.
+ * tests read it); everything else goes to stderr. Runs until SIGINT, SIGTERM, SIGHUP or SIGQUIT,
+ * then detaches every session (ending the commands it launched) before exiting.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { isLoopback, startWebHost } from '../../host/server.ts';
+import { STOP_SIGNALS } from '../signals.ts';
 
 export interface ServeOptions {
   port?: string;
@@ -72,6 +73,16 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       );
     if (e.code === 'EADDRNOTAVAIL')
       throw new PagescopeError(`${host} is not an address of this machine.`, 'bad-host');
+    if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || e.code === 'EAI_FAIL')
+      throw new PagescopeError(
+        `--host ${host} is neither an IP address nor a name that resolves here: give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.`,
+        'bad-host',
+      );
+    if (e.code === 'EACCES')
+      throw new PagescopeError(
+        `Port ${port} needs privileges to bind: pick one above 1023 with --port.`,
+        'bad-port',
+      );
     throw err;
   }
   process.stdout.write(web.url + '\n');
@@ -82,9 +93,10 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   process.stderr.write('pagescope: serving; press Ctrl+C to stop.\n');
   if (options.open !== false && !openBrowser(web.url))
     process.stderr.write('pagescope: no browser to open here; open the URL above yourself.\n');
+  // Ctrl-C, kill, a closed terminal (SIGHUP) or Ctrl-\\ (SIGQUIT): detach every session, end
+  // the commands it launched, then exit. A second signal while that runs changes nothing.
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    for (const sig of STOP_SIGNALS) process.on(sig, resolve);
   });
   await web.close();
   return 0;
