@@ -76,10 +76,10 @@ describe('pagescope watch --pid', () => {
     ]);
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
-    expect(lines[0]).toMatch(/^watching \d+: \d+ VMA pieces, \d+ pages .* granularity 1 page\.$/);
+    expect(lines[0]).toMatch(/^watching \d+: \d+ VMA pieces?, \d+ pages? .* granularity 1 page\.$/);
     expect(lines[1]).toMatch(/^tick 1 .* written [1-9]\d* pages .*busiest: /);
     expect(lines[2]).toMatch(/^tick 2 /);
-    expect(lines[3]).toMatch(/^done: 2 ticks done after 2 ticks; process \d+ was released\.$/);
+    expect(lines[3]).toMatch(/^done after 2 ticks; process \d+ was released\.$/);
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 

@@ -235,9 +235,13 @@ export async function watchCommand(
   let limitReached = false;
   try {
     let saidMappingChanged = false;
+    let saidReattached = false;
     const report = (states: VmaWatchState[]): void => {
       for (const s of states) {
         if (s.status !== 'refused' || s.reason === NO_ACCESS_REASON) continue;
+        // In launch mode a refusal because the process "does not exist" is the launcher's exec
+        // caught half-way: the re-attach that follows registers the new program's mappings.
+        if (launch && /\bESRCH\b/.test(s.reason ?? '')) continue;
         // A launcher chain (shim -> env -> bash -> program) changes the address space under
         // every registration; one line says it, the next tick registers what is there then.
         if (s.reason === MAPPING_CHANGED) {
@@ -260,7 +264,10 @@ export async function watchCommand(
       try {
         watcher.close();
         watcher = WriteWatcher.attach(pid, { force: options.force });
-        note(`process ${pid} executed a new program; watching it again.`);
+        // A launcher chain execs several times: one line says it.
+        if (!saidReattached)
+          note(`process ${pid} executed a new program; watching the new program from its start.`);
+        saidReattached = true;
         return true;
       } catch {
         return false; // exited meanwhile: the next tick says so
