@@ -85,6 +85,12 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       );
     throw err;
   }
+  // Ctrl-C, kill, a closed terminal (SIGHUP) or Ctrl-\ (SIGQUIT): detach every session, end
+  // the commands it launched, then exit. Listening before the URL is printed: a signal sent as
+  // soon as it appears must not kill the host with sessions open.
+  const stopped = new Promise<void>((resolve) => {
+    for (const sig of STOP_SIGNALS) process.on(sig, () => resolve());
+  });
   process.stdout.write(web.url + '\n');
   if (!isLoopback(host))
     process.stderr.write(
@@ -93,11 +99,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   process.stderr.write('pagescope: serving; press Ctrl+C to stop.\n');
   if (options.open !== false && !openBrowser(web.url))
     process.stderr.write('pagescope: no browser to open here; open the URL above yourself.\n');
-  // Ctrl-C, kill, a closed terminal (SIGHUP) or Ctrl-\\ (SIGQUIT): detach every session, end
-  // the commands it launched, then exit. A second signal while that runs changes nothing.
-  await new Promise<void>((resolve) => {
-    for (const sig of STOP_SIGNALS) process.on(sig, resolve);
-  });
+  await stopped; // a second signal while closing changes nothing
   await web.close();
   return 0;
 }
