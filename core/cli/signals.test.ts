@@ -42,9 +42,10 @@ interface Cli {
 function start(args: string[]): Cli {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   spawned.push(child);
+  child.stderr!.resume(); // its notes ("serving; press Ctrl+C") are not this test's output
   const lines: string[] = [];
   const waiting: Array<[(l: string) => void, (e: Error) => void]> = [];
   let ended = false;
