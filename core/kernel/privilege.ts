@@ -24,13 +24,13 @@ export function privilegeAdvice(
   uid: number | undefined = process.getuid?.(),
   ptraceCap: boolean = hasPtraceCapability(),
 ): string {
-  if (uid !== 0 && !ptraceCap)
-    return `run pagescope as root or with CAP_SYS_PTRACE, or launch the target as pagescope's child ("pagescope watch -- COMMAND")`;
+  const launch = `launch the target from pagescope ("pagescope watch -- COMMAND")`;
+  if (uid !== 0 && !ptraceCap) return `${launch} or run pagescope as root or with CAP_SYS_PTRACE`;
   if (!ptraceCap)
-    return `pagescope runs as root but without CAP_SYS_PTRACE (a container may drop it): grant that capability, or launch the target as pagescope's child ("pagescope watch -- COMMAND")`;
+    return `pagescope runs as root but without CAP_SYS_PTRACE (a container may drop it): grant that capability, or ${launch}`;
   return (
-    `pagescope already has root's ptrace privilege, so something privilege does not override refuses it: ` +
-    `the process may belong to another user namespace or container, or a security module ` +
-    `(SELinux, AppArmor, Yama ptrace_scope 3) denies tracing it; launching the target as pagescope's child ("pagescope watch -- COMMAND") avoids most of these`
+    `pagescope already has root's ptrace privilege, so something privilege does not override refuses it ` +
+    `(the process may belong to another user namespace or container, or a security module such as ` +
+    `SELinux, AppArmor or Yama ptrace_scope 3 denies tracing it); ${launch} instead`
   );
 }
