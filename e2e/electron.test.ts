@@ -1,27 +1,21 @@
 /**
  * The newcomer path in the Electron app (playwright-core's _electron), where Electron's binary
  * exists. Build machines without network have no node_modules/electron/dist: the test is skipped
- * there with the reason printed.
+ * there with the reason (the same sentence as electron/electron.test.ts, see
+ * electron/testing/electron-binary.ts).
  */
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { _electron, type ElectronApplication } from 'playwright-core';
 import { afterAll, describe, it } from 'vitest';
+import { electronMissingReason } from '../electron/testing/electron-binary.ts';
 import { newcomerPath } from './flows.ts';
 import { ensureRendererBuilt, ROOT } from './helpers.ts';
 
-function electronMissing(): string | null {
-  if (!fs.existsSync(path.join(ROOT, 'node_modules', 'electron', 'dist')))
-    return 'skipped: the Electron binary is not installed (node_modules/electron/dist is missing; its download needs the network)';
-  if (!fs.existsSync(path.join(ROOT, 'electron', 'build.mjs')))
-    return 'skipped: electron/build.mjs (the Electron main and preload build) is missing';
-  return null;
-}
+const missing = electronMissingReason();
 
-const missing = electronMissing();
-if (missing) console.log(`e2e/electron.test.ts: ${missing}`);
+if (missing !== null) it('pagescope in Electron', (ctx) => ctx.skip(missing));
 
 describe.skipIf(missing !== null)('pagescope in Electron', () => {
   let app: ElectronApplication | undefined;

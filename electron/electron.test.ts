@@ -2,24 +2,21 @@
  * The Electron window end to end (Playwright's _electron): the window opens with the secure
  * defaults, the preload's Bridge answers, and frames of a python3 session arrive.
  * Runs only where the Electron binary exists (node_modules/electron/dist); elsewhere it is
- * skipped with the reason printed.
+ * skipped with the reason (the same sentence as e2e/electron.test.ts, testing/electron-binary.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pythonExecutable } from '../core/testing/targets.ts';
+import { electronMissingReason } from './testing/electron-binary.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = path.join(ROOT, 'node_modules/electron/dist');
-const hasElectron = fs.existsSync(DIST);
-const reason = `the Electron binary is not installed (${path.relative(ROOT, DIST)} is missing; npm's postinstall could not download it)`;
+const missing = electronMissingReason();
 
-if (!hasElectron) {
-  console.warn(`electron/electron.test.ts: skipped: ${reason}`);
-  it.skip(`Electron window (skipped: ${reason})`, () => {});
+if (missing !== null) {
+  it('Electron window', (ctx) => ctx.skip(missing));
 } else {
   describe('Electron window', () => {
     let target: ChildProcess | null = null;

@@ -78,6 +78,10 @@ describe('electron main (with a stand-in electron module)', () => {
     expect(out.events).toContain('vmas');
   });
 
+  it('quits the same way on SIGHUP, SIGQUIT, SIGTERM and SIGINT', () => {
+    expect(out.signals).toEqual({ SIGHUP: true, SIGQUIT: true, SIGTERM: true, SIGINT: true });
+  });
+
   it('detaches every session before quitting', () => {
     expect(out.quit).toEqual({ prevented: true, quitCalled: true });
     expect(out.framesAfterQuit).toBe(0);

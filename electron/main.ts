@@ -12,7 +12,8 @@
  *   WebSocket message. Frames and events go back over two send-only channels.
  * - As root, Chromium's sandbox cannot start: `--no-sandbox` is appended and said in the log
  *   (only then).
- * - Quitting detaches every session first (watchers closed, launched children killed).
+ * - Quitting detaches every session first (watchers closed, launched children killed); SIGINT,
+ *   SIGTERM, SIGHUP and SIGQUIT quit the same way.
  */
 import { app, BrowserWindow, ipcMain, protocol, session, type IpcMainInvokeEvent } from 'electron';
 import fs from 'node:fs';
@@ -151,6 +152,15 @@ app.on('before-quit', (e) => {
     .finally(() => app.quit());
 });
 app.on('window-all-closed', () => app.quit());
+// Ctrl-C in the terminal that started us, kill, a closed terminal (SIGHUP) or Ctrl-\ (SIGQUIT):
+// quit like the menu does, so before-quit detaches every session first, then exit. A second
+// signal while that runs changes nothing (before-quit is already under way).
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
+  process.on(sig, () => {
+    log(`${sig}: detaching every session, then quitting`);
+    app.quit();
+  });
+}
 app.on('web-contents-created', (_e, contents) => {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-navigate', (ev) => ev.preventDefault());

@@ -2,7 +2,8 @@
  * `npm start` (scripts/start.mjs) both ways: with an Electron binary (a stand-in script at
  * ELECTRON_OVERRIDE_DIST_PATH that prints its arguments: the real binary cannot be downloaded
  * here) it builds the bundle and opens it; without one it says so in one line and starts the
- * web host, whose URL answers.
+ * web host, whose URL answers. Run through npm as a user does, a signal to npm ends everything it
+ * started: scripts/start.mjs, the web host and the command the host launched.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,12 +12,22 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const START = path.join(ROOT, 'scripts/start.mjs');
 const children: ChildProcess[] = [];
+/** Processes a failed test may have left behind (its whole tree), ended at the end. */
+const leftovers: number[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
+  for (const pid of leftovers) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  }
 });
 
 describe('npm start', () => {
@@ -68,4 +79,86 @@ describe('npm start', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
   });
+});
+
+/** Every live descendant of `pid` (zombies count as gone). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tasks) {
+      let kids = '';
+      try {
+        kids = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'latin1');
+      } catch {
+        continue;
+      }
+      for (const k of kids.split(' ').filter(Boolean).map(Number)) {
+        out.push(k);
+        walk(k);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !'ZX'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+describe('npm start, ended by a signal to npm', () => {
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)(
+    '%s ends start.mjs, the web host and the command it launched, promptly',
+    async (sig) => {
+      const npm = spawn('npm', ['start', '--silent', '--', '--no-open'], {
+        cwd: ROOT,
+        env: { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: '/nonexistent/electron-dist' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // its own process group: nothing but our signal reaches it
+      });
+      children.push(npm);
+      const seen: string[] = [];
+      const url = await new Promise<string>((resolve, reject) => {
+        npm.once('exit', (c) => reject(new Error(`npm start exited (${c}): ${seen.join('\n')}`)));
+        readline.createInterface({ input: npm.stdout! }).on('line', (l) => {
+          seen.push(l);
+          if (l.startsWith('http://')) resolve(l);
+        });
+      });
+      const u = new URL(url);
+      const ws = new WebSocket(`ws://${u.host}/ws${u.search}`, { origin: u.origin });
+      await new Promise((r, j) => ws.once('open', r).once('error', j));
+      const reply = new Promise<{ ok: boolean; result?: { pid: number } }>((resolve) =>
+        ws.on('message', (d, binary) => {
+          const m = binary ? null : (JSON.parse(String(d)) as { id?: number });
+          if (m?.id === 1) resolve(m as { ok: boolean; result?: { pid: number } });
+        }),
+      );
+      ws.send(JSON.stringify({ id: 1, method: 'launch', params: { command: ['sleep', '300'] } }));
+      const launched = await reply;
+      expect(launched.ok, JSON.stringify(launched)).toBe(true);
+      const tree = descendants(npm.pid!);
+      leftovers.push(...tree);
+      expect(tree).toContain(launched.result!.pid);
+      expect(tree.length).toBeGreaterThanOrEqual(3); // start.mjs, the host, the command
+
+      process.kill(npm.pid!, sig);
+      await expect
+        .poll(() => [npm.pid!, ...tree].filter(alive), { timeout: 5_000, interval: 100 })
+        .toEqual([]);
+      await expect(fetch(url)).rejects.toThrow();
+      ws.terminate();
+    },
+  );
 });

@@ -59,9 +59,30 @@ function buildElectronIfStale() {
   return run(process.execPath, [rel('electron/build.mjs')]);
 }
 
+/**
+ * Ties the child's life to ours. npm runs this script under `sh -c`, and npm passes a signal on
+ * to that shell only: `kill -TERM <npm>` ends the shell and leaves us running under pid 1, and a
+ * SIGHUP kills npm without passing anything on. So: every ending signal we receive goes to the
+ * child (the Electron app or the web host, which detach their sessions and end the commands
+ * they launched, then exit), and when our parent goes away we end the child as if we had
+ * received SIGTERM. We exit when the child has exited.
+ */
 function forward(child) {
-  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  const stop = (sig) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']) process.on(sig, () => stop(sig));
+  const parent = process.ppid;
+  const orphaned = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(orphaned);
+      stop('SIGTERM');
+    }
+  }, 200);
+  child.on('exit', (code, signal) => {
+    clearInterval(orphaned);
+    process.exit(code ?? (signal ? 1 : 0));
+  });
 }
 
 buildRendererIfStale();

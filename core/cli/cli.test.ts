@@ -4,6 +4,7 @@
  * scans it and its pagemap is read, so both see the same memory, then continued.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,10 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], opts: { uid?: number; gid?: number } = {}): Promise<Run> {
+function cli(
+  args: string[],
+  opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, ...opts });
     let stdout = '';
@@ -238,12 +242,21 @@ describe('bad input: exit code 2, one line on stderr, no stack trace', () => {
   });
 
   it('permission denied (as user nobody, on a root process) names ptrace and root', async (ctx) => {
-    if (process.getuid?.() !== 0) {
-      console.warn('skipping the permission test: it needs root to run the CLI as nobody');
-      ctx.skip('needs root to switch to user nobody');
+    if (process.getuid?.() !== 0) ctx.skip('needs root to switch to user nobody');
+    // tsx keeps a cache in $TMPDIR/tsx-UID: as nobody that would be a /tmp/tsx-65534 left behind.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-nobody-'));
+    fs.chmodSync(tmp, 0o777);
+    try {
+      const run = await cli(['scan', '--pid', String(target.pid)], {
+        uid: 65534,
+        gid: 65534,
+        env: { ...process.env, TMPDIR: tmp, TSX_DISABLE_CACHE: '1' },
+      });
+      expectOneLine(run, /Permission denied .*ptrace.*root/);
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-    const run = await cli(['scan', '--pid', String(target.pid)], { uid: 65534, gid: 65534 });
-    expectOneLine(run, /Permission denied .*ptrace.*root/);
   });
 });
 

@@ -1,33 +1,58 @@
 /**
  * The `pagescope` command line: the same engine as the app, scriptable. Each subcommand lives in
  * commands/; this file only wires arguments to them and turns every failure into one line on
- * stderr with exit code 2 (bad input, refused attach) or 1 (anything unexpected).
+ * stderr with exit code 2 (bad input, refused attach) or 1 (anything unexpected). commander's own
+ * errors (unknown option, missing value) take the same one-line form, with a pointer to --help.
+ * A closed stdout (`pagescope scan ... | head -2`) is a normal end, not an error: see output.ts.
  */
+import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { psCommand } from './commands/ps.ts';
 import { scanCommand } from './commands/scan.ts';
+import { watchStdout } from './output.ts';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export function buildProgram(): Command {
-  const program = new Command('pagescope')
-    .description('Live page-by-page memory visualizer for Linux processes')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+function packageVersion(): string {
+  const pkg = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
 
-  program
-    .command('ps')
+/**
+ * commander's own error output, reshaped into pagescope's one-line form: "pagescope: what is
+ * wrong (see pagescope scan --help)". Its "Did you mean" suggestion stays on the same line.
+ */
+function errorOutput(cmd: Command): Command {
+  const name = cmd.parent ? `pagescope ${cmd.name()}` : 'pagescope';
+  return cmd.exitOverride().configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    outputError: (text, write) => {
+      const what = text
+        .trim()
+        .replace(/^error: /, '')
+        .replace(/\s*\n\s*\(Did you mean (.*)\)$/, '; did you mean $1')
+        .replace(/\s*\n\s*/g, ' ');
+      write(`pagescope: ${what} (see ${name} --help)\n`);
+    },
+  });
+}
+
+export function buildProgram(): Command {
+  const program = errorOutput(new Command('pagescope'))
+    .description('Live page-by-page memory visualizer for Linux processes')
+    .version(`pagescope ${packageVersion()}`, '-V, --version', 'print the version and exit');
+
+  errorOutput(program.command('ps'))
     .description('list processes (pid, user, RSS, state, command)')
     .option('--json', 'one JSON array on stdout')
     .action((opts) => {
       program.setOptionValue('exit', psCommand(opts));
     });
 
-  program
-    .command('scan')
+  errorOutput(program.command('scan'))
     .description('scan the page tables of a process once and print per-VMA page counts')
     .requiredOption('--pid <pid>', 'process id')
     .option('--range <0xSTART-0xEND>', 'only this address range (repeatable)', collect)
@@ -38,8 +63,7 @@ export function buildProgram(): Command {
       program.setOptionValue('exit', scanCommand(opts));
     });
 
-  program
-    .command('watch')
+  errorOutput(program.command('watch'))
     .description(
       'watch which pages a process writes, tick by tick (--pid P, or -- COMMAND ARGS...)',
     )
@@ -60,8 +84,7 @@ export function buildProgram(): Command {
       program.setOptionValue('exit', await watchCommand(command, opts));
     });
 
-  program
-    .command('serve')
+  errorOutput(program.command('serve'))
     .description('serve the UI over HTTP and the host API over a WebSocket (loopback, token)')
     .option('--port <n>', 'TCP port (default: a free one)')
     .option('--host <addr>', 'address to bind (default 127.0.0.1)')
@@ -76,8 +99,7 @@ export function buildProgram(): Command {
       program.setOptionValue('exit', await serveCommand(opts));
     });
 
-  program
-    .command('demo')
+  errorOutput(program.command('demo'))
     .description('run the built-in demo workload (every page category, changing in phases)')
     .option('--seconds <n>', 'stop after N seconds (default: run until Ctrl-C)')
     .action(async (opts) => {
@@ -90,10 +112,12 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  watchStdout();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return (program.getOptionValue('exit') as number | undefined) ?? 0;
   } catch (err) {
+    // commander has printed its one line (or the help, or the version) already.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     process.stderr.write(`pagescope: ${userMessage(err)}\n`);
     if (err instanceof PagescopeError || err instanceof KernelError) return 2;

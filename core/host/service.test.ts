@@ -246,7 +246,10 @@ describe('HostService boundary', () => {
       await conn.handle({ id: 9, method: 'attach', params: { pid: 4_000_000 } }),
       'no-process',
     );
-    expectError(await conn.handle({ id: 10, method: 'attach', params: { pid: process.pid } }));
+    expectError(
+      await conn.handle({ id: 10, method: 'attach', params: { pid: process.pid } }),
+      'self',
+    );
     const view = await conn.handle({
       id: 11,
       method: 'setView',

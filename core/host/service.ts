@@ -12,6 +12,7 @@
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { PagescopeError } from '../kernel/errors.ts';
 import { listProcesses } from '../proc/processes.ts';
+import { checkTarget } from '../proc/target-check.ts';
 import type { Frame } from '../protocol/frame.ts';
 import {
   PROTOCOL_VERSION,
@@ -185,7 +186,12 @@ export class HostConnection {
         state: p.state,
       })),
     }),
-    attach: (p) => this.adopt(() => Session.attach(p.pid, this.sessionOptions(p.force))),
+    attach: (p) =>
+      this.adopt(() => {
+        // Gone, zombie, kernel thread, or a thread of this very host: say so in words.
+        checkTarget(p.pid, { watch: true });
+        return Session.attach(p.pid, this.sessionOptions(p.force));
+      }),
     launch: (p) => {
       if (this.service.options.allowLaunch === false)
         throw new PagescopeError(this.launchDisabledReason(), 'launch-disabled');

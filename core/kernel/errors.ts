@@ -8,6 +8,7 @@
  */
 import koffi from 'koffi';
 import os from 'node:os';
+import { privilegeAdvice } from './privilege.ts';
 
 const currentErrno = (): number => koffi.errno();
 
@@ -72,7 +73,7 @@ export class KernelError extends Error {
         return (
           `Permission denied to ${this.op} for ${who}: reading another process's page tables ` +
           `needs ptrace access to it (same user and a permissive ptrace policy, or root / ` +
-          `CAP_SYS_PTRACE); run pagescope as root or launch the target as pagescope's child.`
+          `CAP_SYS_PTRACE); ${privilegeAdvice()}.`
         );
       case 'ENOTTY':
         return `This kernel does not support ${this.op} (PAGEMAP_SCAN needs Linux 6.7 or newer).`;

@@ -47,10 +47,9 @@ it('the kernel leaves walk_end short of end after more than 512 regions (why the
     expect(n).toBe(PAGES); // every region, in one call
     expect(vec[(n - 1) * 3 + 1]).toBe(arg[PmScanArg.end]);
     const walkEndPages = Number((arg[PmScanArg.walkEnd] - mem) / BigInt(PAGE_SIZE));
-    // Either the quirk (a flush point) or, on a kernel that fixes it, the end.
+    // Either the quirk (a flush point at page 1024) or, on a kernel that fixes it, the end. Both
+    // are fine for the backend, which resumes from walk_end: nothing to print either way.
     expect([1024, PAGES]).toContain(walkEndPages);
-    if (walkEndPages !== PAGES)
-      console.warn(`kernel quirk present: walk_end at page ${walkEndPages} of ${PAGES}`);
   } finally {
     closeFd(fd);
   }

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { PagescopeError } from '../kernel/errors.ts';
+import { reapHelpersSoon } from '../kernel/reap.ts';
 import { readProcess } from '../proc/processes.ts';
 import type { Frame } from '../protocol/frame.ts';
 import type {
@@ -151,6 +152,7 @@ export class Session {
         else this.ended(`The session worker failed: ${err.message}`);
       });
       this.worker.on('exit', () => {
+        reapHelpersSoon(); // the worker's tsx left an esbuild child behind: see reap.ts
         if (!ready)
           reject(new SessionError('The session worker stopped before it was ready.', 'error'));
         this.stoppedResolve?.();

@@ -120,7 +120,9 @@ export async function startPyTarget(
 ): Promise<PyTarget> {
   const args = [FIXTURE, String(pages), ...extra];
   const child = options.grandchild
-    ? spawn('/bin/sh', ['-c', `${PYTHON} "$@"; :`, 'sh', ...args], {
+    ? // In the background under `wait`: a non-interactive shell reports no "Killed" line for a
+      // background job when the test ends the target with SIGKILL (a foreground one it would).
+      spawn('/bin/sh', ['-c', 'exec 3<&0; "$0" "$@" <&3 3<&- & wait', PYTHON, ...args], {
         stdio: ['pipe', 'pipe', 'inherit'],
       })
     : spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -3,6 +3,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CLI,
@@ -17,7 +19,11 @@ import {
 
 const { defer, track } = cleanupAfterEach();
 
-function run(args: string[], prefix: string[] = []): { code: number; out: string; err: string } {
+function run(
+  args: string[],
+  prefix: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): { code: number; out: string; err: string } {
   const cmd = prefix.length ? prefix[0] : process.execPath;
   const r = spawnSync(
     cmd,
@@ -25,6 +31,7 @@ function run(args: string[], prefix: string[] = []): { code: number; out: string
     {
       encoding: 'utf8',
       timeout: 60_000,
+      env,
     },
   );
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
@@ -76,10 +83,10 @@ describe('pagescope watch --pid', () => {
     ]);
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
-    expect(lines[0]).toMatch(/^watching \d+: \d+ VMA pieces, \d+ pages .* granularity 1 page\.$/);
+    expect(lines[0]).toMatch(/^watching \d+: \d+ VMA pieces?, \d+ pages? .* granularity 1 page\.$/);
     expect(lines[1]).toMatch(/^tick 1 .* written [1-9]\d* pages .*busiest: /);
     expect(lines[2]).toMatch(/^tick 2 /);
-    expect(lines[3]).toMatch(/^done: 2 ticks done after 2 ticks; process \d+ was released\.$/);
+    expect(lines[3]).toMatch(/^done after 2 ticks; process \d+ was released\.$/);
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
@@ -180,20 +187,24 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     ]);
   });
 
-  it("refuses to attach to another user's process as an unprivileged user, and launch mode works for that user", () => {
+  it("refuses to attach to another user's process as an unprivileged user, and launch mode works for that user", (ctx) => {
     const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], {
       encoding: 'utf8',
     }).stdout.trim();
-    if (process.getuid?.() !== 0 || !setpriv) {
-      console.log('skipped: needs root and setpriv to run pagescope as an unprivileged user');
-      return;
-    }
+    if (process.getuid?.() !== 0 || !setpriv)
+      ctx.skip('needs root and setpriv to run pagescope as an unprivileged user');
     const asNobody = [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups'];
+    // tsx keeps a cache in $TMPDIR/tsx-UID: as nobody that would be a /tmp/tsx-65534 left behind.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-nobody-'));
+    fs.chmodSync(tmp, 0o777);
+    defer(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    const env = { ...process.env, TMPDIR: tmp, TSX_DISABLE_CACHE: '1' };
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
     defer(() => sleeper.kill('SIGKILL'));
     const denied = run(
       ['watch', '--pid', String(sleeper.pid), '--writable', '--ticks', '1'],
       asNobody,
+      env,
     );
     expect(denied.code).toBe(2);
     expect(denied.err).toMatch(
@@ -203,9 +214,11 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     const launched = run(
       ['watch', '--json', '--interval', '100', '--ticks', '2', '--writable', '--', bin, '5'],
       asNobody,
+      env,
     );
     expect(launched.err).toBe('');
     expect(launched.code).toBe(0);
     expect(jsonLines(launched.out).pop()).toEqual({ done: true, reason: '2 ticks done', ticks: 2 });
+    expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // Bundles electron/main.ts with `electron` aliased to fake-electron.mjs, runs it under Node, and
 // drives it like Electron would: the app:// protocol, window.open, IPC requests from our frame
-// and from a foreign one, an attach to the pid given as argv[2], and quitting. Prints one JSON
+// and from a foreign one, an attach to the pid given as argv[2], quitting, and the signals that
+// must quit the app the same way (SIGHUP, SIGQUIT, SIGTERM, SIGINT). Prints one JSON
 // object with what happened (read by electron/main.test.ts).
 import { build } from 'esbuild';
 import fs from 'node:fs';
@@ -75,6 +76,16 @@ try {
   const n = F.sent.length;
   await sleep(400);
   out.framesAfterQuit = F.sent.length - n;
+  // Real signals to this process: each must reach app.quit() (which runs before-quit's detach),
+  // not end the process on the spot (SIGHUP, SIGQUIT and SIGTERM would by default).
+  out.signals = {};
+  for (const sig of ['SIGHUP', 'SIGQUIT', 'SIGTERM', 'SIGINT']) {
+    const quits = () => F.calls.filter(([c]) => c === 'quit').length;
+    const before = quits();
+    process.kill(process.pid, sig);
+    for (let i = 0; i < 60 && quits() === before; i++) await sleep(50);
+    out.signals[sig] = quits() > before;
+  }
 } catch (err) {
   out.error = String(err?.stack ?? err);
 }

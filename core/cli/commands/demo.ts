@@ -6,6 +6,7 @@ import { PagescopeError } from '../../kernel/errors.ts';
 import { spawnDemo, stopDemo } from '../../demo/launch.ts';
 import { DEMO_REGIONS } from '../../demo/regions.ts';
 import { table } from '../format.ts';
+import { STOP_SIGNALS } from '../signals.ts';
 
 export interface DemoCommandOptions {
   seconds?: string;
@@ -25,8 +26,35 @@ export function parseSeconds(text: string | undefined): number | null {
 
 export async function demoCommand(options: DemoCommandOptions): Promise<number> {
   const seconds = parseSeconds(options.seconds);
+  const out = process.stdout;
   const demo = await spawnDemo({ stdio: 'inherit' });
-  const { pid, features } = demo;
+  const { pid, features, child } = demo;
+  // Handlers before the first line: a signal sent as soon as the pid is printed must stop the
+  // workload, not kill pagescope. Ctrl-C reaches the workload too (same process group); either
+  // way we wait for its exit. SIGHUP (a closed terminal) and SIGQUIT end it like SIGTERM.
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void stopDemo(child);
+  };
+  for (const sig of STOP_SIGNALS) process.on(sig, stop);
+  const timer = seconds === null ? null : setTimeout(stop, seconds * 1000);
+  const ended = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      for (const sig of STOP_SIGNALS) process.off(sig, stop);
+      if (stopping || code === 0) {
+        out.write(`pagescope demo: pid ${pid} stopped.\n`);
+        resolve(0);
+      } else {
+        process.stderr.write(
+          `pagescope: the demo workload ${signal ? `was killed by ${signal}` : `exited with code ${code}`}.\n`,
+        );
+        resolve(1);
+      }
+    });
+  });
   const notes: string[] = [];
   if (!features.swap) notes.push('no swap is configured, so the swap region is never paged out');
   if (!features.thp) notes.push('transparent huge pages are off, so the thp region stays 4 KiB');
@@ -36,7 +64,6 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
       'this kernel cannot name anonymous mappings (CONFIG_ANON_VMA_NAME), so find the regions by address',
     );
   }
-  const out = process.stdout;
   out.write(`pagescope demo workload running as pid ${pid}\n\n`);
   out.write(
     `Its memory is split into regions that each show one thing and change in phases every few seconds: ` +
@@ -57,31 +84,5 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
   out.write(table(['REGION', 'RANGE', 'SHOWS'], rows) + '\n');
   if (notes.length) out.write(`\nnote: ${notes.join('; ')}.\n`);
 
-  const child = demo.child;
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (): void => {
-      if (stopping) return;
-      stopping = true;
-      void stopDemo(child);
-    };
-    const timer = seconds === null ? null : setTimeout(stop, seconds * 1000);
-    // Ctrl-C reaches the workload too (same process group); either way we wait for its exit.
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    child.once('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      if (stopping || code === 0) {
-        out.write(`pagescope demo: pid ${pid} stopped.\n`);
-        resolve(0);
-      } else {
-        process.stderr.write(
-          `pagescope: the demo workload ${signal ? `was killed by ${signal}` : `exited with code ${code}`}.\n`,
-        );
-        resolve(1);
-      }
-    });
-  });
+  return ended;
 }

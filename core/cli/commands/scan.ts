@@ -1,4 +1,7 @@
-/** `pagescope scan`: one scan of a process, as a table per VMA or as JSON. */
+/**
+ * `pagescope scan`: one scan of a process, as a table per VMA or as JSON. Table cells count pages;
+ * the last line gives the sizes. A reader that closes the pipe early ends it quietly (output.ts).
+ */
 import { capabilityWarnings, probeCapabilities } from '../../kernel/capabilities.ts';
 import { categoryNames, PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import { pageToHex } from '../../proc/maps.ts';
@@ -6,7 +9,11 @@ import type { BackendName } from '../../scan/backend.ts';
 import { chooseBackend, Scanner, type PageRange } from '../../scan/scanner.ts';
 import { addCounts, emptyCounts, type PageCounts } from '../../scan/summary.ts';
 import { parsePid, parseRange } from '../args.ts';
-import { formatBytes, pagesToKiB, table } from '../format.ts';
+import { count, formatBytes, pagesToKiB, table } from '../format.ts';
+import { out } from '../output.ts';
+
+/** Lines of the table stay within this many characters: long names are cut in the middle. */
+export const TABLE_WIDTH = 120;
 
 export interface ScanCommandOptions {
   pid: string;
@@ -28,7 +35,7 @@ export function scanCommand(options: ScanCommandOptions): number {
     const totals = emptyCounts();
     for (const v of scanned) addCounts(totals, result.summaries[v.index]);
     if (options.json) {
-      const out: Record<string, unknown> = {
+      const json: Record<string, unknown> = {
         pid,
         pageSize: PAGE_SIZE,
         backend: result.backend,
@@ -55,21 +62,22 @@ export function scanCommand(options: ScanCommandOptions): number {
             categories: categoryNames(r.categories[i]),
           };
         }
-        out.regions = regions;
+        json.regions = regions;
       }
-      process.stdout.write(JSON.stringify(out) + '\n');
+      out(JSON.stringify(json) + '\n');
       return 0;
     }
-    const kib = (n: number): string => (n ? `${n} (${formatBytes(n * PAGE_SIZE)})` : '0');
+    // /proc/PID/pagemap cannot tell the zero page, huge pages or write-protect state apart.
+    const pagemap = result.backend !== 'scan';
     const row = (c: PageCounts): Array<string | number> => [
-      kib(c.pages),
-      kib(c.present),
-      kib(c.swapped),
+      c.pages,
+      c.present,
+      c.swapped,
       c.file,
-      c.zero,
-      c.huge,
+      pagemap ? 'n/a' : c.zero,
+      pagemap ? 'n/a' : c.huge,
       c.guard,
-      c.wpallowed ? c.written : '-',
+      pagemap ? 'n/a' : c.wpallowed ? c.written : '-',
     ];
     const rows = scanned.map((v) => [
       `${v.startHex}-${v.endHex}`,
@@ -77,8 +85,8 @@ export function scanCommand(options: ScanCommandOptions): number {
       v.path || `[${v.kind}]`,
       ...row(result.summaries[v.index]),
     ]);
-    rows.push(['total', '', `${scanned.length} VMAs`, ...row(totals)]);
-    process.stdout.write(
+    rows.push(['total', '', count(scanned.length, 'VMA'), ...row(totals)]);
+    out(
       table(
         [
           'RANGE',
@@ -94,12 +102,16 @@ export function scanCommand(options: ScanCommandOptions): number {
           'WRITTEN',
         ],
         rows,
+        { maxWidth: TABLE_WIDTH, shrink: 2 },
       ) + '\n',
     );
-    process.stdout.write(
-      `pid ${pid}: ${result.regions.length} regions scanned with ${result.backend === 'scan' ? 'PAGEMAP_SCAN' : '/proc/PID/pagemap'} in ${result.scanMs.toFixed(1)} ms; ` +
-        `resident ${formatBytes(pagesToKiB(totals.present) * 1024)}, swapped ${formatBytes(pagesToKiB(totals.swapped) * 1024)}.\n`,
+    const size = (pages: number): string => formatBytes(pagesToKiB(pages) * 1024);
+    out(
+      `pid ${pid}: ${count(result.regions.length, 'region')} scanned with ${pagemap ? '/proc/PID/pagemap' : 'PAGEMAP_SCAN'} in ${result.scanMs.toFixed(1)} ms; ` +
+        `mapped ${size(totals.pages)}, resident ${size(totals.present)}, swapped ${size(totals.swapped)}.\n`,
     );
+    if (pagemap)
+      out('n/a: /proc/PID/pagemap cannot tell zero-page, huge and write-protected pages apart.\n');
     for (const w of capabilityWarnings(probeCapabilities())) process.stderr.write(`note: ${w}\n`);
     return 0;
   } finally {

@@ -1,8 +1,8 @@
 /**
  * `pagescope serve`: the web host. The first line of stdout is the URL, its token in the
  * fragment (`http://127.0.0.1:PORT/#token=…`; tools and tests read it); everything else goes to
- * stderr. Runs until SIGINT/SIGTERM, then detaches every session before exiting; targets it
- * launched die with it however it ends (see core/kernel/parent-death.ts).
+ * stderr. Runs until SIGINT, SIGTERM, SIGHUP or SIGQUIT, then detaches every session before
+ * exiting; targets it launched die with it however it ends (see core/kernel/parent-death.ts).
  *
  * The browser is never given the token on a command line (/proc/PID/cmdline is world-readable):
  * like Jupyter's jpserver-PID-open.html, we write a redirect page into a private folder (0700,
@@ -18,6 +18,7 @@ import path from 'node:path';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { isLoopback, startWebHost } from '../../host/server.ts';
 import { HostService } from '../../host/service.ts';
+import { STOP_SIGNALS } from '../signals.ts';
 
 export interface ServeOptions {
   port?: string;
@@ -137,8 +138,24 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       );
     if (e.code === 'EADDRNOTAVAIL')
       throw new PagescopeError(`${host} is not an address of this machine.`, 'bad-host');
+    if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || e.code === 'EAI_FAIL')
+      throw new PagescopeError(
+        `--host ${host} is neither an IP address nor a name that resolves here: give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.`,
+        'bad-host',
+      );
+    if (e.code === 'EACCES')
+      throw new PagescopeError(
+        `Port ${port} needs privileges to bind: pick one above 1023 with --port.`,
+        'bad-port',
+      );
     throw err;
   }
+  // Ctrl-C, kill, a closed terminal (SIGHUP) or Ctrl-\ (SIGQUIT): detach every session, end
+  // the commands it launched, then exit. Listening before the URL is printed: a signal sent as
+  // soon as it appears must not kill the host with sessions open.
+  const stopped = new Promise<void>((resolve) => {
+    for (const sig of STOP_SIGNALS) process.on(sig, () => resolve());
+  });
   process.stdout.write(web.url + '\n');
   if (!isLoopback(host))
     process.stderr.write(
@@ -152,10 +169,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   const removeOpenFile = options.open !== false ? openBrowser(web.url) : null;
   if (options.open !== false && !removeOpenFile)
     process.stderr.write('pagescope: no browser to open here; open the URL above yourself.\n');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopped; // a second signal while closing changes nothing
   removeOpenFile?.();
   await web.close();
   return 0;

@@ -12,6 +12,8 @@
  * are added at the next tick (in launch mode nothing of the program exists yet at attach).
  */
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import { pageToHex, readMaps, type Vma } from '../../proc/maps.ts';
@@ -21,7 +23,57 @@ import type { PageRange } from '../../scan/scanner.ts';
 import { launchAndAttach } from '../../watch/launch.ts';
 import { NO_ACCESS_REASON, WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
 import { parsePid, parseRange } from '../args.ts';
-import { formatBytes } from '../format.ts';
+import { count, formatBytes } from '../format.ts';
+import { onStdoutClosed, out as print } from '../output.ts';
+import { STOP_SIGNALS } from '../signals.ts';
+
+/** What UFFDIO_REGISTER's ENOMEM says (watcher.ts): a mapping changed under us, said once. */
+const MAPPING_CHANGED = 'the mapping changed while it was being registered';
+
+/**
+ * Where `cmd` would be executed from, or a sentence why it cannot be: checked before launching,
+ * so a typo gets pagescope's one line and not the launcher shell's "sh: 1: exec: ...: not found".
+ */
+export function resolveCommand(cmd: string, envPath = process.env.PATH ?? ''): string {
+  const check = (p: string): 'ok' | 'missing' | 'dir' | 'noexec' => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return 'missing';
+    }
+    if (st.isDirectory()) return 'dir';
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return 'ok';
+    } catch {
+      return 'noexec';
+    }
+  };
+  const fail = (why: string): never => {
+    throw new PagescopeError(`Cannot launch ${JSON.stringify(cmd)}: ${why}.`, 'bad-command');
+  };
+  if (cmd === '') fail('the command is empty');
+  if (cmd.includes('/')) {
+    const r = check(cmd);
+    if (r === 'missing') fail('no such file');
+    if (r === 'dir') fail('it is a directory');
+    if (r === 'noexec') fail('it is not executable (chmod +x?)');
+    return cmd;
+  }
+  let sawNoExec = false;
+  for (const dir of envPath.split(':')) {
+    const p = path.join(dir || '.', cmd);
+    const r = check(p);
+    if (r === 'ok') return p;
+    if (r === 'noexec') sawNoExec = true;
+  }
+  return fail(
+    sawNoExec
+      ? 'it is on PATH but not executable'
+      : 'no such command on PATH (give its path, e.g. ./prog)',
+  );
+}
 
 export interface WatchCommandOptions {
   pid?: string;
@@ -64,14 +116,17 @@ function selector(options: WatchCommandOptions): {
   }
   if (options.vma !== undefined) {
     const name = options.vma;
+    if (name.trim() === '')
+      throw new PagescopeError(
+        '--vma needs a name (part of a mapped file path, or [heap], [stack]) or a VMA index; "pagescope scan --pid PID" lists them.',
+        'bad-input',
+      );
     const byIndex = /^\d+$/.test(name) ? Number(name) : null;
     return {
       select: (vmas) =>
         vmas
           .filter((v) =>
-            byIndex !== null
-              ? v.index === byIndex
-              : v.path === name || (name.length > 0 && v.path.includes(name)),
+            byIndex !== null ? v.index === byIndex : v.path === name || v.path.includes(name),
           )
           .map((v) => ({ startPage: v.startPage, endPage: v.endPage })),
       dynamic: byIndex === null,
@@ -89,6 +144,10 @@ function selector(options: WatchCommandOptions): {
     dynamic: true,
     what: 'the writable mappings',
   };
+}
+
+function overlapsAny(r: PageRange, vmas: Vma[]): boolean {
+  return vmas.some((v) => v.startPage < r.endPage && r.startPage < v.endPage);
 }
 
 function vmaLabel(v: Vma | undefined, page: number): string {
@@ -116,6 +175,7 @@ export async function watchCommand(
       'bad-input',
     );
   const sel = selector(noSelection ? { ...options, writable: true } : options);
+  if (launch) resolveCommand(command[0]);
   const intervalMs = parsePositive(options.interval ?? '500', '--interval (ms)', 10, 3_600_000);
   const maxTicks =
     options.ticks !== undefined ? parsePositive(options.ticks, '--ticks', 1, 1e9) : Infinity;
@@ -123,6 +183,8 @@ export async function watchCommand(
   const note = (s: string): void => {
     process.stderr.write(`pagescope: ${s}\n`);
   };
+  const pidText = options.pid;
+  const pidArg = pidText === undefined ? null : parsePid(pidText, { watch: true });
 
   // Handlers first: a Ctrl-C during the (synchronous, milliseconds long) injection then waits
   // for it to finish instead of killing pagescope with the target's registers not yet restored.
@@ -132,8 +194,16 @@ export async function watchCommand(
     stopReason = `interrupted by ${sig}`;
     wake?.();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  // The reader of our output went away (`| head -1`): end as on Ctrl-C, but exit 0 quietly.
+  const offStdoutClosed = onStdoutClosed(() => {
+    stopReason ??= 'the output was closed';
+    wake?.();
+  });
+  const stopListening = (): void => {
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+    offStdoutClosed();
+  };
 
   let watcher: WriteWatcher;
   let child: ChildProcess | null = null;
@@ -153,24 +223,39 @@ export async function watchCommand(
           : `the command exited with code ${code}`;
       });
     } else {
-      const pid = parsePid(options.pid as string);
-      watcher = WriteWatcher.attach(pid, { force: options.force });
+      watcher = WriteWatcher.attach(pidArg as number, { force: options.force });
     }
   } catch (err) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
     throw err;
   }
   const pid = watcher.pid;
 
   let ticks = 0;
+  let limitReached = false;
   try {
+    let saidMappingChanged = false;
+    let saidReattached = false;
     const report = (states: VmaWatchState[]): void => {
-      for (const s of states)
-        if (s.status === 'refused' && s.reason !== NO_ACCESS_REASON)
+      for (const s of states) {
+        if (s.status !== 'refused' || s.reason === NO_ACCESS_REASON) continue;
+        // In launch mode a refusal because the process "does not exist" is the launcher's exec
+        // caught half-way: the re-attach that follows registers the new program's mappings.
+        if (launch && /\bESRCH\b/.test(s.reason ?? '')) continue;
+        // A launcher chain (shim -> env -> bash -> program) changes the address space under
+        // every registration; one line says it, the next tick registers what is there then.
+        if (s.reason === MAPPING_CHANGED) {
+          if (saidMappingChanged) continue;
+          saidMappingChanged = true;
           note(
-            `not watching ${s.path || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)}: ${s.reason}.`,
+            `some mappings changed while they were being registered (the process is busy mapping or executing); the next tick picks them up.`,
           );
+          continue;
+        }
+        note(
+          `not watching ${s.path || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)}: ${s.reason}.`,
+        );
+      }
     };
     // Applies the selection. In launch mode a launcher (shell script, pyenv shim, env) may
     // replace itself with the real program at any moment: our child, so attach again and re-apply
@@ -179,7 +264,10 @@ export async function watchCommand(
       try {
         watcher.close();
         watcher = WriteWatcher.attach(pid, { force: options.force, ownChild: true });
-        note(`process ${pid} executed a new program; watching it again.`);
+        // A launcher chain execs several times: one line says it.
+        if (!saidReattached)
+          note(`process ${pid} executed a new program; watching the new program from its start.`);
+        saidReattached = true;
         return true;
       } catch {
         return false; // exited meanwhile: the next tick says so
@@ -195,9 +283,11 @@ export async function watchCommand(
           throw err;
         }
         const ranges = sel.select(vmas);
-        if (ranges.length === 0 && !launch)
+        if (!launch && !ranges.some((r) => overlapsAny(r, vmas)))
           throw new PagescopeError(
-            `No mapping of process ${pid} matches ${sel.what}; "pagescope scan --pid ${pid}" lists them.`,
+            options.range?.length
+              ? `No mapping of process ${pid} lies inside ${sel.what}; "pagescope scan --pid ${pid}" lists its mappings.`
+              : `No mapping of process ${pid} matches ${sel.what}; "pagescope scan --pid ${pid}" lists them.`,
             'bad-input',
           );
         const states = ranges.length ? watcher.arm(ranges) : [];
@@ -211,9 +301,9 @@ export async function watchCommand(
       .filter((s) => s.status === 'watched')
       .reduce((n, s) => n + s.endPage - s.startPage, 0);
     if (!json)
-      process.stdout.write(
-        `watching ${pid}: ${armed.filter((s) => s.status === 'watched').length} VMA pieces, ${watchedPages} pages ` +
-          `(${formatBytes(watchedPages * PAGE_SIZE)}), every ${intervalMs} ms; granularity ${watcher.granularityPages} page.\n`,
+      print(
+        `watching ${pid}: ${count(armed.filter((s) => s.status === 'watched').length, 'VMA piece')}, ${count(watchedPages, 'page')} ` +
+          `(${formatBytes(watchedPages * PAGE_SIZE)}), every ${intervalMs} ms; granularity ${count(watcher.granularityPages, 'page')}.\n`,
       );
     const t0 = performance.now();
     const out = new RegionList(4096);
@@ -274,9 +364,7 @@ export async function watchCommand(
           if (last && last[1] === s) last[1] = '0x' + pageToHex(out.endPage[i]);
           else written.push([s, '0x' + pageToHex(out.endPage[i])]);
         }
-        process.stdout.write(
-          JSON.stringify({ tick: ticks, t, writtenPages: tick.writtenPages, written }) + '\n',
-        );
+        print(JSON.stringify({ tick: ticks, t, writtenPages: tick.writtenPages, written }) + '\n');
       } else {
         const byVma = new Map<number, number>();
         for (let i = 0; i < out.length; i++)
@@ -302,27 +390,26 @@ export async function watchCommand(
               )} ${n}`,
           )
           .join(', ');
-        process.stdout.write(
-          `tick ${ticks}  +${t} ms  written ${tick.writtenPages} pages (${formatBytes(tick.writtenPages * PAGE_SIZE)})` +
+        print(
+          `tick ${ticks}  +${t} ms  written ${count(tick.writtenPages, 'page')} (${formatBytes(tick.writtenPages * PAGE_SIZE)})` +
             (busiest ? `  busiest: ${busiest}` : '') +
             (tick.targetState === 'stopped' ? '  (process is stopped)' : '') +
             '\n',
         );
       }
     }
-    stopReason ??= `${ticks} ticks done`;
+    limitReached = stopReason === null;
+    stopReason ??= `${count(ticks, 'tick')} done`;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
     watcher.close();
     if (child && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
     }
   }
-  if (json) process.stdout.write(JSON.stringify({ done: true, reason: stopReason, ticks }) + '\n');
-  else
-    process.stdout.write(
-      `done: ${stopReason} after ${ticks} ticks; process ${pid} was released.\n`,
-    );
+  if (json) print(JSON.stringify({ done: true, reason: stopReason, ticks }) + '\n');
+  else if (limitReached)
+    print(`done after ${count(ticks, 'tick')}; process ${pid} was released.\n`);
+  else print(`done: ${stopReason} after ${count(ticks, 'tick')}; process ${pid} was released.\n`);
   return 0;
 }

@@ -1,0 +1,144 @@
+/**
+ * SIGHUP (the terminal closed) and SIGQUIT (Ctrl-\) end every long-running command the way
+ * SIGTERM does: `watch` detaches and says why, `serve` detaches its sessions and ends the commands
+ * they launched, `demo` stops its workload; each exits 0. By default either signal would kill
+ * Node on the spot (SIGQUIT with a core dump), leaving a launched command or the demo behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { PYTHON, tracesLeft } from '../watch/test-support.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin/pagescope.mjs');
+const SIGNALS = ['SIGHUP', 'SIGQUIT'] as const;
+
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !'ZX'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+const spawned: ChildProcess[] = [];
+const leftovers: number[] = [];
+afterAll(() => {
+  for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const pid of leftovers.filter(alive)) process.kill(pid, 'SIGKILL');
+});
+
+interface Cli {
+  child: ChildProcess;
+  /** The next stdout line (rejects when stdout ends first). */
+  line(): Promise<string>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(args: string[]): Cli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  spawned.push(child);
+  child.stderr!.resume(); // its notes ("serving; press Ctrl+C") are not this test's output
+  const lines: string[] = [];
+  const waiting: Array<[(l: string) => void, (e: Error) => void]> = [];
+  let ended = false;
+  const rl = readline.createInterface({ input: child.stdout! });
+  rl.on('line', (l) => {
+    const w = waiting.shift();
+    if (w) w[0](l);
+    else lines.push(l);
+  });
+  rl.on('close', () => {
+    ended = true;
+    for (const [, reject] of waiting.splice(0)) reject(new Error('stdout ended'));
+  });
+  return {
+    child,
+    line: () => {
+      const l = lines.shift();
+      if (l !== undefined) return Promise.resolve(l);
+      if (ended) return Promise.reject(new Error('stdout ended'));
+      return new Promise((resolve, reject) => waiting.push([resolve, reject]));
+    },
+    exit: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+  };
+}
+
+let target: ChildProcess;
+beforeAll(async () => {
+  const script = [
+    'import mmap, time',
+    'a = mmap.mmap(-1, 8 * 4096)',
+    'print("ready", flush=True)',
+    'while True:',
+    '    a[0] = 1',
+    '    time.sleep(0.02)',
+  ].join('\n');
+  target = spawn(PYTHON, ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  spawned.push(target);
+  await new Promise<void>((resolve) =>
+    readline.createInterface({ input: target.stdout! }).once('line', () => resolve()),
+  );
+});
+
+describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
+  it('watch: detaches, says why in its last line, exit 0', async () => {
+    const cli = start([
+      'watch',
+      '--pid',
+      String(target.pid),
+      '--writable',
+      '--json',
+      '--interval',
+      '50',
+    ]);
+    expect(JSON.parse(await cli.line())).toMatchObject({ tick: 1 });
+    cli.child.kill(sig);
+    let last: Record<string, unknown> = {};
+    while (!last.done) last = JSON.parse(await cli.line()) as Record<string, unknown>;
+    expect(last).toMatchObject({ done: true, reason: `interrupted by ${sig}` });
+    expect(await cli.exit).toEqual({ code: 0, signal: null });
+    expect(tracesLeft(target.pid!)).toEqual([]);
+    expect(alive(target.pid!)).toBe(true);
+  });
+
+  it('serve: ends the command a session launched, exit 0', async () => {
+    const cli = start(['serve', '--no-open']);
+    const url = new URL(await cli.line());
+    const ws = new WebSocket(`ws://${url.host}/ws${url.search}`, { origin: url.origin });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const reply = new Promise<{ ok: boolean; result?: { pid: number } }>((resolve) =>
+      ws.on('message', (d, binary) => {
+        const m = binary ? null : (JSON.parse(String(d)) as { id?: number });
+        if (m?.id === 1) resolve(m as { ok: boolean; result?: { pid: number } });
+      }),
+    );
+    ws.send(JSON.stringify({ id: 1, method: 'launch', params: { command: ['sleep', '300'] } }));
+    const launched = await reply;
+    expect(launched.ok, JSON.stringify(launched)).toBe(true);
+    const pid = launched.result!.pid;
+    leftovers.push(pid);
+    expect(alive(pid)).toBe(true);
+    cli.child.kill(sig);
+    expect(await cli.exit).toEqual({ code: 0, signal: null });
+    await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+    ws.terminate();
+  });
+
+  it('demo: stops the workload, exit 0', async () => {
+    const cli = start(['demo']);
+    let pid = 0;
+    while (!pid) pid = Number(/running as pid (\d+)/.exec(await cli.line())?.[1] ?? 0);
+    leftovers.push(pid);
+    cli.child.kill(sig);
+    expect(await cli.exit).toEqual({ code: 0, signal: null });
+    await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+  });
+});
