@@ -1,8 +1,8 @@
 /**
  * The injector: runs a few system calls inside another process, then leaves it exactly as it was.
  *
- * Strategy: syscall stops, never single-step (KERNEL-NOTES "The tracer's death is not a clean
- * detach"). PTRACE_SEIZE (with TRACESYSGOOD) + PTRACE_INTERRUPT one thread; at that stop save its
+ * Strategy: syscall stops, never single-step (docs/DESIGN.md: the tracer's death is not a clean
+ * detach). PTRACE_SEIZE (with TRACESYSGOOD) + PTRACE_INTERRUPT one thread; at that stop save its
  * registers; for each call set rip to a `syscall` instruction found beforehand (syscall-site.ts),
  * rax = number, orig_rax = -1 (no restart fix-up of our call), the arguments; PTRACE_SYSCALL to
  * the entry stop and again to the exit stop; read rax. To finish, PTRACE_INTERRUPT + PTRACE_CONT
@@ -28,6 +28,8 @@
  */
 import fs from 'node:fs';
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
+import { privilegeAdvice } from '../kernel/privilege.ts';
+import { checkTarget } from '../proc/target-check.ts';
 import {
   boostToRealtime,
   cont,
@@ -76,35 +78,16 @@ export function readTargetStatus(pid: number): TargetStatus | null {
   };
 }
 
-function isKernelThread(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
-    return (flags & 0x00200000) !== 0; // PF_KTHREAD
-  } catch {
-    return false;
-  }
-}
-
 function processName(pid: number): string {
   return readTargetStatus(pid)?.name ?? '?';
 }
 
 /** Refusals that need no ptrace call: gone, zombie, already traced, seccomp (unless forced). */
 export function preflight(pid: number, options: { force?: boolean } = {}): TargetStatus {
+  checkTarget(pid, { watch: true }); // gone, zombie, kernel thread, ourselves
   const st = readTargetStatus(pid);
-  if (!st || st.state === 'Z' || st.state === 'X')
+  if (!st)
     throw new PagescopeError(`Process ${pid} does not exist (it may have exited).`, 'no-process');
-  if (pid === process.pid)
-    throw new PagescopeError(
-      `Process ${pid} is pagescope itself, which cannot trace its own process; watch another one.`,
-      'self',
-    );
-  if (isKernelThread(pid))
-    throw new PagescopeError(
-      `Process ${pid} (${st.name}) is a kernel thread: it has no user memory to watch.`,
-      'kernel-thread',
-    );
   if (st.tracerPid !== 0 && st.tracerPid !== process.pid) throw alreadyTraced(pid, st.tracerPid);
   if (st.seccomp === 2 && !options.force)
     throw new PagescopeError(
@@ -142,8 +125,7 @@ export function seizeError(pid: number, errno: number): Error {
         ? `the ptrace policy (kernel.yama.ptrace_scope = ${scope}) allows tracing only descendants`
         : `pagescope lacks the privilege to trace it (another user's process, or a setuid/non-dumpable one)`;
     return new PagescopeError(
-      `Permission denied to attach to process ${pid}: ${policy}; launch the target from pagescope ` +
-        `("pagescope watch -- COMMAND") or run pagescope as root or with CAP_SYS_PTRACE.`,
+      `Permission denied to attach to process ${pid}: ${policy}; ${privilegeAdvice()}.`,
       'permission',
     );
   }
