@@ -10,12 +10,15 @@
  * sees our ptrace stops.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
+import { findSetpriv } from '../kernel/parent-death.ts';
 import { PagescopeError } from '../kernel/errors.ts';
 import {
   closeRawFd,
   cont,
   detach,
   kill,
+  nap,
   pipe,
   PTRACE_EVENT_EXEC,
   PTRACE_EVENT_STOP,
@@ -35,6 +38,20 @@ export interface LaunchOptions {
   cwd?: string;
 }
 
+/** Waits (briefly, synchronously) until `pid` no longer runs `exe`. */
+function untilNot(pid: number, exe: string): void {
+  for (let spin = 0; spin < 5000; spin++) {
+    let now: string;
+    try {
+      now = fs.readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      return; // gone, or mid-exec: the wait below tells
+    }
+    if (now !== exe) return;
+    nap(1);
+  }
+}
+
 export function launchAndAttach(
   command: string[],
   options: LaunchOptions = {},
@@ -44,6 +61,8 @@ export function launchAndAttach(
       'No command to launch was given (write it after "--").',
       'bad-command',
     );
+  const setpriv = findSetpriv();
+  const setprivReal = setpriv ? fs.realpathSync(setpriv) : null;
   const [readEnd, writeEnd] = pipe();
   let child: ChildProcess;
   try {
@@ -51,11 +70,27 @@ export function launchAndAttach(
       ...(options.stdio ?? ['inherit', 'inherit', 'inherit']),
       readEnd,
     ] as StdioOptions;
-    child = spawn('/bin/sh', ['-c', 'read _ <&3; exec "$@" 3<&-', 'sh', ...command], {
-      stdio,
-      env: options.env,
-      cwd: options.cwd,
-    });
+    // Through setpriv --pdeathsig when there is one: the command dies with pagescope however
+    // pagescope ends (core/kernel/parent-death.ts; its PPID check closes the fork/prctl race).
+    const script = 'read _ <&3; exec "$@" 3<&-';
+    child = setpriv
+      ? spawn(
+          setpriv,
+          [
+            '--pdeathsig',
+            'KILL',
+            '--',
+            '/bin/sh',
+            '-c',
+            `[ "$PPID" = "$1" ] || exit 125; shift; ${script}`,
+          ].concat(['sh', String(process.pid), ...command]),
+          { stdio, env: options.env, cwd: options.cwd },
+        )
+      : spawn('/bin/sh', ['-c', script, 'sh', ...command], {
+          stdio,
+          env: options.env,
+          cwd: options.cwd,
+        });
   } catch (err) {
     closeRawFd(writeEnd);
     throw err;
@@ -71,6 +106,8 @@ export function launchAndAttach(
   let released = false;
   let stoppedAtExec = false;
   try {
+    // setpriv's own exec of the shell must be over before we count exec events.
+    if (setpriv) untilNot(pid, setprivReal!);
     const e = seize(pid, PTRACE_O_TRACEEXEC);
     if (e !== 0)
       throw new PagescopeError(

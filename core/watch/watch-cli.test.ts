@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CLI,
   cleanupAfterEach,
@@ -176,6 +176,42 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     const ticks = lines.filter((l) => !l.done);
     expect(ticks.length).toBeGreaterThan(2);
     expect(ticks.some((l) => (l.writtenPages as number) >= 8)).toBe(true);
+  });
+
+  it('the launched command dies with pagescope when pagescope is killed with SIGKILL', async (ctx) => {
+    const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout;
+    if (!setpriv.trim()) ctx.skip('setpriv (util-linux) is not installed: no parent-death signal');
+    const marker = `pagescope-launch-${process.pid}-${Date.now()}`;
+    const cli = track(
+      startCli([
+        'watch',
+        '--json',
+        '--interval',
+        '100',
+        '--',
+        'python3',
+        '-c',
+        'import time; time.sleep(60)',
+        marker,
+      ]),
+    );
+    await cli.next(30_000); // the first tick: attached and running
+    const launched = (): number[] =>
+      fs
+        .readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return fs.readFileSync(`/proc/${d}/cmdline`, 'latin1').endsWith(`${marker}\0`);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number)
+        .filter((pid) => pid !== cli.child.pid); // pagescope's own command line ends with it too
+    expect(launched().length).toBeGreaterThan(0);
+    cli.child.kill('SIGKILL');
+    await vi.waitFor(() => expect(launched()).toEqual([]), { timeout: 5000 });
   });
 
   it('ends cleanly, with the reason, when the command is over before the first tick', () => {
