@@ -12,6 +12,7 @@ import type { HostEvent } from '../protocol/messages.ts';
 import { HISTOGRAM_WIDTH } from '../protocol/page-bits.ts';
 import { connectWebSocketBridge, type WebSocketLike } from '../protocol/ws-bridge.ts';
 import { pythonExecutable } from '../testing/targets.ts';
+import { zeroPageOnRead } from '../testing/zero-page.ts';
 import { COOKIE_NAME, startWebHost, type WebHost } from './server.ts';
 import { RENDERER_CSP } from './static-files.ts';
 
@@ -126,6 +127,9 @@ describe('web host', () => {
     bridge.onEvent((e) => events.push(e));
     const hello = await bridge.request('hello', { version: 1 });
     expect(hello.version).toBe(1);
+    // The capability probe reaches the UI, with its warning where the kernel lacks something.
+    expect(hello.capabilities.zeroPageOnRead).toBe(zeroPageOnRead());
+    expect(hello.warnings.some((w) => /no shared zero page/.test(w))).toBe(!zeroPageOnRead());
     const procs = await bridge.request('listProcesses', {});
     expect(procs.processes.some((p) => p.pid === target.pid)).toBe(true);
     const info = await bridge.request('attach', { pid: target.pid! });
