@@ -27,6 +27,7 @@ import {
   startWebHost,
   type WebHost,
 } from './server.ts';
+import { zeroPageOnRead } from '../testing/zero-page.ts';
 import { RENDERER_CSP } from './static-files.ts';
 
 let web: WebHost;
@@ -248,6 +249,9 @@ describe('web host', () => {
     bridge.onEvent((e) => events.push(e));
     const hello = await bridge.request('hello', { version: 1 });
     expect(hello.version).toBe(1);
+    // The capability probe reaches the UI, with its warning where the kernel lacks something.
+    expect(hello.capabilities.zeroPageOnRead).toBe(zeroPageOnRead());
+    expect(hello.warnings.some((w) => /no shared zero page/.test(w))).toBe(!zeroPageOnRead());
     const procs = await bridge.request('listProcesses', {});
     expect(procs.processes.some((p) => p.pid === target.pid)).toBe(true);
     const info = await bridge.request('attach', { pid: target.pid! });

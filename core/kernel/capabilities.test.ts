@@ -2,7 +2,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { capabilityWarnings, probeCapabilities, type Capabilities } from './capabilities.ts';
+import {
+  capabilityWarnings,
+  probeCapabilities,
+  probeZeroPageOnRead,
+  type Capabilities,
+} from './capabilities.ts';
 import { Category } from './pagemap-abi.ts';
 
 describe('probeCapabilities on this kernel', () => {
@@ -49,6 +54,19 @@ describe('probeCapabilities on this kernel', () => {
     );
   });
 
+  it('asks the kernel whether a read maps the shared zero page, both ways agreeing', () => {
+    // This machine's kernel may boot with pvm_no_zero_page=1 (a test aid): then every read fault
+    // takes a private page. Whatever the kernel, the PAGEMAP_SCAN answer (PFNZERO) and the
+    // pagemap one (present but not exclusively mapped) must agree with the boot option.
+    const noZeroPage = /(^|\s)pvm_no_zero_page=1(\s|$)/.test(
+      fs.readFileSync('/proc/cmdline', 'utf8'),
+    );
+    expect(caps.zeroPageOnRead).toBe(!noZeroPage);
+    expect(probeZeroPageOnRead(true)).toBe(caps.zeroPageOnRead);
+    expect(probeZeroPageOnRead(false)).toBe(caps.zeroPageOnRead);
+    expect(capabilityWarnings(caps).some((w) => /no shared zero page/.test(w))).toBe(noZeroPage);
+  });
+
   it('caches the probe unless asked to refresh', () => {
     expect(probeCapabilities()).toBe(probeCapabilities());
     expect(probeCapabilities(true)).toEqual(caps);
@@ -69,17 +87,21 @@ describe('capabilityWarnings', () => {
     ptraceScope: 1,
     privileged: false,
     unprivilegedUserfaultfd: 0,
+    zeroPageOnRead: false,
   };
 
   it('says what is missing, one full sentence each', () => {
     const w = capabilityWarnings(worst);
-    expect(w).toHaveLength(5);
+    expect(w).toHaveLength(6);
     for (const s of w) expect(s).toMatch(/^[A-Z].*\.$/);
     expect(w[0]).toMatch(/no PAGEMAP_SCAN .*6\.7/);
     expect(w[1]).toMatch(/^Write watching is unavailable: this kernel lacks/);
     expect(w[2]).toMatch(/No swap/);
-    expect(w[3]).toMatch(/never/);
-    expect(w[4]).toMatch(/ptrace_scope = 1.*child/);
+    expect(w[3]).toMatch(
+      /private page on every read .*no shared zero page.*only read look written/,
+    );
+    expect(w[4]).toMatch(/never/);
+    expect(w[5]).toMatch(/ptrace_scope = 1.*child/);
   });
 
   it('says nothing when all is there', () => {
@@ -93,6 +115,7 @@ describe('capabilityWarnings', () => {
         thpMode: 'madvise',
         ptraceScope: null,
         privileged: true,
+        zeroPageOnRead: true,
       }),
     ).toEqual([]);
   });

@@ -5,12 +5,15 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { closeFd, errno, ioctl, openFile, O_RDONLY, syscall } from './libc.ts';
+import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY, pread, syscall } from './libc.ts';
 import { errnoName } from './errors.ts';
+import { MAP_ANONYMOUS, MAP_PRIVATE, memchr, mmap, munmap, PROT_RW } from './mm.ts';
 import {
   Category,
   CATEGORY_NAMES,
+  PAGE_SIZE,
   PAGEMAP_SCAN,
+  PagemapEntry,
   PM_SCAN_ARG_SIZE,
   PmScanArg,
 } from './pagemap-abi.ts';
@@ -42,6 +45,12 @@ export interface Capabilities {
   /** Root, or CAP_SYS_PTRACE in the effective set. */
   privileged: boolean;
   unprivilegedUserfaultfd: number | null;
+  /**
+   * A read of untouched anonymous memory maps the shared zero page (PFNZERO). False on kernels
+   * that give every read fault a private page (e.g. booted with pvm_no_zero_page=1): there a page
+   * that was only read is indistinguishable from a written one until it is watched.
+   */
+  zeroPageOnRead: boolean;
 }
 
 const CAP_SYS_PTRACE = 19n;
@@ -115,6 +124,45 @@ function probeUffd(): { ok: boolean; problem: string | null } {
   }
 }
 
+/**
+ * Maps one anonymous page of our own process, reads one byte of it and asks the kernel what it
+ * mapped: PAGEMAP_SCAN's PFNZERO where there is the ioctl, else /proc/self/pagemap (the zero page
+ * is present but never exclusively mapped; a private page is). Assumes the usual zero page when
+ * the kernel cannot be asked.
+ */
+export function probeZeroPageOnRead(pagemapScan: boolean): boolean {
+  const addr = mmap(0, PAGE_SIZE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
+  if (addr === -1) return true;
+  let fd = -1;
+  try {
+    memchr(addr, 1, 1); // one byte read: the read fault maps a page
+    fd = openFile('/proc/self/pagemap', O_RDONLY);
+    if (pagemapScan) {
+      // 128 bytes: big enough to be off-heap, so its address stays put during the call.
+      const vec = new BigUint64Array(new ArrayBuffer(128));
+      const arg = new BigUint64Array(new ArrayBuffer(PM_SCAN_ARG_SIZE));
+      arg[PmScanArg.size] = BigInt(PM_SCAN_ARG_SIZE);
+      arg[PmScanArg.start] = BigInt(addr);
+      arg[PmScanArg.end] = BigInt(addr + PAGE_SIZE);
+      arg[PmScanArg.vec] = addressOf(vec);
+      arg[PmScanArg.vecLen] = 1n;
+      arg[PmScanArg.returnMask] = BigInt(Category.PRESENT | Category.PFNZERO);
+      if (ioctl(fd, PAGEMAP_SCAN, arg) === 1 && Number(vec[2]) & Category.PRESENT)
+        return (Number(vec[2]) & Category.PFNZERO) !== 0;
+      return true;
+    }
+    const entry = new BigUint64Array(1);
+    if (pread(fd, entry, (addr / PAGE_SIZE) * 8) !== 8 || !(entry[0] & PagemapEntry.PRESENT))
+      return true;
+    return (entry[0] & PagemapEntry.EXCLUSIVE) === 0n;
+  } catch {
+    return true;
+  } finally {
+    if (fd >= 0) closeFd(fd);
+    munmap(addr, PAGE_SIZE);
+  }
+}
+
 function thpMode(): string {
   const t = readText('/sys/kernel/mm/transparent_hugepage/enabled');
   return t ? (/\[(\w+)\]/.exec(t)?.[1] ?? 'unknown') : 'unavailable';
@@ -151,6 +199,7 @@ export function probeCapabilities(refresh = false): Capabilities {
     ptraceScope: readInt('/proc/sys/kernel/yama/ptrace_scope'),
     privileged: privileged(),
     unprivilegedUserfaultfd: readInt('/proc/sys/vm/unprivileged_userfaultfd'),
+    zeroPageOnRead: probeZeroPageOnRead(scan.present),
   };
   return cached;
 }
@@ -164,6 +213,10 @@ export function capabilityWarnings(c: Capabilities): string[] {
     );
   if (!c.uffdWpAsync) w.push(`Write watching is unavailable: ${c.uffdProblem}.`);
   if (!c.swapConfigured) w.push('No swap is configured, so no page can be swapped out.');
+  if (!c.zeroPageOnRead)
+    w.push(
+      'This kernel maps a private page on every read of untouched memory (no shared zero page): pages that were only read look written to pagescope before they are watched, and the zero-page category stays empty.',
+    );
   if (c.thpMode === 'never') w.push('Transparent huge pages are disabled (THP mode "never").');
   if (c.ptraceScope !== null && c.ptraceScope >= 1 && !c.privileged)
     w.push(
