@@ -16,6 +16,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Response } from '../protocol/messages.ts';
 import { encodeFrame } from '../protocol/wire.ts';
+import { distDir } from '../runtime/entry.ts';
 import { HostService } from './service.ts';
 import {
   contentTypeOf,
@@ -55,8 +56,7 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-const PROJECT_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-export const DEFAULT_RENDERER_DIR = path.join(PROJECT_ROOT, 'dist/renderer');
+export const DEFAULT_RENDERER_DIR = path.join(distDir(), 'renderer');
 
 function parseCookies(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>();

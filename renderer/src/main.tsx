@@ -1,7 +1,8 @@
 /**
  * Entry point: pick the Bridge (Electron's preload exposes `window.pagescope`; in a browser the
- * WebSocket of `pagescope serve`; `?fake` loads a synthetic host for UI development only) and
- * render the app.
+ * WebSocket of `pagescope serve`; `?fake` loads a synthetic host for UI development only, under
+ * Vite's dev server: production builds drop it, import.meta.env.DEV being false there) and render
+ * the app.
  */
 import { createRoot } from 'react-dom/client';
 import type { Bridge } from '../../core/protocol/bridge.ts';
@@ -24,7 +25,7 @@ window.__pagescope = { useApp, frameHub };
 
 async function chooseBridge(): Promise<Bridge> {
   if (window.pagescope) return window.pagescope;
-  if (new URLSearchParams(location.search).has('fake')) {
+  if (import.meta.env.DEV && new URLSearchParams(location.search).has('fake')) {
     const { createFakeBridge } = await import('./dev/fake-bridge.ts');
     return createFakeBridge();
   }
