@@ -13,8 +13,9 @@ const root = path.resolve(here, '../..');
 // Inside dist/ so the bundle resolves koffi from node_modules and finds dist/renderer and the
 // session worker's bundle (dist/session/worker.mjs, built by vitest's global setup) like the real
 // dist/electron/main.mjs does.
-fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
-const outDir = fs.mkdtempSync(path.join(root, 'dist', 'main-test-'));
+// dist/test-tmp is left out of the npm package and the app.
+fs.mkdirSync(path.join(root, 'dist/test-tmp'), { recursive: true });
+const outDir = fs.mkdtempSync(path.join(root, 'dist/test-tmp', 'main-'));
 const outfile = path.join(outDir, 'main.mjs');
 const options = nodeBundleOptions('electron/main.ts', outfile);
 await build({
