@@ -93,6 +93,14 @@ describe('the npm package, installed into an empty folder', () => {
     for (const name of ['tsx', 'typescript', 'esbuild', 'react', 'electron'])
       expect(fs.existsSync(path.join(installed, name)), name).toBe(false);
     expect(fs.existsSync(path.join(installed, 'koffi'))).toBe(true);
+    // The `?fake` development bridge stays out of the built UI (a string only it holds).
+    const assets = path.join(installed, 'pagescope/dist/renderer/assets');
+    const js = fs.readdirSync(assets).filter((f) => f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(0);
+    for (const f of js)
+      expect(fs.readFileSync(path.join(assets, f), 'utf8'), f).not.toContain(
+        'python3 -m http.server',
+      );
   });
 
   it('npx pagescope scan --pid P --json', () => {
