@@ -79,7 +79,9 @@ export function buildRenderer() {
   const r = spawnSync(
     process.execPath,
     [vite, 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],
-    { cwd: ROOT, stdio: 'inherit' },
+    // Always a production build: Vite takes NODE_ENV as it finds it, and under vitest (NODE_ENV
+    // =test) it would build React's development code and keep the ?fake development bridge.
+    { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } },
   );
   if (r.status !== 0) throw new Error('the UI build (vite) failed: see above.');
 }
