@@ -1,5 +1,5 @@
 /**
- * The npm package as a user gets it: `npm pack` (its prepack builds dist/), the tarball installed
+ * The npm package as a user gets it: `npm pack` of the current build, the tarball installed
  * into an empty folder outside the project, and every command run from there with no source
  * tree and no TypeScript: `npx pagescope scan`, `watch`, `serve` (the UI, and a session and the
  * demo through its WebSocket: the bundled session worker and demo workload) and `demo`.
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { pythonExecutable } from '../core/testing/targets.ts';
+import { ensureRendererBuilt } from '../e2e/helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const children: ChildProcess[] = [];
@@ -30,13 +31,19 @@ function run(cmd: string, args: string[], timeout = 30_000): string {
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-pack-'));
-  // prepack runs scripts/build.mjs, so the tarball holds what the sources are now.
-  const text = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120_000,
-  });
+  // The tarball of what the sources are now: vitest's global setup built the Node bundles, and the
+  // UI is rebuilt when stale; prepack (the same build) is skipped to keep this test short.
+  ensureRendererBuilt();
+  const text = execFileSync(
+    'npm',
+    ['pack', '--ignore-scripts', '--json', '--pack-destination', dir],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    },
+  );
   // The build's own lines come first on stdout; npm's JSON array starts on a line of its own.
   const packed = JSON.parse(text.slice(text.search(/^\[$/m))) as Array<{
     filename: string;
