@@ -26,6 +26,8 @@ export const SPAWNED_ENTRIES = ['session/worker', 'demo/workload'];
 
 /** Every Node bundle: [source, output under dist/, format]. */
 export const NODE_BUNDLES = [
+  // Split: `pagescope --help` and `ps` load neither the web host (ws, zod) nor the watcher, whose
+  // chunks (dist/cli-*.mjs) load with their subcommand; this halves the CLI's own start-up cost.
   ['core/cli/bin.ts', 'cli.mjs', 'esm'],
   ['electron/main.ts', 'electron/main.mjs', 'esm'],
   // Sandboxed preloads cannot be ES modules.
@@ -66,10 +68,29 @@ export function nodeBundleOptions(source, outfile, format = 'esm') {
   };
 }
 
+/** The CLI with its subcommands in chunks next to it (dist/cli-*.mjs; old ones removed first). */
+async function buildCli(source, out) {
+  const dist = path.join(ROOT, 'dist');
+  fs.mkdirSync(dist, { recursive: true });
+  for (const f of fs.readdirSync(dist))
+    if (/^cli-.*\.mjs(\.map)?$/.test(f)) fs.rmSync(path.join(dist, f));
+  const { outfile, ...options } = nodeBundleOptions(source, path.join(dist, out));
+  await build({
+    ...options,
+    entryPoints: { [path.basename(outfile, '.mjs')]: source },
+    outdir: dist,
+    splitting: true,
+    chunkNames: 'cli-[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+  });
+}
+
 export async function buildNode() {
   await Promise.all(
     NODE_BUNDLES.map(([source, out, format]) =>
-      build(nodeBundleOptions(source, path.join(ROOT, 'dist', out), format)),
+      out === 'cli.mjs'
+        ? buildCli(source, out)
+        : build(nodeBundleOptions(source, path.join(ROOT, 'dist', out), format)),
     ),
   );
 }
