@@ -14,6 +14,7 @@ import type { BenchContext } from './cases/context.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
 import { scanCases } from './cases/scan.ts';
 import { sessionCases } from './cases/session.ts';
+import { startupCases, STARTUP_NAMES } from './cases/startup.ts';
 import { watchCases } from './cases/watch.ts';
 import { wtrackCases } from './cases/wtrack.ts';
 import { machineInfo } from './lib/machine.ts';
@@ -41,6 +42,7 @@ const GROUPS: CaseGroup[] = [
   { names: ['5 session tick end to end', '7 host memory'], run: sessionCases },
   { names: [HEATMAP_NAME, TIMELINE_NAME], run: rendererCases },
   { names: [ATTACH_NAME], run: attachCases },
+  { names: STARTUP_NAMES, run: startupCases },
 ];
 
 /** Cases of the issue that need parts not built yet: listed so the report shows the gap. */

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Entry point of the `pagescope` command. The engine is TypeScript run through tsx's loader
-// (no build step for the CLI); worker threads register the same loader themselves.
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import('../core/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// The `pagescope` command: the bundled CLI (dist/cli.mjs, made by `npm install` / `npm run build`;
+// shipped built in the npm package). No TypeScript at run time.
+try {
+  await import('../dist/cli.mjs');
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/cli.mjs'))
+    throw err;
+  console.error('pagescope: dist/cli.mjs is missing: run `npm run build` in the project first.');
+  process.exitCode = 2;
+}

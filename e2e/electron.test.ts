@@ -26,7 +26,7 @@ describe.skipIf(missing !== null)('pagescope in Electron', () => {
 
   it('newcomer path in the Electron window', async () => {
     ensureRendererBuilt();
-    execFileSync(process.execPath, [path.join(ROOT, 'electron', 'build.mjs')], {
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), '--node'], {
       stdio: 'inherit',
     });
     const executablePath = createRequire(import.meta.url)('electron') as unknown as string;

@@ -48,18 +48,11 @@ export function ensureRendererBuilt(): void {
     newestMtime(path.join(ROOT, 'assets')),
   );
   if (built > sources) return;
-  execFileSync(
-    process.execPath,
-    [
-      path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
-      'build',
-      '--config',
-      'renderer/vite.config.ts',
-      '--logLevel',
-      'warn',
-    ],
-    { cwd: ROOT, stdio: 'inherit' },
-  );
+  // The project's build (a production build even under vitest, which sets NODE_ENV=test).
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), '--renderer'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
 }
 
 export interface Host {

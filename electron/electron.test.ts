@@ -27,7 +27,9 @@ if (missing !== null) {
     });
 
     it('opens a sandboxed window whose bridge attaches and streams frames', async () => {
-      execFileSync(process.execPath, [path.join(ROOT, 'electron/build.mjs')], { stdio: 'inherit' });
+      execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--node'], {
+        stdio: 'inherit',
+      });
       const { _electron } = await import('playwright-core');
       const require = createRequire(import.meta.url);
       const executablePath = require('electron') as unknown as string;

@@ -49,6 +49,8 @@ describe('electron main (with a stand-in electron module)', () => {
     expect(events).toEqual(expect.arrayContaining(['will-navigate', 'will-attach-webview']));
     expect(out.windowOpen).toEqual({ action: 'deny' });
     expect(out.permission).toBe(false);
+    expect(out.permissionCheck).toBe(false);
+    expect(out.calls).toContainEqual(['enableSandbox']);
   });
 
   it('uses --no-sandbox only as root, and says so', () => {

@@ -5,8 +5,9 @@
  * - The renderer is served from dist/renderer through a privileged `app://pagescope/` scheme,
  *   with a strict Content-Security-Policy header on every response (and on any other response
  *   the session sees).
- * - webPreferences: contextIsolation, sandbox, no nodeIntegration, no webview; navigation, new
- *   windows and permission requests are refused.
+ * - Every renderer is sandboxed (app.enableSandbox); webPreferences: contextIsolation, sandbox,
+ *   no nodeIntegration, no webview; navigation, redirects, new windows, webviews, permission
+ *   requests and permission checks are refused.
  * - IPC: one channel for requests; a request is answered only when it comes from our window's
  *   main frame at app://pagescope/, and it is validated with the protocol's zod schemas like any
  *   WebSocket message. Frames and events go back over two send-only channels.
@@ -18,7 +19,7 @@
 import { app, BrowserWindow, ipcMain, protocol, session, type IpcMainInvokeEvent } from 'electron';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { HostService } from '../core/host/service.ts';
 import {
   contentTypeOf,
@@ -28,11 +29,11 @@ import {
   rendererFile,
 } from '../core/host/static-files.ts';
 import type { Response as HostResponse } from '../core/protocol/messages.ts';
+import { distDir } from '../core/runtime/entry.ts';
 
-/** This file runs as dist/electron/main.mjs: the project root is two levels up. */
+/** This file runs as dist/electron/main.mjs, next to preload.cjs; the UI is dist/renderer. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = process.env.PAGESCOPE_ROOT ?? path.resolve(HERE, '../..');
-const RENDERER_DIR = path.join(ROOT, 'dist/renderer');
+const RENDERER_DIR = path.join(distDir(), 'renderer');
 const PRELOAD = path.join(HERE, 'preload.cjs');
 const ORIGIN = 'app://pagescope';
 
@@ -51,15 +52,15 @@ if (typeof process.getuid === 'function' && process.getuid() === 0) {
   log('running as root: Chromium cannot sandbox its processes as root, so --no-sandbox is on.');
 }
 
+// Sandbox every renderer, including any this file does not create itself.
+app.enableSandbox();
+
 protocol.registerSchemesAsPrivileged([
   { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ]);
 
-const service = new HostService({
-  session: {
-    workerUrl: pathToFileURL(path.join(ROOT, 'core/session/worker-bootstrap.mjs')),
-  },
-});
+// Sessions start their worker from dist/session/worker.mjs (core/runtime/entry.ts).
+const service = new HostService();
 
 function serveApp(request: Request): Response {
   const url = new URL(request.url);
@@ -164,11 +165,13 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
 app.on('web-contents-created', (_e, contents) => {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-navigate', (ev) => ev.preventDefault());
+  contents.on('will-attach-webview', (ev) => ev.preventDefault());
 });
 
 void app.whenReady().then(() => {
   protocol.handle('app', (req) => serveApp(req));
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
   session.defaultSession.webRequest.onHeadersReceived((details, cb) =>
     cb({
       responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] },

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The project's postinstall. Electron's own install script is denied in package.json
 // (allowScripts), so this tries its download here, with a short timeout, and carries on with
-// one clear line when it fails (no network, a proxy, ELECTRON_SKIP_BINARY_DOWNLOAD). Then it
-// builds the UI so `npm install` leaves everything ready. It never fails the install.
+// one clear line when it fails (no network, a proxy, ELECTRON_SKIP_BINARY_DOWNLOAD). Then, in a
+// source checkout, it builds dist/ so `npm install` leaves everything ready. It never fails the
+// install. In the installed npm package (no electron, no sources) it does nothing.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,22 +44,24 @@ function installElectron() {
   );
 }
 
-function buildRenderer() {
-  let scripts = {};
-  try {
-    scripts = JSON.parse(fs.readFileSync(rel('package.json'), 'utf8')).scripts ?? {};
-  } catch {
-    return;
-  }
-  if (!fs.existsSync(rel('renderer')) || !scripts['build:renderer']) return;
-  const r = spawnSync('npm', ['run', '--silent', 'build:renderer'], {
+/**
+ * In a source checkout, build dist/ (scripts/build.mjs: the Node bundles and the UI). The npm
+ * package ships dist/ built and has no sources: nothing to do there.
+ */
+function build() {
+  const script = rel('scripts/build.mjs');
+  if (!fs.existsSync(script) || !fs.existsSync(rel('renderer'))) return;
+  const r = spawnSync(process.execPath, [script], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 300_000,
     encoding: 'utf8',
   });
-  if (r.status === 0) say('UI built (dist/renderer).');
-  else say('building the UI failed; run `npm run build:renderer` to see why.');
+  if (r.status === 0) say('built dist/ (the CLI, the Electron main and preload, the UI).');
+  else {
+    const why = `${r.stderr ?? ''}`.trim().split('\n').pop() ?? '';
+    say(`the build failed (${why.slice(0, 160)}); run \`npm run build\` to see why.`);
+  }
 }
 
 try {
@@ -67,8 +70,8 @@ try {
   say(`skipping the Electron download (${String(err).slice(0, 160)}).`);
 }
 try {
-  buildRenderer();
+  build();
 } catch (err) {
-  say(`skipping the UI build (${String(err).slice(0, 160)}).`);
+  say(`skipping the build (${String(err).slice(0, 160)}).`);
 }
 process.exit(0);

@@ -42,21 +42,24 @@ function run(cmd, args) {
   return spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status === 0;
 }
 
+const BUILD = rel('scripts/build.mjs');
+
 function buildRendererIfStale() {
-  const scripts = JSON.parse(fs.readFileSync(rel('package.json'), 'utf8')).scripts ?? {};
-  if (!fs.existsSync(rel('renderer')) || !scripts['build:renderer']) return;
+  if (!fs.existsSync(rel('renderer'))) return;
   const sources = newest(['renderer', 'core/protocol']);
   if (mtime('dist/renderer/index.html') >= sources) return;
   say('building the UI (npm run build:renderer)...');
-  if (!run('npm', ['run', '--silent', 'build:renderer']))
+  if (!run(process.execPath, [BUILD, '--renderer']))
     say('building the UI failed (see above); the window will say how to build it.');
 }
 
-function buildElectronIfStale() {
+/** The CLI, Electron's main and preload and the session worker: esbuild, about a second. */
+function buildNodeIfStale() {
+  if (!fs.existsSync(rel('core'))) return true;
   const sources = newest(['electron', 'core']);
-  if (Math.min(mtime('dist/electron/main.mjs'), mtime('dist/electron/preload.cjs')) >= sources)
-    return true;
-  return run(process.execPath, [rel('electron/build.mjs')]);
+  const outputs = ['dist/cli.mjs', 'dist/electron/main.mjs', 'dist/electron/preload.cjs'];
+  if (Math.min(...outputs.map(mtime)) >= sources) return true;
+  return run(process.execPath, [BUILD, '--node']);
 }
 
 /**
@@ -86,6 +89,7 @@ function forward(child) {
 }
 
 buildRendererIfStale();
+const built = buildNodeIfStale();
 // Where electron's own index.js looks: dist/ + path.txt, or ELECTRON_OVERRIDE_DIST_PATH.
 const electronDist = process.env.ELECTRON_OVERRIDE_DIST_PATH ?? rel('node_modules/electron/dist');
 let electronPath = null;
@@ -99,7 +103,7 @@ if (fs.existsSync(electronDist)) {
   electronPath = path.join(electronDist, name);
 }
 
-if (electronPath && fs.existsSync(electronPath) && buildElectronIfStale()) {
+if (electronPath && fs.existsSync(electronPath) && built) {
   const args = [rel('dist/electron/main.mjs'), ...process.argv.slice(2)];
   if (process.getuid?.() === 0) args.unshift('--no-sandbox');
   forward(spawn(electronPath, args, { cwd: root, stdio: 'inherit' }));

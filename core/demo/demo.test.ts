@@ -308,7 +308,7 @@ describe('demo workload, ending', () => {
       .filter((n) => {
         try {
           return (
-            fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes('workload.mjs') &&
+            fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes('demo/workload') &&
             alive(Number(n))
           );
         } catch {

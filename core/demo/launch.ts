@@ -11,12 +11,10 @@
  * `stopDemo()` ends it on purpose (closing stdin, then SIGTERM, then SIGKILL if it hangs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { PagescopeError } from '../kernel/errors.ts';
 import { dieWithParent } from '../kernel/parent-death.ts';
+import { entryCommand } from '../runtime/entry.ts';
 import type { DemoReady } from './regions.ts';
-
-export const WORKLOAD_ENTRY = fileURLToPath(new URL('./workload.mjs', import.meta.url));
 
 export interface SpawnDemoOptions {
   /** Where the workload's stderr goes ('pipe' keeps it for the error message; the default). */
@@ -38,7 +36,8 @@ export async function spawnDemo(options: SpawnDemoOptions = {}): Promise<DemoPro
   const timeoutMs = options.timeoutMs ?? 20_000;
   // process.execPath is the Electron binary inside Electron: ELECTRON_RUN_AS_NODE makes it a
   // plain Node there, and is ignored by Node itself.
-  const run = dieWithParent([process.execPath, WORKLOAD_ENTRY], 'TERM');
+  const { command, args } = entryCommand('demo/workload');
+  const run = dieWithParent([command, ...args], 'TERM');
   const child = spawn(run.file, run.args, {
     stdio: ['pipe', 'pipe', options.stdio ?? 'pipe'],
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },

@@ -1,7 +1,7 @@
 /**
  * The demo workload: a process whose memory makes every page category visible and changes in
- * phases a viewer can recognise on the heatmap. Started through workload.mjs (which registers
- * tsx), normally by spawnDemo() in launch.ts; see regions.ts for what each region shows.
+ * phases a viewer can recognise on the heatmap. Started as entry 'demo/workload' (see
+ * core/runtime/entry.ts), normally by spawnDemo() in launch.ts; see regions.ts for what each region shows.
  *
  * It is deliberately a plain Node process driving mmap/madvise through koffi: no compiler at run
  * time and no dependency beyond the project's own. All the memory it touches is outside the V8

@@ -33,6 +33,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Response } from '../protocol/messages.ts';
 import { encodeFrame } from '../protocol/wire.ts';
+import { distDir } from '../runtime/entry.ts';
 import { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../protocol/ws-bridge.ts';
 import { HostService } from './service.ts';
 import {
@@ -88,8 +89,7 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-const PROJECT_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-export const DEFAULT_RENDERER_DIR = path.join(PROJECT_ROOT, 'dist/renderer');
+export const DEFAULT_RENDERER_DIR = path.join(distDir(), 'renderer');
 
 function sameToken(a: string | null | undefined, b: string): boolean {
   if (!a) return false;

@@ -1,17 +1,18 @@
 /**
  * A Session: one sampled process, seen from the main thread.
  *
- * It owns a worker thread (worker.ts, started through worker-bootstrap.mjs) that does all the
+ * It owns a worker thread (worker.ts, started through core/runtime/entry.ts) that does all the
  * sampling and every ptrace call, a history ring of per-tick counters and written ranges, and,
  * when pagescope launched the target, the child process. `close()` ends all three: the worker
  * closes the watcher (the target keeps no trace of us) and stops, then is terminated; a launched
  * child is killed.
  */
 import fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { PagescopeError } from '../kernel/errors.ts';
 import { reapHelpersSoon } from '../kernel/reap.ts';
 import { readProcess } from '../proc/processes.ts';
+import { startWorker } from '../runtime/entry.ts';
 import type { Frame } from '../protocol/frame.ts';
 import type {
   AddressRange,
@@ -34,20 +35,12 @@ import type {
 export const DEFAULT_INTERVAL_MS = 100;
 export const DEFAULT_BUCKETS = 2048;
 
-const DEFAULT_WORKER_URL = new URL('./worker-bootstrap.mjs', import.meta.url);
-
 export interface SessionOptions {
   sessionId: number;
   intervalMs?: number;
   view?: ViewSpec;
   force?: boolean;
   historyBytes?: number;
-  /**
-   * The worker's bootstrap module. The worker always runs from the source tree through tsx
-   * (it resolves the watcher and the demo relative to itself); the Electron bundle, whose
-   * import.meta.url is dist/electron, passes the source path here.
-   */
-  workerUrl?: URL;
 }
 
 export class SessionError extends PagescopeError {}
@@ -123,7 +116,7 @@ export class Session {
       view: opts.view ?? { buckets: DEFAULT_BUCKETS },
       force: opts.force ?? false,
     };
-    const worker = new Worker(opts.workerUrl ?? DEFAULT_WORKER_URL, { workerData: init });
+    const worker = startWorker('session/worker', { workerData: init });
     const session = new Session(pid, opts, worker, launch !== undefined);
     await session.waitReady();
     return session;

@@ -28,8 +28,6 @@ const port = parentPort!;
 const init = workerData as WorkerInit;
 let pid = init.pid;
 let child: ChildProcess | null = null;
-/** Optional module (the demo workload), resolved from this file, i.e. from the source tree. */
-const DEMO_URL = new URL('../demo/launch.ts', import.meta.url);
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void =>
   port.postMessage(msg, transfer);
 
@@ -433,16 +431,9 @@ function reapChild(): Promise<void> {
 
 async function launch(l: NonNullable<WorkerInit['launch']>): Promise<void> {
   if (l.kind === 'demo') {
-    if (!fs.existsSync(DEMO_URL))
-      throw new PagescopeError('The demo workload is not part of this build.', 'unsupported');
-    const mod = (await import(DEMO_URL.href)) as {
-      spawnDemo(): Promise<{
-        child: ChildProcess;
-        pid: number;
-        regions: Record<string, { start: string; end: string }>;
-      }>;
-    };
-    const demo = await mod.spawnDemo();
+    // Loaded only when asked for (a literal path: the build bundles it into this worker).
+    const { spawnDemo } = await import('../demo/launch.ts');
+    const demo = await spawnDemo();
     child = demo.child;
     pid = demo.pid;
     labelRegions = Object.entries(demo.regions).map(([name, r]) => ({

@@ -4,30 +4,28 @@
 // must quit the app the same way (SIGHUP, SIGQUIT, SIGTERM, SIGINT). Prints one JSON
 // object with what happened (read by electron/main.test.ts).
 import { build } from 'esbuild';
+import { nodeBundleOptions } from '../../scripts/build.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-// Inside the project so the bundle resolves koffi and tsx from node_modules.
-fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
-const outDir = fs.mkdtempSync(path.join(root, 'dist', 'main-test-'));
+// Inside dist/ so the bundle resolves koffi from node_modules and finds dist/renderer and the
+// session worker's bundle (dist/session/worker.mjs, built by vitest's global setup) like the real
+// dist/electron/main.mjs does.
+// dist/test-tmp is left out of the npm package and the app.
+fs.mkdirSync(path.join(root, 'dist/test-tmp'), { recursive: true });
+const outDir = fs.mkdtempSync(path.join(root, 'dist/test-tmp', 'main-'));
 const outfile = path.join(outDir, 'main.mjs');
+const options = nodeBundleOptions('electron/main.ts', outfile);
 await build({
-  entryPoints: [path.join(root, 'electron/main.ts')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  external: ['koffi', 'tsx', 'tsx/*'],
+  ...options,
+  external: options.external.filter((e) => e !== 'electron'),
   alias: { electron: path.join(here, 'fake-electron.mjs') },
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
+  sourcemap: false,
   logLevel: 'error',
 });
-process.env.PAGESCOPE_ROOT = root;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const out = {};
 try {
@@ -43,6 +41,7 @@ try {
   out.foreignHost = (await F.protocolHandler(new Request('app://other/index.html'))).status;
   out.windowOpen = F.openHandler({ url: 'https://example.com/' });
   out.permission = await new Promise((r) => F.perm(null, 'media', r));
+  out.permissionCheck = F.permCheck?.(null, 'media', 'app://pagescope', {}) ?? 'no handler';
   const h = F.handlers.get('pagescope:request');
   const ours = { sender: win.webContents, senderFrame: win.webContents.mainFrame };
   const foreign = { sender: win.webContents, senderFrame: { url: 'https://evil.example/' } };

@@ -10,6 +10,7 @@ const ready = new Promise((r) => (readyResolve = r));
 setTimeout(() => readyResolve(), 50);
 const listeners = new Map();
 export const app = {
+  enableSandbox: () => calls.push(['enableSandbox']),
   commandLine: { appendSwitch: (s) => calls.push(['appendSwitch', s]) },
   on: (ev, fn) => listeners.set(ev, fn),
   whenReady: () => ready,
@@ -34,6 +35,9 @@ export const session = {
   defaultSession: {
     setPermissionRequestHandler: (fn) => {
       F.perm = fn;
+    },
+    setPermissionCheckHandler: (fn) => {
+      F.permCheck = fn;
     },
     webRequest: {
       onHeadersReceived: (fn) => {

@@ -1,7 +1,8 @@
 /**
  * Entry point: pick the Bridge (Electron's preload exposes `window.pagescope`; in a browser the
- * WebSocket of `pagescope serve`; `?fake` loads a synthetic host for UI development only) and
- * render the app.
+ * WebSocket of `pagescope serve`; `?fake` loads a synthetic host for UI development only, under
+ * Vite's dev server: production builds drop it, import.meta.env.DEV being false there) and render
+ * the app.
  *
  * The web host's token arrives in the URL fragment (`#token=…`); it is taken out of the address
  * bar first thing, before anything renders or loads, so it is in no screenshot, history entry or
@@ -29,7 +30,7 @@ window.__pagescope = { useApp, frameHub };
 
 async function chooseBridge(): Promise<Bridge> {
   if (window.pagescope) return window.pagescope;
-  if (new URLSearchParams(location.search).has('fake')) {
+  if (import.meta.env.DEV && new URLSearchParams(location.search).has('fake')) {
     const { createFakeBridge } = await import('./dev/fake-bridge.ts');
     return createFakeBridge();
   }

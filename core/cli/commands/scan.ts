@@ -43,8 +43,9 @@ export function scanCommand(options: ScanCommandOptions): number {
         scanMs: Number(result.scanMs.toFixed(3)),
         vmas: scanned.map((v) => ({
           index: v.index,
-          start: '0x' + v.startHex,
-          end: '0x' + v.endHex,
+          // As the regions below (maps pads low addresses with zeros: 0x0c51f000).
+          start: '0x' + pageToHex(v.startPage),
+          end: '0x' + pageToHex(v.endPage),
           perms: v.perms,
           path: v.path,
           kind: v.kind,
