@@ -6,18 +6,21 @@
  * A closed stdout (`pagescope scan ... | head -2`) is a normal end, not an error: see output.ts.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { psCommand } from './commands/ps.ts';
 import { scanCommand } from './commands/scan.ts';
 import { watchStdout } from './output.ts';
+import { distDir } from '../runtime/entry.ts';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
 function packageVersion(): string {
-  const pkg = new URL('../../package.json', import.meta.url);
+  // dist/'s parent is the package root both in the build and in the sources.
+  const pkg = path.join(distDir(), '..', 'package.json');
   return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 

@@ -15,7 +15,8 @@
  * - it holds the thread for well under a millisecond (the window is reported back).
  * Only SIGKILL sent to this helper itself, by pid, inside that window remains; README says so.
  *
- * Protocol (core/watch/remote-attach.ts is the other side): argv[2] is JSON {pid, tid, insn};
+ * Protocol (core/watch/remote-attach.ts is the other side): the last argument is JSON {pid, tid,
+ * insn};
  * fd 3 is a Unix socket. The descriptor is sent over fd 3 with SCM_RIGHTS (it stays alive in
  * the socket after we exit; if pagescope is gone, it is freed with the socket and the target,
  * which keeps no descriptor of its own, is as before). One JSON line on stdout says how it went.
@@ -48,7 +49,7 @@ function run(): HelperReport {
   } catch {
     // not root: the default score of a small process
   }
-  const { pid, tid, insn } = JSON.parse(process.argv[2] ?? '{}') as {
+  const { pid, tid, insn } = JSON.parse(process.argv[process.argv.length - 1] ?? '{}') as {
     pid: number;
     tid: number;
     insn: string;

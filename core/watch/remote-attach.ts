@@ -7,12 +7,11 @@
  * descriptor from our end of the socket. The call is synchronous like the rest of an attach.
  */
 import { spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { PagescopeError } from '../kernel/errors.ts';
 import { closeSocket, receiveFd, socketPair } from '../kernel/fd-passing.ts';
+import { entryCommand } from '../runtime/entry.ts';
 import type { HelperReport } from './attach-helper.ts';
 
-const HELPER = fileURLToPath(new URL('./attach-helper.mjs', import.meta.url));
 /** Only for a helper that never answers; it gives up on a thread that will not stop in 5 s. */
 const HELPER_TIMEOUT_MS = 60_000;
 
@@ -35,7 +34,8 @@ export function attachThroughHelper(
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     };
     // --no-lazy: every function is compiled when loaded, not on its first call inside the window.
-    const r = spawnSync(process.execPath, ['--no-lazy', HELPER, args], options);
+    const helper = entryCommand('watch/attach-helper');
+    const r = spawnSync(helper.command, ['--no-lazy', ...helper.args, args], options);
     closeSocket(theirs);
     const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
     let report: HelperReport | null = null;
