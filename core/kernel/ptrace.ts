@@ -117,6 +117,18 @@ export function cont(pid: number, signal = 0): void {
   ptraceCheck('PTRACE_CONT', PTRACE_CONT, pid, 0, signal);
 }
 
+const PTRACE_GET_SYSCALL_INFO = 0x420e;
+const syscallInfo = new Uint8Array(new ArrayBuffer(128));
+const syscallInfoAddress = BigInt(koffi.address(syscallInfo));
+
+/** At a syscall stop: whether it is the call's entry or its exit (PTRACE_GET_SYSCALL_INFO). */
+export function syscallStopKind(pid: number): 'entry' | 'exit' | 'other' {
+  if (ptraceRaw(PTRACE_GET_SYSCALL_INFO, pid, syscallInfo.byteLength, syscallInfoAddress) < 0)
+    return 'other';
+  const op = syscallInfo[0];
+  return op === 1 ? 'entry' : op === 2 ? 'exit' : 'other';
+}
+
 /** Resumes until the next syscall entry or exit (or signal); the kernel clears it on unlink. */
 export function resumeToSyscall(pid: number, signal = 0): void {
   ptraceCheck('PTRACE_SYSCALL', PTRACE_SYSCALL, pid, 0, signal);

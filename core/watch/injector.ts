@@ -5,11 +5,11 @@
  * detach). PTRACE_SEIZE (with TRACESYSGOOD) + PTRACE_INTERRUPT one thread; at that stop save its
  * registers; for each call set rip to a `syscall` instruction found beforehand (syscall-site.ts),
  * rax = number, orig_rax = -1 (no restart fix-up of our call), the arguments; PTRACE_SYSCALL to
- * the entry stop and again to the exit stop; read rax. To finish, PTRACE_INTERRUPT + PTRACE_CONT
- * brings the thread to an interrupt stop inside the kernel's signal path again, before it
- * returns to user space; there the saved registers go back byte for byte and we detach. The
- * kernel then does what it would have done had we never come: restarts an interrupted blocking
- * call (nanosleep, read, futex), or returns EINTR to it if a signal with a handler is pending.
+ * the entry stop and again to the exit stop; read rax. To finish, the saved registers go back
+ * byte for byte at the exit stop of the last call and we detach: a detach wakes a stopped tracee
+ * through the signal path (see restore()), so the kernel does what it would have done had we
+ * never come: restarts an interrupted blocking call (nanosleep, read, futex) with the time that
+ * was left, or returns EINTR to it if a signal with a handler is pending.
  *
  * What the kernel clears when the tracer dies (unlink): syscall-stop tracing and a pending
  * interrupt. What it cannot undo: registers we changed. So the only harmful moment is from the
@@ -48,6 +48,7 @@ import {
   setOptions,
   setRegs,
   SYSCALL_STOP,
+  syscallStopKind,
   tgkill,
   waitFor,
   WNOHANG,
@@ -241,29 +242,31 @@ export function withHeldThread<T>(
     throw noStop(pid);
   };
   /**
-   * Puts the thread's own registers back at a stop inside the kernel's signal path (an interrupt
-   * stop, or a signal-delivery stop), before any user instruction runs, so the kernel's restart
-   * logic sees them: from a syscall stop (or running), PTRACE_INTERRUPT + PTRACE_CONT get there.
+   * Puts the thread's own registers back at the stop it is in, before any user instruction runs:
+   * the exit stop of our last call, an interrupt or group stop, or a signal-delivery stop. The
+   * detach then wakes the thread through the kernel's signal path (__ptrace_unlink sets
+   * TIF_SIGPENDING on a stopped tracee; PTRACE_INTERRUPT first makes sure of it, and unlink
+   * clears the trap it asks for), so the kernel's own restart logic sees the restored registers:
+   * an interrupted nanosleep or read is restarted, or returns EINTR to a signal handler, exactly
+   * as without us. At a syscall-entry stop the pending call is skipped first (orig_rax = -1).
    */
   const restore = (): void => {
-    const inSignalPath = (w: WaitStatus | null): w is WaitStatus =>
-      w !== null &&
-      (w.event === PTRACE_EVENT_STOP || (w.event === 0 && w.stopSignal !== SYSCALL_STOP));
     let at = stopped ? lastStop : null;
-    if (!inSignalPath(at)) {
-      interrupt(tid);
-      if (stopped) {
-        stopped = false;
-        cont(tid, 0);
-      }
-      for (let guard = 0; !inSignalPath(at); guard++) {
-        if (guard > 0) cont(tid, 0); // a syscall stop on the way: go on
-        at = waitFor(tid);
-        if (!at || at.exited || at.signaled) return;
-        if (guard > 1000) throw noStop(pid);
-      }
+    if (!at) {
+      interrupt(tid); // running after an error: bring it to any stop
+      at = waitUntil(
+        () => true,
+        () => cont(tid, 0),
+      );
     }
-    if (at.event === 0) {
+    if (at.event === 0 && at.stopSignal === SYSCALL_STOP && syscallStopKind(tid) === 'entry') {
+      getRegs(tid, work);
+      work.set(Reg.origRax, -1n);
+      setRegs(tid, work);
+      toSyscall();
+      at = waitUntil(syscallStop, toSyscall);
+    }
+    if (at.event === 0 && at.stopSignal !== SYSCALL_STOP) {
       // A signal-delivery stop: deliver that signal on detach, unless it is a fault of our own
       // instruction (the thread is at the `syscall` we pointed it to).
       getRegs(tid, work);
@@ -273,6 +276,7 @@ export function withHeldThread<T>(
     if (boosted) restorePolicy(tid, boosted);
     setRegs(tid, saved);
     for (const sig of heldBack) tgkill(pid, tid, sig);
+    interrupt(tid);
   };
   const toSyscall = (): void => {
     stopped = false;
