@@ -1,0 +1,101 @@
+/**
+ * Accessibility of the main states, in real Chromium through the real web host: axe-core (WCAG 2
+ * A/AA + best practices) must report no violation on the first screen, attached to the demo, and
+ * watching its writes, each in the dark and the light theme (prefers-color-scheme emulated).
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeViolations, describeViolations, type AxeViolation } from './axe.ts';
+import {
+  alive,
+  chromiumMissing,
+  ensureRendererBuilt,
+  launchBrowser,
+  sessionPid,
+  startHost,
+  statusText,
+  until,
+  writtenFromStatus,
+  type Host,
+} from './helpers.ts';
+
+const missing = chromiumMissing();
+if (missing) console.log(`e2e/a11y.test.ts: ${missing}`);
+
+describe.skipIf(missing !== null)('accessibility (axe-core) of the main states', () => {
+  let host: Host;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    ensureRendererBuilt();
+    host = await startHost();
+    browser = await launchBrowser();
+    // bypassCSP: the page's Content-Security-Policy (script-src 'self') would refuse the injected
+    // axe script; the app's own scripts are unaffected.
+    page = await browser.newPage({
+      viewport: { width: 1400, height: 860 },
+      colorScheme: 'dark',
+      bypassCSP: true,
+    });
+    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  }, 120_000);
+
+  afterAll(async () => {
+    await page?.close();
+    await browser?.close();
+    await host?.stop();
+  });
+
+  /** axe in both themes; the violations per theme (empty when clean). */
+  async function bothThemes(state: string): Promise<Record<string, AxeViolation[]>> {
+    const out: Record<string, AxeViolation[]> = {};
+    for (const scheme of ['dark', 'light'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const vs = await axeViolations(page);
+      if (vs.length) out[`${state}, ${scheme}`] = vs;
+    }
+    await page.emulateMedia({ colorScheme: 'dark' });
+    return out;
+  }
+
+  it('first screen, attached, watching: no violation in either theme', async () => {
+    const found: Record<string, AxeViolation[]> = {};
+    await page.goto(host.url);
+    await until('the process list', async () => (await page.locator('.proc-row').count()) > 1);
+    Object.assign(found, await bothThemes('first screen'));
+
+    await page.getByRole('button', { name: 'Launch demo' }).click();
+    const heatmap = page.locator('canvas[data-testid="heatmap"]');
+    await until('the heatmap to draw', async () =>
+      /pages shown/.test((await heatmap.getAttribute('aria-label')) ?? ''),
+    );
+    const pid = await sessionPid(page);
+    const sweep = page.locator('.demo-guide').getByRole('button', { name: 'sweep' });
+    await sweep.waitFor();
+    Object.assign(found, await bothThemes('attached'));
+
+    await sweep.click();
+    await page.getByRole('button', { name: 'Watch writes' }).click();
+    await until('written pages counted', async () => {
+      const n = writtenFromStatus(await statusText(page));
+      return n !== null && n > 0;
+    });
+    Object.assign(found, await bothThemes('watching'));
+
+    await page.getByRole('button', { name: /detach/i }).click();
+    await until('the demo to end', () => !alive(pid), 10_000);
+
+    const report = Object.entries(found)
+      .map(([state, vs]) => `${state}: ${vs.length} kinds\n${describeViolations(vs)}`)
+      .join('\n\n');
+    const total = Object.values(found).reduce(
+      (n, vs) => n + vs.reduce((m, v) => m + v.nodes, 0),
+      0,
+    );
+    console.log(
+      `axe: ${total} violating nodes over ${Object.keys(found).length} state/theme pairs`,
+    );
+    expect(report).toBe('');
+  }, 120_000);
+});
