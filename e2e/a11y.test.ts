@@ -77,10 +77,14 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
 
     await sweep.click();
     await page.getByRole('button', { name: 'Watch writes' }).click();
-    await until('written pages counted', async () => {
-      const n = writtenFromStatus(await statusText(page));
-      return n !== null && n > 0;
-    });
+    await until(
+      'written pages counted',
+      async () => {
+        const n = writtenFromStatus(await statusText(page));
+        return n !== null && n > 0;
+      },
+      60_000,
+    ); // registering the watch takes seconds on a loaded machine
     Object.assign(found, await bothThemes('watching'));
 
     await page.getByRole('button', { name: /detach/i }).click();

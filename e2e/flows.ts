@@ -54,7 +54,7 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   const target = rows.filter({ hasText: targetRange ?? '' }).first();
   await until(
     'the sweep focused',
-    async () => (await target.getAttribute('aria-pressed')) === 'true',
+    async () => (await target.getAttribute('aria-selected')) === 'true',
   );
   await page.getByRole('button', { name: 'Watch writes' }).click();
   await until('the watched badge', async () =>
