@@ -20,24 +20,17 @@ export interface AxeViolation {
 
 /** Run axe on the page (injecting it once per document); the violations, summarized. */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
-  const loaded = await page.evaluate(() => typeof (window as { axe?: unknown }).axe === 'object');
+  // The e2e code has no DOM types: what runs in the page is passed as source text.
+  const loaded = await page.evaluate('typeof window.axe === "object"');
   if (!loaded)
     await page.addScriptTag({ path: path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js') });
   // Colours are measured as drawn: wait until no CSS transition or animation is running.
-  await page.waitForFunction(() => document.getAnimations().length === 0);
-  return page.evaluate(async (tags) => {
-    const axe = (window as unknown as { axe: { run: (...a: unknown[]) => Promise<unknown> } }).axe;
-    const res = (await axe.run(document, {
-      runOnly: { type: 'tag', values: tags },
+  await page.waitForFunction('document.getAnimations().length === 0');
+  return page.evaluate(`(async () => {
+    const res = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} },
       resultTypes: ['violations'],
-    })) as {
-      violations: Array<{
-        id: string;
-        impact: string | null;
-        help: string;
-        nodes: Array<{ target: unknown[] }>;
-      }>;
-    };
+    });
     return res.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
@@ -45,7 +38,7 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
       targets: v.nodes.slice(0, 3).map((n) => n.target.map(String).join(' ')),
       help: v.help,
     }));
-  }, AXE_TAGS);
+  })()`);
 }
 
 export function describeViolations(vs: AxeViolation[]): string {
