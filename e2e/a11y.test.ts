@@ -59,23 +59,37 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
     return out;
   }
 
-  it('first screen, attached, watching: no violation in either theme', async () => {
-    const found: Record<string, AxeViolation[]> = {};
+  /** Fails with every violation of a state in both themes, one line each. */
+  function expectClean(found: Record<string, AxeViolation[]>) {
+    const report = Object.entries(found)
+      .map(([state, vs]) => `${state}: ${vs.length} kinds\n${describeViolations(vs)}`)
+      .join('\n\n');
+    expect(report).toBe('');
+  }
+
+  // The states follow each other in one page: first screen -> attached -> watching.
+  let pid = 0;
+
+  it('first screen', async () => {
     await page.goto(host.url);
     await until('the process list', async () => (await page.locator('.proc-row').count()) > 1);
-    Object.assign(found, await bothThemes('first screen'));
+    expectClean(await bothThemes('first screen'));
+  }, 180_000);
 
+  it('attached to the demo', async () => {
     await page.getByRole('button', { name: 'Launch demo' }).click();
     const heatmap = page.locator('canvas[data-testid="heatmap"]');
     await until('the heatmap to draw', async () =>
       /pages shown/.test((await heatmap.getAttribute('aria-label')) ?? ''),
     );
-    const pid = await sessionPid(page);
-    const sweep = page.locator('.demo-guide').getByRole('button', { name: 'sweep' });
-    await sweep.waitFor();
-    Object.assign(found, await bothThemes('attached'));
+    pid = await sessionPid(page);
+    await page.locator('.demo-guide').getByRole('button', { name: 'sweep' }).waitFor();
+    expectClean(await bothThemes('attached'));
+  }, 180_000);
 
-    await sweep.click();
+  it('watching writes, then the help overlay', async (ctx) => {
+    if (!pid) ctx.skip('the demo did not start in the test before');
+    await page.locator('.demo-guide').getByRole('button', { name: 'sweep' }).click();
     await page.getByRole('button', { name: 'Watch writes' }).click();
     await until(
       'written pages counted',
@@ -83,23 +97,15 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
         const n = writtenFromStatus(await statusText(page));
         return n !== null && n > 0;
       },
-      60_000,
-    ); // registering the watch takes seconds on a loaded machine
-    Object.assign(found, await bothThemes('watching'));
-
+      60_000, // registering the watch takes seconds on a loaded machine
+    );
+    const found = await bothThemes('watching');
+    await page.getByRole('button', { name: /^Keyboard/ }).click();
+    await page.getByRole('dialog', { name: 'Keyboard' }).waitFor();
+    Object.assign(found, await bothThemes('help overlay'));
+    await page.keyboard.press('Escape');
     await page.getByRole('button', { name: /detach/i }).click();
     await until('the demo to end', () => !alive(pid), 10_000);
-
-    const report = Object.entries(found)
-      .map(([state, vs]) => `${state}: ${vs.length} kinds\n${describeViolations(vs)}`)
-      .join('\n\n');
-    const total = Object.values(found).reduce(
-      (n, vs) => n + vs.reduce((m, v) => m + v.nodes, 0),
-      0,
-    );
-    console.log(
-      `axe: ${total} violating nodes over ${Object.keys(found).length} state/theme pairs`,
-    );
-    expect(report).toBe('');
-  }, 120_000);
+    expectClean(found);
+  }, 180_000);
 });

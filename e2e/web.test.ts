@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { newcomerPath } from './flows.ts';
+import { keyboardFirstMinute, newcomerPath } from './flows.ts';
 import {
   alive,
   chromiumMissing,
@@ -77,7 +77,50 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
 
   it('newcomer path: demo, heatmap, watch writes, reset, stop, no trace left', async () => {
     await newcomerPath(page, 'web');
-  }, 120_000);
+  }, 180_000);
+
+  it('the first minute with the keyboard alone, in at most 15 key presses', async () => {
+    const { presses, keys } = await keyboardFirstMinute(page);
+    console.log(`keyboard first minute: ${presses} key presses (${keys.join(' ')})`);
+    expect(presses).toBeLessThanOrEqual(15);
+    const pid = await sessionPid(page);
+    await page.getByRole('button', { name: /detach/i }).click();
+    await until('the demo to end', () => !alive(pid), 10_000);
+  }, 180_000);
+
+  it('the host goes away: a banner says so and what to do, nothing claims to be live', async () => {
+    // A host of its own: this one is stopped.
+    const own = await startHost();
+    const p = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await p.goto(own.url);
+      await p.getByRole('button', { name: 'Launch demo' }).click();
+      await until('the heatmap to draw', async () =>
+        /pages shown/.test(
+          (await p.locator('canvas[data-testid="heatmap"]').getAttribute('aria-label')) ?? '',
+        ),
+      );
+      await p.getByText(/^Live/).waitFor();
+      const banner = p.getByTestId('connection-lost');
+      expect(await banner.count()).toBe(0);
+      await own.stop();
+      await banner.waitFor({ timeout: 20_000 });
+      expect(await banner.getAttribute('role')).toBe('alert');
+      expect(await banner.textContent()).toMatch(
+        /Connection to the pagescope host lost\..*start it again and open the address it prints/,
+      );
+      await until('the next attempt announced', async () =>
+        /Trying again in \d+ s|Reconnecting/.test((await banner.textContent()) ?? ''),
+      );
+      expect(await p.getByText(/^Live/).count()).toBe(0);
+      expect(await statusText(p)).toBe('Disconnected from the host.');
+      expect(await p.getByRole('button', { name: 'Launch demo' }).isDisabled()).toBe(true);
+      await screenshot(p, 'connection-lost');
+    } finally {
+      await p.close();
+      await own.stop();
+    }
+  }, 180_000);
 
   it('attaches to a python3 found by its pid, and leaves it untouched after detach', async () => {
     const py = await startPython();

@@ -145,7 +145,6 @@ export function ProcessPicker() {
                 void attach(p.pid);
               }
             }}
-            aria-label={`${p.name}, pid ${p.pid}, user ${p.user}, RSS ${formatRss(p.rssKiB)}`}
           >
             <span className="pid">{p.pid}</span>
             <span className="name">{p.name}</span>
