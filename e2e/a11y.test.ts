@@ -108,4 +108,12 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
     await until('the demo to end', () => !alive(pid), 10_000);
     expectClean(found);
   }, 180_000);
+
+  it('the host gone (the lost-connection banner)', async () => {
+    await page.goto(host.url);
+    await until('the process list', async () => (await page.locator('.proc-row').count()) > 1);
+    await host.stop();
+    await page.getByTestId('connection-lost').waitFor({ timeout: 20_000 });
+    expectClean(await bothThemes('host gone'));
+  }, 180_000);
 });

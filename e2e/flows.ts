@@ -191,10 +191,17 @@ export async function keyboardFirstMinute(
     async () => (writtenFromStatus(await statusText(page)) ?? 0) > 0,
     60_000,
   );
+  // Frames can count writes a moment before the watch's answer arrives: "s" acts once the UI
+  // knows it is watching (as the enabled "Stop watching" button shows).
+  await until('"Stop watching" enabled', () =>
+    page.getByRole('button', { name: 'Stop watching' }).isEnabled(),
+  );
   await screenshot(page, 'keyboard-watching');
   await press('s');
-  await until('the status line to stop counting writes', async () =>
-    /^Tick \d+/.test(await statusText(page)),
+  await until(
+    'the status line to stop counting writes',
+    async () => /^Tick \d+/.test(await statusText(page)),
+    60_000,
   );
   return { presses: keys.length, keys };
 }
