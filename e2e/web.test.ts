@@ -109,11 +109,11 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
     expect(await page.evaluate('document.activeElement.className')).toBe('heatmap');
     const live = page.getByTestId('heatmap-live');
     const tip = page.getByTestId('heatmap-tip');
-    // The live region says what the tooltip shows for the cursor's cell.
+    // The live region says what the tooltip shows for the cursor's cell (its address first).
     const announced = async () => {
       const said = (await live.textContent()) ?? '';
-      const shown = (await tip.locator('div').allTextContents()).join('. ') + '.';
-      return /^0x[0-9a-f]+/.test(said) && said === shown ? said : '';
+      const shown = (await tip.locator('.tip-addr').textContent()) ?? '';
+      return /^0x[0-9a-f]+/.test(said) && said.startsWith(shown + '.') ? said : '';
     };
     await page.keyboard.press('ArrowRight');
     const first = await until('the cursor cell announced', announced);

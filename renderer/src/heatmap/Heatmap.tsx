@@ -91,6 +91,8 @@ export function Heatmap() {
     let cursor: number | null = null;
     let anchor: number | null = null;
     let announceTimer: ReturnType<typeof setTimeout> | null = null;
+    /** True while the tooltip describes the keyboard cursor (not the mouse). */
+    let tipForCursor = false;
     let lastZoomSeq = 0;
     let lastCommandSeq = 0;
 
@@ -277,7 +279,12 @@ export function Heatmap() {
       ctx.drawImage(off, 0, 0, cols * layout.cellPx * dpr, rows * layout.cellPx * dpr);
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       drawOverlays(layout, st.vmas, st.selection, st.focusedVma);
-      if (cursor !== null && document.activeElement === wrap) drawCursor(layout);
+      if (cursor !== null && document.activeElement === wrap) {
+        drawCursor(layout);
+        // The keyboard's tooltip follows its cell when the view moves (its words are only
+        // announced on a move, in announceCursor).
+        if (tipForCursor) placeCursorTip(layout);
+      }
       performance.measure(DRAW_MEASURE, 'pagescope:heatmap-draw-start');
       drawCount++;
       canvas.dataset.draws = String(drawCount);
@@ -437,11 +444,15 @@ export function Heatmap() {
       const { col, row } = cellOf(l, d);
       const c = l.cellPx;
       const theme = themeColours();
+      // At least 11 px across, so a 3 px cell's cursor is still seen; centred on the cell.
+      const size = Math.max(c + 2, 11);
+      const x = col * c + c / 2 - size / 2;
+      const y = row * c + c / 2 - size / 2;
       ctx.lineWidth = 2;
       ctx.strokeStyle = theme.background;
-      ctx.strokeRect(col * c - 2, row * c - 2, c + 4, c + 4);
+      ctx.strokeRect(x - 1, y - 1, size + 2, size + 2);
       ctx.strokeStyle = theme.selection;
-      ctx.strokeRect(col * c - 1, row * c - 1, c + 2, c + 2);
+      ctx.strokeRect(x, y, size, size);
     }
 
     // Tooltip.
@@ -455,6 +466,7 @@ export function Heatmap() {
         tip.hidden = true;
         return;
       }
+      tipForCursor = false;
       showTip(didx, x, y);
     };
 
@@ -510,14 +522,23 @@ export function Heatmap() {
       svgSel.call(zoomBehavior.transform, zoomIdentity.translate(0, y).scale(k));
     }
 
+    /** The tooltip at the cursor's cell; its sentence, or null when the cell is out of view. */
+    function placeCursorTip(l: Layout): string | null {
+      const d = space.toDisplay(cursor!);
+      if (d < l.firstIndex || d >= l.endIndex) {
+        tip.hidden = true;
+        return null;
+      }
+      const { col, row } = cellOf(l, d);
+      return showTip(d, col * l.cellPx, row * l.cellPx);
+    }
+
     /** Say what is under the cursor: the tooltip now, the live region once the keys rest. */
     function announceCursor() {
       if (cursor === null || !layout || !frameHub.latest) return;
-      const l = layout;
-      const d = space.toDisplay(cursor);
-      if (d < l.firstIndex || d >= l.endIndex) return;
-      const { col, row } = cellOf(l, d);
-      const sentence = showTip(d, col * l.cellPx, row * l.cellPx);
+      const sentence = placeCursorTip(layout);
+      if (sentence === null) return;
+      tipForCursor = true;
       if (announceTimer) clearTimeout(announceTimer);
       announceTimer = setTimeout(() => {
         live.textContent = sentence;
@@ -599,6 +620,7 @@ export function Heatmap() {
     };
     const onBlur = () => {
       tip.hidden = true;
+      tipForCursor = false;
       schedule();
     };
     wrap.addEventListener('focus', onFocus);
