@@ -84,6 +84,14 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
     );
     pid = await sessionPid(page);
     await page.locator('.demo-guide').getByRole('button', { name: 'sweep' }).waitFor();
+    // Nothing picked yet: "Watch writes" is disabled and does not look like a primary button.
+    const watch = page.getByRole('button', { name: 'Watch writes' });
+    expect(await watch.isDisabled()).toBe(true);
+    expect(
+      await page.evaluate(
+        `getComputedStyle([...document.querySelectorAll('button.primary')].find((b) => b.textContent === 'Watch writes')).backgroundColor`,
+      ),
+    ).toBe('rgba(0, 0, 0, 0)');
     expectClean(await bothThemes('attached'));
   }, 180_000);
 
@@ -98,7 +106,14 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
         return n !== null && n > 0;
       },
       60_000, // registering the watch takes seconds on a loaded machine
-    );
+    ).catch(async (err: Error) => {
+      const state = await page.evaluate(`(() => {
+        const s = window.__pagescope.useApp.getState();
+        return JSON.stringify({ watching: s.watching, focused: s.focusedVma, busy: s.busy,
+          notices: s.notices.map((n) => n.text), lost: s.lost });
+      })()`);
+      throw new Error(`${err.message}; status "${await statusText(page)}"; ${state}`);
+    });
     const found = await bothThemes('watching');
     await page.getByRole('button', { name: /^Keyboard/ }).click();
     await page.getByRole('dialog', { name: 'Keyboard' }).waitFor();
