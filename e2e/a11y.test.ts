@@ -74,6 +74,12 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
     await page.goto(host.url);
     await until('the process list', async () => (await page.locator('.proc-row').count()) > 1);
     expectClean(await bothThemes('first screen'));
+    // prefers-reduced-motion: no transitions.
+    const transition = `getComputedStyle(document.querySelector('.picker-actions button')).transitionDuration`;
+    expect(await page.evaluate(transition)).not.toBe('0s');
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    expect(await page.evaluate(transition)).toBe('0s');
+    await page.emulateMedia({ reducedMotion: 'no-preference' });
   }, 180_000);
 
   it('attached to the demo', async () => {

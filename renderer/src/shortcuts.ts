@@ -117,7 +117,7 @@ export function toggleHelp(): void {
 
 /** True when the key belongs to what has focus (typing in a field, a native control). */
 function typing(target: EventTarget | null): boolean {
-  if (!(target instanceof HTMLElement)) return false;
+  if (typeof HTMLElement === 'undefined' || !(target instanceof HTMLElement)) return false;
   return (
     target.isContentEditable ||
     target instanceof HTMLInputElement ||
