@@ -16,6 +16,25 @@ import {
   writtenFromStatus,
 } from './helpers.ts';
 
+/**
+ * In the page: at least three demo regions are in the heatmap's view and they take at least a
+ * tenth of it (in display cells) — true for the demo's own view, false for the whole process.
+ */
+export const DEMO_IN_VIEW = `(() => {
+  const h = window.__pagescopeHeatmap;
+  const s = window.__pagescope.useApp.getState();
+  if (!h || !h.layout) return false;
+  const { space, layout } = h;
+  let regions = 0, cells = 0;
+  for (const v of s.vmas) {
+    if (!(v.label || '').startsWith('demo: ')) continue;
+    const a = Math.max(space.toDisplay(v.offset), layout.firstIndex);
+    const b = Math.min(space.toDisplayEnd(v.offset + v.endPage - v.startPage), layout.endIndex);
+    if (b > a) { regions++; cells += b - a; }
+  }
+  return regions >= 3 && cells >= 0.1 * (layout.endIndex - layout.firstIndex);
+})()`;
+
 export async function newcomerPath(page: Page, label: string): Promise<void> {
   const t0 = Date.now();
   const step = (what: string) =>
@@ -34,6 +53,8 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   await until('colours on the heatmap', async () => (await heatmapColours(page)) >= 3);
   expect(await statusText(page)).toMatch(/^Tick \d+ · [\d,]+ present/);
   step('heatmap drawn');
+  // The first view shows the demo, not the whole process (mostly the runtime's reservations).
+  await until('the demo regions to fill the first view', () => page.evaluate(DEMO_IN_VIEW), 30_000);
   await page.waitForTimeout(1000);
   await shot('demo-residency');
   await page.getByRole('radio', { name: 'Type' }).click();
@@ -54,8 +75,14 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   const target = rows.filter({ hasText: targetRange ?? '' }).first();
   await until(
     'the sweep focused',
-    async () => (await target.getAttribute('aria-pressed')) === 'true',
+    async () => (await target.getAttribute('aria-selected')) === 'true',
   );
+  // The memory map scrolls the picked row into its view.
+  await until('the picked row visible in the memory map', async () => {
+    const list = await page.getByTestId('memory-map').boundingBox();
+    const row = await target.boundingBox();
+    return !!list && !!row && row.y >= list.y - 1 && row.y + row.height <= list.y + list.height + 1;
+  });
   await page.getByRole('button', { name: 'Watch writes' }).click();
   await until('the watched badge', async () =>
     (await target.locator('.badge').allTextContents()).includes('watched'),
@@ -127,4 +154,54 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   );
   await page.getByRole('button', { name: /detach/i }).click();
   await until('the demo to end', () => !alive(pid), 10_000);
+}
+
+/**
+ * The README's first minute with the keyboard alone — launch the demo, pick the sweep, watch
+ * its writes, stop — counting every key press. Waits are for conditions, never for time.
+ */
+export async function keyboardFirstMinute(
+  page: Page,
+): Promise<{ presses: number; keys: string[] }> {
+  const keys: string[] = [];
+  const press = async (key: string) => {
+    keys.push(key);
+    await page.keyboard.press(key);
+  };
+  const focused = (): Promise<string> =>
+    page.evaluate(`(() => {
+      const e = document.activeElement;
+      if (!e || e === document.body) return '';
+      return (e.textContent || '').trim().slice(0, 40) + ' | ' + (e.getAttribute('role') || e.tagName);
+    })()`);
+
+  // Tab to "Launch demo" (past the header's help button and any notes), Enter.
+  for (let i = 0; i < 8 && !/^Launch demo/.test(await focused()); i++) await press('Tab');
+  expect(await focused()).toMatch(/^Launch demo/);
+  await press('Enter');
+  // Focus moves to the demo guide's regions, "sweep" first.
+  await until('focus on the demo regions', async () => /^sweep \|/.test(await focused()), 60_000);
+  await screenshot(page, 'keyboard-demo-regions');
+  await press('Enter');
+  const row = page.getByTestId('memory-map').getByRole('option', { selected: true });
+  await until('the sweep picked', async () => /demo: sweep/.test((await row.textContent()) ?? ''));
+  await press('w');
+  await until(
+    'written pages counted',
+    async () => (writtenFromStatus(await statusText(page)) ?? 0) > 0,
+    60_000,
+  );
+  // Frames can count writes a moment before the watch's answer arrives: "s" acts once the UI
+  // knows it is watching (as the enabled "Stop watching" button shows).
+  await until('"Stop watching" enabled', () =>
+    page.getByRole('button', { name: 'Stop watching' }).isEnabled(),
+  );
+  await screenshot(page, 'keyboard-watching');
+  await press('s');
+  await until(
+    'the status line to stop counting writes',
+    async () => /^Tick \d+/.test(await statusText(page)),
+    60_000,
+  );
+  return { presses: keys.length, keys };
 }

@@ -1,11 +1,20 @@
-/** The app shell: header, sidebar (process picker or memory map), heatmap, legend, timeline. */
+/**
+ * The app shell: header (banner, with the page's h1), notices, sidebar (process picker or memory
+ * map), main (heatmap, legend, timeline), status line (contentinfo) — every part in a landmark.
+ * It installs the keyboard shortcuts and moves focus where the next step is when a session
+ * starts or ends, so the keyboard never falls back to the top of the page.
+ */
+import { useEffect, useRef } from 'react';
 import { detach } from './actions.ts';
 import { Controls } from './Controls.tsx';
+import { DemoGuide } from './DemoGuide.tsx';
 import { Heatmap } from './heatmap/Heatmap.tsx';
+import { HelpDialog } from './HelpDialog.tsx';
 import { Legend } from './Legend.tsx';
-import { focusVma, MemoryMap } from './MemoryMap.tsx';
+import { MemoryMap } from './MemoryMap.tsx';
 import { Notices } from './Notices.tsx';
 import { ProcessPicker } from './ProcessPicker.tsx';
+import { focusFirst, installShortcuts, toggleHelp } from './shortcuts.ts';
 import { StatusLine } from './StatusLine.tsx';
 import { useApp } from './store.ts';
 import { Timeline } from './timeline/Timeline.tsx';
@@ -14,7 +23,7 @@ function Welcome() {
   const ended = useApp((s) => s.ended);
   return (
     <div className="welcome">
-      <h1>See a process's memory, page by page.</h1>
+      <h2 className="welcome-title">See a process's memory, page by page.</h2>
       <p>
         pagescope samples the page tables of a live process many times a second and draws every
         page: present, swapped, file-backed, zero, huge, guard — and, when you ask it to watch,
@@ -26,69 +35,47 @@ function Welcome() {
           phases, or pick a process on the left.
         </li>
         <li>
-          Click a VMA in the memory map, then <b>Watch writes</b>.
+          Pick a region in the memory map, then <b>Watch writes</b>.
         </li>
         <li>Scroll to zoom, drag to pan, Shift-drag to select a range.</li>
+        <li>
+          Or use the keyboard: <kbd>Tab</kbd> between areas, arrows inside them, <kbd>?</kbd> for
+          every shortcut.
+        </li>
       </ol>
       {ended && <p className="ended">Last session: {ended}</p>}
     </div>
   );
 }
 
-/** A demo region's name that focuses its (first) VMA, labelled by the host "demo: NAME". */
-function DemoRegion({ name }: { name: string }) {
-  const vma = useApp((s) => s.vmas.find((v) => v.label === `demo: ${name}`));
-  if (!vma) return <b>{name}</b>;
-  return (
-    <button type="button" className="linklike" onClick={() => focusVma(vma)}>
-      <b>{name}</b>
-    </button>
-  );
-}
-
-/** What the built-in demo does, for the first minute of a newcomer (see core/demo/regions.ts). */
-function DemoGuide() {
-  return (
-    <details className="demo-guide" open>
-      <summary>What the demo is doing</summary>
-      <p>
-        Each region is its own VMA and changes in phases. Click one, then <b>Watch writes</b>:
-      </p>
-      <ul>
-        <li>
-          <DemoRegion name="sweep" /> (16 MiB): a 4 MiB band of written pages sliding through it
-        </li>
-        <li>
-          <DemoRegion name="hot" />: the same 8 pages written every tick
-        </li>
-        <li>
-          <DemoRegion name="random" /> (16 MiB): 8 random pages written per tick, dropped every 10 s
-        </li>
-        <li>
-          <DemoRegion name="zero" />: pages only read — the shared zero page
-        </li>
-        <li>
-          <DemoRegion name="file" />: a private file mapping; written pages turn anonymous
-        </li>
-        <li>
-          <DemoRegion name="thp" />: transparent huge pages; <DemoRegion name="guard" />: guard-page
-          stripes
-        </li>
-        <li>
-          <DemoRegion name="swap" />: paged out every 10 s when swap exists;{' '}
-          <DemoRegion name="growth" />: a heap-like region
-        </li>
-      </ul>
-      <p className="muted small">
-        Click a region name to focus it; the memory map and heatmap label them “demo: …”.
-      </p>
-    </details>
-  );
+/** After a session starts, focus its first step (the demo's regions, else the memory map). */
+function useFocusManagement() {
+  const sessionId = useApp((s) => s.session?.sessionId ?? null);
+  const hasVmas = useApp((s) => s.vmas.length > 0);
+  const moved = useRef<number | null>(null);
+  useEffect(() => {
+    const idle = () => document.activeElement === document.body || !document.activeElement;
+    if (sessionId === null) {
+      if (moved.current !== null && idle()) focusFirst('.picker-actions button.primary');
+      moved.current = null;
+      return;
+    }
+    if (moved.current === sessionId || !hasVmas) return;
+    moved.current = sessionId;
+    if (idle())
+      focusFirst(
+        '[data-testid="demo-regions"] [tabindex="0"]',
+        '[data-testid="memory-map"] [tabindex="0"]',
+      );
+  }, [sessionId, hasVmas]);
 }
 
 export function App() {
   const session = useApp((s) => s.session);
   const connected = useApp((s) => s.connected);
+  const lost = useApp((s) => s.lost);
+  useEffect(() => installShortcuts(), []);
+  useFocusManagement();
   return (
     <div className="app">
       <header className="topbar">
@@ -104,7 +91,7 @@ export function App() {
             <rect x="8" y="15" width="6" height="6" rx="1" fill="#56b4e9" />
             <rect x="15" y="15" width="6" height="6" rx="1" fill="#2a313b" />
           </svg>
-          <span>pagescope</span>
+          <h1>pagescope</h1>
         </div>
         {session ? (
           <div className="session">
@@ -117,11 +104,20 @@ export function App() {
           </div>
         ) : (
           <div className="session muted">
-            {connected ? 'Not attached' : 'Connecting to the host…'}
+            {lost ? 'Disconnected' : connected ? 'Not attached' : 'Connecting to the host…'}
           </div>
         )}
+        <button
+          type="button"
+          className="ghost help-button"
+          onClick={toggleHelp}
+          aria-keyshortcuts="?"
+        >
+          Keyboard <kbd>?</kbd>
+        </button>
       </header>
       <Notices />
+      <HelpDialog />
       <div className="body">
         <aside className="sidebar">
           {session ? (

@@ -1,4 +1,10 @@
-/** The toolbar over the heatmap: colour mode, write watching, sampling, zoom. */
+/**
+ * The controls over the heatmap: colour mode (a radio group: one tab stop, arrows change the
+ * mode), write watching, sampling. Each main action names its shortcut (aria-keyshortcuts, and
+ * the help overlay).
+ */
+import type { KeyboardEvent } from 'react';
+import { nextIndex } from './a11y/roving.ts';
 import { resetWritten, setIntervalMs, setPaused, stopWatching, watchWrites } from './actions.ts';
 import type { ColourMode } from './heatmap/colour.ts';
 import { useApp } from './store.ts';
@@ -27,15 +33,27 @@ export function Controls() {
       ? focusedVma.path.split('/').pop() || focusedVma.label || `[${focusedVma.kind}]`
       : null;
 
+  const onModeKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const from = MODES.findIndex((m) => m.mode === mode);
+    const key = e.key === 'ArrowDown' ? 'ArrowRight' : e.key === 'ArrowUp' ? 'ArrowLeft' : e.key;
+    const to = nextIndex(key, from, MODES.length, 'horizontal');
+    if (to === null) return;
+    e.preventDefault();
+    useApp.setState({ mode: MODES[to].mode });
+    e.currentTarget.querySelectorAll<HTMLElement>('[role="radio"]')[to]?.focus();
+  };
+
   return (
-    <div className="controls" role="toolbar" aria-label="Heatmap controls">
-      <div className="segmented" role="radiogroup" aria-label="Colour mode">
-        {MODES.map((m) => (
+    <div className="controls" role="group" aria-label="Heatmap controls">
+      <div className="segmented" role="radiogroup" aria-label="Colour mode" onKeyDown={onModeKey}>
+        {MODES.map((m, i) => (
           <button
             type="button"
             key={m.mode}
             role="radio"
             aria-checked={mode === m.mode}
+            tabIndex={mode === m.mode ? 0 : -1}
+            aria-keyshortcuts={String(i + 1)}
             className={mode === m.mode ? 'on' : ''}
             onClick={() => useApp.setState({ mode: m.mode })}
           >
@@ -49,22 +67,40 @@ export function Controls() {
           className="primary"
           onClick={() => void watchWrites()}
           disabled={!target}
-          title={target ? `Watch writes on ${target}` : 'Pick a VMA or Shift-drag a range first'}
+          aria-keyshortcuts="w"
+          title={
+            target ? `Watch writes on ${target} (W)` : 'Pick a region or Shift-drag a range first'
+          }
         >
           Watch writes
         </button>
-        <button type="button" onClick={() => void resetWritten()} disabled={!watching}>
+        <button
+          type="button"
+          onClick={() => void resetWritten()}
+          disabled={!watching}
+          aria-keyshortcuts="r"
+        >
           Reset written
         </button>
-        <button type="button" onClick={() => void stopWatching()} disabled={!watching}>
+        <button
+          type="button"
+          onClick={() => void stopWatching()}
+          disabled={!watching}
+          aria-keyshortcuts="s"
+        >
           Stop watching
         </button>
         <span className="target muted small">
-          {target ? `on ${target}` : 'pick a VMA or Shift-drag'}
+          {target ? `on ${target}` : 'pick a region or Shift-drag'}
         </span>
       </div>
       <div className="group right">
-        <button type="button" onClick={() => void setPaused(!paused)} aria-pressed={paused}>
+        <button
+          type="button"
+          onClick={() => void setPaused(!paused)}
+          aria-pressed={paused}
+          aria-keyshortcuts="p"
+        >
           {paused ? 'Resume' : 'Pause'}
         </button>
         <label className="interval">

@@ -1,5 +1,10 @@
-/** The legend: one toggle per category of the current colour mode, with live page counts. */
-import { useEffect, useRef } from 'react';
+/**
+ * The legend: one toggle per category of the current colour mode, saying in words which colour
+ * it is (not only showing a swatch), with live page counts; in writes mode, the heat ramp with
+ * its two ends named. The toggles are a toolbar and one tab stop (arrow keys move).
+ */
+import { useEffect, useRef, useSyncExternalStore } from 'react';
+import { useRoving } from './a11y/roving.ts';
 import type { Frame } from '../../core/protocol/frame.ts';
 import { frameHub } from './frames.ts';
 import {
@@ -11,7 +16,8 @@ import {
 } from './heatmap/colour.ts';
 import { totalsFromHistogram } from './heatmap/raster.ts';
 import { useApp } from './store.ts';
-import { fmt } from './theme.ts';
+import { currentTheme, fmt, onThemeChange } from './theme.ts';
+import { COLOUR_NAMES, HEAT_ENDS } from './heatmap/colour-names.ts';
 
 /** Page counts per legend category of a mode, for one frame. */
 export function legendCounts(frame: Frame, mode: ColourMode): Partial<Record<CategoryKey, number>> {
@@ -53,6 +59,9 @@ export function Legend() {
   const hidden = useApp((s) => s.hidden);
   const compact = useApp((s) => s.compact);
   const ref = useRef<HTMLDivElement>(null);
+  const theme = useSyncExternalStore(onThemeChange, currentTheme);
+  const keys = MODE_CATEGORIES[mode];
+  const roving = useRoving<HTMLDivElement>(keys.length, 'button.legend-item', 'horizontal');
 
   useEffect(() => {
     const update = () => {
@@ -81,22 +90,39 @@ export function Legend() {
   };
 
   return (
-    <div className="legend" ref={ref} role="group" aria-label="Legend (click to show or hide)">
-      {MODE_CATEGORIES[mode].map((key) => (
-        <button
-          type="button"
-          key={key}
-          className={`legend-item${hidden.has(key) ? ' off' : ''}`}
-          aria-pressed={!hidden.has(key)}
-          onClick={() => toggle(key)}
-          title={hidden.has(key) ? 'Show' : 'Hide'}
-        >
-          <i className={`sw sw-${key}`} />
-          <span>{CATEGORY_LABELS[key]}</span>
-          <span className="count" data-count={key} />
-        </button>
-      ))}
-      {mode === 'writes' && <span className="ramp" title="Write heat: older → newer/more often" />}
+    <div className="legend" ref={ref}>
+      <div
+        className="legend-items"
+        role="toolbar"
+        aria-label="Legend: each colour and its pages; press to show or hide"
+        ref={roving.ref}
+        onKeyDown={roving.onKeyDown}
+        onFocus={roving.onFocus}
+      >
+        {keys.map((key, i) => (
+          <button
+            type="button"
+            key={key}
+            tabIndex={roving.tabIndex(i)}
+            className={`legend-item${hidden.has(key) ? ' off' : ''}`}
+            aria-pressed={!hidden.has(key)}
+            onClick={() => toggle(key)}
+            title={hidden.has(key) ? 'Show' : 'Hide'}
+          >
+            <i className={`sw sw-${key}`} aria-hidden="true" />
+            <span>{CATEGORY_LABELS[key]}</span>
+            <span className="colour-name">{COLOUR_NAMES[theme][key]}</span>
+            <span className="count" data-count={key} />
+          </button>
+        ))}
+      </div>
+      {mode === 'writes' && (
+        <span className="ramp-key">
+          <span className="small">{HEAT_ENDS[theme][0]}: written long ago or once</span>
+          <span className="ramp" aria-hidden="true" />
+          <span className="small">{HEAT_ENDS[theme][1]}: written just now, often</span>
+        </span>
+      )}
       <label
         className="check legend-right"
         title="Draw long stretches with no page table (untouched reservations) as a thin strip"

@@ -1,11 +1,15 @@
 /**
  * The memory map panel: one row per VMA (range, perms, name, counts per category, watched
- * state). Clicking a row focuses the heatmap on it. The counts change every tick, so they are
- * written into the rows directly (throttled), not through React state.
+ * state). Clicking a row (or Enter on it) focuses the heatmap on it. The counts change every
+ * tick, so they are written into the rows directly (throttled), not through React state.
+ *
+ * Keyboard: the list is a listbox and one tab stop (roving tabindex): arrows move, Enter or
+ * Space picks; selection does not follow focus, since picking zooms the heatmap.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { HISTOGRAM_WIDTH } from '../../core/protocol/page-bits.ts';
 import type { VmaInfo } from '../../core/protocol/messages.ts';
+import { useRoving } from './a11y/roving.ts';
 import { frameHub } from './frames.ts';
 import { BIT } from './heatmap/colour.ts';
 import { requestZoom, useApp } from './store.ts';
@@ -58,7 +62,6 @@ export function MemoryMap() {
   const vmas = useApp((s) => s.vmas);
   const focused = useApp((s) => s.focusedVma);
   const total = useApp((s) => s.totalPages);
-  const listRef = useRef<HTMLDivElement>(null);
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<'address' | 'resident'>('address');
 
@@ -82,9 +85,27 @@ export function MemoryMap() {
     return list;
   }, [vmas, filter, sort]);
 
+  const roving = useRoving<HTMLDivElement>(rows.length, '.vma-row');
+  const listRef = roving.ref;
+  const { setActive } = roving;
+  // A region picked elsewhere (heatmap, demo guide) becomes the list's active row and is
+  // scrolled into view once — inside the list only, the page does not move.
+  const scrolledFor = useRef<string | null>(null);
   useEffect(() => {
-    listRef.current?.querySelector('.vma-row.focused')?.scrollIntoView({ block: 'nearest' });
-  }, [focused]);
+    const i = rows.findIndex(([, v]) => v.start === focused);
+    if (i < 0) {
+      if (focused === null) scrolledFor.current = null;
+      return;
+    }
+    setActive(i);
+    const list = listRef.current;
+    const row = list?.querySelectorAll<HTMLElement>('.vma-row')[i];
+    if (!list || !row || scrolledFor.current === focused) return;
+    scrolledFor.current = focused;
+    const top = row.getBoundingClientRect().top - list.getBoundingClientRect().top;
+    if (top < 0 || top + row.offsetHeight > list.clientHeight)
+      list.scrollTop += top - (list.clientHeight - row.offsetHeight) / 2;
+  }, [focused, rows, setActive, listRef]);
 
   useEffect(() => {
     let last = 0;
@@ -134,15 +155,29 @@ export function MemoryMap() {
           <option value="resident">By resident pages</option>
         </select>
       </div>
-      <div className="vma-list" ref={listRef} role="list">
-        {rows.map(([i, v]) => (
-          <button
-            type="button"
-            role="listitem"
+      <div
+        className="vma-list"
+        ref={listRef}
+        role="listbox"
+        aria-label="Regions (VMAs)"
+        onKeyDown={roving.onKeyDown}
+        onFocus={roving.onFocus}
+        data-testid="memory-map"
+      >
+        {rows.map(([i, v], pos) => (
+          <div
+            role="option"
+            tabIndex={roving.tabIndex(pos)}
             key={`${v.index}-${v.start}`}
             className={`vma-row${focused === v.start ? ' focused' : ''} watched-${v.watched}`}
-            aria-pressed={focused === v.start}
+            aria-selected={focused === v.start}
             onClick={() => focus(v)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' || e.key === ' ') {
+                e.preventDefault();
+                focus(v);
+              }
+            }}
             title={`${v.start}–${v.end}${v.watchNote ? `\n${v.watchNote}` : ''}`}
           >
             <span className="vma-name">
@@ -168,9 +203,13 @@ export function MemoryMap() {
                 </span>
               )}
             </span>
-          </button>
+          </div>
         ))}
-        {vmas.length === 0 && <p className="muted empty">Waiting for the memory map…</p>}
+        {vmas.length === 0 && (
+          <div role="option" aria-selected={false} aria-disabled="true" className="muted empty">
+            Waiting for the memory map…
+          </div>
+        )}
       </div>
     </section>
   );

@@ -1,5 +1,9 @@
-/** The process picker: search by name or pid, attach, launch the demo or a command. */
+/**
+ * The process picker: search by name or pid, attach, launch the demo or a command. The process
+ * list is a listbox and one tab stop (roving tabindex): arrows move, Enter attaches.
+ */
 import { useMemo, useState } from 'react';
+import { useRoving } from './a11y/roving.ts';
 import { attach, launchCommand, launchDemo, refreshProcesses } from './actions.ts';
 import { useApp } from './store.ts';
 import { fmt } from './theme.ts';
@@ -42,6 +46,7 @@ export function ProcessPicker() {
       )
       .slice(0, 200);
   }, [processes, query]);
+  const roving = useRoving<HTMLDivElement>(shown.length, '.proc-row[role="option"]');
 
   return (
     <section className="picker" aria-label="Processes">
@@ -117,34 +122,48 @@ export function ProcessPicker() {
         </button>
       </div>
       {busy && <p className="busy">{busy}…</p>}
-      <div className="proc-list" role="list" aria-label="Process list" aria-busy={loading}>
-        <div className="proc-row proc-head" aria-hidden="true">
-          <span>PID</span>
-          <span>Name</span>
-          <span>User</span>
-          <span className="num">RSS</span>
-        </div>
-        {shown.map((p) => (
-          <button
-            type="button"
-            role="listitem"
+      <div className="proc-row proc-head" aria-hidden="true">
+        <span>PID</span>
+        <span>Name</span>
+        <span>User</span>
+        <span className="num">RSS</span>
+      </div>
+      <div
+        className="proc-list"
+        role="listbox"
+        aria-label="Processes: Enter attaches"
+        aria-busy={loading}
+        ref={roving.ref}
+        onKeyDown={roving.onKeyDown}
+        onFocus={roving.onFocus}
+      >
+        {shown.map((p, i) => (
+          <div
+            role="option"
+            aria-selected={false}
+            aria-disabled={busy !== null}
+            tabIndex={roving.tabIndex(i)}
             key={p.pid}
             className="proc-row"
             title={p.cmdline}
-            disabled={busy !== null}
-            onClick={() => void attach(p.pid)}
-            aria-label={`Attach to ${p.name}, pid ${p.pid}, user ${p.user}, RSS ${formatRss(p.rssKiB)}`}
+            onClick={() => busy === null && void attach(p.pid)}
+            onKeyDown={(e) => {
+              if ((e.key === 'Enter' || e.key === ' ') && busy === null) {
+                e.preventDefault();
+                void attach(p.pid);
+              }
+            }}
           >
             <span className="pid">{p.pid}</span>
             <span className="name">{p.name}</span>
             <span className="user">{p.user}</span>
             <span className="num">{formatRss(p.rssKiB)}</span>
-          </button>
+          </div>
         ))}
         {shown.length === 0 && (
-          <p className="muted empty">
+          <div role="option" aria-selected={false} aria-disabled="true" className="muted empty">
             {processes.length === 0 ? 'No processes listed yet.' : `No process matches “${query}”.`}
-          </p>
+          </div>
         )}
       </div>
       <p className="muted small">{fmt.format(processes.length)} processes</p>

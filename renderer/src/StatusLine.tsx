@@ -1,6 +1,8 @@
 /**
  * The status line (role="status"): "N written pages" for the last tick while watching, else the
- * tick's totals. Updated from the FrameHub by writing its text, not by React state.
+ * tick's totals. Updated from the FrameHub by writing its text, not by React state. It changes
+ * every tick, so it is not announced (aria-live="off"): a screen reader reads it on demand, and
+ * what must be heard goes through the notices and the heatmap's live region.
  */
 import { useEffect, useRef } from 'react';
 import { frameHub } from './frames.ts';
@@ -36,7 +38,11 @@ export function StatusLine() {
       if (!el) return;
       const st = useApp.getState();
       if (!f) {
-        el.textContent = st.session ? 'Waiting for the first scan…' : 'Not attached.';
+        el.textContent = st.lost
+          ? 'Disconnected from the host.'
+          : st.session
+            ? 'Waiting for the first scan…'
+            : 'Not attached.';
         return;
       }
       el.textContent = statusText(f.counters, st.watching || f.counters.watched > 0);
@@ -44,7 +50,9 @@ export function StatusLine() {
     update();
     const u1 = frameHub.subscribe(update);
     const u2 = useApp.subscribe((s, p) =>
-      s.watching !== p.watching || s.session !== p.session ? update() : undefined,
+      s.watching !== p.watching || s.session !== p.session || s.lost !== p.lost
+        ? update()
+        : undefined,
     );
     return () => {
       u1();
@@ -53,7 +61,7 @@ export function StatusLine() {
   }, []);
   return (
     <footer className="statusbar">
-      <span role="status" ref={ref} data-testid="status" />
+      <span role="status" aria-live="off" ref={ref} data-testid="status" />
       {session && (
         <span className="muted small">
           {paused ? 'Paused' : `every ${session ? useApp.getState().intervalMs : 0} ms`}

@@ -4,8 +4,17 @@
  */
 import type { Bridge } from '../../core/protocol/bridge.ts';
 import type { HostEvent, SessionInfo } from '../../core/protocol/messages.ts';
+import { superviseLink } from './connection.ts';
+import { demoSpan } from './demo.ts';
 import { frameHub } from './frames.ts';
-import { addressRanges, initialState, notify, useApp } from './store.ts';
+import {
+  addressRanges,
+  initialState,
+  lastingNotices,
+  notify,
+  requestZoom,
+  useApp,
+} from './store.ts';
 
 interface ErrorLike {
   code?: string;
@@ -37,25 +46,53 @@ export function explain(err: unknown, what: string): string {
 
 let unsubscribers: Array<() => void> = [];
 
-export async function connect(bridge: Bridge): Promise<void> {
+/**
+ * Use a bridge: subscribe, say hello, list processes, and watch the link (reconnecting through
+ * `reopen`, the page's bridge factory, when the host goes away).
+ */
+export async function connect(
+  bridge: Bridge,
+  reopen: (() => Promise<Bridge>) | null = null,
+): Promise<void> {
+  try {
+    await adopt(bridge, reopen);
+  } catch (err) {
+    notify('error', explain(err, 'Connecting to the host'));
+  }
+}
+
+async function adopt(bridge: Bridge, reopen: (() => Promise<Bridge>) | null): Promise<void> {
   for (const u of unsubscribers) u();
   useApp.setState({ bridge });
   unsubscribers = [bridge.onFrame((f) => frameHub.push(f)), bridge.onEvent(onEvent)];
-  try {
-    const hello = await bridge.request('hello', { version: 1 });
-    useApp.setState({
-      connected: true,
-      hostWarnings: hello.warnings,
-      launchDisabled:
-        hello.launch && !hello.launch.enabled
-          ? (hello.launch.reason ?? 'This host does not allow launching commands.')
-          : null,
-    });
-  } catch (err) {
-    notify('error', explain(err, 'Connecting to the host'));
-    return;
-  }
+  const hello = await bridge.request('hello', { version: 1 });
+  useApp.setState({
+    connected: true,
+    lost: null,
+    hostWarnings: hello.warnings,
+    launchDisabled:
+      hello.launch && !hello.launch.enabled
+        ? (hello.launch.reason ?? 'This host does not allow launching commands.')
+        : null,
+  });
+  superviseLink(bridge, { lost: linkLost, reopen, adopt: (b) => adopt(b, reopen) });
   await refreshProcesses();
+}
+
+/** The host went away: its sessions ended with the connection. */
+function linkLost(): void {
+  const s = useApp.getState();
+  frameHub.reset(null);
+  pendingDemoView = null;
+  useApp.setState({
+    ...initialState(),
+    mode: s.mode,
+    connected: false,
+    notices: lastingNotices(s.notices),
+    ended: s.session
+      ? `${s.session.name} (pid ${s.session.pid}): the connection to the host was lost.`
+      : s.ended,
+  });
 }
 
 /** The latest VMA table per session, kept even before the attach answer arrives. */
@@ -71,8 +108,9 @@ function onEvent(ev: HostEvent): void {
   if (ev.event === 'vmas') {
     frameHub.resize(ev.totalPages);
     useApp.setState({ vmas: ev.vmas, totalPages: ev.totalPages });
+    showDemo();
   } else if (ev.event === 'warning') {
-    notify('warning', ev.message);
+    notify('warning', ev.message, 'session');
   } else if (ev.event === 'sessionEnded') {
     endSession(ev.reason);
   }
@@ -107,7 +145,24 @@ export async function refreshProcesses(): Promise<void> {
   }
 }
 
-async function startSession(label: string, run: (b: Bridge) => Promise<SessionInfo>) {
+/** The demo session whose first view has not been set yet (see showDemo). */
+let pendingDemoView: number | null = null;
+
+/**
+ * The first view of the demo shows the demo: once its labelled regions are in the VMA table,
+ * zoom to the stretch that holds them (not the whole process, which is mostly the runtime's
+ * reservations).
+ */
+function showDemo(): void {
+  const { session, vmas } = useApp.getState();
+  if (pendingDemoView === null || session?.sessionId !== pendingDemoView) return;
+  const span = demoSpan(vmas);
+  if (!span) return;
+  pendingDemoView = null;
+  requestZoom(span);
+}
+
+async function startSession(label: string, run: (b: Bridge) => Promise<SessionInfo>, demo = false) {
   const { bridge, session } = useApp.getState();
   if (!bridge) return;
   useApp.setState({ busy: label });
@@ -123,13 +178,15 @@ async function startSession(label: string, run: (b: Bridge) => Promise<SessionIn
       paused: info.paused,
       intervalMs: info.intervalMs,
     });
+    pendingDemoView = demo ? info.sessionId : null;
     const early = pendingVmas.get(info.sessionId);
     pendingVmas.clear();
     if (early) {
       frameHub.resize(early.totalPages);
       useApp.setState({ vmas: early.vmas, totalPages: early.totalPages });
+      showDemo();
     }
-    for (const w of info.warnings) notify('warning', w);
+    for (const w of info.warnings) notify('warning', w, 'session');
   } catch (err) {
     notify('error', explain(err, label));
     void refreshProcesses();
@@ -141,7 +198,7 @@ async function startSession(label: string, run: (b: Bridge) => Promise<SessionIn
 export const attach = (pid: number) =>
   startSession(`Attaching to ${pid}`, (b) => b.request('attach', { pid }));
 export const launchDemo = () =>
-  startSession('Launching the demo', (b) => b.request('launchDemo', {}));
+  startSession('Launching the demo', (b) => b.request('launchDemo', {}), true);
 export const launchCommand = (command: string[]) =>
   startSession(`Launching ${command[0]}`, (b) => b.request('launch', { command }));
 
@@ -149,7 +206,16 @@ export async function detach(): Promise<void> {
   const { bridge, session } = useApp.getState();
   if (!bridge || !session) return;
   frameHub.reset(null);
-  useApp.setState({ session: null, vmas: [], totalPages: 0, watching: false });
+  pendingDemoView = null;
+  useApp.setState((s) => ({
+    session: null,
+    vmas: [],
+    totalPages: 0,
+    watching: false,
+    focusedVma: null,
+    selection: null,
+    notices: lastingNotices(s.notices),
+  }));
   try {
     await bridge.request('detach', { sessionId: session.sessionId });
   } catch (err) {
@@ -182,7 +248,7 @@ export async function watchWrites(): Promise<void> {
   } else {
     notify(
       'info',
-      'Pick a VMA in the memory map or Shift-drag on the heatmap to choose what to watch.',
+      'Pick a region in the memory map or Shift-drag on the heatmap to choose what to watch.',
     );
     return;
   }

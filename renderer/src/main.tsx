@@ -41,7 +41,7 @@ async function chooseBridge(): Promise<Bridge> {
 
 createRoot(document.getElementById('root')!).render(<App />);
 chooseBridge()
-  .then((bridge) => connect(bridge))
+  .then((bridge) => connect(bridge, chooseBridge))
   .catch((err: unknown) =>
     notify(
       'error',

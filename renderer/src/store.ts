@@ -13,7 +13,18 @@ export interface Notice {
   id: number;
   kind: 'error' | 'warning' | 'info';
   text: string;
+  /** 'session': about the current session only, dropped when it ends. */
+  scope?: 'session';
 }
+
+/** The link to the host: up, or lost and retrying (see connection.ts). */
+export interface LinkLost {
+  /** When the next attempt starts (Date.now() ms), null while one is under way. */
+  retryAt: number | null;
+  attempt: number;
+}
+
+export type HeatmapCommand = 'in' | 'out' | 'all';
 
 /** A selected range of the collapsed page space, [start, end). */
 export interface Selection {
@@ -24,6 +35,8 @@ export interface Selection {
 export interface AppState {
   bridge: Bridge | null;
   connected: boolean;
+  /** Set while the connection to the host is lost (a banner says so and what to do). */
+  lost: LinkLost | null;
   hostWarnings: string[];
   /** Why this host refuses "Launch command…" (hello's `launch.reason`), or null when it allows it. */
   launchDisabled: string | null;
@@ -52,11 +65,15 @@ export interface AppState {
   /** Tick being looked at on the timeline, or null for live. */
   scrubTick: number | null;
   notices: Notice[];
+  /** A zoom asked for from outside the heatmap (a keyboard shortcut). */
+  heatmapCommand: { cmd: HeatmapCommand; seq: number } | null;
+  /** The keyboard help overlay. */
+  helpOpen: boolean;
 }
 
 export const initialState = (): Omit<
   AppState,
-  'bridge' | 'connected' | 'hostWarnings' | 'launchDisabled'
+  'bridge' | 'connected' | 'lost' | 'hostWarnings' | 'launchDisabled'
 > => ({
   processes: [],
   processQuery: '',
@@ -78,11 +95,14 @@ export const initialState = (): Omit<
   watching: false,
   scrubTick: null,
   notices: [],
+  heatmapCommand: null,
+  helpOpen: false,
 });
 
 export const useApp = create<AppState>(() => ({
   bridge: null,
   connected: false,
+  lost: null,
   hostWarnings: [],
   launchDisabled: null,
   ...initialState(),
@@ -90,11 +110,21 @@ export const useApp = create<AppState>(() => ({
 
 let noticeId = 1;
 
-export function notify(kind: Notice['kind'], text: string): void {
+export function notify(kind: Notice['kind'], text: string, scope?: Notice['scope']): void {
   useApp.setState((s) => {
     if (s.notices.some((n) => n.text === text)) return s;
-    return { notices: [...s.notices.slice(-4), { id: noticeId++, kind, text }] };
+    return { notices: [...s.notices.slice(-4), { id: noticeId++, kind, text, scope }] };
   });
+}
+
+/** Notices that outlive the session that raised them (session-scoped ones are dropped). */
+export function lastingNotices(notices: Notice[]): Notice[] {
+  return notices.filter((n) => n.scope !== 'session');
+}
+
+let commandSeq = 1;
+export function heatmapCommand(cmd: HeatmapCommand): void {
+  useApp.setState({ heatmapCommand: { cmd, seq: commandSeq++ } });
 }
 
 export function dismissNotice(id: number): void {

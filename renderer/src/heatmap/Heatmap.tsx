@@ -1,6 +1,11 @@
 /**
  * The heatmap: a canvas drawn from typed arrays, plus an SVG overlay carrying d3-zoom (wheel,
- * drag, keyboard +/- and arrows) and d3-brush (Shift-drag selects a range).
+ * drag, keyboard +/-) and d3-brush (Shift-drag selects a range).
+ *
+ * Keyboard: the heatmap is one tab stop with a cell cursor. Arrow keys move it (the view pans to
+ * keep it in sight), Shift+arrows select from where the selection started, Enter picks the VMA
+ * under it. The cursor's cell is described in the tooltip and, debounced, in a polite live region
+ * — only when the cursor moves, never per tick.
  *
  * React renders this component once per session; after that every redraw is imperative: the
  * component subscribes to the FrameHub (frames) and to the zustand store (viewport, selection,
@@ -11,10 +16,9 @@ import { useEffect, useRef } from 'react';
 import { brushY, type D3BrushEvent } from 'd3-brush';
 import { select } from 'd3-selection';
 import { zoom as d3zoom, zoomIdentity, type D3ZoomEvent, type ZoomBehavior } from 'd3-zoom';
-import { HISTOGRAM_WIDTH, PAGE_BIT_NAMES } from '../../../core/protocol/page-bits.ts';
 import type { VmaInfo } from '../../../core/protocol/messages.ts';
 import { frameHub } from '../frames.ts';
-import { addressAtIndex, useApp, vmaAtIndex, vmaAtPage } from '../store.ts';
+import { useApp, vmaAtIndex, vmaAtPage } from '../store.ts';
 import {
   currentTheme,
   fmt,
@@ -23,6 +27,7 @@ import {
   sizeCanvas,
   themeColours,
 } from '../theme.ts';
+import { cellInfo, cellSentence } from './cell-info.ts';
 import { buildLuts, type Luts } from './colour.ts';
 import { buildDisplaySpace, DisplaySpace } from './display-space.ts';
 import type { HeatStore } from './heat.ts';
@@ -56,12 +61,14 @@ export function Heatmap() {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const tipRef = useRef<HTMLDivElement>(null);
+  const liveRef = useRef<HTMLParagraphElement>(null);
 
   useEffect(() => {
     const wrap = wrapRef.current!;
     const canvas = canvasRef.current!;
     const svg = svgRef.current!;
     const tip = tipRef.current!;
+    const live = liveRef.current!;
     const ctx = canvas.getContext('2d')!;
     const off = document.createElement('canvas');
     const offCtx = off.getContext('2d')!;
@@ -80,6 +87,14 @@ export function Heatmap() {
     let scheduled = 0;
     let pastHeat: { tick: number; heat: HeatStore | null } | null = null;
     let drawCount = 0;
+    /** The keyboard cursor (host index) and where a Shift+arrow selection started. */
+    let cursor: number | null = null;
+    let anchor: number | null = null;
+    let announceTimer: ReturnType<typeof setTimeout> | null = null;
+    /** True while the tooltip describes the keyboard cursor (not the mouse). */
+    let tipForCursor = false;
+    let lastZoomSeq = 0;
+    let lastCommandSeq = 0;
 
     const zoomBehavior: ZoomBehavior<SVGSVGElement, unknown> = d3zoom<SVGSVGElement, unknown>()
       .filter((event: Event) => {
@@ -207,6 +222,7 @@ export function Heatmap() {
       const total = space.totalDisplay;
       const kMax = maxZoom(total, width, height);
       zoomBehavior.scaleExtent([1, kMax]);
+      if (frame && total > 0 && applyRequests()) st = useApp.getState();
       const theme = themeColours();
       const key = `${currentTheme()}|${st.mode}|${[...st.hidden].sort().join(',')}`;
       if (key !== lutKey || !luts) {
@@ -263,6 +279,12 @@ export function Heatmap() {
       ctx.drawImage(off, 0, 0, cols * layout.cellPx * dpr, rows * layout.cellPx * dpr);
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       drawOverlays(layout, st.vmas, st.selection, st.focusedVma);
+      if (cursor !== null && document.activeElement === wrap) {
+        drawCursor(layout);
+        // The keyboard's tooltip follows its cell when the view moves (its words are only
+        // announced on a move, in announceCursor).
+        if (tipForCursor) placeCursorTip(layout);
+      }
       performance.measure(DRAW_MEASURE, 'pagescope:heatmap-draw-start');
       drawCount++;
       canvas.dataset.draws = String(drawCount);
@@ -351,44 +373,6 @@ export function Heatmap() {
         for (const v of vmas) strokeRange(l, v.offset, v.offset + v.endPage - v.startPage);
         ctx.globalAlpha = 1;
       }
-      // VMA boundaries: a short bar where each VMA starts, plus a label when there is room.
-      ctx.font = '600 11px ui-sans-serif, system-ui, sans-serif';
-      ctx.textBaseline = 'top';
-      let lastLabelY = -100;
-      let lastLabelRight = -1;
-      for (const v of vmas) {
-        const len = v.endPage - v.startPage;
-        const d0 = space.toDisplay(v.offset);
-        const d1 = space.toDisplayEnd(v.offset + len);
-        if (d1 <= l.firstIndex || d0 >= l.endIndex) continue;
-        if (d0 >= l.firstIndex) {
-          const { col, row } = cellOf(l, d0);
-          ctx.fillStyle = theme.boundary;
-          ctx.globalAlpha = 0.85;
-          ctx.fillRect(col * c - 1, row * c - 2, 2, c + 4);
-          ctx.globalAlpha = 1;
-          const rowsTall = (d1 - d0) / l.pagesPerRow;
-          const x = col * c + 4;
-          const y = row * c + 2;
-          if (
-            (rowsTall * c >= 12 || l.cellPx >= 12) &&
-            (y - lastLabelY > 14 || x > lastLabelRight)
-          ) {
-            const text = `${vmaLabel(v)} ${formatBytes(len)}`;
-            const w = ctx.measureText(text).width;
-            if (x + w < l.cols * c) {
-              ctx.fillStyle = theme.background;
-              ctx.globalAlpha = 0.72;
-              ctx.fillRect(x - 2, y - 1, w + 4, 14);
-              ctx.globalAlpha = 1;
-              ctx.fillStyle = theme.label;
-              ctx.fillText(text, x, y);
-              lastLabelY = y;
-              lastLabelRight = x + w + 8;
-            }
-          }
-        }
-      }
       ctx.lineWidth = 2;
       ctx.strokeStyle = theme.watchOutline;
       for (const v of vmas) {
@@ -412,6 +396,63 @@ export function Heatmap() {
         ctx.fillStyle = theme.selection;
         strokeRange(l, selection.start, selection.end);
       }
+      // Labels last, inset from the cell corner, so no outline runs through their text.
+      // VMA boundaries: a short bar where each VMA starts, plus a label when there is room.
+      ctx.font = '600 11px ui-sans-serif, system-ui, sans-serif';
+      ctx.textBaseline = 'top';
+      let lastLabelY = -100;
+      let lastLabelRight = -1;
+      for (const v of vmas) {
+        const len = v.endPage - v.startPage;
+        const d0 = space.toDisplay(v.offset);
+        const d1 = space.toDisplayEnd(v.offset + len);
+        if (d1 <= l.firstIndex || d0 >= l.endIndex) continue;
+        if (d0 >= l.firstIndex) {
+          const { col, row } = cellOf(l, d0);
+          ctx.fillStyle = theme.boundary;
+          ctx.globalAlpha = 0.85;
+          ctx.fillRect(col * c - 1, row * c - 2, 2, c + 4);
+          ctx.globalAlpha = 1;
+          const rowsTall = (d1 - d0) / l.pagesPerRow;
+          const x = col * c + 6;
+          const y = row * c + 4;
+          if (
+            (rowsTall * c >= 12 || l.cellPx >= 12) &&
+            (y - lastLabelY > 14 || x > lastLabelRight)
+          ) {
+            const text = `${vmaLabel(v)} ${formatBytes(len)}`;
+            const w = ctx.measureText(text).width;
+            if (x + w < l.cols * c) {
+              ctx.fillStyle = theme.background;
+              ctx.globalAlpha = 0.72;
+              ctx.fillRect(x - 2, y - 1, w + 4, 14);
+              ctx.globalAlpha = 1;
+              ctx.fillStyle = theme.label;
+              ctx.fillText(text, x, y);
+              lastLabelY = y;
+              lastLabelRight = x + w + 8;
+            }
+          }
+        }
+      }
+    }
+
+    /** The keyboard cursor: a ring around its cell, in the selection colour. */
+    function drawCursor(l: Layout) {
+      const d = space.toDisplay(cursor!);
+      if (d < l.firstIndex || d >= l.endIndex) return;
+      const { col, row } = cellOf(l, d);
+      const c = l.cellPx;
+      const theme = themeColours();
+      // At least 11 px across, so a 3 px cell's cursor is still seen; centred on the cell.
+      const size = Math.max(c + 2, 11);
+      const x = col * c + c / 2 - size / 2;
+      const y = row * c + c / 2 - size / 2;
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = theme.background;
+      ctx.strokeRect(x - 1, y - 1, size + 2, size + 2);
+      ctx.strokeStyle = theme.selection;
+      ctx.strokeRect(x, y, size, size);
     }
 
     // Tooltip.
@@ -425,44 +466,21 @@ export function Heatmap() {
         tip.hidden = true;
         return;
       }
-      const idx = space.toHost(didx);
-      const seg = space.segmentAtDisplay(didx);
+      tipForCursor = false;
+      showTip(didx, x, y);
+    };
+
+    /** Show the tooltip for a display index at (x, y) in the overlay; returns its sentence. */
+    function showTip(didx: number, x: number, y: number): string {
       const st = useApp.getState();
-      const v = vmaAtIndex(st.vmas, idx);
-      const addr = addressAtIndex(st.vmas, idx) ?? '?';
-      const f = frameHub.latest;
-      let cats = '';
-      const n = seg.squeezed
-        ? seg.hostEnd - seg.hostStart
-        : Math.min(layout.pagesPerCell, seg.hostEnd - idx);
-      if (seg.squeezed) {
-        cats = `no page table in all ${fmt.format(n)} pages (squeezed; turn off "Squeeze empty" to see it at full size)`;
-      } else if (
-        f.window &&
-        idx >= f.window.startIndex &&
-        idx + n <= f.window.endIndex &&
-        n === 1
-      ) {
-        const bits = f.window.bits[idx - f.window.startIndex];
-        cats = PAGE_BIT_NAMES.filter((_, i) => bits & (1 << i)).join(', ') || 'no page table';
-      } else {
-        const B = f.overview.pagesPerBucket;
-        const bk = Math.min(f.overview.buckets - 1, Math.floor(idx / B));
-        const row = bk * HISTOGRAM_WIDTH;
-        const size = Math.min(B, space.totalHost - bk * B);
-        cats = PAGE_BIT_NAMES.map((name, i) => [name, f.overview.histogram[row + i]] as const)
-          .filter(([, c]) => c > 0)
-          .map(([name, c]) => `${name} ${Math.round((100 * c) / size)}%`)
-          .join(', ');
-        cats = `${cats || 'no page table'} (bucket of ${fmt.format(size)} pages)`;
-      }
-      const heatNote =
-        frameHub.heat && v && v.watched !== 'no'
-          ? (() => {
-              const lvl = frameHub.heat!.maxLevel(idx, idx + n, f.tick);
-              return lvl > 0 ? ` · write heat ${Math.round((lvl / 255) * 100)}%` : '';
-            })()
-          : '';
+      const info = cellInfo(
+        didx,
+        layout!.pagesPerCell,
+        space,
+        st.vmas,
+        frameHub.latest!,
+        frameHub.heat,
+      );
       tip.hidden = false;
       tip.innerHTML = '';
       const line = (cls: string, text: string) => {
@@ -471,17 +489,14 @@ export function Heatmap() {
         d.textContent = text;
         tip.appendChild(d);
       };
-      line('tip-addr', addr + (n > 1 ? ` · cell of ${fmt.format(n)} pages` : ''));
-      if (v)
-        line(
-          'tip-vma',
-          `${v.path || v.label || '[' + v.kind + ']'} · ${v.perms} · ${v.start}–${v.end}`,
-        );
-      line('tip-cats', cats + heatNote);
+      line('tip-addr', info.address);
+      if (info.vma) line('tip-vma', info.vma);
+      line('tip-cats', info.categories);
       const tx = Math.min(x + 14, width - 300);
       const ty = y + 16 > height - 70 ? y - 70 : y + 16;
       tip.style.transform = `translate(${Math.max(0, tx)}px, ${Math.max(0, ty)}px)`;
-    };
+      return cellSentence(info);
+    }
     const onLeave = () => {
       tip.hidden = true;
     };
@@ -496,22 +511,120 @@ export function Heatmap() {
     svg.addEventListener('pointerleave', onLeave);
     svg.addEventListener('click', onClick);
 
+    /** Move the view (keeping the zoom) so that display index d is on screen. */
+    function reveal(d: number) {
+      if (!layout) return;
+      const l = layout;
+      if (d >= l.firstIndex && d < l.endIndex) return;
+      const k = useApp.getState().zoom.k;
+      const top = Math.max(0, d - Math.floor(l.rows / 2) * l.pagesPerRow);
+      const y = -(top / space.totalDisplay) * k * height;
+      svgSel.call(zoomBehavior.transform, zoomIdentity.translate(0, y).scale(k));
+    }
+
+    /** The tooltip at the cursor's cell; its sentence, or null when the cell is out of view. */
+    function placeCursorTip(l: Layout): string | null {
+      const d = space.toDisplay(cursor!);
+      if (d < l.firstIndex || d >= l.endIndex) {
+        tip.hidden = true;
+        return null;
+      }
+      const { col, row } = cellOf(l, d);
+      return showTip(d, col * l.cellPx, row * l.cellPx);
+    }
+
+    /** Say what is under the cursor: the tooltip now, the live region once the keys rest. */
+    function announceCursor() {
+      if (cursor === null || !layout || !frameHub.latest) return;
+      const sentence = placeCursorTip(layout);
+      if (sentence === null) return;
+      tipForCursor = true;
+      if (announceTimer) clearTimeout(announceTimer);
+      announceTimer = setTimeout(() => {
+        live.textContent = sentence;
+      }, 250);
+    }
+
+    /** The cursor's first position: the focused VMA when it is in view, else the view's top. */
+    function placeCursor() {
+      if (!layout) return;
+      const st = useApp.getState();
+      const v = st.vmas.find((x) => x.start === st.focusedVma);
+      const d = v ? space.toDisplay(v.offset) : -1;
+      const inView = d >= layout.firstIndex && d < layout.endIndex;
+      cursor = space.toHost(inView ? d : layout.firstIndex);
+    }
+
     const onKey = (e: KeyboardEvent) => {
+      if (e.altKey || e.ctrlKey || e.metaKey) return;
       const t = zoomBehavior;
       const k = useApp.getState().zoom.k;
-      const step = height * 0.2;
-      if (e.key === '+' || e.key === '=') svgSel.call(t.scaleBy, 1.6, [width / 2, height / 2]);
-      else if (e.key === '-' || e.key === '_')
-        svgSel.call(t.scaleBy, 1 / 1.6, [width / 2, height / 2]);
-      else if (e.key === 'ArrowDown') svgSel.call(t.translateBy, 0, -step / k);
-      else if (e.key === 'ArrowUp') svgSel.call(t.translateBy, 0, step / k);
+      const l = layout;
+      const move: Record<string, number> = l
+        ? {
+            ArrowLeft: -l.pagesPerCell,
+            ArrowRight: l.pagesPerCell,
+            ArrowUp: -l.pagesPerRow,
+            ArrowDown: l.pagesPerRow,
+          }
+        : {};
+      if (e.key in move && l) {
+        if (cursor === null) placeCursor();
+        const from = space.toDisplay(cursor!);
+        const to = Math.max(0, Math.min(space.totalDisplay - 1, from + move[e.key]));
+        if (e.shiftKey) {
+          if (anchor === null) anchor = cursor;
+        } else anchor = null;
+        cursor = space.toHost(to);
+        reveal(to);
+        if (anchor !== null) {
+          const a = Math.min(anchor, cursor);
+          const b = Math.max(anchor, cursor) + 1;
+          useApp.setState({ selection: { start: a, end: b } });
+        }
+        schedule();
+        requestAnimationFrame(announceCursor);
+      } else if (e.key === '+' || e.key === '=') zoomBy(1.6);
+      else if (e.key === '-' || e.key === '_') zoomBy(1 / 1.6);
       else if (e.key === 'PageDown') svgSel.call(t.translateBy, 0, -height / k);
       else if (e.key === 'PageUp') svgSel.call(t.translateBy, 0, height / k);
       else if (e.key === 'Home' || e.key === '0') svgSel.call(t.transform, zoomIdentity);
-      else if (e.key === 'Escape') useApp.setState({ selection: null, focusedVma: null });
-      else return;
+      else if (e.key === 'Enter' && cursor !== null) {
+        const v = vmaAtIndex(useApp.getState().vmas, cursor);
+        useApp.setState({ focusedVma: v ? v.start : null, selection: null });
+        anchor = null;
+      } else if (e.key === 'Escape') {
+        anchor = null;
+        useApp.setState({ selection: null, focusedVma: null });
+      } else return;
       e.preventDefault();
     };
+
+    /** Zoom around the cursor when it is in view, else around the centre. */
+    function zoomBy(f: number) {
+      let p: [number, number] = [width / 2, height / 2];
+      if (cursor !== null && layout && document.activeElement === wrap) {
+        const d = space.toDisplay(cursor);
+        if (d >= layout.firstIndex && d < layout.endIndex) {
+          const { col, row } = cellOf(layout, d);
+          p = [col * layout.cellPx, row * layout.cellPx];
+        }
+      }
+      svgSel.call(zoomBehavior.scaleBy, f, p);
+    }
+
+    const onFocus = () => {
+      if (cursor === null) placeCursor();
+      schedule();
+      requestAnimationFrame(announceCursor);
+    };
+    const onBlur = () => {
+      tip.hidden = true;
+      tipForCursor = false;
+      schedule();
+    };
+    wrap.addEventListener('focus', onFocus);
+    wrap.addEventListener('blur', onBlur);
     wrap.addEventListener('keydown', onKey);
 
     const ro = new ResizeObserver(resize);
@@ -519,10 +632,16 @@ export function Heatmap() {
     resize();
 
     const unsubHub = frameHub.subscribe(schedule);
-    let lastSeq = 0;
-    const unsubStore = useApp.subscribe((s, prev) => {
-      if (s.zoomRequest && s.zoomRequest.seq !== lastSeq) {
-        lastSeq = s.zoomRequest.seq;
+    /**
+     * Apply a pending zoom request (focus a VMA, show the demo) or heatmap command (a shortcut).
+     * Requests wait for the first frame: a range means nothing before the display space exists.
+     */
+    function applyRequests(): boolean {
+      if (space.totalDisplay <= 0 || width <= 0) return false;
+      const s = useApp.getState();
+      let applied = false;
+      if (s.zoomRequest && s.zoomRequest.seq !== lastZoomSeq) {
+        lastZoomSeq = s.zoomRequest.seq;
         const r = s.zoomRequest.range;
         const total = space.totalDisplay;
         const z = r
@@ -535,6 +654,21 @@ export function Heatmap() {
             )
           : { k: 1, y: 0 };
         svgSel.call(zoomBehavior.transform, zoomIdentity.translate(0, z.y).scale(z.k));
+        applied = true;
+      }
+      if (s.heatmapCommand && s.heatmapCommand.seq !== lastCommandSeq) {
+        lastCommandSeq = s.heatmapCommand.seq;
+        const cmd = s.heatmapCommand.cmd;
+        if (cmd === 'all') svgSel.call(zoomBehavior.transform, zoomIdentity);
+        else zoomBy(cmd === 'in' ? 1.6 : 1 / 1.6);
+        applied = true;
+      }
+      return applied;
+    }
+
+    const unsubStore = useApp.subscribe((s, prev) => {
+      if (s.zoomRequest !== prev.zoomRequest || s.heatmapCommand !== prev.heatmapCommand) {
+        if (!applyRequests()) schedule();
       }
       if (
         s.zoom !== prev.zoom ||
@@ -564,20 +698,33 @@ export function Heatmap() {
       svg.removeEventListener('pointerleave', onLeave);
       svg.removeEventListener('click', onClick);
       wrap.removeEventListener('keydown', onKey);
+      wrap.removeEventListener('focus', onFocus);
+      wrap.removeEventListener('blur', onBlur);
+      if (announceTimer) clearTimeout(announceTimer);
       svgSel.on('.zoom', null);
       brushG.remove();
     };
   }, []);
 
   return (
-    <div className="heatmap" ref={wrapRef} tabIndex={0} aria-describedby="heatmap-help">
+    <div
+      className="heatmap"
+      ref={wrapRef}
+      tabIndex={0}
+      role="group"
+      aria-roledescription="heatmap"
+      aria-label="Pages of the process"
+      aria-describedby="heatmap-help"
+    >
       <canvas ref={canvasRef} role="img" aria-label="Heatmap" data-testid="heatmap" />
       <svg ref={svgRef} className="heatmap-overlay" aria-hidden="true" />
-      <div ref={tipRef} className="tooltip" hidden role="tooltip" />
+      <div ref={tipRef} className="tooltip" hidden aria-hidden="true" data-testid="heatmap-tip" />
       <p id="heatmap-help" className="sr-only">
-        Scroll or press plus and minus to zoom, drag or use the arrow keys to pan, Shift-drag up or
-        down to select rows of pages, click to pick a VMA, Escape to clear.
+        Arrow keys move a cursor from cell to cell, Shift with arrows selects pages, Enter picks the
+        region under the cursor, plus and minus zoom, Page Up and Page Down scroll, Home shows all,
+        Escape clears. With a mouse: scroll to zoom, drag to pan, Shift-drag to select.
       </p>
+      <p ref={liveRef} className="sr-only" aria-live="polite" data-testid="heatmap-live" />
     </div>
   );
 }
