@@ -13,6 +13,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { socketProtocols } from '../core/protocol/ws-bridge.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const START = path.join(ROOT, 'scripts/start.mjs');
@@ -137,7 +138,8 @@ describe('npm start, ended by a signal to npm', () => {
         });
       });
       const u = new URL(url);
-      const ws = new WebSocket(`ws://${u.host}/ws${u.search}`, { origin: u.origin });
+      const token = u.hash.replace(/^#token=/, '');
+      const ws = new WebSocket(`ws://${u.host}/ws`, socketProtocols(token), { origin: u.origin });
       await new Promise((r, j) => ws.once('open', r).once('error', j));
       const reply = new Promise<{ ok: boolean; result?: { pid: number } }>((resolve) =>
         ws.on('message', (d, binary) => {

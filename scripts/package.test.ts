@@ -13,6 +13,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { socketProtocols } from '../core/protocol/ws-bridge.ts';
 import { pythonExecutable } from '../core/testing/targets.ts';
 import { ensureRendererBuilt } from '../e2e/helpers.ts';
 
@@ -157,20 +158,20 @@ describe('the npm package, installed into an empty folder', () => {
       child.once('exit', (c) => reject(new Error(`serve exited (${c}): ${stderr}`)));
       readline.createInterface({ input: child.stdout! }).once('line', resolve);
     });
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=/);
     const page = await fetch(url);
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toMatch(/<div id="root">/);
     const script = /src="\.?\/?(assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(script).toBeDefined();
-    const js = await fetch(new URL(script!, url), {
-      headers: { cookie: page.headers.get('set-cookie')?.split(';')[0] ?? '' },
-    });
+    const js = await fetch(new URL(script!, url)); // static assets are public; data is not
     expect(js.status).toBe(200);
 
     const u = new URL(url);
-    const ws = new WebSocket(`ws://${u.host}/ws${u.search}`);
+    const ws = new WebSocket(`ws://${u.host}/ws`, socketProtocols(u.hash.replace(/^#token=/, '')), {
+      origin: u.origin,
+    });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     let frames = 0;
     const replies = new Map<number, { ok: boolean; result?: { pid: number }; error?: unknown }>();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { socketProtocols } from '../protocol/ws-bridge.ts';
 import { PYTHON, tracesLeft } from '../watch/test-support.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -112,7 +113,8 @@ describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
   it('serve: ends the command a session launched, exit 0', async () => {
     const cli = start(['serve', '--no-open']);
     const url = new URL(await cli.line());
-    const ws = new WebSocket(`ws://${url.host}/ws${url.search}`, { origin: url.origin });
+    const token = url.hash.replace(/^#token=/, '');
+    const ws = new WebSocket(`ws://${url.host}/ws`, socketProtocols(token), { origin: url.origin });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const reply = new Promise<{ ok: boolean; result?: { pid: number } }>((resolve) =>
       ws.on('message', (d, binary) => {
