@@ -12,8 +12,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { socketProtocols } from '../core/protocol/ws-bridge.ts';
+import { connectClient } from '../core/testing/serve.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const START = path.join(ROOT, 'scripts/start.mjs');
@@ -138,17 +137,11 @@ describe('npm start, ended by a signal to npm', () => {
         });
       });
       const u = new URL(url);
-      const token = u.hash.replace(/^#token=/, '');
-      const ws = new WebSocket(`ws://${u.host}/ws`, socketProtocols(token), { origin: u.origin });
-      await new Promise((r, j) => ws.once('open', r).once('error', j));
-      const reply = new Promise<{ ok: boolean; result?: { pid: number } }>((resolve) =>
-        ws.on('message', (d, binary) => {
-          const m = binary ? null : (JSON.parse(String(d)) as { id?: number });
-          if (m?.id === 1) resolve(m as { ok: boolean; result?: { pid: number } });
-        }),
-      );
-      ws.send(JSON.stringify({ id: 1, method: 'launch', params: { command: ['sleep', '300'] } }));
-      const launched = await reply;
+      const client = await connectClient(Number(u.port), u.hash.replace(/^#token=/, ''));
+      const launched = (await client.request('launch', { command: ['sleep', '300'] })) as {
+        ok: boolean;
+        result?: { pid: number };
+      };
       expect(launched.ok, JSON.stringify(launched)).toBe(true);
       const tree = descendants(npm.pid!);
       leftovers.push(...tree);
@@ -160,7 +153,7 @@ describe('npm start, ended by a signal to npm', () => {
         .poll(() => [npm.pid!, ...tree].filter(alive), { timeout: 5_000, interval: 100 })
         .toEqual([]);
       await expect(fetch(url)).rejects.toThrow();
-      ws.terminate();
+      client.ws.terminate();
     },
   );
 });

@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { socketProtocols } from '../protocol/ws-bridge.ts';
+import { connectClient } from '../testing/serve.ts';
 import { PYTHON, tracesLeft } from '../watch/test-support.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -113,17 +112,11 @@ describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
   it('serve: ends the command a session launched, exit 0', async () => {
     const cli = start(['serve', '--no-open']);
     const url = new URL(await cli.line());
-    const token = url.hash.replace(/^#token=/, '');
-    const ws = new WebSocket(`ws://${url.host}/ws`, socketProtocols(token), { origin: url.origin });
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    const reply = new Promise<{ ok: boolean; result?: { pid: number } }>((resolve) =>
-      ws.on('message', (d, binary) => {
-        const m = binary ? null : (JSON.parse(String(d)) as { id?: number });
-        if (m?.id === 1) resolve(m as { ok: boolean; result?: { pid: number } });
-      }),
-    );
-    ws.send(JSON.stringify({ id: 1, method: 'launch', params: { command: ['sleep', '300'] } }));
-    const launched = await reply;
+    const client = await connectClient(Number(url.port), url.hash.replace(/^#token=/, ''));
+    const launched = (await client.request('launch', { command: ['sleep', '300'] })) as {
+      ok: boolean;
+      result?: { pid: number };
+    };
     expect(launched.ok, JSON.stringify(launched)).toBe(true);
     const pid = launched.result!.pid;
     leftovers.push(pid);
@@ -131,7 +124,7 @@ describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
     cli.child.kill(sig);
     expect(await cli.exit).toEqual({ code: 0, signal: null });
     await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
-    ws.terminate();
+    client.ws.terminate();
   });
 
   it('demo: stops the workload, exit 0', async () => {

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSmaps } from '../proc/smaps.ts';
+import { userfaultfdCount } from './traces.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.join(here, '../..');
@@ -145,18 +146,6 @@ function tracedThreads(pid: number): number[] {
   return threads(pid).filter((t) => (status(pid, t)?.TracerPid ?? '0') !== '0');
 }
 
-function userfaultfds(pid: number): number {
-  let n = 0;
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).includes('userfaultfd')) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
-
 /** TracerPid of the main thread, read as fast as /proc allows (no Record building). */
 function mainTraced(pid: number, buf: Buffer, fd: number): boolean {
   const n = fs.readSync(fd, buf, 0, buf.length, 0);
@@ -210,7 +199,7 @@ async function inspect(t: Target): Promise<string | null> {
     if (now[0] > before[0] && now[1] > before[1]) break;
     if (Date.now() > end) return `threads stopped moving on (${before} -> ${now})`;
   }
-  const u = userfaultfds(t.pid);
+  const u = userfaultfdCount(t.pid);
   if (u) return `${u} userfaultfd descriptor(s) left in the target`;
   const uw = readSmaps(t.pid).filter((e) => e.vmFlags.includes('uw'));
   if (uw.length) return `uw VmFlag left on ${uw.length} VMA(s)`;

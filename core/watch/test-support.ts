@@ -13,6 +13,7 @@ import { Category } from '../kernel/pagemap-abi.ts';
 import { readSmaps } from '../proc/smaps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner } from '../scan/scanner.ts';
+import { userfaultfdCount } from '../testing/traces.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURE = path.join(here, '../testing/watch-target.py');
@@ -184,17 +185,7 @@ export class TargetModel {
   }
 }
 
-export function userfaultfdCount(pid: number): number {
-  let n = 0;
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).includes('userfaultfd')) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
+export { userfaultfdCount };
 
 export function tracerPid(pid: number): number {
   const st = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
