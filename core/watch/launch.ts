@@ -38,16 +38,23 @@ export interface LaunchOptions {
   cwd?: string;
 }
 
-/** Waits (briefly, synchronously) until `pid` no longer runs `exe`. */
-function untilNot(pid: number, exe: string): void {
+/**
+ * Waits (briefly, synchronously) until `pid` is the shell `exe` blocked in read() on our pipe:
+ * spawn can return before the child's first exec, and /proc shows the new exe before an exec is
+ * over, so only a shell sitting in read() has no exec of the chain (node -> setpriv -> sh) left.
+ */
+function untilWaitingShell(pid: number, exe: string): void {
   for (let spin = 0; spin < 5000; spin++) {
-    let now: string;
     try {
-      now = fs.readlinkSync(`/proc/${pid}/exe`);
+      if (
+        fs.readlinkSync(`/proc/${pid}/exe`) === exe &&
+        fs.readFileSync(`/proc/${pid}/syscall`, 'latin1').startsWith('0 ')
+      )
+        return;
     } catch {
-      return; // gone, or mid-exec: the wait below tells
+      if (!fs.existsSync(`/proc/${pid}`)) return; // gone: the wait below says so
+      // mid-exec: the link is not readable for an instant
     }
-    if (now !== exe) return;
     nap(1);
   }
 }
@@ -62,7 +69,7 @@ export function launchAndAttach(
       'bad-command',
     );
   const setpriv = findSetpriv();
-  const setprivReal = setpriv ? fs.realpathSync(setpriv) : null;
+  const shellReal = fs.realpathSync('/bin/sh');
   const [readEnd, writeEnd] = pipe();
   let child: ChildProcess;
   try {
@@ -106,8 +113,8 @@ export function launchAndAttach(
   let released = false;
   let stoppedAtExec = false;
   try {
-    // setpriv's own exec of the shell must be over before we count exec events.
-    if (setpriv) untilNot(pid, setprivReal!);
+    // The chain up to the waiting shell must be over before we count exec events.
+    untilWaitingShell(pid, shellReal);
     const e = seize(pid, PTRACE_O_TRACEEXEC);
     if (e !== 0)
       throw new PagescopeError(
