@@ -88,20 +88,37 @@ export function MemoryMap() {
   const roving = useRoving<HTMLDivElement>(rows.length, '.vma-row');
   const listRef = roving.ref;
   const { setActive } = roving;
-  // A region picked elsewhere (heatmap, demo guide) becomes the list's active row and is
-  // scrolled into view once — inside the list only, the page does not move.
-  const scrolledFor = useRef<string | null>(null);
+  // A region picked elsewhere (heatmap, demo guide) becomes the list's active row and is kept
+  // in view inside the list (the page does not move) while the VMA table changes under it (a
+  // growing region, mappings coming and going), until the user scrolls the list themselves.
+  const follow = useRef<string | null>(null);
+  useEffect(() => {
+    const list = listRef.current;
+    if (!list) return;
+    const userScrolls = (): void => {
+      follow.current = null;
+    };
+    list.addEventListener('wheel', userScrolls, { passive: true });
+    list.addEventListener('pointerdown', userScrolls);
+    list.addEventListener('keydown', userScrolls);
+    return () => {
+      list.removeEventListener('wheel', userScrolls);
+      list.removeEventListener('pointerdown', userScrolls);
+      list.removeEventListener('keydown', userScrolls);
+    };
+  }, [listRef]);
+  const pickedBefore = useRef<string | null>(null);
   useEffect(() => {
     const i = rows.findIndex(([, v]) => v.start === focused);
-    if (i < 0) {
-      if (focused === null) scrolledFor.current = null;
-      return;
+    if (focused !== pickedBefore.current) {
+      pickedBefore.current = focused;
+      follow.current = focused;
     }
+    if (i < 0) return;
     setActive(i);
     const list = listRef.current;
     const row = list?.querySelectorAll<HTMLElement>('.vma-row')[i];
-    if (!list || !row || scrolledFor.current === focused) return;
-    scrolledFor.current = focused;
+    if (!list || !row || follow.current !== focused) return;
     const top = row.getBoundingClientRect().top - list.getBoundingClientRect().top;
     if (top < 0 || top + row.offsetHeight > list.clientHeight)
       list.scrollTop += top - (list.clientHeight - row.offsetHeight) / 2;
