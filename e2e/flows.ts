@@ -55,10 +55,13 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   step('heatmap drawn');
   // The first view shows the demo, not the whole process (mostly the runtime's reservations).
   await until('the demo regions to fill the first view', () => page.evaluate(DEMO_IN_VIEW), 30_000);
-  await page.waitForTimeout(1000);
   await shot('demo-residency');
-  await page.getByRole('radio', { name: 'Type' }).click();
-  await page.waitForTimeout(400);
+  const typeMode = page.getByRole('radio', { name: 'Type' });
+  await typeMode.click();
+  await until(
+    'the Type colour mode',
+    async () => (await typeMode.getAttribute('aria-checked')) === 'true',
+  );
   await shot('demo-type');
 
   // Watch writes on the demo's sweep the way a newcomer would: the host labels the demo's
@@ -117,7 +120,11 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
     async () => Number(await timeline.getAttribute('data-max-written')) > 0,
   );
   step('written pages counted');
-  await page.waitForTimeout(2500);
+  // Still in view ten ticks later, while the demo's address space keeps changing.
+  const tickNow = async (): Promise<number> =>
+    Number(await page.evaluate('window.__pagescope.frameHub.latest?.tick ?? 0'));
+  const tickThen = await tickNow();
+  await until('ten more ticks', async () => (await tickNow()) >= tickThen + 10);
   expect(await page.evaluate(inView)).toBe(true);
   await shot('demo-writes');
 

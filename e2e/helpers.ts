@@ -3,11 +3,12 @@
  * playwright-core), the renderer built when its sources are newer than dist/renderer, and checks
  * that a target holds no trace of us.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startServe, type ServeProcess } from '../core/testing/serve.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
@@ -55,60 +56,12 @@ export function ensureRendererBuilt(): void {
   });
 }
 
-export interface Host {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
+/** A running `pagescope serve` (core/testing/serve.ts): its URL carries the token in the fragment. */
+export type Host = ServeProcess;
 
-/**
- * Start `pagescope serve --no-open --port 0 ...args`; its first stdout line is the URL, the token
- * in its fragment (`/#token=…`).
- */
-export async function startHost(args: string[] = []): Promise<Host> {
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'pagescope.mjs'), 'serve', '--no-open', '--port', '0', ...args],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(
-      () => reject(new Error(`pagescope serve printed no URL in 30 s: ${stderr}`)),
-      30_000,
-    );
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(out.slice(0, nl).trim());
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`pagescope serve exited with ${code}: ${stderr}`));
-    });
-  });
-  return {
-    url,
-    child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
+/** Start `pagescope serve --no-open --port 0 ...args`. */
+export function startHost(args: string[] = []): Promise<Host> {
+  return startServe(args);
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -176,14 +129,7 @@ export function writtenFromStatus(text: string | null): number | null {
 }
 
 /** True while a process exists and is not a zombie. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
+export { alive } from '../core/testing/proc-facts.ts';
 
 /** Distinct colours on the heatmap canvas (sampled), read in the page. */
 export async function heatmapColours(page: Page): Promise<number> {

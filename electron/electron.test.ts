@@ -56,7 +56,15 @@ if (missing !== null) {
         let frames = 0;
         b.onFrame(() => frames++);
         const info = await b.request('attach', { pid });
-        await new Promise((r) => setTimeout(r, 1200));
+        // Until frames flow (the test's own timeout bounds it).
+        await new Promise<void>((r) => {
+          const poll = setInterval(() => {
+            if (frames > 5) {
+              clearInterval(poll);
+              r();
+            }
+          }, 50);
+        });
         await b.request('detach', { sessionId: info.sessionId });
         return { frames };
       }, target.pid!);

@@ -7,47 +7,42 @@ import {
   measureAttach,
   TortureTargets,
   type KillResult,
-  type Target,
   type TargetKind,
 } from '../core/testing/attach-torture.ts';
 
 const total = Number(process.argv[2] ?? 400);
 const targets = new TortureTargets();
-const running = new Map<TargetKind, Target>();
 let seed = Number(process.env.PAGESCOPE_TORTURE_SEED ?? Date.now() % 1e9);
 const random = (): number => {
   seed = (seed * 1103515245 + 12345) % 2147483648;
   return seed / 2147483648;
 };
 
-async function target(kind: TargetKind): Promise<Target> {
-  const have = running.get(kind);
-  if (have && !have.exited) return have;
-  const t = targets.start(kind);
-  if ((await t.line()) !== 'ready') throw new Error('target did not start');
-  running.set(kind, t);
-  return t;
-}
-
 const results: KillResult[] = [];
 try {
-  const attachMs = await measureAttach(await target('c'));
+  const attachMs = await measureAttach(await targets.running('c'));
   console.log(`attach takes ~${attachMs.toFixed(0)} ms here (start to first tick); seed ${seed}`);
   for (let i = 0; i < total; i++) {
     const kind: TargetKind = random() < 0.5 ? 'c' : 'python';
     const kill = KILLS[Math.floor(random() * KILLS.length)];
     const aim = random() < 0.5 ? 'held' : 'random';
-    const r = await killDuringAttach(await target(kind), kind, kill, aim, random, attachMs);
+    const r = await killDuringAttach(
+      await targets.running(kind),
+      kind,
+      kill,
+      aim,
+      random,
+      attachMs,
+    );
     results.push(r);
     if (r.harm) {
       console.log(`HARM: ${JSON.stringify(r)}`);
-      running.get(kind)?.stop();
+      targets.retire(kind);
     }
     if ((i + 1) % 40 === 0)
       console.log(`${i + 1} kills, ${results.filter((x) => x.harm).length} harmed`);
   }
 } finally {
-  for (const t of running.values()) t.stop();
   targets.dispose();
 }
 const by = (f: (r: KillResult) => string): string =>

@@ -16,6 +16,7 @@ import { targetRefusal } from '../proc/target-check.ts';
 import { PYTHON, tracesLeft } from '../watch/test-support.ts';
 import { elideMiddle } from './format.ts';
 import { TABLE_WIDTH } from './commands/scan.ts';
+import { alive } from '../testing/proc-facts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');
@@ -42,15 +43,6 @@ function expectOneLine(run: Run, pattern: RegExp): void {
   expect(lines, run.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(/^pagescope: /);
   expect(lines[0]).toMatch(pattern);
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !'ZX'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
 }
 
 /** Stray error text that must never reach a user after a closed pipe. */

@@ -5,25 +5,16 @@
  * Node on the spot (SIGQUIT with a core dump), leaving a launched command or the demo behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../testing/serve.ts';
 import { PYTHON, tracesLeft } from '../watch/test-support.ts';
+import { alive } from '../testing/proc-facts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');
 const SIGNALS = ['SIGHUP', 'SIGQUIT'] as const;
-
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !'ZX'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
 
 const spawned: ChildProcess[] = [];
 const leftovers: number[] = [];

@@ -9,17 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSeconds } from '../cli/commands/demo.ts';
 import { PagescopeError } from '../kernel/errors.ts';
+import { alive } from '../testing/proc-facts.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');
-
-function alive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 interface Run {
   child: ChildProcess;

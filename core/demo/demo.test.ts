@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAP_ANONYMOUS, MAP_PRIVATE, mmap, munmap, nameAnonVma, PROT_RW } from '../kernel/mm.ts';
 import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
 import { readMaps, type Vma } from '../proc/maps.ts';
@@ -15,18 +15,10 @@ import { needZeroPage, zeroPageOnRead } from '../testing/zero-page.ts';
 import { activeSwapAreas, ensureSwap } from '../testing/zram.ts';
 import { spawnDemo, stopDemo, type DemoProcess } from './launch.ts';
 import { DEMO_NAME_PREFIX, DEMO_REGIONS } from './regions.ts';
+import { alive } from '../testing/proc-facts.ts';
 
 const page = (hex: string): number => Number(BigInt(hex) / BigInt(PAGE_SIZE));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    // A zombie still has /proc/PID: count it as gone.
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 async function waitExit(
   demo: DemoProcess,
@@ -203,14 +195,15 @@ describe('demo workload, running', () => {
     const sweep1 = presentRanges(scanner, demo, 'sweep');
     const growth1 = rwPages();
     const file1 = countsIn(scanner, demo, 'file').file;
-    await sleep(400);
-    const sweep2 = presentRanges(scanner, demo, 'sweep');
-    const growth2 = rwPages();
-    const file2 = countsIn(scanner, demo, 'file').file;
-    expect(sweep2).not.toBe(sweep1);
-    expect(growth2).not.toBe(growth1);
-    // Written private file pages become anonymous copies (and a reset brings them all back).
-    expect(file2).not.toBe(file1);
+    await vi.waitFor(
+      () => {
+        expect(presentRanges(scanner, demo, 'sweep')).not.toBe(sweep1);
+        expect(rwPages()).not.toBe(growth1);
+        // Written private file pages become anonymous copies (and a reset brings them all back).
+        expect(countsIn(scanner, demo, 'file').file).not.toBe(file1);
+      },
+      { timeout: 10_000 },
+    );
     expect(alive(demo.pid)).toBe(true);
   });
 
@@ -301,20 +294,20 @@ describe('demo workload, ending', () => {
     await expect(spawnDemo({ timeoutMs: 1 })).rejects.toThrow(
       /did not report ready within 1 ms; it was stopped/,
     );
-    await sleep(200);
-    const leftovers = fs
-      .readdirSync('/proc')
-      .filter((n) => /^\d+$/.test(n) && !before.has(n))
-      .filter((n) => {
-        try {
-          return (
-            fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes('demo/workload') &&
-            alive(Number(n))
-          );
-        } catch {
-          return false;
-        }
-      });
-    expect(leftovers).toEqual([]);
+    const leftovers = (): string[] =>
+      fs
+        .readdirSync('/proc')
+        .filter((n) => /^\d+$/.test(n) && !before.has(n))
+        .filter((n) => {
+          try {
+            return (
+              fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes('demo/workload') &&
+              alive(Number(n))
+            );
+          } catch {
+            return false;
+          }
+        });
+    await vi.waitFor(() => expect(leftovers()).toEqual([]));
   });
 });

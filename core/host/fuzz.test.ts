@@ -16,6 +16,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, startServe, type ServeProcess } from '../testing/serve.ts';
+import { prng } from '../watch/test-support.ts';
 
 const MAX_REQUESTS = 4000;
 const MIN_REQUESTS = 1000;
@@ -33,20 +34,8 @@ afterAll(async () => {
   await serve?.stop();
 });
 
-/** mulberry32: small, seedable, good enough to pick fuzz pieces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function generator(seed: number, port: number): () => string {
-  const r = rng(seed);
+  const r = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
   const bytes = (n: number): string =>
     Array.from({ length: n }, () => String.fromCharCode(Math.floor(r() * 256))).join('');

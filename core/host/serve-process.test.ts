@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findSetpriv, inWrapper } from '../kernel/parent-death.ts';
 import { pythonExecutable } from '../testing/targets.ts';
 import { connectClient, startServe, type ServeProcess, type WsClient } from '../testing/serve.ts';
+import { alive } from '../testing/proc-facts.ts';
 
 const started: ServeProcess[] = [];
 const clients: WsClient[] = [];
@@ -29,15 +30,6 @@ afterEach(async () => {
       // already gone, as it should be
     }
 });
-
-/** Alive and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 async function serve(
   args: string[] = [],

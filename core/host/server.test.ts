@@ -63,9 +63,9 @@ function get(
   });
 }
 
-/** Waits (up to 10 s) for `cond`; a loaded 2-core machine makes fixed sleeps flaky. */
+/** Waits (up to 10 s) for `cond`, failing when it never holds. */
 async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+  await vi.waitFor(() => expect(cond()).toBe(true), { timeout: 10_000, interval: 50 });
 }
 
 /** The subprotocols a client with `token` offers (what the page does). */

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent, Method, Response } from '../protocol/messages.ts';
 import { parseRequest } from '../protocol/schemas.ts';
@@ -256,10 +256,9 @@ describe('HostService boundary', () => {
       params: { sessionId, buckets: 8, window: { startIndex: 0, endIndex: 16 } },
     });
     expect(view.ok).toBe(true);
-    for (let i = 0; i < 200 && frames[frames.length - 1]?.window?.bits.length !== 16; i++)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(frames.length).toBeGreaterThan(0);
-    expect(frames[frames.length - 1].window?.bits.length).toBe(16);
+    await vi.waitFor(() => expect(frames[frames.length - 1]?.window?.bits.length).toBe(16), {
+      timeout: 10_000,
+    });
     expect(events.some((e) => e.event === 'vmas')).toBe(true);
     const h = await conn.handle({ id: 12, method: 'getHistory', params: { sessionId } });
     expect(h.ok && (h.result as { ticks: unknown[] }).ticks.length).toBeGreaterThan(0);

@@ -9,16 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { chainStage, dieWithParent, findSetpriv, untilExeced } from './parent-death.ts';
+import { alive } from '../testing/proc-facts.ts';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('parent-death exec chain', () => {
   it('ends in the program itself, with the same pid', async (ctx) => {

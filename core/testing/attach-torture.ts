@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSmaps } from '../proc/smaps.ts';
-import { userfaultfdCount } from './traces.ts';
+import { userfaultfdCount } from './proc-facts.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.join(here, '../..');
@@ -64,7 +64,28 @@ export class TortureTargets {
     return new Target(child);
   }
 
+  private live = new Map<TargetKind, Target>();
+
+  /** A running, ready target of `kind`: the one from before while it lives, else a new one. */
+  async running(kind: TargetKind): Promise<Target> {
+    const have = this.live.get(kind);
+    if (have && !have.exited) return have;
+    const t = this.start(kind);
+    const hello = await t.line();
+    if (hello !== 'ready') throw new Error(`the ${kind} target said ${JSON.stringify(hello)}`);
+    this.live.set(kind, t);
+    return t;
+  }
+
+  /** Stops the target of `kind` (after a harm): the next running(kind) starts a fresh one. */
+  retire(kind: TargetKind): void {
+    this.live.get(kind)?.stop();
+    this.live.delete(kind);
+  }
+
+  /** Stops the running targets and removes the compiled one. */
   dispose(): void {
+    for (const t of this.live.values()) t.stop();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -12,45 +12,40 @@ import {
   measureAttach,
   TortureTargets,
   type KillResult,
-  type Target,
   type TargetKind,
 } from '../testing/attach-torture.ts';
 import { prng } from './test-support.ts';
 
 const KILLS_IN_CI = 40;
 let targets: TortureTargets;
-const running = new Map<TargetKind, Target>();
 
 beforeAll(() => {
   targets = new TortureTargets();
 });
 
 afterAll(() => {
-  for (const t of running.values()) t.stop();
   targets?.dispose();
 });
-
-async function target(kind: TargetKind): Promise<Target> {
-  const have = running.get(kind);
-  if (have && !have.exited) return have;
-  const t = targets.start(kind);
-  expect(await t.line()).toBe('ready');
-  running.set(kind, t);
-  return t;
-}
 
 describe('pagescope killed during an attach', () => {
   it(`harms no target over ${KILLS_IN_CI} kills with every signal, aimed and at random`, async () => {
     const random = prng(Number(process.env.PAGESCOPE_TORTURE_SEED ?? 9));
-    const attachMs = await measureAttach(await target('c'));
+    const attachMs = await measureAttach(await targets.running('c'));
     const results: KillResult[] = [];
     for (let i = 0; i < KILLS_IN_CI; i++) {
       const kind: TargetKind = i % 2 === 0 ? 'c' : 'python';
       const kill = KILLS[Math.floor(i / 2) % KILLS.length];
       const aim = Math.floor(i / (2 * KILLS.length)) % 2 === 0 ? 'held' : 'random';
-      const r = await killDuringAttach(await target(kind), kind, kill, aim, random, attachMs);
+      const r = await killDuringAttach(
+        await targets.running(kind),
+        kind,
+        kill,
+        aim,
+        random,
+        attachMs,
+      );
       results.push(r);
-      if (r.harm) running.get(kind)?.stop(); // a fresh target for the next kill
+      if (r.harm) targets.retire(kind); // a fresh target for the next kill
     }
     const harmed = results.filter((r) => r.harm);
     expect(harmed, JSON.stringify(harmed)).toEqual([]);

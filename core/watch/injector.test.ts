@@ -7,11 +7,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readMaps } from '../proc/maps.ts';
 import { withHeldThread } from './injector.ts';
 import { syscallSite } from './syscall-site.ts';
-import { LineProcess, REPO, sleep, tracesLeft } from './test-support.ts';
+import { LineProcess, REPO, tracesLeft } from './test-support.ts';
 import { WriteWatcher } from './watcher.ts';
 
 const SYS_read = 0;
@@ -51,7 +51,12 @@ describe('injection into a thread blocked in a system call', () => {
     const p = new LineProcess(spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
     procs.push(p);
     expect(await p.next()).toBe('ready nanosleep');
-    await sleep(250);
+    const sleepingSince = performance.now();
+    // Inside the call, and long enough in it that a restart from scratch would show (+250 ms).
+    await vi.waitFor(() => {
+      expect(currentSyscall(p.pid)).toBe(SYS_clock_nanosleep);
+      expect(performance.now() - sleepingSince).toBeGreaterThan(250);
+    });
     attachAndRelease(p.pid);
     // Still inside the call after the attach (restarted through restart_syscall, 219): the
     // attach did land while the thread was blocked in it.
@@ -64,14 +69,18 @@ describe('injection into a thread blocked in a system call', () => {
     expect(Number(ms)).toBeLessThan(3240);
 
     expect(await p.next()).toBe('ready read');
-    await sleep(100);
+    await vi.waitFor(() => expect(currentSyscall(p.pid)).toBe(SYS_read));
     attachAndRelease(p.pid);
     expect(currentSyscall(p.pid)).toBe(SYS_read);
     p.child.stdin!.write('hello\n');
     expect(await p.next()).toBe('read 6 0 hello');
 
     expect(await p.next()).toBe('ready futex');
-    await sleep(200);
+    const waitingSince = performance.now();
+    await vi.waitFor(() => {
+      expect(currentSyscall(p.pid)).toBe(SYS_futex);
+      expect(performance.now() - waitingSince).toBeGreaterThan(200);
+    });
     attachAndRelease(p.pid);
     expect([SYS_futex, SYS_restart_syscall]).toContain(currentSyscall(p.pid));
     const [, fret, ferr, fms] = (await p.next()).split(' ');

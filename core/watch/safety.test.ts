@@ -5,7 +5,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PagescopeError } from '../kernel/errors.ts';
 import { readMaps } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
@@ -15,7 +15,6 @@ import {
   hex,
   ownFdsFor,
   pagesOf,
-  sleep,
   startCli,
   startPyTarget,
   targetRange,
@@ -188,7 +187,6 @@ describe('the target changes state mid-watch', () => {
     w.arm([targetRange(t)]);
     expect(await t.send('l 2 3')).toBe('ok');
     const out = new RegionList();
-    await sleep(30);
     w.tick(out);
     process.kill(t.pid, 'SIGSTOP');
     await until(() => stateOf(t.pid) === 'T', 'the stop');
@@ -198,10 +196,11 @@ describe('the target changes state mid-watch', () => {
     expect(stopped.writtenPages).toBe(0);
     expect(stopped.ended).toBeUndefined();
     process.kill(t.pid, 'SIGCONT');
-    await sleep(50);
-    const again = w.tick(out);
-    expect(again.targetState).toBe('running');
-    expect(pagesOf(out, t.startPage)).toEqual([2, 3]);
+    await vi.waitFor(() => {
+      const again = w.tick(out);
+      expect(again.targetState).toBe('running');
+      expect(pagesOf(out, t.startPage)).toEqual([2, 3]);
+    });
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
@@ -213,8 +212,8 @@ describe('the target changes state mid-watch', () => {
     const w = WriteWatcher.attach(t.pid);
     defer(() => w.close());
     w.arm([targetRange(t)]);
-    await sleep(50);
-    expect(stateOf(t.pid)).toBe('T');
+    // The detach puts it back into its group stop (it may pass through the wake-up first).
+    await vi.waitFor(() => expect(stateOf(t.pid)).toBe('T'));
     expect(tracerPid(t.pid)).toBe(0);
     process.kill(t.pid, 'SIGCONT');
     await expectTargetRunsOn(t, [9]);
@@ -231,12 +230,11 @@ describe('the target changes state mid-watch', () => {
     w.arm([targetRange(t)]);
     t.child.stdin!.write('q\n');
     const out = new RegionList();
-    let res = w.tick(out);
-    for (let i = 0; i < 100 && !res.ended; i++) {
-      await sleep(20);
-      res = w.tick(out);
-    }
-    expect(res.ended).toMatch(/exited/);
+    const res = await vi.waitFor(() => {
+      const r = w.tick(out);
+      expect(r.ended).toMatch(/exited/);
+      return r;
+    });
     expect(res.endedBy).toBe('exit');
     expect(w.tick(out).ended).toMatch(/exited/);
     expect(() => w.getWritten(targetRange(t), { reset: false }, out)).toThrow(PagescopeError);

@@ -13,7 +13,7 @@ import { Category } from '../kernel/pagemap-abi.ts';
 import { readSmaps } from '../proc/smaps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner } from '../scan/scanner.ts';
-import { userfaultfdCount } from '../testing/traces.ts';
+import { userfaultfdCount } from '../testing/proc-facts.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURE = path.join(here, '../testing/watch-target.py');

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readMaps } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import {
@@ -14,7 +14,6 @@ import {
   LineProcess,
   pagesOf,
   prng,
-  sleep,
   startPyTarget,
   targetRange,
   TargetModel,
@@ -206,12 +205,11 @@ describe('WriteWatcher on a python3 target', () => {
     w.arm([targetRange(t)]);
     const out = new RegionList();
     t.child.stdin!.write('x\n');
-    let res = w.tick(out);
-    for (let i = 0; i < 100 && !res.ended; i++) {
-      await sleep(20);
-      res = w.tick(out);
-    }
-    expect(res.ended).toMatch(/executed a new program/);
+    const res = await vi.waitFor(() => {
+      const r = w.tick(out);
+      expect(r.ended).toMatch(/executed a new program/);
+      return r;
+    });
     expect(res.endedBy).toBe('exec');
     expect(() => w.arm([targetRange(t)])).toThrow(/ended/);
     w.close();
@@ -242,14 +240,17 @@ describe('processes nobody wrote for pagescope', () => {
     w.arm([{ startPage: start, endPage: start + 32 }]);
     const out = new RegionList();
     let seen = 0;
-    for (let i = 0; i < 5; i++) {
-      await sleep(100);
-      const r = w.tick(out);
-      for (const pg of pagesOf(out, start)) expect(pg >= 0 && pg < 32).toBe(true);
-      seen += r.writtenPages;
-    }
-    // ~50 writes at 10 ms over 500 ms, cycling through 32 pages.
-    expect(seen).toBeGreaterThan(10);
+    // A write every 10 ms, cycling through 32 pages: ticks add up to more than 10 pages, and
+    // every page they report is one of the 32.
+    await vi.waitFor(
+      () => {
+        const r = w.tick(out);
+        for (const pg of pagesOf(out, start)) expect(pg >= 0 && pg < 32).toBe(true);
+        seen += r.writtenPages;
+        expect(seen).toBeGreaterThan(10);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     w.close();
     expect(tracesLeft(p.pid)).toEqual([]);
     // Progress goes on at its own pace (lines every 10 iterations).
@@ -285,18 +286,20 @@ describe('processes nobody wrote for pagescope', () => {
     expect(states.filter((s) => s.status === 'watched').length).toBeGreaterThan(5);
     const out = new RegionList();
     let big = 0;
-    for (let i = 0; i < 4; i++) {
-      await sleep(100);
-      const r = w.tick(out);
-      expect(r.ended).toBeUndefined();
-      // Pages in mappings of at least 8 MiB: the SharedArrayBuffer's.
-      const vmas = readMaps(p.pid);
-      for (let k = 0; k < out.length; k++) {
-        const v = vmas.find((x) => x.index === out.vmaIndex[k]);
-        if (v && v.endPage - v.startPage >= 2048) big += out.endPage[k] - out.startPage[k];
-      }
-    }
-    expect(big).toBeGreaterThan(100);
+    await vi.waitFor(
+      () => {
+        const r = w.tick(out);
+        expect(r.ended).toBeUndefined();
+        // Pages in mappings of at least 8 MiB: the SharedArrayBuffer's.
+        const vmas = readMaps(p.pid);
+        for (let k = 0; k < out.length; k++) {
+          const v = vmas.find((x) => x.index === out.vmaIndex[k]);
+          if (v && v.endPage - v.startPage >= 2048) big += out.endPage[k] - out.startPage[k];
+        }
+        expect(big).toBeGreaterThan(100);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     w.close();
     expect(tracesLeft(p.pid)).toEqual([]);
     const a = Number(await p.next());
