@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
-import { findSetpriv } from '../kernel/parent-death.ts';
+import { dieWithParent } from '../kernel/parent-death.ts';
 import { PagescopeError } from '../kernel/errors.ts';
 import {
   closeRawFd,
@@ -41,7 +41,8 @@ export interface LaunchOptions {
 /**
  * Waits (briefly, synchronously) until `pid` is the shell `exe` blocked in read() on our pipe:
  * spawn can return before the child's first exec, and /proc shows the new exe before an exec is
- * over, so only a shell sitting in read() has no exec of the chain (node -> setpriv -> sh) left.
+ * over, so only a shell sitting in read() has no exec of the chain (node -> setpriv -> sh -> sh)
+ * left.
  */
 function untilWaitingShell(pid: number, exe: string): void {
   for (let spin = 0; spin < 5000; spin++) {
@@ -68,7 +69,6 @@ export function launchAndAttach(
       'No command to launch was given (write it after "--").',
       'bad-command',
     );
-  const setpriv = findSetpriv();
   const shellReal = fs.realpathSync('/bin/sh');
   const [readEnd, writeEnd] = pipe();
   let child: ChildProcess;
@@ -77,27 +77,10 @@ export function launchAndAttach(
       ...(options.stdio ?? ['inherit', 'inherit', 'inherit']),
       readEnd,
     ] as StdioOptions;
-    // Through setpriv --pdeathsig when there is one: the command dies with pagescope however
-    // pagescope ends (core/kernel/parent-death.ts; its PPID check closes the fork/prctl race).
-    const script = 'read _ <&3; exec "$@" 3<&-';
-    child = setpriv
-      ? spawn(
-          setpriv,
-          [
-            '--pdeathsig',
-            'KILL',
-            '--',
-            '/bin/sh',
-            '-c',
-            `[ "$PPID" = "$1" ] || exit 125; shift; ${script}`,
-          ].concat(['sh', String(process.pid), ...command]),
-          { stdio, env: options.env, cwd: options.cwd },
-        )
-      : spawn('/bin/sh', ['-c', script, 'sh', ...command], {
-          stdio,
-          env: options.env,
-          cwd: options.cwd,
-        });
+    // Through the parent-death chain (core/kernel/parent-death.ts): the command dies with
+    // pagescope however pagescope ends.
+    const run = dieWithParent(['/bin/sh', '-c', 'read _ <&3; exec "$@" 3<&-', 'sh', ...command]);
+    child = spawn(run.file, run.args, { stdio, env: options.env, cwd: options.cwd });
   } catch (err) {
     closeRawFd(writeEnd);
     throw err;
