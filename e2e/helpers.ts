@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServe, type ServeProcess } from '../core/testing/serve.ts';
+import { startServe, type ServeProcess } from '../testing/serve.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
@@ -56,7 +56,7 @@ export function ensureRendererBuilt(): void {
   });
 }
 
-/** A running `pagescope serve` (core/testing/serve.ts): its URL carries the token in the fragment. */
+/** A running `pagescope serve` (testing/serve.ts): its URL carries the token in the fragment. */
 export type Host = ServeProcess;
 
 /** Start `pagescope serve --no-open --port 0 ...args`. */
@@ -129,7 +129,7 @@ export function writtenFromStatus(text: string | null): number | null {
 }
 
 /** True while a process exists and is not a zombie. */
-export { alive } from '../core/testing/proc-facts.ts';
+export { alive } from '../testing/proc-facts.ts';
 
 /** Distinct colours on the heatmap canvas (sampled), read in the page. */
 export async function heatmapColours(page: Page): Promise<number> {

@@ -1,6 +1,6 @@
 /**
  * The preload's Bridge, bundled exactly as for Electron but with `electron` replaced by a
- * recorder (testing/fake-electron-renderer.mjs): what it exposes, what it sends over IPC, how it
+ * recorder (testing/electron/fake-electron-renderer.mjs): what it exposes, what it sends over IPC, how it
  * turns error replies into rejections, and that listeners unsubscribe.
  */
 import { build } from 'esbuild';
@@ -26,7 +26,7 @@ beforeAll(async () => {
     write: false,
     format: 'esm',
     platform: 'neutral',
-    alias: { electron: path.join(HERE, 'testing/fake-electron-renderer.mjs') },
+    alias: { electron: path.join(HERE, '../testing/electron/fake-electron-renderer.mjs') },
     logLevel: 'error',
   });
   const code = res.outputFiles[0].text;

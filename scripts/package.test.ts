@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { socketProtocols } from '../core/protocol/ws-bridge.ts';
-import { pythonExecutable } from '../core/testing/targets.ts';
+import { pythonExecutable } from '../testing/targets.ts';
 import { ensureRendererBuilt } from '../e2e/helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

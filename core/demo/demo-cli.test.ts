@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSeconds } from '../cli/commands/demo.ts';
 import { PagescopeError } from '../kernel/errors.ts';
-import { alive } from '../testing/proc-facts.ts';
+import { alive } from '../../testing/proc-facts.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');

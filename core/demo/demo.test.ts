@@ -11,11 +11,11 @@ import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
 import { readMaps, type Vma } from '../proc/maps.ts';
 import { Scanner } from '../scan/scanner.ts';
 import { addCounts, emptyCounts, type PageCounts } from '../scan/summary.ts';
-import { needZeroPage, zeroPageOnRead } from '../testing/zero-page.ts';
-import { activeSwapAreas, ensureSwap } from '../testing/zram.ts';
+import { needZeroPage, zeroPageOnRead } from '../../testing/zero-page.ts';
+import { activeSwapAreas, ensureSwap } from '../../testing/zram.ts';
 import { spawnDemo, stopDemo, type DemoProcess } from './launch.ts';
 import { DEMO_NAME_PREFIX, DEMO_REGIONS } from './regions.ts';
-import { alive } from '../testing/proc-facts.ts';
+import { alive } from '../../testing/proc-facts.ts';
 
 const page = (hex: string): number => Number(BigInt(hex) / BigInt(PAGE_SIZE));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -18,8 +18,8 @@ import {
   WS_PROTOCOL,
   type WebSocketLike,
 } from '../protocol/ws-bridge.ts';
-import { pythonExecutable } from '../testing/targets.ts';
-import { connectClient } from '../testing/serve.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
+import { connectClient } from '../../testing/serve.ts';
 import {
   MAX_PENDING_REQUESTS,
   requestPath,
@@ -27,7 +27,7 @@ import {
   startWebHost,
   type WebHost,
 } from './server.ts';
-import { zeroPageOnRead } from '../testing/zero-page.ts';
+import { zeroPageOnRead } from '../../testing/zero-page.ts';
 import { RENDERER_CSP } from './static-files.ts';
 
 let web: WebHost;

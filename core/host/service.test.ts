@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent, Method, Response } from '../protocol/messages.ts';
 import { parseRequest } from '../protocol/schemas.ts';
-import { pythonExecutable } from '../testing/targets.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
 import { HostService, type HostConnection } from './service.ts';
 
 const METHODS: Method[] = [

@@ -14,7 +14,7 @@ import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent } from '../protocol/messages.ts';
 import { HISTOGRAM_WIDTH, PageBit } from '../protocol/page-bits.ts';
 import { Scanner } from '../scan/scanner.ts';
-import { pythonExecutable } from '../testing/targets.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
 import { Session } from './session.ts';
 
 const children: ChildProcess[] = [];

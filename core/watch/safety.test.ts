@@ -25,7 +25,7 @@ import {
   userfaultfdCount,
   uwVmas,
   watchTargetArgs,
-} from './test-support.ts';
+} from '../../testing/watch-support.ts';
 import { WriteWatcher } from './watcher.ts';
 
 const { defer, track } = cleanupAfterEach();

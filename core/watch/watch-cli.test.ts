@@ -15,7 +15,7 @@ import {
   startCli,
   startPyTarget,
   tracesLeft,
-} from './test-support.ts';
+} from '../../testing/watch-support.ts';
 
 const { defer, track } = cleanupAfterEach();
 

@@ -9,15 +9,15 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
-import { Category } from '../kernel/pagemap-abi.ts';
-import { readSmaps } from '../proc/smaps.ts';
-import { RegionList } from '../scan/region-list.ts';
-import { Scanner } from '../scan/scanner.ts';
-import { userfaultfdCount } from '../testing/proc-facts.ts';
+import { Category } from '../core/kernel/pagemap-abi.ts';
+import { readSmaps } from '../core/proc/smaps.ts';
+import { RegionList } from '../core/scan/region-list.ts';
+import { Scanner } from '../core/scan/scanner.ts';
+import { userfaultfdCount } from './proc-facts.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const FIXTURE = path.join(here, '../testing/watch-target.py');
-export const REPO = path.join(here, '../..');
+export const FIXTURE = path.join(here, 'watch-target.py');
+export const REPO = path.join(here, '..');
 export const PYTHON = process.env.PYTHON ?? 'python3';
 export const CLI = path.join(REPO, 'bin/pagescope.mjs');
 

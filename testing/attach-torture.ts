@@ -15,11 +15,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readSmaps } from '../proc/smaps.ts';
+import { readSmaps } from '../core/proc/smaps.ts';
 import { userfaultfdCount } from './proc-facts.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.join(here, '../..');
+const REPO = path.join(here, '..');
 const CLI = path.join(REPO, 'bin/pagescope.mjs');
 
 export const KILLS = [
