@@ -9,7 +9,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../testing/serve.ts';
-import { PYTHON, tracesLeft } from '../../testing/watch-support.ts';
+import { PYTHON } from '../../testing/watch-support.ts';
+import { tracesLeft } from '../../testing/traces.ts';
 import { alive } from '../../testing/proc-facts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readMaps } from '../proc/maps.ts';
 import { withHeldThread } from './injector.ts';
 import { syscallSite } from './syscall-site.ts';
-import { LineProcess, REPO, tracesLeft } from '../../testing/watch-support.ts';
+import { LineProcess, REPO } from '../../testing/watch-support.ts';
+import { tracesLeft } from '../../testing/traces.ts';
 import { WriteWatcher } from './watcher.ts';
 
 const SYS_read = 0;

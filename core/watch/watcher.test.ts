@@ -18,9 +18,8 @@ import {
   targetRange,
   TargetModel,
   tickedPages,
-  tracesLeft,
-  uwVmas,
 } from '../../testing/watch-support.ts';
+import { tracesLeft, uwVmas } from '../../testing/traces.ts';
 import { normalizeRanges, subtractRanges, WriteWatcher } from './watcher.ts';
 
 const { defer, track } = cleanupAfterEach();
