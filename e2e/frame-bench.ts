@@ -124,7 +124,7 @@ globalThis.runFrameBench = (runs, warmup, batch) => {
   document.body.appendChild(tl);
   const tctx = tl.getContext('2d');
   const theme = PALETTE.dark;
-  const ticks = Array.from({ length: 600 }, (_, i) => ({ tick: i, t: i * 100, present: 30000 + i, swapped: i % 50, written: (i * 37) % 400, watched: 4096, scanMs: 5 }));
+  const ticks = Array.from({ length: 600 }, (_, i) => ({ tick: i, t: i * 100, present: 30000 + i, swapped: i % 50, written: (i * 37) % 400, watched: 4096, scanMs: 5, lagMs: 0, skipped: 0 }));
   // The reference's precomputed picture: the same primitives drawTimeline makes for these ticks.
   const vis = ticks.slice(-VISIBLE_TICKS);
   const first = vis[0].tick, last = vis[vis.length - 1].tick;

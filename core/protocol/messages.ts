@@ -146,6 +146,10 @@ export interface TickCounters {
   written: number;
   watched: number;
   scanMs: number;
+  /** How late this tick started against its grid point, ms (a slow tick makes the next late). */
+  lagMs: number;
+  /** Grid points skipped (no tick) since the previous tick. */
+  skipped: number;
 }
 
 export type HostEvent =

@@ -20,6 +20,8 @@ function frame(windowed: boolean): Frame {
       written: 3,
       watched: 8,
       scanMs: 1.25,
+      lagMs: 230.5,
+      skipped: 2,
     },
     overview: { buckets: 3, pagesPerBucket: 100, histogram },
     window: windowed

@@ -6,7 +6,8 @@
  *   4   u32  FRAME_WIRE_VERSION
  *   8   f64 x HEADER_FIELDS   sessionId, tick, vmaVersion, totalPages, counters (7 fields),
  *                             buckets, pagesPerBucket, histogram length, window flag,
- *                             window start, window end, window length, written length
+ *                             window start, window end, window length, written length,
+ *                             lagMs, skipped (counters added in version 2)
  *   ... f64 x writtenLen      written ranges (8-aligned, first so no padding is needed)
  *   ... u32 x histogramLen    overview histogram
  *   ... u16 x windowLen       window PageBits
@@ -15,8 +16,8 @@
 import type { Frame } from './frame.ts';
 
 export const FRAME_MAGIC = 0x31465350; // 'PSF1'
-export const FRAME_WIRE_VERSION = 1;
-const HEADER_FIELDS = 19;
+export const FRAME_WIRE_VERSION = 2;
+const HEADER_FIELDS = 21;
 const HEADER_BYTES = 8 + HEADER_FIELDS * 8;
 
 export function encodeFrame(frame: Frame): ArrayBuffer {
@@ -53,6 +54,8 @@ export function encodeFrame(frame: Frame): ArrayBuffer {
     frame.window?.endIndex ?? 0,
     winLen,
     writtenLen,
+    c.lagMs,
+    c.skipped,
   ]);
   new Float64Array(buf, writtenOff, writtenLen).set(frame.written);
   new Uint32Array(buf, histOff, histLen).set(frame.overview.histogram);
@@ -93,6 +96,8 @@ export function decodeFrame(buf: ArrayBuffer): Frame {
       written: h[8],
       watched: h[9],
       scanMs: h[10],
+      lagMs: h[19],
+      skipped: h[20],
     },
     overview: {
       buckets: h[11],

@@ -169,6 +169,8 @@ describe('HistoryRing', () => {
           written: t % 50,
           watched: 0,
           scanMs: 1,
+          lagMs: 0,
+          skipped: 0,
         },
         vmaVersion: 1,
         written,
@@ -188,7 +190,17 @@ describe('HistoryRing', () => {
   it('keeps the counters of an entry bigger than the budget, without its ranges', () => {
     const ring = new HistoryRing(1000);
     ring.push({
-      counters: { tick: 1, t: 0, present: 0, swapped: 0, written: 0, watched: 0, scanMs: 0 },
+      counters: {
+        tick: 1,
+        t: 0,
+        present: 0,
+        swapped: 0,
+        written: 0,
+        watched: 0,
+        scanMs: 0,
+        lagMs: 0,
+        skipped: 0,
+      },
       vmaVersion: 1,
       written: new Float64Array(10_000),
     });

@@ -158,8 +158,8 @@ export class Session {
     switch (msg.type) {
       case 'frame': {
         this.framesReceived++;
-        this.skippedTicks = msg.skipped;
         const f = msg.frame;
+        this.skippedTicks += f.counters.skipped;
         this.history.push({
           counters: f.counters,
           vmaVersion: f.vmaVersion,

@@ -40,6 +40,7 @@ import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { measureGranularity } from './granularity.ts';
+import { refusalSentence, registerRefusal, type Refusal } from './refusal.ts';
 import { closeRawFd, openPidfd } from '../kernel/ptrace.ts';
 import { injectUserfaultfd } from './inject-userfaultfd.ts';
 import { preflight, readTargetStatus, seizeError, withHeldThread } from './injector.ts';
@@ -52,6 +53,9 @@ export interface VmaWatchState {
   endPage: number;
   path: string;
   status: 'watched' | 'refused';
+  /** Why it is refused, as a code (decide by this); set exactly when status is 'refused'. */
+  refusal?: Refusal;
+  /** The refusal's sentence for the user (refusalSentence(refusal)); never compare it. */
   reason?: string;
 }
 
@@ -128,14 +132,14 @@ interface Piece {
 }
 
 /**
- * Why a PROT_NONE VMA is not registered. Registering it would make the kernel build page
- * tables for the whole range to hold its write-protect markers (measured: 45 MB of page tables
- * for V8's ~20 GiB of reservations, kept after the watch ends), for memory nobody can write.
- * When the process makes part of it accessible, that part becomes its own VMA and is watched
- * from the next tick, like any VMA appearing in a watched range.
+ * Why a PROT_NONE VMA is not registered (refusal code 'no-access'). Registering it would make the
+ * kernel build page tables for the whole range to hold its write-protect markers (measured: 45 MB
+ * of page tables for V8's ~20 GiB of reservations, kept after the watch ends), for memory nobody
+ * can write. When the process makes part of it accessible, that part becomes its own VMA and is
+ * watched from the next tick, like any VMA appearing in a watched range. The sentence, for tests
+ * and display only.
  */
-export const NO_ACCESS_REASON =
-  'no access (PROT_NONE): nothing can write it; it is watched once the process makes it writable';
+export const NO_ACCESS_REASON = refusalSentence({ code: 'no-access' });
 
 const key = (p: { startPage: number; endPage: number }): string => `${p.startPage}-${p.endPage}`;
 
@@ -216,20 +220,9 @@ function covered(p: PageRange, union: readonly PageRange[]): boolean {
   return subtractRanges([p], union).length === 0;
 }
 
-function refusalReason(errnoValue: number, piece: Piece): string {
+function refusalOf(errnoValue: number, piece: Piece): Refusal {
   const name = new KernelError('UFFDIO_REGISTER', errnoValue).errnoName;
-  switch (name) {
-    case 'EBUSY':
-      return 'the process already uses its own userfaultfd on this range';
-    case 'EINVAL':
-      return `the kernel refuses to write-protect this kind of mapping (${piece.path || piece.kind}: special or device memory)`;
-    case 'EPERM':
-      return 'a shared mapping of a file opened read-only cannot be write-watched';
-    case 'ENOMEM':
-      return 'the mapping changed while it was being registered';
-    default:
-      return `UFFDIO_REGISTER failed with ${name}`;
-  }
+  return registerRefusal(name, piece.path || piece.kind);
 }
 
 /**
@@ -395,14 +388,14 @@ export class WriteWatcher {
     return [...this.registered.values()].map((p) => this.state(p));
   }
 
-  private state(p: Piece, reason?: string): VmaWatchState {
+  private state(p: Piece, refusal?: Refusal | null): VmaWatchState {
     return {
       vmaIndex: p.vmaIndex,
       startPage: p.startPage,
       endPage: p.endPage,
       path: p.path,
-      status: reason ? 'refused' : 'watched',
-      ...(reason ? { reason } : {}),
+      status: refusal ? 'refused' : 'watched',
+      ...(refusal ? { refusal, reason: refusalSentence(refusal) } : {}),
     };
   }
 
@@ -429,17 +422,17 @@ export class WriteWatcher {
     this.apiDone = true;
   }
 
-  /** UFFDIO_REGISTER(WP) of one piece; returns null or the refusal reason. */
-  private register(p: Piece): string | null {
+  /** UFFDIO_REGISTER(WP) of one piece; returns null or why it is refused. */
+  private register(p: Piece): Refusal | null {
     if (p.kind === 'vdso' || p.kind === 'vvar' || p.kind === 'vsyscall')
-      return `${p.path} is a special mapping of the kernel that the process never writes and the kernel cannot write-protect`;
-    if (p.noAccess) return NO_ACCESS_REASON;
+      return { code: 'special-mapping', detail: p.path };
+    if (p.noAccess) return { code: 'no-access' };
     const a = this.regArg;
     a[0] = BigInt(p.startPage) << 12n;
     a[1] = BigInt(p.endPage - p.startPage) << 12n;
     a[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
     a[3] = 0n;
-    if (ioctl(this.uffd, UFFDIO_REGISTER, a.subarray(0, 4)) < 0) return refusalReason(errno(), p);
+    if (ioctl(this.uffd, UFFDIO_REGISTER, a.subarray(0, 4)) < 0) return refusalOf(errno(), p);
     return null;
   }
 
@@ -522,7 +515,7 @@ export class WriteWatcher {
         for (const part of subtractRanges([p], old)) this.protect({ ...p, ...part });
       } catch (err) {
         this.unregister(p);
-        const st = this.state(p, `write-protecting it failed: ${(err as Error).message}`);
+        const st = this.state(p, { code: 'protect-failed', detail: (err as Error).message });
         this.refused.set(k, st);
         states.push(st);
         continue;
@@ -645,7 +638,7 @@ export class WriteWatcher {
       const k = key(p);
       const refusal = this.refused.get(k);
       // A whole no-access VMA mprotect'ed in place keeps its range: register it now.
-      if (refusal?.reason === NO_ACCESS_REASON && !p.noAccess) this.refused.delete(k);
+      if (refusal?.refusal?.code === 'no-access' && !p.noAccess) this.refused.delete(k);
       else if (refusal) continue;
       if (!this.registered.has(k)) {
         const continuing = covered(p, oldUnion);

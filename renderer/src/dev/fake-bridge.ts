@@ -126,6 +126,8 @@ export function createFakeBridge(): Bridge {
         written: wr,
         watched,
         scanMs: 2.4,
+        lagMs: 0,
+        skipped: 0,
       },
       overview: { buckets: nb, pagesPerBucket: B, histogram },
       window: w
