@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseMaps } from '../proc/maps.ts';
 import type { Refusal } from '../watch/refusal.ts';
-import { cleanupAfterEach, startPyTarget } from '../watch/test-support.ts';
+import { cleanupAfterEach, startPyTarget } from '../../testing/watch-support.ts';
 import { layoutOf } from './aggregate.ts';
 import { VmaTable, vmaInfos } from './vma-table.ts';
 

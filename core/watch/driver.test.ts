@@ -5,13 +5,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { readMaps } from '../proc/maps.ts';
 import { WatchDriver, type WatchStep } from './driver.ts';
-import {
-  cleanupAfterEach,
-  startPyTarget,
-  targetRange,
-  tracesLeft,
-  userfaultfdCount,
-} from './test-support.ts';
+import { tracesLeft, userfaultfdCount } from '../../testing/traces.ts';
+import { cleanupAfterEach, startPyTarget, targetRange } from '../../testing/watch-support.ts';
 import type { TickTiming } from './ticker.ts';
 
 const { defer, track } = cleanupAfterEach();
