@@ -97,6 +97,21 @@ export default tseslint.config(
           ],
         },
       ],
+      // The protocol's zod schemas stay out of the page's bundle: from the files that define
+      // them, the renderer takes types only.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)core/protocol/(messages|frame|schemas)\\.ts$',
+              allowTypeImports: true,
+              message:
+                'Import only types from the protocol schemas (zod stays out of the renderer).',
+            },
+          ],
+        },
+      ],
     },
   },
 );
