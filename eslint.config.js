@@ -110,4 +110,24 @@ export default tseslint.config(
   ...restrictImports(['electron/**/*.{ts,mjs}', 'bin/**/*.mjs', 'scripts/**/*.{ts,mjs}'], {}, [
     'scripts/stress-attach.ts',
   ]),
+  // The protocol's zod schemas stay out of the page's bundle: from the files that define them,
+  // the renderer takes types only.
+  {
+    files: ['renderer/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)core/protocol/(messages|frame|schemas)\\.ts$',
+              allowTypeImports: true,
+              message:
+                'Import only types from the protocol schemas (zod stays out of the renderer).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -12,16 +12,15 @@ import WebSocket from 'ws';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent } from '../protocol/messages.ts';
 import { HISTOGRAM_WIDTH } from '../protocol/page-bits.ts';
+import { MAX_PENDING_REQUESTS, WS_PROTOCOL } from '../protocol/constants.ts';
 import {
   connectWebSocketBridge,
   socketProtocols,
-  WS_PROTOCOL,
   type WebSocketLike,
 } from '../protocol/ws-bridge.ts';
 import { pythonExecutable } from '../../testing/targets.ts';
 import { connectClient } from '../../testing/serve.ts';
 import {
-  MAX_PENDING_REQUESTS,
   requestPath,
   SECURITY_HEADERS,
   startWebHost,
@@ -29,6 +28,7 @@ import {
 } from './server.ts';
 import { zeroPageOnRead } from '../../testing/zero-page.ts';
 import { until } from '../../testing/wait.ts';
+import { expectedError, observeError } from '../../testing/protocol-error.ts';
 import { RENDERER_CSP } from './static-files.ts';
 
 let web: WebHost;
@@ -281,12 +281,24 @@ describe('web host', () => {
     const hist = await bridge.request('getHistory', { sessionId: info.sessionId });
     expect(hist.ticks.length).toBeGreaterThan(5);
     expect(hist.usedBytes).toBeLessThanOrEqual(hist.budgetBytes);
-    await expect(bridge.request('pause', { sessionId: 9999 })).rejects.toMatchObject({
-      code: 'bad-request',
-    });
+    // The same error object as the Electron preload gives (electron/preload.test.ts).
+    const unknown: unknown = await bridge
+      .request('pause', { sessionId: 9999 })
+      .catch((e: unknown) => e);
+    expect(observeError(unknown)).toEqual(
+      expectedError(
+        'unknown-session',
+        'There is no session 9999 on this connection (it may have ended).',
+      ),
+    );
     await bridge.request('detach', { sessionId: info.sessionId });
     expect(events.some((e) => e.event === 'sessionEnded')).toBe(true);
     bridge.close();
+    // Once the socket is gone every request fails the same way, as 'closed'.
+    const closed: unknown = await bridge.request('hello', { version: 1 }).catch((e: unknown) => e);
+    expect(observeError(closed)).toEqual(
+      expectedError('closed', 'The connection to the pagescope host was closed.'),
+    );
     expect(target.exitCode).toBeNull();
   });
 

@@ -5,8 +5,9 @@
  * to the connection's sink.
  *
  * Every message is validated (protocol/schemas.ts) before it reaches the engine; anything
- * malformed gets `{ ok: false, error: { code: 'bad-request' } }`, as does a request naming a
- * session this connection does not own. `handle` never throws. Sessions belong to their
+ * malformed gets `{ ok: false, error: { code: 'bad-request' } }`, and a request naming a session
+ * this connection does not own (or no longer has) 'unknown-session'. Every error code is one of
+ * protocol/errors.ts's. `handle` never throws. Sessions belong to their
  * connection: when the UI goes away (`close()`), each is detached and launched children die.
  */
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
@@ -152,7 +153,7 @@ export class HostConnection {
     if (!s || s.isClosed)
       throw new PagescopeError(
         `There is no session ${sessionId} on this connection (it may have ended).`,
-        'bad-request',
+        'unknown-session',
       );
     return s;
   }

@@ -81,7 +81,7 @@ export class Session {
   /** Attaches to `pid`; resolves once the worker has read its maps (or rejects with why not). */
   static async attach(pid: number, opts: SessionOptions): Promise<Session> {
     if (pid === process.pid)
-      throw new SessionError('pagescope cannot watch itself; pick another process.', 'bad-request');
+      throw new SessionError('pagescope cannot watch itself; pick another process.', 'self');
     if (!fs.existsSync(`/proc/${pid}`))
       throw new SessionError(
         `No process with pid ${pid} exists (it may have exited).`,
