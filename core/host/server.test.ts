@@ -20,12 +20,7 @@ import {
 } from '../protocol/ws-bridge.ts';
 import { pythonExecutable } from '../../testing/targets.ts';
 import { connectClient } from '../../testing/serve.ts';
-import {
-  requestPath,
-  SECURITY_HEADERS,
-  startWebHost,
-  type WebHost,
-} from './server.ts';
+import { requestPath, SECURITY_HEADERS, startWebHost, type WebHost } from './server.ts';
 import { zeroPageOnRead } from '../../testing/zero-page.ts';
 import { until } from '../../testing/wait.ts';
 import { expectedError, observeError } from '../../testing/protocol-error.ts';
