@@ -25,4 +25,9 @@ export interface Frame {
   window: { startIndex: number; endIndex: number; bits: Uint16Array } | null;
   /** Written ranges this tick, collapsed indices: [start0, end0, start1, end1, ...]. */
   written: Float64Array;
+  /**
+   * Exact counts per VMA of the table of `vmaVersion`, from the scan itself (never shared out
+   * from buckets): [present, swapped, written] of VMA i at 3i, 3i+1, 3i+2.
+   */
+  vmaCounts: Uint32Array;
 }

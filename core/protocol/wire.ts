@@ -6,26 +6,30 @@
  *   4   u32  FRAME_WIRE_VERSION
  *   8   f64 x HEADER_FIELDS   sessionId, tick, vmaVersion, totalPages, counters (7 fields),
  *                             buckets, pagesPerBucket, histogram length, window flag,
- *                             window start, window end, window length, written length
+ *                             window start, window end, window length, written length,
+ *                             vmaCounts length
  *   ... f64 x writtenLen      written ranges (8-aligned, first so no padding is needed)
  *   ... u32 x histogramLen    overview histogram
+ *   ... u32 x vmaCountsLen    per-VMA counts
  *   ... u16 x windowLen       window PageBits
  * decodeFrame returns typed-array views into the buffer it was given (no copy).
  */
 import type { Frame } from './frame.ts';
 
 export const FRAME_MAGIC = 0x31465350; // 'PSF1'
-export const FRAME_WIRE_VERSION = 1;
-const HEADER_FIELDS = 19;
+export const FRAME_WIRE_VERSION = 2;
+const HEADER_FIELDS = 20;
 const HEADER_BYTES = 8 + HEADER_FIELDS * 8;
 
 export function encodeFrame(frame: Frame): ArrayBuffer {
   const writtenLen = frame.written.length;
   const histLen = frame.overview.histogram.length;
   const winLen = frame.window ? frame.window.bits.length : 0;
+  const countsLen = frame.vmaCounts.length;
   const writtenOff = HEADER_BYTES;
   const histOff = writtenOff + writtenLen * 8;
-  const winOff = histOff + histLen * 4;
+  const countsOff = histOff + histLen * 4;
+  const winOff = countsOff + countsLen * 4;
   const total = winOff + winLen * 2;
   const buf = new ArrayBuffer(total);
   const u32 = new Uint32Array(buf, 0, 2);
@@ -53,9 +57,11 @@ export function encodeFrame(frame: Frame): ArrayBuffer {
     frame.window?.endIndex ?? 0,
     winLen,
     writtenLen,
+    countsLen,
   ]);
   new Float64Array(buf, writtenOff, writtenLen).set(frame.written);
   new Uint32Array(buf, histOff, histLen).set(frame.overview.histogram);
+  new Uint32Array(buf, countsOff, countsLen).set(frame.vmaCounts);
   if (frame.window) new Uint16Array(buf, winOff, winLen).set(frame.window.bits);
   return buf;
 }
@@ -72,11 +78,13 @@ export function decodeFrame(buf: ArrayBuffer): Frame {
   const hasWindow = h[14] === 1;
   const winLen = h[17];
   const writtenLen = h[18];
+  const countsLen = h[19];
   const writtenOff = HEADER_BYTES;
   const histOff = writtenOff + writtenLen * 8;
-  const winOff = histOff + histLen * 4;
+  const countsOff = histOff + histLen * 4;
+  const winOff = countsOff + countsLen * 4;
   if (
-    ![histLen, winLen, writtenLen].every((n) => Number.isSafeInteger(n) && n >= 0) ||
+    ![histLen, winLen, writtenLen, countsLen].every((n) => Number.isSafeInteger(n) && n >= 0) ||
     winOff + winLen * 2 !== buf.byteLength
   )
     throw new Error('Frame length does not match its header.');
@@ -103,5 +111,6 @@ export function decodeFrame(buf: ArrayBuffer): Frame {
       ? { startIndex: h[15], endIndex: h[16], bits: new Uint16Array(buf, winOff, winLen) }
       : null,
     written: new Float64Array(buf, writtenOff, writtenLen),
+    vmaCounts: new Uint32Array(buf, countsOff, countsLen),
   };
 }

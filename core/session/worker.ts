@@ -285,8 +285,13 @@ class SessionWorker {
         },
         window: agg.window,
         written: agg.written,
+        vmaCounts: agg.vmaCounts,
       };
-      const transfer = [agg.histogram.buffer, agg.written.buffer] as ArrayBuffer[];
+      const transfer = [
+        agg.histogram.buffer,
+        agg.written.buffer,
+        agg.vmaCounts.buffer,
+      ] as ArrayBuffer[];
       if (agg.window) transfer.push(agg.window.bits.buffer as ArrayBuffer);
       post({ type: 'frame', frame, skipped: this.skipped }, transfer);
     } catch (err) {
