@@ -12,7 +12,7 @@ import { userMessage } from '../core/kernel/errors.ts';
 import { ATTACH_NAME, attachCases } from './cases/attach.ts';
 import type { BenchContext } from './cases/context.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
-import { scanCases } from './cases/scan.ts';
+import { scaleScanCase, scanCases, SCALE_NAME } from './cases/scan.ts';
 import { sessionCases } from './cases/session.ts';
 import { startupCases, STARTUP_NAMES } from './cases/startup.ts';
 import { watchCases } from './cases/watch.ts';
@@ -37,6 +37,7 @@ interface CaseGroup {
 
 const GROUPS: CaseGroup[] = [
   { names: ['1 scanner vs C', '2 PAGEMAP_SCAN vs pagemap read'], run: scanCases },
+  { names: [SCALE_NAME], run: scaleScanCase },
   { names: ['3 write tracking cost'], run: wtrackCases },
   { names: ['4 watch tick'], run: watchCases },
   { names: ['5 session tick end to end', '7 host memory'], run: sessionCases },

@@ -54,5 +54,10 @@ export const frameSchema = z.object({
     .nullable(),
   /** Written ranges this tick, collapsed indices: [start0, end0, start1, end1, ...]. */
   written: float64Array,
+  /**
+   * Exact counts per VMA of the table of `vmaVersion`, from the scan itself (never shared out
+   * from buckets): [present, swapped, written] of VMA i at 3i, 3i+1, 3i+2.
+   */
+  vmaCounts: uint32Array,
 });
 export type Frame = z.infer<typeof frameSchema>;

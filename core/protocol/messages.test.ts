@@ -36,6 +36,7 @@ const frame = (): Frame => ({
   },
   overview: { buckets: 1, pagesPerBucket: 10, histogram: new Uint32Array(HISTOGRAM_WIDTH) },
   window: { startIndex: 0, endIndex: 2, bits: Uint16Array.of(1, 3) },
+  vmaCounts: Uint32Array.of(4, 0, 1),
   written: Float64Array.of(0, 1),
 });
 

@@ -28,6 +28,7 @@ function frame(windowed: boolean): Frame {
       ? { startIndex: 7, endIndex: 12, bits: Uint16Array.of(1, 2, 3, 0x1ff, 0) }
       : null,
     written: Float64Array.of(0, 3, 2 ** 40, 2 ** 40 + 1),
+    vmaCounts: Uint32Array.of(1, 0, 0, 0, 2, 1, 2 ** 32 - 1, 0, 7),
   };
 }
 
@@ -47,7 +48,8 @@ describe('encodeFrame/decodeFrame', () => {
         fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 50 }),
         fc.array(fc.double({ noNaN: true }), { maxLength: 20 }),
         fc.boolean(),
-        (hist, bits, written, hasWindow) => {
+        fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { maxLength: 30 }),
+        (hist, bits, written, hasWindow, counts) => {
           const f: Frame = {
             ...frame(false),
             overview: {
@@ -59,6 +61,7 @@ describe('encodeFrame/decodeFrame', () => {
               ? { startIndex: 0, endIndex: bits.length, bits: Uint16Array.from(bits) }
               : null,
             written: Float64Array.from(written),
+            vmaCounts: Uint32Array.from(counts),
           };
           expect(decodeFrame(encodeFrame(f))).toEqual(f);
         },

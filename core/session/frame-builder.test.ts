@@ -14,6 +14,7 @@ function agg(withWindow: boolean): Aggregate {
     swapped: 1,
     watched: 16,
     writtenPages: 2,
+    vmaCounts: new Uint32Array([12, 1, 2]),
   };
 }
 
@@ -46,7 +47,7 @@ describe('buildFrame', () => {
     expect(frame.overview).toEqual({ buckets: 2, pagesPerBucket: 8, histogram: a.histogram });
     expect(frame.written).toBe(a.written);
     expect(frame.window).toBeNull();
-    expect(transfer).toEqual([a.histogram.buffer, a.written.buffer]);
+    expect(transfer).toEqual([a.histogram.buffer, a.written.buffer, a.vmaCounts.buffer]);
   });
 
   it('transfers the window bits too when there is a window', () => {
@@ -63,8 +64,8 @@ describe('buildFrame', () => {
       agg: a,
     });
     expect(frame.window).toBe(a.window);
-    expect(transfer).toHaveLength(3);
-    expect(transfer[2]).toBe(a.window!.bits.buffer);
+    expect(transfer).toHaveLength(4);
+    expect(transfer[3]).toBe(a.window!.bits.buffer);
   });
 });
 

@@ -53,8 +53,13 @@ export function buildFrame(i: FrameInput): { frame: Frame; transfer: ArrayBuffer
     },
     window: agg.window,
     written: agg.written,
+    vmaCounts: agg.vmaCounts,
   };
-  const transfer = [agg.histogram.buffer, agg.written.buffer] as ArrayBuffer[];
+  const transfer = [
+    agg.histogram.buffer,
+    agg.written.buffer,
+    agg.vmaCounts.buffer,
+  ] as ArrayBuffer[];
   if (agg.window) transfer.push(agg.window.bits.buffer as ArrayBuffer);
   return { frame, transfer };
 }

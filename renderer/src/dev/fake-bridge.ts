@@ -125,6 +125,14 @@ export function createFakeBridge(): Bridge {
       if (b & P.WATCHED) watched++;
     }
     const w = view.window;
+    const vmaCounts = new Uint32Array(vmas.length * 3);
+    vmas.forEach((v, i) => {
+      for (let p = v.offset; p < v.offset + v.endPage - v.startPage; p++) {
+        if (bits[p] & P.PRESENT) vmaCounts[i * 3]++;
+        if (bits[p] & P.SWAPPED) vmaCounts[i * 3 + 1]++;
+        if (bits[p] & P.WRITTEN) vmaCounts[i * 3 + 2]++;
+      }
+    });
     const frame: Frame = {
       sessionId,
       tick,
@@ -150,6 +158,7 @@ export function createFakeBridge(): Bridge {
           }
         : null,
       written,
+      vmaCounts,
     };
     for (const l of frameL) l(frame);
   };
