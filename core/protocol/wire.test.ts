@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Frame } from './frame.ts';
 import { HISTOGRAM_WIDTH } from './page-bits.ts';
 import { parseRequest } from './schemas.ts';
-import { decodeFrame, encodeFrame } from './wire.ts';
+import { tickCountersSchema } from './messages.ts';
+import { COUNTER_KEYS, decodeFrame, encodeFrame } from './wire.ts';
 
 function frame(windowed: boolean): Frame {
   const histogram = new Uint32Array(3 * HISTOGRAM_WIDTH).map((_, i) => i * 7 + 1);
@@ -33,6 +34,10 @@ function frame(windowed: boolean): Frame {
 }
 
 describe('encodeFrame/decodeFrame', () => {
+  it('puts every counter of the schema on the wire, once', () => {
+    expect([...COUNTER_KEYS].sort()).toEqual(Object.keys(tickCountersSchema.shape).sort());
+  });
+
   it('round-trips a frame with and without a window', () => {
     for (const w of [true, false]) {
       const f = frame(w);
