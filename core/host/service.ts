@@ -210,6 +210,10 @@ export class HostConnection {
       this.session(p.sessionId).setView({ buckets: p.buckets, window: p.window });
       return {};
     },
+    setMaxOverhead: (p) => {
+      this.session(p.sessionId).setMaxOverhead(p.maxOverheadPct);
+      return {};
+    },
     setInterval: (p) => {
       this.session(p.sessionId).setInterval(p.intervalMs);
       return {};

@@ -33,6 +33,10 @@ const frame = (): Frame => ({
     scanMs: 0.5,
     lagMs: 0,
     skipped: 0,
+    estOverheadPct: 0,
+    sampleFraction: 1,
+    writtenEst: 1,
+    writtenErr: 0,
   },
   overview: { buckets: 1, pagesPerBucket: 10, histogram: new Uint32Array(HISTOGRAM_WIDTH) },
   window: { startIndex: 0, endIndex: 2, bits: Uint16Array.of(1, 3) },
@@ -60,6 +64,7 @@ describe('inferred types', () => {
       | 'detach'
       | 'setView'
       | 'setInterval'
+      | 'setMaxOverhead'
       | 'pause'
       | 'resume'
       | 'watch'

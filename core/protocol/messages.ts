@@ -167,6 +167,17 @@ export const tickCountersSchema = z.object({
   lagMs: z.number(),
   /** Grid points skipped (no tick) since the previous tick. */
   skipped: z.number(),
+  /**
+   * ESTIMATED slowdown of the target from write-protect faults this tick, percent of its time
+   * (core/watch/overhead.ts: faulted pages x calibrated fault cost / tick length); 0 unwatched.
+   */
+  estOverheadPct: z.number(),
+  /** Share of the watched pages sampled this tick: 1 = exact (`written` is every written page). */
+  sampleFraction: z.number(),
+  /** Written pages of all watched memory: `written` when exact, else the extrapolation. */
+  writtenEst: z.number(),
+  /** +/- pages around writtenEst at about 95% confidence: 0 when exact, -1 when unknown. */
+  writtenErr: z.number(),
 });
 export type TickCounters = z.infer<typeof tickCountersSchema>;
 
@@ -219,6 +230,13 @@ export const methods = {
   setInterval: {
     params: z
       .object({ sessionId, intervalMs: z.number().int().min(MIN_INTERVAL_MS).max(MAX_INTERVAL_MS) })
+      .strict(),
+    result: empty,
+  },
+  /** Bound the estimated overhead by sampling (null: exact watching, the default). */
+  setMaxOverhead: {
+    params: z
+      .object({ sessionId, maxOverheadPct: z.number().min(0.1).max(100).nullable() })
       .strict(),
     result: empty,
   },

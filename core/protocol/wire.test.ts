@@ -23,6 +23,10 @@ function frame(windowed: boolean): Frame {
       scanMs: 1.25,
       lagMs: 230.5,
       skipped: 2,
+      estOverheadPct: 3.25,
+      sampleFraction: 0.25,
+      writtenEst: 12,
+      writtenErr: -1,
     },
     overview: { buckets: 3, pagesPerBucket: 100, histogram },
     window: windowed

@@ -31,6 +31,10 @@ export const COUNTER_KEYS = [
   'scanMs',
   'lagMs',
   'skipped',
+  'estOverheadPct',
+  'sampleFraction',
+  'writtenEst',
+  'writtenErr',
 ] as const satisfies readonly (keyof TickCounters)[];
 
 const FIXED_FIELDS = 13;

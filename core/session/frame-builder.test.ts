@@ -31,6 +31,7 @@ describe('buildFrame', () => {
       lagMs: 230.004,
       skipped: 2,
       agg: a,
+      watch: null,
     });
     expect(frame.counters).toEqual({
       tick: 9,
@@ -42,6 +43,10 @@ describe('buildFrame', () => {
       scanMs: 1.23,
       lagMs: 230,
       skipped: 2,
+      estOverheadPct: 0,
+      sampleFraction: 1,
+      writtenEst: 2,
+      writtenErr: 0,
     });
     expect(frame).toMatchObject({ sessionId: 4, tick: 9, vmaVersion: 2, totalPages: 16 });
     expect(frame.overview).toEqual({ buckets: 2, pagesPerBucket: 8, histogram: a.histogram });
@@ -50,7 +55,7 @@ describe('buildFrame', () => {
     expect(transfer).toEqual([a.histogram.buffer, a.written.buffer, a.vmaCounts.buffer]);
   });
 
-  it('transfers the window bits too when there is a window', () => {
+  it('transfers the window bits too when there is a window, and carries the watch figures', () => {
     const a = agg(true);
     const { frame, transfer } = buildFrame({
       sessionId: 1,
@@ -62,8 +67,16 @@ describe('buildFrame', () => {
       lagMs: 0,
       skipped: 0,
       agg: a,
+      watch: { estOverheadPct: 4.567, sampleFraction: 0.25, writtenEst: 40, writtenErr: 12 },
     });
     expect(frame.window).toBe(a.window);
+    expect(frame.counters).toMatchObject({
+      written: 2,
+      estOverheadPct: 4.57,
+      sampleFraction: 0.25,
+      writtenEst: 40,
+      writtenErr: 12,
+    });
     expect(transfer).toHaveLength(4);
     expect(transfer[3]).toBe(a.window!.bits.buffer);
   });

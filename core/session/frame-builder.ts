@@ -8,6 +8,7 @@
  */
 import type { Frame } from '../protocol/frame.ts';
 import type { RegionList } from '../scan/region-list.ts';
+import type { WatchFigures } from '../watch/driver.ts';
 import type { Aggregate } from './aggregate.ts';
 
 export interface FrameInput {
@@ -25,6 +26,8 @@ export interface FrameInput {
   /** Grid points skipped since the previous tick. */
   skipped: number;
   agg: Aggregate;
+  /** The watch's figures this tick (driver.ts WatchFigures); null when nothing is watched. */
+  watch: WatchFigures | null;
 }
 
 /** The frame and the buffers to transfer with it (the aggregate's, owned by this frame). */
@@ -45,6 +48,10 @@ export function buildFrame(i: FrameInput): { frame: Frame; transfer: ArrayBuffer
       scanMs: Math.round(i.scanMs * 100) / 100,
       lagMs: Math.round(i.lagMs * 100) / 100,
       skipped: i.skipped,
+      estOverheadPct: Math.round((i.watch?.estOverheadPct ?? 0) * 100) / 100,
+      sampleFraction: i.watch?.sampleFraction ?? 1,
+      writtenEst: i.watch?.writtenEst ?? agg.writtenPages,
+      writtenErr: i.watch?.writtenErr ?? 0,
     },
     overview: {
       buckets: agg.buckets,

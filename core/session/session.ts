@@ -250,6 +250,11 @@ export class Session {
     this.send({ type: 'setInterval', intervalMs });
   }
 
+  /** Bound the estimated overhead by sampling (null: exact watching). */
+  setMaxOverhead(maxOverheadPct: number | null): void {
+    this.send({ type: 'setMaxOverhead', maxOverheadPct });
+  }
+
   pause(): void {
     this.paused = true;
     this.send({ type: 'pause' });

@@ -32,6 +32,7 @@ export type WorkerCall =
 export type ToWorker =
   | { type: 'setView'; view: ViewSpec }
   | { type: 'setInterval'; intervalMs: number }
+  | { type: 'setMaxOverhead'; maxOverheadPct: number | null }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'call'; callId: number; call: WorkerCall }

@@ -18,7 +18,7 @@ import { PagescopeError, userMessage } from '../kernel/errors.ts';
 import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
-import { WatchDriver } from '../watch/driver.ts';
+import { WatchDriver, type WatchFigures } from '../watch/driver.ts';
 import { childExitPhrase, endChild, whenExited } from '../watch/launch.ts';
 import type { TickTiming } from '../watch/ticker.ts';
 import { aggregate, type ViewSpec } from './aggregate.ts';
@@ -77,6 +77,9 @@ class SessionWorker {
         break;
       case 'setInterval':
         this.driver.setInterval(msg.intervalMs);
+        break;
+      case 'setMaxOverhead':
+        this.driver.setMaxOverhead(msg.maxOverheadPct);
         break;
       case 'pause':
         this.driver.pause();
@@ -139,12 +142,14 @@ class SessionWorker {
         if (v.kind !== 'vsyscall') backend.scanRange(v.startPage, v.endPage, v.index, {}, regions);
       let written = this.writtenScratch.subarray(0, 0);
       let watched: PageRange[] = [];
+      let figures: WatchFigures | null = null;
       // The maps read at the start of this tick: the watcher need not read them again.
       const step = this.driver.collect(vmas);
       if (step.kind === 'watching') {
         const merged = writtenPagePairs(step.written, this.writtenScratch);
         this.writtenScratch = merged.scratch;
         written = merged.pairs;
+        figures = step.figures;
         watched = this.driver.watchedRanges();
         if (step.appeared.length || step.disappeared.length) this.postVmas();
       } else if (step.kind === 'ended') {
@@ -165,6 +170,7 @@ class SessionWorker {
         lagMs: timing.lagMs,
         skipped: timing.skipped,
         agg,
+        watch: figures,
       });
       post({ type: 'frame', frame }, transfer);
     } catch (err) {

@@ -15,6 +15,10 @@
  *   and the driver attaches again (in this thread: our own child) and re-applies the selection
  *   to the new address space. While the child is alive, an exit-looking tick between two
  *   programs is retried (up to 20 ticks) instead of ending the watch.
+ * - The cost of being watched: each watching step carries the tick's figures (WatchFigures): the
+ *   ESTIMATED slowdown of the target (overhead.ts, from the pages that faulted and the time the
+ *   tick covered) and, while sampling, the extrapolated count with its stated error. With a
+ *   budget (setMaxOverhead) the OverheadBudget controller picks the next tick's sample fraction.
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -23,6 +27,8 @@ import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import type { Refusal } from './refusal.ts';
+import { faultCost, estOverheadPct } from './overhead.ts';
+import { OverheadBudget } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import { normalizeRanges, WriteWatcher, type VmaWatchState, type WatchTick } from './watcher.ts';
 
@@ -41,6 +47,20 @@ export interface WatchDriverOptions {
   select?: (vmas: Vma[]) => PageRange[];
   /** Re-apply `select` every tick, so matching VMAs that appear later are watched too. */
   follow?: boolean;
+  /** Keep the estimated overhead under this percent by sampling (default: exact watching). */
+  maxOverheadPct?: number | null;
+}
+
+/** What watching cost the target this tick, and how exact the count is. */
+export interface WatchFigures {
+  /** ESTIMATED slowdown of the target, percent of its time (overhead.ts); -1 when unknown. */
+  estOverheadPct: number;
+  /** Share of the watched pages sampled this tick: 1 = exact. */
+  sampleFraction: number;
+  /** Written pages of all watched memory: exact, or extrapolated from the sample. */
+  writtenEst: number;
+  /** +/- pages around writtenEst at about 95% confidence: 0 when exact, -1 when unknown. */
+  writtenErr: number;
 }
 
 /** The watcher's part of one tick. */
@@ -58,6 +78,7 @@ export type WatchStep =
       /** Refusals new this tick: of pieces that appeared, or that `follow` tried to add. */
       refused: VmaWatchState[];
       targetState?: WatchTick['targetState'];
+      figures: WatchFigures;
       /** The maps read this tick for `follow`, when they were. */
       vmas: Vma[] | null;
     }
@@ -86,6 +107,9 @@ export class WatchDriver {
   private readonly out = new RegionList(4096);
   private readonly ticker: Ticker;
   private onTick: ((t: TickTiming) => void) | null = null;
+  private budget: OverheadBudget | null = null;
+  /** elapsedMs() at the last collect with a watcher (the time the next tick's faults cover). */
+  private lastCollectMs: number | null = null;
   private reattachRetries = 0;
   private reattachedCount = 0;
   /** A watch is wanted: attached (or re-attaching) from the first arm or launch to unwatch. */
@@ -100,6 +124,7 @@ export class WatchDriver {
     this.select = options.select ?? null;
     this.follow = options.follow === true && this.select !== null;
     this.ticker = new Ticker((t) => this.onTick?.(t), { intervalMs: options.intervalMs });
+    this.setMaxOverhead(options.maxOverheadPct ?? null);
   }
 
   /** The watcher, while one is attached. */
@@ -145,6 +170,20 @@ export class WatchDriver {
   /** A new interval; the grid restarts one interval from now. */
   setInterval(intervalMs: number): void {
     this.ticker.setInterval(intervalMs);
+  }
+
+  /**
+   * Bound the estimated overhead to `maxPct` percent by sampling from the next tick on; null
+   * returns to exact watching. Calibrates the fault cost first (a few ms, once per process).
+   */
+  setMaxOverhead(maxPct: number | null): void {
+    this.budget = maxPct === null ? null : new OverheadBudget(maxPct, faultCost().usPerFault);
+    const w = this.watcherValue;
+    if (!this.budget && w && w.sampleFraction !== 1) w.setSampleFraction(1);
+  }
+
+  get maxOverheadPct(): number | null {
+    return this.budget?.maxPct ?? null;
   }
 
   /** How long the owner's last onTick took, ms (sampling + collect + output). */
@@ -236,6 +275,7 @@ export class WatchDriver {
     try {
       this.watcherValue?.close();
       this.watcherValue = WriteWatcher.attach(this.pid, { force: this.force, ownChild: true });
+      this.lastCollectMs = null;
       this.refused.clear();
       this.reattachedCount++;
       return true;
@@ -252,6 +292,7 @@ export class WatchDriver {
       // The target may be gone; closing our descriptor is all that is left.
     }
     this.watcherValue = null;
+    this.lastCollectMs = null;
   }
 
   // ---- one tick ----
@@ -299,6 +340,7 @@ export class WatchDriver {
     refused.push(...tick.appeared.filter((s) => s.status === 'refused'));
     return {
       kind: 'watching',
+      figures: this.figures(w, tick),
       written: this.out,
       writtenPages: tick.writtenPages,
       appeared: tick.appeared,
@@ -307,6 +349,28 @@ export class WatchDriver {
       targetState: tick.targetState,
       vmas: followed,
     };
+  }
+
+  /** This tick's figures; then, with a budget, the sample fraction for the next tick. */
+  private figures(w: WriteWatcher, tick: WatchTick): WatchFigures {
+    const now = this.ticker.elapsedMs();
+    const coveredMs = this.lastCollectMs === null ? this.intervalMs : now - this.lastCollectMs;
+    this.lastCollectMs = now;
+    const s = tick.exact ? undefined : tick.sample;
+    const figures: WatchFigures = {
+      estOverheadPct: estOverheadPct(tick.faultedPages, coveredMs, faultCost().usPerFault),
+      sampleFraction: s ? s.fraction : 1,
+      writtenEst: s ? s.estimatedPages : tick.writtenPages,
+      writtenErr: s ? (s.errorPages ?? -1) : tick.exact ? 0 : -1,
+    };
+    if (this.budget) {
+      const next = this.budget.next(w.sampleFraction, {
+        writtenPagesAtFull: figures.writtenEst,
+        elapsedMs: coveredMs,
+      });
+      if (next !== w.sampleFraction) w.setSampleFraction(next);
+    }
+    return figures;
   }
 
   private retryAttach(reason: string): WatchStep {

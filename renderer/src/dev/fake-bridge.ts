@@ -148,6 +148,11 @@ export function createFakeBridge(): Bridge {
         scanMs: 2.4,
         lagMs: 0,
         skipped: 0,
+        // The model of core/watch/overhead.ts with this kernel's measured 1.4 us per fault.
+        estOverheadPct: watched ? (wr * 1.4) / (intervalMs * 10) : 0,
+        sampleFraction: 1,
+        writtenEst: wr,
+        writtenErr: 0,
       },
       overview: { buckets: nb, pagesPerBucket: B, histogram },
       window: w
@@ -247,6 +252,7 @@ export function createFakeBridge(): Bridge {
       timer = setInterval(emit, intervalMs);
       return {};
     },
+    setMaxOverhead: () => ({}),
     setInterval: (p) => {
       intervalMs = p.intervalMs;
       if (timer) {
