@@ -109,6 +109,13 @@ describe('Session', () => {
     expect(f.written.length).toBe(0);
     // Every frame's tick counter goes up by one.
     for (let i = 1; i < frames.length; i++) expect(frames[i].tick).toBe(frames[i - 1].tick + 1);
+    // Every frame says how late it started and how many grid points were skipped before it; a
+    // tick on the 50 ms grid that is k intervals late skipped k of them.
+    for (const fr of frames) {
+      expect(fr.counters.lagMs).toBeGreaterThanOrEqual(0);
+      expect(fr.counters.skipped).toBe(Math.floor(fr.counters.lagMs / 50));
+    }
+    expect(s.skippedTicks).toBe(frames.reduce((n, fr) => n + fr.counters.skipped, 0));
     // The history holds every tick so far.
     expect(s.getHistory().ticks.length).toBe(s.framesReceived);
   });

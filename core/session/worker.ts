@@ -153,7 +153,10 @@ class SessionWorker {
         watched = this.driver.watchedRanges();
         if (step.appeared.length || step.disappeared.length) this.postVmas();
       } else if (step.kind === 'ended') {
-        post({ type: 'warning', message: `Write watching stopped: ${step.reason}.` });
+        // A launched command is attached from its start with nothing armed: its exit is the
+        // session's end (said by the exit event), not news about a watch nobody asked for.
+        if (this.driver.hasSelection)
+          post({ type: 'warning', message: `Write watching stopped: ${step.reason}.` });
         this.postVmas();
       } else if (step.kind === 'reattached') {
         watched = this.driver.watchedRanges();

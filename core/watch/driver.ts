@@ -137,6 +137,11 @@ export class WatchDriver {
     return this.child !== null;
   }
 
+  /** Whether anything was asked to be watched (armed ranges or a selection function). */
+  get hasSelection(): boolean {
+    return this.ranges.length > 0 || this.select !== null;
+  }
+
   /** How many times the driver attached again after the child executed a new program. */
   get reattachCount(): number {
     return this.reattachedCount;

@@ -1,5 +1,7 @@
 /**
  * Launch mode: start the target as our child and attach before it runs any code of its own.
+ * The one launch path for the CLI (`pagescope watch -- CMD`) and the UI's "Launch command"
+ * (core/session/target.ts); also the helpers both use for the child's end.
  *
  * Strategy: the child is `sh -c 'read _ <&3; exec "$@" 3<&-' sh COMMAND...`, which blocks on a
  * pipe. We PTRACE_SEIZE it with PTRACE_O_TRACEEXEC (allowed even where the ptrace policy lets

@@ -35,8 +35,9 @@ export function lateness(
   startMs: number,
   intervalMs: number,
 ): { lagMs: number; skipped: number } {
-  const lag = Math.max(0, startMs - dueMs);
-  return { lagMs: Math.round(lag * 100) / 100, skipped: Math.floor(lag / intervalMs) };
+  // skipped from the rounded lag, so the reported pair always agrees: skipped = floor(lag / I).
+  const lagMs = Math.round(Math.max(0, startMs - dueMs) * 100) / 100;
+  return { lagMs, skipped: Math.floor(lagMs / intervalMs) };
 }
 
 /**
