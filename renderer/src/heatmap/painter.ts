@@ -45,11 +45,21 @@ export class HeatmapPainter {
   private readonly offCtx: CanvasRenderingContext2D;
   private image: ImageData | null = null;
   private pixels: Uint32Array | null = null;
+  /** The layout of the last paint (for the frame benchmark's reference picture). */
+  lastLayout: Layout | null = null;
+  /** What the cells of the last paint were drawn from, and how many pages they hold. */
+  private lastKey: unknown[] | null = null;
+  private lastDrawn = 0;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     this.ctx = canvas.getContext('2d')!;
     this.off = document.createElement('canvas');
     this.offCtx = this.off.getContext('2d')!;
+  }
+
+  /** The cell pixels of the last paint (one per cell, row-major), or null before one. */
+  get lastPixels(): Uint32Array | null {
+    return this.pixels;
   }
 
   /** Fill the canvas with the background (no frame yet, or an empty space). */
@@ -65,24 +75,34 @@ export class HeatmapPainter {
     const { ctx, canvas } = this;
     const l = s.layout;
     this.clear(s.theme);
+    this.lastLayout = l;
     const { cols, rows } = l;
     if (!this.image || this.image.width !== cols || this.image.height !== rows) {
+      this.lastKey = null;
       this.image = new ImageData(cols, rows);
       this.pixels = new Uint32Array(this.image.data.buffer);
       this.off.width = cols;
       this.off.height = rows;
     }
-    const drawn = rasterize(this.pixels!, {
-      layout: l,
-      luts: s.luts,
-      overview: s.overview,
-      window: s.window,
-      heat: s.heat,
-      tick: s.tick,
-      space: s.space,
-    });
+    // The cells change only with the data, the colours or the layout: a redraw for the
+    // selection, the cursor or focus reuses them (and the offscreen canvas holding them).
+    const key = rasterKey(s);
+    let drawn = this.lastDrawn;
+    if (!this.lastKey || key.some((x, i) => x !== this.lastKey![i])) {
+      drawn = rasterize(this.pixels!, {
+        layout: l,
+        luts: s.luts,
+        overview: s.overview,
+        window: s.window,
+        heat: s.heat,
+        tick: s.tick,
+        space: s.space,
+      });
+      this.offCtx.putImageData(this.image, 0, 0);
+      this.lastKey = key;
+      this.lastDrawn = drawn;
+    }
     const dpr = canvas.width / s.width;
-    this.offCtx.putImageData(this.image, 0, 0);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(this.off, 0, 0, cols * l.cellPx * dpr, rows * l.cellPx * dpr);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -217,4 +237,29 @@ export class HeatmapPainter {
     ctx.strokeStyle = s.theme.selection;
     ctx.strokeRect(x, y, size, size);
   }
+}
+
+/**
+ * Everything the cells depend on. The frame's arrays are new objects each tick; the heat store
+ * changes in place, but only with a new frame or when cleared (a new `recent` array).
+ */
+function rasterKey(s: PaintSnapshot): unknown[] {
+  const l = s.layout;
+  const recent = s.heat?.recent;
+  return [
+    s.overview,
+    s.window,
+    s.luts,
+    s.space,
+    s.heat,
+    recent,
+    recent?.length,
+    recent?.[recent.length - 1]?.tick,
+    s.tick,
+    l.cols,
+    l.rows,
+    l.pagesPerCell,
+    l.firstIndex,
+    l.totalPages,
+  ];
 }
