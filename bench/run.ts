@@ -11,6 +11,7 @@
 import { userMessage } from '../core/kernel/errors.ts';
 import { ATTACH_NAME, attachCases } from './cases/attach.ts';
 import type { BenchContext } from './cases/context.ts';
+import { heatmapScaleCases, SCALE_APP_NAME, SCALE_PAINT_NAME } from './cases/heatmap-scale.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
 import { scaleScanCase, scanCases, SCALE_NAME } from './cases/scan.ts';
 import { sessionCases } from './cases/session.ts';
@@ -42,6 +43,7 @@ const GROUPS: CaseGroup[] = [
   { names: ['4 watch tick'], run: watchCases },
   { names: ['5 session tick end to end', '7 host memory'], run: sessionCases },
   { names: [HEATMAP_NAME, TIMELINE_NAME], run: rendererCases },
+  { names: [SCALE_PAINT_NAME, SCALE_APP_NAME], run: heatmapScaleCases },
   { names: [ATTACH_NAME], run: attachCases },
   { names: STARTUP_NAMES, run: startupCases },
 ];

@@ -19,20 +19,23 @@ import {
 /**
  * In the page: at least three demo regions are in the heatmap's view and they take at least a
  * tenth of it (in display cells) — true for the demo's own view, false for the whole process.
+ * Read from what the last draw showed (the canvas's data attributes): the host range in view and
+ * the number of display cells. Demo regions are far too small to be squeezed (display-space.ts),
+ * so their host pages in view are display cells.
  */
 export const DEMO_IN_VIEW = `(() => {
-  const h = window.__pagescopeHeatmap;
+  const c = document.querySelector('canvas[data-testid="heatmap"]');
   const s = window.__pagescope.useApp.getState();
-  if (!h || !h.layout) return false;
-  const { space, layout } = h;
+  if (!c || !c.dataset.shownIndices) return false;
+  const first = Number(c.dataset.firstIndex), end = Number(c.dataset.endIndex);
   let regions = 0, cells = 0;
   for (const v of s.vmas) {
     if (!(v.label || '').startsWith('demo: ')) continue;
-    const a = Math.max(space.toDisplay(v.offset), layout.firstIndex);
-    const b = Math.min(space.toDisplayEnd(v.offset + v.endPage - v.startPage), layout.endIndex);
+    const a = Math.max(v.offset, first);
+    const b = Math.min(v.offset + v.endPage - v.startPage, end);
     if (b > a) { regions++; cells += b - a; }
   }
-  return regions >= 3 && cells >= 0.1 * (layout.endIndex - layout.firstIndex);
+  return regions >= 3 && cells >= 0.1 * Number(c.dataset.shownIndices);
 })()`;
 
 export async function newcomerPath(page: Page, label: string): Promise<void> {
