@@ -10,7 +10,7 @@ import {
   startCli,
   startPyTarget,
   watchTargetArgs,
-} from '../../watch/test-support.ts';
+} from '../../../testing/watch-support.ts';
 import { JSON_RANGE_CAP, lateNote, writtenPairs } from './watch.ts';
 
 const { track } = cleanupAfterEach();

@@ -23,6 +23,12 @@ const counters: TickCounters = {
   written: 78,
   watched: 0,
   scanMs: 1,
+  lagMs: 0,
+  skipped: 0,
+  estOverheadPct: 0,
+  sampleFraction: 1,
+  writtenEst: 78,
+  writtenErr: 0,
 };
 
 describe('vmaLabel', () => {
