@@ -82,6 +82,10 @@ export function buildProgram(): Command {
     .option('--ticks <n>', 'stop after this many ticks')
     .option('--json', 'one JSON object per line per tick, then a {"done": true} line')
     .option('--all-ranges', 'with --json: print every written range (default: the first 1000)')
+    .option(
+      '--max-overhead <pct>',
+      "keep the target's estimated slowdown under PCT percent by sampling pages (default: exact)",
+    )
     .option('--force', 'attach even when the target runs under a seccomp filter')
     .action(async (command: string[], opts) => {
       const { watchCommand } = await import('./commands/watch.ts');

@@ -58,12 +58,49 @@ describe('pagescope watch --pid', () => {
       expect(l.tick).toBe(i + 1);
       expect(typeof l.t).toBe('number');
       expect(l.writtenPages).toBe(3);
+      expect(l).toMatchObject({ exact: true, sampleFraction: 1, writtenEst: 3, writtenErr: 0 });
+      expect(l.estOverheadPct).toBeGreaterThanOrEqual(0);
       expect(l.written).toEqual([
         [hex(t.startPage + 2), hex(t.startPage + 4)],
         [hex(t.startPage + 9), hex(t.startPage + 10)],
       ]);
     });
-    expect(lines[4]).toEqual({ done: true, reason: '4 ticks done', ticks: 4 });
+    expect(lines[4]).toEqual({
+      done: true,
+      reason: '4 ticks done',
+      ticks: 4,
+      faultCostUs: expect.any(Number),
+    });
+    expect(tracesLeft(t.pid)).toEqual([]);
+    await expectTargetRunsOn(t, [1]);
+  });
+
+  it('--max-overhead samples pages to keep the estimated slowdown down, and says the counts are estimates', async () => {
+    // 64 MiB rewritten every few ms: an exact watch at 100 ms costs this target a fault per page
+    // per tick (about 16k x ~1.4 us = ~20% here); a 0.5% budget must make pagescope sample.
+    const pages = 16384;
+    const t = track(await startPyTarget(pages));
+    expect(await t.send(`l ${Array.from({ length: pages }, (_, i) => i).join(' ')}`)).toBe('ok');
+    const r = run(
+      watchTargetArgs(t, '--interval', '100', '--ticks', '10', '--json', '--max-overhead', '0.5'),
+    );
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const ticks = jsonLines(r.out).filter((l) => l.done === undefined);
+    expect(ticks).toHaveLength(10);
+    // The first tick is exact (the controller has not seen a tick yet) and costs over budget.
+    expect(ticks[0]).toMatchObject({ exact: true, sampleFraction: 1 });
+    const first = ticks[0].estOverheadPct as number;
+    expect(first).toBeGreaterThan(0.5);
+    const sampled = ticks.slice(2);
+    for (const l of sampled) {
+      expect(l.exact).toBe(false);
+      expect(l.sampleFraction as number).toBeLessThan(1);
+      // What is listed is what the sample saw; the estimate extrapolates from it.
+      expect(l.writtenEst as number).toBeGreaterThanOrEqual(l.writtenPages as number);
+    }
+    const costs = sampled.map((l) => l.estOverheadPct as number).sort((a, b) => a - b);
+    expect(costs[Math.floor(costs.length / 2)]).toBeLessThan(first / 2);
     expect(tracesLeft(t.pid)).toEqual([]);
     await expectTargetRunsOn(t, [1]);
   });
@@ -84,9 +121,12 @@ describe('pagescope watch --pid', () => {
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
     expect(lines[0]).toMatch(/^watching \d+: \d+ VMA pieces?, \d+ pages? .* granularity 1 page\.$/);
-    expect(lines[1]).toMatch(/^tick 1 .* written [1-9]\d* pages .*busiest: /);
-    expect(lines[2]).toMatch(/^tick 2 /);
-    expect(lines[3]).toMatch(/^done after 2 ticks; process \d+ was released\.$/);
+    expect(lines[1]).toMatch(
+      /^being watched costs the target about \d+\.\d\d us per first write .* are estimates\.$/,
+    );
+    expect(lines[2]).toMatch(/^tick 1 .* written [1-9]\d* pages .*busiest: /);
+    expect(lines[3]).toMatch(/^tick 2 /);
+    expect(lines[4]).toMatch(/^done after 2 ticks; process \d+ was released\.$/);
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
@@ -127,6 +167,10 @@ describe('pagescope watch --pid', () => {
       ],
       [['watch', '--pid', '999999999', '--writable'], /not a process id|No process/],
       [['watch', '--writable'], /Say which process to watch/],
+      [
+        ['watch', '--pid', String(t.pid), '--writable', '--max-overhead', '0'],
+        /--max-overhead must be a percent from 0.1 to 100/,
+      ],
       [['watch', '--pid', String(t.pid), '--writable', '--', 'true'], /either --pid or a command/],
     ];
     // In-process (the same main() bin/pagescope.mjs runs) to keep this fast; one case through
@@ -219,7 +263,12 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(jsonLines(r.out)).toEqual([
-      { done: true, reason: expect.stringMatching(/exited/), ticks: 0 },
+      {
+        done: true,
+        reason: expect.stringMatching(/exited/),
+        ticks: 0,
+        faultCostUs: expect.any(Number),
+      },
     ]);
   });
 
@@ -254,7 +303,11 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     );
     expect(launched.err).toBe('');
     expect(launched.code).toBe(0);
-    expect(jsonLines(launched.out).pop()).toEqual({ done: true, reason: '2 ticks done', ticks: 2 });
+    expect(jsonLines(launched.out).pop()).toMatchObject({
+      done: true,
+      reason: '2 ticks done',
+      ticks: 2,
+    });
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import {
   startPyTarget,
   watchTargetArgs,
 } from '../../../testing/watch-support.ts';
-import { JSON_RANGE_CAP, lateNote, writtenPairs } from './watch.ts';
+import { JSON_RANGE_CAP, lateNote, overheadNote, writtenPairs, writtenText } from './watch.ts';
 
 const { track } = cleanupAfterEach();
 
@@ -132,5 +132,27 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
       }
       cli.kill();
     }
+  });
+});
+
+describe('writtenText and overheadNote', () => {
+  const exact = { estOverheadPct: 0.04, sampleFraction: 1, writtenEst: 3, writtenErr: 0 };
+  it('say an exact count as a count, with its size', () => {
+    expect(writtenText(3, exact)).toBe('3 pages (12.0 KiB)');
+    expect(overheadNote(exact)).toBe('');
+  });
+  it('say a sampled count is an estimate, with its error and the sample', () => {
+    const sampled = {
+      estOverheadPct: 12.6,
+      sampleFraction: 0.25,
+      writtenEst: 12_345.4,
+      writtenErr: 801,
+    };
+    expect(writtenText(3000, sampled)).toBe('≈ 12,345 ± 801 pages (est., 25% sample)');
+    expect(writtenText(3000, { ...sampled, writtenErr: -1 })).toBe(
+      '≈ 12,345 pages (est., 25% sample)',
+    );
+    expect(overheadNote(sampled)).toBe('  est. overhead 13%');
+    expect(overheadNote({ ...sampled, estOverheadPct: 3.21 })).toBe('  est. overhead 3.2%');
   });
 });

@@ -2,16 +2,22 @@
  * `pagescope watch`: which pages a process writes, tick by tick.
  *
  *   pagescope watch --pid P (--range 0xS-0xE | --vma NAME_OR_INDEX | --writable) [--interval MS]
- *                   [--ticks N] [--json [--all-ranges]] [--force]
+ *                   [--ticks N] [--json [--all-ranges]] [--max-overhead PCT] [--force]
  *   pagescope watch [options] -- COMMAND ARGS...
  *
  * The watch itself is core/watch/driver.ts (the same driver as the UI's sessions): ticks on a
  * fixed grid, a late tick says how late it was and how many grid points it skipped.
  * Human output: one line per tick with the written page count and the busiest VMAs, and
  * "(late N ms, K ticks skipped)" when the tick was late. --json: one object per line per tick,
- * written as it happens ({tick, t, lagMs, skipped, writtenPages, written, moreRanges}: at most
- * JSON_RANGE_CAP written ranges, `moreRanges` counts the rest, --all-ranges prints all), and a
- * last `{"done": true, ...}` line. Ctrl-C
+ * written as it happens ({tick, t, lagMs, skipped, writtenPages, exact, sampleFraction,
+ * writtenEst, writtenErr, estOverheadPct, written, moreRanges}: at most JSON_RANGE_CAP written
+ * ranges, `moreRanges` counts the rest, --all-ranges prints all), and a last
+ * `{"done": true, ...}` line.
+ * The cost of being watched: every tick states the ESTIMATED slowdown of the target from
+ * write-protect faults (estOverheadPct, core/watch/overhead.ts). --max-overhead PCT keeps that
+ * estimate under PCT by watching a sample of the pages (core/watch/overhead-budget.ts); a
+ * sampled tick says so (exact: false, the sample fraction) and its writtenEst is an
+ * extrapolation, +/- writtenErr pages at about 95% (null: not stated for that tick). Ctrl-C
  * and SIGTERM end the watch cleanly (unregister, close, the target untouched) before exiting.
  * With --vma and --writable the selection follows the process: matching VMAs that appear later
  * are added at the next tick (in launch mode nothing of the program exists yet at attach).
@@ -21,7 +27,8 @@ import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import { pageToHex, readMaps, type Vma } from '../../proc/maps.ts';
 import type { RegionList } from '../../scan/region-list.ts';
 import type { PageRange } from '../../scan/scanner.ts';
-import { WatchDriver } from '../../watch/driver.ts';
+import { WatchDriver, type WatchFigures } from '../../watch/driver.ts';
+import { faultCost } from '../../watch/overhead.ts';
 import { launchAndAttach, resolveCommand, whenExited } from '../../watch/launch.ts';
 import type { TickTiming } from '../../watch/ticker.ts';
 import { WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
@@ -42,7 +49,45 @@ export interface WatchCommandOptions {
   ticks?: string;
   json?: boolean;
   allRanges?: boolean;
+  maxOverhead?: string;
   force?: boolean;
+}
+
+/** --max-overhead: a percent from 0.1 to 100. */
+function parsePercent(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(n >= 0.1 && n <= 100))
+    throw new PagescopeError(
+      `--max-overhead must be a percent from 0.1 to 100, not "${text}".`,
+      'bad-input',
+    );
+  return n;
+}
+
+/** How the written count of a sampled tick reads: "≈ 12,300 ± 800 pages (est., 25% sample)". */
+export function writtenText(writtenPages: number, f: WatchFigures): string {
+  if (f.sampleFraction === 1)
+    return `${count(writtenPages, 'page')} (${formatBytes(writtenPages * PAGE_SIZE)})`;
+  const err = f.writtenErr >= 0 ? ` ± ${Math.round(f.writtenErr).toLocaleString('en-US')}` : '';
+  const share = `${+(f.sampleFraction * 100).toFixed(1)}% sample`;
+  return `≈ ${Math.round(f.writtenEst).toLocaleString('en-US')}${err} pages (est., ${share})`;
+}
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/** What being watched costs, said once at the start (human output). */
+function costLine(maxOverheadPct: number | null): string {
+  return (
+    `being watched costs the target about ${faultCost().usPerFault.toFixed(2)} us per first write to a page per tick ` +
+    `(measured now on this kernel); overhead figures are estimates` +
+    (maxOverheadPct !== null ? `, kept under ${maxOverheadPct}% by sampling.\n` : '.\n')
+  );
+}
+
+/** "  est. overhead 3.2%" (an estimate, said as one), or nothing under 0.1%. */
+export function overheadNote(f: WatchFigures): string {
+  if (f.estOverheadPct < 0.1) return '';
+  return `  est. overhead ${f.estOverheadPct < 10 ? f.estOverheadPct.toFixed(1) : Math.round(f.estOverheadPct)}%`;
 }
 
 function parsePositive(text: string, what: string, min: number, max: number): number {
@@ -169,6 +214,8 @@ export async function watchCommand(
     options.ticks !== undefined ? parsePositive(options.ticks, '--ticks', 1, 1e9) : Infinity;
   const json = options.json === true;
   const rangeCap = options.allRanges ? Infinity : JSON_RANGE_CAP;
+  const maxOverheadPct =
+    options.maxOverhead !== undefined ? parsePercent(options.maxOverhead) : null;
   const note = (s: string): void => {
     process.stderr.write(`pagescope: ${s}\n`);
   };
@@ -210,6 +257,7 @@ export async function watchCommand(
         watcher: r.watcher,
         select: sel.select,
         follow: sel.dynamic,
+        maxOverheadPct,
       });
     } else {
       const pid = pidArg as number;
@@ -220,6 +268,7 @@ export async function watchCommand(
         watcher: WriteWatcher.attach(pid, { force: options.force }),
         select: sel.select,
         follow: sel.dynamic,
+        maxOverheadPct,
       });
     }
   } catch (err) {
@@ -281,7 +330,8 @@ export async function watchCommand(
     if (!json)
       print(
         `watching ${pid}: ${count(armed.filter((s) => s.status === 'watched').length, 'VMA piece')}, ${count(watchedPages, 'page')} ` +
-          `(${formatBytes(watchedPages * PAGE_SIZE)}), every ${intervalMs} ms; granularity ${count(driver.watcher?.granularityPages ?? 1, 'page')}.\n`,
+          `(${formatBytes(watchedPages * PAGE_SIZE)}), every ${intervalMs} ms; granularity ${count(driver.watcher?.granularityPages ?? 1, 'page')}.\n` +
+          costLine(maxOverheadPct),
       );
     const t0 = driver.elapsedMs();
     let ended: string | null = null;
@@ -312,6 +362,11 @@ export async function watchCommand(
             lagMs: timing.lagMs,
             skipped: timing.skipped,
             writtenPages: step.writtenPages,
+            exact: step.figures.sampleFraction === 1,
+            sampleFraction: step.figures.sampleFraction,
+            writtenEst: step.figures.writtenEst,
+            writtenErr: step.figures.writtenErr >= 0 ? step.figures.writtenErr : null,
+            estOverheadPct: step.figures.estOverheadPct,
             written,
             moreRanges,
           }) + '\n',
@@ -342,7 +397,8 @@ export async function watchCommand(
           )
           .join(', ');
         print(
-          `tick ${ticks}  +${t} ms  written ${count(step.writtenPages, 'page')} (${formatBytes(step.writtenPages * PAGE_SIZE)})` +
+          `tick ${ticks}  +${t} ms  written ${writtenText(step.writtenPages, step.figures)}` +
+            overheadNote(step.figures) +
             (busiest ? `  busiest: ${busiest}` : '') +
             (step.targetState === 'stopped' ? '  (process is stopped)' : '') +
             lateNote(timing, intervalMs) +
@@ -377,7 +433,15 @@ export async function watchCommand(
       child.kill('SIGTERM');
     }
   }
-  if (json) print(JSON.stringify({ done: true, reason: stopReason, ticks }) + '\n');
+  if (json)
+    print(
+      JSON.stringify({
+        done: true,
+        reason: stopReason,
+        ticks,
+        faultCostUs: round2(faultCost().usPerFault),
+      }) + '\n',
+    );
   else if (limitReached)
     print(`done after ${count(ticks, 'tick')}; process ${pid} was released.\n`);
   else print(`done: ${stopReason} after ${count(ticks, 'tick')}; process ${pid} was released.\n`);
