@@ -123,6 +123,13 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
     async () => Number(await timeline.getAttribute('data-max-written')) > 0,
   );
   step('written pages counted');
+  // The cost of being watched is on screen, said as an estimate, and can be bounded.
+  expect(await statusText(page)).toMatch(/ · est\. overhead \d+(\.\d)?% · /);
+  await page.getByLabel('Max overhead').selectOption('1');
+  await until('the bound in the store', () =>
+    page.evaluate('window.__pagescope.useApp.getState().maxOverheadPct === 1'),
+  );
+  expect(await page.getByTestId('rate').textContent()).toMatch(/^every \d+ ms/);
   // Still in view ten ticks later, while the demo's address space keeps changing.
   const tickNow = async (): Promise<number> =>
     Number(await page.evaluate('window.__pagescope.frameHub.latest?.tick ?? 0'));

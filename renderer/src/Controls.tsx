@@ -5,7 +5,14 @@
  */
 import type { KeyboardEvent } from 'react';
 import { nextIndex } from './a11y/roving.ts';
-import { resetWritten, setIntervalMs, setPaused, stopWatching, watchWrites } from './actions.ts';
+import {
+  resetWritten,
+  setIntervalMs,
+  setMaxOverhead,
+  setPaused,
+  stopWatching,
+  watchWrites,
+} from './actions.ts';
 import type { ColourMode } from './heatmap/colour.ts';
 import { useApp } from './store.ts';
 import { fmt } from './theme.ts';
@@ -16,6 +23,8 @@ const MODES: Array<{ mode: ColourMode; label: string }> = [
   { mode: 'writes', label: 'Writes' },
 ];
 
+/** Overhead bounds offered, percent of the target's time. */
+const MAX_OVERHEADS = [1, 2, 5, 10];
 const INTERVALS = [50, 100, 200, 500, 1000, 2000];
 
 export function Controls() {
@@ -23,6 +32,7 @@ export function Controls() {
   const watching = useApp((s) => s.watching);
   const paused = useApp((s) => s.paused);
   const intervalMs = useApp((s) => s.intervalMs);
+  const maxOverheadPct = useApp((s) => s.maxOverheadPct);
   const selection = useApp((s) => s.selection);
   const focused = useApp((s) => s.focusedVma);
   const vmas = useApp((s) => s.vmas);
@@ -117,6 +127,26 @@ export function Controls() {
                   {ms < 1000 ? `${ms} ms` : `${ms / 1000} s`}
                 </option>
               ))}
+          </select>
+        </label>
+        <label
+          className="interval"
+          title="Watching makes the target fault once per page it writes per tick. A bound keeps the estimated slowdown under it by watching a sample of the pages; counts are then estimates."
+        >
+          Max overhead
+          <select
+            value={maxOverheadPct ?? ''}
+            onChange={(e) =>
+              void setMaxOverhead(e.target.value === '' ? null : Number(e.target.value))
+            }
+            aria-label="Max overhead"
+          >
+            <option value="">none (exact)</option>
+            {MAX_OVERHEADS.map((pct) => (
+              <option key={pct} value={pct}>
+                {pct}% (sampled)
+              </option>
+            ))}
           </select>
         </label>
       </div>

@@ -275,6 +275,14 @@ export async function setIntervalMs(intervalMs: number): Promise<void> {
   if (ok !== undefined) useApp.setState({ intervalMs });
 }
 
+/** Bound the estimated overhead of watching by sampling (null: exact watching). */
+export async function setMaxOverhead(maxOverheadPct: number | null): Promise<void> {
+  const ok = await sessionCall('Changing the overhead bound', (b, sessionId) =>
+    b.request('setMaxOverhead', { sessionId, maxOverheadPct }),
+  );
+  if (ok !== undefined) useApp.setState({ maxOverheadPct });
+}
+
 let viewTimer: ReturnType<typeof setTimeout> | null = null;
 let lastView = '';
 

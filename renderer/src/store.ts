@@ -61,6 +61,8 @@ export interface AppState {
   hidden: ReadonlySet<CategoryKey>;
   paused: boolean;
   intervalMs: number;
+  /** The overhead budget asked for (null: exact watching, the default). */
+  maxOverheadPct: number | null;
   watching: boolean;
   /** Tick being looked at on the timeline, or null for live. */
   scrubTick: number | null;
@@ -92,6 +94,7 @@ export const initialState = (): Omit<
   hidden: new Set(),
   paused: false,
   intervalMs: 200,
+  maxOverheadPct: null,
   watching: false,
   scrubTick: null,
   notices: [],

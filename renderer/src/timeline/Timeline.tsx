@@ -35,11 +35,12 @@ export function Timeline() {
       canvas.setAttribute(
         'aria-label',
         last
-          ? `Timeline of ${ticks.length} ticks; latest tick ${last.tick}: ${last.written} written, ${last.present} present, ${last.swapped} swapped pages.`
+          ? `Timeline of ${ticks.length} ticks; latest tick ${last.tick}: ${last.written} written, ${last.present} present, ${last.swapped} swapped pages; estimated overhead ${last.estOverheadPct.toFixed(1)}%.`
           : 'Timeline: no ticks yet.',
       );
       canvas.dataset.ticks = String(ticks.length);
       canvas.dataset.maxWritten = String(ticks.reduce((m, t) => Math.max(m, t.written), 0));
+      canvas.dataset.maxOverhead = String(ticks.reduce((m, t) => Math.max(m, t.estOverheadPct), 0));
     };
     const schedule = () => {
       if (!scheduled) scheduled = requestAnimationFrame(draw);

@@ -1,6 +1,7 @@
 /**
  * Timeline drawing (pure apart from the canvas context): written pages per tick as bars, present
- * and swapped totals as lines on their own scale, a cursor on the tick being looked at.
+ * and swapped totals as lines on their own scale, the estimated overhead of watching as a dashed
+ * line on a percent scale, a cursor on the tick being looked at.
  */
 import { scaleLinear } from 'd3-scale';
 import { line } from 'd3-shape';
@@ -75,6 +76,24 @@ export function drawTimeline(
   };
   drawLine('present', theme.present);
   drawLine('swapped', theme.swapped);
+  const maxO = ticks.reduce((m, t) => Math.max(m, t.estOverheadPct), 0);
+  if (maxO > 0) {
+    const yO = scaleLinear()
+      .domain([0, Math.max(1, maxO)])
+      .range([plotBottom, PAD.top])
+      .nice();
+    const l = line<TickCounters>()
+      .x((d) => sc.x(d.tick))
+      .y((d) => yO(d.estOverheadPct))
+      .context(ctx);
+    ctx.beginPath();
+    l(ticks);
+    ctx.setLineDash([4, 3]);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = theme.label;
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
   ctx.strokeStyle = theme.notPresent;
   ctx.lineWidth = 1;
   ctx.beginPath();
@@ -92,6 +111,10 @@ export function drawTimeline(
   ctx.fillText(`max ${yW.domain()[1]} written / tick`, PAD.left, PAD.top - 5);
   const pText = `lines: 0–${yP.domain()[1].toLocaleString('en-US')} pages`;
   ctx.fillText(pText, width - PAD.right - ctx.measureText(pText).width, PAD.top - 5);
+  if (maxO > 0) {
+    const oText = `dashed: est. overhead, max ${maxO < 10 ? maxO.toFixed(1) : Math.round(maxO)}%`;
+    ctx.fillText(oText, (width - ctx.measureText(oText).width) / 2, PAD.top - 5);
+  }
   ctx.globalAlpha = 1;
   if (cursor !== null) {
     const x = Math.round(sc.x(cursor)) + 0.5;

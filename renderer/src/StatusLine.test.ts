@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { rateText, statusText } from './StatusLine.tsx';
+
+const base = {
+  tick: 12,
+  present: 1000,
+  swapped: 2,
+  written: 300,
+  watched: 4096,
+  scanMs: 1.25,
+  estOverheadPct: 0.42,
+  sampleFraction: 1,
+  writtenEst: 300,
+  writtenErr: 0,
+};
+
+describe('statusText', () => {
+  it('says an exact count as a count, and the overhead as an estimate', () => {
+    expect(statusText(base, true)).toBe(
+      '300 written pages in tick 12 · est. overhead 0.4% · 4,096 watched · scan 1.3 ms',
+    );
+  });
+
+  it('says a sampled count is an estimate, with its error and the sample', () => {
+    const s = {
+      ...base,
+      sampleFraction: 0.125,
+      writtenEst: 2412.6,
+      writtenErr: 310,
+      estOverheadPct: 12.3,
+    };
+    expect(statusText(s, true)).toMatch(
+      /^≈ 2,413 ± 310 written pages \(est\., 12\.5% sample\) in tick 12 · est\. overhead 12% ·/,
+    );
+    expect(statusText({ ...s, writtenErr: -1 }, true)).toMatch(/^≈ 2,413 written pages \(est\./);
+  });
+
+  it('gives the totals when nothing is watched', () => {
+    expect(statusText(base, false)).toBe('Tick 12 · 1,000 present · 2 swapped · scan 1.3 ms');
+  });
+});
+
+describe('rateText', () => {
+  const ticks = (gapMs: number, n = 10, scanMs = 1) =>
+    Array.from({ length: n }, (_, i) => ({ t: i * gapMs, scanMs }));
+
+  it('says the set rate while ticks keep it', () => {
+    expect(rateText(ticks(100), 100)).toEqual({ text: 'every 100 ms', warning: null });
+    expect(rateText(ticks(140), 100).warning).toBeNull();
+    expect(rateText(ticks(5000, 2), 100).warning).toBeNull(); // too few ticks to tell
+  });
+
+  it('says the actual rate and why when ticks come slower', () => {
+    const busy = rateText(ticks(1200), 100);
+    expect(busy.text).toBe('every 100 ms · running at 1.2 s');
+    expect(busy.warning).toMatch(/host is busy/);
+    const slowScan = rateText(ticks(900, 10, 700), 100);
+    expect(slowScan.warning).toMatch(/scan takes 700 ms.*longer interval/);
+  });
+});
