@@ -9,6 +9,7 @@
  *                                 first half written: about GIB * 2^17 regions (~1M at 8 GiB)
  * It prints "ready START END PID" (hex addresses of the mapping, its pid) and then obeys stdin lines:
  *   "w STRIDE"  write one byte to every STRIDE-th page, answer "ok COUNT"
+ *   "r MS"      write one byte to random pages (xorshift) for MS ms, answer "ok WRITES"
  *   "q" or EOF  exit
  * It dies with its parent (PR_SET_PDEATHSIG) so a crashed benchmark leaves nothing behind. */
 #include "common.h"
@@ -64,6 +65,20 @@ int main(int argc, char **argv) {
   unsigned char value = 2;
   while (fgets(line, sizeof line, stdin)) {
     if (line[0] == 'q') break;
+    if (line[0] == 'r') {
+      uint64_t until = now_ns() + strtoull(line + 1, 0, 10) * 1000000ULL;
+      uint64_t x = 88172645463325252ULL, n = 0;
+      do {
+        for (int k = 0; k < 1024; k++, n++) {
+          x ^= x << 13;
+          x ^= x >> 7;
+          x ^= x << 17;
+          base[(x % pages) * PAGE + (n & 4095)] = (char)n;
+        }
+      } while (now_ns() < until);
+      printf("ok %lu\n", (unsigned long)n);
+      fflush(stdout);
+    }
     if (line[0] == 'w') {
       size_t stride = strtoull(line + 1, 0, 10);
       if (!stride) stride = 1;

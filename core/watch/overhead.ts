@@ -3,12 +3,11 @@
  * kernel, and an ESTIMATE of the target's slowdown from it.
  *
  * Calibration (calibrateFaultCost, a few ms, in pagescope's OWN process; the target is never
- * touched): map 1 MiB of 4 KiB pages (no THP), fill them, register them with a userfaultfd in
- * async write-protect mode, then per round: write-protect them all (PAGEMAP_SCAN WP_MATCHING),
- * time one memset over the range (every page takes its first-write fault, resolved by the
- * kernel), time the same memset again (no fault: the pages are writable now). The difference
- * divided by the page count is the cost of one fault; the median over the rounds is kept, so a
- * busy neighbour preempting one round does not move it.
+ * touched): write 256 contiguous pages of 4 KiB (no THP; `stridePages` spreads them out),
+ * register them with a userfaultfd in async write-protect mode, then per round: write-protect them (PAGEMAP_SCAN WP_MATCHING), and per chunk of 16
+ * pages time one write to each (each takes its first-write fault, resolved by the kernel) and
+ * the same writes again (no fault). The difference per page is the cost of one fault; the
+ * median over all chunks is kept, so a busy neighbour preempting one chunk does not move it.
  *
  * The model (estOverheadPct): a watched page that is written takes exactly one fault per tick
  * (the tick re-protects it), so in a tick of T ms in which F protected pages were written the
@@ -17,7 +16,9 @@
  * x throughput unwatched. It is an estimate:
  * - F is summed over the target's threads but T is wall time: a target whose threads write in
  *   parallel loses less wall time than F x c (the figure is then an upper bound per thread);
- * - c is measured in pagescope's process on one page range; the target's faults also pay for
+ * - c is measured in pagescope's process on one page range; random writes over a big heap
+ *   fault dearer (measured on this VM: 25 us contiguous, 35 us one page per page table, ~150 us
+ *   per write of bench case 8's random writer), so for such targets this is a lower bound; the target's faults also pay for
  *   cache and TLB misses we do not see, and the re-protect ioctl's TLB flush interrupts its CPUs
  *   (measured in KERNEL-NOTES "Cost of being watched": redis at 16-33k pages per 100 ms tick ran
  *   at 0.62-0.73x; this model says 0.54-0.78x with c = 1.4 us).
@@ -28,6 +29,7 @@ import { PagescopeError } from '../kernel/errors.ts';
 import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY, syscall } from '../kernel/libc.ts';
 import {
   MAP_ANONYMOUS,
+  MAP_NORESERVE,
   MAP_PRIVATE,
   madvise,
   memset,
@@ -78,6 +80,12 @@ export interface CalibrationOptions {
   pages?: number;
   /** Rounds (default 5). */
   rounds?: number;
+  /**
+   * Distance between the written pages, in pages (default 1, contiguous: a few ms. 513 puts
+   * each page under its own page table, as random writes over a big heap land; measured on
+   * this VM: 35 us vs 25 us contiguous, but ~1 s to build the page tables).
+   */
+  stridePages?: number;
 }
 
 /**
@@ -87,15 +95,17 @@ export interface CalibrationOptions {
 export function calibrateFaultCost(options: CalibrationOptions = {}): FaultCost {
   const pages = Math.max(16, Math.floor(options.pages ?? 256));
   const rounds = Math.max(1, Math.floor(options.rounds ?? 5));
-  const len = pages * PAGE;
+  const stride = Math.max(1, Math.floor(options.stridePages ?? 1));
+  const len = pages * stride * PAGE;
   const t0 = performance.now();
-  const base = mmap(0, len, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
+  const base = mmap(0, len, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+  const pageAt = (i: number): number => base + i * stride * PAGE;
   if (base === -1) throw new PagescopeError(`mmap failed (errno ${errno()})`, 'kernel');
   let uffd = -1;
   let pagemap = -1;
   try {
     madvise(base, len, MADV_NOHUGEPAGE);
-    memset(base, 1, len);
+    for (let i = 0; i < pages; i++) memset(pageAt(i), 1, PAGE);
     uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
     if (uffd < 0) throw unavailable(`userfaultfd: errno ${errno()}`);
     const api = new BigUint64Array(3);
@@ -130,18 +140,19 @@ export function calibrateFaultCost(options: CalibrationOptions = {}): FaultCost 
     // Timed in chunks, each written twice in a row (faulting, then not): the median chunk is
     // what a fault costs when no neighbour preempted us in the middle of it.
     const chunks = Math.max(1, Math.floor(pages / CHUNK_PAGES));
-    const chunkLen = CHUNK_PAGES * PAGE;
     const perChunk: number[] = [];
     const samplesUs: number[] = [];
     for (let r = 0; r < rounds; r++) {
       protect();
       const round: number[] = [];
       for (let k = 0; k < chunks; k++) {
-        const at = base + k * chunkLen;
+        const first = k * CHUNK_PAGES;
         const a = performance.now();
-        memset(at, 2 + (r & 63), chunkLen); // every page: its first write since the protect
+        // Every page: its first write since the protect.
+        for (let i = first; i < first + CHUNK_PAGES; i++) memset(pageAt(i), 2 + (r & 63), 64);
         const b = performance.now();
-        memset(at, 3 + (r & 63), chunkLen); // the same writes, no fault
+        // The same writes, no fault.
+        for (let i = first; i < first + CHUNK_PAGES; i++) memset(pageAt(i), 3 + (r & 63), 64);
         const c = performance.now();
         round.push(((b - a - (c - b)) * 1000) / CHUNK_PAGES);
       }
