@@ -3,7 +3,10 @@ import { defineConfig } from 'vitest/config';
 
 // One runner for everything, as two projects that run one after the other:
 //  - unit: code that touches no process but its own and no machine-wide state (the renderer,
-//    the protocol, pure core modules): files in parallel on every core, first.
+//    the protocol, pure core modules): files in parallel on every core, first, and without a
+//    fresh module graph per file (isolate: false; importing React, zod and fast-check again for
+//    each file cost more than the tests), so a unit test file must not rely on module state
+//    another file may have left (reset a store it changes).
 //  - system: everything else, one file at a time: kernel tests change machine-wide state (zram
 //    swap) and ptrace targets, the e2e suite drives Chromium, and the machine may have two cores.
 // A test file not named in UNIT is a system test: a new file runs serially until it is listed.
@@ -43,6 +46,7 @@ export default defineConfig({
           name: 'unit',
           include: UNIT,
           maxWorkers: os.availableParallelism(),
+          isolate: false,
           sequence: { groupOrder: 0 },
         },
       },
