@@ -18,7 +18,7 @@ import {
 } from './helpers.ts';
 
 const missing = chromiumMissing();
-if (missing) console.log(`e2e/web-token.test.ts: ${missing}`);
+if (missing !== null) it('the access token in Chromium', (ctx) => ctx.skip(missing));
 
 describe.skipIf(missing !== null)('the access token in Chromium', () => {
   let host: Host;

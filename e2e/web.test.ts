@@ -22,7 +22,7 @@ import {
 } from './helpers.ts';
 
 const missing = chromiumMissing();
-if (missing) console.log(`e2e/web.test.ts: ${missing}`);
+if (missing !== null) it('pagescope in Chromium through the web host', (ctx) => ctx.skip(missing));
 
 /** A python3 that owns 16 MiB and writes one page of it every 20 ms. */
 const PYTHON_TARGET = `

@@ -94,9 +94,12 @@ describe('the npm package, installed into an empty folder', () => {
       'package.json',
     ])
       expect(packedFiles, f).toContain(f);
-    expect(packedFiles.filter((f) => /\.(ts|tsx|map)$/.test(f) || f.startsWith('core/'))).toEqual(
-      [],
-    );
+    // No sources, no source maps, no test support (testing/, and nothing built from it).
+    expect(
+      packedFiles.filter(
+        (f) => /\.(ts|tsx|map)$/.test(f) || /^(core|testing)\/|(^|\/)test-|\.test\./.test(f),
+      ),
+    ).toEqual([]);
     const installed = path.join(dir, 'node_modules');
     // Only koffi is a run-time dependency: no tsx, no TypeScript compiler, no React.
     for (const name of ['tsx', 'typescript', 'esbuild', 'react', 'electron'])

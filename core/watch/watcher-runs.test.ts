@@ -8,12 +8,12 @@
  * three writable VMAs.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import fs from 'node:fs';
 import readline from 'node:readline';
 import { afterEach, expect, it } from 'vitest';
 import { readMaps, type Vma } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { readSmaps } from '../proc/smaps.ts';
+import { tracesLeft } from '../../testing/traces.ts';
 import { needZeroPage, zeroPageOnRead } from '../../testing/zero-page.ts';
 import { NO_ACCESS_REASON, WriteWatcher } from './watcher.ts';
 
@@ -119,18 +119,6 @@ const rows = (out: RegionList, start: number): number[][] =>
 const ours = (vmas: Vma[], t: Target): Vma[] =>
   vmas.filter((v) => v.startPage >= t.start && v.endPage <= t.start + 48);
 
-const uffdLeft = (pid: number): string[] =>
-  fs
-    .readdirSync(`/proc/${pid}/fd`)
-    .map((f) => {
-      try {
-        return fs.readlinkSync(`/proc/${pid}/fd/${f}`);
-      } catch {
-        return '';
-      }
-    })
-    .filter((l) => l.includes('userfaultfd'));
-
 it('reads and resets three adjacent watched VMAs in one walk; each region keeps its VMA', async () => {
   const t = await startTarget();
   const w = watch(t);
@@ -160,7 +148,7 @@ it('reads and resets three adjacent watched VMAs in one walk; each region keeps 
   w.tick(out, readMaps(t.pid));
   expect(rows(out, t.start)).toEqual([[20, 21, b]]);
   w.close();
-  expect(uffdLeft(t.pid)).toEqual([]);
+  expect(tracesLeft(t.pid)).toEqual([]);
 });
 
 it('falls back to one call per piece when a VMA of the run was replaced after the maps were read', async () => {
@@ -196,7 +184,7 @@ it('falls back to one call per piece when a VMA of the run was replaced after th
     [20, 21],
   ]);
   w.close();
-  expect(uffdLeft(t.pid)).toEqual([]);
+  expect(tracesLeft(t.pid)).toEqual([]);
 });
 
 /**
@@ -226,7 +214,7 @@ async function readBeforeAndAfterRegistering(
     after.push(rows(out, t.start).map(([s, e]) => [s, e]));
   }
   w.close();
-  expect(uffdLeft(t.pid)).toEqual([]);
+  expect(tracesLeft(t.pid)).toEqual([]);
   return { firstTick, after };
 }
 
@@ -279,7 +267,7 @@ it('walks watched VMAs separated only by unmapped space in one call too', async 
   ]);
   expect(calls).toEqual({ pieces: 1, ranges: 0 });
   w.close();
-  expect(uffdLeft(t.pid)).toEqual([]);
+  expect(tracesLeft(t.pid)).toEqual([]);
 });
 
 it('leaves PROT_NONE VMAs unregistered (no page tables built for them) and watches them once made writable', async () => {
@@ -311,5 +299,5 @@ it('leaves PROT_NONE VMAs unregistered (no page tables built for them) and watch
   expect(pages).toEqual([2, 3, 20]);
   expect(res.writtenPages).toBe(3);
   w.close();
-  expect(uffdLeft(t.pid)).toEqual([]);
+  expect(tracesLeft(t.pid)).toEqual([]);
 });
