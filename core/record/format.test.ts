@@ -62,7 +62,11 @@ function frame(tick: number, bits: Uint16Array, written: number[]): Frame {
     vmaVersion: 1,
     totalPages: bits.length,
     counters: { tick, t: tick * 100, present, swapped: 0, written: 0, watched: 0, scanMs: 1.25 },
-    overview: { buckets: 1, pagesPerBucket: bits.length, histogram: new Uint32Array(9) },
+    overview: {
+      buckets: 1,
+      pagesPerBucket: bits.length,
+      histogram: histogramOf(win, bits.length, 1),
+    },
     window: { startIndex: 0, endIndex: bits.length, bits: win },
     written: Float64Array.from(written),
   };
@@ -125,6 +129,16 @@ describe('page codec', () => {
           const ref = Uint16Array.from(b.slice(0, n), (x) => x * 0x101);
           const w = new ByteWriter();
           encodePages(cur, keyframe ? null : ref, w);
+          if (!keyframe) {
+            // The writer's way: a mask, and the reference updated as it goes.
+            const w2 = new ByteWriter();
+            const upd = ref.slice();
+            encodePages(cur, upd, w2, { mask: 0x0f0f, update: true });
+            const st = ref.slice();
+            decodePages(new ByteReader(w2.view(), 'test'), st);
+            expect(st).toEqual(cur.map((x) => x & 0x0f0f));
+            expect(upd).toEqual(st);
+          }
           const state = keyframe ? new Uint16Array(n) : ref.slice();
           const r = new ByteReader(w.view(), 'test');
           decodePages(r, state);
