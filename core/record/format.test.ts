@@ -61,7 +61,22 @@ function frame(tick: number, bits: Uint16Array, written: number[]): Frame {
     tick,
     vmaVersion: 1,
     totalPages: bits.length,
-    counters: { tick, t: tick * 100, present, swapped: 0, written: 0, watched: 0, scanMs: 1.25 },
+    counters: {
+      tick,
+      t: tick * 100,
+      present,
+      swapped: 0,
+      written: 0,
+      watched: 0,
+      scanMs: 1.25,
+      lagMs: 0.5,
+      skipped: 0,
+      estOverheadPct: 0.25,
+      sampleFraction: 1,
+      writtenEst: 0,
+      writtenErr: -1,
+    },
+    vmaCounts: new Uint32Array(0),
     overview: {
       buckets: 1,
       pagesPerBucket: bits.length,
@@ -249,7 +264,7 @@ describe('bad files', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(RecordingError);
-    expect((err as RecordingError).code).toBe(code);
+    expect((err as RecordingError).problem).toBe(code);
     expect((err as Error).message).toMatch(text);
   };
 

@@ -34,7 +34,14 @@ import {
 } from './format.ts';
 import { decodePages, ensureCapacity, remapPages } from './page-codec.ts';
 import { decodeHistogram, decodeTickHead, TickFlag, type TickHead } from './tick-codec.ts';
-import { applyDiff, parseDiff, toTable, vmaTableSchema, type VmaEntry } from './vma-codec.ts';
+import {
+  applyDiff,
+  MAX_VMAS,
+  parseDiff,
+  toTable,
+  vmaTableSchema,
+  type VmaEntry,
+} from './vma-codec.ts';
 import type { RecordingHeader } from './writer.ts';
 
 export type { RecordingHeader } from './writer.ts';
@@ -246,6 +253,60 @@ export class Recording {
     return Float64Array.from(out);
   }
 
+  /** An overview-only tick's stored histogram and per-VMA counts. */
+  private overviewAt(i: number): { overview: Frame['overview']; vmaCounts: Uint32Array } {
+    const t = this.tick(i);
+    const r = new ByteReader(this.buf.subarray(t.bodyOffset, t.bodyEnd), `Tick ${i}`);
+    const overview = decodeHistogram(r, t.totalPages);
+    const n = r.varint(3 * MAX_VMAS);
+    const vmaCounts = new Uint32Array(n);
+    for (let k = 0; k < n; k++) vmaCounts[k] = r.varint(0xffffffff);
+    r.end();
+    return { overview, vmaCounts };
+  }
+
+  /**
+   * Exact [present, swapped, written] of each VMA of tick i (at 3i..3i+2, as a frame's
+   * vmaCounts); present and swapped are 0 for an overview-only tick (not recorded page by page).
+   */
+  vmaCountsAt(i: number): Uint32Array {
+    const t = this.tick(i);
+    const { vmas } = this.tables[t.table];
+    if (!(t.flags & TickFlag.PAGES)) return this.overviewAt(i).vmaCounts;
+    const out = new Uint32Array(3 * vmas.length);
+    const states = this.statesAt(i);
+    if (states) {
+      const bytes = Buffer.from(states.buffer, states.byteOffset, states.byteLength);
+      vmas.forEach((v, k) => {
+        const e = v.offset + v.endPage - v.startPage;
+        for (let c = v.offset; c < e; c += CHUNK) {
+          const ce = Math.min(e, c + CHUNK);
+          if (bytes.compare(ZERO, 0, (ce - c) * 2, c * 2, ce * 2) === 0) continue;
+          for (let p = c; p < ce; p++) {
+            if (states[p] & PageBit.PRESENT) out[3 * k]++;
+            if (states[p] & PageBit.SWAPPED) out[3 * k + 1]++;
+          }
+        }
+      });
+    }
+    let v = 0;
+    const w = t.written;
+    for (let r = 0; r + 1 < w.length; r += 2) {
+      let s = w[r];
+      while (s < w[r + 1] && v < vmas.length) {
+        const ve = vmas[v].offset + vmas[v].endPage - vmas[v].startPage;
+        if (ve <= s) {
+          v++;
+          continue;
+        }
+        const pe = Math.min(w[r + 1], ve);
+        out[3 * v + 2] += pe - s;
+        s = pe;
+      }
+    }
+    return out;
+  }
+
   /**
    * Tick i as the live session would have sent it for `view`: the same histogram, window and
    * written ranges, counted from the recorded page states by aggregate.ts's bucket rules. A tick
@@ -260,11 +321,10 @@ export class Recording {
       totalPages: t.totalPages,
       counters: { ...t.counters },
       written: t.written.slice(),
+      vmaCounts: this.vmaCountsAt(i),
     };
-    if (!(t.flags & TickFlag.PAGES)) {
-      const r = new ByteReader(this.buf.subarray(t.bodyOffset, t.bodyEnd), `Tick ${i}`);
-      return { ...base, overview: decodeHistogram(r, t.totalPages), window: null };
-    }
+    if (!(t.flags & TickFlag.PAGES))
+      return { ...base, overview: this.overviewAt(i).overview, window: null };
     const states = this.statesAt(i) as Uint16Array;
     const total = t.totalPages;
     const minBuckets = Math.ceil(total / 0xffffffff);

@@ -16,8 +16,8 @@ import { main } from '../cli/main.ts';
 import { probeCapabilities } from '../kernel/capabilities.ts';
 import type { Frame } from '../protocol/frame.ts';
 import { Session } from '../session/session.ts';
-import { alive } from '../testing/proc-facts.ts';
-import { pythonExecutable } from '../testing/targets.ts';
+import { alive } from '../../testing/proc-facts.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
 import { workingSetCurve } from './analytics.ts';
 import { compareTicks } from './compare.ts';
 import { readRecording, type Recording } from './reader.ts';
@@ -66,6 +66,7 @@ interface Seen {
   counters: Frame['counters'];
   written: number[];
   histogram: Uint32Array;
+  vmaCounts: number[];
   buckets: number;
   window: { startIndex: number; endIndex: number; crc: number } | null;
 }
@@ -102,6 +103,7 @@ function seen(f: Frame): Seen {
     counters: { ...f.counters },
     written: [...f.written],
     histogram: f.overview.histogram.slice(),
+    vmaCounts: [...f.vmaCounts],
     buckets: f.overview.buckets,
     window: f.window
       ? { startIndex: f.window.startIndex, endIndex: f.window.endIndex, crc: fingerprint(f) }
@@ -135,6 +137,7 @@ function expectSameAsLive(rec: Recording, live: Seen[]): void {
     expect(again.buckets).toBe(live[i].buckets);
     expect(firstDifference(again.histogram, live[i].histogram), `tick ${i}`).toBe('');
     expect(again.window).toEqual(live[i].window);
+    expect([...again.vmaCounts]).toEqual(live[i].vmaCounts);
   });
   // The analytics see exactly the written pages the live view counted, tick for tick.
   const series = seriesOf(rec);

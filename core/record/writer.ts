@@ -178,6 +178,9 @@ export class RecordingEncoder {
       this.sinceKeyframe = keyframe ? 1 : this.sinceKeyframe + 1;
     } else {
       encodeHistogram(frame.overview, body);
+      // No page states to count them from: the exact per-VMA counts go along.
+      body.varint(frame.vmaCounts.length);
+      for (const x of frame.vmaCounts) body.varint(x);
       this.refValid = false;
     }
     appendRecord(w, RecordType.TICK, body.view());
