@@ -1,0 +1,150 @@
+/**
+ * Page states of one tick (one Uint16 of PageBits per page of the collapsed space, WRITTEN
+ * stripped: written ranges are stored on their own) coded against a reference: the tick before,
+ * carried over to the new layout when the VMAs changed (remap), or all zeros for a keyframe.
+ *
+ * The code is a list of runs (skip, length, value): leave `skip` pages as the reference has them,
+ * then set `length` pages to `value`. Unchanged stretches are found by comparing 2048-page chunks
+ * with memcmp (Buffer.compare), so the cost of a tick follows the pages that changed (or, in a
+ * keyframe, the pages that have any bit), not the size of the address space: a 22 GiB process
+ * whose reservations stay empty codes like a small one.
+ */
+import type { VmaInfo } from '../protocol/messages.ts';
+import type { ByteReader, ByteWriter } from './format.ts';
+import { RecordingError } from './format.ts';
+
+const CHUNK = 2048;
+const ZERO = Buffer.alloc(CHUNK * 2);
+
+const bytesOf = (a: Uint16Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+export interface EncodeOptions {
+  /** Bits kept of `cur` (the writer drops WRITTEN, stored as ranges). */
+  mask?: number;
+  /**
+   * True when `cur` is known to be all zero in [start, end) (from the frame's overview): such a
+   * chunk is never read, so untouched (never faulted) parts of a fresh array stay untouched.
+   */
+  knownEmpty?: (start: number, end: number) => boolean;
+  /** Make `ref` equal to `cur & mask` as it goes (ref must not be null). */
+  update?: boolean;
+}
+
+/** Writes the runs that turn `ref` (zeros when null) into `cur & mask`; returns how many. */
+export function encodePages(
+  cur: Uint16Array,
+  ref: Uint16Array | null,
+  w: ByteWriter,
+  opts: EncodeOptions = {},
+): number {
+  const n = cur.length;
+  if (ref && ref.length < n) throw new RangeError('reference smaller than the pages');
+  const mask = opts.mask ?? 0xffff;
+  const update = opts.update === true && ref !== null;
+  const cb = bytesOf(cur);
+  const rb = ref ? bytesOf(ref) : null;
+  const runs: number[] = [];
+  let last = 0; // first page after the previous run
+  const emit = (p: number, q: number, v: number): void => {
+    const k = runs.length;
+    if (k > 0 && last === p && runs[k - 1] === v) runs[k - 2] += q - p;
+    else runs.push(p - last, q - p, v);
+    last = q;
+  };
+  for (let c = 0; c < n; c += CHUNK) {
+    const ce = Math.min(n, c + CHUNK);
+    const refZero = rb ? rb.compare(ZERO, 0, (ce - c) * 2, c * 2, ce * 2) === 0 : true;
+    if (opts.knownEmpty?.(c, ce)) {
+      if (refZero) continue;
+      const r = ref as Uint16Array;
+      for (let p = c; p < ce;) {
+        if (r[p] === 0) {
+          p++;
+          continue;
+        }
+        let q = p + 1;
+        while (q < ce && r[q] !== 0) q++;
+        emit(p, q, 0);
+        p = q;
+      }
+      if (update) r.fill(0, c, ce);
+      continue;
+    }
+    const equal = rb
+      ? cb.compare(rb, c * 2, ce * 2, c * 2, ce * 2) === 0
+      : cb.compare(ZERO, 0, (ce - c) * 2, c * 2, ce * 2) === 0;
+    if (equal) continue; // (ref never holds bits outside mask, so neither does cur here)
+    for (let p = c; p < ce;) {
+      const v = cur[p] & mask;
+      if (v === (ref ? ref[p] : 0)) {
+        p++;
+        continue;
+      }
+      let q = p + 1;
+      while (q < ce && (cur[q] & mask) === v && v !== (ref ? ref[q] : 0)) q++;
+      emit(p, q, v);
+      p = q;
+    }
+    if (update) {
+      const r = ref as Uint16Array;
+      for (let p = c; p < ce; p++) r[p] = cur[p] & mask;
+    }
+  }
+  w.varint(runs.length / 3);
+  for (const x of runs) w.varint(x);
+  return runs.length / 3;
+}
+
+/** Applies runs read from `r` onto `state` (which holds the reference). */
+export function decodePages(r: ByteReader, state: Uint16Array): void {
+  const count = r.varint(state.length);
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    p += r.varint(state.length);
+    const len = r.varint(state.length);
+    const v = r.varint(0xffff);
+    if (p + len > state.length)
+      throw new RecordingError(
+        'The recording is damaged: a tick sets pages beyond the end of its address space.',
+        'corrupt',
+      );
+    state.fill(v, p, p + len);
+    p += len;
+  }
+}
+
+/**
+ * The reference for a tick after a layout change: every page that is in both tables (same
+ * address) keeps its previous state, new pages start at zero. Both tables are in address order.
+ * Written into `out` (zeroed first) when given: reused buffers matter on kernels where touching
+ * fresh memory is costly, since a large process's page-state array is megabytes.
+ */
+export function remapPages(
+  prev: Uint16Array,
+  prevVmas: readonly VmaInfo[],
+  nextVmas: readonly VmaInfo[],
+  nextTotal: number,
+  out: Uint16Array = new Uint16Array(nextTotal),
+): Uint16Array {
+  if (out.length < nextTotal) throw new RangeError('remap target too small');
+  out.fill(0, 0, nextTotal);
+  let i = 0;
+  for (const v of nextVmas) {
+    while (i < prevVmas.length && prevVmas[i].endPage <= v.startPage) i++;
+    for (let k = i; k < prevVmas.length && prevVmas[k].startPage < v.endPage; k++) {
+      const u = prevVmas[k];
+      const s = Math.max(u.startPage, v.startPage);
+      const e = Math.min(u.endPage, v.endPage);
+      if (s >= e) continue;
+      const from = u.offset + (s - u.startPage);
+      if (from + (e - s) > prev.length) continue;
+      out.set(prev.subarray(from, from + (e - s)), v.offset + (s - v.startPage));
+    }
+  }
+  return out;
+}
+
+/** A Uint16Array of at least `n` entries: `buf` when it is large enough, else a new one. */
+export function ensureCapacity(buf: Uint16Array | null, n: number): Uint16Array {
+  return buf && buf.length >= n ? buf : new Uint16Array(Math.max(n, 1024));
+}
