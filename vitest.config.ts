@@ -19,6 +19,8 @@ const UNIT = [
   'core/watch/ticker.test.ts',
   'core/watch/refusal.test.ts',
   'core/watch/overhead-budget.test.ts',
+  'core/record/format.test.ts',
+  'core/record/analytics.test.ts',
   'core/scan/summary.test.ts',
   'core/host/static-files.test.ts',
   'core/cli/docs.test.ts',
