@@ -12,6 +12,7 @@ import { PageBit } from '../protocol/page-bits.ts';
 import { ByteReader, ByteWriter, KEYFRAME_EVERY, RecordingError } from './format.ts';
 import { decodePages, encodePages, remapPages } from './page-codec.ts';
 import { histogramOf, parseRecording } from './reader.ts';
+import { buildReport } from './report.ts';
 import { applyDiff, diffTables, toEntry } from './vma-codec.ts';
 import { encodePreamble, RecordingEncoder, type RecordingHeader } from './writer.ts';
 
@@ -50,7 +51,7 @@ const HEADER: Omit<RecordingHeader, 'vmas'> = {
   keyframeEvery: KEYFRAME_EVERY,
 };
 
-function frame(tick: number, bits: Uint16Array, written: number[]): Frame {
+function frame(tick: number, bits: Uint16Array, written: number[], sampleFraction = 1): Frame {
   const win = bits.slice();
   for (let r = 0; r < written.length; r += 2)
     for (let p = written[r]; p < written[r + 1]; p++) win[p] |= PageBit.WRITTEN;
@@ -72,7 +73,7 @@ function frame(tick: number, bits: Uint16Array, written: number[]): Frame {
       lagMs: 0.5,
       skipped: 0,
       estOverheadPct: 0.25,
-      sampleFraction: 1,
+      sampleFraction,
       writtenEst: 0,
       writtenErr: -1,
     },
@@ -121,7 +122,8 @@ function makeRecording(ticks: number): {
         next() % 4 === 0 ? PageBit.PRESENT | PageBit.MAPPED : p % 50 < 10 ? PageBit.SWAPPED : 0;
     const s = next() % (total - 10);
     const written = [s, s + 1 + (next() % 8)];
-    const b = enc.encodeTick(frame(i, bits, written), 0);
+    // From tick 7 on, a sample of the pages was watched (a bound on the overhead).
+    const b = enc.encodeTick(frame(i, bits, written, i >= 7 ? 0.25 : 1), 0);
     expect(b).not.toBeNull();
     chunks.push(b as Buffer);
     states.push(bits);
@@ -306,5 +308,12 @@ describe('bad files', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('buildReport', () => {
+  it('counts the ticks recorded while sampling, whose write figures are what the sample saw', () => {
+    expect(buildReport(parseRecording(makeRecording(10).bytes), 1e9).sampledTicks).toBe(4);
+    expect(buildReport(parseRecording(makeRecording(6).bytes), 1e9).sampledTicks).toBe(0);
   });
 });

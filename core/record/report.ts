@@ -64,6 +64,11 @@ export interface RecordingReport {
   precopy: PrecopyEstimate;
   writeFrequency: { hot: number; warm: number; cold: number; hotShare: number; warmShare: number };
   perVma: VmaWriteRow[];
+  /**
+   * Ticks recorded while watching a sample of the pages (--max-overhead): their written ranges
+   * are the sample's, so the write figures above undercount (they are what was seen).
+   */
+  sampledTicks: number;
   notes: Recording['notes'];
 }
 
@@ -122,6 +127,7 @@ export function buildReport(rec: Recording, linkBytesPerSecond: number): Recordi
       warmShare: WARM_SHARE,
     },
     perVma: perVmaWrites(series, (i) => rec.vmasAt(i).vmas),
+    sampledTicks: ticks.filter((t) => t.counters.sampleFraction < 1).length,
     notes: rec.notes,
   };
 }

@@ -103,6 +103,10 @@ export function reportCommand(file: string, options: ReportCommandOptions): numb
           { maxWidth: process.stdout.columns || 120, shrink: 1 },
         ),
   ];
+  if (r.sampledTicks)
+    lines.push(
+      `note: ${count(r.sampledTicks, 'tick')} of ${r.ticks} watched a sample of the pages (a bound on the overhead): their written pages are the sample's, so the write figures count what was seen, fewer than were written.`,
+    );
   for (const n of r.notes) lines.push(`note after tick ${n.afterTicks}: ${n.kind}: ${n.message}`);
   print(lines.join('\n') + '\n');
   return 0;
