@@ -18,7 +18,7 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function packageVersion(): string {
+export function packageVersion(): string {
   // dist/'s parent is the package root both in the build and in the sources.
   const pkg = path.join(distDir(), '..', 'package.json');
   return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
@@ -85,6 +85,61 @@ export function buildProgram(): Command {
     .action(async (command: string[], opts) => {
       const { watchCommand } = await import('./commands/watch.ts');
       program.setOptionValue('exit', await watchCommand(command, opts));
+    });
+
+  errorOutput(program.command('record'))
+    .description(
+      'record a process to a file (--pid P, --demo, or -- COMMAND ARGS...) for report, export and the UI',
+    )
+    .argument('[command...]', 'a command to launch and record from its start (after --)')
+    .option('--pid <pid>', 'process id of a running process')
+    .option('--demo', 'launch the demo workload and record it')
+    .option('--watch <0xSTART-0xEND>', 'watch writes in this address range (repeatable)', collect)
+    .option(
+      '--vma <name-or-index>',
+      'watch writes in the VMAs whose path contains NAME, or VMA INDEX',
+    )
+    .option('--writable', 'watch writes in every writable mapping (following new ones)')
+    .option('--interval <ms>', 'milliseconds between ticks', '100')
+    .option('--duration <s>', 'stop after this many seconds')
+    .option('--ticks <n>', 'stop after this many ticks')
+    .option('-o, --output <file>', 'the recording file to write')
+    .option('--force', 'attach even when the target runs under a seccomp filter')
+    .action(async (command: string[], opts) => {
+      const { recordCommand } = await import('./commands/record.ts');
+      program.setOptionValue('exit', await recordCommand(command, opts, packageVersion()));
+    });
+
+  errorOutput(program.command('report'))
+    .description('print the write working-set analytics of a recording')
+    .argument('<file>', 'a recording made by pagescope record')
+    .option('--json', 'one JSON object on stdout')
+    .option(
+      '--link <speed>',
+      'link speed for the pre-copy estimate (e.g. 1gbit, 10gbit, 500MB/s)',
+      '1gbit',
+    )
+    .addOption(
+      new Option('--sort <column>', 'sort the per-VMA table').choices([
+        'writes',
+        'distinct',
+        'share',
+      ]),
+    )
+    .option('--top <n>', 'rows of the per-VMA table (default 15)')
+    .action(async (file: string, opts) => {
+      const { reportCommand } = await import('./commands/report.ts');
+      program.setOptionValue('exit', reportCommand(file, opts));
+    });
+
+  errorOutput(program.command('export'))
+    .description('write per-tick per-VMA counters of a recording as CSV, JSON or a Chrome trace')
+    .argument('<file>', 'a recording made by pagescope record')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json', 'trace']))
+    .option('-o, --output <file>', 'write here instead of stdout')
+    .action(async (file: string, opts) => {
+      const { exportCommand } = await import('./commands/export.ts');
+      program.setOptionValue('exit', exportCommand(file, opts));
     });
 
   errorOutput(program.command('serve'))

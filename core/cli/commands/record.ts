@@ -1,0 +1,249 @@
+/**
+ * `pagescope record`: records a process into a file that `report`, `export` and the UI open later.
+ *
+ *   pagescope record --pid P [--watch 0xS-0xE | --vma NAME | --writable] [--interval MS]
+ *                    [--duration S | --ticks N] [--force] -o FILE
+ *   pagescope record [options] -o FILE -- COMMAND ARGS...     (launch, record from the start)
+ *   pagescope record --demo [options] -o FILE                 (launch the demo workload)
+ *
+ * It runs the same Session as the app (core/session) and stores what the session sends a live
+ * viewer (core/record/recorder.ts), so a report of the file is what the live view showed. Without
+ * --watch/--vma/--writable only page states are recorded (no write watching, no ptrace). --vma
+ * and --writable follow the process: matching VMAs that appear later are watched when the
+ * session reports them. Ctrl-C, SIGTERM, --duration, --ticks or the target's exit end it; the
+ * file is readable at every moment (a killed recorder leaves it readable up to its last tick).
+ */
+import { PagescopeError } from '../../kernel/errors.ts';
+import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
+import type { AddressRange, HostEvent, VmaInfo } from '../../protocol/messages.ts';
+import { SessionRecorder } from '../../record/recorder.ts';
+import { Session } from '../../session/session.ts';
+import { parsePid, parseRange } from '../args.ts';
+import { count, formatBytes } from '../format.ts';
+import { out as print } from '../output.ts';
+import { STOP_SIGNALS } from '../signals.ts';
+
+export interface RecordCommandOptions {
+  pid?: string;
+  demo?: boolean;
+  watch?: string[];
+  vma?: string;
+  writable?: boolean;
+  interval?: string;
+  duration?: string;
+  ticks?: string;
+  output?: string;
+  force?: boolean;
+}
+
+function wholeNumber(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max)
+    throw new PagescopeError(
+      `${what} must be a whole number from ${min} to ${max}, not "${text}".`,
+      'bad-input',
+    );
+  return Number(text);
+}
+
+function seconds(text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(n > 0) || n > 7 * 24 * 3600)
+    throw new PagescopeError(
+      `--duration "${text}" is not a duration: give a positive number of seconds, e.g. --duration 30.`,
+      'bad-input',
+    );
+  return n;
+}
+
+interface Selection {
+  /** Ranges to watch among `vmas` (only those not watched or tried yet are asked for). */
+  pick: (vmas: VmaInfo[]) => VmaInfo[];
+  fixed: AddressRange[] | null;
+  what: string;
+}
+
+function selection(o: RecordCommandOptions): Selection | null {
+  const chosen = [o.watch?.length ? 1 : 0, o.vma !== undefined ? 1 : 0, o.writable ? 1 : 0];
+  if (chosen.reduce((a, b) => a + b, 0) > 1)
+    throw new PagescopeError('Choose one of --watch, --vma and --writable.', 'bad-input');
+  if (o.watch?.length) {
+    const ranges = o.watch.map((r) => {
+      const p = parseRange(r);
+      return {
+        start: '0x' + (BigInt(p.startPage) * BigInt(PAGE_SIZE)).toString(16),
+        end: '0x' + (BigInt(p.endPage) * BigInt(PAGE_SIZE)).toString(16),
+      };
+    });
+    return { pick: () => [], fixed: ranges, what: o.watch.join(', ') };
+  }
+  if (o.vma !== undefined) {
+    const name = o.vma;
+    if (name.trim() === '')
+      throw new PagescopeError(
+        '--vma needs a name (part of a mapped file path, or [heap], [stack]) or a VMA index; "pagescope scan --pid PID" lists them.',
+        'bad-input',
+      );
+    const byIndex = /^\d+$/.test(name) ? Number(name) : null;
+    return {
+      pick: (vmas) =>
+        vmas.filter((v) =>
+          byIndex !== null ? v.index === byIndex : v.path === name || v.path.includes(name),
+        ),
+      fixed: null,
+      what: `VMA ${JSON.stringify(name)}`,
+    };
+  }
+  if (o.writable)
+    return {
+      pick: (vmas) =>
+        vmas.filter(
+          (v) =>
+            v.perms[1] === 'w' && v.kind !== 'vvar' && v.kind !== 'vdso' && v.kind !== 'vsyscall',
+        ),
+      fixed: null,
+      what: 'the writable mappings',
+    };
+  return null;
+}
+
+export async function recordCommand(
+  command: string[],
+  options: RecordCommandOptions,
+  version: string,
+): Promise<number> {
+  const launch = command.length > 0;
+  const sources = [launch, options.pid !== undefined, options.demo === true].filter(Boolean);
+  if (sources.length === 0)
+    throw new PagescopeError(
+      'Say which process to record: --pid PID, --demo, or a command to launch after "--".',
+      'bad-input',
+    );
+  if (sources.length > 1)
+    throw new PagescopeError(
+      'Give one of --pid, --demo and a command after "--", not several.',
+      'bad-input',
+    );
+  if (!options.output)
+    throw new PagescopeError('Say where to write the recording: -o FILE.', 'bad-input');
+  const path = options.output;
+  const sel = selection(options);
+  const intervalMs = wholeNumber(options.interval ?? '100', '--interval (ms)', 20, 60_000);
+  const durationS = options.duration !== undefined ? seconds(options.duration) : Infinity;
+  const maxTicks =
+    options.ticks !== undefined ? wholeNumber(options.ticks, '--ticks', 1, 1e9) : Infinity;
+  const pidArg = options.pid !== undefined ? parsePid(options.pid, { watch: true }) : 0;
+
+  let stopReason: string | null = null;
+  let wake: (() => void) | null = null;
+  const stop = (reason: string): void => {
+    stopReason ??= reason;
+    wake?.();
+  };
+  const onSignal = (sig: NodeJS.Signals): void => stop(`interrupted by ${sig}`);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  const sessionOpts = { sessionId: 1, intervalMs, force: options.force };
+  let session: Session;
+  try {
+    session = launch
+      ? await Session.launch(command, sessionOpts)
+      : options.demo
+        ? await Session.launchDemo(sessionOpts)
+        : await Session.attach(pidArg, sessionOpts);
+  } catch (err) {
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+    throw err;
+  }
+  const pid = session.pid;
+
+  // Write watching: fixed ranges once, or the matching VMAs as they appear.
+  const tried = new Set<string>();
+  let watchError: unknown = null;
+  let busy = false;
+  const follow = (vmas: VmaInfo[]): void => {
+    if (!sel || busy || stopReason) return;
+    let ranges: AddressRange[];
+    if (sel.fixed) {
+      if (tried.has('fixed')) return;
+      tried.add('fixed');
+      ranges = sel.fixed;
+    } else {
+      const fresh = sel.pick(vmas).filter((v) => v.watched === 'no' && !tried.has(v.start));
+      if (fresh.length === 0) return;
+      for (const v of fresh) tried.add(v.start);
+      ranges = fresh.map((v) => ({ start: v.start, end: v.end }));
+    }
+    busy = true;
+    session
+      .watch(ranges, [])
+      .catch((err: unknown) => {
+        // Nothing of it could be watched: fatal when asked for by hand on a running process.
+        if (!launch && !options.demo && tried.size <= 1) {
+          watchError = err;
+          stop('watching failed');
+        }
+      })
+      .finally(() => {
+        busy = false;
+      });
+  };
+
+  let ticks = 0;
+  const recorder = new SessionRecorder(session, {
+    path,
+    watching: sel?.what ?? 'nothing (page states only)',
+    intervalMs,
+    version,
+    ownsFrames: true,
+    onVmas: follow,
+    onTick: () => {
+      if (++ticks >= maxTicks) stop(`${count(ticks, 'tick')} done`);
+    },
+  });
+  const offEnded = session.onEvent((e: HostEvent) => {
+    if (e.event === 'sessionEnded') stop(e.reason);
+  });
+  if (session.vmas.length) follow(session.vmas);
+  // --vma / --writable on a running process: something must match once the table is known.
+  if (sel && !sel.fixed && !launch && !options.demo) {
+    const check = (vmas: VmaInfo[]): void => {
+      if (vmas.length && sel.pick(vmas).length === 0) {
+        watchError = new PagescopeError(
+          `No mapping of process ${pid} matches ${sel.what}; "pagescope scan --pid ${pid}" lists them.`,
+          'bad-input',
+        );
+        stop('nothing to watch');
+      }
+    };
+    const offCheck = session.onEvent((e) => {
+      if (e.event === 'vmas') {
+        offCheck();
+        check(e.vmas);
+      }
+    });
+  }
+  process.stderr.write(
+    `pagescope: recording process ${pid} every ${intervalMs} ms to ${path}` +
+      (sel ? `, watching ${sel.what} for writes` : '') +
+      `; ${Number.isFinite(durationS) ? `for ${durationS} s, or ` : ''}Ctrl-C ends it.\n`,
+  );
+  const timer = Number.isFinite(durationS)
+    ? setTimeout(() => stop(`${durationS} s done`), durationS * 1000)
+    : null;
+  if (stopReason === null)
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  if (timer) clearTimeout(timer);
+  offEnded();
+  recorder.stop(stopReason ?? 'stopped');
+  for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+  await session.close();
+  if (watchError) throw watchError;
+  const seconds_ = Math.max(0.001, (ticks * intervalMs) / 1000);
+  print(
+    `recorded ${count(recorder.ticks, 'tick')} of process ${pid} (${stopReason}) to ${path}: ` +
+      `${formatBytes(recorder.bytesWritten)}, ${formatBytes((recorder.bytesWritten / seconds_) * 60)} per minute, ` +
+      `${(recorder.costMs / Math.max(1, recorder.ticks)).toFixed(2)} ms per tick to encode and write.\n`,
+  );
+  return 0;
+}

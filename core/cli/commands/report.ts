@@ -1,0 +1,109 @@
+/**
+ * `pagescope report FILE [--json] [--link SPEED] [--sort writes|distinct|share] [--top N]`: the
+ * write working-set analytics of a recording (core/record/report.ts) as tables, or as one JSON
+ * object. A truncated recording (its recorder was killed) is reported up to its last complete
+ * tick, with one line on stderr saying so.
+ */
+import { PagescopeError } from '../../kernel/errors.ts';
+import { sortVmaRows } from '../../record/analytics.ts';
+import { readRecording } from '../../record/reader.ts';
+import { buildReport } from '../../record/report.ts';
+import { count, formatBytes, table } from '../format.ts';
+import { out as print } from '../output.ts';
+
+export interface ReportCommandOptions {
+  json?: boolean;
+  link?: string;
+  sort?: 'writes' | 'distinct' | 'share';
+  top?: string;
+}
+
+/**
+ * A link speed: "1gbit", "10Gbit/s", "100mbit" (bits per second) or "500MB/s", "1GB/s" (bytes,
+ * capital B). Returns bytes per second.
+ */
+export function parseLinkSpeed(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(bit|B)(?:\/s|ps)?\s*$/i.exec(text);
+  const unitIsBytes = m !== null && m[3] === 'B';
+  if (!m || !(Number(m[1]) > 0) || (!unitIsBytes && m[3].toLowerCase() !== 'bit'))
+    throw new PagescopeError(
+      `--link "${text}" is not a link speed: write e.g. 1gbit, 10Gbit/s, 100mbit or 500MB/s.`,
+      'bad-input',
+    );
+  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 }[m[2].toLowerCase() as '' | 'k'] ?? 1;
+  const v = Number(m[1]) * scale;
+  return unitIsBytes ? v : v / 8;
+}
+
+const mib = (pages: number): string => formatBytes(pages * 4096);
+const rate = (x: number): string => `${x.toFixed(2)} MiB/s`;
+
+export function reportCommand(file: string, options: ReportCommandOptions): number {
+  const link = parseLinkSpeed(options.link ?? '1gbit');
+  const top =
+    options.top === undefined
+      ? 15
+      : /^\d+$/.test(options.top) && Number(options.top) > 0
+        ? Number(options.top)
+        : (() => {
+            throw new PagescopeError(
+              `--top must be a positive whole number, not "${options.top}".`,
+              'bad-input',
+            );
+          })();
+  const rec = readRecording(file);
+  if (rec.truncated) process.stderr.write(`pagescope: ${file} was cut short (${rec.truncated}).\n`);
+  const r = buildReport(rec, link);
+  if (options.json) {
+    print(JSON.stringify(r) + '\n');
+    return 0;
+  }
+  const by = { writes: 'pageWrites', distinct: 'distinctPages', share: 'share' } as const;
+  const rows = sortVmaRows(r.perVma, by[options.sort ?? 'writes']);
+  const p = r.precopy;
+  const lines = [
+    `${file}: process ${r.process.pid} (${r.process.name}), recorded ${r.createdAt} on Linux ${r.kernel}`,
+    `${count(r.ticks, 'tick')} every ${r.intervalMs} ms over ${(r.durationMs / 1000).toFixed(1)} s; ` +
+      `watching ${r.watching}; file ${formatBytes(r.file.bytes)} (${formatBytes(r.bytesPerMinute)} per minute)` +
+      (r.file.endedCleanly
+        ? `; ended: ${r.file.endReason}`
+        : '; did not end cleanly (recorder killed?)'),
+    `resident ${mib(r.pages.presentFirst)} -> ${mib(r.pages.presentLast)}, swapped ${mib(r.pages.swappedLast)}, watched ${mib(r.pages.watchedLast)}`,
+    '',
+    'Write working set (distinct pages written per window)',
+    table(
+      ['WINDOW', 'LAST', 'MEAN', 'PEAK', 'PEAK SIZE'],
+      r.workingSet.map((w) => [w.window, w.last, w.mean, w.peak, mib(w.peak)]),
+    ),
+    '',
+    `Dirty rate (1 s windows, as QEMU calc-dirty-rate): mean ${rate(r.dirtyRate.meanMiBps)}, peak ${rate(r.dirtyRate.peakMiBps)}`,
+    `Write frequency: ${r.writeFrequency.hot} hot (written in >= ${r.writeFrequency.hotShare * 100}% of ticks), ` +
+      `${r.writeFrequency.warm} warm (>= ${r.writeFrequency.warmShare * 100}%), ${r.writeFrequency.cold} cold pages`,
+    '',
+    `Pre-copy estimate at ${formatBytes(p.linkBytesPerSecond)}/s (an estimate from the measured working-set curve; only watched memory counts as dirtied):`,
+    `  ${mib(p.memoryPages)} to copy; ${count(p.iterations, 'round')} (${p.rounds.map((x) => mib(x.pages)).join(', ')}); ` +
+      `final dirty set ${mib(p.finalDirtyPages)} -> downtime ~${p.downtimeMs.toFixed(0)} ms; total ~${(p.totalMs / 1000).toFixed(2)} s; ` +
+      (p.converged ? 'converges' : `does not converge (${p.stopped})`),
+    '',
+    `Writes per VMA (sorted by ${options.sort ?? 'writes'}${rows.length > top ? `, top ${top} of ${rows.length}` : ''})`,
+    rows.length === 0
+      ? '(no writes recorded)'
+      : table(
+          ['START', 'VMA', 'PAGE WRITES', 'DISTINCT', 'WRITE RATE', 'SHARE'],
+          rows
+            .slice(0, top)
+            .map((v) => [
+              '0x' + (v.start * 4096).toString(16),
+              v.label || v.path || '[anon]',
+              v.pageWrites,
+              v.distinctPages,
+              rate(v.writeMiBps),
+              `${(v.share * 100).toFixed(1)}%`,
+            ]),
+          { maxWidth: process.stdout.columns || 120, shrink: 1 },
+        ),
+  ];
+  for (const n of r.notes) lines.push(`note after tick ${n.afterTicks}: ${n.kind}: ${n.message}`);
+  print(lines.join('\n') + '\n');
+  return 0;
+}

@@ -1,0 +1,412 @@
+/**
+ * Write working-set analytics: pure functions over a series of ticks (time, written page ranges
+ * in absolute page numbers, resident pages), the same for a live session's history and for a
+ * recording.
+ *
+ * Every tick's written ranges are exact (the watcher's get+reset of that tick's interval), so
+ * "distinct pages written in a window" is exact too: all range ends of the run are sorted once
+ * into elementary segments, and a window sliding over the ticks keeps a count per segment and
+ * the total length of segments with a non-zero count. Cost: the segments each tick touches, twice
+ * (in and out of the window), not the pages.
+ *
+ * The pre-copy estimate is an estimate (and says so): it replays the classic iterative
+ * pre-copy model (QEMU/CRIU) against the measured curve of distinct pages written per window
+ * length. Only watched memory is counted as written.
+ */
+import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
+
+export interface SeriesTick {
+  /** ms since the start. */
+  t: number;
+  /** Written ranges of the tick, absolute pages [s0, e0, s1, e1, ...], sorted and disjoint. */
+  written: Float64Array;
+  /** Resident pages (present) and swapped pages at that tick, and pages under write-watch. */
+  present: number;
+  swapped: number;
+  watched: number;
+}
+
+export interface Series {
+  intervalMs: number;
+  ticks: SeriesTick[];
+}
+
+const MiB = 1024 * 1024;
+
+/** Elementary segments of every range end in the run, and each tick's ranges as segment spans. */
+class Segments {
+  readonly bounds: Float64Array;
+  /** Per tick: [firstSegment, endSegment, ...] spans. */
+  readonly spans: Uint32Array[];
+
+  constructor(ticks: readonly SeriesTick[]) {
+    const all: number[] = [];
+    for (const t of ticks) for (let i = 0; i < t.written.length; i++) all.push(t.written[i]);
+    const sorted = Float64Array.from(all).sort();
+    let m = 0;
+    for (let i = 0; i < sorted.length; i++)
+      if (m === 0 || sorted[i] !== sorted[m - 1]) sorted[m++] = sorted[i];
+    this.bounds = sorted.slice(0, m);
+    this.spans = ticks.map((t) => {
+      const out = new Uint32Array(t.written.length);
+      for (let i = 0; i < t.written.length; i++) out[i] = this.indexOf(t.written[i]);
+      return out;
+    });
+  }
+
+  private indexOf(v: number): number {
+    let lo = 0;
+    let hi = this.bounds.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.bounds[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  length(k: number): number {
+    return this.bounds[k + 1] - this.bounds[k];
+  }
+
+  get count(): number {
+    return Math.max(0, this.bounds.length - 1);
+  }
+}
+
+/** A sliding multiset of ticks: how many distinct pages the ticks inside it wrote. */
+class Window {
+  private readonly counts: Uint32Array;
+  distinct = 0;
+
+  constructor(private readonly seg: Segments) {
+    this.counts = new Uint32Array(seg.count);
+  }
+
+  add(i: number, sign: 1 | -1): void {
+    const spans = this.seg.spans[i];
+    for (let r = 0; r + 1 < spans.length; r += 2)
+      for (let k = spans[r]; k < spans[r + 1]; k++) {
+        if (sign === 1) {
+          if (this.counts[k]++ === 0) this.distinct += this.seg.length(k);
+        } else if (--this.counts[k] === 0) this.distinct -= this.seg.length(k);
+      }
+  }
+}
+
+function slide(
+  series: Series,
+  seg: Segments,
+  windowMs: number,
+  each: (i: number, d: number) => void,
+): void {
+  const w = new Window(seg);
+  const ticks = series.ticks;
+  let lo = 0;
+  for (let i = 0; i < ticks.length; i++) {
+    w.add(i, 1);
+    while (ticks[lo].t <= ticks[i].t - windowMs) w.add(lo++, -1);
+    each(i, w.distinct);
+  }
+}
+
+/**
+ * Working-set curve: for each tick, the distinct pages written in the ticks of the last
+ * `windowMs` (Infinity: since the start).
+ */
+export function workingSetCurve(series: Series, windowMs: number): number[] {
+  const seg = new Segments(series.ticks);
+  const out: number[] = [];
+  slide(series, seg, windowMs, (_, d) => out.push(d));
+  return out;
+}
+
+/**
+ * Mean distinct pages written per window of `windowMs`, over the positions where a whole window
+ * fits in the run (the run's whole distinct set when the window is longer than the run).
+ */
+export function meanDistinctPerWindow(series: Series, windowMs: number, seg?: Segments): number {
+  const ticks = series.ticks;
+  if (ticks.length === 0) return 0;
+  const s = seg ?? new Segments(ticks);
+  // A tick's writes cover the interval before it: the run covers [t0 - interval, tLast].
+  const runStart = ticks[0].t - series.intervalMs;
+  let sum = 0;
+  let n = 0;
+  let last = 0;
+  slide(series, s, windowMs, (i, d) => {
+    last = d;
+    if (ticks[i].t - runStart >= windowMs) {
+      sum += d;
+      n++;
+    }
+  });
+  if (n > 0) return sum / n;
+  // Window longer than the run: everything the run wrote.
+  const all = new Window(s);
+  for (let i = 0; i < ticks.length; i++) all.add(i, 1);
+  return Math.max(last, all.distinct);
+}
+
+export interface DirtyRate {
+  /** Distinct pages written per window, as MiB/s (QEMU's calc-dirty-rate reports this). */
+  meanMiBps: number;
+  peakMiBps: number;
+  /** Per tick, the dirty rate of the window ending there (0 until a whole window has passed). */
+  perTickMiBps: number[];
+  windowMs: number;
+}
+
+export function dirtyRate(series: Series, windowMs = 1000): DirtyRate {
+  const ticks = series.ticks;
+  const seg = new Segments(ticks);
+  const runStart = ticks.length ? ticks[0].t - series.intervalMs : 0;
+  const per: number[] = [];
+  let sum = 0;
+  let n = 0;
+  let peak = 0;
+  slide(series, seg, windowMs, (i, d) => {
+    const full = ticks[i].t - runStart >= windowMs;
+    const rate = full ? (d * PAGE_SIZE) / MiB / (windowMs / 1000) : 0;
+    per.push(rate);
+    if (full) {
+      sum += rate;
+      n++;
+      peak = Math.max(peak, rate);
+    }
+  });
+  return { meanMiBps: n ? sum / n : 0, peakMiBps: peak, perTickMiBps: per, windowMs };
+}
+
+export interface PrecopyOptions {
+  /** Link speed in bytes per second. */
+  linkBytesPerSecond: number;
+  /** Pause the workload for the last copy once what is left fits this (QEMU default 300 ms). */
+  downtimeMs?: number;
+  maxIterations?: number;
+  /** Pages to copy in the first round (default: present + swapped at the last tick). */
+  memoryPages?: number;
+}
+
+export interface PrecopyEstimate {
+  estimate: true;
+  linkBytesPerSecond: number;
+  memoryPages: number;
+  /** Pages sent in each round, the first being the whole memory. */
+  rounds: Array<{ pages: number; ms: number }>;
+  iterations: number;
+  /** Pages left dirty for the stop-and-copy. */
+  finalDirtyPages: number;
+  downtimeMs: number;
+  totalPagesSent: number;
+  totalMs: number;
+  converged: boolean;
+  /** Why the rounds stopped. */
+  stopped: 'fits-downtime' | 'not-shrinking' | 'max-iterations';
+}
+
+/**
+ * The iterative pre-copy model: round 0 sends all memory; every later round sends what was
+ * written while the round before was being sent, estimated as the measured mean distinct pages
+ * written in a window that long. Rounds stop when what is left can be sent within the downtime,
+ * when it stops shrinking (the workload dirties faster than the link drains) or at the limit.
+ */
+export function precopyEstimate(series: Series, opts: PrecopyOptions): PrecopyEstimate {
+  const ticks = series.ticks;
+  const last = ticks[ticks.length - 1];
+  const memoryPages = opts.memoryPages ?? (last ? last.present + last.swapped : 0);
+  const downtimeMs = opts.downtimeMs ?? 300;
+  const maxIterations = opts.maxIterations ?? 30;
+  const bps = opts.linkBytesPerSecond;
+  const msFor = (pages: number): number => ((pages * PAGE_SIZE) / bps) * 1000;
+  const seg = new Segments(ticks);
+  const cache = new Map<number, number>();
+  const dirtyIn = (ms: number): number => {
+    const key = Math.max(series.intervalMs, Math.round(ms));
+    let d = cache.get(key);
+    if (d === undefined) {
+      d = meanDistinctPerWindow(series, key, seg);
+      cache.set(key, d);
+    }
+    return Math.round(d);
+  };
+  const rounds = [{ pages: memoryPages, ms: msFor(memoryPages) }];
+  let stopped: PrecopyEstimate['stopped'] = 'max-iterations';
+  let dirty = dirtyIn(rounds[0].ms);
+  while (rounds.length <= maxIterations) {
+    if (msFor(dirty) <= downtimeMs) {
+      stopped = 'fits-downtime';
+      break;
+    }
+    if (dirty >= rounds[rounds.length - 1].pages && rounds.length > 1) {
+      stopped = 'not-shrinking';
+      break;
+    }
+    rounds.push({ pages: dirty, ms: msFor(dirty) });
+    dirty = dirtyIn(rounds[rounds.length - 1].ms);
+  }
+  const sent = rounds.reduce((a, r) => a + r.pages, 0) + dirty;
+  return {
+    estimate: true,
+    linkBytesPerSecond: bps,
+    memoryPages,
+    rounds,
+    iterations: rounds.length,
+    finalDirtyPages: dirty,
+    downtimeMs: msFor(dirty),
+    totalPagesSent: sent,
+    totalMs: rounds.reduce((a, r) => a + r.ms, 0) + msFor(dirty),
+    converged: stopped === 'fits-downtime',
+    stopped,
+  };
+}
+
+/** Write frequency classes: share of the run's ticks in which a page was written. */
+export const HOT_SHARE = 0.5;
+export const WARM_SHARE = 0.1;
+
+export interface WriteFrequency {
+  /** Pages written in at least HOT_SHARE of the ticks. */
+  hot: number;
+  /** At least WARM_SHARE, below HOT_SHARE. */
+  warm: number;
+  /** Written at least once, below WARM_SHARE. */
+  cold: number;
+  ticks: number;
+  /** Runs of absolute pages with the number of ticks they were written in: [start, end, ticks]. */
+  runs: Array<[number, number, number]>;
+}
+
+export function writeFrequency(series: Series): WriteFrequency {
+  const seg = new Segments(series.ticks);
+  const counts = new Uint32Array(seg.count);
+  for (const spans of seg.spans)
+    for (let r = 0; r + 1 < spans.length; r += 2)
+      for (let k = spans[r]; k < spans[r + 1]; k++) counts[k]++;
+  const n = Math.max(1, series.ticks.length);
+  let hot = 0;
+  let warm = 0;
+  let cold = 0;
+  const runs: Array<[number, number, number]> = [];
+  for (let k = 0; k < counts.length; k++) {
+    const c = counts[k];
+    if (c === 0) continue;
+    const len = seg.length(k);
+    const share = c / n;
+    if (share >= HOT_SHARE) hot += len;
+    else if (share >= WARM_SHARE) warm += len;
+    else cold += len;
+    const lastRun = runs[runs.length - 1];
+    if (lastRun && lastRun[1] === seg.bounds[k] && lastRun[2] === c) lastRun[1] = seg.bounds[k + 1];
+    else runs.push([seg.bounds[k], seg.bounds[k + 1], c]);
+  }
+  return { hot, warm, cold, ticks: series.ticks.length, runs };
+}
+
+/** One VMA's share of the writes. VMAs are told apart by start address and path. */
+export interface VmaWriteRow {
+  start: number;
+  end: number;
+  path: string;
+  label?: string;
+  /** Sum over ticks of the pages written (a page written in 3 ticks counts 3 times). */
+  pageWrites: number;
+  distinctPages: number;
+  /** pageWrites x page size over the run's duration. */
+  writeMiBps: number;
+  /** pageWrites / all pageWrites. */
+  share: number;
+}
+
+export interface VmaSpan {
+  startPage: number;
+  endPage: number;
+  path: string;
+  label?: string;
+}
+
+/**
+ * Per-VMA table of writes. `vmasAt(i)` gives tick i's VMA table (address order). Sorted by
+ * pageWrites, largest first; `sortVmaRows` re-sorts by another column.
+ */
+export function perVmaWrites(
+  series: Series,
+  vmasAt: (i: number) => readonly VmaSpan[],
+): VmaWriteRow[] {
+  const rows = new Map<string, VmaWriteRow & { ranges: number[] }>();
+  let all = 0;
+  series.ticks.forEach((t, i) => {
+    const vmas = vmasAt(i);
+    let v = 0;
+    for (let r = 0; r + 1 < t.written.length; r += 2) {
+      let s = t.written[r];
+      const e = t.written[r + 1];
+      while (s < e) {
+        while (v < vmas.length && vmas[v].endPage <= s) v++;
+        if (v >= vmas.length) break;
+        const vm = vmas[v];
+        if (vm.startPage >= e) break;
+        s = Math.max(s, vm.startPage);
+        const pe = Math.min(e, vm.endPage);
+        const key = `${vm.startPage}:${vm.path}`;
+        let row = rows.get(key);
+        if (!row) {
+          row = {
+            start: vm.startPage,
+            end: vm.endPage,
+            path: vm.path,
+            pageWrites: 0,
+            distinctPages: 0,
+            writeMiBps: 0,
+            share: 0,
+            ranges: [],
+          };
+          if (vm.label) row.label = vm.label;
+          rows.set(key, row);
+        }
+        row.end = Math.max(row.end, vm.endPage);
+        row.pageWrites += pe - s;
+        row.ranges.push(s, pe);
+        all += pe - s;
+        s = pe;
+      }
+    }
+  });
+  const ticks = series.ticks;
+  const seconds =
+    ticks.length === 0 ? 0 : (ticks[ticks.length - 1].t - ticks[0].t + series.intervalMs) / 1000;
+  const out: VmaWriteRow[] = [];
+  for (const row of rows.values()) {
+    const { ranges, ...rest } = row;
+    rest.distinctPages = unionLength(ranges);
+    rest.writeMiBps = seconds > 0 ? (rest.pageWrites * PAGE_SIZE) / MiB / seconds : 0;
+    rest.share = all > 0 ? rest.pageWrites / all : 0;
+    out.push(rest);
+  }
+  return sortVmaRows(out, 'pageWrites');
+}
+
+export function sortVmaRows(
+  rows: VmaWriteRow[],
+  by: 'pageWrites' | 'distinctPages' | 'share',
+): VmaWriteRow[] {
+  return [...rows].sort((a, b) => b[by] - a[by] || a.start - b.start);
+}
+
+/** Pages covered by a list of [s, e, s, e, ...] ranges in any order. */
+function unionLength(ranges: number[]): number {
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i + 1 < ranges.length; i += 2) pairs.push([ranges[i], ranges[i + 1]]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let cs = -1;
+  let ce = -1;
+  for (const [s, e] of pairs) {
+    if (s > ce) {
+      total += ce - cs;
+      cs = s;
+      ce = e;
+    } else ce = Math.max(ce, e);
+  }
+  return total + (ce - cs);
+}

@@ -1,0 +1,450 @@
+/**
+ * The reader: a recording file -> header, VMA tables, per-tick counters and written ranges, and
+ * on demand each tick's page states or a Frame exactly as the live session would have sent it.
+ *
+ * Opening reads the whole file once and checks everything that is cheap to check: the magic,
+ * the version, every declared size against its limit (header, record, pages, ranges), every CRC,
+ * the VMA tables, and that each tick fits its table. Any of these failing is ONE RecordingError
+ * with a sentence for the user. The one exception is the tail: a last record cut short (a recorder
+ * killed mid-write) or unreadable at the very end of the file is dropped and the recording is
+ * marked `truncated`, readable up to its last complete tick.
+ *
+ * Page states are decoded lazily: from the nearest keyframe at or before the tick (or from the
+ * last decoded tick when that is closer), applying each tick's runs and carrying the states
+ * across VMA changes as the writer did. Sequential playback therefore costs one tick's runs.
+ */
+import fs from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { z } from 'zod';
+import type { Frame } from '../protocol/frame.ts';
+import type { TickCounters, VmaInfo } from '../protocol/messages.ts';
+import { HISTOGRAM_WIDTH, PageBit } from '../protocol/page-bits.ts';
+import type { ViewSpec } from '../session/aggregate.ts';
+import {
+  ByteReader,
+  crc32,
+  FORMAT_VERSION,
+  MAGIC,
+  MAX_HEADER_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_RECORD_PAGES,
+  PREAMBLE_BYTES,
+  RecordingError,
+  RecordType,
+} from './format.ts';
+import { decodePages, remapPages } from './page-codec.ts';
+import { decodeHistogram, decodeTickHead, TickFlag, type TickHead } from './tick-codec.ts';
+import { applyDiff, parseDiff, toTable, vmaTableSchema, type VmaEntry } from './vma-codec.ts';
+import type { RecordingHeader } from './writer.ts';
+
+export type { RecordingHeader } from './writer.ts';
+
+/** Largest file the reader loads (Node's Buffer limit, capped at 4 GiB). */
+export const MAX_FILE_BYTES = Math.min(bufferConstants.MAX_LENGTH, 4 * 1024 ** 3);
+
+export interface RecordedTick extends TickHead {
+  /** Position in the recording (0-based); `counters.tick` is the session's own tick number. */
+  index: number;
+  /** Index into Recording.tables of the VMA table in force. */
+  table: number;
+  /** Where the page runs (or histogram) of this tick start in the file. */
+  bodyOffset: number;
+  bodyEnd: number;
+}
+
+export interface RecordedNote {
+  kind: 'warning' | 'ended';
+  t: number;
+  message: string;
+  /** Number of ticks recorded before it. */
+  afterTicks: number;
+}
+
+export interface VmaTable {
+  vmas: VmaInfo[];
+  totalPages: number;
+}
+
+const headerSchema = z
+  .object({
+    format: z.literal('pagescope-recording'),
+    version: z.number().int(),
+    createdAt: z.string().max(64),
+    pagescope: z.string().max(64),
+    process: z
+      .object({
+        pid: z.number().int().min(0),
+        name: z.string().max(4096),
+        cmdline: z.string().max(65536),
+        launched: z.boolean(),
+      })
+      .passthrough(),
+    kernel: z.string().max(256),
+    capabilities: z.record(z.string(), z.unknown()),
+    warnings: z.array(z.string().max(4096)).max(256),
+    intervalMs: z.number().int().min(1).max(3_600_000),
+    watching: z.string().max(4096),
+    pageSize: z.literal(4096),
+    keyframeEvery: z.number().int().min(1),
+    vmas: vmaTableSchema,
+  })
+  .passthrough();
+
+const noteSchema = z
+  .object({ kind: z.enum(['warning', 'ended']), t: z.number(), message: z.string().max(65536) })
+  .strict();
+const endSchema = z
+  .object({ reason: z.string().max(65536), ticks: z.number().int().min(0) })
+  .strict();
+
+function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new RecordingError(`The recording is damaged: its ${what} is not valid JSON.`, 'corrupt');
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new RecordingError(
+      `The recording is damaged: its ${what} is malformed (${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}).`,
+      'corrupt',
+    );
+  }
+  return r.data;
+}
+
+export class Recording {
+  readonly tables: VmaTable[] = [];
+  readonly ticks: RecordedTick[] = [];
+  readonly notes: RecordedNote[] = [];
+  /** The END record: absent when the recorder did not end cleanly (killed, crashed). */
+  end: { reason: string; ticks: number } | null = null;
+  /** Why the tail was dropped, when it was (a record cut short by a killed recorder). */
+  truncated: string | null = null;
+  private cache: { index: number; pages: Uint16Array } | null = null;
+
+  constructor(
+    readonly header: RecordingHeader,
+    private readonly buf: Uint8Array,
+    readonly fileBytes: number,
+  ) {}
+
+  /** Recorded duration in ms (first to last tick). */
+  get durationMs(): number {
+    const n = this.ticks.length;
+    return n < 2 ? 0 : this.ticks[n - 1].counters.t - this.ticks[0].counters.t;
+  }
+
+  get counters(): TickCounters[] {
+    return this.ticks.map((t) => t.counters);
+  }
+
+  vmasAt(i: number): VmaTable {
+    return this.tables[this.tick(i).table];
+  }
+
+  private tick(i: number): RecordedTick {
+    const t = this.ticks[i];
+    if (!t) throw new RangeError(`The recording has no tick ${i} (it has ${this.ticks.length}).`);
+    return t;
+  }
+
+  /** True when tick i was recorded page by page (else only its overview histogram was). */
+  hasPages(i: number): boolean {
+    return (this.tick(i).flags & TickFlag.PAGES) !== 0;
+  }
+
+  /**
+   * The PageBits of every page of tick i's collapsed space (WRITTEN included), or null when the
+   * tick holds only an overview (an address space above MAX_RECORD_PAGES). A fresh array.
+   */
+  pagesAt(i: number): Uint16Array | null {
+    const state = this.statesAt(i);
+    if (!state) return null;
+    const out = state.slice();
+    const w = this.tick(i).written;
+    for (let r = 0; r + 1 < w.length; r += 2)
+      for (let p = w[r]; p < w[r + 1]; p++) out[p] |= PageBit.WRITTEN;
+    return out;
+  }
+
+  /**
+   * Tick i's page states WITHOUT the WRITTEN bit (written ranges are `ticks[i].written`), or null
+   * for an overview-only tick. Shared with the reader's cache: read it before asking for another
+   * tick, never modify it. Walking ticks in order costs one tick's runs each.
+   */
+  statesAt(i: number): Uint16Array | null {
+    const target = this.tick(i);
+    if (!(target.flags & TickFlag.PAGES)) return null;
+    if (this.cache?.index === i) return this.cache.pages;
+    let k = i;
+    while (!(this.ticks[k].flags & TickFlag.KEYFRAME)) {
+      k--;
+      if (k < 0 || !(this.ticks[k].flags & TickFlag.PAGES))
+        throw new RecordingError(
+          'The recording is damaged: a tick refers to page states no keyframe starts.',
+          'corrupt',
+        );
+    }
+    let state: Uint16Array;
+    let from: number;
+    if (this.cache && this.cache.index >= k && this.cache.index < i) {
+      state = this.cache.pages; // advanced in place: the cache is dropped until it is done
+      from = this.cache.index + 1;
+      this.cache = null;
+    } else {
+      state = new Uint16Array(this.tables[this.ticks[k].table].totalPages);
+      from = k;
+    }
+    for (let j = from; j <= i; j++) {
+      const t = this.ticks[j];
+      if (t.flags & TickFlag.KEYFRAME) state = new Uint16Array(t.totalPages);
+      else if (j > 0 && this.ticks[j - 1].table !== t.table) {
+        const a = this.tables[this.ticks[j - 1].table];
+        const b = this.tables[t.table];
+        state = remapPages(state, a.vmas, b.vmas, b.totalPages);
+      }
+      const r = new ByteReader(this.buf.subarray(t.bodyOffset, t.bodyEnd), `Tick ${j}`);
+      decodePages(r, state);
+      r.end();
+    }
+    this.cache = { index: i, pages: state };
+    return state;
+  }
+
+  /** Tick i's written ranges in absolute page numbers [s0, e0, ...] (address order). */
+  writtenAbsolute(i: number): Float64Array {
+    const t = this.tick(i);
+    const { vmas } = this.tables[t.table];
+    const out: number[] = [];
+    let v = 0;
+    for (let r = 0; r + 1 < t.written.length; r += 2) {
+      let s = t.written[r];
+      const e = t.written[r + 1];
+      while (s < e) {
+        while (v < vmas.length && vmas[v].offset + vmas[v].endPage - vmas[v].startPage <= s) v++;
+        if (v >= vmas.length) break;
+        const vm = vmas[v];
+        const ve = Math.min(e, vm.offset + vm.endPage - vm.startPage);
+        const as = vm.startPage + (s - vm.offset);
+        const ae = as + (ve - s);
+        if (out.length && out[out.length - 1] === as) out[out.length - 1] = ae;
+        else out.push(as, ae);
+        s = ve;
+      }
+    }
+    return Float64Array.from(out);
+  }
+
+  /**
+   * Tick i as the live session would have sent it for `view`: the same histogram, window and
+   * written ranges, counted from the recorded page states by aggregate.ts's bucket rules. A tick
+   * recorded as an overview only returns that overview (its own bucket count) and no window.
+   */
+  frameAt(i: number, view: ViewSpec, sessionId = 0): Frame {
+    const t = this.tick(i);
+    const base = {
+      sessionId,
+      tick: t.counters.tick,
+      vmaVersion: t.vmaVersion,
+      totalPages: t.totalPages,
+      counters: { ...t.counters },
+      written: t.written.slice(),
+    };
+    if (!(t.flags & TickFlag.PAGES)) {
+      const r = new ByteReader(this.buf.subarray(t.bodyOffset, t.bodyEnd), `Tick ${i}`);
+      return { ...base, overview: decodeHistogram(r, t.totalPages), window: null };
+    }
+    const pages = this.pagesAt(i) as Uint16Array;
+    const total = t.totalPages;
+    const minBuckets = Math.ceil(total / 0xffffffff);
+    const want = Math.max(1, minBuckets, Math.min(view.buckets, Math.max(1, total)));
+    const ppb = Math.max(1, Math.ceil(total / want));
+    const buckets = total === 0 ? 0 : Math.ceil(total / ppb);
+    const histogram = histogramOf(pages, ppb, buckets);
+    let window: Frame['window'] = null;
+    if (view.window) {
+      const ws = Math.min(view.window.startIndex, total);
+      const we = Math.min(view.window.endIndex, total);
+      window = {
+        startIndex: ws,
+        endIndex: Math.max(ws, we),
+        bits: pages.slice(ws, Math.max(ws, we)),
+      };
+    }
+    return { ...base, overview: { buckets, pagesPerBucket: ppb, histogram }, window };
+  }
+}
+
+const CHUNK = 4096;
+const ZERO = Buffer.alloc(CHUNK * 2);
+
+/** Per-bucket counts of each PageBit; all-zero chunks are skipped with one memcmp. */
+export function histogramOf(pages: Uint16Array, ppb: number, buckets: number): Uint32Array {
+  const hist = new Uint32Array(buckets * HISTOGRAM_WIDTH);
+  const bytes = Buffer.from(pages.buffer, pages.byteOffset, pages.byteLength);
+  for (let c = 0; c < pages.length; c += CHUNK) {
+    const ce = Math.min(pages.length, c + CHUNK);
+    if (bytes.compare(ZERO, 0, (ce - c) * 2, c * 2, ce * 2) === 0) continue;
+    for (let p = c; p < ce; p++) {
+      let v = pages[p];
+      if (v === 0) continue;
+      const base = Math.floor(p / ppb) * HISTOGRAM_WIDTH;
+      for (let k = 0; v !== 0; k++, v >>= 1) if (v & 1) hist[base + k]++;
+    }
+  }
+  return hist;
+}
+
+/** Parses a whole recording held in memory. */
+export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
+  if (buf.length < MAGIC.length || !Buffer.from(buf.subarray(0, MAGIC.length)).equals(MAGIC))
+    throw new RecordingError(
+      `${name} is not a pagescope recording (it does not start with the recording signature).`,
+      'not-a-recording',
+    );
+  if (buf.length < PREAMBLE_BYTES)
+    throw new RecordingError(`${name} is cut short before its header.`, 'corrupt');
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const version = b.readUInt16LE(8);
+  if (version !== FORMAT_VERSION)
+    throw new RecordingError(
+      `${name} is a pagescope recording of format version ${version}; this pagescope reads version ${FORMAT_VERSION}${version > FORMAT_VERSION ? ' (a newer pagescope wrote it)' : ''}.`,
+      'version',
+    );
+  const headerLen = b.readUInt32LE(12);
+  if (headerLen > MAX_HEADER_BYTES)
+    throw new RecordingError(
+      `${name} declares a header of ${headerLen} bytes, more than the ${MAX_HEADER_BYTES} a recording may have.`,
+      'too-large',
+    );
+  if (PREAMBLE_BYTES + headerLen + 4 > b.length)
+    throw new RecordingError(`${name} is cut short inside its header.`, 'corrupt');
+  const headerBytes = b.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLen);
+  if (crc32(headerBytes) !== b.readUInt32LE(PREAMBLE_BYTES + headerLen))
+    throw new RecordingError(`${name} is damaged: its header fails its checksum.`, 'corrupt');
+  const header = parseJson(headerBytes, headerSchema, 'header') as unknown as RecordingHeader;
+  const rec = new Recording(header, buf, buf.length);
+  let entries: VmaEntry[] = header.vmas;
+  rec.tables.push(toTable(entries));
+
+  let pos = PREAMBLE_BYTES + headerLen + 4;
+  const tail = (why: string): void => {
+    rec.truncated = `${why} at byte ${pos} of ${b.length}; read up to tick ${rec.ticks.length}`;
+  };
+  while (pos < b.length) {
+    if (b.length - pos < 5) {
+      tail('the last record is cut short');
+      break;
+    }
+    const type = b[pos];
+    const len = b.readUInt32LE(pos + 1);
+    if (len > MAX_RECORD_BYTES)
+      throw new RecordingError(
+        `${name} is damaged: a record at byte ${pos} declares ${len} bytes, more than the ${MAX_RECORD_BYTES} a record may have.`,
+        'too-large',
+      );
+    const end = pos + 5 + len + 4;
+    if (end > b.length) {
+      tail('the last record is cut short');
+      break;
+    }
+    const payload = b.subarray(pos + 5, pos + 5 + len);
+    if (crc32(b.subarray(pos, pos + 5), payload) !== b.readUInt32LE(pos + 5 + len)) {
+      if (end === b.length) {
+        tail('the last record fails its checksum');
+        break;
+      }
+      throw new RecordingError(
+        `${name} is damaged: the record at byte ${pos} fails its checksum.`,
+        'corrupt',
+      );
+    }
+    if (rec.end)
+      throw new RecordingError(`${name} is damaged: records follow its end record.`, 'corrupt');
+    switch (type) {
+      case RecordType.VMAS: {
+        entries = applyDiff(entries, parseDiff(parseJsonRaw(payload, name)));
+        rec.tables.push(toTable(entries));
+        break;
+      }
+      case RecordType.TICK: {
+        const table = rec.tables.length - 1;
+        const r = new ByteReader(payload, `${name}: tick ${rec.ticks.length}`);
+        const head = decodeTickHead(r, Math.max(MAX_RECORD_PAGES, rec.tables[table].totalPages));
+        if (head.totalPages !== rec.tables[table].totalPages)
+          throw new RecordingError(
+            `${name} is damaged: tick ${rec.ticks.length} does not fit the VMA table before it.`,
+            'corrupt',
+          );
+        if (head.flags & TickFlag.PAGES && head.totalPages > MAX_RECORD_PAGES)
+          throw new RecordingError(
+            `${name} declares page states for ${head.totalPages} pages, more than the ${MAX_RECORD_PAGES} a recording may hold.`,
+            'too-large',
+          );
+        rec.ticks.push({
+          ...head,
+          index: rec.ticks.length,
+          table,
+          bodyOffset: pos + 5 + r.pos,
+          bodyEnd: pos + 5 + len,
+        });
+        break;
+      }
+      case RecordType.NOTE: {
+        const n = parseJson(payload, noteSchema, 'note');
+        rec.notes.push({ ...n, afterTicks: rec.ticks.length });
+        break;
+      }
+      case RecordType.END:
+        rec.end = parseJson(payload, endSchema, 'end record');
+        break;
+      default:
+        throw new RecordingError(
+          `${name} is damaged: the record at byte ${pos} has an unknown type (${type}).`,
+          'corrupt',
+        );
+    }
+    pos = end;
+  }
+  return rec;
+}
+
+function parseJsonRaw(bytes: Uint8Array, name: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new RecordingError(`${name} is damaged: a VMA change is not valid JSON.`, 'corrupt');
+  }
+}
+
+/** Opens a recording file; every failure is one RecordingError naming the file. */
+export function readRecording(path: string): Recording {
+  let size: number;
+  try {
+    const st = fs.statSync(path);
+    if (st.isDirectory())
+      throw new RecordingError(`${path} is a directory, not a recording.`, 'io');
+    size = st.size;
+  } catch (err) {
+    if (err instanceof RecordingError) throw err;
+    throw new RecordingError(
+      `Cannot open ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`,
+      'io',
+    );
+  }
+  if (size > MAX_FILE_BYTES)
+    throw new RecordingError(
+      `${path} is ${size} bytes, more than the ${MAX_FILE_BYTES} this reader loads.`,
+      'too-large',
+    );
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(path);
+  } catch (err) {
+    throw new RecordingError(`Cannot read ${path}: ${(err as Error).message}.`, 'io');
+  }
+  return parseRecording(buf, path);
+}

@@ -1,0 +1,217 @@
+/**
+ * What `pagescope report` prints and the UI's analytics panel shows for a recording: the
+ * recording's facts plus the analytics of analytics.ts, in one plain object (the --json output).
+ * Also the per-tick per-VMA counters that `pagescope export` writes.
+ */
+import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
+import type { VmaInfo } from '../protocol/messages.ts';
+import { PageBit } from '../protocol/page-bits.ts';
+import {
+  dirtyRate,
+  HOT_SHARE,
+  perVmaWrites,
+  precopyEstimate,
+  WARM_SHARE,
+  workingSetCurve,
+  writeFrequency,
+  type PrecopyEstimate,
+  type Series,
+  type VmaWriteRow,
+} from './analytics.ts';
+import type { Recording } from './reader.ts';
+
+/** The analytics' view of a recording: times, absolute written ranges, counters. */
+export function seriesOf(rec: Recording): Series {
+  return {
+    intervalMs: rec.header.intervalMs,
+    ticks: rec.ticks.map((t, i) => ({
+      t: t.counters.t,
+      written: rec.writtenAbsolute(i),
+      present: t.counters.present,
+      swapped: t.counters.swapped,
+      watched: t.counters.watched,
+    })),
+  };
+}
+
+export const WORKING_SET_WINDOWS_MS = [1000, 10_000, 60_000, Infinity] as const;
+
+export interface RecordingReport {
+  file: {
+    bytes: number;
+    truncated: string | null;
+    endedCleanly: boolean;
+    endReason: string | null;
+  };
+  process: Recording['header']['process'];
+  kernel: string;
+  createdAt: string;
+  intervalMs: number;
+  watching: string;
+  ticks: number;
+  durationMs: number;
+  bytesPerMinute: number;
+  pages: { presentFirst: number; presentLast: number; swappedLast: number; watchedLast: number };
+  /** Distinct pages written in each window: the curve's last value, mean and peak. */
+  workingSet: Array<{
+    window: string;
+    windowMs: number | null;
+    last: number;
+    mean: number;
+    peak: number;
+  }>;
+  dirtyRate: { windowMs: number; meanMiBps: number; peakMiBps: number };
+  precopy: PrecopyEstimate;
+  writeFrequency: { hot: number; warm: number; cold: number; hotShare: number; warmShare: number };
+  perVma: VmaWriteRow[];
+  notes: Recording['notes'];
+}
+
+export function windowName(ms: number): string {
+  return ms === Infinity ? 'whole run' : ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+export function buildReport(rec: Recording, linkBytesPerSecond: number): RecordingReport {
+  const series = seriesOf(rec);
+  const ticks = rec.ticks;
+  const first = ticks[0]?.counters;
+  const last = ticks[ticks.length - 1]?.counters;
+  const workingSet = WORKING_SET_WINDOWS_MS.map((w) => {
+    const curve = workingSetCurve(series, w);
+    const mean = curve.length ? curve.reduce((a, b) => a + b, 0) / curve.length : 0;
+    return {
+      window: windowName(w),
+      windowMs: w === Infinity ? null : w,
+      last: curve[curve.length - 1] ?? 0,
+      mean: Math.round(mean * 10) / 10,
+      peak: curve.reduce((a, b) => Math.max(a, b), 0),
+    };
+  });
+  const rate = dirtyRate(series, 1000);
+  const freq = writeFrequency(series);
+  const minutes = (rec.durationMs + rec.header.intervalMs) / 60_000;
+  return {
+    file: {
+      bytes: rec.fileBytes,
+      truncated: rec.truncated,
+      endedCleanly: rec.end !== null,
+      endReason: rec.end?.reason ?? null,
+    },
+    process: rec.header.process,
+    kernel: rec.header.kernel,
+    createdAt: rec.header.createdAt,
+    intervalMs: rec.header.intervalMs,
+    watching: rec.header.watching,
+    ticks: ticks.length,
+    durationMs: rec.durationMs,
+    bytesPerMinute: ticks.length ? Math.round(rec.fileBytes / minutes) : 0,
+    pages: {
+      presentFirst: first?.present ?? 0,
+      presentLast: last?.present ?? 0,
+      swappedLast: last?.swapped ?? 0,
+      watchedLast: last?.watched ?? 0,
+    },
+    workingSet,
+    dirtyRate: { windowMs: rate.windowMs, meanMiBps: rate.meanMiBps, peakMiBps: rate.peakMiBps },
+    precopy: precopyEstimate(series, { linkBytesPerSecond }),
+    writeFrequency: {
+      hot: freq.hot,
+      warm: freq.warm,
+      cold: freq.cold,
+      hotShare: HOT_SHARE,
+      warmShare: WARM_SHARE,
+    },
+    perVma: perVmaWrites(series, (i) => rec.vmasAt(i).vmas),
+    notes: rec.notes,
+  };
+}
+
+/** One tick's counters for one VMA. Present/swapped are null for overview-only ticks. */
+export interface VmaTickCounters {
+  tick: number;
+  t: number;
+  vma: number;
+  start: string;
+  end: string;
+  path: string;
+  label: string;
+  present: number | null;
+  swapped: number | null;
+  watched: number | null;
+  written: number;
+}
+
+const CHUNK = 4096;
+const ZERO = Buffer.alloc(CHUNK * 2);
+
+/** Present / swapped / watched pages per VMA of one tick's states (zero chunks skipped). */
+export function countPerVma(
+  states: Uint16Array,
+  vmas: readonly VmaInfo[],
+): Array<{ present: number; swapped: number; watched: number }> {
+  const bytes = Buffer.from(states.buffer, states.byteOffset, states.byteLength);
+  return vmas.map((v) => {
+    let present = 0;
+    let swapped = 0;
+    let watched = 0;
+    const s = v.offset;
+    const e = v.offset + v.endPage - v.startPage;
+    for (let c = s; c < e; c += CHUNK) {
+      const ce = Math.min(e, c + CHUNK);
+      if (bytes.compare(ZERO, 0, (ce - c) * 2, c * 2, ce * 2) === 0) continue;
+      for (let p = c; p < ce; p++) {
+        const b = states[p];
+        if (b & PageBit.PRESENT) present++;
+        if (b & PageBit.SWAPPED) swapped++;
+        if (b & PageBit.WATCHED) watched++;
+      }
+    }
+    return { present, swapped, watched };
+  });
+}
+
+/** Calls `each` with every VMA's counters of every tick, in order (VMAs with nothing skipped). */
+export function forEachVmaTick(rec: Recording, each: (row: VmaTickCounters) => void): void {
+  for (let i = 0; i < rec.ticks.length; i++) {
+    const t = rec.ticks[i];
+    const { vmas } = rec.tables[t.table];
+    const states = rec.statesAt(i);
+    const counts = states ? countPerVma(states, vmas) : null;
+    const written = new Float64Array(vmas.length);
+    let v = 0;
+    for (let r = 0; r + 1 < t.written.length; r += 2) {
+      let s = t.written[r];
+      const e = t.written[r + 1];
+      while (s < e && v < vmas.length) {
+        const ve = vmas[v].offset + vmas[v].endPage - vmas[v].startPage;
+        if (ve <= s) {
+          v++;
+          continue;
+        }
+        const pe = Math.min(e, ve);
+        written[v] += pe - s;
+        s = pe;
+      }
+    }
+    vmas.forEach((vm, k) => {
+      const c = counts?.[k];
+      if (written[k] === 0 && (!c || (c.present === 0 && c.swapped === 0 && c.watched === 0)))
+        return;
+      each({
+        tick: t.counters.tick,
+        t: t.counters.t,
+        vma: k,
+        start: vm.start,
+        end: vm.end,
+        path: vm.path,
+        label: vm.label ?? '',
+        present: c ? c.present : null,
+        swapped: c ? c.swapped : null,
+        watched: c ? c.watched : null,
+        written: written[k],
+      });
+    });
+  }
+}
+
+export const pagesToMiB = (pages: number): number => (pages * PAGE_SIZE) / 2 ** 20;

@@ -1,0 +1,234 @@
+/**
+ * The streaming writer: frames and VMA tables in, recording bytes out (format.ts).
+ *
+ * `RecordingEncoder` is the pure part (bytes in memory): it keeps the previous tick's page states
+ * as the reference for the next one, carries them across layout changes, and codes a keyframe
+ * every KEYFRAME_EVERY ticks. `RecordingWriter` puts those bytes in a file: the header at once,
+ * then each tick, with the VMA change before it, in ONE write() call, so the file on disk is
+ * always whole records plus at most one torn one. fsync policy: no fsync per tick (the data is
+ * in the page cache the moment write() returns, so it survives the recorder being killed, even
+ * by SIGKILL; only a crash of the whole machine can lose the last seconds); one fsync on close.
+ */
+import fs from 'node:fs';
+import type { Frame } from '../protocol/frame.ts';
+import type { VmaInfo } from '../protocol/messages.ts';
+import { PageBit } from '../protocol/page-bits.ts';
+import {
+  ByteWriter,
+  crc32,
+  FORMAT_VERSION,
+  KEYFRAME_EVERY,
+  MAGIC,
+  PREAMBLE_BYTES,
+  RecordType,
+  type RecordTypeValue,
+} from './format.ts';
+import { encodePages, remapPages } from './page-codec.ts';
+import { encodeHistogram, encodeTickHead, TickFlag } from './tick-codec.ts';
+import { diffTables, toEntry, type VmaEntry } from './vma-codec.ts';
+
+/** The header: who was recorded, on what, and how. JSON, stored once at the start. */
+export interface RecordingHeader {
+  format: 'pagescope-recording';
+  version: number;
+  /** ISO time the recording started. */
+  createdAt: string;
+  /** pagescope version that wrote it. */
+  pagescope: string;
+  process: { pid: number; name: string; cmdline: string; launched: boolean };
+  /** uname release of the machine recorded on. */
+  kernel: string;
+  /** The capability probe of that machine (core/kernel/capabilities.ts). */
+  capabilities: Record<string, unknown>;
+  warnings: string[];
+  intervalMs: number;
+  /** What was watched for writes, in words ("the writable mappings", "VMA [heap]"...). */
+  watching: string;
+  pageSize: number;
+  keyframeEvery: number;
+  /** The VMA table at the start (index and offset follow from order and sizes). */
+  vmas: VmaEntry[];
+}
+
+const NOT_WRITTEN = ~PageBit.WRITTEN & 0xffff;
+
+function appendRecord(w: ByteWriter, type: RecordTypeValue, payload: Uint8Array): void {
+  const head = Buffer.allocUnsafe(5);
+  head[0] = type;
+  head.writeUInt32LE(payload.length, 1);
+  w.bytes(head);
+  w.bytes(payload);
+  w.u32(crc32(head, payload));
+}
+
+export function encodePreamble(header: RecordingHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const out = Buffer.alloc(PREAMBLE_BYTES + json.length + 4);
+  MAGIC.copy(out, 0);
+  out.writeUInt16LE(FORMAT_VERSION, 8);
+  out.writeUInt16LE(0, 10);
+  out.writeUInt32LE(json.length, 12);
+  json.copy(out, PREAMBLE_BYTES);
+  out.writeUInt32LE(crc32(json), PREAMBLE_BYTES + json.length);
+  return out;
+}
+
+export class RecordingEncoder {
+  /** The table the reader knows (header, then every VMAS record written). */
+  private writtenEntries: VmaEntry[];
+  /** The table in force (from the latest setVmas): written with the next tick. */
+  private entries: VmaEntry[];
+  private vmas: VmaInfo[];
+  /** The last tick's page states (WRITTEN stripped), in the layout of `refVmas`. */
+  private ref: Uint16Array | null = null;
+  private refVmas: VmaInfo[] = [];
+  private sinceKeyframe = 0;
+  ticks = 0;
+
+  constructor(vmas: readonly VmaInfo[]) {
+    this.vmas = vmas.slice();
+    this.entries = vmas.map(toEntry);
+    this.writtenEntries = this.entries;
+  }
+
+  get entriesAtStart(): VmaEntry[] {
+    return this.writtenEntries;
+  }
+
+  /** A new VMA table (layout or watch state); goes out with the next tick. */
+  setVmas(vmas: readonly VmaInfo[]): void {
+    this.vmas = vmas.slice();
+    this.entries = vmas.map(toEntry);
+  }
+
+  get totalPages(): number {
+    const last = this.vmas[this.vmas.length - 1];
+    return last ? last.offset + last.endPage - last.startPage : 0;
+  }
+
+  /**
+   * The bytes of one tick (with the VMA change before it): null when the frame does not match
+   * the table in force (it was taken for another layout; it is dropped). With `ownsFrame` the
+   * frame's window is kept as the next reference without a copy (and its WRITTEN bits cleared).
+   */
+  encodeTick(frame: Frame, skipped: number, ownsFrame = false): Buffer | null {
+    if (frame.totalPages !== this.totalPages) return null;
+    const w = new ByteWriter(4096);
+    if (this.entries !== this.writtenEntries) {
+      const diff = diffTables(this.writtenEntries, this.entries);
+      if (diff.mid.length > 0 || diff.keepHead + diff.keepTail !== this.writtenEntries.length)
+        appendRecord(w, RecordType.VMAS, Buffer.from(JSON.stringify(diff), 'utf8'));
+      this.writtenEntries = this.entries;
+    }
+    if (this.ref && this.refVmas !== this.vmas)
+      this.ref = remapPages(this.ref, this.refVmas, this.vmas, this.totalPages);
+    this.refVmas = this.vmas;
+
+    const win = frame.window;
+    const full = win !== null && win.startIndex === 0 && win.endIndex === frame.totalPages;
+    let bits: Uint16Array | null = null;
+    if (full) {
+      bits = ownsFrame ? win.bits : win.bits.slice();
+      const wr = frame.written;
+      for (let i = 0; i + 1 < wr.length; i += 2)
+        for (let p = wr[i]; p < wr[i + 1]; p++) bits[p] &= NOT_WRITTEN;
+    }
+    const keyframe = bits !== null && (this.ref === null || this.sinceKeyframe >= KEYFRAME_EVERY);
+    const body = new ByteWriter(4096);
+    encodeTickHead(
+      {
+        flags: (keyframe ? TickFlag.KEYFRAME : 0) | (bits ? TickFlag.PAGES : TickFlag.HISTOGRAM),
+        vmaVersion: frame.vmaVersion,
+        totalPages: frame.totalPages,
+        counters: frame.counters,
+        skipped,
+        written: frame.written,
+      },
+      body,
+    );
+    if (bits) {
+      encodePages(bits, keyframe ? null : this.ref, body);
+      this.ref = bits;
+      this.sinceKeyframe = keyframe ? 1 : this.sinceKeyframe + 1;
+    } else {
+      encodeHistogram(frame.overview, body);
+      this.ref = null;
+    }
+    appendRecord(w, RecordType.TICK, body.view());
+    this.ticks++;
+    return Buffer.from(w.view());
+  }
+
+  encodeNote(kind: 'warning' | 'ended', t: number, message: string): Buffer {
+    const w = new ByteWriter(256);
+    appendRecord(w, RecordType.NOTE, Buffer.from(JSON.stringify({ kind, t, message }), 'utf8'));
+    return Buffer.from(w.view());
+  }
+
+  encodeEnd(reason: string): Buffer {
+    const w = new ByteWriter(256);
+    appendRecord(
+      w,
+      RecordType.END,
+      Buffer.from(JSON.stringify({ reason, ticks: this.ticks }), 'utf8'),
+    );
+    return Buffer.from(w.view());
+  }
+}
+
+/** A recording file being written. Every method is one write() of whole records. */
+export class RecordingWriter {
+  private fd: number | null;
+  readonly encoder: RecordingEncoder;
+  bytesWritten = 0;
+
+  constructor(
+    readonly path: string,
+    header: Omit<RecordingHeader, 'vmas' | 'format' | 'version' | 'keyframeEvery' | 'pageSize'>,
+    vmas: readonly VmaInfo[],
+  ) {
+    this.encoder = new RecordingEncoder(vmas);
+    const full: RecordingHeader = {
+      format: 'pagescope-recording',
+      version: FORMAT_VERSION,
+      ...header,
+      pageSize: 4096,
+      keyframeEvery: KEYFRAME_EVERY,
+      vmas: this.encoder.entriesAtStart,
+    };
+    this.fd = fs.openSync(path, 'w', 0o644);
+    this.write(encodePreamble(full));
+  }
+
+  private write(b: Buffer): void {
+    if (this.fd === null) return;
+    let off = 0;
+    while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off);
+    this.bytesWritten += b.length;
+  }
+
+  setVmas(vmas: readonly VmaInfo[]): void {
+    this.encoder.setVmas(vmas);
+  }
+
+  /** Appends one tick; false when the frame did not match the VMA table and was dropped. */
+  tick(frame: Frame, skipped: number, ownsFrame = false): boolean {
+    const b = this.encoder.encodeTick(frame, skipped, ownsFrame);
+    if (!b) return false;
+    this.write(b);
+    return true;
+  }
+
+  note(kind: 'warning' | 'ended', t: number, message: string): void {
+    this.write(this.encoder.encodeNote(kind, t, message));
+  }
+
+  /** Writes the END record, fsyncs and closes. Idempotent. */
+  close(reason: string): void {
+    if (this.fd === null) return;
+    this.write(this.encoder.encodeEnd(reason));
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
