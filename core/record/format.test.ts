@@ -1,0 +1,281 @@
+/**
+ * The recording format without a kernel: frames made up here go through the encoder and come back
+ * out of the reader bit for bit (page states across keyframes, deltas and VMA changes; written
+ * ranges; counters), and bad files (cut at every byte, wrong version, garbage, huge declared
+ * sizes, a flipped bit) give one RecordingError or a truncated read, never anything else.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Frame } from '../protocol/frame.ts';
+import type { VmaInfo } from '../protocol/messages.ts';
+import { PageBit } from '../protocol/page-bits.ts';
+import { ByteReader, ByteWriter, KEYFRAME_EVERY, RecordingError } from './format.ts';
+import { decodePages, encodePages, remapPages } from './page-codec.ts';
+import { histogramOf, parseRecording } from './reader.ts';
+import { applyDiff, diffTables, toEntry } from './vma-codec.ts';
+import { encodePreamble, RecordingEncoder, type RecordingHeader } from './writer.ts';
+
+function table(ranges: Array<[number, number, string?]>): VmaInfo[] {
+  let offset = 0;
+  return ranges.map(([s, e, path = ''], index) => {
+    const v: VmaInfo = {
+      index,
+      start: '0x' + (s * 4096).toString(16),
+      end: '0x' + (e * 4096).toString(16),
+      startPage: s,
+      endPage: e,
+      offset,
+      perms: 'rw-p',
+      path,
+      kind: path ? 'file' : 'anon',
+      watched: 'no',
+    };
+    offset += e - s;
+    return v;
+  });
+}
+
+const HEADER: Omit<RecordingHeader, 'vmas'> = {
+  format: 'pagescope-recording',
+  version: 1,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  pagescope: 'test',
+  process: { pid: 42, name: 'made-up', cmdline: 'made-up', launched: false },
+  kernel: 'test',
+  capabilities: {},
+  warnings: [],
+  intervalMs: 100,
+  watching: 'test',
+  pageSize: 4096,
+  keyframeEvery: KEYFRAME_EVERY,
+};
+
+function frame(tick: number, bits: Uint16Array, written: number[]): Frame {
+  const win = bits.slice();
+  for (let r = 0; r < written.length; r += 2)
+    for (let p = written[r]; p < written[r + 1]; p++) win[p] |= PageBit.WRITTEN;
+  let present = 0;
+  for (const b of bits) if (b & PageBit.PRESENT) present++;
+  return {
+    sessionId: 1,
+    tick,
+    vmaVersion: 1,
+    totalPages: bits.length,
+    counters: { tick, t: tick * 100, present, swapped: 0, written: 0, watched: 0, scanMs: 1.25 },
+    overview: { buckets: 1, pagesPerBucket: bits.length, histogram: new Uint32Array(9) },
+    window: { startIndex: 0, endIndex: bits.length, bits: win },
+    written: Float64Array.from(written),
+  };
+}
+
+/** A small recording: `ticks` frames, the layout changing at tick 5 (one VMA grows). */
+function makeRecording(ticks: number): {
+  bytes: Buffer;
+  states: Uint16Array[];
+  tables: VmaInfo[][];
+} {
+  const t1 = table([
+    [100, 164, '/lib/x.so'],
+    [1000, 1256],
+  ]);
+  const t2 = table([
+    [100, 164, '/lib/x.so'],
+    [1000, 1300],
+    [5000, 5010],
+  ]);
+  const enc = new RecordingEncoder(t1);
+  const chunks: Buffer[] = [encodePreamble({ ...HEADER, vmas: enc.entriesAtStart })];
+  const states: Uint16Array[] = [];
+  const tables: VmaInfo[][] = [];
+  let rnd = 7;
+  const next = (): number => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31);
+  for (let i = 1; i <= ticks; i++) {
+    const vmas = i < 5 ? t1 : t2;
+    if (i === 5) enc.setVmas(t2);
+    const total =
+      vmas[vmas.length - 1].offset +
+      vmas[vmas.length - 1].endPage -
+      vmas[vmas.length - 1].startPage;
+    const bits = new Uint16Array(total);
+    for (let p = 0; p < total; p++)
+      bits[p] =
+        next() % 4 === 0 ? PageBit.PRESENT | PageBit.MAPPED : p % 50 < 10 ? PageBit.SWAPPED : 0;
+    const s = next() % (total - 10);
+    const written = [s, s + 1 + (next() % 8)];
+    const b = enc.encodeTick(frame(i, bits, written), 0);
+    expect(b).not.toBeNull();
+    chunks.push(b as Buffer);
+    states.push(bits);
+    tables.push(vmas);
+  }
+  chunks.push(enc.encodeEnd('done'));
+  return { bytes: Buffer.concat(chunks), states, tables };
+}
+
+describe('page codec', () => {
+  it('codes any page states against any reference and back', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 0, maxLength: 6000 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 0, maxLength: 6000 }),
+        fc.boolean(),
+        (a, b, keyframe) => {
+          const n = Math.min(a.length, b.length);
+          const cur = Uint16Array.from(a.slice(0, n), (x) => x * 0x101);
+          const ref = Uint16Array.from(b.slice(0, n), (x) => x * 0x101);
+          const w = new ByteWriter();
+          encodePages(cur, keyframe ? null : ref, w);
+          const state = keyframe ? new Uint16Array(n) : ref.slice();
+          const r = new ByteReader(w.view(), 'test');
+          decodePages(r, state);
+          r.end();
+          expect(state).toEqual(cur);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('carries page states to a new layout by address', () => {
+    const a = table([
+      [10, 14],
+      [20, 22],
+    ]);
+    const b = table([
+      [12, 16],
+      [20, 23],
+    ]);
+    const out = remapPages(Uint16Array.from([1, 2, 3, 4, 5, 6]), a, b, 7);
+    expect([...out]).toEqual([3, 4, 0, 0, 5, 6, 0]);
+  });
+
+  it('diffs VMA tables and applies the diff', () => {
+    const a = table([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ]).map(toEntry);
+    const b = table([
+      [1, 2],
+      [3, 5],
+      [7, 8],
+    ]).map(toEntry);
+    const d = diffTables(a, b);
+    expect(d.keepHead).toBe(1);
+    expect(d.keepTail).toBe(1);
+    expect(d.mid).toHaveLength(1);
+    expect(applyDiff(a, d)).toEqual(b);
+  });
+});
+
+describe('recording round trip', () => {
+  it('reads back every tick: counters, written ranges, page states, frames at any view', () => {
+    const ticks = KEYFRAME_EVERY + 30;
+    const { bytes, states, tables } = makeRecording(ticks);
+    const rec = parseRecording(bytes);
+    expect(rec.truncated).toBeNull();
+    expect(rec.end?.ticks).toBe(ticks);
+    expect(rec.tables).toHaveLength(2);
+    expect(rec.ticks).toHaveLength(ticks);
+    // Random access (from the nearest keyframe) and in order (from the cache) agree.
+    for (const order of [[...states.keys()].reverse(), [...states.keys()]])
+      for (const i of order) {
+        const p = rec.pagesAt(i) as Uint16Array;
+        const want = states[i].slice();
+        const w = rec.ticks[i].written;
+        for (let r = 0; r < w.length; r += 2)
+          for (let q = w[r]; q < w[r + 1]; q++) want[q] |= PageBit.WRITTEN;
+        expect(p).toEqual(want);
+        expect(rec.vmasAt(i).vmas).toEqual(tables[i]);
+      }
+    expect(rec.ticks.filter((t) => t.flags & 1).length).toBe(2); // first tick + one more
+    const f = rec.frameAt(7, { buckets: 10, window: { startIndex: 5, endIndex: 50 } });
+    const all = rec.pagesAt(7) as Uint16Array;
+    expect(f.window?.bits).toEqual(all.slice(5, 50));
+    expect(f.overview.pagesPerBucket).toBe(Math.ceil(all.length / 10));
+    expect(f.overview.histogram).toEqual(
+      histogramOf(all, f.overview.pagesPerBucket, f.overview.buckets),
+    );
+    expect(f.counters.scanMs).toBe(1.25);
+  });
+});
+
+describe('bad files', () => {
+  const good = makeRecording(12).bytes;
+
+  it('a file cut at any byte reads up to its last whole tick, or fails with one clear error', () => {
+    const headerEnd = good.indexOf(Buffer.from([2]), 16 + good.readUInt32LE(12) + 4);
+    let lastTicks = -1;
+    for (let n = 0; n < good.length; n++) {
+      const cut = good.subarray(0, n);
+      let ticks = -1;
+      try {
+        const rec = parseRecording(cut);
+        ticks = rec.ticks.length;
+        expect(rec.end).toBeNull();
+        if (n > headerEnd)
+          expect(rec.truncated === null || rec.truncated.includes('cut short')).toBe(true);
+        for (let i = 0; i < rec.ticks.length; i++) rec.pagesAt(i);
+      } catch (err) {
+        expect(err).toBeInstanceOf(RecordingError);
+        expect(n).toBeLessThan(headerEnd);
+      }
+      expect(ticks).toBeGreaterThanOrEqual(lastTicks === -1 ? -1 : lastTicks);
+      if (ticks >= 0) lastTicks = ticks;
+    }
+    expect(lastTicks).toBe(12);
+  });
+
+  const expectError = (bytes: Uint8Array, code: string, text: RegExp): void => {
+    let err: unknown = null;
+    try {
+      parseRecording(bytes, 'x.rec');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RecordingError);
+    expect((err as RecordingError).code).toBe(code);
+    expect((err as Error).message).toMatch(text);
+  };
+
+  it('garbage, another version, huge declared sizes and damage each get one sentence', () => {
+    expectError(
+      Buffer.from('hello, I am not a recording'),
+      'not-a-recording',
+      /not a pagescope recording/,
+    );
+    expectError(Buffer.alloc(0), 'not-a-recording', /not a pagescope recording/);
+    const v2 = Buffer.from(good);
+    v2.writeUInt16LE(2, 8);
+    expectError(v2, 'version', /format version 2; this pagescope reads version 1 \(a newer/);
+    const hugeHeader = Buffer.from(good);
+    hugeHeader.writeUInt32LE(0xffffffff, 12);
+    expectError(hugeHeader, 'too-large', /declares a header of 4294967295 bytes/);
+    const firstRecord = 16 + good.readUInt32LE(12) + 4;
+    const hugeRecord = Buffer.from(good);
+    hugeRecord.writeUInt32LE(0xfffffff0, firstRecord + 1);
+    expectError(hugeRecord, 'too-large', /declares 4294967280 bytes/);
+    const flipped = Buffer.from(good);
+    flipped[firstRecord + 8] ^= 0x40;
+    expectError(flipped, 'corrupt', /fails its checksum/);
+    const badHeader = Buffer.from(good);
+    badHeader[20] ^= 0x01;
+    expectError(badHeader, 'corrupt', /header fails its checksum/);
+  });
+
+  it('random bytes after a valid preamble never escape as anything but a RecordingError', () => {
+    const pre = good.subarray(0, 16 + good.readUInt32LE(12) + 4);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 400 }), (tail) => {
+        try {
+          const rec = parseRecording(Buffer.concat([pre, tail]));
+          for (let i = 0; i < rec.ticks.length; i++) rec.frameAt(i, { buckets: 4 });
+        } catch (err) {
+          expect(err).toBeInstanceOf(RecordingError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
