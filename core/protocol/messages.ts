@@ -9,6 +9,8 @@
  * Addresses in JSON are hex strings ("0x7f12...000"); in frames they are page indices.
  */
 
+import type { RecordingRequestMap } from './recording.ts';
+
 export const PROTOCOL_VERSION = 1;
 
 /** Hex string of a 64-bit address, "0x..." (page-aligned where a range is meant). */
@@ -73,7 +75,8 @@ export interface ViewRequest {
   window?: { startIndex: number; endIndex: number };
 }
 
-export interface RequestMap {
+/** The session requests below, plus the recording requests of recording.ts. */
+export interface RequestMap extends RecordingRequestMap {
   hello: {
     params: { version: number };
     result: {

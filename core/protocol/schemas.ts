@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { Method, Request } from './messages.ts';
+import { recordingParamSchemas } from './recording.ts';
 
 /** Largest user-space address on x86_64 with 5-level paging (2^56); 4-level is 2^47. */
 export const MAX_USER_ADDRESS = 1n << 56n;
@@ -118,6 +119,7 @@ export const paramSchemas = {
   unwatch: z.object({ sessionId }).strict(),
   resetWritten: z.object({ sessionId }).strict(),
   getHistory: z.object({ sessionId }).strict(),
+  ...recordingParamSchemas,
 } satisfies Record<Method, z.ZodType>;
 
 const envelope = z.object({ id, method: z.string().max(64), params: z.unknown() }).strict();
