@@ -14,9 +14,9 @@ import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent, Method, Params, Result } from '../protocol/messages.ts';
-import { UPLOAD_CHUNK_BYTES } from '../protocol/recording.ts';
 import { readRecording } from '../record/reader.ts';
 import { pythonExecutable } from '../testing/targets.ts';
+import { upload } from './recording.test-support.ts';
 import { HostService, type HostConnection } from './service.ts';
 
 let dir: string;
@@ -39,27 +39,6 @@ async function callError(
   const r = await conn.handle({ id: nextId++, method, params });
   if (r.ok) throw new Error(`${method} succeeded where it should fail`);
   return r.error;
-}
-
-/** Sends a file the way the UI does: base64 chunks, in order. */
-export async function upload(
-  c: HostConnection,
-  name: string,
-  bytes: Uint8Array,
-): Promise<{ uploadId: number }> {
-  let uploadId: number | undefined;
-  for (let off = 0; off < bytes.length || off === 0; off += UPLOAD_CHUNK_BYTES) {
-    const data = Buffer.from(bytes.subarray(off, off + UPLOAD_CHUNK_BYTES)).toString('base64');
-    const r = await c.handle({
-      id: 1,
-      method: 'uploadRecording',
-      params: { uploadId, name, size: bytes.length, offset: off, data },
-    });
-    if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code });
-    uploadId = (r.result as { uploadId: number }).uploadId;
-    if (bytes.length === 0) break;
-  }
-  return { uploadId: uploadId! };
 }
 
 /** A python3 writing over a 2 MiB mapping, a page a few ms apart, forever. */
