@@ -172,8 +172,8 @@ export function Heatmap() {
 
     function draw() {
       scheduled = 0;
-      const frame = frameHub.latest;
       let st = useApp.getState();
+      const frame = frameHub.frameFor(st.mode);
       const hostTotal = frame?.totalPages ?? st.totalPages;
       const next =
         frame && st.compact
