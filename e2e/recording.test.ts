@@ -7,6 +7,7 @@
  * fills; an uploaded garbage file gives one clear error and a cut-short file opens marked so;
  * and axe finds nothing in the replay view.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,16 +15,30 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations, describeViolations } from './axe.ts';
 import {
+  alive,
   chromiumMissing,
   ensureRendererBuilt,
   heatmapColours,
   launchBrowser,
   screenshot,
+  sessionPid,
   startHost,
   until,
   type Host,
 } from './helpers.ts';
 import { FIXTURE_TICKS, writeFixtureRecording } from './recording-fixture.ts';
+
+/** A python3 that owns 8 MiB and touches one more page of it every 10 ms. */
+const PYTHON_WRITER = `
+import time
+buf = bytearray(8 * 1024 * 1024)
+print('ready', flush=True)
+i = 0
+while True:
+    buf[(i * 4096) % len(buf)] = 1
+    i += 1
+    time.sleep(0.01)
+`;
 
 const missing = chromiumMissing();
 if (missing) console.log(`e2e/recording.test.ts: ${missing}`);
@@ -208,4 +223,60 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     await banner.waitFor();
     expect(await banner.textContent()).toMatch(/cut\.pgsrec .* · cut short/);
   }, 60_000);
+
+  it('records a live process from the UI, takes two snapshots, compares them, downloads the file', async () => {
+    await page.getByRole('button', { name: 'Close recording' }).click();
+    const py = spawn('python3', ['-c', PYTHON_WRITER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => py.stdout!.once('data', resolve));
+      const pid = py.pid!;
+      await page.getByLabel('Find process').fill(String(pid));
+      await until('the refreshed list', async () => {
+        await page.getByRole('button', { name: 'Refresh the process list' }).click();
+        return (await page.locator('.proc-row', { hasText: String(pid) }).count()) > 0;
+      });
+      await page
+        .locator('.proc-row', { hasText: String(pid) })
+        .first()
+        .click();
+      await until('the session', async () => (await sessionPid(page)) === pid);
+      await page.getByRole('button', { name: 'Record', exact: true }).click();
+      const status = page.getByTestId('live-recording');
+      await status.waitFor();
+      expect(await status.textContent()).toContain(path.join(dir, 'made'));
+      const snapshot = page.getByRole('button', { name: 'Take snapshot' });
+      await until('a first snapshot', async () => {
+        await snapshot.click();
+        return /1 snapshot/.test((await status.textContent()) ?? '');
+      });
+      const recorded = async () =>
+        Number(/Recording (\d+) ticks/.exec((await status.textContent()) ?? '')?.[1] ?? 0);
+      const n0 = await recorded();
+      await until('five more ticks recorded', async () => {
+        await snapshot.click(); // refreshes the count; the last one is the second snapshot
+        return (await recorded()) >= n0 + 5;
+      });
+      await page.getByRole('button', { name: 'Compare', exact: true }).click();
+      const summary = page.getByTestId('compare-summary');
+      await summary.waitFor();
+      expect(await summary.textContent()).toMatch(
+        /^From tick \d+ to tick \d+: [\d,]+ pages became present/,
+      );
+      await page.getByRole('button', { name: 'Stop recording' }).click();
+      const saved = await download(
+        page,
+        () => page.getByRole('button', { name: 'Download recording' }).click(),
+        dir,
+      );
+      const made = fs.readdirSync(path.join(dir, 'made'));
+      expect(made).toHaveLength(1);
+      expect(fs.readFileSync(saved).equals(fs.readFileSync(path.join(dir, 'made', made[0])))).toBe(
+        true,
+      );
+      expect(fs.readFileSync(saved).subarray(0, 8).toString('latin1')).toBe('\x89PGSREC\n');
+      expect(alive(pid)).toBe(true);
+    } finally {
+      py.kill('SIGKILL');
+    }
+  }, 120_000);
 });

@@ -23,6 +23,10 @@ export function ComparePanel() {
   const snapshots = live?.snapshots ?? [];
   if (!replay && snapshots.length === 0 && !diff) return null;
   const max = replay ? replay.state.ticks - 1 : 0;
+  // Live: positions are snapshots; until picked, the first and the last.
+  const has = (i: number) => snapshots.some((x) => x.index === i);
+  const av = replay || has(a) ? a : (snapshots[0]?.index ?? 0);
+  const bv = replay || has(b) ? b : (snapshots[snapshots.length - 1]?.index ?? 0);
   const stem = fileStem(replay?.summary.file ?? `${session.name}-${session.pid}`);
   const pick = (label: string, value: number, set: (n: number) => void, current: boolean) =>
     replay ? (
@@ -93,13 +97,13 @@ export function ComparePanel() {
     <section className="compare-panel" aria-labelledby="compare-title">
       <h2 id="compare-title">Compare two ticks</h2>
       <div className="group">
-        {pick('Tick A', a, setA, true)}
-        {pick('Tick B', b, setB, true)}
+        {pick('Tick A', av, setA, true)}
+        {pick('Tick B', bv, setB, true)}
         <button
           type="button"
           className="primary"
-          disabled={busy !== null || a === b}
-          onClick={() => void compare(a, b)}
+          disabled={busy !== null || av === bv}
+          onClick={() => void compare(av, bv)}
         >
           Compare
         </button>
