@@ -13,6 +13,7 @@ export default defineConfig({
       'e2e/**/*.test.ts',
       'bench/**/*.test.ts',
       'scripts/**/*.test.ts',
+      'testing/**/*.test.ts',
     ],
     globalSetup: ['scripts/vitest-global-setup.mjs'],
     pool: 'forks',

@@ -11,8 +11,10 @@
 import { userMessage } from '../core/kernel/errors.ts';
 import { ATTACH_NAME, attachCases } from './cases/attach.ts';
 import type { BenchContext } from './cases/context.ts';
+import { heatmapScaleCases, SCALE_APP_NAME, SCALE_PAINT_NAME } from './cases/heatmap-scale.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
-import { scanCases } from './cases/scan.ts';
+import { RECORD_NAME, recordCases } from './cases/record.ts';
+import { scaleScanCase, scanCases, SCALE_NAME } from './cases/scan.ts';
 import { sessionCases } from './cases/session.ts';
 import { startupCases, STARTUP_NAMES } from './cases/startup.ts';
 import { watchCases } from './cases/watch.ts';
@@ -37,12 +39,15 @@ interface CaseGroup {
 
 const GROUPS: CaseGroup[] = [
   { names: ['1 scanner vs C', '2 PAGEMAP_SCAN vs pagemap read'], run: scanCases },
+  { names: [SCALE_NAME], run: scaleScanCase },
   { names: ['3 write tracking cost'], run: wtrackCases },
   { names: ['4 watch tick'], run: watchCases },
   { names: ['5 session tick end to end', '7 host memory'], run: sessionCases },
   { names: [HEATMAP_NAME, TIMELINE_NAME], run: rendererCases },
+  { names: [SCALE_PAINT_NAME, SCALE_APP_NAME], run: heatmapScaleCases },
   { names: [ATTACH_NAME], run: attachCases },
   { names: STARTUP_NAMES, run: startupCases },
+  { names: [RECORD_NAME], run: recordCases },
 ];
 
 /** Cases of the issue that need parts not built yet: listed so the report shows the gap. */

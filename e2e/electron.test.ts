@@ -2,14 +2,14 @@
  * The newcomer path in the Electron app (playwright-core's _electron), where Electron's binary
  * exists. Build machines without network have no node_modules/electron/dist: the test is skipped
  * there with the reason (the same sentence as electron/electron.test.ts, see
- * electron/testing/electron-binary.ts).
+ * testing/electron/electron-binary.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { _electron, type ElectronApplication } from 'playwright-core';
 import { afterAll, describe, it } from 'vitest';
-import { electronMissingReason } from '../electron/testing/electron-binary.ts';
+import { electronMissingReason } from '../testing/electron/electron-binary.ts';
 import { newcomerPath } from './flows.ts';
 import { ensureRendererBuilt, ROOT } from './helpers.ts';
 

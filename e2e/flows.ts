@@ -11,7 +11,7 @@ import {
   screenshot,
   sessionPid,
   statusText,
-  tracesIn,
+  tracesLeft,
   until,
   writtenFromStatus,
 } from './helpers.ts';
@@ -19,20 +19,23 @@ import {
 /**
  * In the page: at least three demo regions are in the heatmap's view and they take at least a
  * tenth of it (in display cells) — true for the demo's own view, false for the whole process.
+ * Read from what the last draw showed (the canvas's data attributes): the host range in view and
+ * the number of display cells. Demo regions are far too small to be squeezed (display-space.ts),
+ * so their host pages in view are display cells.
  */
 export const DEMO_IN_VIEW = `(() => {
-  const h = window.__pagescopeHeatmap;
+  const c = document.querySelector('canvas[data-testid="heatmap"]');
   const s = window.__pagescope.useApp.getState();
-  if (!h || !h.layout) return false;
-  const { space, layout } = h;
+  if (!c || !c.dataset.shownIndices) return false;
+  const first = Number(c.dataset.firstIndex), end = Number(c.dataset.endIndex);
   let regions = 0, cells = 0;
   for (const v of s.vmas) {
     if (!(v.label || '').startsWith('demo: ')) continue;
-    const a = Math.max(space.toDisplay(v.offset), layout.firstIndex);
-    const b = Math.min(space.toDisplayEnd(v.offset + v.endPage - v.startPage), layout.endIndex);
+    const a = Math.max(v.offset, first);
+    const b = Math.min(v.offset + v.endPage - v.startPage, end);
     if (b > a) { regions++; cells += b - a; }
   }
-  return regions >= 3 && cells >= 0.1 * (layout.endIndex - layout.firstIndex);
+  return regions >= 3 && cells >= 0.1 * Number(c.dataset.shownIndices);
 })()`;
 
 export async function newcomerPath(page: Page, label: string): Promise<void> {
@@ -135,7 +138,31 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   await page.getByRole('button', { name: 'Live' }).click();
 
   step('looked back');
+  // Reset written: the write heat restarts. Every heat slot afterwards was last written after
+  // the click (or never) and counts at most the ticks since; heat kept from before the reset
+  // has slots written at or before that tick, with counts from many ticks. The store is marked
+  // so that a new one (a VMA table of another size starts one) cannot pass for a reset.
+  const heatSince = (tick: number): Promise<string> =>
+    page.evaluate(`(() => {
+      const hub = window.__pagescope.frameHub;
+      const h = hub.heat, now = hub.latest.tick;
+      if (!h.marked) return 'a new heat store (the VMA table changed size)';
+      let written = 0, stale = 0;
+      for (let s = 0; s < h.lastTick.length; s++) {
+        if (h.lastTick[s] < 0) continue;
+        written++;
+        if (h.lastTick[s] <= ${tick} || h.count[s] > now - ${tick}) stale++;
+      }
+      return written + ' written, ' + stale + ' from before';
+    })()`);
+  await page.evaluate('window.__pagescope.frameHub.heat.marked = true');
+  const clickTick = await tickNow();
+  expect(await heatSince(clickTick)).toMatch(/^[1-9]\d* written, [1-9]\d* from before$/);
   await page.getByRole('button', { name: 'Reset written' }).click();
+  await until('the write heat to restart', async () =>
+    / 0 from before$/.test(await heatSince(clickTick)),
+  );
+  step('reset written');
   await page.getByRole('button', { name: 'Stop watching' }).click();
   await until('the status line to stop counting writes', async () =>
     /^Tick \d+/.test(await statusText(page)),
@@ -146,9 +173,9 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   expect(alive(pid)).toBe(true);
   const traces = await until(
     'the target to be clean',
-    () => (tracesIn(pid).length === 0 ? 'clean' : ''),
+    () => (tracesLeft(pid).length === 0 ? 'clean' : ''),
     10_000,
-  ).catch(() => tracesIn(pid).join('; '));
+  ).catch(() => tracesLeft(pid).join('; '));
   expect(traces).toBe('clean');
 
   step('stopped watching, target clean');

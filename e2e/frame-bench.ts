@@ -55,12 +55,106 @@ import { buildLuts, PALETTE } from './renderer/src/heatmap/colour.ts';
 import { HeatStore } from './renderer/src/heatmap/heat.ts';
 import { rasterize } from './renderer/src/heatmap/raster.ts';
 import { computeLayout } from './renderer/src/heatmap/viewport.ts';
+import { HISTOGRAM_WIDTH } from './core/protocol/page-bits.ts';
+import { buildDisplaySpace } from './renderer/src/heatmap/display-space.ts';
+import { HeatmapPainter } from './renderer/src/heatmap/painter.ts';
 import { drawTimeline, PAD, VISIBLE_TICKS } from './renderer/src/timeline/draw.ts';
 
 function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return { median: s[s.length >> 1], p90: s[Math.floor(s.length * 0.9)], min: s[0] };
 }
+
+// Case 9b: the painter on the layout of issue 11 (an 8 GiB mapping with every other page of its
+// first half present, among ~110 small VMAs): the whole process (overview histogram, one bucket
+// per base cell as the host sends it) and zoomed to one page per cell (the page-exact window).
+// Each paint is what the app's draw does: display space, layout, raster, blit and overlays.
+globalThis.runScaleBench = (runs, warmup, width, height) => {
+  const vmas = [];
+  let offset = 0;
+  const add = (pages) => {
+    const startPage = 0x10000 + offset * 2;
+    vmas.push({ index: vmas.length, start: '0x' + (startPage * 4096).toString(16),
+      end: '0x' + ((startPage + pages) * 4096).toString(16), startPage, endPage: startPage + pages,
+      offset, perms: 'rw-p', path: '', kind: 'anon', watched: 'no' });
+    offset += pages;
+  };
+  for (let i = 0; i < 20; i++) add(500);
+  const bigStart = offset;
+  const big = 2 * 1024 * 1024;
+  add(big);
+  for (let i = 0; i < 90; i++) add(40);
+  const total = offset;
+  const present = (p) => (p < 10000) || (p >= bigStart && p < bigStart + big / 2 && (p - bigStart) % 2 === 0) || p >= bigStart + big;
+  const base = computeLayout(total, width, height, { k: 1, y: 0 });
+  const buckets = Math.min(1000000, base.cols * base.rows, total);
+  const ppb = Math.ceil(total / buckets);
+  const nb = Math.ceil(total / ppb);
+  const histogram = new Uint32Array(nb * HISTOGRAM_WIDTH);
+  const bits = new Uint16Array(total);
+  for (let p = 0; p < total; p++) {
+    const row = Math.floor(p / ppb) * HISTOGRAM_WIDTH;
+    if (p < bigStart + big / 2 || p >= bigStart + big) histogram[row + 8]++, bits[p] |= PageBit.MAPPED;
+    if (present(p)) histogram[row]++, bits[p] |= PageBit.PRESENT;
+  }
+  const overview = { buckets: nb, pagesPerBucket: ppb, histogram };
+  const win = { startIndex: 0, endIndex: total, bits };
+  const canvas = document.createElement('canvas');
+  canvas.width = width; canvas.height = height;
+  canvas.style.width = width + 'px'; canvas.style.height = height + 'px';
+  document.body.appendChild(canvas);
+  const painter = new HeatmapPainter(canvas);
+  const theme = PALETTE.dark;
+  const luts = buildLuts(theme, 'residency');
+  const ctx = canvas.getContext('2d');
+  const off = document.createElement('canvas');
+  const offCtx = off.getContext('2d');
+  const measure = (zoomed) => {
+    const paint = () => {
+      const space = buildDisplaySpace(total, overview, vmas);
+      const total_ = space.totalDisplay;
+      // Zoomed: one page per cell, the top at the middle of the present half.
+      const k = zoomed ? (total_ / (base.cols * base.rows)) * 1.01 : 1;
+      const top = zoomed ? space.toDisplay(bigStart + big / 4) : 0;
+      const layout = computeLayout(total_, width, height, { k, y: -(top / total_) * k * height });
+      return painter.paint({ width, layout, space, theme, luts, overview, window: zoomed ? win : null,
+        heat: null, tick: 1, vmas, selection: null, focusedVma: null, cursor: null });
+    };
+    paint();
+    // The reference: the same picture's pixels copied in, then the same putImageData + drawImage.
+    const l = painter.lastLayout;
+    off.width = l.cols; off.height = l.rows;
+    const image = new ImageData(l.cols, l.rows);
+    const px = new Uint32Array(image.data.buffer);
+    const pre = painter.lastPixels.slice();
+    const ours = [];
+    const ref = [];
+    const runOurs = (keep) => {
+      performance.mark('s0');
+      paint();
+      const d = performance.measure('pagescope:heatmap-draw', 's0').duration;
+      if (keep) ours.push(d);
+    };
+    const runRef = (keep) => {
+      performance.mark('sr0');
+      px.set(pre);
+      offCtx.putImageData(image, 0, 0);
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(off, 0, 0, l.cols * l.cellPx, l.rows * l.cellPx);
+      const d = performance.measure('pagescope:heatmap-draw-reference', 'sr0').duration;
+      if (keep) ref.push(d);
+    };
+    for (let i = 0; i < runs + warmup; i++) {
+      const keep = i >= warmup;
+      if (i % 2) { runOurs(keep); runRef(keep); } else { runRef(keep); runOurs(keep); }
+    }
+    return { ours: stats(ours), reference: stats(ref), pagesPerCell: l.pagesPerCell, cells: l.cols * l.rows };
+  };
+  const all = measure(false);
+  const zoomed = measure(true);
+  return { totalPages: total, vmas: vmas.length, buckets: nb, all, zoomed };
+};
 
 globalThis.runFrameBench = (runs, warmup, batch) => {
   const total = 1 << 20;
@@ -124,7 +218,7 @@ globalThis.runFrameBench = (runs, warmup, batch) => {
   document.body.appendChild(tl);
   const tctx = tl.getContext('2d');
   const theme = PALETTE.dark;
-  const ticks = Array.from({ length: 600 }, (_, i) => ({ tick: i, t: i * 100, present: 30000 + i, swapped: i % 50, written: (i * 37) % 400, watched: 4096, scanMs: 5 }));
+  const ticks = Array.from({ length: 600 }, (_, i) => ({ tick: i, t: i * 100, present: 30000 + i, swapped: i % 50, written: (i * 37) % 400, watched: 4096, scanMs: 5, lagMs: 0, skipped: 0 }));
   // The reference's precomputed picture: the same primitives drawTimeline makes for these ticks.
   const vis = ticks.slice(-VISIBLE_TICKS);
   const first = vis[0].tick, last = vis[vis.length - 1].tick;
@@ -192,10 +286,8 @@ globalThis.runFrameBench = (runs, warmup, batch) => {
 };
 `;
 
-/** Runs both cases `runs` times each (plus warm-up) in one fresh Chromium page. */
-export async function measureFrameTimes(runs = 40, timelineBatch = 10): Promise<FrameBenchResult> {
-  const missing = chromiumMissing();
-  if (missing) throw new Error(missing);
+/** The drawing code, bundled from the renderer's sources (never a stale build). */
+async function bundleEntry(): Promise<string> {
   const bundle = await build({
     stdin: { contents: ENTRY, resolveDir: ROOT, loader: 'ts', sourcefile: 'frame-bench-entry.ts' },
     bundle: true,
@@ -204,11 +296,19 @@ export async function measureFrameTimes(runs = 40, timelineBatch = 10): Promise<
     target: 'es2022',
     logLevel: 'silent',
   });
+  return bundle.outputFiles[0].text;
+}
+
+/** Runs both cases `runs` times each (plus warm-up) in one fresh Chromium page. */
+export async function measureFrameTimes(runs = 40, timelineBatch = 10): Promise<FrameBenchResult> {
+  const missing = chromiumMissing();
+  if (missing) throw new Error(missing);
+  const bundle = await bundleEntry();
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
     await page.setContent('<!doctype html><body></body>');
-    await page.addScriptTag({ content: bundle.outputFiles[0].text });
+    await page.addScriptTag({ content: bundle });
     const result = (await page.evaluate(
       `runFrameBench(${runs}, ${WARMUP}, ${timelineBatch})`,
     )) as Omit<FrameBenchResult, 'chromium'>;
@@ -218,7 +318,50 @@ export async function measureFrameTimes(runs = 40, timelineBatch = 10): Promise<
   }
 }
 
+export interface ScaleView {
+  ours: FrameStats;
+  reference: FrameStats;
+  pagesPerCell: number;
+  cells: number;
+}
+
+export interface ScaleBenchResult {
+  totalPages: number;
+  vmas: number;
+  buckets: number;
+  /** The whole process in view (overview path). */
+  all: ScaleView;
+  /** Zoomed to one page per cell (window path). */
+  zoomed: ScaleView;
+  width: number;
+  height: number;
+  chromium: string;
+}
+
+/** Case 9b's in-page part: the painter on issue 11's layout, `runs` paints per view. */
+export async function measureScalePaint(
+  runs = 40,
+  width = 1000,
+  height = 600,
+): Promise<ScaleBenchResult> {
+  const missing = chromiumMissing();
+  if (missing) throw new Error(missing);
+  const bundle = await bundleEntry();
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.setContent('<!doctype html><body></body>');
+    await page.addScriptTag({ content: bundle });
+    const r = (await page.evaluate(
+      `runScaleBench(${runs}, ${WARMUP}, ${width}, ${height})`,
+    )) as Omit<ScaleBenchResult, 'chromium' | 'width' | 'height'>;
+    return { ...r, width, height, chromium: `${CHROMIUM} ${browser.version()}` };
+  } finally {
+    await browser.close();
+  }
+}
+
 if (import.meta.url === pathToFileURL(path.resolve(process.argv[1] ?? '')).href) {
-  const r = await measureFrameTimes();
+  const r = process.argv[2] === 'scale' ? await measureScalePaint() : await measureFrameTimes();
   console.log(JSON.stringify(r, null, 2));
 }

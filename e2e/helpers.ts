@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServe, type ServeProcess } from '../core/testing/serve.ts';
+import { startServe, type ServeProcess } from '../testing/serve.ts';
+import { until as untilCondition } from '../testing/wait.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
@@ -56,7 +57,7 @@ export function ensureRendererBuilt(): void {
   });
 }
 
-/** A running `pagescope serve` (core/testing/serve.ts): its URL carries the token in the fragment. */
+/** A running `pagescope serve` (testing/serve.ts): its URL carries the token in the fragment. */
 export type Host = ServeProcess;
 
 /** Start `pagescope serve --no-open --port 0 ...args`. */
@@ -73,25 +74,8 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
 
-/** Traces pagescope could leave in a target: a userfaultfd descriptor, uffd-wp VMAs ("uw"). */
-export function tracesIn(pid: number): string[] {
-  const found: string[] = [];
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-      if (link.includes('userfaultfd')) found.push(`fd ${fd} -> ${link}`);
-    } catch {
-      // closed while we looked
-    }
-  }
-  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    if (line.startsWith('VmFlags:') && /\buw\b/.test(line)) found.push(line.trim());
-  }
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const tracer = /TracerPid:\s+(\d+)/.exec(status)?.[1];
-  if (tracer && tracer !== '0') found.push(`TracerPid ${tracer}`);
-  return found;
-}
+/** Every trace pagescope could leave in a target (testing/traces.ts); [] when clean. */
+export { tracesLeft } from '../testing/traces.ts';
 
 /** The pid the app shows in its header for the current session. */
 export async function sessionPid(page: Page): Promise<number> {
@@ -101,25 +85,16 @@ export async function sessionPid(page: Page): Promise<number> {
   return Number(m[1]);
 }
 
-/** Wait until fn() is truthy (polling), with a clear message when it never is. */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T> | T,
+/**
+ * testing/wait.ts's until(), polling every 100 ms: a page evaluate per poll is not free on a
+ * loaded machine.
+ */
+export function until<T>(
+  what: string | (() => string),
+  fn: () => T | Promise<T>,
   timeoutMs = 20_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+): Promise<NonNullable<T>> {
+  return untilCondition(what, fn, timeoutMs, 100);
 }
 
 /** Parse "1,234 written pages" from the status line; null when it says something else. */
@@ -129,7 +104,7 @@ export function writtenFromStatus(text: string | null): number | null {
 }
 
 /** True while a process exists and is not a zombie. */
-export { alive } from '../core/testing/proc-facts.ts';
+export { alive } from '../testing/proc-facts.ts';
 
 /** Distinct colours on the heatmap canvas (sampled), read in the page. */
 export async function heatmapColours(page: Page): Promise<number> {

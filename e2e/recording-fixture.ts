@@ -69,10 +69,17 @@ function frame(t: number): Frame {
       written: STRIPE,
       watched: HEAP_PAGES,
       scanMs: 1,
+      lagMs: 0,
+      skipped: 0,
+      estOverheadPct: 0,
+      sampleFraction: 1,
+      writtenEst: STRIPE,
+      writtenErr: 0,
     },
     overview: { buckets: 1, pagesPerBucket: total, histogram: new Uint32Array(9) },
     window: { startIndex: 0, endIndex: total, bits },
     written: Float64Array.from([ws, ws + STRIPE]),
+    vmaCounts: new Uint32Array(0),
   };
 }
 

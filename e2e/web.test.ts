@@ -15,7 +15,7 @@ import {
   screenshot,
   sessionPid,
   startHost,
-  tracesIn,
+  tracesLeft,
   until,
   writtenFromStatus,
   type Host,
@@ -252,9 +252,9 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
     expect(alive(pid)).toBe(true);
     const traces = await until(
       'python to be clean',
-      () => (tracesIn(pid).length === 0 ? 'clean' : ''),
+      () => (tracesLeft(pid).length === 0 ? 'clean' : ''),
       10_000,
-    ).catch(() => tracesIn(pid).join('; '));
+    ).catch(() => tracesLeft(pid).join('; '));
     expect(traces).toBe('clean');
   });
 

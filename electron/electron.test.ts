@@ -2,15 +2,15 @@
  * The Electron window end to end (Playwright's _electron): the window opens with the secure
  * defaults, the preload's Bridge answers, and frames of a python3 session arrive.
  * Runs only where the Electron binary exists (node_modules/electron/dist); elsewhere it is
- * skipped with the reason (the same sentence as e2e/electron.test.ts, testing/electron-binary.ts).
+ * skipped with the reason (the same sentence as e2e/electron.test.ts, testing/electron/electron-binary.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pythonExecutable } from '../core/testing/targets.ts';
-import { electronMissingReason } from './testing/electron-binary.ts';
+import { pythonExecutable } from '../testing/targets.ts';
+import { electronMissingReason } from '../testing/electron/electron-binary.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const missing = electronMissingReason();

@@ -1,6 +1,6 @@
 /**
  * electron/main.ts's own logic, where the Electron binary is missing: the module is bundled with
- * `electron` replaced by a recorder (testing/fake-electron.mjs) and driven like Electron would
+ * `electron` replaced by a recorder (testing/electron/fake-electron.mjs) and driven like Electron would
  * drive it. The host service, sessions and the python3 target behind it are real. The real
  * window is covered by electron.test.ts where the binary exists.
  */
@@ -8,7 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pythonExecutable } from '../core/testing/targets.ts';
+import { pythonExecutable } from '../testing/targets.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 let target: ChildProcess;
@@ -19,7 +19,7 @@ beforeAll(() => {
   target = spawn(pythonExecutable(), ['-c', 'import time; time.sleep(60)'], { stdio: 'ignore' });
   const text = execFileSync(
     process.execPath,
-    [path.join(HERE, 'testing/drive-main.mjs'), String(target.pid)],
+    [path.join(HERE, '../testing/electron/drive-main.mjs'), String(target.pid)],
     {
       encoding: 'utf8',
       timeout: 60_000,

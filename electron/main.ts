@@ -8,7 +8,7 @@
  * - Every renderer is sandboxed (app.enableSandbox); webPreferences: contextIsolation, sandbox,
  *   no nodeIntegration, no webview; navigation, redirects, new windows, webviews, permission
  *   requests and permission checks are refused.
- * - IPC: one channel for requests; a request is answered only when it comes from our window's
+ * - IPC (channel names in core/protocol/constants.ts): one channel for requests; a request is answered only when it comes from our window's
  *   main frame at app://pagescope/, and it is validated with the protocol's zod schemas like any
  *   WebSocket message. Frames and events go back over two send-only channels.
  * - As root, Chromium's sandbox cannot start: `--no-sandbox` is appended and said in the log
@@ -36,6 +36,7 @@ import {
   RENDERER_CSP,
   rendererFile,
 } from '../core/host/static-files.ts';
+import { IPC_CHANNELS } from '../core/protocol/constants.ts';
 import type { Response as HostResponse } from '../core/protocol/messages.ts';
 import { distDir } from '../core/runtime/entry.ts';
 
@@ -46,12 +47,6 @@ const PRELOAD = path.join(HERE, 'preload.cjs');
 const ORIGIN = 'app://pagescope';
 
 export const CSP = RENDERER_CSP;
-
-export const CHANNELS = {
-  request: 'pagescope:request',
-  frame: 'pagescope:frame',
-  event: 'pagescope:event',
-} as const;
 
 const log = (line: string): void => console.log(`pagescope: ${line}`);
 
@@ -141,10 +136,10 @@ function createWindow(): BrowserWindow {
   const wc = win.webContents;
   const conn = service.connect({
     frame: (f) => {
-      if (!wc.isDestroyed()) wc.send(CHANNELS.frame, f);
+      if (!wc.isDestroyed()) wc.send(IPC_CHANNELS.frame, f);
     },
     event: (e) => {
-      if (!wc.isDestroyed()) wc.send(CHANNELS.event, e);
+      if (!wc.isDestroyed()) wc.send(IPC_CHANNELS.event, e);
     },
   });
   const handler = async (event: IpcMainInvokeEvent, msg: unknown): Promise<HostResponse> => {
@@ -154,13 +149,13 @@ function createWindow(): BrowserWindow {
     }
     return conn.handle(msg);
   };
-  ipcMain.handle(CHANNELS.request, handler);
+  ipcMain.handle(IPC_CHANNELS.request, handler);
   wc.on('will-navigate', (e) => e.preventDefault());
   wc.on('will-redirect', (e) => e.preventDefault());
   wc.on('will-attach-webview', (e) => e.preventDefault());
   wc.setWindowOpenHandler(() => ({ action: 'deny' }));
   win.on('closed', () => {
-    ipcMain.removeHandler(CHANNELS.request);
+    ipcMain.removeHandler(IPC_CHANNELS.request);
     void conn.close();
   });
   void win.loadURL(`${ORIGIN}/index.html`);

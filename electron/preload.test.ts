@@ -1,13 +1,18 @@
 /**
- * The preload's Bridge, bundled exactly as for Electron but with `electron` replaced by a
- * recorder (testing/fake-electron-renderer.mjs): what it exposes, what it sends over IPC, how it
- * turns error replies into rejections, and that listeners unsubscribe.
+ * The preload's HostLink, bundled exactly as for Electron but with `electron` replaced by a
+ * recorder (testing/electron/fake-electron-renderer.mjs): what it exposes, what it sends over IPC, that
+ * listeners unsubscribe, and what the page gets from it once wrapped the way the renderer wraps
+ * it (bridgeOver), seen through a stand-in for contextBridge's copying: the same error object
+ * the WebSocket bridge gives (core/host/server.test.ts checks that side against the same shape).
  */
 import { build } from 'esbuild';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Bridge } from '../core/protocol/bridge.ts';
+import { bridgeOver, type HostLink } from '../core/protocol/bridge.ts';
+import { IPC_CHANNELS } from '../core/protocol/constants.ts';
+import { PagescopeProtocolError } from '../core/protocol/errors.ts';
+import { expectedError, observeError } from '../testing/protocol-error.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -26,7 +31,7 @@ beforeAll(async () => {
     write: false,
     format: 'esm',
     platform: 'neutral',
-    alias: { electron: path.join(HERE, 'testing/fake-electron-renderer.mjs') },
+    alias: { electron: path.join(HERE, '../testing/electron/fake-electron-renderer.mjs') },
     logLevel: 'error',
   });
   const code = res.outputFiles[0].text;
@@ -34,45 +39,114 @@ beforeAll(async () => {
   fake = (globalThis as unknown as { __preloadFake: Fake }).__preloadFake;
 });
 
-describe('preload bridge', () => {
-  it('exposes only request/onFrame/onEvent as window.pagescope', () => {
+/**
+ * The exposed API as the page sees it through Electron's contextBridge, per its documentation:
+ * values (arguments, results, resolved values) are copied, functions are proxied, and a thrown
+ * or rejected Error arrives as a new Error with the message only (its code, even its name, lost).
+ */
+function acrossContextBridge<T extends object>(api: T): T {
+  const copy = (v: unknown): unknown => (typeof v === 'function' ? proxy(v) : structuredClone(v));
+  const strip = (e: unknown): never => {
+    throw new Error(e instanceof Error ? e.message : String(e));
+  };
+  const proxy =
+    (fn: unknown) =>
+    (...args: unknown[]): unknown => {
+      let out: unknown;
+      try {
+        out = (fn as (...a: unknown[]) => unknown)(...args.map(copy));
+      } catch (e) {
+        return strip(e);
+      }
+      return out instanceof Promise ? out.then(copy, strip) : copy(out);
+    };
+  return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, copy(v)])) as T;
+}
+
+const exposedLink = (): HostLink => fake.exposed.pagescope as HostLink;
+const pageBridge = () => bridgeOver(acrossContextBridge(exposedLink()));
+
+describe('preload link', () => {
+  it('exposes only exchange/onFrame/onEvent as window.pagescope', () => {
     expect(Object.keys(fake.exposed)).toEqual(['pagescope']);
     expect(Object.keys(fake.exposed.pagescope as object).sort()).toEqual([
+      'exchange',
       'onEvent',
       'onFrame',
-      'request',
     ]);
   });
 
-  it('sends requests with fresh ids and resolves or rejects by the reply', async () => {
-    const bridge = fake.exposed.pagescope as Bridge;
+  it('sends requests with fresh ids on the request channel and hands back the Response as data', async () => {
+    fake.invoked.length = 0;
     fake.answer = (msg) =>
       msg.method === 'hello'
         ? { id: msg.id, ok: true, result: { version: 1, capabilities: {}, warnings: [] } }
         : { id: msg.id, ok: false, error: { code: 'bad-request', message: 'Nope.' } };
-    await expect(bridge.request('hello', { version: 1 })).resolves.toMatchObject({ version: 1 });
-    await expect(bridge.request('pause', { sessionId: 9 })).rejects.toMatchObject({
-      name: 'bad-request',
-      message: 'Nope.',
+    const link = exposedLink();
+    await expect(link.exchange('hello', { version: 1 })).resolves.toMatchObject({
+      ok: true,
+      result: { version: 1 },
     });
-    expect(fake.invoked.map(([c]) => c)).toEqual(['pagescope:request', 'pagescope:request']);
+    // A failure is a Response too: nothing Error-shaped has to cross contextBridge.
+    const failed = await link.exchange('pause', { sessionId: 9 });
+    expect(failed).toEqual({
+      id: failed.id,
+      ok: false,
+      error: { code: 'bad-request', message: 'Nope.' },
+    });
+    expect(fake.invoked.map(([c]) => c)).toEqual([IPC_CHANNELS.request, IPC_CHANNELS.request]);
     const [a, b] = fake.invoked.map(([, m]) => m);
     expect(a).toEqual({ id: a.id, method: 'hello', params: { version: 1 } });
     expect(b.id).not.toBe(a.id);
   });
 
+  it('gives the page a PagescopeProtocolError with the host code, the same shape as the WebSocket bridge', async () => {
+    fake.answer = (msg) => ({
+      id: msg.id,
+      ok: false,
+      error: { code: 'unknown-session', message: 'There is no session 9 on this connection.' },
+    });
+    const err: unknown = await pageBridge()
+      .request('pause', { sessionId: 9 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PagescopeProtocolError);
+    expect(observeError(err)).toEqual(
+      expectedError('unknown-session', 'There is no session 9 on this connection.'),
+    );
+  });
+
+  it('resolves results through the page bridge, and reports an unreachable main process as closed', async () => {
+    fake.answer = (msg) => ({
+      id: msg.id,
+      ok: true,
+      result: { version: 1, capabilities: {}, warnings: ['w'] },
+    });
+    await expect(pageBridge().request('hello', { version: 1 })).resolves.toEqual({
+      version: 1,
+      capabilities: {},
+      warnings: ['w'],
+    });
+    fake.answer = () => {
+      throw new Error("No handler registered for 'pagescope:request'");
+    };
+    const err: unknown = await pageBridge()
+      .request('hello', { version: 1 })
+      .catch((e: unknown) => e);
+    expect(observeError(err)).toMatchObject({ protocolError: true, code: 'closed' });
+  });
+
   it('delivers frames and events until unsubscribed', () => {
-    const bridge = fake.exposed.pagescope as Bridge;
+    const link = exposedLink();
     const frames: unknown[] = [];
     const events: unknown[] = [];
-    const offF = bridge.onFrame((f) => frames.push(f));
-    const offE = bridge.onEvent((e) => events.push(e));
-    fake.emit('pagescope:frame', { tick: 1 });
-    fake.emit('pagescope:event', { event: 'warning', sessionId: 1, message: 'x' });
+    const offF = link.onFrame((f) => frames.push(f));
+    const offE = link.onEvent((e) => events.push(e));
+    fake.emit(IPC_CHANNELS.frame, { tick: 1 });
+    fake.emit(IPC_CHANNELS.event, { event: 'warning', sessionId: 1, message: 'x' });
     offF();
     offE();
-    fake.emit('pagescope:frame', { tick: 2 });
-    fake.emit('pagescope:event', { event: 'warning', sessionId: 1, message: 'y' });
+    fake.emit(IPC_CHANNELS.frame, { tick: 2 });
+    fake.emit(IPC_CHANNELS.event, { event: 'warning', sessionId: 1, message: 'y' });
     expect(frames).toEqual([{ tick: 1 }]);
     expect(events).toHaveLength(1);
   });

@@ -12,8 +12,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectClient } from '../core/testing/serve.ts';
-import { alive } from '../core/testing/proc-facts.ts';
+import { connectClient } from '../testing/serve.ts';
+import { alive } from '../testing/proc-facts.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const START = path.join(ROOT, 'scripts/start.mjs');

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { socketProtocols } from '../core/protocol/ws-bridge.ts';
-import { pythonExecutable } from '../core/testing/targets.ts';
+import { pythonExecutable } from '../testing/targets.ts';
+import { until } from '../testing/wait.ts';
 import { ensureRendererBuilt } from '../e2e/helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -182,16 +183,14 @@ describe('the npm package, installed into an empty folder', () => {
         if (typeof msg.id === 'number') replies.set(msg.id, msg);
       }
     });
-    const until = async (cond: () => boolean, what: string) => {
-      for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(cond(), `${what}; serve said: ${stderr}`).toBe(true);
-    };
+    const waitFor = (what: string, cond: () => boolean) =>
+      until(() => `${what}; serve said: ${stderr}`, cond, 15_000);
     ws.send(JSON.stringify({ id: 1, method: 'attach', params: { pid: target.pid } }));
-    await until(() => replies.has(1), 'an answer to attach');
+    await waitFor('an answer to attach', () => replies.has(1));
     expect(replies.get(1)).toMatchObject({ ok: true });
-    await until(() => frames >= 2, 'frames of the attached session');
+    await waitFor('frames of the attached session', () => frames >= 2);
     ws.send(JSON.stringify({ id: 2, method: 'launchDemo', params: {} }));
-    await until(() => replies.has(2), 'an answer to launchDemo');
+    await waitFor('an answer to launchDemo', () => replies.has(2));
     expect(replies.get(2)).toMatchObject({ ok: true });
     expect(replies.get(2)!.result!.pid).toBeGreaterThan(0);
     ws.close();

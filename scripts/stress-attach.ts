@@ -8,7 +8,7 @@ import {
   TortureTargets,
   type KillResult,
   type TargetKind,
-} from '../core/testing/attach-torture.ts';
+} from '../testing/attach-torture.ts';
 
 const total = Number(process.argv[2] ?? 400);
 const targets = new TortureTargets();

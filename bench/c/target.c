@@ -5,6 +5,8 @@
  *                                 about PAGES*2/3 regions
  *   target watch PAGES [self]     PAGES written; with "self" the target registers them itself
  *                                 with userfaultfd async write-protect (and keeps the fd)
+ *   target halves GIB             MAP_NORESERVE reservation of GIB GiB, every other page of its
+ *                                 first half written: about GIB * 2^17 regions (~1M at 8 GiB)
  * It prints "ready START END PID" (hex addresses of the mapping, its pid) and then obeys stdin lines:
  *   "w STRIDE"  write one byte to every STRIDE-th page, answer "ok COUNT"
  *   "q" or EOF  exit
@@ -17,7 +19,7 @@ int main(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1) return 1;
   if (argc < 3) {
-    fprintf(stderr, "usage: target sparse GIB TOUCHED | holes PAGES | watch PAGES [self]\n");
+    fprintf(stderr, "usage: target sparse GIB TOUCHED | holes PAGES | watch PAGES [self] | halves GIB\n");
     return 2;
   }
   const char *mode = argv[1];
@@ -33,6 +35,13 @@ int main(int argc, char **argv) {
     madvise(base, pages * PAGE, MADV_NOHUGEPAGE);
     size_t stride = touched ? pages / touched : pages;
     for (size_t i = 0; i < touched; i++) base[i * stride * PAGE] = 1;
+  } else if (!strcmp(mode, "halves")) {
+    pages = strtoull(argv[2], 0, 10) << (30 - 12);
+    base = mmap(0, pages * PAGE, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) die("mmap");
+    madvise(base, pages * PAGE, MADV_NOHUGEPAGE);
+    for (size_t i = 0; i < pages / 2; i += 2) base[i * PAGE] = 1;
   } else if (!strcmp(mode, "holes") || !strcmp(mode, "watch")) {
     pages = strtoull(argv[2], 0, 10);
     base = mmap(0, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -9,7 +9,7 @@
 import { withHeldThread } from '../../core/watch/injector.ts';
 import { syscallSite } from '../../core/watch/syscall-site.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
-import { TortureTargets } from '../../core/testing/attach-torture.ts';
+import { TortureTargets } from '../../testing/attach-torture.ts';
 import { budgetCase, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import type { BenchContext } from './context.ts';
 

@@ -6,12 +6,20 @@
  * reference (bench/c/scanref.c) times each walk with clock_gettime and prints the median. Runs
  * are interleaved round by round (C first on even rounds, ours first on odd ones) so a noisy
  * neighbour hurts both sides alike; the figures are medians over all rounds.
+ *
+ * Case 1c is the whole-process scan at scale: an 8 GiB reservation with every other page of its
+ * first half present (~1M regions). Ours is Scanner.scan() with no range (read the maps, walk
+ * every VMA, store the regions, per-VMA summaries), on a Scanner kept across scans as a session
+ * keeps it; C walks [0, TASK_SIZE) in one chain and stores every region. The first scan of a new
+ * Scanner (its region arrays grown from nothing, every new page of them faulted in) is reported
+ * in the note.
  */
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import type { ScanBackend } from '../../core/scan/backend.ts';
 import { PagemapReadBackend } from '../../core/scan/pagemap-read-backend.ts';
 import { PagemapScanBackend } from '../../core/scan/pagemap-scan-backend.ts';
 import { RegionList } from '../../core/scan/region-list.ts';
+import { Scanner } from '../../core/scan/scanner.ts';
 import { runOnce, startTarget, type Target } from '../lib/native.ts';
 import {
   goalAtMost,
@@ -77,6 +85,76 @@ async function walkC(
     returnMask.toString(16),
   ]);
   return { ms: f.median_ns / 1e6, regions: f.regions, pages: f.pages };
+}
+
+/** The top of the x86_64 user address space (TASK_SIZE), hex: C's whole-process walk ends here. */
+const TASK_SIZE_HEX = '7ffffffff000';
+
+export const SCALE_NAME =
+  '1c scanner vs C: whole process, 8 GiB with every other page of its first half present';
+
+/** Case 1c (see the top comment). */
+export async function scaleScanCase(ctx: BenchContext): Promise<CaseResult[]> {
+  const gib = ctx.quick ? 2 : 8;
+  const name = ctx.quick ? SCALE_NAME.replace('8 GiB', `${gib} GiB`) : SCALE_NAME;
+  const goal = goalAtMost(1.25, 'ours <= 1.25x C');
+  const caps = probeCapabilities();
+  const built = ctx.built;
+  if (!built.ok || !caps.pagemapScan) {
+    const reason = !built.ok ? built.reason : `kernel ${caps.kernel} has no PAGEMAP_SCAN (6.7+)`;
+    return [skippedCase(name, goal, reason)];
+  }
+  const rounds = ctx.quick ? 3 : 9;
+  const iters = ctx.quick ? 2 : 4;
+  const returnMask = caps.supportedCategories;
+  const t = await startTarget(built.bin.target, ['halves', String(gib)]);
+  try {
+    let t0 = performance.now();
+    const scanner = new Scanner(t.pid);
+    let regions = scanner.scan().regions.length;
+    const coldMs = performance.now() - t0;
+    try {
+      const ours: number[] = [];
+      const c: number[] = [];
+      let cRegions = 0;
+      for (let r = 0; r < rounds; r++) {
+        ctx.log(`  1c round ${r + 1}/${rounds}`);
+        const runC = async () => {
+          const f = await runOnce(built.bin.scanref, [
+            'scan',
+            String(t.pid),
+            '0',
+            TASK_SIZE_HEX,
+            String(iters),
+            String(VEC_LEN),
+            returnMask.toString(16),
+          ]);
+          c.push(f.median_ns / 1e6);
+          cRegions = f.regions;
+        };
+        if (r % 2 === 0) await runC();
+        for (let i = 0; i < iters; i++) {
+          t0 = performance.now();
+          regions = scanner.scan().regions.length;
+          ours.push(performance.now() - t0);
+        }
+        if (r % 2 === 1) await runC();
+      }
+      return [
+        makeCase(name, median(ours), median(c), goal, {
+          note: `Scanner.scan() of the whole process (maps + walk + store + summaries) vs scanref.c walking [0, TASK_SIZE); ${regions} regions (C: ${cRegions}); a new Scanner's first scan: ${coldMs.toFixed(0)} ms`,
+          iterations: rounds * iters,
+          regions,
+          regions_reference: cRegions,
+          cold_first_scan_ms: Number(coldMs.toPrecision(4)),
+        }),
+      ];
+    } finally {
+      scanner.close();
+    }
+  } finally {
+    await t.proc.stop();
+  }
 }
 
 export async function scanCases(ctx: BenchContext): Promise<CaseResult[]> {

@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostService } from '../host/service.ts';
 import { listProcesses } from '../proc/processes.ts';
 import { targetRefusal } from '../proc/target-check.ts';
-import { PYTHON, tracesLeft } from '../watch/test-support.ts';
+import { PYTHON } from '../../testing/watch-support.ts';
+import { tracesLeft } from '../../testing/traces.ts';
 import { elideMiddle } from './format.ts';
 import { TABLE_WIDTH } from './commands/scan.ts';
-import { alive } from '../testing/proc-facts.ts';
+import { alive } from '../../testing/proc-facts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');

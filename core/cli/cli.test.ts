@@ -13,7 +13,7 @@ import { CATEGORY_NAMES } from '../kernel/pagemap-abi.ts';
 import { categoriesFromPagemapHigh } from '../scan/pagemap-read-backend.ts';
 import { COUNT_KEYS } from '../scan/summary.ts';
 import { main } from './main.ts';
-import { readPagemapHigh, spawnNodeTarget, type Target } from '../testing/targets.ts';
+import { readPagemapHigh, spawnNodeTarget, type Target } from '../../testing/targets.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');

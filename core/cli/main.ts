@@ -81,6 +81,7 @@ export function buildProgram(): Command {
     .option('--interval <ms>', 'milliseconds between ticks', '500')
     .option('--ticks <n>', 'stop after this many ticks')
     .option('--json', 'one JSON object per line per tick, then a {"done": true} line')
+    .option('--all-ranges', 'with --json: print every written range (default: the first 1000)')
     .option('--force', 'attach even when the target runs under a seccomp filter')
     .action(async (command: string[], opts) => {
       const { watchCommand } = await import('./commands/watch.ts');

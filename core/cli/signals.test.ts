@@ -8,9 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient } from '../testing/serve.ts';
-import { PYTHON, tracesLeft } from '../watch/test-support.ts';
-import { alive } from '../testing/proc-facts.ts';
+import { connectClient } from '../../testing/serve.ts';
+import { PYTHON } from '../../testing/watch-support.ts';
+import { tracesLeft } from '../../testing/traces.ts';
+import { alive } from '../../testing/proc-facts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');

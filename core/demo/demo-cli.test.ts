@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSeconds } from '../cli/commands/demo.ts';
 import { PagescopeError } from '../kernel/errors.ts';
-import { alive } from '../testing/proc-facts.ts';
+import { alive } from '../../testing/proc-facts.ts';
+import { until } from '../../testing/wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');
@@ -46,14 +47,12 @@ function run(args: string[]): Run {
   return r;
 }
 
-async function waitFor(r: Run, re: RegExp): Promise<RegExpExecArray> {
-  for (let i = 0; i < 300; i++) {
-    const m = re.exec(r.stdout);
-    if (m) return m;
-    if (r.child.exitCode !== null) break;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error(`no ${re} in output: ${r.stdout}\n${r.stderr}`);
+/** The first match of `re` in what the run printed, once it printed it. */
+function waitFor(r: Run, re: RegExp): Promise<RegExpExecArray> {
+  return until(
+    () => `${re} in the output: ${r.stdout}\n${r.stderr}`,
+    () => re.exec(r.stdout),
+  );
 }
 
 describe('pagescope demo', () => {

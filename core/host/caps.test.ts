@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { socketProtocols } from '../protocol/ws-bridge.ts';
-import { pythonExecutable } from '../testing/targets.ts';
-import { connectClient, type Reply, type WsClient } from '../testing/serve.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
+import { connectClient, type Reply, type WsClient } from '../../testing/serve.ts';
 import { startWebHost, type WebHost } from './server.ts';
 import { DEFAULT_MAX_SESSIONS_PER_CONNECTION, HostService } from './service.ts';
 

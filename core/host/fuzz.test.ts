@@ -15,8 +15,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient, startServe, type ServeProcess } from '../testing/serve.ts';
-import { prng } from '../watch/test-support.ts';
+import { connectClient, startServe, type ServeProcess } from '../../testing/serve.ts';
+import { prng } from '../../testing/watch-support.ts';
 
 const MAX_REQUESTS = 4000;
 const MIN_REQUESTS = 1000;

@@ -55,10 +55,17 @@ function frame(tick: number): Frame {
       written: 1,
       watched: 64,
       scanMs: 1,
+      lagMs: 0,
+      skipped: 0,
+      estOverheadPct: 0,
+      sampleFraction: 1,
+      writtenEst: 1,
+      writtenErr: 0,
     },
     overview: { buckets: 1, pagesPerBucket: 64, histogram: new Uint32Array(9) },
     window: { startIndex: 0, endIndex: 64, bits },
     written: Float64Array.from([tick, tick + 1]),
+    vmaCounts: new Uint32Array(0),
   };
 }
 
@@ -126,7 +133,7 @@ describe('bad recordings get one clear error and never hurt the host', () => {
     const msg = await expectOneError(
       'junk.bin',
       Buffer.from('GIF89a, not a recording at all'),
-      'not-a-recording',
+      'bad-recording',
     );
     expect(msg).toMatch(/not a pagescope recording/);
   });
@@ -134,12 +141,12 @@ describe('bad recordings get one clear error and never hurt the host', () => {
   it('another format version', async () => {
     const b = Buffer.from(good);
     b.writeUInt16LE(7, 8);
-    expect(await expectOneError('v7.pgsrec', b, 'version')).toMatch(/version 7/);
+    expect(await expectOneError('v7.pgsrec', b, 'bad-recording')).toMatch(/version 7/);
   });
 
   it('cut short inside its header, at every length', async () => {
     for (const n of [8, 12, 16, 40, 100])
-      await expectOneError(`cut${n}.pgsrec`, good.subarray(0, n), 'corrupt');
+      await expectOneError(`cut${n}.pgsrec`, good.subarray(0, n), 'bad-recording');
   });
 
   it('cut short inside its records: readable up to its last whole tick, marked truncated', async () => {
@@ -159,7 +166,7 @@ describe('bad recordings get one clear error and never hurt the host', () => {
   it('a header that declares 4 GiB', async () => {
     const b = Buffer.from(good);
     b.writeUInt32LE(0xffffffff, 12);
-    expect(await expectOneError('bighead.pgsrec', b, 'too-large')).toMatch(
+    expect(await expectOneError('bighead.pgsrec', b, 'bad-recording')).toMatch(
       /header of 4294967295 bytes/,
     );
   });
@@ -169,17 +176,17 @@ describe('bad recordings get one clear error and never hurt the host', () => {
     const headerLen = b.readUInt32LE(12);
     const first = 16 + headerLen + 4; // the first record: type, then its length
     b.writeUInt32LE(0xfffffff0, first + 1);
-    await expectOneError('bigrecord.pgsrec', b, 'too-large');
+    await expectOneError('bigrecord.pgsrec', b, 'bad-recording');
   });
 
   it('a flipped bit in the middle', async () => {
     const b = Buffer.from(good);
     b[Math.floor(b.length / 2)] ^= 0x10;
-    await expectOneError('flipped.pgsrec', b, 'corrupt');
+    await expectOneError('flipped.pgsrec', b, 'bad-recording');
   });
 
   it('no tick at all', async () => {
-    await expectOneError('empty.pgsrec', empty, 'empty-recording');
+    await expectOneError('empty.pgsrec', empty, 'bad-recording');
   });
 
   it('uploads: a huge declared size, more bytes than declared, out of order, incomplete', async () => {
@@ -191,7 +198,7 @@ describe('bad recordings get one clear error and never hurt the host', () => {
       data: '',
     });
     expect(huge.ok).toBe(false);
-    if (!huge.ok) expect(huge.error.code).toBe('too-large');
+    if (!huge.ok) expect(huge.error.code).toBe('bad-recording');
     const big = await req({ name: 'x.pgsrec', size: 2 ** 52, offset: 0, data: '' });
     expect(big.ok).toBe(false);
     const first = await req({ name: 'x.pgsrec', size: 4, offset: 0, data: 'AAAA' });
@@ -219,7 +226,7 @@ describe('bad recordings get one clear error and never hurt the host', () => {
     const c = s.connect({ frame: () => {}, event: () => {} });
     const r = await c.handle({ id: 1, method: 'openRecording', params: { source: 'served' } });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error.code).toBe('not-a-recording');
+    if (!r.ok) expect(r.error.code).toBe('bad-recording');
     const gone = new HostService({
       recordings: { servedRecording: path.join(dir, 'nope.pgsrec') },
     });
@@ -229,7 +236,7 @@ describe('bad recordings get one clear error and never hurt the host', () => {
     expect(r2.ok).toBe(false);
     if (!r2.ok)
       expect(r2.error).toMatchObject({
-        code: 'io',
+        code: 'bad-recording',
         message: expect.stringMatching(/no such file/),
       });
     await s.closeAll();

@@ -19,13 +19,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { PagescopeError } from '../kernel/errors.ts';
 import type { Frame } from '../protocol/frame.ts';
-import type { Params, SessionInfo } from '../protocol/messages.ts';
+import type { Params, Result, SessionInfo } from '../protocol/messages.ts';
 import {
   MAX_UPLOAD_BYTES,
   UPLOAD_CHUNK_BYTES,
   type AnalyticsInfo,
   type LiveRecordingState,
-  type RecordingRequestMap,
+  type RecordingMethod,
   type TickDiffInfo,
 } from '../protocol/recording.ts';
 import { compareTicks } from '../record/compare.ts';
@@ -67,6 +67,16 @@ const DOWNLOAD_CHUNK_BYTES = 512 * 1024;
 /** Names this host gives recordings; only these can be downloaded. */
 const RECORDING_NAME = /^pagescope-[A-Za-z0-9._-]{1,200}\.pgsrec$/;
 
+/** A recording that cannot be read is one 'bad-recording' error with the reader's sentence. */
+function opened(read: () => Recording): Recording {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof RecordingError) throw new PagescopeError(err.message, 'bad-recording');
+    throw err;
+  }
+}
+
 export function defaultRecordingsDir(): string {
   if (process.env.PAGESCOPE_RECORDINGS) return process.env.PAGESCOPE_RECORDINGS;
   const data = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
@@ -107,9 +117,7 @@ export interface DeskHooks {
 }
 
 type Handlers = {
-  [M in keyof RecordingRequestMap]: (
-    p: Params<M>,
-  ) => Promise<RecordingRequestMap[M]['result']> | RecordingRequestMap[M]['result'];
+  [M in RecordingMethod]: (p: Params<M>) => Promise<Result<M>> | Result<M>;
 };
 
 export class RecordingDesk {
@@ -177,13 +185,10 @@ export class RecordingDesk {
         'Start recording first: ticks are compared and analysed from a recording.',
         'not-recording',
       );
-    return readRecording(r.path);
+    return opened(() => readRecording(r.path));
   }
 
-  private async openReplay(
-    rec: Recording,
-    file: string,
-  ): Promise<RecordingRequestMap['openRecording']['result']> {
+  private async openReplay(rec: Recording, file: string): Promise<Result<'openRecording'>> {
     let replay: ReplaySession | null = null;
     const info = (await this.hooks.adopt(() => {
       replay = new ReplaySession(this.hooks.allocateSessionId(), rec, file);
@@ -209,7 +214,10 @@ export class RecordingDesk {
             'This host was not started with a recording (pagescope serve FILE).',
             'no-recording',
           );
-        return this.openReplay(readRecording(file), path.basename(file));
+        return this.openReplay(
+          opened(() => readRecording(file)),
+          path.basename(file),
+        );
       }
       if (p.source === 'pick') {
         const dialogs = this.options.dialogs;
@@ -220,7 +228,10 @@ export class RecordingDesk {
           );
         const file = await dialogs.openRecording();
         if (!file) throw new PagescopeError('No file was chosen.', 'cancelled');
-        return this.openReplay(readRecording(file), path.basename(file));
+        return this.openReplay(
+          opened(() => readRecording(file)),
+          path.basename(file),
+        );
       }
       const up = this.uploads.get(p.source.uploadId);
       if (!up)
@@ -230,12 +241,15 @@ export class RecordingDesk {
         );
       this.uploads.delete(p.source.uploadId);
       if (up.received !== up.size)
-        throw new RecordingError(
+        throw new PagescopeError(
           `${up.name} arrived incomplete (${up.received} of ${up.size} bytes): send it again.`,
-          'io',
+          'bad-recording',
         );
       const buf = Buffer.concat(up.chunks, up.size);
-      return this.openReplay(parseRecording(buf, up.name), up.name);
+      return this.openReplay(
+        opened(() => parseRecording(buf, up.name)),
+        up.name,
+      );
     },
 
     uploadRecording: (p) => {
@@ -251,9 +265,9 @@ export class RecordingDesk {
         if (p.offset !== 0)
           throw new PagescopeError('An upload starts at offset 0.', 'bad-request');
         if (p.size > MAX_UPLOAD_BYTES)
-          throw new RecordingError(
+          throw new PagescopeError(
             `${p.name} is ${p.size} bytes, more than the ${MAX_UPLOAD_BYTES} a recording uploaded here may have: open it with "pagescope serve FILE" instead.`,
-            'too-large',
+            'bad-recording',
           );
         this.uploads.clear(); // one upload at a time per window
         id = this.nextUpload++;
@@ -323,7 +337,7 @@ export class RecordingDesk {
         } catch (err) {
           throw new PagescopeError(
             `Cannot create ${this.dir} for recordings: ${(err as Error).message}.`,
-            'io',
+            'error',
           );
         }
         file = path.join(this.dir, suggested);
@@ -352,7 +366,7 @@ export class RecordingDesk {
         });
       } catch (err) {
         if (err instanceof PagescopeError) throw err;
-        throw new PagescopeError(`Cannot record to ${file}: ${(err as Error).message}.`, 'io');
+        throw new PagescopeError(`Cannot record to ${file}: ${(err as Error).message}.`, 'error');
       }
       this.live.set(p.sessionId, entry);
       return this.liveState(p.sessionId);
@@ -387,7 +401,10 @@ export class RecordingDesk {
           'not-recording',
         );
       if (r.recorder.ticks === 0)
-        throw new PagescopeError('No tick has been recorded yet: wait for the first scan.', 'busy');
+        throw new PagescopeError(
+          'No tick has been recorded yet: wait for the first scan.',
+          'not-recording',
+        );
       if (r.snapshots.length >= MAX_SNAPSHOTS) r.snapshots.shift();
       r.snapshots.push({ index: r.recorder.ticks - 1, tick: r.lastTick });
       return this.liveState(p.sessionId);

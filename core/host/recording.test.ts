@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent, Method, Params, Result } from '../protocol/messages.ts';
 import { readRecording } from '../record/reader.ts';
-import { pythonExecutable } from '../testing/targets.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
 import { upload } from './recording.test-support.ts';
 import { HostService, type HostConnection } from './service.ts';
 

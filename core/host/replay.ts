@@ -75,7 +75,7 @@ export class ReplaySession {
     if (recording.ticks.length === 0)
       throw new PagescopeError(
         `${file} holds no ticks: the recorder stopped before the first scan.`,
-        'empty-recording',
+        'bad-recording',
       );
     this.summary = summarize(recording, file);
   }
@@ -187,6 +187,10 @@ export class ReplaySession {
       this.emit();
       this.schedule();
     }, wait);
+  }
+
+  setMaxOverhead(_maxOverheadPct: number | null): void {
+    refuse('sample its write watching');
   }
 
   pause(): void {

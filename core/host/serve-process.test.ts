@@ -12,9 +12,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findSetpriv, inWrapper } from '../kernel/parent-death.ts';
-import { pythonExecutable } from '../testing/targets.ts';
-import { connectClient, startServe, type ServeProcess, type WsClient } from '../testing/serve.ts';
-import { alive } from '../testing/proc-facts.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
+import {
+  connectClient,
+  startServe,
+  type ServeProcess,
+  type WsClient,
+} from '../../testing/serve.ts';
+import { alive } from '../../testing/proc-facts.ts';
 
 const started: ServeProcess[] = [];
 const clients: WsClient[] = [];

@@ -12,22 +12,18 @@ import WebSocket from 'ws';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent } from '../protocol/messages.ts';
 import { HISTOGRAM_WIDTH } from '../protocol/page-bits.ts';
+import { MAX_PENDING_REQUESTS, WS_PROTOCOL } from '../protocol/constants.ts';
 import {
   connectWebSocketBridge,
   socketProtocols,
-  WS_PROTOCOL,
   type WebSocketLike,
 } from '../protocol/ws-bridge.ts';
-import { pythonExecutable } from '../testing/targets.ts';
-import { connectClient } from '../testing/serve.ts';
-import {
-  MAX_PENDING_REQUESTS,
-  requestPath,
-  SECURITY_HEADERS,
-  startWebHost,
-  type WebHost,
-} from './server.ts';
-import { zeroPageOnRead } from '../testing/zero-page.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
+import { connectClient } from '../../testing/serve.ts';
+import { requestPath, SECURITY_HEADERS, startWebHost, type WebHost } from './server.ts';
+import { zeroPageOnRead } from '../../testing/zero-page.ts';
+import { until } from '../../testing/wait.ts';
+import { expectedError, observeError } from '../../testing/protocol-error.ts';
 import { RENDERER_CSP } from './static-files.ts';
 
 let web: WebHost;
@@ -61,11 +57,6 @@ function get(
     });
     req.on('error', reject);
   });
-}
-
-/** Waits (up to 10 s) for `cond`, failing when it never holds. */
-async function until(cond: () => boolean): Promise<void> {
-  await vi.waitFor(() => expect(cond()).toBe(true), { timeout: 10_000, interval: 50 });
 }
 
 /** The subprotocols a client with `token` offers (what the page does). */
@@ -272,12 +263,11 @@ describe('web host', () => {
     expect(frames.length - before).toBeLessThanOrEqual((Date.now() - t0) / 100 + 2);
     expect(frames[frames.length - 1].window).toBeDefined();
     const vmas = events.find((e) => e.event === 'vmas');
-    expect(vmas).toBeDefined();
     const f = frames[frames.length - 1];
     expect(f.sessionId).toBe(info.sessionId);
     expect(f.overview.histogram.length).toBe(f.overview.buckets * HISTOGRAM_WIDTH);
     expect(f.window?.bits.length).toBe(256);
-    if (vmas && vmas.event === 'vmas') expect(f.totalPages).toBe(vmas.totalPages);
+    expect(vmas).toMatchObject({ event: 'vmas', totalPages: f.totalPages });
     expect(f.counters.present).toBeGreaterThan(100);
 
     await bridge.request('pause', { sessionId: info.sessionId });
@@ -286,12 +276,24 @@ describe('web host', () => {
     const hist = await bridge.request('getHistory', { sessionId: info.sessionId });
     expect(hist.ticks.length).toBeGreaterThan(5);
     expect(hist.usedBytes).toBeLessThanOrEqual(hist.budgetBytes);
-    await expect(bridge.request('pause', { sessionId: 9999 })).rejects.toMatchObject({
-      code: 'bad-request',
-    });
+    // The same error object as the Electron preload gives (electron/preload.test.ts).
+    const unknown: unknown = await bridge
+      .request('pause', { sessionId: 9999 })
+      .catch((e: unknown) => e);
+    expect(observeError(unknown)).toEqual(
+      expectedError(
+        'unknown-session',
+        'There is no session 9999 on this connection (it may have ended).',
+      ),
+    );
     await bridge.request('detach', { sessionId: info.sessionId });
     expect(events.some((e) => e.event === 'sessionEnded')).toBe(true);
     bridge.close();
+    // Once the socket is gone every request fails the same way, as 'closed'.
+    const closed: unknown = await bridge.request('hello', { version: 1 }).catch((e: unknown) => e);
+    expect(observeError(closed)).toEqual(
+      expectedError('closed', 'The connection to the pagescope host was closed.'),
+    );
     expect(target.exitCode).toBeNull();
   });
 
@@ -305,13 +307,15 @@ describe('web host', () => {
     ws.send('not json');
     ws.send(Buffer.from([1, 2, 3]));
     ws.send(JSON.stringify({ id: 5, method: 'attach', params: { pid: target.pid } }));
-    await until(() => replies.some((r) => (r as { id?: number }).id === 5));
+    await until('the reply to request 5', () =>
+      replies.some((r) => (r as { id?: number }).id === 5),
+    );
     expect(replies[0]).toMatchObject({ id: -1, ok: false, error: { code: 'bad-request' } });
     expect(replies[1]).toMatchObject({ id: -1, ok: false, error: { code: 'bad-request' } });
     expect(replies.find((r) => (r as { id?: number }).id === 5)).toMatchObject({ ok: true });
     expect(web.service.sessionCount).toBe(1);
     ws.close();
-    await until(() => web.service.sessionCount === 0);
+    await until('no sessions left', () => web.service.sessionCount === 0);
     expect(web.service.sessionCount).toBe(0);
   });
 
@@ -336,7 +340,7 @@ describe('web host', () => {
       expect((await client.request('detach', { sessionId })).ok).toBe(true);
     } finally {
       client.close();
-      await until(() => web.service.sessionCount === 0);
+      await until('no sessions left', () => web.service.sessionCount === 0);
     }
   });
 

@@ -31,10 +31,17 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Response } from '../protocol/messages.ts';
+import {
+  MAX_MESSAGE_BYTES,
+  MAX_PENDING_REQUESTS,
+  WS_PATH,
+  WS_PROTOCOL,
+  WS_TOKEN_PREFIX,
+} from '../protocol/constants.ts';
+import type { Failure, Response } from '../protocol/messages.ts';
+import { salvageId } from '../protocol/schemas.ts';
 import { encodeFrame } from '../protocol/wire.ts';
 import { distDir } from '../runtime/entry.ts';
-import { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../protocol/ws-bridge.ts';
 import { HostService } from './service.ts';
 import {
   contentTypeOf,
@@ -46,11 +53,8 @@ import {
 
 /** Frames are dropped (not queued) for a client whose socket has this much unsent data. */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
-const MAX_MESSAGE_BYTES = 1024 * 1024;
 /** Sockets open at once; each can hold sessions, so this bounds the host with the session caps. */
 export const DEFAULT_MAX_CONNECTIONS = 16;
-/** Requests of one socket being answered at once; past it the socket gets 'busy' errors. */
-export const MAX_PENDING_REQUESTS = 64;
 
 /** Headers on EVERY response: 200, 400, 403, 404, 405, 503, upgrade refusals. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -218,7 +222,8 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     if (pathname === null) return sendText(res, 400, 'Bad Request: malformed URL.');
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return send(res, 405, { allow: 'GET, HEAD' });
-    if (pathname === '/ws') return sendText(res, 426, 'Upgrade Required: /ws is a WebSocket.');
+    if (pathname === WS_PATH)
+      return sendText(res, 426, `Upgrade Required: ${WS_PATH} is a WebSocket.`);
     const target = rendererFile(rendererDir, pathname);
     if (!target) return sendText(res, 404, 'Not found.');
     const { rel, file } = target;
@@ -308,7 +313,7 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
       if (why) return refuseSocket(socket, 403, why);
       const pathname = requestPath(req.url);
       if (pathname === null) return refuseSocket(socket, 400, 'Bad Request: malformed URL.');
-      if (pathname !== '/ws') return refuseSocket(socket, 404, 'Not found.');
+      if (pathname !== WS_PATH) return refuseSocket(socket, 404, 'Not found.');
       if (!sameToken(offeredToken(req), token))
         return refuseSocket(
           socket,
@@ -354,8 +359,8 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     const reply = (r: Response): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(r));
     };
-    const badRequest = (message: string): void =>
-      reply({ id: -1, ok: false, error: { code: 'bad-request', message } });
+    const fail = (error: Failure['error'], id = -1): void => reply({ id, ok: false, error });
+    const badRequest = (message: string): void => fail({ code: 'bad-request', message });
     ws.on('message', (data, isBinary) => {
       if (isBinary) return badRequest('Requests are JSON text, not binary.');
       let msg: unknown;
@@ -364,17 +369,14 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
       } catch {
         return badRequest('A request must be valid JSON.');
       }
-      if (pending >= MAX_PENDING_REQUESTS) {
-        const id = (msg as { id?: unknown } | null)?.id;
-        return reply({
-          id: typeof id === 'number' ? id : -1,
-          ok: false,
-          error: {
+      if (pending >= MAX_PENDING_REQUESTS)
+        return fail(
+          {
             code: 'busy',
             message: `At most ${MAX_PENDING_REQUESTS} requests can be in flight on one connection: wait for the answers.`,
           },
-        });
-      }
+          salvageId(msg),
+        );
       pending++;
       void conn.handle(msg).then((r) => {
         pending--;

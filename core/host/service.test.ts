@@ -1,32 +1,28 @@
 /**
  * The host boundary under random and hostile input: every message gets exactly one Response,
- * malformed ones `bad-request`, and the service keeps answering afterwards.
+ * malformed ones `bad-request`, requests for sessions the connection lacks `unknown-session`,
+ * and the service keeps answering afterwards. What it answers, sends and streams matches the
+ * protocol's schemas (messages.ts, frame.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Frame } from '../protocol/frame.ts';
-import type { HostEvent, Method, Response } from '../protocol/messages.ts';
+import { isErrorCode, type ErrorCode } from '../protocol/errors.ts';
+import { frameSchema, type Frame } from '../protocol/frame.ts';
+import {
+  failureSchema,
+  hostEventSchema,
+  methods,
+  responseSchema,
+  type HostEvent,
+  type Method,
+  type Response,
+} from '../protocol/messages.ts';
 import { parseRequest } from '../protocol/schemas.ts';
-import { pythonExecutable } from '../testing/targets.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
 import { HostService, type HostConnection } from './service.ts';
 
-const METHODS: Method[] = [
-  'hello',
-  'listProcesses',
-  'attach',
-  'launch',
-  'launchDemo',
-  'detach',
-  'setView',
-  'setInterval',
-  'pause',
-  'resume',
-  'watch',
-  'unwatch',
-  'resetWritten',
-  'getHistory',
-];
+const METHODS = Object.keys(methods) as Method[];
 /** Methods whose valid requests start things; random input must never reach them validly. */
 const STARTERS = new Set(['attach', 'launch', 'launchDemo']);
 
@@ -47,12 +43,19 @@ afterAll(async () => {
   target.kill('SIGKILL');
 });
 
-function expectError(r: Response, code = 'bad-request'): void {
+function expectError(r: Response, code: ErrorCode = 'bad-request'): void {
   expect(r.ok).toBe(false);
   if (!r.ok) {
     expect(r.error.code).toBe(code);
     expect(r.error.message.length).toBeGreaterThan(5);
+    expect(failureSchema.safeParse(r).success, JSON.stringify(r)).toBe(true);
   }
+}
+
+/** Asserts an answer to `method` is a well-formed Response for it (result shape included). */
+function expectValid(method: Method, r: Response): void {
+  const check = responseSchema(method).safeParse(r);
+  expect(check.success, `${method}: ${JSON.stringify(r)} ${check.error?.message ?? ''}`).toBe(true);
 }
 
 const hugeNumber = fc.constantFrom(
@@ -189,17 +192,20 @@ describe('HostService boundary', () => {
           const r = await conn.handle(raw);
           expect(typeof r.id).toBe('number');
           if (!parsed.ok) expectError(r);
+          else expectValid(parsed.request.method, r);
+          if (!r.ok) expect(isErrorCode(r.error.code)).toBe(true);
         },
       ),
       { numRuns: 400 },
     );
   });
 
-  it('answers hostile requests (wrong types, huge numbers, bad ranges, unknown ids) with bad-request', async () => {
+  it('answers hostile requests (wrong types, huge numbers, bad ranges) with bad-request, unknown sessions with unknown-session', async () => {
     await fc.assert(
       fc.asyncProperty(hostile, async (raw) => {
         const r = await conn.handle(raw);
-        expectError(r);
+        // The only well-formed requests in `hostile` name sessions this connection lacks.
+        expectError(r, parseRequest(raw).ok ? 'unknown-session' : 'bad-request');
         expect(r.id).toBe(raw.id);
       }),
       { numRuns: 400 },
@@ -210,18 +216,24 @@ describe('HostService boundary', () => {
   it('keeps working afterwards, and scopes sessions to their connection', async () => {
     const hello = await conn.handle({ id: 1, method: 'hello', params: { version: 1 } });
     expect(hello.ok).toBe(true);
+    expectValid('hello', hello);
     expectError(await conn.handle({ id: 2, method: 'hello', params: { version: 99 } }), 'version');
     const list = await conn.handle({ id: 3, method: 'listProcesses', params: {} });
     expect(list.ok && (list.result as { processes: unknown[] }).processes.length).toBeGreaterThan(
       0,
     );
+    expectValid('listProcesses', list);
 
     const att = await conn.handle({ id: 4, method: 'attach', params: { pid: target.pid } });
     expect(att.ok).toBe(true);
+    expectValid('attach', att);
     const sessionId = att.ok ? (att.result as { sessionId: number }).sessionId : -1;
     // Another connection cannot touch it.
     const other = service.connect({ frame: () => {}, event: () => {} });
-    expectError(await other.handle({ id: 5, method: 'pause', params: { sessionId } }));
+    expectError(
+      await other.handle({ id: 5, method: 'pause', params: { sessionId } }),
+      'unknown-session',
+    );
     await other.close();
     // Hostile requests against a live session.
     expectError(
@@ -256,15 +268,24 @@ describe('HostService boundary', () => {
       params: { sessionId, buckets: 8, window: { startIndex: 0, endIndex: 16 } },
     });
     expect(view.ok).toBe(true);
+    expectValid('setView', view);
     await vi.waitFor(() => expect(frames[frames.length - 1]?.window?.bits.length).toBe(16), {
       timeout: 10_000,
     });
     expect(events.some((e) => e.event === 'vmas')).toBe(true);
+    for (const e of events) expect(hostEventSchema.safeParse(e).success, e.event).toBe(true);
+    const frame = frameSchema.safeParse(frames[frames.length - 1]);
+    expect(frame.success, frame.error?.message).toBe(true);
     const h = await conn.handle({ id: 12, method: 'getHistory', params: { sessionId } });
     expect(h.ok && (h.result as { ticks: unknown[] }).ticks.length).toBeGreaterThan(0);
+    expectValid('getHistory', h);
     const d = await conn.handle({ id: 13, method: 'detach', params: { sessionId } });
     expect(d.ok).toBe(true);
-    expectError(await conn.handle({ id: 14, method: 'pause', params: { sessionId } }));
+    expectValid('detach', d);
+    expectError(
+      await conn.handle({ id: 14, method: 'pause', params: { sessionId } }),
+      'unknown-session',
+    );
     expect(service.sessionCount).toBe(0);
     // The target is untouched: still alive.
     expect(target.exitCode).toBeNull();

@@ -5,8 +5,9 @@
  * to the connection's sink.
  *
  * Every message is validated (protocol/schemas.ts) before it reaches the engine; anything
- * malformed gets `{ ok: false, error: { code: 'bad-request' } }`, as does a request naming a
- * session this connection does not own. `handle` never throws. Sessions belong to their
+ * malformed gets `{ ok: false, error: { code: 'bad-request' } }`, and a request naming a session
+ * this connection does not own (or no longer has) 'unknown-session'. Every error code is one of
+ * protocol/errors.ts's. `handle` never throws. Sessions belong to their
  * connection: when the UI goes away (`close()`), each is detached and launched children die.
  */
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
@@ -22,7 +23,7 @@ import {
   type Request,
   type Response,
 } from '../protocol/messages.ts';
-import { recordingParamSchemas } from '../protocol/recording.ts';
+import { recordingMethods } from '../protocol/recording.ts';
 import { parseRequest } from '../protocol/schemas.ts';
 import { errorInfo } from '../session/errors.ts';
 import { Session, type SessionOptions } from '../session/session.ts';
@@ -165,7 +166,7 @@ export class HostConnection {
     if (!s || s.isClosed)
       throw new PagescopeError(
         `There is no session ${sessionId} on this connection (it may have ended).`,
-        'bad-request',
+        'unknown-session',
       );
     return s;
   }
@@ -227,6 +228,10 @@ export class HostConnection {
       if (!this.desk.setView(p.sessionId, view)) s.setView(view);
       return {};
     },
+    setMaxOverhead: (p) => {
+      this.session(p.sessionId).setMaxOverhead(p.maxOverheadPct);
+      return {};
+    },
     setInterval: (p) => {
       this.session(p.sessionId).setInterval(p.intervalMs);
       return {};
@@ -254,7 +259,7 @@ export class HostConnection {
   /** The desk's handlers, looked up when called (the desk is made in the constructor). */
   private recordingHandlers(): Record<string, AnyHandler> {
     const out: Record<string, AnyHandler> = {};
-    for (const m of Object.keys(recordingParamSchemas) as Array<keyof RecordingDesk['handlers']>)
+    for (const m of Object.keys(recordingMethods) as Array<keyof RecordingDesk['handlers']>)
       out[m] = (p: never) => (this.desk.handlers[m] as (p: unknown) => unknown)(p);
     return out;
   }

@@ -8,6 +8,7 @@
  */
 import koffi from 'koffi';
 import os from 'node:os';
+import { isErrorCode, type ErrorCode } from '../protocol/errors.ts';
 import { privilegeAdvice } from './privilege.ts';
 
 const currentErrno = (): number => koffi.errno();
@@ -20,12 +21,21 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(errno) ?? `E${errno}`;
 }
 
+/**
+ * Codes only the command line gives (bad flags); a host never sends them, so they are not in the
+ * protocol's list (core/protocol/errors.ts). Everything outside core/cli uses ErrorCodes
+ * (errors.test.ts checks the sources).
+ */
+export type CliErrorCode = 'bad-pid' | 'bad-seconds' | 'bad-port' | 'bad-host' | 'bad-input';
+
+export type PagescopeErrorCode = ErrorCode | CliErrorCode;
+
 /** An error whose message is already meant for a user: bad input, missing features, policy. */
 export class PagescopeError extends Error {
   constructor(
     message: string,
     /** A stable machine-readable code for hosts and tests, e.g. 'bad-range', 'no-process'. */
-    readonly code: string = 'error',
+    readonly code: PagescopeErrorCode = 'error',
   ) {
     super(message);
     this.name = 'PagescopeError';
@@ -112,6 +122,33 @@ const ERRNO_TEXT: Record<number, string> = {
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * The protocol's code for any thrown value: a PagescopeError's own code, a KernelError's by its
+ * errno (ESRCH/ENOENT 'no-process', EPERM/EACCES 'permission', ENOTTY/ENOSYS/EOPNOTSUPP
+ * 'unsupported', any other 'kernel'), and 'error' for the rest (a CLI-only code too, which no
+ * host should ever meet).
+ */
+export function errorCode(err: unknown): ErrorCode {
+  if (err instanceof PagescopeError) return isErrorCode(err.code) ? err.code : 'error';
+  if (err instanceof KernelError) {
+    switch (err.errnoName) {
+      case 'ESRCH':
+      case 'ENOENT':
+        return 'no-process';
+      case 'EPERM':
+      case 'EACCES':
+        return 'permission';
+      case 'ENOTTY':
+      case 'ENOSYS':
+      case 'EOPNOTSUPP':
+        return 'unsupported';
+      default:
+        return 'kernel';
+    }
+  }
+  return 'error';
 }
 
 /** The sentence to show a user for any thrown value. */

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { chainStage, dieWithParent, findSetpriv, untilExeced } from './parent-death.ts';
-import { alive } from '../testing/proc-facts.ts';
+import { alive } from '../../testing/proc-facts.ts';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 

@@ -3,7 +3,7 @@
  * live fixture's mappings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchFixture, type Fixture } from '../testing/fixture.ts';
+import { launchFixture, type Fixture } from '../../testing/fixture.ts';
 import { hexToPage, pageToAddress, pageToHex, parseMaps, readMaps, vmaKind } from './maps.ts';
 
 const SAMPLE = `55d0c4a00000-55d0c4a2a000 r--p 00000000 fe:01 1835067                    /usr/bin/python3.11

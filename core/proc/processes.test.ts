@@ -1,7 +1,7 @@
 /** The process list: fields, odd command names, and processes that vanish while being read. */
 import { spawn } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
-import { pythonExecutable } from '../testing/targets.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
 import { listProcesses, processAlive, readProcess } from './processes.ts';
 
 const children: Array<ReturnType<typeof spawn>> = [];

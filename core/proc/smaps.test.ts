@@ -1,6 +1,6 @@
 /** /proc/PID/smaps: VmFlags and the kB fields, from text and from a live process. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnPythonTarget, type Target } from '../testing/targets.ts';
+import { spawnPythonTarget, type Target } from '../../testing/targets.ts';
 import { readMaps } from './maps.ts';
 import { parseSmaps, readSmaps } from './smaps.ts';
 

@@ -122,39 +122,6 @@ export interface AnalyticsInfo {
   report: Record<string, unknown>;
 }
 
-export interface RecordingRequestMap {
-  recordingHost: { params: Record<string, never>; result: RecordingHostInfo };
-  /** Opens a recording as a replay session, attached to nothing. */
-  openRecording: {
-    params: { source: 'served' | 'pick' | { uploadId: number } };
-    result: SessionInfo & { recording: RecordingSummary };
-  };
-  /** Sends one chunk of a file to open (in order; the first chunk has no uploadId). */
-  uploadRecording: {
-    params: { uploadId?: number; name: string; size: number; offset: number; data: string };
-    result: { uploadId: number; received: number };
-  };
-  replayControl: {
-    params: { sessionId: number; index?: number; playing?: boolean; speed?: number };
-    result: ReplayState;
-  };
-  recordingTicks: {
-    params: { sessionId: number; from: number; count: number };
-    result: { total: number; ticks: RecordedTickRecord[] };
-  };
-  startRecording: { params: { sessionId: number }; result: LiveRecordingState };
-  stopRecording: { params: { sessionId: number }; result: LiveRecordingState };
-  takeSnapshot: { params: { sessionId: number }; result: LiveRecordingState };
-  /** Compares recording indices a and b (a replay, or a live session's recording so far). */
-  compareTicks: { params: { sessionId: number; a: number; b: number }; result: TickDiffInfo };
-  recordingAnalytics: { params: { sessionId: number }; result: AnalyticsInfo };
-  /** A chunk of a recording this host wrote (web host), base64. */
-  downloadRecording: {
-    params: { name: string; offset: number };
-    result: { data: string; size: number; offset: number };
-  };
-}
-
 const sessionId = z
   .number()
   .int()
@@ -170,47 +137,79 @@ const fileName = z
   .min(1)
   .max(255)
   .refine((s) => !/[\0/\\]/.test(s), 'a file name, without folders');
+const bySession = z.object({ sessionId }).strict();
+/** Results are typed here and built by the host; only params are validated at runtime. */
+const result = <T>() => z.custom<T>(() => true);
 
-export const recordingParamSchemas = {
-  recordingHost: z.object({}).strict(),
-  openRecording: z
-    .object({
-      source: z.union([
-        z.literal('served'),
-        z.literal('pick'),
-        z.object({ uploadId: index }).strict(),
-      ]),
-    })
-    .strict(),
-  uploadRecording: z
-    .object({
-      uploadId: index.optional(),
-      name: z.string().min(1).max(255),
-      size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-      offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-      data: z
-        .string()
-        .max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4)
-        .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data is base64'),
-    })
-    .strict(),
-  replayControl: z
-    .object({
-      sessionId,
-      index: index.optional(),
-      playing: z.boolean().optional(),
-      speed: z.number().min(MIN_SPEED).max(MAX_SPEED).optional(),
-    })
-    .strict(),
-  recordingTicks: z
-    .object({ sessionId, from: index, count: z.number().int().min(1).max(MAX_TICKS_PER_REQUEST) })
-    .strict(),
-  startRecording: z.object({ sessionId }).strict(),
-  stopRecording: z.object({ sessionId }).strict(),
-  takeSnapshot: z.object({ sessionId }).strict(),
-  compareTicks: z.object({ sessionId, a: index, b: index }).strict(),
-  recordingAnalytics: z.object({ sessionId }).strict(),
-  downloadRecording: z
-    .object({ name: fileName, offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) })
-    .strict(),
-} satisfies Record<keyof RecordingRequestMap, z.ZodType>;
+/** The recording methods, registered in messages.ts's `methods`. */
+export const recordingMethods = {
+  recordingHost: { params: z.object({}).strict(), result: result<RecordingHostInfo>() },
+  /** Opens a recording as a replay session, attached to nothing. */
+  openRecording: {
+    params: z
+      .object({
+        source: z.union([
+          z.literal('served'),
+          z.literal('pick'),
+          z.object({ uploadId: index }).strict(),
+        ]),
+      })
+      .strict(),
+    result: result<SessionInfo & { recording: RecordingSummary }>(),
+  },
+  /** Sends one chunk of a file to open (in order; the first chunk has no uploadId). */
+  uploadRecording: {
+    params: z
+      .object({
+        uploadId: index.optional(),
+        name: z.string().min(1).max(255),
+        size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        data: z
+          .string()
+          .max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4)
+          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data is base64'),
+      })
+      .strict(),
+    result: result<{ uploadId: number; received: number }>(),
+  },
+  replayControl: {
+    params: z
+      .object({
+        sessionId,
+        index: index.optional(),
+        playing: z.boolean().optional(),
+        speed: z.number().min(MIN_SPEED).max(MAX_SPEED).optional(),
+      })
+      .strict(),
+    result: result<ReplayState>(),
+  },
+  recordingTicks: {
+    params: z
+      .object({
+        sessionId,
+        from: index,
+        count: z.number().int().min(1).max(MAX_TICKS_PER_REQUEST),
+      })
+      .strict(),
+    result: result<{ total: number; ticks: RecordedTickRecord[] }>(),
+  },
+  startRecording: { params: bySession, result: result<LiveRecordingState>() },
+  stopRecording: { params: bySession, result: result<LiveRecordingState>() },
+  takeSnapshot: { params: bySession, result: result<LiveRecordingState>() },
+  /** Compares recording positions a and b (a replay, or a live session's recording so far). */
+  compareTicks: {
+    params: z.object({ sessionId, a: index, b: index }).strict(),
+    result: result<TickDiffInfo>(),
+  },
+  recordingAnalytics: { params: bySession, result: result<AnalyticsInfo>() },
+  /** A chunk of a recording this host wrote (web host), base64. */
+  downloadRecording: {
+    params: z
+      .object({ name: fileName, offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) })
+      .strict(),
+    result: result<{ data: string; size: number; offset: number }>(),
+  },
+} as const;
+
+export type RecordingMethod = keyof typeof recordingMethods;

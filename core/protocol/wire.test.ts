@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Frame } from './frame.ts';
 import { HISTOGRAM_WIDTH } from './page-bits.ts';
 import { parseRequest } from './schemas.ts';
-import { decodeFrame, encodeFrame } from './wire.ts';
+import { tickCountersSchema } from './messages.ts';
+import { COUNTER_KEYS, decodeFrame, encodeFrame } from './wire.ts';
 
 function frame(windowed: boolean): Frame {
   const histogram = new Uint32Array(3 * HISTOGRAM_WIDTH).map((_, i) => i * 7 + 1);
@@ -20,16 +21,27 @@ function frame(windowed: boolean): Frame {
       written: 3,
       watched: 8,
       scanMs: 1.25,
+      lagMs: 230.5,
+      skipped: 2,
+      estOverheadPct: 3.25,
+      sampleFraction: 0.25,
+      writtenEst: 12,
+      writtenErr: -1,
     },
     overview: { buckets: 3, pagesPerBucket: 100, histogram },
     window: windowed
       ? { startIndex: 7, endIndex: 12, bits: Uint16Array.of(1, 2, 3, 0x1ff, 0) }
       : null,
     written: Float64Array.of(0, 3, 2 ** 40, 2 ** 40 + 1),
+    vmaCounts: Uint32Array.of(1, 0, 0, 0, 2, 1, 2 ** 32 - 1, 0, 7),
   };
 }
 
 describe('encodeFrame/decodeFrame', () => {
+  it('puts every counter of the schema on the wire, once', () => {
+    expect([...COUNTER_KEYS].sort()).toEqual(Object.keys(tickCountersSchema.shape).sort());
+  });
+
   it('round-trips a frame with and without a window', () => {
     for (const w of [true, false]) {
       const f = frame(w);
@@ -45,7 +57,8 @@ describe('encodeFrame/decodeFrame', () => {
         fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 50 }),
         fc.array(fc.double({ noNaN: true }), { maxLength: 20 }),
         fc.boolean(),
-        (hist, bits, written, hasWindow) => {
+        fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { maxLength: 30 }),
+        (hist, bits, written, hasWindow, counts) => {
           const f: Frame = {
             ...frame(false),
             overview: {
@@ -57,6 +70,7 @@ describe('encodeFrame/decodeFrame', () => {
               ? { startIndex: 0, endIndex: bits.length, bits: Uint16Array.from(bits) }
               : null,
             written: Float64Array.from(written),
+            vmaCounts: Uint32Array.from(counts),
           };
           expect(decodeFrame(encodeFrame(f))).toEqual(f);
         },

@@ -9,9 +9,10 @@
  * On the socket: requests and responses are JSON text matched by id, events are JSON text with an
  * `event` field, frames are binary messages (wire.ts).
  */
-import type { Bridge } from './bridge.ts';
+import { bridgeOver, type Bridge, type HostLink } from './bridge.ts';
+import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from './constants.ts';
 import type { Frame } from './frame.ts';
-import type { HostEvent, Method, Params, Response, Result } from './messages.ts';
+import type { Failure, HostEvent, Method, Params, Response } from './messages.ts';
 import { decodeFrame } from './wire.ts';
 
 /** The part of the WHATWG WebSocket this bridge needs (the browser's and `ws`'s both fit). */
@@ -27,27 +28,12 @@ export interface WebSocketLike {
 /** Opens a socket offering `protocols` (the browser's `new WebSocket(url, protocols)`). */
 export type WebSocketFactory = (url: string, protocols: string[]) => WebSocketLike;
 
-/** Raised for a request the host answered with ok: false. */
-export class BridgeError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BridgeError';
-  }
-}
-
 export interface WebSocketBridge extends Bridge {
   /** Resolves once the socket is open; rejects when it could not be opened. */
   readonly ready: Promise<void>;
   close(): void;
 }
 
-/** The subprotocol both ends speak; the host answers with it (never with the token). */
-export const WS_PROTOCOL = 'pagescope.v1';
-/** The token rides in a second offered subprotocol, `pagescope.token.<token>` (base64url). */
-export const WS_TOKEN_PREFIX = 'pagescope.token.';
 const TOKEN_KEY = 'pagescope.token';
 
 interface PageLocation {
@@ -101,7 +87,7 @@ export function socketProtocols(token: string | null): string[] {
 export function defaultSocketUrl(): string {
   const loc = (globalThis as PageGlobals).location;
   if (!loc) throw new Error('No page location: pass the WebSocket URL explicitly.');
-  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${WS_PATH}`;
 }
 
 function defaultFactory(url: string, protocols: string[]): WebSocketLike {
@@ -124,9 +110,14 @@ export function connectWebSocketBridge(
   socket.binaryType = 'arraybuffer';
   let nextId = 1;
   let closedReason: string | null = null;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, (res: Response) => void>();
   const frameListeners = new Set<(f: Frame) => void>();
   const eventListeners = new Set<(e: HostEvent) => void>();
+  const closedResponse = (id: number, message: string): Failure => ({
+    id,
+    ok: false,
+    error: { code: 'closed', message },
+  });
 
   const ready = new Promise<void>((resolve, reject) => {
     socket.addEventListener('open', () => resolve());
@@ -144,7 +135,7 @@ export function connectWebSocketBridge(
 
   socket.addEventListener('close', () => {
     closedReason = 'The connection to the pagescope host was closed.';
-    for (const p of pending.values()) p.reject(new BridgeError('closed', closedReason));
+    for (const [id, settle] of pending) settle(closedResponse(id, closedReason));
     pending.clear();
   });
 
@@ -174,21 +165,19 @@ export function connectWebSocketBridge(
       return;
     }
     const res = msg as Response;
-    const p = pending.get(res.id);
-    if (!p) return;
+    const settle = pending.get(res.id);
+    if (!settle) return;
     pending.delete(res.id);
-    if (res.ok) p.resolve(res.result);
-    else p.reject(new BridgeError(res.error.code, res.error.message));
+    settle(res);
   });
 
-  return {
-    ready,
-    async request<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
+  const link: HostLink = {
+    async exchange<M extends Method>(method: M, params: Params<M>): Promise<Response<M>> {
       await ready;
-      if (closedReason) throw new BridgeError('closed', closedReason);
       const id = nextId++;
-      return new Promise<Result<M>>((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      if (closedReason) return closedResponse(id, closedReason);
+      return new Promise<Response<M>>((resolve) => {
+        pending.set(id, resolve as (res: Response) => void);
         socket.send(JSON.stringify({ id, method, params }));
       });
     },
@@ -200,6 +189,11 @@ export function connectWebSocketBridge(
       eventListeners.add(listener);
       return () => eventListeners.delete(listener);
     },
+  };
+
+  return {
+    ...bridgeOver(link),
+    ready,
     close() {
       socket.close(1000, 'bye');
     },

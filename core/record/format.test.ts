@@ -61,8 +61,27 @@ function frame(tick: number, bits: Uint16Array, written: number[]): Frame {
     tick,
     vmaVersion: 1,
     totalPages: bits.length,
-    counters: { tick, t: tick * 100, present, swapped: 0, written: 0, watched: 0, scanMs: 1.25 },
-    overview: { buckets: 1, pagesPerBucket: bits.length, histogram: new Uint32Array(9) },
+    counters: {
+      tick,
+      t: tick * 100,
+      present,
+      swapped: 0,
+      written: 0,
+      watched: 0,
+      scanMs: 1.25,
+      lagMs: 0.5,
+      skipped: 0,
+      estOverheadPct: 0.25,
+      sampleFraction: 1,
+      writtenEst: 0,
+      writtenErr: -1,
+    },
+    vmaCounts: new Uint32Array(0),
+    overview: {
+      buckets: 1,
+      pagesPerBucket: bits.length,
+      histogram: histogramOf(win, bits.length, 1),
+    },
     window: { startIndex: 0, endIndex: bits.length, bits: win },
     written: Float64Array.from(written),
   };
@@ -125,6 +144,16 @@ describe('page codec', () => {
           const ref = Uint16Array.from(b.slice(0, n), (x) => x * 0x101);
           const w = new ByteWriter();
           encodePages(cur, keyframe ? null : ref, w);
+          if (!keyframe) {
+            // The writer's way: a mask, and the reference updated as it goes.
+            const w2 = new ByteWriter();
+            const upd = ref.slice();
+            encodePages(cur, upd, w2, { mask: 0x0f0f, update: true });
+            const st = ref.slice();
+            decodePages(new ByteReader(w2.view(), 'test'), st);
+            expect(st).toEqual(cur.map((x) => x & 0x0f0f));
+            expect(upd).toEqual(st);
+          }
           const state = keyframe ? new Uint16Array(n) : ref.slice();
           const r = new ByteReader(w.view(), 'test');
           decodePages(r, state);
@@ -235,7 +264,7 @@ describe('bad files', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(RecordingError);
-    expect((err as RecordingError).code).toBe(code);
+    expect((err as RecordingError).problem).toBe(code);
     expect((err as Error).message).toMatch(text);
   };
 

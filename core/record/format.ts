@@ -45,12 +45,16 @@ export const RecordType = {
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
 
 /** A file that is not a readable recording: one sentence for the user. */
+export type RecordingProblem = 'not-a-recording' | 'version' | 'corrupt' | 'too-large' | 'io';
+
+/** A file that is not a readable recording (a PagescopeError with code 'bad-input'). */
 export class RecordingError extends PagescopeError {
   constructor(
     message: string,
-    code: 'not-a-recording' | 'version' | 'corrupt' | 'too-large' | 'io' = 'corrupt',
+    /** What is wrong with the file. */
+    readonly problem: RecordingProblem = 'corrupt',
   ) {
-    super(message, code);
+    super(message, 'bad-input');
     this.name = 'RecordingError';
   }
 }
@@ -96,6 +100,12 @@ export class ByteWriter {
       v = Math.floor(v / 0x80);
     }
     this.buf[this.length++] = v;
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.length);
+    this.length += 8;
   }
 
   bytes(b: Uint8Array): void {
@@ -145,6 +155,11 @@ export class ByteReader {
     }
     if (v > max) this.fail(`a value (${v}) is above its limit (${max})`);
     return v;
+  }
+
+  f64(): number {
+    const b = this.bytes(8);
+    return Buffer.from(b.buffer, b.byteOffset, 8).readDoubleLE(0);
   }
 
   bytes(n: number): Uint8Array {

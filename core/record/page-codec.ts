@@ -18,33 +18,76 @@ const ZERO = Buffer.alloc(CHUNK * 2);
 
 const bytesOf = (a: Uint16Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-/** Writes the runs that turn `ref` (zeros when null) into `cur`; returns how many there are. */
-export function encodePages(cur: Uint16Array, ref: Uint16Array | null, w: ByteWriter): number {
-  if (ref && ref.length !== cur.length) throw new RangeError('reference of another size');
+export interface EncodeOptions {
+  /** Bits kept of `cur` (the writer drops WRITTEN, stored as ranges). */
+  mask?: number;
+  /**
+   * True when `cur` is known to be all zero in [start, end) (from the frame's overview): such a
+   * chunk is never read, so untouched (never faulted) parts of a fresh array stay untouched.
+   */
+  knownEmpty?: (start: number, end: number) => boolean;
+  /** Make `ref` equal to `cur & mask` as it goes (ref must not be null). */
+  update?: boolean;
+}
+
+/** Writes the runs that turn `ref` (zeros when null) into `cur & mask`; returns how many. */
+export function encodePages(
+  cur: Uint16Array,
+  ref: Uint16Array | null,
+  w: ByteWriter,
+  opts: EncodeOptions = {},
+): number {
+  const n = cur.length;
+  if (ref && ref.length < n) throw new RangeError('reference smaller than the pages');
+  const mask = opts.mask ?? 0xffff;
+  const update = opts.update === true && ref !== null;
   const cb = bytesOf(cur);
   const rb = ref ? bytesOf(ref) : null;
   const runs: number[] = [];
-  const n = cur.length;
   let last = 0; // first page after the previous run
+  const emit = (p: number, q: number, v: number): void => {
+    const k = runs.length;
+    if (k > 0 && last === p && runs[k - 1] === v) runs[k - 2] += q - p;
+    else runs.push(p - last, q - p, v);
+    last = q;
+  };
   for (let c = 0; c < n; c += CHUNK) {
     const ce = Math.min(n, c + CHUNK);
+    const refZero = rb ? rb.compare(ZERO, 0, (ce - c) * 2, c * 2, ce * 2) === 0 : true;
+    if (opts.knownEmpty?.(c, ce)) {
+      if (refZero) continue;
+      const r = ref as Uint16Array;
+      for (let p = c; p < ce;) {
+        if (r[p] === 0) {
+          p++;
+          continue;
+        }
+        let q = p + 1;
+        while (q < ce && r[q] !== 0) q++;
+        emit(p, q, 0);
+        p = q;
+      }
+      if (update) r.fill(0, c, ce);
+      continue;
+    }
     const equal = rb
       ? cb.compare(rb, c * 2, ce * 2, c * 2, ce * 2) === 0
       : cb.compare(ZERO, 0, (ce - c) * 2, c * 2, ce * 2) === 0;
-    if (equal) continue;
-    let p = Math.max(c, last);
-    while (p < ce) {
-      const r = ref ? ref[p] : 0;
-      const v = cur[p];
-      if (v === r) {
+    if (equal) continue; // (ref never holds bits outside mask, so neither does cur here)
+    for (let p = c; p < ce;) {
+      const v = cur[p] & mask;
+      if (v === (ref ? ref[p] : 0)) {
         p++;
         continue;
       }
       let q = p + 1;
-      while (q < n && cur[q] === v && cur[q] !== (ref ? ref[q] : 0)) q++;
-      runs.push(p - last, q - p, v);
-      last = q;
+      while (q < ce && (cur[q] & mask) === v && v !== (ref ? ref[q] : 0)) q++;
+      emit(p, q, v);
       p = q;
+    }
+    if (update) {
+      const r = ref as Uint16Array;
+      for (let p = c; p < ce; p++) r[p] = cur[p] & mask;
     }
   }
   w.varint(runs.length / 3);
@@ -73,14 +116,18 @@ export function decodePages(r: ByteReader, state: Uint16Array): void {
 /**
  * The reference for a tick after a layout change: every page that is in both tables (same
  * address) keeps its previous state, new pages start at zero. Both tables are in address order.
+ * Written into `out` (zeroed first) when given: reused buffers matter on kernels where touching
+ * fresh memory is costly, since a large process's page-state array is megabytes.
  */
 export function remapPages(
   prev: Uint16Array,
   prevVmas: readonly VmaInfo[],
   nextVmas: readonly VmaInfo[],
   nextTotal: number,
+  out: Uint16Array = new Uint16Array(nextTotal),
 ): Uint16Array {
-  const out = new Uint16Array(nextTotal);
+  if (out.length < nextTotal) throw new RangeError('remap target too small');
+  out.fill(0, 0, nextTotal);
   let i = 0;
   for (const v of nextVmas) {
     while (i < prevVmas.length && prevVmas[i].endPage <= v.startPage) i++;
@@ -95,4 +142,9 @@ export function remapPages(
     }
   }
   return out;
+}
+
+/** A Uint16Array of at least `n` entries: `buf` when it is large enough, else a new one. */
+export function ensureCapacity(buf: Uint16Array | null, n: number): Uint16Array {
+  return buf && buf.length >= n ? buf : new Uint16Array(Math.max(n, 1024));
 }

@@ -32,9 +32,16 @@ import {
   RecordingError,
   RecordType,
 } from './format.ts';
-import { decodePages, remapPages } from './page-codec.ts';
+import { decodePages, ensureCapacity, remapPages } from './page-codec.ts';
 import { decodeHistogram, decodeTickHead, TickFlag, type TickHead } from './tick-codec.ts';
-import { applyDiff, parseDiff, toTable, vmaTableSchema, type VmaEntry } from './vma-codec.ts';
+import {
+  applyDiff,
+  MAX_VMAS,
+  parseDiff,
+  toTable,
+  vmaTableSchema,
+  type VmaEntry,
+} from './vma-codec.ts';
 import type { RecordingHeader } from './writer.ts';
 
 export type { RecordingHeader } from './writer.ts';
@@ -123,7 +130,9 @@ export class Recording {
   end: { reason: string; ticks: number } | null = null;
   /** Why the tail was dropped, when it was (a record cut short by a killed recorder). */
   truncated: string | null = null;
-  private cache: { index: number; pages: Uint16Array } | null = null;
+  private state: Uint16Array | null = null;
+  private spare: Uint16Array | null = null;
+  private cacheIndex = -1;
 
   constructor(
     readonly header: RecordingHeader,
@@ -178,7 +187,7 @@ export class Recording {
   statesAt(i: number): Uint16Array | null {
     const target = this.tick(i);
     if (!(target.flags & TickFlag.PAGES)) return null;
-    if (this.cache?.index === i) return this.cache.pages;
+    if (this.cacheIndex === i && this.state) return this.state.subarray(0, target.totalPages);
     let k = i;
     while (!(this.ticks[k].flags & TickFlag.KEYFRAME)) {
       k--;
@@ -188,30 +197,36 @@ export class Recording {
           'corrupt',
         );
     }
-    let state: Uint16Array;
-    let from: number;
-    if (this.cache && this.cache.index >= k && this.cache.index < i) {
-      state = this.cache.pages; // advanced in place: the cache is dropped until it is done
-      from = this.cache.index + 1;
-      this.cache = null;
-    } else {
-      state = new Uint16Array(this.tables[this.ticks[k].table].totalPages);
-      from = k;
-    }
+    // Two buffers reused from call to call (the states of a large process are megabytes, and
+    // fresh memory is costly to touch): `state` holds the states, `spare` takes layout changes.
+    const from = this.cacheIndex >= k && this.cacheIndex < i ? this.cacheIndex + 1 : k;
+    this.cacheIndex = -1; // advanced in place: not valid until done
     for (let j = from; j <= i; j++) {
       const t = this.ticks[j];
-      if (t.flags & TickFlag.KEYFRAME) state = new Uint16Array(t.totalPages);
-      else if (j > 0 && this.ticks[j - 1].table !== t.table) {
+      const total = t.totalPages;
+      if (t.flags & TickFlag.KEYFRAME) {
+        this.state = ensureCapacity(this.state, total);
+        this.state.fill(0, 0, total);
+      } else if (this.ticks[j - 1].table !== t.table) {
         const a = this.tables[this.ticks[j - 1].table];
         const b = this.tables[t.table];
-        state = remapPages(state, a.vmas, b.vmas, b.totalPages);
+        const out = ensureCapacity(this.spare, total);
+        remapPages(
+          (this.state as Uint16Array).subarray(0, a.totalPages),
+          a.vmas,
+          b.vmas,
+          total,
+          out,
+        );
+        this.spare = this.state;
+        this.state = out;
       }
       const r = new ByteReader(this.buf.subarray(t.bodyOffset, t.bodyEnd), `Tick ${j}`);
-      decodePages(r, state);
+      decodePages(r, (this.state as Uint16Array).subarray(0, total));
       r.end();
     }
-    this.cache = { index: i, pages: state };
-    return state;
+    this.cacheIndex = i;
+    return (this.state as Uint16Array).subarray(0, target.totalPages);
   }
 
   /** Tick i's written ranges in absolute page numbers [s0, e0, ...] (address order). */
@@ -238,6 +253,60 @@ export class Recording {
     return Float64Array.from(out);
   }
 
+  /** An overview-only tick's stored histogram and per-VMA counts. */
+  private overviewAt(i: number): { overview: Frame['overview']; vmaCounts: Uint32Array } {
+    const t = this.tick(i);
+    const r = new ByteReader(this.buf.subarray(t.bodyOffset, t.bodyEnd), `Tick ${i}`);
+    const overview = decodeHistogram(r, t.totalPages);
+    const n = r.varint(3 * MAX_VMAS);
+    const vmaCounts = new Uint32Array(n);
+    for (let k = 0; k < n; k++) vmaCounts[k] = r.varint(0xffffffff);
+    r.end();
+    return { overview, vmaCounts };
+  }
+
+  /**
+   * Exact [present, swapped, written] of each VMA of tick i (at 3i..3i+2, as a frame's
+   * vmaCounts); present and swapped are 0 for an overview-only tick (not recorded page by page).
+   */
+  vmaCountsAt(i: number): Uint32Array {
+    const t = this.tick(i);
+    const { vmas } = this.tables[t.table];
+    if (!(t.flags & TickFlag.PAGES)) return this.overviewAt(i).vmaCounts;
+    const out = new Uint32Array(3 * vmas.length);
+    const states = this.statesAt(i);
+    if (states) {
+      const bytes = Buffer.from(states.buffer, states.byteOffset, states.byteLength);
+      vmas.forEach((v, k) => {
+        const e = v.offset + v.endPage - v.startPage;
+        for (let c = v.offset; c < e; c += CHUNK) {
+          const ce = Math.min(e, c + CHUNK);
+          if (bytes.compare(ZERO, 0, (ce - c) * 2, c * 2, ce * 2) === 0) continue;
+          for (let p = c; p < ce; p++) {
+            if (states[p] & PageBit.PRESENT) out[3 * k]++;
+            if (states[p] & PageBit.SWAPPED) out[3 * k + 1]++;
+          }
+        }
+      });
+    }
+    let v = 0;
+    const w = t.written;
+    for (let r = 0; r + 1 < w.length; r += 2) {
+      let s = w[r];
+      while (s < w[r + 1] && v < vmas.length) {
+        const ve = vmas[v].offset + vmas[v].endPage - vmas[v].startPage;
+        if (ve <= s) {
+          v++;
+          continue;
+        }
+        const pe = Math.min(w[r + 1], ve);
+        out[3 * v + 2] += pe - s;
+        s = pe;
+      }
+    }
+    return out;
+  }
+
   /**
    * Tick i as the live session would have sent it for `view`: the same histogram, window and
    * written ranges, counted from the recorded page states by aggregate.ts's bucket rules. A tick
@@ -252,27 +321,35 @@ export class Recording {
       totalPages: t.totalPages,
       counters: { ...t.counters },
       written: t.written.slice(),
+      vmaCounts: this.vmaCountsAt(i),
     };
-    if (!(t.flags & TickFlag.PAGES)) {
-      const r = new ByteReader(this.buf.subarray(t.bodyOffset, t.bodyEnd), `Tick ${i}`);
-      return { ...base, overview: decodeHistogram(r, t.totalPages), window: null };
-    }
-    const pages = this.pagesAt(i) as Uint16Array;
+    if (!(t.flags & TickFlag.PAGES))
+      return { ...base, overview: this.overviewAt(i).overview, window: null };
+    const states = this.statesAt(i) as Uint16Array;
     const total = t.totalPages;
     const minBuckets = Math.ceil(total / 0xffffffff);
     const want = Math.max(1, minBuckets, Math.min(view.buckets, Math.max(1, total)));
     const ppb = Math.max(1, Math.ceil(total / want));
     const buckets = total === 0 ? 0 : Math.ceil(total / ppb);
-    const histogram = histogramOf(pages, ppb, buckets);
+    const histogram = histogramOf(states, ppb, buckets);
+    const col = Math.log2(PageBit.WRITTEN);
+    const w = t.written;
+    for (let r = 0; r + 1 < w.length; r += 2) {
+      const b1 = Math.floor((w[r + 1] - 1) / ppb);
+      for (let b = Math.floor(w[r] / ppb); b <= b1; b++) {
+        const lo = b * ppb;
+        histogram[b * HISTOGRAM_WIDTH + col] += Math.min(w[r + 1], lo + ppb) - Math.max(w[r], lo);
+      }
+    }
     let window: Frame['window'] = null;
     if (view.window) {
       const ws = Math.min(view.window.startIndex, total);
-      const we = Math.min(view.window.endIndex, total);
-      window = {
-        startIndex: ws,
-        endIndex: Math.max(ws, we),
-        bits: pages.slice(ws, Math.max(ws, we)),
-      };
+      const we = Math.max(ws, Math.min(view.window.endIndex, total));
+      const bits = states.slice(ws, we);
+      for (let r = 0; r + 1 < w.length; r += 2)
+        for (let p = Math.max(w[r], ws); p < Math.min(w[r + 1], we); p++)
+          bits[p - ws] |= PageBit.WRITTEN;
+      window = { startIndex: ws, endIndex: we, bits };
     }
     return { ...base, overview: { buckets, pagesPerBucket: ppb, histogram }, window };
   }

@@ -13,9 +13,19 @@ import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts
 import { readProcess } from '../proc/processes.ts';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent, VmaInfo } from '../protocol/messages.ts';
-import { DEFAULT_BUCKETS, type Session } from '../session/session.ts';
+import type { Session } from '../session/session.ts';
 import { MAX_RECORD_PAGES } from './format.ts';
 import { RecordingWriter } from './writer.ts';
+
+/**
+ * The view the recorder asks for: every page (the window, clamped by the session to the pages
+ * that exist) and an overview fine enough (at most 2048 pages a bucket) that the encoder can skip
+ * the empty parts of the window without reading them.
+ */
+export const RECORD_VIEW = {
+  buckets: MAX_RECORD_PAGES / 2048,
+  window: { startIndex: 0, endIndex: MAX_RECORD_PAGES },
+};
 
 export interface RecorderOptions {
   path: string;
@@ -24,11 +34,6 @@ export interface RecorderOptions {
   intervalMs: number;
   /** pagescope's version, for the header. */
   version: string;
-  /**
-   * True when nobody else reads the frames' windows after the recorder (the CLI): the recorder
-   * then keeps a frame's window as its reference without copying it.
-   */
-  ownsFrames?: boolean;
   /** Called after each recorded tick (ms spent encoding and writing it). */
   onTick?: (frame: Frame, costMs: number) => void;
   /** Called with each VMA table the session sends (e.g. to follow new mappings). */
@@ -47,10 +52,7 @@ export class SessionRecorder {
     private readonly session: Session,
     private readonly opts: RecorderOptions,
   ) {
-    session.setView({
-      buckets: DEFAULT_BUCKETS,
-      window: { startIndex: 0, endIndex: MAX_RECORD_PAGES },
-    });
+    session.setView(RECORD_VIEW);
     this.off.push(session.onEvent((e) => this.onEvent(e)));
     this.off.push(session.onFrame((f) => this.onFrame(f)));
     if (session.vmas.length > 0) this.open(session.vmas);
@@ -106,7 +108,7 @@ export class SessionRecorder {
   private onFrame(f: Frame): void {
     if (this.closed || !this.writer) return;
     const t0 = performance.now();
-    const ok = this.writer.tick(f, this.session.skippedTicks, this.opts.ownsFrames ?? false);
+    const ok = this.writer.tick(f, this.session.skippedTicks);
     const cost = performance.now() - t0;
     this.lastT = f.counters.t;
     if (!ok) {

@@ -19,6 +19,16 @@ import { HISTOGRAM_WIDTH } from '../protocol/page-bits.ts';
 import type { ByteReader, ByteWriter } from './format.ts';
 import { MAX_RECORD_BYTES, RecordingError } from './format.ts';
 
+/** Counters stored as float64 after the varint ones, in this order (count first). */
+export const EXTRA_COUNTERS = [
+  'lagMs',
+  'skipped',
+  'estOverheadPct',
+  'sampleFraction',
+  'writtenEst',
+  'writtenErr',
+] as const;
+
 export const TickFlag = { KEYFRAME: 1, PAGES: 2, HISTOGRAM: 4 } as const;
 
 /** The fixed part of a tick: what the timeline shows. */
@@ -45,6 +55,8 @@ export function encodeTickHead(h: TickHead, w: ByteWriter): void {
   w.varint(c.watched);
   w.varint(Math.max(0, Math.round(c.scanMs * 100)));
   w.varint(h.skipped);
+  w.varint(EXTRA_COUNTERS.length);
+  for (const k of EXTRA_COUNTERS) w.f64(c[k]);
   const n = h.written.length >> 1;
   w.varint(n);
   let prev = 0;
@@ -71,6 +83,12 @@ export function decodeTickHead(r: ByteReader, maxPages: number): TickHead {
   const watched = r.varint(totalPages);
   const scanMs = r.varint() / 100;
   const skipped = r.varint();
+  const extra = r.varint(64);
+  const more: Record<string, number> = {};
+  for (let k = 0; k < extra; k++) {
+    const v = r.f64();
+    if (k < EXTRA_COUNTERS.length) more[EXTRA_COUNTERS[k]] = v;
+  }
   const n = r.varint(Math.ceil(totalPages / 2));
   if (n * 2 > r.remaining) throw new RecordingError('The recording is damaged: a tick ends early.');
   const written = new Float64Array(2 * n);
@@ -93,7 +111,21 @@ export function decodeTickHead(r: ByteReader, maxPages: number): TickHead {
     totalPages,
     skipped,
     written,
-    counters: { tick, t, present, swapped, written: writtenCount, watched, scanMs },
+    counters: {
+      tick,
+      t,
+      present,
+      swapped,
+      written: writtenCount,
+      watched,
+      scanMs,
+      lagMs: more.lagMs ?? 0,
+      skipped: more.skipped ?? 0,
+      estOverheadPct: more.estOverheadPct ?? 0,
+      sampleFraction: more.sampleFraction ?? 1,
+      writtenEst: more.writtenEst ?? writtenCount,
+      writtenErr: more.writtenErr ?? 0,
+    },
   };
 }
 

@@ -23,7 +23,8 @@ import {
   RecordType,
   type RecordTypeValue,
 } from './format.ts';
-import { encodePages, remapPages } from './page-codec.ts';
+import { encodePages, ensureCapacity, remapPages } from './page-codec.ts';
+import { HISTOGRAM_WIDTH } from '../protocol/page-bits.ts';
 import { encodeHistogram, encodeTickHead, TickFlag } from './tick-codec.ts';
 import { diffTables, toEntry, type VmaEntry } from './vma-codec.ts';
 
@@ -52,6 +53,18 @@ export interface RecordingHeader {
 
 const NOT_WRITTEN = ~PageBit.WRITTEN & 0xffff;
 
+/** From a frame's overview: whether pages [start, end) are all zero (every bucket empty). */
+function emptyChunks(o: Frame['overview']): (start: number, end: number) => boolean {
+  const h = o.histogram;
+  const ppb = o.pagesPerBucket;
+  return (start, end) => {
+    const b1 = Math.floor((end - 1) / ppb);
+    for (let b = Math.floor(start / ppb); b <= b1; b++)
+      for (let k = 0; k < HISTOGRAM_WIDTH; k++) if (h[b * HISTOGRAM_WIDTH + k] !== 0) return false;
+    return true;
+  };
+}
+
 function appendRecord(w: ByteWriter, type: RecordTypeValue, payload: Uint8Array): void {
   const head = Buffer.allocUnsafe(5);
   head[0] = type;
@@ -79,8 +92,14 @@ export class RecordingEncoder {
   /** The table in force (from the latest setVmas): written with the next tick. */
   private entries: VmaEntry[];
   private vmas: VmaInfo[];
-  /** The last tick's page states (WRITTEN stripped), in the layout of `refVmas`. */
+  /**
+   * The last tick's page states (WRITTEN dropped) in the layout of `refVmas`, in a buffer reused
+   * from tick to tick (`spare` is the other one, for layout changes), valid when `refValid`.
+   */
   private ref: Uint16Array | null = null;
+  private spare: Uint16Array | null = null;
+  private refValid = false;
+  private refTotal = 0;
   private refVmas: VmaInfo[] = [];
   private sinceKeyframe = 0;
   ticks = 0;
@@ -108,11 +127,13 @@ export class RecordingEncoder {
 
   /**
    * The bytes of one tick (with the VMA change before it): null when the frame does not match
-   * the table in force (it was taken for another layout; it is dropped). With `ownsFrame` the
-   * frame's window is kept as the next reference without a copy (and its WRITTEN bits cleared).
+   * the table in force (it was taken for another layout; it is dropped). The frame is not
+   * modified: its page states are compared against the encoder's own reference buffer, which
+   * then becomes them (WRITTEN dropped). Chunks the frame's overview shows empty are not read.
    */
-  encodeTick(frame: Frame, skipped: number, ownsFrame = false): Buffer | null {
-    if (frame.totalPages !== this.totalPages) return null;
+  encodeTick(frame: Frame, skipped: number): Buffer | null {
+    const total = frame.totalPages;
+    if (total !== this.totalPages) return null;
     const w = new ByteWriter(4096);
     if (this.entries !== this.writtenEntries) {
       const diff = diffTables(this.writtenEntries, this.entries);
@@ -120,39 +141,47 @@ export class RecordingEncoder {
         appendRecord(w, RecordType.VMAS, Buffer.from(JSON.stringify(diff), 'utf8'));
       this.writtenEntries = this.entries;
     }
-    if (this.ref && this.refVmas !== this.vmas)
-      this.ref = remapPages(this.ref, this.refVmas, this.vmas, this.totalPages);
+    if (this.ref && this.refVmas !== this.vmas) {
+      const out = ensureCapacity(this.spare, total);
+      remapPages(this.ref.subarray(0, this.refTotal), this.refVmas, this.vmas, total, out);
+      this.spare = this.ref;
+      this.ref = out;
+    }
     this.refVmas = this.vmas;
 
     const win = frame.window;
-    const full = win !== null && win.startIndex === 0 && win.endIndex === frame.totalPages;
-    let bits: Uint16Array | null = null;
-    if (full) {
-      bits = ownsFrame ? win.bits : win.bits.slice();
-      const wr = frame.written;
-      for (let i = 0; i + 1 < wr.length; i += 2)
-        for (let p = wr[i]; p < wr[i + 1]; p++) bits[p] &= NOT_WRITTEN;
-    }
-    const keyframe = bits !== null && (this.ref === null || this.sinceKeyframe >= KEYFRAME_EVERY);
+    const full = win !== null && win.startIndex === 0 && win.endIndex === total;
+    const keyframe = full && (!this.refValid || this.sinceKeyframe >= KEYFRAME_EVERY);
     const body = new ByteWriter(4096);
     encodeTickHead(
       {
-        flags: (keyframe ? TickFlag.KEYFRAME : 0) | (bits ? TickFlag.PAGES : TickFlag.HISTOGRAM),
+        flags: (keyframe ? TickFlag.KEYFRAME : 0) | (full ? TickFlag.PAGES : TickFlag.HISTOGRAM),
         vmaVersion: frame.vmaVersion,
-        totalPages: frame.totalPages,
+        totalPages: total,
         counters: frame.counters,
         skipped,
         written: frame.written,
       },
       body,
     );
-    if (bits) {
-      encodePages(bits, keyframe ? null : this.ref, body);
-      this.ref = bits;
+    if (full) {
+      const ref = ensureCapacity(this.ref, total);
+      if (ref !== this.ref || keyframe) ref.fill(0, 0, total);
+      this.ref = ref;
+      encodePages(win.bits, ref.subarray(0, total), body, {
+        mask: NOT_WRITTEN,
+        knownEmpty: emptyChunks(frame.overview),
+        update: true,
+      });
+      this.refValid = true;
+      this.refTotal = total;
       this.sinceKeyframe = keyframe ? 1 : this.sinceKeyframe + 1;
     } else {
       encodeHistogram(frame.overview, body);
-      this.ref = null;
+      // No page states to count them from: the exact per-VMA counts go along.
+      body.varint(frame.vmaCounts.length);
+      for (const x of frame.vmaCounts) body.varint(x);
+      this.refValid = false;
     }
     appendRecord(w, RecordType.TICK, body.view());
     this.ticks++;
@@ -212,8 +241,8 @@ export class RecordingWriter {
   }
 
   /** Appends one tick; false when the frame did not match the VMA table and was dropped. */
-  tick(frame: Frame, skipped: number, ownsFrame = false): boolean {
-    const b = this.encoder.encodeTick(frame, skipped, ownsFrame);
+  tick(frame: Frame, skipped: number): boolean {
+    const b = this.encoder.encodeTick(frame, skipped);
     if (!b) return false;
     this.write(b);
     return true;

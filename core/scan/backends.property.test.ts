@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Category } from '../kernel/pagemap-abi.ts';
-import { launchFixture } from '../testing/fixture.ts';
-import { ensureSwap, type SwapResult } from '../testing/zram.ts';
+import { launchFixture } from '../../testing/fixture.ts';
+import { ensureSwap, type SwapResult } from '../../testing/zram.ts';
 import { categoriesFromPagemapHigh, PAGEMAP_READ_CATEGORIES } from './pagemap-read-backend.ts';
 import { Scanner } from './scanner.ts';
 

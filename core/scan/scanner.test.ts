@@ -1,6 +1,6 @@
 /**
  * The scanner, page by page, against the real kernel on a fixture child with a known layout
- * (core/testing/fixture-target.py: every region in its own 4 MiB slot, so whether a page table
+ * (testing/fixture-target.py: every region in its own 4 MiB slot, so whether a page table
  * exists depends only on the region itself).
  *
  * Measured quirks this file pins down (Linux 6.18):
@@ -9,7 +9,7 @@
  *   for both: it cannot tell them apart, so WRITTEN is compared only on present/swapped pages.
  * - A read-only-touched anon page maps the zero page: PRESENT|WRITTEN|PFNZERO (the reader sees
  *   PRESENT|WRITTEN, it has no PFNZERO). On a kernel without the shared zero page on read (e.g.
- *   booted with pvm_no_zero_page=1; core/testing/zero-page.ts) it is a private page:
+ *   booted with pvm_no_zero_page=1; testing/zero-page.ts) it is a private page:
  *   PRESENT|WRITTEN for both, and the summary counts no zero page.
  * - A written MAP_PRIVATE file page becomes anon and loses FILE; shmem (memfd) pages are FILE.
  * - A guard page is WRITTEN|SWAPPED|GUARD; the summary counts it as guard, never as swap.
@@ -17,9 +17,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CATEGORIES, Category, categoryNames } from '../kernel/pagemap-abi.ts';
 import { readMaps, type Vma } from '../proc/maps.ts';
-import { launchFixture, type Fixture } from '../testing/fixture.ts';
-import { zeroPageOnRead } from '../testing/zero-page.ts';
-import { ensureSwap, type SwapResult } from '../testing/zram.ts';
+import { launchFixture, type Fixture } from '../../testing/fixture.ts';
+import { zeroPageOnRead } from '../../testing/zero-page.ts';
+import { ensureSwap, type SwapResult } from '../../testing/zram.ts';
 import type { BackendName } from './backend.ts';
 import {
   categoriesFromPagemapHigh,

@@ -12,7 +12,7 @@ import {
   spawnNodeTarget,
   spawnPythonTarget,
   type Target,
-} from '../testing/targets.ts';
+} from '../../testing/targets.ts';
 import type { BackendName } from './backend.ts';
 import { categoriesFromPagemapHigh, PAGEMAP_READ_CATEGORIES } from './pagemap-read-backend.ts';
 import { Scanner } from './scanner.ts';

@@ -4,7 +4,16 @@ import { Category } from '../kernel/pagemap-abi.ts';
 import type { Vma } from '../proc/maps.ts';
 import { HISTOGRAM_WIDTH, PageBit, PAGE_BIT_NAMES } from '../protocol/page-bits.ts';
 import { RegionList } from '../scan/region-list.ts';
-import { aggregate, layoutOf, pageBitsOf, toCollapsed } from './aggregate.ts';
+import { Scanner } from '../scan/scanner.ts';
+import { summarize } from '../scan/summary.ts';
+import {
+  aggregate,
+  layoutOf,
+  pageBitsOf,
+  toCollapsed,
+  VMA_COUNT_FIELDS,
+  type Aggregate,
+} from './aggregate.ts';
 import { ENTRY_OVERHEAD_BYTES, HistoryRing } from './history.ts';
 
 const { WPALLOWED, WRITTEN, PRESENT, SWAPPED, GUARD, FILE, PFNZERO } = Category;
@@ -153,6 +162,105 @@ describe('aggregate', () => {
   });
 });
 
+/** [present, swapped, written] of VMA i. */
+const countsOf = (a: Aggregate, i: number): number[] =>
+  Array.from(a.vmaCounts.subarray(i * VMA_COUNT_FIELDS, (i + 1) * VMA_COUNT_FIELDS));
+
+describe('per-VMA counts', () => {
+  // A server's layout in small: a big heap, 1-page VMAs on both sides of a 1-page `---p` guard
+  // (no page table: the scan says 0 present), then a stack. 7 buckets of 17 pages each straddle
+  // several VMAs, so sharing buckets out (as the memory map once did) gets the small ones wrong.
+  const vmas = [
+    vma(0, 1000, 1100),
+    vma(1, 1100, 1101),
+    { ...vma(2, 1101, 1102), perms: '---p' },
+    vma(3, 1102, 1103),
+    vma(4, 5000, 5016),
+  ];
+  const layout = layoutOf(vmas);
+  const r = new RegionList();
+  r.push(1000, 1100, WRITTEN | PRESENT, 0);
+  r.push(1100, 1101, WRITTEN | PRESENT, 1);
+  r.push(1101, 1102, 0, 2); // the guard: a page-table slot, nothing in it
+  r.push(1102, 1103, WRITTEN | PRESENT, 3);
+  r.push(5000, 5008, WRITTEN | SWAPPED, 4); // real swap
+  r.push(5008, 5012, WPALLOWED | SWAPPED, 4); // uffd-wp markers: not swap
+  r.push(5012, 5016, WRITTEN | PRESENT, 4);
+
+  it('are the scan’s own counts for 1-page VMAs and a guard page, whatever the buckets', () => {
+    for (const buckets of [1, 3, 7, 64, 1000]) {
+      const a = aggregate(layout, r, [], [1099, 1101, 1102, 1103, 5014, 5015], { buckets });
+      expect(countsOf(a, 0), `${buckets} buckets`).toEqual([100, 0, 1]);
+      expect(countsOf(a, 1), `${buckets} buckets`).toEqual([1, 0, 1]);
+      expect(countsOf(a, 2), `${buckets} buckets`).toEqual([0, 0, 0]);
+      expect(countsOf(a, 3), `${buckets} buckets`).toEqual([1, 0, 1]);
+      expect(countsOf(a, 4), `${buckets} buckets`).toEqual([4, 8, 1]);
+    }
+  });
+
+  it('count written ranges that cross VMA ends and gaps in each VMA', () => {
+    const a = aggregate(layout, r, [], [1050, 1103, 4000, 5003], { buckets: 5 });
+    expect(a.vmaCounts[0 * 3 + 2]).toBe(50);
+    expect(a.vmaCounts[1 * 3 + 2]).toBe(1);
+    expect(a.vmaCounts[2 * 3 + 2]).toBe(1);
+    expect(a.vmaCounts[3 * 3 + 2]).toBe(1);
+    expect(a.vmaCounts[4 * 3 + 2]).toBe(3);
+  });
+
+  it('equal summarize() for random layouts of small VMAs', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 1, max: 4 }), // VMA length
+            fc.integer({ min: 0, max: 3 }), // gap before it
+            fc.array(fc.integer({ min: 0, max: 0x1ff }), { minLength: 1, maxLength: 4 }),
+          ),
+          { minLength: 1, maxLength: 30 },
+        ),
+        fc.integer({ min: 1, max: 16 }),
+        (spec, buckets) => {
+          const vs: Vma[] = [];
+          const regions = new RegionList();
+          let p = 10;
+          for (const [len, gap, cats] of spec) {
+            p += gap;
+            const v = vma(vs.length, p, p + len);
+            vs.push(v);
+            for (let i = 0; i < len; i++)
+              regions.push(p + i, p + i + 1, cats[i % cats.length], v.index);
+            p += len;
+          }
+          const lay = layoutOf(vs);
+          const a = aggregate(lay, regions, [], [], { buckets });
+          const truth = summarize(vs, regions, new Map());
+          vs.forEach((v, i) =>
+            expect(countsOf(a, i)).toEqual([truth[i].present, truth[i].swapped, 0]),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('equal the scanner’s summaries of a real process (this one) at 50 buckets', () => {
+    const scanner = new Scanner(process.pid);
+    try {
+      const res = scanner.scan();
+      const a = aggregate(layoutOf(res.vmas), res.regions, [], [], { buckets: 50 });
+      let smallOnes = 0;
+      res.vmas.forEach((v, i) => {
+        if (v.kind === 'vsyscall') return;
+        if (v.endPage - v.startPage <= 2) smallOnes++;
+        expect(countsOf(a, i)).toEqual([res.summaries[i].present, res.summaries[i].swapped, 0]);
+      });
+      expect(smallOnes).toBeGreaterThan(0); // node maps 1- and 2-page VMAs (ELF headers, guards)
+    } finally {
+      scanner.close();
+    }
+  });
+});
+
 describe('HistoryRing', () => {
   it('stays within its byte budget over many ticks and keeps the newest', () => {
     const budget = 64 * 1024;
@@ -169,6 +277,12 @@ describe('HistoryRing', () => {
           written: t % 50,
           watched: 0,
           scanMs: 1,
+          lagMs: 0,
+          skipped: 0,
+          estOverheadPct: 0,
+          sampleFraction: 1,
+          writtenEst: t % 50,
+          writtenErr: 0,
         },
         vmaVersion: 1,
         written,
@@ -188,7 +302,21 @@ describe('HistoryRing', () => {
   it('keeps the counters of an entry bigger than the budget, without its ranges', () => {
     const ring = new HistoryRing(1000);
     ring.push({
-      counters: { tick: 1, t: 0, present: 0, swapped: 0, written: 0, watched: 0, scanMs: 0 },
+      counters: {
+        tick: 1,
+        t: 0,
+        present: 0,
+        swapped: 0,
+        written: 0,
+        watched: 0,
+        scanMs: 0,
+        lagMs: 0,
+        skipped: 0,
+        estOverheadPct: 0,
+        sampleFraction: 1,
+        writtenEst: 0,
+        writtenErr: 0,
+      },
       vmaVersion: 1,
       written: new Float64Array(10_000),
     });

@@ -10,6 +10,10 @@
  * for real swap (not guard pages, not uffd-wp markers); WRITTEN comes only from the write
  * watcher's get+reset of this tick, never from the plain scan (where unwatched pages all claim
  * WRITTEN); WATCHED marks pages inside the watched ranges; MAPPED marks any page-table entry.
+ *
+ * Per-VMA counts (the memory map's "res / swp / wr") are summed from the regions and written
+ * ranges themselves, VMA by VMA, so they are exact: a bucket that straddles VMAs cannot be
+ * shared out between them (a 1-page VMA would show 0 or a page that a neighbour owns).
  */
 import { Category } from '../kernel/pagemap-abi.ts';
 import type { Vma } from '../proc/maps.ts';
@@ -82,6 +86,19 @@ export function vmaAt(layout: Layout, page: number): number {
   return -1;
 }
 
+/** The index of the first VMA starting after `page` (the VMA count when none does). */
+function nextVma(layout: Layout, page: number): number {
+  const starts = layout.starts;
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (starts[mid] <= page) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * Maps absolute page ranges to collapsed ranges (split at VMA ends, gaps dropped), merged.
  * Written ranges come sorted, so the VMA of the previous range is tried before a binary search,
@@ -99,15 +116,8 @@ export function toCollapsed(layout: Layout, ranges: ArrayLike<number>): Float64A
       if (v < 0 || s < starts[v] || s >= ends[v]) v = vmaAt(layout, s);
       if (v < 0) {
         // In a gap: jump to the next VMA start.
-        let lo = 0;
-        let hi = starts.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (starts[mid] <= s) lo = mid + 1;
-          else hi = mid;
-        }
-        if (lo >= starts.length || starts[lo] >= e) break;
-        v = lo;
+        v = nextVma(layout, s);
+        if (v >= starts.length || starts[v] >= e) break;
         s = starts[v];
       }
       const pe = Math.min(e, ends[v]);
@@ -221,7 +231,15 @@ export interface Aggregate {
   swapped: number;
   watched: number;
   writtenPages: number;
+  /**
+   * Exact per-VMA counts, indexed like the maps: [present, swapped, written] for VMA i at
+   * 3i..3i+2 (VMA_COUNT_FIELDS per VMA). Swapped is real swap only, as in the histogram.
+   */
+  vmaCounts: Uint32Array;
 }
+
+/** Fields per VMA in Aggregate.vmaCounts: present, swapped, written. */
+export const VMA_COUNT_FIELDS = 3;
 
 /**
  * Aggregates one tick. `watched` are absolute page ranges sorted by start and disjoint;
@@ -263,6 +281,7 @@ export function aggregate(
     wStart[k] = watched[k].startPage;
     wEnd[k] = watched[k].endPage;
   }
+  const vmaCounts = new Uint32Array(offsets.length * VMA_COUNT_FIELDS);
   let w = 0; // index into watched, advancing with the (address-sorted) regions
   for (let i = 0; i < n; i++) {
     const v = vmaIndex[i];
@@ -270,6 +289,8 @@ export function aggregate(
     const e = endPage[i];
     const delta = offsets[v] - starts[v];
     const bits = CATS_TO_BITS[categories[i] & 0x3ff];
+    if (bits & PageBit.PRESENT) vmaCounts[v * VMA_COUNT_FIELDS] += e - s;
+    if (bits & PageBit.SWAPPED) vmaCounts[v * VMA_COUNT_FIELDS + 1] += e - s;
     if (nw === 0) {
       acc.add(s + delta, e + delta, bits);
       continue;
@@ -291,6 +312,28 @@ export function aggregate(
     }
   }
   acc.flush();
+
+  // Written pages per VMA, from the absolute ranges (sorted: the last VMA is tried first).
+  {
+    const ends = layout.ends;
+    let v = -1;
+    for (let r = 0; r + 1 < writtenPages.length; r += 2) {
+      let a = writtenPages[r];
+      const b = writtenPages[r + 1];
+      while (a < b) {
+        if (v < 0 || a < starts[v] || a >= ends[v]) v = vmaAt(layout, a);
+        if (v < 0) {
+          v = nextVma(layout, a);
+          if (v >= starts.length) break;
+          a = starts[v];
+          continue;
+        }
+        const e = Math.min(b, ends[v]);
+        vmaCounts[v * VMA_COUNT_FIELDS + 2] += e - a;
+        a = e;
+      }
+    }
+  }
 
   const written = toCollapsed(layout, writtenPages);
   let writtenCount = 0;
@@ -325,5 +368,6 @@ export function aggregate(
     swapped,
     watched: watchedCount,
     writtenPages: writtenCount,
+    vmaCounts,
   };
 }

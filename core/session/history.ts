@@ -8,7 +8,7 @@
  */
 import type { TickCounters } from '../protocol/messages.ts';
 
-/** Bytes charged per entry beyond its ranges: the counters object (7 numbers) and the slot. */
+/** Bytes charged per entry beyond its ranges: the counters object (9 numbers) and the slot. */
 export const ENTRY_OVERHEAD_BYTES = 160;
 export const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
 

@@ -14,7 +14,9 @@ import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent } from '../protocol/messages.ts';
 import { HISTOGRAM_WIDTH, PageBit } from '../protocol/page-bits.ts';
 import { Scanner } from '../scan/scanner.ts';
-import { pythonExecutable } from '../testing/targets.ts';
+import { pythonExecutable } from '../../testing/targets.ts';
+import { tracesLeft } from '../../testing/traces.ts';
+import { until } from '../../testing/wait.ts';
 import { Session } from './session.ts';
 
 const children: ChildProcess[] = [];
@@ -66,11 +68,6 @@ function collect(s: Session): { frames: Frame[]; events: HostEvent[] } {
   return { frames, events };
 }
 
-/** Waits (up to 10 s) for `cond`, failing when it never holds. */
-async function until(cond: () => boolean): Promise<void> {
-  await vi.waitFor(() => expect(cond()).toBe(true), { timeout: 10_000, interval: 50 });
-}
-
 function columnSum(f: Frame, bit: number): number {
   let s = 0;
   for (let i = Math.log2(bit); i < f.overview.histogram.length; i += HISTOGRAM_WIDTH)
@@ -83,17 +80,11 @@ describe('Session', () => {
     const t = await python();
     const s = await Session.attach(t.pid, { sessionId: 1, intervalMs: 50, view: { buckets: 97 } });
     sessions.push(s);
-    const { frames, events } = collect(s);
+    const { frames } = collect(s);
     const since = performance.now();
     await vi.waitFor(() => expect(frames.length).toBeGreaterThanOrEqual(8), { timeout: 10_000 });
     // Never faster than the interval (50 ms): a loaded machine may skip ticks, not add them.
     expect(frames.length).toBeLessThanOrEqual((performance.now() - since) / 50 + 2);
-    const vmasEvent = events.find((e) => e.event === 'vmas') ?? {
-      event: 'vmas',
-      vmas: s.vmas,
-      totalPages: s.totalPages,
-    };
-    expect(vmasEvent.event).toBe('vmas');
 
     const f = frames[frames.length - 1];
     const scanner = new Scanner(t.pid);
@@ -103,6 +94,11 @@ describe('Session', () => {
       scan.summaries.reduce((a, c) => a + c[k], 0);
     const total = scan.vmas.reduce((a, v) => a + v.endPage - v.startPage, 0);
     expect(f.totalPages).toBe(total);
+    // The VMA table the session holds (from the attach, or a later 'vmas' event) is the target's.
+    expect(s.vmas.map((v) => [v.startPage, v.endPage])).toEqual(
+      scan.vmas.map((v) => [v.startPage, v.endPage]),
+    );
+    expect(s.totalPages).toBe(total);
     expect(f.overview.buckets).toBeLessThanOrEqual(97);
     expect(columnSum(f, PageBit.PRESENT)).toBe(sum('present'));
     expect(columnSum(f, PageBit.FILE)).toBe(sum('file'));
@@ -113,6 +109,13 @@ describe('Session', () => {
     expect(f.written.length).toBe(0);
     // Every frame's tick counter goes up by one.
     for (let i = 1; i < frames.length; i++) expect(frames[i].tick).toBe(frames[i - 1].tick + 1);
+    // Every frame says how late it started and how many grid points were skipped before it; a
+    // tick on the 50 ms grid that is k intervals late skipped k of them.
+    for (const fr of frames) {
+      expect(fr.counters.lagMs).toBeGreaterThanOrEqual(0);
+      expect(fr.counters.skipped).toBe(Math.floor(fr.counters.lagMs / 50));
+    }
+    expect(s.skippedTicks).toBe(frames.reduce((n, fr) => n + fr.counters.skipped, 0));
     // The history holds every tick so far.
     expect(s.getHistory().ticks.length).toBe(s.framesReceived);
   });
@@ -123,7 +126,7 @@ describe('Session', () => {
     const s = await Session.attach(t.pid, { sessionId: 2, intervalMs: 20, historyBytes: budget });
     sessions.push(s);
     const { frames } = collect(s);
-    await until(() => frames.length >= 5);
+    await until('five frames', () => frames.length >= 5);
     s.pause();
     // A tick already under way when the pause arrived may still post its frame: wait for the
     // stream to go quiet (the machine may be loaded), then check it stays quiet.
@@ -142,7 +145,10 @@ describe('Session', () => {
     s.setInterval(25);
     s.resume();
     // Enough ticks to overflow the 4 KiB history budget at least once.
-    await until(() => frames.length > atPause + 2 && s.framesReceived > 60);
+    await until(
+      'frames again after resume',
+      () => frames.length > atPause + 2 && s.framesReceived > 60,
+    );
     expect(frames.length).toBeGreaterThan(atPause);
     const last = frames[frames.length - 1];
     expect(last.window?.bits.length).toBe(64);
@@ -195,13 +201,12 @@ describe('Session', () => {
     }
     expect(after[after.length - 1].counters.watched).toBe(64);
     await s.unwatch();
-    await until(() => frames[frames.length - 1].counters.watched === 0);
+    await until(
+      'no watched pages after unwatch',
+      () => frames[frames.length - 1].counters.watched === 0,
+    );
     expect(frames[frames.length - 1].counters.watched).toBe(0);
-    // No userfaultfd left in the target.
-    const fds = fs
-      .readdirSync(`/proc/${t.pid}/fd`)
-      .map((f) => fs.readlinkSync(`/proc/${t.pid}/fd/${f}`));
-    expect(fds.filter((l) => l.includes('userfaultfd'))).toEqual([]);
+    expect(tracesLeft(t.pid)).toEqual([]);
   });
 
   it('ends with a reason when the target exits, and kills a launched child on close', async () => {
@@ -210,7 +215,7 @@ describe('Session', () => {
     sessions.push(s);
     const { events } = collect(s);
     t.child.kill('SIGKILL');
-    await until(() => events.some((e) => e.event === 'sessionEnded'));
+    await until('the sessionEnded event', () => events.some((e) => e.event === 'sessionEnded'));
     const ended = events.find((e) => e.event === 'sessionEnded');
     expect(ended).toBeDefined();
     expect(ended && 'reason' in ended && ended.reason).toMatch(/exited/);

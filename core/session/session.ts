@@ -81,7 +81,7 @@ export class Session {
   /** Attaches to `pid`; resolves once the worker has read its maps (or rejects with why not). */
   static async attach(pid: number, opts: SessionOptions): Promise<Session> {
     if (pid === process.pid)
-      throw new SessionError('pagescope cannot watch itself; pick another process.', 'bad-request');
+      throw new SessionError('pagescope cannot watch itself; pick another process.', 'self');
     if (!fs.existsSync(`/proc/${pid}`))
       throw new SessionError(
         `No process with pid ${pid} exists (it may have exited).`,
@@ -158,8 +158,8 @@ export class Session {
     switch (msg.type) {
       case 'frame': {
         this.framesReceived++;
-        this.skippedTicks = msg.skipped;
         const f = msg.frame;
+        this.skippedTicks += f.counters.skipped;
         this.history.push({
           counters: f.counters,
           vmaVersion: f.vmaVersion,
@@ -248,6 +248,11 @@ export class Session {
   setInterval(intervalMs: number): void {
     this.intervalMs = intervalMs;
     this.send({ type: 'setInterval', intervalMs });
+  }
+
+  /** Bound the estimated overhead by sampling (null: exact watching). */
+  setMaxOverhead(maxOverheadPct: number | null): void {
+    this.send({ type: 'setMaxOverhead', maxOverheadPct });
   }
 
   pause(): void {

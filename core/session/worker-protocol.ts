@@ -32,6 +32,7 @@ export type WorkerCall =
 export type ToWorker =
   | { type: 'setView'; view: ViewSpec }
   | { type: 'setInterval'; intervalMs: number }
+  | { type: 'setMaxOverhead'; maxOverheadPct: number | null }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'call'; callId: number; call: WorkerCall }
@@ -41,7 +42,7 @@ export type FromWorker =
   | { type: 'ready'; pid: number; warnings: string[]; backend: string }
   | { type: 'failed'; error: ErrorInfo }
   | { type: 'vmas'; vmaVersion: number; vmas: VmaInfo[]; totalPages: number }
-  | { type: 'frame'; frame: Frame; skipped: number }
+  | { type: 'frame'; frame: Frame }
   | { type: 'warning'; message: string }
   | { type: 'ended'; reason: string }
   | { type: 'reply'; callId: number; ok: true; result: unknown }

@@ -22,8 +22,9 @@
  * which keeps no descriptor of its own, is as before). One JSON line on stdout says how it went.
  */
 import fs from 'node:fs';
-import { userMessage, PagescopeError, KernelError } from '../kernel/errors.ts';
+import { errorCode, userMessage } from '../kernel/errors.ts';
 import { sendFd } from '../kernel/fd-passing.ts';
+import type { ErrorCode } from '../protocol/errors.ts';
 import {
   boostToRealtime,
   closeRawFd,
@@ -36,7 +37,7 @@ import { rehearse, withHeldThread } from './injector.ts';
 
 /** What the helper prints, one JSON line. */
 export type HelperReport =
-  { ok: true; heldMs: number } | { ok: false; code: string; message: string };
+  { ok: true; heldMs: number } | { ok: false; code: ErrorCode; message: string };
 
 const HELPER_SOCKET_FD = 3;
 
@@ -64,13 +65,7 @@ function run(): HelperReport {
     sendFd(HELPER_SOCKET_FD, fd);
     return { ok: true, heldMs };
   } catch (err) {
-    const code =
-      err instanceof PagescopeError
-        ? err.code
-        : err instanceof KernelError
-          ? `kernel-${err.errnoName}`
-          : 'error';
-    return { ok: false, code, message: userMessage(err) };
+    return { ok: false, code: errorCode(err), message: userMessage(err) };
   } finally {
     if (pidfd >= 0) closeRawFd(pidfd);
   }

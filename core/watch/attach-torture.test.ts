@@ -3,7 +3,7 @@
  * not a clean detach). `pagescope watch` is started on a C and a python3 target and killed at
  * random instants of its attach with SIGKILL (the process, then its whole group), SIGHUP,
  * SIGQUIT, SIGTERM and SIGINT; after each kill the target must be unharmed (see
- * core/testing/attach-torture.ts). `npm run stress:attach` runs the same with hundreds of kills.
+ * testing/attach-torture.ts). `npm run stress:attach` runs the same with hundreds of kills.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,8 +13,8 @@ import {
   TortureTargets,
   type KillResult,
   type TargetKind,
-} from '../testing/attach-torture.ts';
-import { prng } from './test-support.ts';
+} from '../../testing/attach-torture.ts';
+import { prng } from '../../testing/watch-support.ts';
 
 const KILLS_IN_CI = 40;
 let targets: TortureTargets;

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readMaps } from '../proc/maps.ts';
 import { withHeldThread } from './injector.ts';
 import { syscallSite } from './syscall-site.ts';
-import { LineProcess, REPO, tracesLeft } from './test-support.ts';
+import { LineProcess, REPO } from '../../testing/watch-support.ts';
+import { tracesLeft } from '../../testing/traces.ts';
 import { WriteWatcher } from './watcher.ts';
 
 const SYS_read = 0;
@@ -33,7 +34,7 @@ const procs: LineProcess[] = [];
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-sleeper-'));
   exe = path.join(dir, 'watch-sleeper');
-  execFileSync('gcc', ['-O1', '-o', exe, path.join(REPO, 'core/testing/watch-sleeper.c')]);
+  execFileSync('gcc', ['-O1', '-o', exe, path.join(REPO, 'testing/watch-sleeper.c')]);
 });
 
 afterAll(() => {

@@ -89,7 +89,7 @@ export function preflight(pid: number, options: { force?: boolean } = {}): Targe
   const st = readTargetStatus(pid);
   if (!st)
     throw new PagescopeError(`Process ${pid} does not exist (it may have exited).`, 'no-process');
-  if (st.tracerPid !== 0 && st.tracerPid !== process.pid) throw alreadyTraced(pid, st.tracerPid);
+  if (st.tracerPid !== 0 && !ourThread(st.tracerPid)) throw alreadyTraced(pid, st.tracerPid);
   if (st.seccomp === 2 && !options.force)
     throw new PagescopeError(
       `Process ${pid} (${st.name}) runs under a seccomp filter, which could kill it when pagescope ` +
@@ -97,6 +97,14 @@ export function preflight(pid: number, options: { force?: boolean } = {}): Targe
       'seccomp',
     );
   return st;
+}
+
+/**
+ * Whether `tid` is a thread of this process: then the tracer is us (launch mode seizes the child
+ * from the thread that spawned it, which in a session is a worker thread, not the main one).
+ */
+function ourThread(tid: number): boolean {
+  return tid === process.pid || fs.existsSync(`/proc/self/task/${tid}`);
 }
 
 function alreadyTraced(pid: number, tracer: number): PagescopeError {

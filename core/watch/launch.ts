@@ -1,5 +1,7 @@
 /**
  * Launch mode: start the target as our child and attach before it runs any code of its own.
+ * The one launch path for the CLI (`pagescope watch -- CMD`) and the UI's "Launch command"
+ * (core/session/target.ts); also the helpers both use for the child's end.
  *
  * Strategy: the child is `sh -c 'read _ <&3; exec "$@" 3<&-' sh COMMAND...`, which blocks on a
  * pipe. We PTRACE_SEIZE it with PTRACE_O_TRACEEXEC (allowed even where the ptrace policy lets
@@ -11,6 +13,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { dieWithParent } from '../kernel/parent-death.ts';
 import { PagescopeError } from '../kernel/errors.ts';
 import {
@@ -29,6 +32,51 @@ import {
   writeFd,
 } from '../kernel/ptrace.ts';
 import { WriteWatcher } from './watcher.ts';
+
+/**
+ * Where `cmd` would be executed from, or a sentence why it cannot be: checked before launching,
+ * so a typo gets pagescope's one line and not the launcher shell's "sh: 1: exec: ...: not found".
+ */
+export function resolveCommand(cmd: string, envPath = process.env.PATH ?? ''): string {
+  const check = (p: string): 'ok' | 'missing' | 'dir' | 'noexec' => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return 'missing';
+    }
+    if (st.isDirectory()) return 'dir';
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return 'ok';
+    } catch {
+      return 'noexec';
+    }
+  };
+  const fail = (why: string): never => {
+    throw new PagescopeError(`Cannot launch ${JSON.stringify(cmd)}: ${why}.`, 'bad-command');
+  };
+  if (cmd === '') fail('the command is empty');
+  if (cmd.includes('/')) {
+    const r = check(cmd);
+    if (r === 'missing') fail('no such file');
+    if (r === 'dir') fail('it is a directory');
+    if (r === 'noexec') fail('it is not executable (chmod +x?)');
+    return cmd;
+  }
+  let sawNoExec = false;
+  for (const dir of envPath.split(':')) {
+    const p = path.join(dir || '.', cmd);
+    const r = check(p);
+    if (r === 'ok') return p;
+    if (r === 'noexec') sawNoExec = true;
+  }
+  return fail(
+    sawNoExec
+      ? 'it is on PATH but not executable'
+      : 'no such command on PATH (give its path, e.g. ./prog)',
+  );
+}
 
 export interface LaunchOptions {
   force?: boolean;
@@ -134,4 +182,32 @@ export function launchAndAttach(
     kill(pid, SIGKILL);
     throw err;
   }
+}
+
+/** Whether a launched child has exited (its exit status is known). */
+export const childGone = (c: ChildProcess): boolean => c.exitCode !== null || c.signalCode !== null;
+
+/** How a launched child ended, as a phrase ("exit code 3", "signal SIGTERM"), or null. */
+export function childExitPhrase(c: ChildProcess): string | null {
+  if (c.signalCode) return `signal ${c.signalCode}`;
+  if (c.exitCode !== null) return `exit code ${c.exitCode}`;
+  return null;
+}
+
+/** Ends a launched child: SIGTERM, then SIGKILL if it lingers `graceMs`. */
+export function endChild(c: ChildProcess | null, graceMs = 1000): void {
+  if (!c || childGone(c)) return;
+  c.kill('SIGTERM');
+  setTimeout(() => {
+    if (!childGone(c)) c.kill('SIGKILL');
+  }, graceMs).unref();
+}
+
+/** Resolves once a launched child has exited (or after `timeoutMs`, whichever is first). */
+export function whenExited(c: ChildProcess | null, timeoutMs: number): Promise<void> {
+  if (!c || childGone(c)) return Promise.resolve();
+  return new Promise((resolve) => {
+    c.once('exit', () => resolve());
+    setTimeout(resolve, timeoutMs).unref();
+  });
 }

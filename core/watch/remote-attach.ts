@@ -9,6 +9,7 @@
 import { spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
 import { PagescopeError } from '../kernel/errors.ts';
 import { closeSocket, receiveFd, socketPair } from '../kernel/fd-passing.ts';
+import { isErrorCode } from '../protocol/errors.ts';
 import { entryCommand } from '../runtime/entry.ts';
 import type { HelperReport } from './attach-helper.ts';
 
@@ -51,7 +52,11 @@ export function attachThroughHelper(
         'helper-failed',
       );
     }
-    if (!report.ok) throw new PagescopeError(report.message, report.code);
+    if (!report.ok)
+      throw new PagescopeError(
+        report.message,
+        isErrorCode(report.code) ? report.code : 'helper-failed',
+      );
     const fd = receiveFd(ours);
     if (fd === null)
       throw new PagescopeError(

@@ -13,19 +13,21 @@ import {
   cleanupAfterEach,
   expectTargetRunsOn,
   hex,
-  ownFdsFor,
   pagesOf,
   startCli,
   startPyTarget,
   targetRange,
   tickedPages,
+  watchTargetArgs,
+} from '../../testing/watch-support.ts';
+import {
+  ownFdsFor,
   tracerPid,
   tracesLeft,
-  until,
   userfaultfdCount,
   uwVmas,
-  watchTargetArgs,
-} from './test-support.ts';
+} from '../../testing/traces.ts';
+import { until } from '../../testing/wait.ts';
 import { WriteWatcher } from './watcher.ts';
 
 const { defer, track } = cleanupAfterEach();
@@ -73,12 +75,12 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
   it('refuses a target that is already traced (gdb/strace) and the target runs on', async () => {
     const t = track(await startPyTarget(16));
     const tracer = track(startTracer(t.pid));
-    await until(() => tracerPid(t.pid) !== 0, 'the other tracer to attach');
+    await until('the other tracer to attach', () => tracerPid(t.pid) !== 0);
     const err = attachError(t.pid);
     expect(err.code).toBe('already-traced');
     expect(err.message).toMatch(/already being traced by process \d+ .*detach that tracer first/);
     tracer.kill();
-    await until(() => tracerPid(t.pid) === 0, 'the other tracer to go');
+    await until('the other tracer to go', () => tracerPid(t.pid) === 0);
     await expectTargetRunsOn(t, [1, 2]);
     expect(tracesLeft(t.pid)).toEqual([]);
   });
@@ -118,7 +120,7 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
   it('says the process does not exist for a pid that is gone', async () => {
     const t = await startPyTarget(4);
     t.kill();
-    await until(() => t.child.exitCode !== null || t.child.signalCode !== null, 'exit');
+    await until('exit', () => t.child.exitCode !== null || t.child.signalCode !== null);
     const err = attachError(t.pid);
     expect(err.code).toBe('no-process');
     expect(err.message).toMatch(/No process with pid \d+ exists \(it may have exited\)/);
@@ -189,7 +191,7 @@ describe('the target changes state mid-watch', () => {
     const out = new RegionList();
     w.tick(out);
     process.kill(t.pid, 'SIGSTOP');
-    await until(() => stateOf(t.pid) === 'T', 'the stop');
+    await until('the stop', () => stateOf(t.pid) === 'T');
     w.tick(out); // writes up to the stop
     const stopped = w.tick(out);
     expect(stopped.targetState).toBe('stopped');
@@ -208,7 +210,7 @@ describe('the target changes state mid-watch', () => {
   it('attaching to a stopped target leaves it stopped; it runs on after SIGCONT', async () => {
     const t = track(await startPyTarget(16));
     process.kill(t.pid, 'SIGSTOP');
-    await until(() => stateOf(t.pid) === 'T', 'the stop');
+    await until('the stop', () => stateOf(t.pid) === 'T');
     const w = WriteWatcher.attach(t.pid);
     defer(() => w.close());
     w.arm([targetRange(t)]);
@@ -255,8 +257,8 @@ describe('the target changes state mid-watch', () => {
     ]);
     expect(uwVmas(t.pid).length).toBe(1);
     cli.child.kill('SIGKILL');
-    await until(() => cli.child.signalCode !== null, 'pagescope to die');
-    await until(() => uwVmas(t.pid).length === 0, 'the kernel to release the registration');
+    await until('pagescope to die', () => cli.child.signalCode !== null);
+    await until('the kernel to release the registration', () => uwVmas(t.pid).length === 0);
     expect(tracesLeft(t.pid)).toEqual([]);
     await expectTargetRunsOn(t, [7]);
   });

@@ -14,8 +14,8 @@ import {
   watchTargetArgs,
   startCli,
   startPyTarget,
-  tracesLeft,
-} from './test-support.ts';
+} from '../../testing/watch-support.ts';
+import { tracesLeft } from '../../testing/traces.ts';
 
 const { defer, track } = cleanupAfterEach();
 

@@ -14,7 +14,7 @@ import { afterEach, expect, it } from 'vitest';
 import { readMaps, type Vma } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { readSmaps } from '../proc/smaps.ts';
-import { needZeroPage, zeroPageOnRead } from '../testing/zero-page.ts';
+import { needZeroPage, zeroPageOnRead } from '../../testing/zero-page.ts';
 import { NO_ACCESS_REASON, WriteWatcher } from './watcher.ts';
 
 const SCRIPT = String.raw`

@@ -18,9 +18,8 @@ import {
   targetRange,
   TargetModel,
   tickedPages,
-  tracesLeft,
-  uwVmas,
-} from './test-support.ts';
+} from '../../testing/watch-support.ts';
+import { tracesLeft, uwVmas } from '../../testing/traces.ts';
 import { normalizeRanges, subtractRanges, WriteWatcher } from './watcher.ts';
 
 const { defer, track } = cleanupAfterEach();
@@ -314,7 +313,7 @@ describe('from a worker thread (as a session runs it)', () => {
     // handled too, but libuv then takes a ptrace stop for an exit and closes the child's stdin.)
     const t = track(await startPyTarget(32, [], { grandchild: true }));
     expect(t.pid).not.toBe(t.child.pid);
-    const worker = new Worker(new URL('./test-worker.mjs', import.meta.url), {
+    const worker = new Worker(new URL('../../testing/watcher-worker.mjs', import.meta.url), {
       workerData: { pid: t.pid, startPage: t.startPage, pages: 32 },
     });
     defer(() => void worker.terminate());

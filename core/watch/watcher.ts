@@ -40,6 +40,7 @@ import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { measureGranularity } from './granularity.ts';
+import { refusalSentence, registerRefusal, type Refusal } from './refusal.ts';
 import { closeRawFd, openPidfd } from '../kernel/ptrace.ts';
 import { injectUserfaultfd } from './inject-userfaultfd.ts';
 import { preflight, readTargetStatus, seizeError, withHeldThread } from './injector.ts';
@@ -52,11 +53,46 @@ export interface VmaWatchState {
   endPage: number;
   path: string;
   status: 'watched' | 'refused';
+  /** Why it is refused, as a code (decide by this); set exactly when status is 'refused'. */
+  refusal?: Refusal;
+  /** The refusal's sentence for the user (refusalSentence(refusal)); never compare it. */
   reason?: string;
 }
 
+/**
+ * A sampled tick's extrapolation (WriteWatcher.setSampleFraction): an ESTIMATE of the pages
+ * written in all watched memory from the pages written in the sampled blocks.
+ */
+export interface WatchSample {
+  /** The sample fraction asked for (0..1]. */
+  fraction: number;
+  /** Watched pages, and the pages of them in sampled blocks this tick. */
+  watchedPages: number;
+  sampledPages: number;
+  /** Written pages seen (in sampled blocks, plus exact counts of memory new this tick). */
+  observedPages: number;
+  /** Extrapolated written pages of all watched memory (rounded). */
+  estimatedPages: number;
+  /**
+   * Stated error, pages: the true count lies within estimatedPages +/- errorPages with about 95%
+   * confidence (2 standard errors of the ratio estimator over blocks). null when it cannot be
+   * stated (the sample widened during this tick: writes before the change were not seen).
+   */
+  errorPages: number | null;
+}
+
 export interface WatchTick {
+  /** Pages listed in `out`: every written page when `exact`, else the sampled ones seen. */
   writtenPages: number;
+  /** Whether writtenPages is every page written since the last tick (false while sampling). */
+  exact: boolean;
+  /**
+   * Pages that took a write-protect fault in this interval (every written page re-protected by
+   * the last tick): what the target paid for being watched (see overhead.ts estOverheadPct).
+   */
+  faultedPages: number;
+  /** Set when the tick was sampled (not exact). */
+  sample?: WatchSample;
   appeared: VmaWatchState[];
   disappeared: VmaWatchState[];
   /** 'running' or 'stopped' (SIGSTOP / job control: it writes nothing until continued). */
@@ -117,6 +153,61 @@ const FRESH_OPTIONS = {
   returnMask: Category.WRITTEN | Category.PRESENT | Category.PFNZERO,
 } as const;
 
+/**
+ * Sampling (setSampleFraction): the address space is cut into aligned blocks of 512 pages (2 MiB,
+ * one page table) and a block is in the sample when a hash of its number falls under the
+ * fraction, so a smaller fraction's sample is a subset of a larger one's and the choice does not
+ * depend on which VMA holds the block. Only sampled blocks are read and re-protected each tick;
+ * the other pages fault once more after sampling starts and then stay writable, so they stop
+ * costing the target anything. The count of all watched memory is extrapolated from the sample
+ * with a ratio estimator (written / pages in the sampled blocks), with its standard error from
+ * the spread of the blocks' counts.
+ */
+export const SAMPLE_BLOCK_PAGES = 512;
+
+/** Whether block `b` (page / SAMPLE_BLOCK_PAGES, rounded down) is sampled at `fraction` (murmur3 finalizer). */
+export function blockSampled(b: number, fraction: number): boolean {
+  if (fraction >= 1) return true;
+  let h = (b ^ Math.floor(b / 2 ** 32)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h < fraction * 2 ** 32;
+}
+
+/**
+ * The ratio estimate of a total from sampled blocks: `y` written and `x` pages per sampled
+ * block, `totalBlocks` blocks and `totalPages` pages in all. Returns the estimate and 2 standard
+ * errors (Cochran's ratio estimator variance, M^2 (1 - m/M) s_d^2 / m with d = y - r x).
+ */
+export function ratioEstimate(
+  y: ArrayLike<number>,
+  x: ArrayLike<number>,
+  m: number,
+  totalBlocks: number,
+  totalPages: number,
+): { estimate: number; error: number } {
+  let ys = 0;
+  let xs = 0;
+  for (let i = 0; i < m; i++) {
+    ys += y[i];
+    xs += x[i];
+  }
+  if (m === 0 || xs === 0) return { estimate: 0, error: totalPages };
+  const r = ys / xs;
+  const estimate = r * totalPages;
+  if (m >= totalBlocks) return { estimate, error: 0 };
+  if (m < 2) return { estimate, error: totalPages };
+  let sd = 0;
+  for (let i = 0; i < m; i++) {
+    const d = y[i] - r * x[i];
+    sd += d * d;
+  }
+  sd /= m - 1;
+  const variance = (totalBlocks * totalBlocks * (1 - m / totalBlocks) * sd) / m;
+  return { estimate, error: 2 * Math.sqrt(variance) };
+}
+
 interface Piece {
   vmaIndex: number;
   startPage: number;
@@ -128,14 +219,14 @@ interface Piece {
 }
 
 /**
- * Why a PROT_NONE VMA is not registered. Registering it would make the kernel build page
- * tables for the whole range to hold its write-protect markers (measured: 45 MB of page tables
- * for V8's ~20 GiB of reservations, kept after the watch ends), for memory nobody can write.
- * When the process makes part of it accessible, that part becomes its own VMA and is watched
- * from the next tick, like any VMA appearing in a watched range.
+ * Why a PROT_NONE VMA is not registered (refusal code 'no-access'). Registering it would make the
+ * kernel build page tables for the whole range to hold its write-protect markers (measured: 45 MB
+ * of page tables for V8's ~20 GiB of reservations, kept after the watch ends), for memory nobody
+ * can write. When the process makes part of it accessible, that part becomes its own VMA and is
+ * watched from the next tick, like any VMA appearing in a watched range. The sentence, for tests
+ * and display only.
  */
-export const NO_ACCESS_REASON =
-  'no access (PROT_NONE): nothing can write it; it is watched once the process makes it writable';
+export const NO_ACCESS_REASON = refusalSentence({ code: 'no-access' });
 
 const key = (p: { startPage: number; endPage: number }): string => `${p.startPage}-${p.endPage}`;
 
@@ -216,20 +307,9 @@ function covered(p: PageRange, union: readonly PageRange[]): boolean {
   return subtractRanges([p], union).length === 0;
 }
 
-function refusalReason(errnoValue: number, piece: Piece): string {
+function refusalOf(errnoValue: number, piece: Piece): Refusal {
   const name = new KernelError('UFFDIO_REGISTER', errnoValue).errnoName;
-  switch (name) {
-    case 'EBUSY':
-      return 'the process already uses its own userfaultfd on this range';
-    case 'EINVAL':
-      return `the kernel refuses to write-protect this kind of mapping (${piece.path || piece.kind}: special or device memory)`;
-    case 'EPERM':
-      return 'a shared mapping of a file opened read-only cannot be write-watched';
-    case 'ENOMEM':
-      return 'the mapping changed while it was being registered';
-    default:
-      return `UFFDIO_REGISTER failed with ${name}`;
-  }
+  return registerRefusal(name, piece.path || piece.kind);
 }
 
 /**
@@ -335,6 +415,13 @@ export class WriteWatcher {
   private endReason: string | null = null;
   private endKind: 'exit' | 'exec' | 'closed' | null = null;
   private armedAt = 0;
+  /** The sample fraction (1 = exact: every page re-protected every tick). */
+  private sampleFractionValue = 1;
+  /** The sample widened since the last tick: the next tick cannot state an error. */
+  private sampleWidened = false;
+  /** Per sampled block of the current tick: written pages and pages (grown as needed). */
+  private blockY = new Float64Array(1024);
+  private blockX = new Float64Array(1024);
   /**
    * /proc/PID/stat kept open for the run state: a pread at offset 0 regenerates it (seq_file),
    * one syscall per tick instead of open+fstat+read+close of /proc/PID/status and a regex pass.
@@ -395,14 +482,14 @@ export class WriteWatcher {
     return [...this.registered.values()].map((p) => this.state(p));
   }
 
-  private state(p: Piece, reason?: string): VmaWatchState {
+  private state(p: Piece, refusal?: Refusal | null): VmaWatchState {
     return {
       vmaIndex: p.vmaIndex,
       startPage: p.startPage,
       endPage: p.endPage,
       path: p.path,
-      status: reason ? 'refused' : 'watched',
-      ...(reason ? { reason } : {}),
+      status: refusal ? 'refused' : 'watched',
+      ...(refusal ? { refusal, reason: refusalSentence(refusal) } : {}),
     };
   }
 
@@ -429,17 +516,17 @@ export class WriteWatcher {
     this.apiDone = true;
   }
 
-  /** UFFDIO_REGISTER(WP) of one piece; returns null or the refusal reason. */
-  private register(p: Piece): string | null {
+  /** UFFDIO_REGISTER(WP) of one piece; returns null or why it is refused. */
+  private register(p: Piece): Refusal | null {
     if (p.kind === 'vdso' || p.kind === 'vvar' || p.kind === 'vsyscall')
-      return `${p.path} is a special mapping of the kernel that the process never writes and the kernel cannot write-protect`;
-    if (p.noAccess) return NO_ACCESS_REASON;
+      return { code: 'special-mapping', detail: p.path };
+    if (p.noAccess) return { code: 'no-access' };
     const a = this.regArg;
     a[0] = BigInt(p.startPage) << 12n;
     a[1] = BigInt(p.endPage - p.startPage) << 12n;
     a[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
     a[3] = 0n;
-    if (ioctl(this.uffd, UFFDIO_REGISTER, a.subarray(0, 4)) < 0) return refusalReason(errno(), p);
+    if (ioctl(this.uffd, UFFDIO_REGISTER, a.subarray(0, 4)) < 0) return refusalOf(errno(), p);
     return null;
   }
 
@@ -522,7 +609,7 @@ export class WriteWatcher {
         for (const part of subtractRanges([p], old)) this.protect({ ...p, ...part });
       } catch (err) {
         this.unregister(p);
-        const st = this.state(p, `write-protecting it failed: ${(err as Error).message}`);
+        const st = this.state(p, { code: 'protect-failed', detail: (err as Error).message });
         this.refused.set(k, st);
         states.push(st);
         continue;
@@ -603,7 +690,13 @@ export class WriteWatcher {
    */
   tick(out: RegionList, vmas?: readonly Vma[]): WatchTick {
     out.clear();
-    const result: WatchTick = { writtenPages: 0, appeared: [], disappeared: [] };
+    const result: WatchTick = {
+      writtenPages: 0,
+      exact: true,
+      faultedPages: 0,
+      appeared: [],
+      disappeared: [],
+    };
     if (this.closed) {
       result.ended = this.endReason ?? 'the watch was closed';
       result.endedBy = this.endKind ?? 'closed';
@@ -645,7 +738,7 @@ export class WriteWatcher {
       const k = key(p);
       const refusal = this.refused.get(k);
       // A whole no-access VMA mprotect'ed in place keeps its range: register it now.
-      if (refusal?.reason === NO_ACCESS_REASON && !p.noAccess) this.refused.delete(k);
+      if (refusal?.refusal?.code === 'no-access' && !p.noAccess) this.refused.delete(k);
       else if (refusal) continue;
       if (!this.registered.has(k)) {
         const continuing = covered(p, oldUnion);
@@ -678,7 +771,25 @@ export class WriteWatcher {
     // the span to be registered, and an unmapped gap has no VMA (the walk skips it). Each call
     // with WP_MATCHING also pays a TLB flush, so with a few hundred watched VMAs (a node
     // process) this halves the kernel time, not only the ioctl count.
+    const fraction = this.sampleFractionValue;
+    const st = { blocks: 0, pages: 0, m: 0, observed: 0 };
+    let freshPages = 0;
+    let watchedPages = 0;
+    for (const p of toScan) watchedPages += p.endPage - p.startPage;
     for (let i = 0; i < toScan.length;) {
+      if (fraction < 1 && !fresh.has(toScan[i])) {
+        // Sampled: only the sampled blocks are read and re-protected (see SAMPLE_BLOCK_PAGES).
+        const p = toScan[i++];
+        try {
+          const seen = this.tickSampled(p, fraction, out, st);
+          result.writtenPages += seen;
+        } catch (err) {
+          this.registered.delete(key(p));
+          if (this.checkEnded()) return this.endedTick(result, out);
+          if (!(err instanceof KernelError)) throw err;
+        }
+        continue;
+      }
       let j = i + 1;
       if (!fresh.has(toScan[i]))
         while (
@@ -719,6 +830,7 @@ export class WriteWatcher {
                 continue;
               out.push(seen.startPage[r], seen.endPage[r], Category.WRITTEN, p.vmaIndex);
               result.writtenPages += seen.endPage[r] - seen.startPage[r];
+              freshPages += seen.endPage[r] - seen.startPage[r];
             }
           } else {
             result.writtenPages += this.scan(part, TICK_OPTIONS, out);
@@ -727,13 +839,7 @@ export class WriteWatcher {
           // The mapping changed under us (munmap + mmap between reading maps and scanning):
           // forget the piece; the next tick sees the new layout.
           this.registered.delete(key(p));
-          if (this.checkEnded()) {
-            out.clear();
-            result.writtenPages = 0;
-            result.ended = this.endReason ?? 'ended';
-            result.endedBy = this.endKind ?? 'exit';
-            return result;
-          }
+          if (this.checkEnded()) return this.endedTick(result, out);
           if (!(err instanceof KernelError)) throw err;
         }
       }
@@ -742,7 +848,150 @@ export class WriteWatcher {
     // what is no longer covered at all has disappeared.
     const now = normalizeRanges([...this.registered.values()]);
     result.disappeared = result.disappeared.filter((d) => !covered(d, now));
+    result.faultedPages = result.writtenPages - freshPages;
+    if (fraction < 1 || this.sampleWidened) {
+      const est = ratioEstimate(this.blockY, this.blockX, st.m, st.blocks, st.pages);
+      const exactPart = result.writtenPages - st.observed;
+      let sampledPages = 0;
+      for (let b = 0; b < st.m; b++) sampledPages += this.blockX[b];
+      result.exact = false;
+      result.sample = {
+        fraction,
+        watchedPages,
+        sampledPages: sampledPages + (watchedPages - st.pages),
+        observedPages: result.writtenPages,
+        estimatedPages: Math.round(exactPart + (fraction < 1 ? est.estimate : st.observed)),
+        errorPages: this.sampleWidened ? null : Math.ceil(fraction < 1 ? est.error : 0),
+      };
+      this.sampleWidened = false;
+    }
     return result;
+  }
+
+  private endedTick(result: WatchTick, out: RegionList): WatchTick {
+    out.clear();
+    result.writtenPages = 0;
+    result.faultedPages = 0;
+    result.ended = this.endReason ?? 'ended';
+    result.endedBy = this.endKind ?? 'exit';
+    return result;
+  }
+
+  /**
+   * The sampled get+reset of one piece: one walk per run of consecutive sampled blocks, into
+   * `out`; records each sampled block's written and total pages for the estimate. Returns the
+   * written pages seen.
+   */
+  private tickSampled(
+    p: Piece,
+    fraction: number,
+    out: RegionList,
+    st: { blocks: number; pages: number; m: number; observed: number },
+  ): number {
+    const B = SAMPLE_BLOCK_PAGES;
+    let seen = 0;
+    let runStart = -1;
+    let runEnd = -1;
+    let runFirst = 0; // index in blockX/blockY of the run's first block
+    const flush = (): void => {
+      const mark = Math.max(0, out.length - 1); // the walk may extend the last region
+      seen += this.backend.scanRange(runStart, runEnd, p.vmaIndex, TICK_OPTIONS, out).pages;
+      const b0 = Math.floor(runStart / B);
+      for (let r = mark; r < out.length; r++) {
+        let a = Math.max(out.startPage[r], runStart);
+        const e = Math.min(out.endPage[r], runEnd);
+        while (a < e) {
+          const bb = Math.floor(a / B);
+          const ce = Math.min(e, (bb + 1) * B);
+          this.blockY[runFirst + bb - b0] += ce - a;
+          a = ce;
+        }
+      }
+      runStart = -1;
+    };
+    const last = Math.floor((p.endPage - 1) / B);
+    for (let b = Math.floor(p.startPage / B); b <= last; b++) {
+      const s = Math.max(b * B, p.startPage);
+      const e = Math.min((b + 1) * B, p.endPage);
+      st.blocks++;
+      st.pages += e - s;
+      if (!blockSampled(b, fraction)) {
+        if (runStart >= 0) flush();
+        continue;
+      }
+      if (st.m === this.blockX.length) {
+        const x = new Float64Array(st.m * 2);
+        x.set(this.blockX);
+        this.blockX = x;
+        const y = new Float64Array(st.m * 2);
+        y.set(this.blockY);
+        this.blockY = y;
+      }
+      this.blockX[st.m] = e - s;
+      this.blockY[st.m] = 0;
+      if (runStart < 0) {
+        runStart = s;
+        runFirst = st.m;
+      }
+      runEnd = e;
+      st.m++;
+    }
+    if (runStart >= 0) flush();
+    st.observed += seen;
+    return seen;
+  }
+
+  /** The sample fraction in force (1 = exact). */
+  get sampleFraction(): number {
+    return this.sampleFractionValue;
+  }
+
+  /**
+   * Watches a sample of the memory from the next tick on, to bound what being watched costs the
+   * target (overhead.ts): with `fraction` < 1 only pages in sampled blocks (SAMPLE_BLOCK_PAGES,
+   * chosen by a hash of the block's address, about `fraction` of them) are re-protected each
+   * tick; the others fault once more and then no longer. Ticks then report `exact: false` and a
+   * `sample` with the extrapolated count and its stated error. 1 goes back to exact counts.
+   *
+   * Widening the sample (a larger fraction, or 1) write-protects the blocks that enter it at once;
+   * what was written there since they left it is unknown, so the next tick is still `exact:
+   * false` with no stated error, and the ones after are exact again (or sampled with an error).
+   * getWritten/reset are exact only at fraction 1 (pages outside the sample read as written).
+   */
+  setSampleFraction(fraction: number): void {
+    if (!(fraction > 0 && fraction <= 1))
+      throw new PagescopeError(
+        `The sample fraction must be more than 0 and at most 1 (got ${fraction}).`,
+        'bad-request',
+      );
+    this.ensureOpen();
+    const old = this.sampleFractionValue;
+    if (fraction > old) {
+      const B = SAMPLE_BLOCK_PAGES;
+      for (const p of [...this.registered.values()]) {
+        let runStart = -1;
+        let runEnd = -1;
+        const protectRun = (): void => {
+          try {
+            this.protect({ ...p, startPage: runStart, endPage: runEnd });
+          } catch (err) {
+            if (!(err instanceof KernelError)) throw err;
+            // The VMA changed under us: the next tick sees the new layout.
+          }
+          runStart = -1;
+        };
+        const last = Math.floor((p.endPage - 1) / B);
+        for (let b = Math.floor(p.startPage / B); b <= last; b++) {
+          if (blockSampled(b, fraction) && !blockSampled(b, old)) {
+            if (runStart < 0) runStart = Math.max(b * B, p.startPage);
+            runEnd = Math.min((b + 1) * B, p.endPage);
+          } else if (runStart >= 0) protectRun();
+        }
+        if (runStart >= 0) protectRun();
+      }
+      this.sampleWidened = true;
+    }
+    this.sampleFractionValue = fraction;
   }
 
   private piecesIn(range?: PageRange): Piece[] {

@@ -7,11 +7,9 @@
  * Space picks; selection does not follow focus, since picking zooms the heatmap.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { HISTOGRAM_WIDTH } from '../../core/protocol/page-bits.ts';
 import type { VmaInfo } from '../../core/protocol/messages.ts';
 import { useRoving } from './a11y/roving.ts';
 import { frameHub } from './frames.ts';
-import { BIT } from './heatmap/colour.ts';
 import { requestZoom, useApp } from './store.ts';
 import { fmt, formatBytes } from './theme.ts';
 
@@ -31,30 +29,14 @@ function shortHex(h: string): string {
   return h.replace(/^0x0*/, '0x');
 }
 
-/** Per-VMA page counts (present, swapped, written) summed from the overview buckets. */
-export function vmaCounts(
-  vmas: VmaInfo[],
-  overview: { buckets: number; pagesPerBucket: number; histogram: Uint32Array },
-): Float64Array {
-  const out = new Float64Array(vmas.length * 3);
-  const B = overview.pagesPerBucket;
-  const h = overview.histogram;
-  vmas.forEach((v, i) => {
-    const a = v.offset;
-    const b = v.offset + (v.endPage - v.startPage);
-    const k0 = Math.floor(a / B);
-    const k1 = Math.min(overview.buckets, Math.ceil(b / B));
-    for (let k = k0; k < k1; k++) {
-      // Buckets straddling a boundary are shared in proportion to the overlap.
-      const lo = Math.max(a, k * B);
-      const hi = Math.min(b, (k + 1) * B);
-      const f = (hi - lo) / B;
-      const row = k * HISTOGRAM_WIDTH;
-      out[i * 3] += h[row + BIT.PRESENT] * f;
-      out[i * 3 + 1] += h[row + BIT.SWAPPED] * f;
-      out[i * 3 + 2] += h[row + BIT.WRITTEN] * f;
-    }
-  });
+/**
+ * Per-VMA page counts [present, swapped, written] x VMA: the frame's own, counted from the scan
+ * by the session (exact; never shared out from overview buckets). Zeros for a VMA the frame does
+ * not cover (a table newer than the frame).
+ */
+export function vmaCounts(vmas: VmaInfo[], frame: { vmaCounts: Uint32Array }): Uint32Array {
+  const out = new Uint32Array(vmas.length * 3);
+  out.set(frame.vmaCounts.subarray(0, out.length));
   return out;
 }
 
@@ -76,7 +58,7 @@ export function MemoryMap() {
     }
     if (sort === 'resident') {
       const f = frameHub.latest;
-      const c = f ? vmaCounts(vmas, f.overview) : null;
+      const c = f ? vmaCounts(vmas, f) : null;
       if (c)
         list = [...list].sort(
           (a, b) => c[b[0] * 3] + c[b[0] * 3 + 1] - (c[a[0] * 3] + c[a[0] * 3 + 1]),
@@ -132,14 +114,14 @@ export function MemoryMap() {
       if (!f || !listRef.current || now - last < 400) return;
       last = now;
       const vs = useApp.getState().vmas;
-      const c = vmaCounts(vs, f.overview);
+      const c = vmaCounts(vs, f);
       const cells = listRef.current.querySelectorAll<HTMLElement>('[data-counts]');
       cells.forEach((el) => {
         const i = Number(el.dataset.counts);
         if (i >= vs.length) return;
-        const p = Math.round(c[i * 3]);
-        const s = Math.round(c[i * 3 + 1]);
-        const w = Math.round(c[i * 3 + 2]);
+        const p = c[i * 3];
+        const s = c[i * 3 + 1];
+        const w = c[i * 3 + 2];
         el.textContent = `${fmt.format(p)} res · ${fmt.format(s)} swp${vs[i].watched !== 'no' ? ` · ${fmt.format(w)} wr` : ''}`;
       });
     });

@@ -1,11 +1,14 @@
 /**
  * Everything the UI asks of the host, in one place: each action calls the Bridge, updates the
- * store, and turns a failure into a sentence the user can act on.
+ * store, and turns a failure into a sentence the user can act on (explain.ts).
  */
 import type { Bridge } from '../../core/protocol/bridge.ts';
+import { PROTOCOL_VERSION } from '../../core/protocol/constants.ts';
+import { errorCodeOf } from '../../core/protocol/errors.ts';
 import type { HostEvent, SessionInfo } from '../../core/protocol/messages.ts';
 import { superviseLink } from './connection.ts';
 import { demoSpan } from './demo.ts';
+import { explain } from './explain.ts';
 import { frameHub } from './frames.ts';
 import {
   addressRanges,
@@ -15,34 +18,6 @@ import {
   requestZoom,
   useApp,
 } from './store.ts';
-
-interface ErrorLike {
-  code?: string;
-  message?: string;
-}
-
-/** A user-facing sentence for a failed request, with what to do when we know it. */
-export function explain(err: unknown, what: string): string {
-  const raw = (err ?? {}) as ErrorLike & { name?: string };
-  // The WebSocket bridge puts the host's code in `code`; Electron's preload (errors cross
-  // contextBridge as plain Errors) puts it in `name`.
-  const code = raw.code ?? (raw.name && raw.name !== 'Error' ? raw.name : undefined);
-  const e = { code, message: raw.message };
-  const base = e.message ? e.message.replace(/\s+$/, '') : `${what} failed.`;
-  const withStop = /[.!?]$/.test(base) ? base : base + '.';
-  switch (e.code) {
-    case 'permission':
-      return `${withStop} Run pagescope as root (or with CAP_SYS_PTRACE), or start the program with "Launch command…" so it is pagescope's child.`;
-    case 'no-process':
-      return `${withStop} The list has been refreshed.`;
-    case 'exited':
-      return `${withStop} Pick another process or launch the demo.`;
-    case 'closed':
-      return `${withStop} Restart \`pagescope serve\` and reload this page.`;
-    default:
-      return withStop;
-  }
-}
 
 let unsubscribers: Array<() => void> = [];
 
@@ -65,7 +40,7 @@ async function adopt(bridge: Bridge, reopen: (() => Promise<Bridge>) | null): Pr
   for (const u of unsubscribers) u();
   useApp.setState({ bridge });
   unsubscribers = [bridge.onFrame((f) => frameHub.push(f)), bridge.onEvent(onEvent)];
-  const hello = await bridge.request('hello', { version: 1 });
+  const hello = await bridge.request('hello', { version: PROTOCOL_VERSION });
   useApp.setState({
     connected: true,
     lost: null,
@@ -219,8 +194,8 @@ export async function detach(): Promise<void> {
   try {
     await bridge.request('detach', { sessionId: session.sessionId });
   } catch (err) {
-    const e = err as ErrorLike;
-    if (e.code !== 'unknown-session') notify('error', explain(err, 'Detaching'));
+    // The session ended on the host's side first: nothing left to detach, nothing to say.
+    if (errorCodeOf(err) !== 'unknown-session') notify('error', explain(err, 'Detaching'));
   }
 }
 

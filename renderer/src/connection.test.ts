@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Bridge } from '../../core/protocol/bridge.ts';
+import { PagescopeProtocolError } from '../../core/protocol/errors.ts';
 import { backoffMs, HEARTBEAT_MS, isGone, superviseLink } from './connection.ts';
 import { useApp } from './store.ts';
 
@@ -9,11 +10,13 @@ describe('connection supervision', () => {
       1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000,
     ]);
   });
-  it('tells a closed or silent host from a refused request', () => {
-    expect(isGone({ code: 'closed' })).toBe(true);
-    expect(isGone({ code: 'timeout' })).toBe(false);
-    expect(isGone({ name: 'closed' })).toBe(true);
-    expect(isGone({ code: 'version' })).toBe(false);
+  it('tells a closed host from a refused request, by the protocol error code only', () => {
+    expect(isGone(new PagescopeProtocolError('closed', 'The connection was closed.'))).toBe(true);
+    expect(isGone(new PagescopeProtocolError('version', 'Reload the page.'))).toBe(false);
+    expect(isGone(new PagescopeProtocolError('busy', 'Wait.'))).toBe(false);
+    // Look-alikes are not the bridge's errors (both bridges reject with the class itself).
+    expect(isGone({ code: 'closed' })).toBe(false);
+    expect(isGone(Object.assign(new Error('x'), { name: 'closed' }))).toBe(false);
     expect(isGone(new Error('boom'))).toBe(false);
     expect(isGone(undefined)).toBe(false);
   });
@@ -27,7 +30,7 @@ describe('superviseLink', () => {
       onFrame: () => () => {},
       onEvent: () => () => {},
     }) as unknown as Bridge;
-  const closed = () => Promise.reject(Object.assign(new Error('closed'), { code: 'closed' }));
+  const closed = () => Promise.reject(new PagescopeProtocolError('closed', 'closed'));
 
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());

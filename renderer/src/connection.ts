@@ -1,6 +1,6 @@
 /**
  * The link to the host. A heartbeat (a cheap `hello` every 2 s) notices when the host has gone:
- * the WebSocket bridge rejects every request with code 'closed' once its socket closed. (A slow
+ * both bridges reject every request with code 'closed' once the host cannot be reached. (A slow
  * answer is not taken for a lost host: the host can be busy for seconds launching a target, and
  * the next beat waits for the answer.) Then the UI says so (the banner in
  * Notices.tsx), drops what belonged to the host (the session ended with the connection), and
@@ -8,6 +8,8 @@
  * with. Nothing here knows how a bridge is made.
  */
 import type { Bridge } from '../../core/protocol/bridge.ts';
+import { PROTOCOL_VERSION } from '../../core/protocol/constants.ts';
+import { errorCodeOf } from '../../core/protocol/errors.ts';
 import { useApp } from './store.ts';
 
 export const HEARTBEAT_MS = 2000;
@@ -20,8 +22,7 @@ export function backoffMs(attempt: number): number {
 
 /** True for a failure that means the host is unreachable (not a refused or slow request). */
 export function isGone(err: unknown): boolean {
-  const e = (err ?? {}) as { code?: string; name?: string };
-  return e.code === 'closed' || e.name === 'closed';
+  return errorCodeOf(err) === 'closed';
 }
 
 export interface LinkHooks {
@@ -39,10 +40,7 @@ let attemptNow: (() => void) | null = null;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(
-      () => reject(Object.assign(new Error('The host did not answer.'), { code: 'timeout' })),
-      ms,
-    );
+    const t = setTimeout(() => reject(new Error('The host did not answer.')), ms);
     p.then(
       (v) => {
         clearTimeout(t);
@@ -66,7 +64,7 @@ export function superviseLink(bridge: Bridge, hooks: LinkHooks): void {
   const beat = async () => {
     let gone = false;
     try {
-      await bridge.request('hello', { version: 1 });
+      await bridge.request('hello', { version: PROTOCOL_VERSION });
     } catch (err) {
       gone = isGone(err);
     }

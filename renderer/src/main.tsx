@@ -1,5 +1,6 @@
 /**
- * Entry point: pick the Bridge (Electron's preload exposes `window.pagescope`; in a browser the
+ * Entry point: pick the Bridge (Electron's preload exposes a HostLink as `window.pagescope`,
+ * made into a Bridge here like the WebSocket's, see core/protocol/bridge.ts; in a browser the
  * WebSocket of `pagescope serve`; `?fake` loads a synthetic host for UI development only, under
  * Vite's dev server: production builds drop it, import.meta.env.DEV being false there) and render
  * the app.
@@ -9,7 +10,7 @@
  * Referer.
  */
 import { createRoot } from 'react-dom/client';
-import type { Bridge } from '../../core/protocol/bridge.ts';
+import { bridgeOver, type Bridge, type HostLink } from '../../core/protocol/bridge.ts';
 import { connectWebSocketBridge, takePageToken } from '../../core/protocol/ws-bridge.ts';
 import { connect } from './actions.ts';
 import { App } from './App.tsx';
@@ -19,7 +20,8 @@ import './styles.css';
 
 declare global {
   interface Window {
-    pagescope?: Bridge;
+    /** Electron's preload (electron/preload.ts). */
+    pagescope?: HostLink;
     /** Read-only handles for end-to-end tests and debugging from the console. */
     __pagescope?: { useApp: typeof useApp; frameHub: typeof frameHub };
   }
@@ -29,7 +31,7 @@ const pageToken = window.pagescope ? null : takePageToken();
 window.__pagescope = { useApp, frameHub };
 
 async function chooseBridge(): Promise<Bridge> {
-  if (window.pagescope) return window.pagescope;
+  if (window.pagescope) return bridgeOver(window.pagescope);
   if (import.meta.env.DEV && new URLSearchParams(location.search).has('fake')) {
     const { createFakeBridge } = await import('./dev/fake-bridge.ts');
     return createFakeBridge();

@@ -193,7 +193,6 @@ export async function recordCommand(
     watching: sel?.what ?? 'nothing (page states only)',
     intervalMs,
     version,
-    ownsFrames: true,
     onVmas: follow,
     onTick: () => {
       if (++ticks >= maxTicks) stop(`${count(ticks, 'tick')} done`);

@@ -2,78 +2,36 @@
  * `pagescope watch`: which pages a process writes, tick by tick.
  *
  *   pagescope watch --pid P (--range 0xS-0xE | --vma NAME_OR_INDEX | --writable) [--interval MS]
- *                   [--ticks N] [--json] [--force]
+ *                   [--ticks N] [--json [--all-ranges]] [--force]
  *   pagescope watch [options] -- COMMAND ARGS...
  *
- * Human output: one line per tick with the written page count and the busiest VMAs. --json: one
- * object per line per tick, written as it happens, and a last `{"done": true, ...}` line. Ctrl-C
+ * The watch itself is core/watch/driver.ts (the same driver as the UI's sessions): ticks on a
+ * fixed grid, a late tick says how late it was and how many grid points it skipped.
+ * Human output: one line per tick with the written page count and the busiest VMAs, and
+ * "(late N ms, K ticks skipped)" when the tick was late. --json: one object per line per tick,
+ * written as it happens ({tick, t, lagMs, skipped, writtenPages, written, moreRanges}: at most
+ * JSON_RANGE_CAP written ranges, `moreRanges` counts the rest, --all-ranges prints all), and a
+ * last `{"done": true, ...}` line. Ctrl-C
  * and SIGTERM end the watch cleanly (unregister, close, the target untouched) before exiting.
  * With --vma and --writable the selection follows the process: matching VMAs that appear later
  * are added at the next tick (in launch mode nothing of the program exists yet at attach).
  */
-import type { ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import { pageToHex, readMaps, type Vma } from '../../proc/maps.ts';
-import { processAlive } from '../../proc/processes.ts';
-import { RegionList } from '../../scan/region-list.ts';
+import type { RegionList } from '../../scan/region-list.ts';
 import type { PageRange } from '../../scan/scanner.ts';
-import { launchAndAttach } from '../../watch/launch.ts';
-import { NO_ACCESS_REASON, WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
+import { WatchDriver } from '../../watch/driver.ts';
+import { launchAndAttach, resolveCommand, whenExited } from '../../watch/launch.ts';
+import type { TickTiming } from '../../watch/ticker.ts';
+import { WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
 import { parsePid, parseRange } from '../args.ts';
 import { count, formatBytes } from '../format.ts';
 import { onStdoutClosed, out as print } from '../output.ts';
 import { STOP_SIGNALS } from '../signals.ts';
 
-/** What UFFDIO_REGISTER's ENOMEM says (watcher.ts): a mapping changed under us, said once. */
-const MAPPING_CHANGED = 'the mapping changed while it was being registered';
-
-/**
- * Where `cmd` would be executed from, or a sentence why it cannot be: checked before launching,
- * so a typo gets pagescope's one line and not the launcher shell's "sh: 1: exec: ...: not found".
- */
-export function resolveCommand(cmd: string, envPath = process.env.PATH ?? ''): string {
-  const check = (p: string): 'ok' | 'missing' | 'dir' | 'noexec' => {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(p);
-    } catch {
-      return 'missing';
-    }
-    if (st.isDirectory()) return 'dir';
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return 'ok';
-    } catch {
-      return 'noexec';
-    }
-  };
-  const fail = (why: string): never => {
-    throw new PagescopeError(`Cannot launch ${JSON.stringify(cmd)}: ${why}.`, 'bad-command');
-  };
-  if (cmd === '') fail('the command is empty');
-  if (cmd.includes('/')) {
-    const r = check(cmd);
-    if (r === 'missing') fail('no such file');
-    if (r === 'dir') fail('it is a directory');
-    if (r === 'noexec') fail('it is not executable (chmod +x?)');
-    return cmd;
-  }
-  let sawNoExec = false;
-  for (const dir of envPath.split(':')) {
-    const p = path.join(dir || '.', cmd);
-    const r = check(p);
-    if (r === 'ok') return p;
-    if (r === 'noexec') sawNoExec = true;
-  }
-  return fail(
-    sawNoExec
-      ? 'it is on PATH but not executable'
-      : 'no such command on PATH (give its path, e.g. ./prog)',
-  );
-}
+/** --json prints at most this many written ranges per tick unless --all-ranges. */
+export const JSON_RANGE_CAP = 1000;
 
 export interface WatchCommandOptions {
   pid?: string;
@@ -83,6 +41,7 @@ export interface WatchCommandOptions {
   interval?: string;
   ticks?: string;
   json?: boolean;
+  allRanges?: boolean;
   force?: boolean;
 }
 
@@ -156,6 +115,33 @@ function vmaLabel(v: Vma | undefined, page: number): string {
   return `anon@0x${v.startHex}`;
 }
 
+/** Written regions as [start, end] hex pairs, adjacent ones merged; at most `cap` pairs. */
+export function writtenPairs(
+  out: RegionList,
+  cap: number,
+): { written: Array<[string, string]>; moreRanges: number } {
+  const written: Array<[string, string]> = [];
+  let more = 0;
+  let lastEnd = -1;
+  for (let i = 0; i < out.length; i++) {
+    const s = out.startPage[i];
+    const e = out.endPage[i];
+    if (s === lastEnd) {
+      if (more === 0) written[written.length - 1][1] = '0x' + pageToHex(e);
+    } else if (written.length < cap) written.push(['0x' + pageToHex(s), '0x' + pageToHex(e)]);
+    else more++;
+    lastEnd = e;
+  }
+  return { written, moreRanges: more };
+}
+
+/** Whether a tick is worth calling late in the human output: it skipped, or lagged a quarter. */
+export function lateNote(t: Pick<TickTiming, 'lagMs' | 'skipped'>, intervalMs: number): string {
+  if (t.skipped === 0 && t.lagMs < Math.max(10, intervalMs / 4)) return '';
+  const skipped = t.skipped ? `, ${count(t.skipped, 'tick')} skipped` : '';
+  return `  (late ${Math.round(t.lagMs)} ms${skipped})`;
+}
+
 export async function watchCommand(
   command: string[],
   options: WatchCommandOptions,
@@ -174,12 +160,15 @@ export async function watchCommand(
       'Say what to watch: --range 0xSTART-0xEND, --vma NAME_OR_INDEX or --writable.',
       'bad-input',
     );
+  if (options.allRanges && !options.json)
+    throw new PagescopeError('--all-ranges goes with --json.', 'bad-input');
   const sel = selector(noSelection ? { ...options, writable: true } : options);
   if (launch) resolveCommand(command[0]);
   const intervalMs = parsePositive(options.interval ?? '500', '--interval (ms)', 10, 3_600_000);
   const maxTicks =
     options.ticks !== undefined ? parsePositive(options.ticks, '--ticks', 1, 1e9) : Infinity;
   const json = options.json === true;
+  const rangeCap = options.allRanges ? Infinity : JSON_RANGE_CAP;
   const note = (s: string): void => {
     process.stderr.write(`pagescope: ${s}\n`);
   };
@@ -205,9 +194,7 @@ export async function watchCommand(
     offStdoutClosed();
   };
 
-  let watcher: WriteWatcher;
-  let child: ChildProcess | null = null;
-  let childExit: string | null = null;
+  let driver: WatchDriver;
   try {
     if (launch) {
       const r = launchAndAttach(command, {
@@ -215,36 +202,48 @@ export async function watchCommand(
         // In --json mode our stdout carries only JSON lines: the command's stdout goes to stderr.
         stdio: ['inherit', json ? 2 : 'inherit', 'inherit'],
       });
-      watcher = r.watcher;
-      child = r.child;
-      child.on('exit', (code, signal) => {
-        childExit = signal
-          ? `the command was ended by ${signal}`
-          : `the command exited with code ${code}`;
+      driver = new WatchDriver({
+        pid: r.watcher.pid,
+        intervalMs,
+        force: options.force,
+        child: r.child,
+        watcher: r.watcher,
+        select: sel.select,
+        follow: sel.dynamic,
       });
     } else {
-      watcher = WriteWatcher.attach(pidArg as number, { force: options.force });
+      const pid = pidArg as number;
+      driver = new WatchDriver({
+        pid,
+        intervalMs,
+        force: options.force,
+        watcher: WriteWatcher.attach(pid, { force: options.force }),
+        select: sel.select,
+        follow: sel.dynamic,
+      });
     }
   } catch (err) {
     stopListening();
     throw err;
   }
-  const pid = watcher.pid;
+  const pid = driver.pid;
+  const child = driver.child;
 
   let ticks = 0;
   let limitReached = false;
   try {
     let saidMappingChanged = false;
-    let saidReattached = false;
+    let saidReattached = 0;
     const report = (states: VmaWatchState[]): void => {
       for (const s of states) {
-        if (s.status !== 'refused' || s.reason === NO_ACCESS_REASON) continue;
+        const r = s.refusal;
+        if (s.status !== 'refused' || !r || r.code === 'no-access') continue;
         // In launch mode a refusal because the process "does not exist" is the launcher's exec
         // caught half-way: the re-attach that follows registers the new program's mappings.
-        if (launch && /\bESRCH\b/.test(s.reason ?? '')) continue;
+        if (launch && r.code === 'register-failed' && r.detail === 'ESRCH') continue;
         // A launcher chain (shim -> env -> bash -> program) changes the address space under
         // every registration; one line says it, the next tick registers what is there then.
-        if (s.reason === MAPPING_CHANGED) {
+        if (r.code === 'mapping-changed') {
           if (saidMappingChanged) continue;
           saidMappingChanged = true;
           note(
@@ -257,45 +256,24 @@ export async function watchCommand(
         );
       }
     };
-    // Applies the selection. In launch mode a launcher (shell script, pyenv shim, env) may
-    // replace itself with the real program at any moment: our child, so attach again and re-apply
-    // the selection to the new address space.
-    const reattach = (): boolean => {
-      try {
-        watcher.close();
-        watcher = WriteWatcher.attach(pid, { force: options.force, ownChild: true });
-        // A launcher chain execs several times: one line says it.
-        if (!saidReattached)
-          note(`process ${pid} executed a new program; watching the new program from its start.`);
-        saidReattached = true;
-        return true;
-      } catch {
-        return false; // exited meanwhile: the next tick says so
-      }
+    // A launcher chain execs several times: one line says it.
+    const reportReattach = (): void => {
+      if (driver.reattachCount > 0 && saidReattached === 0)
+        note(`process ${pid} executed a new program; watching the new program from its start.`);
+      saidReattached = driver.reattachCount;
     };
-    const armSelection = (): VmaWatchState[] => {
-      for (let round = 0; ; round++) {
-        let vmas: Vma[];
-        try {
-          vmas = readMaps(pid);
-        } catch (err) {
-          if (launch) return [];
-          throw err;
-        }
-        const ranges = sel.select(vmas);
-        if (!launch && !ranges.some((r) => overlapsAny(r, vmas)))
-          throw new PagescopeError(
-            options.range?.length
-              ? `No mapping of process ${pid} lies inside ${sel.what}; "pagescope scan --pid ${pid}" lists its mappings.`
-              : `No mapping of process ${pid} matches ${sel.what}; "pagescope scan --pid ${pid}" lists them.`,
-            'bad-input',
-          );
-        const states = ranges.length ? watcher.arm(ranges) : [];
-        if (!(launch && watcher.endedBy === 'exec' && round < 20)) return states;
-        if (!reattach()) return [];
-      }
-    };
-    const armed = armSelection();
+    if (!launch) {
+      const vmas = readMaps(pid);
+      if (!sel.select(vmas).some((r) => overlapsAny(r, vmas)))
+        throw new PagescopeError(
+          options.range?.length
+            ? `No mapping of process ${pid} lies inside ${sel.what}; "pagescope scan --pid ${pid}" lists its mappings.`
+            : `No mapping of process ${pid} matches ${sel.what}; "pagescope scan --pid ${pid}" lists them.`,
+          'bad-input',
+        );
+    }
+    const armed = driver.arm();
+    reportReattach();
     report(armed);
     const watchedPages = armed
       .filter((s) => s.status === 'watched')
@@ -303,68 +281,41 @@ export async function watchCommand(
     if (!json)
       print(
         `watching ${pid}: ${count(armed.filter((s) => s.status === 'watched').length, 'VMA piece')}, ${count(watchedPages, 'page')} ` +
-          `(${formatBytes(watchedPages * PAGE_SIZE)}), every ${intervalMs} ms; granularity ${count(watcher.granularityPages, 'page')}.\n`,
+          `(${formatBytes(watchedPages * PAGE_SIZE)}), every ${intervalMs} ms; granularity ${count(driver.watcher?.granularityPages ?? 1, 'page')}.\n`,
       );
-    const t0 = performance.now();
-    const out = new RegionList(4096);
-    let reattachRetries = 0;
-    let due = t0;
-    while (ticks < maxTicks && !stopReason) {
-      due += intervalMs;
-      const delay = Math.max(0, due - performance.now());
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
-      if (stopReason) break;
-      let vmas: Vma[] | null = null;
-      if (sel.dynamic && !watcher.ended) {
-        try {
-          vmas = readMaps(pid);
-          const more = sel.select(vmas);
-          if (more.length) report(watcher.arm(more).filter((s) => s.status === 'refused'));
-        } catch {
-          // the process is gone: tick() says so below
-        }
+    const t0 = driver.elapsedMs();
+    let ended: string | null = null;
+    const onTick = (timing: TickTiming): void => {
+      if (stopReason) return;
+      const step = driver.collect();
+      if (step.kind === 'reattached') {
+        reportReattach();
+        report(step.states);
+        return;
       }
-      const tick = watcher.tick(out);
-      // In launch mode our child may be caught between two programs of a launcher chain: its
-      // maps briefly look like an exit, or the re-attach meets the exec half done. While the
-      // child is alive (not yet a zombie) that is never the end: attach again, or retry next tick.
-      if (tick.ended && launch && (tick.endedBy === 'exec' || processAlive(pid))) {
-        if (reattach()) {
-          report(armSelection());
-          continue;
-        }
-        if (processAlive(pid) && ++reattachRetries <= 20) continue;
-      }
-      if (tick.ended) {
-        // Our child's exit status says more than "exited": give its exit event a moment.
-        const c = child;
-        if (c && childExit === null)
-          await new Promise<void>((resolve) => {
-            c.once('exit', () => resolve());
-            setTimeout(resolve, 500).unref();
-          });
-        stopReason = childExit ?? tick.ended;
-        break;
+      if (step.kind === 'waiting') return;
+      if (step.kind === 'idle' || step.kind === 'ended') {
+        ended = step.kind === 'ended' ? step.reason : `process ${pid} exited`;
+        wake?.();
+        return;
       }
       ticks++;
-      report(tick.appeared);
-      const t = Math.round(performance.now() - t0);
+      report(step.refused);
+      const t = Math.round(driver.elapsedMs() - t0);
+      const out = step.written;
       if (json) {
-        const written: Array<[string, string]> = [];
-        for (let i = 0; i < out.length; i++) {
-          const last = written[written.length - 1];
-          const s = '0x' + pageToHex(out.startPage[i]);
-          if (last && last[1] === s) last[1] = '0x' + pageToHex(out.endPage[i]);
-          else written.push([s, '0x' + pageToHex(out.endPage[i])]);
-        }
-        print(JSON.stringify({ tick: ticks, t, writtenPages: tick.writtenPages, written }) + '\n');
+        const { written, moreRanges } = writtenPairs(out, rangeCap);
+        print(
+          JSON.stringify({
+            tick: ticks,
+            t,
+            lagMs: timing.lagMs,
+            skipped: timing.skipped,
+            writtenPages: step.writtenPages,
+            written,
+            moreRanges,
+          }) + '\n',
+        );
       } else {
         const byVma = new Map<number, number>();
         for (let i = 0; i < out.length; i++)
@@ -372,13 +323,13 @@ export async function watchCommand(
             out.vmaIndex[i],
             (byVma.get(out.vmaIndex[i]) ?? 0) + out.endPage[i] - out.startPage[i],
           );
-        vmas ??= (() => {
+        let vmas = step.vmas;
+        if (byVma.size && !vmas)
           try {
-            return readMaps(pid);
+            vmas = readMaps(pid);
           } catch {
-            return [];
+            vmas = [];
           }
-        })();
         const busiest = [...byVma]
           .sort((a, b) => b[1] - a[1])
           .slice(0, 3)
@@ -391,18 +342,37 @@ export async function watchCommand(
           )
           .join(', ');
         print(
-          `tick ${ticks}  +${t} ms  written ${count(tick.writtenPages, 'page')} (${formatBytes(tick.writtenPages * PAGE_SIZE)})` +
+          `tick ${ticks}  +${t} ms  written ${count(step.writtenPages, 'page')} (${formatBytes(step.writtenPages * PAGE_SIZE)})` +
             (busiest ? `  busiest: ${busiest}` : '') +
-            (tick.targetState === 'stopped' ? '  (process is stopped)' : '') +
+            (step.targetState === 'stopped' ? '  (process is stopped)' : '') +
+            lateNote(timing, intervalMs) +
             '\n',
         );
       }
+      if (ticks >= maxTicks) wake?.();
+    };
+    if (!stopReason && maxTicks > 0) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        driver.start(onTick, intervalMs);
+      });
+      wake = null;
+      driver.pause();
+    }
+    if (ended !== null && !stopReason) {
+      // Our child's exit status says more than "exited": give its exit event a moment.
+      await whenExited(child, 500);
+      stopReason = child?.signalCode
+        ? `the command was ended by ${child.signalCode}`
+        : child && child.exitCode !== null
+          ? `the command exited with code ${child.exitCode}`
+          : ended;
     }
     limitReached = stopReason === null;
     stopReason ??= `${count(ticks, 'tick')} done`;
   } finally {
     stopListening();
-    watcher.close();
+    driver.close();
     if (child && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
     }

@@ -1,13 +1,17 @@
 /**
  * A synthetic host for looking at the UI while developing (`?fake` in the URL). It invents a
  * process whose pages change over time. Never used by tests: the e2e suite runs the real host.
+ * It answers with Responses through a HostLink, so its errors reach the UI the way a real host's
+ * do (bridgeOver).
  */
-import type { Bridge } from '../../../core/protocol/bridge.ts';
+import { bridgeOver, type Bridge } from '../../../core/protocol/bridge.ts';
+import type { ErrorCode } from '../../../core/protocol/errors.ts';
 import type { Frame } from '../../../core/protocol/frame.ts';
 import type {
   HostEvent,
   Method,
   Params,
+  Response,
   Result,
   SessionInfo,
   VmaInfo,
@@ -16,6 +20,14 @@ import type {
 import { HISTOGRAM_WIDTH, PageBit } from '../../../core/protocol/page-bits.ts';
 
 const P = PageBit;
+
+/** A failure the fake host answers with. */
+class FakeFailure {
+  constructor(
+    readonly code: ErrorCode,
+    readonly message: string,
+  ) {}
+}
 const SPECS: Array<[string, VmaKindName, string, number]> = [
   ['/usr/bin/pagescope-demo', 'file', 'r-xp', 300],
   ['', 'heap', 'rw-p', 24_000],
@@ -113,6 +125,14 @@ export function createFakeBridge(): Bridge {
       if (b & P.WATCHED) watched++;
     }
     const w = view.window;
+    const vmaCounts = new Uint32Array(vmas.length * 3);
+    vmas.forEach((v, i) => {
+      for (let p = v.offset; p < v.offset + v.endPage - v.startPage; p++) {
+        if (bits[p] & P.PRESENT) vmaCounts[i * 3]++;
+        if (bits[p] & P.SWAPPED) vmaCounts[i * 3 + 1]++;
+        if (bits[p] & P.WRITTEN) vmaCounts[i * 3 + 2]++;
+      }
+    });
     const frame: Frame = {
       sessionId,
       tick,
@@ -126,6 +146,13 @@ export function createFakeBridge(): Bridge {
         written: wr,
         watched,
         scanMs: 2.4,
+        lagMs: 0,
+        skipped: 0,
+        // The model of core/watch/overhead.ts with this kernel's measured 1.4 us per fault.
+        estOverheadPct: watched ? (wr * 1.4) / (intervalMs * 10) : 0,
+        sampleFraction: 1,
+        writtenEst: wr,
+        writtenErr: 0,
       },
       overview: { buckets: nb, pagesPerBucket: B, histogram },
       window: w
@@ -136,6 +163,7 @@ export function createFakeBridge(): Bridge {
           }
         : null,
       written,
+      vmaCounts,
     };
     for (const l of frameL) l(frame);
   };
@@ -200,9 +228,7 @@ export function createFakeBridge(): Bridge {
       return info();
     },
     attach: () => {
-      throw Object.assign(new Error('Permission denied: cannot trace that process.'), {
-        code: 'permission',
-      });
+      throw new FakeFailure('permission', 'Permission denied: cannot trace that process.');
     },
     setView: (p) => {
       view = { buckets: p.buckets, window: p.window };
@@ -226,6 +252,7 @@ export function createFakeBridge(): Bridge {
       timer = setInterval(emit, intervalMs);
       return {};
     },
+    setMaxOverhead: () => ({}),
     setInterval: (p) => {
       intervalMs = p.intervalMs;
       if (timer) {
@@ -241,11 +268,18 @@ export function createFakeBridge(): Bridge {
     },
   };
 
-  return {
-    async request<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
+  let nextId = 1;
+  return bridgeOver({
+    async exchange<M extends Method>(method: M, params: Params<M>): Promise<Response<M>> {
+      const id = nextId++;
       const h = handlers[method] as ((p: Params<M>) => Result<M>) | undefined;
-      if (!h) throw Object.assign(new Error(`${method} is not faked.`), { code: 'bad-request' });
-      return h(params);
+      try {
+        if (!h) throw new FakeFailure('bad-request', `${method} is not faked.`);
+        return { id, ok: true, result: h(params) };
+      } catch (err) {
+        if (!(err instanceof FakeFailure)) throw err;
+        return { id, ok: false, error: { code: err.code, message: err.message } };
+      }
     },
     onFrame(l) {
       frameL.add(l);
@@ -255,5 +289,5 @@ export function createFakeBridge(): Bridge {
       eventL.add(l);
       return () => eventL.delete(l);
     },
-  };
+  });
 }

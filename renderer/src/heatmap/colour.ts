@@ -216,18 +216,20 @@ export function buildLuts(
 
 /**
  * Blend colours by weights (fractions of a cell's pages); the rest of the cell gets `rest`.
- * `weights` and `colours` are parallel; weights are clamped so they never sum above 1.
+ * `weights` and `colours` are parallel (the first `count` entries are used); weights are clamped
+ * so they never sum above 1.
  */
 export function blend(
   weights: ArrayLike<number>,
   colours: ArrayLike<number>,
   rest: number,
+  count = weights.length,
 ): number {
   let r = 0;
   let g = 0;
   let b = 0;
   let sum = 0;
-  for (let i = 0; i < weights.length; i++) {
+  for (let i = 0; i < count; i++) {
     let w = weights[i];
     if (w <= 0) continue;
     if (sum + w > 1) w = 1 - sum;
@@ -286,7 +288,7 @@ export function colourFromCounts(
     cScratch[0] = c.present;
     cScratch[1] = c.swapped;
     cScratch[2] = c.notPresent;
-    return blend(wScratch.subarray(0, 3), cScratch.subarray(0, 3), c.unmapped);
+    return blend(wScratch, cScratch, c.unmapped, 3);
   }
   if (luts.mode === 'diff') {
     for (let k = 0; k < DIFF_BITS.length; k++) {
@@ -311,7 +313,7 @@ export function colourFromCounts(
     cScratch[2] = c.zero;
     cScratch[3] = c.file;
     cScratch[4] = c.anon;
-    return blend(wScratch.subarray(0, 5), cScratch.subarray(0, 5), c.notPresent);
+    return blend(wScratch, cScratch, c.notPresent, 5);
   }
   const watched = counts[base + BIT.WATCHED];
   if (watched > 0) {
@@ -320,7 +322,8 @@ export function colourFromCounts(
     if (written > 0) return luts.heat[255];
     return luts.heat[0];
   }
-  return present + swapped > 0
-    ? blend([(present + swapped) / n], [c.idle], luts.empty)
-    : luts.empty;
+  if (present + swapped <= 0) return luts.empty;
+  wScratch[0] = (present + swapped) / n;
+  cScratch[0] = c.idle;
+  return blend(wScratch, cScratch, luts.empty, 1);
 }

@@ -59,9 +59,16 @@ export function diffFrame(d: TickDiffInfo, sessionId: number): Frame {
       written: d.writtenBetween,
       watched: 0,
       scanMs: 0,
+      lagMs: 0,
+      skipped: 0,
+      estOverheadPct: 0,
+      sampleFraction: 1,
+      writtenEst: d.writtenBetween,
+      writtenErr: 0,
     },
     overview: { buckets, pagesPerBucket: ppb, histogram },
     window: total <= MAX_WINDOW_PAGES ? { startIndex: 0, endIndex: total, bits } : null,
     written: new Float64Array(0),
+    vmaCounts: new Uint32Array(0),
   };
 }

@@ -157,3 +157,8 @@ function emptyBucket(h: Uint32Array, k: number): boolean {
   for (let bit = 0; bit < HISTOGRAM_WIDTH; bit++) if (h[row + bit] !== 0) return false;
   return true;
 }
+
+/** A key that changes exactly when the space's mapping does (for noticing a new space). */
+export function spaceKey(space: DisplaySpace): string {
+  return `${space.totalHost}|${space.segments.map((g) => `${g.hostStart}:${g.squeezed ? 1 : 0}`).join(',')}`;
+}

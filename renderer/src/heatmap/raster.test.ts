@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HISTOGRAM_WIDTH, PageBit } from '../../../core/protocol/page-bits.ts';
-import { BIT, buildLuts, packHex, PALETTE } from './colour.ts';
+import { BIT, buildLuts, colourFromCounts, packHex, PALETTE, unpack } from './colour.ts';
+import { DisplaySpace } from './display-space.ts';
 import { HeatStore } from './heat.ts';
 import { rasterize } from './raster.ts';
 import { computeLayout, type Layout } from './viewport.ts';
@@ -158,5 +160,132 @@ describe('HeatStore', () => {
     expect(h.maxLevel(0, 1000, 1)).toBeGreaterThan(0);
     h.clear();
     expect(h.maxLevel(0, 1000, 1)).toBe(0);
+  });
+});
+
+describe('rasterize from the overview', () => {
+  /** Each cell as one blend of the buckets it overlaps, rescaled to its pages (no shortcuts). */
+  function perCell(
+    layout: Layout,
+    space: DisplaySpace,
+    overview: { buckets: number; pagesPerBucket: number; histogram: Uint32Array },
+    luts: ReturnType<typeof buildLuts>,
+  ): number[] {
+    const out: number[] = [];
+    const B = overview.pagesPerBucket;
+    for (let cell = 0; cell < layout.cols * layout.rows; cell++) {
+      const da = layout.firstIndex + cell * layout.pagesPerCell;
+      if (da >= layout.totalPages) {
+        out.push(luts.background);
+        continue;
+      }
+      const seg = space.segmentAtDisplay(da);
+      if (seg.squeezed) {
+        out.push(luts.empty);
+        continue;
+      }
+      const a = seg.hostStart + (da - seg.displayStart);
+      const n = Math.min(seg.hostEnd, a + layout.pagesPerCell) - a;
+      const counts = new Float64Array(HISTOGRAM_WIDTH);
+      let pages = 0;
+      for (let k = Math.floor(a / B); k < Math.min(overview.buckets, Math.ceil((a + n) / B)); k++) {
+        for (let bit = 0; bit < HISTOGRAM_WIDTH; bit++)
+          counts[bit] += overview.histogram[k * HISTOGRAM_WIDTH + bit];
+        pages += Math.min(B, space.totalHost - k * B);
+      }
+      for (let bit = 0; bit < HISTOGRAM_WIDTH; bit++) counts[bit] *= n / pages;
+      out.push(colourFromCounts(counts, 0, n, luts));
+    }
+    return out;
+  }
+
+  it('paints what a per-cell blend paints, for cells smaller or larger than the buckets', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 0, max: 500 }),
+        fc.constantFrom('residency', 'type', 'writes'),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        (B, ppc, first, mode, seed) => {
+          const total = 4000;
+          const buckets = Math.ceil(total / B);
+          const histogram = new Uint32Array(buckets * HISTOGRAM_WIDTH);
+          let r = seed;
+          for (let k = 0; k < buckets; k++) {
+            const size = Math.min(B, total - k * B);
+            r = (r * 1103515245 + 12345) >>> 0;
+            const mapped = r % (size + 1);
+            const present = (r >>> 8) % (mapped + 1);
+            const row = k * HISTOGRAM_WIDTH;
+            histogram[row + BIT.MAPPED] = mapped;
+            histogram[row + BIT.PRESENT] = present;
+            histogram[row + BIT.SWAPPED] = Math.min(mapped - present, (r >>> 16) % 3);
+            histogram[row + BIT.FILE] = (r >>> 20) % (present + 1);
+          }
+          const overview = { buckets, pagesPerBucket: B, histogram };
+          const space = DisplaySpace.identity(total);
+          const cols = 20;
+          const firstIndex = Math.min(first, 3999) - (Math.min(first, 3999) % (cols * ppc));
+          const layout: Layout = {
+            ...layoutOf(total, cols, 15, ppc),
+            firstIndex,
+            endIndex: Math.min(total, firstIndex + cols * 15 * ppc),
+          };
+          const luts = buildLuts(theme, mode);
+          const out = new Uint32Array(cols * 15);
+          rasterize(out, { layout, luts, overview, window: null, space });
+          const want = perCell(layout, space, overview, luts);
+          // The same colours, give or take a rounding step per channel.
+          for (let i = 0; i < out.length; i++) {
+            const [r0, g0, b0] = unpack(out[i]);
+            const [r1, g1, b1] = unpack(want[i]);
+            expect(
+              Math.max(Math.abs(r0 - r1), Math.abs(g0 - g1), Math.abs(b0 - b1)),
+            ).toBeLessThanOrEqual(1);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('rasterize from the window, several pages per cell', () => {
+  it('paints what per-cell counts paint, alike cells or mixed', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 4 }),
+        fc.constantFrom('residency', 'type', 'writes'),
+        fc.array(fc.constantFrom(0, 256, 257, 259, 263, 258, 384 + 1), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.integer({ min: 1, max: 9 }),
+        (ppc, mode, pattern, run) => {
+          const total = 600;
+          const bits = new Uint16Array(total);
+          for (let p = 0; p < total; p++) bits[p] = pattern[Math.floor(p / run) % pattern.length];
+          const layout = layoutOf(total, 10, Math.ceil(total / (10 * ppc)), ppc);
+          const luts = buildLuts(theme, mode);
+          const out = new Uint32Array(layout.cols * layout.rows);
+          rasterize(out, {
+            layout,
+            luts,
+            overview: null,
+            window: { startIndex: 0, endIndex: total, bits },
+          });
+          for (let cell = 0; cell * ppc < total; cell++) {
+            const counts = new Float64Array(HISTOGRAM_WIDTH);
+            const n = Math.min(ppc, total - cell * ppc);
+            for (let i = 0; i < n; i++)
+              for (let bit = 0; bit < HISTOGRAM_WIDTH; bit++)
+                if (bits[cell * ppc + i] & (1 << bit)) counts[bit]++;
+            expect(out[cell]).toBe(colourFromCounts(counts, 0, n, luts));
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

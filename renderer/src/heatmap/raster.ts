@@ -5,8 +5,10 @@
  * Three sources, best first, chosen per cell:
  * 1. the full-resolution window at one page per cell: one table lookup per page (the hot path
  *    that must draw a million pages in a few milliseconds);
- * 2. the window, several pages per cell: per-cell counts, then a blended colour;
- * 3. the overview histogram: the buckets overlapping the cell, summed, then blended.
+ * 2. the window, several pages per cell: per-cell counts, then a blended colour (a cell whose
+ *    pages are all alike, the common case, takes one page's colour from a per-table cache);
+ * 3. the overview histogram: the buckets overlapping the cell, summed, then blended (a cell
+ *    inside one bucket takes the bucket's colour, computed once for all the cells in it).
  */
 import { HISTOGRAM_WIDTH } from '../../../core/protocol/page-bits.ts';
 import { colourFromCounts, type Luts } from './colour.ts';
@@ -39,6 +41,21 @@ export interface RasterInput {
 }
 
 const counts = new Float64Array(HISTOGRAM_WIDTH);
+
+/** Per colour tables: the colour of a cell whose pages all carry the same 9 bits (0 = unknown). */
+const alikeTables = new WeakMap<Luts, Uint32Array>();
+
+function alikeColour(luts: Luts, v: number): number {
+  let t = alikeTables.get(luts);
+  if (!t) alikeTables.set(luts, (t = new Uint32Array(512)));
+  if (t[v] === 0) {
+    const one = new Float64Array(HISTOGRAM_WIDTH);
+    for (let bit = 0; bit < HISTOGRAM_WIDTH; bit++) if (v & (1 << bit)) one[bit] = 1;
+    // Fully opaque colours are never 0, so 0 can mean "not computed yet".
+    t[v] = colourFromCounts(one, 0, 1, luts, 0);
+  }
+  return t[v];
+}
 
 /** Fill `out` (length >= cols * rows) for the layout. Returns the number of pages drawn. */
 export function rasterize(out: Uint32Array, input: RasterInput): number {
@@ -89,6 +106,10 @@ export function rasterize(out: Uint32Array, input: RasterInput): number {
     return n;
   }
 
+  // Overview cells inside one bucket take the bucket's colour (its fractions are the cell's):
+  // computed once per bucket, not per cell, when the cells are smaller than the buckets.
+  let lastBucket = -1;
+  let lastColour = 0;
   for (let cell = 0; cell < cells; cell++) {
     const da = firstIndex + cell * ppc;
     if (da >= totalPages) {
@@ -107,10 +128,19 @@ export function rasterize(out: Uint32Array, input: RasterInput): number {
       out[cell] = luts.empty;
       continue;
     }
-    counts.fill(0);
     if (winCovers) {
       const bits = win.bits;
       const base = a - win.startIndex;
+      // A cell whose pages are all alike (most are) has the colour of one such page.
+      const v0 = bits[base] & 511;
+      let alike = true;
+      for (let i = 1; i < n && alike; i++) alike = (bits[base + i] & 511) === v0;
+      if (alike && !(heat && v0 & (1 << 7))) {
+        out[cell] = alikeColour(luts, v0);
+        drawn += n;
+        continue;
+      }
+      counts.fill(0);
       for (let i = 0; i < n; i++) {
         let v = bits[base + i];
         let bit = 0;
@@ -120,29 +150,43 @@ export function rasterize(out: Uint32Array, input: RasterInput): number {
           bit++;
         }
       }
+      const maxHeat = heat && counts[7] > 0 ? heat.maxLevel(a, b, now) : 0;
+      out[cell] = colourFromCounts(counts, 0, n, luts, maxHeat);
     } else if (overview && overview.buckets > 0) {
       const B = overview.pagesPerBucket;
       const h = overview.histogram;
       const b0 = Math.floor(a / B);
       const b1 = Math.min(overview.buckets, Math.ceil(b / B));
-      let pages = 0;
-      for (let k = b0; k < b1; k++) {
-        const size = Math.min(B, space.totalHost - k * B);
-        const row = k * HISTOGRAM_WIDTH;
-        for (let bit = 0; bit < HISTOGRAM_WIDTH; bit++) counts[bit] += h[row + bit];
-        pages += size;
-      }
-      // Rescale bucket counts to the cell's size (a cell smaller than a bucket samples it).
-      if (pages > 0 && pages !== n) {
-        const f = n / pages;
-        for (let bit = 0; bit < HISTOGRAM_WIDTH; bit++) counts[bit] *= f;
+      // A cell smaller than a bucket samples it: the colour follows the bucket's fractions, so
+      // the counts are taken over the buckets' pages (not rescaled to the cell's).
+      if (b1 - b0 === 1) {
+        const row = b0 * HISTOGRAM_WIDTH;
+        const maxHeat = heat && h[row + 7] > 0 ? heat.maxLevel(a, b, now) : 0;
+        if (maxHeat === 0 && b0 === lastBucket) {
+          out[cell] = lastColour;
+        } else {
+          const size = Math.min(B, space.totalHost - b0 * B);
+          out[cell] = colourFromCounts(h, row, size, luts, maxHeat);
+          if (maxHeat === 0) {
+            lastBucket = b0;
+            lastColour = out[cell];
+          }
+        }
+      } else {
+        counts.fill(0);
+        let pages = 0;
+        for (let k = b0; k < b1; k++) {
+          const row = k * HISTOGRAM_WIDTH;
+          for (let bit = 0; bit < HISTOGRAM_WIDTH; bit++) counts[bit] += h[row + bit];
+          pages += Math.min(B, space.totalHost - k * B);
+        }
+        const maxHeat = heat && counts[7] > 0 ? heat.maxLevel(a, b, now) : 0;
+        out[cell] = colourFromCounts(counts, 0, pages > 0 ? pages : n, luts, maxHeat);
       }
     } else {
       out[cell] = luts.empty;
       continue;
     }
-    const maxHeat = heat && counts[7] > 0 ? heat.maxLevel(a, b, now) : 0;
-    out[cell] = colourFromCounts(counts, 0, n, luts, maxHeat);
     drawn += n;
   }
   return drawn;

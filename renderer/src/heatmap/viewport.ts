@@ -8,12 +8,12 @@
  * the space. While a cell still holds several pages, zooming lowers pages-per-cell at a fixed
  * cell size; once a cell is one page, zooming makes the cells bigger (up to MAX_CELL_PX).
  */
+import { MAX_BUCKETS, MAX_WINDOW_PAGES } from '../../../core/protocol/constants.ts';
+
+/** The largest overview (buckets) and full-resolution window (pages) the host accepts. */
+export { MAX_BUCKETS, MAX_WINDOW_PAGES };
 export const BASE_CELL_PX = 3;
 export const MAX_CELL_PX = 28;
-/** Largest overview the host accepts (buckets). */
-export const MAX_BUCKETS = 1_000_000;
-/** Largest full-resolution window the host accepts (pages). */
-export const MAX_WINDOW_PAGES = 4_194_304;
 
 export interface Layout {
   /** CSS pixels per cell side. */

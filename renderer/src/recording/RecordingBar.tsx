@@ -171,7 +171,7 @@ export function OpenRecording() {
           Recording file
           <input
             type="file"
-            accept=".pgsrec,application/octet-stream"
+            accept=".pgsrec,.rec,application/octet-stream"
             disabled={busy !== null}
             onChange={(e) => {
               const f = e.target.files?.[0];

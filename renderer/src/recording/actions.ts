@@ -12,7 +12,8 @@ import {
   UPLOAD_CHUNK_BYTES,
   type RecordingSummary,
 } from '../../../core/protocol/recording.ts';
-import { detach, explain } from '../actions.ts';
+import { detach } from '../actions.ts';
+import { explain } from '../explain.ts';
 import { frameHub, type TickRecord } from '../frames.ts';
 import { diffFrame } from '../heatmap/diff-frame.ts';
 import { initialState, notify, useApp } from '../store.ts';

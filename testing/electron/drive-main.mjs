@@ -8,6 +8,10 @@ import { nodeBundleOptions } from '../../scripts/build.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { register } from 'tsx/esm/api';
+
+register();
+const { until } = await import('../wait.ts');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -26,13 +30,11 @@ await build({
   sourcemap: false,
   logLevel: 'error',
 });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const out = {};
 try {
   await import(pathToFileURL(outfile).href);
   const F = globalThis.__fake;
-  await sleep(200);
-  const win = F.windows[0];
+  const win = await until('the window', () => F.windows[0]);
   out.webPreferences = win.opts.webPreferences;
   out.calls = F.calls;
   const index = await F.protocolHandler(new Request('app://pagescope/index.html'));
@@ -56,8 +58,17 @@ try {
     params: { pid: Number(process.argv[2]) },
   });
   out.attach = { ok: attach.ok, error: attach.ok ? null : attach.error };
-  await sleep(1000);
-  const frames = F.sent.filter(([c]) => c === 'pagescope:frame');
+  const sent = (channel) => F.sent.filter(([c]) => c === channel);
+  // What main.test.ts asks for: more than three frames and the VMA table (until() throws into
+  // out.error when they never come).
+  if (attach.ok)
+    await until(
+      'frames and the vmas event',
+      () =>
+        sent('pagescope:frame').length > 3 &&
+        sent('pagescope:event').some(([, e]) => e.event === 'vmas'),
+    );
+  const frames = sent('pagescope:frame');
   out.frames = frames.length;
   out.frameArrays = frames.length
     ? frames[frames.length - 1][1].overview.histogram.constructor.name
@@ -70,10 +81,11 @@ try {
     },
   };
   F.app.emit('before-quit', ev);
-  for (let i = 0; i < 60 && !F.quitted; i++) await sleep(50);
+  await until('app.quit()', () => F.quitted, 3000).catch(() => undefined);
   out.quit = { prevented: ev.prevented, quitCalled: !!F.quitted };
+  // A check that nothing comes needs a window of time: four ticks of the session's interval.
   const n = F.sent.length;
-  await sleep(400);
+  await new Promise((r) => setTimeout(r, 400));
   out.framesAfterQuit = F.sent.length - n;
   // Real signals to this process: each must reach app.quit() (which runs before-quit's detach),
   // not end the process on the spot (SIGHUP, SIGQUIT and SIGTERM would by default).
@@ -82,7 +94,7 @@ try {
     const quits = () => F.calls.filter(([c]) => c === 'quit').length;
     const before = quits();
     process.kill(process.pid, sig);
-    for (let i = 0; i < 60 && quits() === before; i++) await sleep(50);
+    await until(`app.quit() after ${sig}`, () => quits() > before, 3000).catch(() => undefined);
     out.signals[sig] = quits() > before;
   }
 } catch (err) {

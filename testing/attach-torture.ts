@@ -15,11 +15,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readSmaps } from '../proc/smaps.ts';
-import { userfaultfdCount } from './proc-facts.ts';
+import { tracedThreads, tracesLeft } from './traces.ts';
+import { sleep, until } from './wait.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.join(here, '../..');
+const REPO = path.join(here, '..');
 const CLI = path.join(REPO, 'bin/pagescope.mjs');
 
 export const KILLS = [
@@ -42,8 +42,6 @@ export interface KillResult {
   /** What was wrong with the target afterwards; null when it was unharmed. */
   harm: string | null;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The torture targets, built once: the C one is compiled with gcc into a temporary folder. */
 export class TortureTargets {
@@ -163,10 +161,6 @@ function threads(pid: number): number[] {
   }
 }
 
-function tracedThreads(pid: number): number[] {
-  return threads(pid).filter((t) => (status(pid, t)?.TracerPid ?? '0') !== '0');
-}
-
 /** TracerPid of the main thread, read as fast as /proc allows (no Record building). */
 function mainTraced(pid: number, buf: Buffer, fd: number): boolean {
   const n = fs.readSync(fd, buf, 0, buf.length, 0);
@@ -184,19 +178,18 @@ function send(cli: ChildProcess, kill: Kill): void {
   }
 }
 
-async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(5);
-  }
-  return true;
-}
-
 /** Everything wrong with the target now, or null. */
 async function inspect(t: Target): Promise<string | null> {
-  if (!(await waitFor(() => tracedThreads(t.pid).length === 0 || t.exited !== null, 10_000)))
+  try {
+    await until(
+      'no traced thread',
+      () => tracedThreads(t.pid).length === 0 || t.exited !== null,
+      10_000,
+      5,
+    );
+  } catch {
     return `still traced: threads ${tracedThreads(t.pid).join(', ')}`;
+  }
   if (t.exited) return `target ${t.exited}`;
   for (const tid of threads(t.pid)) {
     const state = status(t.pid, tid)?.State ?? '';
@@ -208,22 +201,21 @@ async function inspect(t: Target): Promise<string | null> {
   } catch (err) {
     return `the blocked read() did not complete normally: ${(err as Error).message}`;
   }
-  const end = Date.now() + 10_000;
-  for (;;) {
-    await sleep(20);
-    let now: number[];
-    try {
-      now = await t.progress();
-    } catch (err) {
-      return `the target stopped answering: ${(err as Error).message}`;
-    }
-    if (now[0] > before[0] && now[1] > before[1]) break;
-    if (Date.now() > end) return `threads stopped moving on (${before} -> ${now})`;
+  let now = before;
+  try {
+    await until(
+      'both threads to move on',
+      async () => {
+        now = await t.progress();
+        return now[0] > before[0] && now[1] > before[1];
+      },
+      10_000,
+    );
+  } catch (err) {
+    return `threads stopped moving on (${before} -> ${now}): ${(err as Error).message}`;
   }
-  const u = userfaultfdCount(t.pid);
-  if (u) return `${u} userfaultfd descriptor(s) left in the target`;
-  const uw = readSmaps(t.pid).filter((e) => e.vmFlags.includes('uw'));
-  if (uw.length) return `uw VmFlag left on ${uw.length} VMA(s)`;
+  const traces = tracesLeft(t.pid);
+  if (traces.length) return `traces left in the target: ${traces.join('; ')}`;
   return null;
 }
 
@@ -271,9 +263,11 @@ export async function killDuringAttach(
     landedWhileHeld = tracedThreads(t.pid).length > 0;
     send(cli, kill);
   }
-  if (!(await waitFor(() => exited, 15_000))) {
+  try {
+    await until(`pagescope to end after ${kill}`, () => exited, 15_000, 5);
+  } catch {
     send(cli, 'SIGKILL');
-    await waitFor(() => exited, 5000);
+    await until('pagescope to end after SIGKILL', () => exited, 5000, 5).catch(() => undefined);
     return {
       target: kind,
       kill,

@@ -2,4 +2,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./test-worker-body.ts');
+await import('./watcher-worker-body.ts');

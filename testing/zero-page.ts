@@ -6,7 +6,7 @@
  * this reason, and the rest of their assertions run in cases of their own.
  */
 import type { TestContext } from 'vitest';
-import { probeCapabilities } from '../kernel/capabilities.ts';
+import { probeCapabilities } from '../core/kernel/capabilities.ts';
 
 export const NO_ZERO_PAGE_REASON =
   'this kernel maps a private page on read (no shared zero page, e.g. pvm_no_zero_page=1)';

@@ -1,23 +1,18 @@
 /**
- * Helpers for the watcher's tests: real target processes driven over pipes, and the checks that
- * a target holds no trace of us (no userfaultfd descriptor, no `uw` VmFlag, no WPALLOWED page,
- * no tracer).
+ * Helpers for the watcher's tests: real target processes driven over pipes (watch-target.py and
+ * the CLI), a model of what the target computes, and per-test cleanup. Whether a target holds a
+ * trace of us is traces.ts; waiting for a condition is wait.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
-import { Category } from '../kernel/pagemap-abi.ts';
-import { readSmaps } from '../proc/smaps.ts';
-import { RegionList } from '../scan/region-list.ts';
-import { Scanner } from '../scan/scanner.ts';
-import { userfaultfdCount } from '../testing/proc-facts.ts';
+import { RegionList } from '../core/scan/region-list.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const FIXTURE = path.join(here, '../testing/watch-target.py');
-export const REPO = path.join(here, '../..');
+export const FIXTURE = path.join(here, 'watch-target.py');
+export const REPO = path.join(here, '..');
 export const PYTHON = process.env.PYTHON ?? 'python3';
 export const CLI = path.join(REPO, 'bin/pagescope.mjs');
 
@@ -185,57 +180,6 @@ export class TargetModel {
   }
 }
 
-export { userfaultfdCount };
-
-export function tracerPid(pid: number): number {
-  const st = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
-  return Number(/^TracerPid:\s+(\d+)/m.exec(st)?.[1] ?? -1);
-}
-
-export function uwVmas(pid: number): string[] {
-  return readSmaps(pid)
-    .filter((e) => e.vmFlags.includes('uw'))
-    .map((e) => `${e.startHex}-${e.endHex}`);
-}
-
-export function wpAllowedPages(pid: number): number {
-  const s = new Scanner(pid);
-  try {
-    const r = s.scan([], { categoryMask: Category.WPALLOWED, returnMask: Category.WPALLOWED });
-    return r.regions.pagesWith(Category.WPALLOWED);
-  } finally {
-    s.close();
-  }
-}
-
-/** Every trace of pagescope a target could hold; [] when clean. */
-export function tracesLeft(pid: number, ownUserfaultfds = 0): string[] {
-  const out: string[] = [];
-  const u = userfaultfdCount(pid);
-  if (u !== ownUserfaultfds) out.push(`${u} userfaultfd descriptors (expected ${ownUserfaultfds})`);
-  const uw = uwVmas(pid);
-  if (uw.length) out.push(`uw VmFlag on ${uw.join(', ')}`);
-  const wp = wpAllowedPages(pid);
-  if (wp) out.push(`${wp} WPALLOWED pages`);
-  const t = tracerPid(pid);
-  if (t !== 0) out.push(`TracerPid ${t}`);
-  return out;
-}
-
-/** Our own descriptors that concern the target: userfaultfds and its /proc files. */
-export function ownFdsFor(pid: number): string[] {
-  const out: string[] = [];
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      const link = fs.readlinkSync(`/proc/self/fd/${fd}`);
-      if (link.includes('userfaultfd') || link.includes(`/proc/${pid}/`)) out.push(link);
-    } catch {
-      // the readdir's own descriptor
-    }
-  }
-  return out;
-}
-
 /**
  * Checks that the target still works correctly: it writes `pages` and must answer with the
  * checksum our model of it computes (a fresh model unless the test keeps one).
@@ -254,17 +198,6 @@ export function tickedPages(w: { tick(out: RegionList): unknown }, base: number)
   const out = new RegionList();
   w.tick(out);
   return pagesOf(out, base);
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Waits (polling every 10 ms) until `cond` holds; fails naming `what` after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 /** Deterministic PRNG (mulberry32) so a failing run can be replayed. */

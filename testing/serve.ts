@@ -6,9 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { socketProtocols } from '../protocol/ws-bridge.ts';
+import { socketProtocols } from '../core/protocol/ws-bridge.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface ServeProcess {
   child: ChildProcess;

@@ -1,5 +1,5 @@
 /**
- * Launches core/testing/fixture-target.py: a child process with a known memory layout (see the
+ * Launches testing/fixture-target.py: a child process with a known memory layout (see the
  * script's docstring for the regions) and returns where everything lies, in pages.
  *
  * The child serves commands on stdin; `selfPagemap()` asks it to read /proc/self/pagemap for its
@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { PAGE_SHIFT } from '../kernel/pagemap-abi.ts';
+import { PAGE_SHIFT } from '../core/kernel/pagemap-abi.ts';
 import { pythonExecutable } from './targets.ts';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixture-target.py');

@@ -4,8 +4,8 @@
  * {op:'close'} -> {closed:true}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { RegionList } from '../scan/region-list.ts';
-import { WriteWatcher } from './watcher.ts';
+import { RegionList } from '../core/scan/region-list.ts';
+import { WriteWatcher } from '../core/watch/watcher.ts';
 
 const { pid, startPage, pages } = workerData as { pid: number; startPage: number; pages: number };
 const port = parentPort!;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ELECTRON_DIST = path.join(ROOT, 'node_modules/electron/dist');
 
 /** Why the real Electron window cannot be tested here, or null when it can. */

@@ -1,0 +1,136 @@
+/**
+ * `pagescope watch` output: the lateness of late ticks (issue 11) and the bounded --json lines,
+ * as pure functions and end to end (the real CLI against a real python3 target).
+ */
+import { describe, expect, it } from 'vitest';
+import { RegionList } from '../../scan/region-list.ts';
+import {
+  cleanupAfterEach,
+  hex,
+  startCli,
+  startPyTarget,
+  watchTargetArgs,
+} from '../../../testing/watch-support.ts';
+import { JSON_RANGE_CAP, lateNote, writtenPairs } from './watch.ts';
+
+const { track } = cleanupAfterEach();
+
+function regions(pairs: Array<[number, number]>): RegionList {
+  const out = new RegionList(16);
+  for (const [s, e] of pairs) out.push(s, e, 1, 0);
+  return out;
+}
+
+describe('writtenPairs', () => {
+  it('merges adjacent regions into one range', () => {
+    expect(
+      writtenPairs(
+        regions([
+          [1, 2],
+          [2, 4],
+          [9, 10],
+        ]),
+        10,
+      ),
+    ).toEqual({
+      written: [
+        [hex(1), hex(4)],
+        [hex(9), hex(10)],
+      ],
+      moreRanges: 0,
+    });
+  });
+
+  it('keeps the first `cap` ranges and counts the rest (merged ranges count once)', () => {
+    const list: Array<[number, number]> = [];
+    for (let i = 1; i <= 10; i++) list.push([i * 4, i * 4 + 1], [i * 4 + 1, i * 4 + 2]);
+    const r = writtenPairs(regions(list), 3);
+    expect(r.written).toEqual([
+      [hex(4), hex(6)],
+      [hex(8), hex(10)],
+      [hex(12), hex(14)],
+    ]);
+    expect(r.moreRanges).toBe(7);
+    expect(writtenPairs(regions(list), Infinity).written).toHaveLength(10);
+  });
+});
+
+describe('lateNote', () => {
+  it('says nothing for a tick on time or with timer jitter', () => {
+    expect(lateNote({ lagMs: 0, skipped: 0 }, 100)).toBe('');
+    expect(lateNote({ lagMs: 3.2, skipped: 0 }, 100)).toBe('');
+  });
+
+  it('says how late, and how many ticks were skipped', () => {
+    expect(lateNote({ lagMs: 230.4, skipped: 2 }, 100)).toBe('  (late 230 ms, 2 ticks skipped)');
+    expect(lateNote({ lagMs: 40, skipped: 0 }, 100)).toBe('  (late 40 ms)');
+    expect(lateNote({ lagMs: 12, skipped: 1 }, 10)).toBe('  (late 12 ms, 1 tick skipped)');
+  });
+});
+
+/** Reads JSON lines until one matches, or throws (the CLI's next() throws on timeout). */
+async function nextTick(
+  cli: ReturnType<typeof startCli>,
+  pred: (l: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  for (;;) {
+    const l = JSON.parse(await cli.next(30_000)) as Record<string, unknown>;
+    if (pred(l)) return l;
+    if (l.done) throw new Error(`the watch ended first: ${JSON.stringify(l)}`);
+  }
+}
+
+describe('pagescope watch: no silent lag, bounded lines', () => {
+  it('a tick delayed by a stalled pagescope says how late it was and how many ticks it skipped (--json and human)', async () => {
+    const t = track(await startPyTarget(8));
+    for (const json of [true, false]) {
+      const args = watchTargetArgs(t, '--interval', '50', ...(json ? ['--json'] : []));
+      const cli = track(startCli(args, 'pipe'));
+      if (!json) expect(await cli.next(30_000)).toMatch(/^watching /);
+      const first = await cli.next(30_000);
+      if (json) expect(JSON.parse(first)).toMatchObject({ tick: 1 });
+      // Stall pagescope for 400 ms (as a busy machine or a slow tick would): the next tick
+      // starts at least 300 ms after the grid point it was due at.
+      process.kill(cli.child.pid!, 'SIGSTOP');
+      await new Promise((r) => setTimeout(r, 400));
+      process.kill(cli.child.pid!, 'SIGCONT');
+      if (json) {
+        const late = await nextTick(cli, (l) => (l.lagMs as number) >= 300);
+        expect(late.skipped).toBeGreaterThanOrEqual(6);
+        expect(late.skipped).toBeLessThanOrEqual(Math.floor((late.lagMs as number) / 50) + 1);
+      } else {
+        let line = '';
+        while (!/\(late /.test(line)) line = await cli.next(30_000);
+        const m = /\(late (\d+) ms, (\d+) ticks skipped\)$/.exec(line);
+        expect(m, line).not.toBeNull();
+        expect(Number(m![1])).toBeGreaterThanOrEqual(300);
+        expect(Number(m![2])).toBeGreaterThanOrEqual(6);
+      }
+      cli.kill();
+    }
+  });
+
+  it(`--json prints at most ${JSON_RANGE_CAP} written ranges per tick and counts the rest; --all-ranges prints all`, async () => {
+    const pages = 2 * (JSON_RANGE_CAP + 250);
+    const t = track(await startPyTarget(pages));
+    // Every other page, rewritten every 5 ms: 1250 separate ranges in every tick.
+    const every = Array.from({ length: pages / 2 }, (_, i) => String(2 * i)).join(' ');
+    expect(await t.send(`l ${every}`)).toBe('ok');
+    for (const all of [false, true]) {
+      const args = watchTargetArgs(t, '--interval', '300', '--json', '--ticks', '3');
+      const cli = track(startCli(all ? [...args, '--all-ranges'] : args, 'pipe'));
+      const tick = await nextTick(cli, (l) => l.tick === 2);
+      expect(tick.writtenPages).toBe(pages / 2);
+      const written = tick.written as Array<[string, string]>;
+      expect(written[0]).toEqual([hex(t.startPage), hex(t.startPage + 1)]);
+      if (all) {
+        expect(written).toHaveLength(pages / 2);
+        expect(tick.moreRanges).toBe(0);
+      } else {
+        expect(written).toHaveLength(JSON_RANGE_CAP);
+        expect(tick.moreRanges).toBe(pages / 2 - JSON_RANGE_CAP);
+      }
+      cli.kill();
+    }
+  });
+});

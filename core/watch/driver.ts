@@ -1,0 +1,396 @@
+/**
+ * The watch driver: one write watch of one process, driven tick by tick. Used by the session
+ * worker (the UI) and by `pagescope watch` (the CLI), so both follow a process the same way.
+ *
+ * Strategy:
+ * - It owns the WriteWatcher (attached now, at the exec stop of a launched command, or lazily at
+ *   the first arm), the selection (explicit page ranges plus an optional function of the maps,
+ *   re-applied every tick when `follow` is set, so matching VMAs that appear later are added),
+ *   and the refusals by VMA piece as typed codes (refusal.ts).
+ * - It owns the tick grid (ticker.ts): `start(onTick)` calls the owner's onTick on the grid with
+ *   the tick's timing (lagMs, skipped); the owner does its own sampling there and calls
+ *   `collect()` for the watcher's part of the tick.
+ * - Launch mode: the target is our child. A launcher (shell script, pyenv shim, env) replaces
+ *   itself with the real program at any moment; the watch of the old program then ends by exec
+ *   and the driver attaches again (in this thread: our own child) and re-applies the selection
+ *   to the new address space. While the child is alive, an exit-looking tick between two
+ *   programs is retried (up to 20 ticks) instead of ending the watch.
+ * - The cost of being watched: each watching step carries the tick's figures (WatchFigures): the
+ *   ESTIMATED slowdown of the target (overhead.ts, from the pages that faulted and the time the
+ *   tick covered) and, while sampling, the extrapolated count with its stated error. With a
+ *   budget (setMaxOverhead) the OverheadBudget controller picks the next tick's sample fraction.
+ * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readMaps, type Vma } from '../proc/maps.ts';
+import { processAlive } from '../proc/processes.ts';
+import { RegionList } from '../scan/region-list.ts';
+import type { PageRange } from '../scan/scanner.ts';
+import type { Refusal } from './refusal.ts';
+import { faultCost, estOverheadPct } from './overhead.ts';
+import { OverheadBudget } from './overhead-budget.ts';
+import { Ticker, type TickTiming } from './ticker.ts';
+import { normalizeRanges, WriteWatcher, type VmaWatchState, type WatchTick } from './watcher.ts';
+
+export interface WatchDriverOptions {
+  /** The target process. */
+  pid: number;
+  /** ms between ticks (the grid; changeable with setInterval). */
+  intervalMs: number;
+  /** Attach even when the target runs under a seccomp filter. */
+  force?: boolean;
+  /** Launch mode: the target is this child of ours (re-attached across its execs). */
+  child?: ChildProcess | null;
+  /** A watcher already attached to `pid` (launch mode: attached at the exec stop). */
+  watcher?: WriteWatcher | null;
+  /** What to watch as a function of the maps (CLI --vma/--writable), besides armed ranges. */
+  select?: (vmas: Vma[]) => PageRange[];
+  /** Re-apply `select` every tick, so matching VMAs that appear later are watched too. */
+  follow?: boolean;
+  /** Keep the estimated overhead under this percent by sampling (default: exact watching). */
+  maxOverheadPct?: number | null;
+}
+
+/** What watching cost the target this tick, and how exact the count is. */
+export interface WatchFigures {
+  /** ESTIMATED slowdown of the target, percent of its time (overhead.ts); -1 when unknown. */
+  estOverheadPct: number;
+  /** Share of the watched pages sampled this tick: 1 = exact. */
+  sampleFraction: number;
+  /** Written pages of all watched memory: exact, or extrapolated from the sample. */
+  writtenEst: number;
+  /** +/- pages around writtenEst at about 95% confidence: 0 when exact, -1 when unknown. */
+  writtenErr: number;
+}
+
+/** The watcher's part of one tick. */
+export type WatchStep =
+  /** Nothing is watched (no watcher attached). */
+  | { kind: 'idle' }
+  | {
+      kind: 'watching';
+      /** Written regions of this tick (category WRITTEN, in address order); reused next tick. */
+      written: RegionList;
+      writtenPages: number;
+      /** Pieces that appeared this tick (watched or refused) and vanished ones. */
+      appeared: VmaWatchState[];
+      disappeared: VmaWatchState[];
+      /** Refusals new this tick: of pieces that appeared, or that `follow` tried to add. */
+      refused: VmaWatchState[];
+      targetState?: WatchTick['targetState'];
+      figures: WatchFigures;
+      /** The maps read this tick for `follow`, when they were. */
+      vmas: Vma[] | null;
+    }
+  /** Launch mode: the child executed a new program; watched again from its start. */
+  | { kind: 'reattached'; states: VmaWatchState[] }
+  /** Launch mode: the child is between two programs; the next tick tries again. */
+  | { kind: 'waiting' }
+  /** The watch is over (the target exited or executed another program); the watcher is closed. */
+  | { kind: 'ended'; reason: string; endedBy: NonNullable<WatchTick['endedBy']> };
+
+const MAX_REATTACH_RETRIES = 20;
+const MAX_ARM_ROUNDS = 20;
+
+const pieceKey = (p: PageRange): string => `${p.startPage}-${p.endPage}`;
+
+export class WatchDriver {
+  readonly pid: number;
+  readonly child: ChildProcess | null;
+  private watcherValue: WriteWatcher | null;
+  private readonly force: boolean;
+  private readonly select: ((vmas: Vma[]) => PageRange[]) | null;
+  private readonly follow: boolean;
+  /** Ranges armed explicitly (arm(ranges)), re-applied after a re-attach. */
+  private ranges: PageRange[] = [];
+  private readonly refused = new Map<string, VmaWatchState>();
+  private readonly out = new RegionList(4096);
+  private readonly ticker: Ticker;
+  private onTick: ((t: TickTiming) => void) | null = null;
+  private budget: OverheadBudget | null = null;
+  /** elapsedMs() at the last collect with a watcher (the time the next tick's faults cover). */
+  private lastCollectMs: number | null = null;
+  private reattachRetries = 0;
+  private reattachedCount = 0;
+  /** A watch is wanted: attached (or re-attaching) from the first arm or launch to unwatch. */
+  private wanted: boolean;
+
+  constructor(options: WatchDriverOptions) {
+    this.pid = options.pid;
+    this.child = options.child ?? null;
+    this.watcherValue = options.watcher ?? null;
+    this.wanted = this.watcherValue !== null;
+    this.force = options.force === true;
+    this.select = options.select ?? null;
+    this.follow = options.follow === true && this.select !== null;
+    this.ticker = new Ticker((t) => this.onTick?.(t), { intervalMs: options.intervalMs });
+    this.setMaxOverhead(options.maxOverheadPct ?? null);
+  }
+
+  /** The watcher, while one is attached. */
+  get watcher(): WriteWatcher | null {
+    return this.watcherValue;
+  }
+
+  /** Whether the target is our launched child. */
+  get launched(): boolean {
+    return this.child !== null;
+  }
+
+  /** Whether anything was asked to be watched (armed ranges or a selection function). */
+  get hasSelection(): boolean {
+    return this.ranges.length > 0 || this.select !== null;
+  }
+
+  /** How many times the driver attached again after the child executed a new program. */
+  get reattachCount(): number {
+    return this.reattachedCount;
+  }
+
+  // ---- the tick grid ----
+
+  /** Starts ticking: `onTick` runs on the grid, the first point `firstInMs` from now. */
+  start(onTick: (t: TickTiming) => void, firstInMs = 0): void {
+    this.onTick = onTick;
+    this.ticker.start(firstInMs);
+  }
+
+  pause(): void {
+    this.ticker.stop();
+  }
+
+  /** A new grid from now (a tick at once); no-op unless paused. */
+  resume(): void {
+    this.ticker.resume();
+  }
+
+  get paused(): boolean {
+    return !this.ticker.running;
+  }
+
+  get intervalMs(): number {
+    return this.ticker.intervalMs;
+  }
+
+  /** A new interval; the grid restarts one interval from now. */
+  setInterval(intervalMs: number): void {
+    this.ticker.setInterval(intervalMs);
+  }
+
+  /**
+   * Bound the estimated overhead to `maxPct` percent by sampling from the next tick on; null
+   * returns to exact watching. Calibrates the fault cost first (a few ms, once per process).
+   */
+  setMaxOverhead(maxPct: number | null): void {
+    this.budget = maxPct === null ? null : new OverheadBudget(maxPct, faultCost().usPerFault);
+    const w = this.watcherValue;
+    if (!this.budget && w && w.sampleFraction !== 1) w.setSampleFraction(1);
+  }
+
+  get maxOverheadPct(): number | null {
+    return this.budget?.maxPct ?? null;
+  }
+
+  /** How long the owner's last onTick took, ms (sampling + collect + output). */
+  get lastTickMs(): number {
+    return this.ticker.lastTickMs;
+  }
+
+  /** ms since the driver was made, on the clock the tick timings use. */
+  elapsedMs(): number {
+    return this.ticker.elapsedMs();
+  }
+
+  // ---- the selection and refusals ----
+
+  /**
+   * Watches `ranges` from now on, plus what `select` picks in the maps now. Attaches first when
+   * no watcher is. Returns the state of every piece armed; refusals are kept (refusalAt).
+   */
+  arm(ranges: PageRange[] = []): VmaWatchState[] {
+    this.ranges = normalizeRanges([...this.ranges, ...ranges]);
+    this.wanted = true;
+    this.watcherValue ??= WriteWatcher.attach(this.pid, {
+      force: this.force,
+      ownChild: this.launched,
+    });
+    return this.armSelection(ranges);
+  }
+
+  /** Stops watching: closes the watcher, forgets the selection and the refusals. */
+  unwatch(): void {
+    this.closeWatcher();
+    this.wanted = false;
+    this.ranges = [];
+    this.refused.clear();
+  }
+
+  /** ResetWriteWatch of everything watched (no-op when nothing is). */
+  reset(): void {
+    this.watcherValue?.reset();
+  }
+
+  /** The refusal of the piece [startPage, endPage), if it was refused. */
+  refusalAt(startPage: number, endPage: number): Refusal | undefined {
+    return this.refused.get(pieceKey({ startPage, endPage }))?.refusal;
+  }
+
+  /** The registered (really watched) pieces now, sorted and merged. */
+  watchedRanges(): PageRange[] {
+    const w = this.watcherValue;
+    if (!w) return [];
+    return normalizeRanges(w.watchedPieces().filter((p) => p.status === 'watched'));
+  }
+
+  private record(states: readonly VmaWatchState[]): void {
+    for (const s of states) {
+      if (s.status === 'refused') this.refused.set(pieceKey(s), s);
+      else this.refused.delete(pieceKey(s));
+    }
+  }
+
+  /** Arms `extra` (new explicit ranges; all of them after a re-attach) and the selection. */
+  private armSelection(extra: PageRange[]): VmaWatchState[] {
+    for (let round = 0; ; round++) {
+      const w = this.watcherValue;
+      if (!w) return [];
+      let wanted = extra;
+      if (this.select) {
+        let vmas: Vma[];
+        try {
+          vmas = readMaps(this.pid);
+        } catch (err) {
+          if (this.launched) return [];
+          throw err;
+        }
+        wanted = [...extra, ...this.select(vmas)];
+      }
+      const states = wanted.length ? w.arm(wanted) : [];
+      if (!(this.launched && w.endedBy === 'exec' && round < MAX_ARM_ROUNDS)) {
+        this.record(states);
+        return states;
+      }
+      if (!this.reattach()) return [];
+      extra = this.ranges;
+    }
+  }
+
+  /** Launch mode: attach to the new program of our child. False when it is gone meanwhile. */
+  private reattach(): boolean {
+    try {
+      this.watcherValue?.close();
+      this.watcherValue = WriteWatcher.attach(this.pid, { force: this.force, ownChild: true });
+      this.lastCollectMs = null;
+      this.refused.clear();
+      this.reattachedCount++;
+      return true;
+    } catch {
+      this.watcherValue = null;
+      return false; // exited meanwhile: the next tick says so
+    }
+  }
+
+  private closeWatcher(): void {
+    try {
+      this.watcherValue?.close();
+    } catch {
+      // The target may be gone; closing our descriptor is all that is left.
+    }
+    this.watcherValue = null;
+    this.lastCollectMs = null;
+  }
+
+  // ---- one tick ----
+
+  /**
+   * The watcher's part of a tick: re-applies a following selection, reads and resets the pages
+   * written since the last tick, and follows a launched child across execs. `vmas`: the maps
+   * as the caller read them this tick (the session does), else the watcher reads them.
+   */
+  collect(vmas?: readonly Vma[]): WatchStep {
+    const w = this.watcherValue;
+    if (!w) {
+      // Launch mode after a failed re-attach: the child may have a new program by now.
+      if (this.launched && this.wanted) return this.retryAttach(`process ${this.pid} exited`);
+      return { kind: 'idle' };
+    }
+    const refused: VmaWatchState[] = [];
+    let followed: Vma[] | null = null;
+    if (this.follow && !w.ended) {
+      try {
+        followed = readMaps(this.pid);
+        const more = this.select!(followed);
+        if (more.length) {
+          const states = w.arm(more);
+          this.record(states);
+          refused.push(...states.filter((s) => s.status === 'refused'));
+        }
+      } catch {
+        // the process is gone: the tick says so below
+      }
+    }
+    const tick = w.tick(this.out, vmas);
+    if (tick.ended) {
+      // Our child may be caught between two programs of a launcher chain: its maps briefly look
+      // like an exit, or the re-attach meets the exec half done. While it is alive (not yet a
+      // zombie) that is never the end: attach again, or retry next tick.
+      if (this.launched && (tick.endedBy === 'exec' || processAlive(this.pid)))
+        return this.retryAttach(tick.ended);
+      this.closeWatcher();
+      this.wanted = false;
+      return { kind: 'ended', reason: tick.ended, endedBy: tick.endedBy ?? 'exit' };
+    }
+    this.reattachRetries = 0;
+    this.record(tick.appeared);
+    refused.push(...tick.appeared.filter((s) => s.status === 'refused'));
+    return {
+      kind: 'watching',
+      figures: this.figures(w, tick),
+      written: this.out,
+      writtenPages: tick.writtenPages,
+      appeared: tick.appeared,
+      disappeared: tick.disappeared,
+      refused,
+      targetState: tick.targetState,
+      vmas: followed,
+    };
+  }
+
+  /** This tick's figures; then, with a budget, the sample fraction for the next tick. */
+  private figures(w: WriteWatcher, tick: WatchTick): WatchFigures {
+    const now = this.ticker.elapsedMs();
+    const coveredMs = this.lastCollectMs === null ? this.intervalMs : now - this.lastCollectMs;
+    this.lastCollectMs = now;
+    const s = tick.exact ? undefined : tick.sample;
+    const figures: WatchFigures = {
+      estOverheadPct: estOverheadPct(tick.faultedPages, coveredMs, faultCost().usPerFault),
+      sampleFraction: s ? s.fraction : 1,
+      writtenEst: s ? s.estimatedPages : tick.writtenPages,
+      writtenErr: s ? (s.errorPages ?? -1) : tick.exact ? 0 : -1,
+    };
+    if (this.budget) {
+      const next = this.budget.next(w.sampleFraction, {
+        writtenPagesAtFull: figures.writtenEst,
+        elapsedMs: coveredMs,
+      });
+      if (next !== w.sampleFraction) w.setSampleFraction(next);
+    }
+    return figures;
+  }
+
+  private retryAttach(reason: string): WatchStep {
+    if (this.reattach()) return { kind: 'reattached', states: this.armSelection(this.ranges) };
+    if (processAlive(this.pid) && ++this.reattachRetries <= MAX_REATTACH_RETRIES)
+      return { kind: 'waiting' };
+    this.closeWatcher();
+    this.wanted = false;
+    return { kind: 'ended', reason, endedBy: 'exit' };
+  }
+
+  /** Stops the grid and closes the watcher (the target keeps nothing of us). Idempotent. */
+  close(): void {
+    this.ticker.stop();
+    this.onTick = null;
+    this.closeWatcher();
+  }
+}

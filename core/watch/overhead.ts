@@ -1,0 +1,221 @@
+/**
+ * What being watched costs the target: the write-protect fault cost, measured on the running
+ * kernel, and an ESTIMATE of the target's slowdown from it.
+ *
+ * Calibration (calibrateFaultCost, a few ms, in pagescope's OWN process; the target is never
+ * touched): map 1 MiB of 4 KiB pages (no THP), fill them, register them with a userfaultfd in
+ * async write-protect mode, then per round: write-protect them all (PAGEMAP_SCAN WP_MATCHING),
+ * time one memset over the range (every page takes its first-write fault, resolved by the
+ * kernel), time the same memset again (no fault: the pages are writable now). The difference
+ * divided by the page count is the cost of one fault; the median over the rounds is kept, so a
+ * busy neighbour preempting one round does not move it.
+ *
+ * The model (estOverheadPct): a watched page that is written takes exactly one fault per tick
+ * (the tick re-protects it), so in a tick of T ms in which F protected pages were written the
+ * target spent F x c in faults, c the calibrated cost. Slowdown = F x c / T: the share of the
+ * interval the target spent faulting instead of working, i.e. throughput watched = (1 - slowdown)
+ * x throughput unwatched. It is an estimate:
+ * - F is summed over the target's threads but T is wall time: a target whose threads write in
+ *   parallel loses less wall time than F x c (the figure is then an upper bound per thread);
+ * - c is measured in pagescope's process on one page range; the target's faults also pay for
+ *   cache and TLB misses we do not see, and the re-protect ioctl's TLB flush interrupts its CPUs
+ *   (measured in KERNEL-NOTES "Cost of being watched": redis at 16-33k pages per 100 ms tick ran
+ *   at 0.62-0.73x; this model says 0.54-0.78x with c = 1.4 us).
+ * - with sampling (WriteWatcher.setSampleFraction), only sampled pages are re-protected, so F is
+ *   the tick's `faultedPages`, not its extrapolated count.
+ */
+import { PagescopeError } from '../kernel/errors.ts';
+import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY, syscall } from '../kernel/libc.ts';
+import {
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  madvise,
+  memset,
+  mmap,
+  munmap,
+  PROT_RW,
+} from '../kernel/mm.ts';
+import {
+  Category,
+  PAGEMAP_SCAN,
+  PM_SCAN_ARG_SIZE,
+  PM_SCAN_CHECK_WPASYNC,
+  PM_SCAN_WP_MATCHING,
+  PmScanArg,
+} from '../kernel/pagemap-abi.ts';
+import {
+  SYS_userfaultfd,
+  UFFD_API,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFD_FEATURE_WP_UNPOPULATED,
+  UFFD_USER_MODE_ONLY,
+  UFFDIO_API,
+  UFFDIO_REGISTER,
+  UFFDIO_REGISTER_MODE_WP,
+} from '../kernel/userfaultfd-abi.ts';
+
+const PAGE = 4096;
+const MADV_NOHUGEPAGE = 15;
+const O_CLOEXEC = 0o2000000;
+const O_NONBLOCK = 0o4000;
+/** Pages per timed write (see calibrateFaultCost). */
+const CHUNK_PAGES = 16;
+
+export interface FaultCost {
+  /** Median cost of one write-protect fault (first write to a protected page), microseconds. */
+  usPerFault: number;
+  /** Pages written per round, and rounds measured. */
+  pages: number;
+  rounds: number;
+  /** Every round's per-page cost, microseconds (spread = how noisy the machine was). */
+  samplesUs: number[];
+  /** Wall time the calibration took, ms. */
+  calibrationMs: number;
+}
+
+export interface CalibrationOptions {
+  /** Pages per round (default 256 = 1 MiB). */
+  pages?: number;
+  /** Rounds (default 5). */
+  rounds?: number;
+}
+
+/**
+ * Measures the write-protect fault cost on this kernel (see the top comment). Throws a
+ * PagescopeError when the kernel has no userfaultfd async write-protect (no watch is possible).
+ */
+export function calibrateFaultCost(options: CalibrationOptions = {}): FaultCost {
+  const pages = Math.max(16, Math.floor(options.pages ?? 256));
+  const rounds = Math.max(1, Math.floor(options.rounds ?? 5));
+  const len = pages * PAGE;
+  const t0 = performance.now();
+  const base = mmap(0, len, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
+  if (base === -1) throw new PagescopeError(`mmap failed (errno ${errno()})`, 'kernel');
+  let uffd = -1;
+  let pagemap = -1;
+  try {
+    madvise(base, len, MADV_NOHUGEPAGE);
+    memset(base, 1, len);
+    uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+    if (uffd < 0) throw unavailable(`userfaultfd: errno ${errno()}`);
+    const api = new BigUint64Array(3);
+    api[0] = BigInt(UFFD_API);
+    api[1] = BigInt(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED);
+    if (ioctl(uffd, UFFDIO_API, api) < 0) throw unavailable(`UFFDIO_API: errno ${errno()}`);
+    const reg = new BigUint64Array(4);
+    reg[0] = BigInt(base);
+    reg[1] = BigInt(len);
+    reg[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
+    if (ioctl(uffd, UFFDIO_REGISTER, reg) < 0)
+      throw unavailable(`UFFDIO_REGISTER: errno ${errno()}`);
+    pagemap = openFile('/proc/self/pagemap', O_RDONLY);
+    const arg = new BigUint64Array(PM_SCAN_ARG_SIZE / 8);
+    const vec = new BigUint64Array(3 * 64);
+    arg[PmScanArg.size] = BigInt(PM_SCAN_ARG_SIZE);
+    arg[PmScanArg.flags] = BigInt(PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC);
+    arg[PmScanArg.vec] = addressOf(vec);
+    arg[PmScanArg.vecLen] = 64n;
+    arg[PmScanArg.categoryMask] = BigInt(Category.WRITTEN);
+    arg[PmScanArg.returnMask] = BigInt(Category.WRITTEN);
+    const protect = (): void => {
+      for (let cursor = base; cursor < base + len;) {
+        arg[PmScanArg.start] = BigInt(cursor);
+        arg[PmScanArg.end] = BigInt(base + len);
+        const n = ioctl(pagemap, PAGEMAP_SCAN, arg);
+        if (n < 0) throw unavailable(`PAGEMAP_SCAN: errno ${errno()}`);
+        if (n < 64) break;
+        cursor = Number(arg[PmScanArg.walkEnd]);
+      }
+    };
+    // Timed in chunks, each written twice in a row (faulting, then not): the median chunk is
+    // what a fault costs when no neighbour preempted us in the middle of it.
+    const chunks = Math.max(1, Math.floor(pages / CHUNK_PAGES));
+    const chunkLen = CHUNK_PAGES * PAGE;
+    const perChunk: number[] = [];
+    const samplesUs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      protect();
+      const round: number[] = [];
+      for (let k = 0; k < chunks; k++) {
+        const at = base + k * chunkLen;
+        const a = performance.now();
+        memset(at, 2 + (r & 63), chunkLen); // every page: its first write since the protect
+        const b = performance.now();
+        memset(at, 3 + (r & 63), chunkLen); // the same writes, no fault
+        const c = performance.now();
+        round.push(((b - a - (c - b)) * 1000) / CHUNK_PAGES);
+      }
+      samplesUs.push(medianOf(round));
+      perChunk.push(...round);
+    }
+    return {
+      usPerFault: Math.max(0, medianOf(perChunk)),
+      pages,
+      rounds,
+      samplesUs,
+      calibrationMs: performance.now() - t0,
+    };
+  } finally {
+    if (uffd >= 0) closeFd(uffd);
+    if (pagemap >= 0) closeFd(pagemap);
+    munmap(base, len);
+  }
+}
+
+function medianOf(values: readonly number[]): number {
+  const s = [...values].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function unavailable(detail: string): PagescopeError {
+  return new PagescopeError(
+    `Cannot measure the write-protect fault cost: this kernel refused userfaultfd async write-protect (${detail}).`,
+    'no-wp-async',
+  );
+}
+
+let cached: FaultCost | null = null;
+
+/** calibrateFaultCost once per process (the first caller pays its few ms). */
+export function faultCost(): FaultCost {
+  cached ??= calibrateFaultCost();
+  return cached;
+}
+
+/**
+ * ESTIMATED slowdown of the target in percent (0..100): the share of a tick of `intervalMs` the
+ * target spent in `faultedPages` write-protect faults of `usPerFault` each (model: top comment).
+ * 0 for no faults; capped at 100 (the target did nothing but fault).
+ */
+export function estOverheadPct(
+  faultedPages: number,
+  intervalMs: number,
+  usPerFault: number,
+): number {
+  if (!(faultedPages > 0) || !(usPerFault > 0)) return 0;
+  if (!(intervalMs > 0)) return 100;
+  return Math.min(100, (faultedPages * usPerFault) / (intervalMs * 10));
+}
+
+/**
+ * The sample fraction (0..1] that keeps the ESTIMATED slowdown at or under `maxPct`, given the
+ * pages that would fault per tick if every page were protected (a tick's extrapolated count).
+ * The model is linear in the fraction: sampling f of the pages faults about f of them. Never
+ * below `minFraction` (a sample too small says nothing).
+ */
+export function fractionForBudget(
+  writtenPagesAtFull: number,
+  intervalMs: number,
+  usPerFault: number,
+  maxPct: number,
+  minFraction = 1 / 64,
+): number {
+  // Uncapped: a tick that would fault longer than it lasts needs a proportionally smaller sample.
+  const full =
+    intervalMs > 0
+      ? (Math.max(0, writtenPagesAtFull) * Math.max(0, usPerFault)) / (intervalMs * 10)
+      : Infinity;
+  if (full <= maxPct) return 1;
+  return Math.max(minFraction, Math.min(1, maxPct / full));
+}
