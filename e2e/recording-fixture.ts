@@ -6,7 +6,7 @@
  */
 import type { Frame } from '../core/protocol/frame.ts';
 import type { VmaInfo } from '../core/protocol/messages.ts';
-import { PageBit } from '../core/protocol/page-bits.ts';
+import { HISTOGRAM_WIDTH, PageBit } from '../core/protocol/page-bits.ts';
 import { RecordingWriter } from '../core/record/writer.ts';
 
 export const FIXTURE_TICKS = 40;
@@ -42,6 +42,13 @@ const VMAS: VmaInfo[] = [
   },
 ];
 
+/** The overview the session would send: one bucket, a count per PageBit. */
+function histogramOf(bits: Uint16Array): Uint32Array {
+  const h = new Uint32Array(HISTOGRAM_WIDTH);
+  for (const b of bits) for (let k = 0; k < HISTOGRAM_WIDTH; k++) if (b & (1 << k)) h[k]++;
+  return h;
+}
+
 function frame(t: number): Frame {
   const total = FILE_PAGES + HEAP_PAGES;
   const bits = new Uint16Array(total);
@@ -76,7 +83,7 @@ function frame(t: number): Frame {
       writtenEst: STRIPE,
       writtenErr: 0,
     },
-    overview: { buckets: 1, pagesPerBucket: total, histogram: new Uint32Array(9) },
+    overview: { buckets: 1, pagesPerBucket: total, histogram: histogramOf(bits) },
     window: { startIndex: 0, endIndex: total, bits },
     written: Float64Array.from([ws, ws + STRIPE]),
     vmaCounts: new Uint32Array(0),

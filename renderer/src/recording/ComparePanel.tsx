@@ -17,16 +17,20 @@ export function ComparePanel() {
   const diff = useRecording((s) => s.diff);
   const busy = useRecording((s) => s.busy);
   const session = useApp((s) => s.session);
-  const [a, setA] = useState(0);
-  const [b, setB] = useState(1);
+  const [a, setA] = useState<number | null>(null);
+  const [b, setB] = useState<number | null>(null);
   if (!session) return null;
   const snapshots = live?.snapshots ?? [];
   if (!replay && snapshots.length === 0 && !diff) return null;
   const max = replay ? replay.state.ticks - 1 : 0;
   // Live: positions are snapshots; until picked, the first and the last.
   const has = (i: number) => snapshots.some((x) => x.index === i);
-  const av = replay || has(a) ? a : (snapshots[0]?.index ?? 0);
-  const bv = replay || has(b) ? b : (snapshots[snapshots.length - 1]?.index ?? 0);
+  const av = replay ? (a ?? 0) : a !== null && has(a) ? a : (snapshots[0]?.index ?? 0);
+  const bv = replay
+    ? (b ?? Math.min(1, max))
+    : b !== null && has(b)
+      ? b
+      : (snapshots[snapshots.length - 1]?.index ?? 0);
   const stem = fileStem(replay?.summary.file ?? `${session.name}-${session.pid}`);
   const pick = (label: string, value: number, set: (n: number) => void, current: boolean) =>
     replay ? (
