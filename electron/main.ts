@@ -16,7 +16,15 @@
  * - Quitting detaches every session first (watchers closed, launched children killed); SIGINT,
  *   SIGTERM, SIGHUP and SIGQUIT quit the same way.
  */
-import { app, BrowserWindow, ipcMain, protocol, session, type IpcMainInvokeEvent } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  protocol,
+  session,
+  type IpcMainInvokeEvent,
+} from 'electron';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,8 +62,25 @@ protocol.registerSchemesAsPrivileged([
   { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ]);
 
+/** Recordings open and save through Electron's own dialogs (host/recording-desk.ts). */
+const FILTERS = [{ name: 'pagescope recordings', extensions: ['pgsrec'] }];
+const recordingDialogs = {
+  async openRecording(): Promise<string | null> {
+    const win = BrowserWindow.getFocusedWindow();
+    const opts = { title: 'Open a recording', filters: FILTERS, properties: ['openFile' as const] };
+    const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  },
+  async saveRecording(suggestedName: string): Promise<string | null> {
+    const win = BrowserWindow.getFocusedWindow();
+    const opts = { title: 'Record to…', defaultPath: suggestedName, filters: FILTERS };
+    const r = win ? await dialog.showSaveDialog(win, opts) : await dialog.showSaveDialog(opts);
+    return r.canceled || !r.filePath ? null : r.filePath;
+  },
+};
+
 // Sessions start their worker from dist/session/worker.mjs (core/runtime/entry.ts).
-const service = new HostService();
+const service = new HostService({ recordings: { dialogs: recordingDialogs, version: 'electron' } });
 
 function serveApp(request: Request): Response {
   const url = new URL(request.url);

@@ -149,6 +149,11 @@ export function buildProgram(): Command {
 
   errorOutput(program.command('serve'))
     .description('serve the UI over HTTP and the host API over a WebSocket (loopback, token)')
+    .argument('[recording]', 'a recording to open in the UI at once (attached to nothing)')
+    .option(
+      '--recordings <dir>',
+      'where recordings made from the UI go (default ~/.local/share/pagescope/recordings)',
+    )
     .option('--port <n>', 'TCP port (default: a free one)')
     .option('--host <addr>', 'address to bind (default 127.0.0.1)')
     .option('--allow-remote', 'allow binding a non-loopback address (disables "launch")')
@@ -157,9 +162,12 @@ export function buildProgram(): Command {
       'with --allow-remote: still let the UI launch commands (anyone with the token runs programs as you)',
     )
     .option('--no-open', 'do not open a browser')
-    .action(async (opts) => {
+    .action(async (recording: string | undefined, opts) => {
       const { serveCommand } = await import('./commands/serve.ts');
-      program.setOptionValue('exit', await serveCommand(opts));
+      program.setOptionValue(
+        'exit',
+        await serveCommand({ ...opts, recording, version: packageVersion() }),
+      );
     });
 
   errorOutput(program.command('demo'))

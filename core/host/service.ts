@@ -23,9 +23,11 @@ import {
   type Request,
   type Response,
 } from '../protocol/messages.ts';
+import { recordingMethods } from '../protocol/recording.ts';
 import { parseRequest } from '../protocol/schemas.ts';
 import { errorInfo } from '../session/errors.ts';
 import { Session, type SessionOptions } from '../session/session.ts';
+import { RecordingDesk, type HostedSession, type RecordingHostOptions } from './recording-desk.ts';
 
 export interface ClientSink {
   frame(frame: Frame): void;
@@ -51,6 +53,8 @@ export interface HostServiceOptions {
    */
   allowLaunch?: boolean;
   launchDisabledReason?: string;
+  /** Recording and replay (recording-desk.ts): served file, dialogs, recordings folder. */
+  recordings?: RecordingHostOptions;
 }
 
 export class HostService {
@@ -111,19 +115,28 @@ export class HostService {
 }
 
 type Handler<M extends Method> = (params: Params<M>) => Promise<unknown> | unknown;
+type AnyHandler = (params: never) => Promise<unknown> | unknown;
 
 export class HostConnection {
-  private readonly sessions = new Map<number, Session>();
+  private readonly sessions = new Map<number, HostedSession>();
   /** Gives a session's host-wide slot back, once. */
   private readonly slotReleasers = new Map<number, () => void>();
   /** Attaches and launches under way: they count against the caps before they finish. */
   private starting = 0;
   private closed = false;
+  private readonly desk: RecordingDesk;
 
   constructor(
     private readonly service: HostService,
     private readonly sink: ClientSink,
-  ) {}
+  ) {
+    this.desk = new RecordingDesk({
+      options: service.options.recordings ?? {},
+      allocateSessionId: () => service.allocateSessionId(),
+      adopt: (start) => this.adopt(start),
+      session: (id) => this.session(id),
+    });
+  }
 
   get sessionCount(): number {
     return this.sessions.size;
@@ -148,7 +161,7 @@ export class HostConnection {
     }
   }
 
-  private session(sessionId: number): Session {
+  private session(sessionId: number): HostedSession {
     const s = this.sessions.get(sessionId);
     if (!s || s.isClosed)
       throw new PagescopeError(
@@ -159,6 +172,9 @@ export class HostConnection {
   }
 
   private readonly handlers: { [M in Method]: Handler<M> } = {
+    ...(this.recordingHandlers() as unknown as {
+      [M in keyof RecordingDesk['handlers']]: Handler<M>;
+    }),
     hello: (p) => {
       if (p.version !== PROTOCOL_VERSION)
         throw new PagescopeError(
@@ -207,7 +223,9 @@ export class HostConnection {
       return {};
     },
     setView: (p) => {
-      this.session(p.sessionId).setView({ buckets: p.buckets, window: p.window });
+      const s = this.session(p.sessionId);
+      const view = { buckets: p.buckets, window: p.window };
+      if (!this.desk.setView(p.sessionId, view)) s.setView(view);
       return {};
     },
     setMaxOverhead: (p) => {
@@ -238,6 +256,14 @@ export class HostConnection {
     getHistory: (p) => this.session(p.sessionId).getHistory(),
   };
 
+  /** The desk's handlers, looked up when called (the desk is made in the constructor). */
+  private recordingHandlers(): Record<string, AnyHandler> {
+    const out: Record<string, AnyHandler> = {};
+    for (const m of Object.keys(recordingMethods) as Array<keyof RecordingDesk['handlers']>)
+      out[m] = (p: never) => (this.desk.handlers[m] as (p: unknown) => unknown)(p);
+    return out;
+  }
+
   private dispatch(req: Request): Promise<unknown> | unknown {
     const h = this.handlers[req.method] as Handler<Method>;
     return h(req.params);
@@ -262,7 +288,7 @@ export class HostConnection {
    * synchronously, before the first await, and given back when the start fails: checking the
    * count and only then awaiting the start would let any number of concurrent requests pass.
    */
-  private async adopt(start: () => Promise<Session>): Promise<unknown> {
+  private async adopt(start: () => Promise<HostedSession>): Promise<unknown> {
     const max =
       this.service.options.maxSessionsPerConnection ?? DEFAULT_MAX_SESSIONS_PER_CONNECTION;
     if (this.sessions.size + this.starting >= max)
@@ -272,7 +298,7 @@ export class HostConnection {
       );
     this.service.reserveSlot();
     this.starting++;
-    let s: Session;
+    let s: HostedSession;
     try {
       s = await start();
     } catch (err) {
@@ -291,7 +317,7 @@ export class HostConnection {
     }
     this.slotReleasers.set(s.sessionId, () => this.service.releaseSlot());
     this.sessions.set(s.sessionId, s);
-    s.onFrame((f) => this.sink.frame(f));
+    s.onFrame((f) => this.sink.frame(this.desk.shape(s.sessionId, f)));
     s.onEvent((e) => {
       if (e.event === 'sessionEnded') void this.forgetSession(s.sessionId);
       this.sink.event(e);
@@ -309,6 +335,7 @@ export class HostConnection {
 
   /** Drops a session from this connection; its host-wide slot is released after `closing`. */
   private async forgetSession(sessionId: number, closing?: () => Promise<void>): Promise<void> {
+    this.desk.sessionGone(sessionId);
     this.sessions.delete(sessionId);
     const release = this.slotReleasers.get(sessionId);
     this.slotReleasers.delete(sessionId);
@@ -322,6 +349,7 @@ export class HostConnection {
   /** The UI went away: detach every session (watchers closed, launched children killed). */
   async close(): Promise<void> {
     this.closed = true;
+    this.desk.closeAll();
     const all = [...this.sessions.values()];
     await Promise.all(all.map((s) => this.forgetSession(s.sessionId, () => s.close())));
     this.service.forget(this);

@@ -54,6 +54,12 @@ export const ERROR_CODES = {
   'inject-failed': 'The injected system call failed or faulted; nothing was changed.',
   'uffd-failed': 'The process could not create a userfaultfd.',
   'helper-failed': 'The attach helper process failed; the target was not changed.',
+  // Recordings (recording.ts)
+  'bad-recording':
+    'The file is not a readable recording (garbage, another version, damaged, too large, no tick).',
+  'not-recording': 'The session is not being recorded (snapshots, compare and analytics need it).',
+  'no-recording': 'No such recording on this host (serve FILE not given, or not in its folder).',
+  cancelled: 'The user closed a file dialog without choosing.',
   // The kernel, and the rest
   unsupported: 'The kernel does not support a call pagescope needs (ENOTTY, ENOSYS).',
   kernel: 'Another system call failure; the message names the call and the errno.',

@@ -4,6 +4,7 @@
  * schemas accept what the host really sends and refuse what it must not.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { RecordingMethod } from './recording.ts';
 import { frameSchema, type Frame } from './frame.ts';
 import {
   hostEventSchema,
@@ -71,6 +72,7 @@ describe('inferred types', () => {
       | 'unwatch'
       | 'resetWritten'
       | 'getHistory'
+      | RecordingMethod
     >();
     expectTypeOf<Params<'attach'>>().toEqualTypeOf<{ pid: number; force?: boolean | undefined }>();
     expectTypeOf<Result<'attach'>['launched']>().toEqualTypeOf<boolean>();

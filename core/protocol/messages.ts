@@ -36,6 +36,7 @@ import {
   MIN_INTERVAL_MS,
 } from './constants.ts';
 import { ERROR_CODE_LIST } from './errors.ts';
+import { recordingMethods } from './recording.ts';
 
 export { PROTOCOL_VERSION } from './constants.ts';
 
@@ -271,6 +272,8 @@ export const methods = {
       usedBytes: z.number(),
     }),
   },
+  /** Recordings: recording.ts. */
+  ...recordingMethods,
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 
 export type Method = keyof typeof methods;

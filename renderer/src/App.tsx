@@ -14,6 +14,11 @@ import { Legend } from './Legend.tsx';
 import { MemoryMap } from './MemoryMap.tsx';
 import { Notices } from './Notices.tsx';
 import { ProcessPicker } from './ProcessPicker.tsx';
+import { initRecordings, installReplaySync } from './recording/actions.ts';
+import { AnalyticsPanel } from './recording/AnalyticsPanel.tsx';
+import { ComparePanel } from './recording/ComparePanel.tsx';
+import { LiveRecordBar, OpenRecording, ReplayBar } from './recording/RecordingBar.tsx';
+import { useRecording } from './recording/store.ts';
 import { focusFirst, installShortcuts, toggleHelp } from './shortcuts.ts';
 import { StatusLine } from './StatusLine.tsx';
 import { useApp } from './store.ts';
@@ -44,6 +49,7 @@ function Welcome() {
         </li>
       </ol>
       {ended && <p className="ended">Last session: {ended}</p>}
+      <OpenRecording />
     </div>
   );
 }
@@ -74,7 +80,12 @@ export function App() {
   const session = useApp((s) => s.session);
   const connected = useApp((s) => s.connected);
   const lost = useApp((s) => s.lost);
+  const replaying = useRecording((s) => s.replay !== null);
   useEffect(() => installShortcuts(), []);
+  useEffect(() => installReplaySync(), []);
+  useEffect(() => {
+    if (connected) void initRecordings();
+  }, [connected]);
   useFocusManagement();
   return (
     <div className="app">
@@ -132,10 +143,17 @@ export function App() {
         <main className="main">
           {session ? (
             <>
-              <Controls />
+              <div className="main-top">
+                {replaying ? <ReplayBar /> : <LiveRecordBar />}
+                <Controls />
+              </div>
               <Heatmap />
               <Legend />
               <Timeline />
+              <div className="recording-panels">
+                <ComparePanel />
+                <AnalyticsPanel />
+              </div>
             </>
           ) : (
             <Welcome />

@@ -14,14 +14,17 @@ import {
   watchWrites,
 } from './actions.ts';
 import type { ColourMode } from './heatmap/colour.ts';
+import { useRecording } from './recording/store.ts';
 import { useApp } from './store.ts';
 import { fmt } from './theme.ts';
 
-const MODES: Array<{ mode: ColourMode; label: string }> = [
+const BASE_MODES: Array<{ mode: ColourMode; label: string }> = [
   { mode: 'residency', label: 'Residency' },
   { mode: 'type', label: 'Type' },
   { mode: 'writes', label: 'Writes' },
 ];
+/** Shown once two ticks have been compared. */
+const DIFF_MODE: { mode: ColourMode; label: string } = { mode: 'diff', label: 'Compare' };
 
 /** Overhead bounds offered, percent of the target's time. */
 const MAX_OVERHEADS = [1, 2, 5, 10];
@@ -29,6 +32,8 @@ const INTERVALS = [50, 100, 200, 500, 1000, 2000];
 
 export function Controls() {
   const mode = useApp((s) => s.mode);
+  const replaying = useRecording((s) => s.replay !== null);
+  const MODES = useRecording((s) => s.diff !== null) ? [...BASE_MODES, DIFF_MODE] : BASE_MODES;
   const watching = useApp((s) => s.watching);
   const paused = useApp((s) => s.paused);
   const intervalMs = useApp((s) => s.intervalMs);
@@ -71,85 +76,89 @@ export function Controls() {
           </button>
         ))}
       </div>
-      <div className="group">
-        <button
-          type="button"
-          className="primary"
-          onClick={() => void watchWrites()}
-          disabled={!target}
-          aria-keyshortcuts="w"
-          title={
-            target ? `Watch writes on ${target} (W)` : 'Pick a region or Shift-drag a range first'
-          }
-        >
-          Watch writes
-        </button>
-        <button
-          type="button"
-          onClick={() => void resetWritten()}
-          disabled={!watching}
-          aria-keyshortcuts="r"
-        >
-          Reset written
-        </button>
-        <button
-          type="button"
-          onClick={() => void stopWatching()}
-          disabled={!watching}
-          aria-keyshortcuts="s"
-        >
-          Stop watching
-        </button>
-        <span className="target muted small">
-          {target ? `on ${target}` : 'pick a region or Shift-drag'}
-        </span>
-      </div>
-      <div className="group right">
-        <button
-          type="button"
-          onClick={() => void setPaused(!paused)}
-          aria-pressed={paused}
-          aria-keyshortcuts="p"
-        >
-          {paused ? 'Resume' : 'Pause'}
-        </button>
-        <label className="interval">
-          Interval
-          <select
-            value={intervalMs}
-            onChange={(e) => void setIntervalMs(Number(e.target.value))}
-            aria-label="Interval"
+      {!replaying && (
+        <div className="group">
+          <button
+            type="button"
+            className="primary"
+            onClick={() => void watchWrites()}
+            disabled={!target}
+            aria-keyshortcuts="w"
+            title={
+              target ? `Watch writes on ${target} (W)` : 'Pick a region or Shift-drag a range first'
+            }
           >
-            {[...new Set([...INTERVALS, intervalMs])]
-              .sort((a, b) => a - b)
-              .map((ms) => (
-                <option key={ms} value={ms}>
-                  {ms < 1000 ? `${ms} ms` : `${ms / 1000} s`}
+            Watch writes
+          </button>
+          <button
+            type="button"
+            onClick={() => void resetWritten()}
+            disabled={!watching}
+            aria-keyshortcuts="r"
+          >
+            Reset written
+          </button>
+          <button
+            type="button"
+            onClick={() => void stopWatching()}
+            disabled={!watching}
+            aria-keyshortcuts="s"
+          >
+            Stop watching
+          </button>
+          <span className="target muted small">
+            {target ? `on ${target}` : 'pick a region or Shift-drag'}
+          </span>
+        </div>
+      )}
+      {!replaying && (
+        <div className="group right">
+          <button
+            type="button"
+            onClick={() => void setPaused(!paused)}
+            aria-pressed={paused}
+            aria-keyshortcuts="p"
+          >
+            {paused ? 'Resume' : 'Pause'}
+          </button>
+          <label className="interval">
+            Interval
+            <select
+              value={intervalMs}
+              onChange={(e) => void setIntervalMs(Number(e.target.value))}
+              aria-label="Interval"
+            >
+              {[...new Set([...INTERVALS, intervalMs])]
+                .sort((a, b) => a - b)
+                .map((ms) => (
+                  <option key={ms} value={ms}>
+                    {ms < 1000 ? `${ms} ms` : `${ms / 1000} s`}
+                  </option>
+                ))}
+            </select>
+          </label>
+          <label
+            className="interval"
+            title="Watching makes the target fault once per page it writes per tick. A bound keeps the estimated slowdown under it by watching a sample of the pages; counts are then estimates."
+          >
+            Max overhead
+            <select
+              value={maxOverheadPct ?? ''}
+              onChange={(e) =>
+                void setMaxOverhead(e.target.value === '' ? null : Number(e.target.value))
+              }
+              aria-label="Max overhead"
+            >
+              <option value="">none (exact)</option>
+              {MAX_OVERHEADS.map((pct) => (
+                <option key={pct} value={pct}>
+                  {pct}% (sampled)
                 </option>
               ))}
-          </select>
-        </label>
-        <label
-          className="interval"
-          title="Watching makes the target fault once per page it writes per tick. A bound keeps the estimated slowdown under it by watching a sample of the pages; counts are then estimates."
-        >
-          Max overhead
-          <select
-            value={maxOverheadPct ?? ''}
-            onChange={(e) =>
-              void setMaxOverhead(e.target.value === '' ? null : Number(e.target.value))
-            }
-            aria-label="Max overhead"
-          >
-            <option value="">none (exact)</option>
-            {MAX_OVERHEADS.map((pct) => (
-              <option key={pct} value={pct}>
-                {pct}% (sampled)
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
+            </select>
+          </label>
+        </div>
+      )}
     </div>
   );
 }

@@ -10,6 +10,7 @@ import { frameHub } from './frames.ts';
 import {
   BIT,
   CATEGORY_LABELS,
+  DIFF_BITS,
   MODE_CATEGORIES,
   type CategoryKey,
   type ColourMode,
@@ -49,6 +50,12 @@ export function legendCounts(frame: Frame, mode: ColourMode): Partial<Record<Cat
       notPresent: Math.max(0, total - anon - file - zero - huge - guard),
     };
   }
+  if (mode === 'diff') {
+    const out: Partial<Record<CategoryKey, number>> = {};
+    const bitIndex = (bit: number) => Math.log2(bit);
+    for (const [key, bit] of DIFF_BITS) out[key] = t[bitIndex(bit)];
+    return out;
+  }
   const watched = frame.counters.watched;
   const written = frame.counters.written;
   return { written, watched: Math.max(0, watched - written), idle: Math.max(0, total - watched) };
@@ -65,7 +72,7 @@ export function Legend() {
 
   useEffect(() => {
     const update = () => {
-      const f = frameHub.latest;
+      const f = frameHub.frameFor(useApp.getState().mode);
       if (!f || !ref.current) return;
       const counts = legendCounts(f, useApp.getState().mode);
       ref.current.querySelectorAll<HTMLElement>('[data-count]').forEach((el) => {

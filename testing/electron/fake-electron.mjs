@@ -46,7 +46,21 @@ export const session = {
     },
   },
 };
+export const dialog = {
+  showOpenDialog: async () => {
+    calls.push(['showOpenDialog']);
+    return { canceled: true, filePaths: [] };
+  },
+  showSaveDialog: async () => {
+    calls.push(['showSaveDialog']);
+    return { canceled: true };
+  },
+};
 export class BrowserWindow {
+  static getFocusedWindow() {
+    return null;
+  }
+
   constructor(opts) {
     this.opts = opts;
     const mainFrame = { url: '' };

@@ -8,6 +8,11 @@
  * like Jupyter's jpserver-PID-open.html, we write a redirect page into a private folder (0700,
  * the file 0600), hand xdg-open its file:// path, and remove it when the server stops.
  *
+ * `pagescope serve FILE` opens a recording in the UI at once (checked before the URL is printed:
+ * a file that cannot be read is one error here). Recordings made from the UI go to --recordings
+ * (default ~/.local/share/pagescope/recordings, see host/recording-desk.ts) and download through
+ * the page.
+ *
  * Least privilege: `launch` runs any command as this user, so with --allow-remote it is off
  * unless --allow-launch says otherwise; the UI is told why (hello's `launch.reason`).
  */
@@ -18,6 +23,7 @@ import path from 'node:path';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { isLoopback, startWebHost } from '../../host/server.ts';
 import { HostService } from '../../host/service.ts';
+import { readRecording } from '../../record/reader.ts';
 import { STOP_SIGNALS } from '../signals.ts';
 
 export interface ServeOptions {
@@ -27,6 +33,12 @@ export interface ServeOptions {
   allowLaunch?: boolean;
   /** commander's --no-open sets open = false. */
   open?: boolean;
+  /** `pagescope serve FILE`: a recording the UI opens at once. */
+  recording?: string;
+  /** Where recordings made from the UI go. */
+  recordings?: string;
+  /** pagescope's version, for the headers of recordings made from the UI. */
+  version?: string;
 }
 
 export const LAUNCH_DISABLED_REMOTE =
@@ -122,9 +134,17 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       'bad-host',
     );
   const allowLaunch = !options.allowRemote || options.allowLaunch === true;
+  // A recording that cannot be read is said at once, not in the browser later.
+  const served = options.recording ? path.resolve(options.recording) : undefined;
+  if (served) readRecording(served);
   const service = new HostService({
     allowLaunch,
     launchDisabledReason: allowLaunch ? undefined : LAUNCH_DISABLED_REMOTE,
+    recordings: {
+      servedRecording: served,
+      recordingsDir: options.recordings ? path.resolve(options.recordings) : undefined,
+      version: options.version,
+    },
   });
   let web;
   try {

@@ -157,7 +157,7 @@ export function Heatmap() {
 
     /** Follow a new page space, keeping the page at the centre of the view where it is. */
     function updateSpace(): void {
-      const frame = frameHub.latest;
+      const frame = frameHub.frameFor(useApp.getState().mode);
       const st = useApp.getState();
       const hostTotal = frame?.totalPages ?? st.totalPages;
       const next =
@@ -186,7 +186,7 @@ export function Heatmap() {
 
     function draw() {
       scheduled = 0;
-      const frame = frameHub.latest;
+      const frame = frameHub.frameFor(useApp.getState().mode);
       updateSpace();
       const total = space.totalDisplay;
       zoomBehavior.scaleExtent([1, maxZoom(total, size.width, size.height)]);

@@ -19,6 +19,11 @@ export const COLOUR_NAMES: Record<ThemeName, Record<CategoryKey, string>> = {
     written: 'yellow',
     watched: 'dark purple',
     idle: 'grey',
+    writtenBetween: 'yellow',
+    becamePresent: 'green',
+    becameSwapped: 'orange',
+    becameNotPresent: 'red-orange',
+    unchanged: 'grey',
   },
   light: {
     present: 'blue',
@@ -33,6 +38,11 @@ export const COLOUR_NAMES: Record<ThemeName, Record<CategoryKey, string>> = {
     written: 'yellow',
     watched: 'lavender',
     idle: 'grey',
+    writtenBetween: 'yellow',
+    becamePresent: 'green',
+    becameSwapped: 'orange',
+    becameNotPresent: 'red-orange',
+    unchanged: 'grey',
   },
 };
 

@@ -9,7 +9,8 @@
 import { PageBit } from '../../../core/protocol/page-bits.ts';
 import paletteJson from '../../../assets/palette.json';
 
-export type ColourMode = 'residency' | 'type' | 'writes';
+/** 'diff': two ticks compared (heatmap/diff-frame.ts encodes the comparison as page bits). */
+export type ColourMode = 'residency' | 'type' | 'writes' | 'diff';
 export type ThemeName = 'dark' | 'light';
 
 export interface ThemeColours {
@@ -47,13 +48,31 @@ export type CategoryKey =
   | 'guard'
   | 'written'
   | 'watched'
-  | 'idle';
+  | 'idle'
+  | 'writtenBetween'
+  | 'becamePresent'
+  | 'becameSwapped'
+  | 'becameNotPresent'
+  | 'unchanged';
 
 export const MODE_CATEGORIES: Record<ColourMode, CategoryKey[]> = {
   residency: ['present', 'swapped', 'notPresent', 'unmapped'],
   type: ['anon', 'file', 'zero', 'huge', 'guard', 'notPresent'],
   writes: ['written', 'watched', 'idle'],
+  diff: ['writtenBetween', 'becamePresent', 'becameSwapped', 'becameNotPresent', 'unchanged'],
 };
+
+/**
+ * The diff mode's page bits (diff-frame.ts sets them): each category borrows one PageBit, so
+ * the overview histogram and the window carry the comparison like any frame. First match wins.
+ */
+export const DIFF_BITS: Array<[CategoryKey, number]> = [
+  ['writtenBetween', PageBit.WRITTEN],
+  ['becamePresent', PageBit.PRESENT],
+  ['becameSwapped', PageBit.SWAPPED],
+  ['becameNotPresent', PageBit.GUARD],
+  ['unchanged', PageBit.FILE],
+];
 
 export const CATEGORY_LABELS: Record<CategoryKey, string> = {
   present: 'Present',
@@ -68,6 +87,11 @@ export const CATEGORY_LABELS: Record<CategoryKey, string> = {
   written: 'Written (recent)',
   watched: 'Watched, not written',
   idle: 'Not watched',
+  writtenBetween: 'Written in between',
+  becamePresent: 'Became present',
+  becameSwapped: 'Became swapped',
+  becameNotPresent: 'Became not present',
+  unchanged: 'Held, unchanged',
 };
 
 /** '#rrggbb' -> 0xAABBGGRR (little-endian RGBA bytes, as ImageData's Uint32 view reads them). */
@@ -102,6 +126,10 @@ export function classifyPage(bits: number, mode: ColourMode): CategoryKey {
     if (bits & PageBit.FILE) return 'file';
     if (bits & (PageBit.PRESENT | PageBit.SWAPPED)) return 'anon';
     return 'notPresent';
+  }
+  if (mode === 'diff') {
+    for (const [key, bit] of DIFF_BITS) if (bits & bit) return key;
+    return 'unmapped';
   }
   if (bits & PageBit.WATCHED) return bits & PageBit.WRITTEN ? 'written' : 'watched';
   return 'idle';
@@ -159,6 +187,11 @@ export function buildLuts(
     written: theme.heat[theme.heat.length - 1],
     watched: theme.watchedCold,
     idle: theme.idle,
+    writtenBetween: theme.heat[theme.heat.length - 1],
+    becamePresent: theme.file,
+    becameSwapped: theme.swapped,
+    becameNotPresent: theme.guard,
+    unchanged: theme.idle,
   };
   const category = {} as Record<CategoryKey, number>;
   for (const key of Object.keys(raw) as CategoryKey[]) {
@@ -256,6 +289,13 @@ export function colourFromCounts(
     cScratch[1] = c.swapped;
     cScratch[2] = c.notPresent;
     return blend(wScratch, cScratch, c.unmapped, 3);
+  }
+  if (luts.mode === 'diff') {
+    for (let k = 0; k < DIFF_BITS.length; k++) {
+      wScratch[k] = counts[base + Math.log2(DIFF_BITS[k][1])] / n;
+      cScratch[k] = c[DIFF_BITS[k][0]];
+    }
+    return blend(wScratch.subarray(0, 5), cScratch.subarray(0, 5), c.unmapped);
   }
   if (luts.mode === 'type') {
     const guard = counts[base + BIT.GUARD];
