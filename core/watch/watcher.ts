@@ -33,6 +33,7 @@ import {
   UFFDIO_REGISTER,
   UFFDIO_REGISTER_MODE_WP,
   UFFDIO_UNREGISTER,
+  UFFDIO_WRITEPROTECT,
 } from '../kernel/userfaultfd-abi.ts';
 import { readMaps, type Vma } from '../proc/maps.ts';
 import type { ScanOptions } from '../scan/backend.ts';
@@ -158,8 +159,8 @@ const FRESH_OPTIONS = {
  * one page table) and a block is in the sample when a hash of its number falls under the
  * fraction, so a smaller fraction's sample is a subset of a larger one's and the choice does not
  * depend on which VMA holds the block. Only sampled blocks are read and re-protected each tick;
- * the other pages fault once more after sampling starts and then stay writable, so they stop
- * costing the target anything. The count of all watched memory is extrapolated from the sample
+ * the others are unprotected (UFFDIO_WRITEPROTECT mode 0) when they leave the sample or are
+ * armed while sampling, so they cost the target nothing. The count of all watched memory is extrapolated from the sample
  * with a ratio estimator (written / pages in the sampled blocks), with its standard error from
  * the spread of the blocks' counts.
  */
@@ -537,6 +538,37 @@ export class WriteWatcher {
     ioctl(this.uffd, UFFDIO_UNREGISTER, a.subarray(0, 2)); // best effort: the VMA may be gone
   }
 
+  /** UFFDIO_WRITEPROTECT(mode 0): the range's pages stop faulting (best effort). */
+  private unprotect(p: PageRange): void {
+    const a = this.regArg;
+    a[0] = BigInt(p.startPage) << 12n;
+    a[1] = BigInt(p.endPage - p.startPage) << 12n;
+    a[2] = 0n;
+    ioctl(this.uffd, UFFDIO_WRITEPROTECT, a.subarray(0, 3)); // the VMA may be gone: no matter
+  }
+
+  /** Calls `each` on every maximal run of p's pages whose sample blocks satisfy `pick`. */
+  private forBlockRuns(
+    p: Piece,
+    pick: (block: number) => boolean,
+    each: (run: Piece) => void,
+  ): void {
+    const B = SAMPLE_BLOCK_PAGES;
+    let runStart = -1;
+    let runEnd = -1;
+    const last = Math.floor((p.endPage - 1) / B);
+    for (let b = Math.floor(p.startPage / B); b <= last; b++) {
+      if (pick(b)) {
+        if (runStart < 0) runStart = Math.max(b * B, p.startPage);
+        runEnd = Math.min((b + 1) * B, p.endPage);
+      } else if (runStart >= 0) {
+        each({ ...p, startPage: runStart, endPage: runEnd });
+        runStart = -1;
+      }
+    }
+    if (runStart >= 0) each({ ...p, startPage: runStart, endPage: runEnd });
+  }
+
   private scan(p: Piece, options: ScanOptions, out: RegionList): number {
     return this.backend.scanRange(p.startPage, p.endPage, p.vmaIndex, options, out).pages;
   }
@@ -606,7 +638,16 @@ export class WriteWatcher {
           this.registered.delete(ok);
         }
       try {
-        for (const part of subtractRanges([p], old)) this.protect({ ...p, ...part });
+        for (const part of subtractRanges([p], old)) {
+          this.protect({ ...p, ...part });
+          const f = this.sampleFractionValue;
+          if (f < 1)
+            this.forBlockRuns(
+              { ...p, ...part },
+              (b) => !blockSampled(b, f),
+              (run) => this.unprotect(run),
+            );
+        }
       } catch (err) {
         this.unregister(p);
         const st = this.state(p, { code: 'protect-failed', detail: (err as Error).message });
@@ -967,29 +1008,30 @@ export class WriteWatcher {
     this.ensureOpen();
     const old = this.sampleFractionValue;
     if (fraction > old) {
-      const B = SAMPLE_BLOCK_PAGES;
-      for (const p of [...this.registered.values()]) {
-        let runStart = -1;
-        let runEnd = -1;
-        const protectRun = (): void => {
-          try {
-            this.protect({ ...p, startPage: runStart, endPage: runEnd });
-          } catch (err) {
-            if (!(err instanceof KernelError)) throw err;
-            // The VMA changed under us: the next tick sees the new layout.
-          }
-          runStart = -1;
-        };
-        const last = Math.floor((p.endPage - 1) / B);
-        for (let b = Math.floor(p.startPage / B); b <= last; b++) {
-          if (blockSampled(b, fraction) && !blockSampled(b, old)) {
-            if (runStart < 0) runStart = Math.max(b * B, p.startPage);
-            runEnd = Math.min((b + 1) * B, p.endPage);
-          } else if (runStart >= 0) protectRun();
-        }
-        if (runStart >= 0) protectRun();
-      }
+      // Blocks entering the sample: protected now, counted from the next tick on.
+      for (const p of [...this.registered.values()])
+        this.forBlockRuns(
+          p,
+          (b) => blockSampled(b, fraction) && !blockSampled(b, old),
+          (run) => {
+            try {
+              this.protect(run);
+            } catch (err) {
+              if (!(err instanceof KernelError)) throw err;
+              // The VMA changed under us: the next tick sees the new layout.
+            }
+          },
+        );
       this.sampleWidened = true;
+    } else if (fraction < old) {
+      // Blocks leaving the sample: unprotected now, so they cost the target nothing at all
+      // (left protected, each of their pages would still fault once).
+      for (const p of [...this.registered.values()])
+        this.forBlockRuns(
+          p,
+          (b) => blockSampled(b, old) && !blockSampled(b, fraction),
+          (run) => this.unprotect(run),
+        );
     }
     this.sampleFractionValue = fraction;
   }
