@@ -18,6 +18,7 @@ import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import type { AddressRange, HostEvent, VmaInfo } from '../../protocol/messages.ts';
 import { SessionRecorder } from '../../record/recorder.ts';
 import { Session } from '../../session/session.ts';
+import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { parsePid, parseRange } from '../args.ts';
 import { count, formatBytes } from '../format.ts';
 import { out as print } from '../output.ts';
@@ -77,29 +78,16 @@ function selection(o: RecordCommandOptions): Selection | null {
     return { pick: () => [], fixed: ranges, what: o.watch.join(', ') };
   }
   if (o.vma !== undefined) {
-    const name = o.vma;
-    if (name.trim() === '')
-      throw new PagescopeError(
-        '--vma needs a name (part of a mapped file path, or [heap], [stack]) or a VMA index; "pagescope scan --pid PID" lists them.',
-        'bad-input',
-      );
-    const byIndex = /^\d+$/.test(name) ? Number(name) : null;
+    const { matches } = vmaByName(o.vma);
     return {
-      pick: (vmas) =>
-        vmas.filter((v) =>
-          byIndex !== null ? v.index === byIndex : v.path === name || v.path.includes(name),
-        ),
+      pick: (vmas) => vmas.filter(matches),
       fixed: null,
-      what: `VMA ${JSON.stringify(name)}`,
+      what: `VMA ${JSON.stringify(o.vma)}`,
     };
   }
   if (o.writable)
     return {
-      pick: (vmas) =>
-        vmas.filter(
-          (v) =>
-            v.perms[1] === 'w' && v.kind !== 'vvar' && v.kind !== 'vdso' && v.kind !== 'vsyscall',
-        ),
+      pick: (vmas) => vmas.filter(isWritableMapping),
       fixed: null,
       what: 'the writable mappings',
     };

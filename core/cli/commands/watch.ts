@@ -33,6 +33,7 @@ import { launchAndAttach, resolveCommand, whenExited } from '../../watch/launch.
 import type { TickTiming } from '../../watch/ticker.ts';
 import { WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
 import { parsePid, parseRange } from '../args.ts';
+import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { count, formatBytes } from '../format.ts';
 import { onStdoutClosed, out as print } from '../output.ts';
 import { STOP_SIGNALS } from '../signals.ts';
@@ -118,33 +119,17 @@ function selector(options: WatchCommandOptions): {
     const ranges = options.range.map(parseRange);
     return { select: () => ranges, dynamic: false, what: options.range.join(', ') };
   }
+  const pages = (v: Vma): PageRange => ({ startPage: v.startPage, endPage: v.endPage });
   if (options.vma !== undefined) {
-    const name = options.vma;
-    if (name.trim() === '')
-      throw new PagescopeError(
-        '--vma needs a name (part of a mapped file path, or [heap], [stack]) or a VMA index; "pagescope scan --pid PID" lists them.',
-        'bad-input',
-      );
-    const byIndex = /^\d+$/.test(name) ? Number(name) : null;
+    const { matches, byIndex } = vmaByName(options.vma);
     return {
-      select: (vmas) =>
-        vmas
-          .filter((v) =>
-            byIndex !== null ? v.index === byIndex : v.path === name || v.path.includes(name),
-          )
-          .map((v) => ({ startPage: v.startPage, endPage: v.endPage })),
-      dynamic: byIndex === null,
-      what: `VMA ${JSON.stringify(name)}`,
+      select: (vmas) => vmas.filter(matches).map(pages),
+      dynamic: !byIndex,
+      what: `VMA ${JSON.stringify(options.vma)}`,
     };
   }
   return {
-    select: (vmas) =>
-      vmas
-        .filter(
-          (v) =>
-            v.perms[1] === 'w' && v.kind !== 'vvar' && v.kind !== 'vdso' && v.kind !== 'vsyscall',
-        )
-        .map((v) => ({ startPage: v.startPage, endPage: v.endPage })),
+    select: (vmas) => vmas.filter(isWritableMapping).map(pages),
     dynamic: true,
     what: 'the writable mappings',
   };
