@@ -12,6 +12,7 @@ import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
 import { remapPages } from './page-codec.ts';
 import type { Recording } from './reader.ts';
+import type { VmaDeltaInfo } from '../protocol/recording.ts';
 
 export const STATES = ['none', 'present', 'swapped'] as const;
 export type PageState = (typeof STATES)[number];
@@ -23,18 +24,8 @@ export function stateOf(bits: number): number {
   return bits & PageBit.PRESENT ? 1 : bits & PageBit.SWAPPED ? 2 : 0;
 }
 
-export interface VmaDelta {
-  index: number;
-  start: string;
-  end: string;
-  path: string;
-  label?: string;
-  presentA: number;
-  presentB: number;
-  swappedA: number;
-  swappedB: number;
-  writtenBetween: number;
-}
+/** One VMA's change between two ticks (the protocol's shape, sent to the UI as it is). */
+export type VmaDelta = VmaDeltaInfo;
 
 export interface TickDiff {
   tickA: number;
