@@ -120,7 +120,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '(^|/)core/protocol/(messages|frame|schemas)\\.ts$',
+              regex: '(^|/)core/protocol/(messages|frame|schemas|recording|shapes)\\.ts$',
               allowTypeImports: true,
               message:
                 'Import only types from the protocol schemas (zod stays out of the renderer).',

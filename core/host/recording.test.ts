@@ -13,7 +13,13 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
-import type { HostEvent, Method, Params, Result } from '../protocol/messages.ts';
+import {
+  responseSchema,
+  type HostEvent,
+  type Method,
+  type Params,
+  type Result,
+} from '../protocol/messages.ts';
 import { readRecording } from '../record/reader.ts';
 import { pythonExecutable } from '../../testing/targets.ts';
 import { upload } from '../../testing/recording-upload.ts';
@@ -29,6 +35,9 @@ let nextId = 1;
 async function call<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
   const r = await conn.handle({ id: nextId++, method, params });
   if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code });
+  // Every answer has the shape the protocol declares (the schema is the only definition).
+  const check = responseSchema(method).safeParse(r);
+  expect(check.success, `${method}: ${check.error?.message ?? ''}`).toBe(true);
   return r.result as Result<M>;
 }
 

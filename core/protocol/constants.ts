@@ -49,3 +49,15 @@ export const MAX_ARG_CHARS = 4096;
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 /** Requests of one connection being answered at once; past it the host answers 'busy'. */
 export const MAX_PENDING_REQUESTS = 64;
+
+// ---- Recordings ----
+
+/** Largest recording a UI may upload to the host (held in memory while it is read). */
+export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+/** Largest upload chunk (decoded); base64 of it stays under the host's 1 MiB message limit. */
+export const UPLOAD_CHUNK_BYTES = 512 * 1024;
+/** Replay speeds the host accepts. */
+export const MIN_SPEED = 0.1;
+export const MAX_SPEED = 64;
+/** Ticks per recordingTicks answer. */
+export const MAX_TICKS_PER_REQUEST = 5000;

@@ -10,117 +10,129 @@
  * same authenticated channel (no second way in).
  */
 import { z } from 'zod';
-import type { SessionInfo, TickCounters, VmaInfo } from './messages.ts';
+import { sessionInfoSchema, tickCountersSchema, vmaInfoSchema } from './shapes.ts';
+import { MAX_SPEED, MAX_TICKS_PER_REQUEST, MIN_SPEED, UPLOAD_CHUNK_BYTES } from './constants.ts';
 
-/** Largest recording a UI may upload to the host (held in memory while it is read). */
-export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
-/** Largest upload chunk (decoded); base64 of it stays under the host's 1 MiB message limit. */
-export const UPLOAD_CHUNK_BYTES = 512 * 1024;
-/** Replay speeds the host accepts. */
-export const MIN_SPEED = 0.1;
-export const MAX_SPEED = 64;
-/** Ticks per recordingTicks answer. */
-export const MAX_TICKS_PER_REQUEST = 5000;
+export {
+  MAX_SPEED,
+  MAX_TICKS_PER_REQUEST,
+  MAX_UPLOAD_BYTES,
+  MIN_SPEED,
+  UPLOAD_CHUNK_BYTES,
+} from './constants.ts';
+
+// The results, defined once as schemas (the types are inferred; the host's replies are checked
+// against them in core/host/recording.test.ts).
 
 /** What the host offers for recordings (asked once after hello). */
-export interface RecordingHostInfo {
+export const recordingHostInfoSchema = z.object({
   /** The file `pagescope serve FILE` was started with (its name), to open at once. */
-  served: string | null;
+  served: z.string().nullable(),
   /** True where the host shows its own file dialogs (Electron): open/save go through them. */
-  dialogs: boolean;
+  dialogs: z.boolean(),
   /** Where recordings made from the UI are written (web host), for the user to know. */
-  recordingsDir: string | null;
-}
+  recordingsDir: z.string().nullable(),
+});
+export type RecordingHostInfo = z.infer<typeof recordingHostInfoSchema>;
 
 /** A recording's facts, for the "Recording: FILE — recorded DATE from PID" banner. */
-export interface RecordingSummary {
-  file: string;
-  createdAt: string;
-  pid: number;
-  name: string;
-  cmdline: string;
-  kernel: string;
-  intervalMs: number;
-  watching: string;
-  ticks: number;
-  durationMs: number;
-  bytes: number;
+export const recordingSummarySchema = z.object({
+  file: z.string(),
+  createdAt: z.string(),
+  pid: z.number(),
+  name: z.string(),
+  cmdline: z.string(),
+  kernel: z.string(),
+  intervalMs: z.number(),
+  watching: z.string(),
+  ticks: z.number(),
+  durationMs: z.number(),
+  bytes: z.number(),
   /** Why the tail was dropped (a recorder killed mid-write), or null. */
-  truncated: string | null;
-  endedCleanly: boolean;
-}
+  truncated: z.string().nullable(),
+  endedCleanly: z.boolean(),
+});
+export type RecordingSummary = z.infer<typeof recordingSummarySchema>;
 
-export interface ReplayState {
-  sessionId: number;
+export const replayStateSchema = z.object({
+  sessionId: z.number(),
   /** Position in the recording (0-based) and the session's tick number there. */
-  index: number;
-  tick: number;
-  ticks: number;
-  playing: boolean;
-  speed: number;
-}
+  index: z.number(),
+  tick: z.number(),
+  ticks: z.number(),
+  playing: z.boolean(),
+  speed: z.number(),
+});
+export type ReplayState = z.infer<typeof replayStateSchema>;
 
-export interface LiveRecordingState {
-  sessionId: number;
-  recording: boolean;
+export const liveRecordingStateSchema = z.object({
+  sessionId: z.number(),
+  recording: z.boolean(),
   /** Where the file is (full path on the host) and its name (for downloadRecording). */
-  path: string | null;
-  name: string | null;
-  ticks: number;
-  bytes: number;
+  path: z.string().nullable(),
+  name: z.string().nullable(),
+  ticks: z.number(),
+  bytes: z.number(),
   /** Ticks marked with takeSnapshot: indices into the file being written. */
-  snapshots: Array<{ index: number; tick: number }>;
+  snapshots: z.array(z.object({ index: z.number(), tick: z.number() })),
   /** True when the web host can hand the file to the browser (downloadRecording). */
-  downloadable: boolean;
-}
+  downloadable: z.boolean(),
+});
+export type LiveRecordingState = z.infer<typeof liveRecordingStateSchema>;
 
-export interface RecordedTickRecord {
-  counters: TickCounters;
+export const recordedTickRecordSchema = z.object({
+  counters: tickCountersSchema,
   /** Written ranges in collapsed indices of that tick's VMA table. */
-  written: number[];
-}
+  written: z.array(z.number()),
+});
+export type RecordedTickRecord = z.infer<typeof recordedTickRecordSchema>;
 
-export interface VmaDeltaInfo {
-  index: number;
-  start: string;
-  end: string;
-  path: string;
-  label?: string;
-  presentA: number;
-  presentB: number;
-  swappedA: number;
-  swappedB: number;
-  writtenBetween: number;
-}
+export const vmaDeltaInfoSchema = z.object({
+  index: z.number(),
+  start: z.string(),
+  end: z.string(),
+  path: z.string(),
+  label: z.string().optional(),
+  presentA: z.number(),
+  presentB: z.number(),
+  swappedA: z.number(),
+  swappedB: z.number(),
+  writtenBetween: z.number(),
+});
+export type VmaDeltaInfo = z.infer<typeof vmaDeltaInfoSchema>;
 
-export interface TickDiffInfo {
+export const tickDiffInfoSchema = z.object({
   /** Indices in the recording and the session's tick numbers. */
-  indexA: number;
-  indexB: number;
-  tickA: number;
-  tickB: number;
-  becamePresent: number;
-  becameSwapped: number;
-  becameNotPresent: number;
-  writtenBetween: number;
-  unmapped: { pages: number; presentOrSwapped: number };
+  indexA: z.number(),
+  indexB: z.number(),
+  tickA: z.number(),
+  tickB: z.number(),
+  becamePresent: z.number(),
+  becameSwapped: z.number(),
+  becameNotPresent: z.number(),
+  writtenBetween: z.number(),
+  unmapped: z.object({ pages: z.number(), presentOrSwapped: z.number() }),
   /** transitions[a][b]: pages none/present/swapped at A and none/present/swapped at B. */
-  transitions: number[][];
-  perVma: VmaDeltaInfo[];
+  transitions: z.array(z.array(z.number())),
+  perVma: z.array(vmaDeltaInfoSchema),
   /** B's VMA table: the layout `codes` follows. */
-  vmas: VmaInfo[];
-  totalPages: number;
+  vmas: z.array(vmaInfoSchema),
+  totalPages: z.number(),
   /** One byte per page of B's layout, base64: stateA * 3 + stateB, plus 16 when written between. */
-  codes: string;
-}
+  codes: z.string(),
+});
+export type TickDiffInfo = z.infer<typeof tickDiffInfoSchema>;
 
-export interface AnalyticsInfo {
+export const analyticsInfoSchema = z.object({
   /** Per recorded tick: its tick number and distinct pages written in the last 1 s, 10 s, 60 s, whole run. */
-  ticks: number[];
-  curves: Array<{ window: string; windowMs: number | null; values: number[] }>;
+  ticks: z.array(z.number()),
+  curves: z.array(
+    z.object({ window: z.string(), windowMs: z.number().nullable(), values: z.array(z.number()) }),
+  ),
   /** The summary `pagescope report` prints (core/record/report.ts's RecordingReport). */
-  report: Record<string, unknown>;
-}
+  report: z.record(z.string(), z.unknown()),
+});
+export type AnalyticsInfo = z.infer<typeof analyticsInfoSchema>;
 
 const sessionId = z
   .number()
@@ -138,12 +150,10 @@ const fileName = z
   .max(255)
   .refine((s) => !/[\0/\\]/.test(s), 'a file name, without folders');
 const bySession = z.object({ sessionId }).strict();
-/** Results are typed here and built by the host; only params are validated at runtime. */
-const result = <T>() => z.custom<T>(() => true);
 
 /** The recording methods, registered in messages.ts's `methods`. */
 export const recordingMethods = {
-  recordingHost: { params: z.object({}).strict(), result: result<RecordingHostInfo>() },
+  recordingHost: { params: z.object({}).strict(), result: recordingHostInfoSchema },
   /** Opens a recording as a replay session, attached to nothing. */
   openRecording: {
     params: z
@@ -155,7 +165,7 @@ export const recordingMethods = {
         ]),
       })
       .strict(),
-    result: result<SessionInfo & { recording: RecordingSummary }>(),
+    result: sessionInfoSchema.extend({ recording: recordingSummarySchema }),
   },
   /** Sends one chunk of a file to open (in order; the first chunk has no uploadId). */
   uploadRecording: {
@@ -171,7 +181,7 @@ export const recordingMethods = {
           .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data is base64'),
       })
       .strict(),
-    result: result<{ uploadId: number; received: number }>(),
+    result: z.object({ uploadId: z.number(), received: z.number() }),
   },
   replayControl: {
     params: z
@@ -182,7 +192,7 @@ export const recordingMethods = {
         speed: z.number().min(MIN_SPEED).max(MAX_SPEED).optional(),
       })
       .strict(),
-    result: result<ReplayState>(),
+    result: replayStateSchema,
   },
   recordingTicks: {
     params: z
@@ -192,23 +202,23 @@ export const recordingMethods = {
         count: z.number().int().min(1).max(MAX_TICKS_PER_REQUEST),
       })
       .strict(),
-    result: result<{ total: number; ticks: RecordedTickRecord[] }>(),
+    result: z.object({ total: z.number(), ticks: z.array(recordedTickRecordSchema) }),
   },
-  startRecording: { params: bySession, result: result<LiveRecordingState>() },
-  stopRecording: { params: bySession, result: result<LiveRecordingState>() },
-  takeSnapshot: { params: bySession, result: result<LiveRecordingState>() },
+  startRecording: { params: bySession, result: liveRecordingStateSchema },
+  stopRecording: { params: bySession, result: liveRecordingStateSchema },
+  takeSnapshot: { params: bySession, result: liveRecordingStateSchema },
   /** Compares recording positions a and b (a replay, or a live session's recording so far). */
   compareTicks: {
     params: z.object({ sessionId, a: index, b: index }).strict(),
-    result: result<TickDiffInfo>(),
+    result: tickDiffInfoSchema,
   },
-  recordingAnalytics: { params: bySession, result: result<AnalyticsInfo>() },
+  recordingAnalytics: { params: bySession, result: analyticsInfoSchema },
   /** A chunk of a recording this host wrote (web host), base64. */
   downloadRecording: {
     params: z
       .object({ name: fileName, offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) })
       .strict(),
-    result: result<{ data: string; size: number; offset: number }>(),
+    result: z.object({ data: z.string(), size: z.number(), offset: z.number() }),
   },
 } as const;
 

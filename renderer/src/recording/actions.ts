@@ -7,11 +7,8 @@
  * whole history is loaded for the timeline, and the timeline's scrub position drives the replay.
  */
 import type { SessionInfo } from '../../../core/protocol/messages.ts';
-import {
-  MAX_TICKS_PER_REQUEST,
-  UPLOAD_CHUNK_BYTES,
-  type RecordingSummary,
-} from '../../../core/protocol/recording.ts';
+import { MAX_TICKS_PER_REQUEST, UPLOAD_CHUNK_BYTES } from '../../../core/protocol/constants.ts';
+import type { RecordingSummary } from '../../../core/protocol/recording.ts';
 import { detach } from '../actions.ts';
 import { explain } from '../explain.ts';
 import { frameHub, type TickRecord } from '../frames.ts';
