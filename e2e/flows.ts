@@ -162,12 +162,27 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
       }
       return written + ' written, ' + stale + ' from before';
     })()`);
-  await page.evaluate('window.__pagescope.frameHub.heat.marked = true');
-  const clickTick = await tickNow();
-  expect(await heatSince(clickTick)).toMatch(/^[1-9]\d* written, [1-9]\d* from before$/);
-  await page.getByRole('button', { name: 'Reset written' }).click();
-  await until('the write heat to restart', async () =>
-    / 0 from before$/.test(await heatSince(clickTick)),
+  // The demo grows a region now and then: a VMA table of another size starts a new heat store,
+  // which cannot tell a reset from a fresh start, so then the store is marked and reset again.
+  let clickTick = 0;
+  const markAndReset = async (): Promise<void> => {
+    await page.evaluate('window.__pagescope.frameHub.heat.marked = true');
+    clickTick = await tickNow();
+    await until('heat from before the reset', async () =>
+      /^[1-9]\d* written, [1-9]\d* from before$|^a new heat store/.test(await heatSince(clickTick)),
+    );
+    await page.getByRole('button', { name: 'Reset written' }).click();
+  };
+  await markAndReset();
+  let seen = '';
+  await until(
+    () => `the write heat to restart (heat: ${seen})`,
+    async () => {
+      seen = await heatSince(clickTick);
+      if (seen.startsWith('a new heat store')) await markAndReset();
+      return / 0 from before$/.test(seen);
+    },
+    40_000,
   );
   step('reset written');
   await page.getByRole('button', { name: 'Stop watching' }).click();
