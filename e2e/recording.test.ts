@@ -127,6 +127,12 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     await slider.focus();
     await page.keyboard.press('ArrowRight');
     await until('one tick on', async () => (await position(page)) === at + 1);
+    // The memory map's counts are those of the tick shown, not of a frame before it.
+    await until('the memory map to show that tick', () =>
+      page.evaluate(
+        `document.querySelector('[data-counts-tick]')?.dataset.countsTick === String(window.__pagescope.frameHub.latest?.tick)`,
+      ),
+    );
 
     // Play at 16x to the end; it stops there.
     await page.getByRole('combobox', { name: 'Playback speed' }).selectOption('16');

@@ -107,12 +107,16 @@ export function MemoryMap() {
   }, [focused, rows, setActive, listRef]);
 
   useEffect(() => {
+    // At most one update per 400 ms, but never skipping the last frame: a frame that comes
+    // sooner is shown when the 400 ms are over (a paused session or a seek in a recording sends
+    // one frame, whose counts must be the ones on screen).
     let last = 0;
-    return frameHub.subscribe((hub) => {
-      const now = performance.now();
-      const f = hub.latest;
-      if (!f || !listRef.current || now - last < 400) return;
-      last = now;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const show = () => {
+      timer = null;
+      const f = frameHub.latest;
+      if (!f || !listRef.current) return;
+      last = performance.now();
       const vs = useApp.getState().vmas;
       const c = vmaCounts(vs, f);
       const cells = listRef.current.querySelectorAll<HTMLElement>('[data-counts]');
@@ -124,7 +128,18 @@ export function MemoryMap() {
         const w = c[i * 3 + 2];
         el.textContent = `${fmt.format(p)} res · ${fmt.format(s)} swp${vs[i].watched !== 'no' ? ` · ${fmt.format(w)} wr` : ''}`;
       });
+      if (listRef.current) listRef.current.dataset.countsTick = String(f.tick);
+    };
+    const unsubscribe = frameHub.subscribe(() => {
+      if (timer) return;
+      const wait = last + 400 - performance.now();
+      if (wait <= 0) show();
+      else timer = setTimeout(show, wait);
     });
+    return () => {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+    };
   }, []);
 
   const focus = focusVma;
