@@ -96,7 +96,11 @@ function producedCodes(): Found[] {
         const arg = n.arguments?.[1];
         if (arg && ts.isStringLiteralLike(arg)) found.push({ code: arg.text, where: at(arg) });
       }
-      if (ts.isObjectLiteralExpression(n) && file !== 'core/protocol/messages.ts') {
+      if (
+        ts.isObjectLiteralExpression(n) &&
+        file !== 'core/protocol/messages.ts' &&
+        file !== 'core/protocol/shapes.ts'
+      ) {
         const props = n.properties.filter(ts.isPropertyAssignment);
         const code = props.find((p) => p.name.getText(sf) === 'code');
         if (

@@ -650,7 +650,16 @@ export class WriteWatcher {
         }
       } catch (err) {
         this.unregister(p);
-        const st = this.state(p, { code: 'protect-failed', detail: (err as Error).message });
+        // ESRCH: the address space is gone under us (the process executed another program or
+        // exited mid-arm), as ENOMEM from the register says the mapping moved: not a refusal of
+        // the mapping itself.
+        const gone = err instanceof KernelError && err.errnoName === 'ESRCH';
+        const st = this.state(
+          p,
+          gone
+            ? { code: 'mapping-changed' }
+            : { code: 'protect-failed', detail: (err as Error).message },
+        );
         this.refused.set(k, st);
         states.push(st);
         continue;
