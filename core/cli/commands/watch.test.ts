@@ -2,7 +2,9 @@
  * `pagescope watch` output: the lateness of late ticks (issue 11) and the bounded --json lines,
  * as pure functions and end to end (the real CLI against a real python3 target).
  */
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { until } from '../../../testing/wait.ts';
 import { RegionList } from '../../scan/region-list.ts';
 import {
   cleanupAfterEach,
@@ -89,11 +91,15 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
       if (!json) expect(await cli.next(30_000)).toMatch(/^watching /);
       const first = await cli.next(30_000);
       if (json) expect(JSON.parse(first)).toMatchObject({ tick: 1 });
-      // Stall pagescope for 400 ms (as a busy machine or a slow tick would): the next tick
-      // starts at least 300 ms after the grid point it was due at.
-      process.kill(cli.child.pid!, 'SIGSTOP');
-      await new Promise((r) => setTimeout(r, 400));
-      process.kill(cli.child.pid!, 'SIGCONT');
+      // Stall pagescope (as a busy machine or a slow tick would) until it has been seen stopped
+      // for 400 ms: the next tick starts at least 300 ms after the grid point it was due at.
+      const pid = cli.child.pid!;
+      process.kill(pid, 'SIGSTOP');
+      const stoppedAt = await until('pagescope stopped', () =>
+        /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) ? Date.now() : 0,
+      );
+      await until('a 400 ms stall', () => Date.now() - stoppedAt >= 400, 5000, 10);
+      process.kill(pid, 'SIGCONT');
       if (json) {
         const late = await nextTick(cli, (l) => (l.lagMs as number) >= 300);
         expect(late.skipped).toBeGreaterThanOrEqual(6);
