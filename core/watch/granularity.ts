@@ -7,7 +7,7 @@
  * many pages PAGEMAP_SCAN then reports as written. On Linux 6.18 the kernel splits the huge page
  * on that write and reports one page. Measured once per process (a few milliseconds).
  */
-import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY, syscall } from '../kernel/libc.ts';
+import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY } from '../kernel/libc.ts';
 import {
   HUGE_PAGE_SIZE as HUGE,
   MADV_HUGEPAGE,
@@ -27,16 +27,7 @@ import {
   PM_SCAN_WP_MATCHING,
   PmScanArg,
 } from '../kernel/pagemap-abi.ts';
-import {
-  SYS_userfaultfd,
-  UFFD_API,
-  UFFD_FEATURE_WP_ASYNC,
-  UFFD_FEATURE_WP_UNPOPULATED,
-  UFFD_USER_MODE_ONLY,
-  UFFDIO_API,
-  UFFDIO_REGISTER,
-  UFFDIO_REGISTER_MODE_WP,
-} from '../kernel/userfaultfd-abi.ts';
+import { openOwnWpRange } from './own-wp-range.ts';
 
 export interface Granularity {
   /** Pages reported written after a one-byte write into a protected region. */
@@ -83,17 +74,9 @@ function probe(): Granularity {
       return pages;
     };
     const hugePageTested = scan(0, Category.HUGE, Category.HUGE) === HUGE / 4096;
-    uffd = syscall(SYS_userfaultfd, 0o2000000 | 0o4000 | UFFD_USER_MODE_ONLY);
-    if (uffd < 0) return { pages: 1, hugePageTested: false };
-    const api = new BigUint64Array(new ArrayBuffer(256), 0, 3);
-    api[0] = BigInt(UFFD_API);
-    api[1] = BigInt(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED);
-    if (ioctl(uffd, UFFDIO_API, api) < 0) return { pages: 1, hugePageTested: false };
-    const reg = new BigUint64Array(new ArrayBuffer(256), 0, 4);
-    reg[0] = BigInt(start);
-    reg[1] = BigInt(HUGE);
-    reg[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
-    if (ioctl(uffd, UFFDIO_REGISTER, reg) < 0) return { pages: 1, hugePageTested: false };
+    const own = openOwnWpRange(start, HUGE);
+    if ('refused' in own) return { pages: 1, hugePageTested: false };
+    uffd = own.fd;
     const flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
     scan(flags, Category.WRITTEN, Category.WRITTEN);
     memset(start + 5 * 4096 + 17, 2, 1);

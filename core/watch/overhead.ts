@@ -26,7 +26,7 @@
  *   the tick's `faultedPages`, not its extrapolated count.
  */
 import { PagescopeError } from '../kernel/errors.ts';
-import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY, syscall } from '../kernel/libc.ts';
+import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY } from '../kernel/libc.ts';
 import {
   MAP_ANONYMOUS,
   MAP_NORESERVE,
@@ -45,21 +45,10 @@ import {
   PM_SCAN_WP_MATCHING,
   PmScanArg,
 } from '../kernel/pagemap-abi.ts';
-import {
-  SYS_userfaultfd,
-  UFFD_API,
-  UFFD_FEATURE_WP_ASYNC,
-  UFFD_FEATURE_WP_UNPOPULATED,
-  UFFD_USER_MODE_ONLY,
-  UFFDIO_API,
-  UFFDIO_REGISTER,
-  UFFDIO_REGISTER_MODE_WP,
-} from '../kernel/userfaultfd-abi.ts';
+import { openOwnWpRange } from './own-wp-range.ts';
 
 const PAGE = 4096;
 const MADV_NOHUGEPAGE = 15;
-const O_CLOEXEC = 0o2000000;
-const O_NONBLOCK = 0o4000;
 /** Pages per timed write (see calibrateFaultCost). */
 const CHUNK_PAGES = 16;
 
@@ -106,18 +95,9 @@ export function calibrateFaultCost(options: CalibrationOptions = {}): FaultCost 
   try {
     madvise(base, len, MADV_NOHUGEPAGE);
     for (let i = 0; i < pages; i++) memset(pageAt(i), 1, PAGE);
-    uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-    if (uffd < 0) throw unavailable(`userfaultfd: errno ${errno()}`);
-    const api = new BigUint64Array(3);
-    api[0] = BigInt(UFFD_API);
-    api[1] = BigInt(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED);
-    if (ioctl(uffd, UFFDIO_API, api) < 0) throw unavailable(`UFFDIO_API: errno ${errno()}`);
-    const reg = new BigUint64Array(4);
-    reg[0] = BigInt(base);
-    reg[1] = BigInt(len);
-    reg[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
-    if (ioctl(uffd, UFFDIO_REGISTER, reg) < 0)
-      throw unavailable(`UFFDIO_REGISTER: errno ${errno()}`);
+    const own = openOwnWpRange(base, len);
+    if ('refused' in own) throw unavailable(own.refused);
+    uffd = own.fd;
     pagemap = openFile('/proc/self/pagemap', O_RDONLY);
     const arg = new BigUint64Array(PM_SCAN_ARG_SIZE / 8);
     const vec = new BigUint64Array(3 * 64);
