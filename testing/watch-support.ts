@@ -73,12 +73,17 @@ export class LineProcess {
     if (l !== undefined) return Promise.resolve(l);
     if (this.closed) return Promise.reject(new Error('process output closed'));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no answer from the target')), timeoutMs);
-      this.waiters.push((line) => {
+      const waiter = (line: string | null): void => {
         clearTimeout(timer);
         if (line === null) reject(new Error('process output closed'));
         else resolve(line);
-      });
+      };
+      // A waiter that timed out leaves the queue: the next line goes to the next reader.
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no line from the process in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 

@@ -70,16 +70,24 @@ describe('lateNote', () => {
   });
 });
 
-/** Reads JSON lines until one matches, or throws (the CLI's next() throws on timeout). */
+/** Reads lines until one matches, or throws (after 200 lines, or when next() times out). */
+async function nextLine(cli: ReturnType<typeof startCli>, pred: (l: string) => boolean) {
+  let line = '';
+  for (let n = 0; n < 200; n++) if (pred((line = await cli.next(30_000)))) return line;
+  throw new Error(`no such line in 200; the last: ${line}`);
+}
+
+/** Reads JSON lines until one matches, or throws (see nextLine). */
 async function nextTick(
   cli: ReturnType<typeof startCli>,
   pred: (l: Record<string, unknown>) => boolean,
 ): Promise<Record<string, unknown>> {
-  for (;;) {
-    const l = JSON.parse(await cli.next(30_000)) as Record<string, unknown>;
-    if (pred(l)) return l;
-    if (l.done) throw new Error(`the watch ended first: ${JSON.stringify(l)}`);
-  }
+  const line = await nextLine(cli, (s) => {
+    const l = JSON.parse(s) as Record<string, unknown>;
+    if (l.done) throw new Error(`the watch ended first: ${s}`);
+    return pred(l);
+  });
+  return JSON.parse(line) as Record<string, unknown>;
 }
 
 describe('pagescope watch: no silent lag, bounded lines', () => {
@@ -88,9 +96,12 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
     for (const json of [true, false]) {
       const args = watchTargetArgs(t, '--interval', '50', ...(json ? ['--json'] : []));
       const cli = track(startCli(args, 'pipe'));
-      if (!json) expect(await cli.next(30_000)).toMatch(/^watching /);
-      const first = await cli.next(30_000);
-      if (json) expect(JSON.parse(first)).toMatchObject({ tick: 1 });
+      // The stall must come after the ticks began (the grid starts after set-up): wait for tick 1.
+      if (json) expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 1 });
+      else {
+        expect(await cli.next(30_000)).toMatch(/^watching /);
+        await nextLine(cli, (l) => l.startsWith('tick 1 '));
+      }
       // Stall pagescope (as a busy machine or a slow tick would) until it has been seen stopped
       // for 400 ms: the next tick starts at least 300 ms after the grid point it was due at.
       const pid = cli.child.pid!;
@@ -105,8 +116,7 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
         expect(late.skipped).toBeGreaterThanOrEqual(6);
         expect(late.skipped).toBeLessThanOrEqual(Math.floor((late.lagMs as number) / 50) + 1);
       } else {
-        let line = '';
-        while (!/\(late /.test(line)) line = await cli.next(30_000);
+        const line = await nextLine(cli, (l) => /\(late /.test(l));
         const m = /\(late (\d+) ms, (\d+) ticks skipped\)$/.exec(line);
         expect(m, line).not.toBeNull();
         expect(Number(m![1])).toBeGreaterThanOrEqual(300);
