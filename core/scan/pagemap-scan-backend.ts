@@ -101,60 +101,21 @@ export class PagemapScanBackend implements ScanBackend {
     const words = this.vecWords;
     let pages = 0;
     let cursor = startPage;
-    let piece = 0; // with `ends`: the piece holding the current region's start
+    const pieceAt = { piece: 0 }; // with `ends`: the piece holding the current region's start
     while (cursor < endPage) {
       arg[PmScanArg.start] = BigInt(cursor) << 12n;
       arg[PmScanArg.maxPages] = BigInt(maxPages ? maxPages - pages : 0);
       const n = ioctl(this.fd, PAGEMAP_SCAN, arg);
       if (n < 0) throw KernelError.fromErrno('PAGEMAP_SCAN', { pid: this.pid });
-      let lastEnd = cursor;
-      // Decode straight into the RegionList's arrays with a local cursor: room for every
-      // region of the chunk (plus one split per piece end) is made once, so the loop has no
-      // grow check and no property reads per region. Merging is RegionList.push's rule: extend
-      // the last region when it ends where this one starts with equal categories and VMA.
-      out.reserve(out.length + n + (ends === null ? 0 : ends.length));
-      const sp = out.startPage;
-      const ep = out.endPage;
-      const cat = out.categories;
-      const vi = out.vmaIndex;
-      let len = out.length;
-      for (let i = 0, w = 0; i < n; i++, w += 6) {
-        let s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
-        const e = words[w + 3] * HI_PAGES + (words[w + 2] >>> PAGE_SHIFT);
-        const c = words[w + 4];
-        pages += e - s;
-        lastEnd = e;
-        let v = vmaIndex;
-        if (ends !== null) {
-          while (ends[piece] <= s) piece++;
-          // Rare: a region the kernel merged across a VMA end. Emit the part up to that end.
-          while (ends[piece] < e) {
-            const cut = ends[piece];
-            const pv = vmaIndices![piece++];
-            if (len > 0 && ep[len - 1] === s && cat[len - 1] === c && vi[len - 1] === pv) {
-              ep[len - 1] = cut;
-            } else {
-              sp[len] = s;
-              ep[len] = cut;
-              cat[len] = c;
-              vi[len] = pv;
-              len++;
-            }
-            s = cut;
-          }
-          v = vmaIndices![piece];
-        }
-        if (len > 0 && ep[len - 1] === s && cat[len - 1] === c && vi[len - 1] === v) {
-          ep[len - 1] = e;
-        } else {
-          sp[len] = s;
-          ep[len] = e;
-          cat[len] = c;
-          vi[len] = v;
-          len++;
-        }
+      // Decoding is in small functions of their own: inlined in this loop, V8's code for it ran
+      // ~15x slower (measured: 5.6 ms against 0.35 ms for 65,536 regions).
+      if (n > 0) {
+        pages +=
+          ends === null
+            ? decodeRegions(words, n, vmaIndex, out)
+            : decodePieceRegions(words, n, ends, vmaIndices!, pieceAt, out);
       }
-      out.length = len;
+      const lastEnd = n > 0 ? endPageAt(words, n - 1) : cursor;
       if (maxPages && pages >= maxPages) {
         cursor = Math.max(lastEnd, Number(arg[PmScanArg.walkEnd] >> 12n));
         break;
@@ -181,4 +142,94 @@ export class PagemapScanBackend implements ScanBackend {
   close(): void {
     closeFd(this.fd);
   }
+}
+
+/** End page of region `i` of a page_region vector read as 32-bit words. */
+function endPageAt(words: Uint32Array, i: number): number {
+  return words[i * 6 + 3] * HI_PAGES + (words[i * 6 + 2] >>> PAGE_SHIFT);
+}
+
+/**
+ * Appends the `n` regions of the vector to `out`, all in VMA `vmaIndex`; returns their pages.
+ * Straight into the RegionList's arrays with a local cursor: room for every region is made
+ * once, so the loop has no grow check and no property reads per region. Merging is
+ * RegionList.push's rule: extend the last region when it ends where this one starts with equal
+ * categories and VMA (the seam between two chunks of one walk).
+ */
+function decodeRegions(words: Uint32Array, n: number, vmaIndex: number, out: RegionList): number {
+  out.reserve(out.length + n);
+  const sp = out.startPage;
+  const ep = out.endPage;
+  const cat = out.categories;
+  const vi = out.vmaIndex;
+  let len = out.length;
+  let pages = 0;
+  for (let i = 0, w = 0; i < n; i++, w += 6) {
+    const s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
+    const e = words[w + 3] * HI_PAGES + (words[w + 2] >>> PAGE_SHIFT);
+    const c = words[w + 4];
+    pages += e - s;
+    if (len > 0 && ep[len - 1] === s && cat[len - 1] === c && vi[len - 1] === vmaIndex) {
+      ep[len - 1] = e;
+    } else {
+      sp[len] = s;
+      ep[len] = e;
+      cat[len] = c;
+      vi[len] = vmaIndex;
+      len++;
+    }
+  }
+  out.length = len;
+  return pages;
+}
+
+/**
+ * decodeRegions for a walk over pieces (see scanPieces): each region goes to the piece holding
+ * its start (`at.piece`, advanced across calls), and a region the kernel merged across a piece
+ * end is cut there, so every region keeps its own VMA index.
+ */
+function decodePieceRegions(
+  words: Uint32Array,
+  n: number,
+  ends: ArrayLike<number>,
+  vmaIndices: ArrayLike<number>,
+  at: { piece: number },
+  out: RegionList,
+): number {
+  out.reserve(out.length + n + ends.length);
+  const sp = out.startPage;
+  const ep = out.endPage;
+  const cat = out.categories;
+  const vi = out.vmaIndex;
+  let len = out.length;
+  let pages = 0;
+  let piece = at.piece;
+  for (let i = 0, w = 0; i < n; i++, w += 6) {
+    let s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
+    const e = words[w + 3] * HI_PAGES + (words[w + 2] >>> PAGE_SHIFT);
+    const c = words[w + 4];
+    pages += e - s;
+    while (ends[piece] <= s) piece++;
+    // Each pass emits [s, cut) in the piece holding s: a region the kernel merged across a piece
+    // end (rare) is cut there and its rest goes to the next piece.
+    for (;;) {
+      const cut = Math.min(e, ends[piece]);
+      const v = vmaIndices[piece];
+      if (len > 0 && ep[len - 1] === s && cat[len - 1] === c && vi[len - 1] === v) {
+        ep[len - 1] = cut;
+      } else {
+        sp[len] = s;
+        ep[len] = cut;
+        cat[len] = c;
+        vi[len] = v;
+        len++;
+      }
+      if (cut === e) break;
+      s = cut;
+      piece++;
+    }
+  }
+  out.length = len;
+  at.piece = piece;
+  return pages;
 }
