@@ -107,33 +107,27 @@ export function summarize(
 ): PageCounts[] {
   const out = vmas.map(() => emptyCounts());
   // A million regions carry only a few distinct category words per VMA: pages are summed per
-  // category word while the VMA stays the same (one add per region), and spread into the
-  // counts by addPages once per VMA and word.
+  // category word over each run of regions of one VMA (one add per region), and spread into
+  // the counts by addPages once per run and word. (No closure over the loop's state: V8 keeps
+  // variables a closure writes in a heap context, which made this loop ~25% slower.)
   const pend = new Float64Array(1 << 10);
   const touched = new Uint16Array(1 << 10);
-  let nTouched = 0;
-  let current = -1;
-  const flush = (): void => {
-    const counts = out[current];
+  const { length, vmaIndex, categories, startPage, endPage } = regions;
+  for (let i = 0; i < length;) {
+    const v = vmaIndex[i];
+    let nTouched = 0;
+    for (; i < length && vmaIndex[i] === v; i++) {
+      const c = categories[i] & 0x3ff;
+      if (pend[c] === 0) touched[nTouched++] = c;
+      pend[c] += endPage[i] - startPage[i];
+    }
+    const counts = out[v];
     for (let t = 0; t < nTouched; t++) {
       const c = touched[t];
       addPages(counts, c, pend[c]);
       pend[c] = 0;
     }
-    nTouched = 0;
-  };
-  const { length, vmaIndex, categories, startPage, endPage } = regions;
-  for (let i = 0; i < length; i++) {
-    const v = vmaIndex[i];
-    if (v !== current) {
-      if (current >= 0) flush();
-      current = v;
-    }
-    const c = categories[i] & 0x3ff;
-    if (pend[c] === 0) touched[nTouched++] = c;
-    pend[c] += endPage[i] - startPage[i];
   }
-  if (current >= 0) flush();
   for (const [vmaIndex, pages] of scanned) out[vmaIndex].pages = pages;
   return out;
 }
