@@ -82,6 +82,7 @@ function frame(t: number): Frame {
       sampleFraction: 1,
       writtenEst: STRIPE,
       writtenErr: 0,
+      intervalMs: 100,
     },
     overview: { buckets: 1, pagesPerBucket: total, histogram: histogramOf(bits) },
     window: { startIndex: 0, endIndex: total, bits },

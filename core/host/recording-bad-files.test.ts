@@ -61,6 +61,7 @@ function frame(tick: number): Frame {
       sampleFraction: 1,
       writtenEst: 1,
       writtenErr: 0,
+      intervalMs: 100,
     },
     overview: { buckets: 1, pagesPerBucket: 64, histogram: new Uint32Array(9) },
     window: { startIndex: 0, endIndex: 64, bits },

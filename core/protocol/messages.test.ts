@@ -38,6 +38,7 @@ const frame = (): Frame => ({
     sampleFraction: 1,
     writtenEst: 1,
     writtenErr: 0,
+    intervalMs: 100,
   },
   overview: { buckets: 1, pagesPerBucket: 10, histogram: new Uint32Array(HISTOGRAM_WIDTH) },
   window: { startIndex: 0, endIndex: 2, bits: Uint16Array.of(1, 3) },

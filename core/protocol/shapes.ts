@@ -151,5 +151,10 @@ export const tickCountersSchema = z.object({
   writtenEst: z.number(),
   /** +/- pages around writtenEst at about 95% confidence: 0 when exact, -1 when unknown. */
   writtenErr: z.number(),
+  /**
+   * The interval this tick ran on, ms: the one set, or longer while the overhead bound stretches
+   * it (core/watch/overhead-budget.ts). 0 when unknown (recordings made before it was kept).
+   */
+  intervalMs: z.number(),
 });
 export type TickCounters = z.infer<typeof tickCountersSchema>;

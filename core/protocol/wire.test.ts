@@ -27,6 +27,7 @@ function frame(windowed: boolean): Frame {
       sampleFraction: 0.25,
       writtenEst: 12,
       writtenErr: -1,
+      intervalMs: 100,
     },
     overview: { buckets: 3, pagesPerBucket: 100, histogram },
     window: windowed

@@ -18,7 +18,7 @@ import type { TickCounters } from './messages.ts';
 import type { Frame } from './frame.ts';
 
 export const FRAME_MAGIC = 0x31465350; // 'PSF1'
-export const FRAME_WIRE_VERSION = 3;
+export const FRAME_WIRE_VERSION = 4;
 
 /** Every counter, in wire order (wire.test.ts checks that this names each key once). */
 export const COUNTER_KEYS = [
@@ -35,6 +35,7 @@ export const COUNTER_KEYS = [
   'sampleFraction',
   'writtenEst',
   'writtenErr',
+  'intervalMs',
 ] as const satisfies readonly (keyof TickCounters)[];
 
 const FIXED_FIELDS = 13;

@@ -76,6 +76,7 @@ function frame(tick: number, bits: Uint16Array, written: number[], sampleFractio
       sampleFraction,
       writtenEst: 0,
       writtenErr: -1,
+      intervalMs: 100,
     },
     vmaCounts: new Uint32Array(0),
     overview: {

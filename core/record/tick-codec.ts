@@ -27,6 +27,7 @@ export const EXTRA_COUNTERS = [
   'sampleFraction',
   'writtenEst',
   'writtenErr',
+  'intervalMs',
 ] as const;
 
 export const TickFlag = { KEYFRAME: 1, PAGES: 2, HISTOGRAM: 4 } as const;
@@ -125,6 +126,7 @@ export function decodeTickHead(r: ByteReader, maxPages: number): TickHead {
       sampleFraction: more.sampleFraction ?? 1,
       writtenEst: more.writtenEst ?? writtenCount,
       writtenErr: more.writtenErr ?? 0,
+      intervalMs: more.intervalMs ?? 0,
     },
   };
 }

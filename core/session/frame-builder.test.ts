@@ -30,6 +30,7 @@ describe('buildFrame', () => {
       scanMs: 1.23456,
       lagMs: 230.004,
       skipped: 2,
+      intervalMs: 100,
       agg: a,
       watch: null,
     });
@@ -47,6 +48,7 @@ describe('buildFrame', () => {
       sampleFraction: 1,
       writtenEst: 2,
       writtenErr: 0,
+      intervalMs: 100,
     });
     expect(frame).toMatchObject({ sessionId: 4, tick: 9, vmaVersion: 2, totalPages: 16 });
     expect(frame.overview).toEqual({ buckets: 2, pagesPerBucket: 8, histogram: a.histogram });
@@ -66,8 +68,15 @@ describe('buildFrame', () => {
       scanMs: 0,
       lagMs: 0,
       skipped: 0,
+      intervalMs: 800,
       agg: a,
-      watch: { estOverheadPct: 4.567, sampleFraction: 0.25, writtenEst: 40, writtenErr: 12 },
+      watch: {
+        estOverheadPct: 4.567,
+        sampleFraction: 0.25,
+        writtenEst: 40,
+        writtenErr: 12,
+        intervalMs: 800,
+      },
     });
     expect(frame.window).toBe(a.window);
     expect(frame.counters).toMatchObject({
@@ -76,6 +85,7 @@ describe('buildFrame', () => {
       sampleFraction: 0.25,
       writtenEst: 40,
       writtenErr: 12,
+      intervalMs: 800,
     });
     expect(transfer).toHaveLength(4);
     expect(transfer[3]).toBe(a.window!.bits.buffer);

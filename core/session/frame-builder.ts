@@ -25,6 +25,8 @@ export interface FrameInput {
   lagMs: number;
   /** Grid points skipped since the previous tick. */
   skipped: number;
+  /** The interval the tick ran on (longer than the one set while --max-overhead stretches it). */
+  intervalMs: number;
   agg: Aggregate;
   /** The watch's figures this tick (driver.ts WatchFigures); null when nothing is watched. */
   watch: WatchFigures | null;
@@ -52,6 +54,7 @@ export function buildFrame(i: FrameInput): { frame: Frame; transfer: ArrayBuffer
       sampleFraction: i.watch?.sampleFraction ?? 1,
       writtenEst: i.watch?.writtenEst ?? agg.writtenPages,
       writtenErr: i.watch?.writtenErr ?? 0,
+      intervalMs: i.intervalMs,
     },
     overview: {
       buckets: agg.buckets,

@@ -172,6 +172,7 @@ class SessionWorker {
         scanMs: performance.now() - t,
         lagMs: timing.lagMs,
         skipped: timing.skipped,
+        intervalMs: timing.intervalMs,
         agg,
         watch: figures,
       });

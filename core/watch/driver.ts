@@ -18,7 +18,9 @@
  * - The cost of being watched: each watching step carries the tick's figures (WatchFigures): the
  *   ESTIMATED slowdown of the target (overhead.ts, from the pages that faulted and the time the
  *   tick covered) and, while sampling, the extrapolated count with its stated error. With a
- *   budget (setMaxOverhead) the OverheadBudget controller picks the next tick's sample fraction.
+ *   budget (setMaxOverhead) the OverheadBudget controller picks the next tick's sample fraction,
+ *   and lengthens the interval when even the smallest sample costs too much (the figures say
+ *   which interval each tick ran at).
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -61,6 +63,8 @@ export interface WatchFigures {
   writtenEst: number;
   /** +/- pages around writtenEst at about 95% confidence: 0 when exact, -1 when unknown. */
   writtenErr: number;
+  /** The interval this tick ran at, ms: the one set, or longer while the budget stretches it. */
+  intervalMs: number;
 }
 
 /** The watcher's part of one tick. */
@@ -108,6 +112,10 @@ export class WatchDriver {
   private readonly ticker: Ticker;
   private onTick: ((t: TickTiming) => void) | null = null;
   private budget: OverheadBudget | null = null;
+  /** The interval set (constructor, setInterval); the grid runs at it x `stretch`. */
+  private setIntervalMs: number;
+  /** How much the budget lengthened the interval (1 = as set). */
+  private stretch = 1;
   /** elapsedMs() at the last collect with a watcher (the time the next tick's faults cover). */
   private lastCollectMs: number | null = null;
   private reattachRetries = 0;
@@ -123,6 +131,7 @@ export class WatchDriver {
     this.force = options.force === true;
     this.select = options.select ?? null;
     this.follow = options.follow === true && this.select !== null;
+    this.setIntervalMs = options.intervalMs;
     this.ticker = new Ticker((t) => this.onTick?.(t), { intervalMs: options.intervalMs });
     this.setMaxOverhead(options.maxOverheadPct ?? null);
   }
@@ -168,13 +177,21 @@ export class WatchDriver {
     return !this.ticker.running;
   }
 
+  /** The interval set (the grid may run longer while the budget stretches it). */
   get intervalMs(): number {
-    return this.ticker.intervalMs;
+    return this.setIntervalMs;
   }
 
-  /** A new interval; the grid restarts one interval from now. */
+  /** A new interval (kept stretched while the budget needs it); the grid restarts one from now. */
   setInterval(intervalMs: number): void {
-    this.ticker.setInterval(intervalMs);
+    this.setIntervalMs = intervalMs;
+    this.ticker.setInterval(intervalMs * this.stretch);
+  }
+
+  private setStretch(stretch: number): void {
+    if (stretch === this.stretch) return;
+    this.stretch = stretch;
+    this.ticker.setInterval(this.setIntervalMs * stretch);
   }
 
   /**
@@ -185,6 +202,7 @@ export class WatchDriver {
     this.budget = maxPct === null ? null : new OverheadBudget(maxPct, faultCost().usPerFault);
     const w = this.watcherValue;
     if (!this.budget && w && w.sampleFraction !== 1) w.setSampleFraction(1);
+    if (!this.budget) this.setStretch(1);
   }
 
   get maxOverheadPct(): number | null {
@@ -298,6 +316,7 @@ export class WatchDriver {
     }
     this.watcherValue = null;
     this.lastCollectMs = null;
+    this.setStretch(1); // nothing watched costs the target nothing: back to the interval set
   }
 
   // ---- one tick ----
@@ -359,7 +378,8 @@ export class WatchDriver {
   /** This tick's figures; then, with a budget, the sample fraction for the next tick. */
   private figures(w: WriteWatcher, tick: WatchTick): WatchFigures {
     const now = this.ticker.elapsedMs();
-    const coveredMs = this.lastCollectMs === null ? this.intervalMs : now - this.lastCollectMs;
+    const tickIntervalMs = this.ticker.intervalMs;
+    const coveredMs = this.lastCollectMs === null ? tickIntervalMs : now - this.lastCollectMs;
     this.lastCollectMs = now;
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
@@ -367,13 +387,15 @@ export class WatchDriver {
       sampleFraction: s ? s.fraction : 1,
       writtenEst: s ? s.estimatedPages : tick.writtenPages,
       writtenErr: s ? (s.errorPages ?? -1) : tick.exact ? 0 : -1,
+      intervalMs: tickIntervalMs,
     };
     if (this.budget) {
-      const next = this.budget.next(w.sampleFraction, {
-        writtenPagesAtFull: figures.writtenEst,
-        elapsedMs: coveredMs,
-      });
-      if (next !== w.sampleFraction) w.setSampleFraction(next);
+      const next = this.budget.next(
+        { fraction: w.sampleFraction, stretch: this.stretch },
+        { writtenPagesAtFull: figures.writtenEst, elapsedMs: coveredMs },
+      );
+      if (next.fraction !== w.sampleFraction) w.setSampleFraction(next.fraction);
+      this.setStretch(next.stretch);
     }
     return figures;
   }

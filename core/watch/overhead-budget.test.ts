@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_SAMPLE_FRACTION, OverheadBudget, powerOfTwoAtMost } from './overhead-budget.ts';
+import {
+  MAX_STRETCH,
+  MIN_SAMPLE_FRACTION,
+  OverheadBudget,
+  powerOfTwoAtMost,
+  type BudgetChoice,
+} from './overhead-budget.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 const budget = new OverheadBudget(5, 1.4);
 const load = (pages: number, ms = 100) => ({ writtenPagesAtFull: pages, elapsedMs: ms });
+/** The sample fraction the budget picks from `fraction` at the interval as set. */
+const nextFraction = (fraction: number, l: ReturnType<typeof load>): number => {
+  const c = budget.next({ fraction, stretch: 1 }, l);
+  expect(c.stretch).toBe(1);
+  return c.fraction;
+};
 
 describe('powerOfTwoAtMost', () => {
   it('rounds down to a power of two within [1/64, 1]', () => {
@@ -19,44 +31,68 @@ describe('powerOfTwoAtMost', () => {
 
 describe('OverheadBudget', () => {
   it('stays exact while an exact watch fits the budget', () => {
-    expect(budget.next(1, load(3000))).toBe(1); // 4.2%
-    expect(budget.next(1, load(0))).toBe(1);
+    expect(nextFraction(1, load(3000))).toBe(1); // 4.2%
+    expect(nextFraction(1, load(0))).toBe(1);
   });
 
   it('drops at once to the largest power of two that fits', () => {
     // 14% exact: 5/14 = 0.357 -> 1/4 (3.5%).
-    expect(budget.next(1, load(10_000))).toBe(0.25);
+    expect(nextFraction(1, load(10_000))).toBe(0.25);
     // 140%: 0.0357 -> 1/32.
-    expect(budget.next(1, load(100_000))).toBe(1 / 32);
+    expect(nextFraction(1, load(100_000))).toBe(1 / 32);
   });
 
   it('never samples less than 1/64, however costly', () => {
-    expect(budget.next(1, load(1e9))).toBe(MIN_SAMPLE_FRACTION);
-    expect(budget.next(1, load(10, 0))).toBe(MIN_SAMPLE_FRACTION);
+    expect(nextFraction(1, load(1e9))).toBe(MIN_SAMPLE_FRACTION);
+    expect(nextFraction(1, load(10, 0))).toBe(MIN_SAMPLE_FRACTION);
+  });
+
+  it('at 1/64 and still over, lengthens the interval (x2 a tick, up to x64), and gives it back first', () => {
+    // A writer rewriting 1 GiB every tick: at 1/64 it still faults 4,096 pages per tick; the
+    // extrapolated count stays 262,144 per tick whatever the tick's length.
+    let c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
+    const stretches: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      c = budget.next(c, load(262_144, 100 * c.stretch));
+      stretches.push(c.stretch);
+    }
+    expect(c.fraction).toBe(MIN_SAMPLE_FRACTION);
+    // 4,096 faults x 1.4 us = 5.7 ms: 5.7% at 100 ms, 2.9% at 200 ms (fits; 2.9 x 2 x 1.2 > 5).
+    expect(stretches).toEqual([2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    // Far over: doubling stops at MAX_STRETCH.
+    c = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
+    for (let i = 0; i < 20; i++) c = budget.next(c, load(1e9, 100 * c.stretch));
+    expect(c).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: MAX_STRETCH });
+    // The target calms down: the interval comes back before the sample widens.
+    const back: BudgetChoice[] = [];
+    for (let i = 0; i < 8; i++) back.push((c = budget.next(c, load(0, 100 * c.stretch))));
+    expect(back.map((b) => b.stretch)).toEqual([32, 16, 8, 4, 2, 1, 1, 1]);
+    expect(back.map((b) => b.fraction).slice(0, 6)).toEqual(Array(6).fill(MIN_SAMPLE_FRACTION));
+    expect(back[7].fraction).toBe(MIN_SAMPLE_FRACTION * 4);
   });
 
   it('widens one step at a time, and only with a margin', () => {
     // 3% exact: doubling 1/4 -> 1/2 costs 1.5% (fits with margin), one step only.
-    expect(budget.next(0.25, load(2143))).toBe(0.5);
+    expect(nextFraction(0.25, load(2143))).toBe(0.5);
     // At 1/2 the same load may go back to exact (3% * 1.2 <= 5%).
-    expect(budget.next(0.5, load(2143))).toBe(1);
+    expect(nextFraction(0.5, load(2143))).toBe(1);
     // 4.5% exact: the doubled sample 1/2 -> 1 would cost 4.5%, over the 20% margin: stay.
-    expect(budget.next(0.5, load(3215))).toBe(0.5);
+    expect(nextFraction(0.5, load(3215))).toBe(0.5);
   });
 
   it('does not flap on a steady load at the edge', () => {
     let f = 1;
     const seen = new Set<number>();
     for (let i = 0; i < 20; i++) {
-      f = budget.next(f, load(7000)); // 9.8% exact
+      f = nextFraction(f, load(7000)); // 9.8% exact
       if (i >= 2) seen.add(f);
     }
     expect([...seen]).toEqual([0.5]);
   });
 
   it('goes back to exact when the target stops writing', () => {
-    let f = budget.next(1, load(100_000));
-    for (let i = 0; i < 10; i++) f = budget.next(f, load(0));
+    let f = nextFraction(1, load(100_000));
+    for (let i = 0; i < 10; i++) f = nextFraction(f, load(0));
     expect(f).toBe(1);
   });
 });

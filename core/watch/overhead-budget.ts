@@ -12,10 +12,26 @@
  * - room to spare: widen one step (x2) only when the doubled sample would still fit with a 20%
  *   margin, so a load at the edge of the budget does not flap between two fractions.
  * With no budget (null) the watch stays exact: fraction 1.
+ *
+ * At the smallest sample the budget may still not fit (a writer that rewrites all its memory
+ * every tick pays a fault per sampled page per tick: 1/64 of 1 GiB is 4,096 faults, ~100 ms at
+ * this VM's ~25 us per fault). The interval is then lengthened (x2 per tick, up to x64): a page
+ * rewritten all the time faults once per tick whatever the tick's length, so a longer tick
+ * spreads the same faults over more time. Room to spare gives the interval back first (the
+ * user chose it), halving it only when twice the cost would still fit with the margin, then
+ * widens the sample.
  */
 
 export const MIN_SAMPLE_FRACTION = 1 / 64;
+/** The longest the interval is stretched: x64 the one set (100 ms -> 6.4 s). */
+export const MAX_STRETCH = 64;
 const WIDEN_MARGIN = 1.2;
+
+/** What the controller sets: the sample fraction and the interval's stretch (1 = as set). */
+export interface BudgetChoice {
+  fraction: number;
+  stretch: number;
+}
 
 /** What a tick tells the controller. */
 export interface TickLoad {
@@ -40,17 +56,32 @@ export class OverheadBudget {
     readonly usPerFault: number,
   ) {}
 
-  /** The sample fraction for the next tick, given the current one and this tick's load. */
-  next(current: number, load: TickLoad): number {
+  /** The sample fraction and stretch for the next tick, given the current ones and this tick's load. */
+  next(current: BudgetChoice, load: TickLoad): BudgetChoice {
+    const { fraction, stretch } = current;
     const exactPct =
       load.elapsedMs > 0
         ? (Math.max(0, load.writtenPagesAtFull) * this.usPerFault) / (load.elapsedMs * 10)
         : Infinity;
-    if (exactPct === 0) return current < 1 ? Math.min(1, current * 2) : 1;
+    if (exactPct === 0) {
+      if (stretch > 1) return { fraction, stretch: stretch / 2 };
+      return { fraction: fraction < 1 ? Math.min(1, fraction * 2) : 1, stretch };
+    }
     const fits = this.maxPct / exactPct;
-    const target = powerOfTwoAtMost(fits);
-    if (target < current) return target;
-    if (current < 1 && fits >= current * 2 * WIDEN_MARGIN) return current * 2;
+    if (fits < fraction) {
+      const target = powerOfTwoAtMost(fits);
+      if (target < fraction) return { fraction: target, stretch };
+      // At the smallest sample and still over: a longer interval.
+      return { fraction, stretch: Math.min(MAX_STRETCH, stretch * 2) };
+    }
+    // Room to spare. Half the interval may cost up to twice as much (a writer that rewrites its
+    // pages faults once per tick whatever the tick's length).
+    if (stretch > 1) {
+      if (fits >= fraction * 2 * WIDEN_MARGIN) return { fraction, stretch: stretch / 2 };
+      return current;
+    }
+    if (fraction < 1 && fits >= fraction * 2 * WIDEN_MARGIN)
+      return { fraction: fraction * 2, stretch };
     return current;
   }
 }

@@ -27,6 +27,8 @@ export interface TickTiming {
   lagMs: number;
   /** Grid points passed over since the previous tick. */
   skipped: number;
+  /** The grid's interval this tick ran on, ms. */
+  intervalMs: number;
 }
 
 /** Lateness of a tick due at `dueMs` that starts at `startMs`. */
@@ -151,7 +153,14 @@ export class Ticker {
     // counts whole ms): such a tick counts as starting on that point.
     const startMs = Math.max(this.elapsedMs(), this.fireAt);
     const { lagMs, skipped } = lateness(this.due, startMs, this.interval);
-    const timing: TickTiming = { n: ++this.count, dueMs: this.due, startMs, lagMs, skipped };
+    const timing: TickTiming = {
+      n: ++this.count,
+      dueMs: this.due,
+      startMs,
+      lagMs,
+      skipped,
+      intervalMs: this.interval,
+    };
     const interval = this.interval;
     const due = this.due;
     try {

@@ -41,8 +41,8 @@ describe('statusText', () => {
 });
 
 describe('rateText', () => {
-  const ticks = (gapMs: number, n = 10, scanMs = 1) =>
-    Array.from({ length: n }, (_, i) => ({ t: i * gapMs, scanMs }));
+  const ticks = (gapMs: number, n = 10, scanMs = 1, intervalMs = 100) =>
+    Array.from({ length: n }, (_, i) => ({ t: i * gapMs, scanMs, intervalMs }));
 
   it('says the set rate while ticks keep it', () => {
     expect(rateText(ticks(100), 100)).toEqual({ text: 'every 100 ms', warning: null });
@@ -56,5 +56,15 @@ describe('rateText', () => {
     expect(busy.warning).toMatch(/host is busy/);
     const slowScan = rateText(ticks(900, 10, 700), 100);
     expect(slowScan.warning).toMatch(/scan takes 700 ms.*longer interval/);
+  });
+
+  it('says when Max overhead lengthened the interval, and that is not lateness', () => {
+    expect(rateText(ticks(800, 10, 1, 800), 100)).toEqual({
+      text: 'every 100 ms · lengthened to 800 ms by Max overhead',
+      warning: null,
+    });
+    const late = rateText(ticks(2000, 10, 1, 800), 100);
+    expect(late.text).toBe('every 100 ms · lengthened to 800 ms by Max overhead · running at 2 s');
+    expect(late.warning).toMatch(/host is busy/);
   });
 });

@@ -13,7 +13,14 @@ import {
   startPyTarget,
   watchTargetArgs,
 } from '../../../testing/watch-support.ts';
-import { JSON_RANGE_CAP, lateNote, overheadNote, writtenPairs, writtenText } from './watch.ts';
+import {
+  intervalNote,
+  JSON_RANGE_CAP,
+  lateNote,
+  overheadNote,
+  writtenPairs,
+  writtenText,
+} from './watch.ts';
 
 const { track } = cleanupAfterEach();
 
@@ -152,7 +159,13 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
 });
 
 describe('writtenText and overheadNote', () => {
-  const exact = { estOverheadPct: 0.04, sampleFraction: 1, writtenEst: 3, writtenErr: 0 };
+  const exact = {
+    estOverheadPct: 0.04,
+    sampleFraction: 1,
+    writtenEst: 3,
+    writtenErr: 0,
+    intervalMs: 100,
+  };
   it('say an exact count as a count, with its size', () => {
     expect(writtenText(3, exact)).toBe('3 pages (12.0 KiB)');
     expect(overheadNote(exact)).toBe('');
@@ -163,6 +176,7 @@ describe('writtenText and overheadNote', () => {
       sampleFraction: 0.25,
       writtenEst: 12_345.4,
       writtenErr: 801,
+      intervalMs: 100,
     };
     expect(writtenText(3000, sampled)).toBe('≈ 12,345 ± 801 pages (est., 25% sample)');
     expect(writtenText(3000, { ...sampled, writtenErr: -1 })).toBe(
@@ -170,5 +184,11 @@ describe('writtenText and overheadNote', () => {
     );
     expect(overheadNote(sampled)).toBe('  est. overhead 13%');
     expect(overheadNote({ ...sampled, estOverheadPct: 3.21 })).toBe('  est. overhead 3.2%');
+  });
+  it('say when the overhead bound lengthened the interval', () => {
+    expect(intervalNote({ intervalMs: 100 }, 100)).toBe('');
+    expect(intervalNote({ intervalMs: 800 }, 100)).toBe(
+      '  (interval lengthened to 800 ms by --max-overhead)',
+    );
   });
 });

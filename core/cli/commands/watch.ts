@@ -10,12 +10,13 @@
  * Human output: one line per tick with the written page count and the busiest VMAs, and
  * "(late N ms, K ticks skipped)" when the tick was late. --json: one object per line per tick,
  * written as it happens ({tick, t, lagMs, skipped, writtenPages, exact, sampleFraction,
- * writtenEst, writtenErr, estOverheadPct, written, moreRanges}: at most JSON_RANGE_CAP written
+ * writtenEst, writtenErr, estOverheadPct, intervalMs, written, moreRanges}: at most JSON_RANGE_CAP written
  * ranges, `moreRanges` counts the rest, --all-ranges prints all), and a last
  * `{"done": true, ...}` line.
  * The cost of being watched: every tick states the ESTIMATED slowdown of the target from
  * write-protect faults (estOverheadPct, core/watch/overhead.ts). --max-overhead PCT keeps that
- * estimate under PCT by watching a sample of the pages (core/watch/overhead-budget.ts); a
+ * estimate under PCT by watching a sample of the pages (core/watch/overhead-budget.ts), and by a
+ * longer interval when the smallest sample is not enough (each tick's intervalMs says); a
  * sampled tick says so (exact: false, the sample fraction) and its writtenEst is an
  * extrapolation, +/- writtenErr pages at about 95% (null: not stated for that tick). Ctrl-C
  * and SIGTERM end the watch cleanly (unregister, close, the target untouched) before exiting.
@@ -81,7 +82,9 @@ function costLine(maxOverheadPct: number | null): string {
   return (
     `being watched costs the target about ${faultCost().usPerFault.toFixed(2)} us per first write to a page per tick ` +
     `(measured now on this kernel); overhead figures are estimates` +
-    (maxOverheadPct !== null ? `, kept under ${maxOverheadPct}% by sampling.\n` : '.\n')
+    (maxOverheadPct !== null
+      ? `, kept under ${maxOverheadPct}% by sampling (and a longer interval when the smallest sample is not enough).\n`
+      : '.\n')
   );
 }
 
@@ -89,6 +92,12 @@ function costLine(maxOverheadPct: number | null): string {
 export function overheadNote(f: WatchFigures): string {
   if (f.estOverheadPct < 0.1) return '';
   return `  est. overhead ${f.estOverheadPct < 10 ? f.estOverheadPct.toFixed(1) : Math.round(f.estOverheadPct)}%`;
+}
+
+/** "  (interval lengthened to 800 ms by --max-overhead)", or nothing at the interval set. */
+export function intervalNote(f: Pick<WatchFigures, 'intervalMs'>, setIntervalMs: number): string {
+  if (!(f.intervalMs > setIntervalMs)) return '';
+  return `  (interval lengthened to ${f.intervalMs} ms by --max-overhead)`;
 }
 
 function parsePositive(text: string, what: string, min: number, max: number): number {
@@ -352,6 +361,7 @@ export async function watchCommand(
             writtenEst: step.figures.writtenEst,
             writtenErr: step.figures.writtenErr >= 0 ? step.figures.writtenErr : null,
             estOverheadPct: step.figures.estOverheadPct,
+            intervalMs: step.figures.intervalMs,
             written,
             moreRanges,
           }) + '\n',
@@ -384,6 +394,7 @@ export async function watchCommand(
         print(
           `tick ${ticks}  +${t} ms  written ${writtenText(step.writtenPages, step.figures)}` +
             overheadNote(step.figures) +
+            intervalNote(step.figures, intervalMs) +
             (busiest ? `  busiest: ${busiest}` : '') +
             (step.targetState === 'stopped' ? '  (process is stopped)' : '') +
             lateNote(timing, intervalMs) +

@@ -153,6 +153,7 @@ export function createFakeBridge(): Bridge {
         sampleFraction: 1,
         writtenEst: wr,
         writtenErr: 0,
+        intervalMs: 100,
       },
       overview: { buckets: nb, pagesPerBucket: B, histogram },
       window: w

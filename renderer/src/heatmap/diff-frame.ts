@@ -65,6 +65,7 @@ export function diffFrame(d: TickDiffInfo, sessionId: number): Frame {
       sampleFraction: 1,
       writtenEst: d.writtenBetween,
       writtenErr: 0,
+      intervalMs: 100,
     },
     overview: { buckets, pagesPerBucket: ppb, histogram },
     window: total <= MAX_WINDOW_PAGES ? { startIndex: 0, endIndex: total, bits } : null,

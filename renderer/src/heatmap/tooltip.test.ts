@@ -29,6 +29,7 @@ const counters: TickCounters = {
   sampleFraction: 1,
   writtenEst: 78,
   writtenErr: 0,
+  intervalMs: 100,
 };
 
 describe('vmaLabel', () => {
