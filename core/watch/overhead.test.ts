@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { probeCapabilities } from '../kernel/capabilities.ts';
-import { calibrateFaultCost, estOverheadPct, faultCost, fractionForBudget } from './overhead.ts';
+import { calibrateFaultCost, estOverheadPct, faultCost } from './overhead.ts';
 
 describe('estOverheadPct (the model)', () => {
   it('is the share of the interval spent in faults', () => {
@@ -28,24 +28,6 @@ describe('estOverheadPct (the model)', () => {
     const a = estOverheadPct(1000, 100, 1.4);
     expect(estOverheadPct(2000, 100, 1.4)).toBeCloseTo(2 * a, 10);
     expect(estOverheadPct(1000, 200, 1.4)).toBeCloseTo(a / 2, 10);
-  });
-});
-
-describe('fractionForBudget', () => {
-  it('is 1 when the full watch fits the budget', () => {
-    expect(fractionForBudget(1000, 100, 1.4, 5)).toBe(1);
-  });
-
-  it('scales the sample so the estimate meets the budget', () => {
-    // 20 % at full -> a quarter of the pages for 5 %.
-    const f = fractionForBudget(10_000, 100, 2, 5);
-    expect(f).toBeCloseTo(0.25, 10);
-    expect(estOverheadPct(10_000 * f, 100, 2)).toBeCloseTo(5, 10);
-  });
-
-  it('never goes below the minimum fraction', () => {
-    expect(fractionForBudget(1e9, 100, 2, 5)).toBe(1 / 64);
-    expect(fractionForBudget(1e9, 100, 2, 5, 0.1)).toBe(0.1);
   });
 });
 

@@ -188,25 +188,3 @@ export function estOverheadPct(
   if (!(intervalMs > 0)) return 100;
   return Math.min(100, (faultedPages * usPerFault) / (intervalMs * 10));
 }
-
-/**
- * The sample fraction (0..1] that keeps the ESTIMATED slowdown at or under `maxPct`, given the
- * pages that would fault per tick if every page were protected (a tick's extrapolated count).
- * The model is linear in the fraction: sampling f of the pages faults about f of them. Never
- * below `minFraction` (a sample too small says nothing).
- */
-export function fractionForBudget(
-  writtenPagesAtFull: number,
-  intervalMs: number,
-  usPerFault: number,
-  maxPct: number,
-  minFraction = 1 / 64,
-): number {
-  // Uncapped: a tick that would fault longer than it lasts needs a proportionally smaller sample.
-  const full =
-    intervalMs > 0
-      ? (Math.max(0, writtenPagesAtFull) * Math.max(0, usPerFault)) / (intervalMs * 10)
-      : Infinity;
-  if (full <= maxPct) return 1;
-  return Math.max(minFraction, Math.min(1, maxPct / full));
-}
