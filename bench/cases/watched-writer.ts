@@ -130,6 +130,8 @@ export async function watchedWriterCases(ctx: BenchContext): Promise<CaseResult[
         { fraction: ww.sampleFraction, stretch },
         {
           writtenPagesAtFull: tick.exact ? tick.writtenPages : (tick.sample?.estimatedPages ?? 0),
+          faultedPages: tick.faultedPages,
+          sampledPages: tick.sample?.sampledPages,
           elapsedMs: coveredMs,
         },
       );

@@ -392,7 +392,12 @@ export class WatchDriver {
     if (this.budget) {
       const next = this.budget.next(
         { fraction: w.sampleFraction, stretch: this.stretch },
-        { writtenPagesAtFull: figures.writtenEst, elapsedMs: coveredMs },
+        {
+          writtenPagesAtFull: figures.writtenEst,
+          faultedPages: tick.faultedPages,
+          sampledPages: s?.sampledPages,
+          elapsedMs: coveredMs,
+        },
       );
       if (next.fraction !== w.sampleFraction) w.setSampleFraction(next.fraction);
       this.setStretch(next.stretch);

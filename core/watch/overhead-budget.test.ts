@@ -71,6 +71,32 @@ describe('OverheadBudget', () => {
     expect(back[7].fraction).toBe(MIN_SAMPLE_FRACTION * 4);
   });
 
+  it("judges the cost by the tick's own faults when they are given (2 MiB blocks: the share sampled may exceed the fraction)", () => {
+    const c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 2 };
+    // 1 GiB rewritten per tick, at 200 ms: 1/64 would fault 4,096 pages (2.9%: stay, as halving
+    // the interval would not fit with the margin), but the blocks sampled faulted 10,000 (7%):
+    // over, so the interval doubles.
+    const l = { writtenPagesAtFull: 262_144, elapsedMs: 200 };
+    expect(budget.next(c, l)).toEqual(c);
+    expect(budget.next(c, { ...l, faultedPages: 10_000 })).toEqual({ ...c, stretch: 4 });
+    // Over at 1/4 with a sample that fits on paper: still at least one step down.
+    expect(
+      budget.next(
+        { fraction: 0.25, stretch: 1 },
+        { writtenPagesAtFull: 10_000, elapsedMs: 100, faultedPages: 5000 },
+      ),
+    ).toEqual({ fraction: 0.125, stretch: 1 });
+  });
+
+  it('keeps its choice after a tick whose sample covered no page (it saw nothing)', () => {
+    const c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
+    expect(budget.next(c, { writtenPagesAtFull: 0, elapsedMs: 100, sampledPages: 0 })).toEqual(c);
+    expect(budget.next(c, { writtenPagesAtFull: 0, elapsedMs: 100, sampledPages: 512 })).toEqual({
+      fraction: MIN_SAMPLE_FRACTION * 2,
+      stretch: 1,
+    });
+  });
+
   it('widens one step at a time, and only with a margin', () => {
     // 3% exact: doubling 1/4 -> 1/2 costs 1.5% (fits with margin), one step only.
     expect(nextFraction(0.25, load(2143))).toBe(0.5);

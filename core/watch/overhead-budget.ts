@@ -39,6 +39,10 @@ export interface TickLoad {
   writtenPagesAtFull: number;
   /** ms the tick covered (since the previous one). */
   elapsedMs: number;
+  /** Pages that faulted this tick (what the sample cost); omitted: the fraction's share. */
+  faultedPages?: number;
+  /** Pages the sample covered this tick; 0 = none (it saw nothing, so says nothing). */
+  sampledPages?: number;
 }
 
 /** The largest power of two (1, 1/2, 1/4, ...) at or under `f`, never below the minimum. */
@@ -59,17 +63,25 @@ export class OverheadBudget {
   /** The sample fraction and stretch for the next tick, given the current ones and this tick's load. */
   next(current: BudgetChoice, load: TickLoad): BudgetChoice {
     const { fraction, stretch } = current;
-    const exactPct =
+    const pct = (pages: number): number =>
       load.elapsedMs > 0
-        ? (Math.max(0, load.writtenPagesAtFull) * this.usPerFault) / (load.elapsedMs * 10)
+        ? (Math.max(0, pages) * this.usPerFault) / (load.elapsedMs * 10)
         : Infinity;
+    // A sample that covered no page (a small watch, 2 MiB blocks, a small fraction) saw nothing
+    // either way: keep the choice rather than flap between "nothing written" and the cost.
+    if (load.sampledPages === 0) return current;
+    const exactPct = pct(load.writtenPagesAtFull);
     if (exactPct === 0) {
       if (stretch > 1) return { fraction, stretch: stretch / 2 };
       return { fraction: fraction < 1 ? Math.min(1, fraction * 2) : 1, stretch };
     }
+    // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
+    // fraction asked in a small watch), else the fraction's share of the exact cost.
+    const nowPct = pct(load.faultedPages ?? load.writtenPagesAtFull * fraction);
     const fits = this.maxPct / exactPct;
-    if (fits < fraction) {
-      const target = powerOfTwoAtMost(fits);
+    if (nowPct > this.maxPct) {
+      // At least one step down (the sampled share may exceed the fraction; see above).
+      const target = powerOfTwoAtMost(Math.min(fits, fraction / 2));
       if (target < fraction) return { fraction: target, stretch };
       // At the smallest sample and still over: a longer interval.
       return { fraction, stretch: Math.min(MAX_STRETCH, stretch * 2) };
@@ -77,7 +89,7 @@ export class OverheadBudget {
     // Room to spare. Half the interval may cost up to twice as much (a writer that rewrites its
     // pages faults once per tick whatever the tick's length).
     if (stretch > 1) {
-      if (fits >= fraction * 2 * WIDEN_MARGIN) return { fraction, stretch: stretch / 2 };
+      if (nowPct * 2 * WIDEN_MARGIN <= this.maxPct) return { fraction, stretch: stretch / 2 };
       return current;
     }
     if (fraction < 1 && fits >= fraction * 2 * WIDEN_MARGIN)
