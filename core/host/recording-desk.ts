@@ -24,6 +24,7 @@ import {
   MAX_UPLOAD_BYTES,
   UPLOAD_CHUNK_BYTES,
   type AnalyticsInfo,
+  type AnalyticsReport,
   type LiveRecordingState,
   type RecordingMethod,
   type TickDiffInfo,
@@ -452,6 +453,7 @@ export class RecordingDesk {
     recordingAnalytics: (p) => {
       const rec = this.recordingOf(p.sessionId);
       const series = seriesOf(rec);
+      const report: AnalyticsReport = buildReport(rec, ANALYTICS_LINK_BYTES_PER_SECOND);
       const out: AnalyticsInfo = {
         ticks: rec.ticks.map((t) => t.counters.tick),
         curves: WORKING_SET_WINDOWS_MS.map((w) => ({
@@ -459,9 +461,8 @@ export class RecordingDesk {
           windowMs: Number.isFinite(w) ? w : null,
           values: workingSetCurve(series, w),
         })),
-        report: JSON.parse(
-          JSON.stringify(buildReport(rec, ANALYTICS_LINK_BYTES_PER_SECOND)),
-        ) as Record<string, unknown>,
+        // As JSON has it (the whole report: the CLI's `report --json` shape).
+        report: JSON.parse(JSON.stringify(report)) as AnalyticsReport,
       };
       return out;
     },

@@ -123,14 +123,57 @@ export const tickDiffInfoSchema = z.object({
 });
 export type TickDiffInfo = z.infer<typeof tickDiffInfoSchema>;
 
+/**
+ * What the UI shows of `pagescope report`'s summary (core/record/report.ts's RecordingReport,
+ * which must fit this: the host assigns one to the other). Other fields pass through unchecked.
+ */
+export const analyticsReportSchema = z.object({
+  /** Distinct pages written in each window: the curve's last value, mean and peak. */
+  workingSet: z.array(
+    z.object({
+      window: z.string(),
+      windowMs: z.number().nullable(),
+      last: z.number(),
+      mean: z.number(),
+      peak: z.number(),
+    }),
+  ),
+  dirtyRate: z.object({ windowMs: z.number(), meanMiBps: z.number(), peakMiBps: z.number() }),
+  /** An ESTIMATE of a live migration's pre-copy at the given link speed. */
+  precopy: z.object({
+    linkBytesPerSecond: z.number(),
+    iterations: z.number(),
+    totalMs: z.number(),
+    downtimeMs: z.number(),
+    converged: z.boolean(),
+    stopped: z.string(),
+  }),
+  writeFrequency: z.object({ hot: z.number(), warm: z.number(), cold: z.number() }),
+  perVma: z.array(
+    z.object({
+      start: z.number(),
+      end: z.number(),
+      path: z.string(),
+      label: z.string().optional(),
+      pageWrites: z.number(),
+      distinctPages: z.number(),
+      writeMiBps: z.number(),
+      share: z.number(),
+    }),
+  ),
+  /** Ticks recorded while sampling (their write figures are what the sample saw). */
+  sampledTicks: z.number(),
+});
+export type AnalyticsReport = z.infer<typeof analyticsReportSchema>;
+
 export const analyticsInfoSchema = z.object({
   /** Per recorded tick: its tick number and distinct pages written in the last 1 s, 10 s, 60 s, whole run. */
   ticks: z.array(z.number()),
   curves: z.array(
     z.object({ window: z.string(), windowMs: z.number().nullable(), values: z.array(z.number()) }),
   ),
-  /** The summary `pagescope report` prints (core/record/report.ts's RecordingReport). */
-  report: z.record(z.string(), z.unknown()),
+  /** The summary `pagescope report` prints. */
+  report: analyticsReportSchema,
 });
 export type AnalyticsInfo = z.infer<typeof analyticsInfoSchema>;
 

@@ -5,36 +5,12 @@
  * estimate), hot/warm/cold pages, and the per-VMA table, sortable and exported as CSV.
  */
 import { useState } from 'react';
+import type { AnalyticsReport } from '../../../core/protocol/recording.ts';
 import { useApp } from '../store.ts';
 import { fmt } from '../theme.ts';
 import { loadAnalytics } from './actions.ts';
 import { downloadCsv, fileStem, toCsv } from './csv.ts';
 import { useRecording } from './store.ts';
-
-interface VmaRow {
-  start: number;
-  end: number;
-  path: string;
-  label?: string;
-  pageWrites: number;
-  distinctPages: number;
-  writeMiBps: number;
-  share: number;
-}
-interface Report {
-  workingSet: Array<{ window: string; last: number; mean: number; peak: number }>;
-  dirtyRate: { windowMs: number; meanMiBps: number; peakMiBps: number };
-  precopy: {
-    linkBytesPerSecond: number;
-    iterations: number;
-    totalMs: number;
-    downtimeMs: number;
-    converged: boolean;
-    stopped: string;
-  };
-  writeFrequency: { hot: number; warm: number; cold: number };
-  perVma: VmaRow[];
-}
 
 type SortKey = 'writeMiBps' | 'distinctPages' | 'share';
 const COLUMNS: Array<{ key: SortKey; label: string }> = [
@@ -68,10 +44,10 @@ export function AnalyticsPanel() {
   const session = useApp((s) => s.session);
   const [sort, setSort] = useState<SortKey>('writeMiBps');
   if (!session || (!replay && !live)) return null;
-  const r = analytics?.report as unknown as Report | undefined;
+  const r = analytics?.report;
   const stem = fileStem(replay?.summary.file ?? `${session.name}-${session.pid}`);
   const rows = r ? [...r.perVma].sort((x, y) => y[sort] - x[sort] || x.start - y.start) : [];
-  const name = (v: VmaRow) =>
+  const name = (v: AnalyticsReport['perVma'][number]) =>
     v.label || v.path.split('/').pop() || '0x' + (v.start * 4096).toString(16);
   const exportCsv = () =>
     downloadCsv(
