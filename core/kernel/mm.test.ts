@@ -36,13 +36,19 @@ function map(pages: number): number {
   return addr;
 }
 
-/** The maps line of the mapping that starts at `addr`, or undefined. */
+/**
+ * The maps line of the VMA holding `addr`, or undefined. (Holding, not starting at: the kernel
+ * merges a new mapping into an adjacent one with the same flags, which other tests in this
+ * process may have made.)
+ */
 function mapsLine(addr: number): string | undefined {
-  const start = addr.toString(16) + '-';
   return fs
     .readFileSync('/proc/self/maps', 'latin1')
     .split('\n')
-    .find((l) => l.startsWith(start));
+    .find((l) => {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(l);
+      return m !== null && parseInt(m[1], 16) <= addr && addr < parseInt(m[2], 16);
+    });
 }
 
 function present(addr: number, pages: number): boolean[] {

@@ -88,13 +88,20 @@ describe('OverheadBudget', () => {
     ).toEqual({ fraction: 0.125, stretch: 1 });
   });
 
-  it('keeps its choice after a tick whose sample covered no page (it saw nothing)', () => {
-    const c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
-    expect(budget.next(c, { writtenPagesAtFull: 0, elapsedMs: 100, sampledPages: 0 })).toEqual(c);
-    expect(budget.next(c, { writtenPagesAtFull: 0, elapsedMs: 100, sampledPages: 512 })).toEqual({
-      fraction: MIN_SAMPLE_FRACTION * 2,
-      stretch: 1,
-    });
+  it('never keeps an empty sample: twice its fraction becomes the floor, then the interval bounds the cost', () => {
+    const b = new OverheadBudget(5, 1.4);
+    let c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
+    c = b.next(c, { writtenPagesAtFull: 0, elapsedMs: 100, sampledPages: 0 });
+    expect(c).toEqual({ fraction: MIN_SAMPLE_FRACTION * 2, stretch: 1 });
+    // 1/32 samples blocks whose 5,000 pages are rewritten all the time: 7 ms of faults per
+    // 100 ms tick at 1.4 us, over 5%, and 1/64 (an empty sample) is no longer an option.
+    const load = {
+      writtenPagesAtFull: 160_000,
+      elapsedMs: 100,
+      sampledPages: 5000,
+      faultedPages: 5000,
+    };
+    expect(b.next(c, load)).toEqual({ fraction: MIN_SAMPLE_FRACTION * 2, stretch: 2 });
   });
 
   it('widens one step at a time, and only with a margin', () => {

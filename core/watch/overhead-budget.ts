@@ -53,6 +53,9 @@ export function powerOfTwoAtMost(f: number): number {
 }
 
 export class OverheadBudget {
+  /** The smallest fraction whose sample is not empty (see next); starts at the minimum. */
+  private floor = MIN_SAMPLE_FRACTION;
+
   constructor(
     /** The budget, percent of the target's time (0 < maxPct <= 100). */
     readonly maxPct: number,
@@ -67,9 +70,13 @@ export class OverheadBudget {
       load.elapsedMs > 0
         ? (Math.max(0, pages) * this.usPerFault) / (load.elapsedMs * 10)
         : Infinity;
-    // A sample that covered no page (a small watch, 2 MiB blocks, a small fraction) saw nothing
-    // either way: keep the choice rather than flap between "nothing written" and the cost.
-    if (load.sampledPages === 0) return current;
+    // A sample that covered no page (a small watch: 2 MiB blocks, a small fraction) saw nothing
+    // at all: twice the fraction becomes the floor, so the sample is never empty again and the
+    // budget is kept by the interval instead.
+    if (load.sampledPages === 0 && fraction < 1) {
+      this.floor = Math.min(1, Math.max(this.floor, fraction * 2));
+      return { fraction: this.floor, stretch };
+    }
     const exactPct = pct(load.writtenPagesAtFull);
     if (exactPct === 0) {
       if (stretch > 1) return { fraction, stretch: stretch / 2 };
@@ -81,7 +88,7 @@ export class OverheadBudget {
     const fits = this.maxPct / exactPct;
     if (nowPct > this.maxPct) {
       // At least one step down (the sampled share may exceed the fraction; see above).
-      const target = powerOfTwoAtMost(Math.min(fits, fraction / 2));
+      const target = Math.max(this.floor, powerOfTwoAtMost(Math.min(fits, fraction / 2)));
       if (target < fraction) return { fraction: target, stretch };
       // At the smallest sample and still over: a longer interval.
       return { fraction, stretch: Math.min(MAX_STRETCH, stretch * 2) };
