@@ -13,6 +13,10 @@
  * Every draw is the app's own performance.measure('pagescope:heatmap-draw'); long tasks come from
  * a 'longtask' PerformanceObserver installed before the app loads. Reported: median, p90 and max
  * draw, and the longest task in the page (and the longest one holding a heatmap draw).
+ * A long task is wall time: on a loaded machine it includes time the page's thread waited for a
+ * core. So the views are also measured under a Chrome trace ('toplevel' only, cheap): the CPU
+ * time the page's main thread spent in its longest task and in its longest task by wall time
+ * (cpu, below), which says how much of a long task was ours.
  * Absolute times depend on the machine and its load. Not a test: no assertions.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -57,6 +61,19 @@ export interface DrawStats {
   longTasks: number;
 }
 
+/** The page's main-thread tasks over both views (and the zooming in between), from a Chrome trace. */
+export interface TaskCpu {
+  tasks: number;
+  /** The most CPU time (thread time) one task took, ms. */
+  longestCpu: number;
+  /** The longest task by wall time: its wall and CPU time, ms. */
+  longestWall: number;
+  longestWallCpu: number;
+  /** Tasks over 50 ms of wall time, and over 50 ms of CPU time. */
+  over50Wall: number;
+  over50Cpu: number;
+}
+
 export interface HeatmapScaleResult {
   targetGib: number;
   presentPages: number;
@@ -64,6 +81,7 @@ export interface HeatmapScaleResult {
   vmas: number;
   all: DrawStats;
   zoomed: DrawStats;
+  cpu: TaskCpu;
   chromium: string;
 }
 
@@ -133,6 +151,57 @@ async function startProfile(page: Page): Promise<() => Promise<void>> {
     }
     const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 30);
     for (const [k, ms] of top) process.stderr.write(`${ms.toFixed(0).padStart(7)} ms  ${k}\n`);
+  };
+}
+
+interface TraceEvent {
+  ph: string;
+  name: string;
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/** Wall and CPU time of the renderer main thread's outermost tasks in a Chrome trace. */
+export function taskCpu(trace: { traceEvents: TraceEvent[] }): TaskCpu {
+  const ev = trace.traceEvents;
+  const main = ev.find(
+    (e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain',
+  );
+  const tasks = ev
+    .filter(
+      (e) =>
+        main &&
+        e.ph === 'X' &&
+        e.pid === main.pid &&
+        e.tid === main.tid &&
+        e.name === 'ThreadControllerImpl::RunTask',
+    )
+    .sort((a, b) => a.ts - b.ts);
+  // Outermost only: a nested run loop's tasks are inside another's span.
+  const outer: TraceEvent[] = [];
+  let end = -Infinity;
+  for (const t of tasks) {
+    if (t.ts < end) continue;
+    outer.push(t);
+    end = t.ts + (t.dur ?? 0);
+  }
+  const wall = (t: TraceEvent) => (t.dur ?? 0) / 1000;
+  const cpu = (t: TraceEvent) => (t.tdur ?? 0) / 1000;
+  const longest = outer.reduce<TraceEvent | null>(
+    (m, t) => (!m || wall(t) > wall(m) ? t : m),
+    null,
+  );
+  return {
+    tasks: outer.length,
+    longestCpu: Math.max(0, ...outer.map(cpu)),
+    longestWall: longest ? wall(longest) : 0,
+    longestWallCpu: longest ? cpu(longest) : 0,
+    over50Wall: outer.filter((t) => wall(t) > 50).length,
+    over50Cpu: outer.filter((t) => cpu(t) > 50).length,
   };
 }
 
@@ -213,6 +282,7 @@ export async function measureHeatmapAtScale(drawsPerView = 40): Promise<HeatmapS
     await until('warm-up draws', async () => (await draws(page)) >= first + 5, 60_000);
 
     const profiler = process.env.PAGESCOPE_PROFILE ? await startProfile(page) : null;
+    await browser.startTracing(page, { categories: ['toplevel'] });
     // The whole process: frames redraw it; switching colour modes redraws it too.
     let t0 = await now(page);
     let start = await draws(page);
@@ -247,6 +317,7 @@ export async function measureHeatmapAtScale(drawsPerView = 40): Promise<HeatmapS
       await until('a redraw', async () => (await draws(page)) > before, 30_000);
     }
     const zoomed = await logSince(page, t0);
+    const cpu = taskCpu(JSON.parse((await browser.stopTracing()).toString()));
     if (profiler) await profiler();
     const facts = (await page.evaluate(`(() => {
       const s = window.__pagescope.useApp.getState();
@@ -260,6 +331,7 @@ export async function measureHeatmapAtScale(drawsPerView = 40): Promise<HeatmapS
       vmas: facts.vmas,
       all,
       zoomed,
+      cpu,
       chromium: `${CHROMIUM} ${browser.version()}`,
     };
   } finally {

@@ -10,6 +10,10 @@
  * - app (e2e/heatmap-scale-bench.ts): the real app attached through `pagescope serve` to a real
  *   python3 target with that layout: draw median and the longest long task in the page (a
  *   'longtask' observer), whole view and zoomed. Skipped in --quick runs (minutes, 2 GiB target).
+ *   A long task is wall time, which on a loaded machine includes waiting for a core; the note
+ *   also gives, from a Chrome trace of the same views, the CPU time of the longest task and of
+ *   the task that was longest in wall time, so a miss says whether the time was ours. Pass/miss
+ *   is on wall time, as the goal is stated.
  *
  * The issue's goal is absolute (< 8 ms median per draw, no long task over 50 ms), so pass/miss
  * compares the absolute median with the budget; the ratio says how much of that time is ours
@@ -79,6 +83,7 @@ export async function heatmapScaleCases(ctx: BenchContext): Promise<CaseResult[]
   const a = await measureHeatmapAtScale(40);
   const slow = a.all.median >= a.zoomed.median ? a.all : a.zoomed;
   const longest = Math.max(a.all.longestDrawTask, a.zoomed.longestDrawTask);
+  const longestInPage = Math.max(a.all.longestTask, a.zoomed.longestTask);
   const app = budgetCase(
     SCALE_APP_NAME,
     slow.median,
@@ -93,15 +98,20 @@ export async function heatmapScaleCases(ctx: BenchContext): Promise<CaseResult[]
       all: a.all,
       zoomed: a.zoomed,
       longest_draw_task_ms: round(longest),
+      longest_task_ms: round(longestInPage),
+      cpu: a.cpu,
       chromium: a.chromium,
       note:
         `draw medians: whole process ${ms(a.all.median)} ms (p10 ${ms(a.all.p10)}), one page ` +
         `per cell ${ms(a.zoomed.median)} ms (p10 ${ms(a.zoomed.p10)}); longest task holding a ` +
-        `draw ${ms(longest)} ms, longest task in the page ` +
-        `${ms(Math.max(a.all.longestTask, a.zoomed.longestTask))} ms; reference = the paint ` +
-        `case's floor; ${MACHINE}`,
+        `draw ${ms(longest)} ms, longest task in the page ${ms(longestInPage)} ms ` +
+        `(${a.all.longTasks + a.zoomed.longTasks} long tasks); main-thread CPU time (Chrome ` +
+        `trace, ${a.cpu.tasks} tasks): longest ${ms(a.cpu.longestCpu)} ms, ${a.cpu.over50Cpu} ` +
+        `over 50 ms; the longest by wall time took ${ms(a.cpu.longestWall)} ms wall, ` +
+        `${ms(a.cpu.longestWallCpu)} ms CPU; reference = the paint case's floor; ${MACHINE}`,
     },
   );
-  app.pass = slow.median < SCALE_BUDGET_MS && longest <= LONG_TASK_BUDGET_MS;
+  // The goal: no long task over the budget anywhere in the page, not only those holding a draw.
+  app.pass = slow.median < SCALE_BUDGET_MS && longestInPage <= LONG_TASK_BUDGET_MS;
   return [paint, app];
 }

@@ -18,6 +18,7 @@ import {
   socketProtocols,
   type WebSocketLike,
 } from '../protocol/ws-bridge.ts';
+import { encodeFrame } from '../protocol/wire.ts';
 import { pythonExecutable } from '../../testing/targets.ts';
 import { connectClient } from '../../testing/serve.ts';
 import { requestPath, SECURITY_HEADERS, startWebHost, type WebHost } from './server.ts';
@@ -26,11 +27,16 @@ import { until } from '../../testing/wait.ts';
 import { expectedError, observeError } from '../../testing/protocol-error.ts';
 import { RENDERER_CSP } from './static-files.ts';
 
+/** Small frame pieces, so every frame of these tests crosses the socket in several messages. */
+const PIECE_BYTES = 512;
 let web: WebHost;
 let target: ChildProcess;
 
 beforeAll(async () => {
-  web = await startWebHost({ rendererDir: '/nonexistent-renderer-dir' });
+  web = await startWebHost({
+    rendererDir: '/nonexistent-renderer-dir',
+    framePieceBytes: PIECE_BYTES,
+  });
   target = spawn(
     pythonExecutable(),
     ['-c', 'import time\nx = bytearray(8 << 20)\ntime.sleep(120)'],
@@ -269,6 +275,9 @@ describe('web host', () => {
     expect(f.window?.bits.length).toBe(256);
     expect(vmas).toMatchObject({ event: 'vmas', totalPages: f.totalPages });
     expect(f.counters.present).toBeGreaterThan(100);
+    // Each frame came in several binary messages (the host's pieces are small here) and was
+    // joined back whole (core/protocol/frame-pieces.ts).
+    expect(encodeFrame(f).byteLength).toBeGreaterThan(2 * PIECE_BYTES);
 
     await bridge.request('pause', { sessionId: info.sessionId });
     await bridge.request('setInterval', { sessionId: info.sessionId, intervalMs: 50 });

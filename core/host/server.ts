@@ -40,6 +40,7 @@ import {
 } from '../protocol/constants.ts';
 import type { Failure, Response } from '../protocol/messages.ts';
 import { salvageId } from '../protocol/schemas.ts';
+import { FRAME_PIECE_BYTES, framePieces } from '../protocol/frame-pieces.ts';
 import { encodeFrame } from '../protocol/wire.ts';
 import { distDir } from '../runtime/entry.ts';
 import { HostService } from './service.ts';
@@ -75,6 +76,8 @@ export interface WebHostOptions {
   token?: string;
   service?: HostService;
   maxConnections?: number;
+  /** Largest binary message a frame is sent in (default FRAME_PIECE_BYTES; tests go smaller). */
+  framePieceBytes?: number;
 }
 
 export interface WebHost {
@@ -159,6 +162,7 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
   const service = opts.service ?? new HostService();
   const rendererDir = opts.rendererDir ?? DEFAULT_RENDERER_DIR;
   const maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const pieceBytes = opts.framePieceBytes ?? FRAME_PIECE_BYTES;
   let port = 0;
   let dropped = 0;
 
@@ -350,7 +354,9 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
           dropped++;
           return;
         }
-        ws.send(encodeFrame(frame), { binary: true });
+        // In pieces: one big binary message is one long task in a browser (frame-pieces.ts).
+        for (const piece of framePieces(encodeFrame(frame), pieceBytes))
+          ws.send(piece, { binary: true });
       },
       event(event) {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));

@@ -4,7 +4,13 @@ import type { Frame } from './frame.ts';
 import { HISTOGRAM_WIDTH } from './page-bits.ts';
 import { parseRequest } from './schemas.ts';
 import { tickCountersSchema } from './messages.ts';
-import { COUNTER_KEYS, decodeFrame, encodeFrame } from './wire.ts';
+import {
+  COUNTER_KEYS,
+  decodeFrame,
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  frameByteLength,
+} from './wire.ts';
 
 function frame(windowed: boolean): Frame {
   const histogram = new Uint32Array(3 * HISTOGRAM_WIDTH).map((_, i) => i * 7 + 1);
@@ -80,11 +86,41 @@ describe('encodeFrame/decodeFrame', () => {
     );
   });
 
+  it('sends the histogram in the narrowest unsigned type that holds its counts', () => {
+    const base = frame(true);
+    let previous = 0;
+    for (const max of [0, 255, 256, 0xffff, 0x10000, 2 ** 32 - 1]) {
+      // An odd length, so the histogram's alignment after the window is exercised.
+      const histogram = Uint32Array.of(0, 1, max, 7, max >>> 1);
+      const f = { ...base, overview: { ...base.overview, buckets: 1, histogram } };
+      const buf = encodeFrame(f);
+      expect(decodeFrame(buf)).toEqual(f);
+      const bytes = max <= 0xff ? 1 : max <= 0xffff ? 2 : 4;
+      const frameWithout = encodeFrame({
+        ...f,
+        overview: { ...f.overview, histogram: new Uint32Array(0) },
+      });
+      expect(buf.byteLength - frameWithout.byteLength).toBeGreaterThanOrEqual(5 * bytes);
+      expect(buf.byteLength - frameWithout.byteLength).toBeLessThan(5 * bytes + bytes);
+      expect(buf.byteLength).toBeGreaterThanOrEqual(previous);
+      previous = buf.byteLength;
+    }
+  });
+
+  it('gives the frame length from its header alone', () => {
+    const buf = encodeFrame(frame(true));
+    expect(frameByteLength(buf.slice(0, FRAME_HEADER_BYTES))).toBe(buf.byteLength);
+    expect(() => frameByteLength(buf.slice(0, FRAME_HEADER_BYTES - 1))).toThrow(/too short/);
+  });
+
   it('rejects buffers that are not frames', () => {
     expect(() => decodeFrame(new ArrayBuffer(4))).toThrow(/too short/);
     expect(() => decodeFrame(new ArrayBuffer(400))).toThrow(/bad magic/);
     const good = encodeFrame(frame(true));
     expect(() => decodeFrame(good.slice(0, good.byteLength - 2))).toThrow(/does not match/);
+    const badWidth = good.slice(0);
+    new Float64Array(badWidth, 8 + 13 * 8, 1)[0] = 3; // bytes per histogram count
+    expect(() => decodeFrame(badWidth)).toThrow(/malformed/);
   });
 });
 

@@ -7,12 +7,14 @@
  * for why); the page takes it from its URL fragment and strips it from the address bar.
  *
  * On the socket: requests and responses are JSON text matched by id, events are JSON text with an
- * `event` field, frames are binary messages (wire.ts).
+ * `event` field, frames are binary messages (wire.ts), each in one or more pieces
+ * (frame-pieces.ts).
  */
 import { bridgeOver, type Bridge, type HostLink } from './bridge.ts';
 import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from './constants.ts';
 import type { Frame } from './frame.ts';
 import type { Failure, HostEvent, Method, Params, Response } from './messages.ts';
+import { FrameAssembler } from './frame-pieces.ts';
 import { decodeFrame } from './wire.ts';
 
 /** The part of the WHATWG WebSocket this bridge needs (the browser's and `ws`'s both fit). */
@@ -113,6 +115,7 @@ export function connectWebSocketBridge(
   const pending = new Map<number, (res: Response) => void>();
   const frameListeners = new Set<(f: Frame) => void>();
   const eventListeners = new Set<(e: HostEvent) => void>();
+  const pieces = new FrameAssembler();
   const closedResponse = (id: number, message: string): Failure => ({
     id,
     ok: false,
@@ -135,6 +138,7 @@ export function connectWebSocketBridge(
 
   socket.addEventListener('close', () => {
     closedReason = 'The connection to the pagescope host was closed.';
+    pieces.reset();
     for (const [id, settle] of pending) settle(closedResponse(id, closedReason));
     pending.clear();
   });
@@ -142,11 +146,13 @@ export function connectWebSocketBridge(
   socket.addEventListener('message', (ev: { data: unknown }) => {
     const data = ev.data;
     if (typeof data !== 'string') {
-      const buf = toArrayBuffer(data);
-      if (!buf) return;
+      const piece = toArrayBuffer(data);
+      if (!piece) return;
+      const joined = pieces.push(piece);
+      if (joined.kind !== 'frame') return; // more pieces to come, or a frame dropped
       let frame: Frame;
       try {
-        frame = decodeFrame(buf);
+        frame = decodeFrame(joined.buffer);
       } catch {
         return; // a frame we cannot read is dropped; the next one replaces it
       }

@@ -2,6 +2,12 @@
  * The legend: one toggle per category of the current colour mode, saying in words which colour
  * it is (not only showing a swatch), with live page counts; in writes mode, the heat ramp with
  * its two ends named. The toggles are a toolbar and one tab stop (arrow keys move).
+ *
+ * Its height does not follow the mode: behind it, hidden and inert, sit copies of every live
+ * mode's legend with the widest counts, and the legend takes the tallest one's height (one grid
+ * cell for all). Else switching modes (one, two or three rows of toggles) resized the heatmap
+ * above it each time — a jump on screen, and a canvas re-allocated and redrawn from scratch, a
+ * long task on a large process (issue 11).
  */
 import { useEffect, useRef, useSyncExternalStore } from 'react';
 import { useRoving } from './a11y/roving.ts';
@@ -97,50 +103,89 @@ export function Legend() {
   };
 
   return (
-    <div className="legend" ref={ref}>
-      <div
-        className="legend-items"
-        role="toolbar"
-        aria-label="Legend: each colour and its pages; press to show or hide"
-        ref={roving.ref}
-        onKeyDown={roving.onKeyDown}
-        onFocus={roving.onFocus}
-      >
-        {keys.map((key, i) => (
-          <button
-            type="button"
-            key={key}
-            tabIndex={roving.tabIndex(i)}
-            className={`legend-item${hidden.has(key) ? ' off' : ''}`}
-            aria-pressed={!hidden.has(key)}
-            onClick={() => toggle(key)}
-            title={hidden.has(key) ? 'Show' : 'Hide'}
-          >
-            <i className={`sw sw-${key}`} aria-hidden="true" />
+    <div className="legend-stack">
+      <LegendSizers theme={theme} />
+      <div className="legend" ref={ref}>
+        <div
+          className="legend-items"
+          role="toolbar"
+          aria-label="Legend: each colour and its pages; press to show or hide"
+          ref={roving.ref}
+          onKeyDown={roving.onKeyDown}
+          onFocus={roving.onFocus}
+        >
+          {keys.map((key, i) => (
+            <button
+              type="button"
+              key={key}
+              tabIndex={roving.tabIndex(i)}
+              className={`legend-item${hidden.has(key) ? ' off' : ''}`}
+              aria-pressed={!hidden.has(key)}
+              onClick={() => toggle(key)}
+              title={hidden.has(key) ? 'Show' : 'Hide'}
+            >
+              <i className={`sw sw-${key}`} aria-hidden="true" />
+              <span>{CATEGORY_LABELS[key]}</span>
+              <span className="colour-name">{COLOUR_NAMES[theme][key]}</span>
+              <span className="count" data-count={key} />
+            </button>
+          ))}
+        </div>
+        {mode === 'writes' && (
+          <span className="ramp-key">
+            <span className="small">{HEAT_ENDS[theme][0]}: written long ago or once</span>
+            <span className="ramp" aria-hidden="true" />
+            <span className="small">{HEAT_ENDS[theme][1]}: written just now, often</span>
+          </span>
+        )}
+        <label
+          className="check legend-right"
+          title="Draw long stretches with no page table (untouched reservations) as a thin strip"
+        >
+          <input
+            type="checkbox"
+            checked={compact}
+            onChange={(e) => useApp.setState({ compact: e.target.checked })}
+          />
+          Squeeze empty
+        </label>
+      </div>
+    </div>
+  );
+}
+
+/** The modes whose legends the legend's height is reserved for (diff is shown only on demand). */
+const SIZED_MODES: ColourMode[] = ['residency', 'type', 'writes'];
+
+/**
+ * Hidden copies of each live mode's legend, counts at their widest, in the legend's grid cell:
+ * the cell is as tall as the tallest, whatever the mode and the counts (styles.css .legend-stack).
+ */
+function LegendSizers({ theme }: { theme: ReturnType<typeof currentTheme> }) {
+  const widest = fmt.format(99_999_999);
+  return SIZED_MODES.map((m) => (
+    <div className="legend legend-sizer" key={m} aria-hidden="true" inert>
+      <div className="legend-items">
+        {MODE_CATEGORIES[m].map((key) => (
+          <button type="button" tabIndex={-1} key={key} className="legend-item">
+            <i className={`sw sw-${key}`} />
             <span>{CATEGORY_LABELS[key]}</span>
             <span className="colour-name">{COLOUR_NAMES[theme][key]}</span>
-            <span className="count" data-count={key} />
+            <span className="count">{widest}</span>
           </button>
         ))}
       </div>
-      {mode === 'writes' && (
+      {m === 'writes' && (
         <span className="ramp-key">
           <span className="small">{HEAT_ENDS[theme][0]}: written long ago or once</span>
-          <span className="ramp" aria-hidden="true" />
+          <span className="ramp" />
           <span className="small">{HEAT_ENDS[theme][1]}: written just now, often</span>
         </span>
       )}
-      <label
-        className="check legend-right"
-        title="Draw long stretches with no page table (untouched reservations) as a thin strip"
-      >
-        <input
-          type="checkbox"
-          checked={compact}
-          onChange={(e) => useApp.setState({ compact: e.target.checked })}
-        />
+      <label className="check legend-right">
+        <input type="checkbox" tabIndex={-1} checked readOnly />
         Squeeze empty
       </label>
     </div>
-  );
+  ));
 }
