@@ -27,6 +27,7 @@ function frame(buckets: number, windowPages: number): Frame {
       sampleFraction: 1,
       writtenEst: 1,
       writtenErr: 0,
+      intervalMs: 100,
     },
     overview: { buckets, pagesPerBucket: 4, histogram },
     window: windowPages
