@@ -8,6 +8,7 @@ import type { Frame } from '../core/protocol/frame.ts';
 import type { VmaInfo } from '../core/protocol/messages.ts';
 import { HISTOGRAM_WIDTH, PageBit } from '../core/protocol/page-bits.ts';
 import { RecordingWriter } from '../core/record/writer.ts';
+import { tickCounters } from '../testing/counters.ts';
 
 export const FIXTURE_TICKS = 40;
 const FILE_PAGES = 400;
@@ -68,22 +69,7 @@ function frame(t: number): Frame {
     tick: t,
     vmaVersion: 1,
     totalPages: total,
-    counters: {
-      tick: t,
-      t: t * 100,
-      present,
-      swapped: 0,
-      written: STRIPE,
-      watched: HEAP_PAGES,
-      scanMs: 1,
-      lagMs: 0,
-      skipped: 0,
-      estOverheadPct: 0,
-      sampleFraction: 1,
-      writtenEst: STRIPE,
-      writtenErr: 0,
-      intervalMs: 100,
-    },
+    counters: tickCounters({ tick: t, present, written: STRIPE, watched: HEAP_PAGES }),
     overview: { buckets: 1, pagesPerBucket: total, histogram: histogramOf(bits) },
     window: { startIndex: 0, endIndex: total, bits },
     written: Float64Array.from([ws, ws + STRIPE]),

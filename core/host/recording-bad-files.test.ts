@@ -16,6 +16,7 @@ import { MAX_UPLOAD_BYTES } from '../protocol/recording.ts';
 import { RecordingWriter } from '../record/writer.ts';
 import { upload } from '../../testing/recording-upload.ts';
 import { HostService, type HostConnection } from './service.ts';
+import { tickCounters } from '../../testing/counters.ts';
 
 let dir: string;
 let good: Buffer;
@@ -47,22 +48,7 @@ function frame(tick: number): Frame {
     tick,
     vmaVersion: 1,
     totalPages: 64,
-    counters: {
-      tick,
-      t: tick * 100,
-      present: tick * 4,
-      swapped: 0,
-      written: 1,
-      watched: 64,
-      scanMs: 1,
-      lagMs: 0,
-      skipped: 0,
-      estOverheadPct: 0,
-      sampleFraction: 1,
-      writtenEst: 1,
-      writtenErr: 0,
-      intervalMs: 100,
-    },
+    counters: tickCounters({ tick, present: tick * 4, written: 1, watched: 64 }),
     overview: { buckets: 1, pagesPerBucket: 64, histogram: new Uint32Array(9) },
     window: { startIndex: 0, endIndex: 64, bits },
     written: Float64Array.from([tick, tick + 1]),

@@ -15,6 +15,7 @@ import {
   type Aggregate,
 } from './aggregate.ts';
 import { ENTRY_OVERHEAD_BYTES, HistoryRing } from './history.ts';
+import { tickCounters } from '../../testing/counters.ts';
 
 const { WPALLOWED, WRITTEN, PRESENT, SWAPPED, GUARD, FILE, PFNZERO } = Category;
 
@@ -269,22 +270,7 @@ describe('HistoryRing', () => {
     for (let t = 1; t <= 20_000; t++) {
       const written = new Float64Array((t % 50) * 2);
       ring.push({
-        counters: {
-          tick: t,
-          t: t * 100,
-          present: t,
-          swapped: 0,
-          written: t % 50,
-          watched: 0,
-          scanMs: 1,
-          lagMs: 0,
-          skipped: 0,
-          estOverheadPct: 0,
-          sampleFraction: 1,
-          writtenEst: t % 50,
-          writtenErr: 0,
-          intervalMs: 100,
-        },
+        counters: tickCounters({ tick: t, present: t, written: t % 50, watched: 0 }),
         vmaVersion: 1,
         written,
       });
@@ -303,22 +289,7 @@ describe('HistoryRing', () => {
   it('keeps the counters of an entry bigger than the budget, without its ranges', () => {
     const ring = new HistoryRing(1000);
     ring.push({
-      counters: {
-        tick: 1,
-        t: 0,
-        present: 0,
-        swapped: 0,
-        written: 0,
-        watched: 0,
-        scanMs: 0,
-        lagMs: 0,
-        skipped: 0,
-        estOverheadPct: 0,
-        sampleFraction: 1,
-        writtenEst: 0,
-        writtenErr: 0,
-        intervalMs: 100,
-      },
+      counters: tickCounters({ tick: 1, t: 0, present: 0, written: 0, watched: 0, scanMs: 0 }),
       vmaVersion: 1,
       written: new Float64Array(10_000),
     });
