@@ -83,9 +83,19 @@ try {
   F.app.emit('before-quit', ev);
   await until('app.quit()', () => F.quitted, 3000).catch(() => undefined);
   out.quit = { prevented: ev.prevented, quitCalled: !!F.quitted };
-  // A check that nothing comes needs a window of time: four ticks of the session's interval.
+  // Nothing may come after quit: frames sent from app.quit() until the host answers that the
+  // session is gone ('closed': the connection and its sessions were closed before app.quit(),
+  // so no tick can run after that answer).
   const n = F.sent.length;
-  await new Promise((r) => setTimeout(r, 400));
+  if (attach.ok)
+    await until('the session closed', async () => {
+      const r = await h(ours, {
+        id: 5,
+        method: 'pause',
+        params: { sessionId: attach.result.sessionId },
+      });
+      return !r.ok && (r.error.code === 'closed' || r.error.code === 'unknown-session');
+    });
   out.framesAfterQuit = F.sent.length - n;
   // Real signals to this process: each must reach app.quit() (which runs before-quit's detach),
   // not end the process on the spot (SIGHUP, SIGQUIT and SIGTERM would by default).
