@@ -7,7 +7,7 @@
  * many pages PAGEMAP_SCAN then reports as written. On Linux 6.18 the kernel splits the huge page
  * on that write and reports one page. Measured once per process (a few milliseconds).
  */
-import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY } from '../kernel/libc.ts';
+import { closeFd } from '../kernel/libc.ts';
 import {
   HUGE_PAGE_SIZE as HUGE,
   MADV_HUGEPAGE,
@@ -21,12 +21,12 @@ import {
 } from '../kernel/mm.ts';
 import {
   Category,
-  PAGEMAP_SCAN,
-  PM_SCAN_ARG_SIZE,
+  PAGE_SIZE,
   PM_SCAN_CHECK_WPASYNC,
   PM_SCAN_WP_MATCHING,
-  PmScanArg,
 } from '../kernel/pagemap-abi.ts';
+import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
+import { RegionList } from '../scan/region-list.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
 
 export interface Granularity {
@@ -50,28 +50,18 @@ function probe(): Granularity {
   if (base === -1) return { pages: 1, hugePageTested: false };
   const start = Math.ceil(base / HUGE) * HUGE;
   let uffd = -1;
-  let pagemap = -1;
+  let pagemap: PagemapScanBackend | null = null;
   try {
     madvise(start, HUGE, MADV_HUGEPAGE);
     memset(start, 1, HUGE);
-    pagemap = openFile('/proc/self/pagemap', O_RDONLY);
-    const vec = new BigUint64Array(new ArrayBuffer(24 * 1024));
-    const arg = new BigUint64Array(new ArrayBuffer(PM_SCAN_ARG_SIZE));
+    const ownPagemap = new PagemapScanBackend(process.pid);
+    pagemap = ownPagemap;
+    const out = new RegionList(16);
     const scan = (flags: number, mask: number, returnMask: number): number => {
-      arg.fill(0n);
-      arg[PmScanArg.size] = BigInt(PM_SCAN_ARG_SIZE);
-      arg[PmScanArg.flags] = BigInt(flags);
-      arg[PmScanArg.start] = BigInt(start);
-      arg[PmScanArg.end] = BigInt(start + HUGE);
-      arg[PmScanArg.vec] = addressOf(vec);
-      arg[PmScanArg.vecLen] = 1024n;
-      arg[PmScanArg.categoryMask] = BigInt(mask);
-      arg[PmScanArg.returnMask] = BigInt(returnMask);
-      const n = ioctl(pagemap, PAGEMAP_SCAN, arg);
-      if (n < 0) throw new Error(`PAGEMAP_SCAN: errno ${errno()}`);
-      let pages = 0;
-      for (let i = 0; i < n; i++) pages += Number((vec[i * 3 + 1] - vec[i * 3]) >> 12n);
-      return pages;
+      out.clear();
+      const first = start / PAGE_SIZE;
+      const options = { flags, categoryMask: mask, returnMask };
+      return ownPagemap.scanRange(first, first + HUGE / PAGE_SIZE, 0, options, out).pages;
     };
     const hugePageTested = scan(0, Category.HUGE, Category.HUGE) === HUGE / 4096;
     const own = openOwnWpRange(start, HUGE);
@@ -86,7 +76,7 @@ function probe(): Granularity {
     return { pages: 1, hugePageTested: false };
   } finally {
     if (uffd >= 0) closeFd(uffd);
-    if (pagemap >= 0) closeFd(pagemap);
+    pagemap?.close();
     munmap(base, len);
   }
 }

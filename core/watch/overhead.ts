@@ -26,7 +26,7 @@
  *   the tick's `faultedPages`, not its extrapolated count.
  */
 import { PagescopeError } from '../kernel/errors.ts';
-import { addressOf, closeFd, errno, ioctl, openFile, O_RDONLY } from '../kernel/libc.ts';
+import { closeFd, errno } from '../kernel/libc.ts';
 import {
   MAP_ANONYMOUS,
   MAP_NORESERVE,
@@ -37,17 +37,18 @@ import {
   munmap,
   PROT_RW,
 } from '../kernel/mm.ts';
-import {
-  Category,
-  PAGEMAP_SCAN,
-  PM_SCAN_ARG_SIZE,
-  PM_SCAN_CHECK_WPASYNC,
-  PM_SCAN_WP_MATCHING,
-  PmScanArg,
-} from '../kernel/pagemap-abi.ts';
+import { Category, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
+import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
+import { RegionList } from '../scan/region-list.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
 
 const PAGE = 4096;
+/** Write-protects every written page of a range (what a watch tick does), listing them. */
+const PROTECT = {
+  flags: PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+  categoryMask: Category.WRITTEN,
+  returnMask: Category.WRITTEN,
+} as const;
 const MADV_NOHUGEPAGE = 15;
 /** Pages per timed write (see calibrateFaultCost). */
 const CHUNK_PAGES = 16;
@@ -91,30 +92,22 @@ export function calibrateFaultCost(options: CalibrationOptions = {}): FaultCost 
   const pageAt = (i: number): number => base + i * stride * PAGE;
   if (base === -1) throw new PagescopeError(`mmap failed (errno ${errno()})`, 'kernel');
   let uffd = -1;
-  let pagemap = -1;
+  let pagemap: PagemapScanBackend | null = null;
   try {
     madvise(base, len, MADV_NOHUGEPAGE);
     for (let i = 0; i < pages; i++) memset(pageAt(i), 1, PAGE);
     const own = openOwnWpRange(base, len);
     if ('refused' in own) throw unavailable(own.refused);
     uffd = own.fd;
-    pagemap = openFile('/proc/self/pagemap', O_RDONLY);
-    const arg = new BigUint64Array(PM_SCAN_ARG_SIZE / 8);
-    const vec = new BigUint64Array(3 * 64);
-    arg[PmScanArg.size] = BigInt(PM_SCAN_ARG_SIZE);
-    arg[PmScanArg.flags] = BigInt(PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC);
-    arg[PmScanArg.vec] = addressOf(vec);
-    arg[PmScanArg.vecLen] = 64n;
-    arg[PmScanArg.categoryMask] = BigInt(Category.WRITTEN);
-    arg[PmScanArg.returnMask] = BigInt(Category.WRITTEN);
+    const ownPagemap = new PagemapScanBackend(process.pid);
+    pagemap = ownPagemap;
+    const scratch = new RegionList(pages);
     const protect = (): void => {
-      for (let cursor = base; cursor < base + len;) {
-        arg[PmScanArg.start] = BigInt(cursor);
-        arg[PmScanArg.end] = BigInt(base + len);
-        const n = ioctl(pagemap, PAGEMAP_SCAN, arg);
-        if (n < 0) throw unavailable(`PAGEMAP_SCAN: errno ${errno()}`);
-        if (n < 64) break;
-        cursor = Number(arg[PmScanArg.walkEnd]);
+      scratch.clear();
+      try {
+        ownPagemap.scanRange(base / PAGE, (base + len) / PAGE, 0, PROTECT, scratch);
+      } catch (err) {
+        throw unavailable(`PAGEMAP_SCAN: ${(err as Error).message}`);
       }
     };
     // Timed in chunks, each written twice in a row (faulting, then not): the median chunk is
@@ -148,7 +141,7 @@ export function calibrateFaultCost(options: CalibrationOptions = {}): FaultCost 
     };
   } finally {
     if (uffd >= 0) closeFd(uffd);
-    if (pagemap >= 0) closeFd(pagemap);
+    pagemap?.close();
     munmap(base, len);
   }
 }
