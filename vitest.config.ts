@@ -26,6 +26,7 @@ const UNIT = [
   'core/cli/docs.test.ts',
   'core/kernel/privilege.test.ts',
   'bench/bench.test.ts',
+  'bench/lib/write-dips.test.ts',
   'testing/wait.test.ts',
 ];
 

@@ -10,6 +10,8 @@
  * It prints "ready START END PID" (hex addresses of the mapping, its pid) and then obeys stdin lines:
  *   "w STRIDE"  write one byte to every STRIDE-th page, answer "ok COUNT"
  *   "r MS"      write one byte to random pages (xorshift) for MS ms, answer "ok WRITES"
+ *   "r MS SLOT" the same, answer "ok WRITES START_NS W1 W2 ...": the writes of each SLOT ms
+ *               (CLOCK_MONOTONIC start, so a caller can line its own events up with them)
  *   "q" or EOF  exit
  * It dies with its parent (PR_SET_PDEATHSIG) so a crashed benchmark leaves nothing behind. */
 #include "common.h"
@@ -66,17 +68,44 @@ int main(int argc, char **argv) {
   while (fgets(line, sizeof line, stdin)) {
     if (line[0] == 'q') break;
     if (line[0] == 'r') {
-      uint64_t until = now_ns() + strtoull(line + 1, 0, 10) * 1000000ULL;
+      char *rest;
+      uint64_t ms = strtoull(line + 1, &rest, 10);
+      uint64_t slot_ms = strtoull(rest, 0, 10);
+      uint64_t start = now_ns(), until = start + ms * 1000000ULL;
       uint64_t x = 88172645463325252ULL, n = 0;
-      do {
-        for (int k = 0; k < 1024; k++, n++) {
-          x ^= x << 13;
-          x ^= x >> 7;
-          x ^= x << 17;
-          base[(x % pages) * PAGE + (n & 4095)] = (char)n;
-        }
-      } while (now_ns() < until);
-      printf("ok %lu\n", (unsigned long)n);
+      if (!slot_ms) {
+        do {
+          for (int k = 0; k < 1024; k++, n++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            base[(x % pages) * PAGE + (n & 4095)] = (char)n;
+          }
+        } while (now_ns() < until);
+        printf("ok %lu\n", (unsigned long)n);
+      } else {
+        /* The writes of every SLOT_MS slot, to see when a tick's faults slow the writer. Time is
+         * read every 64 writes so a slot boundary is not missed by much while writes fault. */
+        size_t slots = (ms + slot_ms - 1) / slot_ms;
+        uint64_t *counts = calloc(slots, sizeof *counts);
+        if (!counts) die("calloc");
+        uint64_t t = start;
+        do {
+          for (int k = 0; k < 64; k++, n++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            base[(x % pages) * PAGE + (n & 4095)] = (char)n;
+          }
+          t = now_ns();
+          size_t s = (t - start) / (slot_ms * 1000000ULL);
+          counts[s < slots ? s : slots - 1] += 64;
+        } while (t < until);
+        printf("ok %lu %lu", (unsigned long)n, (unsigned long)start);
+        for (size_t s = 0; s < slots; s++) printf(" %lu", (unsigned long)counts[s]);
+        printf("\n");
+        free(counts);
+      }
       fflush(stdout);
     }
     if (line[0] == 'w') {

@@ -84,7 +84,7 @@ export function buildProgram(): Command {
     .option('--all-ranges', 'with --json: print every written range (default: the first 1000)')
     .option(
       '--max-overhead <pct>',
-      "keep the target's estimated slowdown under PCT percent by sampling pages (default: exact)",
+      "keep the target's estimated slowdown under PCT percent, with room for the estimate's error, by sampling pages (default: exact)",
     )
     .option('--force', 'attach even when the target runs under a seccomp filter')
     .action(async (command: string[], opts) => {

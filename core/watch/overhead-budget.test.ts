@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ESTIMATE_ERROR,
   MAX_STRETCH,
   MIN_SAMPLE_FRACTION,
   OverheadBudget,
@@ -8,7 +9,8 @@ import {
 } from './overhead-budget.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
-const budget = new OverheadBudget(5, 1.4);
+// Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
+const budget = new OverheadBudget(5, 1.4, 1);
 const load = (pages: number, ms = 100) => ({ writtenPagesAtFull: pages, elapsedMs: ms });
 /** The sample fraction the budget picks from `fraction` at the interval as set. */
 const nextFraction = (fraction: number, l: ReturnType<typeof load>): number => {
@@ -89,7 +91,7 @@ describe('OverheadBudget', () => {
   });
 
   it('never keeps an empty sample: twice its fraction becomes the floor, then the interval bounds the cost', () => {
-    const b = new OverheadBudget(5, 1.4);
+    const b = new OverheadBudget(5, 1.4, 1);
     let c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
     c = b.next(c, { writtenPagesAtFull: 0, elapsedMs: 100, sampledPages: 0 });
     expect(c).toEqual({ fraction: MIN_SAMPLE_FRACTION * 2, stretch: 1 });
@@ -121,6 +123,26 @@ describe('OverheadBudget', () => {
       if (i >= 2) seen.add(f);
     }
     expect([...seen]).toEqual([0.5]);
+  });
+
+  it('by default keeps the estimate under the budget less its error (ESTIMATE_ERROR)', () => {
+    const withError = new OverheadBudget(5, 1.4);
+    // 4.5% exact fits 5% but not 5 / 1.25 = 4%: half the pages.
+    expect(withError.next({ fraction: 1, stretch: 1 }, load(3215))).toEqual({
+      fraction: 0.5,
+      stretch: 1,
+    });
+    expect(budget.next({ fraction: 1, stretch: 1 }, load(3215))).toEqual({
+      fraction: 1,
+      stretch: 1,
+    });
+    // Whatever the load, the estimate it settles at is under 4%.
+    for (const pages of [1000, 5000, 20_000, 262_144, 1e7]) {
+      let c: BudgetChoice = { fraction: 1, stretch: 1 };
+      for (let i = 0; i < 30; i++) c = withError.next(c, load(pages, 100 * c.stretch));
+      const pct = (pages * c.fraction * 1.4) / (100 * c.stretch * 10);
+      if (c.stretch < MAX_STRETCH) expect(pct).toBeLessThanOrEqual(5 / ESTIMATE_ERROR);
+    }
   });
 
   it('goes back to exact when the target stops writing', () => {

@@ -13,6 +13,10 @@
  *   margin, so a load at the edge of the budget does not flap between two fractions.
  * With no budget (null) the watch stays exact: fraction 1.
  *
+ * The estimate has an error of its own (overhead.ts: a target's fault may cost 0.65-1.15x the
+ * calibrated one), so the controller keeps the estimate under maxPct / ESTIMATE_ERROR: a bound
+ * of 5% holds the estimate at 4% or less, and the cost the target really pays under 5%.
+ *
  * At the smallest sample the budget may still not fit (a writer that rewrites all its memory
  * every tick pays a fault per sampled page per tick: 1/64 of 1 GiB is 4,096 faults, ~100 ms at
  * this VM's ~25 us per fault). The interval is then lengthened (x2 per tick, up to x64): a page
@@ -26,6 +30,8 @@ export const MIN_SAMPLE_FRACTION = 1 / 64;
 /** The longest the interval is stretched: x64 the one set (100 ms -> 6.4 s). */
 export const MAX_STRETCH = 64;
 const WIDEN_MARGIN = 1.2;
+/** How far the calibrated fault cost may be from a target's own (overhead.ts). */
+export const ESTIMATE_ERROR = 1.25;
 
 /** What the controller sets: the sample fraction and the interval's stretch (1 = as set). */
 export interface BudgetChoice {
@@ -55,13 +61,19 @@ export function powerOfTwoAtMost(f: number): number {
 export class OverheadBudget {
   /** The smallest fraction whose sample is not empty (see next); starts at the minimum. */
   private floor = MIN_SAMPLE_FRACTION;
+  /** What the estimate is held under: the budget less room for the estimate's error. */
+  private readonly aimPct: number;
 
   constructor(
     /** The budget, percent of the target's time (0 < maxPct <= 100). */
     readonly maxPct: number,
     /** Calibrated cost of one write-protect fault, microseconds (overhead.ts). */
     readonly usPerFault: number,
-  ) {}
+    /** Room for the estimate's error (1 = none: the estimate itself is held under maxPct). */
+    estimateError = ESTIMATE_ERROR,
+  ) {
+    this.aimPct = maxPct / estimateError;
+  }
 
   /** The sample fraction and stretch for the next tick, given the current ones and this tick's load. */
   next(current: BudgetChoice, load: TickLoad): BudgetChoice {
@@ -85,8 +97,8 @@ export class OverheadBudget {
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.
     const nowPct = pct(load.faultedPages ?? load.writtenPagesAtFull * fraction);
-    const fits = this.maxPct / exactPct;
-    if (nowPct > this.maxPct) {
+    const fits = this.aimPct / exactPct;
+    if (nowPct > this.aimPct) {
       // At least one step down (the sampled share may exceed the fraction; see above).
       const target = Math.max(this.floor, powerOfTwoAtMost(Math.min(fits, fraction / 2)));
       if (target < fraction) return { fraction: target, stretch };
@@ -96,7 +108,7 @@ export class OverheadBudget {
     // Room to spare. Half the interval may cost up to twice as much (a writer that rewrites its
     // pages faults once per tick whatever the tick's length).
     if (stretch > 1) {
-      if (nowPct * 2 * WIDEN_MARGIN <= this.maxPct) return { fraction, stretch: stretch / 2 };
+      if (nowPct * 2 * WIDEN_MARGIN <= this.aimPct) return { fraction, stretch: stretch / 2 };
       return current;
     }
     if (fraction < 1 && fits >= fraction * 2 * WIDEN_MARGIN)

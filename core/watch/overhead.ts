@@ -2,12 +2,20 @@
  * What being watched costs the target: the write-protect fault cost, measured on the running
  * kernel, and an ESTIMATE of the target's slowdown from it.
  *
- * Calibration (calibrateFaultCost, a few ms, in pagescope's OWN process; the target is never
- * touched): write 256 contiguous pages of 4 KiB (no THP; `stridePages` spreads them out),
- * register them with a userfaultfd in async write-protect mode, then per round: write-protect them (PAGEMAP_SCAN WP_MATCHING), and per chunk of 16
- * pages time one write to each (each takes its first-write fault, resolved by the kernel) and
- * the same writes again (no fault). The difference per page is the cost of one fault; the
- * median over all chunks is kept, so a busy neighbour preempting one chunk does not move it.
+ * Calibration (calibrateFaultCost, ~30 ms, in pagescope's OWN process; the target is never
+ * touched): write 128 pages of 4 KiB (no THP), each under a page table of its own (513 pages
+ * apart), register them with a userfaultfd in async write-protect mode, then per round:
+ * write-protect them (PAGEMAP_SCAN WP_MATCHING), and per chunk of 16 pages time one write to
+ * each (each takes its first-write fault, resolved by the kernel) and the same writes again (no
+ * fault). The difference per page is the cost of one fault; the median over all chunks is kept,
+ * so a busy neighbour preempting one chunk does not move it.
+ *
+ * Why spread out: what a fault costs depends on how warm the target's page tables and the
+ * caches around them are, which our process cannot reproduce. Pages under one page table fault
+ * cheapest (this VM: 15-17 us), pages each under its own page table dearest (20-31 us); the
+ * fault a random writer over 1 GiB paid, read off its write rate (bench case 8b), was 19-26 us.
+ * The dearer layout is measured, so the estimate errs towards more overhead, not less; the
+ * controller keeps further room for its error (overhead-budget.ts, ESTIMATE_ERROR).
  *
  * The model (estOverheadPct): a watched page that is written takes exactly one fault per tick
  * (the tick re-protects it), so in a tick of T ms in which F protected pages were written the
@@ -16,12 +24,12 @@
  * x throughput unwatched. It is an estimate:
  * - F is summed over the target's threads but T is wall time: a target whose threads write in
  *   parallel loses less wall time than F x c (the figure is then an upper bound per thread);
- * - c is measured in pagescope's process on one page range; random writes over a big heap
- *   fault dearer (measured on this VM: 25 us contiguous, 35 us one page per page table, ~150 us
- *   per write of bench case 8's random writer), so for such targets this is a lower bound; the target's faults also pay for
- *   cache and TLB misses we do not see, and the re-protect ioctl's TLB flush interrupts its CPUs
- *   (measured in KERNEL-NOTES "Cost of being watched": redis at 16-33k pages per 100 ms tick ran
- *   at 0.62-0.73x; this model says 0.54-0.78x with c = 1.4 us).
+ * - c is measured in pagescope's process (above), so a target's own cost may differ either way
+ *   (this VM: 0.65-1.15x of c for bench case 8's random writer); an exact watch of a big
+ *   range also competes with the target for its page tables while it scans, which the model
+ *   leaves out (that writer paid ~50 us per fault when all of its 1 GiB was re-protected
+ *   every 100 ms). KERNEL-NOTES "Cost of being watched": redis at 16-33k pages per 100 ms tick
+ *   ran at 0.62-0.73x; this model says 0.54-0.78x with c = 1.4 us.
  * - with sampling (WriteWatcher.setSampleFraction), only sampled pages are re-protected, so F is
  *   the tick's `faultedPages`, not its extrapolated count.
  */
@@ -66,14 +74,13 @@ export interface FaultCost {
 }
 
 export interface CalibrationOptions {
-  /** Pages per round (default 256 = 1 MiB). */
+  /** Pages per round (default 128). */
   pages?: number;
   /** Rounds (default 5). */
   rounds?: number;
   /**
-   * Distance between the written pages, in pages (default 1, contiguous: a few ms. 513 puts
-   * each page under its own page table, as random writes over a big heap land; measured on
-   * this VM: 35 us vs 25 us contiguous, but ~1 s to build the page tables).
+   * Distance between the written pages, in pages (default 513: each page under a page table of
+   * its own, as random writes over a big heap land; 1 = contiguous, the cheapest faults).
    */
   stridePages?: number;
 }
@@ -83,9 +90,9 @@ export interface CalibrationOptions {
  * PagescopeError when the kernel has no userfaultfd async write-protect (no watch is possible).
  */
 export function calibrateFaultCost(options: CalibrationOptions = {}): FaultCost {
-  const pages = Math.max(16, Math.floor(options.pages ?? 256));
+  const pages = Math.max(16, Math.floor(options.pages ?? 128));
   const rounds = Math.max(1, Math.floor(options.rounds ?? 5));
-  const stride = Math.max(1, Math.floor(options.stridePages ?? 1));
+  const stride = Math.max(1, Math.floor(options.stridePages ?? 513));
   const len = pages * stride * PAGE;
   const t0 = performance.now();
   const base = mmap(0, len, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);

@@ -139,7 +139,7 @@ export function Controls() {
           </label>
           <label
             className="interval"
-            title="Watching makes the target fault once per page it writes per tick. A bound keeps the estimated slowdown under it by watching a sample of the pages; counts are then estimates."
+            title="Watching makes the target fault once per page it writes per tick. A bound keeps the estimated slowdown under it, with room for the estimate’s own error, by watching a sample of the pages and, if need be, a longer interval; counts are then estimates."
           >
             Max overhead
             <select

@@ -15,7 +15,7 @@
  * `{"done": true, ...}` line.
  * The cost of being watched: every tick states the ESTIMATED slowdown of the target from
  * write-protect faults (estOverheadPct, core/watch/overhead.ts). --max-overhead PCT keeps that
- * estimate under PCT by watching a sample of the pages (core/watch/overhead-budget.ts), and by a
+ * estimate under PCT / 1.25 (room for its own error) by watching a sample of the pages (core/watch/overhead-budget.ts), and by a
  * longer interval when the smallest sample is not enough (each tick's intervalMs says); a
  * sampled tick says so (exact: false, the sample fraction) and its writtenEst is an
  * extrapolation, +/- writtenErr pages at about 95% (null: not stated for that tick). Ctrl-C
