@@ -18,6 +18,17 @@
 #include <signal.h>
 #include <sys/prctl.h>
 
+/* `count` writes of one byte to random pages (xorshift state *x); returns n + count. */
+static uint64_t write_random(char *base, size_t pages, uint64_t *x, uint64_t n, int count) {
+  for (int k = 0; k < count; k++, n++) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    base[(*x % pages) * PAGE + (n & 4095)] = (char)n;
+  }
+  return n;
+}
+
 int main(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1) return 1;
@@ -74,14 +85,8 @@ int main(int argc, char **argv) {
       uint64_t start = now_ns(), until = start + ms * 1000000ULL;
       uint64_t x = 88172645463325252ULL, n = 0;
       if (!slot_ms) {
-        do {
-          for (int k = 0; k < 1024; k++, n++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            base[(x % pages) * PAGE + (n & 4095)] = (char)n;
-          }
-        } while (now_ns() < until);
+        do n = write_random(base, pages, &x, n, 1024);
+        while (now_ns() < until);
         printf("ok %lu\n", (unsigned long)n);
       } else {
         /* The writes of every SLOT_MS slot, to see when a tick's faults slow the writer. Time is
@@ -91,12 +96,7 @@ int main(int argc, char **argv) {
         if (!counts) die("calloc");
         uint64_t t = start;
         do {
-          for (int k = 0; k < 64; k++, n++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            base[(x % pages) * PAGE + (n & 4095)] = (char)n;
-          }
+          n = write_random(base, pages, &x, n, 64);
           t = now_ns();
           size_t s = (t - start) / (slot_ms * 1000000ULL);
           counts[s < slots ? s : slots - 1] += 64;
