@@ -18,8 +18,12 @@
  * Timeline draws are timed in batches (`timelineBatch` draws per sample, the figure is per draw)
  * because Chromium's performance.now() has a 0.1 ms resolution in a page that is not
  * cross-origin isolated. Warm-up runs are not counted. Medians, p90 and minimum in ms.
- * Canvas 2D in Chromium records draw calls and rasterizes some of them at paint time, so these
- * are the main-thread costs the page pays per frame, the same as the marks in the app.
+ * Canvas 2D in Chromium records draw calls and rasterizes them later (at paint time, or when
+ * something needs the pixels), so each heatmap draw, ours and the reference, ends by reading one
+ * pixel back: that rasterizes what the draw recorded, inside the measure, as a frame's paint
+ * would. Without it, back-to-back draws measured an artifact no frame pays: putImageData on an
+ * offscreen canvas that a still-pending drawImage refers to copies the whole canvas first
+ * (Chromium 156: 15-23 ms per draw at 1M pixels, 0.4 ms once flushed).
  * Not a test: no assertions.
  */
 import { build } from 'esbuild';
@@ -132,6 +136,7 @@ globalThis.runScaleBench = (runs, warmup, width, height) => {
     const runOurs = (keep) => {
       performance.mark('s0');
       paint();
+      ctx.getImageData(0, 0, 1, 1);
       const d = performance.measure('pagescope:heatmap-draw', 's0').duration;
       if (keep) ours.push(d);
     };
@@ -142,6 +147,7 @@ globalThis.runScaleBench = (runs, warmup, width, height) => {
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(off, 0, 0, l.cols * l.cellPx, l.rows * l.cellPx);
+      ctx.getImageData(0, 0, 1, 1);
       const d = performance.measure('pagescope:heatmap-draw-reference', 'sr0').duration;
       if (keep) ref.push(d);
     };
@@ -181,6 +187,7 @@ globalThis.runFrameBench = (runs, warmup, batch) => {
     offCtx.putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+    ctx.getImageData(0, 0, 1, 1); // rasterize what was recorded (top comment)
   };
   const measure = (mode) => {
     const luts = buildLuts(PALETTE.dark, mode);
