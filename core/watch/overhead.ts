@@ -13,7 +13,7 @@
  * Why spread out: what a fault costs depends on how warm the target's page tables and the
  * caches around them are, which our process cannot reproduce. Pages under one page table fault
  * cheapest (this VM: 15-17 us), pages each under its own page table dearest (20-31 us); the
- * fault a random writer over 1 GiB paid, read off its write rate (bench case 8b), was 19-26 us.
+ * fault a random writer over 1 GiB paid, read off its write rate (bench case 8b), was 19-31 us.
  * The dearer layout is measured, so the estimate errs towards more overhead, not less; the
  * controller keeps further room for its error (overhead-budget.ts, ESTIMATE_ERROR).
  *
@@ -25,7 +25,7 @@
  * - F is summed over the target's threads but T is wall time: a target whose threads write in
  *   parallel loses less wall time than F x c (the figure is then an upper bound per thread);
  * - c is measured in pagescope's process (above), so a target's own cost may differ either way
- *   (this VM: 0.65-1.15x of c for bench case 8's random writer); an exact watch of a big
+ *   (this VM: 0.65-1.55x of c for bench case 8's random writer, run to run); an exact watch of a big
  *   range also competes with the target for its page tables while it scans, which the model
  *   leaves out (that writer paid ~50 us per fault when all of its 1 GiB was re-protected
  *   every 100 ms). KERNEL-NOTES "Cost of being watched": redis at 16-33k pages per 100 ms tick
