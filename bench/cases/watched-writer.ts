@@ -61,11 +61,10 @@ async function writeFor(t: Target, ms: number): Promise<number> {
 }
 
 /** The target writes for `ms`, counting its writes per SLOT_MS. */
-async function writeInSlots(t: Target, ms: number): Promise<SlotRun & { writes: number }> {
+async function writeInSlots(t: Target, ms: number): Promise<SlotRun> {
   t.proc.send(`r ${ms} ${SLOT_MS}`);
-  const [, writes, startNs, ...counts] = (await t.proc.line()).split(' ');
+  const [, , startNs, ...counts] = (await t.proc.line()).split(' ');
   return {
-    writes: Number(writes),
     slotMs: SLOT_MS,
     startNs: BigInt(startNs),
     counts: counts.map(Number),
@@ -77,8 +76,7 @@ interface WatchedRun<W> {
   faulted: number[];
   /** Per tick: the written pages (exact) or their estimate (sampled). */
   estimated: number[];
-  /** Per tick: the ms it covered, its time (CLOCK_MONOTONIC ns) and the overhead estimate. */
-  tickMs: number[];
+  /** Per tick: its time (CLOCK_MONOTONIC ns) and the overhead estimate. */
   ticksNs: bigint[];
   estPct: number[];
   stretch: number;
@@ -99,7 +97,6 @@ async function runWatched<W>(
   const run: Omit<WatchedRun<W>, 'written'> = {
     faulted: [],
     estimated: [],
-    tickMs: [],
     ticksNs: [],
     estPct: [],
     stretch,
@@ -117,7 +114,6 @@ async function runWatched<W>(
     const tick = w.tick(out);
     run.faulted.push(tick.faultedPages);
     run.estimated.push(tick.exact ? tick.writtenPages : (tick.sample?.estimatedPages ?? NaN));
-    run.tickMs.push(now - last);
     run.estPct.push(estOverheadPct(tick.faultedPages, now - last, usPerFault));
     if (control) run.stretch = control(w, tick, now - last);
     last = now;
