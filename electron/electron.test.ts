@@ -69,12 +69,26 @@ if (missing !== null) {
         return { frames };
       }, target.pid!);
       expect(result.frames).toBeGreaterThan(5);
-      // Navigation away is blocked.
+      // Navigation away is blocked. The main process sees the attempt in 'will-navigate', where
+      // the app's own handler (registered first) has already cancelled it: wait for that, then
+      // the page must still be ours.
+      await app.evaluate(({ BrowserWindow }) => {
+        const seen: string[] = [];
+        (globalThis as unknown as { navigationsSeen: string[] }).navigationsSeen = seen;
+        for (const w of BrowserWindow.getAllWindows())
+          w.webContents.on('will-navigate', (_e, url) => seen.push(url));
+      });
       await page.evaluate(() => {
         (globalThis as unknown as { location: { href: string } }).location.href =
           'https://example.com/';
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await expect
+        .poll(() =>
+          app.evaluate(
+            () => (globalThis as unknown as { navigationsSeen: string[] }).navigationsSeen,
+          ),
+        )
+        .toContain('https://example.com/');
       expect(page.url()).toMatch(/^app:\/\/pagescope\//);
     });
   });
