@@ -14,6 +14,7 @@ import { categoriesFromPagemapHigh } from '../scan/pagemap-read-backend.ts';
 import { COUNT_KEYS } from '../scan/summary.ts';
 import { main } from './main.ts';
 import { readPagemapHigh, spawnNodeTarget, type Target } from '../../testing/targets.ts';
+import { cannotRunAsNobody } from '../../testing/as-nobody.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');
@@ -242,7 +243,8 @@ describe('bad input: exit code 2, one line on stderr, no stack trace', () => {
   });
 
   it('permission denied (as user nobody, on a root process) names ptrace and root', async (ctx) => {
-    if (process.getuid?.() !== 0) ctx.skip('needs root to switch to user nobody');
+    const why = cannotRunAsNobody();
+    if (why) ctx.skip(why);
     // tsx keeps a cache in $TMPDIR/tsx-UID: as nobody that would be a /tmp/tsx-65534 left behind.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-nobody-'));
     fs.chmodSync(tmp, 0o777);

@@ -16,6 +16,7 @@ import {
   startPyTarget,
 } from '../../testing/watch-support.ts';
 import { tracesLeft } from '../../testing/traces.ts';
+import { cannotRunAsNobody } from '../../testing/as-nobody.ts';
 
 const { defer, track } = cleanupAfterEach();
 
@@ -276,8 +277,9 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], {
       encoding: 'utf8',
     }).stdout.trim();
-    if (process.getuid?.() !== 0 || !setpriv)
-      ctx.skip('needs root and setpriv to run pagescope as an unprivileged user');
+    if (!setpriv) ctx.skip('needs setpriv to run pagescope as an unprivileged user');
+    const why = cannotRunAsNobody();
+    if (why) ctx.skip(why);
     const asNobody = [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups'];
     // tsx keeps a cache in $TMPDIR/tsx-UID: as nobody that would be a /tmp/tsx-65534 left behind.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-nobody-'));
