@@ -9,9 +9,13 @@
  * started with a parent-death SIGTERM (core/kernel/parent-death.ts), on which it cleans up and
  * exits; the ready line carries its own pid, so the exec chain is invisible to callers.
  * `stopDemo()` ends it on purpose (closing stdin, then SIGTERM, then SIGKILL if it hangs).
+ * And it is contained like a launched command (core/kernel/containment.ts): it joins a cgroup
+ * of its own before it runs, which is killed and removed when it exits or pagescope dies, so
+ * nothing it could ever start outlives either.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PagescopeError } from '../kernel/errors.ts';
+import { containLaunch } from '../kernel/containment.ts';
 import { dieWithParent } from '../kernel/parent-death.ts';
 import { entryCommand } from '../runtime/entry.ts';
 import type { DemoReady } from './regions.ts';
@@ -37,11 +41,20 @@ export async function spawnDemo(options: SpawnDemoOptions = {}): Promise<DemoPro
   // process.execPath is the Electron binary inside Electron: ELECTRON_RUN_AS_NODE makes it a
   // plain Node there, and is ignored by Node itself.
   const { command, args } = entryCommand('demo/workload');
-  const run = dieWithParent([command, ...args], 'TERM');
-  const child = spawn(run.file, run.args, {
-    stdio: ['pipe', 'pipe', options.stdio ?? 'pipe'],
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-  });
+  const containment = containLaunch();
+  const run = dieWithParent([command, ...args], 'TERM', containment.cgroup);
+  let child: ChildProcess;
+  try {
+    child = spawn(run.file, run.args, {
+      stdio: ['pipe', 'pipe', options.stdio ?? 'pipe'],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      detached: containment.detached,
+    });
+  } catch (err) {
+    containment.end();
+    throw err;
+  }
+  containment.adopt(child);
   // A write to a dead child's stdin must not crash the host.
   child.stdin?.on('error', () => {});
 

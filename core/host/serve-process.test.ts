@@ -1,6 +1,8 @@
 /**
  * `pagescope serve` as a whole process: targets it launched (a command, the demo) die with it
- * when it is SIGKILLed (parent-death signal through setpriv, core/kernel/parent-death.ts); the
+ * when it is SIGKILLed (parent-death signal through setpriv, core/kernel/parent-death.ts), and
+ * so does everything they started, at any depth, a setsid double-fork included (a cgroup per
+ * launch, core/kernel/containment.ts), also when a session ends normally, leaving no cgroup; the
  * token is on no command line (the browser gets a 0600 redirect file); with --allow-remote,
  * `launch` is refused unless --allow-launch, and hello says why.
  *
@@ -20,6 +22,9 @@ import {
   type WsClient,
 } from '../../testing/serve.ts';
 import { alive } from '../../testing/proc-facts.ts';
+import { launchCgroupsOf, ownCgroupDir } from '../kernel/containment.ts';
+import { describeSleeps, killSleeps, launchTree, sleepPids } from '../../testing/launch-tree.ts';
+import { until } from '../../testing/wait.ts';
 
 const started: ServeProcess[] = [];
 const clients: WsClient[] = [];
@@ -85,6 +90,77 @@ describe('pagescope serve, the process', () => {
       },
       { timeout: 15_000, interval: 100 },
     );
+  }, 120_000);
+
+  it('everything a launch started, at any depth, ends when the server is SIGKILLed; no cgroup is left', async (ctx) => {
+    const dir = ownCgroupDir();
+    if (!dir) ctx.skip('no cgroup v2 hierarchy here: containment falls back to process groups');
+    const tree = launchTree();
+    const s = await serve();
+    const host = s.child.pid!;
+    const c = await client(s);
+    try {
+      const launched = await c.request('launch', { command: tree.command });
+      expect(launched.ok, JSON.stringify(launched.error)).toBe(true);
+      const demo = await c.request('launchDemo', {});
+      expect(demo.ok, JSON.stringify(demo.error)).toBe(true);
+      const demoPid = demo.result!.pid as number;
+      pids.push(launched.result!.pid as number, demoPid);
+      const sleeps = await until(
+        () => `the launched tree (${describeSleeps(tree.sleeps)}): ${s.stderr()}`,
+        () => {
+          const p = sleepPids(tree.sleeps);
+          return p.every(Boolean) ? p : null;
+        },
+        60_000,
+      );
+      s.child.kill('SIGKILL');
+      await until(
+        () => `every launched process and the demo to end (${describeSleeps(tree.sleeps)})`,
+        () => !alive(demoPid) && sleeps.every((p) => !alive(p)),
+        15_000,
+      );
+      await until(
+        () => `no cgroup of serve ${host} (left: ${launchCgroupsOf(host).join(', ')})`,
+        () => launchCgroupsOf(host).length === 0,
+        15_000,
+      );
+    } finally {
+      killSleeps(tree.sleeps);
+    }
+  }, 120_000);
+
+  it('a session that ends normally ends what its command left behind and removes its cgroup', async (ctx) => {
+    if (!ownCgroupDir()) ctx.skip('no cgroup v2 hierarchy here');
+    const tree = launchTree();
+    const s = await serve();
+    const host = s.child.pid!;
+    const c = await client(s);
+    try {
+      const launched = await c.request('launch', { command: tree.command });
+      expect(launched.ok, JSON.stringify(launched.error)).toBe(true);
+      pids.push(launched.result!.pid as number);
+      await until(
+        () => `the launched tree (${describeSleeps(tree.sleeps)})`,
+        () => sleepPids(tree.sleeps).every(Boolean),
+        60_000,
+      );
+      expect(launchCgroupsOf(host)).toHaveLength(1);
+      expect((await c.request('detach', { sessionId: launched.result!.sessionId })).ok).toBe(true);
+      await until(
+        () => `the launched tree to end (${describeSleeps(tree.sleeps)})`,
+        () => sleepPids(tree.sleeps).every((p) => !p),
+        15_000,
+      );
+      await until(
+        () => `no cgroup of serve ${host} (left: ${launchCgroupsOf(host).join(', ')})`,
+        () => launchCgroupsOf(host).length === 0,
+        15_000,
+      );
+      expect(alive(host), 'the server runs on').toBe(true);
+    } finally {
+      killSleeps(tree.sleeps);
+    }
   }, 120_000);
 
   it('a launched command also ends with its session, and an unknown program is a clear error', async () => {

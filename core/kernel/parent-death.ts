@@ -5,25 +5,30 @@
  * exec, and Node's spawn runs no code of ours there. So the child is started through a small
  * exec chain that does it and then becomes the target (same pid throughout):
  *
- *   setpriv --pdeathsig KILL -- /bin/sh -c 'CHECK; exec "$@"' pagescope-pdeathsig PPID CMD...
+ *   setpriv --pdeathsig KILL -- /bin/sh -c 'CHECK; JOIN; exec "$@"' pagescope-pdeathsig PPID CG CMD...
  *
  * - `setpriv` (util-linux, on every Debian) calls prctl(PR_SET_PDEATHSIG) and execs the shell;
  *   the setting survives exec (it is cleared only by set-uid/set-gid execs).
  * - CHECK closes the one race: if pagescope died after fork but before the prctl, no signal will
  *   ever come; the shell then sees a parent pid other than ours and exits instead of running.
+ * - JOIN moves the shell into the launch's cgroup CG (containment.ts) when one is given, before
+ *   anything of the command runs, so all it ever starts is born inside; a failed move runs
+ *   nothing (exit 125). The signal alone reaches this one process, not its descendants.
  * - The signal is sent when the spawning THREAD ends, not only the process. Sessions spawn from
  *   their worker thread (see core/session/worker-protocol.ts), whose end is the session's end,
  *   when the child is to be killed anyway.
  *
  * Callers that attach right after spawning wait for the chain to finish (`untilExeced`), so they
  * never look at setpriv's or the shell's address space instead of the target's.
- * Without setpriv the command runs directly (`wrapped: false`) and the caller says so.
+ * Without setpriv the command runs directly, or through the shell alone when it must join a
+ * cgroup (`wrapped: false` either way), and the caller says so.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { PagescopeError } from './errors.ts';
 
-const SCRIPT = '[ "$PPID" = "$1" ] || exit 125; shift; exec "$@"';
+const SCRIPT =
+  '[ "$PPID" = "$1" ] || exit 125; [ -z "$2" ] || echo 0 > "$2/cgroup.procs" || exit 125; shift 2; exec "$@"';
 const NAME = 'pagescope-pdeathsig';
 
 let setprivPath: string | null | undefined;
@@ -53,25 +58,22 @@ export interface WrappedCommand {
   wrapped: boolean;
 }
 
-/** `command` started so that it gets `signal` when this process (the spawning thread) ends. */
-export function dieWithParent(command: string[], signal: 'KILL' | 'TERM' = 'KILL'): WrappedCommand {
+/**
+ * `command` started so that it gets `signal` when this process (the spawning thread) ends, and,
+ * with `cgroup`, so that it runs inside that cgroup from its first instruction.
+ */
+export function dieWithParent(
+  command: string[],
+  signal: 'KILL' | 'TERM' = 'KILL',
+  cgroup: string | null = null,
+): WrappedCommand {
+  const chain = ['/bin/sh', '-c', SCRIPT, NAME, String(process.pid), cgroup ?? '', ...command];
   const setpriv = findSetpriv();
-  if (!setpriv) return { file: command[0], args: command.slice(1), wrapped: false };
-  return {
-    file: setpriv,
-    args: [
-      `--pdeathsig`,
-      signal,
-      '--',
-      '/bin/sh',
-      '-c',
-      SCRIPT,
-      NAME,
-      String(process.pid),
-      ...command,
-    ],
-    wrapped: true,
-  };
+  if (!setpriv) {
+    if (cgroup) return { file: chain[0], args: chain.slice(1), wrapped: false };
+    return { file: command[0], args: command.slice(1), wrapped: false };
+  }
+  return { file: setpriv, args: [`--pdeathsig`, signal, '--', ...chain], wrapped: true };
 }
 
 /**

@@ -10,10 +10,16 @@
  * userfaultfd is injected at that stop and the child is detached; from then on it is watched
  * like any other process. The whole sequence is synchronous so libuv's SIGCHLD handling never
  * sees our ptrace stops.
+ *
+ * Containment (core/kernel/containment.ts): the child joins its launch's cgroup in the
+ * parent-death chain, before the gate, so everything the command starts, at any depth, is
+ * killed with it when pagescope ends however it ends, or when the command exits; where no
+ * cgroup can be made, its process group is (weaker: see that file).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { containLaunch, type Contained } from '../kernel/containment.ts';
 import { dieWithParent } from '../kernel/parent-death.ts';
 import { PagescopeError } from '../kernel/errors.ts';
 import {
@@ -111,13 +117,15 @@ function untilWaitingShell(pid: number, exe: string): void {
 export function launchAndAttach(
   command: string[],
   options: LaunchOptions = {},
-): { child: ChildProcess; watcher: WriteWatcher } {
+): { child: ChildProcess; watcher: WriteWatcher; containment: Contained } {
   if (command.length === 0)
     throw new PagescopeError(
       'No command to launch was given (write it after "--").',
       'bad-command',
     );
   const shellReal = fs.realpathSync('/bin/sh');
+  // Before the child exists: the reaper must be there if we die right after the spawn.
+  const containment = containLaunch();
   const [readEnd, writeEnd] = pipe();
   let child: ChildProcess;
   try {
@@ -126,11 +134,22 @@ export function launchAndAttach(
       readEnd,
     ] as StdioOptions;
     // Through the parent-death chain (core/kernel/parent-death.ts): the command dies with
-    // pagescope however pagescope ends.
-    const run = dieWithParent(['/bin/sh', '-c', 'read _ <&3; exec "$@" 3<&-', 'sh', ...command]);
-    child = spawn(run.file, run.args, { stdio, env: options.env, cwd: options.cwd });
+    // pagescope however pagescope ends, and joins the launch's cgroup before it runs.
+    const run = dieWithParent(
+      ['/bin/sh', '-c', 'read _ <&3; exec "$@" 3<&-', 'sh', ...command],
+      'KILL',
+      containment.cgroup,
+    );
+    child = spawn(run.file, run.args, {
+      stdio,
+      env: options.env,
+      cwd: options.cwd,
+      detached: containment.detached,
+    });
+    containment.adopt(child);
   } catch (err) {
     closeRawFd(writeEnd);
+    containment.end();
     throw err;
   } finally {
     closeRawFd(readEnd);
@@ -175,7 +194,7 @@ export function launchAndAttach(
     // attach() restores the registers and detaches on every path, success or not; a detach
     // after that (on an error below) is a harmless ESRCH.
     const watcher = WriteWatcher.attach(pid, { force: options.force, alreadyStoppedTid: pid });
-    return { child, watcher };
+    return { child, watcher, containment };
   } catch (err) {
     if (!released) closeRawFd(writeEnd);
     if (traced) detach(pid, 0); // harmless ESRCH when already detached
