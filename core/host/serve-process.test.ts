@@ -114,6 +114,14 @@ describe('pagescope serve, the process', () => {
         },
         60_000,
       );
+      // Each launch in a cgroup of its own (sessions are worker threads of one process).
+      const cgroupOf = (pid: number): string =>
+        /^0::(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'))![1];
+      const treeCgroup = cgroupOf(sleeps[0]);
+      expect(treeCgroup).toMatch(new RegExp(`/pagescope-${host}-\\d+\\.\\d+$`));
+      for (const p of sleeps) expect(cgroupOf(p)).toBe(treeCgroup);
+      expect(cgroupOf(demoPid)).toMatch(new RegExp(`/pagescope-${host}-\\d+\\.\\d+$`));
+      expect(cgroupOf(demoPid)).not.toBe(treeCgroup);
       s.child.kill('SIGKILL');
       await until(
         () => `every launched process and the demo to end (${describeSleeps(tree.sleeps)})`,

@@ -103,7 +103,7 @@ async function killHostAndExpectNothingLeft(
   );
   // Each was in the launch's cgroup, the setsid one too.
   if (opts.inCgroup)
-    for (const cg of cgroups) expect(cg).toMatch(new RegExp(`/pagescope-${host}-\\d+$`));
+    for (const cg of cgroups) expect(cg).toMatch(new RegExp(`/pagescope-${host}-\\d+\\.\\d+$`));
   await until(
     () => `no cgroup of pagescope ${host} (left: ${launchCgroupsOf(host).join(', ')})`,
     () => launchCgroupsOf(host).length === 0,

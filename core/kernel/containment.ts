@@ -7,7 +7,7 @@
  * sleep 8; wait'` loses its shell and leaves both sleeps to init. So, per launch:
  *
  * - A cgroup (v2), where we may create one under our own cgroup (root, or a delegated subtree
- *   such as systemd's user@UID.service): `<our cgroup>/pagescope-<pid>-<n>`. The launched child
+ *   such as systemd's user@UID.service): `<our cgroup>/pagescope-<pid>-<thread>.<n>`. The launched child
  *   joins it itself, in the parent-death chain's shell before it execs anything
  *   (`echo 0 > cgroup.procs`), so everything it ever forks is born inside; a process cannot
  *   leave a cgroup by setsid, double fork or reparenting.
@@ -35,8 +35,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 
-/** Name prefix of the cgroups we create: `pagescope-<host pid>-<n>`. */
+/** Name prefix of the cgroups we create: `pagescope-<host pid>-<thread id>.<n>`. */
 export const CGROUP_PREFIX = 'pagescope-';
 
 /**
@@ -117,11 +118,18 @@ function makeCgroup(): { dir: string | null; why: string } {
     return { dir: null, why: 'PAGESCOPE_CONTAINMENT=process-group' };
   const parent = ownCgroupDir();
   if (!parent) return { dir: null, why: 'no cgroup v2 hierarchy here' };
-  const dir = path.join(parent, `${CGROUP_PREFIX}${process.pid}-${++seq}`);
-  try {
-    fs.mkdirSync(dir);
-  } catch (err) {
-    return { dir: null, why: `cannot create a cgroup in ${parent} (${(err as Error).message})` };
+  // Worker threads share the pid and each has its own `seq`: the thread id keeps names apart;
+  // EEXIST (a leftover of an earlier process with our pid) moves on to the next number.
+  let dir = '';
+  for (let tries = 0; ; tries++) {
+    dir = path.join(parent, `${CGROUP_PREFIX}${process.pid}-${threadId}.${++seq}`);
+    try {
+      fs.mkdirSync(dir);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && tries < 100) continue;
+      return { dir: null, why: `cannot create a cgroup in ${parent} (${(err as Error).message})` };
+    }
   }
   try {
     // Moving a process needs write access to both cgroup.procs (and the common ancestor's).
