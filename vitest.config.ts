@@ -29,6 +29,7 @@ const UNIT = [
   'bench/bench.test.ts',
   'bench/lib/write-dips.test.ts',
   'testing/wait.test.ts',
+  'scripts/engines.test.ts',
 ];
 
 const ALL = [
