@@ -21,6 +21,7 @@ const UNIT = [
   'core/watch/overhead-budget.test.ts',
   'core/record/format.test.ts',
   'core/record/analytics.test.ts',
+  'core/record/export-names.test.ts',
   'core/scan/summary.test.ts',
   'core/host/static-files.test.ts',
   'core/cli/docs.test.ts',
@@ -28,6 +29,7 @@ const UNIT = [
   'bench/bench.test.ts',
   'bench/lib/write-dips.test.ts',
   'testing/wait.test.ts',
+  'scripts/engines.test.ts',
 ];
 
 const ALL = [

@@ -36,7 +36,11 @@ import {
   RENDERER_CSP,
   rendererFile,
 } from '../core/host/static-files.ts';
-import { IPC_CHANNELS } from '../core/protocol/constants.ts';
+import {
+  IPC_CHANNELS,
+  OLD_RECORDING_EXTENSION,
+  RECORDING_EXTENSION,
+} from '../core/protocol/constants.ts';
 import type { Response as HostResponse } from '../core/protocol/messages.ts';
 import { distDir } from '../core/runtime/entry.ts';
 
@@ -62,12 +66,23 @@ protocol.registerSchemesAsPrivileged([
   { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ]);
 
-/** Recordings open and save through Electron's own dialogs (host/recording-desk.ts). */
-const FILTERS = [{ name: 'pagescope recordings', extensions: ['pgsrec'] }];
+/**
+ * Recordings open and save through Electron's own dialogs (host/recording-desk.ts): saved as
+ * .pgsrec; opened also under the older .rec name.
+ */
+const EXT = RECORDING_EXTENSION.slice(1);
+const FILTERS = [{ name: 'pagescope recordings', extensions: [EXT] }];
+const OPEN_FILTERS = [
+  { name: 'pagescope recordings', extensions: [EXT, OLD_RECORDING_EXTENSION.slice(1)] },
+];
 const recordingDialogs = {
   async openRecording(): Promise<string | null> {
     const win = BrowserWindow.getFocusedWindow();
-    const opts = { title: 'Open a recording', filters: FILTERS, properties: ['openFile' as const] };
+    const opts = {
+      title: 'Open a recording',
+      filters: OPEN_FILTERS,
+      properties: ['openFile' as const],
+    };
     const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
     return r.canceled ? null : (r.filePaths[0] ?? null);
   },

@@ -33,7 +33,7 @@ export async function recordCases(ctx: BenchContext): Promise<CaseResult[]> {
     ];
   const seconds = ctx.quick ? 15 : 60;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-bench-record-'));
-  const file = path.join(dir, 'demo.rec');
+  const file = path.join(dir, 'demo.pgsrec');
   const session = await Session.launchDemo({ sessionId: 1, intervalMs: 100 });
   try {
     const deadline = performance.now() + 20_000;

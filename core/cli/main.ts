@@ -108,7 +108,7 @@ export function buildProgram(): Command {
     .option('--interval <ms>', 'milliseconds between ticks', '100')
     .option('--duration <s>', 'stop after this many seconds')
     .option('--ticks <n>', 'stop after this many ticks')
-    .option('-o, --output <file>', 'the recording file to write')
+    .option('-o, --output <file>', 'the recording file to write (NAME.pgsrec)')
     .option('--force', 'attach even when the target runs under a seccomp filter')
     .action(async (command: string[], opts) => {
       const { recordCommand } = await import('./commands/record.ts');
@@ -117,7 +117,7 @@ export function buildProgram(): Command {
 
   errorOutput(program.command('report'))
     .description('print the write working-set analytics of a recording')
-    .argument('<file>', 'a recording made by pagescope record')
+    .argument('<file>', 'a recording made by pagescope record (NAME.pgsrec)')
     .option('--json', 'one JSON object on stdout')
     .option(
       '--link <speed>',
@@ -139,7 +139,7 @@ export function buildProgram(): Command {
 
   errorOutput(program.command('export'))
     .description('write per-tick per-VMA counters of a recording as CSV, JSON or a Chrome trace')
-    .argument('<file>', 'a recording made by pagescope record')
+    .argument('<file>', 'a recording made by pagescope record (NAME.pgsrec)')
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json', 'trace']))
     .option('-o, --output <file>', 'write here instead of stdout')
     .action(async (file: string, opts) => {
@@ -149,7 +149,10 @@ export function buildProgram(): Command {
 
   errorOutput(program.command('serve'))
     .description('serve the UI over HTTP and the host API over a WebSocket (loopback, token)')
-    .argument('[recording]', 'a recording to open in the UI at once (attached to nothing)')
+    .argument(
+      '[recording]',
+      'a recording (NAME.pgsrec) to open in the UI at once (attached to nothing)',
+    )
     .option(
       '--recordings <dir>',
       'where recordings made from the UI go (default ~/.local/share/pagescope/recordings)',

@@ -41,6 +41,7 @@ describe('parseMaps', () => {
       dev: 'fe:01',
       inode: 1835067,
       path: '/usr/bin/python3.11',
+      label: '/usr/bin/python3.11',
       kind: 'file',
     });
     expect(vmas[10].offset).toBe(0x1000);
@@ -71,6 +72,29 @@ describe('parseMaps', () => {
     ]);
   });
 
+  it('names each VMA as what it is, keeping the raw path', () => {
+    expect(vmas.map((v) => v.label)).toEqual([
+      '/usr/bin/python3.11',
+      '[heap]',
+      '',
+      '[anon:v8 heap]',
+      'memfd:pagescope',
+      'shared anonymous',
+      'SysV shm (private)',
+      'shared anonymous (hugetlb)',
+      '/dev/hugepages/buf',
+      'shared anonymous: ring',
+      '/tmp/with space/lib (deleted)',
+      '[anon:shared]',
+      '[stack]',
+      '[vvar]',
+      '[vvar_vclock]',
+      '[vdso]',
+      '[vsyscall]',
+    ]);
+    expect(vmas[5].path).toBe('/dev/zero (deleted)');
+  });
+
   it('keeps [vsyscall] exact as page numbers above 2^52', () => {
     const v = vmas.at(-1)!;
     expect(v.startPage).toBe(0xffffffffff600);
@@ -83,6 +107,8 @@ describe('parseMaps', () => {
   it('names old-style [stack:TID] a stack and other bracketed names anon', () => {
     expect(vmaKind('[stack:123]', 'rw-p', 0)).toBe('stack');
     expect(vmaKind('[uprobes]', 'r-xp', 0)).toBe('anon');
+    // Private /dev/zero is anonymous memory; shared, the kernel shows it "(deleted)".
+    expect(vmaKind('/dev/zero', 'rw-p', 4)).toBe('anon');
   });
 
   it('rejects a line that is not a maps line, quoting it', () => {

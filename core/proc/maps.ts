@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { fromNodeError } from '../kernel/errors.ts';
 import { PAGE_SHIFT } from '../kernel/pagemap-abi.ts';
+import { vmaName } from '../protocol/vma-name.ts';
 
 export type VmaKind =
   'heap' | 'stack' | 'vdso' | 'vvar' | 'vsyscall' | 'file' | 'anon' | 'shmem' | 'hugetlb';
@@ -25,8 +26,13 @@ export interface Vma {
   offset: number;
   dev: string;
   inode: number;
-  /** The path or pseudo-name ("[heap]"), '' for anonymous memory. */
+  /** The path or pseudo-name ("[heap]"), '' for anonymous memory: maps' text, unchanged. */
   path: string;
+  /**
+   * What it is, as every view names it (protocol/vma-name.ts): the file's path, "shared
+   * anonymous", "memfd:NAME", "SysV shm key 0x…", "[heap]"; '' for plain anonymous memory.
+   */
+  label: string;
   kind: VmaKind;
 }
 
@@ -50,6 +56,7 @@ export function parseMaps(text: string): Vma[] {
       dev,
       inode: Number(inode),
       path,
+      label: vmaName(path),
       kind: vmaKind(path, perms, Number(inode)),
     });
   }
@@ -87,11 +94,13 @@ export function vmaKind(path: string, perms: string, inode: number): VmaKind {
   if (path === '[vdso]') return 'vdso';
   if (path === '[vvar]' || path === '[vvar_vclock]') return 'vvar';
   if (path === '[vsyscall]') return 'vsyscall';
+  // /dev/zero mapped private is plain anonymous memory (shared, the kernel renames it deleted).
+  if (path === '/dev/zero') return 'anon';
   if (path.startsWith('/anon_hugepage') || path.includes('hugepages')) return 'hugetlb';
   if (
     path.startsWith('/memfd:') ||
     path.startsWith('/SYSV') ||
-    path.startsWith('/dev/zero') ||
+    path === '/dev/zero (deleted)' ||
     path.startsWith('[anon_shmem:') ||
     path.startsWith('/dev/shm/')
   )

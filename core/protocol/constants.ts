@@ -10,6 +10,11 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/** A recording's file name extension, everywhere (CLI examples, the hosts, the UI's dialogs). */
+export const RECORDING_EXTENSION = '.pgsrec';
+/** The older name, which the UI still opens (files made before it changed). */
+export const OLD_RECORDING_EXTENSION = '.rec';
+
 /** Electron IPC: one invoke channel for requests, two send-only channels host -> UI. */
 export const IPC_CHANNELS = {
   request: 'pagescope:request',

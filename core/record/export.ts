@@ -5,6 +5,7 @@
  * one for the dirty rate and one per VMA that has anything, named by a metadata event
  * ("ph": "M", process_name). Each writer streams through `write` (a file or stdout) as it goes.
  */
+import { vmaShortName } from '../protocol/vma-name.ts';
 import { dirtyRate } from './analytics.ts';
 import type { Recording } from './reader.ts';
 import { forEachVmaTick, seriesOf, type VmaTickCounters } from './report.ts';
@@ -59,8 +60,7 @@ export function exportJson(rec: Recording, write: Write): void {
 
 /** A VMA's track name: "vma 12 [heap]", "vma 3 libc.so.6", "vma 40 demo: sweep". */
 function trackName(row: VmaTickCounters): string {
-  const what =
-    row.label || (row.path ? row.path.split('/').pop() || row.path : `anon ${row.start}`);
+  const what = row.label || vmaShortName(row.path) || `anon ${row.start}`;
   return `vma ${row.start} ${what}`;
 }
 

@@ -262,7 +262,7 @@ describe('bad files', () => {
   const expectError = (bytes: Uint8Array, code: string, text: RegExp): void => {
     let err: unknown = null;
     try {
-      parseRecording(bytes, 'x.rec');
+      parseRecording(bytes, 'x.pgsrec');
     } catch (e) {
       err = e;
     }

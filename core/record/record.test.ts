@@ -195,7 +195,7 @@ describe('recording a session', () => {
     sessions.push(s);
     const bufEnd = t.buf + (4n << 20n);
     await s.watch([{ start: '0x' + t.buf.toString(16), end: '0x' + bufEnd.toString(16) }], []);
-    const file = path.join(tmp, 'python.rec');
+    const file = path.join(tmp, 'python.pgsrec');
     const { live } = await recordLive(s, file, 20);
     const rec = readRecording(file);
     expect(rec.truncated).toBeNull();
@@ -227,7 +227,7 @@ describe('recording a session', () => {
       demoVmas.map((v) => ({ start: v.start, end: v.end })),
       [],
     );
-    const file = path.join(tmp, 'demo.rec');
+    const file = path.join(tmp, 'demo.pgsrec');
     const { live } = await recordLive(s, file, 12);
     const rec = readRecording(file);
     expectSameAsLive(rec, live);
@@ -275,7 +275,7 @@ describe('a recorder killed with SIGKILL', () => {
   it('python3: the file reads up to its last tick; report and export work on it', async (ctx) => {
     if (!canWatch) ctx.skip(`needs PAGEMAP_SCAN and uffd-wp async: ${caps.uffdProblem}`);
     const t = await python();
-    const file = path.join(tmp, 'killed.rec');
+    const file = path.join(tmp, 'killed.pgsrec');
     const rec = startRecorder([
       '--pid',
       String(t.pid),
@@ -318,7 +318,7 @@ describe('a recorder killed with SIGKILL', () => {
 
   it('the demo: the same, and the demo workload ends with its recorder', async (ctx) => {
     if (!canWatch) ctx.skip(`needs PAGEMAP_SCAN and uffd-wp async: ${caps.uffdProblem}`);
-    const file = path.join(tmp, 'demo-killed.rec');
+    const file = path.join(tmp, 'demo-killed.pgsrec');
     const rec = startRecorder(['--demo', '--writable', '-o', file]);
     await ticksIn(file, 15);
     await killed(rec);
@@ -353,7 +353,7 @@ describe('bad files through the CLI', () => {
       /declares a header of 2147483647 bytes/,
     ],
   ])('%s: one line, exit 2', async (name, bytes, pattern) => {
-    const file = path.join(tmp, `${name}.rec`);
+    const file = path.join(tmp, `${name}.pgsrec`);
     fs.writeFileSync(file, bytes);
     for (const args of [
       ['report', file],
@@ -368,10 +368,10 @@ describe('bad files through the CLI', () => {
   });
 
   it('a missing file and a wrong format are one line each', async () => {
-    const missing = await cli(['report', path.join(tmp, 'nope.rec')]);
+    const missing = await cli(['report', path.join(tmp, 'nope.pgsrec')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^pagescope: Cannot open .*nope\.rec: no such file\.\n$/);
-    const fmt = await cli(['export', path.join(tmp, 'nope.rec'), '--format', 'xml']);
+    expect(missing.stderr).toMatch(/^pagescope: Cannot open .*nope\.pgsrec: no such file\.\n$/);
+    const fmt = await cli(['export', path.join(tmp, 'nope.pgsrec'), '--format', 'xml']);
     expect(fmt.code).toBe(2);
     expect(fmt.stderr).toMatch(/--format/);
   });

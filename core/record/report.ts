@@ -6,6 +6,7 @@
 import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
+import { labelledName } from '../protocol/vma-name.ts';
 import {
   dirtyRate,
   HOT_SHARE,
@@ -210,7 +211,7 @@ export function forEachVmaTick(rec: Recording, each: (row: VmaTickCounters) => v
         start: vm.start,
         end: vm.end,
         path: vm.path,
-        label: vm.label ?? '',
+        label: labelledName(vm),
         present: c ? c.present : null,
         swapped: c ? c.swapped : null,
         watched: c ? c.watched : null,

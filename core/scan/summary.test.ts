@@ -63,6 +63,7 @@ describe('summarize', () => {
     dev: '00:00',
     inode: 0,
     path: '',
+    label: '',
     kind: 'anon',
   });
 

@@ -31,6 +31,7 @@ function vma(index: number, startPage: number, endPage: number): Vma {
     dev: '00:00',
     inode: 0,
     path: '',
+    label: '',
     kind: 'anon',
   };
 }

@@ -4,6 +4,7 @@
  * the help overlay).
  */
 import type { KeyboardEvent } from 'react';
+import { vmaShortName } from '../../core/protocol/vma-name.ts';
 import { nextIndex } from './a11y/roving.ts';
 import {
   resetWritten,
@@ -45,7 +46,7 @@ export function Controls() {
   const target = selection
     ? `selection (${fmt.format(selection.end - selection.start)} pages)`
     : focusedVma
-      ? focusedVma.path.split('/').pop() || focusedVma.label || `[${focusedVma.kind}]`
+      ? vmaShortName(focusedVma.path) || focusedVma.label || `[${focusedVma.kind}]`
       : null;
 
   const onModeKey = (e: KeyboardEvent<HTMLDivElement>) => {

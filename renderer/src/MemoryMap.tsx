@@ -8,13 +8,14 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { VmaInfo } from '../../core/protocol/messages.ts';
+import { vmaName as nameOfPath } from '../../core/protocol/vma-name.ts';
 import { useRoving } from './a11y/roving.ts';
 import { frameHub } from './frames.ts';
 import { requestZoom, useApp } from './store.ts';
 import { fmt, formatBytes } from './theme.ts';
 
 export function vmaName(v: VmaInfo): string {
-  if (v.path) return v.path;
+  if (v.path) return nameOfPath(v.path);
   if (v.label) return v.label;
   return v.kind === 'anon' ? '(anonymous)' : `[${v.kind}]`;
 }

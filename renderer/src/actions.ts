@@ -6,6 +6,7 @@ import type { Bridge } from '../../core/protocol/bridge.ts';
 import { PROTOCOL_VERSION } from '../../core/protocol/constants.ts';
 import { errorCodeOf } from '../../core/protocol/errors.ts';
 import type { HostEvent, SessionInfo } from '../../core/protocol/messages.ts';
+import { vmaName } from '../../core/protocol/vma-name.ts';
 import { superviseLink } from './connection.ts';
 import { demoSpan } from './demo.ts';
 import { explain } from './explain.ts';
@@ -238,7 +239,7 @@ export async function watchWrites(): Promise<void> {
   });
   for (const v of res.vmas) {
     if (v.watched === 'refused' && v.watchNote)
-      notify('warning', `${v.path || v.label || v.start}: ${v.watchNote}`);
+      notify('warning', `${vmaName(v.path) || v.label || v.start}: ${v.watchNote}`);
   }
 }
 

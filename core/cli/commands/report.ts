@@ -5,6 +5,7 @@
  * tick, with one line on stderr saying so.
  */
 import { PagescopeError } from '../../kernel/errors.ts';
+import { labelledName } from '../../protocol/vma-name.ts';
 import { sortVmaRows } from '../../record/analytics.ts';
 import { readRecording } from '../../record/reader.ts';
 import { buildReport } from '../../record/report.ts';
@@ -94,7 +95,7 @@ export function reportCommand(file: string, options: ReportCommandOptions): numb
             .slice(0, top)
             .map((v) => [
               '0x' + (v.start * 4096).toString(16),
-              v.label || v.path || '[anon]',
+              labelledName(v, false) || '[anon]',
               v.pageWrites,
               v.distinctPages,
               rate(v.writeMiBps),

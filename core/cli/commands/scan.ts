@@ -48,6 +48,8 @@ export function scanCommand(options: ScanCommandOptions): number {
           end: '0x' + pageToHex(v.endPage),
           perms: v.perms,
           path: v.path,
+          // What it is ("shared anonymous", "memfd:NAME", the file): protocol/vma-name.ts.
+          label: v.label,
           kind: v.kind,
           pages: result.summaries[v.index],
         })),
@@ -83,7 +85,7 @@ export function scanCommand(options: ScanCommandOptions): number {
     const rows = scanned.map((v) => [
       `${v.startHex}-${v.endHex}`,
       v.perms,
-      v.path || `[${v.kind}]`,
+      v.label || `[${v.kind}]`,
       ...row(result.summaries[v.index]),
     ]);
     rows.push(['total', '', count(scanned.length, 'VMA'), ...row(totals)]);

@@ -26,6 +26,7 @@
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import { pageToHex, readMaps, type Vma } from '../../proc/maps.ts';
+import { vmaName, vmaShortName } from '../../protocol/vma-name.ts';
 import type { RegionList } from '../../scan/region-list.ts';
 import type { PageRange } from '../../scan/scanner.ts';
 import { WatchDriver, type WatchFigures } from '../../watch/driver.ts';
@@ -150,7 +151,7 @@ function overlapsAny(r: PageRange, vmas: Vma[]): boolean {
 
 function vmaLabel(v: Vma | undefined, page: number): string {
   if (!v) return `0x${pageToHex(page)}`;
-  if (v.path) return v.path.split('/').pop() || v.path;
+  if (v.path) return vmaShortName(v.path);
   return `anon@0x${v.startHex}`;
 }
 
@@ -295,7 +296,7 @@ export async function watchCommand(
           continue;
         }
         note(
-          `not watching ${s.path || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)}: ${s.reason}.`,
+          `not watching ${vmaName(s.path) || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)}: ${s.reason}.`,
         );
       }
     };

@@ -6,6 +6,7 @@
 import { HISTOGRAM_WIDTH, PAGE_BIT_NAMES } from '../../../core/protocol/page-bits.ts';
 import type { Frame } from '../../../core/protocol/frame.ts';
 import type { VmaInfo } from '../../../core/protocol/messages.ts';
+import { vmaName } from '../../../core/protocol/vma-name.ts';
 import { addressAtIndex, vmaAtIndex } from '../store.ts';
 import { fmt } from '../theme.ts';
 import type { DisplaySpace } from './display-space.ts';
@@ -65,7 +66,9 @@ export function cellInfo(
     index: idx,
     pages: n,
     address: address + (n > 1 ? ` · cell of ${fmt.format(n)} pages` : ''),
-    vma: v ? `${v.path || v.label || '[' + v.kind + ']'} · ${v.perms} · ${v.start}–${v.end}` : null,
+    vma: v
+      ? `${vmaName(v.path) || v.label || '[' + v.kind + ']'} · ${v.perms} · ${v.start}–${v.end}`
+      : null,
     categories: cats,
   };
 }

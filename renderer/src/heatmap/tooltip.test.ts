@@ -39,6 +39,15 @@ describe('vmaLabel', () => {
     expect(vmaLabel(vma(0, 1, {}))).toBe('anon');
     expect(vmaLabel(vma(0, 1, { kind: 'stack' as VmaInfo['kind'] }))).toBe('[stack]');
   });
+
+  it('names shared memory as what it is, not after the zero page', () => {
+    const shm = { kind: 'shmem' as VmaInfo['kind'] };
+    expect(vmaLabel(vma(0, 1, { ...shm, path: '/dev/zero (deleted)' }))).toBe('shared anonymous');
+    expect(vmaLabel(vma(0, 1, { ...shm, path: '/memfd:jit (deleted)' }))).toBe('memfd:jit');
+    expect(vmaLabel(vma(0, 1, { ...shm, path: '/SYSV0000abcd (deleted)' }))).toBe(
+      'SysV shm key 0x0000abcd',
+    );
+  });
 });
 
 describe('tipLines', () => {

@@ -4,6 +4,7 @@
  * What one cell holds comes from cell-info.ts; this file only arranges it.
  */
 import type { TickCounters, VmaInfo } from '../../../core/protocol/messages.ts';
+import { vmaShortName } from '../../../core/protocol/vma-name.ts';
 import { vmaAtIndex } from '../store.ts';
 import { fmt } from '../theme.ts';
 import type { CellInfo } from './cell-info.ts';
@@ -15,9 +16,9 @@ import type { Layout } from './viewport.ts';
 const TIP_WIDTH = 300;
 const TIP_HEIGHT = 70;
 
-/** A VMA's short name: the file's base name, else its label, else its kind. */
+/** A VMA's short name: what its path names (vma-name.ts), else its label, else its kind. */
 export function vmaLabel(v: VmaInfo): string {
-  if (v.path) return v.path.split('/').pop() || v.path;
+  if (v.path) return vmaShortName(v.path);
   if (v.label) return v.label;
   return v.kind === 'anon' ? 'anon' : `[${v.kind}]`;
 }

@@ -6,6 +6,7 @@
  */
 import { useState } from 'react';
 import type { AnalyticsReport } from '../../../core/protocol/recording.ts';
+import { labelledName } from '../../../core/protocol/vma-name.ts';
 import { useApp } from '../store.ts';
 import { fmt } from '../theme.ts';
 import { loadAnalytics } from './actions.ts';
@@ -48,7 +49,7 @@ export function AnalyticsPanel() {
   const stem = fileStem(replay?.summary.file ?? `${session.name}-${session.pid}`);
   const rows = r ? [...r.perVma].sort((x, y) => y[sort] - x[sort] || x.start - y.start) : [];
   const name = (v: AnalyticsReport['perVma'][number]) =>
-    v.label || v.path.split('/').pop() || '0x' + (v.start * 4096).toString(16);
+    labelledName(v) || '0x' + (v.start * 4096).toString(16);
   const exportCsv = () =>
     downloadCsv(
       `${stem}-vma-writes.csv`,
@@ -67,7 +68,7 @@ export function AnalyticsPanel() {
           '0x' + (v.start * 4096).toString(16),
           '0x' + (v.end * 4096).toString(16),
           v.path,
-          v.label ?? '',
+          labelledName(v),
           v.pageWrites,
           v.distinctPages,
           v.writeMiBps,

@@ -5,6 +5,7 @@
  * heatmap.
  */
 import { useState } from 'react';
+import { labelledName } from '../../../core/protocol/vma-name.ts';
 import { useApp } from '../store.ts';
 import { fmt } from '../theme.ts';
 import { clearDiff, compare } from './actions.ts';
@@ -84,7 +85,7 @@ export function ComparePanel() {
           v.start,
           v.end,
           v.path,
-          v.label ?? '',
+          labelledName(v),
           v.presentA,
           v.presentB,
           v.swappedA,
@@ -143,7 +144,7 @@ export function ComparePanel() {
             <tbody>
               {(changed ?? []).slice(0, 200).map((v) => (
                 <tr key={v.index}>
-                  <th scope="row">{v.label || v.path.split('/').pop() || v.start}</th>
+                  <th scope="row">{labelledName(v) || v.start}</th>
                   <td>
                     {fmt.format(v.presentA)} → {fmt.format(v.presentB)}
                   </td>

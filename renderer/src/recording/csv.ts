@@ -2,6 +2,8 @@
  * Exports from the page: tables as CSV (RFC 4180 quoting), the heatmap canvas as PNG. Files go
  * through a download link (a browser saves them; Electron asks where).
  */
+import { OLD_RECORDING_EXTENSION, RECORDING_EXTENSION } from '../../../core/protocol/constants.ts';
+
 export function toCsv(
   header: string[],
   rows: Array<Array<string | number | null | undefined>>,
@@ -39,8 +41,10 @@ export async function exportHeatmapPng(name: string): Promise<void> {
   downloadBlob(blob, name);
 }
 
-/** "heap-20261129-0215" style stem for exported files. */
+/** "heap-20261129-0215" style stem for exported files (a recording's extension dropped). */
 export function fileStem(name: string): string {
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'pagescope';
-  return safe.replace(/\.pgsrec$/, '');
+  for (const ext of [RECORDING_EXTENSION, OLD_RECORDING_EXTENSION])
+    if (safe.endsWith(ext) && safe.length > ext.length) return safe.slice(0, -ext.length);
+  return safe;
 }
