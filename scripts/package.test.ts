@@ -202,6 +202,30 @@ describe('the npm package, installed into an empty folder', () => {
     expect(await exited).toBe(0);
   }, 60_000);
 
+  // The package promises engines.node (20.19+), older than what a clone needs (22.13+: the
+  // desktop tooling). .ci/run names the machine's own older node in PAGESCOPE_PACKAGE_NODE when it
+  // put a newer one first on PATH; the package's CLI then runs on that one too.
+  it('runs on the older Node its engines promise (scan, watch of a launched python3)', (ctx) => {
+    const old = process.env.PAGESCOPE_PACKAGE_NODE;
+    if (!old) return ctx.skip('PAGESCOPE_PACKAGE_NODE names no older node to run the package on');
+    const version = execFileSync(old, ['--version'], { encoding: 'utf8' }).trim();
+    const [major, minor] = version.slice(1).split('.').map(Number);
+    if (major >= 22) return ctx.skip(`${old} is ${version}, not older than a clone's Node`);
+    expect(major > 20 || (major === 20 && minor >= 19), `${old} is ${version}`).toBe(true);
+    const cli = path.join(dir, 'node_modules/pagescope/bin/pagescope.mjs');
+    const scan = JSON.parse(run(old, [cli, 'scan', '--pid', String(target.pid), '--json']));
+    expect(scan.totals.present).toBeGreaterThan(0);
+    const script =
+      'import time\nb = bytearray(1 << 22)\nwhile True:\n  b[::4096] = b"x" * 1024\n  time.sleep(0.05)';
+    const args = ['watch', '--writable', '--ticks', '2', '--interval', '200', '--json', '--'];
+    const lines = run(old, [cli, ...args, pythonExecutable(), '-c', script], 45_000)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { writtenPages?: number; done?: boolean; ticks?: number });
+    expect(lines.at(-1)).toMatchObject({ done: true, ticks: 2 });
+    expect(lines.some((l) => (l.writtenPages ?? 0) > 0)).toBe(true);
+  });
+
   it('pagescope demo --seconds 1', () => {
     const out = run(bin, ['demo', '--seconds', '1'], 45_000);
     expect(out).toMatch(/pid \d+/);
