@@ -145,3 +145,29 @@ export async function boxesOverFrames(locator: Locator, frames = 30): Promise<st
     frames,
   );
 }
+
+/**
+ * The controls (buttons, inputs, selects) whose bounding box changed over `frames` animation
+ * frames, read in the page in one pass, each as "name: box | box ...": [] when nothing moved.
+ */
+export async function movingControls(page: Page, frames = 60): Promise<string[]> {
+  return page.evaluate(`new Promise((resolve) => {
+    const seen = new Map();
+    let left = ${frames};
+    const step = () => {
+      document.querySelectorAll('button, input, select').forEach((el, i) => {
+        if (el.closest('[inert], [aria-hidden="true"]')) return;
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) return;
+        const name = (el.getAttribute('aria-label') || el.textContent || el.tagName).trim();
+        const key = name.slice(0, 40) + ' #' + i;
+        const box = [r.x, r.y, r.width, r.height].map((v) => Math.round(v * 10) / 10).join(',');
+        if (!seen.has(key)) seen.set(key, new Set());
+        seen.get(key).add(box);
+      });
+      if (--left > 0) requestAnimationFrame(step);
+      else resolve([...seen].filter(([, s]) => s.size > 1).map(([k, s]) => k + ': ' + [...s].join(' | ')));
+    };
+    requestAnimationFrame(step);
+  })`);
+}
