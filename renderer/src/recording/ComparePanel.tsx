@@ -12,11 +12,7 @@ import { fmt } from '../theme.ts';
 import { clearDiff, compare, compareTickNumbers } from './actions.ts';
 import { downloadCsv, fileStem, toCsv } from './csv.ts';
 import { useRecording } from './store.ts';
-
-/** The ticks whose writes a comparison of ticks a < b counts: those after a, up to b. */
-export function writtenTicks(a: number, b: number): string {
-  return b === a + 1 ? `tick ${b}` : `ticks ${a + 1}–${b}`;
-}
+import { writtenTicks } from './ticks.ts';
 
 export function ComparePanel() {
   const replay = useRecording((s) => s.replay);

@@ -66,7 +66,6 @@ function GoToTick({ first, last }: { first: number; last: number }) {
         min={first}
         max={last}
         value={text}
-        placeholder={`${first}–${last}`}
         aria-description="Enter shows that tick"
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKey}

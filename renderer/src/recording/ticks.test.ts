@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { indexAtOrBefore, indexOfTick, parseTick, stepToTick } from './ticks.ts';
+import { indexAtOrBefore, indexOfTick, parseTick, stepToTick, writtenTicks } from './ticks.ts';
 
 // A recording started from the UI at the session's tick 37, with tick 40 not recorded.
 const TICKS = [37, 38, 39, 41, 42];
@@ -38,5 +38,10 @@ describe('tick numbers and positions', () => {
     expect(parseTick('x', oneBased)).toEqual({
       error: '“x” is not a tick number: its ticks are numbered 1 to 40.',
     });
+  });
+
+  it('names the ticks whose writes a comparison counts: after A, up to B', () => {
+    expect(writtenTicks(100, 101)).toBe('tick 101');
+    expect(writtenTicks(5, 30)).toBe('ticks 6–30');
   });
 });

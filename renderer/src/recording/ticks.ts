@@ -67,3 +67,11 @@ export function parseTick(
     };
   return { index, tick };
 }
+
+/**
+ * The ticks whose writes a comparison of ticks a < b counts: those after a, up to b (so tick
+ * 100 to tick 101 counts the writes of tick 101, what the memory map's `wr` says at tick 101).
+ */
+export function writtenTicks(a: number, b: number): string {
+  return b === a + 1 ? `tick ${b}` : `ticks ${a + 1}–${b}`;
+}
