@@ -433,6 +433,21 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
         ),
       );
       await agreeAt(110);
+
+      // Playing: the tick changes every frame, and no control moves for it.
+      await p.getByRole('combobox', { name: 'Playback speed' }).selectOption('0.5');
+      await p.getByRole('button', { name: 'Play' }).click();
+      await until('playing', async () => (await position(p).catch(() => 0)) > 111);
+      expect(await movingControls(p)).toEqual([]);
+      // (It may have reached the end, and stopped, on a slow machine.)
+      await p
+        .getByRole('button', { name: 'Pause' })
+        .click({ timeout: 5_000 })
+        .catch(() => undefined);
+      const stopped = await until('paused', async () =>
+        (await p.getByRole('button', { name: 'Play' }).count()) ? await position(p) : 0,
+      );
+      await agreeAt(stopped);
       expect(await p.getByRole('alert').count()).toBe(0);
     } finally {
       await p.close();
