@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startServe, type ServeProcess } from '../testing/serve.ts';
 import { until as untilCondition } from '../testing/wait.ts';
 
@@ -119,4 +119,55 @@ export async function heatmapColours(page: Page): Promise<number> {
 
 export async function statusText(page: Page): Promise<string> {
   return (await page.getByRole('status').textContent()) ?? '';
+}
+
+/**
+ * The distinct bounding boxes an element had over `frames` animation frames, read in the page
+ * (what Playwright's "stable" check compares: one box means it held still). As "x,y,w,h".
+ */
+export async function boxesOverFrames(locator: Locator, frames = 30): Promise<string[]> {
+  return locator.evaluate(
+    (el, n) =>
+      new Promise<string[]>((resolve) => {
+        // The page's requestAnimationFrame (this file is compiled without the DOM's types).
+        const g = globalThis as unknown as { requestAnimationFrame: (f: () => void) => void };
+        const raf = (f: () => void) => g.requestAnimationFrame(f);
+        const seen = new Set<string>();
+        let left = n;
+        const step = () => {
+          const r = el.getBoundingClientRect();
+          seen.add([r.x, r.y, r.width, r.height].map((v) => Math.round(v * 10) / 10).join(','));
+          if (--left > 0) raf(step);
+          else resolve([...seen]);
+        };
+        raf(step);
+      }),
+    frames,
+  );
+}
+
+/**
+ * The controls (buttons, inputs, selects) whose bounding box changed over `frames` animation
+ * frames, read in the page in one pass, each as "name: box | box ...": [] when nothing moved.
+ */
+export async function movingControls(page: Page, frames = 60): Promise<string[]> {
+  return page.evaluate(`new Promise((resolve) => {
+    const seen = new Map();
+    let left = ${frames};
+    const step = () => {
+      document.querySelectorAll('button, input, select').forEach((el, i) => {
+        if (el.closest('[inert], [aria-hidden="true"]')) return;
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) return;
+        const name = (el.getAttribute('aria-label') || el.textContent || el.tagName).trim();
+        const key = name.slice(0, 40) + ' #' + i;
+        const box = [r.x, r.y, r.width, r.height].map((v) => Math.round(v * 10) / 10).join(',');
+        if (!seen.has(key)) seen.set(key, new Set());
+        seen.get(key).add(box);
+      });
+      if (--left > 0) requestAnimationFrame(step);
+      else resolve([...seen].filter(([, s]) => s.size > 1).map(([k, s]) => k + ': ' + [...s].join(' | ')));
+    };
+    requestAnimationFrame(step);
+  })`);
 }

@@ -3,6 +3,10 @@
  * (pid 4242, "made-up") with a file mapping and an anonymous heap that fills a stripe of pages
  * per tick and writes a moving range, 40 ticks 100 ms apart. Known numbers: at tick t (1-based)
  * the first 40 * t heap pages are present, and tick t wrote heap pages [40 (t-1), 40 t).
+ *
+ * The numbered variant (writeNumberedFixture) is the same process recorded from its tick 101 on,
+ * as a recording started from the UI is (so a tick's number is never its position, 0- or
+ * 1-based), writing a different number of pages each tick (numberedWrites).
  */
 import type { Frame } from '../core/protocol/frame.ts';
 import type { VmaInfo } from '../core/protocol/messages.ts';
@@ -50,7 +54,15 @@ function histogramOf(bits: Uint16Array): Uint32Array {
   return h;
 }
 
-function frame(t: number): Frame {
+/** The numbered fixture's first tick number. */
+export const NUMBERED_FIRST_TICK = 101;
+/** Heap pages the numbered fixture's tick number `tick` wrote: 0, 8, 16, 24, 0, ... */
+export const numberedWrites = (tick: number): number => ((tick - NUMBERED_FIRST_TICK) % 4) * 8;
+/** Heap pages present at the numbered fixture's tick number `tick`. */
+export const numberedPresent = (tick: number): number => STRIPE * (tick - NUMBERED_FIRST_TICK + 1);
+
+/** The t-th tick (1-based) of the recording, numbered `tick`, writing `writes` heap pages. */
+function frame(t: number, tick = t, writes = STRIPE): Frame {
   const total = FILE_PAGES + HEAP_PAGES;
   const bits = new Uint16Array(total);
   for (let p = 0; p < FILE_PAGES; p++)
@@ -61,23 +73,23 @@ function frame(t: number): Frame {
     bits[FILE_PAGES + p] = b;
   }
   const ws = FILE_PAGES + STRIPE * (t - 1);
-  for (let p = ws; p < ws + STRIPE; p++) bits[p] |= PageBit.WRITTEN;
+  for (let p = ws; p < ws + writes; p++) bits[p] |= PageBit.WRITTEN;
   let present = 0;
   for (const b of bits) if (b & PageBit.PRESENT) present++;
   return {
     sessionId: 1,
-    tick: t,
+    tick,
     vmaVersion: 1,
     totalPages: total,
-    counters: tickCounters({ tick: t, present, written: STRIPE, watched: HEAP_PAGES }),
+    counters: tickCounters({ tick, present, written: writes, watched: HEAP_PAGES }),
     overview: { buckets: 1, pagesPerBucket: total, histogram: histogramOf(bits) },
     window: { startIndex: 0, endIndex: total, bits },
-    written: Float64Array.from([ws, ws + STRIPE]),
+    written: Float64Array.from(writes > 0 ? [ws, ws + writes] : []),
     vmaCounts: new Uint32Array(0),
   };
 }
 
-export function writeFixtureRecording(file: string): void {
+export function writeFixtureRecording(file: string, numbered = false): void {
   const w = new RecordingWriter(
     file,
     {
@@ -92,6 +104,14 @@ export function writeFixtureRecording(file: string): void {
     },
     VMAS,
   );
-  for (let t = 1; t <= FIXTURE_TICKS; t++) w.tick(frame(t), 0);
+  for (let t = 1; t <= FIXTURE_TICKS; t++) {
+    const tick = numbered ? NUMBERED_FIRST_TICK + t - 1 : t;
+    w.tick(numbered ? frame(t, tick, numberedWrites(tick)) : frame(t), 0);
+  }
   w.close('e2e fixture done');
+}
+
+/** The numbered variant: ticks 101 to 140, writing numberedWrites(tick) pages each. */
+export function writeNumberedFixture(file: string): void {
+  writeFixtureRecording(file, true);
 }

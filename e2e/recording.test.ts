@@ -16,17 +16,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations, describeViolations } from './axe.ts';
 import {
   alive,
+  boxesOverFrames,
   chromiumMissing,
   ensureRendererBuilt,
   heatmapColours,
   launchBrowser,
+  movingControls,
   screenshot,
   sessionPid,
   startHost,
   until,
   type Host,
 } from './helpers.ts';
-import { FIXTURE_TICKS, writeFixtureRecording } from './recording-fixture.ts';
+import {
+  FIXTURE_TICKS,
+  NUMBERED_FIRST_TICK,
+  numberedPresent,
+  numberedWrites,
+  writeFixtureRecording,
+  writeNumberedFixture,
+} from './recording-fixture.ts';
 
 /** A python3 that owns 8 MiB and touches one more page of it every 10 ms. */
 const PYTHON_WRITER = `
@@ -43,12 +52,17 @@ while True:
 const missing = chromiumMissing();
 if (missing) console.log(`e2e/recording.test.ts: ${missing}`);
 
+/** The tick the replay bar says it shows ("tick 9 of 1–40"). */
 async function position(page: Page): Promise<number> {
   const t = (await page.getByTestId('replay-position').textContent()) ?? '';
-  const m = /^(\d+) \/ (\d+)/.exec(t);
-  if (!m) throw new Error(`no position in "${t}"`);
+  const m = /^tick (\d+) of (\d+)–(\d+)$/.exec(t.replace(/\s+/g, ' ').trim());
+  if (!m) throw new Error(`no tick in "${t}"`);
   return Number(m[1]);
 }
+
+/** A count in a text such as "1,024 wr", or NaN. */
+const countOf = (text: string, unit: string): number =>
+  Number(new RegExp(`([\\d,]+) ${unit}`).exec(text)?.[1].replace(/,/g, '') ?? NaN);
 
 async function download(page: Page, click: () => Promise<void>, dir: string): Promise<string> {
   const [d] = await Promise.all([page.waitForEvent('download'), click()]);
@@ -105,7 +119,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
       'the whole recording on the timeline',
       async () => Number(await timeline.getAttribute('data-ticks')) === FIXTURE_TICKS,
     );
-    expect(await position(page)).toBe(1);
+    await until('the first tick shown', async () => (await position(page).catch(() => 0)) === 1);
     await screenshot(page, 'recording-opened');
 
     // Scrub with the pointer: the middle of the timeline is about the middle tick.
@@ -115,7 +129,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
       const p = await position(page);
       return p > 10 && p < 30;
     });
-    // The status line shows the tick looked at (position p is tick p in this file).
+    // The status line shows the tick looked at.
     const at = await position(page);
     await until('the status of that tick', async () =>
       (await page.getByRole('status').textContent())?.startsWith(
@@ -123,7 +137,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
       ),
     );
     // Scrub with the keyboard: the position slider steps one tick per arrow.
-    const slider = page.getByRole('slider', { name: 'Position in the recording' });
+    const slider = page.getByRole('slider', { name: 'Tick shown' });
     await slider.focus();
     await page.keyboard.press('ArrowRight');
     await until('one tick on', async () => (await position(page)) === at + 1);
@@ -144,15 +158,15 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     );
     await page.getByRole('button', { name: 'Play' }).waitFor();
 
-    // Compare tick positions 4 and 29 (ticks 5 and 30): 25 stripes of 40 pages became present
-    // and were written in between.
-    await page.getByLabel(/^Tick A/).fill('4');
-    await page.getByLabel(/^Tick B/).fill('29');
+    // Compare ticks 5 and 30 (typed as the tick numbers they are): 25 stripes of 40 pages became
+    // present and were written in ticks 6 to 30.
+    await page.getByLabel(/^Tick A/).fill('5');
+    await page.getByLabel(/^Tick B/).fill('30');
     await page.getByRole('button', { name: 'Compare', exact: true }).click();
     const summary = page.getByTestId('compare-summary');
     await summary.waitFor();
     expect(await summary.textContent()).toMatch(
-      /From tick 5 to tick 30: 1,000 pages became present, 0 swapped, 0 not present; 1,000 written in between/,
+      /From tick 5 to tick 30: 1,000 pages became present, 0 swapped, 0 not present; 1,000 written in ticks 6–30/,
     );
     expect(await page.getByRole('radio', { name: 'Compare' }).getAttribute('aria-checked')).toBe(
       'true',
@@ -283,6 +297,253 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
       expect(alive(pid)).toBe(true);
     } finally {
       py.kill('SIGKILL');
+    }
+  }, 120_000);
+  it('every view names the same tick, however the replay moves; compare and per-VMA wr agree with the file', async () => {
+    // A recording made from tick 101 on (a tick's number is not its position), writing 0, 8,
+    // 16, 24, 0, ... heap pages per tick: a view off by one tick shows another count.
+    const p = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    p.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    const first = NUMBERED_FIRST_TICK;
+    const last = NUMBERED_FIRST_TICK + FIXTURE_TICKS - 1;
+    try {
+      await p.goto(host.url);
+      await p.getByTestId('recording-banner').waitFor({ timeout: 30_000 });
+      await p.getByRole('button', { name: 'Close recording' }).click();
+      const numbered = path.join(dir, 'numbered.pgsrec');
+      writeNumberedFixture(numbered);
+      await p.getByLabel('Recording file').setInputFiles(numbered);
+      await until('the numbered recording', async () =>
+        /numbered\.pgsrec/.test((await p.getByTestId('recording-banner').textContent()) ?? ''),
+      );
+      // The header offers what fits a recording: closing it, not detaching from a process.
+      expect(await p.getByRole('button', { name: /detach/i }).count()).toBe(0);
+      expect(
+        await p.getByRole('banner').getByRole('button', { name: 'Close recording' }).count(),
+      ).toBe(1);
+
+      const slider = p.getByRole('slider', { name: 'Tick shown' });
+      const heapRow = p.locator('.vma-row', { hasText: 'made-up heap' });
+      const timelineHead = p.locator('.timeline-head .scrub');
+      /** What each view says, as one line (for the failure message). */
+      let seen = '';
+      const views = async () => {
+        const [now, text, min, max, readout, status, timeline, row, mapTick] = await Promise.all([
+          slider.inputValue(),
+          slider.getAttribute('aria-valuetext'),
+          slider.getAttribute('min'),
+          slider.getAttribute('max'),
+          position(p).catch(() => NaN),
+          p.getByTestId('status').textContent(),
+          timelineHead.textContent(),
+          heapRow.locator('[data-counts]').textContent(),
+          p.getByTestId('memory-map').getAttribute('data-counts-tick'),
+        ]);
+        seen = `slider ${now} (${text}, ${min}–${max}); bar tick ${readout}; status "${status}"; timeline "${timeline}"; heap row "${row}" at tick ${mapTick}`;
+        return { now, text, min, max, readout, status, timeline, row: row ?? '', mapTick };
+      };
+      /** Every view shows tick `tick`, with the file's counts for it. */
+      const agreeAt = (tick: number) =>
+        until(
+          () => `every view at tick ${tick} (seen: ${seen})`,
+          async () => {
+            const v = await views();
+            return (
+              v.now === String(tick) &&
+              v.text === `tick ${tick} of ${first} to ${last}` &&
+              v.min === String(first) &&
+              v.max === String(last) &&
+              v.readout === tick &&
+              v.status?.startsWith(`${numberedWrites(tick)} written pages in tick ${tick} ·`) &&
+              v.timeline?.replace(/\s+/g, ' ').startsWith(`Tick ${tick} ·`) &&
+              v.mapTick === String(tick) &&
+              countOf(v.row, 'res') === numberedPresent(tick) &&
+              countOf(v.row, 'wr') === numberedWrites(tick)
+            );
+          },
+        );
+      await agreeAt(first);
+
+      // Typed: "Go to tick 110" shows tick 110.
+      const goTo = p.getByLabel('Go to tick');
+      await goTo.fill('110');
+      await goTo.press('Enter');
+      await agreeAt(110);
+      // A number that is not one of the recording's ticks: one sentence, and nothing moves.
+      await goTo.fill('10');
+      await goTo.press('Enter');
+      const alert = p.getByRole('alert').filter({ hasText: 'no tick 10:' });
+      await alert.waitFor();
+      expect(await alert.textContent()).toContain(
+        `The recording has no tick 10: its ticks are numbered ${first} to ${last}.`,
+      );
+      await alert.getByRole('button', { name: 'Dismiss' }).click();
+      await agreeAt(110);
+
+      // Keyboard, on the slider: one tick per arrow, Home and End to the ends.
+      await slider.focus();
+      await p.keyboard.press('ArrowRight');
+      await agreeAt(111);
+      await p.keyboard.press('ArrowLeft');
+      await p.keyboard.press('ArrowLeft');
+      await agreeAt(109);
+      await p.keyboard.press('End');
+      await agreeAt(last);
+      await p.keyboard.press('Home');
+      await agreeAt(first);
+
+      // Pointer, on the slider: a quarter of the way along is about a quarter of the ticks.
+      const box = (await slider.boundingBox())!;
+      await p.mouse.click(box.x + box.width * 0.25, box.y + box.height / 2);
+      const at = await until('the slider to move', async () => {
+        const n = Number(await slider.inputValue());
+        return n > first + 3 && n < last - 3 ? n : 0;
+      });
+      await agreeAt(at);
+
+      // Compare the tick before with this one, typed as tick numbers: the writes counted are
+      // this tick's, as the memory map's wr says, and the comparison shows tick B.
+      await p.getByLabel(/^Tick A/).fill(String(at - 1));
+      await p.getByLabel(/^Tick B/).fill(String(at));
+      await p.getByRole('button', { name: 'Compare', exact: true }).click();
+      const summary = p.getByTestId('compare-summary');
+      const w = numberedWrites(at);
+      await until('the comparison', async () =>
+        ((await summary.textContent()) ?? '').startsWith(
+          `From tick ${at - 1} to tick ${at}: 40 pages became present, 0 swapped, 0 not present; ${w} written in tick ${at}`,
+        ),
+      );
+      const table = p.getByRole('table', { name: 'Per-VMA changes' });
+      expect(await table.getByRole('columnheader', { name: `Written in tick ${at}` }).count()).toBe(
+        1,
+      );
+      const heapChange = table.getByRole('row', { name: /made-up heap/ });
+      if (w > 0) expect(await heapChange.locator('td').last().textContent()).toBe(String(w));
+      await agreeAt(at);
+
+      // Over several ticks: from tick 101 to tick 110, the writes of ticks 102 to 110.
+      await p.getByLabel(/^Tick A/).fill(String(first));
+      await p.getByLabel(/^Tick B/).fill('110');
+      await p.getByRole('button', { name: 'Compare', exact: true }).click();
+      let sum = 0;
+      for (let t = first + 1; t <= 110; t++) sum += numberedWrites(t);
+      await until('the longer comparison', async () =>
+        ((await summary.textContent()) ?? '').startsWith(
+          `From tick ${first} to tick 110: 360 pages became present, 0 swapped, 0 not present; ${sum} written in ticks ${first + 1}–110`,
+        ),
+      );
+      await agreeAt(110);
+
+      // Playing: the tick changes every frame, and no control moves for it.
+      await p.getByRole('combobox', { name: 'Playback speed' }).selectOption('0.5');
+      await p.getByRole('button', { name: 'Play' }).click();
+      await until('playing', async () => (await position(p).catch(() => 0)) > 111);
+      expect(await movingControls(p)).toEqual([]);
+      // (It may have reached the end, and stopped, on a slow machine.)
+      await p
+        .getByRole('button', { name: 'Pause' })
+        .click({ timeout: 5_000 })
+        .catch(() => undefined);
+      const stopped = await until('paused', async () =>
+        (await p.getByRole('button', { name: 'Play' }).count()) ? await position(p) : 0,
+      );
+      await agreeAt(stopped);
+      expect(await p.getByRole('alert').count()).toBe(0);
+    } finally {
+      await p.close();
+    }
+  }, 120_000);
+
+  it('the recording controls hold still while a live session ticks fast: each click lands the first time', async (ctx) => {
+    // A fresh page: the served recording opens at once; close it and launch the demo.
+    const live = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    live.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    // No force: Playwright's checks (visible, stable, enabled) must pass. A control that never
+    // holds still fails whatever the time allowed; the time is far shorter than the test's, and
+    // generous for a loaded machine (a click took up to 8 s at load 17 on 2 cores, 0.1 s idle).
+    const CLICK = { timeout: 15_000 };
+    let pid = 0;
+    const t0 = Date.now();
+    const step = (what: string) =>
+      console.log(`[controls] ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
+    try {
+      await live.goto(host.url);
+      await live.getByRole('button', { name: 'Close recording' }).click(CLICK);
+      await live.getByRole('button', { name: 'Launch demo' }).click();
+      const heatmap = live.locator('canvas[data-testid="heatmap"]');
+      await until('the heatmap to draw', async () =>
+        /pages shown/.test((await heatmap.getAttribute('aria-label')) ?? ''),
+      );
+      pid = await sessionPid(live);
+      await live.getByLabel('Interval').selectOption('100');
+      const tick = async () =>
+        Number(await live.evaluate('window.__pagescope.frameHub.latest?.tick ?? 0'));
+      const tick0 = await tick();
+      await until('five ticks at 100 ms', async () => (await tick()) >= tick0 + 5);
+      step('ticking at 100 ms');
+      if (!(await live.getByTestId('rate').textContent())?.startsWith('every 100 ms'))
+        ctx.skip('the interval did not change to 100 ms');
+
+      const exportPng = live.getByRole('button', { name: 'Export PNG' });
+      const record = live.getByRole('button', { name: 'Record', exact: true });
+      const snapshot = live.getByRole('button', { name: 'Take snapshot' });
+      // Nothing a user can click moves over 60 frames (6 ticks) while the ticks come: the bars'
+      // buttons, the legend's toggles (their counts change every tick), the controls.
+      expect(await movingControls(live)).toEqual([]);
+      const before = [
+        await boxesOverFrames(record, 2),
+        await boxesOverFrames(snapshot, 2),
+        await boxesOverFrames(exportPng, 2),
+      ];
+      step('still before recording');
+
+      await record.click(CLICK);
+      const status = live.getByTestId('live-recording');
+      await until('the recording line', async () =>
+        /^Recording \d+ ticks/.test((await status.textContent()) ?? ''),
+      );
+      // The recording line appeared: nothing moved, and nothing moves while it records.
+      const stop = live.getByRole('button', { name: 'Stop recording' });
+      expect(await movingControls(live)).toEqual([]);
+      // Record became Stop recording in the same box; Take snapshot and Export PNG stayed put.
+      expect([
+        await boxesOverFrames(stop, 2),
+        await boxesOverFrames(snapshot, 2),
+        await boxesOverFrames(exportPng, 2),
+      ]).toEqual(before);
+      step('still while recording');
+
+      await snapshot.click(CLICK);
+      step('snapshot clicked');
+      await until('the snapshot', async () =>
+        /· 1 snapshot/.test((await status.textContent()) ?? ''),
+      );
+      step('snapshot taken');
+      const png = await download(live, () => exportPng.click(CLICK), dir);
+      step('png downloaded');
+      expect(path.extname(png)).toBe('.png');
+      await stop.click(CLICK);
+      step('stop clicked');
+      await until('the recording stopped', async () =>
+        /^Recorded \d+ ticks/.test((await status.textContent()) ?? ''),
+      );
+      const downloadButton = live.getByRole('button', { name: 'Download recording' });
+      expect(await boxesOverFrames(downloadButton), 'Download recording moved').toHaveLength(1);
+      const saved = await download(live, () => downloadButton.click(CLICK), dir);
+      expect(fs.readFileSync(saved).subarray(0, 8).toString('latin1')).toBe('\x89PGSREC\n');
+      expect(await live.getByRole('alert').count()).toBe(0);
+      step('every click landed');
+    } finally {
+      if (pid) {
+        await live
+          .getByRole('button', { name: /detach/i })
+          .click(CLICK)
+          .catch(() => undefined);
+        await until('the demo to end', () => !alive(pid), 10_000).catch(() =>
+          process.kill(pid, 'SIGKILL'),
+        );
+      }
+      await live.close();
     }
   }, 120_000);
 });

@@ -14,7 +14,7 @@ import { Legend } from './Legend.tsx';
 import { MemoryMap } from './MemoryMap.tsx';
 import { Notices } from './Notices.tsx';
 import { ProcessPicker } from './ProcessPicker.tsx';
-import { initRecordings, installReplaySync } from './recording/actions.ts';
+import { closeRecording, initRecordings, installReplaySync } from './recording/actions.ts';
 import { AnalyticsPanel } from './recording/AnalyticsPanel.tsx';
 import { ComparePanel } from './recording/ComparePanel.tsx';
 import { LiveRecordBar, OpenRecording, ReplayBar } from './recording/RecordingBar.tsx';
@@ -108,10 +108,22 @@ export function App() {
           <div className="session">
             <span className="session-name">{session.name}</span>
             <span className="muted">pid {session.pid}</span>
-            {session.launched && <span className="badge">launched by pagescope</span>}
-            <button type="button" className="ghost" onClick={() => void detach()}>
-              {session.launched ? 'End and detach' : 'Detach'}
-            </button>
+            {replaying ? (
+              // A recording is attached to nothing: there is nothing to detach from.
+              <>
+                <span className="badge">recording</span>
+                <button type="button" className="ghost" onClick={() => void closeRecording()}>
+                  Close recording
+                </button>
+              </>
+            ) : (
+              <>
+                {session.launched && <span className="badge">launched by pagescope</span>}
+                <button type="button" className="ghost" onClick={() => void detach()}>
+                  {session.launched ? 'End and detach' : 'Detach'}
+                </button>
+              </>
+            )}
           </div>
         ) : (
           <div className="session muted">

@@ -1,11 +1,13 @@
 /**
  * The controls over the heatmap: colour mode (a radio group: one tab stop, arrows change the
  * mode), write watching, sampling. Each main action names its shortcut (aria-keyshortcuts, and
- * the help overlay).
+ * the help overlay). Nothing here changes its box while the app ticks: Pause/Resume keeps one
+ * width (FixedLabel), the watch target's name has a fixed box (cut with an ellipsis).
  */
 import type { KeyboardEvent } from 'react';
 import { vmaShortName } from '../../core/protocol/vma-name.ts';
 import { nextIndex } from './a11y/roving.ts';
+import { FixedLabel } from './FixedLabel.tsx';
 import {
   resetWritten,
   setIntervalMs,
@@ -107,7 +109,7 @@ export function Controls() {
           >
             Stop watching
           </button>
-          <span className="target muted small">
+          <span className="target muted small" title={target ? `on ${target}` : undefined}>
             {target ? `on ${target}` : 'pick a region or Shift-drag'}
           </span>
         </div>
@@ -120,7 +122,7 @@ export function Controls() {
             aria-pressed={paused}
             aria-keyshortcuts="p"
           >
-            {paused ? 'Resume' : 'Pause'}
+            <FixedLabel text={paused ? 'Resume' : 'Pause'} options={['Pause', 'Resume']} />
           </button>
           <label className="interval">
             Interval

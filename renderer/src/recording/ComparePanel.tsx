@@ -1,16 +1,19 @@
 /**
- * Compare two ticks: positions in a replay (or the live session's snapshots), the counts of
- * what changed between them (pages that became present, swapped, not present, written in
- * between), the per-VMA deltas as a table (exported as CSV), and the diff colour mode on the
- * heatmap.
+ * Compare two ticks: tick numbers typed in a replay (the numbers the status line, the slider and
+ * `pagescope report` show: typing 10 compares from tick 10) or the live session's snapshots; the
+ * counts of what changed between them (pages that became present, swapped, not present, and
+ * written in the ticks after A up to B, so comparing ticks 100 and 101 counts the writes of tick
+ * 101, the memory map's `wr` at tick 101); the per-VMA deltas as a table (exported as CSV); and
+ * the diff colour mode on the heatmap.
  */
 import { useState } from 'react';
 import { labelledName } from '../../../core/protocol/vma-name.ts';
 import { useApp } from '../store.ts';
 import { fmt } from '../theme.ts';
-import { clearDiff, compare } from './actions.ts';
+import { clearDiff, compare, compareTickNumbers } from './actions.ts';
 import { downloadCsv, fileStem, toCsv } from './csv.ts';
 import { useRecording } from './store.ts';
+import { writtenTicks } from './ticks.ts';
 
 export function ComparePanel() {
   const replay = useRecording((s) => s.replay);
@@ -18,51 +21,64 @@ export function ComparePanel() {
   const diff = useRecording((s) => s.diff);
   const busy = useRecording((s) => s.busy);
   const session = useApp((s) => s.session);
+  const ticks = useRecording((s) => s.replayTicks);
+  // Live: snapshot positions. Replay: the tick numbers as typed (checked on Compare, so typing
+  // "45" is not cut to the first tick at "4").
   const [a, setA] = useState<number | null>(null);
   const [b, setB] = useState<number | null>(null);
+  const [ta, setTa] = useState<string | null>(null);
+  const [tb, setTb] = useState<string | null>(null);
   if (!session) return null;
   const snapshots = live?.snapshots ?? [];
   if (!replay && snapshots.length === 0 && !diff) return null;
-  const max = replay ? replay.state.ticks - 1 : 0;
   // Live: positions are snapshots; until picked, the first and the last.
   const has = (i: number) => snapshots.some((x) => x.index === i);
-  const av = replay ? (a ?? 0) : a !== null && has(a) ? a : (snapshots[0]?.index ?? 0);
-  const bv = replay
-    ? (b ?? Math.min(1, max))
-    : b !== null && has(b)
-      ? b
-      : (snapshots[snapshots.length - 1]?.index ?? 0);
+  const av = a !== null && has(a) ? a : (snapshots[0]?.index ?? 0);
+  const bv = b !== null && has(b) ? b : (snapshots[snapshots.length - 1]?.index ?? 0);
+  // Replay: until typed, the first two ticks.
+  const first = ticks[0];
+  const last = ticks[ticks.length - 1];
+  const tav = ta ?? (first !== undefined ? String(first) : '');
+  const tbv = tb ?? (ticks.length ? String(ticks[Math.min(1, ticks.length - 1)]) : '');
   const stem = fileStem(replay?.summary.file ?? `${session.name}-${session.pid}`);
-  const pick = (label: string, value: number, set: (n: number) => void, current: boolean) =>
-    replay ? (
+  const typed = (label: string, value: string, set: (t: string) => void) =>
+    replay && (
       <label>
         {label}
         <input
           type="number"
-          min={0}
-          max={max}
+          inputMode="numeric"
+          min={first}
+          max={last}
           value={value}
-          aria-label={`${label} (position in the recording, 0 to ${max})`}
-          onChange={(e) => set(Math.max(0, Math.min(max, Number(e.target.value) || 0)))}
+          aria-label={`${label} (a tick number${ticks.length ? `, ${first} to ${last}` : ''})`}
+          onChange={(e) => set(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') void compareTickNumbers(tav, tbv);
+          }}
+          style={{ width: `${String(last ?? 0).length + 4}ch` }}
         />
-        {current && (
-          <button type="button" onClick={() => set(replay.state.index)}>
-            Use current
-          </button>
-        )}
-      </label>
-    ) : (
-      <label>
-        {label}
-        <select value={value} onChange={(e) => set(Number(e.target.value))} aria-label={label}>
-          {snapshots.map((s, i) => (
-            <option key={s.index} value={s.index}>
-              Snapshot {i + 1} (tick {s.tick})
-            </option>
-          ))}
-        </select>
+        <button
+          type="button"
+          onClick={() => set(String(replay.state.tick))}
+          disabled={replay.state.tick < 0}
+        >
+          Use current
+        </button>
       </label>
     );
+  const picked = (label: string, value: number, set: (n: number) => void) => (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => set(Number(e.target.value))} aria-label={label}>
+        {snapshots.map((s, i) => (
+          <option key={s.index} value={s.index}>
+            Snapshot {i + 1} (tick {s.tick})
+          </option>
+        ))}
+      </select>
+    </label>
+  );
   const exportCsv = () => {
     if (!diff) return;
     downloadCsv(
@@ -102,13 +118,13 @@ export function ComparePanel() {
     <section className="compare-panel" aria-labelledby="compare-title">
       <h2 id="compare-title">Compare two ticks</h2>
       <div className="group">
-        {pick('Tick A', av, setA, true)}
-        {pick('Tick B', bv, setB, true)}
+        {replay ? typed('Tick A', tav, setTa) : picked('Tick A', av, setA)}
+        {replay ? typed('Tick B', tbv, setTb) : picked('Tick B', bv, setB)}
         <button
           type="button"
           className="primary"
-          disabled={busy !== null || av === bv}
-          onClick={() => void compare(av, bv)}
+          disabled={busy !== null || (replay ? tav.trim() === tbv.trim() : av === bv)}
+          onClick={() => void (replay ? compareTickNumbers(tav, tbv) : compare(av, bv))}
         >
           Compare
         </button>
@@ -124,7 +140,7 @@ export function ComparePanel() {
             From tick {diff.tickA} to tick {diff.tickB}: {fmt.format(diff.becamePresent)} pages
             became present, {fmt.format(diff.becameSwapped)} swapped,{' '}
             {fmt.format(diff.becameNotPresent)} not present; {fmt.format(diff.writtenBetween)}{' '}
-            written in between
+            written in {writtenTicks(diff.tickA, diff.tickB)}
             {diff.unmapped.pages > 0 ? `; ${fmt.format(diff.unmapped.pages)} unmapped` : ''}.
           </p>
           <div className="group">
@@ -138,7 +154,7 @@ export function ComparePanel() {
                 <th scope="col">VMA</th>
                 <th scope="col">Present A → B</th>
                 <th scope="col">Swapped A → B</th>
-                <th scope="col">Written between</th>
+                <th scope="col">Written in {writtenTicks(diff.tickA, diff.tickB)}</th>
               </tr>
             </thead>
             <tbody>

@@ -16,6 +16,7 @@ import { diffFrame } from '../heatmap/diff-frame.ts';
 import { initialState, notify, useApp } from '../store.ts';
 import { downloadBlob } from './csv.ts';
 import { clearRecordingSession, useRecording } from './store.ts';
+import { indexAtOrBefore, parseTick } from './ticks.ts';
 
 function bridgeOrNull() {
   return useApp.getState().bridge;
@@ -48,7 +49,7 @@ function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
 }
 
 /** Index of the recorded tick with session tick number `tick` (or the last before it). */
-export function indexOfTick(history: readonly TickRecord[], tick: number): number {
+export function indexOfTickIn(history: readonly TickRecord[], tick: number): number {
   let lo = 0;
   let hi = history.length - 1;
   while (lo < hi) {
@@ -91,11 +92,29 @@ async function loadHistory(sessionId: number): Promise<void> {
       records.push({ counters: t.counters, written: Float64Array.from(t.written) });
     if (from + MAX_TICKS_PER_REQUEST >= r.total) break;
   }
-  if (frameHub.sessionId === sessionId) frameHub.loadHistory(records);
+  if (frameHub.sessionId !== sessionId) return;
+  frameHub.loadHistory(records);
+  const replayTicks = records.map((r) => r.counters.tick);
+  const replay = useRecording.getState().replay;
+  const f = frameHub.latest;
+  useRecording.setState({
+    replayTicks,
+    ...(replay && replay.state.sessionId === sessionId && f
+      ? {
+          replay: {
+            ...replay,
+            state: { ...replay.state, index: indexAtOrBefore(replayTicks, f.tick), tick: f.tick },
+          },
+        }
+      : {}),
+  });
 }
 
 function adoptReplay(info: SessionInfo & { recording: RecordingSummary }): void {
   frameHub.reset(info.sessionId);
+  // The first frame of this recording must move the views even when its tick number is the one
+  // the last recording was left at.
+  shownTick = null;
   const s = useApp.getState();
   useApp.setState({
     ...initialState(),
@@ -112,7 +131,8 @@ function adoptReplay(info: SessionInfo & { recording: RecordingSummary }): void 
       state: {
         sessionId: info.sessionId,
         index: 0,
-        tick: 0,
+        // Unknown until the first frame or the history: shown as nothing, never as a made-up 0.
+        tick: -1,
         ticks: info.recording.ticks,
         playing: false,
         speed: 1,
@@ -155,25 +175,65 @@ export async function openRecording(source: 'served' | 'pick' | File): Promise<v
   });
 }
 
+/** Playback requests sent and not answered yet, and the newest one's number. */
+let controlsInFlight = 0;
+let controlSeq = 0;
+
+/**
+ * Sends a playback request. A move shows at once on the slider (the tick asked for), so key
+ * presses faster than the host answers add up instead of each starting again from the tick on
+ * screen; only the newest request's answer sets the position (an older one's would step back).
+ */
 export async function replayControl(p: { index?: number; playing?: boolean; speed?: number }) {
   const bridge = bridgeOrNull();
   const replay = useRecording.getState().replay;
   if (!bridge || !replay) return;
+  const seq = ++controlSeq;
+  const ticks = useRecording.getState().replayTicks;
+  if (p.index !== undefined && p.index < ticks.length)
+    useRecording.setState({
+      replay: { ...replay, state: { ...replay.state, index: p.index, tick: ticks[p.index] } },
+    });
+  controlsInFlight++;
   try {
     const state = await bridge.request('replayControl', {
       sessionId: replay.state.sessionId,
       ...p,
     });
+    if (seq !== controlSeq) return;
     const now = useRecording.getState().replay;
     if (now && now.state.sessionId === state.sessionId)
       useRecording.setState({ replay: { ...now, state } });
     useApp.setState({ paused: !state.playing });
   } catch (err) {
     notify('error', explain(err, 'Playback'));
+    // The move did not happen: back to the tick on screen.
+    const now = useRecording.getState().replay;
+    const f = frameHub.latest;
+    if (seq === controlSeq && now && f)
+      useRecording.setState({
+        replay: {
+          ...now,
+          state: { ...now.state, index: indexOfTickIn(frameHub.history, f.tick), tick: f.tick },
+        },
+      });
+  } finally {
+    controlsInFlight--;
   }
 }
 
 export const seekIndex = (index: number) => replayControl({ index, playing: false });
+
+/** Shows the tick typed (a tick number, as everywhere), or says why it is not one. */
+export async function seekTick(text: string): Promise<boolean> {
+  const r = parseTick(text, useRecording.getState().replayTicks);
+  if ('error' in r) {
+    notify('error', r.error);
+    return false;
+  }
+  await seekIndex(r.index);
+  return true;
+}
 
 /** Frames of a replay move the timeline's position; the user's scrubs move the replay. */
 let shownTick: number | null = null;
@@ -183,7 +243,10 @@ export function installReplaySync(): () => void {
     const f = hub.latest;
     if (!replay || !f || hub.sessionId !== replay.state.sessionId || f.tick === shownTick) return;
     shownTick = f.tick;
-    const index = indexOfTick(hub.history, f.tick);
+    useApp.setState({ scrubTick: f.tick });
+    // While a move is on its way, its answer sets the position (this frame may be an older one).
+    if (controlsInFlight > 0) return;
+    const index = indexOfTickIn(hub.history, f.tick);
     const last = index >= replay.state.ticks - 1;
     useRecording.setState({
       replay: {
@@ -192,7 +255,6 @@ export function installReplaySync(): () => void {
       },
     });
     if (last) useApp.setState({ paused: true });
-    useApp.setState({ scrubTick: f.tick });
   });
   const u2 = useApp.subscribe((s, p) => {
     const replay = useRecording.getState().replay;
@@ -207,7 +269,7 @@ export function installReplaySync(): () => void {
     const history = frameHub.history;
     if (!history.length) return;
     // "Live" on the timeline means the end of the recording.
-    const index = s.scrubTick === null ? history.length - 1 : indexOfTick(history, s.scrubTick);
+    const index = s.scrubTick === null ? history.length - 1 : indexOfTickIn(history, s.scrubTick);
     void seekIndex(index);
   });
   return () => {
@@ -260,6 +322,19 @@ export async function downloadRecording(name: string): Promise<void> {
 }
 
 // ---- compare and analytics -----------------------------------------------------------------
+
+/**
+ * Compares the replay's ticks typed as A and B (tick numbers), or says in a sentence why one is
+ * not a tick of the recording.
+ */
+export async function compareTickNumbers(a: string, b: string): Promise<void> {
+  const ticks = useRecording.getState().replayTicks;
+  const ta = parseTick(a, ticks);
+  const tb = parseTick(b, ticks);
+  if ('error' in ta) return notify('error', `Tick A: ${ta.error}`);
+  if ('error' in tb) return notify('error', `Tick B: ${tb.error}`);
+  await compare(ta.index, tb.index);
+}
 
 /** Compares positions a and b of the recording (a replay, or the live session's recording). */
 export async function compare(a: number, b: number): Promise<void> {

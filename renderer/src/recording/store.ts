@@ -17,6 +17,8 @@ export interface RecordingUiState {
   host: RecordingHostInfo | null;
   /** The recording open as the current session, or null when live (or nothing). */
   replay: { summary: RecordingSummary; state: ReplayState } | null;
+  /** The replay's tick numbers by position (recording/ticks.ts), once its history is loaded. */
+  replayTicks: number[];
   /** The live session's recording (also after it stopped, for the download). */
   live: LiveRecordingState | null;
   diff: TickDiffInfo | null;
@@ -27,6 +29,7 @@ export interface RecordingUiState {
 export const useRecording = create<RecordingUiState>(() => ({
   host: null,
   replay: null,
+  replayTicks: [],
   live: null,
   diff: null,
   analytics: null,
@@ -35,5 +38,12 @@ export const useRecording = create<RecordingUiState>(() => ({
 
 /** Forget everything about the current session (it ended, or another starts). */
 export function clearRecordingSession(): void {
-  useRecording.setState({ replay: null, live: null, diff: null, analytics: null, busy: null });
+  useRecording.setState({
+    replay: null,
+    replayTicks: [],
+    live: null,
+    diff: null,
+    analytics: null,
+    busy: null,
+  });
 }

@@ -1,10 +1,12 @@
 /**
  * The timeline: written pages per tick and present/swapped totals (d3 scales and line shapes on
- * a canvas). Click or drag to look at a past tick; "Live" returns to the latest. Redrawn
+ * a canvas). Click or drag to look at a past tick; "Live" returns to the latest (in a replay,
+ * clicking moves the replay, and the head says which tick it shows). Redrawn
  * imperatively per frame, measured as 'pagescope:timeline-draw'.
  */
 import { useEffect, useRef } from 'react';
 import { frameHub } from '../frames.ts';
+import { useRecording } from '../recording/store.ts';
 import { useApp } from '../store.ts';
 import { onThemeChange, sizeCanvas, themeColours } from '../theme.ts';
 import { drawTimeline, timelineScales } from './draw.ts';
@@ -15,6 +17,9 @@ export function Timeline() {
   const wrapRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const scrubTick = useApp((s) => s.scrubTick);
+  // A replay's position is the tick shown (the same number as the slider and the status line);
+  // its end is not "live".
+  const replayLast = useRecording((s) => (s.replay ? (s.replayTicks.at(-1) ?? 0) : null));
 
   useEffect(() => {
     const wrap = wrapRef.current!;
@@ -98,9 +103,17 @@ export function Timeline() {
           <i className="sw sw-written" /> written / tick <i className="sw sw-present line" />{' '}
           present <i className="sw sw-swapped line" /> swapped
         </span>
-        {scrubTick !== null ? (
+        {replayLast !== null ? (
           <span className="scrub">
-            Looking at tick {scrubTick}{' '}
+            Tick{' '}
+            <span className="num" style={{ minWidth: `${String(replayLast).length}ch` }}>
+              {scrubTick ?? ''}
+            </span>{' '}
+            · click or drag to move
+          </span>
+        ) : scrubTick !== null ? (
+          <span className="scrub">
+            Looking at tick <span className="num">{scrubTick}</span>{' '}
             <button type="button" onClick={() => useApp.setState({ scrubTick: null })}>
               Live
             </button>
