@@ -18,6 +18,7 @@ import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import type { AddressRange, HostEvent, VmaInfo } from '../../protocol/messages.ts';
 import { SessionRecorder } from '../../record/recorder.ts';
 import { Session } from '../../session/session.ts';
+import { preflight } from '../../watch/injector.ts';
 import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { parsePid, parseRange } from '../args.ts';
 import { count, formatBytes } from '../format.ts';
@@ -120,6 +121,9 @@ export async function recordCommand(
   const maxTicks =
     options.ticks !== undefined ? wholeNumber(options.ticks, '--ticks', 1, 1e9) : Infinity;
   const pidArg = options.pid !== undefined ? parsePid(options.pid, { watch: true }) : 0;
+  // A watch of a running process that will be refused (seccomp, another tracer) is said now,
+  // before a session starts and a file is written; the session's attach checks again.
+  if (sel && options.pid !== undefined) preflight(pidArg, { force: options.force });
 
   let stopReason: string | null = null;
   let wake: (() => void) | null = null;
@@ -147,6 +151,7 @@ export async function recordCommand(
   const tried = new Set<string>();
   let watchError: unknown = null;
   let busy = false;
+  let firstWatch = true;
   const follow = (vmas: VmaInfo[]): void => {
     if (!sel || busy || stopReason) return;
     let ranges: AddressRange[];
@@ -161,11 +166,14 @@ export async function recordCommand(
       ranges = fresh.map((v) => ({ start: v.start, end: v.end }));
     }
     busy = true;
+    const first = firstWatch;
+    firstWatch = false;
     session
       .watch(ranges, [])
       .catch((err: unknown) => {
-        // Nothing of it could be watched: fatal when asked for by hand on a running process.
-        if (!launch && !options.demo && tried.size <= 1) {
+        // The first watch of a running process failed (the attach was refused, or nothing of
+        // the selection could be watched): fatal, said as the error it is. Later VMAs: not.
+        if (!launch && !options.demo && first) {
           watchError = err;
           stop('watching failed');
         }
