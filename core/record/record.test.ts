@@ -5,7 +5,7 @@
  * killed with SIGKILL leaves a file readable up to its last complete tick, and report/export run
  * on it (the trace passes the trace-event schema). Bad files through the CLI give one line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -374,5 +374,59 @@ describe('bad files through the CLI', () => {
     const fmt = await cli(['export', path.join(tmp, 'nope.rec'), '--format', 'xml']);
     expect(fmt.code).toBe(2);
     expect(fmt.stderr).toMatch(/--format/);
+  });
+});
+
+describe('record -o is checked before anything is launched', () => {
+  /** `record -o out -- sh -c 'touch MARKER'` through the real binary: exit 2, one line, no marker. */
+  function recordTo(out: string, source: string[] = []): { code: number | null; stderr: string } {
+    const marker = path.join(tmp, `launched-${Math.random().toString(36).slice(2)}`);
+    const args = source.length ? source : ['--', 'sh', '-c', `touch ${marker}`];
+    const r = spawnSync(process.execPath, [BIN, 'record', '--writable', '-o', out, ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(fs.existsSync(marker), 'the command was launched').toBe(false);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    return { code: r.status, stderr: r.stderr };
+  }
+
+  it('a folder, a path under a missing folder, a /proc file: one sentence each, exit 2', () => {
+    const missing = path.join(tmp, 'no-such-folder', 'x.rec');
+    for (const [out, why] of [
+      [tmp, /it is a folder; give a file name/],
+      [missing, /the folder ".*no-such-folder" does not exist/],
+      ['/proc/version', /it does not take writes \(a \/proc or \/sys file\?\)/],
+    ] as const) {
+      const r = recordTo(out);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^pagescope: Cannot write the recording to "/);
+      expect(r.stderr).toMatch(why);
+    }
+    // The demo is not started either (it would be before the file was opened).
+    const demo = recordTo(tmp, ['--demo']);
+    expect(demo.code).toBe(2);
+    expect(demo.stderr).toMatch(/it is a folder/);
+  });
+
+  it('an immutable file (chattr +i): one sentence, exit 2, the file unchanged', (ctx) => {
+    const out = path.join(tmp, 'immutable.rec');
+    fs.writeFileSync(out, 'keep me');
+    try {
+      execFileSync('chattr', ['+i', out], { stdio: 'ignore' });
+    } catch {
+      ctx.skip('chattr +i is not possible here (no chattr, not root, or a file system without it)');
+    }
+    try {
+      const r = recordTo(out);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(
+        /Cannot write the recording to ".*immutable\.rec": writing there is not permitted/,
+      );
+    } finally {
+      execFileSync('chattr', ['-i', out]);
+    }
+    expect(fs.readFileSync(out, 'utf8')).toBe('keep me');
   });
 });

@@ -16,7 +16,7 @@
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import type { AddressRange, HostEvent, VmaInfo } from '../../protocol/messages.ts';
-import { SessionRecorder } from '../../record/recorder.ts';
+import { checkRecordingPath, SessionRecorder } from '../../record/recorder.ts';
 import { Session } from '../../session/session.ts';
 import { preflight } from '../../watch/injector.ts';
 import { isWritableMapping, vmaByName } from '../vma-choice.ts';
@@ -115,6 +115,7 @@ export async function recordCommand(
   if (!options.output)
     throw new PagescopeError('Say where to write the recording: -o FILE.', 'bad-input');
   const path = options.output;
+  checkRecordingPath(path);
   const sel = selection(options);
   const intervalMs = wholeNumber(options.interval ?? '100', '--interval (ms)', 20, 60_000);
   const durationS = options.duration !== undefined ? seconds(options.duration) : Infinity;
