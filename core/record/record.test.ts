@@ -430,3 +430,27 @@ describe('record -o is checked before anything is launched', () => {
     expect(fs.readFileSync(out, 'utf8')).toBe('keep me');
   });
 });
+
+describe('record -- COMMAND when the program ends before the first tick', () => {
+  it.each([
+    [['/bin/false'], /^pagescope: The program exited with code 1 before recording started\.\n$/],
+    [
+      ['sh', '-c', 'exit 3'],
+      /^pagescope: The program exited with code 3 before recording started\.\n$/,
+    ],
+    [
+      ['sh', '-c', 'kill -9 $$'],
+      /^pagescope: The program was killed by signal 9 before recording started\.\n$/,
+    ],
+  ])('%j: says how it ended, exit 2, no file', (command, message) => {
+    const out = path.join(tmp, 'ended-early.rec');
+    const r = spawnSync(process.execPath, [BIN, 'record', '-o', out, '--', ...command], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.replace(/^pagescope: recording process .*\n/, '')).toMatch(message);
+    expect(r.stdout).toBe('');
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});

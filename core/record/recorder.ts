@@ -9,10 +9,7 @@
  * histogram instead (exact counts per bucket, no per-page states). The header is written when
  * the session's first VMA table arrives; every later table goes out with the next tick.
  */
-import fs from 'node:fs';
-import nodePath from 'node:path';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
-import { PagescopeError } from '../kernel/errors.ts';
 import { readProcess } from '../proc/processes.ts';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent, VmaInfo } from '../protocol/messages.ts';
@@ -29,70 +26,6 @@ export const RECORD_VIEW = {
   buckets: MAX_RECORD_PAGES / 2048,
   window: { startIndex: 0, endIndex: MAX_RECORD_PAGES },
 };
-
-/**
- * Throws a one-sentence error ('bad-input') when a recording could not be written to `file`;
- * changes nothing. Called before anything is launched or attached, so a bad -o costs nothing.
- * An existing file is opened for appending (never truncated here) and given a zero-length
- * write: /proc and /sys files open for root but refuse every write, an immutable file refuses
- * the open. A new file needs a folder that exists and that we may write into (access(2) says
- * no for a read-only file system or an immutable folder too).
- */
-export function checkRecordingPath(file: string): void {
-  const fail = (why: string): never => {
-    throw new PagescopeError(
-      `Cannot write the recording to ${JSON.stringify(file)}: ${why}.`,
-      'bad-input',
-    );
-  };
-  const denied = (code: string | undefined): string =>
-    code === 'EROFS'
-      ? 'the file system is read-only'
-      : code === 'EACCES' || code === 'EPERM'
-        ? 'writing there is not permitted (permissions, or an immutable or append-only file)'
-        : `it cannot be written (${code ?? 'unknown error'})`;
-  if (file === '') fail('the name is empty');
-  let st: fs.Stats | null = null;
-  try {
-    st = fs.statSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') fail(denied(code));
-  }
-  if (st) {
-    if (st.isDirectory()) fail('it is a folder; give a file name, e.g. -o recording.rec');
-    let fd = -1;
-    try {
-      fd = fs.openSync(
-        file,
-        fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NONBLOCK,
-      );
-      fs.writeSync(fd, Buffer.alloc(0));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENXIO') fail('it is a pipe nobody reads');
-      if (code === 'EIO' || code === 'EINVAL')
-        fail('it does not take writes (a /proc or /sys file?)');
-      fail(denied(code));
-    } finally {
-      if (fd >= 0) fs.closeSync(fd);
-    }
-    return;
-  }
-  const dir = nodePath.dirname(nodePath.resolve(file));
-  let dirSt: fs.Stats;
-  try {
-    dirSt = fs.statSync(dir);
-  } catch {
-    return fail(`the folder ${JSON.stringify(dir)} does not exist`);
-  }
-  if (!dirSt.isDirectory()) fail(`${JSON.stringify(dir)} is not a folder`);
-  try {
-    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
-  } catch (err) {
-    fail(denied((err as NodeJS.ErrnoException).code));
-  }
-}
 
 export interface RecorderOptions {
   path: string;

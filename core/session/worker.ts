@@ -12,6 +12,8 @@
  * points it skipped, so work never piles up and lag is never silent. Pausing stops the grid;
  * the process is never touched while paused.
  */
+import type { ChildProcess } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { PagescopeError, userMessage } from '../kernel/errors.ts';
@@ -26,7 +28,13 @@ import { errorInfo } from './errors.ts';
 import { buildFrame, writtenPagePairs } from './frame-builder.ts';
 import { openTarget, type SessionTarget } from './target.ts';
 import { VmaTable, vmaInfos } from './vma-table.ts';
-import type { FromWorker, ToWorker, WorkerCall, WorkerInit } from './worker-protocol.ts';
+import type {
+  FromWorker,
+  ProgramExit,
+  ToWorker,
+  WorkerCall,
+  WorkerInit,
+} from './worker-protocol.ts';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -116,10 +124,10 @@ class SessionWorker {
     );
   }
 
-  private end(reason: string): void {
+  private end(reason: string, exit?: ProgramExit): void {
     if (this.ended) return;
     this.stop();
-    post({ type: 'ended', reason });
+    post({ type: 'ended', reason, ...(exit ? { exit } : {}) });
   }
 
   private tick(timing: TickTiming): void {
@@ -248,8 +256,12 @@ class SessionWorker {
 
   /** The launched child exited (its 'exit' event runs on this thread's loop). */
   childExited(): void {
-    const how = this.target.child ? childExitPhrase(this.target.child) : null;
-    this.end(`Process ${this.pid} exited (${how ?? 'exit code null'}).`);
+    const child = this.target.child;
+    const how = child ? childExitPhrase(child) : null;
+    this.end(
+      `Process ${this.pid} exited (${how ?? 'exit code null'}).`,
+      (child && programExit(child)) ?? undefined,
+    );
   }
 
   stop(): void {
@@ -264,6 +276,13 @@ class SessionWorker {
   }
 }
 
+/** How a launched child ended, once it has (null while it runs). */
+function programExit(c: ChildProcess): ProgramExit | null {
+  if (c.signalCode) return { code: null, signal: osConstants.signals[c.signalCode] ?? null };
+  if (c.exitCode !== null) return { code: c.exitCode, signal: null };
+  return null;
+}
+
 async function main(): Promise<void> {
   let target: SessionTarget | null = null;
   let worker: SessionWorker;
@@ -272,8 +291,26 @@ async function main(): Promise<void> {
     worker = new SessionWorker(target);
   } catch (err) {
     target?.watcher?.close();
-    endChild(target?.child ?? null);
-    post({ type: 'failed', error: errorInfo(err) });
+    const child = target?.child ?? null;
+    // A launched program that ended before the first sample (`-- /bin/false`): say how it
+    // ended, not the "does not exist" of the /proc read that failed.
+    if (child && target && !processAlive(target.pid)) await whenExited(child, 2000);
+    const exit = child ? programExit(child) : null;
+    endChild(child);
+    if (exit) {
+      const how =
+        exit.signal !== null
+          ? `was killed by signal ${exit.signal}`
+          : `exited with code ${exit.code}`;
+      post({
+        type: 'failed',
+        error: {
+          code: 'exited',
+          message: `The launched program (process ${target!.pid}) ${how} before its first sample.`,
+        },
+        exit,
+      });
+    } else post({ type: 'failed', error: errorInfo(err) });
     return;
   }
   target.child?.once('exit', () => worker.childExited());

@@ -13,17 +13,94 @@
  * session reports them. Ctrl-C, SIGTERM, --duration, --ticks or the target's exit end it; the
  * file is readable at every moment (a killed recorder leaves it readable up to its last tick).
  */
+import fs from 'node:fs';
+import nodePath from 'node:path';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import type { AddressRange, HostEvent, VmaInfo } from '../../protocol/messages.ts';
-import { checkRecordingPath, SessionRecorder } from '../../record/recorder.ts';
-import { Session } from '../../session/session.ts';
+import { SessionRecorder } from '../../record/recorder.ts';
+import { Session, SessionError } from '../../session/session.ts';
+import type { ProgramExit } from '../../session/worker-protocol.ts';
 import { preflight } from '../../watch/injector.ts';
 import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { parsePid, parseRange } from '../args.ts';
 import { count, formatBytes } from '../format.ts';
 import { out as print } from '../output.ts';
 import { STOP_SIGNALS } from '../signals.ts';
+
+/**
+ * Throws a one-sentence error ('bad-input') when a recording could not be written to `file`;
+ * changes nothing. Called before anything is launched or attached, so a bad -o costs nothing.
+ * An existing file is opened for appending (never truncated here) and given a zero-length
+ * write: /proc and /sys files open for root but refuse every write, an immutable file refuses
+ * the open. A new file needs a folder that exists and that we may write into (access(2) says
+ * no for a read-only file system or an immutable folder too).
+ */
+export function checkRecordingPath(file: string): void {
+  const fail = (why: string): never => {
+    throw new PagescopeError(
+      `Cannot write the recording to ${JSON.stringify(file)}: ${why}.`,
+      'bad-input',
+    );
+  };
+  const denied = (code: string | undefined): string =>
+    code === 'EROFS'
+      ? 'the file system is read-only'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'writing there is not permitted (permissions, or an immutable or append-only file)'
+        : `it cannot be written (${code ?? 'unknown error'})`;
+  if (file === '') fail('the name is empty');
+  let st: fs.Stats | null = null;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') fail(denied(code));
+  }
+  if (st) {
+    if (st.isDirectory()) fail('it is a folder; give a file name, e.g. -o recording.rec');
+    let fd = -1;
+    try {
+      fd = fs.openSync(
+        file,
+        fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NONBLOCK,
+      );
+      fs.writeSync(fd, Buffer.alloc(0));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENXIO') fail('it is a pipe nobody reads');
+      if (code === 'EIO' || code === 'EINVAL')
+        fail('it does not take writes (a /proc or /sys file?)');
+      fail(denied(code));
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+    return;
+  }
+  const dir = nodePath.dirname(nodePath.resolve(file));
+  let dirSt: fs.Stats;
+  try {
+    dirSt = fs.statSync(dir);
+  } catch {
+    return fail(`the folder ${JSON.stringify(dir)} does not exist`);
+  }
+  if (!dirSt.isDirectory()) fail(`${JSON.stringify(dir)} is not a folder`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (err) {
+    fail(denied((err as NodeJS.ErrnoException).code));
+  }
+}
+
+/** A launched program that ended before its first tick was recorded, said as such. */
+function endedEarly(exit: ProgramExit): PagescopeError {
+  return new PagescopeError(
+    exit.signal !== null
+      ? `The program was killed by signal ${exit.signal} before recording started.`
+      : `The program exited with code ${exit.code} before recording started.`,
+    'exited',
+  );
+}
 
 export interface RecordCommandOptions {
   pid?: string;
@@ -116,6 +193,7 @@ export async function recordCommand(
     throw new PagescopeError('Say where to write the recording: -o FILE.', 'bad-input');
   const path = options.output;
   checkRecordingPath(path);
+  const existed = fs.existsSync(path);
   const sel = selection(options);
   const intervalMs = wholeNumber(options.interval ?? '100', '--interval (ms)', 20, 60_000);
   const durationS = options.duration !== undefined ? seconds(options.duration) : Infinity;
@@ -144,7 +222,8 @@ export async function recordCommand(
         : await Session.attach(pidArg, sessionOpts);
   } catch (err) {
     for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
-    throw err;
+    const exit = err instanceof SessionError ? err.programExit : undefined;
+    throw exit ? endedEarly(exit) : err;
   }
   const pid = session.pid;
 
@@ -235,6 +314,12 @@ export async function recordCommand(
   for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
   await session.close();
   if (watchError) throw watchError;
+  const exit = session.programExit;
+  if (recorder.ticks === 0 && exit) {
+    // It ended after the session started but before a first tick: nothing was recorded.
+    if (!existed) fs.rmSync(path, { force: true });
+    throw endedEarly(exit);
+  }
   const seconds_ = Math.max(0.001, (ticks * intervalMs) / 1000);
   print(
     `recorded ${count(recorder.ticks, 'tick')} of process ${pid} (${stopReason}) to ${path}: ` +
