@@ -14,6 +14,7 @@ import zlib from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../cli/main.ts';
 import { probeCapabilities } from '../kernel/capabilities.ts';
+import { processAlive } from '../proc/processes.ts';
 import type { Frame } from '../protocol/frame.ts';
 import { Session } from '../session/session.ts';
 import { alive } from '../../testing/proc-facts.ts';
@@ -452,5 +453,138 @@ describe('record -- COMMAND when the program ends before the first tick', () => 
     expect(r.stderr.replace(/^pagescope: recording process .*\n/, '')).toMatch(message);
     expect(r.stdout).toBe('');
     expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+describe('record -- LAUNCHER: a shim that execs the real program, on a busy machine', () => {
+  /**
+   * The machine made busy for the test: CPU hogs (shell loops), at least 4 or 2 per core, ended
+   * when it is over. A launcher chain then execs while the session samples, which is what a
+   * user's loaded machine did (load 4 and up).
+   */
+  function startHogs(): () => void {
+    const n = Math.max(4, 2 * os.availableParallelism());
+    const hogs = Array.from({ length: n }, () =>
+      spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }),
+    );
+    return () => {
+      for (const h of hogs) h.kill('SIGKILL');
+    };
+  }
+
+  /** The program: writes 16 new pages of its 4 MiB buffer every 20 ms, its address to argv[1]. */
+  const program = `
+import ctypes, sys, time
+buf = bytearray(4 << 20)
+for i in range(0, len(buf), 4096): buf[i] = 1
+open(sys.argv[1], "w").write(hex(ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))))
+k = 0
+t0 = time.time()
+while time.time() - t0 < 120:
+    for i in range(16): buf[((16 * k + i) % 1024) * 4096] = (k + i) & 255
+    k += 1
+    time.sleep(0.02)
+`;
+
+  /** A #!/bin/sh script that does a little work, then execs `target` with its arguments. */
+  function shim(name: string, target: string, interpreter = '/bin/sh'): string {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(
+      file,
+      `#!${interpreter}\ni=0\nwhile [ $i -lt 3000 ]; do i=$((i+1)); done\nexec "${target}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    return file;
+  }
+
+  it.each([
+    ['one shim', 1],
+    ['a two-level chain (env bash -> sh -> python3)', 2],
+  ])('%s: many ticks, and the pages the program wrote', async (_name, levels) => {
+    if (!canWatch) return; // write watching needs PAGEMAP_SCAN and uffd-wp async
+    const inner = shim(`python3-shim-${levels}`, pythonExecutable());
+    const launcher = levels === 1 ? inner : shim('python3-outer', inner, '/usr/bin/env bash');
+    const out = path.join(tmp, `launcher-${levels}.rec`);
+    const addrFile = path.join(tmp, `launcher-${levels}.addr`);
+    const stopHogs = startHogs();
+    let r: { code: number | null; stdout: string; stderr: string };
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          'record',
+          '--writable',
+          '--duration',
+          '20',
+          '--ticks',
+          '20',
+          '-o',
+          out,
+          '--',
+          launcher,
+          '-c',
+          program,
+          addrFile,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(child);
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      r = { code, stdout, stderr };
+    } finally {
+      stopHogs();
+    }
+    expect(r.code, r.stderr).toBe(0);
+    const rec = readRecording(out);
+    // 20 ticks, or what 20 s gave: a loaded machine skips ticks (seen: 0.1 to 1.5 s a tick at
+    // load 17), a recording that takes the exec for an end has 0 or 1.
+    expect(rec.ticks.length, r.stdout + r.stderr).toBeGreaterThanOrEqual(10);
+    const notes = rec.notes.map((n) => n.message).join('\n');
+    expect(notes).not.toMatch(/does not exist/);
+    const buf = Number(BigInt(fs.readFileSync(addrFile, 'utf8')) >> 12n);
+    const written = new Set<number>();
+    for (let i = 0; i < rec.ticks.length; i++) {
+      const w = rec.writtenAbsolute(i);
+      for (let k = 0; k + 1 < w.length; k += 2)
+        for (let p = w[k]; p < w[k + 1]; p++) if (p >= buf && p < buf + 1024) written.add(p);
+    }
+    // The program writes 16 new pages a 20 ms (all 1024 in 1.3 s): over seconds, hundreds.
+    expect(written.size, notes).toBeGreaterThanOrEqual(100);
+  });
+});
+
+describe('a session ends for an exit only when the process did exit', () => {
+  it('a process whose main thread ended while another runs on is alive; killed, it is not', async () => {
+    const src = path.join(tmp, 'leader-exits.c');
+    const exe = path.join(tmp, 'leader-exits');
+    fs.writeFileSync(
+      src,
+      `#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+static void *run(void *a) { (void)a; for (;;) pause(); return 0; }
+int main(void) { pthread_t t; pthread_create(&t, 0, run, 0); puts("ready"); fflush(stdout); pthread_exit(0); }
+`,
+    );
+    execFileSync('gcc', ['-O1', '-pthread', '-o', exe, src]);
+    const child = spawn(exe, [], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    await new Promise((resolve) =>
+      readline.createInterface({ input: child.stdout! }).once('line', resolve),
+    );
+    const pid = child.pid!;
+    const leaderState = (): string => {
+      const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+      return st.charAt(st.lastIndexOf(')') + 2);
+    };
+    await vi.waitFor(() => expect(leaderState()).toBe('Z'));
+    expect(processAlive(pid)).toBe(true);
+    child.kill('SIGKILL');
+    await vi.waitFor(() => expect(processAlive(pid)).toBe(false));
   });
 });

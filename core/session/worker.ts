@@ -16,7 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
-import { PagescopeError, userMessage } from '../kernel/errors.ts';
+import { KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
@@ -43,7 +43,7 @@ const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void =>
 
 class SessionWorker {
   readonly pid: number;
-  private readonly scanner: Scanner;
+  private scanner: Scanner;
   private readonly driver: WatchDriver;
   private readonly table: VmaTable;
   /** This tick's scan of every VMA (reused: the aggregate reads it before the next tick). */
@@ -135,19 +135,13 @@ class SessionWorker {
     const tMs = this.driver.elapsedMs();
     try {
       if (this.table.read() || this.frames === 0) this.postVmas();
-      const vmas = this.table.vmas;
-      if (vmas.length === 0 && !processAlive(this.pid)) {
+      if (this.table.vmas.length === 0 && !processAlive(this.pid)) {
         this.end(`Process ${this.pid} exited.`);
         return;
       }
-      // The backend walks each VMA straight into our list: Scanner.scan would also build
-      // per-VMA summaries and a Map every tick, which the frame does not use.
       const regions = this.regions;
-      regions.clear();
-      const backend = this.scanner.backend;
-      for (const v of vmas)
-        // [vsyscall] is not the process's memory; PAGEMAP_SCAN refuses it (as in Scanner).
-        if (v.kind !== 'vsyscall') backend.scanRange(v.startPage, v.endPage, v.index, {}, regions);
+      this.scanAll(regions);
+      const vmas = this.table.vmas;
       let written = this.writtenScratch.subarray(0, 0);
       let watched: PageRange[] = [];
       let figures: WatchFigures | null = null;
@@ -194,6 +188,34 @@ class SessionWorker {
       if (message !== this.lastWarning) {
         this.lastWarning = message;
         post({ type: 'warning', message: `A sample failed: ${message}` });
+      }
+    }
+  }
+
+  /**
+   * Scans every VMA of the table into `regions`. The backend walks each VMA straight into our
+   * list: Scanner.scan would also build per-VMA summaries and a Map every tick, which the frame
+   * does not use. The pagemap descriptor belongs to the address space it was opened on: once
+   * the target executes a new program (a launcher's shim execs the real one) it answers ESRCH
+   * while the process lives on. Then the scanner is opened again on the new address space, the
+   * maps are read again, and the tick is scanned again (once: a second failure is reported).
+   */
+  private scanAll(regions: RegionList): void {
+    for (let attempt = 0; ; attempt++) {
+      regions.clear();
+      try {
+        const backend = this.scanner.backend;
+        for (const v of this.table.vmas)
+          // [vsyscall] is not the process's memory; PAGEMAP_SCAN refuses it (as in Scanner).
+          if (v.kind !== 'vsyscall')
+            backend.scanRange(v.startPage, v.endPage, v.index, {}, regions);
+        return;
+      } catch (err) {
+        const stale = err instanceof KernelError && err.errnoName === 'ESRCH';
+        if (attempt > 0 || !stale || !processAlive(this.pid)) throw err;
+        this.scanner.close();
+        this.scanner = new Scanner(this.pid);
+        if (this.table.read()) this.postVmas();
       }
     }
   }

@@ -240,9 +240,14 @@ export async function recordCommand(
       tried.add('fixed');
       ranges = sel.fixed;
     } else {
-      const fresh = sel.pick(vmas).filter((v) => v.watched === 'no' && !tried.has(v.start));
+      // A VMA is asked for once as it is (bounds, permissions, name): one that grew (a new
+      // mapping merged into a watched one shows as 'partial') or a new program's is new.
+      const key = (v: VmaInfo): string => `${v.start}-${v.end} ${v.perms} ${v.path}`;
+      const fresh = sel
+        .pick(vmas)
+        .filter((v) => (v.watched === 'no' || v.watched === 'partial') && !tried.has(key(v)));
       if (fresh.length === 0) return;
-      for (const v of fresh) tried.add(v.start);
+      for (const v of fresh) tried.add(key(v));
       ranges = fresh.map((v) => ({ start: v.start, end: v.end }));
     }
     busy = true;
@@ -321,10 +326,15 @@ export async function recordCommand(
     throw endedEarly(exit);
   }
   const seconds_ = Math.max(0.001, (ticks * intervalMs) / 1000);
+  // Per minute and per tick only when there are ticks (0 ticks over "0.001 s" is no rate).
   print(
     `recorded ${count(recorder.ticks, 'tick')} of process ${pid} (${stopReason}) to ${path}: ` +
-      `${formatBytes(recorder.bytesWritten)}, ${formatBytes((recorder.bytesWritten / seconds_) * 60)} per minute, ` +
-      `${(recorder.costMs / Math.max(1, recorder.ticks)).toFixed(2)} ms per tick to encode and write.\n`,
+      formatBytes(recorder.bytesWritten) +
+      (recorder.ticks > 0
+        ? `, ${formatBytes((recorder.bytesWritten / seconds_) * 60)} per minute, ` +
+          `${(recorder.costMs / recorder.ticks).toFixed(2)} ms per tick to encode and write`
+        : '') +
+      '.\n',
   );
   return 0;
 }
