@@ -136,7 +136,7 @@ class SessionWorker {
     try {
       if (this.table.read() || this.frames === 0) this.postVmas();
       if (this.table.vmas.length === 0 && !processAlive(this.pid)) {
-        this.end(`Process ${this.pid} exited.`);
+        this.processGone();
         return;
       }
       const regions = this.regions;
@@ -181,7 +181,7 @@ class SessionWorker {
       post({ type: 'frame', frame }, transfer);
     } catch (err) {
       if (!processAlive(this.pid)) {
-        this.end(`Process ${this.pid} exited.`);
+        this.processGone();
         return;
       }
       const message = userMessage(err);
@@ -274,6 +274,20 @@ class SessionWorker {
         this.driver.reset();
         return {};
     }
+  }
+
+  /**
+   * The process is gone (no maps, and a zombie or no pid). Our launched child's own wait status
+   * says how it ended: its exit event follows (libuv reaps it), the end waits for it.
+   */
+  private processGone(): void {
+    const child = this.target.child;
+    if (!child) {
+      this.end(`Process ${this.pid} exited.`);
+      return;
+    }
+    this.driver.pause();
+    void whenExited(child, 2000).then(() => this.childExited());
   }
 
   /** The launched child exited (its 'exit' event runs on this thread's loop). */

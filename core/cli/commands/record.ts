@@ -232,8 +232,15 @@ export async function recordCommand(
   let watchError: unknown = null;
   let busy = false;
   let firstWatch = true;
+  // A table that arrives while a watch call is under way is looked at when it returns: the
+  // maps of a settled program do not change again, so a table skipped then would be lost.
+  let again = false;
   const follow = (vmas: VmaInfo[]): void => {
-    if (!sel || busy || stopReason) return;
+    if (!sel || stopReason) return;
+    if (busy) {
+      again = true;
+      return;
+    }
     let ranges: AddressRange[];
     if (sel.fixed) {
       if (tried.has('fixed')) return;
@@ -265,6 +272,10 @@ export async function recordCommand(
       })
       .finally(() => {
         busy = false;
+        if (again) {
+          again = false;
+          follow(session.vmas);
+        }
       });
   };
 
