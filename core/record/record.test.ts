@@ -19,6 +19,7 @@ import type { Frame } from '../protocol/frame.ts';
 import { Session } from '../session/session.ts';
 import { alive } from '../../testing/proc-facts.ts';
 import { pythonExecutable } from '../../testing/targets.ts';
+import { until } from '../../testing/wait.ts';
 import { workingSetCurve } from './analytics.ts';
 import { compareTicks } from './compare.ts';
 import { readRecording, type Recording } from './reader.ts';
@@ -491,12 +492,12 @@ while time.time() - t0 < 120:
     time.sleep(0.02)
 `;
 
-  /** A #!/bin/sh script that does a little work, then execs `target` with its arguments. */
+  /** A #!/bin/sh script that works for a while (about 50 ms, like a shim), then execs `target`. */
   function shim(name: string, target: string, interpreter = '/bin/sh'): string {
     const file = path.join(tmp, name);
     fs.writeFileSync(
       file,
-      `#!${interpreter}\ni=0\nwhile [ $i -lt 3000 ]; do i=$((i+1)); done\nexec "${target}" "$@"\n`,
+      `#!${interpreter}\ni=0\nwhile [ $i -lt 30000 ]; do i=$((i+1)); done\nexec "${target}" "$@"\n`,
       { mode: 0o755 },
     );
     return file;
@@ -505,66 +506,79 @@ while time.time() - t0 < 120:
   it.each([
     ['one shim', 1],
     ['a two-level chain (env bash -> sh -> python3)', 2],
-  ])('%s: many ticks, and the pages the program wrote', async (_name, levels) => {
-    if (!canWatch) return; // write watching needs PAGEMAP_SCAN and uffd-wp async
-    const inner = shim(`python3-shim-${levels}`, pythonExecutable());
-    const launcher = levels === 1 ? inner : shim('python3-outer', inner, '/usr/bin/env bash');
-    const out = path.join(tmp, `launcher-${levels}.rec`);
-    const addrFile = path.join(tmp, `launcher-${levels}.addr`);
-    const stopHogs = startHogs();
-    let r: { code: number | null; stdout: string; stderr: string };
-    try {
-      const child = spawn(
-        process.execPath,
-        [
-          BIN,
-          'record',
-          '--writable',
-          '--duration',
-          '20',
-          '--ticks',
-          '20',
-          '-o',
-          out,
-          '--',
-          launcher,
-          '-c',
-          program,
-          addrFile,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      children.push(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      r = { code, stdout, stderr };
-    } finally {
-      stopHogs();
-    }
-    expect(r.code, r.stderr).toBe(0);
-    const rec = readRecording(out);
-    // 20 ticks, or what 20 s gave: a loaded machine skips ticks (seen: 0.1 to 1.5 s a tick at
-    // load 17), a recording that takes the exec for an end has 0 or 1.
-    const notes = rec.notes.map((n) => n.message).join('\n');
-    const times = rec.ticks.map((t) => t.counters.t).join(' ');
-    expect(
-      rec.ticks.length,
-      `${r.stdout}${r.stderr}ticks at ${times} ms; ${notes}`,
-    ).toBeGreaterThanOrEqual(10);
-    expect(notes).not.toMatch(/does not exist/);
-    const buf = Number(BigInt(fs.readFileSync(addrFile, 'utf8')) >> 12n);
-    const written = new Set<number>();
-    for (let i = 0; i < rec.ticks.length; i++) {
-      const w = rec.writtenAbsolute(i);
-      for (let k = 0; k + 1 < w.length; k += 2)
-        for (let p = w[k]; p < w[k + 1]; p++) if (p >= buf && p < buf + 1024) written.add(p);
-    }
-    // The program writes 16 new pages a 20 ms (all 1024 in 1.3 s): over seconds, hundreds.
-    expect(written.size, notes).toBeGreaterThanOrEqual(100);
-  });
+  ])(
+    '%s: many ticks, and the pages the program wrote',
+    { timeout: 150_000 },
+    async (_name, levels) => {
+      if (!canWatch) return; // write watching needs PAGEMAP_SCAN and uffd-wp async
+      const inner = shim(`python3-shim-${levels}`, pythonExecutable());
+      const launcher = levels === 1 ? inner : shim('python3-outer', inner, '/usr/bin/env bash');
+      const out = path.join(tmp, `launcher-${levels}.rec`);
+      const addrFile = path.join(tmp, `launcher-${levels}.addr`);
+      const stopHogs = startHogs();
+      let r: { code: number | null; stdout: string; stderr: string };
+      try {
+        const child = spawn(
+          process.execPath,
+          [
+            BIN,
+            'record',
+            '--writable',
+            '--duration',
+            '120',
+            '-o',
+            out,
+            '--',
+            launcher,
+            '-c',
+            program,
+            addrFile,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        children.push(child);
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        const ticksNow = (): number => (fs.existsSync(out) ? readRecording(out).ticks.length : 0);
+        // The program runs (past the launcher chain and python's start, slow on a busy machine),
+        // then the recording goes on for 10 more ticks (the file is readable while it grows;
+        // seen: 0.1 to 1.5 s a tick at load 17). Taking the exec for an end, it never gets them.
+        await until(
+          () => `the program to start; ${stderr}`,
+          () => fs.existsSync(addrFile),
+          60_000,
+        );
+        const atStart = ticksNow();
+        await until(
+          () => `10 more ticks after ${atStart}, have ${ticksNow()}; ${stderr}`,
+          () => ticksNow() >= atStart + 10,
+          45_000,
+          100,
+        );
+        child.kill('SIGINT');
+        r = { code: await exited, stdout, stderr };
+      } finally {
+        stopHogs();
+      }
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/\(interrupted by SIGINT\)/);
+      const rec = readRecording(out);
+      const notes = rec.notes.map((n) => n.message).join('\n');
+      expect(notes).not.toMatch(/does not exist/);
+      const buf = Number(BigInt(fs.readFileSync(addrFile, 'utf8')) >> 12n);
+      const written = new Set<number>();
+      for (let i = 0; i < rec.ticks.length; i++) {
+        const w = rec.writtenAbsolute(i);
+        for (let k = 0; k + 1 < w.length; k += 2)
+          for (let p = w[k]; p < w[k + 1]; p++) if (p >= buf && p < buf + 1024) written.add(p);
+      }
+      // The program writes 16 new pages a 20 ms (all 1024 in 1.3 s): over seconds, hundreds.
+      expect(written.size, notes).toBeGreaterThanOrEqual(100);
+    },
+  );
 });
 
 describe('a session ends for an exit only when the process did exit', () => {
