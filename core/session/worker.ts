@@ -184,6 +184,9 @@ class SessionWorker {
         this.processGone();
         return;
       }
+      // "Does not exist" of a process that lives: it is between two programs (an exec of a
+      // launcher chain); the next tick samples the new one. Not a failure to report.
+      if (err instanceof KernelError && err.errnoName === 'ESRCH') return;
       const message = userMessage(err);
       if (message !== this.lastWarning) {
         this.lastWarning = message;
@@ -198,7 +201,8 @@ class SessionWorker {
    * does not use. The pagemap descriptor belongs to the address space it was opened on: once
    * the target executes a new program (a launcher's shim execs the real one) it answers ESRCH
    * while the process lives on. Then the scanner is opened again on the new address space, the
-   * maps are read again, and the tick is scanned again (once: a second failure is reported).
+   * maps are read again, and the tick is scanned again (a launcher chain may exec again
+   * meanwhile: up to 3 times, then the tick is skipped).
    */
   private scanAll(regions: RegionList): void {
     for (let attempt = 0; ; attempt++) {
@@ -212,7 +216,7 @@ class SessionWorker {
         return;
       } catch (err) {
         const stale = err instanceof KernelError && err.errnoName === 'ESRCH';
-        if (attempt > 0 || !stale || !processAlive(this.pid)) throw err;
+        if (attempt >= 3 || !stale || !processAlive(this.pid)) throw err;
         this.scanner.close();
         this.scanner = new Scanner(this.pid);
         if (this.table.read()) this.postVmas();
