@@ -87,8 +87,23 @@ export function listProcesses(options: { includeKernelThreads?: boolean } = {}):
   return out.sort((a, b) => a.pid - b.pid);
 }
 
-/** Whether a pid names a live process (zombies count as exited). */
+/**
+ * Whether a pid names a live process (zombies count as exited). A zombie main thread whose
+ * other threads run on (it called pthread_exit, or a thread executing a program waits for it
+ * to die) is alive: any thread of it not a zombie says so.
+ */
 export function processAlive(pid: number): boolean {
   const p = readProcess(pid);
-  return p !== null && p.state !== 'Z' && p.state !== 'X';
+  if (p === null) return false;
+  if (p.state !== 'Z' && p.state !== 'X') return true;
+  try {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      const st = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
+      const state = st.charAt(st.lastIndexOf(')') + 2);
+      if (state !== 'Z' && state !== 'X' && state !== '') return true;
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return false;
 }

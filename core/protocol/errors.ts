@@ -46,7 +46,8 @@ export const ERROR_CODES = {
   'unmapped-range': 'The range is not mapped in the process.',
   'watch-ended': 'The write watch has ended (the process exited or executed another program).',
   'no-wp-async': 'The kernel lacks userfaultfd async write-protection.',
-  seccomp: 'The process runs under a seccomp filter (attach needs force).',
+  seccomp:
+    'The process runs in seccomp strict mode (never attached) or under a seccomp filter (attach needs force).',
   'already-traced': 'Another tracer (gdb, strace) holds the process.',
   'program-changed': 'The process executed another program during the attach.',
   'no-stop': 'The process did not stop for the attach (uninterruptible sleep).',

@@ -5,7 +5,7 @@
  * killed with SIGKILL leaves a file readable up to its last complete tick, and report/export run
  * on it (the trace passes the trace-event schema). Bad files through the CLI give one line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,10 +14,12 @@ import zlib from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../cli/main.ts';
 import { probeCapabilities } from '../kernel/capabilities.ts';
+import { processAlive } from '../proc/processes.ts';
 import type { Frame } from '../protocol/frame.ts';
 import { Session } from '../session/session.ts';
 import { alive } from '../../testing/proc-facts.ts';
 import { pythonExecutable } from '../../testing/targets.ts';
+import { until } from '../../testing/wait.ts';
 import { workingSetCurve } from './analytics.ts';
 import { compareTicks } from './compare.ts';
 import { readRecording, type Recording } from './reader.ts';
@@ -374,5 +376,238 @@ describe('bad files through the CLI', () => {
     const fmt = await cli(['export', path.join(tmp, 'nope.pgsrec'), '--format', 'xml']);
     expect(fmt.code).toBe(2);
     expect(fmt.stderr).toMatch(/--format/);
+  });
+});
+
+describe('record -o is checked before anything is launched', () => {
+  /** `record -o out -- sh -c 'touch MARKER'` through the real binary: exit 2, one line, no marker. */
+  function recordTo(out: string, source: string[] = []): { code: number | null; stderr: string } {
+    const marker = path.join(tmp, `launched-${Math.random().toString(36).slice(2)}`);
+    const args = source.length ? source : ['--', 'sh', '-c', `touch ${marker}`];
+    const r = spawnSync(process.execPath, [BIN, 'record', '--writable', '-o', out, ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(fs.existsSync(marker), 'the command was launched').toBe(false);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    return { code: r.status, stderr: r.stderr };
+  }
+
+  it('a folder, a path under a missing folder, a /proc file: one sentence each, exit 2', () => {
+    const missing = path.join(tmp, 'no-such-folder', 'x.rec');
+    for (const [out, why] of [
+      [tmp, /it is a folder; give a file name/],
+      [missing, /the folder ".*no-such-folder" does not exist/],
+      ['/proc/version', /it does not take writes \(a \/proc or \/sys file\?\)/],
+    ] as const) {
+      const r = recordTo(out);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^pagescope: Cannot write the recording to "/);
+      expect(r.stderr).toMatch(why);
+    }
+    // The demo is not started either (it would be before the file was opened).
+    const demo = recordTo(tmp, ['--demo']);
+    expect(demo.code).toBe(2);
+    expect(demo.stderr).toMatch(/it is a folder/);
+  });
+
+  it('an immutable file (chattr +i): one sentence, exit 2, the file unchanged', (ctx) => {
+    const out = path.join(tmp, 'immutable.rec');
+    fs.writeFileSync(out, 'keep me');
+    try {
+      execFileSync('chattr', ['+i', out], { stdio: 'ignore' });
+    } catch {
+      ctx.skip('chattr +i is not possible here (no chattr, not root, or a file system without it)');
+    }
+    try {
+      const r = recordTo(out);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(
+        /Cannot write the recording to ".*immutable\.rec": writing there is not permitted/,
+      );
+    } finally {
+      execFileSync('chattr', ['-i', out]);
+    }
+    expect(fs.readFileSync(out, 'utf8')).toBe('keep me');
+  });
+});
+
+describe('record -- COMMAND when the program ends at once', () => {
+  it.each([
+    [['/bin/false'], 'exited with code 1', /exit code 1/],
+    [['sh', '-c', 'exit 3'], 'exited with code 3', /exit code 3/],
+    [['sh', '-c', 'kill -9 $$'], 'was killed by signal 9', /signal SIGKILL/],
+  ])('%j: says how it ended, never "does not exist"', (command, how, phrase) => {
+    const out = path.join(tmp, 'ended-early.rec');
+    fs.rmSync(out, { force: true });
+    const r = spawnSync(process.execPath, [BIN, 'record', '-o', out, '--', ...command], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stderr).not.toMatch(/does not exist/);
+    if (r.status === 2) {
+      // Ended before the first tick (the usual case): one sentence, no file.
+      const said = r.stderr.replace(/^pagescope: recording process .*\n/, '');
+      expect(said).toBe(`pagescope: The program ${how} before recording started.\n`);
+      expect(r.stdout).toBe('');
+      expect(fs.existsSync(out)).toBe(false);
+    } else {
+      // A loaded machine may let a first tick in before the program runs: then it is recorded.
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^recorded \d+ ticks? of process \d+ \(Process \d+ exited \(/);
+      expect(r.stdout).toMatch(phrase);
+      expect(readRecording(out).ticks.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('record -- LAUNCHER: a shim that execs the real program, on a busy machine', () => {
+  /**
+   * The machine made busy for the test: CPU hogs (shell loops), at least 4 or 2 per core, ended
+   * when it is over. A launcher chain then execs while the session samples, which is what a
+   * user's loaded machine did (load 4 and up).
+   */
+  function startHogs(): () => void {
+    const n = Math.max(4, 2 * os.availableParallelism());
+    const hogs = Array.from({ length: n }, () =>
+      spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }),
+    );
+    return () => {
+      for (const h of hogs) h.kill('SIGKILL');
+    };
+  }
+
+  /** The program: writes 16 new pages of its 4 MiB buffer every 20 ms, its address to argv[1]. */
+  const program = `
+import ctypes, sys, time
+buf = bytearray(4 << 20)
+for i in range(0, len(buf), 4096): buf[i] = 1
+open(sys.argv[1], "w").write(hex(ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))))
+k = 0
+t0 = time.time()
+while time.time() - t0 < 120:
+    for i in range(16): buf[((16 * k + i) % 1024) * 4096] = (k + i) & 255
+    k += 1
+    time.sleep(0.02)
+`;
+
+  /** A #!/bin/sh script that works for a while (about 50 ms, like a shim), then execs `target`. */
+  function shim(name: string, target: string, interpreter = '/bin/sh'): string {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(
+      file,
+      `#!${interpreter}\ni=0\nwhile [ $i -lt 30000 ]; do i=$((i+1)); done\nexec "${target}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    return file;
+  }
+
+  it.each([
+    ['one shim', 1],
+    ['a two-level chain (env bash -> sh -> python3)', 2],
+  ])(
+    '%s: many ticks, and the pages the program wrote',
+    { timeout: 150_000 },
+    async (_name, levels) => {
+      if (!canWatch) return; // write watching needs PAGEMAP_SCAN and uffd-wp async
+      const inner = shim(`python3-shim-${levels}`, pythonExecutable());
+      const launcher = levels === 1 ? inner : shim('python3-outer', inner, '/usr/bin/env bash');
+      const out = path.join(tmp, `launcher-${levels}.rec`);
+      const addrFile = path.join(tmp, `launcher-${levels}.addr`);
+      const stopHogs = startHogs();
+      let r: { code: number | null; stdout: string; stderr: string };
+      try {
+        const child = spawn(
+          process.execPath,
+          [
+            BIN,
+            'record',
+            '--writable',
+            '--duration',
+            '120',
+            '-o',
+            out,
+            '--',
+            launcher,
+            '-c',
+            program,
+            addrFile,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        children.push(child);
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        const ticksNow = (): number => (fs.existsSync(out) ? readRecording(out).ticks.length : 0);
+        // The program runs (past the launcher chain and python's start, slow on a busy machine),
+        // then the recording goes on for 10 more ticks (the file is readable while it grows;
+        // seen: 0.1 to 1.5 s a tick at load 17). Taking the exec for an end, it never gets them.
+        await until(
+          () => `the program to start; ${stderr}`,
+          () => fs.existsSync(addrFile),
+          60_000,
+        );
+        const atStart = ticksNow();
+        await until(
+          () => `10 more ticks after ${atStart}, have ${ticksNow()}; ${stderr}`,
+          () => ticksNow() >= atStart + 10,
+          45_000,
+          100,
+        );
+        child.kill('SIGINT');
+        r = { code: await exited, stdout, stderr };
+      } finally {
+        stopHogs();
+      }
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/\(interrupted by SIGINT\)/);
+      const rec = readRecording(out);
+      const notes = rec.notes.map((n) => n.message).join('\n');
+      expect(notes).not.toMatch(/does not exist/);
+      const buf = Number(BigInt(fs.readFileSync(addrFile, 'utf8')) >> 12n);
+      const written = new Set<number>();
+      for (let i = 0; i < rec.ticks.length; i++) {
+        const w = rec.writtenAbsolute(i);
+        for (let k = 0; k + 1 < w.length; k += 2)
+          for (let p = w[k]; p < w[k + 1]; p++) if (p >= buf && p < buf + 1024) written.add(p);
+      }
+      // The program writes 16 new pages a 20 ms (all 1024 in 1.3 s): over seconds, hundreds.
+      expect(written.size, notes).toBeGreaterThanOrEqual(100);
+    },
+  );
+});
+
+describe('a session ends for an exit only when the process did exit', () => {
+  it('a process whose main thread ended while another runs on is alive; killed, it is not', async () => {
+    const src = path.join(tmp, 'leader-exits.c');
+    const exe = path.join(tmp, 'leader-exits');
+    fs.writeFileSync(
+      src,
+      `#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+static void *run(void *a) { (void)a; for (;;) pause(); return 0; }
+int main(void) { pthread_t t; pthread_create(&t, 0, run, 0); puts("ready"); fflush(stdout); pthread_exit(0); }
+`,
+    );
+    execFileSync('gcc', ['-O1', '-pthread', '-o', exe, src]);
+    const child = spawn(exe, [], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    await new Promise((resolve) =>
+      readline.createInterface({ input: child.stdout! }).once('line', resolve),
+    );
+    const pid = child.pid!;
+    const leaderState = (): string => {
+      const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+      return st.charAt(st.lastIndexOf(')') + 2);
+    };
+    await vi.waitFor(() => expect(leaderState()).toBe('Z'));
+    expect(processAlive(pid)).toBe(true);
+    child.kill('SIGKILL');
+    await vi.waitFor(() => expect(processAlive(pid)).toBe(false));
   });
 });

@@ -26,6 +26,7 @@ import type { ViewSpec } from './aggregate.ts';
 import { DEFAULT_HISTORY_BYTES, HistoryRing } from './history.ts';
 import type {
   FromWorker,
+  ProgramExit,
   ToWorker,
   WorkerCall,
   WorkerInit,
@@ -43,7 +44,10 @@ export interface SessionOptions {
   historyBytes?: number;
 }
 
-export class SessionError extends PagescopeError {}
+export class SessionError extends PagescopeError {
+  /** A launched program that ended before the session's first sample: how it ended. */
+  programExit?: ProgramExit;
+}
 
 export class Session {
   readonly sessionId: number;
@@ -64,6 +68,7 @@ export class Session {
   private closed: Promise<void> | null = null;
   private endedReason: string | null = null;
   private stoppedResolve: (() => void) | null = null;
+  private programExitValue: ProgramExit | null = null;
   vmas: VmaInfo[] = [];
   totalPages = 0;
   framesReceived = 0;
@@ -126,6 +131,11 @@ export class Session {
     return this.pidValue;
   }
 
+  /** How the launched program ended, once the session ended because it did (else null). */
+  get programExit(): ProgramExit | null {
+    return this.programExitValue;
+  }
+
   private waitReady(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -137,7 +147,9 @@ export class Session {
           resolve();
         } else if (msg.type === 'failed') {
           void this.worker.terminate();
-          reject(new SessionError(msg.error.message, msg.error.code));
+          const err = new SessionError(msg.error.message, msg.error.code);
+          if (msg.exit) err.programExit = msg.exit;
+          reject(err);
         } else this.onWorkerMessage(msg);
       });
       this.worker.on('error', (err) => {
@@ -182,6 +194,7 @@ export class Session {
         this.emit({ event: 'warning', sessionId: this.sessionId, message: msg.message });
         break;
       case 'ended':
+        this.programExitValue = msg.exit ?? null;
         this.ended(msg.reason);
         break;
       case 'reply': {

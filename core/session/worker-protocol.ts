@@ -24,6 +24,12 @@ export interface WorkerInit {
   force: boolean;
 }
 
+/** How a launched program ended: its exit code, or the signal that killed it (number). */
+export interface ProgramExit {
+  code: number | null;
+  signal: number | null;
+}
+
 export type WorkerCall =
   | { op: 'watch'; ranges: AddressRange[]; vmaIndices: number[] }
   | { op: 'unwatch' }
@@ -40,11 +46,13 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready'; pid: number; warnings: string[]; backend: string }
-  | { type: 'failed'; error: ErrorInfo }
+  /** `exit`: a launched program that ended before the first sample, and how (exit code or signal). */
+  | { type: 'failed'; error: ErrorInfo; exit?: ProgramExit }
   | { type: 'vmas'; vmaVersion: number; vmas: VmaInfo[]; totalPages: number }
   | { type: 'frame'; frame: Frame }
   | { type: 'warning'; message: string }
-  | { type: 'ended'; reason: string }
+  /** `exit`: how the launched program ended, when that is why. */
+  | { type: 'ended'; reason: string; exit?: ProgramExit }
   | { type: 'reply'; callId: number; ok: true; result: unknown }
   | { type: 'reply'; callId: number; ok: false; error: ErrorInfo }
   | { type: 'stopped' };

@@ -12,9 +12,11 @@
  * points it skipped, so work never piles up and lag is never silent. Pausing stops the grid;
  * the process is never touched while paused.
  */
+import type { ChildProcess } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
-import { PagescopeError, userMessage } from '../kernel/errors.ts';
+import { KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
@@ -26,7 +28,13 @@ import { errorInfo } from './errors.ts';
 import { buildFrame, writtenPagePairs } from './frame-builder.ts';
 import { openTarget, type SessionTarget } from './target.ts';
 import { VmaTable, vmaInfos } from './vma-table.ts';
-import type { FromWorker, ToWorker, WorkerCall, WorkerInit } from './worker-protocol.ts';
+import type {
+  FromWorker,
+  ProgramExit,
+  ToWorker,
+  WorkerCall,
+  WorkerInit,
+} from './worker-protocol.ts';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -35,7 +43,7 @@ const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void =>
 
 class SessionWorker {
   readonly pid: number;
-  private readonly scanner: Scanner;
+  private scanner: Scanner;
   private readonly driver: WatchDriver;
   private readonly table: VmaTable;
   /** This tick's scan of every VMA (reused: the aggregate reads it before the next tick). */
@@ -116,10 +124,10 @@ class SessionWorker {
     );
   }
 
-  private end(reason: string): void {
+  private end(reason: string, exit?: ProgramExit): void {
     if (this.ended) return;
     this.stop();
-    post({ type: 'ended', reason });
+    post({ type: 'ended', reason, ...(exit ? { exit } : {}) });
   }
 
   private tick(timing: TickTiming): void {
@@ -127,19 +135,13 @@ class SessionWorker {
     const tMs = this.driver.elapsedMs();
     try {
       if (this.table.read() || this.frames === 0) this.postVmas();
-      const vmas = this.table.vmas;
-      if (vmas.length === 0 && !processAlive(this.pid)) {
-        this.end(`Process ${this.pid} exited.`);
+      if (this.table.vmas.length === 0 && !processAlive(this.pid)) {
+        this.processGone();
         return;
       }
-      // The backend walks each VMA straight into our list: Scanner.scan would also build
-      // per-VMA summaries and a Map every tick, which the frame does not use.
       const regions = this.regions;
-      regions.clear();
-      const backend = this.scanner.backend;
-      for (const v of vmas)
-        // [vsyscall] is not the process's memory; PAGEMAP_SCAN refuses it (as in Scanner).
-        if (v.kind !== 'vsyscall') backend.scanRange(v.startPage, v.endPage, v.index, {}, regions);
+      this.scanAll(regions);
+      const vmas = this.table.vmas;
       let written = this.writtenScratch.subarray(0, 0);
       let watched: PageRange[] = [];
       let figures: WatchFigures | null = null;
@@ -179,13 +181,45 @@ class SessionWorker {
       post({ type: 'frame', frame }, transfer);
     } catch (err) {
       if (!processAlive(this.pid)) {
-        this.end(`Process ${this.pid} exited.`);
+        this.processGone();
         return;
       }
+      // "Does not exist" of a process that lives: it is between two programs (an exec of a
+      // launcher chain); the next tick samples the new one. Not a failure to report.
+      if (err instanceof KernelError && err.errnoName === 'ESRCH') return;
       const message = userMessage(err);
       if (message !== this.lastWarning) {
         this.lastWarning = message;
         post({ type: 'warning', message: `A sample failed: ${message}` });
+      }
+    }
+  }
+
+  /**
+   * Scans every VMA of the table into `regions`. The backend walks each VMA straight into our
+   * list: Scanner.scan would also build per-VMA summaries and a Map every tick, which the frame
+   * does not use. The pagemap descriptor belongs to the address space it was opened on: once
+   * the target executes a new program (a launcher's shim execs the real one) it answers ESRCH
+   * while the process lives on. Then the scanner is opened again on the new address space, the
+   * maps are read again, and the tick is scanned again (a launcher chain may exec again
+   * meanwhile: up to 3 times, then the tick is skipped).
+   */
+  private scanAll(regions: RegionList): void {
+    for (let attempt = 0; ; attempt++) {
+      regions.clear();
+      try {
+        const backend = this.scanner.backend;
+        for (const v of this.table.vmas)
+          // [vsyscall] is not the process's memory; PAGEMAP_SCAN refuses it (as in Scanner).
+          if (v.kind !== 'vsyscall')
+            backend.scanRange(v.startPage, v.endPage, v.index, {}, regions);
+        return;
+      } catch (err) {
+        const stale = err instanceof KernelError && err.errnoName === 'ESRCH';
+        if (attempt >= 3 || !stale || !processAlive(this.pid)) throw err;
+        this.scanner.close();
+        this.scanner = new Scanner(this.pid);
+        if (this.table.read()) this.postVmas();
       }
     }
   }
@@ -246,10 +280,28 @@ class SessionWorker {
     }
   }
 
+  /**
+   * The process is gone (no maps, and a zombie or no pid). Our launched child's own wait status
+   * says how it ended: its exit event follows (libuv reaps it), the end waits for it.
+   */
+  private processGone(): void {
+    const child = this.target.child;
+    if (!child) {
+      this.end(`Process ${this.pid} exited.`);
+      return;
+    }
+    this.driver.pause();
+    void whenExited(child, 2000).then(() => this.childExited());
+  }
+
   /** The launched child exited (its 'exit' event runs on this thread's loop). */
   childExited(): void {
-    const how = this.target.child ? childExitPhrase(this.target.child) : null;
-    this.end(`Process ${this.pid} exited (${how ?? 'exit code null'}).`);
+    const child = this.target.child;
+    const how = child ? childExitPhrase(child) : null;
+    this.end(
+      `Process ${this.pid} exited (${how ?? 'exit code null'}).`,
+      (child && programExit(child)) ?? undefined,
+    );
   }
 
   stop(): void {
@@ -264,6 +316,13 @@ class SessionWorker {
   }
 }
 
+/** How a launched child ended, once it has (null while it runs). */
+function programExit(c: ChildProcess): ProgramExit | null {
+  if (c.signalCode) return { code: null, signal: osConstants.signals[c.signalCode] ?? null };
+  if (c.exitCode !== null) return { code: c.exitCode, signal: null };
+  return null;
+}
+
 async function main(): Promise<void> {
   let target: SessionTarget | null = null;
   let worker: SessionWorker;
@@ -272,8 +331,26 @@ async function main(): Promise<void> {
     worker = new SessionWorker(target);
   } catch (err) {
     target?.watcher?.close();
-    endChild(target?.child ?? null);
-    post({ type: 'failed', error: errorInfo(err) });
+    const child = target?.child ?? null;
+    // A launched program that ended before the first sample (`-- /bin/false`): say how it
+    // ended, not the "does not exist" of the /proc read that failed.
+    if (child && target && !processAlive(target.pid)) await whenExited(child, 2000);
+    const exit = child ? programExit(child) : null;
+    endChild(child);
+    if (exit) {
+      const how =
+        exit.signal !== null
+          ? `was killed by signal ${exit.signal}`
+          : `exited with code ${exit.code}`;
+      post({
+        type: 'failed',
+        error: {
+          code: 'exited',
+          message: `The launched program (process ${target!.pid}) ${how} before its first sample.`,
+        },
+        exit,
+      });
+    } else post({ type: 'failed', error: errorInfo(err) });
     return;
   }
   target.child?.once('exit', () => worker.childExited());

@@ -63,10 +63,14 @@ export interface TargetStatus {
   name: string;
 }
 
-export function readTargetStatus(pid: number): TargetStatus | null {
+/** /proc/PID/status, or that of thread `tid` of `pid` (seccomp is per thread). */
+export function readTargetStatus(pid: number, tid?: number): TargetStatus | null {
   let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
+    text = fs.readFileSync(
+      tid === undefined ? `/proc/${pid}/status` : `/proc/${pid}/task/${tid}/status`,
+      'latin1',
+    );
   } catch {
     return null;
   }
@@ -83,19 +87,50 @@ function processName(pid: number): string {
   return readTargetStatus(pid)?.name ?? '?';
 }
 
-/** Refusals that need no ptrace call: gone, zombie, already traced, seccomp (unless forced). */
+/** SECCOMP_MODE_STRICT and SECCOMP_MODE_FILTER, as /proc/PID/status shows them (`Seccomp:`). */
+const SECCOMP_STRICT = 1;
+const SECCOMP_FILTER = 2;
+
+/**
+ * Why an injected system call could be fatal to a thread, or null. Seccomp is per thread, so
+ * `st` is the status of the thread that would run the call. Strict mode (only read, write, exit
+ * and sigreturn allowed, anything else is SIGKILL) is refused always: no call pagescope needs
+ * survives it. A filter may kill or may allow: refused unless forced.
+ */
+export function seccompRefusal(
+  pid: number,
+  st: TargetStatus,
+  options: { force?: boolean } = {},
+): PagescopeError | null {
+  if (st.seccomp === SECCOMP_STRICT)
+    return new PagescopeError(
+      `Process ${pid} (${st.name}) runs in seccomp strict mode, where any system call but read, ` +
+        `write and exit kills it, so pagescope never injects one into it (not even with --force); ` +
+        `"pagescope scan" still shows its pages.`,
+      'seccomp',
+    );
+  if (st.seccomp === SECCOMP_FILTER && !options.force)
+    return new PagescopeError(
+      `Process ${pid} (${st.name}) runs under a seccomp filter, which could kill it when pagescope ` +
+        `injects the userfaultfd system call; pass --force to attach anyway.`,
+      'seccomp',
+    );
+  return null;
+}
+
+/**
+ * Refusals that need no ptrace call: gone, zombie, already traced, seccomp strict mode, a
+ * seccomp filter (unless forced). withHeldThread checks strict mode again at the stop, for the
+ * thread it holds: the last moment a check can be made, and the right thread.
+ */
 export function preflight(pid: number, options: { force?: boolean } = {}): TargetStatus {
   checkTarget(pid, { watch: true }); // gone, zombie, kernel thread, ourselves
   const st = readTargetStatus(pid);
   if (!st)
     throw new PagescopeError(`Process ${pid} does not exist (it may have exited).`, 'no-process');
   if (st.tracerPid !== 0 && !ourThread(st.tracerPid)) throw alreadyTraced(pid, st.tracerPid);
-  if (st.seccomp === 2 && !options.force)
-    throw new PagescopeError(
-      `Process ${pid} (${st.name}) runs under a seccomp filter, which could kill it when pagescope ` +
-        `injects the userfaultfd system call; pass --force to attach anyway.`,
-      'seccomp',
-    );
+  const seccomp = seccompRefusal(pid, st, options);
+  if (seccomp) throw seccomp;
   return st;
 }
 
@@ -323,6 +358,10 @@ export function withHeldThread<T>(
       }
     }
     stoppedAt = performance.now();
+    // Stopped, the thread cannot enter strict mode any more (only it can, by its own prctl):
+    // checked here, for this very thread, nothing has been changed in it yet.
+    const held = readTargetStatus(pid, tid);
+    if (held && held.seccomp === SECCOMP_STRICT) throw seccompRefusal(pid, held)!;
     // The `syscall` was found in the address space the process had before the stop; if it
     // executed another program meanwhile, the address means nothing now. The mem descriptor was
     // opened on the old address space: after an exec it reads nothing.

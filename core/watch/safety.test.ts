@@ -3,20 +3,26 @@
  * its own userfaultfd, stopped, exiting, pagescope killed mid-watch) leaves it running correctly
  * (its own checksum) and without any trace of us.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PagescopeError } from '../kernel/errors.ts';
 import { readMaps } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
+import { Session } from '../session/session.ts';
 import {
+  CLI,
   cleanupAfterEach,
   expectTargetRunsOn,
   hex,
+  LineProcess,
   pagesOf,
   startCli,
   startPyTarget,
   targetRange,
+  REPO,
   tickedPages,
   watchTargetArgs,
 } from '../../testing/watch-support.ts';
@@ -28,6 +34,8 @@ import {
   uwVmas,
 } from '../../testing/traces.ts';
 import { until } from '../../testing/wait.ts';
+import { readTargetStatus, withHeldThread } from './injector.ts';
+import { syscallSite } from './syscall-site.ts';
 import { WriteWatcher } from './watcher.ts';
 
 const { defer, track } = cleanupAfterEach();
@@ -149,6 +157,114 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(tracesLeft(t.pid, 1)).toEqual([]);
   });
 });
+
+/** The strict-mode fixture (testing/seccomp-strict.c), compiled once for this file. */
+let strictExe = '';
+const strictDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-strict-'));
+beforeAll(() => {
+  strictExe = path.join(strictDir, 'seccomp-strict');
+  execFileSync('gcc', ['-O1', '-o', strictExe, path.join(REPO, 'testing/seccomp-strict.c')]);
+});
+afterAll(() => fs.rmSync(strictDir, { recursive: true, force: true }));
+
+/** A process in seccomp strict mode that answers "ok N" to each byte on its stdin. */
+async function startStrictTarget(): Promise<LineProcess> {
+  const p = new LineProcess(spawn(strictExe, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  expect(await p.next()).toBe(`ready ${p.pid}`);
+  expect(readTargetStatus(p.pid)?.seccomp).toBe(1);
+  return p;
+}
+
+/** It is alive, not a zombie, still in strict mode, and answers its next byte. */
+async function expectStrictRunsOn(p: LineProcess, answer: number): Promise<void> {
+  expect(p.child.exitCode).toBeNull();
+  expect(p.child.signalCode).toBeNull();
+  expect(readTargetStatus(p.pid)?.state).not.toBe('Z');
+  expect(readTargetStatus(p.pid)?.seccomp).toBe(1);
+  p.child.stdin!.write('x');
+  expect(await p.next()).toBe(`ok ${answer}`);
+}
+
+const STRICT =
+  /runs in seccomp strict mode, where any system call but read, write and exit kills it/;
+
+describe('seccomp strict mode: any injected call would kill the target, so none is made', () => {
+  it('attach refuses it, with or without force, and it runs on', async () => {
+    const t = track(await startStrictTarget());
+    for (const force of [false, true]) {
+      const err = attachError(t.pid, { force });
+      expect(err.code).toBe('seccomp');
+      expect(err.message).toMatch(STRICT);
+      expect(err.message).toMatch(/not even with --force/);
+    }
+    expect(tracesLeft(t.pid)).toEqual([]);
+    await expectStrictRunsOn(t, 1);
+  });
+
+  it('the CLI: watch and record --pid P --writable, with or without --force, say so in one line, exit 2', async () => {
+    const t = track(await startStrictTarget());
+    const out = path.join(strictDir, 'strict.rec');
+    const runs = [
+      ['watch', '--pid', String(t.pid), '--writable'],
+      ['watch', '--pid', String(t.pid), '--writable', '--force'],
+      ['record', '--pid', String(t.pid), '--writable', '--force', '--duration', '5', '-o', out],
+    ];
+    let answers = 0;
+    for (const args of runs) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(2);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^pagescope: Process \d+ \(seccomp-strict\) runs in seccomp strict/);
+      await expectStrictRunsOn(t, ++answers);
+      expect(fs.existsSync(out)).toBe(false);
+    }
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it("the host's session (what the UI's attach and watch go through) refuses it, forced or not", async () => {
+    const t = track(await startStrictTarget());
+    for (const force of [false, true]) {
+      const session = await Session.attach(t.pid, { sessionId: 1, force });
+      try {
+        const v = session.vmas.length ? session.vmas : await vmasOf(session);
+        const w = v.find((x) => x.perms.startsWith('rw'))!;
+        await expect(session.watch([{ start: w.start, end: w.end }], [])).rejects.toMatchObject({
+          code: 'seccomp',
+          message: expect.stringMatching(STRICT),
+        });
+      } finally {
+        await session.close();
+      }
+    }
+    await expectStrictRunsOn(t, 1);
+  });
+
+  it('the stop re-checks the thread it holds: no register is changed in a strict-mode thread', async () => {
+    const t = track(await startStrictTarget());
+    // Past preflight (as if the thread entered strict mode after it): the held thread is checked.
+    let called = false;
+    expect(() =>
+      withHeldThread(t.pid, t.pid, { syscallAddress: syscallSite(t.pid) }, () => {
+        called = true;
+      }),
+    ).toThrow(STRICT);
+    expect(called).toBe(false);
+    expect(tracerPid(t.pid)).toBe(0);
+    await expectStrictRunsOn(t, 1);
+  });
+});
+
+function vmasOf(session: Session): Promise<Array<{ start: string; end: string; perms: string }>> {
+  return new Promise((resolve) => {
+    const off = session.onEvent((e) => {
+      if (e.event === 'vmas') {
+        off();
+        resolve(e.vmas);
+      }
+    });
+  });
+}
 
 describe('special mappings and holes', () => {
   it('refuses [vdso] and [vvar] per VMA with a reason and watches the rest of the range', async () => {

@@ -13,16 +13,94 @@
  * session reports them. Ctrl-C, SIGTERM, --duration, --ticks or the target's exit end it; the
  * file is readable at every moment (a killed recorder leaves it readable up to its last tick).
  */
+import fs from 'node:fs';
+import nodePath from 'node:path';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import type { AddressRange, HostEvent, VmaInfo } from '../../protocol/messages.ts';
 import { SessionRecorder } from '../../record/recorder.ts';
-import { Session } from '../../session/session.ts';
+import { Session, SessionError } from '../../session/session.ts';
+import type { ProgramExit } from '../../session/worker-protocol.ts';
+import { preflight } from '../../watch/injector.ts';
 import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { parsePid, parseRange } from '../args.ts';
 import { count, formatBytes } from '../format.ts';
 import { out as print } from '../output.ts';
 import { STOP_SIGNALS } from '../signals.ts';
+
+/**
+ * Throws a one-sentence error ('bad-input') when a recording could not be written to `file`;
+ * changes nothing. Called before anything is launched or attached, so a bad -o costs nothing.
+ * An existing file is opened for appending (never truncated here) and given a zero-length
+ * write: /proc and /sys files open for root but refuse every write, an immutable file refuses
+ * the open. A new file needs a folder that exists and that we may write into (access(2) says
+ * no for a read-only file system or an immutable folder too).
+ */
+export function checkRecordingPath(file: string): void {
+  const fail = (why: string): never => {
+    throw new PagescopeError(
+      `Cannot write the recording to ${JSON.stringify(file)}: ${why}.`,
+      'bad-input',
+    );
+  };
+  const denied = (code: string | undefined): string =>
+    code === 'EROFS'
+      ? 'the file system is read-only'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'writing there is not permitted (permissions, or an immutable or append-only file)'
+        : `it cannot be written (${code ?? 'unknown error'})`;
+  if (file === '') fail('the name is empty');
+  let st: fs.Stats | null = null;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') fail(denied(code));
+  }
+  if (st) {
+    if (st.isDirectory()) fail('it is a folder; give a file name, e.g. -o recording.rec');
+    let fd = -1;
+    try {
+      fd = fs.openSync(
+        file,
+        fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NONBLOCK,
+      );
+      fs.writeSync(fd, Buffer.alloc(0));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENXIO') fail('it is a pipe nobody reads');
+      if (code === 'EIO' || code === 'EINVAL')
+        fail('it does not take writes (a /proc or /sys file?)');
+      fail(denied(code));
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+    return;
+  }
+  const dir = nodePath.dirname(nodePath.resolve(file));
+  let dirSt: fs.Stats;
+  try {
+    dirSt = fs.statSync(dir);
+  } catch {
+    return fail(`the folder ${JSON.stringify(dir)} does not exist`);
+  }
+  if (!dirSt.isDirectory()) fail(`${JSON.stringify(dir)} is not a folder`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (err) {
+    fail(denied((err as NodeJS.ErrnoException).code));
+  }
+}
+
+/** A launched program that ended before its first tick was recorded, said as such. */
+function endedEarly(exit: ProgramExit): PagescopeError {
+  return new PagescopeError(
+    exit.signal !== null
+      ? `The program was killed by signal ${exit.signal} before recording started.`
+      : `The program exited with code ${exit.code} before recording started.`,
+    'exited',
+  );
+}
 
 export interface RecordCommandOptions {
   pid?: string;
@@ -114,12 +192,17 @@ export async function recordCommand(
   if (!options.output)
     throw new PagescopeError('Say where to write the recording: -o FILE.', 'bad-input');
   const path = options.output;
+  checkRecordingPath(path);
+  const existed = fs.existsSync(path);
   const sel = selection(options);
   const intervalMs = wholeNumber(options.interval ?? '100', '--interval (ms)', 20, 60_000);
   const durationS = options.duration !== undefined ? seconds(options.duration) : Infinity;
   const maxTicks =
     options.ticks !== undefined ? wholeNumber(options.ticks, '--ticks', 1, 1e9) : Infinity;
   const pidArg = options.pid !== undefined ? parsePid(options.pid, { watch: true }) : 0;
+  // A watch of a running process that will be refused (seccomp, another tracer) is said now,
+  // before a session starts and a file is written; the session's attach checks again.
+  if (sel && options.pid !== undefined) preflight(pidArg, { force: options.force });
 
   let stopReason: string | null = null;
   let wake: (() => void) | null = null;
@@ -139,7 +222,8 @@ export async function recordCommand(
         : await Session.attach(pidArg, sessionOpts);
   } catch (err) {
     for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
-    throw err;
+    const exit = err instanceof SessionError ? err.programExit : undefined;
+    throw exit ? endedEarly(exit) : err;
   }
   const pid = session.pid;
 
@@ -147,31 +231,51 @@ export async function recordCommand(
   const tried = new Set<string>();
   let watchError: unknown = null;
   let busy = false;
+  let firstWatch = true;
+  // A table that arrives while a watch call is under way is looked at when it returns: the
+  // maps of a settled program do not change again, so a table skipped then would be lost.
+  let again = false;
   const follow = (vmas: VmaInfo[]): void => {
-    if (!sel || busy || stopReason) return;
+    if (!sel || stopReason) return;
+    if (busy) {
+      again = true;
+      return;
+    }
     let ranges: AddressRange[];
     if (sel.fixed) {
       if (tried.has('fixed')) return;
       tried.add('fixed');
       ranges = sel.fixed;
     } else {
-      const fresh = sel.pick(vmas).filter((v) => v.watched === 'no' && !tried.has(v.start));
+      // A VMA is asked for once as it is (bounds, permissions, name): one that grew (a new
+      // mapping merged into a watched one shows as 'partial') or a new program's is new.
+      const key = (v: VmaInfo): string => `${v.start}-${v.end} ${v.perms} ${v.path}`;
+      const fresh = sel
+        .pick(vmas)
+        .filter((v) => (v.watched === 'no' || v.watched === 'partial') && !tried.has(key(v)));
       if (fresh.length === 0) return;
-      for (const v of fresh) tried.add(v.start);
+      for (const v of fresh) tried.add(key(v));
       ranges = fresh.map((v) => ({ start: v.start, end: v.end }));
     }
     busy = true;
+    const first = firstWatch;
+    firstWatch = false;
     session
       .watch(ranges, [])
       .catch((err: unknown) => {
-        // Nothing of it could be watched: fatal when asked for by hand on a running process.
-        if (!launch && !options.demo && tried.size <= 1) {
+        // The first watch of a running process failed (the attach was refused, or nothing of
+        // the selection could be watched): fatal, said as the error it is. Later VMAs: not.
+        if (!launch && !options.demo && first) {
           watchError = err;
           stop('watching failed');
         }
       })
       .finally(() => {
         busy = false;
+        if (again) {
+          again = false;
+          follow(session.vmas);
+        }
       });
   };
 
@@ -226,11 +330,22 @@ export async function recordCommand(
   for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
   await session.close();
   if (watchError) throw watchError;
+  const exit = session.programExit;
+  if (recorder.ticks === 0 && exit) {
+    // It ended after the session started but before a first tick: nothing was recorded.
+    if (!existed) fs.rmSync(path, { force: true });
+    throw endedEarly(exit);
+  }
   const seconds_ = Math.max(0.001, (ticks * intervalMs) / 1000);
+  // Per minute and per tick only when there are ticks (0 ticks over "0.001 s" is no rate).
   print(
     `recorded ${count(recorder.ticks, 'tick')} of process ${pid} (${stopReason}) to ${path}: ` +
-      `${formatBytes(recorder.bytesWritten)}, ${formatBytes((recorder.bytesWritten / seconds_) * 60)} per minute, ` +
-      `${(recorder.costMs / Math.max(1, recorder.ticks)).toFixed(2)} ms per tick to encode and write.\n`,
+      formatBytes(recorder.bytesWritten) +
+      (recorder.ticks > 0
+        ? `, ${formatBytes((recorder.bytesWritten / seconds_) * 60)} per minute, ` +
+          `${(recorder.costMs / recorder.ticks).toFixed(2)} ms per tick to encode and write`
+        : '') +
+      '.\n',
   );
   return 0;
 }
