@@ -192,12 +192,14 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     }
     return u.protocol === 'http:' && hostAllowed(u.host);
   };
-  /** The token offered in Sec-WebSocket-Protocol, if any. */
-  const offeredToken = (req: http.IncomingMessage): string | null => {
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+  /** The subprotocols offered in Sec-WebSocket-Protocol. */
+  const offeredProtocols = (req: http.IncomingMessage): string[] =>
+    String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim());
-    const t = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX));
+  /** The token offered in Sec-WebSocket-Protocol, if any. */
+  const offeredToken = (req: http.IncomingMessage): string | null => {
+    const t = offeredProtocols(req).find((p) => p.startsWith(WS_TOKEN_PREFIX));
     return t ? t.slice(WS_TOKEN_PREFIX.length) : null;
   };
   /** Why a request is refused before it is looked at, or null. */
@@ -332,6 +334,13 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
         !/^[+/0-9A-Za-z]{22}==$/.test(String(req.headers['sec-websocket-key'] ?? ''))
       )
         return refuseSocket(socket, 400, 'Bad Request: not a WebSocket handshake.');
+      // Without it ws would answer 101 with no subprotocol: a client that speaks something else.
+      if (!offeredProtocols(req).includes(WS_PROTOCOL))
+        return refuseSocket(
+          socket,
+          400,
+          `Bad Request: offer the ${WS_PROTOCOL} subprotocol (this host speaks nothing else).`,
+        );
       if (sockets.size >= maxConnections)
         return refuseSocket(
           socket,
