@@ -2,8 +2,9 @@
  * Uploaded recordings, streamed to disk as they arrive, under a host-wide quota.
  *
  * Each chunk is written at its offset into a file of its own under the recordings folder
- * (`.uploads/upload-PID-N-RANDOM.part`, mode 0600, in a 0700 folder), so an upload holds one
- * chunk in memory at a time whatever its size: the host's memory does not grow with uploads.
+ * (`.uploads/upload-PID-N-RANDOM.part`, mode 0600, in a 0700 folder removed again once empty),
+ * so an upload holds one chunk in memory at a time whatever its size: the host's memory does
+ * not grow with uploads.
  * One chunk of an upload is written at a time (the UI waits for each answer); a chunk sent while
  * the previous one is still being written is refused as 'busy'.
  *
@@ -137,7 +138,14 @@ export class Upload {
     );
     let fd: number;
     try {
-      fd = fs.openSync(file, 'wx', 0o600);
+      try {
+        fd = fs.openSync(file, 'wx', 0o600);
+      } catch (err) {
+        // Another host removed the folder as it emptied, between our mkdir and open: once more.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fd = fs.openSync(file, 'wx', 0o600);
+      }
     } catch (err) {
       budget.give(size);
       throw new PagescopeError(
@@ -217,8 +225,9 @@ export class Upload {
     this.held = false;
     try {
       fs.rmSync(this.file, { force: true });
+      fs.rmdirSync(path.dirname(this.file)); // the folder too once empty: no trace left
     } catch {
-      // best effort: the next host sweeps it
+      // best effort (not empty: other uploads; a file left: the next host sweeps it)
     }
     this.budget.give(this.size);
   }
