@@ -73,6 +73,8 @@ export interface RecordingHostOptions {
 export type HostedSession = Session | ReplaySession;
 
 const MAX_SNAPSHOTS = 64;
+/** Heavy requests one connection may have running at once (each is a thread reading a file). */
+export const MAX_JOBS_PER_CONNECTION = 4;
 const DOWNLOAD_CHUNK_BYTES = 512 * 1024;
 /** Names this host gives recordings; only these can be downloaded. */
 const RECORDING_NAME = /^pagescope-[A-Za-z0-9._-]{1,200}\.pgsrec$/;
@@ -174,7 +176,13 @@ export class RecordingDesk {
   ): Promise<T> {
     if (this.closed) throw new PagescopeError('This connection is closed.', 'closed');
     const key = kind ?? `#${this.nextJob++}`;
-    this.jobs.get(key)?.abort('a newer request of the same kind replaced it');
+    const older = this.jobs.get(key);
+    if (!older && this.jobs.size >= MAX_JOBS_PER_CONNECTION)
+      throw new PagescopeError(
+        `At most ${MAX_JOBS_PER_CONNECTION} recording requests (compare, analytics, ticks, opening) can run at once in one window: wait for the answers.`,
+        'busy',
+      );
+    older?.abort('a newer request of the same kind replaced it');
     const ctl = new AbortController();
     this.jobs.set(key, ctl);
     try {
