@@ -12,7 +12,7 @@
  *   takes it out of the address bar on load (history.replaceState, see protocol/ws-bridge.ts).
  * - The WebSocket authenticates in its handshake, through Sec-WebSocket-Protocol: the client
  *   offers `pagescope.v1` and `pagescope.token.<token>`; we answer `pagescope.v1` only (the token
- *   is never echoed). Chosen over "token in the first message" because a socket without the
+ *   is never echoed), and refuse a handshake that does not offer it (400). Chosen over "token in the first message" because a socket without the
  *   token is refused with 403 before it exists: no unauthenticated socket ever reaches the
  *   service, holds memory or waits for a message. Chosen over a query string because URLs get
  *   logged. No cookie at all: cookies are shared by every port of 127.0.0.1, so any local web
