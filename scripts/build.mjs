@@ -22,7 +22,12 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  * bundle dist/NAME.mjs. THE list: to add one, add its name here and start it with entryCommand()
  * or startWorker() from core/runtime/entry.ts (which finds the bundle or, from source, the .ts).
  */
-export const SPAWNED_ENTRIES = ['session/worker', 'demo/workload', 'watch/attach-helper'];
+export const SPAWNED_ENTRIES = [
+  'session/worker',
+  'demo/workload',
+  'watch/attach-helper',
+  'host/heavy-worker',
+];
 
 /** Every Node bundle: [source, output under dist/, format]. */
 export const NODE_BUNDLES = [

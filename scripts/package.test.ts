@@ -2,7 +2,8 @@
  * The npm package as a user gets it: `npm pack` of the current build, the tarball installed
  * into an empty folder outside the project, and every command run from there with no source
  * tree and no TypeScript: `npx pagescope scan`, `watch`, `serve` (the UI, and a session and the
- * demo through its WebSocket: the bundled session worker and demo workload) and `demo`.
+ * demo through its WebSocket: the bundled session worker and demo workload; a recording uploaded,
+ * replayed and compared: the bundled heavy worker) and `demo`.
  * Installing needs the npm registry (for koffi; --prefer-offline uses npm's cache first).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { socketProtocols } from '../core/protocol/ws-bridge.ts';
+import { craftedRecording } from '../testing/crafted-recording.ts';
 import { pythonExecutable } from '../testing/targets.ts';
 import { until } from '../testing/wait.ts';
 import { ensureRendererBuilt } from '../e2e/helpers.ts';
@@ -88,6 +90,7 @@ describe('the npm package, installed into an empty folder', () => {
       'dist/cli.mjs',
       'dist/session/worker.mjs',
       'dist/demo/workload.mjs',
+      'dist/host/heavy-worker.mjs',
       'dist/electron/main.mjs',
       'dist/electron/preload.cjs',
       'dist/renderer/index.html',
@@ -196,6 +199,24 @@ describe('the npm package, installed into an empty folder', () => {
     await waitFor('an answer to launchDemo', () => replies.has(2));
     expect(replies.get(2)).toMatchObject({ ok: true });
     expect(replies.get(2)!.result!.pid).toBeGreaterThan(0);
+    // A recording: uploaded, opened in its replay thread, compared in a job thread.
+    const rec = craftedRecording(4, 256);
+    ws.send(
+      JSON.stringify({
+        id: 3,
+        method: 'uploadRecording',
+        params: { name: 'r.pgsrec', size: rec.length, offset: 0, data: rec.toString('base64') },
+      }),
+    );
+    await waitFor('an answer to uploadRecording', () => replies.has(3));
+    const uploadId = (replies.get(3)!.result as unknown as { uploadId: number }).uploadId;
+    ws.send(JSON.stringify({ id: 4, method: 'openRecording', params: { source: { uploadId } } }));
+    await waitFor('an answer to openRecording', () => replies.has(4));
+    expect(replies.get(4)).toMatchObject({ ok: true });
+    const sessionId = (replies.get(4)!.result as unknown as { sessionId: number }).sessionId;
+    ws.send(JSON.stringify({ id: 5, method: 'compareTicks', params: { sessionId, a: 0, b: 3 } }));
+    await waitFor('an answer to compareTicks', () => replies.has(5));
+    expect(replies.get(5)).toMatchObject({ ok: true, result: { indexA: 0, indexB: 3 } });
     ws.close();
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGINT');

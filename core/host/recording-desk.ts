@@ -9,6 +9,13 @@
  * ~/.local/share/pagescope/recordings) and hands a file back to the browser in chunks over the
  * same authenticated socket (downloadRecording), only files named as this host names them.
  *
+ * Heavy work runs off the event loop (heavy.ts, heavy-worker.ts): opening a recording and
+ * decoding its ticks happen in the replay session's own thread, and each compare, analytics or
+ * page of a live recording's ticks in a thread of its own, bounded by `jobTimeoutMs`. A newer
+ * request of the same kind on this connection cancels the one under way (its thread is
+ * terminated), and so does the connection closing. Uploads stream to disk under a host-wide
+ * quota (uploads.ts).
+ *
  * While a session is being recorded its view belongs to the recorder (a window over every page);
  * the UI's view requests are kept here and its frames cut down to them (frame-shape.ts). A live
  * session's snapshots are positions in the file being written; comparing or analysing them reads
@@ -24,21 +31,21 @@ import {
   MAX_UPLOAD_BYTES,
   UPLOAD_CHUNK_BYTES,
   type AnalyticsInfo,
-  type AnalyticsReport,
   type LiveRecordingState,
   type RecordingMethod,
   type TickDiffInfo,
 } from '../protocol/recording.ts';
-import { compareTicks } from '../record/compare.ts';
-import { RecordingError } from '../record/format.ts';
-import { parseRecording, readRecording, type Recording } from '../record/reader.ts';
 import { SessionRecorder } from '../record/recorder.ts';
-import { buildReport, seriesOf, WORKING_SET_WINDOWS_MS, windowName } from '../record/report.ts';
-import { workingSetCurve } from '../record/analytics.ts';
 import type { ViewSpec } from '../session/aggregate.ts';
 import { DEFAULT_BUCKETS, type Session } from '../session/session.ts';
 import { shapeFrame } from './frame-shape.ts';
+import type { HeavyJob } from './heavy-protocol.ts';
+import { runJob } from './heavy.ts';
+import type { RecordingSource } from './recording-jobs.ts';
 import { ReplaySession } from './replay.ts';
+import { Upload, type UploadBudget } from './uploads.ts';
+
+export { ANALYTICS_LINK_BYTES_PER_SECOND } from './recording-jobs.ts';
 
 export interface RecordingDialogs {
   /** The path of a recording to open, or null when the user cancelled. */
@@ -56,27 +63,21 @@ export interface RecordingHostOptions {
   dialogs?: RecordingDialogs;
   /** pagescope's version, for recording headers. */
   version?: string;
+  /** Limit for one heavy request: opening, a compare, the analytics (default 60 s). */
+  jobTimeoutMs?: number;
+  /** Bytes of uploads the host holds at once (default: $PAGESCOPE_UPLOAD_QUOTA_MIB or 4 GiB). */
+  uploadQuotaBytes?: number;
 }
 
 /** A session the host serves: live or replayed. */
 export type HostedSession = Session | ReplaySession;
 
-/** Link speed of the analytics panel's pre-copy estimate (1 Gbit/s, `pagescope report`'s default). */
-export const ANALYTICS_LINK_BYTES_PER_SECOND = 125_000_000;
 const MAX_SNAPSHOTS = 64;
+/** Heavy requests one connection may have running at once (each is a thread reading a file). */
+export const MAX_JOBS_PER_CONNECTION = 4;
 const DOWNLOAD_CHUNK_BYTES = 512 * 1024;
 /** Names this host gives recordings; only these can be downloaded. */
 const RECORDING_NAME = /^pagescope-[A-Za-z0-9._-]{1,200}\.pgsrec$/;
-
-/** A recording that cannot be read is one 'bad-recording' error with the reader's sentence. */
-function opened(read: () => Recording): Recording {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof RecordingError) throw new PagescopeError(err.message, 'bad-recording');
-    throw err;
-  }
-}
 
 export function defaultRecordingsDir(): string {
   if (process.env.PAGESCOPE_RECORDINGS) return process.env.PAGESCOPE_RECORDINGS;
@@ -94,13 +95,6 @@ export function recordingName(name: string, pid: number, now = new Date()): stri
   return `pagescope-${safe}-${pid}-${stamp}.pgsrec`;
 }
 
-interface Upload {
-  name: string;
-  size: number;
-  received: number;
-  chunks: Buffer[];
-}
-
 interface LiveRecording {
   recorder: SessionRecorder;
   path: string;
@@ -115,6 +109,8 @@ export interface DeskHooks {
   /** HostConnection.adopt: starts a session under the caps and wires it to the UI. */
   adopt(start: () => Promise<HostedSession>): Promise<unknown>;
   session(sessionId: number): HostedSession;
+  /** The host-wide upload quota. */
+  uploads: UploadBudget;
 }
 
 type Handlers = {
@@ -127,6 +123,10 @@ export class RecordingDesk {
   private readonly live = new Map<number, LiveRecording>();
   /** The last view the UI asked for, per session. */
   private readonly views = new Map<number, ViewSpec>();
+  /** Heavy work under way, by kind: a newer request of the kind aborts the older one. */
+  private readonly jobs = new Map<string, AbortController>();
+  private nextJob = 1;
+  private closed = false;
 
   constructor(private readonly hooks: DeskHooks) {}
 
@@ -158,8 +158,44 @@ export class RecordingDesk {
   }
 
   closeAll(): void {
+    this.closed = true;
     for (const id of [...this.live.keys()]) this.sessionGone(id, 'The window closed.');
+    for (const j of this.jobs.values()) j.abort('the window closed');
+    this.jobs.clear();
+    for (const up of this.uploads.values()) up.discard();
     this.uploads.clear();
+  }
+
+  /**
+   * Runs `work` as this connection's one request of `kind` (unique kinds are never cancelled):
+   * an older one of the same kind is aborted first, and the connection closing aborts it too.
+   */
+  private async exclusive<T>(
+    kind: string | null,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    if (this.closed) throw new PagescopeError('This connection is closed.', 'closed');
+    const key = kind ?? `#${this.nextJob++}`;
+    const older = this.jobs.get(key);
+    if (!older && this.jobs.size >= MAX_JOBS_PER_CONNECTION)
+      throw new PagescopeError(
+        `At most ${MAX_JOBS_PER_CONNECTION} recording requests (compare, analytics, ticks, opening) can run at once in one window: wait for the answers.`,
+        'busy',
+      );
+    older?.abort('a newer request of the same kind replaced it');
+    const ctl = new AbortController();
+    this.jobs.set(key, ctl);
+    try {
+      return await work(ctl.signal);
+    } finally {
+      if (this.jobs.get(key) === ctl) this.jobs.delete(key);
+    }
+  }
+
+  private job<T>(kind: string | null, job: HeavyJob): Promise<T> {
+    return this.exclusive(kind, (signal) =>
+      runJob<T>(job, { signal, timeoutMs: this.options.jobTimeoutMs }),
+    );
   }
 
   private liveState(sessionId: number): LiveRecordingState {
@@ -176,25 +212,45 @@ export class RecordingDesk {
     };
   }
 
-  /** The recording behind a session: the replayed one, or the file a live session is writing. */
-  private recordingOf(sessionId: number): Recording {
+  /** The file behind a session: the replayed one, or the file a live session is writing. */
+  private recordingOf(sessionId: number): RecordingSource {
     const s = this.hooks.session(sessionId);
-    if (s instanceof ReplaySession) return s.recording;
+    if (s instanceof ReplaySession) return s.source;
     const r = this.live.get(sessionId);
     if (!r)
       throw new PagescopeError(
         'Start recording first: ticks are compared and analysed from a recording.',
         'not-recording',
       );
-    return opened(() => readRecording(r.path));
+    return { file: r.path };
   }
 
-  private async openReplay(rec: Recording, file: string): Promise<Result<'openRecording'>> {
+  /**
+   * Opens `source` as a replay session, in its own thread; `release` (an upload's file) runs
+   * when the session closes, or at once when it cannot be opened.
+   */
+  private async openReplay(
+    source: RecordingSource,
+    display: string,
+    release?: () => void,
+  ): Promise<Result<'openRecording'>> {
     let replay: ReplaySession | null = null;
-    const info = (await this.hooks.adopt(() => {
-      replay = new ReplaySession(this.hooks.allocateSessionId(), rec, file);
-      return Promise.resolve(replay);
-    })) as SessionInfo;
+    let info: SessionInfo;
+    try {
+      info = (await this.exclusive('open', (signal) =>
+        this.hooks.adopt(async () => {
+          replay = await ReplaySession.open(this.hooks.allocateSessionId(), source, display, {
+            timeoutMs: this.options.jobTimeoutMs,
+            signal,
+            onClose: release,
+          });
+          return replay;
+        }),
+      )) as SessionInfo;
+    } catch (err) {
+      if (!replay) release?.(); // else the session's close released it
+      throw err;
+    }
     const r = replay as unknown as ReplaySession;
     r.start();
     return { ...info, recording: r.summary };
@@ -215,10 +271,7 @@ export class RecordingDesk {
             'This host was not started with a recording (pagescope serve FILE).',
             'no-recording',
           );
-        return this.openReplay(
-          opened(() => readRecording(file)),
-          path.basename(file),
-        );
+        return this.openReplay({ file }, path.basename(file));
       }
       if (p.source === 'pick') {
         const dialogs = this.options.dialogs;
@@ -229,10 +282,7 @@ export class RecordingDesk {
           );
         const file = await dialogs.openRecording();
         if (!file) throw new PagescopeError('No file was chosen.', 'cancelled');
-        return this.openReplay(
-          opened(() => readRecording(file)),
-          path.basename(file),
-        );
+        return this.openReplay({ file }, path.basename(file));
       }
       const up = this.uploads.get(p.source.uploadId);
       if (!up)
@@ -240,20 +290,25 @@ export class RecordingDesk {
           'That upload is unknown here: send the file again.',
           'bad-request',
         );
+      if (up.busy)
+        throw new PagescopeError(
+          `${up.name} is still being written: wait for the answer to its last chunk.`,
+          'busy',
+        );
       this.uploads.delete(p.source.uploadId);
-      if (up.received !== up.size)
+      if (up.received !== up.size) {
+        up.discard();
         throw new PagescopeError(
           `${up.name} arrived incomplete (${up.received} of ${up.size} bytes): send it again.`,
           'bad-recording',
         );
-      const buf = Buffer.concat(up.chunks, up.size);
-      return this.openReplay(
-        opened(() => parseRecording(buf, up.name)),
-        up.name,
-      );
+      }
+      // Read from disk by the replay thread, once; the file stays while the session is open.
+      const { file, release } = up.finish();
+      return this.openReplay({ file, name: up.name }, up.name, release);
     },
 
-    uploadRecording: (p) => {
+    uploadRecording: async (p) => {
       const data = Buffer.from(p.data, 'base64');
       if (data.length > UPLOAD_CHUNK_BYTES)
         throw new PagescopeError(
@@ -270,9 +325,12 @@ export class RecordingDesk {
             `${p.name} is ${p.size} bytes, more than the ${MAX_UPLOAD_BYTES} a recording uploaded here may have: open it with "pagescope serve FILE" instead.`,
             'bad-recording',
           );
-        this.uploads.clear(); // one upload at a time per window
+        if (this.closed) throw new PagescopeError('This connection is closed.', 'closed');
+        // One upload at a time per window.
+        for (const old of this.uploads.values()) old.discard();
+        this.uploads.clear();
+        up = Upload.begin(this.dir, p.name, p.size, this.hooks.uploads);
         id = this.nextUpload++;
-        up = { name: p.name, size: p.size, received: 0, chunks: [] };
         this.uploads.set(id, up);
       } else {
         up = this.uploads.get(id);
@@ -282,8 +340,14 @@ export class RecordingDesk {
             'bad-request',
           );
       }
+      if (up.busy)
+        throw new PagescopeError(
+          `A chunk of ${up.name} is still being written: wait for its answer before sending the next.`,
+          'busy',
+        );
       if (p.name !== up.name || p.size !== up.size || p.offset !== up.received) {
         this.uploads.delete(id);
+        up.discard();
         throw new PagescopeError(
           `The upload of ${up.name} went out of order: send the file again.`,
           'bad-request',
@@ -291,13 +355,18 @@ export class RecordingDesk {
       }
       if (up.received + data.length > up.size) {
         this.uploads.delete(id);
+        up.discard();
         throw new PagescopeError(
           `${up.name} sent more bytes than the ${up.size} it announced: send it again.`,
           'bad-request',
         );
       }
-      up.chunks.push(data);
-      up.received += data.length;
+      try {
+        await up.write(data);
+      } catch (err) {
+        if (this.uploads.get(id) === up) this.uploads.delete(id);
+        throw err;
+      }
       return { uploadId: id, received: up.received };
     },
 
@@ -309,15 +378,15 @@ export class RecordingDesk {
     },
 
     recordingTicks: (p) => {
-      const rec = this.recordingOf(p.sessionId);
-      const end = Math.min(rec.ticks.length, p.from + p.count);
-      const ticks = [];
-      for (let i = p.from; i < end; i++)
-        ticks.push({
-          counters: { ...rec.ticks[i].counters },
-          written: Array.from(rec.ticks[i].written),
-        });
-      return { total: rec.ticks.length, ticks };
+      const s = this.hooks.session(p.sessionId);
+      if (s instanceof ReplaySession) return s.ticks(p.from, p.count);
+      // Pages of ticks are asked for side by side: none cancels another.
+      return this.job(null, {
+        kind: 'ticks',
+        source: this.recordingOf(p.sessionId),
+        from: p.from,
+        count: p.count,
+      });
     },
 
     startRecording: async (p) => {
@@ -411,61 +480,19 @@ export class RecordingDesk {
       return this.liveState(p.sessionId);
     },
 
-    compareTicks: (p) => {
-      const rec = this.recordingOf(p.sessionId);
-      const n = rec.ticks.length;
-      if (p.a >= n || p.b >= n)
-        throw new PagescopeError(
-          `The recording has ${n} ticks: positions ${p.a} and ${p.b} cannot both be compared.`,
-          'bad-request',
-        );
-      const a = Math.min(p.a, p.b);
-      const b = Math.max(p.a, p.b);
-      let d;
-      try {
-        d = compareTicks(rec, a, b);
-      } catch (err) {
-        if (err instanceof RangeError) throw new PagescopeError(err.message, 'unsupported');
-        throw err;
-      }
-      const table = rec.vmasAt(b);
-      const out: TickDiffInfo = {
-        indexA: a,
-        indexB: b,
-        tickA: rec.ticks[a].counters.tick,
-        tickB: rec.ticks[b].counters.tick,
-        becamePresent: d.becamePresent,
-        becameSwapped: d.becameSwapped,
-        becameNotPresent: d.becameNotPresent,
-        writtenBetween: d.writtenBetween,
-        unmapped: d.unmapped,
-        transitions: d.transitions,
-        perVma: d.perVma,
-        vmas: table.vmas,
-        totalPages: table.totalPages,
-        codes: Buffer.from(d.codes.buffer, d.codes.byteOffset, d.codes.byteLength).toString(
-          'base64',
-        ),
-      };
-      return out;
-    },
+    compareTicks: (p) =>
+      this.job<TickDiffInfo>('compare', {
+        kind: 'compare',
+        source: this.recordingOf(p.sessionId),
+        a: p.a,
+        b: p.b,
+      }),
 
-    recordingAnalytics: (p) => {
-      const rec = this.recordingOf(p.sessionId);
-      const series = seriesOf(rec);
-      const report: AnalyticsReport = buildReport(rec, ANALYTICS_LINK_BYTES_PER_SECOND);
-      const out: AnalyticsInfo = {
-        ticks: rec.ticks.map((t) => t.counters.tick),
-        curves: WORKING_SET_WINDOWS_MS.map((w) => ({
-          window: windowName(w),
-          windowMs: Number.isFinite(w) ? w : null,
-          values: workingSetCurve(series, w),
-        })),
-        // As JSON has it (the whole report: the CLI's `report --json` shape).
-        report: JSON.parse(JSON.stringify(report)) as AnalyticsReport,
-      };
-      return out;
-    },
+    recordingAnalytics: (p) =>
+      this.job<AnalyticsInfo>('analytics', {
+        kind: 'analytics',
+        source: this.recordingOf(p.sessionId),
+      }),
 
     downloadRecording: (p) => {
       if (this.options.dialogs)

@@ -23,6 +23,7 @@ import {
 import { readRecording } from '../record/reader.ts';
 import { pythonExecutable } from '../../testing/targets.ts';
 import { upload } from '../../testing/recording-upload.ts';
+import { MAX_JOBS_PER_CONNECTION } from './recording-desk.ts';
 import { HostService, type HostConnection } from './service.ts';
 
 let dir: string;
@@ -154,6 +155,19 @@ describe('recording from the host', () => {
     const live = await call('recordingAnalytics', { sessionId: sid });
     expect(live.curves.map((c) => c.window)).toEqual(['1 s', '10 s', '60 s', 'whole run']);
     expect(Math.max(...live.curves[3].values)).toBeGreaterThan(0);
+    // Pages of ticks run side by side in threads of their own, a few at a time per window.
+    const pages = await Promise.all(
+      Array.from({ length: MAX_JOBS_PER_CONNECTION + 2 }, () =>
+        conn.handle({
+          id: nextId++,
+          method: 'recordingTicks',
+          params: { sessionId: sid, from: 0, count: 2 },
+        }),
+      ),
+    );
+    expect(pages.filter((r) => r.ok)).toHaveLength(MAX_JOBS_PER_CONNECTION);
+    for (const r of pages.filter((x) => !x.ok))
+      expect(r).toMatchObject({ ok: false, error: { code: 'busy' } });
     const stopped = await call('stopRecording', { sessionId: sid });
     expect(stopped.recording).toBe(false);
     expect(stopped.ticks).toBeGreaterThan(5);

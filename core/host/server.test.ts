@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent } from '../protocol/messages.ts';
 import { HISTOGRAM_WIDTH } from '../protocol/page-bits.ts';
-import { MAX_PENDING_REQUESTS, WS_PROTOCOL } from '../protocol/constants.ts';
+import { MAX_PENDING_REQUESTS, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../protocol/constants.ts';
 import {
   connectWebSocketBridge,
   socketProtocols,
@@ -170,6 +170,11 @@ describe('web host', () => {
       403,
     );
     expect((await tryWs(offer(web.token), {}, '/other')).status).toBe(404);
+    // The token alone, without the protocol this host speaks: refused, not a 101 without one.
+    const tokenOnly = await tryWs([`${WS_TOKEN_PREFIX}${web.token}`]);
+    expect(tokenOnly.status).toBe(400);
+    expectSecurityHeaders(tokenOnly.headers!);
+    expect((await tryWs([`${WS_TOKEN_PREFIX}${web.token}`, 'pagescope.v2'])).status).toBe(400);
     const ok = await tryWs(offer(web.token), { origin: `http://127.0.0.1:${web.port}` });
     expect(ok).toEqual({ open: true, protocol: WS_PROTOCOL });
   });

@@ -12,7 +12,7 @@
  *   takes it out of the address bar on load (history.replaceState, see protocol/ws-bridge.ts).
  * - The WebSocket authenticates in its handshake, through Sec-WebSocket-Protocol: the client
  *   offers `pagescope.v1` and `pagescope.token.<token>`; we answer `pagescope.v1` only (the token
- *   is never echoed). Chosen over "token in the first message" because a socket without the
+ *   is never echoed), and refuse a handshake that does not offer it (400). Chosen over "token in the first message" because a socket without the
  *   token is refused with 403 before it exists: no unauthenticated socket ever reaches the
  *   service, holds memory or waits for a message. Chosen over a query string because URLs get
  *   logged. No cookie at all: cookies are shared by every port of 127.0.0.1, so any local web
@@ -192,12 +192,14 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     }
     return u.protocol === 'http:' && hostAllowed(u.host);
   };
-  /** The token offered in Sec-WebSocket-Protocol, if any. */
-  const offeredToken = (req: http.IncomingMessage): string | null => {
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+  /** The subprotocols offered in Sec-WebSocket-Protocol. */
+  const offeredProtocols = (req: http.IncomingMessage): string[] =>
+    String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim());
-    const t = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX));
+  /** The token offered in Sec-WebSocket-Protocol, if any. */
+  const offeredToken = (req: http.IncomingMessage): string | null => {
+    const t = offeredProtocols(req).find((p) => p.startsWith(WS_TOKEN_PREFIX));
     return t ? t.slice(WS_TOKEN_PREFIX.length) : null;
   };
   /** Why a request is refused before it is looked at, or null. */
@@ -332,6 +334,13 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
         !/^[+/0-9A-Za-z]{22}==$/.test(String(req.headers['sec-websocket-key'] ?? ''))
       )
         return refuseSocket(socket, 400, 'Bad Request: not a WebSocket handshake.');
+      // Without it ws would answer 101 with no subprotocol: a client that speaks something else.
+      if (!offeredProtocols(req).includes(WS_PROTOCOL))
+        return refuseSocket(
+          socket,
+          400,
+          `Bad Request: offer the ${WS_PROTOCOL} subprotocol (this host speaks nothing else).`,
+        );
       if (sockets.size >= maxConnections)
         return refuseSocket(
           socket,

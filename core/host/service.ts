@@ -28,6 +28,7 @@ import { parseRequest } from '../protocol/schemas.ts';
 import { errorInfo } from '../session/errors.ts';
 import { Session, type SessionOptions } from '../session/session.ts';
 import { RecordingDesk, type HostedSession, type RecordingHostOptions } from './recording-desk.ts';
+import { UploadBudget, uploadQuotaFromEnv } from './uploads.ts';
 
 export interface ClientSink {
   frame(frame: Frame): void;
@@ -62,8 +63,12 @@ export class HostService {
   private readonly connections = new Set<HostConnection>();
   /** Sessions open or starting, host-wide; reserved before any await (see HostConnection.adopt). */
   private slots = 0;
+  /** Bytes of uploads on disk, host-wide (uploads.ts). */
+  readonly uploads: UploadBudget;
 
-  constructor(readonly options: HostServiceOptions = {}) {}
+  constructor(readonly options: HostServiceOptions = {}) {
+    this.uploads = new UploadBudget(options.recordings?.uploadQuotaBytes ?? uploadQuotaFromEnv());
+  }
 
   connect(sink: ClientSink): HostConnection {
     const c = new HostConnection(this, sink);
@@ -135,6 +140,7 @@ export class HostConnection {
       allocateSessionId: () => service.allocateSessionId(),
       adopt: (start) => this.adopt(start),
       session: (id) => this.session(id),
+      uploads: service.uploads,
     });
   }
 

@@ -57,7 +57,10 @@ export const MAX_PENDING_REQUESTS = 64;
 
 // ---- Recordings ----
 
-/** Largest recording a UI may upload to the host (held in memory while it is read). */
+/**
+ * Largest recording a UI may upload to the host. The web host writes uploads to disk as they
+ * arrive, under a host-wide quota (core/host/uploads.ts), and reads one once when it is opened.
+ */
 export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 /** Largest upload chunk (decoded); base64 of it stays under the host's 1 MiB message limit. */
 export const UPLOAD_CHUNK_BYTES = 512 * 1024;

@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   'unknown-session':
     'The request named a session this connection does not have (it may have ended).',
   version: 'hello with another protocol version.',
-  busy: 'Too many requests in flight on one connection.',
+  busy: 'Too many requests in flight on one connection, or the host-wide upload quota is full.',
   forbidden: 'An IPC request from a frame other than the app window (Electron).',
   closed: 'The connection is closed (the host side, or the socket as the bridge saw it).',
   'too-many-sessions': 'The per-connection or per-host session cap is reached.',
@@ -60,7 +60,8 @@ export const ERROR_CODES = {
     'The file is not a readable recording (garbage, another version, damaged, too large, no tick).',
   'not-recording': 'The session is not being recorded (snapshots, compare and analytics need it).',
   'no-recording': 'No such recording on this host (serve FILE not given, or not in its folder).',
-  cancelled: 'The user closed a file dialog without choosing.',
+  cancelled:
+    'The user closed a file dialog without choosing, or a newer request of the same kind replaced this one.',
   // The kernel, and the rest
   unsupported: 'The kernel does not support a call pagescope needs (ENOTTY, ENOSYS).',
   kernel: 'Another system call failure; the message names the call and the errno.',
