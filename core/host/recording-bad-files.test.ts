@@ -63,7 +63,7 @@ function write(file: string, ticks: number): Buffer {
       createdAt: '2026-11-29T02:00:00.000Z',
       pagescope: 'test',
       process: { pid: 4242, name: 'made-up', cmdline: 'made-up', launched: false },
-      kernel: 'test',
+      kernel: '6.8.0-test',
       capabilities: {},
       warnings: [],
       intervalMs: 100,

@@ -42,7 +42,7 @@ const HEADER: Omit<RecordingHeader, 'vmas'> = {
   createdAt: '2026-01-01T00:00:00.000Z',
   pagescope: 'test',
   process: { pid: 42, name: 'made-up', cmdline: 'made-up', launched: false },
-  kernel: 'test',
+  kernel: '6.8.0-test',
   capabilities: {},
   warnings: [],
   intervalMs: 100,
@@ -294,6 +294,69 @@ describe('bad files', () => {
     const badHeader = Buffer.from(good);
     badHeader[20] ^= 0x01;
     expectError(badHeader, 'corrupt', /header fails its checksum/);
+  });
+
+  it('a damaged length in the middle is damage, not a torn tail: only the last record can be torn', () => {
+    const { bytes } = makeRecording(30);
+    // The record starts: walk the framing.
+    const starts: number[] = [];
+    for (
+      let p = 16 + bytes.readUInt32LE(12) + 4;
+      p < bytes.length;
+      p += 9 + bytes.readUInt32LE(p + 1)
+    )
+      starts.push(p);
+    for (const k of [1, 15, starts.length - 3]) {
+      const b = Buffer.from(bytes);
+      b.writeUInt32LE(268435456, starts[k] + 1); // under the 256 MiB cap, past the end
+      expectError(
+        b,
+        'corrupt',
+        new RegExp(
+          `^x\\.rec is damaged: the record at byte ${starts[k]} declares 268435456 bytes, past the end of the file, but a whole record follows at byte \\d+\\.$`,
+        ),
+      );
+    }
+    // The last record (END) with a length past the end: a torn tail, read up to the last tick.
+    const last = Buffer.from(bytes);
+    last.writeUInt32LE(268435456, starts[starts.length - 1] + 1);
+    const rec = parseRecording(last, 'x.rec');
+    expect(rec.ticks).toHaveLength(30);
+    expect(rec.truncated).toMatch(/cut short/);
+    // The last tick cut in its middle (a killed recorder): torn, 29 ticks.
+    const cut = bytes.subarray(0, starts[starts.length - 2] + 20);
+    const torn = parseRecording(cut, 'x.rec');
+    expect(torn.ticks).toHaveLength(29);
+    expect(torn.truncated).toMatch(/cut short/);
+  });
+
+  it('header fields are checked: flags, version, time, kernel; the error names the file', () => {
+    const { bytes } = makeRecording(3);
+    const flags = Buffer.from(bytes);
+    flags.writeUInt16LE(4, 10);
+    expectError(
+      flags,
+      'version',
+      /^x\.rec declares format flags 0x0004, which this pagescope does not know/,
+    );
+    const withHeader = (patch: Partial<RecordingHeader>): Buffer => {
+      const len = bytes.readUInt32LE(12);
+      const h = JSON.parse(bytes.subarray(16, 16 + len).toString()) as RecordingHeader;
+      return Buffer.concat([encodePreamble({ ...h, ...patch }), bytes.subarray(16 + len + 4)]);
+    };
+    expect(parseRecording(withHeader({}), 'x.rec').ticks).toHaveLength(3);
+    for (const [patch, field] of [
+      [{ version: -1 }, 'version'],
+      [{ version: 2 }, 'version'],
+      [{ createdAt: 'x' }, 'createdAt'],
+      [{ kernel: 'x' }, 'kernel'],
+      [{ keyframeEvery: 1e9 }, 'keyframeEvery'],
+    ] as const)
+      expectError(
+        withHeader(patch as Partial<RecordingHeader>),
+        'corrupt',
+        new RegExp(`^x\\.rec is damaged: its header at byte 16 is malformed \\(${field}: `),
+      );
   });
 
   it('random bytes after a valid preamble never escape as anything but a RecordingError', () => {
