@@ -248,11 +248,19 @@ export class Recording {
     return (this.state as Uint16Array).subarray(0, target.totalPages);
   }
 
+  /** A reader over tick i's body: its page runs (page-codec.ts) or its overview. */
+  tickBody(i: number): ByteReader {
+    const t = this.tick(i);
+    return new ByteReader(this.buf.subarray(t.bodyOffset, t.bodyEnd), `Tick ${i}`);
+  }
+
   /** Tick i's written ranges in absolute page numbers [s0, e0, ...] (address order). */
   writtenAbsolute(i: number): Float64Array {
     const t = this.tick(i);
     const { vmas } = this.tables[t.table];
-    const out: number[] = [];
+    // A range splits where it crosses a gap between VMAs: grown when that happens.
+    let out = new Float64Array(t.written.length + 16);
+    let n = 0;
     let v = 0;
     for (let r = 0; r + 1 < t.written.length; r += 2) {
       let s = t.written[r];
@@ -264,12 +272,20 @@ export class Recording {
         const ve = Math.min(e, vm.offset + vm.endPage - vm.startPage);
         const as = vm.startPage + (s - vm.offset);
         const ae = as + (ve - s);
-        if (out.length && out[out.length - 1] === as) out[out.length - 1] = ae;
-        else out.push(as, ae);
+        if (n > 0 && out[n - 1] === as) out[n - 1] = ae;
+        else {
+          if (n + 2 > out.length) {
+            const grown = new Float64Array(out.length * 2 + 2);
+            grown.set(out);
+            out = grown;
+          }
+          out[n++] = as;
+          out[n++] = ae;
+        }
         s = ve;
       }
     }
-    return Float64Array.from(out);
+    return out.length === n ? out : out.slice(0, n);
   }
 
   /** An overview-only tick's stored histogram and per-VMA counts. */
@@ -562,8 +578,9 @@ function named(err: unknown, name: string, pos: number): unknown {
   const rest = err.message
     .replace(/^The recording is damaged: /, '')
     .replace(/^The recording /, '');
+  const what = err.problem === 'too-large' ? 'goes past a limit of the format' : 'is damaged';
   return new RecordingError(
-    `${name} is damaged at byte ${pos}: ${rest.charAt(0).toLowerCase()}${rest.slice(1)}`,
+    `${name} ${what} at byte ${pos}: ${rest.charAt(0).toLowerCase()}${rest.slice(1)}`,
     err.problem,
   );
 }
