@@ -12,7 +12,9 @@ import { PageBit } from '../protocol/page-bits.ts';
 import { ByteReader, ByteWriter, KEYFRAME_EVERY, RecordingError } from './format.ts';
 import { decodePages, encodePages, remapPages } from './page-codec.ts';
 import { histogramOf, parseRecording } from './reader.ts';
-import { buildReport } from './report.ts';
+import { exportRecording } from './export.ts';
+import { buildReport, countPerVma, forEachVmaTick } from './report.ts';
+import { traceFileSchema } from './trace-schema.ts';
 import { applyDiff, diffTables, toEntry } from './vma-codec.ts';
 import { encodePreamble, RecordingEncoder, type RecordingHeader } from './writer.ts';
 
@@ -372,6 +374,100 @@ describe('bad files', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('exports (issue 21)', () => {
+  it('every tick, the first one recorded as an overview only, is in the CSV rows and the trace counters with its values', () => {
+    const vmas = table([
+      [100, 164, '/lib/x.so'],
+      [1000, 1256],
+    ]);
+    const enc = new RecordingEncoder(vmas);
+    const chunks: Buffer[] = [encodePreamble({ ...HEADER, vmas: enc.entriesAtStart })];
+    // Tick 1 went out before the recorder's full window took effect: an overview and the
+    // session's exact per-VMA counts [present, swapped, written] only.
+    const first = frame(1, new Uint16Array(320), []);
+    first.window = null;
+    first.vmaCounts = Uint32Array.from([10, 0, 0, 50, 2, 0]);
+    chunks.push(enc.encodeTick(first, 0) as Buffer);
+    // Ticks 2..5: known present pages and writes per VMA (VMA 1 written only in ticks 2 and 3).
+    const writes: Record<number, number[]> = { 2: [0, 3, 70, 75], 3: [64, 66], 4: [5, 6], 5: [] };
+    const want = new Map<string, { present: number; swapped: number; written: number }>();
+    want.set('1:0', { present: 10, swapped: 0, written: 0 });
+    want.set('1:1', { present: 50, swapped: 2, written: 0 });
+    for (let tick = 2; tick <= 5; tick++) {
+      const bits = new Uint16Array(320);
+      for (let p = 0; p < 10; p++) bits[p] = PageBit.PRESENT;
+      for (let p = 64; p < 64 + 40 + tick; p++) bits[p] = PageBit.PRESENT;
+      chunks.push(enc.encodeTick(frame(tick, bits, writes[tick]), 0) as Buffer);
+      const w = [0, 0];
+      for (let r = 0; r < writes[tick].length; r += 2)
+        for (let p = writes[tick][r]; p < writes[tick][r + 1]; p++) w[p < 64 ? 0 : 1]++;
+      want.set(`${tick}:0`, { present: 10, swapped: 0, written: w[0] });
+      want.set(`${tick}:1`, { present: 40 + tick, swapped: 0, written: w[1] });
+    }
+    const rec = parseRecording(Buffer.concat(chunks), 'x.rec');
+    expect(rec.hasPages(0)).toBe(false);
+
+    let csv = '';
+    exportRecording(rec, 'csv', (x) => (csv += x));
+    const lines = csv.trim().split('\n');
+    const cols = lines[0].split(',');
+    const got = new Map<string, { present: number; swapped: number; written: number }>();
+    for (const line of lines.slice(1)) {
+      const row = Object.fromEntries(line.split(',').map((v, k) => [cols[k], v]));
+      got.set(`${row.tick}:${row.vma}`, {
+        present: Number(row.present),
+        swapped: Number(row.swapped),
+        written: Number(row.written),
+      });
+    }
+    expect(got).toEqual(want);
+
+    let trace = '';
+    exportRecording(rec, 'trace', (x) => (trace += x));
+    const events = traceFileSchema.parse(JSON.parse(trace)).traceEvents;
+    const fromTrace = new Map<string, { present: number; swapped: number; written: number }>();
+    for (const e of events) {
+      if (e.ph !== 'C' || !e.name.startsWith('vma ')) continue;
+      const vma = e.name.includes('x.so') ? 0 : 1;
+      fromTrace.set(`${e.ts / 1000 / 100}:${vma}`, e.args as never);
+    }
+    expect(fromTrace).toEqual(want);
+  });
+
+  it('per-VMA rows counted from runs are the rows counted page by page', () => {
+    const rec = parseRecording(makeRecording(KEYFRAME_EVERY + 30).bytes);
+    const rows: string[] = [];
+    forEachVmaTick(rec, (r) => {
+      if (r.present || r.swapped || r.watched || r.written) rows.push(JSON.stringify(r));
+    });
+    const want: string[] = [];
+    for (let i = 0; i < rec.ticks.length; i++) {
+      const { vmas } = rec.vmasAt(i);
+      const c = countPerVma(rec.statesAt(i) as Uint16Array, vmas);
+      const w = rec.vmaCountsAt(i);
+      const t = rec.ticks[i].counters;
+      vmas.forEach((vm, k) => {
+        if (!(c[k].present || c[k].swapped || c[k].watched || w[3 * k + 2])) return;
+        want.push(
+          JSON.stringify({
+            tick: t.tick,
+            t: t.t,
+            vma: k,
+            start: vm.start,
+            end: vm.end,
+            path: vm.path,
+            label: vm.label ?? '',
+            ...c[k],
+            written: w[3 * k + 2],
+          }),
+        );
+      });
+    }
+    expect(rows.length).toBeGreaterThan(rec.ticks.length);
+    expect(rows).toEqual(want);
   });
 });
 
