@@ -155,10 +155,10 @@ function expectOneSentence(run: Run, file: string, text: RegExp): void {
 
 describe('a damaged length in the middle of a file (issue 21)', () => {
   it('is damage: exit 2 naming the file and the byte; a torn last record still reads', async () => {
-    const good = path.join(dir, 'good.rec');
+    const good = path.join(dir, 'good.pgsrec');
     const { bytes, starts } = thirtyRecords(good);
     expect(starts).toHaveLength(30);
-    const bad = path.join(dir, 'mid-length.rec');
+    const bad = path.join(dir, 'mid-length.pgsrec');
     const b = Buffer.from(bytes);
     b.writeUInt32LE(268435456, starts[1] + 1); // under the 256 MiB cap, past the end of the file
     fs.writeFileSync(bad, b);
@@ -169,7 +169,7 @@ describe('a damaged length in the middle of a file (issue 21)', () => {
     for (const format of ['json', 'csv', 'trace'])
       expectOneSentence(await cli(['export', bad, '--format', format]), bad, text);
     // The same length on the last record: a torn tail, read up to tick 29, exit 0.
-    const tail = path.join(dir, 'torn.rec');
+    const tail = path.join(dir, 'torn.pgsrec');
     const t = Buffer.from(bytes);
     t.writeUInt32LE(268435456, starts[29] + 1);
     fs.writeFileSync(tail, t);
@@ -182,18 +182,18 @@ describe('a damaged length in the middle of a file (issue 21)', () => {
 
 describe('header fields are checked (issue 21)', () => {
   it('flags, version -1, createdAt "x", kernel "x": exit 2 naming the file', async () => {
-    const { bytes } = thirtyRecords(path.join(dir, 'h.rec'));
+    const { bytes } = thirtyRecords(path.join(dir, 'h.pgsrec'));
     const len = bytes.readUInt32LE(12);
     const header = JSON.parse(bytes.subarray(16, 16 + len).toString()) as RecordingHeader;
     const records = bytes.subarray(16 + len + 4);
     const cases: Array<[string, Buffer, RegExp]> = [];
     const flags = Buffer.from(bytes);
     flags.writeUInt16LE(1, 10);
-    cases.push(['flags.rec', flags, /declares format flags 0x0001/]);
+    cases.push(['flags.pgsrec', flags, /declares format flags 0x0001/]);
     for (const [name, patch, field] of [
-      ['version.rec', { version: -1 }, 'version'],
-      ['created.rec', { createdAt: 'x' }, 'createdAt'],
-      ['kernel.rec', { kernel: 'x' }, 'kernel'],
+      ['version.pgsrec', { version: -1 }, 'version'],
+      ['created.pgsrec', { createdAt: 'x' }, 'createdAt'],
+      ['kernel.pgsrec', { kernel: 'x' }, 'kernel'],
     ] as const)
       cases.push([
         name,
@@ -216,7 +216,7 @@ const LIMIT_MIB = 300;
 
 describe('small files that cost a lot (issue 21): bounded by what the file holds', () => {
   it('3000 ticks, each a run and a written range over 2^25 pages: report and every export', async () => {
-    const file = path.join(dir, 'every-page.rec');
+    const file = path.join(dir, 'every-page.pgsrec');
     fs.writeFileSync(file, everyPageEveryTick(3000));
     const runs: Array<[string, Run]> = [];
     runs.push(['report', await cli(['report', file, '--json'], 3 * LIMIT_MS)]);
@@ -246,7 +246,7 @@ describe('small files that cost a lot (issue 21): bounded by what the file holds
   });
 
   it('2^24 one-page written ranges in a tick: refused at the limit, quickly, naming it', async () => {
-    const file = path.join(dir, 'many-ranges.rec');
+    const file = path.join(dir, 'many-ranges.pgsrec');
     fs.writeFileSync(file, manyRanges(3, 2 ** 24));
     for (const args of [
       ['report', file],
@@ -269,7 +269,7 @@ describe('small files that cost a lot (issue 21): bounded by what the file holds
   });
 
   it('a file at the limit (3 ticks of 2^20 ranges) is read, exactly, within the limits', async () => {
-    const file = path.join(dir, 'at-limit.rec');
+    const file = path.join(dir, 'at-limit.pgsrec');
     fs.writeFileSync(file, manyRanges(3, MAX_TICK_RANGES));
     const r = await cli(['report', file, '--json'], 3 * LIMIT_MS);
     console.log(`at-limit report: ${r.ms.toFixed(0)} ms, peak ${r.peakMiB.toFixed(0)} MiB`);
