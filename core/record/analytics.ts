@@ -447,7 +447,10 @@ export function perVmaWrites(
   series: Series,
   vmasAt: (i: number) => readonly VmaSpan[],
 ): VmaWriteRow[] {
-  const rows = new Map<string, VmaWriteRow & { ranges: Float64Array; n: number }>();
+  const rows = new Map<
+    string,
+    VmaWriteRow & { starts: Float64Array; ends: Float64Array; n: number }
+  >();
   let all = 0;
   series.ticks.forEach((t, i) => {
     const vmas = vmasAt(i);
@@ -473,7 +476,8 @@ export function perVmaWrites(
             distinctPages: 0,
             writeMiBps: 0,
             share: 0,
-            ranges: new Float64Array(16),
+            starts: new Float64Array(16),
+            ends: new Float64Array(16),
             n: 0,
           };
           if (vm.label) row.label = vm.label;
@@ -481,13 +485,17 @@ export function perVmaWrites(
         }
         row.end = Math.max(row.end, vm.endPage);
         row.pageWrites += pe - s;
-        if (row.n + 2 > row.ranges.length) {
-          const grown = new Float64Array(row.ranges.length * 2);
-          grown.set(row.ranges);
-          row.ranges = grown;
+        if (row.n === row.starts.length) {
+          const grow = (a: Float64Array): Float64Array => {
+            const b = new Float64Array(a.length * 2);
+            b.set(a);
+            return b;
+          };
+          row.starts = grow(row.starts);
+          row.ends = grow(row.ends);
         }
-        row.ranges[row.n++] = s;
-        row.ranges[row.n++] = pe;
+        row.starts[row.n] = s;
+        row.ends[row.n++] = pe;
         all += pe - s;
         s = pe;
       }
@@ -498,8 +506,8 @@ export function perVmaWrites(
     ticks.length === 0 ? 0 : (ticks[ticks.length - 1].t - ticks[0].t + series.intervalMs) / 1000;
   const out: VmaWriteRow[] = [];
   for (const row of rows.values()) {
-    const { ranges, n, ...rest } = row;
-    rest.distinctPages = unionLength(ranges.subarray(0, n));
+    const { starts, ends, n, ...rest } = row;
+    rest.distinctPages = unionLength(starts.subarray(0, n), ends.subarray(0, n));
     rest.writeMiBps = seconds > 0 ? (rest.pageWrites * PAGE_SIZE) / MiB / seconds : 0;
     rest.share = all > 0 ? rest.pageWrites / all : 0;
     out.push(rest);
@@ -515,17 +523,11 @@ export function sortVmaRows(
 }
 
 /**
- * Pages covered by a list of [s, e, s, e, ...] ranges in any order: the starts and the ends
- * sorted apart (typed arrays), then one sweep counting how many ranges cover each stretch.
+ * Pages covered by ranges [starts[i], ends[i]) in any order: the starts and the ends sorted
+ * apart, in place (typed arrays), then one sweep counting how many ranges cover each stretch.
  */
-function unionLength(ranges: ArrayLike<number>): number {
-  const n = ranges.length >> 1;
-  const starts = new Float64Array(n);
-  const ends = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    starts[i] = ranges[2 * i];
-    ends[i] = ranges[2 * i + 1];
-  }
+function unionLength(starts: Float64Array, ends: Float64Array): number {
+  const n = starts.length;
   starts.sort();
   ends.sort();
   let total = 0;
