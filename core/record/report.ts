@@ -134,7 +134,7 @@ export function buildReport(rec: Recording, linkBytesPerSecond: number): Recordi
   };
 }
 
-/** One tick's counters for one VMA. Present/swapped are null for overview-only ticks. */
+/** One tick's counters for one VMA. Watched is null for overview-only ticks (not recorded there). */
 export interface VmaTickCounters {
   tick: number;
   t: number;
