@@ -69,9 +69,10 @@ class Segments {
     ticks.forEach((t, i) => {
       this.spanStart[i] = n;
       const w = t.written;
+      let at = 0; // a tick's range ends rise: each is searched from the one before
       for (let r = 0; r + 1 < w.length; r += 2) {
-        const a = this.indexOf(w[r]);
-        const b = this.indexOf(w[r + 1]);
+        const a = (at = this.indexOf(w[r], at));
+        const b = (at = this.indexOf(w[r + 1], at));
         this.spanData[n++] = a;
         this.spanData[n++] = b;
         work += b - a;
@@ -81,9 +82,14 @@ class Segments {
     this.work = work;
   }
 
-  private indexOf(v: number): number {
-    let lo = 0;
-    let hi = this.bounds.length - 1;
+  /** The index of bound v (present), searched from `from` on: galloping, then halving. */
+  private indexOf(v: number, from: number): number {
+    let lo = from;
+    let hi = from;
+    for (let step = 1; hi < this.bounds.length - 1 && this.bounds[hi] < v; step *= 2) {
+      lo = hi + 1;
+      hi = Math.min(this.bounds.length - 1, hi + step);
+    }
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.bounds[mid] < v) lo = mid + 1;
