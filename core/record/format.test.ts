@@ -9,7 +9,13 @@ import { describe, expect, it } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
-import { ByteReader, ByteWriter, KEYFRAME_EVERY, RecordingError } from './format.ts';
+import {
+  ByteReader,
+  ByteWriter,
+  KEYFRAME_EVERY,
+  MAX_TICK_RANGES,
+  RecordingError,
+} from './format.ts';
 import { decodePages, encodePages, remapPages } from './page-codec.ts';
 import { histogramOf, parseRecording } from './reader.ts';
 import { exportRecording } from './export.ts';
@@ -468,6 +474,33 @@ describe('exports (issue 21)', () => {
     }
     expect(rows.length).toBeGreaterThan(rec.ticks.length);
     expect(rows).toEqual(want);
+  });
+});
+
+describe('limits', () => {
+  it('a tick past the written-ranges limit is written without its ranges, and a note says so', () => {
+    const n = MAX_TICK_RANGES + 1;
+    const vmas = table([[0x1000, 0x1000 + 2 * n]]);
+    const enc = new RecordingEncoder(vmas);
+    const written: number[] = [];
+    for (let k = 0; k < n; k++) written.push(2 * k, 2 * k + 1);
+    const f = frame(1, new Uint16Array(2 * n), written);
+    f.counters.written = n;
+    const bytes = Buffer.concat([
+      encodePreamble({ ...HEADER, vmas: enc.entriesAtStart }),
+      enc.encodeTick(f, 0) as Buffer,
+      enc.encodeTick(frame(2, new Uint16Array(2 * n), [4, 6]), 0) as Buffer,
+    ]);
+    const rec = parseRecording(bytes, 'x.rec');
+    expect(rec.ticks).toHaveLength(2);
+    expect(rec.ticks[0].written).toHaveLength(0);
+    expect(rec.ticks[0].counters.written).toBe(n);
+    expect([...rec.ticks[1].written]).toEqual([4, 6]);
+    expect(rec.notes).toHaveLength(1);
+    expect(rec.notes[0]).toMatchObject({ kind: 'warning', afterTicks: 0 });
+    expect(rec.notes[0].message).toMatch(
+      new RegExp(`Tick 1 wrote pages in ${n} separate ranges, more than the ${MAX_TICK_RANGES}`),
+    );
   });
 });
 
