@@ -122,16 +122,31 @@ export function everyPageEveryTick(ticks: number, pages = 2 ** 25): Buffer {
 
 /**
  * Case 2: `ticks` ticks over one VMA of `pages` pages, each writing `ranges` one-page ranges
- * (every other page), page states empty.
+ * (every other page), page states empty. The ranges are written as bytes straight away (each is
+ * varint gap 1, varint length 1), so a file of 2^24 ranges a tick costs its own size to make.
  */
 export function manyRanges(ticks: number, ranges: number, pages = 2 ** 25): Buffer {
-  const written = new Float64Array(2 * ranges);
-  for (let k = 0; k < ranges; k++) {
-    written[2 * k] = 2 * k;
-    written[2 * k + 1] = 2 * k + 1;
-  }
   const recs: Buffer[] = [];
-  for (let i = 0; i < ticks; i++)
-    recs.push(tickRecord(i + 1, pages, { runs: [], keyframe: i === 0, written }));
+  for (let i = 0; i < ticks; i++) {
+    const w = new ByteWriter(64);
+    encodeTickHead(
+      {
+        flags: TickFlag.PAGES | (i === 0 ? TickFlag.KEYFRAME : 0),
+        vmaVersion: 1,
+        totalPages: pages,
+        skipped: 0,
+        written: new Float64Array(0),
+        counters: tickCounters({ tick: i + 1, present: 0, written: ranges, watched: 0 }),
+      },
+      w,
+    );
+    w.length -= 1; // the range count, 0: written again below with the ranges
+    w.varint(ranges);
+    const head = Buffer.from(w.view());
+    const body = Buffer.alloc(2 * ranges + 1, 1);
+    body[0] = 0; // the first range starts at page 0
+    body[2 * ranges] = 0; // no page-state runs
+    recs.push(record(RecordType.TICK, Buffer.concat([head, body])));
+  }
   return craftRecording([oneVma(pages)], recs);
 }
