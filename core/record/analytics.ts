@@ -49,23 +49,11 @@ class Segments {
   constructor(ticks: readonly SeriesTick[]) {
     let total = 0;
     for (const t of ticks) total += t.written.length & ~1;
-    const all = new Float64Array(total);
+    this.bounds = sortedEnds(ticks, total);
     let n = 0;
-    for (const t of ticks) {
-      const w = t.written;
-      for (let i = 0; i + 1 < w.length; i += 2) {
-        all[n++] = w[i];
-        all[n++] = w[i + 1];
-      }
-    }
-    all.sort();
-    let m = 0;
-    for (let i = 0; i < all.length; i++) if (m === 0 || all[i] !== all[m - 1]) all[m++] = all[i];
-    this.bounds = all.slice(0, m);
     this.spanData = new Uint32Array(total);
     this.spanStart = new Uint32Array(ticks.length + 1);
     let work = 0;
-    n = 0;
     ticks.forEach((t, i) => {
       this.spanStart[i] = n;
       const w = t.written;
@@ -117,6 +105,24 @@ class Segments {
  * Segments are built once per series (a report asks for a dozen curves of the same one); the
  * cache holds while the series' tick list is the same array with the same first and last ticks.
  */
+/** Every range end of the run, sorted, each once (a function of its own: the array of all of
+ * them, duplicates included, is garbage as soon as it returns). */
+function sortedEnds(ticks: readonly SeriesTick[], total: number): Float64Array {
+  const all = new Float64Array(total);
+  let n = 0;
+  for (const t of ticks) {
+    const w = t.written;
+    for (let i = 0; i + 1 < w.length; i += 2) {
+      all[n++] = w[i];
+      all[n++] = w[i + 1];
+    }
+  }
+  all.sort();
+  let m = 0;
+  for (let i = 0; i < all.length; i++) if (m === 0 || all[i] !== all[m - 1]) all[m++] = all[i];
+  return all.slice(0, m);
+}
+
 const segmentsOf = new WeakMap<
   readonly SeriesTick[],
   { n: number; first?: SeriesTick; last?: SeriesTick; seg: Segments }
@@ -453,67 +459,73 @@ export function perVmaWrites(
   series: Series,
   vmasAt: (i: number) => readonly VmaSpan[],
 ): VmaWriteRow[] {
-  const rows = new Map<
-    string,
-    VmaWriteRow & { starts: Float64Array; ends: Float64Array; n: number }
-  >();
-  let all = 0;
-  series.ticks.forEach((t, i) => {
-    const vmas = vmasAt(i);
-    let v = 0;
-    for (let r = 0; r + 1 < t.written.length; r += 2) {
-      let s = t.written[r];
-      const e = t.written[r + 1];
-      while (s < e) {
-        while (v < vmas.length && vmas[v].endPage <= s) v++;
-        if (v >= vmas.length) break;
-        const vm = vmas[v];
-        if (vm.startPage >= e) break;
-        s = Math.max(s, vm.startPage);
-        const pe = Math.min(e, vm.endPage);
-        const key = `${vm.startPage}:${vm.path}`;
-        let row = rows.get(key);
-        if (!row) {
-          row = {
-            start: vm.startPage,
-            end: vm.endPage,
-            path: vm.path,
-            pageWrites: 0,
-            distinctPages: 0,
-            writeMiBps: 0,
-            share: 0,
-            starts: new Float64Array(16),
-            ends: new Float64Array(16),
-            n: 0,
-          };
-          if (vm.label) row.label = vm.label;
-          rows.set(key, row);
+  type Row = VmaWriteRow & { starts: Float64Array; ends: Float64Array; n: number };
+  const rows = new Map<string, Row>();
+  // Two walks over every tick's ranges cut at VMA bounds: the first counts each row's pieces,
+  // the second fills arrays of exactly that size (no growing copies of millions of ranges).
+  const walk = (each: (row: Row, s: number, e: number) => void): void =>
+    series.ticks.forEach((t, i) => {
+      const vmas = vmasAt(i);
+      let v = 0;
+      let rowOf = -1;
+      let row: Row | undefined;
+      for (let r = 0; r + 1 < t.written.length; r += 2) {
+        let s = t.written[r];
+        const e = t.written[r + 1];
+        while (s < e) {
+          while (v < vmas.length && vmas[v].endPage <= s) v++;
+          if (v >= vmas.length) break;
+          const vm = vmas[v];
+          if (vm.startPage >= e) break;
+          s = Math.max(s, vm.startPage);
+          const pe = Math.min(e, vm.endPage);
+          if (rowOf !== v || !row) {
+            const key = `${vm.startPage}:${vm.path}`;
+            row = rows.get(key);
+            if (!row) {
+              row = {
+                start: vm.startPage,
+                end: vm.endPage,
+                path: vm.path,
+                pageWrites: 0,
+                distinctPages: 0,
+                writeMiBps: 0,
+                share: 0,
+                starts: new Float64Array(0),
+                ends: new Float64Array(0),
+                n: 0,
+              };
+              if (vm.label) row.label = vm.label;
+              rows.set(key, row);
+            }
+            rowOf = v;
+            row.end = Math.max(row.end, vm.endPage);
+          }
+          each(row, s, pe);
+          s = pe;
         }
-        row.end = Math.max(row.end, vm.endPage);
-        row.pageWrites += pe - s;
-        if (row.n === row.starts.length) {
-          const grow = (a: Float64Array): Float64Array => {
-            const b = new Float64Array(a.length * 2);
-            b.set(a);
-            return b;
-          };
-          row.starts = grow(row.starts);
-          row.ends = grow(row.ends);
-        }
-        row.starts[row.n] = s;
-        row.ends[row.n++] = pe;
-        all += pe - s;
-        s = pe;
       }
-    }
+    });
+  walk((row) => row.n++);
+  for (const row of rows.values()) {
+    row.starts = new Float64Array(row.n);
+    row.ends = new Float64Array(row.n);
+    row.n = 0;
+  }
+  let all = 0;
+  walk((row, s, e) => {
+    row.pageWrites += e - s;
+    all += e - s;
+    row.starts[row.n] = s;
+    row.ends[row.n++] = e;
   });
   const ticks = series.ticks;
   const seconds =
     ticks.length === 0 ? 0 : (ticks[ticks.length - 1].t - ticks[0].t + series.intervalMs) / 1000;
   const out: VmaWriteRow[] = [];
   for (const row of rows.values()) {
-    const { starts, ends, n, ...rest } = row;
-    rest.distinctPages = unionLength(starts.subarray(0, n), ends.subarray(0, n));
+    const { starts, ends, n: _n, ...rest } = row;
+    rest.distinctPages = unionLength(starts, ends);
     rest.writeMiBps = seconds > 0 ? (rest.pageWrites * PAGE_SIZE) / MiB / seconds : 0;
     rest.share = all > 0 ? rest.pageWrites / all : 0;
     out.push(rest);
