@@ -96,7 +96,7 @@ export function writeFixtureRecording(file: string, numbered = false): void {
       createdAt: '2026-11-29T02:00:00.000Z',
       pagescope: 'e2e',
       process: { pid: 4242, name: 'made-up', cmdline: 'made-up --fill', launched: false },
-      kernel: 'e2e',
+      kernel: '6.8.0-e2e',
       capabilities: {},
       warnings: [],
       intervalMs: 100,

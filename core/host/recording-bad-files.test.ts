@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
@@ -63,7 +64,7 @@ function write(file: string, ticks: number): Buffer {
       createdAt: '2026-11-29T02:00:00.000Z',
       pagescope: 'test',
       process: { pid: 4242, name: 'made-up', cmdline: 'made-up', launched: false },
-      kernel: 'test',
+      kernel: '6.8.0-test',
       capabilities: {},
       warnings: [],
       intervalMs: 100,
@@ -148,6 +149,41 @@ describe('bad recordings get one clear error and never hurt the host', () => {
     expect(res.recording.endedCleanly).toBe(false);
     expect(res.recording.ticks).toBeGreaterThan(0);
     await conn.handle({ id: id++, method: 'detach', params: { sessionId: res.sessionId } });
+  });
+
+  it('a damaged length in the middle (past the end of the file) is damage, not a torn tail', async () => {
+    const b = Buffer.from(good);
+    const second =
+      16 + b.readUInt32LE(12) + 4 + 9 + b.readUInt32LE(16 + b.readUInt32LE(12) + 4 + 1);
+    b.writeUInt32LE(268435456, second + 1);
+    expect(await expectOneError('midlength.pgsrec', b, 'bad-recording')).toMatch(
+      new RegExp(`record at byte ${second} declares 268435456 bytes, past the end of the file`),
+    );
+  });
+
+  it('bad header fields: unknown flags, version -1, createdAt "x", kernel "x"', async () => {
+    const len = good.readUInt32LE(12);
+    const header = JSON.parse(good.subarray(16, 16 + len).toString()) as Record<string, unknown>;
+    const withHeader = (patch: Record<string, unknown>): Buffer => {
+      const json = Buffer.from(JSON.stringify({ ...header, ...patch }));
+      const pre = Buffer.alloc(16);
+      good.copy(pre, 0, 0, 16);
+      pre.writeUInt32LE(json.length, 12);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32LE(zlib.crc32(json));
+      return Buffer.concat([pre, json, crc, good.subarray(16 + len + 4)]);
+    };
+    const flags = Buffer.from(good);
+    flags.writeUInt16LE(0x8000, 10);
+    expect(await expectOneError('flags.pgsrec', flags, 'bad-recording')).toMatch(/flags 0x8000/);
+    for (const [name, patch] of [
+      ['version', { version: -1 }],
+      ['createdAt', { createdAt: 'x' }],
+      ['kernel', { kernel: 'x' }],
+    ] as const)
+      expect(await expectOneError(`${name}.pgsrec`, withHeader(patch), 'bad-recording')).toMatch(
+        new RegExp(`header at byte 16 is malformed \\(${name}: `),
+      );
   });
 
   it('a header that declares 4 GiB', async () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
 import {
+  countingMode,
   dirtyRate,
   perVmaWrites,
   precopyEstimate,
@@ -29,6 +30,15 @@ function series(written: number[][], intervalMs = 100, present = 1000): Series {
   };
 }
 
+/** Sorted, disjoint ranges of a page set, as the watcher reports them. */
+function rangesOf(set: Set<number>): number[] {
+  const out: number[] = [];
+  for (const p of [...set].sort((a, b) => a - b))
+    if (out.length && out[out.length - 1] === p) out[out.length - 1] = p + 1;
+    else out.push(p, p + 1);
+  return out;
+}
+
 describe('working set', () => {
   it('counts distinct pages per sliding window', () => {
     // Tick 1 writes [0,10), tick 2 [5,15), tick 3 [100,101), tick 4 nothing.
@@ -36,6 +46,47 @@ describe('working set', () => {
     expect(workingSetCurve(s, 100)).toEqual([10, 10, 1, 0]);
     expect(workingSetCurve(s, 200)).toEqual([10, 15, 11, 1]);
     expect(workingSetCurve(s, Infinity)).toEqual([10, 15, 16, 16]);
+  });
+
+  it('wide ranges over many small ones are counted in a cover tree, exactly (issue 21)', () => {
+    // One tick writes 600 one-page ranges, the others one range over most of them: counted
+    // segment by segment that is ticks x 1200 segments; the cover tree costs log2(1200) a range.
+    const oracle = (sets: number[][], w: number): number[] => {
+      const count = new Uint32Array(4096);
+      let distinct = 0;
+      return sets.map((pages, i) => {
+        for (const p of pages) if (count[p]++ === 0) distinct++;
+        if (i - w >= 0) for (const p of sets[i - w]) if (--count[p] === 0) distinct--;
+        return distinct;
+      });
+    };
+    const run = (wide: Array<[number, number]>, w: number, at: number): Series => {
+      const sets = wide.map(([s, n]) => Array.from({ length: n }, (_, k) => s + k));
+      sets[at] = Array.from({ length: 600 }, (_, k) => 2 * k);
+      const s = series(sets.map((x) => rangesOf(new Set(x))));
+      expect(workingSetCurve(s, w * 100)).toEqual(oracle(sets, w));
+      expect(workingSetCurve(s, Infinity)).toEqual(oracle(sets, sets.length));
+      const times = new Map<number, number>();
+      for (const set of sets) for (const p of set) times.set(p, (times.get(p) ?? 0) + 1);
+      const f = writeFrequency(s);
+      expect(f.hot).toBe([...times.values()].filter((c) => c / sets.length >= 0.5).length);
+      expect(f.hot + f.warm + f.cold).toBe(times.size);
+      return s;
+    };
+    const wide = Array.from({ length: 30 }, (_, i): [number, number] => [i * 7, 900 + i * 10]);
+    expect(countingMode(run(wide, 3, 0))).toBe('tree');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 1, max: 1300 })), {
+          minLength: 20,
+          maxLength: 40,
+        }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 19 }),
+        (w, win, at) => void run(w, win, at),
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('agrees with a page-set oracle on random series', () => {

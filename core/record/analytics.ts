@@ -33,30 +33,51 @@ export interface Series {
 
 const MiB = 1024 * 1024;
 
-/** Elementary segments of every range end in the run, and each tick's ranges as segment spans. */
+/**
+ * Elementary segments of every range end in the run, and each tick's ranges as segment spans.
+ * Built once per Series (cached): typed arrays, one sort of all range ends.
+ */
 class Segments {
   readonly bounds: Float64Array;
-  /** Per tick: [firstSegment, endSegment, ...] spans. */
-  readonly spans: Uint32Array[];
+  /** Every tick's spans [firstSegment, endSegment, ...], one after another. */
+  readonly spanData: Uint32Array;
+  /** Tick i's spans are spanData[spanStart[i] .. spanStart[i + 1]). */
+  readonly spanStart: Uint32Array;
+  /** Segments the spans cover, all ticks together: the cost of counting segment by segment. */
+  readonly work: number;
 
   constructor(ticks: readonly SeriesTick[]) {
-    const all: number[] = [];
-    for (const t of ticks) for (let i = 0; i < t.written.length; i++) all.push(t.written[i]);
-    const sorted = Float64Array.from(all).sort();
-    let m = 0;
-    for (let i = 0; i < sorted.length; i++)
-      if (m === 0 || sorted[i] !== sorted[m - 1]) sorted[m++] = sorted[i];
-    this.bounds = sorted.slice(0, m);
-    this.spans = ticks.map((t) => {
-      const out = new Uint32Array(t.written.length);
-      for (let i = 0; i < t.written.length; i++) out[i] = this.indexOf(t.written[i]);
-      return out;
+    let total = 0;
+    for (const t of ticks) total += t.written.length & ~1;
+    this.bounds = sortedEnds(ticks, total);
+    let n = 0;
+    this.spanData = new Uint32Array(total);
+    this.spanStart = new Uint32Array(ticks.length + 1);
+    let work = 0;
+    ticks.forEach((t, i) => {
+      this.spanStart[i] = n;
+      const w = t.written;
+      let at = 0; // a tick's range ends rise: each is searched from the one before
+      for (let r = 0; r + 1 < w.length; r += 2) {
+        const a = (at = this.indexOf(w[r], at));
+        const b = (at = this.indexOf(w[r + 1], at));
+        this.spanData[n++] = a;
+        this.spanData[n++] = b;
+        work += b - a;
+      }
     });
+    this.spanStart[ticks.length] = n;
+    this.work = work;
   }
 
-  private indexOf(v: number): number {
-    let lo = 0;
-    let hi = this.bounds.length - 1;
+  /** The index of bound v (present), searched from `from` on: galloping, then halving. */
+  private indexOf(v: number, from: number): number {
+    let lo = from;
+    let hi = from;
+    for (let step = 1; hi < this.bounds.length - 1 && this.bounds[hi] < v; step *= 2) {
+      lo = hi + 1;
+      hi = Math.min(this.bounds.length - 1, hi + step);
+    }
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.bounds[mid] < v) lo = mid + 1;
@@ -72,24 +93,123 @@ class Segments {
   get count(): number {
     return Math.max(0, this.bounds.length - 1);
   }
+
+  /** Counting segment by segment costs `work`; a cover tree costs log2(segments) a span. */
+  get useTree(): boolean {
+    const spans = this.spanData.length / 2;
+    return this.work > 4 * spans * Math.max(1, Math.log2(this.count + 1)) + 1024;
+  }
+}
+
+/**
+ * Segments are built once per series (a report asks for a dozen curves of the same one); the
+ * cache holds while the series' tick list is the same array with the same first and last ticks.
+ */
+/** Every range end of the run, sorted, each once (a function of its own: the array of all of
+ * them, duplicates included, is garbage as soon as it returns). */
+function sortedEnds(ticks: readonly SeriesTick[], total: number): Float64Array {
+  const all = new Float64Array(total);
+  let n = 0;
+  for (const t of ticks) {
+    const w = t.written;
+    for (let i = 0; i + 1 < w.length; i += 2) {
+      all[n++] = w[i];
+      all[n++] = w[i + 1];
+    }
+  }
+  all.sort();
+  let m = 0;
+  for (let i = 0; i < all.length; i++) if (m === 0 || all[i] !== all[m - 1]) all[m++] = all[i];
+  return all.slice(0, m);
+}
+
+const segmentsOf = new WeakMap<
+  readonly SeriesTick[],
+  { n: number; first?: SeriesTick; last?: SeriesTick; seg: Segments }
+>();
+function segments(series: Series): Segments {
+  const ticks = series.ticks;
+  const c = segmentsOf.get(ticks);
+  if (c && c.n === ticks.length && c.first === ticks[0] && c.last === ticks[ticks.length - 1])
+    return c.seg;
+  const seg = new Segments(ticks);
+  segmentsOf.set(ticks, { n: ticks.length, first: ticks[0], last: ticks[ticks.length - 1], seg });
+  return seg;
+}
+
+/** How a series' windows are counted (for the tests): segment by segment, or in a cover tree. */
+export function countingMode(series: Series): 'segments' | 'tree' {
+  return segments(series).useTree ? 'tree' : 'segments';
+}
+
+/**
+ * The length of the union of spans added (+1) and removed (-1): a segment tree over the
+ * elementary segments holding, per node, how many spans cover it whole and the covered length
+ * below it (the classic area-of-union structure). O(log segments) a span.
+ */
+class CoverTree {
+  private readonly size: number;
+  private readonly cnt: Int32Array;
+  private readonly cov: Float64Array;
+  private readonly tot: Float64Array;
+
+  constructor(seg: Segments) {
+    let size = 1;
+    while (size < seg.count) size *= 2;
+    this.size = size;
+    this.cnt = new Int32Array(2 * size);
+    this.cov = new Float64Array(2 * size);
+    this.tot = new Float64Array(2 * size);
+    for (let k = 0; k < seg.count; k++) this.tot[size + k] = seg.length(k);
+    for (let v = size - 1; v >= 1; v--) this.tot[v] = this.tot[2 * v] + this.tot[2 * v + 1];
+  }
+
+  get covered(): number {
+    return this.cov[1];
+  }
+
+  update(a: number, b: number, d: number, v = 1, lo = 0, hi = this.size): void {
+    if (b <= lo || hi <= a) return;
+    if (a <= lo && hi <= b) this.cnt[v] += d;
+    else {
+      const mid = (lo + hi) >>> 1;
+      this.update(a, b, d, 2 * v, lo, mid);
+      this.update(a, b, d, 2 * v + 1, mid, hi);
+    }
+    this.cov[v] =
+      this.cnt[v] > 0 ? this.tot[v] : v >= this.size ? 0 : this.cov[2 * v] + this.cov[2 * v + 1];
+  }
 }
 
 /** A sliding multiset of ticks: how many distinct pages the ticks inside it wrote. */
 class Window {
-  private readonly counts: Uint32Array;
-  distinct = 0;
+  private readonly counts: Uint32Array | null;
+  private readonly tree: CoverTree | null;
+  private flat = 0;
 
   constructor(private readonly seg: Segments) {
-    this.counts = new Uint32Array(seg.count);
+    this.tree = seg.useTree ? new CoverTree(seg) : null;
+    this.counts = this.tree ? null : new Uint32Array(seg.count);
+  }
+
+  get distinct(): number {
+    return this.tree ? this.tree.covered : this.flat;
   }
 
   add(i: number, sign: 1 | -1): void {
-    const spans = this.seg.spans[i];
-    for (let r = 0; r + 1 < spans.length; r += 2)
-      for (let k = spans[r]; k < spans[r + 1]; k++) {
+    const { spanData, spanStart } = this.seg;
+    const end = spanStart[i + 1];
+    if (this.tree) {
+      for (let r = spanStart[i]; r < end; r += 2)
+        this.tree.update(spanData[r], spanData[r + 1], sign);
+      return;
+    }
+    const counts = this.counts as Uint32Array;
+    for (let r = spanStart[i]; r < end; r += 2)
+      for (let k = spanData[r]; k < spanData[r + 1]; k++) {
         if (sign === 1) {
-          if (this.counts[k]++ === 0) this.distinct += this.seg.length(k);
-        } else if (--this.counts[k] === 0) this.distinct -= this.seg.length(k);
+          if (counts[k]++ === 0) this.flat += this.seg.length(k);
+        } else if (--counts[k] === 0) this.flat -= this.seg.length(k);
       }
   }
 }
@@ -115,7 +235,7 @@ function slide(
  * `windowMs` (Infinity: since the start).
  */
 export function workingSetCurve(series: Series, windowMs: number): number[] {
-  const seg = new Segments(series.ticks);
+  const seg = segments(series);
   const out: number[] = [];
   slide(series, seg, windowMs, (_, d) => out.push(d));
   return out;
@@ -128,7 +248,7 @@ export function workingSetCurve(series: Series, windowMs: number): number[] {
 export function meanDistinctPerWindow(series: Series, windowMs: number, seg?: Segments): number {
   const ticks = series.ticks;
   if (ticks.length === 0) return 0;
-  const s = seg ?? new Segments(ticks);
+  const s = seg ?? segments(series);
   // A tick's writes cover the interval before it: the run covers [t0 - interval, tLast].
   const runStart = ticks[0].t - series.intervalMs;
   let sum = 0;
@@ -159,7 +279,7 @@ export interface DirtyRate {
 
 export function dirtyRate(series: Series, windowMs = 1000): DirtyRate {
   const ticks = series.ticks;
-  const seg = new Segments(ticks);
+  const seg = segments(series);
   const runStart = ticks.length ? ticks[0].t - series.intervalMs : 0;
   const per: number[] = [];
   let sum = 0;
@@ -219,7 +339,7 @@ export function precopyEstimate(series: Series, opts: PrecopyOptions): PrecopyEs
   const maxIterations = opts.maxIterations ?? 30;
   const bps = opts.linkBytesPerSecond;
   const msFor = (pages: number): number => ((pages * PAGE_SIZE) / bps) * 1000;
-  const seg = new Segments(ticks);
+  const seg = segments(series);
   const cache = new Map<number, number>();
   const dirtyIn = (ms: number): number => {
     const key = Math.max(series.intervalMs, Math.round(ms));
@@ -277,18 +397,23 @@ export interface WriteFrequency {
   runs: Array<[number, number, number]>;
 }
 
-export function writeFrequency(series: Series): WriteFrequency {
-  const seg = new Segments(series.ticks);
-  const counts = new Uint32Array(seg.count);
-  for (const spans of seg.spans)
-    for (let r = 0; r + 1 < spans.length; r += 2)
-      for (let k = spans[r]; k < spans[r + 1]; k++) counts[k]++;
+/** `runs: false` leaves WriteFrequency.runs empty (a report needs only the three counts). */
+export function writeFrequency(series: Series, opts: { runs?: boolean } = {}): WriteFrequency {
+  const wantRuns = opts.runs !== false;
+  const seg = segments(series);
+  // Ticks writing each segment: a difference array over the spans, then its prefix sums.
+  const counts = new Int32Array(seg.count + 1);
+  for (let r = 0; r + 1 < seg.spanData.length; r += 2) {
+    counts[seg.spanData[r]]++;
+    counts[seg.spanData[r + 1]]--;
+  }
+  for (let k = 1; k < counts.length; k++) counts[k] += counts[k - 1];
   const n = Math.max(1, series.ticks.length);
   let hot = 0;
   let warm = 0;
   let cold = 0;
   const runs: Array<[number, number, number]> = [];
-  for (let k = 0; k < counts.length; k++) {
+  for (let k = 0; k < seg.count; k++) {
     const c = counts[k];
     if (c === 0) continue;
     const len = seg.length(k);
@@ -296,6 +421,7 @@ export function writeFrequency(series: Series): WriteFrequency {
     if (share >= HOT_SHARE) hot += len;
     else if (share >= WARM_SHARE) warm += len;
     else cold += len;
+    if (!wantRuns) continue;
     const lastRun = runs[runs.length - 1];
     if (lastRun && lastRun[1] === seg.bounds[k] && lastRun[2] === c) lastRun[1] = seg.bounds[k + 1];
     else runs.push([seg.bounds[k], seg.bounds[k + 1], c]);
@@ -333,52 +459,73 @@ export function perVmaWrites(
   series: Series,
   vmasAt: (i: number) => readonly VmaSpan[],
 ): VmaWriteRow[] {
-  const rows = new Map<string, VmaWriteRow & { ranges: number[] }>();
-  let all = 0;
-  series.ticks.forEach((t, i) => {
-    const vmas = vmasAt(i);
-    let v = 0;
-    for (let r = 0; r + 1 < t.written.length; r += 2) {
-      let s = t.written[r];
-      const e = t.written[r + 1];
-      while (s < e) {
-        while (v < vmas.length && vmas[v].endPage <= s) v++;
-        if (v >= vmas.length) break;
-        const vm = vmas[v];
-        if (vm.startPage >= e) break;
-        s = Math.max(s, vm.startPage);
-        const pe = Math.min(e, vm.endPage);
-        const key = `${vm.startPage}:${vm.path}`;
-        let row = rows.get(key);
-        if (!row) {
-          row = {
-            start: vm.startPage,
-            end: vm.endPage,
-            path: vm.path,
-            pageWrites: 0,
-            distinctPages: 0,
-            writeMiBps: 0,
-            share: 0,
-            ranges: [],
-          };
-          if (vm.label) row.label = vm.label;
-          rows.set(key, row);
+  type Row = VmaWriteRow & { starts: Float64Array; ends: Float64Array; n: number };
+  const rows = new Map<string, Row>();
+  // Two walks over every tick's ranges cut at VMA bounds: the first counts each row's pieces,
+  // the second fills arrays of exactly that size (no growing copies of millions of ranges).
+  const walk = (each: (row: Row, s: number, e: number) => void): void =>
+    series.ticks.forEach((t, i) => {
+      const vmas = vmasAt(i);
+      let v = 0;
+      let rowOf = -1;
+      let row: Row | undefined;
+      for (let r = 0; r + 1 < t.written.length; r += 2) {
+        let s = t.written[r];
+        const e = t.written[r + 1];
+        while (s < e) {
+          while (v < vmas.length && vmas[v].endPage <= s) v++;
+          if (v >= vmas.length) break;
+          const vm = vmas[v];
+          if (vm.startPage >= e) break;
+          s = Math.max(s, vm.startPage);
+          const pe = Math.min(e, vm.endPage);
+          if (rowOf !== v || !row) {
+            const key = `${vm.startPage}:${vm.path}`;
+            row = rows.get(key);
+            if (!row) {
+              row = {
+                start: vm.startPage,
+                end: vm.endPage,
+                path: vm.path,
+                pageWrites: 0,
+                distinctPages: 0,
+                writeMiBps: 0,
+                share: 0,
+                starts: new Float64Array(0),
+                ends: new Float64Array(0),
+                n: 0,
+              };
+              if (vm.label) row.label = vm.label;
+              rows.set(key, row);
+            }
+            rowOf = v;
+            row.end = Math.max(row.end, vm.endPage);
+          }
+          each(row, s, pe);
+          s = pe;
         }
-        row.end = Math.max(row.end, vm.endPage);
-        row.pageWrites += pe - s;
-        row.ranges.push(s, pe);
-        all += pe - s;
-        s = pe;
       }
-    }
+    });
+  walk((row) => row.n++);
+  for (const row of rows.values()) {
+    row.starts = new Float64Array(row.n);
+    row.ends = new Float64Array(row.n);
+    row.n = 0;
+  }
+  let all = 0;
+  walk((row, s, e) => {
+    row.pageWrites += e - s;
+    all += e - s;
+    row.starts[row.n] = s;
+    row.ends[row.n++] = e;
   });
   const ticks = series.ticks;
   const seconds =
     ticks.length === 0 ? 0 : (ticks[ticks.length - 1].t - ticks[0].t + series.intervalMs) / 1000;
   const out: VmaWriteRow[] = [];
   for (const row of rows.values()) {
-    const { ranges, ...rest } = row;
-    rest.distinctPages = unionLength(ranges);
+    const { starts, ends, n: _n, ...rest } = row;
+    rest.distinctPages = unionLength(starts, ends);
     rest.writeMiBps = seconds > 0 ? (rest.pageWrites * PAGE_SIZE) / MiB / seconds : 0;
     rest.share = all > 0 ? rest.pageWrites / all : 0;
     out.push(rest);
@@ -393,20 +540,30 @@ export function sortVmaRows(
   return [...rows].sort((a, b) => b[by] - a[by] || a.start - b.start);
 }
 
-/** Pages covered by a list of [s, e, s, e, ...] ranges in any order. */
-function unionLength(ranges: number[]): number {
-  const pairs: Array<[number, number]> = [];
-  for (let i = 0; i + 1 < ranges.length; i += 2) pairs.push([ranges[i], ranges[i + 1]]);
-  pairs.sort((a, b) => a[0] - b[0]);
+/**
+ * Pages covered by ranges [starts[i], ends[i]) in any order: the starts and the ends sorted
+ * apart, in place (typed arrays), then one sweep counting how many ranges cover each stretch.
+ */
+function unionLength(starts: Float64Array, ends: Float64Array): number {
+  const n = starts.length;
+  starts.sort();
+  ends.sort();
   let total = 0;
-  let cs = -1;
-  let ce = -1;
-  for (const [s, e] of pairs) {
-    if (s > ce) {
-      total += ce - cs;
-      cs = s;
-      ce = e;
-    } else ce = Math.max(ce, e);
+  let depth = 0;
+  let at = 0;
+  let i = 0;
+  let j = 0;
+  while (j < n) {
+    const x = i < n && starts[i] < ends[j] ? starts[i] : ends[j];
+    if (depth > 0) total += x - at;
+    at = x;
+    if (i < n && starts[i] < ends[j]) {
+      depth++;
+      i++;
+    } else {
+      depth--;
+      j++;
+    }
   }
-  return total + (ce - cs);
+  return total;
 }

@@ -121,16 +121,40 @@ export function comparePages(c: ComparedTicks, tickA = 0, tickB = 0): TickDiff {
   };
 }
 
-/** Union of sorted [s, e, ...] range lists. */
+/**
+ * Union of [s, e, ...] range lists as sorted disjoint ranges: every start and every end sorted
+ * apart (typed arrays, no pair objects), then one sweep that opens a range when the first range
+ * covers a point and closes it when the last one ends.
+ */
 function unionRanges(lists: Float64Array[]): number[] {
-  const pairs: Array<[number, number]> = [];
-  for (const l of lists) for (let i = 0; i + 1 < l.length; i += 2) pairs.push([l[i], l[i + 1]]);
-  pairs.sort((x, y) => x[0] - y[0]);
+  let n = 0;
+  for (const l of lists) n += l.length >> 1;
+  const starts = new Float64Array(n);
+  const ends = new Float64Array(n);
+  let k = 0;
+  for (const l of lists)
+    for (let i = 0; i + 1 < l.length; i += 2) {
+      starts[k] = l[i];
+      ends[k++] = l[i + 1];
+    }
+  starts.sort();
+  ends.sort();
   const out: number[] = [];
-  for (const [s, e] of pairs) {
-    const n = out.length;
-    if (n && s <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], e);
-    else out.push(s, e);
+  let depth = 0;
+  let i = 0;
+  let j = 0;
+  while (j < n) {
+    if (i < n && starts[i] <= ends[j]) {
+      // A start at the point where a range ends continues it (touching ranges merge).
+      if (depth++ === 0) {
+        if (out.length && out[out.length - 1] === starts[i]) out.pop();
+        else out.push(starts[i]);
+      }
+      i++;
+    } else {
+      if (--depth === 0) out.push(ends[j]);
+      j++;
+    }
   }
   return out;
 }

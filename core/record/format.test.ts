@@ -9,10 +9,18 @@ import { describe, expect, it } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
-import { ByteReader, ByteWriter, KEYFRAME_EVERY, RecordingError } from './format.ts';
+import {
+  ByteReader,
+  ByteWriter,
+  KEYFRAME_EVERY,
+  MAX_TICK_RANGES,
+  RecordingError,
+} from './format.ts';
 import { decodePages, encodePages, remapPages } from './page-codec.ts';
 import { histogramOf, parseRecording } from './reader.ts';
-import { buildReport } from './report.ts';
+import { exportRecording } from './export.ts';
+import { buildReport, countPerVma, forEachVmaTick } from './report.ts';
+import { traceFileSchema } from './trace-schema.ts';
 import { applyDiff, diffTables, toEntry } from './vma-codec.ts';
 import { encodePreamble, RecordingEncoder, type RecordingHeader } from './writer.ts';
 
@@ -42,7 +50,7 @@ const HEADER: Omit<RecordingHeader, 'vmas'> = {
   createdAt: '2026-01-01T00:00:00.000Z',
   pagescope: 'test',
   process: { pid: 42, name: 'made-up', cmdline: 'made-up', launched: false },
-  kernel: 'test',
+  kernel: '6.8.0-test',
   capabilities: {},
   warnings: [],
   intervalMs: 100,
@@ -296,6 +304,69 @@ describe('bad files', () => {
     expectError(badHeader, 'corrupt', /header fails its checksum/);
   });
 
+  it('a damaged length in the middle is damage, not a torn tail: only the last record can be torn', () => {
+    const { bytes } = makeRecording(30);
+    // The record starts: walk the framing.
+    const starts: number[] = [];
+    for (
+      let p = 16 + bytes.readUInt32LE(12) + 4;
+      p < bytes.length;
+      p += 9 + bytes.readUInt32LE(p + 1)
+    )
+      starts.push(p);
+    for (const k of [1, 15, starts.length - 3]) {
+      const b = Buffer.from(bytes);
+      b.writeUInt32LE(268435456, starts[k] + 1); // under the 256 MiB cap, past the end
+      expectError(
+        b,
+        'corrupt',
+        new RegExp(
+          `^x\\.rec is damaged: the record at byte ${starts[k]} declares 268435456 bytes, past the end of the file, but a whole record follows at byte \\d+\\.$`,
+        ),
+      );
+    }
+    // The last record (END) with a length past the end: a torn tail, read up to the last tick.
+    const last = Buffer.from(bytes);
+    last.writeUInt32LE(268435456, starts[starts.length - 1] + 1);
+    const rec = parseRecording(last, 'x.rec');
+    expect(rec.ticks).toHaveLength(30);
+    expect(rec.truncated).toMatch(/cut short/);
+    // The last tick cut in its middle (a killed recorder): torn, 29 ticks.
+    const cut = bytes.subarray(0, starts[starts.length - 2] + 20);
+    const torn = parseRecording(cut, 'x.rec');
+    expect(torn.ticks).toHaveLength(29);
+    expect(torn.truncated).toMatch(/cut short/);
+  });
+
+  it('header fields are checked: flags, version, time, kernel; the error names the file', () => {
+    const { bytes } = makeRecording(3);
+    const flags = Buffer.from(bytes);
+    flags.writeUInt16LE(4, 10);
+    expectError(
+      flags,
+      'version',
+      /^x\.rec declares format flags 0x0004, which this pagescope does not know/,
+    );
+    const withHeader = (patch: Partial<RecordingHeader>): Buffer => {
+      const len = bytes.readUInt32LE(12);
+      const h = JSON.parse(bytes.subarray(16, 16 + len).toString()) as RecordingHeader;
+      return Buffer.concat([encodePreamble({ ...h, ...patch }), bytes.subarray(16 + len + 4)]);
+    };
+    expect(parseRecording(withHeader({}), 'x.rec').ticks).toHaveLength(3);
+    for (const [patch, field] of [
+      [{ version: -1 }, 'version'],
+      [{ version: 2 }, 'version'],
+      [{ createdAt: 'x' }, 'createdAt'],
+      [{ kernel: 'x' }, 'kernel'],
+      [{ keyframeEvery: 1e9 }, 'keyframeEvery'],
+    ] as const)
+      expectError(
+        withHeader(patch as Partial<RecordingHeader>),
+        'corrupt',
+        new RegExp(`^x\\.rec is damaged: its header at byte 16 is malformed \\(${field}: `),
+      );
+  });
+
   it('random bytes after a valid preamble never escape as anything but a RecordingError', () => {
     const pre = good.subarray(0, 16 + good.readUInt32LE(12) + 4);
     fc.assert(
@@ -308,6 +379,127 @@ describe('bad files', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('exports (issue 21)', () => {
+  it('every tick, the first one recorded as an overview only, is in the CSV rows and the trace counters with its values', () => {
+    const vmas = table([
+      [100, 164, '/lib/x.so'],
+      [1000, 1256],
+    ]);
+    const enc = new RecordingEncoder(vmas);
+    const chunks: Buffer[] = [encodePreamble({ ...HEADER, vmas: enc.entriesAtStart })];
+    // Tick 1 went out before the recorder's full window took effect: an overview and the
+    // session's exact per-VMA counts [present, swapped, written] only.
+    const first = frame(1, new Uint16Array(320), []);
+    first.window = null;
+    first.vmaCounts = Uint32Array.from([10, 0, 0, 50, 2, 0]);
+    chunks.push(enc.encodeTick(first, 0) as Buffer);
+    // Ticks 2..5: known present pages and writes per VMA (VMA 1 written only in ticks 2 and 3).
+    const writes: Record<number, number[]> = { 2: [0, 3, 70, 75], 3: [64, 66], 4: [5, 6], 5: [] };
+    const want = new Map<string, { present: number; swapped: number; written: number }>();
+    want.set('1:0', { present: 10, swapped: 0, written: 0 });
+    want.set('1:1', { present: 50, swapped: 2, written: 0 });
+    for (let tick = 2; tick <= 5; tick++) {
+      const bits = new Uint16Array(320);
+      for (let p = 0; p < 10; p++) bits[p] = PageBit.PRESENT;
+      for (let p = 64; p < 64 + 40 + tick; p++) bits[p] = PageBit.PRESENT;
+      chunks.push(enc.encodeTick(frame(tick, bits, writes[tick]), 0) as Buffer);
+      const w = [0, 0];
+      for (let r = 0; r < writes[tick].length; r += 2)
+        for (let p = writes[tick][r]; p < writes[tick][r + 1]; p++) w[p < 64 ? 0 : 1]++;
+      want.set(`${tick}:0`, { present: 10, swapped: 0, written: w[0] });
+      want.set(`${tick}:1`, { present: 40 + tick, swapped: 0, written: w[1] });
+    }
+    const rec = parseRecording(Buffer.concat(chunks), 'x.rec');
+    expect(rec.hasPages(0)).toBe(false);
+
+    let csv = '';
+    exportRecording(rec, 'csv', (x) => (csv += x));
+    const lines = csv.trim().split('\n');
+    const cols = lines[0].split(',');
+    const got = new Map<string, { present: number; swapped: number; written: number }>();
+    for (const line of lines.slice(1)) {
+      const row = Object.fromEntries(line.split(',').map((v, k) => [cols[k], v]));
+      got.set(`${row.tick}:${row.vma}`, {
+        present: Number(row.present),
+        swapped: Number(row.swapped),
+        written: Number(row.written),
+      });
+    }
+    expect(got).toEqual(want);
+
+    let trace = '';
+    exportRecording(rec, 'trace', (x) => (trace += x));
+    const events = traceFileSchema.parse(JSON.parse(trace)).traceEvents;
+    const fromTrace = new Map<string, { present: number; swapped: number; written: number }>();
+    for (const e of events) {
+      if (e.ph !== 'C' || !e.name.startsWith('vma ')) continue;
+      const vma = e.name.includes('x.so') ? 0 : 1;
+      fromTrace.set(`${e.ts / 1000 / 100}:${vma}`, e.args as never);
+    }
+    expect(fromTrace).toEqual(want);
+  });
+
+  it('per-VMA rows counted from runs are the rows counted page by page', () => {
+    const rec = parseRecording(makeRecording(KEYFRAME_EVERY + 30).bytes);
+    const rows: string[] = [];
+    forEachVmaTick(rec, (r) => {
+      if (r.present || r.swapped || r.watched || r.written) rows.push(JSON.stringify(r));
+    });
+    const want: string[] = [];
+    for (let i = 0; i < rec.ticks.length; i++) {
+      const { vmas } = rec.vmasAt(i);
+      const c = countPerVma(rec.statesAt(i) as Uint16Array, vmas);
+      const w = rec.vmaCountsAt(i);
+      const t = rec.ticks[i].counters;
+      vmas.forEach((vm, k) => {
+        if (!(c[k].present || c[k].swapped || c[k].watched || w[3 * k + 2])) return;
+        want.push(
+          JSON.stringify({
+            tick: t.tick,
+            t: t.t,
+            vma: k,
+            start: vm.start,
+            end: vm.end,
+            path: vm.path,
+            label: vm.label ?? '',
+            ...c[k],
+            written: w[3 * k + 2],
+          }),
+        );
+      });
+    }
+    expect(rows.length).toBeGreaterThan(rec.ticks.length);
+    expect(rows).toEqual(want);
+  });
+});
+
+describe('limits', () => {
+  it('a tick past the written-ranges limit is written without its ranges, and a note says so', () => {
+    const n = MAX_TICK_RANGES + 1;
+    const vmas = table([[0x1000, 0x1000 + 2 * n]]);
+    const enc = new RecordingEncoder(vmas);
+    const written: number[] = [];
+    for (let k = 0; k < n; k++) written.push(2 * k, 2 * k + 1);
+    const f = frame(1, new Uint16Array(2 * n), written);
+    f.counters.written = n;
+    const bytes = Buffer.concat([
+      encodePreamble({ ...HEADER, vmas: enc.entriesAtStart }),
+      enc.encodeTick(f, 0) as Buffer,
+      enc.encodeTick(frame(2, new Uint16Array(2 * n), [4, 6]), 0) as Buffer,
+    ]);
+    const rec = parseRecording(bytes, 'x.rec');
+    expect(rec.ticks).toHaveLength(2);
+    expect(rec.ticks[0].written).toHaveLength(0);
+    expect(rec.ticks[0].counters.written).toBe(n);
+    expect([...rec.ticks[1].written]).toEqual([4, 6]);
+    expect(rec.notes).toHaveLength(1);
+    expect(rec.notes[0]).toMatchObject({ kind: 'warning', afterTicks: 0 });
+    expect(rec.notes[0].message).toMatch(
+      new RegExp(`Tick 1 wrote pages in ${n} separate ranges, more than the ${MAX_TICK_RANGES}`),
     );
   });
 });

@@ -21,14 +21,35 @@ import { PagescopeError } from '../kernel/errors.ts';
 export const MAGIC = Buffer.from([0x89, 0x50, 0x47, 0x53, 0x52, 0x45, 0x43, 0x0a]); // \x89PGSREC\n
 export const FORMAT_VERSION = 1;
 export const PREAMBLE_BYTES = 16;
+// ---- The limits a recording must keep (docs/RECORDING.md, "Limits"). The reader checks each
+// one as it reads and refuses a file past any of them with one sentence naming the file, the
+// byte offset and the limit; the writer never goes past them. Together they bound what reading,
+// reporting and exporting a file may cost: by the ranges and runs the file holds, never by the
+// pages those ranges cover.
+
 /** Largest header (JSON) a reader accepts. */
 export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 /** Largest record payload a reader accepts (a keyframe of 2^25 pages in the worst case fits). */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
-/** Largest collapsed page space recorded page by page (128 GiB of mappings). */
+/**
+ * Largest collapsed page space recorded page by page (128 GiB of mappings): so also the most
+ * pages one page-state run may set. Larger spaces are recorded as overviews only.
+ */
 export const MAX_RECORD_PAGES = 2 ** 25;
+/** Most VMAs in a table (more than the kernel's default vm.max_map_count, 65530, with room). */
+export const MAX_VMAS = 1_048_576;
+/**
+ * Most written ranges one tick may hold (a process that writes more than a million separate
+ * pages in one interval is recorded with that tick's ranges left out, and a note saying so).
+ */
+export const MAX_TICK_RANGES = 1_048_576;
 /** A tick is coded against zero (not against the tick before) at least this often, for seeking. */
 export const KEYFRAME_EVERY = 100;
+/**
+ * Largest keyframe interval a header may declare; a paged tick more than the header's
+ * `keyframeEvery` ticks after its keyframe is refused (seeking decodes at most that many).
+ */
+export const MAX_KEYFRAME_EVERY = 1000;
 /** Record framing: type byte + length + CRC. */
 export const RECORD_OVERHEAD = 9;
 

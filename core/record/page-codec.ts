@@ -148,3 +148,119 @@ export function remapPages(
 export function ensureCapacity(buf: Uint16Array | null, n: number): Uint16Array {
   return buf && buf.length >= n ? buf : new Uint16Array(Math.max(n, 1024));
 }
+
+/**
+ * Page states as runs instead of one value per page: the pages of [starts[k], ends[k]) hold
+ * vals[k] (sorted, disjoint, never 0), every other page is 0. What a tick's runs do to it costs
+ * the runs and the pieces, never the pages they cover (a run over 2^25 pages is one piece).
+ */
+export interface PageRuns {
+  starts: Float64Array;
+  ends: Float64Array;
+  vals: Uint16Array;
+  count: number;
+}
+
+export const emptyRuns = (): PageRuns => ({
+  starts: new Float64Array(16),
+  ends: new Float64Array(16),
+  vals: new Uint16Array(16),
+  count: 0,
+});
+
+/** Appends [s, e) = v (e > s, v != 0, after every piece), merging with an equal neighbour. */
+function pushRun(o: PageRuns, s: number, e: number, v: number): void {
+  const n = o.count;
+  if (n > 0 && o.ends[n - 1] === s && o.vals[n - 1] === v) {
+    o.ends[n - 1] = e;
+    return;
+  }
+  if (n === o.starts.length) {
+    const grow = <T extends Float64Array | Uint16Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    o.starts = grow(o.starts);
+    o.ends = grow(o.ends);
+    o.vals = grow(o.vals);
+  }
+  o.starts[n] = s;
+  o.ends[n] = e;
+  o.vals[n] = v;
+  o.count = n + 1;
+}
+
+/**
+ * Applies runs read from `r` (as decodePages reads them, the same checks) to `ref` over a space
+ * of `total` pages; returns the new runs (a new object: `ref` is left as it was).
+ */
+export function applyRuns(r: ByteReader, ref: PageRuns, total: number): PageRuns {
+  const out = emptyRuns();
+  const count = r.varint(total);
+  let k = 0; // next piece of ref not yet copied (or cut)
+  let from = 0; // ref is copied up to here
+  const copyUpTo = (x: number): void => {
+    while (k < ref.count && ref.starts[k] < x) {
+      const s = Math.max(ref.starts[k], from);
+      const e = Math.min(ref.ends[k], x);
+      if (e > s) pushRun(out, s, e, ref.vals[k]);
+      if (ref.ends[k] <= x) k++;
+      else break;
+    }
+    from = Math.max(from, x);
+  };
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    p += r.varint(total);
+    const len = r.varint(total);
+    const v = r.varint(0xffff);
+    if (p + len > total)
+      throw new RecordingError(
+        'The recording is damaged: a tick sets pages beyond the end of its address space.',
+        'corrupt',
+      );
+    copyUpTo(p);
+    if (len > 0 && v !== 0) pushRun(out, p, p + len, v);
+    from = p + len;
+    while (k < ref.count && ref.ends[k] <= from) k++;
+    p += len;
+  }
+  copyUpTo(total);
+  return out;
+}
+
+/** Runs carried to a new layout by address, as remapPages carries page states. */
+export function remapRuns(
+  prev: PageRuns,
+  prevVmas: readonly VmaInfo[],
+  nextVmas: readonly VmaInfo[],
+): PageRuns {
+  const out = emptyRuns();
+  let i = 0;
+  for (const v of nextVmas) {
+    while (i < prevVmas.length && prevVmas[i].endPage <= v.startPage) i++;
+    for (let k = i; k < prevVmas.length && prevVmas[k].startPage < v.endPage; k++) {
+      const u = prevVmas[k];
+      const s = Math.max(u.startPage, v.startPage);
+      const e = Math.min(u.endPage, v.endPage);
+      if (s >= e) continue;
+      // The pieces of prev over [from, from + e - s), shifted to v's collapsed place.
+      const from = u.offset + (s - u.startPage);
+      const to = v.offset + (s - v.startPage);
+      let lo = 0;
+      let hi = prev.count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (prev.ends[mid] <= from) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let q = lo; q < prev.count && prev.starts[q] < from + (e - s); q++) {
+        const ps = Math.max(prev.starts[q], from);
+        const pe = Math.min(prev.ends[q], from + (e - s));
+        if (pe > ps) pushRun(out, ps - from + to, pe - from + to, prev.vals[q]);
+      }
+    }
+  }
+  return out;
+}

@@ -18,6 +18,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { z } from 'zod';
 import type { Frame } from '../protocol/frame.ts';
 import type { TickCounters, VmaInfo } from '../protocol/messages.ts';
+import { MAX_PID } from '../protocol/constants.ts';
 import { HISTOGRAM_WIDTH, PageBit } from '../protocol/page-bits.ts';
 import type { ViewSpec } from '../session/aggregate.ts';
 import {
@@ -25,10 +26,12 @@ import {
   crc32,
   FORMAT_VERSION,
   MAGIC,
+  MAX_KEYFRAME_EVERY,
   MAX_HEADER_BYTES,
   MAX_RECORD_BYTES,
   MAX_RECORD_PAGES,
   PREAMBLE_BYTES,
+  RECORD_OVERHEAD,
   RecordingError,
   RecordType,
 } from './format.ts';
@@ -72,27 +75,34 @@ export interface VmaTable {
   totalPages: number;
 }
 
-const headerSchema = z
+/** A kernel release as uname(2) gives it: "6.8.0-45-generic", "6.18.44-fc-v1272". */
+const KERNEL_RELEASE = /^\d+\.\d+[\w.+~-]*$/;
+
+/**
+ * The header (RecordingHeader): every field checked, so a file that passes says something true
+ * about the recording (a version that matches the preamble's, a real time, a kernel release).
+ */
+export const headerSchema = z
   .object({
     format: z.literal('pagescope-recording'),
-    version: z.number().int(),
-    createdAt: z.string().max(64),
-    pagescope: z.string().max(64),
+    version: z.literal(FORMAT_VERSION),
+    createdAt: z.iso.datetime({ offset: true }).max(64),
+    pagescope: z.string().min(1).max(64),
     process: z
       .object({
-        pid: z.number().int().min(0),
+        pid: z.number().int().min(0).max(MAX_PID),
         name: z.string().max(4096),
         cmdline: z.string().max(65536),
         launched: z.boolean(),
       })
       .passthrough(),
-    kernel: z.string().max(256),
+    kernel: z.string().max(256).regex(KERNEL_RELEASE, 'not a kernel release'),
     capabilities: z.record(z.string(), z.unknown()),
     warnings: z.array(z.string().max(4096)).max(256),
     intervalMs: z.number().int().min(1).max(3_600_000),
     watching: z.string().max(4096),
     pageSize: z.literal(4096),
-    keyframeEvery: z.number().int().min(1),
+    keyframeEvery: z.number().int().min(1).max(MAX_KEYFRAME_EVERY),
     vmas: vmaTableSchema,
   })
   .passthrough();
@@ -104,18 +114,27 @@ const endSchema = z
   .object({ reason: z.string().max(65536), ticks: z.number().int().min(0) })
   .strict();
 
-function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>, what: string): T {
+function parseJson<T>(
+  bytes: Uint8Array,
+  schema: z.ZodType<T>,
+  what: string,
+  name: string,
+  offset: number,
+): T {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
-    throw new RecordingError(`The recording is damaged: its ${what} is not valid JSON.`, 'corrupt');
+    throw new RecordingError(
+      `${name} is damaged: its ${what} at byte ${offset} is not valid JSON.`,
+      'corrupt',
+    );
   }
   const r = schema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new RecordingError(
-      `The recording is damaged: its ${what} is malformed (${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}).`,
+      `${name} is damaged: its ${what} at byte ${offset} is malformed (${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}).`,
       'corrupt',
     );
   }
@@ -229,11 +248,19 @@ export class Recording {
     return (this.state as Uint16Array).subarray(0, target.totalPages);
   }
 
+  /** A reader over tick i's body: its page runs (page-codec.ts) or its overview. */
+  tickBody(i: number): ByteReader {
+    const t = this.tick(i);
+    return new ByteReader(this.buf.subarray(t.bodyOffset, t.bodyEnd), `Tick ${i}`);
+  }
+
   /** Tick i's written ranges in absolute page numbers [s0, e0, ...] (address order). */
   writtenAbsolute(i: number): Float64Array {
     const t = this.tick(i);
     const { vmas } = this.tables[t.table];
-    const out: number[] = [];
+    // A range splits where it crosses a gap between VMAs: grown when that happens.
+    let out = new Float64Array(t.written.length + 16);
+    let n = 0;
     let v = 0;
     for (let r = 0; r + 1 < t.written.length; r += 2) {
       let s = t.written[r];
@@ -245,12 +272,20 @@ export class Recording {
         const ve = Math.min(e, vm.offset + vm.endPage - vm.startPage);
         const as = vm.startPage + (s - vm.offset);
         const ae = as + (ve - s);
-        if (out.length && out[out.length - 1] === as) out[out.length - 1] = ae;
-        else out.push(as, ae);
+        if (n > 0 && out[n - 1] === as) out[n - 1] = ae;
+        else {
+          if (n + 2 > out.length) {
+            const grown = new Float64Array(out.length * 2 + 2);
+            grown.set(out);
+            out = grown;
+          }
+          out[n++] = as;
+          out[n++] = ae;
+        }
         s = ve;
       }
     }
-    return Float64Array.from(out);
+    return out.length === n ? out : out.slice(0, n);
   }
 
   /** An overview-only tick's stored histogram and per-VMA counts. */
@@ -391,6 +426,12 @@ export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
       `${name} is a pagescope recording of format version ${version}; this pagescope reads version ${FORMAT_VERSION}${version > FORMAT_VERSION ? ' (a newer pagescope wrote it)' : ''}.`,
       'version',
     );
+  const flags = b.readUInt16LE(10);
+  if (flags !== 0)
+    throw new RecordingError(
+      `${name} declares format flags 0x${flags.toString(16).padStart(4, '0')}, which this pagescope does not know (a version 1 recording has none).`,
+      'version',
+    );
   const headerLen = b.readUInt32LE(12);
   if (headerLen > MAX_HEADER_BYTES)
     throw new RecordingError(
@@ -402,11 +443,22 @@ export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
   const headerBytes = b.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLen);
   if (crc32(headerBytes) !== b.readUInt32LE(PREAMBLE_BYTES + headerLen))
     throw new RecordingError(`${name} is damaged: its header fails its checksum.`, 'corrupt');
-  const header = parseJson(headerBytes, headerSchema, 'header') as unknown as RecordingHeader;
+  const header = parseJson(
+    headerBytes,
+    headerSchema,
+    'header',
+    name,
+    PREAMBLE_BYTES,
+  ) as unknown as RecordingHeader;
   const rec = new Recording(header, buf, buf.length);
   let entries: VmaEntry[] = header.vmas;
-  rec.tables.push(toTable(entries));
+  try {
+    rec.tables.push(toTable(entries));
+  } catch (err) {
+    throw named(err, name, PREAMBLE_BYTES);
+  }
 
+  let lastKeyframe = -1;
   let pos = PREAMBLE_BYTES + headerLen + 4;
   const tail = (why: string): void => {
     rec.truncated = `${why} at byte ${pos} of ${b.length}; read up to tick ${rec.ticks.length}`;
@@ -425,12 +477,22 @@ export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
       );
     const end = pos + 5 + len + 4;
     if (end > b.length) {
+      // Only the last record can be torn: a length that runs past the end with whole records
+      // after it is damage, not a killed recorder (see wholeRecordAfter).
+      const after = wholeRecordAfter(b, pos + 5);
+      if (after !== null)
+        throw new RecordingError(
+          after >= 0
+            ? `${name} is damaged: the record at byte ${pos} declares ${len} bytes, past the end of the file, but a whole record follows at byte ${after}.`
+            : `${name} is damaged: the record at byte ${pos} declares ${len} bytes, past the end of the file, and what follows it cannot be checked as a torn record.`,
+          'corrupt',
+        );
       tail('the last record is cut short');
       break;
     }
     const payload = b.subarray(pos + 5, pos + 5 + len);
     if (crc32(b.subarray(pos, pos + 5), payload) !== b.readUInt32LE(pos + 5 + len)) {
-      if (end === b.length) {
+      if (end === b.length && wholeRecordAfter(b, pos + 5) === null) {
         tail('the last record fails its checksum');
         break;
       }
@@ -441,6 +503,16 @@ export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
     }
     if (rec.end)
       throw new RecordingError(`${name} is damaged: records follow its end record.`, 'corrupt');
+    try {
+      readRecord(type, payload, pos);
+    } catch (err) {
+      throw named(err, name, pos);
+    }
+    pos = end;
+  }
+  return rec;
+
+  function readRecord(type: number, payload: Buffer, pos: number): void {
     switch (type) {
       case RecordType.VMAS: {
         entries = applyDiff(entries, parseDiff(parseJsonRaw(payload, name)));
@@ -458,25 +530,38 @@ export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
           );
         if (head.flags & TickFlag.PAGES && head.totalPages > MAX_RECORD_PAGES)
           throw new RecordingError(
-            `${name} declares page states for ${head.totalPages} pages, more than the ${MAX_RECORD_PAGES} a recording may hold.`,
+            `${name} declares page states for ${head.totalPages} pages at byte ${pos}, more than the ${MAX_RECORD_PAGES} a recording may hold.`,
             'too-large',
+          );
+        const index = rec.ticks.length;
+        if (!(head.flags & TickFlag.PAGES)) lastKeyframe = -1;
+        else if (head.flags & TickFlag.KEYFRAME) lastKeyframe = index;
+        else if (lastKeyframe < 0)
+          throw new RecordingError(
+            `${name} is damaged: the tick at byte ${pos} refers to page states no keyframe starts.`,
+            'corrupt',
+          );
+        else if (index - lastKeyframe > header.keyframeEvery)
+          throw new RecordingError(
+            `${name} is damaged: the tick at byte ${pos} is ${index - lastKeyframe} ticks after its keyframe, more than the ${header.keyframeEvery} its header allows.`,
+            'corrupt',
           );
         rec.ticks.push({
           ...head,
           index: rec.ticks.length,
           table,
           bodyOffset: pos + 5 + r.pos,
-          bodyEnd: pos + 5 + len,
+          bodyEnd: pos + 5 + payload.length,
         });
         break;
       }
       case RecordType.NOTE: {
-        const n = parseJson(payload, noteSchema, 'note');
+        const n = parseJson(payload, noteSchema, 'note', name, pos);
         rec.notes.push({ ...n, afterTicks: rec.ticks.length });
         break;
       }
       case RecordType.END:
-        rec.end = parseJson(payload, endSchema, 'end record');
+        rec.end = parseJson(payload, endSchema, 'end record', name, pos);
         break;
       default:
         throw new RecordingError(
@@ -484,9 +569,47 @@ export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
           'corrupt',
         );
     }
-    pos = end;
   }
-  return rec;
+}
+
+/** A RecordingError from a codec ("The recording is damaged: ...") made to name the file. */
+function named(err: unknown, name: string, pos: number): unknown {
+  if (!(err instanceof RecordingError) || err.message.startsWith(name)) return err;
+  const rest = err.message
+    .replace(/^The recording is damaged: /, '')
+    .replace(/^The recording /, '');
+  const what = err.problem === 'too-large' ? 'goes past a limit of the format' : 'is damaged';
+  return new RecordingError(
+    `${name} ${what} at byte ${pos}: ${rest.charAt(0).toLowerCase()}${rest.slice(1)}`,
+    err.problem,
+  );
+}
+
+/**
+ * Where a whole record starts in `b` at or after `from` (a record type, a length that fits the
+ * file and its limit, a payload that starts as its type's does, and a matching CRC), or null
+ * when none does. A recorder writes each tick in one write(), so a killed one leaves at most ONE
+ * record cut short, at the very end: if a whole record lies after a record whose length runs
+ * past the end of the file, that length was damaged. The search is bounded (CRC work at most
+ * twice the bytes searched, plus 1 MiB); when it runs out it returns -1 (cannot tell: damage).
+ * A false match needs a CRC-32 collision (one chance in 2^32 per candidate that passes the
+ * cheap checks). Recordings are JSON or tick payloads, and JSON never holds bytes 1..4.
+ */
+export function wholeRecordAfter(b: Buffer, from: number): number | null {
+  let budget = 2 * Math.max(0, b.length - from) + (1 << 20);
+  for (let q = from; q + RECORD_OVERHEAD <= b.length; q++) {
+    const type = b[q];
+    if (type < RecordType.VMAS || type > RecordType.END) continue;
+    const len = b.readUInt32LE(q + 1);
+    if (len > MAX_RECORD_BYTES || q + RECORD_OVERHEAD + len > b.length) continue;
+    const first = b[q + 5];
+    if (type === RecordType.TICK ? len === 0 || first > 7 : len < 2 || first !== 0x7b) continue;
+    if (type !== RecordType.TICK && b[q + 4 + len] !== 0x7d) continue;
+    budget -= len + 5;
+    if (budget < 0) return -1;
+    if (crc32(b.subarray(q, q + 5 + len)) === b.readUInt32LE(q + 5 + len)) return q;
+  }
+  return null;
 }
 
 function parseJsonRaw(bytes: Uint8Array, name: string): unknown {

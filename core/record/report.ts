@@ -19,7 +19,9 @@ import {
   type Series,
   type VmaWriteRow,
 } from './analytics.ts';
+import { applyRuns, emptyRuns, remapRuns, type PageRuns } from './page-codec.ts';
 import type { Recording } from './reader.ts';
+import { TickFlag } from './tick-codec.ts';
 
 /** The analytics' view of a recording: times, absolute written ranges, counters. */
 export function seriesOf(rec: Recording): Series {
@@ -94,7 +96,7 @@ export function buildReport(rec: Recording, linkBytesPerSecond: number): Recordi
     };
   });
   const rate = dirtyRate(series, 1000);
-  const freq = writeFrequency(series);
+  const freq = writeFrequency(series, { runs: false });
   const minutes = (rec.durationMs + rec.header.intervalMs) / 60_000;
   return {
     file: {
@@ -133,7 +135,7 @@ export function buildReport(rec: Recording, linkBytesPerSecond: number): Recordi
   };
 }
 
-/** One tick's counters for one VMA. Present/swapped are null for overview-only ticks. */
+/** One tick's counters for one VMA. Watched is null for overview-only ticks (not recorded there). */
 export interface VmaTickCounters {
   tick: number;
   t: number;
@@ -177,33 +179,90 @@ export function countPerVma(
   });
 }
 
-/** Calls `each` with every VMA's counters of every tick, in order (VMAs with nothing skipped). */
+/** Present / swapped / watched pages per VMA of page states held as runs (page-codec.ts). */
+export function countRunsPerVma(
+  runs: PageRuns,
+  vmas: readonly VmaInfo[],
+): Array<{ present: number; swapped: number; watched: number }> {
+  const out = vmas.map(() => ({ present: 0, swapped: 0, watched: 0 }));
+  let v = 0;
+  for (let k = 0; k < runs.count; k++) {
+    const b = runs.vals[k];
+    if (!(b & (PageBit.PRESENT | PageBit.SWAPPED | PageBit.WATCHED))) continue;
+    const s = runs.starts[k];
+    const e = runs.ends[k];
+    while (v < vmas.length && vmas[v].offset + vmas[v].endPage - vmas[v].startPage <= s) v++;
+    for (let u = v; u < vmas.length && vmas[u].offset < e; u++) {
+      const vs = vmas[u].offset;
+      const len = Math.min(e, vs + vmas[u].endPage - vmas[u].startPage) - Math.max(s, vs);
+      if (len <= 0) continue;
+      if (b & PageBit.PRESENT) out[u].present += len;
+      if (b & PageBit.SWAPPED) out[u].swapped += len;
+      if (b & PageBit.WATCHED) out[u].watched += len;
+    }
+  }
+  return out;
+}
+
+/**
+ * Calls `each` with every VMA's counters of every tick, in order. A VMA with nothing (no page
+ * present, swapped, watched or written) is left out, except in the tick right after one where
+ * it had something: that row of zeros ends its counters (a trace counter holds its last value).
+ *
+ * Page states are followed as runs (page-codec.ts applyRuns), never page by page, so the cost is
+ * the runs and written ranges the file holds plus the VMAs of each tick, not the pages they
+ * cover. A tick recorded as an overview only gives its exact per-VMA present, swapped and
+ * written counts (watched is not recorded there: null).
+ */
 export function forEachVmaTick(rec: Recording, each: (row: VmaTickCounters) => void): void {
+  let runs: PageRuns = emptyRuns();
+  let runsTable = -1;
+  let shown = new Set<string>();
   for (let i = 0; i < rec.ticks.length; i++) {
     const t = rec.ticks[i];
     const { vmas } = rec.tables[t.table];
-    const states = rec.statesAt(i);
-    const counts = states ? countPerVma(states, vmas) : null;
+    let counts: Array<{ present: number; swapped: number; watched: number | null }>;
     const written = new Float64Array(vmas.length);
-    let v = 0;
-    for (let r = 0; r + 1 < t.written.length; r += 2) {
-      let s = t.written[r];
-      const e = t.written[r + 1];
-      while (s < e && v < vmas.length) {
-        const ve = vmas[v].offset + vmas[v].endPage - vmas[v].startPage;
-        if (ve <= s) {
-          v++;
-          continue;
+    if (t.flags & TickFlag.PAGES) {
+      if (t.flags & TickFlag.KEYFRAME) runs = emptyRuns();
+      else if (runsTable !== t.table) runs = remapRuns(runs, rec.tables[runsTable].vmas, vmas);
+      runsTable = t.table;
+      const r = rec.tickBody(i);
+      runs = applyRuns(r, runs, t.totalPages);
+      r.end();
+      counts = countRunsPerVma(runs, vmas);
+      let v = 0;
+      for (let q = 0; q + 1 < t.written.length; q += 2) {
+        let s = t.written[q];
+        const e = t.written[q + 1];
+        while (s < e && v < vmas.length) {
+          const ve = vmas[v].offset + vmas[v].endPage - vmas[v].startPage;
+          if (ve <= s) {
+            v++;
+            continue;
+          }
+          const pe = Math.min(e, ve);
+          written[v] += pe - s;
+          s = pe;
         }
-        const pe = Math.min(e, ve);
-        written[v] += pe - s;
-        s = pe;
       }
+    } else {
+      runsTable = -1;
+      const c = rec.vmaCountsAt(i);
+      counts = vmas.map((_, k) => ({
+        present: c[3 * k] ?? 0,
+        swapped: c[3 * k + 1] ?? 0,
+        watched: null,
+      }));
+      for (let k = 0; k < vmas.length; k++) written[k] = c[3 * k + 2] ?? 0;
     }
+    const now = new Set<string>();
     vmas.forEach((vm, k) => {
-      const c = counts?.[k];
-      if (written[k] === 0 && (!c || (c.present === 0 && c.swapped === 0 && c.watched === 0)))
-        return;
+      const c = counts[k];
+      const key = `${vm.startPage}:${vm.path}`;
+      const any = written[k] !== 0 || c.present !== 0 || c.swapped !== 0 || (c.watched ?? 0) !== 0;
+      if (any) now.add(key);
+      else if (!shown.has(key)) return;
       each({
         tick: t.counters.tick,
         t: t.counters.t,
@@ -212,12 +271,13 @@ export function forEachVmaTick(rec: Recording, each: (row: VmaTickCounters) => v
         end: vm.end,
         path: vm.path,
         label: labelledName(vm),
-        present: c ? c.present : null,
-        swapped: c ? c.swapped : null,
-        watched: c ? c.watched : null,
+        present: c.present,
+        swapped: c.swapped,
+        watched: c.watched,
         written: written[k],
       });
     });
+    shown = now;
   }
 }
 

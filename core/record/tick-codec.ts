@@ -17,7 +17,7 @@ import zlib from 'node:zlib';
 import type { TickCounters } from '../protocol/messages.ts';
 import { HISTOGRAM_WIDTH } from '../protocol/page-bits.ts';
 import type { ByteReader, ByteWriter } from './format.ts';
-import { MAX_RECORD_BYTES, RecordingError } from './format.ts';
+import { MAX_RECORD_BYTES, MAX_TICK_RANGES, RecordingError } from './format.ts';
 
 /** Counters stored as float64 after the varint ones, in this order (count first). */
 export const EXTRA_COUNTERS = [
@@ -91,6 +91,11 @@ export function decodeTickHead(r: ByteReader, maxPages: number): TickHead {
     if (k < EXTRA_COUNTERS.length) more[EXTRA_COUNTERS[k]] = v;
   }
   const n = r.varint(Math.ceil(totalPages / 2));
+  if (n > MAX_TICK_RANGES)
+    throw new RecordingError(
+      `The recording is damaged: a tick holds ${n} written ranges, more than the ${MAX_TICK_RANGES} a tick may have.`,
+      'too-large',
+    );
   if (n * 2 > r.remaining) throw new RecordingError('The recording is damaged: a tick ends early.');
   const written = new Float64Array(2 * n);
   let prev = 0;

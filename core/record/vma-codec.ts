@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { VmaInfo } from '../protocol/messages.ts';
-import { RecordingError } from './format.ts';
+import { MAX_VMAS, RecordingError } from './format.ts';
 
 export type VmaEntry = Omit<VmaInfo, 'index' | 'offset'>;
 
@@ -21,8 +21,7 @@ export interface VmaDiff {
 
 /** Largest page number of a 64-bit address ([vsyscall] sits at the top). */
 const MAX_PAGE = 2 ** 52;
-/** More VMAs than the kernel's default vm.max_map_count (65530) allows, with room. */
-export const MAX_VMAS = 1_048_576;
+export { MAX_VMAS };
 
 const page = z.number().int().min(0).max(MAX_PAGE);
 const entrySchema = z

@@ -19,6 +19,7 @@ import {
   FORMAT_VERSION,
   KEYFRAME_EVERY,
   MAGIC,
+  MAX_TICK_RANGES,
   PREAMBLE_BYTES,
   RecordType,
   type RecordTypeValue,
@@ -149,6 +150,24 @@ export class RecordingEncoder {
     }
     this.refVmas = this.vmas;
 
+    // Past the format's limit on written ranges in a tick, the ranges are left out (the tick's
+    // written count stays) and a note says so, in the same write.
+    let written = frame.written;
+    if (written.length / 2 > MAX_TICK_RANGES) {
+      appendRecord(
+        w,
+        RecordType.NOTE,
+        Buffer.from(
+          JSON.stringify({
+            kind: 'warning',
+            t: frame.counters.t,
+            message: `Tick ${frame.counters.tick} wrote pages in ${written.length / 2} separate ranges, more than the ${MAX_TICK_RANGES} a recording keeps per tick: its written pages are left out of the recording (its count of ${frame.counters.written} written pages is kept).`,
+          }),
+          'utf8',
+        ),
+      );
+      written = new Float64Array(0);
+    }
     const win = frame.window;
     const full = win !== null && win.startIndex === 0 && win.endIndex === total;
     const keyframe = full && (!this.refValid || this.sinceKeyframe >= KEYFRAME_EVERY);
@@ -160,7 +179,7 @@ export class RecordingEncoder {
         totalPages: total,
         counters: frame.counters,
         skipped,
-        written: frame.written,
+        written,
       },
       body,
     );
