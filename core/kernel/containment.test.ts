@@ -124,7 +124,7 @@ describe('every process a launch starts ends with pagescope', () => {
     const why = noCgroups();
     if (why) ctx.skip(why);
     const tree = launchTree();
-    const c = cli(['record', '--writable', '-o', tmpFile('x.rec'), '--', ...tree.command]);
+    const c = cli(['record', '--writable', '-o', tmpFile('x.pgsrec'), '--', ...tree.command]);
     await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: true });
   }, 120_000);
 
@@ -154,7 +154,7 @@ describe('every process a launch starts ends with pagescope', () => {
     it(`${args.join(' ')}, SIGKILLed: the demo workload runs in a cgroup of its own, which ends with it`, async (ctx) => {
       const why = noCgroups();
       if (why) ctx.skip(why);
-      const c = cli(args[0] === 'record' ? [...args, '-o', tmpFile('d.rec')] : args);
+      const c = cli(args[0] === 'record' ? [...args, '-o', tmpFile('d.pgsrec')] : args);
       const host = c.child.pid!;
       const procs = await until(
         () => `the demo in a cgroup of pagescope ${host}; pagescope said: ${c.output()}`,

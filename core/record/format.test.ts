@@ -20,6 +20,7 @@ import { decodePages, encodePages, remapPages } from './page-codec.ts';
 import { histogramOf, parseRecording } from './reader.ts';
 import { exportRecording } from './export.ts';
 import { buildReport, countPerVma, forEachVmaTick } from './report.ts';
+import { labelledName } from '../protocol/vma-name.ts';
 import { traceFileSchema } from './trace-schema.ts';
 import { applyDiff, diffTables, toEntry } from './vma-codec.ts';
 import { encodePreamble, RecordingEncoder, type RecordingHeader } from './writer.ts';
@@ -321,19 +322,19 @@ describe('bad files', () => {
         b,
         'corrupt',
         new RegExp(
-          `^x\\.rec is damaged: the record at byte ${starts[k]} declares 268435456 bytes, past the end of the file, but a whole record follows at byte \\d+\\.$`,
+          `^x\\.pgsrec is damaged: the record at byte ${starts[k]} declares 268435456 bytes, past the end of the file, but a whole record follows at byte \\d+\\.$`,
         ),
       );
     }
     // The last record (END) with a length past the end: a torn tail, read up to the last tick.
     const last = Buffer.from(bytes);
     last.writeUInt32LE(268435456, starts[starts.length - 1] + 1);
-    const rec = parseRecording(last, 'x.rec');
+    const rec = parseRecording(last, 'x.pgsrec');
     expect(rec.ticks).toHaveLength(30);
     expect(rec.truncated).toMatch(/cut short/);
     // The last tick cut in its middle (a killed recorder): torn, 29 ticks.
     const cut = bytes.subarray(0, starts[starts.length - 2] + 20);
-    const torn = parseRecording(cut, 'x.rec');
+    const torn = parseRecording(cut, 'x.pgsrec');
     expect(torn.ticks).toHaveLength(29);
     expect(torn.truncated).toMatch(/cut short/);
   });
@@ -345,14 +346,14 @@ describe('bad files', () => {
     expectError(
       flags,
       'version',
-      /^x\.rec declares format flags 0x0004, which this pagescope does not know/,
+      /^x\.pgsrec declares format flags 0x0004, which this pagescope does not know/,
     );
     const withHeader = (patch: Partial<RecordingHeader>): Buffer => {
       const len = bytes.readUInt32LE(12);
       const h = JSON.parse(bytes.subarray(16, 16 + len).toString()) as RecordingHeader;
       return Buffer.concat([encodePreamble({ ...h, ...patch }), bytes.subarray(16 + len + 4)]);
     };
-    expect(parseRecording(withHeader({}), 'x.rec').ticks).toHaveLength(3);
+    expect(parseRecording(withHeader({}), 'x.pgsrec').ticks).toHaveLength(3);
     for (const [patch, field] of [
       [{ version: -1 }, 'version'],
       [{ version: 2 }, 'version'],
@@ -363,7 +364,7 @@ describe('bad files', () => {
       expectError(
         withHeader(patch as Partial<RecordingHeader>),
         'corrupt',
-        new RegExp(`^x\\.rec is damaged: its header at byte 16 is malformed \\(${field}: `),
+        new RegExp(`^x\\.pgsrec is damaged: its header at byte 16 is malformed \\(${field}: `),
       );
   });
 
@@ -413,7 +414,7 @@ describe('exports (issue 21)', () => {
       want.set(`${tick}:0`, { present: 10, swapped: 0, written: w[0] });
       want.set(`${tick}:1`, { present: 40 + tick, swapped: 0, written: w[1] });
     }
-    const rec = parseRecording(Buffer.concat(chunks), 'x.rec');
+    const rec = parseRecording(Buffer.concat(chunks), 'x.pgsrec');
     expect(rec.hasPages(0)).toBe(false);
 
     let csv = '';
@@ -465,7 +466,7 @@ describe('exports (issue 21)', () => {
             start: vm.start,
             end: vm.end,
             path: vm.path,
-            label: vm.label ?? '',
+            label: labelledName(vm),
             ...c[k],
             written: w[3 * k + 2],
           }),
@@ -491,7 +492,7 @@ describe('limits', () => {
       enc.encodeTick(f, 0) as Buffer,
       enc.encodeTick(frame(2, new Uint16Array(2 * n), [4, 6]), 0) as Buffer,
     ]);
-    const rec = parseRecording(bytes, 'x.rec');
+    const rec = parseRecording(bytes, 'x.pgsrec');
     expect(rec.ticks).toHaveLength(2);
     expect(rec.ticks[0].written).toHaveLength(0);
     expect(rec.ticks[0].counters.written).toBe(n);

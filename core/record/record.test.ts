@@ -395,7 +395,7 @@ describe('record -o is checked before anything is launched', () => {
   }
 
   it('a folder, a path under a missing folder, a /proc file: one sentence each, exit 2', () => {
-    const missing = path.join(tmp, 'no-such-folder', 'x.rec');
+    const missing = path.join(tmp, 'no-such-folder', 'x.pgsrec');
     for (const [out, why] of [
       [tmp, /it is a folder; give a file name/],
       [missing, /the folder ".*no-such-folder" does not exist/],
@@ -413,7 +413,7 @@ describe('record -o is checked before anything is launched', () => {
   });
 
   it('an immutable file (chattr +i): one sentence, exit 2, the file unchanged', (ctx) => {
-    const out = path.join(tmp, 'immutable.rec');
+    const out = path.join(tmp, 'immutable.pgsrec');
     fs.writeFileSync(out, 'keep me');
     try {
       execFileSync('chattr', ['+i', out], { stdio: 'ignore' });
@@ -424,7 +424,7 @@ describe('record -o is checked before anything is launched', () => {
       const r = recordTo(out);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(
-        /Cannot write the recording to ".*immutable\.rec": writing there is not permitted/,
+        /Cannot write the recording to ".*immutable\.pgsrec": writing there is not permitted/,
       );
     } finally {
       execFileSync('chattr', ['-i', out]);
@@ -439,7 +439,7 @@ describe('record -- COMMAND when the program ends at once', () => {
     [['sh', '-c', 'exit 3'], 'exited with code 3', /exit code 3/],
     [['sh', '-c', 'kill -9 $$'], 'was killed by signal 9', /signal SIGKILL/],
   ])('%j: says how it ended, never "does not exist"', (command, how, phrase) => {
-    const out = path.join(tmp, 'ended-early.rec');
+    const out = path.join(tmp, 'ended-early.pgsrec');
     fs.rmSync(out, { force: true });
     const r = spawnSync(process.execPath, [BIN, 'record', '-o', out, '--', ...command], {
       encoding: 'utf8',
@@ -513,7 +513,7 @@ while time.time() - t0 < 120:
       if (!canWatch) return; // write watching needs PAGEMAP_SCAN and uffd-wp async
       const inner = shim(`python3-shim-${levels}`, pythonExecutable());
       const launcher = levels === 1 ? inner : shim('python3-outer', inner, '/usr/bin/env bash');
-      const out = path.join(tmp, `launcher-${levels}.rec`);
+      const out = path.join(tmp, `launcher-${levels}.pgsrec`);
       const addrFile = path.join(tmp, `launcher-${levels}.addr`);
       const stopHogs = startHogs();
       let r: { code: number | null; stdout: string; stderr: string };

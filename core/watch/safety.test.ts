@@ -203,7 +203,7 @@ describe('seccomp strict mode: any injected call would kill the target, so none 
 
   it('the CLI: watch and record --pid P --writable, with or without --force, say so in one line, exit 2', async () => {
     const t = track(await startStrictTarget());
-    const out = path.join(strictDir, 'strict.rec');
+    const out = path.join(strictDir, 'strict.pgsrec');
     const runs = [
       ['watch', '--pid', String(t.pid), '--writable'],
       ['watch', '--pid', String(t.pid), '--writable', '--force'],

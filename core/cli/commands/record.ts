@@ -58,7 +58,7 @@ export function checkRecordingPath(file: string): void {
     if (code !== 'ENOENT') fail(denied(code));
   }
   if (st) {
-    if (st.isDirectory()) fail('it is a folder; give a file name, e.g. -o recording.rec');
+    if (st.isDirectory()) fail('it is a folder; give a file name, e.g. -o recording.pgsrec');
     let fd = -1;
     try {
       fd = fs.openSync(
