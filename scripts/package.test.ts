@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { socketProtocols } from '../core/protocol/ws-bridge.ts';
-import { craftedRecording } from '../testing/crafted-recording.ts';
+import { everyPageEveryTick } from '../testing/crafted-recordings.ts';
 import { pythonExecutable } from '../testing/targets.ts';
 import { until } from '../testing/wait.ts';
 import { ensureRendererBuilt } from '../e2e/helpers.ts';
@@ -200,7 +200,7 @@ describe('the npm package, installed into an empty folder', () => {
     expect(replies.get(2)).toMatchObject({ ok: true });
     expect(replies.get(2)!.result!.pid).toBeGreaterThan(0);
     // A recording: uploaded, opened in its replay thread, compared in a job thread.
-    const rec = craftedRecording(4, 256);
+    const rec = everyPageEveryTick(4, 256);
     ws.send(
       JSON.stringify({
         id: 3,

@@ -101,23 +101,28 @@ export function craftRecording(
 /**
  * "Small files that cost a lot" (issue 21), case 1: `ticks` ticks over one VMA of `pages` pages,
  * each tick one page-state run over every page (alternating present and swapped) and one written
- * range over every page; a keyframe every KEYFRAME_EVERY ticks, as the writer makes them.
+ * range over every page; a keyframe every `keyframeEvery` ticks (as the writer makes them by
+ * default; the format allows up to MAX_KEYFRAME_EVERY, and a seek's cost grows with it).
  */
-export function everyPageEveryTick(ticks: number, pages = 2 ** 25): Buffer {
+export function everyPageEveryTick(
+  ticks: number,
+  pages = 2 ** 25,
+  keyframeEvery = KEYFRAME_EVERY,
+): Buffer {
   const recs: Buffer[] = [];
   for (let i = 0; i < ticks; i++) {
     const value = i % 2 === 0 ? 1 /* PRESENT */ : 2; /* SWAPPED */
     recs.push(
       tickRecord(i + 1, pages, {
         runs: [0, pages, value],
-        keyframe: i % KEYFRAME_EVERY === 0,
+        keyframe: i % keyframeEvery === 0,
         written: [0, pages],
         present: value === 1 ? pages : 0,
         watched: pages,
       }),
     );
   }
-  return craftRecording([oneVma(pages)], recs);
+  return craftRecording([oneVma(pages)], recs, { ...CRAFTED_HEADER, keyframeEvery });
 }
 
 /**
