@@ -48,7 +48,7 @@ function recording(ticks: number): Buffer {
       createdAt: '2026-01-01T00:00:00.000Z',
       pagescope: 'test',
       process: { pid: 42, name: 'made-up', cmdline: 'made-up', launched: false },
-      kernel: 'test',
+      kernel: '6.18.0-test',
       capabilities: {},
       warnings: [],
       intervalMs: 100,
