@@ -9,7 +9,7 @@ import type { Frame } from '../protocol/frame.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
 import { exportCsv, exportJson, exportTrace } from './export.ts';
-import { KEYFRAME_EVERY } from './format.ts';
+import { CRAFTED_HEADER } from '../../testing/crafted-recordings.ts';
 import { histogramOf, parseRecording } from './reader.ts';
 import { encodePreamble, RecordingEncoder } from './writer.ts';
 
@@ -43,18 +43,8 @@ function recording(ticks: number): Buffer {
   const enc = new RecordingEncoder(vmas);
   const chunks = [
     encodePreamble({
-      format: 'pagescope-recording',
-      version: 1,
-      createdAt: '2026-01-01T00:00:00.000Z',
-      pagescope: 'test',
+      ...CRAFTED_HEADER,
       process: { pid: 42, name: 'made-up', cmdline: 'made-up', launched: false },
-      kernel: '6.18.0-test',
-      capabilities: {},
-      warnings: [],
-      intervalMs: 100,
-      watching: 'test',
-      pageSize: 4096,
-      keyframeEvery: KEYFRAME_EVERY,
       vmas: enc.entriesAtStart,
     }),
   ];
