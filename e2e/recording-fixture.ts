@@ -14,6 +14,13 @@ import { HISTOGRAM_WIDTH, PageBit } from '../core/protocol/page-bits.ts';
 import { RecordingWriter } from '../core/record/writer.ts';
 import { tickCounters } from '../testing/counters.ts';
 
+/** A recording whose ticks came late (irregular times, a 5 s gap) with a known write log. */
+export {
+  IRREGULAR,
+  irregularTimes,
+  writeIrregularRecording,
+} from '../testing/irregular-recording.ts';
+
 export const FIXTURE_TICKS = 40;
 const FILE_PAGES = 400;
 const HEAP_PAGES = 1600;

@@ -30,10 +30,13 @@ import {
 } from './helpers.ts';
 import {
   FIXTURE_TICKS,
+  IRREGULAR,
+  irregularTimes,
   NUMBERED_FIRST_TICK,
   numberedPresent,
   numberedWrites,
   writeFixtureRecording,
+  writeIrregularRecording,
   writeNumberedFixture,
 } from './recording-fixture.ts';
 
@@ -242,6 +245,44 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     const banner = page.getByTestId('recording-banner');
     await banner.waitFor();
     expect(await banner.textContent()).toMatch(/cut\.pgsrec .* · cut short/);
+  }, 60_000);
+
+  it('the analytics of a recording whose ticks came late show the real rate and the gaps', async () => {
+    await page.getByRole('button', { name: 'Close recording' }).click();
+    const input = page.getByLabel('Recording file');
+    await input.waitFor();
+    const late = path.join(dir, 'late.pgsrec');
+    writeIrregularRecording(late);
+    await input.setInputFiles(late);
+    await page.getByTestId('recording-banner').filter({ hasText: 'late.pgsrec' }).waitFor();
+    await page.getByRole('button', { name: 'Compute analytics' }).click();
+    const timing = page.getByTestId('analytics-timing');
+    await timing.waitFor();
+    const times = irregularTimes();
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    const mean = (times[times.length - 1] - times[0]) / gaps.length;
+    const text = ((await timing.textContent()) ?? '').replace(/\s+/g, ' ');
+    expect(text).toContain(`${times.length} ticks, asked every ${IRREGULAR.intervalMs} ms`);
+    expect(text).toContain(`came every ${mean.toFixed(0)} ms (mean; median`);
+    const over = gaps.filter((g) => g > 2 * IRREGULAR.intervalMs).length;
+    expect(text).toContain(
+      `${over} gaps over 2x the interval, the longest 5.0 s (before tick ${IRREGULAR.gapTick}).`,
+    );
+    // The 60 s window is longer than the ~20 s run: n/a; the 1 s peak spans the 5 s gap: marked.
+    const table = page.getByRole('table', { name: 'Distinct pages written per window' });
+    const row = async (name: string): Promise<string> =>
+      (
+        (await table
+          .locator('tr', { has: page.getByRole('rowheader', { name, exact: true }) })
+          .textContent()) ?? ''
+      ).trim();
+    expect(await row('60 s')).toMatch(/^60 sn\/an\/an\/an\/a \(longer than the run\)/);
+    expect(await row('1 s')).toMatch(/\*\d+ of \d+$/);
+    // The dirty rate is the log's bytes per second: 500 pages/s, 1.95 MiB/s.
+    expect(await page.getByTestId('analytics-summary').textContent()).toMatch(
+      /Dirty rate \(bytes written per second of wall time\): mean 1\.95 MiB\/s/,
+    );
+    await screenshot(page, 'recording-late-analytics');
   }, 60_000);
 
   it('records a live process from the UI, takes two snapshots, compares them, downloads the file', async () => {

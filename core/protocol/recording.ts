@@ -128,17 +128,50 @@ export type TickDiffInfo = z.infer<typeof tickDiffInfoSchema>;
  * which must fit this: the host assigns one to the other). Other fields pass through unchecked.
  */
 export const analyticsReportSchema = z.object({
-  /** Distinct pages written in each window: the curve's last value, mean and peak. */
+  /**
+   * Distinct pages written in each window where a whole one fits: last, mean and peak; null
+   * (n/a) for a window longer than the run. spanningGap: windows whose ticks span a gap.
+   */
   workingSet: z.array(
     z.object({
       window: z.string(),
       windowMs: z.number().nullable(),
-      last: z.number(),
-      mean: z.number(),
-      peak: z.number(),
+      last: z.number().nullable(),
+      mean: z.number().nullable(),
+      peak: z.number().nullable(),
+      positions: z.number().optional(),
+      spanningGap: z.number().optional(),
+      lastSpansGap: z.boolean().optional(),
+      peakSpansGap: z.boolean().optional(),
     }),
   ),
-  dirtyRate: z.object({ windowMs: z.number(), meanMiBps: z.number(), peakMiBps: z.number() }),
+  /** Time-weighted: bytes written per second of wall time. */
+  dirtyRate: z.object({
+    windowMs: z.number(),
+    meanMiBps: z.number(),
+    peakMiBps: z.number(),
+    meanBytesPerSecond: z.number().optional(),
+  }),
+  /** The rate the ticks came at (from their times) and the gaps over gapFactor x the interval. */
+  timing: z
+    .object({
+      askedIntervalMs: z.number(),
+      meanIntervalMs: z.number().nullable(),
+      medianIntervalMs: z.number().nullable(),
+      skipped: z.number(),
+      gapFactor: z.number(),
+      gaps: z.object({
+        count: z.number(),
+        longestMs: z.number(),
+        list: z.array(
+          z.object({ tick: z.number(), index: z.number(), fromMs: z.number(), ms: z.number() }),
+        ),
+      }),
+    })
+    .optional(),
+  /** Ticks and ms the report covers. */
+  ticks: z.number().optional(),
+  durationMs: z.number().optional(),
   /** An ESTIMATE of a live migration's pre-copy at the given link speed. */
   precopy: z.object({
     linkBytesPerSecond: z.number(),

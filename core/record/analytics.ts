@@ -12,6 +12,12 @@
  * The pre-copy estimate is an estimate (and says so): it replays the classic iterative
  * pre-copy model (QEMU/CRIU) against the measured curve of distinct pages written per window
  * length. Only watched memory is counted as written.
+ *
+ * Ticks are not always on time (a loaded machine, a slow target): a tick's written pages are the
+ * writes since the tick before, however long ago that was. So rates are time-weighted (pages
+ * over the wall time they cover, never averaged per tick: a tick after a 12 s gap would count
+ * 12 s of writes as one interval's), a window whose ticks include such a gap is marked, and a
+ * window longer than the run is not computed (tickTiming, windowSummary).
  */
 import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
 
@@ -24,6 +30,8 @@ export interface SeriesTick {
   present: number;
   swapped: number;
   watched: number;
+  /** The interval in force at this tick (a bounded watch lengthens it); absent or 0: the series'. */
+  intervalMs?: number;
 }
 
 export interface Series {
@@ -218,7 +226,7 @@ function slide(
   series: Series,
   seg: Segments,
   windowMs: number,
-  each: (i: number, d: number) => void,
+  each: (i: number, d: number, lo: number) => void,
 ): void {
   const w = new Window(seg);
   const ticks = series.ticks;
@@ -226,8 +234,136 @@ function slide(
   for (let i = 0; i < ticks.length; i++) {
     w.add(i, 1);
     while (ticks[lo].t <= ticks[i].t - windowMs) w.add(lo++, -1);
-    each(i, w.distinct);
+    each(i, w.distinct, lo);
   }
+}
+
+/** A tick counts as late by a gap when it came more than GAP_FACTOR intervals after the one before. */
+export const GAP_FACTOR = 2;
+
+const dueInterval = (series: Series, i: number): number =>
+  series.ticks[i].intervalMs || series.intervalMs;
+
+/** Where tick i's writes begin: the tick before it, or one interval before the first tick. */
+function coverStart(series: Series, i: number): number {
+  const ticks = series.ticks;
+  return i > 0 ? ticks[i - 1].t : ticks[0].t - dueInterval(series, 0);
+}
+
+/** Pages a tick wrote (its ranges' total length). */
+function pagesOf(w: Float64Array): number {
+  let n = 0;
+  for (let r = 0; r + 1 < w.length; r += 2) n += w[r + 1] - w[r];
+  return n;
+}
+
+export interface TickGap {
+  /** The tick after the gap (position in the series), and the gap's ends and length in ms. */
+  index: number;
+  fromMs: number;
+  toMs: number;
+  ms: number;
+}
+
+export interface TickTiming {
+  askedIntervalMs: number;
+  /** From the ticks' times: (last - first) / (ticks - 1), and the median gap; null under 2 ticks. */
+  meanIntervalMs: number | null;
+  medianIntervalMs: number | null;
+  /** Gaps longer than GAP_FACTOR x the interval in force: how many, the longest, the first 20. */
+  gaps: { count: number; longestMs: number; list: TickGap[] };
+}
+
+/** The run's real tick rate and its gaps (a tick's own interval, if it has one, is the reference). */
+export function tickTiming(series: Series): TickTiming {
+  const ticks = series.ticks;
+  const n = ticks.length;
+  const diffs: number[] = [];
+  const list: TickGap[] = [];
+  let count = 0;
+  let longestMs = 0;
+  for (let i = 1; i < n; i++) {
+    const ms = ticks[i].t - ticks[i - 1].t;
+    diffs.push(ms);
+    if (ms > GAP_FACTOR * dueInterval(series, i)) {
+      count++;
+      longestMs = Math.max(longestMs, ms);
+      if (list.length < 20) list.push({ index: i, fromMs: ticks[i - 1].t, toMs: ticks[i].t, ms });
+    }
+  }
+  diffs.sort((a, b) => a - b);
+  const m = diffs.length;
+  return {
+    askedIntervalMs: series.intervalMs,
+    meanIntervalMs: m ? (ticks[n - 1].t - ticks[0].t) / m : null,
+    medianIntervalMs: m ? (m % 2 ? diffs[m >> 1] : (diffs[m / 2 - 1] + diffs[m / 2]) / 2) : null,
+    gaps: { count, longestMs, list },
+  };
+}
+
+/** gapsUpTo[i]: gaps before ticks 1..i (the gap before tick i counts at i: its writes span it). */
+function gapsUpTo(series: Series): Uint32Array {
+  const ticks = series.ticks;
+  const out = new Uint32Array(ticks.length);
+  for (let i = 1; i < ticks.length; i++)
+    out[i] =
+      out[i - 1] + (ticks[i].t - ticks[i - 1].t > GAP_FACTOR * dueInterval(series, i) ? 1 : 0);
+  return out;
+}
+
+export interface WindowSummary {
+  windowMs: number;
+  /** False when the window is longer than the run: then last, mean and peak are null (n/a). */
+  fits: boolean;
+  /** Over the positions where a whole window fits in the run (the whole run: its end only). */
+  last: number | null;
+  mean: number | null;
+  peak: number | null;
+  positions: number;
+  /** Of those positions, the windows whose ticks span a gap (their writes cover more time). */
+  spanningGap: number;
+  lastSpansGap: boolean;
+  peakSpansGap: boolean;
+}
+
+/** Distinct pages written per window of `windowMs`, summed up only where a whole window fits. */
+export function windowSummary(series: Series, windowMs: number): WindowSummary {
+  const ticks = series.ticks;
+  const out: WindowSummary = {
+    windowMs,
+    fits: false,
+    last: null,
+    mean: null,
+    peak: null,
+    positions: 0,
+    spanningGap: 0,
+    lastSpansGap: false,
+    peakSpansGap: false,
+  };
+  if (ticks.length === 0) return out;
+  const runStart = coverStart(series, 0);
+  const whole = windowMs === Infinity;
+  if (!whole && ticks[ticks.length - 1].t - runStart < windowMs) return out;
+  out.fits = true;
+  const gaps = gapsUpTo(series);
+  let sum = 0;
+  let peak = -1;
+  slide(series, segments(series), windowMs, (i, d, lo) => {
+    if (whole ? i !== ticks.length - 1 : ticks[i].t - runStart < windowMs) return;
+    const spans = gaps[i] - (lo > 0 ? gaps[lo - 1] : 0) > 0;
+    out.positions++;
+    sum += d;
+    if (spans) out.spanningGap++;
+    if (d > peak) {
+      peak = d;
+      out.peakSpansGap = spans;
+    }
+    out.last = d;
+    out.lastSpansGap = spans;
+  });
+  out.peak = peak;
+  out.mean = sum / out.positions;
+  return out;
 }
 
 /**
@@ -242,22 +378,23 @@ export function workingSetCurve(series: Series, windowMs: number): number[] {
 }
 
 /**
- * Mean distinct pages written per window of `windowMs`, over the positions where a whole window
- * fits in the run (the run's whole distinct set when the window is longer than the run).
+ * Mean distinct pages written per `windowMs` of wall time, over the positions where a whole
+ * window fits in the run (the run's whole distinct set when the window is longer than the run).
+ * Time-weighted: a window's ticks wrote over the time since the tick before its first one, which
+ * a gap makes longer than the window; its count is scaled down by window / that time.
  */
 export function meanDistinctPerWindow(series: Series, windowMs: number, seg?: Segments): number {
   const ticks = series.ticks;
   if (ticks.length === 0) return 0;
   const s = seg ?? segments(series);
-  // A tick's writes cover the interval before it: the run covers [t0 - interval, tLast].
-  const runStart = ticks[0].t - series.intervalMs;
+  const runStart = coverStart(series, 0);
   let sum = 0;
   let n = 0;
   let last = 0;
-  slide(series, s, windowMs, (i, d) => {
+  slide(series, s, windowMs, (i, d, lo) => {
     last = d;
     if (ticks[i].t - runStart >= windowMs) {
-      sum += d;
+      sum += (d * windowMs) / Math.max(windowMs, ticks[i].t - coverStart(series, lo));
       n++;
     }
   });
@@ -269,33 +406,56 @@ export function meanDistinctPerWindow(series: Series, windowMs: number, seg?: Se
 }
 
 export interface DirtyRate {
-  /** Distinct pages written per window, as MiB/s (QEMU's calc-dirty-rate reports this). */
+  /**
+   * Bytes written per second of wall time, as MiB/s: every tick's written pages (the writes since
+   * the tick before) after the first, over the time from the first tick to the last. Time-weighted,
+   * so late ticks neither inflate nor hide it. (One tick: its pages over one interval.)
+   */
   meanMiBps: number;
+  meanBytesPerSecond: number;
+  /** The pages and the wall time that mean is over. */
+  writtenPages: number;
+  coveredMs: number;
+  /** The highest rate of a window of `windowMs` (its ticks' pages over the time they cover). */
   peakMiBps: number;
-  /** Per tick, the dirty rate of the window ending there (0 until a whole window has passed). */
+  /** Per tick, the rate of the window ending there (0 until a whole window has passed). */
   perTickMiBps: number[];
   windowMs: number;
 }
 
 export function dirtyRate(series: Series, windowMs = 1000): DirtyRate {
   const ticks = series.ticks;
-  const seg = segments(series);
-  const runStart = ticks.length ? ticks[0].t - series.intervalMs : 0;
+  const n = ticks.length;
+  // prefix[i]: pages written by ticks before i.
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i] + pagesOf(ticks[i].written);
+  const writtenPages = n > 1 ? prefix[n] - prefix[1] : prefix[n];
+  const coveredMs = n > 1 ? ticks[n - 1].t - ticks[0].t : n === 1 ? dueInterval(series, 0) : 0;
+  const meanBytesPerSecond = coveredMs > 0 ? (writtenPages * PAGE_SIZE * 1000) / coveredMs : 0;
+  const runStart = n ? coverStart(series, 0) : 0;
   const per: number[] = [];
-  let sum = 0;
-  let n = 0;
   let peak = 0;
-  slide(series, seg, windowMs, (i, d) => {
-    const full = ticks[i].t - runStart >= windowMs;
-    const rate = full ? (d * PAGE_SIZE) / MiB / (windowMs / 1000) : 0;
-    per.push(rate);
-    if (full) {
-      sum += rate;
-      n++;
-      peak = Math.max(peak, rate);
+  let lo = 0;
+  for (let i = 0; i < n; i++) {
+    while (ticks[lo].t <= ticks[i].t - windowMs) lo++;
+    if (ticks[i].t - runStart < windowMs) {
+      per.push(0);
+      continue;
     }
-  });
-  return { meanMiBps: n ? sum / n : 0, peakMiBps: peak, perTickMiBps: per, windowMs };
+    const ms = Math.max(windowMs, ticks[i].t - coverStart(series, lo));
+    const rate = ((prefix[i + 1] - prefix[lo]) * PAGE_SIZE * 1000) / ms / MiB;
+    per.push(rate);
+    peak = Math.max(peak, rate);
+  }
+  return {
+    meanMiBps: meanBytesPerSecond / MiB,
+    meanBytesPerSecond,
+    writtenPages,
+    coveredMs,
+    peakMiBps: peak,
+    perTickMiBps: per,
+    windowMs,
+  };
 }
 
 export interface PrecopyOptions {
@@ -341,11 +501,13 @@ export function precopyEstimate(series: Series, opts: PrecopyOptions): PrecopyEs
   const msFor = (pages: number): number => ((pages * PAGE_SIZE) / bps) * 1000;
   const seg = segments(series);
   const cache = new Map<number, number>();
+  // Pages dirtied in `ms`: the time-weighted curve, never more than the time-weighted rate gives.
+  const pagesPerMs = dirtyRate(series).meanBytesPerSecond / PAGE_SIZE / 1000;
   const dirtyIn = (ms: number): number => {
     const key = Math.max(series.intervalMs, Math.round(ms));
     let d = cache.get(key);
     if (d === undefined) {
-      d = meanDistinctPerWindow(series, key, seg);
+      d = Math.min(meanDistinctPerWindow(series, key, seg), pagesPerMs * key);
       cache.set(key, d);
     }
     return Math.round(d);

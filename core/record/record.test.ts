@@ -433,6 +433,65 @@ describe('record -o is checked before anything is launched', () => {
   });
 });
 
+describe("record's summary says how the ticks came (issue 22)", () => {
+  it('record --ticks N -- python3: asked, recorded, skipped, the mean interval, as report reads the file', () => {
+    const out = path.join(tmp, 'summary.pgsrec');
+    fs.rmSync(out, { force: true });
+    const code = `
+import time
+buf = bytearray(2 << 20)
+k = 0
+while True:
+    buf[(k % 512) * 4096] = k & 255
+    k += 1
+    time.sleep(0.005)
+`;
+    const watch = canWatch ? ['--writable'] : [];
+    const r = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'record',
+        '--ticks',
+        '12',
+        '--interval',
+        '50',
+        ...watch,
+        '-o',
+        out,
+        '--',
+        pythonExecutable(),
+        '-c',
+        code,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const m =
+      /^ticks: (\d+) asked \(--ticks\), (\d+) recorded, (\d+) skipped; mean interval ([\d.]+) ms \(asked 50 ms\); wall time ([\d.]+) s\.$/m.exec(
+        r.stdout,
+      );
+    expect(m, r.stdout).not.toBeNull();
+    const [asked, recorded, skipped, meanMs, wallS] = m!.slice(1).map(Number);
+    const rep = spawnSync(process.execPath, [BIN, 'report', '--json', out], { encoding: 'utf8' });
+    expect(rep.status, rep.stderr).toBe(0);
+    const json = JSON.parse(rep.stdout) as {
+      ticks: number;
+      durationMs: number;
+      timing: { meanIntervalMs: number; skipped: number; askedIntervalMs: number };
+    };
+    expect(asked).toBe(12);
+    expect(recorded).toBe(json.ticks);
+    expect(recorded).toBe(12);
+    expect(skipped).toBe(json.timing.skipped);
+    expect(json.timing.askedIntervalMs).toBe(50);
+    expect(Math.abs(meanMs - json.timing.meanIntervalMs)).toBeLessThanOrEqual(0.05);
+    expect(meanMs).toBeCloseTo(json.durationMs / (json.ticks - 1), 1);
+    // The wall time holds the recorded ticks' span.
+    expect(wallS * 1000).toBeGreaterThanOrEqual(json.durationMs - 10);
+  }, 150_000);
+});
+
 describe('record -- COMMAND when the program ends at once', () => {
   it.each([
     [['/bin/false'], 'exited with code 1', /exit code 1/],

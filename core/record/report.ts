@@ -11,9 +11,11 @@ import {
   dirtyRate,
   HOT_SHARE,
   perVmaWrites,
+  GAP_FACTOR,
   precopyEstimate,
+  tickTiming,
   WARM_SHARE,
-  workingSetCurve,
+  windowSummary,
   writeFrequency,
   type PrecopyEstimate,
   type Series,
@@ -33,6 +35,7 @@ export function seriesOf(rec: Recording): Series {
       present: t.counters.present,
       swapped: t.counters.swapped,
       watched: t.counters.watched,
+      intervalMs: t.counters.intervalMs,
     })),
   };
 }
@@ -53,17 +56,50 @@ export interface RecordingReport {
   watching: string;
   ticks: number;
   durationMs: number;
+  /**
+   * The rate the ticks really came at (from their times), and the gaps longer than
+   * gapFactor x the interval in force; `skipped` sums the ticks' own count of grid points missed.
+   */
+  timing: {
+    askedIntervalMs: number;
+    meanIntervalMs: number | null;
+    medianIntervalMs: number | null;
+    skipped: number;
+    gapFactor: number;
+    gaps: {
+      count: number;
+      longestMs: number;
+      /** The first 20: the tick after the gap (number and position), its start and end, ms. */
+      list: Array<{ tick: number; index: number; fromMs: number; toMs: number; ms: number }>;
+    };
+  };
   bytesPerMinute: number;
   pages: { presentFirst: number; presentLast: number; swappedLast: number; watchedLast: number };
-  /** Distinct pages written in each window: the curve's last value, mean and peak. */
+  /**
+   * Distinct pages written in each window, over the positions where a whole window fits: the
+   * last, mean and peak; null (n/a) for a window longer than the run. `spanningGap` of the
+   * `positions` windows span a gap in the ticks (their writes cover more than the window).
+   */
   workingSet: Array<{
     window: string;
     windowMs: number | null;
-    last: number;
-    mean: number;
-    peak: number;
+    last: number | null;
+    mean: number | null;
+    peak: number | null;
+    positions: number;
+    spanningGap: number;
+    lastSpansGap: boolean;
+    peakSpansGap: boolean;
   }>;
-  dirtyRate: { windowMs: number; meanMiBps: number; peakMiBps: number };
+  /** Time-weighted: bytes written per second of wall time (analytics.ts dirtyRate). */
+  dirtyRate: {
+    windowMs: number;
+    meanMiBps: number;
+    peakMiBps: number;
+    meanBytesPerSecond: number;
+    writtenPages: number;
+    coveredMs: number;
+  };
   precopy: PrecopyEstimate;
   writeFrequency: { hot: number; warm: number; cold: number; hotShare: number; warmShare: number };
   perVma: VmaWriteRow[];
@@ -85,17 +121,21 @@ export function buildReport(rec: Recording, linkBytesPerSecond: number): Recordi
   const first = ticks[0]?.counters;
   const last = ticks[ticks.length - 1]?.counters;
   const workingSet = WORKING_SET_WINDOWS_MS.map((w) => {
-    const curve = workingSetCurve(series, w);
-    const mean = curve.length ? curve.reduce((a, b) => a + b, 0) / curve.length : 0;
+    const s = windowSummary(series, w);
     return {
       window: windowName(w),
       windowMs: w === Infinity ? null : w,
-      last: curve[curve.length - 1] ?? 0,
-      mean: Math.round(mean * 10) / 10,
-      peak: curve.reduce((a, b) => Math.max(a, b), 0),
+      last: s.last,
+      mean: s.mean === null ? null : Math.round(s.mean * 10) / 10,
+      peak: s.peak,
+      positions: s.positions,
+      spanningGap: s.spanningGap,
+      lastSpansGap: s.lastSpansGap,
+      peakSpansGap: s.peakSpansGap,
     };
   });
   const rate = dirtyRate(series, 1000);
+  const timing = tickTiming(series);
   const freq = writeFrequency(series, { runs: false });
   const minutes = (rec.durationMs + rec.header.intervalMs) / 60_000;
   return {
@@ -112,6 +152,18 @@ export function buildReport(rec: Recording, linkBytesPerSecond: number): Recordi
     watching: rec.header.watching,
     ticks: ticks.length,
     durationMs: rec.durationMs,
+    timing: {
+      askedIntervalMs: timing.askedIntervalMs,
+      meanIntervalMs: timing.meanIntervalMs,
+      medianIntervalMs: timing.medianIntervalMs,
+      skipped: ticks.reduce((a, t) => a + t.counters.skipped, 0),
+      gapFactor: GAP_FACTOR,
+      gaps: {
+        count: timing.gaps.count,
+        longestMs: timing.gaps.longestMs,
+        list: timing.gaps.list.map((g) => ({ tick: ticks[g.index].counters.tick, ...g })),
+      },
+    },
     bytesPerMinute: ticks.length ? Math.round(rec.fileBytes / minutes) : 0,
     pages: {
       presentFirst: first?.present ?? 0,
@@ -120,7 +172,14 @@ export function buildReport(rec: Recording, linkBytesPerSecond: number): Recordi
       watchedLast: last?.watched ?? 0,
     },
     workingSet,
-    dirtyRate: { windowMs: rate.windowMs, meanMiBps: rate.meanMiBps, peakMiBps: rate.peakMiBps },
+    dirtyRate: {
+      windowMs: rate.windowMs,
+      meanMiBps: rate.meanMiBps,
+      peakMiBps: rate.peakMiBps,
+      meanBytesPerSecond: rate.meanBytesPerSecond,
+      writtenPages: rate.writtenPages,
+      coveredMs: rate.coveredMs,
+    },
     precopy: precopyEstimate(series, { linkBytesPerSecond }),
     writeFrequency: {
       hot: freq.hot,

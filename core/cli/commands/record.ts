@@ -280,13 +280,20 @@ export async function recordCommand(
   };
 
   let ticks = 0;
+  // The summary's timing: the recorded ticks' own times and skipped counts (what `report` reads).
+  let firstT = NaN;
+  let lastT = NaN;
+  let skipped = 0;
   const recorder = new SessionRecorder(session, {
     path,
     watching: sel?.what ?? 'nothing (page states only)',
     intervalMs,
     version,
     onVmas: follow,
-    onTick: () => {
+    onTick: (f) => {
+      if (Number.isNaN(firstT)) firstT = f.counters.t;
+      lastT = f.counters.t;
+      skipped += f.counters.skipped;
       if (++ticks >= maxTicks) stop(`${count(ticks, 'tick')} done`);
     },
   });
@@ -317,6 +324,7 @@ export async function recordCommand(
       (sel ? `, watching ${sel.what} for writes` : '') +
       `; ${Number.isFinite(durationS) ? `for ${durationS} s, or ` : ''}Ctrl-C ends it.\n`,
   );
+  const startedAt = performance.now();
   const timer = Number.isFinite(durationS)
     ? setTimeout(() => stop(`${durationS} s done`), durationS * 1000)
     : null;
@@ -325,6 +333,7 @@ export async function recordCommand(
       wake = resolve;
     });
   if (timer) clearTimeout(timer);
+  const wallMs = performance.now() - startedAt;
   offEnded();
   recorder.stop(stopReason ?? 'stopped');
   for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
@@ -336,7 +345,15 @@ export async function recordCommand(
     if (!existed) fs.rmSync(path, { force: true });
     throw endedEarly(exit);
   }
-  const seconds_ = Math.max(0.001, (ticks * intervalMs) / 1000);
+  // The time the ticks cover (their own times, not ticks x interval: late ticks cover more).
+  const n = recorder.ticks;
+  const seconds_ = Math.max(0.001, (n > 1 ? lastT - firstT + intervalMs : n * intervalMs) / 1000);
+  const asked = Number.isFinite(maxTicks)
+    ? `${maxTicks} asked (--ticks)`
+    : Number.isFinite(durationS)
+      ? `${Math.floor((durationS * 1000) / intervalMs)} asked (${durationS} s / ${intervalMs} ms)`
+      : `${Math.floor(wallMs / intervalMs)} in the wall time at ${intervalMs} ms`;
+  const meanMs = n > 1 ? (lastT - firstT) / (n - 1) : null;
   // Per minute and per tick only when there are ticks (0 ticks over "0.001 s" is no rate).
   print(
     `recorded ${count(recorder.ticks, 'tick')} of process ${pid} (${stopReason}) to ${path}: ` +
@@ -345,7 +362,12 @@ export async function recordCommand(
         ? `, ${formatBytes((recorder.bytesWritten / seconds_) * 60)} per minute, ` +
           `${(recorder.costMs / recorder.ticks).toFixed(2)} ms per tick to encode and write`
         : '') +
-      '.\n',
+      '.\n' +
+      `ticks: ${asked}, ${n} recorded, ${skipped} skipped; ` +
+      (meanMs === null
+        ? 'no mean interval (under 2 ticks)'
+        : `mean interval ${meanMs.toFixed(1)} ms (asked ${intervalMs} ms)`) +
+      `; wall time ${(wallMs / 1000).toFixed(2)} s.\n`,
   );
   return 0;
 }

@@ -62,26 +62,54 @@ export function reportCommand(file: string, options: ReportCommandOptions): numb
   const by = { writes: 'pageWrites', distinct: 'distinctPages', share: 'share' } as const;
   const rows = sortVmaRows(r.perVma, by[options.sort ?? 'writes']);
   const p = r.precopy;
+  const tm = r.timing;
+  const ms = (x: number): string => `${x >= 100 ? x.toFixed(0) : x.toFixed(1)} ms`;
+  const sec = (x: number): string => `${(x / 1000).toFixed(1)} s`;
+  const cell = (x: number | null, star: boolean): string | number =>
+    x === null ? 'n/a' : star ? `${x}*` : x;
+  const starred = r.workingSet.some((w) => w.lastSpansGap || w.peakSpansGap);
   const lines = [
     `${file}: process ${r.process.pid} (${r.process.name}), recorded ${r.createdAt} on Linux ${r.kernel}`,
-    `${count(r.ticks, 'tick')} every ${r.intervalMs} ms over ${(r.durationMs / 1000).toFixed(1)} s; ` +
-      `watching ${r.watching}; file ${formatBytes(r.file.bytes)} (${formatBytes(r.bytesPerMinute)} per minute)` +
+    `${count(r.ticks, 'tick')} over ${sec(r.durationMs)}, asked every ${r.intervalMs} ms` +
+      (tm.meanIntervalMs === null
+        ? ''
+        : `, came every ${ms(tm.meanIntervalMs)} (mean; median ${ms(tm.medianIntervalMs ?? 0)})`) +
+      `; ${count(tm.skipped, 'tick')} skipped; ` +
+      (tm.gaps.count
+        ? `${count(tm.gaps.count, 'gap')} over ${tm.gapFactor}x the interval, the longest ${sec(tm.gaps.longestMs)} ` +
+          `(${tm.gaps.list
+            .slice(0, 5)
+            .map((g) => `${sec(g.ms)} before tick ${g.tick} at ${sec(g.toMs)}`)
+            .join(', ')}${tm.gaps.count > 5 ? ', ...' : ''})`
+        : `no gap over ${tm.gapFactor}x the interval`),
+    `watching ${r.watching}; file ${formatBytes(r.file.bytes)} (${formatBytes(r.bytesPerMinute)} per minute)` +
       (r.file.endedCleanly
         ? `; ended: ${r.file.endReason}`
         : '; did not end cleanly (recorder killed?)'),
     `resident ${mib(r.pages.presentFirst)} -> ${mib(r.pages.presentLast)}, swapped ${mib(r.pages.swappedLast)}, watched ${mib(r.pages.watchedLast)}`,
     '',
-    'Write working set (distinct pages written per window)',
+    'Write working set (distinct pages written per window, where a whole window fits in the run)',
     table(
-      ['WINDOW', 'LAST', 'MEAN', 'PEAK', 'PEAK SIZE'],
-      r.workingSet.map((w) => [w.window, w.last, w.mean, w.peak, mib(w.peak)]),
+      ['WINDOW', 'LAST', 'MEAN', 'PEAK', 'PEAK SIZE', 'SPANNING A GAP'],
+      r.workingSet.map((w) => [
+        w.window,
+        cell(w.last, w.lastSpansGap),
+        cell(w.mean, false),
+        cell(w.peak, w.peakSpansGap),
+        w.peak === null ? 'n/a' : mib(w.peak),
+        w.peak === null ? 'n/a (longer than the run)' : `${w.spanningGap} of ${w.positions}`,
+      ]),
     ),
+    ...(starred
+      ? [`* that window spans a gap in the ticks: its writes cover more time than the window says.`]
+      : []),
     '',
-    `Dirty rate (1 s windows, as QEMU calc-dirty-rate): mean ${rate(r.dirtyRate.meanMiBps)}, peak ${rate(r.dirtyRate.peakMiBps)}`,
+    `Dirty rate (bytes written per second of wall time, over ${sec(r.dirtyRate.coveredMs)}): mean ${rate(r.dirtyRate.meanMiBps)}, ` +
+      `peak ${rate(r.dirtyRate.peakMiBps)} (${r.dirtyRate.windowMs / 1000} s windows)`,
     `Write frequency: ${r.writeFrequency.hot} hot (written in >= ${r.writeFrequency.hotShare * 100}% of ticks), ` +
       `${r.writeFrequency.warm} warm (>= ${r.writeFrequency.warmShare * 100}%), ${r.writeFrequency.cold} cold pages`,
     '',
-    `Pre-copy estimate at ${formatBytes(p.linkBytesPerSecond)}/s (an estimate from the measured working-set curve; only watched memory counts as dirtied):`,
+    `Pre-copy estimate at ${formatBytes(p.linkBytesPerSecond)}/s (an estimate from the measured working-set curve per second of wall time, at most the dirty rate; only watched memory counts as dirtied):`,
     `  ${mib(p.memoryPages)} to copy; ${count(p.iterations, 'round')} (${p.rounds.map((x) => mib(x.pages)).join(', ')}); ` +
       `final dirty set ${mib(p.finalDirtyPages)} -> downtime ~${p.downtimeMs.toFixed(0)} ms; total ~${(p.totalMs / 1000).toFixed(2)} s; ` +
       (p.converged ? 'converges' : `does not converge (${p.stopped})`),

@@ -1,8 +1,10 @@
 /**
  * Write working-set analytics of a recording (or of the live session's recording so far), as
- * core/record/report.ts computes them on the host: distinct pages written over 1 s, 10 s, 60 s
- * and the whole run (with the curves), dirty rate, the pre-copy estimate (labelled as an
- * estimate), hot/warm/cold pages, and the per-VMA table, sortable and exported as CSV.
+ * core/record/report.ts computes them on the host: the rate the ticks really came at and their
+ * gaps, distinct pages written over 1 s, 10 s, 60 s and the whole run (with the curves; a window
+ * longer than the run n/a, one spanning a gap marked), the dirty rate per second of wall time,
+ * the pre-copy estimate (labelled as an estimate), hot/warm/cold pages, and the per-VMA table,
+ * sortable and exported as CSV.
  */
 import { useState } from 'react';
 import type { AnalyticsReport } from '../../../core/protocol/recording.ts';
@@ -19,6 +21,44 @@ const COLUMNS: Array<{ key: SortKey; label: string }> = [
   { key: 'distinctPages', label: 'Distinct pages' },
   { key: 'share', label: 'Share of writes' },
 ];
+
+const sec = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const msText = (ms: number): string => `${ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)} ms`;
+
+/** A count, n/a for a window longer than the run, marked * when its window spans a gap. */
+function Cell({ value, gap }: { value: number | null; gap?: boolean }) {
+  if (value === null) return <td>n/a</td>;
+  return (
+    <td>
+      {fmt.format(Math.round(value))}
+      {gap ? <abbr title="this window spans a gap in the ticks">*</abbr> : null}
+    </td>
+  );
+}
+
+/** How the ticks came: asked against real, skipped, and the gaps (issue 22: no hidden lag). */
+function Timing({ r }: { r: AnalyticsReport }) {
+  const tm = r.timing;
+  if (!tm) return null;
+  const longest = tm.gaps.list.reduce<(typeof tm.gaps.list)[number] | null>(
+    (a, g) => (a && a.ms >= g.ms ? a : g),
+    null,
+  );
+  return (
+    <p data-testid="analytics-timing">
+      {r.ticks !== undefined ? `${fmt.format(r.ticks)} ticks, asked every ` : 'Asked every '}
+      {tm.askedIntervalMs} ms
+      {tm.meanIntervalMs === null
+        ? '.'
+        : `, came every ${msText(tm.meanIntervalMs)} (mean; median ${msText(tm.medianIntervalMs ?? 0)}).`}{' '}
+      {fmt.format(tm.skipped)} skipped.{' '}
+      {tm.gaps.count === 0
+        ? `No gap over ${tm.gapFactor}x the interval.`
+        : `${fmt.format(tm.gaps.count)} ${tm.gaps.count === 1 ? 'gap' : 'gaps'} over ${tm.gapFactor}x the interval, the longest ${sec(tm.gaps.longestMs)}` +
+          (longest ? ` (before tick ${longest.tick}).` : '.')}
+    </p>
+  );
+}
 
 function Sparkline({ values, label }: { values: number[]; label: string }) {
   const max = Math.max(1, ...values);
@@ -91,6 +131,7 @@ export function AnalyticsPanel() {
       </div>
       {r && analytics && (
         <>
+          <Timing r={r} />
           <table className="data-table" aria-label="Distinct pages written per window">
             <thead>
               <tr>
@@ -98,6 +139,7 @@ export function AnalyticsPanel() {
                 <th scope="col">Last</th>
                 <th scope="col">Mean</th>
                 <th scope="col">Peak</th>
+                <th scope="col">Spanning a gap</th>
                 <th scope="col">Curve</th>
               </tr>
             </thead>
@@ -105,9 +147,16 @@ export function AnalyticsPanel() {
               {r.workingSet.map((w, i) => (
                 <tr key={w.window}>
                   <th scope="row">{w.window}</th>
-                  <td>{fmt.format(w.last)}</td>
-                  <td>{fmt.format(Math.round(w.mean))}</td>
-                  <td>{fmt.format(w.peak)}</td>
+                  <Cell value={w.last} gap={w.lastSpansGap} />
+                  <Cell value={w.mean} />
+                  <Cell value={w.peak} gap={w.peakSpansGap} />
+                  <td>
+                    {w.peak === null
+                      ? 'n/a (longer than the run)'
+                      : w.positions === undefined
+                        ? ''
+                        : `${fmt.format(w.spanningGap ?? 0)} of ${fmt.format(w.positions)}`}
+                  </td>
                   <td>
                     <Sparkline
                       values={analytics.curves[i]?.values ?? []}
@@ -118,15 +167,18 @@ export function AnalyticsPanel() {
               ))}
             </tbody>
           </table>
+          {r.workingSet.some((w) => w.lastSpansGap || w.peakSpansGap) && (
+            <p>* that window spans a gap in the ticks: its writes cover more time than it says.</p>
+          )}
           <p data-testid="analytics-summary">
-            Dirty rate ({r.dirtyRate.windowMs / 1000} s windows): mean{' '}
-            {r.dirtyRate.meanMiBps.toFixed(2)} MiB/s, peak {r.dirtyRate.peakMiBps.toFixed(2)} MiB/s.
-            Hot {fmt.format(r.writeFrequency.hot)}, warm {fmt.format(r.writeFrequency.warm)}, cold{' '}
-            {fmt.format(r.writeFrequency.cold)} pages. Pre-copy estimate at{' '}
-            {((r.precopy.linkBytesPerSecond * 8) / 1e9).toFixed(0)} Gbit/s (an estimate from the
-            measured curve): {r.precopy.iterations} rounds, about{' '}
-            {(r.precopy.totalMs / 1000).toFixed(2)} s, downtime about{' '}
-            {r.precopy.downtimeMs.toFixed(0)} ms
+            Dirty rate (bytes written per second of wall time): mean{' '}
+            {r.dirtyRate.meanMiBps.toFixed(2)} MiB/s, peak {r.dirtyRate.peakMiBps.toFixed(2)} MiB/s
+            over {r.dirtyRate.windowMs / 1000} s windows. Hot {fmt.format(r.writeFrequency.hot)},
+            warm {fmt.format(r.writeFrequency.warm)}, cold {fmt.format(r.writeFrequency.cold)}{' '}
+            pages. Pre-copy estimate at {((r.precopy.linkBytesPerSecond * 8) / 1e9).toFixed(0)}{' '}
+            Gbit/s (an estimate from the measured curve per second of wall time):{' '}
+            {r.precopy.iterations} rounds, about {(r.precopy.totalMs / 1000).toFixed(2)} s, downtime
+            about {r.precopy.downtimeMs.toFixed(0)} ms
             {r.precopy.converged ? '' : ` (does not converge: ${r.precopy.stopped})`}.
           </p>
           <table className="data-table" aria-label="Writes per VMA">
