@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   ESTIMATE_ERROR,
+  HOLD_TICKS,
   MAX_STRETCH,
   MIN_SAMPLE_FRACTION,
   OverheadBudget,
@@ -10,7 +11,11 @@ import {
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
-const budget = new OverheadBudget(5, 1.4, 1);
+// A fresh controller per test: it remembers fractions found too costly (HOLD_TICKS).
+let budget = new OverheadBudget(5, 1.4, 1);
+beforeEach(() => {
+  budget = new OverheadBudget(5, 1.4, 1);
+});
 const load = (pages: number, ms = 100) => ({ writtenPagesAtFull: pages, elapsedMs: ms });
 /** The sample fraction the budget picks from `fraction` at the interval as set. */
 const nextFraction = (fraction: number, l: ReturnType<typeof load>): number => {
@@ -216,6 +221,25 @@ describe('OverheadBudget', () => {
         { writtenPagesAtFull: 2_000_000, faultedPages: 4286, elapsedMs: 100, targetCpuMs: 100 },
       ),
     ).toEqual({ fraction: 1 / 32, stretch: 1 });
+  });
+
+  it('does not widen back into a fraction that was over until HOLD_TICKS ticks were within the budget', () => {
+    // 64 MiB under a hog: at 1/16 its own faults cost 6% (over 5%): down to 1/32, where they
+    // cost 1.5% and the extrapolation says 1/16 would fit: without the hold it would flap.
+    let c = budget.next(
+      { fraction: 1 / 16, stretch: 1 },
+      { writtenPagesAtFull: 20_000, faultedPages: 4286, elapsedMs: 100, targetCpuMs: 100 },
+    );
+    expect(c.fraction).toBe(1 / 32);
+    const calm = {
+      writtenPagesAtFull: 20_000,
+      faultedPages: 1071,
+      elapsedMs: 100,
+      targetCpuMs: 100,
+    };
+    const seen: number[] = [];
+    for (let i = 0; i < HOLD_TICKS; i++) seen.push((c = budget.next(c, calm)).fraction);
+    expect(seen).toEqual([...Array(HOLD_TICKS - 1).fill(1 / 32), 1 / 16]);
   });
 
   it('goes back to exact when the target stops writing', () => {

@@ -17,7 +17,11 @@
  * - too costly, judged by the tick's OWN faults (counted, not extrapolated): down to the largest
  *   power of two at which those faults would fit, at least one step;
  * - room to spare: widen one step (x2 a tick: slow start) only when the doubled sample would
- *   still fit with a 20% margin, so a load at the edge of the budget does not flap.
+ *   still fit with a 20% margin, so a load at the edge of the budget does not flap; and not back
+ *   to a fraction that was over the budget until HOLD_TICKS ticks in a row were within it (as
+ *   TCP keeps a threshold after a loss): with few 2 MiB blocks in the sample the extrapolation
+ *   can say a fraction fits that its own faults just said does not (a C writer of 64 MiB under
+ *   a CPU hog alternated 1/32 and 1/16 tick by tick, every other tick over).
  * One noisy figure cannot swing it: the CPU time is floored (a tick in which the target barely
  * ran is not divided by ~0, and does not widen the sample: a sleeping target keeps its sample
  * for its next burst), the extrapolation only ever widens one step, and the calibrated cost is
@@ -42,6 +46,8 @@ export const MIN_SAMPLE_FRACTION = 1 / 64;
 /** The longest the interval is stretched: x64 the one set (100 ms -> 6.4 s). */
 export const MAX_STRETCH = 64;
 const WIDEN_MARGIN = 1.2;
+/** Ticks within the budget before a fraction found too costly is tried again. */
+export const HOLD_TICKS = 8;
 /**
  * Below this share of the tick, the target's CPU time in it is too small to divide by: it is
  * floored there (overhead.ts estimateOverhead marks such a figure low confidence).
@@ -85,6 +91,10 @@ export class OverheadBudget {
   private floor = MIN_SAMPLE_FRACTION;
   /** What the estimate is held under: the budget less room for the estimate's error. */
   private readonly aimPct: number;
+  /** The smallest fraction found over the budget lately: not widened into (see top). */
+  private ceiling = Infinity;
+  /** Ticks within the budget since the ceiling was set. */
+  private calm = 0;
 
   constructor(
     /** The budget, percent of the target's time (0 < maxPct <= 100). */
@@ -137,7 +147,9 @@ export class OverheadBudget {
       return current;
     if (exactPct === 0) {
       if (stretch > 1) return { fraction, stretch: stretch / 2 };
-      return { fraction: fraction < 1 ? Math.min(1, fraction * 2) : 1, stretch };
+      if (++this.calm >= HOLD_TICKS) this.ceiling = Infinity;
+      const wider = fraction < 1 ? Math.min(1, fraction * 2) : 1;
+      return { fraction: wider < this.ceiling ? wider : fraction, stretch };
     }
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.
@@ -149,17 +161,22 @@ export class OverheadBudget {
       // it is noisy, and one high reading would drop the sample further than the cost paid says.
       const byOwn = nowPct > 0 ? (fraction * this.aimPct) / nowPct : fits;
       const target = Math.max(this.floor, powerOfTwoAtMost(Math.min(byOwn, fraction / 2)));
-      if (target < fraction) return { fraction: target, stretch };
+      if (target < fraction) {
+        this.ceiling = Math.min(this.ceiling, fraction);
+        this.calm = 0;
+        return { fraction: target, stretch };
+      }
       // At the smallest sample and still over: a longer interval.
       return { fraction, stretch: Math.min(MAX_STRETCH, stretch * 2) };
     }
+    if (++this.calm >= HOLD_TICKS) this.ceiling = Infinity;
     // Room to spare. Half the interval may cost up to twice as much (a writer that rewrites its
     // pages faults once per tick whatever the tick's length).
     if (stretch > 1) {
       if (nowPct * 2 * WIDEN_MARGIN <= this.aimPct) return { fraction, stretch: stretch / 2 };
       return current;
     }
-    if (fraction < 1 && fits >= fraction * 2 * WIDEN_MARGIN)
+    if (fraction < 1 && fits >= fraction * 2 * WIDEN_MARGIN && fraction * 2 < this.ceiling)
       return { fraction: fraction * 2, stretch };
     return current;
   }
