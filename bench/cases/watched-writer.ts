@@ -21,7 +21,7 @@
  */
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { RegionList } from '../../core/scan/region-list.ts';
-import { estOverheadPct, faultCost } from '../../core/watch/overhead.ts';
+import { estOverheadPct, faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
 import { OverheadBudget } from '../../core/watch/overhead-budget.ts';
 import { WriteWatcher, type WatchTick } from '../../core/watch/watcher.ts';
 import { startTarget, type Target } from '../lib/native.ts';
@@ -198,9 +198,12 @@ async function exactCase(
 /** Case 8b: the bound in its steady state, its cost read off the writer's rate (top comment). */
 async function boundedCase(ctx: BenchContext, t: Target, w: WriteWatcher): Promise<CaseResult> {
   const budget = new OverheadBudget(5, faultCost().usPerFault);
+  // Judged by the writer's own CPU time per tick, as the watch driver does.
+  const cpu = new TargetCpuClock(t.pid);
   const fractions: number[] = [];
   const stretches: number[] = [];
   const control: TickControl = (ww, tick, coveredMs) => {
+    const targetCpuMs = cpu.sinceLastMs();
     const next = budget.next(
       { fraction: ww.sampleFraction, stretch: stretches.at(-1) ?? 1 },
       {
@@ -208,6 +211,7 @@ async function boundedCase(ctx: BenchContext, t: Target, w: WriteWatcher): Promi
         faultedPages: tick.faultedPages,
         sampledPages: tick.sample?.sampledPages,
         elapsedMs: coveredMs,
+        targetCpuMs,
       },
     );
     if (next.fraction !== ww.sampleFraction) ww.setSampleFraction(next.fraction);
@@ -216,7 +220,10 @@ async function boundedCase(ctx: BenchContext, t: Target, w: WriteWatcher): Promi
     return next.stretch;
   };
   const stretchNow = () => stretches.at(-1) ?? 1;
+  // Slow start, as the driver arms a bounded watch.
+  w.setSampleFraction(budget.start(t.endPage - t.startPage, INTERVAL_MS).fraction);
   w.arm([{ startPage: t.startPage, endPage: t.endPage }]);
+  cpu.sinceLastMs();
   try {
     // Unmeasured until the controller's choice holds for a whole run (it doubles the interval
     // at most once a tick, so reaching 3.2 s from 100 ms takes ~6 s).

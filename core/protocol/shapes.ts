@@ -141,8 +141,9 @@ export const tickCountersSchema = z.object({
   /** Grid points skipped (no tick) since the previous tick. */
   skipped: z.number(),
   /**
-   * ESTIMATED slowdown of the target from write-protect faults this tick, percent of its time
-   * (core/watch/overhead.ts: faulted pages x calibrated fault cost / tick length); 0 unwatched.
+   * ESTIMATED share of the target's CPU time spent on write faults this tick, percent
+   * (core/watch/overhead.ts: faulted pages x calibrated fault cost / the CPU time its threads
+   * ran in the tick, floored at 5% of the tick); 0 unwatched.
    */
   estOverheadPct: z.number(),
   /** Share of the watched pages sampled this tick: 1 = exact (`written` is every written page). */

@@ -72,6 +72,8 @@ describe('buildFrame', () => {
       agg: a,
       watch: {
         estOverheadPct: 4.567,
+        targetCpuMs: 40,
+        estLowConfidence: false,
         sampleFraction: 0.25,
         writtenEst: 40,
         writtenErr: 12,

@@ -16,11 +16,13 @@
  *   to the new address space. While the child is alive, an exit-looking tick between two
  *   programs is retried (up to 20 ticks) instead of ending the watch.
  * - The cost of being watched: each watching step carries the tick's figures (WatchFigures): the
- *   ESTIMATED slowdown of the target (overhead.ts, from the pages that faulted and the time the
- *   tick covered) and, while sampling, the extrapolated count with its stated error. With a
- *   budget (setMaxOverhead) the OverheadBudget controller picks the next tick's sample fraction,
- *   and lengthens the interval when even the smallest sample costs too much (the figures say
- *   which interval each tick ran at).
+ *   ESTIMATED share of the target's CPU time spent on write faults (overhead.ts, from the pages
+ *   that faulted and the CPU time the target's threads ran since the previous collect, read from
+ *   /proc per thread) and, while sampling, the extrapolated count with its stated error. With a
+ *   budget (setMaxOverhead) the watch starts at the sample the budget surely allows (armed that
+ *   way, so the first tick is bounded), and the OverheadBudget controller picks each next tick's
+ *   sample fraction, and lengthens the interval when even the smallest sample costs too much
+ *   (the figures say which interval each tick ran at).
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -29,7 +31,7 @@ import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import type { Refusal } from './refusal.ts';
-import { faultCost, estOverheadPct } from './overhead.ts';
+import { estimateOverhead, faultCost, TargetCpuClock } from './overhead.ts';
 import { OverheadBudget } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import { normalizeRanges, WriteWatcher, type VmaWatchState, type WatchTick } from './watcher.ts';
@@ -55,8 +57,15 @@ export interface WatchDriverOptions {
 
 /** What watching cost the target this tick, and how exact the count is. */
 export interface WatchFigures {
-  /** ESTIMATED slowdown of the target, percent of its time (overhead.ts); -1 when unknown. */
+  /**
+   * ESTIMATED share of the target's CPU time spent on write faults this tick, percent
+   * (overhead.ts estimateOverhead); -1 when unknown.
+   */
   estOverheadPct: number;
+  /** CPU time the target's threads ran in the tick, ms; -1 when unknown (then divided by wall time). */
+  targetCpuMs: number;
+  /** The estimate is shaky (the target barely ran, its CPU time was unknown, or faults > CPU). */
+  estLowConfidence: boolean;
   /** Share of the watched pages sampled this tick: 1 = exact. */
   sampleFraction: number;
   /** Written pages of all watched memory: exact, or extrapolated from the sample. */
@@ -112,6 +121,10 @@ export class WatchDriver {
   private readonly ticker: Ticker;
   private onTick: ((t: TickTiming) => void) | null = null;
   private budget: OverheadBudget | null = null;
+  /** The next arm is the watch's first under the budget: arm at its start() fraction. */
+  private budgetStartPending = false;
+  /** The target's threads' CPU time, read at every collect (null until armed). */
+  private cpuClock: TargetCpuClock | null = null;
   /** The interval set (constructor, setInterval); the grid runs at it x `stretch`. */
   private setIntervalMs: number;
   /** How much the budget lengthened the interval (1 = as set). */
@@ -203,6 +216,11 @@ export class WatchDriver {
     const w = this.watcherValue;
     if (!this.budget && w && w.sampleFraction !== 1) w.setSampleFraction(1);
     if (!this.budget) this.setStretch(1);
+    this.budgetStartPending = this.budget !== null;
+    // Already watching something: narrow to the start at once (narrowing only unprotects);
+    // else the first arm starts it.
+    const watched = w && !w.ended ? this.watchedRanges() : [];
+    if (this.budget && w && watched.length) this.startBudget(w, watched);
   }
 
   get maxOverheadPct(): number | null {
@@ -283,7 +301,11 @@ export class WatchDriver {
         }
         wanted = [...extra, ...this.select(vmas)];
       }
+      if (this.budgetStartPending) this.startBudget(w, [...this.watchedRanges(), ...wanted]);
       const states = wanted.length ? w.arm(wanted) : [];
+      if (!this.cpuClock || this.cpuClock.pid !== this.pid)
+        this.cpuClock = new TargetCpuClock(this.pid);
+      if (this.lastCollectMs === null) this.cpuClock.sinceLastMs(); // the first tick counts from here
       if (!(this.launched && w.endedBy === 'exec' && round < MAX_ARM_ROUNDS)) {
         this.record(states);
         return states;
@@ -293,12 +315,23 @@ export class WatchDriver {
     }
   }
 
+  /** Slow start: the sample the budget surely allows for `ranges` at the interval set. */
+  private startBudget(w: WriteWatcher, ranges: readonly PageRange[]): void {
+    if (!this.budget) return;
+    const pages = normalizeRanges([...ranges]).reduce((n, r) => n + r.endPage - r.startPage, 0);
+    const start = this.budget.start(pages, this.setIntervalMs);
+    if (start.fraction !== w.sampleFraction) w.setSampleFraction(start.fraction);
+    this.setStretch(start.stretch);
+    this.budgetStartPending = false;
+  }
+
   /** Launch mode: attach to the new program of our child. False when it is gone meanwhile. */
   private reattach(): boolean {
     try {
       this.watcherValue?.close();
       this.watcherValue = WriteWatcher.attach(this.pid, { force: this.force, ownChild: true });
       this.lastCollectMs = null;
+      this.budgetStartPending = this.budget !== null; // a new watcher starts exact: start again
       this.refused.clear();
       this.reattachedCount++;
       return true;
@@ -381,9 +414,13 @@ export class WatchDriver {
     const tickIntervalMs = this.ticker.intervalMs;
     const coveredMs = this.lastCollectMs === null ? tickIntervalMs : now - this.lastCollectMs;
     this.lastCollectMs = now;
+    const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
+    const est = estimateOverhead(tick.faultedPages, faultCost().usPerFault, coveredMs, cpuMs);
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
-      estOverheadPct: estOverheadPct(tick.faultedPages, coveredMs, faultCost().usPerFault),
+      estOverheadPct: est.pct,
+      targetCpuMs: cpuMs ?? -1,
+      estLowConfidence: est.lowConfidence,
       sampleFraction: s ? s.fraction : 1,
       writtenEst: s ? s.estimatedPages : tick.writtenPages,
       writtenErr: s ? (s.errorPages ?? -1) : tick.exact ? 0 : -1,
@@ -397,6 +434,7 @@ export class WatchDriver {
           faultedPages: tick.faultedPages,
           sampledPages: s?.sampledPages,
           elapsedMs: coveredMs,
+          targetCpuMs: cpuMs,
         },
       );
       if (next.fraction !== w.sampleFraction) w.setSampleFraction(next.fraction);

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   ESTIMATE_ERROR,
+  HOLD_TICKS,
   MAX_STRETCH,
   MIN_SAMPLE_FRACTION,
   OverheadBudget,
@@ -10,7 +11,11 @@ import {
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
-const budget = new OverheadBudget(5, 1.4, 1);
+// A fresh controller per test: it remembers fractions found too costly (HOLD_TICKS).
+let budget = new OverheadBudget(5, 1.4, 1);
+beforeEach(() => {
+  budget = new OverheadBudget(5, 1.4, 1);
+});
 const load = (pages: number, ms = 100) => ({ writtenPagesAtFull: pages, elapsedMs: ms });
 /** The sample fraction the budget picks from `fraction` at the interval as set. */
 const nextFraction = (fraction: number, l: ReturnType<typeof load>): number => {
@@ -143,6 +148,98 @@ describe('OverheadBudget', () => {
       const pct = (pages * c.fraction * 1.4) / (100 * c.stretch * 10);
       if (c.stretch < MAX_STRETCH) expect(pct).toBeLessThanOrEqual(5 / ESTIMATE_ERROR);
     }
+  });
+
+  it('slow start: the first tick samples what the budget surely allows (small for a big watch)', () => {
+    const b = new OverheadBudget(5, 20); // aims at 4%: 4 ms of a 100 ms tick
+    // 1 GiB, each page faulting every tick at 20 us: 5.2 s; nothing but 1/64 could fit.
+    expect(b.start(262_144, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 1 });
+    // 16 MiB: 82 ms at worst; 4/82 = 0.049 -> 1/32.
+    expect(b.start(4096, 100)).toEqual({ fraction: 1 / 32, stretch: 1 });
+    // 10 pages: 0.2 ms at worst, exact surely fits; a longer interval allows more.
+    expect(b.start(10, 100)).toEqual({ fraction: 1, stretch: 1 });
+    expect(b.start(4096, 1000).fraction).toBe(1 / 4);
+    expect(b.start(0, 100).fraction).toBe(1);
+  });
+
+  it('slow start: grows one step a tick while the measured cost leaves room, then holds', () => {
+    // 4.2% exact (3,000 pages x 1.4 us per 100 ms of the target's CPU), budget 5%: from 1/64
+    // it doubles every tick up to 1/2, where exact would no longer fit with the margin.
+    let c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
+    const seen: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      c = budget.next(c, { ...load(3000), faultedPages: 3000 * c.fraction, targetCpuMs: 100 });
+      seen.push(c.fraction);
+    }
+    expect(seen).toEqual([1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1 / 2, 1 / 2, 1 / 2]);
+  });
+
+  it("judges the cost against the target's CPU time in the tick when it is known", () => {
+    // 3,000 faults x 1.4 us = 4.2 ms: 4.2% of a 100 ms wall tick (fits 5%), but the target ran
+    // only 25 ms of CPU in it (a busy machine): 16.8% of its time. 5 / 16.8 -> 1/4.
+    const l = { ...load(3000), faultedPages: 3000 };
+    expect(budget.next({ fraction: 1, stretch: 1 }, l)).toEqual({ fraction: 1, stretch: 1 });
+    expect(budget.next({ fraction: 1, stretch: 1 }, { ...l, targetCpuMs: 25 })).toEqual({
+      fraction: 0.25,
+      stretch: 1,
+    });
+    // Over at 1/4 on its own faults (2x the budget): one step down, to 1/8.
+    expect(
+      budget.next(
+        { fraction: 0.25, stretch: 1 },
+        { writtenPagesAtFull: 28_568, faultedPages: 7142, elapsedMs: 100, targetCpuMs: 100 },
+      ),
+    ).toEqual({ fraction: 0.125, stretch: 1 });
+  });
+
+  it('is not swung by one noisy figure', () => {
+    // Settled at 1/4 of a 14% load (3.5% paid).
+    const c: BudgetChoice = { fraction: 0.25, stretch: 1 };
+    const steady = { ...load(10_000), faultedPages: 2500, targetCpuMs: 100 };
+    expect(budget.next(c, steady)).toEqual(c);
+    // A tick in which the target barely ran (0.05 ms of CPU, 50 faults): divided by ~0 it would
+    // read 140% and drop the sample to 1/64; floored at 5 ms of the tick it is 1.4%: kept (and
+    // not widened either: it says nothing about the cost when the target runs).
+    expect(
+      budget.next(c, {
+        writtenPagesAtFull: 200,
+        faultedPages: 50,
+        elapsedMs: 100,
+        targetCpuMs: 0.05,
+      }),
+    ).toEqual(c);
+    // A target asleep (0.5 ms of CPU, nothing written) keeps its sample for its next burst;
+    // without its CPU time known, a tick with no writes widens as before.
+    const small: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
+    expect(budget.next(small, { ...load(0), targetCpuMs: 0.5 })).toEqual(small);
+    expect(budget.next(small, load(0)).fraction).toBe(MIN_SAMPLE_FRACTION * 2);
+    // Over by a little on its own faults (6%) while the extrapolation reads 100x the truth:
+    // one step down (what the faults paid says), not to 1/64 (what the extrapolation says).
+    expect(
+      budget.next(
+        { fraction: 1 / 16, stretch: 1 },
+        { writtenPagesAtFull: 2_000_000, faultedPages: 4286, elapsedMs: 100, targetCpuMs: 100 },
+      ),
+    ).toEqual({ fraction: 1 / 32, stretch: 1 });
+  });
+
+  it('does not widen back into a fraction that was over until HOLD_TICKS ticks were within the budget', () => {
+    // 64 MiB under a hog: at 1/16 its own faults cost 6% (over 5%): down to 1/32, where they
+    // cost 1.5% and the extrapolation says 1/16 would fit: without the hold it would flap.
+    let c = budget.next(
+      { fraction: 1 / 16, stretch: 1 },
+      { writtenPagesAtFull: 20_000, faultedPages: 4286, elapsedMs: 100, targetCpuMs: 100 },
+    );
+    expect(c.fraction).toBe(1 / 32);
+    const calm = {
+      writtenPagesAtFull: 20_000,
+      faultedPages: 1071,
+      elapsedMs: 100,
+      targetCpuMs: 100,
+    };
+    const seen: number[] = [];
+    for (let i = 0; i < HOLD_TICKS; i++) seen.push((c = budget.next(c, calm)).fraction);
+    expect(seen).toEqual([...Array(HOLD_TICKS - 1).fill(1 / 32), 1 / 16]);
   });
 
   it('goes back to exact when the target stops writing', () => {

@@ -1,16 +1,31 @@
 /**
  * The --max-overhead controller: picks the watcher's sample fraction tick by tick so that the
- * ESTIMATED slowdown of the target (overhead.ts) stays at or under a budget.
+ * ESTIMATED share of the target's CPU time spent on write faults (overhead.ts) stays at or under
+ * a budget, from the first tick on.
  *
  * Strategy (DAMON bounds its monitoring cost the same way: fewer regions sampled, not fewer
- * samples skipped): after each tick, the pages the target would have faulted on with every page
- * protected (the exact count, or the sampled tick's extrapolation) give the slowdown an exact
- * watch would cost (the model of overhead.ts, uncapped); sampling f of the pages costs about f of
- * that, so budget / that is the fraction that fits. Fractions are powers of two between 1 and 1/64, so the sample
- * changes rarely (each change costs one tick without a stated error):
- * - too costly: drop at once to the largest power of two that fits;
- * - room to spare: widen one step (x2) only when the doubled sample would still fit with a 20%
- *   margin, so a load at the edge of the budget does not flap between two fractions.
+ * samples skipped; TCP's slow start the way it opens): the watch STARTS at the sample the budget
+ * surely allows (start(): the largest power of two at which even every sampled page written in
+ * every tick of the interval set would cost no more than the budget of a whole CPU; 1/64 for any
+ * watch over a few tens of MiB), so the first tick is already bounded, and GROWS while the
+ * measured cost leaves room. After each tick, the pages the target would have faulted on with
+ * every page protected (the exact count, or the sampled tick's extrapolation) give the share an
+ * exact watch would cost (overhead.ts's model, uncapped, divided by the target's CPU time in the
+ * tick when it is known, floored at MIN_CPU_SHARE of the tick); sampling f of the pages costs
+ * about f of that. Fractions are powers of two between 1 and 1/64, so the sample changes rarely
+ * (each change costs one tick without a stated error):
+ * - too costly, judged by the tick's OWN faults (counted, not extrapolated): down to the largest
+ *   power of two at which those faults would fit, at least one step;
+ * - room to spare: widen one step (x2 a tick: slow start) only when the doubled sample would
+ *   still fit with a 20% margin, so a load at the edge of the budget does not flap; and not back
+ *   to a fraction that was over the budget until HOLD_TICKS ticks in a row were within it (as
+ *   TCP keeps a threshold after a loss): with few 2 MiB blocks in the sample the extrapolation
+ *   can say a fraction fits that its own faults just said does not (a C writer of 64 MiB under
+ *   a CPU hog alternated 1/32 and 1/16 tick by tick, every other tick over).
+ * One noisy figure cannot swing it: the CPU time is floored (a tick in which the target barely
+ * ran is not divided by ~0, and does not widen the sample: a sleeping target keeps its sample
+ * for its next burst), the extrapolation only ever widens one step, and the calibrated cost is
+ * a median timed by the CPU clock (overhead.ts).
  * With no budget (null) the watch stays exact: fraction 1.
  *
  * The estimate has an error of its own (overhead.ts: a target's fault cost 0.65-1.55x the
@@ -31,6 +46,13 @@ export const MIN_SAMPLE_FRACTION = 1 / 64;
 /** The longest the interval is stretched: x64 the one set (100 ms -> 6.4 s). */
 export const MAX_STRETCH = 64;
 const WIDEN_MARGIN = 1.2;
+/** Ticks within the budget before a fraction found too costly is tried again. */
+export const HOLD_TICKS = 8;
+/**
+ * Below this share of the tick, the target's CPU time in it is too small to divide by: it is
+ * floored there (overhead.ts estimateOverhead marks such a figure low confidence).
+ */
+export const MIN_CPU_SHARE = 0.05;
 /** How far the calibrated fault cost may be from a target's own (overhead.ts). */
 export const ESTIMATE_ERROR = 1.25;
 
@@ -50,6 +72,11 @@ export interface TickLoad {
   faultedPages?: number;
   /** Pages the sample covered this tick; 0 = none (it saw nothing, so says nothing). */
   sampledPages?: number;
+  /**
+   * CPU time the target's threads ran in the tick, ms (overhead.ts TargetCpuClock); omitted or
+   * null: unknown, the wall time `elapsedMs` is the denominator instead.
+   */
+  targetCpuMs?: number | null;
 }
 
 /** The largest power of two (1, 1/2, 1/4, ...) at or under `f`, never below the minimum. */
@@ -64,6 +91,10 @@ export class OverheadBudget {
   private floor = MIN_SAMPLE_FRACTION;
   /** What the estimate is held under: the budget less room for the estimate's error. */
   private readonly aimPct: number;
+  /** The smallest fraction found over the budget lately: not widened into (see top). */
+  private ceiling = Infinity;
+  /** Ticks within the budget since the ceiling was set. */
+  private calm = 0;
 
   constructor(
     /** The budget, percent of the target's time (0 < maxPct <= 100). */
@@ -76,13 +107,30 @@ export class OverheadBudget {
     this.aimPct = maxPct / estimateError;
   }
 
+  /**
+   * The choice for the first tick of a watch of `watchedPages` pages at `intervalMs` (slow
+   * start): the largest power-of-two fraction at which every sampled page faulting every tick
+   * would still cost at most the budget (less its error) of a whole CPU, at least 1/64.
+   */
+  start(watchedPages: number, intervalMs: number): BudgetChoice {
+    const worstMs = (Math.max(0, watchedPages) * this.usPerFault) / 1000;
+    const allowedMs = (Math.max(0, intervalMs) * this.aimPct) / 100;
+    const fraction = worstMs > 0 ? powerOfTwoAtMost(allowedMs / worstMs) : 1;
+    return { fraction: Math.max(this.floor, fraction), stretch: 1 };
+  }
+
   /** The sample fraction and stretch for the next tick, given the current ones and this tick's load. */
   next(current: BudgetChoice, load: TickLoad): BudgetChoice {
     const { fraction, stretch } = current;
+    // The target's own CPU time in the tick when known (floored: a tick in which it barely ran
+    // says little), else the tick's wall time.
+    const cpu = load.targetCpuMs;
+    const denominatorMs =
+      cpu !== undefined && cpu !== null && cpu >= 0
+        ? Math.max(cpu, load.elapsedMs * MIN_CPU_SHARE)
+        : load.elapsedMs;
     const pct = (pages: number): number =>
-      load.elapsedMs > 0
-        ? (Math.max(0, pages) * this.usPerFault) / (load.elapsedMs * 10)
-        : Infinity;
+      denominatorMs > 0 ? (Math.max(0, pages) * this.usPerFault) / (denominatorMs * 10) : Infinity;
     // A sample that covered no page (a small watch: 2 MiB blocks, a small fraction) saw nothing
     // at all: twice the fraction becomes the floor, so the sample is never empty again and the
     // budget is kept by the interval instead.
@@ -90,29 +138,45 @@ export class OverheadBudget {
       this.floor = Math.min(1, Math.max(this.floor, fraction * 2));
       return { fraction: this.floor, stretch };
     }
+    // A tick in which the target barely ran says nothing about what it costs when it runs:
+    // no widening on it (else a sleeping target would be widened to exact, and its next burst
+    // would start unbounded); stepping down still applies.
+    const barelyRan = cpu !== undefined && cpu !== null && cpu < load.elapsedMs * MIN_CPU_SHARE;
     const exactPct = pct(load.writtenPagesAtFull);
+    if (barelyRan && pct(load.faultedPages ?? load.writtenPagesAtFull * fraction) <= this.aimPct)
+      return current;
     if (exactPct === 0) {
       if (stretch > 1) return { fraction, stretch: stretch / 2 };
-      return { fraction: fraction < 1 ? Math.min(1, fraction * 2) : 1, stretch };
+      if (++this.calm >= HOLD_TICKS) this.ceiling = Infinity;
+      const wider = fraction < 1 ? Math.min(1, fraction * 2) : 1;
+      return { fraction: wider < this.ceiling ? wider : fraction, stretch };
     }
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.
     const nowPct = pct(load.faultedPages ?? load.writtenPagesAtFull * fraction);
     const fits = this.aimPct / exactPct;
     if (nowPct > this.aimPct) {
-      // At least one step down (the sampled share may exceed the fraction; see above).
-      const target = Math.max(this.floor, powerOfTwoAtMost(Math.min(fits, fraction / 2)));
-      if (target < fraction) return { fraction: target, stretch };
+      // Down to where this tick's own faults would have fitted, at least one step (the sampled
+      // share may exceed the fraction; see above). Not by the extrapolation: at a small sample
+      // it is noisy, and one high reading would drop the sample further than the cost paid says.
+      const byOwn = nowPct > 0 ? (fraction * this.aimPct) / nowPct : fits;
+      const target = Math.max(this.floor, powerOfTwoAtMost(Math.min(byOwn, fraction / 2)));
+      if (target < fraction) {
+        this.ceiling = Math.min(this.ceiling, fraction);
+        this.calm = 0;
+        return { fraction: target, stretch };
+      }
       // At the smallest sample and still over: a longer interval.
       return { fraction, stretch: Math.min(MAX_STRETCH, stretch * 2) };
     }
+    if (++this.calm >= HOLD_TICKS) this.ceiling = Infinity;
     // Room to spare. Half the interval may cost up to twice as much (a writer that rewrites its
     // pages faults once per tick whatever the tick's length).
     if (stretch > 1) {
       if (nowPct * 2 * WIDEN_MARGIN <= this.aimPct) return { fraction, stretch: stretch / 2 };
       return current;
     }
-    if (fraction < 1 && fits >= fraction * 2 * WIDEN_MARGIN)
+    if (fraction < 1 && fits >= fraction * 2 * WIDEN_MARGIN && fraction * 2 < this.ceiling)
       return { fraction: fraction * 2, stretch };
     return current;
   }

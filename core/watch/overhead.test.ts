@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { probeCapabilities } from '../kernel/capabilities.ts';
-import { calibrateFaultCost, estOverheadPct, faultCost } from './overhead.ts';
+import { Worker } from 'node:worker_threads';
+import {
+  calibrateFaultCost,
+  estimateOverhead,
+  estOverheadPct,
+  faultCost,
+  MIN_CPU_SHARE,
+  TargetCpuClock,
+  threadCpuUs,
+} from './overhead.ts';
 
 describe('estOverheadPct (the model)', () => {
   it('is the share of the interval spent in faults', () => {
@@ -28,6 +37,88 @@ describe('estOverheadPct (the model)', () => {
     const a = estOverheadPct(1000, 100, 1.4);
     expect(estOverheadPct(2000, 100, 1.4)).toBeCloseTo(2 * a, 10);
     expect(estOverheadPct(1000, 200, 1.4)).toBeCloseTo(a / 2, 10);
+  });
+});
+
+describe('estimateOverhead (share of the target’s CPU time)', () => {
+  it('divides the faults’ time by the CPU time the target ran, not by the wall interval', () => {
+    // 1,000 faults of 20 us = 20 ms; the target ran 40 ms of a 100 ms tick (a busy machine).
+    const e = estimateOverhead(1000, 20, 100, 40);
+    expect(e).toEqual({ pct: 50, basis: 'cpu', lowConfidence: false });
+    // The wall figure says 20%: understated by the target's share of a CPU.
+    expect(estOverheadPct(1000, 100, 20)).toBeCloseTo(20, 10);
+    // A whole CPU: the same as the wall figure.
+    expect(estimateOverhead(1000, 20, 100, 100).pct).toBeCloseTo(20, 10);
+    // Threads in parallel: their CPU time adds up, so do their faults.
+    expect(estimateOverhead(4000, 20, 100, 200).pct).toBeCloseTo(40, 10);
+  });
+
+  it('is never swung to 100% by a tick in which the target barely ran: floored and marked', () => {
+    // 76 faults (1.52 ms) in a tick where the target ran 0.1 ms: divided by the floor (5 ms).
+    const e = estimateOverhead(76, 20, 100, 0.1);
+    expect(MIN_CPU_SHARE * 100).toBe(5);
+    expect(e.pct).toBeCloseTo(30.4, 6);
+    expect(e.lowConfidence).toBe(true);
+    expect(estimateOverhead(76, 20, 100, 0).pct).toBeCloseTo(30.4, 6);
+    // No faults: 0, whatever the CPU time, and nothing shaky about it.
+    expect(estimateOverhead(0, 20, 100, 0)).toEqual({ pct: 0, basis: 'cpu', lowConfidence: false });
+  });
+
+  it('caps at 100 and says so when the faults’ time exceeds the CPU time the target had', () => {
+    expect(estimateOverhead(10_000, 20, 100, 100)).toEqual({
+      pct: 100,
+      basis: 'cpu',
+      lowConfidence: true,
+    });
+    // Just over (the quiet redis case: 100.6 ms of faults in ~100 ms of CPU): 100, confident.
+    expect(estimateOverhead(5686, 17.7, 100, 99)).toEqual({
+      pct: 100,
+      basis: 'cpu',
+      lowConfidence: false,
+    });
+  });
+
+  it('falls back to the wall interval, marked, when the CPU time is unknown', () => {
+    expect(estimateOverhead(1000, 20, 100, null)).toEqual({
+      pct: 20,
+      basis: 'wall',
+      lowConfidence: true,
+    });
+  });
+});
+
+describe('TargetCpuClock and threadCpuUs (real /proc, real threads)', () => {
+  it('reads a process’s CPU time since the last reading, with threads coming and going', async () => {
+    const clock = new TargetCpuClock(process.pid);
+    expect(clock.sinceLastMs()).toBeNull(); // the first reading primes it
+    const spin = (ms: number): void => {
+      const end = threadCpuUs() + ms * 1000;
+      while (threadCpuUs() < end);
+    };
+    const w0 = performance.now();
+    spin(30);
+    const wallMs = performance.now() - w0;
+    const ms = clock.sinceLastMs()!;
+    // At least the 30 ms this thread spun; at most every thread of ours for the wall time.
+    expect(ms).toBeGreaterThanOrEqual(29);
+    expect(ms).toBeLessThan(30 + wallMs * 64);
+    // A thread born and gone between two readings: the clock keeps working (its time is lost,
+    // which only makes the estimate err high), and a thread born and alive is counted whole.
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const cpu = () => { const u = process.threadCpuUsage(); return u.user + u.system; };
+       const end = cpu() + 30_000; while (cpu() < end);
+       parentPort.postMessage('spun'); setInterval(() => {}, 1000);`,
+      { eval: true },
+    );
+    try {
+      await new Promise((resolve) => worker.once('message', resolve));
+      expect(clock.sinceLastMs()!).toBeGreaterThanOrEqual(25);
+    } finally {
+      await worker.terminate();
+    }
+    expect(clock.sinceLastMs()).toBeGreaterThanOrEqual(0);
+    expect(new TargetCpuClock(2 ** 22 + 12345).sinceLastMs()).toBeNull(); // no such process
   });
 });
 

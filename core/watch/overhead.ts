@@ -1,14 +1,18 @@
 /**
  * What being watched costs the target: the write-protect fault cost, measured on the running
- * kernel, and an ESTIMATE of the target's slowdown from it.
+ * kernel, and an ESTIMATE of the share of the target's CPU time spent on write faults.
  *
  * Calibration (calibrateFaultCost, ~30 ms, in pagescope's OWN process; the target is never
  * touched): write 128 pages of 4 KiB (no THP), each under a page table of its own (513 pages
  * apart), register them with a userfaultfd in async write-protect mode, then per round:
  * write-protect them (PAGEMAP_SCAN WP_MATCHING), and per chunk of 16 pages time one write to
  * each (each takes its first-write fault, resolved by the kernel) and the same writes again (no
- * fault). The difference per page is the cost of one fault; the median over all chunks is kept,
- * so a busy neighbour preempting one chunk does not move it.
+ * fault). The difference per page is the cost of one fault; the median over all chunks is kept.
+ * Chunks are timed by this thread's CPU clock (CLOCK_THREAD_CPUTIME_ID), not the wall clock: a
+ * busy neighbour that preempts a chunk stops that clock too, so the preemption is not counted
+ * as fault cost (wall-timed single calibrations read 359-1,456 us under load against 15-31 us
+ * quiet; KERNEL-NOTES "Cost of being watched"). The fault's cost itself is paid as CPU time of
+ * the faulting thread on these VMs (user time: the hypervisor's share shows up there).
  *
  * Why spread out: what a fault costs depends on how warm the target's page tables and the
  * caches around them are, which our process cannot reproduce. Pages under one page table fault
@@ -17,24 +21,32 @@
  * The dearer layout is measured, so the estimate errs towards more overhead, not less; the
  * controller keeps further room for its error (overhead-budget.ts, ESTIMATE_ERROR).
  *
- * The model (estOverheadPct): a watched page that is written takes exactly one fault per tick
- * (the tick re-protects it), so in a tick of T ms in which F protected pages were written the
- * target spent F x c in faults, c the calibrated cost. Slowdown = F x c / T: the share of the
- * interval the target spent faulting instead of working, i.e. throughput watched = (1 - slowdown)
- * x throughput unwatched. It is an estimate:
- * - F is summed over the target's threads but T is wall time: a target whose threads write in
- *   parallel loses less wall time than F x c (the figure is then an upper bound per thread);
+ * The model (estimateOverhead): a watched page that is written takes exactly one fault per tick
+ * (the tick re-protects it), so in a tick in which F protected pages were written the target
+ * spent F x c in faults, c the calibrated cost. The figure is F x c / C, C the CPU time the
+ * target's threads ran in the tick (TargetCpuClock: /proc/PID/task/TID/schedstat, summed over
+ * the threads): the share of the target's CPU time spent on write faults. For a target that
+ * uses all the CPU it gets, that is its slowdown (throughput watched = (1 - share) x
+ * unwatched) however busy the machine is. Dividing by the wall interval instead (estOverheadPct,
+ * the figure before) understated it on a busy machine, where the target had only part of a CPU
+ * (KERNEL-NOTES "Where the cost goes": redis under a CPU hog lost 94.6%, the wall figure said
+ * 29.7%, the CPU-time figure 76%). It is an estimate:
+ * - a target that ran almost no CPU in a tick (asleep, or starved) has no meaningful share: C
+ *   is floored at MIN_CPU_SHARE of the interval and the figure marked low confidence, so one
+ *   idle tick with a few faults never reads 100%;
+ * - a thread that exited during the tick takes its last run time with it (its CPU since the
+ *   previous reading is missing from C): the figure then errs high, never low;
  * - c is measured in pagescope's process (above), so a target's own cost may differ either way
- *   (this VM: 0.65-1.55x of c for bench case 8's random writer, run to run); an exact watch of a big
- *   range also competes with the target for its page tables while it scans, which the model
+ *   (this VM: 0.65-1.55x of c for bench case 8's random writer, run to run); an exact watch of a
+ *   big range also competes with the target for its page tables while it scans, which the model
  *   leaves out (that writer paid ~50 us per fault when all of its 1 GiB was re-protected
- *   every 100 ms). KERNEL-NOTES "Cost of being watched": redis at 16-33k pages per 100 ms tick
- *   ran at 0.62-0.73x; this model says 0.54-0.78x with c = 1.4 us.
+ *   every 100 ms).
  * - with sampling (WriteWatcher.setSampleFraction), only sampled pages are re-protected, so F is
  *   the tick's `faultedPages`, not its extrapolated count.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { PagescopeError } from '../kernel/errors.ts';
-import { closeFd, errno } from '../kernel/libc.ts';
+import { closeFd, errno, libc } from '../kernel/libc.ts';
 import {
   MAP_ANONYMOUS,
   MAP_NORESERVE,
@@ -48,6 +60,7 @@ import {
 import { Category, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
+import { MIN_CPU_SHARE } from './overhead-budget.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
 
 const PAGE = 4096;
@@ -61,8 +74,22 @@ const MADV_NOHUGEPAGE = 15;
 /** Pages per timed write (see calibrateFaultCost). */
 const CHUNK_PAGES = 16;
 
+const CLOCK_THREAD_CPUTIME_ID = 3;
+const clockGettime = libc.func('int clock_gettime(int clk, void *ts)');
+const tsBuf = new BigInt64Array(2);
+
+/** CPU time this thread has run, microseconds (CLOCK_THREAD_CPUTIME_ID, ns resolution). */
+export function threadCpuUs(): number {
+  if (clockGettime(CLOCK_THREAD_CPUTIME_ID, tsBuf) !== 0)
+    throw new PagescopeError(`clock_gettime failed (errno ${errno()})`, 'kernel');
+  return Number(tsBuf[0]) * 1e6 + Number(tsBuf[1]) / 1000;
+}
+
 export interface FaultCost {
-  /** Median cost of one write-protect fault (first write to a protected page), microseconds. */
+  /**
+   * Median cost of one write-protect fault (first write to a protected page), microseconds of
+   * this thread's CPU time.
+   */
   usPerFault: number;
   /** Pages written per round, and rounds measured. */
   pages: number;
@@ -127,14 +154,14 @@ export function calibrateFaultCost(options: CalibrationOptions = {}): FaultCost 
       const round: number[] = [];
       for (let k = 0; k < chunks; k++) {
         const first = k * CHUNK_PAGES;
-        const a = performance.now();
+        const a = threadCpuUs();
         // Every page: its first write since the protect.
         for (let i = first; i < first + CHUNK_PAGES; i++) memset(pageAt(i), 2 + (r & 63), 64);
-        const b = performance.now();
+        const b = threadCpuUs();
         // The same writes, no fault.
         for (let i = first; i < first + CHUNK_PAGES; i++) memset(pageAt(i), 3 + (r & 63), 64);
-        const c = performance.now();
-        round.push(((b - a - (c - b)) * 1000) / CHUNK_PAGES);
+        const c = threadCpuUs();
+        round.push((b - a - (c - b)) / CHUNK_PAGES);
       }
       samplesUs.push(medianOf(round));
       perChunk.push(...round);
@@ -175,9 +202,9 @@ export function faultCost(): FaultCost {
 }
 
 /**
- * ESTIMATED slowdown of the target in percent (0..100): the share of a tick of `intervalMs` the
- * target spent in `faultedPages` write-protect faults of `usPerFault` each (model: top comment).
- * 0 for no faults; capped at 100 (the target did nothing but fault).
+ * The figure as it was before the target's CPU time was read (and the fallback when it cannot
+ * be): the share of a tick of `intervalMs` of WALL time spent in `faultedPages` write-protect
+ * faults of `usPerFault` each, percent, capped at 100. Understates the cost on a busy machine.
  */
 export function estOverheadPct(
   faultedPages: number,
@@ -187,4 +214,108 @@ export function estOverheadPct(
   if (!(faultedPages > 0) || !(usPerFault > 0)) return 0;
   if (!(intervalMs > 0)) return 100;
   return Math.min(100, (faultedPages * usPerFault) / (intervalMs * 10));
+}
+
+export { MIN_CPU_SHARE };
+
+/** The estimate of one tick (estimateOverhead). */
+export interface OverheadEstimate {
+  /** Estimated share of the target's CPU time spent on write faults, percent, 0..100. */
+  pct: number;
+  /** What it was divided by: the target's CPU time ('cpu'), or the wall interval ('wall'). */
+  basis: 'cpu' | 'wall';
+  /**
+   * The figure is shaky: the target ran less than MIN_CPU_SHARE of the interval (floored), its
+   * CPU time could not be read (wall interval), or the faults' estimated time exceeds the CPU
+   * time it had (the calibrated cost does not fit this target).
+   */
+  lowConfidence: boolean;
+}
+
+/**
+ * ESTIMATED share of the target's CPU time spent on write faults this tick (top comment):
+ * `faultedPages` x `usPerFault` / `targetCpuMs` (its threads' CPU time in the tick, null when
+ * unknown: the wall interval instead), the CPU time floored at MIN_CPU_SHARE x `intervalMs`.
+ */
+export function estimateOverhead(
+  faultedPages: number,
+  usPerFault: number,
+  intervalMs: number,
+  targetCpuMs: number | null,
+): OverheadEstimate {
+  if (targetCpuMs === null || !(targetCpuMs >= 0))
+    return {
+      pct: estOverheadPct(faultedPages, intervalMs, usPerFault),
+      basis: 'wall',
+      lowConfidence: true,
+    };
+  const faultMs = faultedPages > 0 && usPerFault > 0 ? (faultedPages * usPerFault) / 1000 : 0;
+  const floorMs = intervalMs > 0 ? intervalMs * MIN_CPU_SHARE : 0;
+  const denominator = Math.max(targetCpuMs, floorMs);
+  const pct =
+    faultMs === 0 ? 0 : denominator > 0 ? Math.min(100, (100 * faultMs) / denominator) : 100;
+  return {
+    pct,
+    basis: 'cpu',
+    lowConfidence: faultMs > 0 && (targetCpuMs < floorMs || faultMs > 1.5 * targetCpuMs),
+  };
+}
+
+/**
+ * The CPU time a process's threads ran, read per tick from /proc/PID/task/TID/schedstat (its
+ * first field: ns on the CPU, user and kernel; one small read per thread). `sinceLastMs()`
+ * gives the CPU time since its previous call: a thread new since then counts all its run time
+ * (it was born in the interval), a thread gone since then is dropped (its last share is lost,
+ * so the estimate errs high). Falls back to /proc/PID/task/TID/stat utime+stime (clock ticks)
+ * when schedstat is missing.
+ */
+export class TargetCpuClock {
+  private last = new Map<number, number>();
+  private primed = false;
+
+  constructor(readonly pid: number) {}
+
+  /** CPU ms of the target's threads since the previous call; null on the first or when unreadable. */
+  sinceLastMs(): number | null {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${this.pid}/task`);
+    } catch {
+      return null;
+    }
+    const now = new Map<number, number>();
+    let deltaNs = 0;
+    for (const t of tids) {
+      const tid = Number(t);
+      const ns = threadRunNs(this.pid, tid);
+      if (ns === null) continue; // exited between readdir and read
+      now.set(tid, ns);
+      const before = this.last.get(tid);
+      deltaNs += before === undefined ? ns : Math.max(0, ns - before);
+    }
+    const wasPrimed = this.primed;
+    this.last = now;
+    this.primed = now.size > 0;
+    return wasPrimed && now.size > 0 ? deltaNs / 1e6 : null;
+  }
+}
+
+const TICK_NS = 1e9 / 100; // USER_HZ
+
+function threadRunNs(pid: number, tid: number): number | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1');
+    const ns = Number(s.slice(0, s.indexOf(' ')));
+    if (Number.isFinite(ns)) return ns;
+  } catch {
+    // no schedstat (CONFIG_SCHED_INFO off), or the thread is gone: try stat
+  }
+  try {
+    const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the comm.
+    return (Number(f[11]) + Number(f[12])) * TICK_NS;
+  } catch {
+    return null;
+  }
 }

@@ -25,6 +25,10 @@ type StatusCounters = Pick<
   | 'writtenErr'
 >;
 
+/** What "est. overhead" means, said on hover (core/watch/overhead.ts). */
+export const OVERHEAD_MEANING =
+  "est. overhead: the estimated share of the target's CPU time spent on write faults in the last tick (its faults x the fault cost measured on this kernel, over the CPU time its threads ran).";
+
 /** The status line's text for a tick: exact counts as counts, estimates said as estimates. */
 export function statusText(c: StatusCounters, watching: boolean): string {
   const scan = `scan ${c.scanMs.toFixed(1)} ms`;
@@ -92,7 +96,9 @@ export function StatusLine() {
             : 'Not attached.';
         return;
       }
-      el.textContent = statusText(f.counters, st.watching || f.counters.watched > 0);
+      const watching = st.watching || f.counters.watched > 0;
+      el.textContent = statusText(f.counters, watching);
+      el.title = watching ? OVERHEAD_MEANING : '';
       const rate = rateRef.current;
       if (rate) {
         const r = rateText(

@@ -161,6 +161,8 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
 describe('writtenText and overheadNote', () => {
   const exact = {
     estOverheadPct: 0.04,
+    targetCpuMs: 50,
+    estLowConfidence: false,
     sampleFraction: 1,
     writtenEst: 3,
     writtenErr: 0,
@@ -173,6 +175,8 @@ describe('writtenText and overheadNote', () => {
   it('say a sampled count is an estimate, with its error and the sample', () => {
     const sampled = {
       estOverheadPct: 12.6,
+      targetCpuMs: 50,
+      estLowConfidence: false,
       sampleFraction: 0.25,
       writtenEst: 12_345.4,
       writtenErr: 801,
@@ -182,8 +186,13 @@ describe('writtenText and overheadNote', () => {
     expect(writtenText(3000, { ...sampled, writtenErr: -1 })).toBe(
       '≈ 12,345 pages (est., 25% sample)',
     );
-    expect(overheadNote(sampled)).toBe('  est. overhead 13%');
-    expect(overheadNote({ ...sampled, estOverheadPct: 3.21 })).toBe('  est. overhead 3.2%');
+    expect(overheadNote(sampled)).toBe('  est. 13% of its CPU on write faults');
+    expect(overheadNote({ ...sampled, estOverheadPct: 3.21 })).toBe(
+      '  est. 3.2% of its CPU on write faults',
+    );
+    expect(overheadNote({ ...sampled, estLowConfidence: true })).toBe(
+      '  est. 13% of its CPU on write faults (low confidence)',
+    );
   });
   it('say when the overhead bound lengthened the interval', () => {
     expect(intervalNote({ intervalMs: 100 }, 100)).toBe('');

@@ -10,11 +10,13 @@
  * Human output: one line per tick with the written page count and the busiest VMAs, and
  * "(late N ms, K ticks skipped)" when the tick was late. --json: one object per line per tick,
  * written as it happens ({tick, t, lagMs, skipped, writtenPages, exact, sampleFraction,
- * writtenEst, writtenErr, estOverheadPct, intervalMs, written, moreRanges}: at most JSON_RANGE_CAP written
+ * writtenEst, writtenErr, estOverheadPct, targetCpuMs, estLowConfidence, intervalMs, written,
+ * moreRanges}: at most JSON_RANGE_CAP written
  * ranges, `moreRanges` counts the rest, --all-ranges prints all), and a last
  * `{"done": true, ...}` line.
- * The cost of being watched: every tick states the ESTIMATED slowdown of the target from
- * write-protect faults (estOverheadPct, core/watch/overhead.ts). --max-overhead PCT keeps that
+ * The cost of being watched: every tick states the ESTIMATED share of the target's CPU time spent
+ * on write faults (estOverheadPct, core/watch/overhead.ts; targetCpuMs the CPU time it is a
+ * share of, estLowConfidence when that figure is shaky). --max-overhead PCT keeps that
  * estimate under PCT / 1.25 (room for its own error) by watching a sample of the pages (core/watch/overhead-budget.ts), and by a
  * longer interval when the smallest sample is not enough (each tick's intervalMs says); a
  * sampled tick says so (exact: false, the sample fraction) and its writtenEst is an
@@ -82,17 +84,23 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 function costLine(maxOverheadPct: number | null): string {
   return (
     `being watched costs the target about ${faultCost().usPerFault.toFixed(2)} us per first write to a page per tick ` +
-    `(measured now on this kernel); overhead figures are estimates` +
+    `(measured now on this kernel, by CPU time); overhead figures are estimates of the share of the target's CPU time spent on write faults` +
     (maxOverheadPct !== null
       ? `, kept under ${maxOverheadPct}% by sampling (and a longer interval when the smallest sample is not enough).\n`
       : '.\n')
   );
 }
 
-/** "  est. overhead 3.2%" (an estimate, said as one), or nothing under 0.1%. */
-export function overheadNote(f: WatchFigures): string {
+/**
+ * "  est. 3.2% of its CPU on write faults" (an estimate, said as one, and what it is a share
+ * of), "(low confidence)" when it is shaky, or nothing under 0.1%.
+ */
+export function overheadNote(
+  f: Pick<WatchFigures, 'estOverheadPct'> & Partial<Pick<WatchFigures, 'estLowConfidence'>>,
+): string {
   if (f.estOverheadPct < 0.1) return '';
-  return `  est. overhead ${f.estOverheadPct < 10 ? f.estOverheadPct.toFixed(1) : Math.round(f.estOverheadPct)}%`;
+  const pct = f.estOverheadPct < 10 ? f.estOverheadPct.toFixed(1) : Math.round(f.estOverheadPct);
+  return `  est. ${pct}% of its CPU on write faults${f.estLowConfidence ? ' (low confidence)' : ''}`;
 }
 
 /** "  (interval lengthened to 800 ms by --max-overhead)", or nothing at the interval set. */
@@ -361,7 +369,9 @@ export async function watchCommand(
             sampleFraction: step.figures.sampleFraction,
             writtenEst: step.figures.writtenEst,
             writtenErr: step.figures.writtenErr >= 0 ? step.figures.writtenErr : null,
-            estOverheadPct: step.figures.estOverheadPct,
+            estOverheadPct: round2(step.figures.estOverheadPct),
+            targetCpuMs: step.figures.targetCpuMs >= 0 ? round2(step.figures.targetCpuMs) : null,
+            estLowConfidence: step.figures.estLowConfidence,
             intervalMs: step.figures.intervalMs,
             written,
             moreRanges,

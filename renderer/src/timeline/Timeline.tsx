@@ -40,7 +40,7 @@ export function Timeline() {
       canvas.setAttribute(
         'aria-label',
         last
-          ? `Timeline of ${ticks.length} ticks; latest tick ${last.tick}: ${last.written} written, ${last.present} present, ${last.swapped} swapped pages; estimated overhead ${last.estOverheadPct.toFixed(1)}%.`
+          ? `Timeline of ${ticks.length} ticks; latest tick ${last.tick}: ${last.written} written, ${last.present} present, ${last.swapped} swapped pages; estimated overhead ${last.estOverheadPct.toFixed(1)}% (estimated share of the target's CPU time spent on write faults).`
           : 'Timeline: no ticks yet.',
       );
       canvas.dataset.ticks = String(ticks.length);

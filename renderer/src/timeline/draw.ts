@@ -112,7 +112,7 @@ export function drawTimeline(
   const pText = `lines: 0–${yP.domain()[1].toLocaleString('en-US')} pages`;
   ctx.fillText(pText, width - PAD.right - ctx.measureText(pText).width, PAD.top - 5);
   if (maxO > 0) {
-    const oText = `dashed: est. overhead, max ${maxO < 10 ? maxO.toFixed(1) : Math.round(maxO)}%`;
+    const oText = `dashed: est. overhead (% of target CPU on write faults), max ${maxO < 10 ? maxO.toFixed(1) : Math.round(maxO)}%`;
     ctx.fillText(oText, (width - ctx.measureText(oText).width) / 2, PAD.top - 5);
   }
   ctx.globalAlpha = 1;
