@@ -103,15 +103,18 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
     const lo = Math.max(a, Number(c.dataset.firstIndex)), hi = Math.min(b, Number(c.dataset.endIndex));
     return hi - lo >= (b - a) * 0.9;
   })()`;
-  await until('the focused VMA in view', () => page.evaluate(inView)).catch(async (err) => {
-    const state = await page.evaluate(`(() => {
-      const s = window.__pagescope.useApp.getState();
-      const v = s.vmas.find((x) => x.start === s.focusedVma);
-      const c = document.querySelector('canvas[data-testid="heatmap"]');
-      return JSON.stringify({ zoom: s.zoom, v: v && [v.offset, v.endPage - v.startPage], view: [c.dataset.firstIndex, c.dataset.endIndex, c.dataset.squeezed] });
-    })()`);
-    throw new Error(`${(err as Error).message}: ${state}`);
-  });
+  // Waits (up to `ms`) for the focused VMA in view; a failure says what the view and VMA were.
+  const focusedInView = (what: string, ms?: number) =>
+    until(what, () => page.evaluate(inView), ms).catch(async (err) => {
+      const state = await page.evaluate(`(() => {
+        const s = window.__pagescope.useApp.getState();
+        const v = s.vmas.find((x) => x.start === s.focusedVma);
+        const c = document.querySelector('canvas[data-testid="heatmap"]');
+        return JSON.stringify({ zoom: s.zoom, v: v && [v.offset, v.endPage - v.startPage], view: [c.dataset.firstIndex, c.dataset.endIndex, c.dataset.squeezed] });
+      })()`);
+      throw new Error(`${(err as Error).message}: ${state}`);
+    });
+  await focusedInView('the focused VMA in view');
   const written = await until('written pages in the status line', async () => {
     const n = writtenFromStatus(await statusText(page));
     return n !== null && n > 0 ? n : 0;
@@ -135,7 +138,8 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
     Number(await page.evaluate('window.__pagescope.frameHub.latest?.tick ?? 0'));
   const tickThen = await tickNow();
   await until('ten more ticks', async () => (await tickNow()) >= tickThen + 10);
-  expect(await page.evaluate(inView)).toBe(true);
+  // (a frame whose address space just changed may be drawn once before the view follows it)
+  await focusedInView('the focused VMA still in view ten ticks later', 3000);
   await shot('demo-writes');
 
   // Look at a past tick on the timeline, then go back to live.
