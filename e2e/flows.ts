@@ -133,6 +133,12 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
     page.evaluate('window.__pagescope.useApp.getState().maxOverheadPct === 1'),
   );
   expect(await page.getByTestId('rate').textContent()).toMatch(/^every \d+ ms/);
+  // And unbounded again: under a 1% bound the interval may be lengthened up to 64x (6.4 s), so
+  // the ten ticks below would take minutes.
+  await page.getByLabel('Max overhead').selectOption('');
+  await until('no bound in the store', () =>
+    page.evaluate('window.__pagescope.useApp.getState().maxOverheadPct === null'),
+  );
   // Still in view ten ticks later, while the demo's address space keeps changing.
   const tickNow = async (): Promise<number> =>
     Number(await page.evaluate('window.__pagescope.frameHub.latest?.tick ?? 0'));
