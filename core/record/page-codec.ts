@@ -128,6 +128,22 @@ export function remapPages(
 ): Uint16Array {
   if (out.length < nextTotal) throw new RangeError('remap target too small');
   out.fill(0, 0, nextTotal);
+  forEachCarried(prevVmas, nextVmas, (from, to, n) => {
+    if (from + n <= prev.length) out.set(prev.subarray(from, from + n), to);
+  });
+  return out;
+}
+
+/**
+ * Where the pages of one layout go in another, by address: for each stretch of `n` pages mapped
+ * in both, `from` is its collapsed index in the old layout and `to` in the new one (both lists
+ * sorted by address).
+ */
+function forEachCarried(
+  prevVmas: readonly VmaInfo[],
+  nextVmas: readonly VmaInfo[],
+  each: (from: number, to: number, n: number) => void,
+): void {
   let i = 0;
   for (const v of nextVmas) {
     while (i < prevVmas.length && prevVmas[i].endPage <= v.startPage) i++;
@@ -135,13 +151,9 @@ export function remapPages(
       const u = prevVmas[k];
       const s = Math.max(u.startPage, v.startPage);
       const e = Math.min(u.endPage, v.endPage);
-      if (s >= e) continue;
-      const from = u.offset + (s - u.startPage);
-      if (from + (e - s) > prev.length) continue;
-      out.set(prev.subarray(from, from + (e - s)), v.offset + (s - v.startPage));
+      if (s < e) each(u.offset + (s - u.startPage), v.offset + (s - v.startPage), e - s);
     }
   }
-  return out;
 }
 
 /** A Uint16Array of at least `n` entries: `buf` when it is large enough, else a new one. */
@@ -237,30 +249,20 @@ export function remapRuns(
   nextVmas: readonly VmaInfo[],
 ): PageRuns {
   const out = emptyRuns();
-  let i = 0;
-  for (const v of nextVmas) {
-    while (i < prevVmas.length && prevVmas[i].endPage <= v.startPage) i++;
-    for (let k = i; k < prevVmas.length && prevVmas[k].startPage < v.endPage; k++) {
-      const u = prevVmas[k];
-      const s = Math.max(u.startPage, v.startPage);
-      const e = Math.min(u.endPage, v.endPage);
-      if (s >= e) continue;
-      // The pieces of prev over [from, from + e - s), shifted to v's collapsed place.
-      const from = u.offset + (s - u.startPage);
-      const to = v.offset + (s - v.startPage);
-      let lo = 0;
-      let hi = prev.count;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (prev.ends[mid] <= from) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let q = lo; q < prev.count && prev.starts[q] < from + (e - s); q++) {
-        const ps = Math.max(prev.starts[q], from);
-        const pe = Math.min(prev.ends[q], from + (e - s));
-        if (pe > ps) pushRun(out, ps - from + to, pe - from + to, prev.vals[q]);
-      }
+  forEachCarried(prevVmas, nextVmas, (from, to, n) => {
+    // The pieces of prev over [from, from + n), shifted to their new place.
+    let lo = 0;
+    let hi = prev.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (prev.ends[mid] <= from) lo = mid + 1;
+      else hi = mid;
     }
-  }
+    for (let q = lo; q < prev.count && prev.starts[q] < from + n; q++) {
+      const ps = Math.max(prev.starts[q], from);
+      const pe = Math.min(prev.ends[q], from + n);
+      if (pe > ps) pushRun(out, ps - from + to, pe - from + to, prev.vals[q]);
+    }
+  });
   return out;
 }

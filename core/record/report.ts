@@ -20,6 +20,7 @@ import {
   type PrecopyEstimate,
   type Series,
   type VmaWriteRow,
+  type WindowSummary,
 } from './analytics.ts';
 import { applyRuns, emptyRuns, remapRuns, type PageRuns } from './page-codec.ts';
 import type { Recording } from './reader.ts';
@@ -80,17 +81,9 @@ export interface RecordingReport {
    * last, mean and peak; null (n/a) for a window longer than the run. `spanningGap` of the
    * `positions` windows span a gap in the ticks (their writes cover more than the window).
    */
-  workingSet: Array<{
-    window: string;
-    windowMs: number | null;
-    last: number | null;
-    mean: number | null;
-    peak: number | null;
-    positions: number;
-    spanningGap: number;
-    lastSpansGap: boolean;
-    peakSpansGap: boolean;
-  }>;
+  workingSet: Array<
+    { window: string; windowMs: number | null } & Omit<WindowSummary, 'windowMs' | 'fits'>
+  >;
   /** Time-weighted: bytes written per second of wall time (analytics.ts dirtyRate). */
   dirtyRate: {
     windowMs: number;
