@@ -279,6 +279,8 @@ export async function recordCommand(
       });
   };
 
+  // The wall time starts before the recorder can see a first tick, so it holds the ticks' span.
+  const startedAt = performance.now();
   let ticks = 0;
   // The summary's timing: the recorded ticks' own times and skipped counts (what `report` reads).
   let firstT = NaN;
@@ -324,7 +326,6 @@ export async function recordCommand(
       (sel ? `, watching ${sel.what} for writes` : '') +
       `; ${Number.isFinite(durationS) ? `for ${durationS} s, or ` : ''}Ctrl-C ends it.\n`,
   );
-  const startedAt = performance.now();
   const timer = Number.isFinite(durationS)
     ? setTimeout(() => stop(`${durationS} s done`), durationS * 1000)
     : null;
