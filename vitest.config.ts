@@ -43,7 +43,14 @@ const ALL = [
   'testing/**/*.test.ts',
 ];
 
-const shared = { pool: 'forks', testTimeout: 60_000, hookTimeout: 120_000 } as const;
+// The timeouts are a quiet machine's: testing/scaled-timeouts.ts scales them per file by the
+// machine's slowness (testing/wait.ts), as every wait in a test is.
+const shared = {
+  pool: 'forks',
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  setupFiles: ['testing/scaled-timeouts.ts'] as string[],
+} as const;
 
 export default defineConfig({
   test: {
