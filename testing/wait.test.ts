@@ -3,7 +3,7 @@
  * and the scaled limit, when time runs out; the slowness scale sees a loaded CPU.
  */
 import { Worker } from 'node:worker_threads';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { eventually, limit, measureCpuShare, slowness, until } from './wait.ts';
 
 const floor = process.env.PAGESCOPE_TEST_SLOWNESS;
@@ -65,4 +65,16 @@ it('measures a CPU shared with busy threads as slower', async (ctx) => {
   } finally {
     await Promise.all(spinners.map((w) => w.terminate()));
   }
+});
+
+it("scales vi.waitFor's and expect.poll's limits too (testing/scaled-timeouts.ts)", async () => {
+  process.env.PAGESCOPE_TEST_SLOWNESS = '4';
+  const t0 = performance.now();
+  await expect(vi.waitFor(() => expect(1).toBe(2), { timeout: 50 })).rejects.toThrow(
+    /expected 1 to be 2.*\(vi.waitFor gave up after 50 ms × slowness/,
+  );
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
+  const t1 = performance.now();
+  await expect(expect.poll(() => 1, { timeout: 50, interval: 10 }).toBe(2)).rejects.toThrow();
+  expect(performance.now() - t1).toBeGreaterThanOrEqual(190);
 });
