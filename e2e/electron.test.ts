@@ -12,7 +12,6 @@ import { afterAll, describe, it } from 'vitest';
 import { electronMissingReason } from '../testing/electron/electron-binary.ts';
 import { newcomerPath } from './flows.ts';
 import { ensureRendererBuilt, ROOT } from './helpers.ts';
-import { limit } from '../testing/wait.ts';
 
 const missing = electronMissingReason();
 
@@ -25,21 +24,17 @@ describe.skipIf(missing !== null)('pagescope in Electron', () => {
     await app?.close();
   });
 
-  it(
-    'newcomer path in the Electron window',
-    async () => {
-      ensureRendererBuilt();
-      execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), '--node'], {
-        stdio: 'inherit',
-      });
-      const executablePath = createRequire(import.meta.url)('electron') as unknown as string;
-      const args = [path.join(ROOT, 'dist', 'electron', 'main.mjs')];
-      if (process.getuid?.() === 0) args.unshift('--no-sandbox');
-      app = await _electron.launch({ executablePath, args, cwd: ROOT });
-      const page = await app.firstWindow();
-      await page.getByLabel('Find process').waitFor();
-      await newcomerPath(page, 'electron');
-    },
-    limit(120_000),
-  );
+  it('newcomer path in the Electron window', async () => {
+    ensureRendererBuilt();
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), '--node'], {
+      stdio: 'inherit',
+    });
+    const executablePath = createRequire(import.meta.url)('electron') as unknown as string;
+    const args = [path.join(ROOT, 'dist', 'electron', 'main.mjs')];
+    if (process.getuid?.() === 0) args.unshift('--no-sandbox');
+    app = await _electron.launch({ executablePath, args, cwd: ROOT });
+    const page = await app.firstWindow();
+    await page.getByLabel('Find process').waitFor();
+    await newcomerPath(page, 'electron');
+  });
 });

@@ -55,7 +55,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
     ensureRendererBuilt();
     host = await startHost();
     browser = await launchBrowser();
-  }, limit(120_000));
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -76,129 +76,113 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
       if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   });
 
-  it(
-    'newcomer path: demo, heatmap, watch writes, reset, stop, no trace left',
-    async () => {
-      await newcomerPath(page, 'web');
-    },
-    limit(180_000),
-  );
+  it('newcomer path: demo, heatmap, watch writes, reset, stop, no trace left', async () => {
+    await newcomerPath(page, 'web');
+  });
 
-  it(
-    'the first minute with the keyboard alone, in at most 15 key presses',
-    async () => {
-      const { presses, keys } = await keyboardFirstMinute(page);
-      console.log(`keyboard first minute: ${presses} key presses (${keys.join(' ')})`);
-      expect(presses).toBeLessThanOrEqual(15);
-      const pid = await sessionPid(page);
-      await page.getByRole('button', { name: /detach/i }).click();
-      await until('the demo to end', () => !alive(pid), 10_000);
-      // A session's capability warning leaves with it: at most one "no swap" text remains (the
-      // machine's notes), not the session's notice beside it.
-      await page.getByRole('button', { name: 'Launch demo' }).waitFor();
-      expect(await page.getByText('No swap is configured').count()).toBeLessThanOrEqual(1);
-    },
-    limit(180_000),
-  );
+  it('the first minute with the keyboard alone, in at most 15 key presses', async () => {
+    const { presses, keys } = await keyboardFirstMinute(page);
+    console.log(`keyboard first minute: ${presses} key presses (${keys.join(' ')})`);
+    expect(presses).toBeLessThanOrEqual(15);
+    const pid = await sessionPid(page);
+    await page.getByRole('button', { name: /detach/i }).click();
+    await until('the demo to end', () => !alive(pid), 10_000);
+    // A session's capability warning leaves with it: at most one "no swap" text remains (the
+    // machine's notes), not the session's notice beside it.
+    await page.getByRole('button', { name: 'Launch demo' }).waitFor();
+    expect(await page.getByText('No swap is configured').count()).toBeLessThanOrEqual(1);
+  });
 
-  it(
-    'the heatmap by keyboard: a cell cursor, described once per move; shortcuts and help',
-    async () => {
-      const py = await startPython();
-      children.push(py);
-      await page.getByRole('button', { name: 'Refresh the process list' }).click();
-      await page.getByLabel('Find process').fill(String(py.pid));
-      await page
-        .locator('.proc-row', { hasText: String(py.pid) })
-        .first()
-        .click();
-      const heatmap = page.locator('canvas[data-testid="heatmap"]');
+  it('the heatmap by keyboard: a cell cursor, described once per move; shortcuts and help', async () => {
+    const py = await startPython();
+    children.push(py);
+    await page.getByRole('button', { name: 'Refresh the process list' }).click();
+    await page.getByLabel('Find process').fill(String(py.pid));
+    await page
+      .locator('.proc-row', { hasText: String(py.pid) })
+      .first()
+      .click();
+    const heatmap = page.locator('canvas[data-testid="heatmap"]');
+    await until('the heatmap to draw', async () =>
+      /pages shown/.test((await heatmap.getAttribute('aria-label')) ?? ''),
+    );
+    await page.keyboard.press('h');
+    expect(await page.evaluate('document.activeElement.className')).toBe('heatmap');
+    const live = page.getByTestId('heatmap-live');
+    const tip = page.getByTestId('heatmap-tip');
+    // The live region says what the tooltip shows for the cursor's cell (its address first).
+    const announced = async () => {
+      const said = (await live.textContent()) ?? '';
+      const shown = (await tip.locator('.tip-addr').textContent()) ?? '';
+      return /^0x[0-9a-f]+/.test(said) && said.startsWith(shown + '.') ? said : '';
+    };
+    await page.keyboard.press('ArrowRight');
+    const first = await until('the cursor cell announced', announced);
+    expect(await tip.isVisible()).toBe(true);
+    // Not every tick: the announcement stays while ticks go by.
+    const tickOf = async () => Number(/Tick (\d+)/.exec(await statusText(page))?.[1] ?? NaN);
+    const t0 = await tickOf();
+    await until('three more ticks', async () => (await tickOf()) >= t0 + 3);
+    expect(await live.textContent()).toBe(first);
+    // A move is announced anew.
+    await page.keyboard.press('ArrowDown');
+    await until('the next cell announced', async () => {
+      const said = await announced();
+      return said !== '' && said !== first;
+    });
+    // Enter picks the region under the cursor; the memory map selects it.
+    await page.keyboard.press('Enter');
+    await page.getByTestId('memory-map').getByRole('option', { selected: true }).waitFor();
+    // Mode by number key; help by "?", closed by Escape, focus back on the heatmap.
+    await page.keyboard.press('3');
+    expect(await page.getByRole('radio', { name: 'Writes' }).getAttribute('aria-checked')).toBe(
+      'true',
+    );
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard' });
+    await help.waitFor();
+    expect(await help.textContent()).toContain('Watch writes on the picked region or selection');
+    await screenshot(page, 'keyboard-help');
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+    expect(await page.evaluate('document.activeElement.className')).toBe('heatmap');
+    await page.getByRole('button', { name: 'Detach' }).click();
+    await page.getByLabel('Find process').waitFor();
+  });
+
+  it('the host goes away: a banner says so and what to do, nothing claims to be live', async () => {
+    // A host of its own: this one is stopped.
+    const own = await startHost();
+    const p = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await p.goto(own.url);
+      await p.getByRole('button', { name: 'Launch demo' }).click();
       await until('the heatmap to draw', async () =>
-        /pages shown/.test((await heatmap.getAttribute('aria-label')) ?? ''),
+        /pages shown/.test(
+          (await p.locator('canvas[data-testid="heatmap"]').getAttribute('aria-label')) ?? '',
+        ),
       );
-      await page.keyboard.press('h');
-      expect(await page.evaluate('document.activeElement.className')).toBe('heatmap');
-      const live = page.getByTestId('heatmap-live');
-      const tip = page.getByTestId('heatmap-tip');
-      // The live region says what the tooltip shows for the cursor's cell (its address first).
-      const announced = async () => {
-        const said = (await live.textContent()) ?? '';
-        const shown = (await tip.locator('.tip-addr').textContent()) ?? '';
-        return /^0x[0-9a-f]+/.test(said) && said.startsWith(shown + '.') ? said : '';
-      };
-      await page.keyboard.press('ArrowRight');
-      const first = await until('the cursor cell announced', announced);
-      expect(await tip.isVisible()).toBe(true);
-      // Not every tick: the announcement stays while ticks go by.
-      const tickOf = async () => Number(/Tick (\d+)/.exec(await statusText(page))?.[1] ?? NaN);
-      const t0 = await tickOf();
-      await until('three more ticks', async () => (await tickOf()) >= t0 + 3);
-      expect(await live.textContent()).toBe(first);
-      // A move is announced anew.
-      await page.keyboard.press('ArrowDown');
-      await until('the next cell announced', async () => {
-        const said = await announced();
-        return said !== '' && said !== first;
-      });
-      // Enter picks the region under the cursor; the memory map selects it.
-      await page.keyboard.press('Enter');
-      await page.getByTestId('memory-map').getByRole('option', { selected: true }).waitFor();
-      // Mode by number key; help by "?", closed by Escape, focus back on the heatmap.
-      await page.keyboard.press('3');
-      expect(await page.getByRole('radio', { name: 'Writes' }).getAttribute('aria-checked')).toBe(
-        'true',
+      await p.getByText(/^Live/).waitFor();
+      const banner = p.getByTestId('connection-lost');
+      expect(await banner.count()).toBe(0);
+      await own.stop();
+      await banner.waitFor({ timeout: limit(20_000) });
+      expect(await banner.getAttribute('role')).toBe('alert');
+      expect(await banner.textContent()).toMatch(
+        /Connection to the pagescope host lost\..*start it again and open the address it prints/,
       );
-      await page.keyboard.press('?');
-      const help = page.getByRole('dialog', { name: 'Keyboard' });
-      await help.waitFor();
-      expect(await help.textContent()).toContain('Watch writes on the picked region or selection');
-      await screenshot(page, 'keyboard-help');
-      await page.keyboard.press('Escape');
-      await help.waitFor({ state: 'hidden' });
-      expect(await page.evaluate('document.activeElement.className')).toBe('heatmap');
-      await page.getByRole('button', { name: 'Detach' }).click();
-      await page.getByLabel('Find process').waitFor();
-    },
-    limit(120_000),
-  );
-
-  it(
-    'the host goes away: a banner says so and what to do, nothing claims to be live',
-    async () => {
-      // A host of its own: this one is stopped.
-      const own = await startHost();
-      const p = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-      try {
-        await p.goto(own.url);
-        await p.getByRole('button', { name: 'Launch demo' }).click();
-        await until('the heatmap to draw', async () =>
-          /pages shown/.test(
-            (await p.locator('canvas[data-testid="heatmap"]').getAttribute('aria-label')) ?? '',
-          ),
-        );
-        await p.getByText(/^Live/).waitFor();
-        const banner = p.getByTestId('connection-lost');
-        expect(await banner.count()).toBe(0);
-        await own.stop();
-        await banner.waitFor({ timeout: limit(20_000) });
-        expect(await banner.getAttribute('role')).toBe('alert');
-        expect(await banner.textContent()).toMatch(
-          /Connection to the pagescope host lost\..*start it again and open the address it prints/,
-        );
-        await until('the next attempt announced', async () =>
-          /Trying again in \d+ s|Reconnecting/.test((await banner.textContent()) ?? ''),
-        );
-        expect(await p.getByText(/^Live/).count()).toBe(0);
-        expect(await statusText(p)).toBe('Disconnected from the host.');
-        expect(await p.getByRole('button', { name: 'Launch demo' }).isDisabled()).toBe(true);
-        await screenshot(p, 'connection-lost');
-      } finally {
-        await p.close();
-        await own.stop();
-      }
-    },
-    limit(180_000),
-  );
+      await until('the next attempt announced', async () =>
+        /Trying again in \d+ s|Reconnecting/.test((await banner.textContent()) ?? ''),
+      );
+      expect(await p.getByText(/^Live/).count()).toBe(0);
+      expect(await statusText(p)).toBe('Disconnected from the host.');
+      expect(await p.getByRole('button', { name: 'Launch demo' }).isDisabled()).toBe(true);
+      await screenshot(p, 'connection-lost');
+    } finally {
+      await p.close();
+      await own.stop();
+    }
+  });
 
   it('attaches to a python3 found by its pid, and leaves it untouched after detach', async () => {
     const py = await startPython();

@@ -71,53 +71,45 @@ describe('npm run dist', () => {
     expect(r.stderr).toMatch(/^pagescope: npm run dist needs Electron's binary, which is missing/);
   });
 
-  it(
-    'lays the app out (electron-builder --linux dir, a stand-in Electron binary)',
-    () => {
-      ensureRendererBuilt();
-      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-dist-'));
-      temps.push(tmp);
-      const fakeElectron = path.join(tmp, 'electron-dist');
-      fs.mkdirSync(fakeElectron);
-      fs.writeFileSync(path.join(fakeElectron, 'electron'), '#!/bin/sh\n', { mode: 0o755 });
-      const out = path.join(tmp, 'out');
-      execFileSync(
-        process.execPath,
-        [
-          path.join(ROOT, 'node_modules/electron-builder/cli.js'),
-          '--config',
-          'electron-builder.json',
-          `-c.electronDist=${fakeElectron}`,
-          `-c.directories.output=${out}`,
-          '--linux',
-          'dir',
-        ],
-        { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: limit(90_000) },
-      );
-      const resources = path.join(out, 'linux-unpacked/resources');
-      expect(fs.existsSync(path.join(out, 'linux-unpacked/pagescope'))).toBe(true);
-      const { listPackage } = require('@electron/asar') as { listPackage(p: string): string[] };
-      const inAsar = listPackage(path.join(resources, 'app.asar')).map((p) => p.replace(/^\//, ''));
-      for (const f of [
-        'package.json',
-        'dist/electron/main.mjs',
-        'dist/electron/preload.cjs',
-        'dist/renderer/index.html',
-      ])
-        expect(inAsar, f).toContain(f);
-      expect(inAsar.filter((f) => f.endsWith('.map') || f.includes('test-tmp'))).toEqual([]);
-      const unpacked = path.join(resources, 'app.asar.unpacked');
-      for (const name of SPAWNED_ENTRIES)
-        expect(fs.existsSync(path.join(unpacked, 'dist', `${name}.mjs`)), name).toBe(true);
-      const native = execFileSync(
-        'find',
-        [path.join(unpacked, 'node_modules'), '-name', '*.node'],
-        {
-          encoding: 'utf8',
-        },
-      );
-      expect(native).toMatch(new RegExp(`linux_${process.arch}/koffi\\.node`));
-    },
-    limit(120_000),
-  );
+  it('lays the app out (electron-builder --linux dir, a stand-in Electron binary)', () => {
+    ensureRendererBuilt();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-dist-'));
+    temps.push(tmp);
+    const fakeElectron = path.join(tmp, 'electron-dist');
+    fs.mkdirSync(fakeElectron);
+    fs.writeFileSync(path.join(fakeElectron, 'electron'), '#!/bin/sh\n', { mode: 0o755 });
+    const out = path.join(tmp, 'out');
+    execFileSync(
+      process.execPath,
+      [
+        path.join(ROOT, 'node_modules/electron-builder/cli.js'),
+        '--config',
+        'electron-builder.json',
+        `-c.electronDist=${fakeElectron}`,
+        `-c.directories.output=${out}`,
+        '--linux',
+        'dir',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: limit(90_000) },
+    );
+    const resources = path.join(out, 'linux-unpacked/resources');
+    expect(fs.existsSync(path.join(out, 'linux-unpacked/pagescope'))).toBe(true);
+    const { listPackage } = require('@electron/asar') as { listPackage(p: string): string[] };
+    const inAsar = listPackage(path.join(resources, 'app.asar')).map((p) => p.replace(/^\//, ''));
+    for (const f of [
+      'package.json',
+      'dist/electron/main.mjs',
+      'dist/electron/preload.cjs',
+      'dist/renderer/index.html',
+    ])
+      expect(inAsar, f).toContain(f);
+    expect(inAsar.filter((f) => f.endsWith('.map') || f.includes('test-tmp'))).toEqual([]);
+    const unpacked = path.join(resources, 'app.asar.unpacked');
+    for (const name of SPAWNED_ENTRIES)
+      expect(fs.existsSync(path.join(unpacked, 'dist', `${name}.mjs`)), name).toBe(true);
+    const native = execFileSync('find', [path.join(unpacked, 'node_modules'), '-name', '*.node'], {
+      encoding: 'utf8',
+    });
+    expect(native).toMatch(new RegExp(`linux_${process.arch}/koffi\\.node`));
+  });
 });

@@ -1,26 +1,32 @@
 /**
  * Vitest setup file (both projects, once per test file): every limit vitest itself keeps is a
  * quiet machine's limit scaled by the machine's slowness now (testing/wait.ts), as until()'s are:
- *  - the default test and hook timeouts (vitest.config.ts's values); a test that names its own
- *    timeout scales it with `limit(ms)`;
+ *  - the test and hook timeouts (each project's in vitest.config.ts, given here by `provide`);
+ *    a test names no timeout of its own: `it(name, fn, 120_000)` would not scale (vitest fixes
+ *    it when the file is collected), `it(name, { timeout: limit(120_000) }, fn)` would;
  *  - vi.waitFor and expect.poll: their `timeout` (given, or 10 s instead of vitest's 1 s: a wait
  *    is for a condition, and only a wait that fails lasts to its limit) is scaled, and a
  *    vi.waitFor that gives up says so with its limit and scale after the last error it saw.
  * So a test written with plain vitest waits holds on a busy machine too; new tests should still
  * prefer until()/eventually() (wait.ts), whose failure names what was awaited.
  */
-import { expect, vi } from 'vitest';
+import { expect, inject, vi } from 'vitest';
 import { describeLimit, limit, slowness } from './wait.ts';
 
-/** The config's quiet-machine timeouts (vitest.config.ts). */
-export const QUIET_TEST_TIMEOUT_MS = 60_000;
-export const QUIET_HOOK_TIMEOUT_MS = 120_000;
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The project's test and hook timeouts on a quiet machine (vitest.config.ts). */
+    quietTimeouts: { testTimeoutMs: number; hookTimeoutMs: number };
+  }
+}
+
 /** vi.waitFor's and expect.poll's limit, on a quiet machine, when the test names none. */
 export const QUIET_WAIT_TIMEOUT_MS = 10_000;
 
+const quiet = inject('quietTimeouts');
 vi.setConfig({
-  testTimeout: limit(QUIET_TEST_TIMEOUT_MS),
-  hookTimeout: limit(QUIET_HOOK_TIMEOUT_MS),
+  testTimeout: limit(quiet.testTimeoutMs),
+  hookTimeout: limit(quiet.hookTimeoutMs),
 });
 
 type WaitForOptions = { timeout?: number; interval?: number } | number | undefined;

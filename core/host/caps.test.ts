@@ -15,7 +15,6 @@ import { pythonExecutable } from '../../testing/targets.ts';
 import { connectClient, type Reply, type WsClient } from '../../testing/serve.ts';
 import { startWebHost, type WebHost } from './server.ts';
 import { DEFAULT_MAX_SESSIONS_PER_CONNECTION, HostService } from './service.ts';
-import { limit } from '../../testing/wait.ts';
 
 let target: ChildProcess;
 
@@ -52,87 +51,77 @@ function tally(replies: Reply[]): { ok: number; capped: number; other: string[] 
 }
 
 describe('session caps under 50 concurrent attaches', () => {
-  it(
-    'one connection: exactly the per-connection cap is opened, the rest refused clearly',
-    async () => {
-      const web: WebHost = await startWebHost({ rendererDir: '/nonexistent' });
-      const client = await connectClient(web.port, web.token);
-      try {
-        const threads0 = selfStatus('Threads');
-        const rss0 = selfStatus('VmRSS');
-        const replies = await Promise.all(
-          Array.from({ length: 50 }, () => client.request('attach', { pid: target.pid })),
-        );
-        const t = tally(replies);
-        console.log(
-          `50 concurrent attaches on one connection: ${t.ok} opened, ${t.capped} refused; threads ${threads0} -> ${selfStatus('Threads')}, RSS ${Math.round(rss0 / 1024)} -> ${Math.round(selfStatus('VmRSS') / 1024)} MiB`,
-        );
-        expect(t.other).toEqual([]);
-        expect(t.ok).toBe(DEFAULT_MAX_SESSIONS_PER_CONNECTION);
-        expect(t.capped).toBe(50 - DEFAULT_MAX_SESSIONS_PER_CONNECTION);
-        expect(web.service.sessionCount).toBe(DEFAULT_MAX_SESSIONS_PER_CONNECTION);
-        const refusal = replies.find((r) => !r.ok)!;
-        expect(refusal.error!.message).toMatch(/At most 8 sessions .* detach one first/);
-        // A slot comes back when a session is detached.
-        const first = replies.find((r) => r.ok)!.result!.sessionId;
-        expect((await client.request('detach', { sessionId: first })).ok).toBe(true);
-        expect((await client.request('attach', { pid: target.pid })).ok).toBe(true);
-      } finally {
-        client.close();
-        await vi.waitFor(() => expect(web.service.reservedSessions).toBe(0), { timeout: 30_000 });
-        await web.close();
-      }
-    },
-    limit(120_000),
-  );
+  it('one connection: exactly the per-connection cap is opened, the rest refused clearly', async () => {
+    const web: WebHost = await startWebHost({ rendererDir: '/nonexistent' });
+    const client = await connectClient(web.port, web.token);
+    try {
+      const threads0 = selfStatus('Threads');
+      const rss0 = selfStatus('VmRSS');
+      const replies = await Promise.all(
+        Array.from({ length: 50 }, () => client.request('attach', { pid: target.pid })),
+      );
+      const t = tally(replies);
+      console.log(
+        `50 concurrent attaches on one connection: ${t.ok} opened, ${t.capped} refused; threads ${threads0} -> ${selfStatus('Threads')}, RSS ${Math.round(rss0 / 1024)} -> ${Math.round(selfStatus('VmRSS') / 1024)} MiB`,
+      );
+      expect(t.other).toEqual([]);
+      expect(t.ok).toBe(DEFAULT_MAX_SESSIONS_PER_CONNECTION);
+      expect(t.capped).toBe(50 - DEFAULT_MAX_SESSIONS_PER_CONNECTION);
+      expect(web.service.sessionCount).toBe(DEFAULT_MAX_SESSIONS_PER_CONNECTION);
+      const refusal = replies.find((r) => !r.ok)!;
+      expect(refusal.error!.message).toMatch(/At most 8 sessions .* detach one first/);
+      // A slot comes back when a session is detached.
+      const first = replies.find((r) => r.ok)!.result!.sessionId;
+      expect((await client.request('detach', { sessionId: first })).ok).toBe(true);
+      expect((await client.request('attach', { pid: target.pid })).ok).toBe(true);
+    } finally {
+      client.close();
+      await vi.waitFor(() => expect(web.service.reservedSessions).toBe(0), { timeout: 30_000 });
+      await web.close();
+    }
+  });
 
-  it(
-    'five connections: the per-host cap holds across them, and slots come back',
-    async () => {
-      const service = new HostService({ maxSessionsPerConnection: 4, maxSessions: 6 });
-      const web = await startWebHost({ rendererDir: '/nonexistent', service });
-      const clients: WsClient[] = [];
-      try {
-        for (let i = 0; i < 5; i++) clients.push(await connectClient(web.port, web.token));
-        const perClient = await Promise.all(
-          clients.map((c) =>
-            Promise.all(Array.from({ length: 10 }, () => c.request('attach', { pid: target.pid }))),
-          ),
-        );
-        const all = tally(perClient.flat());
-        console.log(
-          `50 concurrent attaches over 5 connections: ${all.ok} opened, ${all.capped} refused`,
-        );
-        expect(all.other).toEqual([]);
-        expect(all.ok).toBe(6);
-        expect(all.capped).toBe(44);
-        for (const replies of perClient) expect(tally(replies).ok).toBeLessThanOrEqual(4);
-        expect(service.sessionCount).toBe(6);
-        expect(service.reservedSessions).toBe(6);
-        const hostRefusal = perClient
-          .flat()
-          .find(
-            (r) => !r.ok && /This pagescope host already has 6 sessions/.test(r.error!.message),
-          );
-        expect(hostRefusal).toBeDefined();
-        // Closing a connection gives its sessions' slots back to everyone.
-        const holder = perClient.findIndex((replies) => tally(replies).ok > 0);
-        const held = tally(perClient[holder]).ok;
-        clients[holder].close();
-        await vi.waitFor(() => expect(service.reservedSessions).toBe(6 - held), {
-          timeout: 30_000,
-        });
-        const roomy = perClient.findIndex((replies, i) => i !== holder && tally(replies).ok < 4);
-        const again = await clients[roomy].request('attach', { pid: target.pid });
-        expect(again.ok, again.error?.message).toBe(true);
-      } finally {
-        for (const c of clients) c.close();
-        await vi.waitFor(() => expect(service.reservedSessions).toBe(0), { timeout: 30_000 });
-        await web.close();
-      }
-    },
-    limit(120_000),
-  );
+  it('five connections: the per-host cap holds across them, and slots come back', async () => {
+    const service = new HostService({ maxSessionsPerConnection: 4, maxSessions: 6 });
+    const web = await startWebHost({ rendererDir: '/nonexistent', service });
+    const clients: WsClient[] = [];
+    try {
+      for (let i = 0; i < 5; i++) clients.push(await connectClient(web.port, web.token));
+      const perClient = await Promise.all(
+        clients.map((c) =>
+          Promise.all(Array.from({ length: 10 }, () => c.request('attach', { pid: target.pid }))),
+        ),
+      );
+      const all = tally(perClient.flat());
+      console.log(
+        `50 concurrent attaches over 5 connections: ${all.ok} opened, ${all.capped} refused`,
+      );
+      expect(all.other).toEqual([]);
+      expect(all.ok).toBe(6);
+      expect(all.capped).toBe(44);
+      for (const replies of perClient) expect(tally(replies).ok).toBeLessThanOrEqual(4);
+      expect(service.sessionCount).toBe(6);
+      expect(service.reservedSessions).toBe(6);
+      const hostRefusal = perClient
+        .flat()
+        .find((r) => !r.ok && /This pagescope host already has 6 sessions/.test(r.error!.message));
+      expect(hostRefusal).toBeDefined();
+      // Closing a connection gives its sessions' slots back to everyone.
+      const holder = perClient.findIndex((replies) => tally(replies).ok > 0);
+      const held = tally(perClient[holder]).ok;
+      clients[holder].close();
+      await vi.waitFor(() => expect(service.reservedSessions).toBe(6 - held), {
+        timeout: 30_000,
+      });
+      const roomy = perClient.findIndex((replies, i) => i !== holder && tally(replies).ok < 4);
+      const again = await clients[roomy].request('attach', { pid: target.pid });
+      expect(again.ok, again.error?.message).toBe(true);
+    } finally {
+      for (const c of clients) c.close();
+      await vi.waitFor(() => expect(service.reservedSessions).toBe(0), { timeout: 30_000 });
+      await web.close();
+    }
+  });
 
   it('refuses sockets past maxConnections with a 503', async () => {
     const web = await startWebHost({ rendererDir: '/nonexistent', maxConnections: 2 });

@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { launchCgroupsOf, ownCgroupDir } from './containment.ts';
 import { describeSleeps, killSleeps, launchTree, sleepPids } from '../../testing/launch-tree.ts';
 import { alive } from '../../testing/proc-facts.ts';
-import { limit, until } from '../../testing/wait.ts';
+import { until } from '../../testing/wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'bin', 'pagescope.mjs');
@@ -112,45 +112,69 @@ async function killHostAndExpectNothingLeft(
 }
 
 describe('every process a launch starts ends with pagescope', () => {
-  it(
-    'watch -- CMD, SIGKILLed: children, grandchildren and a setsid double-fork are gone',
-    async (ctx) => {
-      const why = noCgroups();
-      if (why) ctx.skip(why);
-      const tree = launchTree();
-      const c = cli(['watch', '--', ...tree.command]);
-      await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: true });
-    },
-    limit(120_000),
-  );
+  it('watch -- CMD, SIGKILLed: children, grandchildren and a setsid double-fork are gone', async (ctx) => {
+    const why = noCgroups();
+    if (why) ctx.skip(why);
+    const tree = launchTree();
+    const c = cli(['watch', '--', ...tree.command]);
+    await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: true });
+  });
 
-  it(
-    'record -- CMD, SIGKILLed: the same',
-    async (ctx) => {
-      const why = noCgroups();
-      if (why) ctx.skip(why);
-      const tree = launchTree();
-      const c = cli(['record', '--writable', '-o', tmpFile('x.pgsrec'), '--', ...tree.command]);
-      await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: true });
-    },
-    limit(120_000),
-  );
+  it('record -- CMD, SIGKILLed: the same', async (ctx) => {
+    const why = noCgroups();
+    if (why) ctx.skip(why);
+    const tree = launchTree();
+    const c = cli(['record', '--writable', '-o', tmpFile('x.pgsrec'), '--', ...tree.command]);
+    await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: true });
+  });
 
-  it(
-    'a launch that ends normally ends what the command left behind, and removes its cgroup',
-    async (ctx) => {
+  it('a launch that ends normally ends what the command left behind, and removes its cgroup', async (ctx) => {
+    const why = noCgroups();
+    if (why) ctx.skip(why);
+    // The shell exits at once; its three sleeps would live on.
+    const tree = launchTree({ exitAtOnce: true });
+    cleanups.push(() => killSleeps(tree.sleeps));
+    const c = cli(['watch', '--', ...tree.command]);
+    const host = c.child.pid!;
+    const code = await new Promise<number | null>((r) => c.child.once('exit', (code) => r(code)));
+    expect(code, c.output()).not.toBeNull();
+    await until(
+      () => `the launched tree to end (${describeSleeps(tree.sleeps)})`,
+      () => sleepPids(tree.sleeps).every((p) => !p),
+      15_000,
+    );
+    await until(
+      () => `no cgroup of pagescope ${host} (left: ${launchCgroupsOf(host).join(', ')})`,
+      () => launchCgroupsOf(host).length === 0,
+      15_000,
+    );
+  });
+
+  for (const args of [['demo'], ['record', '--demo', '--duration', '600']]) {
+    it(`${args.join(' ')}, SIGKILLed: the demo workload runs in a cgroup of its own, which ends with it`, async (ctx) => {
       const why = noCgroups();
       if (why) ctx.skip(why);
-      // The shell exits at once; its three sleeps would live on.
-      const tree = launchTree({ exitAtOnce: true });
-      cleanups.push(() => killSleeps(tree.sleeps));
-      const c = cli(['watch', '--', ...tree.command]);
+      const c = cli(args[0] === 'record' ? [...args, '-o', tmpFile('d.pgsrec')] : args);
       const host = c.child.pid!;
-      const code = await new Promise<number | null>((r) => c.child.once('exit', (code) => r(code)));
-      expect(code, c.output()).not.toBeNull();
+      const procs = await until(
+        () => `the demo in a cgroup of pagescope ${host}; pagescope said: ${c.output()}`,
+        () => {
+          const cg = launchCgroupsOf(host)[0];
+          if (!cg) return null;
+          const p = fs
+            .readFileSync(path.join(cg, 'cgroup.procs'), 'utf8')
+            .split('\n')
+            .filter(Boolean);
+          // One pid: the exec chain ends in the workload itself, in the same process.
+          return p.length > 0 ? p.map(Number) : null;
+        },
+        60_000,
+      );
+      for (const pid of procs) cleanups.push(() => alive(pid) && process.kill(pid, 'SIGKILL'));
+      c.child.kill('SIGKILL');
       await until(
-        () => `the launched tree to end (${describeSleeps(tree.sleeps)})`,
-        () => sleepPids(tree.sleeps).every((p) => !p),
+        () => `the demo (pids ${procs.join(', ')}) to end`,
+        () => procs.every((p) => !alive(p)),
         15_000,
       );
       await until(
@@ -158,60 +182,16 @@ describe('every process a launch starts ends with pagescope', () => {
         () => launchCgroupsOf(host).length === 0,
         15_000,
       );
-    },
-    limit(120_000),
-  );
-
-  for (const args of [['demo'], ['record', '--demo', '--duration', '600']]) {
-    it(
-      `${args.join(' ')}, SIGKILLed: the demo workload runs in a cgroup of its own, which ends with it`,
-      async (ctx) => {
-        const why = noCgroups();
-        if (why) ctx.skip(why);
-        const c = cli(args[0] === 'record' ? [...args, '-o', tmpFile('d.pgsrec')] : args);
-        const host = c.child.pid!;
-        const procs = await until(
-          () => `the demo in a cgroup of pagescope ${host}; pagescope said: ${c.output()}`,
-          () => {
-            const cg = launchCgroupsOf(host)[0];
-            if (!cg) return null;
-            const p = fs
-              .readFileSync(path.join(cg, 'cgroup.procs'), 'utf8')
-              .split('\n')
-              .filter(Boolean);
-            // One pid: the exec chain ends in the workload itself, in the same process.
-            return p.length > 0 ? p.map(Number) : null;
-          },
-          60_000,
-        );
-        for (const pid of procs) cleanups.push(() => alive(pid) && process.kill(pid, 'SIGKILL'));
-        c.child.kill('SIGKILL');
-        await until(
-          () => `the demo (pids ${procs.join(', ')}) to end`,
-          () => procs.every((p) => !alive(p)),
-          15_000,
-        );
-        await until(
-          () => `no cgroup of pagescope ${host} (left: ${launchCgroupsOf(host).join(', ')})`,
-          () => launchCgroupsOf(host).length === 0,
-          15_000,
-        );
-      },
-      limit(120_000),
-    );
+    });
   }
 
-  it(
-    'without cgroups (PAGESCOPE_CONTAINMENT=process-group), its process group still ends with it',
-    async () => {
-      // The setsid grandchild is left out: a process group cannot hold it (containment.ts).
-      const tree = launchTree({ withSetsid: false });
-      const c = cli(['watch', '--', ...tree.command], {
-        ...process.env,
-        PAGESCOPE_CONTAINMENT: 'process-group',
-      });
-      await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: false });
-    },
-    limit(120_000),
-  );
+  it('without cgroups (PAGESCOPE_CONTAINMENT=process-group), its process group still ends with it', async () => {
+    // The setsid grandchild is left out: a process group cannot hold it (containment.ts).
+    const tree = launchTree({ withSetsid: false });
+    const c = cli(['watch', '--', ...tree.command], {
+      ...process.env,
+      PAGESCOPE_CONTAINMENT: 'process-group',
+    });
+    await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: false });
+  });
 });

@@ -10,7 +10,6 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { chainStage, dieWithParent, findSetpriv, untilExeced } from './parent-death.ts';
 import { alive } from '../../testing/proc-facts.ts';
-import { limit } from '../../testing/wait.ts';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 
@@ -32,12 +31,10 @@ describe('parent-death exec chain', () => {
     }
   });
 
-  it(
-    'kills the program when its parent is SIGKILLed',
-    async (ctx) => {
-      if (!findSetpriv()) ctx.skip('no setpriv (util-linux) here');
-      // The middle process (plain Node with tsx loaded, so it is the sleep's real parent) prints the wrapped sleep's pid, then waits to be killed.
-      const script = `
+  it('kills the program when its parent is SIGKILLed', async (ctx) => {
+    if (!findSetpriv()) ctx.skip('no setpriv (util-linux) here');
+    // The middle process (plain Node with tsx loaded, so it is the sleep's real parent) prints the wrapped sleep's pid, then waits to be killed.
+    const script = `
       import { spawn } from 'node:child_process';
       import { dieWithParent, untilExeced } from ${JSON.stringify(path.join(HERE, 'parent-death.ts'))};
       const run = dieWithParent(['sleep', '300']);
@@ -48,34 +45,32 @@ describe('parent-death exec chain', () => {
       });
       setInterval(() => {}, 1000);
     `;
-      // tsx as a loader in this very process (its CLI would put a process in between).
-      const middle = spawn(
-        process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', script],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      let sleepPid = 0;
-      try {
-        sleepPid = await new Promise<number>((resolve, reject) => {
-          middle.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
-          middle.once('exit', (code) => reject(new Error(`middle process exited (${code})`)));
-        });
-        expect(sleepPid).toBeGreaterThan(0);
-        expect(alive(sleepPid)).toBe(true);
-        middle.kill('SIGKILL');
-        await vi.waitFor(() => expect(alive(sleepPid)).toBe(false), {
-          timeout: 10_000,
-          interval: 50,
-        });
-      } finally {
-        middle.kill('SIGKILL');
-        if (sleepPid && alive(sleepPid)) process.kill(sleepPid, 'SIGKILL');
-      }
-    },
-    limit(60_000),
-  );
+    // tsx as a loader in this very process (its CLI would put a process in between).
+    const middle = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let sleepPid = 0;
+    try {
+      sleepPid = await new Promise<number>((resolve, reject) => {
+        middle.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+        middle.once('exit', (code) => reject(new Error(`middle process exited (${code})`)));
+      });
+      expect(sleepPid).toBeGreaterThan(0);
+      expect(alive(sleepPid)).toBe(true);
+      middle.kill('SIGKILL');
+      await vi.waitFor(() => expect(alive(sleepPid)).toBe(false), {
+        timeout: 10_000,
+        interval: 50,
+      });
+    } finally {
+      middle.kill('SIGKILL');
+      if (sleepPid && alive(sleepPid)) process.kill(sleepPid, 'SIGKILL');
+    }
+  });
 
   it('runs nothing when the parent it expects is not its parent (died before the prctl)', (ctx) => {
     if (!findSetpriv()) ctx.skip('no setpriv (util-linux) here');

@@ -18,7 +18,6 @@ import {
   type PyTarget,
 } from '../../testing/watch-support.ts';
 import { blockSampled, ratioEstimate, SAMPLE_BLOCK_PAGES, WriteWatcher } from './watcher.ts';
-import { limit } from '../../testing/wait.ts';
 
 const { defer, track } = cleanupAfterEach();
 
@@ -81,90 +80,86 @@ describe('blockSampled', () => {
 });
 
 describe('WriteWatcher sampling on a python3 target', () => {
-  it(
-    'counts exactly at fraction 1, estimates within the stated error at 0.25 with fewer faults, and is exact again after',
-    async (ctx) => {
-      const caps = probeCapabilities();
-      if (!caps.uffdWpAsync) ctx.skip(`no userfaultfd async write-protect: ${caps.uffdProblem}`);
-      const t = track(await startPyTarget(PAGES));
-      const w = WriteWatcher.attach(t.pid);
-      defer(() => w.close());
-      const all = Array.from({ length: PAGES }, (_, i) => i);
-      await write(t, all); // populate every page before the watch
-      w.arm([targetRange(t)]);
-      const out = new RegionList();
-      const rand = prng(20261129);
+  it('counts exactly at fraction 1, estimates within the stated error at 0.25 with fewer faults, and is exact again after', async (ctx) => {
+    const caps = probeCapabilities();
+    if (!caps.uffdWpAsync) ctx.skip(`no userfaultfd async write-protect: ${caps.uffdProblem}`);
+    const t = track(await startPyTarget(PAGES));
+    const w = WriteWatcher.attach(t.pid);
+    defer(() => w.close());
+    const all = Array.from({ length: PAGES }, (_, i) => i);
+    await write(t, all); // populate every page before the watch
+    w.arm([targetRange(t)]);
+    const out = new RegionList();
+    const rand = prng(20261129);
 
-      // Exact: every written page, each one fault.
-      const s1 = randomPages(rand, 0.3);
-      const faults1 = await write(t, s1);
-      const t1 = w.tick(out);
-      expect(t1.exact).toBe(true);
-      expect(t1.sample).toBeUndefined();
-      expect(t1.writtenPages).toBe(s1.length);
-      expect(t1.faultedPages).toBe(s1.length);
-      expect(pagesOf(out, t.startPage)).toEqual(s1);
-      expect(faults1).toBeGreaterThanOrEqual(s1.length);
+    // Exact: every written page, each one fault.
+    const s1 = randomPages(rand, 0.3);
+    const faults1 = await write(t, s1);
+    const t1 = w.tick(out);
+    expect(t1.exact).toBe(true);
+    expect(t1.sample).toBeUndefined();
+    expect(t1.writtenPages).toBe(s1.length);
+    expect(t1.faultedPages).toBe(s1.length);
+    expect(pagesOf(out, t.startPage)).toEqual(s1);
+    expect(faults1).toBeGreaterThanOrEqual(s1.length);
 
-      w.setSampleFraction(0.25);
-      expect(w.sampleFraction).toBe(0.25);
-      const inSample = sampledIn(t, 0.25);
-      const check = (tick: ReturnType<WriteWatcher['tick']>, written: number[]) => {
-        expect(tick.exact).toBe(false);
-        const s = tick.sample!;
-        expect(s.fraction).toBe(0.25);
-        expect(s.watchedPages).toBe(PAGES);
-        expect(s.sampledPages).toBe(all.filter(inSample).length);
-        // What is listed is exactly what was written in the sampled blocks.
-        expect(pagesOf(out, t.startPage)).toEqual(written.filter(inSample));
-        expect(tick.writtenPages).toBe(written.filter(inSample).length);
-        expect(s.observedPages).toBe(tick.writtenPages);
-        expect(s.errorPages).not.toBeNull();
-        // errorPages is 2 standard errors; 1.5x that (3 sigma) fails by chance about 1 run in 400.
-        expect(Math.abs(s.estimatedPages - written.length)).toBeLessThanOrEqual(
-          1.5 * s.errorPages! + 1,
-        );
-        expect(s.errorPages!).toBeLessThan(0.25 * written.length);
-        return s;
-      };
-
-      // First sampled tick: every page still protected, the sampled ones are read.
-      const s2 = randomPages(rand, 0.3);
-      await write(t, s2);
-      check(w.tick(out), s2);
-      // All pages: the pages outside the sample fault one last time and stay writable.
-      await write(t, all);
-      const sAll = check(w.tick(out), all);
-      expect(sAll.estimatedPages).toBeGreaterThan(0.9 * PAGES);
-
-      // Steady state: only the sampled blocks fault.
-      const s3 = randomPages(rand, 0.3);
-      const faults3 = await write(t, s3);
-      const t3 = w.tick(out);
-      check(t3, s3);
-      expect(t3.faultedPages).toBe(s3.filter(inSample).length);
-      expect(faults3).toBeLessThan(0.6 * faults1);
-      console.log(
-        `sampling 0.25: ${faults1} faults exact, ${faults3} sampled; estimate ${t3.sample!.estimatedPages} +/- ${t3.sample!.errorPages} of ${s3.length}`,
+    w.setSampleFraction(0.25);
+    expect(w.sampleFraction).toBe(0.25);
+    const inSample = sampledIn(t, 0.25);
+    const check = (tick: ReturnType<WriteWatcher['tick']>, written: number[]) => {
+      expect(tick.exact).toBe(false);
+      const s = tick.sample!;
+      expect(s.fraction).toBe(0.25);
+      expect(s.watchedPages).toBe(PAGES);
+      expect(s.sampledPages).toBe(all.filter(inSample).length);
+      // What is listed is exactly what was written in the sampled blocks.
+      expect(pagesOf(out, t.startPage)).toEqual(written.filter(inSample));
+      expect(tick.writtenPages).toBe(written.filter(inSample).length);
+      expect(s.observedPages).toBe(tick.writtenPages);
+      expect(s.errorPages).not.toBeNull();
+      // errorPages is 2 standard errors; 1.5x that (3 sigma) fails by chance about 1 run in 400.
+      expect(Math.abs(s.estimatedPages - written.length)).toBeLessThanOrEqual(
+        1.5 * s.errorPages! + 1,
       );
+      expect(s.errorPages!).toBeLessThan(0.25 * written.length);
+      return s;
+    };
 
-      // Back to exact: the next tick cannot state an error, the one after is exact.
-      w.setSampleFraction(1);
-      await write(t, randomPages(rand, 0.1));
-      const back = w.tick(out);
-      expect(back.exact).toBe(false);
-      expect(back.sample?.errorPages).toBeNull();
-      const s4 = randomPages(rand, 0.3);
-      const faults4 = await write(t, s4);
-      const t4 = w.tick(out);
-      expect(t4.exact).toBe(true);
-      expect(pagesOf(out, t.startPage)).toEqual(s4);
-      expect(faults4).toBeGreaterThanOrEqual(s4.length);
+    // First sampled tick: every page still protected, the sampled ones are read.
+    const s2 = randomPages(rand, 0.3);
+    await write(t, s2);
+    check(w.tick(out), s2);
+    // All pages: the pages outside the sample fault one last time and stay writable.
+    await write(t, all);
+    const sAll = check(w.tick(out), all);
+    expect(sAll.estimatedPages).toBeGreaterThan(0.9 * PAGES);
 
-      expect(() => w.setSampleFraction(0)).toThrow(/more than 0/);
-      w.close();
-      expect(tracesLeft(t.pid)).toEqual([]);
-    },
-    limit(120_000),
-  );
+    // Steady state: only the sampled blocks fault.
+    const s3 = randomPages(rand, 0.3);
+    const faults3 = await write(t, s3);
+    const t3 = w.tick(out);
+    check(t3, s3);
+    expect(t3.faultedPages).toBe(s3.filter(inSample).length);
+    expect(faults3).toBeLessThan(0.6 * faults1);
+    console.log(
+      `sampling 0.25: ${faults1} faults exact, ${faults3} sampled; estimate ${t3.sample!.estimatedPages} +/- ${t3.sample!.errorPages} of ${s3.length}`,
+    );
+
+    // Back to exact: the next tick cannot state an error, the one after is exact.
+    w.setSampleFraction(1);
+    await write(t, randomPages(rand, 0.1));
+    const back = w.tick(out);
+    expect(back.exact).toBe(false);
+    expect(back.sample?.errorPages).toBeNull();
+    const s4 = randomPages(rand, 0.3);
+    const faults4 = await write(t, s4);
+    const t4 = w.tick(out);
+    expect(t4.exact).toBe(true);
+    expect(pagesOf(out, t.startPage)).toEqual(s4);
+    expect(faults4).toBeGreaterThanOrEqual(s4.length);
+
+    expect(() => w.setSampleFraction(0)).toThrow(/more than 0/);
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
 });
