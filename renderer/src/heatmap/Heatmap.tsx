@@ -43,6 +43,7 @@ import {
 import { HeatmapPainter } from './painter.ts';
 import { tipLines, tipPosition, viewSummary, WAITING_SUMMARY } from './tooltip.ts';
 import {
+  carryRange,
   followSpace,
   hostEnd,
   NO_SPACE,
@@ -404,7 +405,8 @@ export function Heatmap() {
       let applied = false;
       if (s.zoomRequest && s.zoomRequest.seq !== lastZoomSeq) {
         lastZoomSeq = s.zoomRequest.seq;
-        setZoom(zoomForRequest(space, s.zoomRequest.range, size));
+        const { range, vmas } = s.zoomRequest;
+        setZoom(zoomForRequest(space, range && carryRange(range, vmas, spaceState.vmas), size));
         applied = true;
       }
       if (s.heatmapCommand && s.heatmapCommand.seq !== lastCommandSeq) {

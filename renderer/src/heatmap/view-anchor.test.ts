@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { VmaInfo } from '../../../core/protocol/messages.ts';
 import { COMPACT_PAGES, DisplaySpace } from './display-space.ts';
 import {
+  carryRange,
   followSpace,
   hostEnd,
   NO_SPACE,
@@ -171,6 +172,13 @@ describe('followSpace', () => {
     return Math.max(0, hi - lo) / 4096;
   };
 
+  const store = (vmas: VmaInfo[], zoom: ZoomState = { k: 1, y: 0 }) => ({
+    vmas,
+    totalPages: total(vmas),
+    compact: true,
+    zoom,
+  });
+
   /** Runs the draws the heatmap makes for a sequence of (frame, table) pairs. */
   function run(steps: Array<{ frame: VmaInfo[]; table: VmaInfo[] }>) {
     let st = NO_SPACE;
@@ -232,6 +240,38 @@ describe('followSpace', () => {
         },
       ),
     );
+  });
+  it('shows a VMA focused with the new table while the old one is still drawn', () => {
+    // The memory map and the demo guide focus with the store's table, which can be newer than
+    // the one the heatmap draws (its first frame not in yet): the request is carried over.
+    const before = table([250_000], 1500);
+    const after = table([250_000, 4000], 1500);
+    let st = followSpace(NO_SPACE, frameOf(before), store(before), size)!.state;
+    let zoom: ZoomState = { k: 1, y: 0 };
+    // The 'vmas' event; a draw keeps the old table (its frame is the old one).
+    const kept = followSpace(st, frameOf(before), store(after, zoom), size);
+    if (kept) st = kept.state;
+    // Then the sweep is focused, with the store's (new) offsets.
+    const v = after.find((x) => x.startPage === SWEEP)!;
+    const range = carryRange({ start: v.offset, end: v.offset + 4096 }, after, st.vmas);
+    zoom = zoomForRequest(st.space, range, size);
+    expect(sweepShown(st, zoom)).toBeGreaterThanOrEqual(0.9);
+    // The new table's first frame: the view follows.
+    const next = followSpace(st, frameOf(after), store(after, zoom), size)!;
+    expect(sweepShown(next.state, next.zoom ?? zoom)).toBeGreaterThanOrEqual(0.9);
+  });
+});
+
+describe('carryRange', () => {
+  it('moves a range from one table to another by address, or leaves it', () => {
+    const a = [vma(0, 100, 50), vma(50, 1000, 200)];
+    const b = [vma(0, 100, 50), vma(50, 500, 30), vma(80, 1000, 200)];
+    expect(carryRange({ start: 60, end: 70 }, a, b)).toEqual({ start: 90, end: 100 });
+    expect(carryRange({ start: 10, end: 70 }, a, b)).toEqual({ start: 10, end: 100 });
+    expect(carryRange({ start: 90, end: 100 }, b, a)).toEqual({ start: 60, end: 70 });
+    // A page in no VMA of the other table: unchanged.
+    expect(carryRange({ start: 55, end: 60 }, b, a)).toEqual({ start: 55, end: 60 });
+    expect(carryRange({ start: 60, end: 70 }, a, a)).toEqual({ start: 60, end: 70 });
   });
 });
 

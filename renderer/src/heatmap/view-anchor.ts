@@ -8,7 +8,8 @@
  *   page at the centre of the view, by address, stays at the centre — read and placed only
  *   through spaces whose frame and VMA table belong together (followSpace);
  * - the keyboard cursor leaves the view: the view moves (same zoom) to show it;
- * - a zoom request names a host range: the view shows it with a little room around it.
+ * - a zoom request names a host range: the view shows it with a little room around it (the
+ *   range carried by address from the table it was made with to the one drawn, carryRange).
  */
 import type { Frame } from '../../../core/protocol/frame.ts';
 import type { VmaInfo } from '../../../core/protocol/messages.ts';
@@ -181,6 +182,29 @@ export function zoomToReveal(
   if (d >= layout.firstIndex && d < layout.endIndex) return null;
   const top = Math.max(0, d - Math.floor(layout.rows / 2) * layout.pagesPerRow);
   return zoomAtTop(top, totalDisplay, k, height);
+}
+
+/**
+ * A range in the indices of one VMA table, in those of another, by address: a zoom request made
+ * with the store's table, for the table being drawn. Unchanged when either end's page is in no
+ * VMA of `to` (or of `from`).
+ */
+export function carryRange(
+  range: { start: number; end: number },
+  from: VmaInfo[],
+  to: VmaInfo[],
+): { start: number; end: number } {
+  if (from === to || range.end <= range.start) return range;
+  const carry = (i: number): number | null => {
+    const v = vmaAtIndex(from, i);
+    if (!v) return null;
+    const page = v.startPage + (i - v.offset);
+    const w = vmaAtPage(to, page);
+    return w ? w.offset + (page - w.startPage) : null;
+  };
+  const a = carry(range.start);
+  const b = carry(range.end - 1);
+  return a === null || b === null || b < a ? range : { start: a, end: b + 1 };
 }
 
 /** The zoom state for a zoom request: the host range with room around it, or all of it. */
