@@ -25,7 +25,9 @@
  *   KILL). It cannot hold for a descendant that calls setsid/setpgid (daemons double-fork and
  *   do): that one leaves the group and survives. And the launched command then has no
  *   controlling terminal (a program opening /dev/tty fails; Ctrl-C reaches it through
- *   pagescope, which ends it). We say which mode a launch got (`Contained.mode`).
+ *   pagescope, which ends it). We say which mode a launch got (`Contained.mode`), and a launch
+ *   that falls back says so once on stderr (`Contained.notice`, one sentence with the reason):
+ *   silently weaker containment would surprise the user whose daemon outlives pagescope.
  *
  * Not used: a subreaper (PR_SET_CHILD_SUBREAPER) would have to be an ancestor of the launched
  * processes, but the launched command must be our own child (ptrace under Yama scope 1, exit
@@ -149,6 +151,8 @@ export interface Contained {
   cgroup: string | null;
   /** Why the fallback was used (empty in cgroup mode). */
   why: string;
+  /** The sentence that tells the user about the fallback, or null in cgroup mode. */
+  notice: string | null;
   /** Spawn the child `detached` (its own session and process group): process-group mode. */
   detached: boolean;
   /**
@@ -160,12 +164,32 @@ export interface Contained {
   end(): void;
 }
 
+/** The sentence for a launch held by its process group because no cgroup could be made. */
+export function fallbackNotice(why: string): string {
+  return (
+    `No cgroup for this launch (${why}): it is held by its process group only, so a process ` +
+    'it starts that calls setsid outlives pagescope, and it has no controlling terminal.'
+  );
+}
+
+let noticeSaid = false;
+
+/** Writes the fallback sentence on stderr, once per thread (a host may launch many times). */
+function sayOnce(notice: string): void {
+  if (noticeSaid) return;
+  noticeSaid = true;
+  process.stderr.write(`pagescope: ${notice}\n`);
+}
+
 /**
  * Sets up containment for one launch: a cgroup where possible (else the process-group
- * fallback), and the reaper that ends it when we close our end of its pipe or die.
+ * fallback, said through `say`: by default on stderr, once), and the reaper that ends it when
+ * we close our end of its pipe or die.
  */
-export function containLaunch(): Contained {
+export function containLaunch(say: (notice: string) => void = sayOnce): Contained {
   const { dir, why } = makeCgroup();
+  const notice = dir ? null : fallbackNotice(why);
+  if (notice) say(notice);
   let reaper: ChildProcess | null;
   try {
     reaper = spawn('/bin/sh', ['-c', REAPER, REAPER_NAME, dir ?? ''], {
@@ -191,6 +215,7 @@ export function containLaunch(): Contained {
     mode: dir ? 'cgroup' : 'process-group',
     cgroup: dir,
     why,
+    notice,
     detached: !dir,
     adopt(child) {
       if (child.pid === undefined) {
