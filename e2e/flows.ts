@@ -147,6 +147,10 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   const tickThen = await tickNow();
   await until('ten more ticks', async () => (await tickNow()) >= tickThen + 10);
   await focusedInView('the focused VMA still in view ten ticks later', 5000);
+  step(
+    `focused VMA in view ten ticks later; draws that kept the drawn VMA table for a newer one's ` +
+      `first frame so far: ${await heatmap.getAttribute('data-table-waits')} (measured, not asserted)`,
+  );
   await shot('demo-writes');
 
   // Look at a past tick on the timeline, then go back to live.

@@ -16,7 +16,8 @@
  * mode) and schedules one draw per animation frame. Each draw is measured with
  * performance.measure('pagescope:heatmap-draw'). The canvas's data attributes say what the last
  * draw showed (draws, pagesPerCell, firstIndex/endIndex in host pages, squeezed stretches,
- * shownIndices in display cells) for tests and for inspection.
+ * shownIndices in display cells; tableWaits: draws so far that kept the drawn VMA table because
+ * the store's newer one had no frame yet) for tests and for inspection.
  */
 import { useEffect, useRef } from 'react';
 import { brushY, type D3BrushEvent } from 'd3-brush';
@@ -89,6 +90,7 @@ export function Heatmap() {
     let pastHeat: { tick: number; heat: HeatStore | null } | null = null;
     let scheduled = 0;
     let drawCount = 0;
+    let tableWaits = 0;
     /** The keyboard cursor (host index) and where a Shift+arrow selection started. */
     let cursor: number | null = null;
     let anchor: number | null = null;
@@ -233,7 +235,9 @@ export function Heatmap() {
       if (focused && cursor !== null && tipForCursor) placeCursorTip(layout);
       performance.measure(DRAW_MEASURE, 'pagescope:heatmap-draw-start');
       drawCount++;
+      if (spaceState.vmas !== st.vmas) tableWaits++;
       canvas.dataset.draws = String(drawCount);
+      canvas.dataset.tableWaits = String(tableWaits);
       canvas.dataset.pagesPerCell = String(layout.pagesPerCell);
       canvas.dataset.firstIndex = String(space.toHost(layout.firstIndex));
       canvas.dataset.endIndex = String(hostEnd(space, layout.endIndex));
