@@ -234,6 +234,14 @@ describe('every process a launch starts ends with pagescope', () => {
     }, 120_000);
   }
 
+  it('the demo workload (never out of its process group) is not announced', async () => {
+    const out = await runToEnd(['demo', '--seconds', '1'], {
+      ...process.env,
+      PAGESCOPE_CONTAINMENT: 'process-group',
+    });
+    expect(out).not.toMatch(FALLBACK);
+  }, 120_000);
+
   it('a launch in a cgroup says nothing about containment', async (ctx) => {
     const why = noCgroups();
     if (why) ctx.skip(why);

@@ -25,9 +25,10 @@
  *   KILL). It cannot hold for a descendant that calls setsid/setpgid (daemons double-fork and
  *   do): that one leaves the group and survives. And the launched command then has no
  *   controlling terminal (a program opening /dev/tty fails; Ctrl-C reaches it through
- *   pagescope, which ends it). We say which mode a launch got (`Contained.mode`), and a launch
- *   that falls back says so once on stderr (`Contained.notice`, one sentence with the reason):
- *   silently weaker containment would surprise the user whose daemon outlives pagescope.
+ *   pagescope, which ends it). We say which mode a launch got (`Contained.mode`), and a launched
+ *   command that falls back says so once on stderr (`Contained.notice`, one sentence with the
+ *   reason, `announceFallback`): silently weaker containment would surprise the user whose
+ *   daemon outlives pagescope.
  *
  * Not used: a subreaper (PR_SET_CHILD_SUBREAPER) would have to be an ancestor of the launched
  * processes, but the launched command must be our own child (ptrace under Yama scope 1, exit
@@ -174,22 +175,23 @@ export function fallbackNotice(why: string): string {
 
 let noticeSaid = false;
 
-/** Writes the fallback sentence on stderr, once per thread (a host may launch many times). */
-function sayOnce(notice: string): void {
-  if (noticeSaid) return;
+/**
+ * Says a launch's fallback (its `notice`) on stderr, once per thread (a host may launch many
+ * times). Called once the command runs (launch.ts), so a launch that fails says only why; the
+ * demo workload, which never leaves its process group, is not announced.
+ */
+export function announceFallback(c: Contained): void {
+  if (!c.notice || noticeSaid) return;
   noticeSaid = true;
-  process.stderr.write(`pagescope: ${notice}\n`);
+  process.stderr.write(`pagescope: ${c.notice}\n`);
 }
 
 /**
  * Sets up containment for one launch: a cgroup where possible (else the process-group
- * fallback, said through `say`: by default on stderr, once), and the reaper that ends it when
- * we close our end of its pipe or die.
+ * fallback), and the reaper that ends it when we close our end of its pipe or die.
  */
-export function containLaunch(say: (notice: string) => void = sayOnce): Contained {
+export function containLaunch(): Contained {
   const { dir, why } = makeCgroup();
-  const notice = dir ? null : fallbackNotice(why);
-  if (notice) say(notice);
   let reaper: ChildProcess | null;
   try {
     reaper = spawn('/bin/sh', ['-c', REAPER, REAPER_NAME, dir ?? ''], {
@@ -215,7 +217,7 @@ export function containLaunch(say: (notice: string) => void = sayOnce): Containe
     mode: dir ? 'cgroup' : 'process-group',
     cgroup: dir,
     why,
-    notice,
+    notice: dir ? null : fallbackNotice(why),
     detached: !dir,
     adopt(child) {
       if (child.pid === undefined) {
