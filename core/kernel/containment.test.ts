@@ -194,4 +194,59 @@ describe('every process a launch starts ends with pagescope', () => {
     });
     await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: false });
   });
+
+  // The fallback is said, once, on stderr: by `watch -- CMD` (on the main thread) and by
+  // `record -- CMD` (its session worker launches), never in cgroup mode.
+  const FALLBACK =
+    /^pagescope: No cgroup for this launch \(([^\n]*)\): it is held by its process group only/gm;
+  const runToEnd = async (args: string[], env: NodeJS.ProcessEnv): Promise<string> => {
+    const c = cli(args, env);
+    const code = await new Promise<number | null>((r) => c.child.once('exit', (code) => r(code)));
+    expect(code, c.output()).toBe(0);
+    return c.output();
+  };
+  const watchArgs = ['watch', '--writable', '--ticks', '2', '--interval', '50', '--', 'sleep', '3'];
+  const recordArgs = () => [
+    'record',
+    '--ticks',
+    '2',
+    '--interval',
+    '50',
+    '-o',
+    tmpFile('n.pgsrec'),
+  ];
+
+  for (const [name, args] of [
+    ['watch -- CMD', () => watchArgs],
+    ['record -- CMD', () => [...recordArgs(), '--', 'sleep', '3']],
+  ] as const) {
+    it(`${name} falling back to its process group says so once on stderr, with the reason`, async () => {
+      const out = await runToEnd([...args()], {
+        ...process.env,
+        PAGESCOPE_CONTAINMENT: 'process-group',
+      });
+      const said = [...out.matchAll(FALLBACK)];
+      expect(
+        said.map((m) => m[1]),
+        out,
+      ).toEqual(['PAGESCOPE_CONTAINMENT=process-group']);
+      expect(out).toMatch(/calls setsid outlives pagescope, and it has no controlling terminal\./);
+    });
+  }
+
+  it('the demo workload (never out of its process group) is not announced', async () => {
+    const out = await runToEnd(['demo', '--seconds', '1'], {
+      ...process.env,
+      PAGESCOPE_CONTAINMENT: 'process-group',
+    });
+    expect(out).not.toMatch(FALLBACK);
+  });
+
+  it('a launch in a cgroup says nothing about containment', async (ctx) => {
+    const why = noCgroups();
+    if (why) ctx.skip(why);
+    const env = { ...process.env };
+    delete env.PAGESCOPE_CONTAINMENT;
+    expect(await runToEnd(watchArgs, env)).not.toMatch(FALLBACK);
+  });
 });

@@ -25,7 +25,10 @@
  *   KILL). It cannot hold for a descendant that calls setsid/setpgid (daemons double-fork and
  *   do): that one leaves the group and survives. And the launched command then has no
  *   controlling terminal (a program opening /dev/tty fails; Ctrl-C reaches it through
- *   pagescope, which ends it). We say which mode a launch got (`Contained.mode`).
+ *   pagescope, which ends it). We say which mode a launch got (`Contained.mode`), and a launched
+ *   command that falls back says so once on stderr (`Contained.notice`, one sentence with the
+ *   reason, `announceFallback`): silently weaker containment would surprise the user whose
+ *   daemon outlives pagescope.
  *
  * Not used: a subreaper (PR_SET_CHILD_SUBREAPER) would have to be an ancestor of the launched
  * processes, but the launched command must be our own child (ptrace under Yama scope 1, exit
@@ -149,6 +152,8 @@ export interface Contained {
   cgroup: string | null;
   /** Why the fallback was used (empty in cgroup mode). */
   why: string;
+  /** The sentence that tells the user about the fallback, or null in cgroup mode. */
+  notice: string | null;
   /** Spawn the child `detached` (its own session and process group): process-group mode. */
   detached: boolean;
   /**
@@ -158,6 +163,27 @@ export interface Contained {
   adopt(child: ChildProcess): void;
   /** Ends the launch now: everything still in it gets SIGTERM, then SIGKILL. Idempotent. */
   end(): void;
+}
+
+/** The sentence for a launch held by its process group because no cgroup could be made. */
+export function fallbackNotice(why: string): string {
+  return (
+    `No cgroup for this launch (${why}): it is held by its process group only, so a process ` +
+    'it starts that calls setsid outlives pagescope, and it has no controlling terminal.'
+  );
+}
+
+let noticeSaid = false;
+
+/**
+ * Says a launch's fallback (its `notice`) on stderr, once per thread (a host may launch many
+ * times). Called once the command runs (launch.ts), so a launch that fails says only why; the
+ * demo workload, which never leaves its process group, is not announced.
+ */
+export function announceFallback(c: Contained): void {
+  if (!c.notice || noticeSaid) return;
+  noticeSaid = true;
+  process.stderr.write(`pagescope: ${c.notice}\n`);
 }
 
 /**
@@ -191,6 +217,7 @@ export function containLaunch(): Contained {
     mode: dir ? 'cgroup' : 'process-group',
     cgroup: dir,
     why,
+    notice: dir ? null : fallbackNotice(why),
     detached: !dir,
     adopt(child) {
       if (child.pid === undefined) {

@@ -19,7 +19,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { containLaunch, type Contained } from '../kernel/containment.ts';
+import { announceFallback, containLaunch, type Contained } from '../kernel/containment.ts';
 import { dieWithParent } from '../kernel/parent-death.ts';
 import { PagescopeError } from '../kernel/errors.ts';
 import {
@@ -194,6 +194,8 @@ export function launchAndAttach(
     // attach() restores the registers and detaches on every path, success or not; a detach
     // after that (on an error below) is a harmless ESRCH.
     const watcher = WriteWatcher.attach(pid, { force: options.force, alreadyStoppedTid: pid });
+    // The command runs: a weaker containment than a cgroup is said now (once, on stderr).
+    announceFallback(containment);
     return { child, watcher, containment };
   } catch (err) {
     if (!released) closeRawFd(writeEnd);

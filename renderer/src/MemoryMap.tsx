@@ -20,10 +20,17 @@ export function vmaName(v: VmaInfo): string {
   return v.kind === 'anon' ? '(anonymous)' : `[${v.kind}]`;
 }
 
-/** Focuses the heatmap on a VMA and makes it the target of "Watch writes". */
+/**
+ * Focuses the heatmap on a VMA and makes it the target of "Watch writes". `v` may come from a
+ * table older than the store's (a row rendered before the last 'vmas' event): the zoom uses the
+ * store's own entry for it, by address, when there is one.
+ */
 export function focusVma(v: VmaInfo): void {
+  const vmas = useApp.getState().vmas;
+  const now = vmas.find((x) => x.start === v.start);
   useApp.setState({ focusedVma: v.start, selection: null });
-  requestZoom({ start: v.offset, end: v.offset + v.endPage - v.startPage });
+  if (now) requestZoom({ start: now.offset, end: now.offset + now.endPage - now.startPage }, vmas);
+  else requestZoom({ start: v.offset, end: v.offset + v.endPage - v.startPage }, [v]);
 }
 
 function shortHex(h: string): string {

@@ -53,8 +53,12 @@ export interface AppState {
   focusedVma: string | null;
   selection: Selection | null;
   zoom: ZoomState;
-  /** Set to ask the heatmap to bring this collapsed range [start, end) into view (null: all). */
-  zoomRequest: { range: Selection | null; seq: number } | null;
+  /**
+   * Set to ask the heatmap to bring this collapsed range [start, end) into view (null: all). The
+   * range is in the indices of `vmas`, the table it was made with: the heatmap may be drawing
+   * another (a newer one's first frame not in yet), so it carries the range over by address.
+   */
+  zoomRequest: { range: Selection | null; seq: number; vmas: VmaInfo[] } | null;
   mode: ColourMode;
   /** Squeeze big VMAs with no page table (see heatmap/display-space.ts). */
   compact: boolean;
@@ -135,8 +139,12 @@ export function dismissNotice(id: number): void {
 }
 
 let zoomSeq = 1;
-export function requestZoom(range: Selection | null): void {
-  useApp.setState({ zoomRequest: { range, seq: zoomSeq++ } });
+/** Ask the heatmap to show a range, in the indices of `vmas` (by default the store's table). */
+export function requestZoom(
+  range: Selection | null,
+  vmas: VmaInfo[] = useApp.getState().vmas,
+): void {
+  useApp.setState({ zoomRequest: { range, seq: zoomSeq++, vmas } });
 }
 
 /** The VMA holding a collapsed index (binary search on offsets), or null. */

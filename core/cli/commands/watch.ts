@@ -284,7 +284,14 @@ export async function watchCommand(
   let ticks = 0;
   let limitReached = false;
   try {
-    let saidMappingChanged = false;
+    let mappingNote: 'unsaid' | 'pending' | 'said' = 'unsaid';
+    const sayMappingNote = (): void => {
+      if (mappingNote !== 'pending') return;
+      mappingNote = 'said';
+      note(
+        `some mappings changed while they were being registered (the process is busy mapping or executing); the next tick picks them up.`,
+      );
+    };
     let saidReattached = 0;
     const report = (states: VmaWatchState[]): void => {
       for (const s of states) {
@@ -295,12 +302,9 @@ export async function watchCommand(
         if (launch && r.code === 'register-failed' && r.detail === 'ESRCH') continue;
         // A launcher chain (shim -> env -> bash -> program) changes the address space under
         // every registration; one line says it, the next tick registers what is there then.
+        // Said with that tick: a command over before it has nothing left to pick up.
         if (r.code === 'mapping-changed') {
-          if (saidMappingChanged) continue;
-          saidMappingChanged = true;
-          note(
-            `some mappings changed while they were being registered (the process is busy mapping or executing); the next tick picks them up.`,
-          );
+          if (mappingNote === 'unsaid') mappingNote = 'pending';
           continue;
         }
         note(
@@ -354,6 +358,7 @@ export async function watchCommand(
       }
       ticks++;
       report(step.refused);
+      sayMappingNote();
       const t = Math.round(driver.elapsedMs() - t0);
       const out = step.written;
       if (json) {

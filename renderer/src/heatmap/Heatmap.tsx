@@ -16,20 +16,20 @@
  * mode) and schedules one draw per animation frame. Each draw is measured with
  * performance.measure('pagescope:heatmap-draw'). The canvas's data attributes say what the last
  * draw showed (draws, pagesPerCell, firstIndex/endIndex in host pages, squeezed stretches,
- * shownIndices in display cells) for tests and for inspection.
+ * shownIndices in display cells; tableWaits: draws so far that kept the drawn VMA table because
+ * the store's newer one had no frame yet) for tests and for inspection.
  */
 import { useEffect, useRef } from 'react';
 import { brushY, type D3BrushEvent } from 'd3-brush';
 import { select } from 'd3-selection';
 import { zoom as d3zoom, zoomIdentity, type D3ZoomEvent, type ZoomBehavior } from 'd3-zoom';
-import type { VmaInfo } from '../../../core/protocol/messages.ts';
 import { frameHub } from '../frames.ts';
 import { useApp, vmaAtIndex } from '../store.ts';
 import { currentTheme, onThemeChange, sizeCanvas, themeColours } from '../theme.ts';
 import { requestView } from '../actions.ts';
 import { cellInfo, cellSentence } from './cell-info.ts';
 import { buildLuts, type CategoryKey, type ColourMode, type Luts } from './colour.ts';
-import { buildDisplaySpace, DisplaySpace, spaceKey } from './display-space.ts';
+import type { DisplaySpace } from './display-space.ts';
 import type { HeatStore } from './heat.ts';
 import {
   brushRange,
@@ -44,9 +44,12 @@ import {
 import { HeatmapPainter } from './painter.ts';
 import { tipLines, tipPosition, viewSummary, WAITING_SUMMARY } from './tooltip.ts';
 import {
+  carryRange,
+  followSpace,
   hostEnd,
+  NO_SPACE,
+  type SpaceState,
   zoomAfterResize,
-  zoomAfterSpaceChange,
   zoomForRequest,
   zoomToReveal,
 } from './view-anchor.ts';
@@ -80,14 +83,14 @@ export function Heatmap() {
     const size = { width: 0, height: 0 };
     /** The last drawn layout (display indices), or null before the first frame. */
     let layout: Layout | null = null;
-    /** The display space and the VMA table it was built for. */
-    let space: DisplaySpace = DisplaySpace.identity(0);
-    let spaceId = '';
-    let spaceVmas: VmaInfo[] = [];
+    /** The display space, the VMA table it was built for (view-anchor.ts's followSpace). */
+    let spaceState: SpaceState = NO_SPACE;
+    let space: DisplaySpace = spaceState.space;
     let luts: { key: string; luts: Luts } | null = null;
     let pastHeat: { tick: number; heat: HeatStore | null } | null = null;
     let scheduled = 0;
     let drawCount = 0;
+    let tableWaits = 0;
     /** The keyboard cursor (host index) and where a Shift+arrow selection started. */
     let cursor: number | null = null;
     let anchor: number | null = null;
@@ -157,25 +160,16 @@ export function Heatmap() {
 
     /** Follow a new page space, keeping the page at the centre of the view where it is. */
     function updateSpace(): void {
-      const frame = frameHub.frameFor(useApp.getState().mode);
-      const st = useApp.getState();
-      const hostTotal = frame?.totalPages ?? st.totalPages;
-      const next =
-        frame && st.compact
-          ? buildDisplaySpace(hostTotal, frame.overview, st.vmas)
-          : DisplaySpace.identity(hostTotal);
-      const nextId = spaceKey(next);
-      if (nextId === spaceId && st.vmas === spaceVmas) return;
-      const keep = zoomAfterSpaceChange(
-        { space, vmas: spaceVmas },
-        { space: next, vmas: st.vmas },
-        st.zoom,
+      const next = followSpace(
+        spaceState,
+        frameHub.frameFor(useApp.getState().mode),
+        useApp.getState(),
         size,
       );
-      space = next;
-      spaceId = nextId;
-      spaceVmas = st.vmas;
-      if (keep) setZoom(keep);
+      if (!next) return;
+      spaceState = next.state;
+      space = spaceState.space;
+      if (next.zoom) setZoom(next.zoom);
     }
 
     function lutsFor(mode: ColourMode, hidden: ReadonlySet<CategoryKey>): Luts {
@@ -231,7 +225,7 @@ export function Heatmap() {
         window: frame.window,
         heat,
         tick,
-        vmas: st.vmas,
+        vmas: spaceState.vmas,
         selection: st.selection,
         focusedVma: st.focusedVma,
         cursor: focused ? cursor : null,
@@ -241,7 +235,9 @@ export function Heatmap() {
       if (focused && cursor !== null && tipForCursor) placeCursorTip(layout);
       performance.measure(DRAW_MEASURE, 'pagescope:heatmap-draw-start');
       drawCount++;
+      if (spaceState.vmas !== st.vmas) tableWaits++;
       canvas.dataset.draws = String(drawCount);
+      canvas.dataset.tableWaits = String(tableWaits);
       canvas.dataset.pagesPerCell = String(layout.pagesPerCell);
       canvas.dataset.firstIndex = String(space.toHost(layout.firstIndex));
       canvas.dataset.endIndex = String(hostEnd(space, layout.endIndex));
@@ -252,7 +248,7 @@ export function Heatmap() {
         viewSummary({
           layout,
           space,
-          vmas: st.vmas,
+          vmas: spaceState.vmas,
           drawn,
           processName: st.session?.name ?? null,
           mode: st.mode,
@@ -282,7 +278,7 @@ export function Heatmap() {
         didx,
         layout!.pagesPerCell,
         space,
-        useApp.getState().vmas,
+        spaceState.vmas,
         frameHub.latest!,
         frameHub.heat,
       );
@@ -305,13 +301,7 @@ export function Heatmap() {
     const onClick = (e: MouseEvent) => {
       if (!layout || e.shiftKey || e.defaultPrevented) return;
       const r = svg.getBoundingClientRect();
-      const v = vmaAtPoint(
-        layout,
-        space,
-        useApp.getState().vmas,
-        e.clientX - r.left,
-        e.clientY - r.top,
-      );
+      const v = vmaAtPoint(layout, space, spaceState.vmas, e.clientX - r.left, e.clientY - r.top);
       useApp.setState({ focusedVma: v ? v.start : null, selection: null });
     };
     svg.addEventListener('pointermove', onMove);
@@ -344,7 +334,7 @@ export function Heatmap() {
     function placeCursor() {
       if (!layout) return;
       const st = useApp.getState();
-      cursor = cursorStart(layout, space, st.vmas, st.focusedVma);
+      cursor = cursorStart(layout, space, spaceState.vmas, st.focusedVma);
     }
 
     const onKey = (e: KeyboardEvent) => {
@@ -370,7 +360,7 @@ export function Heatmap() {
       else if (e.key === 'PageUp') svgSel.call(t.translateBy, 0, size.height / k);
       else if (e.key === 'Home' || e.key === '0') svgSel.call(t.transform, zoomIdentity);
       else if (e.key === 'Enter' && cursor !== null) {
-        const v = vmaAtIndex(useApp.getState().vmas, cursor);
+        const v = vmaAtIndex(spaceState.vmas, cursor);
         useApp.setState({ focusedVma: v ? v.start : null, selection: null });
         anchor = null;
       } else if (e.key === 'Escape') {
@@ -419,7 +409,8 @@ export function Heatmap() {
       let applied = false;
       if (s.zoomRequest && s.zoomRequest.seq !== lastZoomSeq) {
         lastZoomSeq = s.zoomRequest.seq;
-        setZoom(zoomForRequest(space, s.zoomRequest.range, size));
+        const { range, vmas } = s.zoomRequest;
+        setZoom(zoomForRequest(space, range && carryRange(range, vmas, spaceState.vmas), size));
         applied = true;
       }
       if (s.heatmapCommand && s.heatmapCommand.seq !== lastCommandSeq) {
