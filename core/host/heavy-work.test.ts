@@ -82,10 +82,14 @@ describe('heavy work on a real pagescope serve', () => {
     const cpu0 = cpuSeconds(pid);
     // Ticks 999 and 2999: each the farthest from its keyframe (999 ticks of runs to apply).
     void a.request('compareTicks', { sessionId, a: 999, b: 2999 }).then((r) => (compared = r));
-    // Another socket, meanwhile, back to back: every answer within a second (before: after the
-    // whole compare).
+    // Another socket, meanwhile, back to back: every answer within a second, scaled (before:
+    // after the whole compare). For 3 s, and on until the compare has spent 0.3 CPU-s (a busy
+    // machine gives its thread less than a core: up to 3 s scaled by the slowness).
     const latencies: number[] = [];
-    while (performance.now() - t0 < 3000 && compared === null) {
+    const windowMs = limit(3000);
+    const goOn = (ms: number): boolean =>
+      ms < 3000 || (ms < windowMs && cpuSeconds(pid) - cpu0 <= 0.3);
+    while (goOn(performance.now() - t0) && compared === null) {
       const s = performance.now();
       const r = await b.request('hello', { version: 1 });
       latencies.push(performance.now() - s);
@@ -94,13 +98,13 @@ describe('heavy work on a real pagescope serve', () => {
     console.log(
       `hello while a compare runs: ${latencies.length} answers, max ${Math.max(...latencies).toFixed(1)} ms`,
     );
-    expect(Math.max(...latencies)).toBeLessThan(1000);
+    expect(Math.max(...latencies)).toBeLessThan(limit(1000));
     if (compared !== null)
       ctx.skip(
         `the crafted file no longer costs enough to test this (compare answered in ${Math.round(performance.now() - t0)} ms)`,
       );
     // The work is under way: a thread of its own, and CPU spent meanwhile (idle is < 0.1 CPU-s a
-    // second, as awaited above; a busy machine gives the thread less than a core) ...
+    // second, as awaited above) ...
     expect(threads(pid)).toBeGreaterThan(idleThreads);
     expect(cpuSeconds(pid) - cpu0).toBeGreaterThan(0.3);
     // ... and ends with the socket that asked for it.
