@@ -24,6 +24,7 @@ const UNIT = [
   'core/record/report-timing.test.ts',
   'core/record/export-names.test.ts',
   'core/scan/summary.test.ts',
+  'core/scan/region-list.test.ts',
   'core/host/static-files.test.ts',
   'core/cli/docs.test.ts',
   'core/kernel/privilege.test.ts',
