@@ -23,6 +23,7 @@ const UNIT = [
   'core/record/analytics.test.ts',
   'core/record/report-timing.test.ts',
   'core/record/export-names.test.ts',
+  'core/record/page-codec.test.ts',
   'core/scan/summary.test.ts',
   'core/scan/region-list.test.ts',
   'core/host/static-files.test.ts',
