@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { SessionRecorder } from '../../core/record/recorder.ts';
 import { Session } from '../../core/session/session.ts';
+import { parseScanLine } from '../lib/cli-output.ts';
 import { runOnce, startTarget, type Target } from '../lib/native.ts';
 import { goalAtMost, makeCase, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import type { BenchContext } from './context.ts';
@@ -40,13 +41,6 @@ const KEYFRAME_EVERY = 3;
 export const COLD_SCAN_NAME =
   '1d cold scan at ~1M regions: a new `pagescope scan` vs a new C walk, 8 GiB target';
 export const BIG_RECORD_NAME = '10b recording at ~1M regions: a keyframe tick vs the scan per tick';
-
-/** Reads "pid P: N regions scanned with ... in X ms" from `pagescope scan`'s table output. */
-export function parseScanLine(text: string): { regions: number; ms: number } {
-  const m = /: (\d+) regions? scanned with .* in ([\d.]+) ms;/.exec(text);
-  if (!m) throw new Error(`pagescope scan printed no summary line: ${text.slice(-300)}`);
-  return { regions: Number(m[1]), ms: Number(m[2]) };
-}
 
 /** One cold `pagescope scan` of `pid` in a new process: its own scan time and the wall time. */
 function coldScanOurs(pid: number): { regions: number; ms: number; wallMs: number } {
