@@ -104,8 +104,7 @@ export class RecordingEncoder {
   private refTotal = 0;
   private refVmas: VmaInfo[] = [];
   private sinceKeyframe = 0;
-  /** The tick's payload and its whole bytes, reused by every tick (encodeTickView). */
-  private readonly body = new ByteWriter(4096);
+  /** The tick's bytes, reused by every tick (encodeTickView). */
   private readonly out = new ByteWriter(4096);
   ticks = 0;
 
@@ -192,8 +191,13 @@ export class RecordingEncoder {
     const win = frame.window;
     const full = win !== null && win.startIndex === 0 && win.endIndex === total;
     const keyframe = full && (!this.refValid || this.sinceKeyframe >= this.keyframeEvery);
-    const body = this.body;
-    body.length = 0;
+    // The TICK record is coded in place after its 5-byte head (type, length: filled in at the
+    // end), not in a buffer of its own copied in after: a keyframe is megabytes.
+    const recordStart = w.length;
+    w.u8(RecordType.TICK);
+    w.u32(0);
+    const body = w;
+    const bodyStart = w.length;
     encodeTickHead(
       {
         flags: (keyframe ? TickFlag.KEYFRAME : 0) | (full ? TickFlag.PAGES : TickFlag.HISTOGRAM),
@@ -224,7 +228,9 @@ export class RecordingEncoder {
       for (const x of frame.vmaCounts) body.varint(x);
       this.refValid = false;
     }
-    appendRecord(w, RecordType.TICK, body.view());
+    const bytes = w.view();
+    bytes.writeUInt32LE(w.length - bodyStart, recordStart + 1);
+    w.u32(crc32(bytes.subarray(recordStart, bodyStart), bytes.subarray(bodyStart, w.length)));
     this.ticks++;
     return w.view();
   }
