@@ -45,7 +45,19 @@ const ALL = [
   'testing/**/*.test.ts',
 ];
 
-const shared = { pool: 'forks', testTimeout: 60_000, hookTimeout: 120_000 } as const;
+// Timeouts: a quiet machine's, given to testing/scaled-timeouts.ts (a setup file), which sets
+// them per test file scaled by the machine's slowness then (testing/wait.ts), as every wait in a
+// test is. A test names no timeout of its own (a literal would not scale): the project's is the
+// backstop for a hang, every wait inside a test has its own scaled limit.
+const shared = {
+  pool: 'forks',
+  setupFiles: ['testing/scaled-timeouts.ts'] as string[],
+} as const;
+const quiet = (testTimeoutMs: number) => ({
+  testTimeout: testTimeoutMs,
+  hookTimeout: 120_000,
+  provide: { quietTimeouts: { testTimeoutMs, hookTimeoutMs: 120_000 } },
+});
 
 export default defineConfig({
   test: {
@@ -55,6 +67,7 @@ export default defineConfig({
       {
         test: {
           ...shared,
+          ...quiet(60_000),
           name: 'unit',
           include: UNIT,
           maxWorkers: os.availableParallelism(),
@@ -65,6 +78,7 @@ export default defineConfig({
       {
         test: {
           ...shared,
+          ...quiet(240_000),
           name: 'system',
           include: ALL,
           exclude: UNIT,

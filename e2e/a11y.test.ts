@@ -18,6 +18,7 @@ import {
   writtenFromStatus,
   type Host,
 } from './helpers.ts';
+import { limit } from '../testing/wait.ts';
 
 const missing = chromiumMissing();
 if (missing !== null) it('accessibility (axe-core) of the main states', (ctx) => ctx.skip(missing));
@@ -39,7 +40,7 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
       bypassCSP: true,
     });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await page?.close();
@@ -80,7 +81,7 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
     await page.emulateMedia({ reducedMotion: 'reduce' });
     expect(await page.evaluate(transition)).toBe('0s');
     await page.emulateMedia({ reducedMotion: 'no-preference' });
-  }, 180_000);
+  });
 
   it('attached to the demo', async () => {
     await page.getByRole('button', { name: 'Launch demo' }).click();
@@ -99,7 +100,7 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
       ),
     ).toBe('rgba(0, 0, 0, 0)');
     expectClean(await bothThemes('attached'));
-  }, 180_000);
+  });
 
   it('watching writes, then the help overlay', async (ctx) => {
     if (!pid) ctx.skip('the demo did not start in the test before');
@@ -128,13 +129,13 @@ describe.skipIf(missing !== null)('accessibility (axe-core) of the main states',
     await page.getByRole('button', { name: /detach/i }).click();
     await until('the demo to end', () => !alive(pid), 10_000);
     expectClean(found);
-  }, 180_000);
+  });
 
   it('the host gone (the lost-connection banner)', async () => {
     await page.goto(host.url);
     await until('the process list', async () => (await page.locator('.proc-row').count()) > 1);
     await host.stop();
-    await page.getByTestId('connection-lost').waitFor({ timeout: 20_000 });
+    await page.getByTestId('connection-lost').waitFor({ timeout: limit(20_000) });
     expectClean(await bothThemes('host gone'));
-  }, 180_000);
+  });
 });

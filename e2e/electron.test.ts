@@ -36,5 +36,5 @@ describe.skipIf(missing !== null)('pagescope in Electron', () => {
     const page = await app.firstWindow();
     await page.getByLabel('Find process').waitFor();
     await newcomerPath(page, 'electron');
-  }, 120_000);
+  });
 });

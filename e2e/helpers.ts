@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startServe, type ServeProcess } from '../testing/serve.ts';
-import { until as untilCondition } from '../testing/wait.ts';
+import { limit, until as untilCondition } from '../testing/wait.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
@@ -65,8 +65,26 @@ export function startHost(args: string[] = []): Promise<Host> {
   return startServe(args);
 }
 
+/** Playwright's own default for an action or a locator's wait, on a quiet machine. */
+export const PLAYWRIGHT_QUIET_TIMEOUT_MS = 30_000;
+
+/**
+ * Chromium, whose every new context (and so every browser.newPage()) waits for actions and
+ * locators as long as Playwright's default scaled by the machine's slowness (testing/wait.ts).
+ */
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    timeout: limit(PLAYWRIGHT_QUIET_TIMEOUT_MS),
+  });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.setDefaultTimeout(limit(PLAYWRIGHT_QUIET_TIMEOUT_MS));
+    return context;
+  };
+  return browser;
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
@@ -86,8 +104,8 @@ export async function sessionPid(page: Page): Promise<number> {
 }
 
 /**
- * testing/wait.ts's until(), polling every 100 ms: a page evaluate per poll is not free on a
- * loaded machine.
+ * testing/wait.ts's until() (its limit scaled by the machine's slowness), polling every 100 ms:
+ * a page evaluate per poll is not free on a loaded machine.
  */
 export function until<T>(
   what: string | (() => string),

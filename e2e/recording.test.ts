@@ -51,6 +51,7 @@ while True:
     i += 1
     time.sleep(0.01)
 `;
+import { limit } from '../testing/wait.ts';
 
 const missing = chromiumMissing();
 if (missing) console.log(`e2e/recording.test.ts: ${missing}`);
@@ -96,7 +97,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
     await page.goto(host.url);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -107,7 +108,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
   it('opens the served recording, scrubs it, plays it, compares two ticks, exports PNG and CSV', async () => {
     // Opened at once, attached to nothing, clearly a recording.
     const banner = page.getByTestId('recording-banner');
-    await banner.waitFor({ timeout: 30_000 });
+    await banner.waitFor({ timeout: limit(30_000) });
     expect(await banner.textContent()).toMatch(
       /Recording made-up\.pgsrec — recorded .* from pid 4242 \(made-up\) · 40 ticks/,
     );
@@ -225,7 +226,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     // Nothing for axe to find in the replay view.
     const violations = await axeViolations(page);
     expect(violations, describeViolations(violations)).toEqual([]);
-  }, 180_000);
+  });
 
   it('an uploaded garbage file gets one clear error; a cut-short one opens marked so', async () => {
     await page.getByRole('button', { name: 'Close recording' }).click();
@@ -245,7 +246,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     const banner = page.getByTestId('recording-banner');
     await banner.waitFor();
     expect(await banner.textContent()).toMatch(/cut\.pgsrec .* · cut short/);
-  }, 60_000);
+  });
 
   it('the analytics of a recording whose ticks came late show the real rate and the gaps', async () => {
     await page.getByRole('button', { name: 'Close recording' }).click();
@@ -283,7 +284,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
       /Dirty rate \(bytes written per second of wall time\): mean 1\.95 MiB\/s/,
     );
     await screenshot(page, 'recording-late-analytics');
-  }, 60_000);
+  });
 
   it('records a live process from the UI, takes two snapshots, compares them, downloads the file', async () => {
     await page.getByRole('button', { name: 'Close recording' }).click();
@@ -339,7 +340,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     } finally {
       py.kill('SIGKILL');
     }
-  }, 120_000);
+  });
   it('every view names the same tick, however the replay moves; compare and per-VMA wr agree with the file', async () => {
     // A recording made from tick 101 on (a tick's number is not its position), writing 0, 8,
     // 16, 24, 0, ... heap pages per tick: a view off by one tick shows another count.
@@ -349,7 +350,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     const last = NUMBERED_FIRST_TICK + FIXTURE_TICKS - 1;
     try {
       await p.goto(host.url);
-      await p.getByTestId('recording-banner').waitFor({ timeout: 30_000 });
+      await p.getByTestId('recording-banner').waitFor({ timeout: limit(30_000) });
       await p.getByRole('button', { name: 'Close recording' }).click();
       const numbered = path.join(dir, 'numbered.pgsrec');
       writeNumberedFixture(numbered);
@@ -483,7 +484,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
       // (It may have reached the end, and stopped, on a slow machine.)
       await p
         .getByRole('button', { name: 'Pause' })
-        .click({ timeout: 5_000 })
+        .click({ timeout: limit(5_000) })
         .catch(() => undefined);
       const stopped = await until('paused', async () =>
         (await p.getByRole('button', { name: 'Play' }).count()) ? await position(p) : 0,
@@ -493,7 +494,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     } finally {
       await p.close();
     }
-  }, 120_000);
+  });
 
   it('the recording controls hold still while a live session ticks fast: each click lands the first time', async (ctx) => {
     // A fresh page: the served recording opens at once; close it and launch the demo.
@@ -502,7 +503,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     // No force: Playwright's checks (visible, stable, enabled) must pass. A control that never
     // holds still fails whatever the time allowed; the time is far shorter than the test's, and
     // generous for a loaded machine (a click took up to 8 s at load 17 on 2 cores, 0.1 s idle).
-    const CLICK = { timeout: 15_000 };
+    const CLICK = { timeout: limit(15_000) };
     let pid = 0;
     const t0 = Date.now();
     const step = (what: string) =>
@@ -586,5 +587,5 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
       }
       await live.close();
     }
-  }, 120_000);
+  });
 });

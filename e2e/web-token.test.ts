@@ -16,6 +16,7 @@ import {
   until,
   type Host,
 } from './helpers.ts';
+import { limit } from '../testing/wait.ts';
 
 const missing = chromiumMissing();
 if (missing !== null) it('the access token in Chromium', (ctx) => ctx.skip(missing));
@@ -34,7 +35,7 @@ describe.skipIf(missing !== null)('the access token in Chromium', () => {
     expect(m, host.url).not.toBeNull();
     origin = m![1];
     token = m![2];
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -67,7 +68,7 @@ describe.skipIf(missing !== null)('the access token in Chromium', () => {
     await processListShown(page);
     expect(await page.getByRole('alert').count()).toBe(0);
     await context.close();
-  }, 120_000);
+  });
 
   it('the redirect file for the desktop browser lands on the app, token stripped', async () => {
     const open = writeOpenFile(host.url);
@@ -81,25 +82,28 @@ describe.skipIf(missing !== null)('the access token in Chromium', () => {
       await page.close();
       open.remove();
     }
-  }, 120_000);
+  });
 
   it('without the token: the page loads, no data does, and it says what to do', async () => {
     const page = await browser.newPage();
     try {
       await page.goto(`${origin}/`);
       const alert = page.getByRole('alert').first();
-      await alert.waitFor({ timeout: 20_000 });
+      await alert.waitFor({ timeout: limit(20_000) });
       expect(await alert.textContent()).toMatch(/#token=/);
       expect(await processRows(page)).toBe(0);
       const wrong = await browser.newPage();
       await wrong.goto(`${origin}/#token=${'A'.repeat(43)}`);
-      await wrong.getByRole('alert').first().waitFor({ timeout: 20_000 });
+      await wrong
+        .getByRole('alert')
+        .first()
+        .waitFor({ timeout: limit(20_000) });
       expect(await processRows(wrong)).toBe(0);
       await wrong.close();
     } finally {
       await page.close();
     }
-  }, 120_000);
+  });
 
   it('with --allow-remote, "Launch command…" is disabled and the UI says why', async () => {
     const remote = await startHost(['--allow-remote']);
@@ -117,5 +121,5 @@ describe.skipIf(missing !== null)('the access token in Chromium', () => {
       await page.close();
       await remote.stop();
     }
-  }, 120_000);
+  });
 });

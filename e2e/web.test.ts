@@ -35,6 +35,7 @@ while True:
     i += 1
     time.sleep(0.02)
 `;
+import { limit } from '../testing/wait.ts';
 
 function startPython(): Promise<ChildProcess> {
   const child = spawn('python3', ['-c', PYTHON_TARGET], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -54,7 +55,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
     ensureRendererBuilt();
     host = await startHost();
     browser = await launchBrowser();
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -77,7 +78,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
 
   it('newcomer path: demo, heatmap, watch writes, reset, stop, no trace left', async () => {
     await newcomerPath(page, 'web');
-  }, 180_000);
+  });
 
   it('the first minute with the keyboard alone, in at most 15 key presses', async () => {
     const { presses, keys } = await keyboardFirstMinute(page);
@@ -90,7 +91,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
     // machine's notes), not the session's notice beside it.
     await page.getByRole('button', { name: 'Launch demo' }).waitFor();
     expect(await page.getByText('No swap is configured').count()).toBeLessThanOrEqual(1);
-  }, 180_000);
+  });
 
   it('the heatmap by keyboard: a cell cursor, described once per move; shortcuts and help', async () => {
     const py = await startPython();
@@ -147,7 +148,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
     expect(await page.evaluate('document.activeElement.className')).toBe('heatmap');
     await page.getByRole('button', { name: 'Detach' }).click();
     await page.getByLabel('Find process').waitFor();
-  }, 120_000);
+  });
 
   it('the host goes away: a banner says so and what to do, nothing claims to be live', async () => {
     // A host of its own: this one is stopped.
@@ -165,7 +166,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
       const banner = p.getByTestId('connection-lost');
       expect(await banner.count()).toBe(0);
       await own.stop();
-      await banner.waitFor({ timeout: 20_000 });
+      await banner.waitFor({ timeout: limit(20_000) });
       expect(await banner.getAttribute('role')).toBe('alert');
       expect(await banner.textContent()).toMatch(
         /Connection to the pagescope host lost\..*start it again and open the address it prints/,
@@ -181,7 +182,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
       await p.close();
       await own.stop();
     }
-  }, 180_000);
+  });
 
   it('attaches to a python3 found by its pid, and leaves it untouched after detach', async () => {
     const py = await startPython();
@@ -275,7 +276,7 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
     );
     py.kill('SIGKILL');
     const alert = page.getByRole('alert');
-    await alert.first().waitFor({ timeout: 15_000 });
+    await alert.first().waitFor({ timeout: limit(15_000) });
     const text = (await alert.first().textContent()) ?? '';
     expect(text).toContain(String(pid));
     expect(text).toMatch(/exit|ended|gone|killed/i);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pythonExecutable } from '../testing/targets.ts';
+import { limit } from '../testing/wait.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 let target: ChildProcess;
@@ -22,7 +23,7 @@ beforeAll(() => {
     [path.join(HERE, '../testing/electron/drive-main.mjs'), String(target.pid)],
     {
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: limit(60_000),
     },
   );
   out = JSON.parse(text.trim().split('\n').pop()!);

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureRendererBuilt } from '../e2e/helpers.ts';
 import { ROOT, SPAWNED_ENTRIES } from './build.mjs';
+import { limit } from '../testing/wait.ts';
 
 const require = createRequire(import.meta.url);
 const CONFIG = JSON.parse(fs.readFileSync(path.join(ROOT, 'electron-builder.json'), 'utf8'));
@@ -89,7 +90,7 @@ describe('npm run dist', () => {
         '--linux',
         'dir',
       ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: 90_000 },
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: limit(90_000) },
     );
     const resources = path.join(out, 'linux-unpacked/resources');
     expect(fs.existsSync(path.join(out, 'linux-unpacked/pagescope'))).toBe(true);
@@ -110,5 +111,5 @@ describe('npm run dist', () => {
       encoding: 'utf8',
     });
     expect(native).toMatch(new RegExp(`linux_${process.arch}/koffi\\.node`));
-  }, 120_000);
+  });
 });

@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { socketProtocols } from '../core/protocol/ws-bridge.ts';
 import { everyPageEveryTick } from '../testing/crafted-recordings.ts';
 import { pythonExecutable } from '../testing/targets.ts';
-import { until } from '../testing/wait.ts';
+import { limit, until } from '../testing/wait.ts';
 import { ensureRendererBuilt } from '../e2e/helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,9 +28,17 @@ let packedFiles: string[] = [];
 let bin = '';
 let target: ChildProcess;
 
-/** Runs a command in the install folder; returns stdout (throws on a non-zero exit). */
-function run(cmd: string, args: string[], timeout = 30_000): string {
-  return execFileSync(cmd, args, { cwd: dir, encoding: 'utf8', timeout, stdio: 'pipe' });
+/**
+ * Runs a command in the install folder; returns stdout (throws on a non-zero exit, or past
+ * `timeoutMs` scaled by the machine's slowness).
+ */
+function run(cmd: string, args: string[], timeoutMs = 30_000): string {
+  return execFileSync(cmd, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: limit(timeoutMs),
+    stdio: 'pipe',
+  });
 }
 
 beforeAll(() => {
@@ -45,7 +53,7 @@ beforeAll(() => {
       cwd: ROOT,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 120_000,
+      timeout: limit(120_000),
     },
   );
   // The build's own lines come first on stdout; npm's JSON array starts on a line of its own.
@@ -65,7 +73,7 @@ beforeAll(() => {
   execFileSync(
     'npm',
     ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 },
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], timeout: limit(120_000) },
   );
   bin = path.join(dir, 'node_modules/.bin/pagescope');
   target = spawn(
@@ -76,7 +84,7 @@ beforeAll(() => {
     },
   );
   children.push(target);
-}, 240_000);
+});
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -221,7 +229,7 @@ describe('the npm package, installed into an empty folder', () => {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-  }, 60_000);
+  });
 
   // The package promises engines.node (20.19+), older than what a clone needs (22.13+: the
   // desktop tooling). .ci/run names the machine's own older node in PAGESCOPE_PACKAGE_NODE when it

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tracedThreads, tracesLeft } from './traces.ts';
-import { sleep, until } from './wait.ts';
+import { describeLimit, limit, sleep, slowness, until } from './wait.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.join(here, '..');
@@ -116,10 +116,12 @@ export class Target {
   }
 
   async line(timeoutMs = 10_000): Promise<string> {
-    const end = Date.now() + timeoutMs;
+    const scale = slowness();
+    const end = Date.now() + timeoutMs * scale;
     while (this.lines.length === 0) {
       if (this.exited) throw new Error(`target ${this.exited}`);
-      if (Date.now() > end) throw new Error('no answer from the target');
+      if (Date.now() > end)
+        throw new Error(`no answer from the target in ${describeLimit(timeoutMs, scale)}`);
       await new Promise<void>((r) => {
         this.wake = r;
         setTimeout(r, 50);
@@ -234,15 +236,19 @@ export async function killDuringAttach(
   const cli = spawn(
     process.execPath,
     [CLI, 'watch', '--pid', String(t.pid), '--writable', '--interval', '100', '--json'],
-    { stdio: ['ignore', 'ignore', 'ignore'], detached: true },
+    { stdio: ['ignore', 'pipe', 'ignore'], detached: true },
   );
   let exited = false;
   cli.on('exit', () => (exited = true));
+  // Its first tick ends the attach: an aimed kill that has not caught the thread held by then
+  // will not, so it stops looking (before, it looked for 3 attach times and 5 s more).
+  let ticked = false;
+  cli.stdout!.on('data', () => (ticked = true));
   let landedWhileHeld = false;
   if (aim === 'held') {
     const fd = fs.openSync(`/proc/${t.pid}/status`, 'r');
     const buf = Buffer.alloc(4096);
-    const end = performance.now() + typicalAttachMs * 3 + 5000;
+    const end = performance.now() + limit(typicalAttachMs * 3 + 5000);
     try {
       // A tight synchronous loop: the thread is held for well under a millisecond.
       for (let spin = 0; performance.now() < end; spin++) {
@@ -251,8 +257,9 @@ export async function killDuringAttach(
           landedWhileHeld = true;
           break;
         }
-        if (spin % 256 === 255) await sleep(0); // let the exit event through
-        if (exited) break;
+        // Let the exit and stdout events through (setImmediate: a timer's 1 ms would be blind).
+        if (spin % 256 === 255) await new Promise((r) => setImmediate(r));
+        if (exited || ticked) break;
       }
     } finally {
       fs.closeSync(fd);

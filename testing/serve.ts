@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { socketProtocols } from '../core/protocol/ws-bridge.ts';
+import { describeLimit, limit } from './wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,8 +47,9 @@ export async function startServe(
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(
-      () => reject(new Error(`pagescope serve printed no URL in 60 s: ${stderr}`)),
-      60_000,
+      () =>
+        reject(new Error(`pagescope serve printed no URL in ${describeLimit(60_000)}: ${stderr}`)),
+      limit(60_000),
     );
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -73,7 +75,7 @@ export async function startServe(
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+        const kill = setTimeout(() => child.kill('SIGKILL'), limit(5000));
         child.once('exit', () => {
           clearTimeout(kill);
           resolve();

@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
 import { RegionList } from '../core/scan/region-list.ts';
+import { describeLimit, slowness } from './wait.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURE = path.join(here, 'watch-target.py');
@@ -48,12 +49,14 @@ export class LineProcess {
   private lines: string[] = [];
   private waiters: Array<(l: string | null) => void> = [];
   private closed = false;
+  private lastLine: string | null = null;
   /** Set when the process we talk to is not `child` itself (a grandchild through a shell). */
   realPid: number | null = null;
 
   constructor(readonly child: ChildProcess) {
     const rl = readline.createInterface({ input: child.stdout! });
     rl.on('line', (l) => {
+      this.lastLine = l;
       const w = this.waiters.shift();
       if (w) w(l);
       else this.lines.push(l);
@@ -68,6 +71,10 @@ export class LineProcess {
     return this.realPid ?? this.child.pid!;
   }
 
+  /**
+   * The next line, within `timeoutMs` on a quiet machine (scaled by the slowness, wait.ts); the
+   * failure names the command, the limit and the last line it did print.
+   */
   next(timeoutMs = 10_000): Promise<string> {
     const l = this.lines.shift();
     if (l !== undefined) return Promise.resolve(l);
@@ -79,10 +86,21 @@ export class LineProcess {
         else resolve(line);
       };
       // A waiter that timed out leaves the queue: the next line goes to the next reader.
+      const scale = slowness();
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no line from the process in ${timeoutMs} ms`));
-      }, timeoutMs);
+        const cmd = this.child.spawnargs.join(' ').slice(0, 200);
+        reject(
+          new Error(
+            `no line from the process (pid ${this.pid}: ${cmd}) in ` +
+              `${describeLimit(timeoutMs, scale)}; ` +
+              (this.child.exitCode !== null || this.child.signalCode !== null
+                ? `it ended (${this.child.exitCode ?? this.child.signalCode}); `
+                : 'it still runs; ') +
+              `its last line: ${this.lastLine === null ? '(none)' : JSON.stringify(this.lastLine)}`,
+          ),
+        );
+      }, timeoutMs * scale);
       this.waiters.push(waiter);
     });
   }

@@ -18,6 +18,7 @@ import { tracesLeft } from '../../testing/traces.ts';
 import { elideMiddle } from './format.ts';
 import { TABLE_WIDTH } from './commands/scan.ts';
 import { alive } from '../../testing/proc-facts.ts';
+import { limit } from '../../testing/wait.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');
@@ -32,7 +33,7 @@ function cli(args: string[]): Run {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: limit(60_000),
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -319,7 +320,7 @@ describe('what is printed', () => {
         '-c',
         `exec ${PYTHON} -c pass`,
       ],
-      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+      { cwd: ROOT, encoding: 'utf8', timeout: limit(60_000) },
     );
     expect(r.status, r.stderr).toBe(0);
     const said = (re: RegExp): number => r.stderr.split('\n').filter((l) => re.test(l)).length;

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everyPageEveryTick } from '../../testing/crafted-recordings.ts';
 import { upload, uploadOverSocket } from '../../testing/recording-upload.ts';
 import { connectClient, startServe, type Reply, type ServeProcess } from '../../testing/serve.ts';
-import { sleep, until } from '../../testing/wait.ts';
+import { limit, sleep, until } from '../../testing/wait.ts';
 import { MAX_KEYFRAME_EVERY } from '../record/format.ts';
 import { HostService } from './service.ts';
 
@@ -82,10 +82,14 @@ describe('heavy work on a real pagescope serve', () => {
     const cpu0 = cpuSeconds(pid);
     // Ticks 999 and 2999: each the farthest from its keyframe (999 ticks of runs to apply).
     void a.request('compareTicks', { sessionId, a: 999, b: 2999 }).then((r) => (compared = r));
-    // Another socket, meanwhile, back to back: every answer within a second (before: after the
-    // whole compare).
+    // Another socket, meanwhile, back to back: every answer within a second, scaled (before:
+    // after the whole compare). For 3 s, and on until the compare has spent 0.3 CPU-s (a busy
+    // machine gives its thread less than a core: up to 3 s scaled by the slowness).
     const latencies: number[] = [];
-    while (performance.now() - t0 < 3000 && compared === null) {
+    const windowMs = limit(3000);
+    const goOn = (ms: number): boolean =>
+      ms < 3000 || (ms < windowMs && cpuSeconds(pid) - cpu0 <= 0.3);
+    while (goOn(performance.now() - t0) && compared === null) {
       const s = performance.now();
       const r = await b.request('hello', { version: 1 });
       latencies.push(performance.now() - s);
@@ -94,13 +98,13 @@ describe('heavy work on a real pagescope serve', () => {
     console.log(
       `hello while a compare runs: ${latencies.length} answers, max ${Math.max(...latencies).toFixed(1)} ms`,
     );
-    expect(Math.max(...latencies)).toBeLessThan(1000);
+    expect(Math.max(...latencies)).toBeLessThan(limit(1000));
     if (compared !== null)
       ctx.skip(
         `the crafted file no longer costs enough to test this (compare answered in ${Math.round(performance.now() - t0)} ms)`,
       );
     // The work is under way: a thread of its own, and CPU spent meanwhile (idle is < 0.1 CPU-s a
-    // second, as awaited above; a busy machine gives the thread less than a core) ...
+    // second, as awaited above) ...
     expect(threads(pid)).toBeGreaterThan(idleThreads);
     expect(cpuSeconds(pid) - cpu0).toBeGreaterThan(0.3);
     // ... and ends with the socket that asked for it.
@@ -114,15 +118,21 @@ describe('heavy work on a real pagescope serve', () => {
     expect(compared).toMatchObject({ ok: false });
     expect((await b.request('hello', { version: 1 })).ok).toBe(true);
     b.close();
-  }, 180_000);
+  });
 });
 
-/** The host service's time limit for one job in the test below (the host's own is 60 s). */
-const LIMIT_MS = 4000;
+/**
+ * The host service's time limit for one job in the test below (the host's own is 60 s): 4 s on a
+ * quiet machine, scaled by the slowness in whole seconds (at a fixed 4 s a loaded machine's
+ * openRecording of the crafted file was itself stopped at the limit).
+ */
+const LIMIT_MS = Math.ceil(limit(4000) / 1000) * 1000;
 
 describe('heavy work in a host service: cancelled by a newer request, stopped at its limit', () => {
   it('a newer compare cancels the older one at once; one past the limit says so', async (ctx) => {
-    const service = new HostService({ recordings: { recordingsDir: dir, jobTimeoutMs: LIMIT_MS } });
+    const service = new HostService({
+      recordings: { recordingsDir: dir, jobTimeoutMs: LIMIT_MS },
+    });
     let framed = 0;
     const conn = service.connect({ frame: () => framed++, event: () => {} });
     try {
@@ -132,7 +142,7 @@ describe('heavy work in a host service: cancelled by a newer request, stopped at
         method: 'openRecording',
         params: { source: { uploadId } },
       });
-      expect(opened.ok).toBe(true);
+      expect(opened.ok, JSON.stringify(opened)).toBe(true);
       const sessionId = (opened as { result: { sessionId: number } }).result.sessionId;
       // The replay thread's first tick (2^25 pages) first: under the same limit, it must not be
       // what ends the session while the compares run.
@@ -145,7 +155,7 @@ describe('heavy work in a host service: cancelled by a newer request, stopped at
         params: { sessionId, a: 999, b: 2999 },
       });
       // The request is in a thread: the call returns at once (before: after the whole compare).
-      expect(performance.now() - called).toBeLessThan(200);
+      expect(performance.now() - called).toBeLessThan(limit(200));
       await until('the first compare in a thread of its own', () => threads(process.pid) > before);
       const sent = performance.now();
       const second = conn.handle({
@@ -160,7 +170,7 @@ describe('heavy work in a host service: cancelled by a newer request, stopped at
       expect((r1 as { error: { message: string } }).error.message).toMatch(
         /^Comparing two ticks of crafted\.pgsrec was stopped: a newer request of the same kind replaced it\.$/,
       );
-      expect(cancelMs).toBeLessThan(1000);
+      expect(cancelMs).toBeLessThan(limit(1000));
       const r2 = await second;
       const limitMs = performance.now() - sent;
       if (r2.ok) ctx.skip(`the crafted file no longer costs ${LIMIT_MS / 1000} s: nothing to stop`);
@@ -172,12 +182,12 @@ describe('heavy work in a host service: cancelled by a newer request, stopped at
         },
       });
       expect(limitMs).toBeGreaterThan(LIMIT_MS - 100);
-      expect(limitMs).toBeLessThan(30_000);
+      expect(limitMs).toBeLessThan(limit(30_000));
       console.log(
         `cancelled in ${cancelMs.toFixed(0)} ms, stopped at the limit after ${limitMs.toFixed(0)} ms`,
       );
     } finally {
       await service.closeAll();
     }
-  }, 120_000);
+  });
 });

@@ -90,7 +90,7 @@ describe('pagescope serve, the process', () => {
       },
       { timeout: 15_000, interval: 100 },
     );
-  }, 120_000);
+  });
 
   it('everything a launch started, at any depth, ends when the server is SIGKILLed; no cgroup is left', async (ctx) => {
     const dir = ownCgroupDir();
@@ -136,7 +136,7 @@ describe('pagescope serve, the process', () => {
     } finally {
       killSleeps(tree.sleeps);
     }
-  }, 120_000);
+  });
 
   it('a session that ends normally ends what its command left behind and removes its cgroup', async (ctx) => {
     if (!ownCgroupDir()) ctx.skip('no cgroup v2 hierarchy here');
@@ -169,7 +169,7 @@ describe('pagescope serve, the process', () => {
     } finally {
       killSleeps(tree.sleeps);
     }
-  }, 120_000);
+  });
 
   it('a launched command also ends with its session, and an unknown program is a clear error', async () => {
     const s = await serve();
@@ -185,7 +185,7 @@ describe('pagescope serve, the process', () => {
     expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe(['sleep', '600', ''].join('\0'));
     expect((await c.request('detach', { sessionId: launched.result!.sessionId })).ok).toBe(true);
     await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 15_000, interval: 100 });
-  }, 120_000);
+  });
 
   it('with --allow-remote, launch is refused unless --allow-launch, and hello says why', async () => {
     const remote = await serve(['--allow-remote']);
@@ -205,7 +205,7 @@ describe('pagescope serve, the process', () => {
     const local = await serve();
     const c3 = await client(local);
     expect((await c3.request('hello', { version: 1 })).result!.launch).toEqual({ enabled: true });
-  }, 120_000);
+  });
 
   it('opens the browser through a 0600 redirect file: the token is on no command line', async () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-opener-'));
@@ -250,5 +250,5 @@ describe('pagescope serve, the process', () => {
       }
       fs.rmSync(bin, { recursive: true, force: true });
     }
-  }, 120_000);
+  });
 });

@@ -113,5 +113,5 @@ describe('the upload quota, host-wide', () => {
     } finally {
       await small.stop();
     }
-  }, 120_000);
+  });
 });

@@ -118,7 +118,7 @@ describe('every process a launch starts ends with pagescope', () => {
     const tree = launchTree();
     const c = cli(['watch', '--', ...tree.command]);
     await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: true });
-  }, 120_000);
+  });
 
   it('record -- CMD, SIGKILLed: the same', async (ctx) => {
     const why = noCgroups();
@@ -126,7 +126,7 @@ describe('every process a launch starts ends with pagescope', () => {
     const tree = launchTree();
     const c = cli(['record', '--writable', '-o', tmpFile('x.pgsrec'), '--', ...tree.command]);
     await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: true });
-  }, 120_000);
+  });
 
   it('a launch that ends normally ends what the command left behind, and removes its cgroup', async (ctx) => {
     const why = noCgroups();
@@ -148,7 +148,7 @@ describe('every process a launch starts ends with pagescope', () => {
       () => launchCgroupsOf(host).length === 0,
       15_000,
     );
-  }, 120_000);
+  });
 
   for (const args of [['demo'], ['record', '--demo', '--duration', '600']]) {
     it(`${args.join(' ')}, SIGKILLed: the demo workload runs in a cgroup of its own, which ends with it`, async (ctx) => {
@@ -182,7 +182,7 @@ describe('every process a launch starts ends with pagescope', () => {
         () => launchCgroupsOf(host).length === 0,
         15_000,
       );
-    }, 120_000);
+    });
   }
 
   it('without cgroups (PAGESCOPE_CONTAINMENT=process-group), its process group still ends with it', async () => {
@@ -193,7 +193,7 @@ describe('every process a launch starts ends with pagescope', () => {
       PAGESCOPE_CONTAINMENT: 'process-group',
     });
     await killHostAndExpectNothingLeft(c, tree.sleeps, { inCgroup: false });
-  }, 120_000);
+  });
 
   // The fallback is said, once, on stderr: by `watch -- CMD` (on the main thread) and by
   // `record -- CMD` (its session worker launches), never in cgroup mode.
@@ -231,7 +231,7 @@ describe('every process a launch starts ends with pagescope', () => {
         out,
       ).toEqual(['PAGESCOPE_CONTAINMENT=process-group']);
       expect(out).toMatch(/calls setsid outlives pagescope, and it has no controlling terminal\./);
-    }, 120_000);
+    });
   }
 
   it('the demo workload (never out of its process group) is not announced', async () => {
@@ -240,7 +240,7 @@ describe('every process a launch starts ends with pagescope', () => {
       PAGESCOPE_CONTAINMENT: 'process-group',
     });
     expect(out).not.toMatch(FALLBACK);
-  }, 120_000);
+  });
 
   it('a launch in a cgroup says nothing about containment', async (ctx) => {
     const why = noCgroups();
@@ -248,5 +248,5 @@ describe('every process a launch starts ends with pagescope', () => {
     const env = { ...process.env };
     delete env.PAGESCOPE_CONTAINMENT;
     expect(await runToEnd(watchArgs, env)).not.toMatch(FALLBACK);
-  }, 120_000);
+  });
 });

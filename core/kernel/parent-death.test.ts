@@ -70,7 +70,7 @@ describe('parent-death exec chain', () => {
       middle.kill('SIGKILL');
       if (sleepPid && alive(sleepPid)) process.kill(sleepPid, 'SIGKILL');
     }
-  }, 60_000);
+  });
 
   it('runs nothing when the parent it expects is not its parent (died before the prctl)', (ctx) => {
     if (!findSetpriv()) ctx.skip('no setpriv (util-linux) here');

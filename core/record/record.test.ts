@@ -19,7 +19,7 @@ import type { Frame } from '../protocol/frame.ts';
 import { Session } from '../session/session.ts';
 import { alive } from '../../testing/proc-facts.ts';
 import { pythonExecutable } from '../../testing/targets.ts';
-import { until } from '../../testing/wait.ts';
+import { limit, until } from '../../testing/wait.ts';
 import { workingSetCurve } from './analytics.ts';
 import { compareTicks } from './compare.ts';
 import { readRecording, type Recording } from './reader.ts';
@@ -243,7 +243,7 @@ describe('recording a session', () => {
     );
     const d = compareTicks(rec, firstPaged(rec), rec.ticks.length - 1);
     expect(d.writtenBetween).toBeGreaterThan(0);
-  }, 240_000);
+  });
 });
 
 /** Starts `pagescope record ...` as its own process (bin/pagescope.mjs, the built CLI). */
@@ -386,7 +386,7 @@ describe('record -o is checked before anything is launched', () => {
     const args = source.length ? source : ['--', 'sh', '-c', `touch ${marker}`];
     const r = spawnSync(process.execPath, [BIN, 'record', '--writable', '-o', out, ...args], {
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: limit(60_000),
     });
     expect(fs.existsSync(marker), 'the command was launched').toBe(false);
     expect(r.stdout).toBe('');
@@ -464,7 +464,7 @@ while True:
         '-c',
         code,
       ],
-      { encoding: 'utf8', timeout: 120_000 },
+      { encoding: 'utf8', timeout: limit(120_000) },
     );
     expect(r.status, r.stderr).toBe(0);
     const m =
@@ -489,7 +489,7 @@ while True:
     expect(meanMs).toBeCloseTo(json.durationMs / (json.ticks - 1), 1);
     // The wall time holds the recorded ticks' span.
     expect(wallS * 1000).toBeGreaterThanOrEqual(json.durationMs - 10);
-  }, 150_000);
+  });
 });
 
 describe('record -- COMMAND when the program ends at once', () => {
@@ -502,7 +502,7 @@ describe('record -- COMMAND when the program ends at once', () => {
     fs.rmSync(out, { force: true });
     const r = spawnSync(process.execPath, [BIN, 'record', '-o', out, '--', ...command], {
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: limit(60_000),
     });
     expect(r.stderr).not.toMatch(/does not exist/);
     if (r.status === 2) {
@@ -567,7 +567,7 @@ while time.time() - t0 < 120:
     ['a two-level chain (env bash -> sh -> python3)', 2],
   ])(
     '%s: many ticks, and the pages the program wrote',
-    { timeout: 150_000 },
+    { timeout: limit(150_000) },
     async (_name, levels) => {
       if (!canWatch) return; // write watching needs PAGEMAP_SCAN and uffd-wp async
       const inner = shim(`python3-shim-${levels}`, pythonExecutable());

@@ -170,7 +170,9 @@ describe('Session', () => {
     });
     sessions.push(s);
     const { frames } = collect(s);
-    await vi.waitFor(() => expect(fs.existsSync(addrFile)).toBe(true), { timeout: 10_000 });
+    await until(`the launched python3 to write its buffer's address to ${addrFile}`, () =>
+      fs.existsSync(addrFile),
+    );
     const buf = BigInt(fs.readFileSync(addrFile, 'utf8'));
     fs.unlinkSync(addrFile);
     const t = { pid: s.pid };

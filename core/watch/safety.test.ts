@@ -33,7 +33,7 @@ import {
   userfaultfdCount,
   uwVmas,
 } from '../../testing/traces.ts';
-import { until } from '../../testing/wait.ts';
+import { limit, until } from '../../testing/wait.ts';
 import { readTargetStatus, withHeldThread } from './injector.ts';
 import { syscallSite } from './syscall-site.ts';
 import { WriteWatcher } from './watcher.ts';
@@ -211,7 +211,10 @@ describe('seccomp strict mode: any injected call would kill the target, so none 
     ];
     let answers = 0;
     for (const args of runs) {
-      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, [CLI, ...args], {
+        encoding: 'utf8',
+        timeout: limit(60_000),
+      });
       expect(r.status, r.stderr).toBe(2);
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines, r.stderr).toHaveLength(1);

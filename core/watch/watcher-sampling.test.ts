@@ -161,5 +161,5 @@ describe('WriteWatcher sampling on a python3 target', () => {
     expect(() => w.setSampleFraction(0)).toThrow(/more than 0/);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
-  }, 120_000);
+  });
 });
