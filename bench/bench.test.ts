@@ -1,6 +1,7 @@
 // The benchmark runner's pure parts: medians, ratios, goals, the table and the JSON shape.
 // No timing assertions: speed is measured by `npm run bench`, never asserted in tests.
 import { describe, expect, it } from 'vitest';
+import { parseScanLine } from './lib/cli-output.ts';
 import { machineInfo } from './lib/machine.ts';
 import { parseFields } from './lib/native.ts';
 import {
@@ -115,5 +116,15 @@ describe('arguments and the C programs answers', () => {
       regions: 5,
       pages: 6,
     });
+  });
+  it("reads the region count and scan time from `pagescope scan`'s last line", () => {
+    const out =
+      'RANGE  PERMS\ntotal    24 VMAs   2097771\n' +
+      'pid 8074: 1048617 regions scanned with PAGEMAP_SCAN in 709.7 ms; mapped 8.0 GiB, resident 2.0 GiB, swapped 0 B.\n';
+    expect(parseScanLine(out)).toEqual({ regions: 1048617, ms: 709.7 });
+    expect(
+      parseScanLine('pid 1: 1 region scanned with /proc/PID/pagemap in 3 ms; mapped 4.0 KiB'),
+    ).toEqual({ regions: 1, ms: 3 });
+    expect(() => parseScanLine('pagescope: no such process\n')).toThrow(/no summary line/);
   });
 });

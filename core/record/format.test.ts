@@ -511,3 +511,43 @@ describe('buildReport', () => {
     expect(buildReport(parseRecording(makeRecording(6).bytes), 1e9).sampledTicks).toBe(0);
   });
 });
+
+describe('encoder buffers and keyframe interval (issue 22)', () => {
+  it('codes a keyframe every keyframeEvery ticks, says so in the header, and reads back', () => {
+    const vmas = table([[1000, 1300]]);
+    const enc = new RecordingEncoder(vmas, 3);
+    expect(enc.keyframeEvery).toBe(3);
+    const chunks: Buffer[] = [
+      encodePreamble({ ...HEADER, keyframeEvery: 3, vmas: enc.entriesAtStart }),
+    ];
+    const states: Uint16Array[] = [];
+    for (let i = 1; i <= 8; i++) {
+      const bits = new Uint16Array(300);
+      for (let p = 0; p < 300; p += 2 + (i % 3)) bits[p] = PageBit.PRESENT | PageBit.MAPPED;
+      chunks.push(enc.encodeTick(frame(i, bits, []), 0) as Buffer);
+      states.push(bits);
+    }
+    const rec = parseRecording(Buffer.concat(chunks));
+    expect(rec.ticks.map((t) => t.flags & 1)).toEqual([1, 0, 0, 1, 0, 0, 1, 0]);
+    for (let i = 0; i < states.length; i++) expect(rec.pagesAt(i)).toEqual(states[i]);
+    for (const bad of [0, 1001, 2.5])
+      expect(() => new RecordingEncoder(vmas, bad)).toThrow(RangeError);
+  });
+
+  it('reuses its buffers from tick to tick; encodeTick hands out copies that stay as they were', () => {
+    const vmas = table([[0, 5000]]);
+    const enc = new RecordingEncoder(vmas, 1); // every tick a keyframe: megabytes would repeat
+    const bits = new Uint16Array(5000);
+    for (let p = 0; p < 5000; p += 2) bits[p] = PageBit.PRESENT;
+    const a = enc.encodeTickView(frame(1, bits, []), 0) as Buffer;
+    const aCopy = Buffer.from(a);
+    const b = enc.encodeTickView(frame(2, bits, []), 0) as Buffer;
+    expect(b.buffer).toBe(a.buffer); // the same memory: nothing new per tick
+    const owned = enc.encodeTick(frame(3, bits, [0, 4]), 0) as Buffer;
+    const ownedCopy = Buffer.from(owned);
+    enc.encodeTickView(frame(4, new Uint16Array(5000), []), 0);
+    expect(owned.equals(ownedCopy)).toBe(true);
+    expect(owned.buffer).not.toBe(a.buffer);
+    expect(aCopy.length).toBeGreaterThan(2500 * 3); // a keyframe: one run per present page
+  });
+});

@@ -38,6 +38,8 @@ export interface RecorderOptions {
   onTick?: (frame: Frame, costMs: number) => void;
   /** Called with each VMA table the session sends (e.g. to follow new mappings). */
   onVmas?: (vmas: VmaInfo[]) => void;
+  /** A keyframe at least every this many ticks (default KEYFRAME_EVERY; the benchmark's). */
+  keyframeEvery?: number;
 }
 
 export class SessionRecorder {
@@ -83,6 +85,7 @@ export class SessionRecorder {
         watching: this.opts.watching,
       },
       vmas,
+      this.opts.keyframeEvery,
     );
   }
 

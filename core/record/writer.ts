@@ -3,7 +3,7 @@
  *
  * `RecordingEncoder` is the pure part (bytes in memory): it keeps the previous tick's page states
  * as the reference for the next one, carries them across layout changes, and codes a keyframe
- * every KEYFRAME_EVERY ticks. `RecordingWriter` puts those bytes in a file: the header at once,
+ * every KEYFRAME_EVERY ticks (or as often as it is told, up to MAX_KEYFRAME_EVERY). `RecordingWriter` puts those bytes in a file: the header at once,
  * then each tick, with the VMA change before it, in ONE write() call, so the file on disk is
  * always whole records plus at most one torn one. fsync policy: no fsync per tick (the data is
  * in the page cache the moment write() returns, so it survives the recorder being killed, even
@@ -19,6 +19,7 @@ import {
   FORMAT_VERSION,
   KEYFRAME_EVERY,
   MAGIC,
+  MAX_KEYFRAME_EVERY,
   MAX_TICK_RANGES,
   PREAMBLE_BYTES,
   RecordType,
@@ -103,9 +104,17 @@ export class RecordingEncoder {
   private refTotal = 0;
   private refVmas: VmaInfo[] = [];
   private sinceKeyframe = 0;
+  /** The tick's bytes, reused by every tick (encodeTickView). */
+  private readonly out = new ByteWriter(4096);
   ticks = 0;
 
-  constructor(vmas: readonly VmaInfo[]) {
+  constructor(
+    vmas: readonly VmaInfo[],
+    /** A keyframe at least this often (the header says it; the reader holds the file to it). */
+    readonly keyframeEvery = KEYFRAME_EVERY,
+  ) {
+    if (!Number.isInteger(keyframeEvery) || keyframeEvery < 1 || keyframeEvery > MAX_KEYFRAME_EVERY)
+      throw new RangeError(`keyframeEvery must be 1 to ${MAX_KEYFRAME_EVERY}`);
     this.vmas = vmas.slice();
     this.entries = vmas.map(toEntry);
     this.writtenEntries = this.entries;
@@ -133,9 +142,20 @@ export class RecordingEncoder {
    * then becomes them (WRITTEN dropped). Chunks the frame's overview shows empty are not read.
    */
   encodeTick(frame: Frame, skipped: number): Buffer | null {
+    const view = this.encodeTickView(frame, skipped);
+    return view && Buffer.from(view);
+  }
+
+  /**
+   * encodeTick's bytes as a view into the encoder's own buffer, valid until its next call (the
+   * file writer writes it at once). The buffers are kept from tick to tick: a keyframe of a big
+   * process is megabytes, and new memory costs a fault per page on first touch.
+   */
+  encodeTickView(frame: Frame, skipped: number): Buffer | null {
     const total = frame.totalPages;
     if (total !== this.totalPages) return null;
-    const w = new ByteWriter(4096);
+    const w = this.out;
+    w.length = 0;
     if (this.entries !== this.writtenEntries) {
       const diff = diffTables(this.writtenEntries, this.entries);
       if (diff.mid.length > 0 || diff.keepHead + diff.keepTail !== this.writtenEntries.length)
@@ -170,8 +190,14 @@ export class RecordingEncoder {
     }
     const win = frame.window;
     const full = win !== null && win.startIndex === 0 && win.endIndex === total;
-    const keyframe = full && (!this.refValid || this.sinceKeyframe >= KEYFRAME_EVERY);
-    const body = new ByteWriter(4096);
+    const keyframe = full && (!this.refValid || this.sinceKeyframe >= this.keyframeEvery);
+    // The TICK record is coded in place after its 5-byte head (type, length: filled in at the
+    // end), not in a buffer of its own copied in after: a keyframe is megabytes.
+    const recordStart = w.length;
+    w.u8(RecordType.TICK);
+    w.u32(0);
+    const body = w;
+    const bodyStart = w.length;
     encodeTickHead(
       {
         flags: (keyframe ? TickFlag.KEYFRAME : 0) | (full ? TickFlag.PAGES : TickFlag.HISTOGRAM),
@@ -202,9 +228,11 @@ export class RecordingEncoder {
       for (const x of frame.vmaCounts) body.varint(x);
       this.refValid = false;
     }
-    appendRecord(w, RecordType.TICK, body.view());
+    const bytes = w.view();
+    bytes.writeUInt32LE(w.length - bodyStart, recordStart + 1);
+    w.u32(crc32(bytes.subarray(recordStart, bodyStart), bytes.subarray(bodyStart, w.length)));
     this.ticks++;
-    return Buffer.from(w.view());
+    return w.view();
   }
 
   encodeNote(kind: 'warning' | 'ended', t: number, message: string): Buffer {
@@ -234,14 +262,15 @@ export class RecordingWriter {
     readonly path: string,
     header: Omit<RecordingHeader, 'vmas' | 'format' | 'version' | 'keyframeEvery' | 'pageSize'>,
     vmas: readonly VmaInfo[],
+    keyframeEvery = KEYFRAME_EVERY,
   ) {
-    this.encoder = new RecordingEncoder(vmas);
+    this.encoder = new RecordingEncoder(vmas, keyframeEvery);
     const full: RecordingHeader = {
       format: 'pagescope-recording',
       version: FORMAT_VERSION,
       ...header,
       pageSize: 4096,
-      keyframeEvery: KEYFRAME_EVERY,
+      keyframeEvery: this.encoder.keyframeEvery,
       vmas: this.encoder.entriesAtStart,
     };
     this.fd = fs.openSync(path, 'w', 0o644);
@@ -261,7 +290,7 @@ export class RecordingWriter {
 
   /** Appends one tick; false when the frame did not match the VMA table and was dropped. */
   tick(frame: Frame, skipped: number): boolean {
-    const b = this.encoder.encodeTick(frame, skipped);
+    const b = this.encoder.encodeTickView(frame, skipped);
     if (!b) return false;
     this.write(b);
     return true;

@@ -4,7 +4,9 @@
  * It reads the VMAs, intersects them with the requested ranges (none = the whole process), and
  * walks each piece with a backend, one VMA at a time so every region knows its VMA. The
  * backend (and its open pagemap descriptor and buffers) lives as long as the Scanner, so a
- * session that scans ten times a second allocates nothing per tick.
+ * session that scans ten times a second allocates nothing per tick. The region arrays are sized
+ * from the pages to walk before the walk (never grown by copying), which is most of what a cold
+ * scan of a big process costs beyond the kernel's walk.
  */
 import { probeCapabilities } from '../kernel/capabilities.ts';
 import { PagescopeError } from '../kernel/errors.ts';
@@ -82,7 +84,7 @@ export function intersectRanges(
 
 export class Scanner {
   readonly backend: ScanBackend;
-  private readonly regions = new RegionList(4096);
+  private readonly regions = new RegionList(0);
 
   constructor(
     readonly pid: number,
@@ -106,7 +108,12 @@ export class Scanner {
       );
     }
     const regions = this.regions;
-    regions.clear();
+    // Every region covers at least one page of a piece (and, with maxPages, one matching page):
+    // the arrays are sized once for that, not grown by copying (region-list.ts).
+    let bound = 0;
+    for (const p of pieces) bound += p.endPage - p.startPage;
+    if (options.maxPages) bound = Math.min(bound, options.maxPages);
+    regions.prepare(bound);
     const scannedPages = new Map<number, number>();
     let remaining = options.maxPages ?? 0;
     for (const p of pieces) {
