@@ -23,6 +23,7 @@ import { PagescopeError, userMessage } from '../kernel/errors.ts';
 import { PageBit, HISTOGRAM_WIDTH } from '../protocol/page-bits.ts';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent, VmaInfo } from '../protocol/messages.ts';
+import { processAlive } from '../proc/processes.ts';
 import { Session } from '../session/session.ts';
 import { isWritableMapping } from '../cli/vma-choice.ts';
 import { cgroupOf, matchTargets, type ProcFacts, type TargetSpec } from './targets.ts';
@@ -73,7 +74,7 @@ export class Watched {
     readonly pid: number,
     readonly comm: string,
     readonly cgroup: string,
-    readonly target: string,
+    public target: string,
   ) {}
 
   /** The watcher's block sampling over this process's watched mappings (for the windows). */
@@ -173,9 +174,13 @@ export class Exporter {
     for (const s of this.specs)
       for (const p of matched.get(s.text) ?? [])
         if (!want.has(keyOf(p))) want.set(keyOf(p), { p, target: s.text });
-    for (const [key, w] of this.procs)
-      if (!want.has(key) || want.get(key)!.target !== w.target)
-        void this.detach(w, 'no target matches it any more');
+    for (const [key, w] of this.procs) {
+      const m = want.get(key);
+      if (!m)
+        void this.detach(w, processAlive(w.pid) ? 'no target matches it any more' : 'it exited');
+      // Still matched, by another spec after a reload: relabelled, not attached again.
+      else w.target = m.target;
+    }
     const now = Date.now();
     const fresh: Array<{ p: ProcFacts; target: string }> = [];
     for (const [key, m] of want) {

@@ -2,8 +2,11 @@
  * What the exporter watches: target specs and the processes they match now.
  *
  * A spec is one of `pid:N`, `comm:REGEX` (the kernel's command name, 15 characters at most,
- * matched whole) or `cgroup:PATH` (a cgroup v2 folder, absolute or under /sys/fs/cgroup: each
- * process in it or in a folder below it, watched singly; group sessions are another issue).
+ * matched whole) or `cgroup:PATH` (a cgroup v2 path as /proc/PID/cgroup shows it, e.g.
+ * /system.slice/redis.service, or that folder under the cgroup2 mount: each process in it or in
+ * a folder below it, watched singly; group sessions are another issue). The cgroup2 mount is
+ * found in /proc/self/mountinfo (/sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a
+ * hybrid one).
  * The spec's text is also its `target` label, so a series says which line asked for it.
  *
  * Matching is a fresh look at /proc (or the cgroup's cgroup.procs) each time it is asked: the
@@ -20,21 +23,32 @@ export type TargetSpec =
   | { kind: 'comm'; text: string; pattern: RegExp }
   | { kind: 'cgroup'; text: string; dir: string };
 
-export const CGROUP_ROOT = '/sys/fs/cgroup';
+/** Where cgroup v2 is mounted (the first cgroup2 mount), /sys/fs/cgroup when none is found. */
+export function cgroupRoot(): string {
+  try {
+    for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const [mount, fsPart] = line.split(' - ');
+      if (fsPart?.startsWith('cgroup2 ')) return mount.split(' ')[4];
+    }
+  } catch {
+    // no /proc: the default below
+  }
+  return '/sys/fs/cgroup';
+}
 
 const bad = (why: string): never => {
   throw new PagescopeError(why, 'bad-input');
 };
 
 /** One spec from its text (`pid:N`, `comm:REGEX`, `cgroup:PATH`); a one-sentence error if bad. */
-export function parseTarget(text: string): TargetSpec {
+export function parseTarget(text: string, root?: string): TargetSpec {
   const t = text.trim();
   const colon = t.indexOf(':');
   const kind = colon > 0 ? t.slice(0, colon) : '';
   const value = colon > 0 ? t.slice(colon + 1) : '';
   if (kind === 'pid') return pidTarget(value);
   if (kind === 'comm') return commTarget(value);
-  if (kind === 'cgroup') return cgroupTarget(value);
+  if (kind === 'cgroup') return cgroupTarget(value, root);
   return bad(
     `"${t}" is not a target: write pid:PID, comm:PATTERN or cgroup:PATH (one per line in a --targets file).`,
   );
@@ -60,15 +74,12 @@ export function commTarget(value: string): TargetSpec {
   return { kind: 'comm', text: `comm:${v}`, pattern };
 }
 
-export function cgroupTarget(value: string): TargetSpec {
+export function cgroupTarget(value: string, root = cgroupRoot()): TargetSpec {
   const v = value.trim();
   if (v === '') bad('--cgroup needs a path (e.g. /system.slice/redis.service).');
-  const dir = nodePath.resolve(
-    v.startsWith(CGROUP_ROOT + '/') || v === CGROUP_ROOT ? v : nodePath.join(CGROUP_ROOT, v),
-  );
-  if (dir !== CGROUP_ROOT && !dir.startsWith(CGROUP_ROOT + '/'))
-    bad(`--cgroup "${v}" lies outside ${CGROUP_ROOT}.`);
-  return { kind: 'cgroup', text: `cgroup:${dir.slice(CGROUP_ROOT.length) || '/'}`, dir };
+  const dir = nodePath.resolve(v.startsWith(root + '/') || v === root ? v : nodePath.join(root, v));
+  if (dir !== root && !dir.startsWith(root + '/')) bad(`--cgroup "${v}" lies outside ${root}.`);
+  return { kind: 'cgroup', text: `cgroup:${dir.slice(root.length) || '/'}`, dir };
 }
 
 /**

@@ -114,11 +114,13 @@ describe('target specs and --listen', () => {
     const c = parseTarget('comm:redis-.*');
     expect(c.kind === 'comm' && c.pattern.test('redis-server')).toBe(true);
     expect(c.kind === 'comm' && c.pattern.test('xredis-server')).toBe(false);
-    expect(parseTarget('cgroup:/system.slice/x.service')).toMatchObject({
+    const root = '/sys/fs/cgroup';
+    expect(parseTarget('cgroup:/system.slice/x.service', root)).toMatchObject({
       dir: '/sys/fs/cgroup/system.slice/x.service',
       text: 'cgroup:/system.slice/x.service',
     });
-    expect(() => parseTarget('cgroup:../../etc')).toThrow(/outside/);
+    expect(parseTarget('cgroup:/sys/fs/cgroup/a', root)).toMatchObject({ text: 'cgroup:/a' });
+    expect(() => parseTarget('cgroup:../../etc', root)).toThrow(/outside/);
     expect(() => parseTarget('redis')).toThrow(/is not a target/);
     expect(() => parseTarget('comm:(')).toThrow(/not a regular expression/);
     expect(() => parseTarget('pid:0')).toThrow(/process id/);

@@ -70,9 +70,9 @@ function percent(text: string): number {
 /** The target specs of the command line and of --targets, without repeats. */
 function specsOf(o: ExporterCommandOptions): TargetSpec[] {
   return dedupe([
-    ...(o.pid ?? []).map(pidTarget),
-    ...(o.comm ?? []).map(commTarget),
-    ...(o.cgroup ?? []).map(cgroupTarget),
+    ...(o.pid ?? []).map((p) => pidTarget(p)),
+    ...(o.comm ?? []).map((c) => commTarget(c)),
+    ...(o.cgroup ?? []).map((c) => cgroupTarget(c)),
     ...(o.targets !== undefined ? parseTargetsFile(o.targets) : []),
   ]);
 }
