@@ -54,6 +54,7 @@ export interface PageCounts {
   file: number;
   huge: number;
   watched: number;
+  /** The last watching tick's figures; -1 before one. */
   estOverheadPct: number;
   sampleFraction: number;
   intervalMs: number;
@@ -322,8 +323,9 @@ export class Exporter {
       file: bitTotal(h, PageBit.FILE),
       huge: bitTotal(h, PageBit.HUGE),
       watched: c.watched,
-      estOverheadPct: c.estOverheadPct,
-      sampleFraction: c.sampleFraction,
+      // The watch's figures are those of the last tick that watched something.
+      estOverheadPct: c.watched > 0 ? c.estOverheadPct : (w.counts?.estOverheadPct ?? -1),
+      sampleFraction: c.watched > 0 ? c.sampleFraction : (w.counts?.sampleFraction ?? -1),
       intervalMs: c.intervalMs,
     };
     const coverMs = w.lastT === null ? c.intervalMs : c.t - w.lastT;

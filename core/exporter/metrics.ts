@@ -142,12 +142,13 @@ export function createRegistry(exporter: Exporter, opts: { topVmas: number }): R
   perProcess(
     'pagescope_estimated_overhead_ratio',
     "ESTIMATED share of the process's CPU time spent on pagescope's write faults in the last tick (0.02 = 2%).",
-    (w) => (w.watching && w.counts ? Math.max(0, w.counts.estOverheadPct) / 100 : null),
+    (w) =>
+      w.watching && w.counts && w.counts.estOverheadPct >= 0 ? w.counts.estOverheadPct / 100 : null,
   );
   perProcess(
     'pagescope_sample_ratio',
     'Share of the watched pages sampled for writes (1 = exact; below 1 the write figures are estimates).',
-    (w) => (w.watching && w.counts ? w.counts.sampleFraction : null),
+    (w) => (w.watching && w.counts && w.counts.sampleFraction > 0 ? w.counts.sampleFraction : null),
   );
   perProcess(
     'pagescope_tick_interval_seconds',
