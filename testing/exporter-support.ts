@@ -76,9 +76,17 @@ export interface ExporterProcess {
   kill(): void;
 }
 
-/** Starts `pagescope exporter ARGS` and resolves once it serves (its "serving" line). */
-export async function startExporter(args: string[]): Promise<ExporterProcess> {
-  const child = spawn(process.execPath, [CLI, 'exporter', ...args], {
+/**
+ * Starts `pagescope exporter ARGS` and resolves once it serves (its "serving" line). With a
+ * prefix that execs (setpriv), the child's pid is the exporter's.
+ */
+export async function startExporter(
+  args: string[],
+  /** A command that runs it (setpriv ..., to run it with fewer privileges). */
+  prefix: string[] = [],
+): Promise<ExporterProcess> {
+  const argv = [...prefix, process.execPath, CLI, 'exporter', ...args];
+  const child = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

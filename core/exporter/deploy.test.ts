@@ -7,13 +7,23 @@
  * and a readiness probe that really fetches /metrics with the token (run here against a real
  * exporter). A tool that is missing skips its part with the reason.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAfterEach } from '../../testing/watch-support.ts';
-import { freePort, have, REPO, startExporter, tempDir } from '../../testing/exporter-support.ts';
+import {
+  buildWriter,
+  freePort,
+  have,
+  REPO,
+  samples,
+  startExporter,
+  tempDir,
+} from '../../testing/exporter-support.ts';
+import { tracesLeft } from '../../testing/traces.ts';
+import { until } from '../../testing/wait.ts';
 import { Exporter } from './exporter.ts';
 import { createRegistry } from './metrics.ts';
 
@@ -22,7 +32,7 @@ const yaml = createRequire(import.meta.url)('js-yaml') as {
   load(s: string): unknown;
   loadAll(s: string): unknown[];
 };
-const { track } = cleanupAfterEach();
+const { defer, track } = cleanupAfterEach();
 const DEPLOY = path.join(REPO, 'assets/deploy');
 const read = (f: string): string => fs.readFileSync(path.join(DEPLOY, f), 'utf8');
 let dir = '';
@@ -249,4 +259,52 @@ describe('assets/deploy', () => {
     expect(runProbe()).toBe(0);
     expect(await e.stop()).toBe(0);
   });
+
+  it("the unit's two capabilities are enough: root's uid with only them watches another user's writer", async (ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip('needs root (to drop to two capabilities)');
+    if (!have('setpriv')) ctx.skip('setpriv is not installed');
+    fs.chmodSync(dir, 0o755);
+    const exe = buildWriter(dir);
+    const comm = path.basename(exe);
+    // The writer as nobody; the exporter as root's uid with the unit's capability sets.
+    const w = spawn(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', exe, '500', '8192', '120'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    defer(() => w.kill('SIGKILL'));
+    await until(
+      'the writer ready',
+      () => (w.stdout!.read() as Buffer | null)?.toString().includes('ready'),
+      20_000,
+    );
+    const caps = '-all,+sys_ptrace,+dac_read_search';
+    const e = track(
+      await startExporter(
+        ['--comm', comm, '--listen', '127.0.0.1:0'],
+        ['setpriv', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`],
+      ),
+    );
+    const status = fs.readFileSync(`/proc/${e.child.pid}/status`, 'utf8');
+    // CapEff: exactly bits 2 (CAP_DAC_READ_SEARCH) and 19 (CAP_SYS_PTRACE).
+    expect(/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1]).toBe('0000000000080004');
+    const body = await until(
+      () => `the writer's writes watched (${e.log()})`,
+      async () => {
+        const { body } = await e.scrape();
+        return samples(body, 'pagescope_writes_watched', { comm })[0]?.value === 1 &&
+          samples(body, 'pagescope_written_bytes_total', { comm })[0]?.value > 0
+          ? body
+          : null;
+      },
+      30_000,
+    );
+    expect(samples(body, 'pagescope_resident_bytes', { comm })[0].value).toBeGreaterThan(
+      8192 * 4096,
+    );
+    expect(await e.stop()).toBe(0);
+    expect(tracesLeft(w.pid!)).toEqual([]);
+  }, 120_000);
 });

@@ -347,6 +347,7 @@ export class Exporter {
       coverMs,
       written: toAbsolute(f.written, vmas),
       writtenEst: c.writtenEst,
+      errPages: c.writtenErr,
       fraction,
       byVma,
     });

@@ -112,6 +112,16 @@ export function createRegistry(exporter: Exporter, opts: { topVmas: number }): R
     },
   );
 
+  perProcess(
+    'pagescope_dirty_rate_error_bytes_per_second',
+    `+/- bytes per second around pagescope_dirty_rate_bytes_per_second at about 95% confidence (the sample's stated error; 0 when exact; absent when a tick stated none).`,
+    (w) => {
+      if (!w.watching) return null;
+      const e = w.window.dirtyRateError(RATE_WINDOW_MS);
+      return e === null ? null : e * PAGE_SIZE;
+    },
+  );
+
   new Counter({
     name: 'pagescope_written_bytes_total',
     help: 'Bytes (whole pages, counted once per tick written) the process dirtied since it was attached; rate() of it is the dirty rate.',

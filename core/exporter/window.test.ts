@@ -64,6 +64,17 @@ describe('WriteWindow', () => {
     expect(w.dirtyRate(1000)).toBeCloseTo(70, 9);
   });
 
+  it("states the rate error from the ticks' errors (root of the sum of squares), none when a tick had none", () => {
+    const w = new WriteWindow();
+    w.push(tick(1000, [0, 10], { coverMs: 1000, fraction: 0.5, writtenEst: 20, errPages: 3 }));
+    w.push(tick(2000, [0, 10], { coverMs: 1000, fraction: 0.5, writtenEst: 20, errPages: 4 }));
+    expect(w.dirtyRateError(2000)).toBeCloseTo(2.5, 9); // sqrt(9 + 16) / 2 s
+    w.push(tick(3000, [0, 10], { coverMs: 1000 }));
+    expect(w.dirtyRateError(500)).toBe(0); // the last tick alone: exact
+    w.push(tick(4000, [0, 10], { coverMs: 1000, fraction: 0.5, errPages: -1 }));
+    expect(w.dirtyRateError(5000)).toBe(null);
+  });
+
   it('keeps the top N VMA names and sums the rest under one', () => {
     const w = new WriteWindow();
     const byVma = new Map([

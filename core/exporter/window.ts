@@ -29,6 +29,8 @@ export interface WriteTick {
   written: Float64Array;
   /** Written pages of all watched memory: exact, or the extrapolation from the sample. */
   writtenEst: number;
+  /** +/- pages around writtenEst at about 95% (the watcher's): 0 exact, -1 not stated. */
+  errPages?: number;
   /** Share of the watched pages sampled: 1 = exact. */
   fraction: number;
   /** Estimated written pages per VMA name. */
@@ -190,6 +192,24 @@ export class WriteWindow {
       ms += t.coverMs;
     }
     return ms > 0 ? (pages * 1000) / ms : 0;
+  }
+
+  /**
+   * +/- pages per second around dirtyRate(windowMs) at about 95%: the ticks' stated errors
+   * combined as independent (root of the sum of squares); 0 when every tick was exact, null
+   * when a tick stated none (the sample changed in it) or before a tick.
+   */
+  dirtyRateError(windowMs: number): number | null {
+    const ticks = this.within(windowMs);
+    let sq = 0;
+    let ms = 0;
+    for (const t of ticks) {
+      const e = t.fraction === 1 ? 0 : (t.errPages ?? -1);
+      if (e < 0) return null;
+      sq += e * e;
+      ms += t.coverMs;
+    }
+    return ticks.length && ms > 0 ? (Math.sqrt(sq) * 1000) / ms : null;
   }
 
   /**
