@@ -12,6 +12,7 @@ import { userMessage } from '../core/kernel/errors.ts';
 import { ATTACH_NAME, attachCases } from './cases/attach.ts';
 import type { BenchContext } from './cases/context.ts';
 import { heatmapScaleCases, SCALE_APP_NAME, SCALE_PAINT_NAME } from './cases/heatmap-scale.ts';
+import { EXPORTER_NAME, exporterCases } from './cases/exporter.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
 import { RECORD_NAME, recordCases } from './cases/record.ts';
 import { scaleScanCase, scanCases, SCALE_NAME } from './cases/scan.ts';
@@ -56,6 +57,7 @@ const GROUPS: CaseGroup[] = [
   { names: [ATTACH_NAME], run: attachCases },
   { names: STARTUP_NAMES, run: startupCases },
   { names: [RECORD_NAME], run: recordCases },
+  { names: [EXPORTER_NAME], run: exporterCases },
 ];
 
 /** Cases of the issue that need parts not built yet: listed so the report shows the gap. */

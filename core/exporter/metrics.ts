@@ -86,7 +86,7 @@ export function createRegistry(exporter: Exporter, opts: { topVmas: number }): R
 
   new Gauge({
     name: 'pagescope_write_working_set_bytes',
-    help: 'Distinct bytes (whole pages) the process wrote in the trailing window; an estimate while pagescope_sample_ratio < 1.',
+    help: 'Distinct bytes (whole pages) the process wrote in the trailing window (at least its last tick, which a lengthened interval makes longer); an estimate while pagescope_sample_ratio < 1.',
     labelNames: [...PROC_LABELS, 'window'],
     registers: [registry],
     collect() {
