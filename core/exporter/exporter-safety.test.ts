@@ -4,7 +4,7 @@
  * reloads the target list (a bad list is refused and the old one kept), SIGTERM detaches from
  * every process leaving no trace. Real CLI, real writers (testing/rate-writer.c), real cgroup.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { cleanupAfterEach } from '../../testing/watch-support.ts';
 import {
   buildWriter,
   CLI,
+  have,
   samples,
   startExporter,
   startWriter,
@@ -20,7 +21,7 @@ import {
 } from '../../testing/exporter-support.ts';
 import { tracesLeft } from '../../testing/traces.ts';
 import { until } from '../../testing/wait.ts';
-import { cgroupRoot } from './targets.ts';
+import { cgroupRoot, commTarget, matchTargets } from './targets.ts';
 
 const { defer, track } = cleanupAfterEach();
 let dir = '';
@@ -220,5 +221,51 @@ describe('pagescope exporter, safe by default', () => {
       () => fs.readFileSync(path.join(cg, 'cgroup.procs'), 'utf8') === '',
       10_000,
     );
+  }, 120_000);
+
+  it('counts a refused watch by reason and keeps the page states (a writer already traced by strace)', async (ctx) => {
+    if (!have('strace')) ctx.skip('strace is not installed (.ci/run installs it)');
+    const exe = buildWriter(dir);
+    const comm = commOf(exe);
+    // strace stays the writer's tracer (and parent): the writer is its child, pid found by comm.
+    const tracer = spawn('strace', ['-f', '-o', '/dev/null', exe, '200', '4096', '120'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    defer(() => tracer.kill('SIGKILL'));
+    await until(
+      'the traced writer ready',
+      () => (tracer.stdout!.read() as Buffer | null)?.toString().includes('ready'),
+      20_000,
+    );
+    // The writer by its comm (strace's child): killed by its pid at the end, so it does not
+    // outlive the test (strace's death would only detach it).
+    const writerPid = matchTargets([commTarget(comm)]).get(`comm:${comm}`)![0].pid;
+    defer(() => {
+      tracer.stdout!.destroy();
+      process.kill(writerPid, 'SIGKILL');
+    });
+    const e = track(await startExporter(['--comm', comm, '--listen', '0']));
+    const target = `comm:${comm}`;
+    const body = await until(
+      () => `the refusal counted (${e.log()})`,
+      async () => {
+        const { body } = await e.scrape();
+        return samples(body, 'pagescope_attach_errors_total', { target }).length ? body : null;
+      },
+      30_000,
+    );
+    expect(samples(body, 'pagescope_attach_errors_total', { target })).toEqual([
+      {
+        name: 'pagescope_attach_errors_total',
+        labels: { target, reason: 'already-traced' },
+        value: 1,
+      },
+    ]);
+    expect(samples(body, 'pagescope_writes_watched', { comm })[0].value).toBe(0);
+    expect(samples(body, 'pagescope_resident_bytes', { comm })[0].value).toBeGreaterThan(
+      4096 * 4096,
+    );
+    expect(e.log()).toMatch(/writes not watched \(.*already being traced/);
+    expect(await e.stop()).toBe(0);
   }, 120_000);
 });
