@@ -3,7 +3,7 @@
  * known (testing/rate-writer.c), scraped over HTTP; promtool checks the exposition; a restarted
  * writer is attached again; SIGTERM leaves the writer without a trace.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAfterEach } from '../../testing/watch-support.ts';
@@ -145,5 +145,40 @@ describe('pagescope exporter', () => {
     console.log(`re-attached ${Math.round(reattachMs)} ms after the restart`);
     expect(await e.stop()).toBe(0);
     expect(tracesLeft(second.pid)).toEqual([]);
+  }, 120_000);
+
+  it('follows a process across an exec: the new program is watched, under its new name', async () => {
+    // A shell that becomes the writer: pid target, so the same process is matched throughout.
+    const sh = spawn('sh', ['-c', `read line; exec ${exe} ${RATE} 8192 120`], {
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+    track({ kill: () => sh.kill('SIGKILL') });
+    const pid = String(sh.pid);
+    const e = track(
+      await startExporter(['--pid', pid, '--listen', '127.0.0.1:0', '--max-overhead', '100']),
+    );
+    await until(
+      'the shell attached',
+      async () =>
+        samples((await e.scrape()).body, 'pagescope_attached', { pid, comm: 'sh' }).length,
+      30_000,
+    );
+    sh.stdin!.write('go\n');
+    const body = await until(
+      () => `the writer's writes watched after the exec (${e.log()})`,
+      async () => {
+        const { body } = await e.scrape();
+        const m = { pid, comm };
+        return samples(body, 'pagescope_writes_watched', m)[0]?.value === 1 &&
+          samples(body, 'pagescope_write_working_set_bytes', { ...m, window: '1s' })[0]?.value > 0
+          ? body
+          : null;
+      },
+      30_000,
+    );
+    expect(samples(body, 'pagescope_attached', { pid })).toHaveLength(1);
+    expect(samples(body, 'pagescope_attaches_total', { target: `pid:${pid}` })[0].value).toBe(1);
+    expect(await e.stop()).toBe(0);
+    expect(tracesLeft(sh.pid!)).toEqual([]);
   }, 120_000);
 });

@@ -26,7 +26,7 @@ import type { HostEvent, VmaInfo } from '../protocol/messages.ts';
 import { processAlive } from '../proc/processes.ts';
 import { Session } from '../session/session.ts';
 import { isWritableMapping } from '../cli/vma-choice.ts';
-import { cgroupOf, matchTargets, type ProcFacts, type TargetSpec } from './targets.ts';
+import { cgroupOf, matchTargets, procFacts, type ProcFacts, type TargetSpec } from './targets.ts';
 import { blockSampled, SAMPLE_BLOCK_PAGES } from '../watch/watcher.ts';
 import { toAbsolute, vmaLabel, WriteWindow, type SampleModel } from './window.ts';
 
@@ -73,7 +73,7 @@ export class Watched {
   constructor(
     readonly key: string,
     readonly pid: number,
-    readonly comm: string,
+    public comm: string,
     readonly cgroup: string,
     public target: string,
   ) {}
@@ -244,7 +244,11 @@ export class Exporter {
       if (e.event === 'sessionEnded') {
         if (this.procs.get(key) === w) this.procs.delete(key);
         if (!w.closing) this.opts.log(`process ${p.pid} (${p.comm}): ${e.reason}`);
-      } else if (e.event === 'vmas') this.follow(w, e.vmas);
+      } else if (e.event === 'vmas') {
+        // A new table may be a new program (exec): its name is the label from now on.
+        w.comm = procFacts(p.pid)?.comm ?? w.comm;
+        this.follow(w, e.vmas);
+      }
     });
     if (this.opts.maxOverheadPct !== null) session.setMaxOverhead(this.opts.maxOverheadPct);
     this.follow(w, session.vmas);
@@ -330,7 +334,12 @@ export class Exporter {
     };
     const coverMs = w.lastT === null ? c.intervalMs : c.t - w.lastT;
     w.lastT = c.t;
-    if (c.watched <= 0 || !w.session) return;
+    if (c.watched <= 0 || !w.session) {
+      // Nothing watched any more (the process executed a new program, which ends a watch):
+      // no write figures until the new program's mappings are watched (follow(), on its maps).
+      w.watching = false;
+      return;
+    }
     w.watching = true;
     const vmas = w.session.vmas;
     const fraction = c.sampleFraction > 0 ? c.sampleFraction : 1;
