@@ -32,6 +32,7 @@ const UNIT = [
   'bench/bench.test.ts',
   'bench/lib/write-dips.test.ts',
   'testing/wait.test.ts',
+  'core/exporter/window.test.ts',
   'scripts/engines.test.ts',
 ];
 

@@ -12,6 +12,7 @@ import { userMessage } from '../core/kernel/errors.ts';
 import { ATTACH_NAME, attachCases } from './cases/attach.ts';
 import type { BenchContext } from './cases/context.ts';
 import { heatmapScaleCases, SCALE_APP_NAME, SCALE_PAINT_NAME } from './cases/heatmap-scale.ts';
+import { EXPORTER_NAME, exporterCases } from './cases/exporter.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
 import { BIG_RECORD_NAME, bigProcessCases, COLD_SCAN_NAME } from './cases/big-process.ts';
 import { RECORD_NAME, recordCases } from './cases/record.ts';
@@ -58,6 +59,7 @@ const GROUPS: CaseGroup[] = [
   { names: STARTUP_NAMES, run: startupCases },
   { names: [RECORD_NAME], run: recordCases },
   { names: [COLD_SCAN_NAME, BIG_RECORD_NAME], run: bigProcessCases },
+  { names: [EXPORTER_NAME], run: exporterCases },
 ];
 
 /** Cases of the issue that need parts not built yet: listed so the report shows the gap. */

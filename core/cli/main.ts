@@ -173,6 +173,42 @@ export function buildProgram(): Command {
       );
     });
 
+  errorOutput(program.command('exporter'))
+    .description(
+      'serve write working sets, dirty rates and page states of processes at /metrics for Prometheus',
+    )
+    .option('--pid <pid>', 'watch this process (repeatable)', collect)
+    .option(
+      '--comm <pattern>',
+      'watch every process whose command name matches (regex, whole name; repeatable)',
+      collect,
+    )
+    .option(
+      '--cgroup <path>',
+      'watch every process in this cgroup v2 folder, each singly (repeatable)',
+      collect,
+    )
+    .option(
+      '--targets <file>',
+      'target specs, one a line: pid:P, comm:PATTERN, cgroup:PATH (SIGHUP re-reads it)',
+    )
+    .option('--listen <[host:]port>', 'address to serve /metrics on (default 127.0.0.1:9725)')
+    .option('--token-file <file>', 'a bearer token scrapers must send (required off loopback)')
+    .option('--interval <ms>', 'milliseconds between samples of each process (default 1000)')
+    .option(
+      '--max-overhead <pct>',
+      "keep each target's estimated slowdown under PCT percent by sampling (default 2)",
+    )
+    .option(
+      '--top-vmas <n>',
+      'per-mapping dirty rates for the N busiest mapping names, the rest as one (default 5)',
+    )
+    .option('--max-processes <n>', 'attach to at most N processes at once (default 64)')
+    .action(async (opts) => {
+      const { exporterCommand } = await import('./commands/exporter.ts');
+      program.setOptionValue('exit', await exporterCommand(opts));
+    });
+
   errorOutput(program.command('demo'))
     .description('run the built-in demo workload (every page category, changing in phases)')
     .option('--seconds <n>', 'stop after N seconds (default: run until Ctrl-C)')
