@@ -9,7 +9,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAfterEach } from '../../testing/watch-support.ts';
@@ -26,12 +25,8 @@ import { tracesLeft } from '../../testing/traces.ts';
 import { until } from '../../testing/wait.ts';
 import { Exporter } from './exporter.ts';
 import { createRegistry } from './metrics.ts';
+import yaml from 'js-yaml';
 
-// js-yaml is in the tree already (eslint's); no types of its own.
-const yaml = createRequire(import.meta.url)('js-yaml') as {
-  load(s: string): unknown;
-  loadAll(s: string): unknown[];
-};
 const { defer, track } = cleanupAfterEach();
 const DEPLOY = path.join(REPO, 'assets/deploy');
 const read = (f: string): string => fs.readFileSync(path.join(DEPLOY, f), 'utf8');
