@@ -1,10 +1,14 @@
 /**
  * `pagescope scan`: one scan of a process, as a table per VMA or as JSON. Table cells count pages;
  * the last line gives the sizes. A reader that closes the pipe early ends it quietly (output.ts).
+ * Shared memory (shmem, memfd, SysV) that is swapped out leaves no swap entry in the page tables,
+ * so its swapped pages are read from the object (proc/shared-swap.ts) and shown apart, each
+ * figure with its source ("SHM SWAPPED", JSON `sharedObject`).
  */
 import { capabilityWarnings, probeCapabilities } from '../../kernel/capabilities.ts';
 import { categoryNames, PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import { pageToHex } from '../../proc/maps.ts';
+import { sharedObjectPages, SWAP_SOURCES, type ObjectPages } from '../../proc/shared-swap.ts';
 import type { BackendName } from '../../scan/backend.ts';
 import { chooseBackend, Scanner, type PageRange } from '../../scan/scanner.ts';
 import { addCounts, emptyCounts, type PageCounts } from '../../scan/summary.ts';
@@ -34,6 +38,10 @@ export function scanCommand(options: ScanCommandOptions): number {
     const scanned = result.vmas.filter((v) => result.scannedPages.has(v.index));
     const totals = emptyCounts();
     for (const v of scanned) addCounts(totals, result.summaries[v.index]);
+    // Whole VMAs: the object's figures are not cut to a --range.
+    const shared = sharedObjectPages(pid, scanned);
+    const sharedTotal = sharedTotals(shared);
+    const withShared = shared.size > 0;
     if (options.json) {
       const json: Record<string, unknown> = {
         pid,
@@ -52,8 +60,11 @@ export function scanCommand(options: ScanCommandOptions): number {
           label: v.label,
           kind: v.kind,
           pages: result.summaries[v.index],
+          ...(shared.has(v.index) ? { sharedObject: shared.get(v.index) } : {}),
         })),
         totals,
+        // Swapped pages of shared objects, which `totals.swapped` (page tables) cannot see.
+        sharedSwapped: sharedTotal,
       };
       if (options.regions) {
         const r = result.regions;
@@ -111,8 +122,43 @@ export function scanCommand(options: ScanCommandOptions): number {
     const size = (pages: number): string => formatBytes(pagesToKiB(pages) * 1024);
     out(
       `pid ${pid}: ${count(result.regions.length, 'region')} scanned with ${pagemap ? '/proc/PID/pagemap' : 'PAGEMAP_SCAN'} in ${result.scanMs.toFixed(1)} ms; ` +
-        `mapped ${size(totals.pages)}, resident ${size(totals.present)}, swapped ${size(totals.swapped)}.\n`,
+        `mapped ${size(totals.pages)}, resident ${size(totals.present)}, swapped ${size(totals.swapped)}` +
+        (withShared
+          ? `, and swapped in shared objects ${size(sharedTotal.pages)} (${sharedSources(sharedTotal)}).\n`
+          : '.\n'),
     );
+    if (withShared) {
+      // A table of its own below, so the main one keeps its width for names.
+      out(
+        '\nShared objects (their swapped pages leave no swap entry in the page tables: read from the object):\n',
+      );
+      const sharedRows = scanned
+        .filter((v) => shared.has(v.index))
+        .map((v) => {
+          const o = shared.get(v.index)!;
+          return [
+            `${v.startHex}-${v.endHex}`,
+            v.label,
+            o.allocated ?? 'n/a',
+            o.resident ?? 'n/a',
+            o.swapped,
+            o.source,
+          ];
+        });
+      out(
+        table(['RANGE', 'NAME', 'ALLOCATED', 'RESIDENT', 'SWAPPED', 'SOURCE'], sharedRows, {
+          maxWidth: TABLE_WIDTH,
+          shrink: 1,
+        }) + '\n',
+      );
+      out(
+        'Sources: ' +
+          Object.entries(SWAP_SOURCES)
+            .map(([k, v]) => `${k} = ${v}`)
+            .join('; ') +
+          '. Figures are the object pages in the whole VMA.\n',
+      );
+    }
     if (pagemap)
       out('n/a: /proc/PID/pagemap cannot tell zero-page, huge and write-protected pages apart.\n');
     for (const w of capabilityWarnings(probeCapabilities())) process.stderr.write(`note: ${w}\n`);
@@ -120,4 +166,24 @@ export function scanCommand(options: ScanCommandOptions): number {
   } finally {
     scanner.close();
   }
+}
+
+/** The swapped pages of every shared-object VMA, and how many VMAs each source gave. */
+function sharedTotals(shared: Map<number, ObjectPages>): {
+  pages: number;
+  vmasBySource: Record<string, number>;
+} {
+  let pages = 0;
+  const vmasBySource: Record<string, number> = {};
+  for (const o of shared.values()) {
+    pages += o.swapped;
+    vmasBySource[o.source] = (vmasBySource[o.source] ?? 0) + 1;
+  }
+  return { pages, vmasBySource };
+}
+
+function sharedSources(t: { vmasBySource: Record<string, number> }): string {
+  return Object.entries(t.vmasBySource)
+    .map(([s, n]) => `${count(n, 'VMA')} from ${SWAP_SOURCES[s as keyof typeof SWAP_SOURCES]}`)
+    .join(', ');
 }
