@@ -21,6 +21,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PagescopeError } from '../kernel/errors.ts';
 
 export type GroupSpec =
   | { kind: 'tree'; root: number }
@@ -53,8 +54,12 @@ export interface GroupReading {
   ms: number;
 }
 
-/** Bad input for a group (an unknown cgroup, a pid that is not running): one sentence. */
-export class GroupError extends Error {}
+/** Bad input for a group (an unknown cgroup, a pid that is not running): one sentence, exit 2. */
+export class GroupError extends PagescopeError {
+  constructor(message: string) {
+    super(message, 'bad-input');
+  }
+}
 
 /** Reads one process's stat, or null when it is gone. */
 export function readMember(pid: number): Member | null {
