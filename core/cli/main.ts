@@ -59,6 +59,7 @@ export function buildProgram(): Command {
     .description('scan the page tables of a process once and print per-VMA page counts')
     .option('--pid <pid>', 'process id')
     .option('--tree <pid>', 'a process and its descendants: per member, shared objects once')
+    .option('--pids <list>', 'several processes as one group: pids separated by commas')
     .option(
       '--cgroup <path>',
       'the processes of a cgroup (directory, path, systemd unit or container id)',

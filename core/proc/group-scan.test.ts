@@ -152,6 +152,17 @@ it('scan --cgroup: the same group through a cgroup made for the test', (ctx) => 
   }
 });
 
+it('scan --pids: several processes as one group, objects shared between them once', () => {
+  const { pid, children } = t.info;
+  const run = cli(['scan', '--pids', `${pid},${children[0]}`, '--json']);
+  expect(run.code, run.stderr).toBe(0);
+  const g = JSON.parse(run.stdout) as GroupJson;
+  expect(g.members.map((m) => m.pid)).toEqual([pid, children[0]]);
+  const memfd = g.objects.find((o) => o.label === 'memfd:pagescope-group')!;
+  expect(memfd.members).toEqual([pid, children[0]].sort((a, b) => a - b));
+  expect(memfd.presentUnion).toBe(24);
+});
+
 it('bad group input: one sentence, exit 2', () => {
   for (const [args, msg] of [
     [['scan', '--tree', '999999999'], /^pagescope: no running process has pid 999999999\.$/],
@@ -162,6 +173,8 @@ it('bad group input: one sentence, exit 2', () => {
     [['scan', '--pid', '1', '--tree', '1'], /not both\.$/],
     [['scan'], /^pagescope: scan needs a process: --pid PID, --tree PID or --cgroup PATH\.$/],
     [['scan', '--tree', '1', '--regions'], /are for one process/],
+    [['scan', '--pids', '1,x'], /^pagescope: "1,x" is not a list of process ids/],
+    [['scan', '--pids', '1', '--tree', '1'], /^pagescope: name one group/],
   ] as const) {
     const r = cli([...args]);
     expect(r.code, args.join(' ')).toBe(2);

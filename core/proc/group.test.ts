@@ -72,7 +72,9 @@ describe('--tree', () => {
       /^no running process has pid 999999999\.$/,
     );
     expect(() => groupSpec({ tree: 'abc' })).toThrow(GroupError);
-    expect(() => groupSpec({ tree: '1', cgroup: '/' })).toThrow(/^name one group/);
+    expect(() => groupSpec({ tree: '1', cgroup: '/' })).toThrow(
+      /^name one group: --tree PID, --cgroup PATH or --pids LIST\.$/,
+    );
   });
 });
 

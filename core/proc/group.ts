@@ -325,7 +325,7 @@ export class GroupReader {
 export function groupSpec(opts: { tree?: string; cgroup?: string; pids?: number[] }): GroupSpec {
   const given = [opts.tree !== undefined, opts.cgroup !== undefined, !!opts.pids?.length];
   if (given.filter(Boolean).length !== 1)
-    throw new GroupError('name one group: --tree PID, --cgroup PATH or several pids.');
+    throw new GroupError('name one group: --tree PID, --cgroup PATH or --pids LIST.');
   if (opts.tree !== undefined) {
     const root = Number(opts.tree);
     if (!/^\d+$/.test(opts.tree) || root < 1)

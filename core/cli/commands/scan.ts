@@ -26,6 +26,8 @@ export interface ScanCommandOptions {
   pid?: string;
   tree?: string;
   cgroup?: string;
+  /** Several pids as one group: "12,34,56". */
+  pids?: string;
   range?: string[];
   backend?: BackendName;
   json?: boolean;
@@ -33,7 +35,8 @@ export interface ScanCommandOptions {
 }
 
 export function scanCommand(options: ScanCommandOptions): number {
-  const group = options.tree !== undefined || options.cgroup !== undefined;
+  const group =
+    options.tree !== undefined || options.cgroup !== undefined || options.pids !== undefined;
   if (group && options.pid !== undefined)
     throw new PagescopeError(
       'Give --pid for one process, or --tree/--cgroup for a group, not both.',
@@ -212,7 +215,9 @@ function groupScanCommand(options: ScanCommandOptions): number {
       '--range and --regions are for one process (--pid), not a group.',
       'bad-input',
     );
-  const reader = new GroupReader(groupSpec({ tree: options.tree, cgroup: options.cgroup }));
+  const reader = new GroupReader(
+    groupSpec({ tree: options.tree, cgroup: options.cgroup, pids: parsePids(options.pids) }),
+  );
   const choice = chooseBackend(options.backend ?? 'auto');
   if (choice.note) process.stderr.write(`pagescope: ${choice.note}\n`);
   const g = scanGroup(reader, choice.name);
@@ -326,4 +331,17 @@ function groupScanCommand(options: ScanCommandOptions): number {
       `swapped in shared objects ${size(g.sharedSwapped)}, read from the objects (no page table shows it).\n`,
   );
   return 0;
+}
+
+/** "12,34,56" into pids; each must be a number (whether it runs is groupSpec's to say). */
+function parsePids(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const words = text.split(',').map((w) => w.trim());
+  const pids = words.map(Number);
+  if (words.some((w) => !/^\d+$/.test(w)) || pids.some((p) => p < 1))
+    throw new PagescopeError(
+      `"${text}" is not a list of process ids (numbers separated by commas, such as 12,34).`,
+      'bad-pid',
+    );
+  return [...new Set(pids)];
 }
