@@ -19,7 +19,7 @@ import { Category } from '../kernel/pagemap-abi.ts';
 import type { BackendName } from '../scan/backend.ts';
 import { Scanner } from '../scan/scanner.ts';
 import { addCounts, emptyCounts, type PageCounts } from '../scan/summary.ts';
-import type { GroupReader} from './group.ts';
+import type { GroupReader } from './group.ts';
 import { type Member } from './group.ts';
 import type { Vma } from './maps.ts';
 import { groupSharedObjects, isSharedMapping, type SharedObject } from './shared-objects.ts';
