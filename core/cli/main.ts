@@ -57,7 +57,13 @@ export function buildProgram(): Command {
 
   errorOutput(program.command('scan'))
     .description('scan the page tables of a process once and print per-VMA page counts')
-    .requiredOption('--pid <pid>', 'process id')
+    .option('--pid <pid>', 'process id')
+    .option('--tree <pid>', 'a process and its descendants: per member, shared objects once')
+    .option('--pids <list>', 'several processes as one group: pids separated by commas')
+    .option(
+      '--cgroup <path>',
+      'the processes of a cgroup (directory, path, systemd unit or container id)',
+    )
     .option('--range <0xSTART-0xEND>', 'only this address range (repeatable)', collect)
     .addOption(new Option('--backend <name>', 'page-table reader').choices(['scan', 'pagemap']))
     .option('--json', 'one JSON object on stdout')

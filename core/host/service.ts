@@ -201,6 +201,7 @@ export class HostConnection {
     listProcesses: () => ({
       processes: listProcesses().map((p) => ({
         pid: p.pid,
+        ppid: p.ppid,
         name: p.name,
         cmdline: p.cmdline,
         user: p.user,

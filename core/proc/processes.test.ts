@@ -18,6 +18,7 @@ it('lists our own process with its fields', () => {
   expect(me.state).toMatch(/^[RS]$/);
   expect(me.cmdline).toContain(process.argv[1].split('/').pop()!);
   expect(me.kernelThread).toBe(false);
+  expect(me.ppid).toBe(process.ppid);
   expect(processAlive(process.pid)).toBe(true);
 });
 

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 
 export interface ProcessInfo {
   pid: number;
+  /** The parent's pid (0 for init and kthreadd). */
+  ppid: number;
   /** The kernel's command name (comm, at most 15 characters). */
   name: string;
   /** The full command line, arguments joined by spaces ('' for kernel threads). */
@@ -64,6 +66,7 @@ export function readProcess(pid: number): ProcessInfo | null {
     const PF_KTHREAD = 0x00200000;
     return {
       pid,
+      ppid: Number(rest[1]),
       name,
       cmdline,
       uid,

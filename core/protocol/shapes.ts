@@ -52,6 +52,8 @@ export const processSummarySchema = z.object({
   uid: z.number(),
   rssKiB: z.number(),
   state: z.string(),
+  /** The parent's pid, so a picker can show the tree (absent from older hosts). */
+  ppid: z.number().optional(),
 });
 export type ProcessSummary = z.infer<typeof processSummarySchema>;
 

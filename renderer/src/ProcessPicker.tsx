@@ -1,9 +1,12 @@
 /**
  * The process picker: search by name or pid, attach, launch the demo or a command. The process
- * list is a listbox and one tab stop (roving tabindex): arrows move, Enter attaches.
+ * list is a listbox and one tab stop (roving tabindex): arrows move, Enter attaches. Unfiltered,
+ * it is the process tree (process-tree.ts): children indented under their parent, and each says
+ * its parent to a screen reader; a search lists the matches flat.
  */
 import { useMemo, useState } from 'react';
 import { useRoving } from './a11y/roving.ts';
+import { processTree } from './process-tree.ts';
 import { attach, launchCommand, launchDemo, refreshProcesses } from './actions.ts';
 import { useApp } from './store.ts';
 import { fmt } from './theme.ts';
@@ -35,7 +38,7 @@ export function ProcessPicker() {
 
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
-    if (!q) return processes.slice(0, 200);
+    if (!q) return processTree(processes).slice(0, 200);
     return processes
       .filter(
         (p) =>
@@ -44,7 +47,8 @@ export function ProcessPicker() {
           p.name.toLowerCase().includes(q) ||
           p.cmdline.toLowerCase().includes(q),
       )
-      .slice(0, 200);
+      .slice(0, 200)
+      .map((process) => ({ process, depth: 0 }));
   }, [processes, query]);
   const roving = useRoving<HTMLDivElement>(shown.length, '.proc-row[role="option"]');
 
@@ -137,7 +141,7 @@ export function ProcessPicker() {
         onKeyDown={roving.onKeyDown}
         onFocus={roving.onFocus}
       >
-        {shown.map((p, i) => (
+        {shown.map(({ process: p, depth }, i) => (
           <div
             role="option"
             aria-selected={false}
@@ -155,7 +159,16 @@ export function ProcessPicker() {
             }}
           >
             <span className="pid">{p.pid}</span>
-            <span className="name">{p.name}</span>
+            <span
+              className="name"
+              // Indented under its parent; deeper than 16 levels stays at 16 so names keep room.
+              style={depth ? { paddingInlineStart: `${Math.min(depth, 16) * 8}px` } : undefined}
+              data-depth={depth}
+            >
+              {depth > 0 && <span aria-hidden="true">└ </span>}
+              {p.name}
+              {depth > 0 && <span className="sr-only">, child of {p.ppid}</span>}
+            </span>
             <span className="user">{p.user}</span>
             <span className="num">{formatRss(p.rssKiB)}</span>
           </div>
