@@ -42,12 +42,13 @@ export const PERF_SAMPLE_TIME = 1 << 2;
 export const PERF_SAMPLE_ADDR = 1 << 3;
 export const PERF_SAMPLE_CALLCHAIN = 1 << 5;
 
-const PERF_RECORD_LOST = 2;
 const PERF_RECORD_THROTTLE = 5;
 const PERF_RECORD_SAMPLE = 9;
 
 /** attr flag bits (the bitfield word at offset 40). */
 const FLAG_INHERIT = 1 << 1;
+/** read() also returns the samples this event could not store (Linux 6.0+). */
+const PERF_FORMAT_LOST = 1 << 4;
 const FLAG_EXCLUDE_KERNEL = 1 << 5;
 const FLAG_EXCLUDE_HV = 1 << 6;
 const FLAG_EXCLUDE_CALLCHAIN_KERNEL = 1 << 21;
@@ -121,6 +122,7 @@ export function pageFaultAttr(o: PerfAttrOptions): Uint8Array {
     let st = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_ADDR;
     if (o.callchain) st |= PERF_SAMPLE_CALLCHAIN;
     dv.setBigUint64(24, BigInt(st), true);
+    dv.setBigUint64(32, BigInt(PERF_FORMAT_LOST), true);
   }
   let flags = FLAG_EXCLUDE_KERNEL | FLAG_EXCLUDE_HV | FLAG_EXCLUDE_CALLCHAIN_KERNEL;
   if (o.inherit) flags |= FLAG_INHERIT;
@@ -177,10 +179,13 @@ export interface FaultSample {
 export interface DrainResult {
   samples: FaultSample[];
   /**
-   * Samples the kernel could not store (a ring buffer was full): counted, not seen. The kernel
-   * writes this count once the buffer has room again, so it comes with a later drain.
+   * Samples the kernel could not store (a ring buffer was full): counted, not seen (read from
+   * the events with PERF_FORMAT_LOST: the ring's own LOST records come late, only once that
+   * ring takes a sample again).
    */
   lost: number;
+  /** User page faults of all threads since the last drain (exact: the events' counts). */
+  faults: number;
   /** Times the kernel throttled the event (perf_event_max_sample_rate) since the last drain. */
   throttled: number;
   /** Bytes of records read. */
@@ -263,6 +268,14 @@ class Ring {
         out.samples.push({ pid, tid, timeNs, ip, addr, stack });
       } else if (type === PERF_RECORD_LOST) {
         out.lost += words[at + 4] + words[at + 5] * 0x100000000;
+      } else if (type === PERF_RECORD_COMM) {
+        const tid = words[at + 3];
+        const bytes = new Uint8Array(words.buffer, words.byteOffset + (at + 4) * 4, recSize - 16);
+        const end = bytes.indexOf(0);
+        out.names.set(
+          tid,
+          Buffer.from(bytes.subarray(0, end < 0 ? undefined : end)).toString('utf8'),
+        );
       } else if (type === PERF_RECORD_THROTTLE) {
         out.throttled++;
       }
@@ -303,6 +316,9 @@ export class FaultSampler {
   /** Threads we opened events for (the others are followed by inheritance). */
   readonly openedThreads = new Set<number>();
   private closed = false;
+  private readonly readBuf = new BigUint64Array(new ArrayBuffer(128));
+  private faultsSoFar = 0;
+  private lostSoFar = 0;
 
   private constructor(pid: number, period: number, callchain: boolean) {
     this.pid = pid;
@@ -374,6 +390,7 @@ export class FaultSampler {
           if (!gone) s.openedThreads.add(tid);
         }
       }
+      s.drain(); // the counts start now
       if (s.openedThreads.size === 0)
         throw new PagescopeError(
           `Process ${pid} does not exist (no threads to sample).`,
@@ -388,9 +405,22 @@ export class FaultSampler {
 
   /** Samples (and lost/throttle counts) since the last drain, from every CPU's buffer. */
   drain(): DrainResult {
-    const out: DrainResult = { samples: [], lost: 0, throttled: 0, bytes: 0 };
+    const out: DrainResult = { samples: [], lost: 0, throttled: 0, bytes: 0, faults: 0 };
     if (this.closed) return out;
     for (const r of this.rings) r.drain(out, this.callchain);
+    // Counts after the records: a sample counted here but stored after our read of data_head
+    // is in the next drain, as is its count's share (never a sample without its count).
+    let faults = 0;
+    let lost = 0;
+    for (const fd of this.fds) {
+      if (Number(c.read(fd, this.readBuf, 16)) !== 16) continue;
+      faults += Number(this.readBuf[0]);
+      lost += Number(this.readBuf[1]);
+    }
+    out.faults = faults - this.faultsSoFar;
+    out.lost = lost - this.lostSoFar;
+    this.faultsSoFar = faults;
+    this.lostSoFar = lost;
     return out;
   }
 
