@@ -266,16 +266,6 @@ class Ring {
           }
         }
         out.samples.push({ pid, tid, timeNs, ip, addr, stack });
-      } else if (type === PERF_RECORD_LOST) {
-        out.lost += words[at + 4] + words[at + 5] * 0x100000000;
-      } else if (type === PERF_RECORD_COMM) {
-        const tid = words[at + 3];
-        const bytes = new Uint8Array(words.buffer, words.byteOffset + (at + 4) * 4, recSize - 16);
-        const end = bytes.indexOf(0);
-        out.names.set(
-          tid,
-          Buffer.from(bytes.subarray(0, end < 0 ? undefined : end)).toString('utf8'),
-        );
       } else if (type === PERF_RECORD_THROTTLE) {
         out.throttled++;
       }
