@@ -285,9 +285,12 @@ export interface FaultSamplerOptions {
   period?: number;
   /** Record user call chains (frame pointers). Default true. */
   callchain?: boolean;
-  /** Deepest call chain, frames (default 64). */
+  /** Deepest call chain, frames (default 32). */
   maxStack?: number;
-  /** Data pages per CPU ring buffer, a power of two (default 256: 1 MiB). */
+  /**
+   * Data pages per CPU ring buffer, a power of two (default 512: 2 MiB, ~15,000 samples of
+   * 16-frame stacks between two drains; more are counted as lost).
+   */
   bufferPages?: number;
   /** Most events (threads x CPUs) to open (default 8192). */
   maxEvents?: number;
@@ -324,7 +327,7 @@ export class FaultSampler {
         `The sampling period must be a whole number >= 1, not ${period}.`,
         'bad-input',
       );
-    const bufferPages = options.bufferPages ?? 256;
+    const bufferPages = options.bufferPages ?? 512;
     if (bufferPages < 1 || (bufferPages & (bufferPages - 1)) !== 0)
       throw new PagescopeError(
         `The perf buffer must be a power of two pages, not ${bufferPages}.`,
@@ -335,7 +338,7 @@ export class FaultSampler {
       period,
       inherit: true,
       callchain,
-      maxStack: options.maxStack ?? 64,
+      maxStack: options.maxStack ?? 32,
     });
     const maxEvents = options.maxEvents ?? 8192;
     const s = new FaultSampler(pid, period, callchain);
