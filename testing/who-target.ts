@@ -77,11 +77,16 @@ export class WhoWriter {
     return this.lines.shift()!;
   }
 
-  /** Sends a command and waits for its "done". */
-  async run(command: 'go' | 'fresh' | 'spawn'): Promise<void> {
+  /**
+   * Sends a command and waits for its "done"; returns the CPU time writer-a and writer-b spent
+   * writing, ns (go and fresh).
+   */
+  async run(command: 'go' | 'fresh' | 'spawn'): Promise<[number, number]> {
     this.child.stdin!.write(command + '\n');
     const l = await this.line();
-    if (l !== 'done') throw new Error(`who-writer answered ${l}`);
+    if (!/^done( \d+ \d+)?$/.test(l)) throw new Error(`who-writer answered ${l}`);
+    const f = l.split(' ');
+    return [Number(f[1] ?? 0), Number(f[2] ?? 0)];
   }
 
   /** Thread ids by name (comm). */

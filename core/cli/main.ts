@@ -87,6 +87,11 @@ export function buildProgram(): Command {
       "keep the target's estimated slowdown under PCT percent, with room for the estimate's error, by sampling pages (default: exact)",
     )
     .option('--force', 'attach even when the target runs under a seccomp filter')
+    .option(
+      '--who',
+      "name the top writers of each tick: function and thread, from the target's sampled page faults (perf)",
+    )
+    .option('--who-period <n>', 'with --who: sample one write fault in N (default 1: every one)')
     .action(async (command: string[], opts) => {
       const { watchCommand } = await import('./commands/watch.ts');
       program.setOptionValue('exit', await watchCommand(command, opts));

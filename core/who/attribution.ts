@@ -14,7 +14,7 @@
  *   and offset where it has no symbol; the JIT name from perf-PID.map) and the thread's name.
  *   At period 1 `pages` is exact: the distinct written pages with a sample of that writer. At a
  *   period N each sample stands for about N faults, and `pages` is an estimate (samples x N,
- *   `estimated: true`). `share` is always the writer's share of the tick's write samples.
+ *   `estimated: true`). `share` is the writer's share of the pages (period 1) or samples.
  * - Call stacks are aggregated too (for record and pprof): leaf-first frame labels with the
  *   pages they wrote; `partial` when the frame-pointer chain was cut.
  * - What cannot be attributed: writes the kernel does into user memory (read() into a buffer,
@@ -35,7 +35,7 @@ export interface WriterRow {
   /** Written pages attributed to it (exact at period 1, else samples x period). */
   pages: number;
   samples: number;
-  /** Its share of the tick's write samples, 0..1. */
+  /** Its share of the tick's written pages (period 1) or of its write samples (period > 1), 0..1. */
   share: number;
   /** Some of its samples' call stacks were cut (no frame pointer, or the leaf only). */
   partial: boolean;
@@ -93,13 +93,13 @@ export function regionOf(out: RegionList, page: number): number {
 }
 
 export class WhoAttributor {
-  readonly symbols: Symbolizer;
+  symbols: Symbolizer;
   private pending: FaultSample[] = [];
   private readonly maxStacks: number;
 
   private constructor(
     readonly sampler: FaultSampler,
-    options: WhoOptions,
+    private readonly options: WhoOptions,
   ) {
     this.symbols = new Symbolizer(sampler.pid, options);
     this.maxStacks = options.maxStacks ?? 200;
@@ -204,10 +204,14 @@ export class WhoAttributor {
         thread: this.symbols.threadName(w.tid),
         pages: pagesOf(w),
         samples: w.samples,
-        share: writeSamples ? w.samples / writeSamples : 0,
+        share: 0,
         partial: w.partial,
       }))
       .sort((a, b) => b.pages - a.pages || b.samples - a.samples || (a.fn < b.fn ? -1 : 1));
+    // Shares of pages at period 1 (a page written twice in a tick faults once; a fresh page may
+    // fault twice), of samples otherwise.
+    const total = writers.reduce((n, w) => n + (period === 1 ? w.pages : w.samples), 0);
+    for (const w of writers) w.share = total ? (period === 1 ? w.pages : w.samples) / total : 0;
     const stacks: StackRow[] = [...byStack.values()]
       .map((a) => ({
         frames: a.frames.map(nice),
@@ -232,6 +236,12 @@ export class WhoAttributor {
       stacks,
       costMs: performance.now() - t0,
     };
+  }
+
+  /** The process executed a new program: forget its code's names (the samples go on). */
+  newProgram(): void {
+    this.symbols = new Symbolizer(this.sampler.pid, this.options);
+    this.pending = [];
   }
 
   close(): void {
