@@ -22,6 +22,8 @@
  *   elsewhere or not at all.
  */
 import { FaultSampler, type FaultSample, type FaultSamplerOptions } from '../kernel/perf-event.ts';
+import { readMaps, type Vma } from '../proc/maps.ts';
+import { vmaName } from '../protocol/vma-name.ts';
 import type { RegionList } from '../scan/region-list.ts';
 import { demangleAll, frameLabel, Symbolizer, type SymbolizerOptions } from './symbols.ts';
 
@@ -51,6 +53,14 @@ export interface StackRow {
   partial: boolean;
 }
 
+/** The writers of one VMA in a tick (WhoOptions.byVma). */
+export interface VmaWriters {
+  /** The VMA's start address, hex without 0x (as in maps), and what it is. */
+  startHex: string;
+  label: string;
+  writers: Array<{ fn: string; tid: number; thread: string; pages: number }>;
+}
+
 export interface WhoTick {
   period: number;
   /** pages are samples x period (period > 1), not counted pages. */
@@ -70,6 +80,8 @@ export interface WhoTick {
   writers: WriterRow[];
   /** Call stacks by pages, most first (at most `maxStacks`). */
   stacks: StackRow[];
+  /** Writers per VMA (only with WhoOptions.byVma), most pages first. */
+  vmas: VmaWriters[];
   /** Time spent draining, matching and naming this tick, ms. */
   costMs: number;
 }
@@ -77,6 +89,20 @@ export interface WhoTick {
 export interface WhoOptions extends FaultSamplerOptions, SymbolizerOptions {
   /** Stacks kept per tick (default 200). */
   maxStacks?: number;
+  /** Also group writers by VMA (reads the maps once per tick with writes). */
+  byVma?: boolean;
+}
+
+function vmaAt(vmas: readonly Vma[], page: number): Vma | null {
+  let lo = 0;
+  let hi = vmas.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (vmas[mid].endPage <= page) lo = mid + 1;
+    else if (vmas[mid].startPage > page) hi = mid - 1;
+    else return vmas[mid];
+  }
+  return null;
 }
 
 /** Index of the region holding `page` in a sorted RegionList, or -1. */
@@ -194,6 +220,46 @@ export class WhoAttributor {
       }
     }
     const names = demangleAll(rawNames);
+    const vmas: VmaWriters[] = [];
+    if (this.options.byVma && matched.length) {
+      let maps: Vma[] = [];
+      try {
+        maps = readMaps(this.sampler.pid);
+      } catch {
+        // the process is gone: no VMA grouping this tick
+      }
+      const byVma = new Map<Vma, Map<string, { fn: string; tid: number; pages: Set<number> }>>();
+      for (const { s, page } of matched) {
+        const v = vmaAt(maps, page);
+        if (!v) continue;
+        let m = byVma.get(v);
+        if (!m) byVma.set(v, (m = new Map()));
+        const label = frameLabel(this.symbols.frame(s.ip), s.ip);
+        const k = `${label}\0${s.tid}`;
+        let e = m.get(k);
+        if (!e) m.set(k, (e = { fn: label, tid: s.tid, pages: new Set() }));
+        e.pages.add(page);
+      }
+      for (const [v, m] of byVma) {
+        const ws = [...m.values()]
+          .map((e) => ({
+            fn: names.get(e.fn) ?? e.fn,
+            tid: e.tid,
+            thread: this.symbols.threadName(e.tid),
+            pages: period === 1 ? e.pages.size : e.pages.size * period,
+          }))
+          .sort((a, b) => b.pages - a.pages);
+        vmas.push({
+          startHex: v.startHex,
+          label: vmaName(v.path) || `anon@0x${v.startHex}`,
+          writers: ws,
+        });
+      }
+      vmas.sort(
+        (a, b) =>
+          b.writers.reduce((n, w) => n + w.pages, 0) - a.writers.reduce((n, w) => n + w.pages, 0),
+      );
+    }
     const nice = (label: string): string => names.get(label) ?? label;
     const pagesOf = (a: Acc): number => (period === 1 ? a.pages.size : a.samples * period);
     const writers: WriterRow[] = [...byWriter.values()]
@@ -234,6 +300,7 @@ export class WhoAttributor {
       attributedPages: pagesSeen.size,
       writers,
       stacks,
+      vmas,
       costMs: performance.now() - t0,
     };
   }
