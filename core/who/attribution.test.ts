@@ -9,6 +9,10 @@ import { RegionList } from '../scan/region-list.ts';
 import { WatchDriver, type WatchingStep } from '../watch/driver.ts';
 import { groupWriters, regionOf, WhoAttributor, type WhoTick } from './attribution.ts';
 import { buildWhoWriter, PAGES, WhoWriter } from '../../testing/who-target.ts';
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
+import { pythonExecutable } from '../../testing/targets.ts';
+import { until } from '../../testing/wait.ts';
 
 let build: ReturnType<typeof buildWhoWriter>;
 beforeAll(() => {
@@ -116,6 +120,48 @@ describe('WhoAttributor', () => {
       expect(a.pages).toBeLessThanOrEqual(PAGES * 2);
     } finally {
       r.close();
+    }
+  });
+
+  it('python3: the interpreter function that wrote, its stack said to be partial', async () => {
+    const code =
+      'import sys, ctypes\n' +
+      'def fill_pages(b):\n    for i in range(0, len(b), 4096): b[i] = 1\n' +
+      'b = bytearray(4 << 20)\n' +
+      'print("ready", ctypes.addressof((ctypes.c_char * len(b)).from_buffer(b)), len(b), flush=True)\n' +
+      'for line in sys.stdin:\n    fill_pages(b)\n    print("done", flush=True)\n';
+    const c = spawn(pythonExecutable(), ['-c', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const got: string[] = [];
+    readline.createInterface({ input: c.stdout! }).on('line', (l) => got.push(l));
+    const d = new WatchDriver({ pid: c.pid!, intervalMs: 100 });
+    let who: WhoAttributor | null = null;
+    try {
+      const [, addr, len] = (await until('python3 to start', () => got.shift()))
+        .split(' ')
+        .map(Number);
+      const startPage = Math.ceil(addr / 4096);
+      const endPage = Math.floor((addr + len) / 4096);
+      d.arm([{ startPage, endPage }]);
+      const w = WhoAttributor.open(c.pid!);
+      who = w;
+      let last: WhoTick | null = null;
+      d.onCollect((s) => (last = w.tick(s.written)));
+      d.collect();
+      c.stdin!.write('go\n');
+      await until('python3 to write', () => got.shift() === 'done');
+      d.collect();
+      const t = last! as WhoTick;
+      const top = t.writers[0];
+      expect(top.pages).toBeGreaterThanOrEqual(0.95 * (endPage - startPage));
+      // CPython's bytearray store, named from libpython's or python3's symbols
+      expect(top.fn).toMatch(/bytearray/i);
+      expect(top.thread).toMatch(/^python/);
+      // CPython built without frame pointers (Debian's) leaves the leaf only: said plainly
+      for (const st of t.stacks) if (st.frames.length === 1) expect(st.partial).toBe(true);
+    } finally {
+      who?.close();
+      d.close();
+      c.kill('SIGKILL');
     }
   });
 
