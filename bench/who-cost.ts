@@ -24,6 +24,7 @@ d.arm([range(w.rangeA), range(w.rangeB)]);
 let who: WhoAttributor | null = null;
 const tickMs: Record<string, number[]> = { '1': [], '16': [] };
 let cold: number | null = null;
+let prepare: number | null = null;
 d.onCollect((s) => {
   if (!who) return;
   const t = who.tick(s.written);
@@ -39,6 +40,7 @@ for (let r = 0; r < rounds * 3; r++) {
   const mode = modes[r % 3];
   who?.close();
   who = mode === 'none' ? null : WhoAttributor.open(w.pid, { period: Number(mode) });
+  if (who && prepare === null) prepare = who.prepareMs;
   d.collect(); // protected again, samples of this mode from here
   const [a, b] = await w.run('go');
   d.collect();
@@ -59,6 +61,6 @@ for (const m of modes)
       `(${(median(usPerWrite[m]) / base).toFixed(2)}x; best ${Math.min(...usPerWrite[m]).toFixed(2)})`,
   );
 console.log(
-  `attribution per tick of ${2 * PAGES} written pages: first (cold symbols) ${cold!.toFixed(2)} ms; ` +
+  `symbol tables read at start: ${prepare!.toFixed(1)} ms; attribution per tick of ${2 * PAGES} written pages: first ${cold!.toFixed(2)} ms; ` +
     `then median ${median(tickMs['1']).toFixed(2)} ms at period 1, ${median(tickMs['16']).toFixed(2)} ms at period 16`,
 );

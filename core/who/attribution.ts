@@ -131,9 +131,17 @@ export class WhoAttributor {
     this.maxStacks = options.maxStacks ?? 200;
   }
 
-  /** Starts sampling `pid`; throws PerfUnavailableError (one sentence) where perf is refused. */
+  /** ms spent reading symbol tables when sampling started (prepare()). */
+  prepareMs = 0;
+
+  /**
+   * Starts sampling `pid`, and reads its code's symbol tables now rather than in the first tick;
+   * throws PerfUnavailableError (one sentence) where perf is refused.
+   */
   static open(pid: number, options: WhoOptions = {}): WhoAttributor {
-    return new WhoAttributor(FaultSampler.open(pid, options), options);
+    const who = new WhoAttributor(FaultSampler.open(pid, options), options);
+    who.prepareMs = who.symbols.prepare();
+    return who;
   }
 
   get period(): number {

@@ -118,6 +118,16 @@ export class Symbolizer {
     this.jitFiles = [`${this.root}/tmp/perf-${ns}.map`, `/tmp/perf-${pid}.map`];
   }
 
+  /**
+   * Reads the maps and the symbol tables of every mapped executable file now (what the first
+   * lookup would otherwise do inside a tick); returns the ms it took.
+   */
+  prepare(): number {
+    const t0 = performance.now();
+    this.readModules();
+    return performance.now() - t0;
+  }
+
   /** A new tick: the maps and the JIT map may be read again (once) if an address needs it. */
   refresh(): void {
     this.mayReread = true;
