@@ -81,7 +81,7 @@ export class WhoWriter {
    * Sends a command and waits for its "done"; returns the CPU time writer-a and writer-b spent
    * writing, ns (go and fresh).
    */
-  async run(command: 'go' | 'fresh' | 'spawn'): Promise<[number, number]> {
+  async run(command: 'go' | 'fresh' | 'spawn' | 'forkgo'): Promise<[number, number]> {
     this.child.stdin!.write(command + '\n');
     const l = await this.line();
     if (!/^done( \d+ \d+)?$/.test(l)) throw new Error(`who-writer answered ${l}`);

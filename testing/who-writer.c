@@ -6,6 +6,8 @@
  *   fresh  each thread drops its range (MADV_DONTNEED) and writes it again (one fault per page
  *          even when nothing watches: a fresh anonymous page)
  *   spawn  starts a third thread "writer-c" that writes its own range once with fill_gamma
+ *   forkgo forks a child that writes the child's copy of range A with fill_gamma and exits,
+ *          then does what "go" does (same addresses, two address spaces)
  * "done" is followed by the CPU time, in ns, each of writer-a and writer-b spent writing (their
  * thread CPU clocks: the cost of the write faults, without time spent preempted).
  * First line: "ready A B PAGES C" with the ranges' start addresses in hex. */
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +107,14 @@ int main(void) {
       pthread_join(c, NULL);
       printf("done\n");
       continue;
+    }
+    if (strncmp(line, "forkgo", 6) == 0) {
+      pid_t child = fork();
+      if (child == 0) {
+        fill_gamma(range_a, PAGES, 9);
+        _exit(0);
+      }
+      waitpid(child, NULL, 0);
     }
     command = strncmp(line, "fresh", 5) == 0 ? 2 : 1;
     round_no++;

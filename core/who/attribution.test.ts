@@ -106,6 +106,21 @@ describe('WhoAttributor', () => {
     }
   });
 
+  it("a forked child's writes at the same addresses are not the target's (inherit follows forks)", async () => {
+    const r = await watched();
+    try {
+      await r.w.run('forkgo'); // the child writes its copy of range A, then the parent writes A
+      r.d.collect();
+      const t = r.last();
+      expect(t.writers.find((x) => x.fn === 'fill_gamma')).toBeUndefined();
+      const a = t.writers.find((x) => x.fn === 'fill_alpha')!;
+      expect(a.pages).toBeGreaterThanOrEqual(0.95 * PAGES);
+      expect(t.otherSamples).toBeGreaterThanOrEqual(PAGES);
+    } finally {
+      r.close();
+    }
+  });
+
   it('at a period of 16 the pages are an estimate, said as one', async () => {
     const r = await watched(16);
     try {

@@ -17,6 +17,8 @@
  *   `estimated: true`). `share` is the writer's share of the pages (period 1) or samples.
  * - Call stacks are aggregated too (for record and pprof): leaf-first frame labels with the
  *   pages they wrote; `partial` when the frame-pointer chain was cut.
+ * - Samples of other processes are counted apart: `inherit` follows fork(), so a child's faults
+ *   come in too, at addresses that may be the target's own.
  * - What cannot be attributed: writes the kernel does into user memory (read() into a buffer,
  *   io_uring, DMA), and writes through another process's mapping of shared memory: they fault
  *   elsewhere or not at all.
@@ -174,6 +176,12 @@ export class WhoAttributor {
     const matched: Array<{ s: FaultSample; page: number }> = [];
     for (let k = 0; k < all.length; k++) {
       const s = all[k];
+      // inherit follows fork(): a child's faults come in too, at addresses that may equal the
+      // target's; they are another process's writes.
+      if (s.pid !== this.sampler.pid) {
+        otherSamples++;
+        continue;
+      }
       const page = Math.floor(s.addr / 4096);
       if (regionOf(written, page) < 0) {
         if (k >= carried) this.pending.push(s);
