@@ -20,6 +20,7 @@ const UNIT = [
   'core/watch/refusal.test.ts',
   'core/watch/overhead-budget.test.ts',
   'core/record/format.test.ts',
+  'core/who/who-record.test.ts',
   'core/record/analytics.test.ts',
   'core/record/report-timing.test.ts',
   'core/record/export-names.test.ts',

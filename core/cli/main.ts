@@ -93,6 +93,11 @@ export function buildProgram(): Command {
       "keep the target's estimated slowdown under PCT percent, with room for the estimate's error, by sampling pages (default: exact)",
     )
     .option('--force', 'attach even when the target runs under a seccomp filter')
+    .option(
+      '--who',
+      "name the top writers of each tick: function and thread, from the target's sampled page faults (perf)",
+    )
+    .option('--who-period <n>', 'with --who: sample one write fault in N (default 1: every one)')
     .action(async (command: string[], opts) => {
       const { watchCommand } = await import('./commands/watch.ts');
       program.setOptionValue('exit', await watchCommand(command, opts));
@@ -116,6 +121,11 @@ export function buildProgram(): Command {
     .option('--ticks <n>', 'stop after this many ticks')
     .option('-o, --output <file>', 'the recording file to write (NAME.pgsrec)')
     .option('--force', 'attach even when the target runs under a seccomp filter')
+    .option(
+      '--who',
+      'also record the writers of each tick (function, thread, stacks) from sampled page faults (perf)',
+    )
+    .option('--who-period <n>', 'with --who: sample one write fault in N (default 1: every one)')
     .action(async (command: string[], opts) => {
       const { recordCommand } = await import('./commands/record.ts');
       program.setOptionValue('exit', await recordCommand(command, opts, packageVersion()));
@@ -144,9 +154,19 @@ export function buildProgram(): Command {
     });
 
   errorOutput(program.command('export'))
-    .description('write per-tick per-VMA counters of a recording as CSV, JSON or a Chrome trace')
+    .description(
+      'write per-tick per-VMA counters of a recording as CSV, JSON or a Chrome trace; its writers (record --who) as pprof or folded stacks',
+    )
     .argument('<file>', 'a recording made by pagescope record (NAME.pgsrec)')
-    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json', 'trace']))
+    .addOption(
+      new Option('--format <format>', 'output format').choices([
+        'csv',
+        'json',
+        'trace',
+        'pprof',
+        'collapsed',
+      ]),
+    )
     .option('-o, --output <file>', 'write here instead of stdout')
     .action(async (file: string, opts) => {
       const { exportCommand } = await import('./commands/export.ts');

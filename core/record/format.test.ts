@@ -287,9 +287,9 @@ describe('bad files', () => {
       /not a pagescope recording/,
     );
     expectError(Buffer.alloc(0), 'not-a-recording', /not a pagescope recording/);
-    const v2 = Buffer.from(good);
-    v2.writeUInt16LE(2, 8);
-    expectError(v2, 'version', /format version 2; this pagescope reads version 1 \(a newer/);
+    const v3 = Buffer.from(good);
+    v3.writeUInt16LE(3, 8);
+    expectError(v3, 'version', /format version 3; this pagescope reads versions 1 to 2 \(a newer/);
     const hugeHeader = Buffer.from(good);
     hugeHeader.writeUInt32LE(0xffffffff, 12);
     expectError(hugeHeader, 'too-large', /declares a header of 4294967295 bytes/);
@@ -356,7 +356,7 @@ describe('bad files', () => {
     expect(parseRecording(withHeader({}), 'x.pgsrec').ticks).toHaveLength(3);
     for (const [patch, field] of [
       [{ version: -1 }, 'version'],
-      [{ version: 2 }, 'version'],
+      [{ version: 3 }, 'version'],
       [{ createdAt: 'x' }, 'createdAt'],
       [{ kernel: 'x' }, 'kernel'],
       [{ keyframeEvery: 1e9 }, 'keyframeEvery'],

@@ -1,5 +1,6 @@
 /**
- * The pagescope recording format, version 1 (docs/RECORDING.md describes it for other readers).
+ * The pagescope recording format, version 2 (docs/RECORDING.md describes it for other readers).
+ * Version 2 adds the WHO record (a tick's writers, `record --who`); version 1 files still open.
  *
  *   preamble   8 bytes magic "\x89PGSREC\n", u16 LE format version, u16 LE flags (0),
  *              u32 LE length H of the header
@@ -19,7 +20,9 @@ import zlib from 'node:zlib';
 import { PagescopeError } from '../kernel/errors.ts';
 
 export const MAGIC = Buffer.from([0x89, 0x50, 0x47, 0x53, 0x52, 0x45, 0x43, 0x0a]); // \x89PGSREC\n
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The oldest version this pagescope reads (1: the same, without WHO records). */
+export const MIN_FORMAT_VERSION = 1;
 export const PREAMBLE_BYTES = 16;
 // ---- The limits a recording must keep (docs/RECORDING.md, "Limits"). The reader checks each
 // one as it reads and refuses a file past any of them with one sentence naming the file, the
@@ -62,6 +65,8 @@ export const RecordType = {
   NOTE: 3,
   /** JSON: { reason, ticks }: the recorder ended cleanly. */
   END: 4,
+  /** JSON: the writers of the tick before it (core/who/who-record.ts); version 2 on. */
+  WHO: 5,
 } as const;
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
 

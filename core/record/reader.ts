@@ -25,6 +25,7 @@ import {
   ByteReader,
   crc32,
   FORMAT_VERSION,
+  MIN_FORMAT_VERSION,
   MAGIC,
   MAX_KEYFRAME_EVERY,
   MAX_HEADER_BYTES,
@@ -46,6 +47,7 @@ import {
   type VmaEntry,
 } from './vma-codec.ts';
 import type { RecordingHeader } from './writer.ts';
+import { whoRecordSchema, type WhoRecord } from '../who/who-record.ts';
 
 export type { RecordingHeader } from './writer.ts';
 
@@ -85,7 +87,7 @@ const KERNEL_RELEASE = /^\d+\.\d+[\w.+~-]*$/;
 export const headerSchema = z
   .object({
     format: z.literal('pagescope-recording'),
-    version: z.literal(FORMAT_VERSION),
+    version: z.number().int().min(MIN_FORMAT_VERSION).max(FORMAT_VERSION),
     createdAt: z.iso.datetime({ offset: true }).max(64),
     pagescope: z.string().min(1).max(64),
     process: z
@@ -145,6 +147,8 @@ export class Recording {
   readonly tables: VmaTable[] = [];
   readonly ticks: RecordedTick[] = [];
   readonly notes: RecordedNote[] = [];
+  /** The writers of each tick recorded with --who (version 2), by tick index. */
+  readonly who = new Map<number, WhoRecord>();
   /** The END record: absent when the recorder did not end cleanly (killed, crashed). */
   end: { reason: string; ticks: number } | null = null;
   /** Why the tail was dropped, when it was (a record cut short by a killed recorder). */
@@ -421,15 +425,15 @@ export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
     throw new RecordingError(`${name} is cut short before its header.`, 'corrupt');
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const version = b.readUInt16LE(8);
-  if (version !== FORMAT_VERSION)
+  if (version < MIN_FORMAT_VERSION || version > FORMAT_VERSION)
     throw new RecordingError(
-      `${name} is a pagescope recording of format version ${version}; this pagescope reads version ${FORMAT_VERSION}${version > FORMAT_VERSION ? ' (a newer pagescope wrote it)' : ''}.`,
+      `${name} is a pagescope recording of format version ${version}; this pagescope reads versions ${MIN_FORMAT_VERSION} to ${FORMAT_VERSION}${version > FORMAT_VERSION ? ' (a newer pagescope wrote it)' : ''}.`,
       'version',
     );
   const flags = b.readUInt16LE(10);
   if (flags !== 0)
     throw new RecordingError(
-      `${name} declares format flags 0x${flags.toString(16).padStart(4, '0')}, which this pagescope does not know (a version 1 recording has none).`,
+      `${name} declares format flags 0x${flags.toString(16).padStart(4, '0')}, which this pagescope does not know (recordings of versions 1 and 2 have none).`,
       'version',
     );
   const headerLen = b.readUInt32LE(12);
@@ -450,6 +454,11 @@ export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
     name,
     PREAMBLE_BYTES,
   ) as unknown as RecordingHeader;
+  if (header.version !== version)
+    throw new RecordingError(
+      `${name} is damaged: its header says format version ${header.version}, its preamble ${version}.`,
+      'version',
+    );
   const rec = new Recording(header, buf, buf.length);
   let entries: VmaEntry[] = header.vmas;
   try {
@@ -563,6 +572,17 @@ export function parseRecording(buf: Uint8Array, name = 'The file'): Recording {
       case RecordType.END:
         rec.end = parseJson(payload, endSchema, 'end record', name, pos);
         break;
+      case RecordType.WHO:
+        if (version < 2 || rec.ticks.length === 0)
+          throw new RecordingError(
+            `${name} is damaged: the record at byte ${pos} holds writers ${version < 2 ? 'in a version 1 recording' : 'before any tick'}.`,
+            'corrupt',
+          );
+        rec.who.set(
+          rec.ticks.length - 1,
+          parseJson(payload, whoRecordSchema, 'writers record', name, pos),
+        );
+        break;
       default:
         throw new RecordingError(
           `${name} is damaged: the record at byte ${pos} has an unknown type (${type}).`,
@@ -599,7 +619,7 @@ export function wholeRecordAfter(b: Buffer, from: number): number | null {
   let budget = 2 * Math.max(0, b.length - from) + (1 << 20);
   for (let q = from; q + RECORD_OVERHEAD <= b.length; q++) {
     const type = b[q];
-    if (type < RecordType.VMAS || type > RecordType.END) continue;
+    if (type < RecordType.VMAS || type > RecordType.WHO) continue;
     const len = b.readUInt32LE(q + 1);
     if (len > MAX_RECORD_BYTES || q + RECORD_OVERHEAD + len > b.length) continue;
     const first = b[q + 5];

@@ -57,6 +57,12 @@ export class SessionRecorder {
     session.setView(RECORD_VIEW);
     this.off.push(session.onEvent((e) => this.onEvent(e)));
     this.off.push(session.onFrame((f) => this.onFrame(f)));
+    this.off.push(
+      session.onWho((tick, who) => {
+        // The writers of the tick just recorded (never of a dropped one).
+        if (!this.closed && this.writer && tick === this.lastTick) this.writer.who(who);
+      }),
+    );
     if (session.vmas.length > 0) this.open(session.vmas);
   }
 
@@ -107,6 +113,8 @@ export class SessionRecorder {
   }
 
   private lastT = 0;
+  /** The tick number of the last frame recorded (-1 after a dropped one). */
+  private lastTick = -1;
 
   private onFrame(f: Frame): void {
     if (this.closed || !this.writer) return;
@@ -114,6 +122,7 @@ export class SessionRecorder {
     const ok = this.writer.tick(f, this.session.skippedTicks);
     const cost = performance.now() - t0;
     this.lastT = f.counters.t;
+    this.lastTick = ok ? f.counters.tick : -1;
     if (!ok) {
       this.dropped++;
       return;

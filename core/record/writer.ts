@@ -76,11 +76,13 @@ function appendRecord(w: ByteWriter, type: RecordTypeValue, payload: Uint8Array)
   w.u32(crc32(head, payload));
 }
 
+/** The preamble and header; the preamble carries the header's version (tests write version 1). */
 export function encodePreamble(header: RecordingHeader): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const out = Buffer.alloc(PREAMBLE_BYTES + json.length + 4);
   MAGIC.copy(out, 0);
-  out.writeUInt16LE(FORMAT_VERSION, 8);
+  const v = header.version;
+  out.writeUInt16LE(Number.isInteger(v) && v >= 1 && v <= FORMAT_VERSION ? v : FORMAT_VERSION, 8);
   out.writeUInt16LE(0, 10);
   out.writeUInt32LE(json.length, 12);
   json.copy(out, PREAMBLE_BYTES);
@@ -241,6 +243,12 @@ export class RecordingEncoder {
     return Buffer.from(w.view());
   }
 
+  encodeWho(who: unknown): Buffer {
+    const w = new ByteWriter(1024);
+    appendRecord(w, RecordType.WHO, Buffer.from(JSON.stringify(who), 'utf8'));
+    return Buffer.from(w.view());
+  }
+
   encodeEnd(reason: string): Buffer {
     const w = new ByteWriter(256);
     appendRecord(
@@ -298,6 +306,11 @@ export class RecordingWriter {
 
   note(kind: 'warning' | 'ended', t: number, message: string): void {
     this.write(this.encoder.encodeNote(kind, t, message));
+  }
+
+  /** The writers of the tick just written (core/who/who-record.ts). */
+  who(who: unknown): void {
+    this.write(this.encoder.encodeWho(who));
   }
 
   /** Writes the END record, fsyncs and closes. Idempotent. */

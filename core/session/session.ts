@@ -24,6 +24,7 @@ import type {
 } from '../protocol/messages.ts';
 import type { ViewSpec } from './aggregate.ts';
 import { DEFAULT_HISTORY_BYTES, HistoryRing } from './history.ts';
+import type { WhoRecord } from '../who/who-record.ts';
 import type {
   FromWorker,
   ProgramExit,
@@ -42,6 +43,8 @@ export interface SessionOptions {
   view?: ViewSpec;
   force?: boolean;
   historyBytes?: number;
+  /** Name each tick's writers (core/who; `record --who`), sampling one fault in `period`. */
+  who?: { period: number } | null;
 }
 
 export class SessionError extends PagescopeError {
@@ -65,6 +68,7 @@ export class Session {
   >();
   private readonly frameListeners = new Set<(f: Frame) => void>();
   private readonly eventListeners = new Set<(e: HostEvent) => void>();
+  private readonly whoListeners = new Set<(tick: number, who: WhoRecord) => void>();
   private closed: Promise<void> | null = null;
   private endedReason: string | null = null;
   private stoppedResolve: (() => void) | null = null;
@@ -120,6 +124,7 @@ export class Session {
       intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS,
       view: opts.view ?? { buckets: DEFAULT_BUCKETS },
       force: opts.force ?? false,
+      who: opts.who ?? null,
     };
     const worker = startWorker('session/worker', { workerData: init });
     const session = new Session(pid, opts, worker, launch !== undefined);
@@ -180,6 +185,9 @@ export class Session {
         for (const l of this.frameListeners) l(f);
         break;
       }
+      case 'who':
+        for (const l of this.whoListeners) l(msg.tick, msg.who);
+        break;
       case 'vmas':
         this.vmas = msg.vmas;
         this.totalPages = msg.totalPages;
@@ -242,6 +250,12 @@ export class Session {
   onFrame(l: (f: Frame) => void): () => void {
     this.frameListeners.add(l);
     return () => this.frameListeners.delete(l);
+  }
+
+  /** Each tick's writers, right after its frame (sessions started with `who` only). */
+  onWho(l: (tick: number, who: WhoRecord) => void): () => void {
+    this.whoListeners.add(l);
+    return () => this.whoListeners.delete(l);
   }
 
   onEvent(l: (e: HostEvent) => void): () => void {

@@ -4,6 +4,7 @@
 import type { Frame } from '../protocol/frame.ts';
 import type { AddressRange, ErrorInfo, VmaInfo } from '../protocol/messages.ts';
 import type { ViewSpec } from './aggregate.ts';
+import type { WhoRecord } from '../who/who-record.ts';
 
 /**
  * What the worker launches itself. Targets are spawned IN the worker, never on the main thread:
@@ -22,6 +23,8 @@ export interface WorkerInit {
   intervalMs: number;
   view: ViewSpec;
   force: boolean;
+  /** Name each tick's writers (core/who), sampling one page fault in `period`. */
+  who?: { period: number } | null;
 }
 
 /** How a launched program ended: its exit code, or the signal that killed it (number). */
@@ -50,6 +53,8 @@ export type FromWorker =
   | { type: 'failed'; error: ErrorInfo; exit?: ProgramExit }
   | { type: 'vmas'; vmaVersion: number; vmas: VmaInfo[]; totalPages: number }
   | { type: 'frame'; frame: Frame }
+  /** The writers of the frame of tick `tick` (sent right after it; `who` sessions only). */
+  | { type: 'who'; tick: number; who: WhoRecord }
   | { type: 'warning'; message: string }
   /** `exit`: how the launched program ended, when that is why. */
   | { type: 'ended'; reason: string; exit?: ProgramExit }

@@ -28,6 +28,8 @@ import { errorInfo } from './errors.ts';
 import { buildFrame, writtenPagePairs } from './frame-builder.ts';
 import { openTarget, type SessionTarget } from './target.ts';
 import { VmaTable, vmaInfos } from './vma-table.ts';
+import { WhoAttributor, type WhoTick } from '../who/attribution.ts';
+import { whoRecord } from '../who/who-record.ts';
 import type {
   FromWorker,
   ProgramExit,
@@ -54,6 +56,9 @@ class SessionWorker {
   private ended = false;
   private lastWarning = '';
   private view: ViewSpec;
+  /** Who wrote each tick's pages (init.who), and this tick's answer. */
+  private who: WhoAttributor | null = null;
+  private whoTick: WhoTick | null = null;
 
   constructor(private readonly target: SessionTarget) {
     this.pid = target.pid;
@@ -75,6 +80,17 @@ class SessionWorker {
   }
 
   start(): void {
+    if (init.who) {
+      try {
+        const who = WhoAttributor.open(this.pid, { period: init.who.period, byVma: true });
+        this.who = who;
+        this.driver.onCollect((step) => {
+          this.whoTick = who.tick(step.written);
+        });
+      } catch (err) {
+        post({ type: 'warning', message: userMessage(err) });
+      }
+    }
     this.driver.start((t) => this.tick(t), 0);
   }
 
@@ -146,6 +162,7 @@ class SessionWorker {
       let watched: PageRange[] = [];
       let figures: WatchFigures | null = null;
       // The maps read at the start of this tick: the watcher need not read them again.
+      this.whoTick = null;
       const step = this.driver.collect(vmas);
       if (step.kind === 'watching') {
         const merged = writtenPagePairs(step.written, this.writtenScratch);
@@ -161,6 +178,7 @@ class SessionWorker {
           post({ type: 'warning', message: `Write watching stopped: ${step.reason}.` });
         this.postVmas();
       } else if (step.kind === 'reattached') {
+        this.who?.newProgram();
         watched = this.driver.watchedRanges();
         this.postVmas();
       }
@@ -179,6 +197,11 @@ class SessionWorker {
         watch: figures,
       });
       post({ type: 'frame', frame }, transfer);
+      const w = this.whoTick as WhoTick | null; // set by the collect hook
+      // A tick without a single sampled fault has nothing to record.
+      if (w && w.writeSamples + w.otherSamples + w.lost > 0)
+        post({ type: 'who', tick: this.frames, who: whoRecord(w) });
+      this.whoTick = null;
     } catch (err) {
       if (!processAlive(this.pid)) {
         this.processGone();
@@ -310,6 +333,8 @@ class SessionWorker {
 
   stop(): void {
     this.ended = true;
+    this.who?.close();
+    this.who = null;
     this.driver.close();
     try {
       this.scanner.close();

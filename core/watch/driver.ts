@@ -102,6 +102,9 @@ export type WatchStep =
   /** The watch is over (the target exited or executed another program); the watcher is closed. */
   | { kind: 'ended'; reason: string; endedBy: NonNullable<WatchTick['endedBy']> };
 
+/** A step of a tick with something watched (what collect hooks receive). */
+export type WatchingStep = Extract<WatchStep, { kind: 'watching' }>;
+
 const MAX_REATTACH_RETRIES = 20;
 const MAX_ARM_ROUNDS = 20;
 
@@ -135,6 +138,8 @@ export class WatchDriver {
   private reattachedCount = 0;
   /** A watch is wanted: attached (or re-attaching) from the first arm or launch to unwatch. */
   private wanted: boolean;
+  /** Run on each watching step, right after the scan, before collect() returns (core/who). */
+  private readonly collectHooks: Array<(step: WatchingStep) => void> = [];
 
   constructor(options: WatchDriverOptions) {
     this.pid = options.pid;
@@ -352,6 +357,15 @@ export class WatchDriver {
     this.setStretch(1); // nothing watched costs the target nothing: back to the interval set
   }
 
+  /** Runs `hook` on every watching step from now on (right after the scan); returns its removal. */
+  onCollect(hook: (step: WatchingStep) => void): () => void {
+    this.collectHooks.push(hook);
+    return () => {
+      const i = this.collectHooks.indexOf(hook);
+      if (i >= 0) this.collectHooks.splice(i, 1);
+    };
+  }
+
   // ---- one tick ----
 
   /**
@@ -395,7 +409,7 @@ export class WatchDriver {
     this.reattachRetries = 0;
     this.record(tick.appeared);
     refused.push(...tick.appeared.filter((s) => s.status === 'refused'));
-    return {
+    const step: WatchingStep = {
       kind: 'watching',
       figures: this.figures(w, tick),
       written: this.out,
@@ -406,6 +420,8 @@ export class WatchDriver {
       targetState: tick.targetState,
       vmas: followed,
     };
+    for (const hook of this.collectHooks) hook(step);
+    return step;
   }
 
   /** This tick's figures; then, with a budget, the sample fraction for the next tick. */

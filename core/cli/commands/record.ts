@@ -113,6 +113,8 @@ export interface RecordCommandOptions {
   ticks?: string;
   output?: string;
   force?: boolean;
+  who?: boolean;
+  whoPeriod?: string;
 }
 
 function wholeNumber(text: string, what: string, min: number, max: number): number {
@@ -212,7 +214,22 @@ export async function recordCommand(
   };
   const onSignal = (sig: NodeJS.Signals): void => stop(`interrupted by ${sig}`);
   for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
-  const sessionOpts = { sessionId: 1, intervalMs, force: options.force };
+  if (options.whoPeriod !== undefined && !options.who)
+    throw new PagescopeError('--who-period goes with --who.', 'bad-input');
+  if (options.who && !sel)
+    throw new PagescopeError(
+      '--who names the writers of watched pages: add --watch, --vma or --writable.',
+      'bad-input',
+    );
+  const who = options.who
+    ? {
+        period:
+          options.whoPeriod !== undefined
+            ? wholeNumber(options.whoPeriod, '--who-period', 1, 1_000_000)
+            : 1,
+      }
+    : null;
+  const sessionOpts = { sessionId: 1, intervalMs, force: options.force, who };
   let session: Session;
   try {
     session = launch

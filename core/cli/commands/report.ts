@@ -9,6 +9,7 @@ import { labelledName } from '../../protocol/vma-name.ts';
 import { sortVmaRows } from '../../record/analytics.ts';
 import { readRecording } from '../../record/reader.ts';
 import { buildReport } from '../../record/report.ts';
+import { writersReport } from '../../who/who-report.ts';
 import { count, formatBytes, table } from '../format.ts';
 import { out as print } from '../output.ts';
 
@@ -55,8 +56,9 @@ export function reportCommand(file: string, options: ReportCommandOptions): numb
   const rec = readRecording(file);
   if (rec.truncated) process.stderr.write(`pagescope: ${file} was cut short (${rec.truncated}).\n`);
   const r = buildReport(rec, link);
+  const who = writersReport(rec, Math.min(top, 10));
   if (options.json) {
-    print(JSON.stringify(r) + '\n');
+    print(JSON.stringify(who ? { ...r, writers: who } : r) + '\n');
     return 0;
   }
   const by = { writes: 'pageWrites', distinct: 'distinctPages', share: 'share' } as const;
@@ -132,6 +134,7 @@ export function reportCommand(file: string, options: ReportCommandOptions): numb
           { maxWidth: process.stdout.columns || 120, shrink: 1 },
         ),
   ];
+  if (who) lines.push('', ...writersLines(who, top));
   if (r.sampledTicks)
     lines.push(
       `note: ${count(r.sampledTicks, 'tick')} of ${r.ticks} watched a sample of the pages (a bound on the overhead): their written pages are the sample's, so the write figures count what was seen, fewer than were written.`,
@@ -139,4 +142,36 @@ export function reportCommand(file: string, options: ReportCommandOptions): numb
   for (const n of r.notes) lines.push(`note after tick ${n.afterTicks}: ${n.kind}: ${n.message}`);
   print(lines.join('\n') + '\n');
   return 0;
+}
+
+/** The top-writers tables of a recording made with --who: overall, then per VMA. */
+function writersLines(w: NonNullable<ReturnType<typeof writersReport>>, top: number): string[] {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const est = w.periods.some((p) => p > 1)
+    ? ` (sampled 1 in ${w.periods.join('/')} faults: pages are estimates)`
+    : '';
+  const out = [
+    `Top writers (page writes attributed from ${count(w.writeSamples, 'sampled fault')} in ${count(w.ticks, 'tick')}${est}; ` +
+      `${count(w.otherSamples, 'other fault')}${w.lost ? `, ${count(w.lost, 'sample')} lost` : ''})`,
+    table(
+      ['FUNCTION', 'THREAD', 'PAGE WRITES', 'SHARE'],
+      w.overall.map((x) => [x.fn, `${x.thread} ${x.tid}`, x.pages, pct(x.share)]),
+      { maxWidth: process.stdout.columns || 120, shrink: 0 },
+    ),
+    '',
+    `Top writers per VMA${w.perVma.length > top ? ` (top ${top} of ${w.perVma.length} VMAs)` : ''}`,
+  ];
+  for (const v of w.perVma.slice(0, top)) {
+    out.push(`0x${v.start} ${v.label || '[anon]'}: ${v.pages} page writes`);
+    out.push(
+      table(
+        ['  FUNCTION', 'THREAD', 'PAGE WRITES', 'SHARE'],
+        v.writers
+          .slice(0, 5)
+          .map((x) => [`  ${x.fn}`, `${x.thread} ${x.tid}`, x.pages, pct(x.share)]),
+        { maxWidth: process.stdout.columns || 120, shrink: 0 },
+      ),
+    );
+  }
+  return out;
 }

@@ -3,6 +3,7 @@
  *
  *   pagescope watch --pid P (--range 0xS-0xE | --vma NAME_OR_INDEX | --writable) [--interval MS]
  *                   [--ticks N] [--json [--all-ranges]] [--max-overhead PCT] [--force]
+ *                   [--who [--who-period N]]
  *   pagescope watch [options] -- COMMAND ARGS...
  *
  * The watch itself is core/watch/driver.ts (the same driver as the UI's sessions): ticks on a
@@ -24,6 +25,10 @@
  * and SIGTERM end the watch cleanly (unregister, close, the target untouched) before exiting.
  * With --vma and --writable the selection follows the process: matching VMAs that appear later
  * are added at the next tick (in launch mode nothing of the program exists yet at attach).
+ * --who: each tick also names its top writers (function, thread, share of the write samples;
+ * core/who/attribution.ts), from the target's page faults sampled by perf; --who-period N samples
+ * one fault in N (pages are then estimates). Where perf is refused, one sentence says so and the
+ * watch goes on without writers.
  */
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
@@ -36,6 +41,8 @@ import { faultCost } from '../../watch/overhead.ts';
 import { launchAndAttach, resolveCommand, whenExited } from '../../watch/launch.ts';
 import type { TickTiming } from '../../watch/ticker.ts';
 import { WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
+import { PerfUnavailableError } from '../../kernel/perf-event.ts';
+import { WhoAttributor, type WhoTick, type WriterRow } from '../../who/attribution.ts';
 import { parsePid, parseRange } from '../args.ts';
 import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { count, formatBytes } from '../format.ts';
@@ -56,6 +63,59 @@ export interface WatchCommandOptions {
   allRanges?: boolean;
   maxOverhead?: string;
   force?: boolean;
+  who?: boolean;
+  whoPeriod?: string;
+}
+
+/** --json lists at most this many writers per tick (`moreWriters` counts the rest). */
+export const JSON_WRITER_CAP = 10;
+
+/** A writer as it reads: "fill_alpha (writer-a 1234) 50%", "*" when its stack was cut. */
+export function writerText(w: WriterRow): string {
+  const pct = w.share * 100;
+  return `${w.fn}${w.partial ? '*' : ''} (${w.thread} ${w.tid}) ${pct < 10 ? pct.toFixed(1) : Math.round(pct)}%`;
+}
+
+/** The human line under a tick with --who. */
+export function whoLine(t: WhoTick): string {
+  const top = t.writers.slice(0, 3).map(writerText).join(', ');
+  const more = t.writers.length > 3 ? `, +${t.writers.length - 3} more` : '';
+  const est = t.estimated ? ` (sampled 1 in ${t.period}: shares of samples)` : '';
+  const notes = [
+    t.otherSamples ? `${count(t.otherSamples, 'other fault')}` : '',
+    t.lost ? `${count(t.lost, 'sample')} lost (buffer full)` : '',
+    t.throttled ? `throttled ${count(t.throttled, 'time')}` : '',
+  ].filter(Boolean);
+  return (
+    `  writers${est}: ${top || 'none sampled'}${more}` +
+    (notes.length ? `  [${notes.join(', ')}]` : '') +
+    '\n'
+  );
+}
+
+/** A tick's writers for --json. */
+export function whoJson(t: WhoTick): Record<string, unknown> {
+  return {
+    period: t.period,
+    estimated: t.estimated,
+    writeSamples: t.writeSamples,
+    otherSamples: t.otherSamples,
+    faults: t.faults,
+    lost: t.lost,
+    throttled: t.throttled,
+    attributedPages: t.attributedPages,
+    costMs: round2(t.costMs),
+    writers: t.writers.slice(0, JSON_WRITER_CAP).map((w) => ({
+      fn: w.fn,
+      module: w.module,
+      tid: w.tid,
+      thread: w.thread,
+      pages: w.pages,
+      share: Math.round(w.share * 10000) / 10000,
+      partial: w.partial,
+    })),
+    moreWriters: Math.max(0, t.writers.length - JSON_WRITER_CAP),
+  };
 }
 
 /** --max-overhead: a percent from 0.1 to 100. */
@@ -222,6 +282,12 @@ export async function watchCommand(
   const note = (s: string): void => {
     process.stderr.write(`pagescope: ${s}\n`);
   };
+  if (options.whoPeriod !== undefined && !options.who)
+    throw new PagescopeError('--who-period goes with --who.', 'bad-input');
+  const whoPeriod =
+    options.whoPeriod !== undefined
+      ? parsePositive(options.whoPeriod, '--who-period', 1, 1_000_000)
+      : 1;
   const pidText = options.pid;
   const pidArg = pidText === undefined ? null : parsePid(pidText, { watch: true });
 
@@ -283,6 +349,8 @@ export async function watchCommand(
 
   let ticks = 0;
   let limitReached = false;
+  let who: WhoAttributor | null = null;
+  let lastWho: WhoTick | null = null;
   try {
     let mappingNote: 'unsaid' | 'pending' | 'said' = 'unsaid';
     const sayMappingNote = (): void => {
@@ -329,6 +397,18 @@ export async function watchCommand(
         );
     }
     const armed = driver.arm();
+    if (options.who) {
+      try {
+        who = WhoAttributor.open(pid, { period: whoPeriod });
+        const w = who;
+        driver.onCollect((s) => {
+          lastWho = w.tick(s.written);
+        });
+      } catch (err) {
+        if (!(err instanceof PerfUnavailableError || err instanceof PagescopeError)) throw err;
+        note(`${err.message.replace(/\.$/, '')}.`);
+      }
+    }
     reportReattach();
     report(armed);
     const watchedPages = armed
@@ -344,8 +424,10 @@ export async function watchCommand(
     let ended: string | null = null;
     const onTick = (timing: TickTiming): void => {
       if (stopReason) return;
+      lastWho = null;
       const step = driver.collect();
       if (step.kind === 'reattached') {
+        who?.newProgram();
         reportReattach();
         report(step.states);
         return;
@@ -380,6 +462,7 @@ export async function watchCommand(
             intervalMs: step.figures.intervalMs,
             written,
             moreRanges,
+            ...(options.who ? { who: lastWho ? whoJson(lastWho) : null } : {}),
           }) + '\n',
         );
       } else {
@@ -414,7 +497,8 @@ export async function watchCommand(
             (busiest ? `  busiest: ${busiest}` : '') +
             (step.targetState === 'stopped' ? '  (process is stopped)' : '') +
             lateNote(timing, intervalMs) +
-            '\n',
+            '\n' +
+            (lastWho ? whoLine(lastWho) : ''),
         );
       }
       if (ticks >= maxTicks) wake?.();
@@ -440,6 +524,7 @@ export async function watchCommand(
     stopReason ??= `${count(ticks, 'tick')} done`;
   } finally {
     stopListening();
+    who?.close();
     driver.close();
     if (child && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
