@@ -34,7 +34,14 @@ import type { Refusal } from './refusal.ts';
 import { estimateOverhead, faultCost, TargetCpuClock } from './overhead.ts';
 import { OverheadBudget } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
-import { normalizeRanges, WriteWatcher, type VmaWatchState, type WatchTick } from './watcher.ts';
+import {
+  blockSampled,
+  normalizeRanges,
+  SAMPLE_BLOCK_PAGES,
+  WriteWatcher,
+  type VmaWatchState,
+  type WatchTick,
+} from './watcher.ts';
 
 export interface WatchDriverOptions {
   /** The target process. */
@@ -106,6 +113,28 @@ const MAX_REATTACH_RETRIES = 20;
 const MAX_ARM_ROUNDS = 20;
 
 const pieceKey = (p: PageRange): string => `${p.startPage}-${p.endPage}`;
+
+/**
+ * Pages of `ranges` in the sample at `fraction` (watcher.ts blockSampled: whole 2 MiB blocks),
+ * what the budget's start() sizes the first tick by; f x pages where the blocks are too many
+ * to count cheaply (over a million: 2 TiB).
+ */
+export function sampledPages(ranges: readonly PageRange[], fraction: number): number {
+  const B = SAMPLE_BLOCK_PAGES;
+  let blocks = 0;
+  let pages = 0;
+  for (const r of ranges) {
+    blocks += Math.ceil(r.endPage / B) - Math.floor(r.startPage / B);
+    pages += r.endPage - r.startPage;
+  }
+  if (fraction >= 1 || blocks > 1e6) return fraction * pages;
+  let n = 0;
+  for (const r of ranges)
+    for (let b = Math.floor(r.startPage / B); b * B < r.endPage; b++)
+      if (blockSampled(b, fraction))
+        n += Math.min((b + 1) * B, r.endPage) - Math.max(b * B, r.startPage);
+  return n;
+}
 
 export class WatchDriver {
   readonly pid: number;
@@ -319,7 +348,7 @@ export class WatchDriver {
   private startBudget(w: WriteWatcher, ranges: readonly PageRange[]): void {
     if (!this.budget) return;
     const pages = normalizeRanges([...ranges]).reduce((n, r) => n + r.endPage - r.startPage, 0);
-    const start = this.budget.start(pages, this.setIntervalMs);
+    const start = this.budget.start(pages, this.setIntervalMs, (f) => sampledPages(ranges, f));
     if (start.fraction !== w.sampleFraction) w.setSampleFraction(start.fraction);
     this.setStretch(start.stretch);
     this.budgetStartPending = false;

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { sampledPages } from './driver.ts';
 import {
   ESTIMATE_ERROR,
   HOLD_TICKS,
@@ -8,6 +9,7 @@ import {
   powerOfTwoAtMost,
   type BudgetChoice,
 } from './overhead-budget.ts';
+import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
@@ -152,14 +154,28 @@ describe('OverheadBudget', () => {
 
   it('slow start: the first tick samples what the budget surely allows (small for a big watch)', () => {
     const b = new OverheadBudget(5, 20); // aims at 4%: 4 ms of a 100 ms tick
-    // 1 GiB, each page faulting every tick at 20 us: 5.2 s; nothing but 1/64 could fit.
-    expect(b.start(262_144, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 1 });
+    // 1 GiB, each page faulting every tick at 20 us: 5.2 s; nothing but 1/64 could fit, and
+    // even 1/64 (4,096 pages, 82 ms) fits 4 ms only in an interval stretched x32.
+    expect(b.start(262_144, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 32 });
     // 16 MiB: 82 ms at worst; 4/82 = 0.049 -> 1/32.
     expect(b.start(4096, 100)).toEqual({ fraction: 1 / 32, stretch: 1 });
+    // ... unless the sample's whole 2 MiB blocks cover more than 1/32 of it: one block of 512
+    // pages is 10.2 ms, which fits 4 ms a tick at 300 ms or more: x4.
+    expect(b.start(4096, 100, () => 512)).toEqual({ fraction: 1 / 32, stretch: 4 });
     // 10 pages: 0.2 ms at worst, exact surely fits; a longer interval allows more.
     expect(b.start(10, 100)).toEqual({ fraction: 1, stretch: 1 });
     expect(b.start(4096, 1000).fraction).toBe(1 / 4);
     expect(b.start(0, 100).fraction).toBe(1);
+  });
+
+  it('slow start: redis with 1M keys (~100 MiB writable, 25 us faults) starts at 1/64, x4', () => {
+    // 1/64 of 25,600 pages is 400 pages, 10 ms at worst a tick: over the 4 ms of a 100 ms tick
+    // (the first three ticks of a real run read 9%, 7%, 7% when the stretch came a tick at a
+    // time); x4 (400 ms) fits it, and nothing is stretched past what fits.
+    const b = new OverheadBudget(5, 25);
+    expect(b.start(25_600, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 4 });
+    // Past the longest stretch: held at it, not beyond.
+    expect(b.start(1e9, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: MAX_STRETCH });
   });
 
   it('slow start: grows one step a tick while the measured cost leaves room, then holds', () => {
@@ -246,5 +262,21 @@ describe('OverheadBudget', () => {
     let f = nextFraction(1, load(100_000));
     for (let i = 0; i < 10; i++) f = nextFraction(f, load(0));
     expect(f).toBe(1);
+  });
+});
+
+describe('sampledPages (what start() sizes the first tick by)', () => {
+  it('counts the pages of the sampled 2 MiB blocks, not fraction x pages', () => {
+    const B = SAMPLE_BLOCK_PAGES;
+    // 64 blocks, the first and last only partly in the range.
+    const r = { startPage: 10 * B + 100, endPage: 74 * B - 7 };
+    let want = 0;
+    for (let b = 10; b < 74; b++)
+      if (blockSampled(b, 1 / 8))
+        want += Math.min((b + 1) * B, r.endPage) - Math.max(b * B, r.startPage);
+    expect(want).toBeGreaterThan(0);
+    expect(sampledPages([r], 1 / 8)).toBe(want);
+    expect(sampledPages([r], 1)).toBe(r.endPage - r.startPage);
+    expect(sampledPages([], 1 / 8)).toBe(0);
   });
 });
