@@ -31,7 +31,7 @@ import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import type { Refusal } from './refusal.ts';
-import { estimateOverhead, faultCost, TargetCpuClock } from './overhead.ts';
+import { costRange, estimateOverhead, faultCost, TargetCpuClock } from './overhead.ts';
 import { OverheadBudget } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import {
@@ -69,6 +69,12 @@ export interface WatchFigures {
    * (overhead.ts estimateOverhead); -1 when unknown.
    */
   estOverheadPct: number;
+  /**
+   * The range that share may be in, percent (overhead.ts estimateOverhead: the fault cost's
+   * range, the CPU time not floored at the high end).
+   */
+  estOverheadLowPct: number;
+  estOverheadHighPct: number;
   /** CPU time the target's threads ran in the tick, ms; -1 when unknown (then divided by wall time). */
   targetCpuMs: number;
   /** The estimate is shaky (the target barely ran, its CPU time was unknown, or faults > CPU). */
@@ -444,10 +450,19 @@ export class WatchDriver {
     const coveredMs = this.lastCollectMs === null ? tickIntervalMs : now - this.lastCollectMs;
     this.lastCollectMs = now;
     const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
-    const est = estimateOverhead(tick.faultedPages, faultCost().usPerFault, coveredMs, cpuMs);
+    const cost = faultCost();
+    const est = estimateOverhead(
+      tick.faultedPages,
+      cost.usPerFault,
+      coveredMs,
+      cpuMs,
+      costRange(cost),
+    );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
       estOverheadPct: est.pct,
+      estOverheadLowPct: est.lowPct,
+      estOverheadHighPct: est.highPct,
       targetCpuMs: cpuMs ?? -1,
       estLowConfidence: est.lowConfidence,
       sampleFraction: s ? s.fraction : 1,
