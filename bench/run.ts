@@ -13,6 +13,7 @@ import { ATTACH_NAME, attachCases } from './cases/attach.ts';
 import type { BenchContext } from './cases/context.ts';
 import { heatmapScaleCases, SCALE_APP_NAME, SCALE_PAINT_NAME } from './cases/heatmap-scale.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
+import { REAL_TARGET_NAMES, realTargetCases } from './cases/real-targets.ts';
 import { RECORD_NAME, recordCases } from './cases/record.ts';
 import { scaleScanCase, scanCases, SCALE_NAME } from './cases/scan.ts';
 import { sessionCases } from './cases/session.ts';
@@ -56,6 +57,7 @@ const GROUPS: CaseGroup[] = [
   { names: [ATTACH_NAME], run: attachCases },
   { names: STARTUP_NAMES, run: startupCases },
   { names: [RECORD_NAME], run: recordCases },
+  { names: REAL_TARGET_NAMES, run: realTargetCases },
 ];
 
 /** Cases of the issue that need parts not built yet: listed so the report shows the gap. */

@@ -230,6 +230,15 @@ export class WatchDriver {
     return this.setIntervalMs;
   }
 
+  /**
+   * The grid's interval now: the one set, x the budget's stretch (from the first arm on, the
+   * slow start's). An owner that starts the grid after arming starts it this far ahead, so the
+   * first tick does not re-protect the sample sooner than the bound allows.
+   */
+  get gridIntervalMs(): number {
+    return this.ticker.intervalMs;
+  }
+
   /** A new interval (kept stretched while the budget needs it); the grid restarts one from now. */
   setInterval(intervalMs: number): void {
     this.setIntervalMs = intervalMs;

@@ -423,7 +423,8 @@ export async function watchCommand(
     if (!stopReason && maxTicks > 0) {
       await new Promise<void>((resolve) => {
         wake = resolve;
-        driver.start(onTick, intervalMs);
+        // The first tick one grid interval after arming (stretched by --max-overhead's start).
+        driver.start(onTick, driver.gridIntervalMs);
       });
       wake = null;
       driver.pause();
