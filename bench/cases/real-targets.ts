@@ -478,10 +478,19 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
 
 // ---- postgres ----
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-
+/** Debian keeps each major version's programs in /usr/lib/postgresql/N/bin: the newest. */
 function pgProgram(name: string): string | null {
-  for (const p of [path.join(PG_BIN, name), `/usr/local/bin/${name}`, `/usr/bin/${name}`])
+  const root = '/usr/lib/postgresql';
+  const versions = fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  for (const p of [
+    ...versions.map((v) => path.join(root, v, 'bin', name)),
+    `/usr/local/bin/${name}`,
+  ])
     if (fs.existsSync(p)) return p;
   return null;
 }
