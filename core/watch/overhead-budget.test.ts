@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { sampledPages } from './driver.ts';
 import {
   ESTIMATE_ERROR,
@@ -10,6 +11,7 @@ import {
   type BudgetChoice,
 } from './overhead-budget.ts';
 import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
+import { estimateOverhead } from './overhead.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
@@ -278,5 +280,42 @@ describe('sampledPages (what start() sizes the first tick by)', () => {
     expect(sampledPages([r], 1 / 8)).toBe(want);
     expect(sampledPages([r], 1)).toBe(r.endPage - r.startPage);
     expect(sampledPages([], 1 / 8)).toBe(0);
+  });
+});
+
+describe('OverheadBudget never leaves a tick over the bound as it was', () => {
+  it('steps a tick whose own estimate exceeds the bound down (a smaller sample or a longer interval), unless at both limits', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.5, max: 50, noNaN: true }),
+        fc.double({ min: 0.5, max: 60, noNaN: true }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 0, max: 300_000 }),
+        fc.integer({ min: 0, max: 20_000 }),
+        fc.double({ min: 1, max: 7000, noNaN: true }),
+        fc.option(fc.double({ min: 0, max: 14_000, noNaN: true })),
+        (maxPct, us, fExp, sExp, full, faulted, elapsedMs, cpu) => {
+          const b = new OverheadBudget(maxPct, us);
+          const current = { fraction: 2 ** -fExp, stretch: 2 ** sExp };
+          const load = {
+            writtenPagesAtFull: Math.max(full, faulted),
+            faultedPages: faulted,
+            elapsedMs,
+            targetCpuMs: cpu,
+          };
+          // What the tick's figure said (the driver's estimate, overhead.ts).
+          const said = estimateOverhead(faulted, us, elapsedMs, cpu).pct;
+          if (!(said > maxPct)) return;
+          const next = b.next(current, load);
+          const atLimits =
+            current.fraction === MIN_SAMPLE_FRACTION && current.stretch === MAX_STRETCH;
+          expect(
+            atLimits || next.fraction < current.fraction || next.stretch > current.stretch,
+          ).toBe(true);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
   });
 });
