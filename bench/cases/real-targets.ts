@@ -102,6 +102,8 @@ function run(
 /** A tick's figures, and when it came. */
 interface TickRecord extends WatchFigures {
   atMs: number;
+  /** Pages written in the watched (sampled) pages this tick: each took one fault. */
+  faultedPages: number;
 }
 
 /** An exact or bounded watch of `pid`'s writable mappings, ticking in this process. */
@@ -125,7 +127,8 @@ class Watch {
     this.armedAt = performance.now();
     this.driver.start(() => {
       const s = this.driver.collect();
-      if (s.kind === 'watching') this.ticks.push({ ...s.figures, atMs: performance.now() });
+      if (s.kind === 'watching')
+        this.ticks.push({ ...s.figures, atMs: performance.now(), faultedPages: s.writtenPages });
     }, this.driver.gridIntervalMs);
   }
 
@@ -230,13 +233,24 @@ async function stopRedis(r: Redis): Promise<void> {
   fs.rmSync(r.dir, { recursive: true, force: true });
 }
 
+/**
+ * The process's minor page faults so far (/proc/PID/stat minflt, all its threads): an
+ * async write-protect fault is one, so watched minus unwatched counts the faults watching
+ * added, whichever pages they were on.
+ */
+function minorFaults(pid: number): number {
+  const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[7]);
+}
+
 /** One redis-benchmark run of `n` SETs: wall ms, and redis's CPU ms in it. */
 async function setRun(
   r: Redis,
   n: number,
-): Promise<{ ms: number; cpuMs: number; fromMs: number; toMs: number }> {
+): Promise<{ ms: number; cpuMs: number; faults: number; fromMs: number; toMs: number }> {
   const clock = new TargetCpuClock(r.pid);
   clock.sinceLastMs();
+  const faults0 = minorFaults(r.pid);
   const fromMs = performance.now();
   await run('redis-benchmark', [
     '-p',
@@ -252,7 +266,13 @@ async function setRun(
     '-q',
   ]);
   const toMs = performance.now();
-  return { ms: toMs - fromMs, cpuMs: clock.sinceLastMs() ?? NaN, fromMs, toMs };
+  return {
+    ms: toMs - fromMs,
+    cpuMs: clock.sinceLastMs() ?? NaN,
+    faults: minorFaults(r.pid) - faults0,
+    fromMs,
+    toMs,
+  };
 }
 
 interface AbResult {
@@ -260,6 +280,10 @@ interface AbResult {
   watchedMs: number[];
   plainCpu: number[];
   watchedCpu: number[];
+  plainFaults: number[];
+  watchedFaults: number[];
+  /** Pages the ticks counted as faulted over each watched run. */
+  tickFaults: number[];
   est: number[];
   low: number[];
   high: number[];
@@ -285,6 +309,9 @@ async function redisAb(
     watchedMs: [],
     plainCpu: [],
     watchedCpu: [],
+    plainFaults: [],
+    watchedFaults: [],
+    tickFaults: [],
     est: [],
     low: [],
     high: [],
@@ -295,16 +322,27 @@ async function redisAb(
     const p = await setRun(r, n);
     res.plainMs.push(p.ms);
     res.plainCpu.push(p.cpuMs);
+    res.plainFaults.push(p.faults);
   };
   const watched = async () => {
     const w = new Watch(r.pid, maxOverheadPct);
     try {
       if (leadMs > 0) await sleep(leadMs);
       const p = await setRun(r, n);
-      // The tick that covers the run's end.
-      await sleep(Math.min(7000, (w.ticks.at(-1)?.intervalMs ?? INTERVAL_MS) + 50));
+      // The tick that covers the run's end (a burst may end before the first tick of a
+      // stretched grid): waited for, up to the longest interval.
+      for (let waited = 0; (w.ticks.at(-1)?.atMs ?? 0) < p.toMs && waited < 7000; waited += 50)
+        await sleep(50);
       res.watchedMs.push(p.ms);
       res.watchedCpu.push(p.cpuMs);
+      res.watchedFaults.push(p.faults);
+      res.tickFaults.push(
+        w.ticks
+          .filter(
+            (t, i) => t.atMs > p.fromMs && (t.atMs <= p.toMs || w.ticks[i - 1]?.atMs < p.toMs),
+          )
+          .reduce((a, t) => a + t.faultedPages, 0),
+      );
       const e = estimateOver(w.ticks, p.fromMs, p.toMs);
       res.est.push(e.pct);
       res.low.push(e.low);
@@ -344,13 +382,20 @@ function abCase(
   // Per round: the share of redis's CPU time per request that watching added.
   const cpuLoss = median(res.watchedCpu.map((w, i) => (1 - res.plainCpu[i] / w) * 100));
   const est = median(res.est);
+  // Faults watching added per run (minflt watched - unwatched, per request of the run), and the
+  // redis CPU time each cost (its CPU per request watched - unwatched, over them).
+  const extraFaults = median(res.watchedFaults) - median(res.plainFaults);
+  const extraCpuMs = median(res.watchedCpu) - median(res.plainCpu);
+  const usPerExtraFault = extraFaults > 0 ? (extraCpuMs * 1000) / extraFaults : NaN;
   const fits = estimateFits(est, Math.max(0, lossPct));
   const bounded = ratio >= 0.95;
   const firstMax = res.firstTick.length ? Math.max(...res.firstTick) : NaN;
   const note =
     `throughput watched ${ratio.toFixed(3)}x of unwatched (${f1(lossPct)}% lost; rounds ${res.watchedMs.map((w, i) => (res.plainMs[i] / w).toFixed(2)).join(' ')}); ` +
     `estimate ${f1(est)}% (${f1(median(res.low))}-${f1(median(res.high))}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; ` +
-    `redis CPU per request +${f1(cpuLoss)}% share; first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')}` +
+    `redis CPU per request +${f1(cpuLoss)}% share; ` +
+    `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
+    `${f1(usPerExtraFault)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
     name,
@@ -369,6 +414,11 @@ function abCase(
     estimated_low_pct: Number(median(res.low).toFixed(2)),
     estimated_high_pct: Number(median(res.high).toFixed(2)),
     target_cpu_added_pct: Number(cpuLoss.toFixed(2)),
+    faults_added: Math.round(extraFaults),
+    faults_counted_by_ticks: Math.round(median(res.tickFaults)),
+    us_per_added_fault: Number.isFinite(usPerExtraFault)
+      ? Number(usPerExtraFault.toFixed(1))
+      : null,
     first_tick_est_max_pct: Number.isFinite(firstMax) ? Number(firstMax.toFixed(2)) : null,
     fault_us: Number(faultCost().usPerFault.toPrecision(4)),
     load_1m: Number(os.loadavg()[0].toFixed(1)),
