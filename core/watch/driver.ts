@@ -160,6 +160,9 @@ export class WatchDriver {
   private budgetStartPending = false;
   /** The target's threads' CPU time, read at every collect (null until armed). */
   private cpuClock: TargetCpuClock | null = null;
+  /** The target's CPU time from the driver's construction to the budget's start (its share). */
+  private readonly preArmClock: TargetCpuClock;
+  private preArmAtMs: number;
   /** The interval set (constructor, setInterval); the grid runs at it x `stretch`. */
   private setIntervalMs: number;
   /** How much the budget lengthened the interval (1 = as set). */
@@ -181,6 +184,9 @@ export class WatchDriver {
     this.follow = options.follow === true && this.select !== null;
     this.setIntervalMs = options.intervalMs;
     this.ticker = new Ticker((t) => this.onTick?.(t), { intervalMs: options.intervalMs });
+    this.preArmClock = new TargetCpuClock(this.pid);
+    this.preArmClock.sinceLastMs(); // primed: the share is measured from here
+    this.preArmAtMs = performance.now();
     this.setMaxOverhead(options.maxOverheadPct ?? null);
   }
 
@@ -363,7 +369,18 @@ export class WatchDriver {
   private startBudget(w: WriteWatcher, ranges: readonly PageRange[]): void {
     if (!this.budget) return;
     const pages = normalizeRanges([...ranges]).reduce((n, r) => n + r.endPage - r.startPage, 0);
-    const start = this.budget.start(pages, this.setIntervalMs, (f) => sampledPages(ranges, f));
+    // The share of a CPU the target ran at since the driver was made (or the last start): at
+    // least the calibration's few tens of ms; unknown (a whole CPU) when shorter.
+    const wallMs = performance.now() - this.preArmAtMs;
+    const cpuMs = this.preArmClock.pid === this.pid ? this.preArmClock.sinceLastMs() : null;
+    this.preArmAtMs = performance.now();
+    const share = cpuMs !== null && wallMs >= 20 ? cpuMs / wallMs : 1;
+    const start = this.budget.start(
+      pages,
+      this.setIntervalMs,
+      (f) => sampledPages(ranges, f),
+      share,
+    );
     if (start.fraction !== w.sampleFraction) w.setSampleFraction(start.fraction);
     this.setStretch(start.stretch);
     this.budgetStartPending = false;
@@ -488,6 +505,11 @@ export class WatchDriver {
           sampledPages: s?.sampledPages,
           elapsedMs: coveredMs,
           targetCpuMs: cpuMs,
+          widerPages: () => {
+            const ranges = this.watchedRanges();
+            const f = w.sampleFraction;
+            return sampledPages(ranges, Math.min(1, f * 2)) - sampledPages(ranges, f);
+          },
         },
       );
       if (next.fraction !== w.sampleFraction) w.setSampleFraction(next.fraction);

@@ -8,6 +8,7 @@ import {
   MIN_SAMPLE_FRACTION,
   OverheadBudget,
   powerOfTwoAtMost,
+  START_MIN_SHARE,
   type BudgetChoice,
 } from './overhead-budget.ts';
 import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
@@ -176,6 +177,18 @@ describe('OverheadBudget', () => {
     // time); x4 (400 ms) fits it, and nothing is stretched past what fits.
     const b = new OverheadBudget(5, 25);
     expect(b.start(25_600, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 4 });
+    // A target that ran at a third of a CPU before the arm (a busy machine) allows a third of
+    // the faults: 1.33 ms a tick, x8 (x16 would be the next step if 10 ms did not fit 10.7 ms).
+    expect(b.start(25_600, 100, undefined, 1 / 3)).toEqual({
+      fraction: MIN_SAMPLE_FRACTION,
+      stretch: 8,
+    });
+    // An idle one is taken at a quarter of a CPU, not at its ~0: x16, not the longest.
+    expect(b.start(25_600, 100, undefined, 0.001)).toEqual({
+      fraction: MIN_SAMPLE_FRACTION,
+      stretch: 16,
+    });
+    expect(START_MIN_SHARE).toBe(0.25);
     // Past the longest stretch: held at it, not beyond.
     expect(b.start(1e9, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: MAX_STRETCH });
   });
@@ -264,6 +277,48 @@ describe('OverheadBudget', () => {
     let f = nextFraction(1, load(100_000));
     for (let i = 0; i < 10; i++) f = nextFraction(f, load(0));
     expect(f).toBe(1);
+  });
+});
+
+describe('OverheadBudget grows only where the worst case surely fits', () => {
+  it('does not widen a sample that saw no writes into blocks that could cost more than the budget', () => {
+    // redis, 1M keys, 25 us a fault, a whole CPU: 1/64 saw nothing, and 1/32 would add ~700
+    // pages (17.5 ms a tick at worst, over the 4 ms aimed at). Before, an empty sample widened
+    // x2 a tick and reached hot blocks within half a second (20% of redis's CPU).
+    const b = new OverheadBudget(5, 25);
+    const quiet = {
+      writtenPagesAtFull: 0,
+      faultedPages: 0,
+      sampledPages: 400,
+      elapsedMs: 100,
+      targetCpuMs: 100,
+    };
+    const c = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
+    expect(b.next(c, { ...quiet, widerPages: () => 700 })).toEqual(c);
+    // By the extrapolation there is room, but not by the worst case of the added blocks.
+    const someWrites = { ...quiet, writtenPagesAtFull: 640, faultedPages: 10 };
+    expect(b.next(c, { ...someWrites, widerPages: () => 700 })).toEqual(c);
+    // Blocks that could cost at most ~2.5 ms: widened, as before.
+    expect(b.next(c, { ...quiet, widerPages: () => 100 })).toEqual({
+      fraction: 2 * MIN_SAMPLE_FRACTION,
+      stretch: 1,
+    });
+    expect(b.next(c, { ...someWrites, widerPages: () => 100 }).fraction).toBe(
+      2 * MIN_SAMPLE_FRACTION,
+    );
+  });
+
+  it('does not halve a stretched interval on a tick that saw nothing unless the sample surely fits', () => {
+    const b = new OverheadBudget(5, 25);
+    const quiet = { writtenPagesAtFull: 0, faultedPages: 0, elapsedMs: 400, targetCpuMs: 400 };
+    const c = { fraction: MIN_SAMPLE_FRACTION, stretch: 4 };
+    // 400 sampled pages: 10 ms a tick at worst; in 200 ms of CPU that is 5%, over the 4%.
+    expect(b.next(c, { ...quiet, sampledPages: 400 })).toEqual(c);
+    // 100 pages: 2.5 ms, 1.25% at half the interval: halved.
+    expect(b.next(c, { ...quiet, sampledPages: 100 })).toEqual({
+      fraction: MIN_SAMPLE_FRACTION,
+      stretch: 2,
+    });
   });
 });
 
