@@ -281,8 +281,8 @@ describe('OverheadBudget', () => {
 });
 
 describe('OverheadBudget grows only where the worst case surely fits', () => {
-  it('does not widen a sample that saw no writes into blocks that could cost more than the budget', () => {
-    // redis, 1M keys, 25 us a fault, a whole CPU: 1/64 saw nothing, and 1/32 would add ~700
+  it('does not widen a sample into blocks that could cost more than the budget', () => {
+    // redis, 1M keys, 25 us a fault, a whole CPU: 1/64 saw little, and 1/32 would add ~700
     // pages (17.5 ms a tick at worst, over the 4 ms aimed at). Before, an empty sample widened
     // x2 a tick and reached hot blocks within half a second (20% of redis's CPU).
     const b = new OverheadBudget(5, 25);
@@ -294,7 +294,14 @@ describe('OverheadBudget grows only where the worst case surely fits', () => {
       targetCpuMs: 100,
     };
     const c = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
-    expect(b.next(c, { ...quiet, widerPages: () => 700 })).toEqual(c);
+    // A sample that saw nothing is blind: it grows, but at an interval at which the added
+    // blocks' worst case fits (17.5 ms x 1.2 margin in 4 ms a 100 ms: x8).
+    expect(b.next(c, { ...quiet, widerPages: () => 700 })).toEqual({
+      fraction: 2 * MIN_SAMPLE_FRACTION,
+      stretch: 8,
+    });
+    // ... and not at all where even the longest interval could not hold it.
+    expect(b.next(c, { ...quiet, widerPages: () => 100_000 })).toEqual(c);
     // By the extrapolation there is room, but not by the worst case of the added blocks.
     const someWrites = { ...quiet, writtenPagesAtFull: 640, faultedPages: 10 };
     expect(b.next(c, { ...someWrites, widerPages: () => 700 })).toEqual(c);

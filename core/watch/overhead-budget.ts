@@ -196,7 +196,16 @@ export class OverheadBudget {
       }
       if (++this.calm >= HOLD_TICKS) this.ceiling = Infinity;
       const wider = fraction < 1 ? Math.min(1, fraction * 2) : 1;
-      return { fraction: wider < this.ceiling && widenFits() ? wider : fraction, stretch };
+      if (wider === fraction || wider >= this.ceiling) return current;
+      if (widenFits()) return { fraction: wider, stretch };
+      // A sample that sees nothing is blind (redis's 1/64 held only cold blocks): it grows
+      // anyway, trading the interval for coverage: at the least stretch at which the wider
+      // sample's worst case fits (the target's CPU time taken to grow with the tick).
+      if (load.widerPages === undefined) return current;
+      const worst = pct(paidPages + load.widerPages()) * WIDEN_MARGIN;
+      let k = stretch;
+      while (k < MAX_STRETCH && (worst * stretch) / k > this.aimPct) k *= 2;
+      return (worst * stretch) / k <= this.aimPct ? { fraction: wider, stretch: k } : current;
     }
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.
