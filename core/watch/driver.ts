@@ -31,7 +31,13 @@ import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import type { Refusal } from './refusal.ts';
-import { costRange, estimateOverhead, faultCost, TargetCpuClock } from './overhead.ts';
+import {
+  costRange,
+  estimateOverhead,
+  faultCost,
+  lifetimeCpuShare,
+  TargetCpuClock,
+} from './overhead.ts';
 import { OverheadBudget } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import {
@@ -374,7 +380,9 @@ export class WatchDriver {
     const wallMs = performance.now() - this.preArmAtMs;
     const cpuMs = this.preArmClock.pid === this.pid ? this.preArmClock.sinceLastMs() : null;
     this.preArmAtMs = performance.now();
-    const share = cpuMs !== null && wallMs >= 20 ? cpuMs / wallMs : 1;
+    // A window too short to tell (the fault cost was calibrated earlier): its life's share.
+    const share =
+      cpuMs !== null && wallMs >= 20 ? cpuMs / wallMs : (lifetimeCpuShare(this.pid) ?? 1);
     const start = this.budget.start(
       pages,
       this.setIntervalMs,

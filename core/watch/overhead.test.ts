@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { probeCapabilities } from '../kernel/capabilities.ts';
 import { Worker } from 'node:worker_threads';
+import { until } from '../../testing/wait.ts';
 import {
   calibrateFaultCost,
   costRange,
   estimateOverhead,
   estOverheadPct,
   faultCost,
+  lifetimeCpuShare,
   MIN_CPU_SHARE,
   TARGET_COST_HIGH,
   TARGET_COST_LOW,
@@ -163,6 +165,29 @@ describe('TargetCpuClock and threadCpuUs (real /proc, real threads)', () => {
     expect(clock.sinceLastMs()).toBeGreaterThanOrEqual(0);
     expect(new TargetCpuClock(2 ** 22 + 12345).sinceLastMs()).toBeNull(); // no such process
   });
+
+  it('lifetimeCpuShare: a busy child near a whole CPU, a sleeping one near none', async () => {
+    const { spawn } = await import('node:child_process');
+    const busy = spawn(process.execPath, [
+      '-e',
+      'const e = Date.now() + 20000; while (Date.now() < e);',
+    ]);
+    const idle = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+    try {
+      await until(
+        'the busy child to have run a while',
+        () => (lifetimeCpuShare(busy.pid!) ?? 0) > 0.3,
+        15_000,
+      );
+      expect(lifetimeCpuShare(busy.pid!)!).toBeLessThanOrEqual(1.5);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(lifetimeCpuShare(idle.pid!)!).toBeLessThan(0.3);
+      expect(lifetimeCpuShare(2 ** 22 + 12345)).toBeNull();
+    } finally {
+      busy.kill('SIGKILL');
+      idle.kill('SIGKILL');
+    }
+  }, 30_000);
 });
 
 describe('calibrateFaultCost (real kernel)', () => {

@@ -359,6 +359,25 @@ export class TargetCpuClock {
 
 const TICK_NS = 1e9 / 100; // USER_HZ
 
+/**
+ * The share of a CPU a process has run at over its life (utime + stime over the time since it
+ * started, /proc/PID/stat and /proc/uptime): the budget's start falls back on it where no recent
+ * window was measured. null when unreadable or the process is younger than a tick.
+ */
+export function lifetimeCpuShare(pid: number): number | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, starttime: fields 14, 15 and 22 (the 12th, 13th and 20th after the comm).
+    const cpuS = (Number(f[11]) + Number(f[12])) / 100;
+    const upS = Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
+    const ageS = upS - Number(f[19]) / 100;
+    return ageS > 0.01 && Number.isFinite(cpuS) ? cpuS / ageS : null;
+  } catch {
+    return null;
+  }
+}
+
 function threadRunNs(pid: number, tid: number): number | null {
   try {
     const s = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1');
