@@ -151,7 +151,7 @@ function estimateOver(
   toMs: number,
 ): { pct: number; low: number; high: number; ticks: number } {
   const inRun = ticks.filter(
-    (t, i) => t.atMs > fromMs && (t.atMs <= toMs || (i > 0 && ticks[i - 1].atMs < toMs)),
+    (t, i) => t.atMs > fromMs && (t.atMs <= toMs || (ticks[i - 1]?.atMs ?? -Infinity) < toMs),
   );
   let cpu = 0;
   let pct = 0;
@@ -343,7 +343,9 @@ async function redisAb(
       res.tickFaults.push(
         w.ticks
           .filter(
-            (t, i) => t.atMs > p.fromMs && (t.atMs <= p.toMs || w.ticks[i - 1]?.atMs < p.toMs),
+            (t, i) =>
+              t.atMs > p.fromMs &&
+              (t.atMs <= p.toMs || (w.ticks[i - 1]?.atMs ?? -Infinity) < p.toMs),
           )
           .reduce((a, t) => a + t.faultedPages, 0),
       );
