@@ -14,6 +14,8 @@ export function tickCounters(
     lagMs: 0,
     skipped: 0,
     estOverheadPct: 0,
+    estOverheadLowPct: 0,
+    estOverheadHighPct: 0,
     sampleFraction: 1,
     writtenEst: c.written,
     writtenErr: 0,

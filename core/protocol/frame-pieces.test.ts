@@ -24,6 +24,8 @@ function frame(buckets: number, windowPages: number): Frame {
       lagMs: 0,
       skipped: 0,
       estOverheadPct: 0,
+      estOverheadLowPct: 0,
+      estOverheadHighPct: 0,
       sampleFraction: 1,
       writtenEst: 1,
       writtenErr: 0,

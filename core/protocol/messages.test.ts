@@ -35,6 +35,8 @@ const frame = (): Frame => ({
     lagMs: 0,
     skipped: 0,
     estOverheadPct: 0,
+    estOverheadLowPct: 0,
+    estOverheadHighPct: 0,
     sampleFraction: 1,
     writtenEst: 1,
     writtenErr: 0,

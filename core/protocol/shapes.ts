@@ -148,6 +148,13 @@ export const tickCountersSchema = z.object({
    * ran in the tick, floored at 5% of the tick); 0 unwatched.
    */
   estOverheadPct: z.number(),
+  /**
+   * The range that estimate may be in, percent (the fault cost's range: a target's own fault
+   * costs 0.65-1.55x the calibrated one, widened by the calibration's spread); 0 unwatched, -1
+   * when not stated (recordings made before it was kept).
+   */
+  estOverheadLowPct: z.number(),
+  estOverheadHighPct: z.number(),
   /** Share of the watched pages sampled this tick: 1 = exact (`written` is every written page). */
   sampleFraction: z.number(),
   /** Written pages of all watched memory: `written` when exact, else the extrapolation. */

@@ -30,6 +30,8 @@ function frame(windowed: boolean): Frame {
       lagMs: 230.5,
       skipped: 2,
       estOverheadPct: 3.25,
+      estOverheadLowPct: 3.25,
+      estOverheadHighPct: 3.25,
       sampleFraction: 0.25,
       writtenEst: 12,
       writtenErr: -1,

@@ -24,7 +24,7 @@ import type { TickCounters } from './messages.ts';
 import type { Frame } from './frame.ts';
 
 export const FRAME_MAGIC = 0x31465350; // 'PSF1'
-export const FRAME_WIRE_VERSION = 4;
+export const FRAME_WIRE_VERSION = 5;
 
 /** Every counter, in wire order (wire.test.ts checks that this names each key once). */
 export const COUNTER_KEYS = [
@@ -42,6 +42,8 @@ export const COUNTER_KEYS = [
   'writtenEst',
   'writtenErr',
   'intervalMs',
+  'estOverheadLowPct',
+  'estOverheadHighPct',
 ] as const satisfies readonly (keyof TickCounters)[];
 
 const FIXED_FIELDS = 14;

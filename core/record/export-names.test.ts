@@ -70,6 +70,8 @@ function recording(ticks: number): Buffer {
         lagMs: 0,
         skipped: 0,
         estOverheadPct: 0,
+        estOverheadLowPct: 0,
+        estOverheadHighPct: 0,
         sampleFraction: 1,
         writtenEst: 0,
         writtenErr: -1,

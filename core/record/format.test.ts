@@ -19,7 +19,7 @@ import {
 import { decodePages, encodePages, remapPages } from './page-codec.ts';
 import { histogramOf, parseRecording } from './reader.ts';
 import { exportRecording } from './export.ts';
-import { buildReport, countPerVma, forEachVmaTick } from './report.ts';
+import { buildReport, countPerVma, forEachVmaTick, overheadSummary } from './report.ts';
 import { labelledName } from '../protocol/vma-name.ts';
 import { traceFileSchema } from './trace-schema.ts';
 import { applyDiff, diffTables, toEntry } from './vma-codec.ts';
@@ -82,6 +82,8 @@ function frame(tick: number, bits: Uint16Array, written: number[], sampleFractio
       lagMs: 0.5,
       skipped: 0,
       estOverheadPct: 0.25,
+      estOverheadLowPct: 0.16,
+      estOverheadHighPct: 0.39,
       sampleFraction,
       writtenEst: 0,
       writtenErr: -1,
@@ -239,6 +241,12 @@ describe('recording round trip', () => {
       histogramOf(all, f.overview.pagesPerBucket, f.overview.buckets),
     );
     expect(f.counters.scanMs).toBe(1.25);
+    // The overhead estimate and the range it may be in, as recorded.
+    expect(f.counters).toMatchObject({
+      estOverheadPct: 0.25,
+      estOverheadLowPct: 0.16,
+      estOverheadHighPct: 0.39,
+    });
   });
 });
 
@@ -502,6 +510,40 @@ describe('limits', () => {
     expect(rec.notes[0].message).toMatch(
       new RegExp(`Tick 1 wrote pages in ${n} separate ranges, more than the ${MAX_TICK_RANGES}`),
     );
+  });
+});
+
+describe('overheadSummary (report)', () => {
+  it('gives the median estimate with its range, and the peak, over the watched ticks', () => {
+    const c = (tick: number, watched: number, pct: number, low: number, high: number) => ({
+      tick,
+      watched,
+      estOverheadPct: pct,
+      estOverheadLowPct: low,
+      estOverheadHighPct: high,
+    });
+    expect(
+      overheadSummary([
+        c(1, 0, 0, 0, 0),
+        c(2, 8, 3, 2, 5),
+        c(3, 8, 9, 6, 14),
+        c(4, 8, 1, 0.6, 1.5),
+      ]),
+    ).toEqual({
+      ticks: 3,
+      medianPct: 3,
+      medianLowPct: 2,
+      medianHighPct: 5,
+      peakPct: 9,
+      peakTick: 3,
+    });
+    // An older recording states no range: the figure alone.
+    expect(overheadSummary([c(1, 8, 3, -1, -1)])).toMatchObject({
+      medianPct: 3,
+      medianLowPct: null,
+      medianHighPct: null,
+    });
+    expect(overheadSummary([c(1, 0, 0, 0, 0)])).toBeNull();
   });
 });
 

@@ -4,7 +4,7 @@
  * Also the per-tick per-VMA counters that `pagescope export` writes.
  */
 import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
-import type { VmaInfo } from '../protocol/messages.ts';
+import type { TickCounters, VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
 import { labelledName } from '../protocol/vma-name.ts';
 import {
@@ -101,7 +101,53 @@ export interface RecordingReport {
    * are the sample's, so the write figures above undercount (they are what was seen).
    */
   sampledTicks: number;
+  /** What watching cost the target, as estimated tick by tick (overheadSummary); null unwatched. */
+  overhead: OverheadSummary | null;
   notes: Recording['notes'];
+}
+
+/**
+ * The recorded ticks' estimates of the share of the target's CPU time spent on write faults
+ * (core/watch/overhead.ts), over the ticks that watched anything: the median figure and the
+ * medians of its stated range's ends (null when no tick stated one: an older recording), and
+ * the peak with its tick.
+ */
+export interface OverheadSummary {
+  ticks: number;
+  medianPct: number;
+  medianLowPct: number | null;
+  medianHighPct: number | null;
+  peakPct: number;
+  peakTick: number;
+}
+
+export function overheadSummary(
+  counters: ReadonlyArray<
+    Pick<
+      TickCounters,
+      'tick' | 'watched' | 'estOverheadPct' | 'estOverheadLowPct' | 'estOverheadHighPct'
+    >
+  >,
+): OverheadSummary | null {
+  const watched = counters.filter((c) => c.watched > 0);
+  if (!watched.length) return null;
+  const median = (v: number[]): number | null => {
+    if (!v.length) return null;
+    const s = [...v].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const stated = watched.filter((c) => c.estOverheadLowPct >= 0 && c.estOverheadHighPct >= 0);
+  let peak = watched[0];
+  for (const c of watched) if (c.estOverheadPct > peak.estOverheadPct) peak = c;
+  return {
+    ticks: watched.length,
+    medianPct: median(watched.map((c) => c.estOverheadPct))!,
+    medianLowPct: median(stated.map((c) => c.estOverheadLowPct)),
+    medianHighPct: median(stated.map((c) => c.estOverheadHighPct)),
+    peakPct: peak.estOverheadPct,
+    peakTick: peak.tick,
+  };
 }
 
 export function windowName(ms: number): string {
@@ -183,6 +229,7 @@ export function buildReport(rec: Recording, linkBytesPerSecond: number): Recordi
     },
     perVma: perVmaWrites(series, (i) => rec.vmasAt(i).vmas),
     sampledTicks: ticks.filter((t) => t.counters.sampleFraction < 1).length,
+    overhead: overheadSummary(ticks.map((t) => t.counters)),
     notes: rec.notes,
   };
 }

@@ -28,6 +28,8 @@ export const EXTRA_COUNTERS = [
   'writtenEst',
   'writtenErr',
   'intervalMs',
+  'estOverheadLowPct',
+  'estOverheadHighPct',
 ] as const;
 
 export const TickFlag = { KEYFRAME: 1, PAGES: 2, HISTOGRAM: 4 } as const;
@@ -132,6 +134,9 @@ export function decodeTickHead(r: ByteReader, maxPages: number): TickHead {
       writtenEst: more.writtenEst ?? writtenCount,
       writtenErr: more.writtenErr ?? 0,
       intervalMs: more.intervalMs ?? 0,
+      // Not kept before: not stated.
+      estOverheadLowPct: more.estOverheadLowPct ?? -1,
+      estOverheadHighPct: more.estOverheadHighPct ?? -1,
     },
   };
 }

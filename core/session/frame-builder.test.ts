@@ -45,6 +45,8 @@ describe('buildFrame', () => {
       lagMs: 230,
       skipped: 2,
       estOverheadPct: 0,
+      estOverheadLowPct: 0,
+      estOverheadHighPct: 0,
       sampleFraction: 1,
       writtenEst: 2,
       writtenErr: 0,
@@ -72,6 +74,8 @@ describe('buildFrame', () => {
       agg: a,
       watch: {
         estOverheadPct: 4.567,
+        estOverheadLowPct: 2.9686,
+        estOverheadHighPct: 7.0789,
         targetCpuMs: 40,
         estLowConfidence: false,
         sampleFraction: 0.25,
@@ -84,6 +88,8 @@ describe('buildFrame', () => {
     expect(frame.counters).toMatchObject({
       written: 2,
       estOverheadPct: 4.57,
+      estOverheadLowPct: 2.97,
+      estOverheadHighPct: 7.08,
       sampleFraction: 0.25,
       writtenEst: 40,
       writtenErr: 12,

@@ -51,6 +51,8 @@ export function buildFrame(i: FrameInput): { frame: Frame; transfer: ArrayBuffer
       lagMs: Math.round(i.lagMs * 100) / 100,
       skipped: i.skipped,
       estOverheadPct: Math.round((i.watch?.estOverheadPct ?? 0) * 100) / 100,
+      estOverheadLowPct: Math.round((i.watch?.estOverheadLowPct ?? 0) * 100) / 100,
+      estOverheadHighPct: Math.round((i.watch?.estOverheadHighPct ?? 0) * 100) / 100,
       sampleFraction: i.watch?.sampleFraction ?? 1,
       writtenEst: i.watch?.writtenEst ?? agg.writtenPages,
       writtenErr: i.watch?.writtenErr ?? 0,

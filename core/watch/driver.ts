@@ -31,10 +31,23 @@ import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import type { Refusal } from './refusal.ts';
-import { estimateOverhead, faultCost, TargetCpuClock } from './overhead.ts';
+import {
+  costRange,
+  estimateOverhead,
+  faultCost,
+  lifetimeCpuShare,
+  TargetCpuClock,
+} from './overhead.ts';
 import { OverheadBudget } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
-import { normalizeRanges, WriteWatcher, type VmaWatchState, type WatchTick } from './watcher.ts';
+import {
+  blockSampled,
+  normalizeRanges,
+  SAMPLE_BLOCK_PAGES,
+  WriteWatcher,
+  type VmaWatchState,
+  type WatchTick,
+} from './watcher.ts';
 
 export interface WatchDriverOptions {
   /** The target process. */
@@ -62,6 +75,12 @@ export interface WatchFigures {
    * (overhead.ts estimateOverhead); -1 when unknown.
    */
   estOverheadPct: number;
+  /**
+   * The range that share may be in, percent (overhead.ts estimateOverhead: the fault cost's
+   * range, the CPU time not floored at the high end).
+   */
+  estOverheadLowPct: number;
+  estOverheadHighPct: number;
   /** CPU time the target's threads ran in the tick, ms; -1 when unknown (then divided by wall time). */
   targetCpuMs: number;
   /** The estimate is shaky (the target barely ran, its CPU time was unknown, or faults > CPU). */
@@ -110,6 +129,28 @@ const MAX_ARM_ROUNDS = 20;
 
 const pieceKey = (p: PageRange): string => `${p.startPage}-${p.endPage}`;
 
+/**
+ * Pages of `ranges` in the sample at `fraction` (watcher.ts blockSampled: whole 2 MiB blocks),
+ * what the budget's start() sizes the first tick by; f x pages where the blocks are too many
+ * to count cheaply (over a million: 2 TiB).
+ */
+export function sampledPages(ranges: readonly PageRange[], fraction: number): number {
+  const B = SAMPLE_BLOCK_PAGES;
+  let blocks = 0;
+  let pages = 0;
+  for (const r of ranges) {
+    blocks += Math.ceil(r.endPage / B) - Math.floor(r.startPage / B);
+    pages += r.endPage - r.startPage;
+  }
+  if (fraction >= 1 || blocks > 1e6) return fraction * pages;
+  let n = 0;
+  for (const r of ranges)
+    for (let b = Math.floor(r.startPage / B); b * B < r.endPage; b++)
+      if (blockSampled(b, fraction))
+        n += Math.min((b + 1) * B, r.endPage) - Math.max(b * B, r.startPage);
+  return n;
+}
+
 export class WatchDriver {
   readonly pid: number;
   readonly child: ChildProcess | null;
@@ -128,6 +169,9 @@ export class WatchDriver {
   private budgetStartPending = false;
   /** The target's threads' CPU time, read at every collect (null until armed). */
   private cpuClock: TargetCpuClock | null = null;
+  /** The target's CPU time from the driver's construction to the budget's start (its share). */
+  private readonly preArmClock: TargetCpuClock;
+  private preArmAtMs: number;
   /** The interval set (constructor, setInterval); the grid runs at it x `stretch`. */
   private setIntervalMs: number;
   /** How much the budget lengthened the interval (1 = as set). */
@@ -151,6 +195,9 @@ export class WatchDriver {
     this.follow = options.follow === true && this.select !== null;
     this.setIntervalMs = options.intervalMs;
     this.ticker = new Ticker((t) => this.onTick?.(t), { intervalMs: options.intervalMs });
+    this.preArmClock = new TargetCpuClock(this.pid);
+    this.preArmClock.sinceLastMs(); // primed: the share is measured from here
+    this.preArmAtMs = performance.now();
     this.setMaxOverhead(options.maxOverheadPct ?? null);
   }
 
@@ -198,6 +245,15 @@ export class WatchDriver {
   /** The interval set (the grid may run longer while the budget stretches it). */
   get intervalMs(): number {
     return this.setIntervalMs;
+  }
+
+  /**
+   * The grid's interval now: the one set, x the budget's stretch (from the first arm on, the
+   * slow start's). An owner that starts the grid after arming starts it this far ahead, so the
+   * first tick does not re-protect the sample sooner than the bound allows.
+   */
+  get gridIntervalMs(): number {
+    return this.ticker.intervalMs;
   }
 
   /** A new interval (kept stretched while the budget needs it); the grid restarts one from now. */
@@ -324,7 +380,20 @@ export class WatchDriver {
   private startBudget(w: WriteWatcher, ranges: readonly PageRange[]): void {
     if (!this.budget) return;
     const pages = normalizeRanges([...ranges]).reduce((n, r) => n + r.endPage - r.startPage, 0);
-    const start = this.budget.start(pages, this.setIntervalMs);
+    // The share of a CPU the target ran at since the driver was made (or the last start): at
+    // least the calibration's few tens of ms; unknown (a whole CPU) when shorter.
+    const wallMs = performance.now() - this.preArmAtMs;
+    const cpuMs = this.preArmClock.pid === this.pid ? this.preArmClock.sinceLastMs() : null;
+    this.preArmAtMs = performance.now();
+    // A window too short to tell (the fault cost was calibrated earlier): its life's share.
+    const share =
+      cpuMs !== null && wallMs >= 20 ? cpuMs / wallMs : (lifetimeCpuShare(this.pid) ?? 1);
+    const start = this.budget.start(
+      pages,
+      this.setIntervalMs,
+      (f) => sampledPages(ranges, f),
+      share,
+    );
     if (start.fraction !== w.sampleFraction) w.setSampleFraction(start.fraction);
     this.setStretch(start.stretch);
     this.budgetStartPending = false;
@@ -431,10 +500,19 @@ export class WatchDriver {
     const coveredMs = this.lastCollectMs === null ? tickIntervalMs : now - this.lastCollectMs;
     this.lastCollectMs = now;
     const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
-    const est = estimateOverhead(tick.faultedPages, faultCost().usPerFault, coveredMs, cpuMs);
+    const cost = faultCost();
+    const est = estimateOverhead(
+      tick.faultedPages,
+      cost.usPerFault,
+      coveredMs,
+      cpuMs,
+      costRange(cost),
+    );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
       estOverheadPct: est.pct,
+      estOverheadLowPct: est.lowPct,
+      estOverheadHighPct: est.highPct,
       targetCpuMs: cpuMs ?? -1,
       estLowConfidence: est.lowConfidence,
       sampleFraction: s ? s.fraction : 1,
@@ -451,6 +529,11 @@ export class WatchDriver {
           sampledPages: s?.sampledPages,
           elapsedMs: coveredMs,
           targetCpuMs: cpuMs,
+          widerPages: () => {
+            const ranges = this.watchedRanges();
+            const f = w.sampleFraction;
+            return sampledPages(ranges, Math.min(1, f * 2)) - sampledPages(ranges, f);
+          },
         },
       );
       if (next.fraction !== w.sampleFraction) w.setSampleFraction(next.fraction);

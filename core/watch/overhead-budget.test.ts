@@ -1,4 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { sampledPages } from './driver.ts';
 import {
   ESTIMATE_ERROR,
   HOLD_TICKS,
@@ -6,8 +8,11 @@ import {
   MIN_SAMPLE_FRACTION,
   OverheadBudget,
   powerOfTwoAtMost,
+  START_MIN_SHARE,
   type BudgetChoice,
 } from './overhead-budget.ts';
+import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
+import { estimateOverhead } from './overhead.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
@@ -152,14 +157,40 @@ describe('OverheadBudget', () => {
 
   it('slow start: the first tick samples what the budget surely allows (small for a big watch)', () => {
     const b = new OverheadBudget(5, 20); // aims at 4%: 4 ms of a 100 ms tick
-    // 1 GiB, each page faulting every tick at 20 us: 5.2 s; nothing but 1/64 could fit.
-    expect(b.start(262_144, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 1 });
+    // 1 GiB, each page faulting every tick at 20 us: 5.2 s; nothing but 1/64 could fit, and
+    // even 1/64 (4,096 pages, 82 ms) fits 4 ms only in an interval stretched x32.
+    expect(b.start(262_144, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 32 });
     // 16 MiB: 82 ms at worst; 4/82 = 0.049 -> 1/32.
     expect(b.start(4096, 100)).toEqual({ fraction: 1 / 32, stretch: 1 });
+    // ... unless the sample's whole 2 MiB blocks cover more than 1/32 of it: one block of 512
+    // pages is 10.2 ms, which fits 4 ms a tick at 300 ms or more: x4.
+    expect(b.start(4096, 100, () => 512)).toEqual({ fraction: 1 / 32, stretch: 4 });
     // 10 pages: 0.2 ms at worst, exact surely fits; a longer interval allows more.
     expect(b.start(10, 100)).toEqual({ fraction: 1, stretch: 1 });
     expect(b.start(4096, 1000).fraction).toBe(1 / 4);
     expect(b.start(0, 100).fraction).toBe(1);
+  });
+
+  it('slow start: redis with 1M keys (~100 MiB writable, 25 us faults) starts at 1/64, x4', () => {
+    // 1/64 of 25,600 pages is 400 pages, 10 ms at worst a tick: over the 4 ms of a 100 ms tick
+    // (the first three ticks of a real run read 9%, 7%, 7% when the stretch came a tick at a
+    // time); x4 (400 ms) fits it, and nothing is stretched past what fits.
+    const b = new OverheadBudget(5, 25);
+    expect(b.start(25_600, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 4 });
+    // A target that ran at a third of a CPU before the arm (a busy machine) allows a third of
+    // the faults: 1.33 ms a tick, x8 (x16 would be the next step if 10 ms did not fit 10.7 ms).
+    expect(b.start(25_600, 100, undefined, 1 / 3)).toEqual({
+      fraction: MIN_SAMPLE_FRACTION,
+      stretch: 8,
+    });
+    // An idle one is taken at a quarter of a CPU, not at its ~0: x16, not the longest.
+    expect(b.start(25_600, 100, undefined, 0.001)).toEqual({
+      fraction: MIN_SAMPLE_FRACTION,
+      stretch: 16,
+    });
+    expect(START_MIN_SHARE).toBe(0.25);
+    // Past the longest stretch: held at it, not beyond.
+    expect(b.start(1e9, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: MAX_STRETCH });
   });
 
   it('slow start: grows one step a tick while the measured cost leaves room, then holds', () => {
@@ -246,5 +277,107 @@ describe('OverheadBudget', () => {
     let f = nextFraction(1, load(100_000));
     for (let i = 0; i < 10; i++) f = nextFraction(f, load(0));
     expect(f).toBe(1);
+  });
+});
+
+describe('OverheadBudget grows only where the worst case surely fits', () => {
+  it('does not widen a sample into blocks that could cost more than the budget', () => {
+    // redis, 1M keys, 25 us a fault, a whole CPU: 1/64 saw little, and 1/32 would add ~700
+    // pages (17.5 ms a tick at worst, over the 4 ms aimed at). Before, an empty sample widened
+    // x2 a tick and reached hot blocks within half a second (20% of redis's CPU).
+    const b = new OverheadBudget(5, 25);
+    const quiet = {
+      writtenPagesAtFull: 0,
+      faultedPages: 0,
+      sampledPages: 400,
+      elapsedMs: 100,
+      targetCpuMs: 100,
+    };
+    const c = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
+    // A sample that saw nothing is blind: it grows, but at an interval at which the added
+    // blocks' worst case fits (17.5 ms x 1.2 margin in 4 ms a 100 ms: x8).
+    expect(b.next(c, { ...quiet, widerPages: () => 700 })).toEqual({
+      fraction: 2 * MIN_SAMPLE_FRACTION,
+      stretch: 8,
+    });
+    // ... and not at all where even the longest interval could not hold it.
+    expect(b.next(c, { ...quiet, widerPages: () => 100_000 })).toEqual(c);
+    // By the extrapolation there is room, but not by the worst case of the added blocks.
+    const someWrites = { ...quiet, writtenPagesAtFull: 640, faultedPages: 10 };
+    expect(b.next(c, { ...someWrites, widerPages: () => 700 })).toEqual(c);
+    // Blocks that could cost at most ~2.5 ms: widened, as before.
+    expect(b.next(c, { ...quiet, widerPages: () => 100 })).toEqual({
+      fraction: 2 * MIN_SAMPLE_FRACTION,
+      stretch: 1,
+    });
+    expect(b.next(c, { ...someWrites, widerPages: () => 100 }).fraction).toBe(
+      2 * MIN_SAMPLE_FRACTION,
+    );
+  });
+
+  it('does not halve a stretched interval on a tick that saw nothing unless the sample surely fits', () => {
+    const b = new OverheadBudget(5, 25);
+    const quiet = { writtenPagesAtFull: 0, faultedPages: 0, elapsedMs: 400, targetCpuMs: 400 };
+    const c = { fraction: MIN_SAMPLE_FRACTION, stretch: 4 };
+    // 400 sampled pages: 10 ms a tick at worst; in 200 ms of CPU that is 5%, over the 4%.
+    expect(b.next(c, { ...quiet, sampledPages: 400 })).toEqual(c);
+    // 100 pages: 2.5 ms, 1.25% at half the interval: halved.
+    expect(b.next(c, { ...quiet, sampledPages: 100 })).toEqual({
+      fraction: MIN_SAMPLE_FRACTION,
+      stretch: 2,
+    });
+  });
+});
+
+describe('sampledPages (what start() sizes the first tick by)', () => {
+  it('counts the pages of the sampled 2 MiB blocks, not fraction x pages', () => {
+    const B = SAMPLE_BLOCK_PAGES;
+    // 64 blocks, the first and last only partly in the range.
+    const r = { startPage: 10 * B + 100, endPage: 74 * B - 7 };
+    let want = 0;
+    for (let b = 10; b < 74; b++)
+      if (blockSampled(b, 1 / 8))
+        want += Math.min((b + 1) * B, r.endPage) - Math.max(b * B, r.startPage);
+    expect(want).toBeGreaterThan(0);
+    expect(sampledPages([r], 1 / 8)).toBe(want);
+    expect(sampledPages([r], 1)).toBe(r.endPage - r.startPage);
+    expect(sampledPages([], 1 / 8)).toBe(0);
+  });
+});
+
+describe('OverheadBudget never leaves a tick over the bound as it was', () => {
+  it('steps a tick whose own estimate exceeds the bound down (a smaller sample or a longer interval), unless at both limits', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.5, max: 50, noNaN: true }),
+        fc.double({ min: 0.5, max: 60, noNaN: true }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 0, max: 300_000 }),
+        fc.integer({ min: 0, max: 20_000 }),
+        fc.double({ min: 1, max: 7000, noNaN: true }),
+        fc.option(fc.double({ min: 0, max: 14_000, noNaN: true })),
+        (maxPct, us, fExp, sExp, full, faulted, elapsedMs, cpu) => {
+          const b = new OverheadBudget(maxPct, us);
+          const current = { fraction: 2 ** -fExp, stretch: 2 ** sExp };
+          const load = {
+            writtenPagesAtFull: Math.max(full, faulted),
+            faultedPages: faulted,
+            elapsedMs,
+            targetCpuMs: cpu,
+          };
+          // What the tick's figure said (the driver's estimate, overhead.ts).
+          const said = estimateOverhead(faulted, us, elapsedMs, cpu).pct;
+          if (!(said > maxPct)) return;
+          const next = b.next(current, load);
+          const atLimits =
+            current.fraction === MIN_SAMPLE_FRACTION && current.stretch === MAX_STRETCH;
+          expect(
+            atLimits || next.fraction < current.fraction || next.stretch > current.stretch,
+          ).toBe(true);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
   });
 });

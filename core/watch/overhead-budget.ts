@@ -7,7 +7,8 @@
  * samples skipped; TCP's slow start the way it opens): the watch STARTS at the sample the budget
  * surely allows (start(): the largest power of two at which even every sampled page written in
  * every tick of the interval set would cost no more than the budget of a whole CPU; 1/64 for any
- * watch over a few tens of MiB), so the first tick is already bounded, and GROWS while the
+ * watch over a few tens of MiB; and, where even that sample could cost more, the interval
+ * stretched until it fits), so the first tick is already bounded, and GROWS while the
  * measured cost leaves room. After each tick, the pages the target would have faulted on with
  * every page protected (the exact count, or the sampled tick's extrapolation) give the share an
  * exact watch would cost (overhead.ts's model, uncapped, divided by the target's CPU time in the
@@ -17,7 +18,8 @@
  * - too costly, judged by the tick's OWN faults (counted, not extrapolated): down to the largest
  *   power of two at which those faults would fit, at least one step;
  * - room to spare: widen one step (x2 a tick: slow start) only when the doubled sample would
- *   still fit with a 20% margin, so a load at the edge of the budget does not flap; and not back
+ *   still fit with a 20% margin, by the extrapolation and by the worst case of the blocks it
+ *   would add (all of their pages faulting each tick, on top of what this tick paid), so a load at the edge of the budget does not flap; and not back
  *   to a fraction that was over the budget until HOLD_TICKS ticks in a row were within it (as
  *   TCP keeps a threshold after a loss): with few 2 MiB blocks in the sample the extrapolation
  *   can say a fraction fits that its own faults just said does not (a C writer of 64 MiB under
@@ -53,6 +55,12 @@ export const HOLD_TICKS = 8;
  * floored there (overhead.ts estimateOverhead marks such a figure low confidence).
  */
 export const MIN_CPU_SHARE = 0.05;
+/**
+ * The least share of a CPU start() assumes the target has (an idle or starved target measured
+ * before the arm says little about its next burst; a quarter keeps the first interval within 4x
+ * of a whole CPU's).
+ */
+export const START_MIN_SHARE = 0.25;
 /** How far the calibrated fault cost may be from a target's own (overhead.ts). */
 export const ESTIMATE_ERROR = 1.25;
 
@@ -77,6 +85,11 @@ export interface TickLoad {
    * null: unknown, the wall time `elapsedMs` is the denominator instead.
    */
   targetCpuMs?: number | null;
+  /**
+   * Pages the sample at twice the fraction would add (the driver counts them: sampledPages):
+   * the worst case of widening, every one of them faulting each tick. Omitted: not checked.
+   */
+  widerPages?: () => number;
 }
 
 /** The largest power of two (1, 1/2, 1/4, ...) at or under `f`, never below the minimum. */
@@ -110,13 +123,34 @@ export class OverheadBudget {
   /**
    * The choice for the first tick of a watch of `watchedPages` pages at `intervalMs` (slow
    * start): the largest power-of-two fraction at which every sampled page faulting every tick
-   * would still cost at most the budget (less its error) of a whole CPU, at least 1/64.
+   * would still cost at most the budget (less its error) of a whole CPU, at least 1/64; and
+   * where even that sample could cost more (a watch over ~100 MiB: 1/64 of it is ~400 pages, 10
+   * ms a tick at 25 us), the interval stretched x2 until it fits (at most MAX_STRETCH), so the
+   * first tick is already bounded, instead of the controller stretching it one tick at a time
+   * after the fact (redis under --max-overhead 5: 9%, 7%, 7% in its first three ticks).
+   * `sampledPagesAt(f)`: the pages the sample at fraction f really covers (whole 2 MiB blocks:
+   * often more than f x watchedPages in a small watch); default f x watchedPages.
+   * `cpuShare`: the share of a CPU the target ran at just before (the driver measures it from
+   * its construction to the arm; default 1): the budget is a share of ITS CPU time, so a target
+   * that gets a third of a CPU on a busy machine allows a third of the faults per tick (redis at
+   * load ~18: first ticks at 12-20% when a whole CPU was assumed). Taken as at least
+   * START_MIN_SHARE, so an idle target is not started at the longest interval.
    */
-  start(watchedPages: number, intervalMs: number): BudgetChoice {
-    const worstMs = (Math.max(0, watchedPages) * this.usPerFault) / 1000;
-    const allowedMs = (Math.max(0, intervalMs) * this.aimPct) / 100;
-    const fraction = worstMs > 0 ? powerOfTwoAtMost(allowedMs / worstMs) : 1;
-    return { fraction: Math.max(this.floor, fraction), stretch: 1 };
+  start(
+    watchedPages: number,
+    intervalMs: number,
+    sampledPagesAt: (fraction: number) => number = (f) => f * watchedPages,
+    cpuShare = 1,
+  ): BudgetChoice {
+    const worstMs = (pages: number): number => (Math.max(0, pages) * this.usPerFault) / 1000;
+    const share = Math.min(1, Math.max(START_MIN_SHARE, Number.isFinite(cpuShare) ? cpuShare : 1));
+    const allowedMs = (Math.max(0, intervalMs) * this.aimPct * share) / 100;
+    const all = worstMs(watchedPages);
+    const fraction = Math.max(this.floor, all > 0 ? powerOfTwoAtMost(allowedMs / all) : 1);
+    const sampledMs = worstMs(sampledPagesAt(fraction));
+    let stretch = 1;
+    while (stretch < MAX_STRETCH && sampledMs > allowedMs * stretch) stretch *= 2;
+    return { fraction, stretch };
   }
 
   /** The sample fraction and stretch for the next tick, given the current ones and this tick's load. */
@@ -145,11 +179,33 @@ export class OverheadBudget {
     const exactPct = pct(load.writtenPagesAtFull);
     if (barelyRan && pct(load.faultedPages ?? load.writtenPagesAtFull * fraction) <= this.aimPct)
       return current;
+    // Growth only where the worst case surely fits: a sample that saw no writes (or few) says
+    // little about the blocks a wider one would add (redis, 1M keys: 1/64 saw none, and the
+    // x2 a tick that followed reached hot blocks at 1/8 within half a second: 20% of its CPU).
+    const paidPages = load.faultedPages ?? load.writtenPagesAtFull * fraction;
+    const widenFits = (): boolean =>
+      load.widerPages === undefined ||
+      pct(paidPages + load.widerPages()) * WIDEN_MARGIN <= this.aimPct;
     if (exactPct === 0) {
-      if (stretch > 1) return { fraction, stretch: stretch / 2 };
+      if (stretch > 1) {
+        // Half the interval: the sample's pages may all fault twice as often.
+        const worst = load.sampledPages === undefined ? 0 : pct(load.sampledPages);
+        return worst * 2 * WIDEN_MARGIN <= this.aimPct
+          ? { fraction, stretch: stretch / 2 }
+          : current;
+      }
       if (++this.calm >= HOLD_TICKS) this.ceiling = Infinity;
       const wider = fraction < 1 ? Math.min(1, fraction * 2) : 1;
-      return { fraction: wider < this.ceiling ? wider : fraction, stretch };
+      if (wider === fraction || wider >= this.ceiling) return current;
+      if (widenFits()) return { fraction: wider, stretch };
+      // A sample that sees nothing is blind (redis's 1/64 held only cold blocks): it grows
+      // anyway, trading the interval for coverage: at the least stretch at which the wider
+      // sample's worst case fits (the target's CPU time taken to grow with the tick).
+      if (load.widerPages === undefined) return current;
+      const worst = pct(paidPages + load.widerPages()) * WIDEN_MARGIN;
+      let k = stretch;
+      while (k < MAX_STRETCH && (worst * stretch) / k > this.aimPct) k *= 2;
+      return (worst * stretch) / k <= this.aimPct ? { fraction: wider, stretch: k } : current;
     }
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.
@@ -176,7 +232,12 @@ export class OverheadBudget {
       if (nowPct * 2 * WIDEN_MARGIN <= this.aimPct) return { fraction, stretch: stretch / 2 };
       return current;
     }
-    if (fraction < 1 && fits >= fraction * 2 * WIDEN_MARGIN && fraction * 2 < this.ceiling)
+    if (
+      fraction < 1 &&
+      fits >= fraction * 2 * WIDEN_MARGIN &&
+      fraction * 2 < this.ceiling &&
+      widenFits()
+    )
       return { fraction: fraction * 2, stretch };
     return current;
   }

@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { probeCapabilities } from '../kernel/capabilities.ts';
 import { Worker } from 'node:worker_threads';
+import { until } from '../../testing/wait.ts';
 import {
   calibrateFaultCost,
+  costRange,
   estimateOverhead,
   estOverheadPct,
   faultCost,
+  lifetimeCpuShare,
   MIN_CPU_SHARE,
+  TARGET_COST_HIGH,
+  TARGET_COST_LOW,
   TargetCpuClock,
   threadCpuUs,
 } from './overhead.ts';
@@ -44,7 +49,7 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
   it('divides the faults’ time by the CPU time the target ran, not by the wall interval', () => {
     // 1,000 faults of 20 us = 20 ms; the target ran 40 ms of a 100 ms tick (a busy machine).
     const e = estimateOverhead(1000, 20, 100, 40);
-    expect(e).toEqual({ pct: 50, basis: 'cpu', lowConfidence: false });
+    expect(e).toMatchObject({ pct: 50, basis: 'cpu', lowConfidence: false });
     // The wall figure says 20%: understated by the target's share of a CPU.
     expect(estOverheadPct(1000, 100, 20)).toBeCloseTo(20, 10);
     // A whole CPU: the same as the wall figure.
@@ -61,17 +66,23 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
     expect(e.lowConfidence).toBe(true);
     expect(estimateOverhead(76, 20, 100, 0).pct).toBeCloseTo(30.4, 6);
     // No faults: 0, whatever the CPU time, and nothing shaky about it.
-    expect(estimateOverhead(0, 20, 100, 0)).toEqual({ pct: 0, basis: 'cpu', lowConfidence: false });
+    expect(estimateOverhead(0, 20, 100, 0)).toEqual({
+      pct: 0,
+      lowPct: 0,
+      highPct: 0,
+      basis: 'cpu',
+      lowConfidence: false,
+    });
   });
 
   it('caps at 100 and says so when the faults’ time exceeds the CPU time the target had', () => {
-    expect(estimateOverhead(10_000, 20, 100, 100)).toEqual({
+    expect(estimateOverhead(10_000, 20, 100, 100)).toMatchObject({
       pct: 100,
       basis: 'cpu',
       lowConfidence: true,
     });
     // Just over (the quiet redis case: 100.6 ms of faults in ~100 ms of CPU): 100, confident.
-    expect(estimateOverhead(5686, 17.7, 100, 99)).toEqual({
+    expect(estimateOverhead(5686, 17.7, 100, 99)).toMatchObject({
       pct: 100,
       basis: 'cpu',
       lowConfidence: false,
@@ -81,8 +92,42 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
   it('falls back to the wall interval, marked, when the CPU time is unknown', () => {
     expect(estimateOverhead(1000, 20, 100, null)).toEqual({
       pct: 20,
+      // Its range reaches 100: the target may have had almost none of the wall time.
+      lowPct: 13,
+      highPct: 100,
       basis: 'wall',
       lowConfidence: true,
+    });
+  });
+
+  it('states its range: the figure at the ends of the fault cost’s range', () => {
+    // 20 ms of faults in 40 ms of CPU: 50%, and 32.5-77.5% at 0.65-1.55x the calibrated cost.
+    const e = estimateOverhead(1000, 20, 100, 40);
+    expect(e.lowPct).toBeCloseTo(50 * TARGET_COST_LOW, 10);
+    expect(e.highPct).toBeCloseTo(50 * TARGET_COST_HIGH, 10);
+    expect(e.lowPct).toBeLessThan(e.pct);
+    expect(e.highPct).toBeGreaterThan(e.pct);
+    // Capped at 100 at both ends.
+    expect(estimateOverhead(10_000, 20, 100, 100)).toMatchObject({ lowPct: 100, highPct: 100 });
+    // A tick in which the target barely ran: the figure is floored (30.4%, not 100%), but its
+    // range is not: divided by the CPU time it really had, the faults may have been all of it.
+    const idle = estimateOverhead(76, 20, 100, 2);
+    expect(idle.pct).toBeCloseTo(30.4, 6);
+    expect(idle.lowPct).toBeCloseTo(30.4 * TARGET_COST_LOW, 6);
+    expect(idle.highPct).toBe(100);
+    // A calibration whose chunks spread (a noisy machine) states a wider range, not a moved
+    // median: quartiles at 0.5x and 3x the median widen the factors by as much.
+    const wide = costRange({ usPerFault: 20, q1Us: 10, q3Us: 60 });
+    expect(wide.low).toBeCloseTo(TARGET_COST_LOW * 0.5, 10);
+    expect(wide.high).toBeCloseTo(TARGET_COST_HIGH * 3, 10);
+    const w = estimateOverhead(1000, 20, 100, 100, wide);
+    expect(w.pct).toBeCloseTo(20, 10);
+    expect(w.lowPct).toBeCloseTo(20 * TARGET_COST_LOW * 0.5, 10);
+    expect(w.highPct).toBeCloseTo(20 * TARGET_COST_HIGH * 3, 10);
+    // A tight calibration keeps the target's own range.
+    expect(costRange({ usPerFault: 20, q1Us: 19, q3Us: 21 })).toEqual({
+      low: TARGET_COST_LOW * 0.95,
+      high: TARGET_COST_HIGH * 1.05,
     });
   });
 });
@@ -120,6 +165,29 @@ describe('TargetCpuClock and threadCpuUs (real /proc, real threads)', () => {
     expect(clock.sinceLastMs()).toBeGreaterThanOrEqual(0);
     expect(new TargetCpuClock(2 ** 22 + 12345).sinceLastMs()).toBeNull(); // no such process
   });
+
+  it('lifetimeCpuShare: a busy child near a whole CPU, a sleeping one near none', async () => {
+    const { spawn } = await import('node:child_process');
+    const busy = spawn(process.execPath, [
+      '-e',
+      'const e = Date.now() + 20000; while (Date.now() < e);',
+    ]);
+    const idle = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+    try {
+      await until(
+        'the busy child to have run a while',
+        () => (lifetimeCpuShare(busy.pid!) ?? 0) > 0.3,
+        15_000,
+      );
+      expect(lifetimeCpuShare(busy.pid!)!).toBeLessThanOrEqual(1.5);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(lifetimeCpuShare(idle.pid!)!).toBeLessThan(0.3);
+      expect(lifetimeCpuShare(2 ** 22 + 12345)).toBeNull();
+    } finally {
+      busy.kill('SIGKILL');
+      idle.kill('SIGKILL');
+    }
+  }, 30_000);
 });
 
 describe('calibrateFaultCost (real kernel)', () => {
@@ -130,6 +198,8 @@ describe('calibrateFaultCost (real kernel)', () => {
     expect(c.pages).toBe(128);
     expect(c.rounds).toBe(3);
     expect(c.samplesUs).toHaveLength(3);
+    expect(c.q1Us).toBeLessThanOrEqual(c.usPerFault);
+    expect(c.q3Us).toBeGreaterThanOrEqual(c.usPerFault);
     // KERNEL-NOTES: ~1.4 us on an idle machine; a loaded shared VM measured 15-25 us.
     expect(c.usPerFault).toBeGreaterThan(0.1);
     expect(c.usPerFault).toBeLessThan(50);

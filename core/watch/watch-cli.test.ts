@@ -62,6 +62,9 @@ describe('pagescope watch --pid', () => {
       expect(l.writtenPages).toBe(3);
       expect(l).toMatchObject({ exact: true, sampleFraction: 1, writtenEst: 3, writtenErr: 0 });
       expect(l.estOverheadPct).toBeGreaterThanOrEqual(0);
+      // The range it may be in, around it.
+      expect(l.estOverheadLowPct).toBeLessThanOrEqual(l.estOverheadPct as number);
+      expect(l.estOverheadHighPct).toBeGreaterThanOrEqual(l.estOverheadPct as number);
       // What the estimate is a share of: the target's own CPU time in the tick.
       expect(l.targetCpuMs).toBeGreaterThanOrEqual(0);
       expect(typeof l.estLowConfidence).toBe('boolean');
@@ -82,19 +85,22 @@ describe('pagescope watch --pid', () => {
 
   it('--max-overhead samples pages to keep the estimated slowdown down, and says the counts are estimates', async () => {
     // 64 MiB rewritten every few ms: an exact watch at 100 ms costs this target a fault per page
-    // per tick (about 16k x ~1.4 us = ~20% here); a 0.5% budget must make pagescope sample.
+    // per tick (about 16k x ~20 us: more than all its time); a 2% budget must make pagescope
+    // sample. Six ticks at 100 ms: at most ~40 s even where the bound stretches the interval to
+    // its longest (x64, 6.4 s) from the first tick (a busy machine: the target's share of a CPU
+    // is small, and a shorter interval leaves too little of its CPU time per tick to divide by).
     const pages = 16384;
     const t = track(await startPyTarget(pages));
     expect(await t.send(`l ${Array.from({ length: pages }, (_, i) => i).join(' ')}`)).toBe('ok');
     const r = run(
-      watchTargetArgs(t, '--interval', '100', '--ticks', '10', '--json', '--max-overhead', '0.5'),
+      watchTargetArgs(t, '--interval', '100', '--ticks', '6', '--json', '--max-overhead', '2'),
     );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const ticks = jsonLines(r.out).filter((l) => l.done === undefined);
-    expect(ticks).toHaveLength(10);
+    expect(ticks).toHaveLength(6);
     // Slow start: the first tick is already sampled at the smallest fraction (64 MiB at ~20 us
-    // a fault cannot be watched exactly within 0.5%), never exact and over budget.
+    // a fault cannot be watched exactly within 2%), never exact and over budget.
     expect(ticks[0]).toMatchObject({ exact: false, sampleFraction: 1 / 64 });
     const faultCostUs = jsonLines(r.out).at(-1)!.faultCostUs as number;
     for (const l of ticks) {
@@ -105,7 +111,7 @@ describe('pagescope watch --pid', () => {
     // What an exact watch would have cost (the extrapolated pages at the calibrated cost, over
     // the target's CPU time), against what the sample cost: well under half.
     const sampled = ticks.slice(1).filter((l) => (l.targetCpuMs as number) > 5);
-    expect(sampled.length).toBeGreaterThan(3);
+    expect(sampled.length).toBeGreaterThanOrEqual(3);
     const ratio = (l: Record<string, unknown>): number =>
       (l.estOverheadPct as number) /
       Math.min(100, ((l.writtenEst as number) * faultCostUs) / ((l.targetCpuMs as number) * 10));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rateText, statusText } from './StatusLine.tsx';
+import { OVERHEAD_MEANING, rateText, statusText } from './StatusLine.tsx';
 
 const base = {
   tick: 12,
@@ -9,15 +9,24 @@ const base = {
   watched: 4096,
   scanMs: 1.25,
   estOverheadPct: 0.42,
+  estOverheadLowPct: 0.27,
+  estOverheadHighPct: 0.65,
   sampleFraction: 1,
   writtenEst: 300,
   writtenErr: 0,
 };
 
 describe('statusText', () => {
-  it('says an exact count as a count, and the overhead as an estimate', () => {
+  it('says an exact count as a count, and the overhead as an estimate with its range', () => {
     expect(statusText(base, true)).toBe(
-      '300 written pages in tick 12 · est. overhead 0.4% · 4,096 watched · scan 1.3 ms',
+      '300 written pages in tick 12 · est. overhead 0.4% (0.3-0.7%) · 4,096 watched · scan 1.3 ms',
+    );
+    // What it is a share of, said on hover.
+    expect(OVERHEAD_MEANING).toMatch(/share of the target's CPU time spent on write faults/);
+    expect(OVERHEAD_MEANING).toMatch(/range it may be in/);
+    // A recording made before the range was kept: the figure alone.
+    expect(statusText({ ...base, estOverheadLowPct: -1, estOverheadHighPct: -1 }, true)).toContain(
+      'est. overhead 0.4% ·',
     );
   });
 
@@ -28,9 +37,11 @@ describe('statusText', () => {
       writtenEst: 2412.6,
       writtenErr: 310,
       estOverheadPct: 12.3,
+      estOverheadLowPct: 8,
+      estOverheadHighPct: 19.07,
     };
     expect(statusText(s, true)).toMatch(
-      /^≈ 2,413 ± 310 written pages \(est\., 12\.5% sample\) in tick 12 · est\. overhead 12% ·/,
+      /^≈ 2,413 ± 310 written pages \(est\., 12\.5% sample\) in tick 12 · est\. overhead 12% \(8\.0-19%\) ·/,
     );
     expect(statusText({ ...s, writtenErr: -1 }, true)).toMatch(/^≈ 2,413 written pages \(est\./);
   });

@@ -1,6 +1,6 @@
 /**
  * The status line (role="status"): "N written pages" for the last tick while watching (an
- * estimate said as one while sampling) and the estimated overhead, else the tick's totals; next
+ * estimate said as one while sampling) and the estimated overhead with the range it may be in, else the tick's totals; next
  * to it the tick rate, with the actual rate and a warning when ticks come slower than asked. Updated from the FrameHub by writing its text, not by React state. It changes
  * every tick, so it is not announced (aria-live="off"): a screen reader reads it on demand, and
  * what must be heard goes through the notices and the heatmap's live region.
@@ -8,6 +8,7 @@
 import { useEffect, useRef } from 'react';
 import { frameHub } from './frames.ts';
 import type { TickCounters } from '../../core/protocol/messages.ts';
+import { OVERHEAD_IS, overheadText } from '../../core/protocol/overhead-text.ts';
 import { useApp } from './store.ts';
 import { fmt } from './theme.ts';
 
@@ -20,14 +21,15 @@ type StatusCounters = Pick<
   | 'watched'
   | 'scanMs'
   | 'estOverheadPct'
+  | 'estOverheadLowPct'
+  | 'estOverheadHighPct'
   | 'sampleFraction'
   | 'writtenEst'
   | 'writtenErr'
 >;
 
 /** What "est. overhead" means, said on hover (core/watch/overhead.ts). */
-export const OVERHEAD_MEANING =
-  "est. overhead: the estimated share of the target's CPU time spent on write faults in the last tick (its faults x the fault cost measured on this kernel, over the CPU time its threads ran).";
+export const OVERHEAD_MEANING = `est. overhead: the estimated ${OVERHEAD_IS} in the last tick (its faults x the fault cost measured on this kernel, over the CPU time its threads ran); in brackets the range it may be in (a program's own fault cost is 0.65-1.55x the measured one).`;
 
 /** The status line's text for a tick: exact counts as counts, estimates said as estimates. */
 export function statusText(c: StatusCounters, watching: boolean): string {
@@ -37,7 +39,7 @@ export function statusText(c: StatusCounters, watching: boolean): string {
       c.sampleFraction < 1
         ? `≈ ${fmt.format(Math.round(c.writtenEst))}${c.writtenErr >= 0 ? ` ± ${fmt.format(Math.round(c.writtenErr))}` : ''} written pages (est., ${+(c.sampleFraction * 100).toFixed(1)}% sample)`
         : `${fmt.format(c.written)} written pages`;
-    const overhead = `est. overhead ${c.estOverheadPct < 10 ? c.estOverheadPct.toFixed(1) : Math.round(c.estOverheadPct)}%`;
+    const overhead = `est. overhead ${overheadText(c.estOverheadPct, c.estOverheadLowPct, c.estOverheadHighPct)}`;
     return `${written} in tick ${c.tick} · ${overhead} · ${fmt.format(c.watched)} watched · ${scan}`;
   }
   return `Tick ${c.tick} · ${fmt.format(c.present)} present · ${fmt.format(c.swapped)} swapped · ${scan}`;

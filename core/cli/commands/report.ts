@@ -5,6 +5,7 @@
  * tick, with one line on stderr saying so.
  */
 import { PagescopeError } from '../../kernel/errors.ts';
+import { OVERHEAD_IS, overheadText, pctText } from '../../protocol/overhead-text.ts';
 import { labelledName } from '../../protocol/vma-name.ts';
 import { sortVmaRows } from '../../record/analytics.ts';
 import { readRecording } from '../../record/reader.ts';
@@ -108,6 +109,13 @@ export function reportCommand(file: string, options: ReportCommandOptions): numb
     '',
     `Dirty rate (bytes written per second of wall time, over ${sec(r.dirtyRate.coveredMs)}): mean ${rate(r.dirtyRate.meanMiBps)}, ` +
       `peak ${rate(r.dirtyRate.peakMiBps)} (${r.dirtyRate.windowMs / 1000} s windows)`,
+    ...(r.overhead
+      ? [
+          `Cost of being watched, estimated (the ${OVERHEAD_IS}, per tick; in brackets the range it may be in): ` +
+            `median ${overheadText(r.overhead.medianPct, r.overhead.medianLowPct ?? -1, r.overhead.medianHighPct ?? -1)}, ` +
+            `peak ${pctText(r.overhead.peakPct)}% at tick ${r.overhead.peakTick}, over ${count(r.overhead.ticks, 'watched tick')}`,
+        ]
+      : []),
     `Write frequency: ${r.writeFrequency.hot} hot (written in >= ${r.writeFrequency.hotShare * 100}% of ticks), ` +
       `${r.writeFrequency.warm} warm (>= ${r.writeFrequency.warmShare * 100}%), ${r.writeFrequency.cold} cold pages`,
     '',

@@ -161,6 +161,8 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
 describe('writtenText and overheadNote', () => {
   const exact = {
     estOverheadPct: 0.04,
+    estOverheadLowPct: 0.03,
+    estOverheadHighPct: 0.06,
     targetCpuMs: 50,
     estLowConfidence: false,
     sampleFraction: 1,
@@ -175,6 +177,8 @@ describe('writtenText and overheadNote', () => {
   it('say a sampled count is an estimate, with its error and the sample', () => {
     const sampled = {
       estOverheadPct: 12.6,
+      estOverheadLowPct: 8.19,
+      estOverheadHighPct: 19.53,
       targetCpuMs: 50,
       estLowConfidence: false,
       sampleFraction: 0.25,
@@ -186,12 +190,17 @@ describe('writtenText and overheadNote', () => {
     expect(writtenText(3000, { ...sampled, writtenErr: -1 })).toBe(
       '≈ 12,345 pages (est., 25% sample)',
     );
-    expect(overheadNote(sampled)).toBe('  est. 13% of its CPU on write faults');
-    expect(overheadNote({ ...sampled, estOverheadPct: 3.21 })).toBe(
-      '  est. 3.2% of its CPU on write faults',
-    );
+    expect(overheadNote(sampled)).toBe('  est. 13% (8.2-20%) of its CPU on write faults');
+    expect(
+      overheadNote({
+        ...sampled,
+        estOverheadPct: 3.21,
+        estOverheadLowPct: 2.09,
+        estOverheadHighPct: 4.98,
+      }),
+    ).toBe('  est. 3.2% (2.1-5.0%) of its CPU on write faults');
     expect(overheadNote({ ...sampled, estLowConfidence: true })).toBe(
-      '  est. 13% of its CPU on write faults (low confidence)',
+      '  est. 13% (8.2-20%) of its CPU on write faults (low confidence)',
     );
   });
   it('say when the overhead bound lengthened the interval', () => {

@@ -11,12 +11,13 @@
  * Human output: one line per tick with the written page count and the busiest VMAs, and
  * "(late N ms, K ticks skipped)" when the tick was late. --json: one object per line per tick,
  * written as it happens ({tick, t, lagMs, skipped, writtenPages, exact, sampleFraction,
- * writtenEst, writtenErr, estOverheadPct, targetCpuMs, estLowConfidence, intervalMs, written,
+ * writtenEst, writtenErr, estOverheadPct, estOverheadLowPct, estOverheadHighPct, targetCpuMs, estLowConfidence, intervalMs, written,
  * moreRanges}: at most JSON_RANGE_CAP written
  * ranges, `moreRanges` counts the rest, --all-ranges prints all), and a last
  * `{"done": true, ...}` line.
  * The cost of being watched: every tick states the ESTIMATED share of the target's CPU time spent
- * on write faults (estOverheadPct, core/watch/overhead.ts; targetCpuMs the CPU time it is a
+ * on write faults (estOverheadPct, core/watch/overhead.ts, and the range it may be in,
+ * estOverheadLowPct..HighPct; targetCpuMs the CPU time it is a
  * share of, estLowConfidence when that figure is shaky). --max-overhead PCT keeps that
  * estimate under PCT / 1.25 (room for its own error) by watching a sample of the pages (core/watch/overhead-budget.ts), and by a
  * longer interval when the smallest sample is not enough (each tick's intervalMs says); a
@@ -33,6 +34,7 @@
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import { pageToHex, readMaps, type Vma } from '../../proc/maps.ts';
+import { overheadText } from '../../protocol/overhead-text.ts';
 import { vmaName, vmaShortName } from '../../protocol/vma-name.ts';
 import type { RegionList } from '../../scan/region-list.ts';
 import type { PageRange } from '../../scan/scanner.ts';
@@ -152,15 +154,17 @@ function costLine(maxOverheadPct: number | null): string {
 }
 
 /**
- * "  est. 3.2% of its CPU on write faults" (an estimate, said as one, and what it is a share
- * of), "(low confidence)" when it is shaky, or nothing under 0.1%.
+ * "  est. 3.2% (2.1-5.0%) of its CPU on write faults" (an estimate, said as one, the range it
+ * may be in, and what it is a share of), "(low confidence)" when it is shaky, or nothing under
+ * 0.1%.
  */
 export function overheadNote(
-  f: Pick<WatchFigures, 'estOverheadPct'> & Partial<Pick<WatchFigures, 'estLowConfidence'>>,
+  f: Pick<WatchFigures, 'estOverheadPct'> &
+    Partial<Pick<WatchFigures, 'estLowConfidence' | 'estOverheadLowPct' | 'estOverheadHighPct'>>,
 ): string {
   if (f.estOverheadPct < 0.1) return '';
-  const pct = f.estOverheadPct < 10 ? f.estOverheadPct.toFixed(1) : Math.round(f.estOverheadPct);
-  return `  est. ${pct}% of its CPU on write faults${f.estLowConfidence ? ' (low confidence)' : ''}`;
+  const pct = overheadText(f.estOverheadPct, f.estOverheadLowPct ?? -1, f.estOverheadHighPct ?? -1);
+  return `  est. ${pct} of its CPU on write faults${f.estLowConfidence ? ' (low confidence)' : ''}`;
 }
 
 /** "  (interval lengthened to 800 ms by --max-overhead)", or nothing at the interval set. */
@@ -457,6 +461,8 @@ export async function watchCommand(
             writtenEst: step.figures.writtenEst,
             writtenErr: step.figures.writtenErr >= 0 ? step.figures.writtenErr : null,
             estOverheadPct: round2(step.figures.estOverheadPct),
+            estOverheadLowPct: round2(step.figures.estOverheadLowPct),
+            estOverheadHighPct: round2(step.figures.estOverheadHighPct),
             targetCpuMs: step.figures.targetCpuMs >= 0 ? round2(step.figures.targetCpuMs) : null,
             estLowConfidence: step.figures.estLowConfidence,
             intervalMs: step.figures.intervalMs,
@@ -506,7 +512,8 @@ export async function watchCommand(
     if (!stopReason && maxTicks > 0) {
       await new Promise<void>((resolve) => {
         wake = resolve;
-        driver.start(onTick, intervalMs);
+        // The first tick one grid interval after arming (stretched by --max-overhead's start).
+        driver.start(onTick, driver.gridIntervalMs);
       });
       wake = null;
       driver.pause();

@@ -150,6 +150,8 @@ export function createFakeBridge(): Bridge {
         skipped: 0,
         // The model of core/watch/overhead.ts with this kernel's measured 1.4 us per fault.
         estOverheadPct: watched ? (wr * 1.4) / (intervalMs * 10) : 0,
+        estOverheadLowPct: watched ? (wr * 1.4 * 0.65) / (intervalMs * 10) : 0,
+        estOverheadHighPct: watched ? (wr * 1.4 * 1.55) / (intervalMs * 10) : 0,
         sampleFraction: 1,
         writtenEst: wr,
         writtenErr: 0,

@@ -62,6 +62,8 @@ export function diffFrame(d: TickDiffInfo, sessionId: number): Frame {
       lagMs: 0,
       skipped: 0,
       estOverheadPct: 0,
+      estOverheadLowPct: 0,
+      estOverheadHighPct: 0,
       sampleFraction: 1,
       writtenEst: d.writtenBetween,
       writtenErr: 0,

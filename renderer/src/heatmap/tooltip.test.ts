@@ -26,6 +26,8 @@ const counters: TickCounters = {
   lagMs: 0,
   skipped: 0,
   estOverheadPct: 0,
+  estOverheadLowPct: 0,
+  estOverheadHighPct: 0,
   sampleFraction: 1,
   writtenEst: 78,
   writtenErr: 0,

@@ -9,7 +9,7 @@ import { frameHub } from '../frames.ts';
 import { useRecording } from '../recording/store.ts';
 import { useApp } from '../store.ts';
 import { onThemeChange, sizeCanvas, themeColours } from '../theme.ts';
-import { drawTimeline, timelineScales } from './draw.ts';
+import { drawTimeline, timelineLabel, timelineScales } from './draw.ts';
 
 export const TIMELINE_MEASURE = 'pagescope:timeline-draw';
 
@@ -36,13 +36,7 @@ export function Timeline() {
       const ticks = frameHub.history.map((h) => h.counters);
       drawTimeline(ctx, ticks, width, height, themeColours(), useApp.getState().scrubTick);
       performance.measure(TIMELINE_MEASURE, 'pagescope:timeline-draw-start');
-      const last = ticks[ticks.length - 1];
-      canvas.setAttribute(
-        'aria-label',
-        last
-          ? `Timeline of ${ticks.length} ticks; latest tick ${last.tick}: ${last.written} written, ${last.present} present, ${last.swapped} swapped pages; estimated overhead ${last.estOverheadPct.toFixed(1)}% (estimated share of the target's CPU time spent on write faults).`
-          : 'Timeline: no ticks yet.',
-      );
+      canvas.setAttribute('aria-label', timelineLabel(ticks));
       canvas.dataset.ticks = String(ticks.length);
       canvas.dataset.maxWritten = String(ticks.reduce((m, t) => Math.max(m, t.written), 0));
       canvas.dataset.maxOverhead = String(ticks.reduce((m, t) => Math.max(m, t.estOverheadPct), 0));

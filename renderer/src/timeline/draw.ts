@@ -1,11 +1,13 @@
 /**
  * Timeline drawing (pure apart from the canvas context): written pages per tick as bars, present
  * and swapped totals as lines on their own scale, the estimated overhead of watching as a dashed
- * line on a percent scale, a cursor on the tick being looked at.
+ * line on a percent scale with the range it may be in shaded around it, a cursor on the tick
+ * being looked at.
  */
 import { scaleLinear } from 'd3-scale';
-import { line } from 'd3-shape';
+import { area, line } from 'd3-shape';
 import type { TickCounters } from '../../../core/protocol/messages.ts';
+import { OVERHEAD_IS, overheadText, pctText } from '../../../core/protocol/overhead-text.ts';
 import type { ThemeColours } from '../heatmap/colour.ts';
 
 export const PAD = { left: 8, right: 8, top: 18, bottom: 14 };
@@ -32,6 +34,23 @@ export function timelineScales(ticks: TickCounters[], width: number): TimelineSc
     first,
     last,
   };
+}
+
+/**
+ * The overhead scale's top, percent: the largest estimate or the top of its stated range shown,
+ * at most 100 (0: no overhead to draw).
+ */
+export function overheadScaleMax(ticks: readonly TickCounters[]): number {
+  let m = 0;
+  for (const t of ticks) m = Math.max(m, t.estOverheadPct, t.estOverheadHighPct);
+  return Math.min(100, m);
+}
+
+/** The timeline's accessible name: the latest tick, its overhead said as the estimate it is. */
+export function timelineLabel(ticks: readonly TickCounters[]): string {
+  const last = ticks[ticks.length - 1];
+  if (!last) return 'Timeline: no ticks yet.';
+  return `Timeline of ${ticks.length} ticks; latest tick ${last.tick}: ${last.written} written, ${last.present} present, ${last.swapped} swapped pages; estimated overhead ${overheadText(last.estOverheadPct, last.estOverheadLowPct, last.estOverheadHighPct)} (estimated ${OVERHEAD_IS}; in brackets the range it may be in).`;
 }
 
 export function drawTimeline(
@@ -77,11 +96,25 @@ export function drawTimeline(
   drawLine('present', theme.present);
   drawLine('swapped', theme.swapped);
   const maxO = ticks.reduce((m, t) => Math.max(m, t.estOverheadPct), 0);
-  if (maxO > 0) {
+  const topO = overheadScaleMax(ticks);
+  if (topO > 0) {
     const yO = scaleLinear()
-      .domain([0, Math.max(1, maxO)])
+      .domain([0, Math.max(1, topO)])
       .range([plotBottom, PAD.top])
       .nice();
+    // The range each tick's estimate may be in, shaded (ticks that state none are left out).
+    const band = area<TickCounters>()
+      .defined((d) => d.estOverheadLowPct >= 0 && d.estOverheadHighPct >= 0)
+      .x((d) => sc.x(d.tick))
+      .y0((d) => yO(d.estOverheadLowPct))
+      .y1((d) => yO(d.estOverheadHighPct))
+      .context(ctx);
+    ctx.beginPath();
+    band(ticks);
+    ctx.globalAlpha = 0.18;
+    ctx.fillStyle = theme.label;
+    ctx.fill();
+    ctx.globalAlpha = 1;
     const l = line<TickCounters>()
       .x((d) => sc.x(d.tick))
       .y((d) => yO(d.estOverheadPct))
@@ -111,8 +144,8 @@ export function drawTimeline(
   ctx.fillText(`max ${yW.domain()[1]} written / tick`, PAD.left, PAD.top - 5);
   const pText = `lines: 0–${yP.domain()[1].toLocaleString('en-US')} pages`;
   ctx.fillText(pText, width - PAD.right - ctx.measureText(pText).width, PAD.top - 5);
-  if (maxO > 0) {
-    const oText = `dashed: est. overhead (% of target CPU on write faults), max ${maxO < 10 ? maxO.toFixed(1) : Math.round(maxO)}%`;
+  if (topO > 0) {
+    const oText = `dashed: est. overhead (% of target CPU on write faults; shaded: its range), max ${pctText(maxO)}%`;
     ctx.fillText(oText, (width - ctx.measureText(oText).width) / 2, PAD.top - 5);
   }
   ctx.globalAlpha = 1;
