@@ -38,6 +38,22 @@ describe('docs point inside the repository', () => {
   it('the README links the design document', () => {
     expect(pointers('README.md')).toContain('docs/DESIGN.md');
   });
+
+  it("the README's links to its own sections name headings it has", () => {
+    const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    // GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens.
+    const anchors = new Set(
+      [...text.matchAll(/^#+ (.+)$/gm)].map((m) =>
+        m[1]
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
+    const links = [...text.matchAll(/\]\(#([^)\s]+)\)/g)].map((m) => m[1]);
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((a) => !anchors.has(a))).toEqual([]);
+  });
 });
 
 /**

@@ -4,7 +4,7 @@
  * Safe by default: it binds loopback unless --listen names another address, and any other
  * address needs a bearer token (read from a file, never from argv: argv is world-readable in
  * /proc). With a token, every request must carry `Authorization: Bearer TOKEN` (compared in
- * constant time) or gets 401. TLS is a reverse proxy's job (docs: README "Fleet metrics").
+ * constant time) or gets 401. TLS is a reverse proxy's job (docs: README "Many hosts").
  * Only GET and HEAD; the exposition is the only body served.
  */
 import crypto from 'node:crypto';

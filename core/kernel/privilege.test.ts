@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KernelError } from './errors.ts';
-import { hasPtraceCapability, privilegeAdvice } from './privilege.ts';
+import { hasFileReadCapability, hasPtraceCapability, privilegeAdvice } from './privilege.ts';
 
 describe('privilegeAdvice', () => {
   it('a user is told about root, CAP_SYS_PTRACE and launch mode', () => {
@@ -20,9 +20,15 @@ describe('privilegeAdvice', () => {
   });
 
   it('root with the capability is told what else refuses, not to become root', () => {
-    const s = privilegeAdvice(0, true);
+    const s = privilegeAdvice(0, true, true);
     expect(s).not.toMatch(/run pagescope as root/);
     expect(s).toMatch(/user namespace|security module/);
+  });
+
+  it('CAP_SYS_PTRACE without CAP_DAC_READ_SEARCH is told that one is missing', () => {
+    const s = privilegeAdvice(0, true, false);
+    expect(s).toMatch(/has CAP_SYS_PTRACE but not CAP_DAC_READ_SEARCH/);
+    expect(s).not.toMatch(/already has|run pagescope as root/);
   });
 
   it("this process's own refusal sentence fits who it runs as", (ctx) => {
@@ -30,6 +36,7 @@ describe('privilegeAdvice', () => {
     const text = new KernelError('open /proc/1/pagemap', 13, { pid: 1 }).describe();
     expect(text).toMatch(/^Permission denied to open \/proc\/1\/pagemap for process 1: /);
     expect(text).not.toMatch(/run pagescope as root/);
-    if (hasPtraceCapability()) expect(text).toMatch(/already has root's ptrace privilege/);
+    if (hasPtraceCapability() && hasFileReadCapability())
+      expect(text).toMatch(/already has root's ptrace and file-reading privileges/);
   });
 });

@@ -169,7 +169,7 @@ export function seizeError(pid: number, errno: number): Error {
         ? `the ptrace policy (kernel.yama.ptrace_scope = ${scope}) allows tracing only descendants`
         : `pagescope lacks the privilege to trace it (another user's process, or a setuid/non-dumpable one)`;
     return new PagescopeError(
-      `Permission denied to attach to process ${pid}: ${policy}; ${privilegeAdvice()}.`,
+      `Permission denied to attach to process ${pid}: ${policy}; ${privilegeAdvice(undefined, undefined, true)}.`,
       'permission',
     );
   }
