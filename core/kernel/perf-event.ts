@@ -325,13 +325,13 @@ export class FaultSampler {
     if (!Number.isInteger(period) || period < 1)
       throw new PagescopeError(
         `The sampling period must be a whole number >= 1, not ${period}.`,
-        'bad-input',
+        'bad-request',
       );
     const bufferPages = options.bufferPages ?? 512;
     if (bufferPages < 1 || (bufferPages & (bufferPages - 1)) !== 0)
       throw new PagescopeError(
         `The perf buffer must be a power of two pages, not ${bufferPages}.`,
-        'bad-input',
+        'bad-request',
       );
     const callchain = options.callchain ?? true;
     const attr = pageFaultAttr({

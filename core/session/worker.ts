@@ -21,7 +21,7 @@ import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
 import { WatchDriver, type WatchFigures } from '../watch/driver.ts';
-import { childExitPhrase, endChild, whenExited } from '../watch/launch.ts';
+import { childExitPhrase, endChild, LaunchedProgramEnded, whenExited } from '../watch/launch.ts';
 import type { TickTiming } from '../watch/ticker.ts';
 import { aggregate, type ViewSpec } from './aggregate.ts';
 import { errorInfo } from './errors.ts';
@@ -360,10 +360,11 @@ async function main(): Promise<void> {
     worker = new SessionWorker(target);
   } catch (err) {
     target?.watcher?.close();
-    const child = target?.child ?? null;
+    const child = target?.child ?? (err instanceof LaunchedProgramEnded ? err.child : null);
+    const childPid = target?.pid ?? child?.pid ?? 0;
     // A launched program that ended before the first sample (`-- /bin/false`): say how it
     // ended, not the "does not exist" of the /proc read that failed.
-    if (child && target && !processAlive(target.pid)) await whenExited(child, 2000);
+    if (child && !processAlive(childPid)) await whenExited(child, 2000);
     const exit = child ? programExit(child) : null;
     endChild(child);
     if (exit) {
@@ -375,7 +376,7 @@ async function main(): Promise<void> {
         type: 'failed',
         error: {
           code: 'exited',
-          message: `The launched program (process ${target!.pid}) ${how} before its first sample.`,
+          message: `The launched program (process ${childPid}) ${how} before its first sample.`,
         },
         exit,
       });

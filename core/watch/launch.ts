@@ -22,6 +22,7 @@ import path from 'node:path';
 import { announceFallback, containLaunch, type Contained } from '../kernel/containment.ts';
 import { dieWithParent } from '../kernel/parent-death.ts';
 import { PagescopeError } from '../kernel/errors.ts';
+import { processAlive } from '../proc/processes.ts';
 import {
   closeRawFd,
   cont,
@@ -199,9 +200,25 @@ export function launchAndAttach(
     return { child, watcher, containment };
   } catch (err) {
     if (!released) closeRawFd(writeEnd);
+    // A program that ran and ended by itself while we attached (`sh -c 'exit 3'` on a busy
+    // machine) is not "does not exist": the caller learns how it ended from the child.
+    const endedByItself = stoppedAtExec && !processAlive(pid);
     if (traced) detach(pid, 0); // harmless ESRCH when already detached
     kill(pid, SIGKILL);
-    throw err;
+    throw endedByItself ? new LaunchedProgramEnded(child, command[0]) : err;
+  }
+}
+
+/** The launched program ran and ended while pagescope attached to it; `child` says how. */
+export class LaunchedProgramEnded extends PagescopeError {
+  constructor(
+    readonly child: ChildProcess,
+    program: string,
+  ) {
+    super(
+      `The launched program ${JSON.stringify(program)} ended while pagescope attached to it.`,
+      'exited',
+    );
   }
 }
 

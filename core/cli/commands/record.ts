@@ -206,6 +206,9 @@ export async function recordCommand(
   // before a session starts and a file is written; the session's attach checks again.
   if (sel && options.pid !== undefined) preflight(pidArg, { force: options.force });
 
+  // The wall time starts before the session does: every tick is stamped after it (a frame
+  // stamped before the recorder exists may still be its first), so it holds the ticks' span.
+  const startedAt = performance.now();
   let stopReason: string | null = null;
   let wake: (() => void) | null = null;
   const stop = (reason: string): void => {
@@ -296,8 +299,6 @@ export async function recordCommand(
       });
   };
 
-  // The wall time starts before the recorder can see a first tick, so it holds the ticks' span.
-  const startedAt = performance.now();
   let ticks = 0;
   // The summary's timing: the recorded ticks' own times and skipped counts (what `report` reads).
   let firstT = NaN;
