@@ -4,12 +4,18 @@
  * and the `who` events name both functions, each with the pages of its range; off again, they
  * stop. Every event matches the protocol's schema. A recording refuses setWho in one sentence.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostEventSchema, type HostEvent, type Response } from '../protocol/messages.ts';
 import type { WhoEvent } from '../protocol/who.ts';
 import { buildWhoWriter, PAGES, WhoWriter } from '../../testing/who-target.ts';
 import { eventually, until } from '../../testing/wait.ts';
+import { readRecording } from '../record/reader.ts';
+import { upload } from '../../testing/recording-upload.ts';
+import { CLI } from '../../testing/watch-support.ts';
+import { MAX_SPEED } from '../protocol/recording.ts';
 import { HostService } from './service.ts';
 
 let build: ReturnType<typeof buildWhoWriter>;
@@ -95,4 +101,93 @@ describe('setWho and who events', () => {
     expect(none).toMatchObject({ ok: false, error: { code: 'unknown-session' } });
     await service.closeAll();
   });
+
+  it('in replay, a --who recording sends the writers it recorded as who events', async (ctx) => {
+    const w = await WhoWriter.start(build.exe);
+    const file = path.join(build.dir, 'who.pgsrec');
+    const range = (a: number): string => `${hex(a)}-${hex(a + PAGES * 4096)}`;
+    const rec = spawn(
+      process.execPath,
+      [CLI, 'record', '--pid', String(w.pid), '--watch', range(w.rangeA)].concat([
+        '--watch',
+        range(w.rangeB),
+        '--interval',
+        '100',
+        '--who',
+        '-o',
+        file,
+      ]),
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    rec.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const service = new HostService();
+    const events: HostEvent[] = [];
+    const conn = service.connect({ frame: () => {}, event: (e) => events.push(e) });
+    try {
+      await until(
+        () => `the recorder to start (${err})`,
+        () => fs.existsSync(file) && readRecording(file).ticks.length > 1,
+        60_000,
+      );
+      for (let i = 0; i < 2; i++) {
+        await w.run('go');
+        const n = readRecording(file).ticks.length;
+        await until('two more ticks', () => readRecording(file).ticks.length >= n + 2, 60_000);
+      }
+      rec.kill('SIGINT');
+      await until('the recorder to end', () => rec.exitCode !== null, 60_000);
+      if (/perf is not allowed/.test(err)) ctx.skip(err.trim());
+      const recorded = readRecording(file);
+      const want = new Map<string, number>();
+      for (const r of recorded.who.values())
+        for (const x of r.writers) want.set(x.fn, (want.get(x.fn) ?? 0) + x.pages);
+      expect(want.get('fill_alpha') ?? 0).toBeGreaterThan(0);
+
+      const { uploadId } = await upload(conn, 'who.pgsrec', fs.readFileSync(file));
+      const opened = await conn.handle({
+        id: 1,
+        method: 'openRecording',
+        params: { source: { uploadId } },
+      });
+      expect(opened.ok, JSON.stringify(opened)).toBe(true);
+      const sessionId = (opened as { result: { sessionId: number } }).result.sessionId;
+      const refused = await conn.handle({
+        id: 2,
+        method: 'setWho',
+        params: { sessionId, period: 1 },
+      });
+      expect(refused).toMatchObject({
+        ok: false,
+        error: { message: expect.stringMatching(/recording/) },
+      });
+      await conn.handle({
+        id: 3,
+        method: 'replayControl',
+        params: { sessionId, index: 0, speed: MAX_SPEED, playing: true },
+      });
+      const got = (): Map<string, number> => {
+        const m = new Map<string, number>();
+        // By tick: the first tick is sent on opening and again when played from the start.
+        const byTick = new Map<number, WhoEvent>();
+        for (const e of events) if (e.event === 'who') byTick.set(e.tick, e);
+        for (const e of byTick.values())
+          for (const x of e.who.writers) m.set(x.fn, (m.get(x.fn) ?? 0) + x.pages);
+        return m;
+      };
+      // Every recorded writer's pages, exactly, once the replay has played through.
+      await eventually(
+        'the replay to send every recorded writer',
+        () => {
+          expect(got()).toEqual(want);
+        },
+        60_000,
+      );
+      for (const e of events) expect(hostEventSchema.safeParse(e).success).toBe(true);
+    } finally {
+      rec.kill('SIGKILL');
+      await service.closeAll();
+      w.kill();
+    }
+  }, 120_000);
 });
