@@ -23,6 +23,7 @@ import { focusFirst, installShortcuts, toggleHelp } from './shortcuts.ts';
 import { StatusLine } from './StatusLine.tsx';
 import { useApp } from './store.ts';
 import { Timeline } from './timeline/Timeline.tsx';
+import { WritersPanel } from './who/WritersPanel.tsx';
 
 function Welcome() {
   const ended = useApp((s) => s.ended);
@@ -163,6 +164,7 @@ export function App() {
               <Legend />
               <Timeline />
               <div className="recording-panels">
+                <WritersPanel />
                 <ComparePanel />
                 <AnalyticsPanel />
               </div>
