@@ -42,8 +42,8 @@ function WriterTable({
       <thead>
         <tr>
           <th scope="col">{title}</th>
-          <th scope="col">Pages, last tick</th>
-          <th scope="col">Share, last tick</th>
+          <th scope="col">Pages, latest tick</th>
+          <th scope="col">Share, latest tick</th>
           <th scope="col">Pages, since on</th>
           <th scope="col">Share, since on</th>
         </tr>
@@ -119,11 +119,11 @@ export function WritersPanel() {
           <p data-testid="who-summary">
             {fmt.format(totals.pages)} pages written over {fmt.format(totals.ticks.size)}{' '}
             {totals.ticks.size === 1 ? 'tick' : 'ticks'}
-            {last ? `; last tick (${last.tick}): ${fmt.format(last.who.attributedPages)}` : ''}.
-            {totals.estimated ? ' Pages are estimated (samples × period).' : ''}
-            {last && last.who.lost > 0
-              ? ` ${fmt.format(last.who.lost)} samples lost last tick.`
+            {last
+              ? `; the latest tick with writes (${last.tick}): ${fmt.format(last.who.attributedPages)}`
               : ''}
+            .{totals.estimated ? ' Pages are estimated (samples × period).' : ''}
+            {last && last.who.lost > 0 ? ` ${fmt.format(last.who.lost)} samples lost in it.` : ''}
           </p>
           <WriterTable
             title="Function"
