@@ -2,7 +2,8 @@
  * "Who writes" in real Chromium through the real web host (issue 23): attach to the C fixture
  * (two threads writing two ranges from fill_alpha and fill_beta), watch both ranges, turn on
  * "Who writes" in the Writers panel, and both functions and both threads are listed with their
- * pages; axe reports nothing.
+ * pages; the keyboard cursor on a written VMA names its writers in the tooltip and the live
+ * region; axe reports nothing.
  */
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -106,6 +107,27 @@ describe.skipIf(missing !== null)('who writes in the UI', () => {
     const alpha = functions.getByRole('row', { name: /fill_alpha/ });
     const cells = await alpha.getByRole('cell').allTextContents();
     expect(Number(cells[2].replace(/,/g, ''))).toBeGreaterThanOrEqual(PAGES * 0.95);
+
+    // The keyboard cursor on range A's VMA: its tooltip (and its sentence) names its writer.
+    const start = await page.evaluate(`(() => {
+      const s = window.__pagescope.useApp.getState();
+      const v = s.vmas.find((x) => x.startPage * 4096 <= ${w.rangeA} && ${w.rangeA} < x.endPage * 4096);
+      return v ? v.start : null;
+    })()`);
+    expect(start).not.toBeNull();
+    await page
+      .locator(`.vma-row[title^="${String(start)}"]`)
+      .first()
+      .click();
+    await page.locator('.heatmap').focus();
+    const tip = page.getByTestId('heatmap-tip');
+    await until('the tooltip to name the writer', async () => {
+      await page.keyboard.press('ArrowRight');
+      return /Latest writers: .*fill_alpha in writer-a/.test((await tip.textContent()) ?? '');
+    });
+    await until('the live region to say it', async () =>
+      /fill_alpha/.test((await page.getByTestId('heatmap-live').textContent()) ?? ''),
+    );
 
     await screenshot(page, 'who-writers-panel');
     const vs = await axeViolations(page);

@@ -125,7 +125,10 @@ describe('who events', () => {
     expect(s.enabled).toBe(false);
     expect(s.totals.pages).toBe(2);
     expect(s.last?.tick).toBe(1);
-    expect(vmaWritersText('0x00007f0000', s)).toBe('Writers last tick: g in t 75%, h in u 25%');
+    expect(vmaWritersText('0x00007f0000', s)).toBe('Latest writers: g in t 75%, h in u 25%');
     expect(vmaWritersText('0x1000', s)).toBeNull();
+    // A later tick that wrote elsewhere leaves this VMA's latest writers.
+    s = onWho(s, ev(2, 2, tick([w('k', 't', 1, 1)])));
+    expect(vmaWritersText('0x7f0000', s)).toMatch(/^Latest writers: g in t/);
   });
 });

@@ -42,7 +42,7 @@ export interface WhoState {
   refused: string | null;
   last: { tick: number; who: WhoTickInfo } | null;
   totals: WhoTotals;
-  /** The last tick's writers of each VMA, by start address (number, from "0x..."). */
+  /** Each VMA's writers in the latest tick that wrote in it, by start address (from "0x..."). */
   byVma: Map<number, WhoVma>;
 }
 
@@ -129,11 +129,12 @@ export function onWho(s: WhoState, e: WhoEvent): WhoState {
     ...base,
     last: { tick: e.tick, who: e.who },
     totals: addTick(base.totals, e.tick, e.who),
-    byVma: new Map(e.who.vmas.map((v) => [parseInt(v.start, 16), v])),
+    // Each VMA keeps the writers of the latest tick that wrote in it.
+    byVma: new Map([...base.byVma, ...e.who.vmas.map((v) => [parseInt(v.start, 16), v] as const)]),
   };
 }
 
-/** The words for a VMA's top writers in the last tick, or null (nothing known). */
+/** The words for a VMA's top writers in the latest tick that wrote there, or null. */
 export function vmaWritersText(start: string, s: WhoState = useWho.getState()): string | null {
   const v = s.byVma.get(parseInt(start, 16));
   if (!v || v.writers.length === 0) return null;
@@ -141,7 +142,7 @@ export function vmaWritersText(start: string, s: WhoState = useWho.getState()): 
   const parts = v.writers.map(
     (w) => `${w.fn} in ${w.thread} ${total > 0 ? Math.round((100 * w.pages) / total) : 0}%`,
   );
-  return `Writers last tick: ${parts.join(', ')}`;
+  return `Latest writers: ${parts.join(', ')}`;
 }
 
 /** Forget everything (session ended, another one started). */
