@@ -130,7 +130,12 @@ describe.skipIf(missing !== null)('who writes in the UI', () => {
     );
 
     await screenshot(page, 'who-writers-panel');
-    const vs = await axeViolations(page);
-    expect(describeViolations(vs)).toBe('');
+    let report = '';
+    for (const scheme of ['dark', 'light'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const vs = await axeViolations(page);
+      if (vs.length) report += `${scheme}:\n${describeViolations(vs)}\n`;
+    }
+    expect(report).toBe('');
   }, 180_000);
 });

@@ -164,9 +164,10 @@ export function App() {
               <Legend />
               <Timeline />
               <div className="recording-panels">
-                <WritersPanel />
                 <ComparePanel />
                 <AnalyticsPanel />
+                {/* Last: its tables grow and shrink each tick, and must not move the others. */}
+                <WritersPanel />
               </div>
             </>
           ) : (
