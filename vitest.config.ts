@@ -21,6 +21,7 @@ const UNIT = [
   'core/watch/overhead-budget.test.ts',
   'core/record/format.test.ts',
   'core/who/who-record.test.ts',
+  'core/host/who-event.test.ts',
   'core/record/analytics.test.ts',
   'core/record/report-timing.test.ts',
   'core/record/export-names.test.ts',

@@ -4,6 +4,7 @@
  * of ticks) and a replay session's recording (opened once, then a frame per request).
  */
 import type { Frame } from '../protocol/frame.ts';
+import type { WhoTickInfo } from '../protocol/who.ts';
 import type { ErrorInfo, TickCounters } from '../protocol/messages.ts';
 import type { RecordingSummary } from '../protocol/recording.ts';
 import type { VmaTable } from '../record/reader.ts';
@@ -41,5 +42,6 @@ export type ToReplay =
 export type FromReplay =
   | ReplayOpened
   | { type: 'failed'; error: ErrorInfo }
-  | { type: 'frame'; seq: number; frame: Frame }
+  /** `who`: the tick's writers, in recordings made with --who (as the UI gets them). */
+  | { type: 'frame'; seq: number; frame: Frame; who?: WhoTickInfo }
   | { type: 'answer'; seq: number; answer: JobAnswer };

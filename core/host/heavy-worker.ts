@@ -12,6 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PagescopeError } from '../kernel/errors.ts';
 import type { Frame } from '../protocol/frame.ts';
+import { whoTickInfo } from './who-event.ts';
 import type { Recording } from '../record/reader.ts';
 import type { FromReplay, HeavyInit, HeavyJob, JobAnswer, ToReplay } from './heavy-protocol.ts';
 import {
@@ -94,7 +95,8 @@ function serveReplay(source: HeavyInit & { mode: 'replay' }): void {
       post({ type: 'answer', seq: m.seq, answer: { ok: false, error: jobErrorInfo(err) } });
       return;
     }
-    post({ type: 'frame', seq: m.seq, frame }, buffersOf(frame));
+    const who = rec.who.get(m.index);
+    post({ type: 'frame', seq: m.seq, frame, who: who && whoTickInfo(who) }, buffersOf(frame));
   });
 }
 

@@ -250,11 +250,17 @@ export class ReplaySession {
     const index = this.inFlight.index;
     this.inFlight = null;
     this.deliver(m.frame, index);
+    if (m.who)
+      this.emit({ event: 'who', sessionId: this.sessionId, tick: m.frame.tick, who: m.who });
     if (this.again) {
       this.again = false;
       this.show();
     } else this.schedule();
   };
+
+  private emit(e: HostEvent): void {
+    for (const l of this.eventListeners) l(e);
+  }
 
   /** Sends a decoded tick, its VMA table first when it changed. */
   private deliver(f: Frame, index: number): void {

@@ -29,6 +29,7 @@ import { errorInfo } from '../session/errors.ts';
 import { Session, type SessionOptions } from '../session/session.ts';
 import { RecordingDesk, type HostedSession, type RecordingHostOptions } from './recording-desk.ts';
 import { UploadBudget, uploadQuotaFromEnv } from './uploads.ts';
+import { whoTickInfo } from './who-event.ts';
 
 export interface ClientSink {
   frame(frame: Frame): void;
@@ -261,6 +262,15 @@ export class HostConnection {
       return {};
     },
     getHistory: (p) => this.session(p.sessionId).getHistory(),
+    setWho: (p) => {
+      const s = this.session(p.sessionId);
+      if (!(s instanceof Session))
+        throw new PagescopeError(
+          'This is a recording: its writers are those it recorded (record --who), shown as it plays.',
+          'unsupported',
+        );
+      return s.setWho(p.period);
+    },
   };
 
   /** The desk's handlers, looked up when called (the desk is made in the constructor). */
@@ -329,6 +339,10 @@ export class HostConnection {
       if (e.event === 'sessionEnded') void this.forgetSession(s.sessionId);
       this.sink.event(e);
     });
+    if (s instanceof Session)
+      s.onWho((tick, who) =>
+        this.sink.event({ event: 'who', sessionId: s.sessionId, tick, who: whoTickInfo(who) }),
+      );
     // The first 'vmas' event was posted before anyone listened: replay it.
     if (s.vmas.length)
       this.sink.event({

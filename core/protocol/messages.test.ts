@@ -17,6 +17,7 @@ import {
   type VmaInfo,
 } from './messages.ts';
 import { HISTOGRAM_WIDTH } from './page-bits.ts';
+import { WHO_EVENT_WRITERS } from './who.ts';
 import { decodeFrame, encodeFrame } from './wire.ts';
 
 const frame = (): Frame => ({
@@ -58,7 +59,7 @@ describe('inferred types', () => {
   it('keep unions and optional fields', () => {
     expectTypeOf<VmaInfo['watched']>().toEqualTypeOf<'no' | 'yes' | 'partial' | 'refused'>();
     expectTypeOf<VmaInfo['label']>().toEqualTypeOf<string | undefined>();
-    expectTypeOf<HostEvent['event']>().toEqualTypeOf<'sessionEnded' | 'vmas' | 'warning'>();
+    expectTypeOf<HostEvent['event']>().toEqualTypeOf<'sessionEnded' | 'vmas' | 'warning' | 'who'>();
     expectTypeOf<Method>().toEqualTypeOf<
       | 'hello'
       | 'listProcesses'
@@ -76,6 +77,7 @@ describe('inferred types', () => {
       | 'resetWritten'
       | 'getHistory'
       | RecordingMethod
+      | 'setWho'
     >();
     expectTypeOf<Params<'attach'>>().toEqualTypeOf<{ pid: number; force?: boolean | undefined }>();
     expectTypeOf<Result<'attach'>['launched']>().toEqualTypeOf<boolean>();
@@ -109,6 +111,33 @@ describe('schemas', () => {
         .success,
     ).toBe(true);
     expect(hostEventSchema.safeParse({ event: 'other', sessionId: 1 }).success).toBe(false);
+  });
+
+  it('bound who events and setWho requests', () => {
+    const who = { period: 1, estimated: false, attributedPages: 3, lost: 0, vmas: [] };
+    const writer = {
+      fn: 'f',
+      module: 'm',
+      thread: 't',
+      tid: 1,
+      pages: 3,
+      share: 1,
+      partial: false,
+    };
+    const event = (writers: unknown[]) => ({
+      event: 'who',
+      sessionId: 1,
+      tick: 2,
+      who: { ...who, writers },
+    });
+    expect(hostEventSchema.safeParse(event([writer])).success).toBe(true);
+    expect(
+      hostEventSchema.safeParse(event(Array(WHO_EVENT_WRITERS + 1).fill(writer))).success,
+    ).toBe(false);
+    expect(hostEventSchema.safeParse(event([{ ...writer, share: 1.5 }])).success).toBe(false);
+    expect(methods.setWho.params.safeParse({ sessionId: 1, period: null }).success).toBe(true);
+    expect(methods.setWho.params.safeParse({ sessionId: 1, period: 0 }).success).toBe(false);
+    expect(methods.setWho.params.safeParse({ sessionId: 1, period: 1.5 }).success).toBe(false);
   });
 
   it('define every method with params and a result', () => {

@@ -31,6 +31,7 @@ import {
 } from './constants.ts';
 import { ERROR_CODE_LIST } from './errors.ts';
 import { recordingMethods } from './recording.ts';
+import { whoEventSchema, whoMethods } from './who.ts';
 import {
   addressRangeSchema,
   emptySchema as empty,
@@ -47,6 +48,7 @@ import {
 export { PROTOCOL_VERSION } from './constants.ts';
 
 export * from './shapes.ts';
+export * from './who.ts';
 
 // ---- Methods: params (validated by the hosts) and results ----
 
@@ -140,6 +142,8 @@ export const methods = {
   },
   /** Recordings: recording.ts. */
   ...recordingMethods,
+  /** Who writes it: who.ts. */
+  ...whoMethods,
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 
 export type Method = keyof typeof methods;
@@ -192,5 +196,6 @@ export const hostEventSchema = z.discriminatedUnion('event', [
     totalPages: z.number(),
   }),
   z.object({ event: z.literal('warning'), sessionId: z.number(), message: z.string() }),
+  whoEventSchema,
 ]);
 export type HostEvent = z.infer<typeof hostEventSchema>;

@@ -313,6 +313,11 @@ export class Session {
     await this.call({ op: 'unwatch' });
   }
 
+  /** Starts (one write fault sampled in `period`) or stops naming each tick's writers (onWho). */
+  async setWho(period: number | null): Promise<{ enabled: boolean }> {
+    return (await this.call({ op: 'who', period })) as { enabled: boolean };
+  }
+
   async resetWritten(): Promise<void> {
     await this.call({ op: 'reset' });
   }

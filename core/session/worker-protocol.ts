@@ -36,7 +36,9 @@ export interface ProgramExit {
 export type WorkerCall =
   | { op: 'watch'; ranges: AddressRange[]; vmaIndices: number[] }
   | { op: 'unwatch' }
-  | { op: 'reset' };
+  | { op: 'reset' }
+  /** Start (period) or stop (null) naming each tick's writers; refused where perf is. */
+  | { op: 'who'; period: number | null };
 
 export type ToWorker =
   | { type: 'setView'; view: ViewSpec }

@@ -80,13 +80,13 @@ class SessionWorker {
   }
 
   start(): void {
+    // One hook for the session's life: the attributor may be opened and closed later (setWho).
+    this.driver.onCollect((step) => {
+      if (this.who) this.whoTick = this.who.tick(step.written);
+    });
     if (init.who) {
       try {
-        const who = WhoAttributor.open(this.pid, { period: init.who.period, byVma: true });
-        this.who = who;
-        this.driver.onCollect((step) => {
-          this.whoTick = who.tick(step.written);
-        });
+        this.who = WhoAttributor.open(this.pid, { period: init.who.period, byVma: true });
       } catch (err) {
         post({ type: 'warning', message: userMessage(err) });
       }
@@ -304,6 +304,17 @@ class SessionWorker {
       case 'reset':
         this.driver.reset();
         return {};
+      case 'who': {
+        // Opened before the old one closes: a refusal leaves things as they were.
+        const next =
+          call.period === null
+            ? null
+            : WhoAttributor.open(this.pid, { period: call.period, byVma: true });
+        this.who?.close();
+        this.who = next;
+        this.whoTick = null;
+        return { enabled: next !== null };
+      }
     }
   }
 

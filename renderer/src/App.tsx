@@ -23,6 +23,7 @@ import { focusFirst, installShortcuts, toggleHelp } from './shortcuts.ts';
 import { StatusLine } from './StatusLine.tsx';
 import { useApp } from './store.ts';
 import { Timeline } from './timeline/Timeline.tsx';
+import { WritersPanel } from './who/WritersPanel.tsx';
 
 function Welcome() {
   const ended = useApp((s) => s.ended);
@@ -165,6 +166,8 @@ export function App() {
               <div className="recording-panels">
                 <ComparePanel />
                 <AnalyticsPanel />
+                {/* Last: its tables grow and shrink each tick, and must not move the others. */}
+                <WritersPanel />
               </div>
             </>
           ) : (

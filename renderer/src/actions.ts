@@ -9,6 +9,7 @@ import type { HostEvent, SessionInfo } from '../../core/protocol/messages.ts';
 import { vmaName } from '../../core/protocol/vma-name.ts';
 import { superviseLink } from './connection.ts';
 import { demoSpan } from './demo.ts';
+import { handleWhoEvent } from './who/actions.ts';
 import { explain } from './explain.ts';
 import { frameHub } from './frames.ts';
 import {
@@ -89,6 +90,8 @@ function onEvent(ev: HostEvent): void {
     notify('warning', ev.message, 'session');
   } else if (ev.event === 'sessionEnded') {
     endSession(ev.reason);
+  } else if (ev.event === 'who') {
+    handleWhoEvent(ev);
   }
 }
 

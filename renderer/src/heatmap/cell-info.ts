@@ -8,6 +8,7 @@ import type { Frame } from '../../../core/protocol/frame.ts';
 import type { VmaInfo } from '../../../core/protocol/messages.ts';
 import { vmaName } from '../../../core/protocol/vma-name.ts';
 import { addressAtIndex, vmaAtIndex } from '../store.ts';
+import { vmaWritersText } from '../who/store.ts';
 import { fmt } from '../theme.ts';
 import type { DisplaySpace } from './display-space.ts';
 import type { HeatStore } from './heat.ts';
@@ -19,6 +20,8 @@ export interface CellInfo {
   address: string;
   vma: string | null;
   categories: string;
+  /** The VMA's top writers last tick (Who writes on), or null. */
+  writers?: string | null;
 }
 
 export function cellInfo(
@@ -70,10 +73,11 @@ export function cellInfo(
       ? `${vmaName(v.path) || v.label || '[' + v.kind + ']'} · ${v.perms} · ${v.start}–${v.end}`
       : null,
     categories: cats,
+    writers: v ? vmaWritersText(v.start) : null,
   };
 }
 
 /** The sentence a screen reader hears for a cell. */
 export function cellSentence(c: CellInfo): string {
-  return [c.address, c.vma, c.categories].filter(Boolean).join('. ') + '.';
+  return [c.address, c.vma, c.categories, c.writers].filter(Boolean).join('. ') + '.';
 }

@@ -28,6 +28,7 @@ export function tipLines(info: CellInfo): Array<{ cls: string; text: string }> {
   const lines = [{ cls: 'tip-addr', text: info.address }];
   if (info.vma) lines.push({ cls: 'tip-vma', text: info.vma });
   lines.push({ cls: 'tip-cats', text: info.categories });
+  if (info.writers) lines.push({ cls: 'tip-writers', text: info.writers });
   return lines;
 }
 
