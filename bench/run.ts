@@ -16,6 +16,7 @@ import { EXPORTER_NAME, exporterCases } from './cases/exporter.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
 import { BIG_RECORD_NAME, bigProcessCases, COLD_SCAN_NAME } from './cases/big-process.ts';
 import { REAL_TARGET_NAMES, realTargetCases } from './cases/real-targets.ts';
+import { WHO_COST_NAMES, whoCostCases } from './cases/who-cost.ts';
 import { RECORD_NAME, recordCases } from './cases/record.ts';
 import { scaleScanCase, scanCases, SCALE_NAME } from './cases/scan.ts';
 import { sessionCases } from './cases/session.ts';
@@ -62,6 +63,7 @@ const GROUPS: CaseGroup[] = [
   { names: [COLD_SCAN_NAME, BIG_RECORD_NAME], run: bigProcessCases },
   { names: [EXPORTER_NAME], run: exporterCases },
   { names: REAL_TARGET_NAMES, run: realTargetCases },
+  { names: WHO_COST_NAMES, run: whoCostCases },
 ];
 
 /** Cases of the issue that need parts not built yet: listed so the report shows the gap. */
