@@ -127,7 +127,9 @@ export async function newcomerPath(page: Page, label: string): Promise<void> {
   );
   step('written pages counted');
   // The cost of being watched is on screen, said as an estimate, and can be bounded.
-  expect(await statusText(page)).toMatch(/ · est\. overhead \d+(\.\d)?% · /);
+  expect(await statusText(page)).toMatch(
+    / · est\. overhead \d+(\.\d)?%( \(\d+(\.\d)?-\d+(\.\d)?%\))? · /,
+  );
   await page.getByLabel('Max overhead').selectOption('1');
   await until('the bound in the store', () =>
     page.evaluate('window.__pagescope.useApp.getState().maxOverheadPct === 1'),
