@@ -19,6 +19,7 @@ const UNIT = [
   'core/watch/ticker.test.ts',
   'core/watch/refusal.test.ts',
   'core/watch/overhead-budget.test.ts',
+  'core/watch/sample-error.test.ts',
   'core/record/format.test.ts',
   'core/who/who-record.test.ts',
   'core/host/who-event.test.ts',

@@ -1,7 +1,8 @@
 /* Test fixture (core/exporter tests, bench): dirties memory at a known rate. It writes one byte to
  * RATE pages per second of a REGION-page anonymous mapping (REGION a multiple of 512), in steps of
- * RATE/100 pages every 10 ms on an absolute clock (so a late step catches up and the rate over
- * any second stays RATE). It goes round the region striding across its 2 MiB blocks (page k of
+ * about RATE/100 pages every 10 ms on an absolute clock (so a late step catches up and the rate over
+ * any second stays RATE; step k writes RATE*(k+1)/100 - RATE*k/100 pages, so a RATE that is not a
+ * multiple of 100 is kept too: 250 was written as 2 a step, 200 pages/s, until 5 Dec 2026). It goes round the region striding across its 2 MiB blocks (page k of
  * block 0, of block 1, ..., then page k+1 of each), so every block gets its share of each tick's
  * writes: a watch that samples whole blocks (core/watch/watcher.ts) sees the rate, not a burst
  * when the writer passes its block. Each page is written once per round: while a round takes
@@ -35,10 +36,11 @@ int main(int argc, char **argv) {
   memset(mem, 1, (size_t)region * 4096);
   printf("ready\n");
   fflush(stdout);
-  long step = rate / 100, at = 0;
+  long at = 0, k = 0;
   struct timespec next;
   clock_gettime(CLOCK_MONOTONIC, &next);
-  for (unsigned char v = 2;; v++) {
+  for (unsigned char v = 2;; v++, k++) {
+    long step = rate * (k % 100 + 1) / 100 - rate * (k % 100) / 100;
     for (long i = 0; i < step; i++) {
       mem[((at % blocks) * 512 + at / blocks) * 4096] = (char)v;
       if (++at == region) at = 0;

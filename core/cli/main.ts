@@ -90,7 +90,7 @@ export function buildProgram(): Command {
     .option('--all-ranges', 'with --json: print every written range (default: the first 1000)')
     .option(
       '--max-overhead <pct>',
-      "keep the target's estimated slowdown under PCT percent, with room for the estimate's error, by sampling pages (default: exact)",
+      "keep the target's estimated slowdown under PCT percent, with room for the estimate's error, by sampling pages (default: exact; 100: exact too)",
     )
     .option('--force', 'attach even when the target runs under a seccomp filter')
     .option(
@@ -223,7 +223,7 @@ export function buildProgram(): Command {
     .option('--interval <ms>', 'milliseconds between samples of each process (default 1000)')
     .option(
       '--max-overhead <pct>',
-      "keep each target's estimated slowdown under PCT percent by sampling (default 2)",
+      "keep each target's estimated slowdown under PCT percent by sampling (default 2; 100: exact)",
     )
     .option(
       '--top-vmas <n>',

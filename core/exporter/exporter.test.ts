@@ -35,9 +35,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('pagescope exporter', () => {
   it('serves the dirty rate of a writer with a known rate (within 10%), with its labels; promtool accepts it; SIGTERM leaves no trace', async () => {
     const w = track(await startWriter(exe, RATE));
-    // --max-overhead 100: a sample wide enough that the rate is the writer's within 10% (under
-    // the default 2% this sleeping writer is watched through about 1 of its 64 blocks; the
-    // restart test below runs at the default).
+    // --max-overhead 100: no bound, an exact watch (under the default 2% this sleeping writer is
+    // watched through about 1 of its 64 blocks; the restart test below runs at the default).
     const e = track(
       await startExporter(['--comm', comm, '--listen', '127.0.0.1:0', '--max-overhead', '100']),
     );
@@ -72,6 +71,8 @@ describe('pagescope exporter', () => {
       'pagescope_tick_interval_seconds',
     ])
       expect(samples(body, name, match), name).toHaveLength(1);
+    // --max-overhead 100 is exact: the whole of every block watched.
+    expect(samples(body, 'pagescope_sample_ratio', match)[0].value).toBe(1);
     // 32768 pages touched, all resident; the estimate under the 2% bound (with its 1.25 room).
     expect(samples(body, 'pagescope_resident_bytes', match)[0].value).toBeGreaterThan(32768 * PAGE);
     expect(samples(body, 'pagescope_attached', match)[0].value).toBe(1);

@@ -68,7 +68,7 @@ describe('WriteWindow', () => {
     const w = new WriteWindow();
     w.push(tick(1000, [0, 10], { coverMs: 1000, fraction: 0.5, writtenEst: 20, errPages: 3 }));
     w.push(tick(2000, [0, 10], { coverMs: 1000, fraction: 0.5, writtenEst: 20, errPages: 4 }));
-    expect(w.dirtyRateError(2000)).toBeCloseTo(2.5, 9); // sqrt(9 + 16) / 2 s
+    expect(w.dirtyRateError(2000)).toBeCloseTo(3.5, 9); // (3 + 4) / 2 s: the same blocks each tick
     w.push(tick(3000, [0, 10], { coverMs: 1000 }));
     expect(w.dirtyRateError(500)).toBe(0); // the last tick alone: exact
     w.push(tick(4000, [0, 10], { coverMs: 1000, fraction: 0.5, errPages: -1 }));

@@ -273,6 +273,25 @@ describe('OverheadBudget', () => {
     expect(seen).toEqual([...Array(HOLD_TICKS - 1).fill(1 / 32), 1 / 16]);
   });
 
+  it('a bound of 100% bounds nothing: a paced writer that sleeps most of the tick stays exact', () => {
+    // The finding: rate-writer at 250 pages/s in 1,000 ms ticks, ~2 ms of CPU a tick (floored at
+    // MIN_CPU_SHARE: 50 ms), 25 us a fault: 250 faults = 6.25 ms = 12.5% of the floor; at 2,500
+    // pages/s 125%. An exporter at --max-overhead 100 sampled it at 1/2.
+    for (const pct of [100, 150]) {
+      const b = new OverheadBudget(pct, 25);
+      expect(b.start(32768, 1000)).toEqual({ fraction: 1, stretch: 1 });
+      for (const pages of [250, 2500, 32768])
+        expect(
+          b.next({ fraction: 1, stretch: 1 }, { ...load(pages, 1000), targetCpuMs: 2 }),
+        ).toEqual({ fraction: 1, stretch: 1 });
+    }
+    // Just under 100 still bounds (and samples such a writer).
+    const b = new OverheadBudget(99, 25);
+    expect(
+      b.next({ fraction: 1, stretch: 1 }, { ...load(2500, 1000), targetCpuMs: 2 }).fraction,
+    ).toBeLessThan(1);
+  });
+
   it('goes back to exact when the target stops writing', () => {
     let f = nextFraction(1, load(100_000));
     for (let i = 0; i < 10; i++) f = nextFraction(f, load(0));

@@ -28,7 +28,12 @@
  * ran is not divided by ~0, and does not widen the sample: a sleeping target keeps its sample
  * for its next burst), the extrapolation only ever widens one step, and the calibrated cost is
  * a median timed by the CPU clock (overhead.ts).
- * With no budget (null) the watch stays exact: fraction 1.
+ * With no budget (null) the watch stays exact: fraction 1. A bound of 100% (or more) is no bound
+ * either: the estimate is a share of the target's CPU time, and a paced writer that sleeps most
+ * of the tick reads near or over 100% with every page it writes (an exporter at
+ * --max-overhead 100 sampled two of three such writers at 1/2, one rate 21% low), so a user who
+ * allows all of the target's time gets the exact watch, whatever path set the bound (CLI, UI,
+ * exporter): start() and next() always say fraction 1 at the interval set.
  *
  * The estimate has an error of its own (overhead.ts: a target's fault cost 0.65-1.55x the
  * calibrated one, run to run), so the controller keeps the estimate under maxPct /
@@ -63,6 +68,8 @@ export const MIN_CPU_SHARE = 0.05;
 export const START_MIN_SHARE = 0.25;
 /** How far the calibrated fault cost may be from a target's own (overhead.ts). */
 export const ESTIMATE_ERROR = 1.25;
+/** A bound at or over this many percent bounds nothing: the watch stays exact (see top). */
+export const NO_BOUND_PCT = 100;
 
 /** What the controller sets: the sample fraction and the interval's stretch (1 = as set). */
 export interface BudgetChoice {
@@ -120,6 +127,11 @@ export class OverheadBudget {
     this.aimPct = maxPct / estimateError;
   }
 
+  /** All of the target's time allowed (maxPct >= NO_BOUND_PCT): the watch stays exact. */
+  get unbounded(): boolean {
+    return this.maxPct >= NO_BOUND_PCT;
+  }
+
   /**
    * The choice for the first tick of a watch of `watchedPages` pages at `intervalMs` (slow
    * start): the largest power-of-two fraction at which every sampled page faulting every tick
@@ -142,6 +154,7 @@ export class OverheadBudget {
     sampledPagesAt: (fraction: number) => number = (f) => f * watchedPages,
     cpuShare = 1,
   ): BudgetChoice {
+    if (this.unbounded) return { fraction: 1, stretch: 1 };
     const worstMs = (pages: number): number => (Math.max(0, pages) * this.usPerFault) / 1000;
     const share = Math.min(1, Math.max(START_MIN_SHARE, Number.isFinite(cpuShare) ? cpuShare : 1));
     const allowedMs = (Math.max(0, intervalMs) * this.aimPct * share) / 100;
@@ -155,6 +168,7 @@ export class OverheadBudget {
 
   /** The sample fraction and stretch for the next tick, given the current ones and this tick's load. */
   next(current: BudgetChoice, load: TickLoad): BudgetChoice {
+    if (this.unbounded) return { fraction: 1, stretch: 1 };
     const { fraction, stretch } = current;
     // The target's own CPU time in the tick when known (floored: a tick in which it barely ran
     // says little), else the tick's wall time.

@@ -46,11 +46,17 @@ const sampledIn = (t: PyTarget, f: number) => (p: number) =>
   blockSampled(Math.floor((t.startPage + p) / SAMPLE_BLOCK_PAGES), f);
 
 describe('ratioEstimate', () => {
-  it('is exact for a full sample and for blocks written alike', () => {
+  it('is exact for a full sample; blocks written alike still leave the unsampled ones open', () => {
     expect(ratioEstimate([5, 7], [10, 10], 2, 2, 20)).toEqual({ estimate: 12, error: 0 });
     const e = ratioEstimate([128, 128, 128], [512, 512, 512], 3, 12, 6144);
     expect(e.estimate).toBe(1536);
-    expect(e.error).toBe(0);
+    // Writes placed at random at 1/4: 96 a block's variance, 12^2 x 3/4 x 96 / 3 = 3456.
+    expect(e.error).toBeCloseTo(2 * Math.sqrt(3456), 6);
+    // Nothing written: nothing to spread.
+    expect(ratioEstimate([0, 0, 0], [512, 512, 512], 3, 12, 6144)).toEqual({
+      estimate: 0,
+      error: 0,
+    });
   });
 
   it('states a wider error for blocks that differ, and says so when nothing was sampled', () => {
