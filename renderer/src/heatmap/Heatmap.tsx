@@ -17,7 +17,9 @@
  * performance.measure('pagescope:heatmap-draw'). The canvas's data attributes say what the last
  * draw showed (draws, pagesPerCell, firstIndex/endIndex in host pages, squeezed stretches,
  * shownIndices in display cells; tableWaits: draws so far that kept the drawn VMA table because
- * the store's newer one had no frame yet) for tests and for inspection.
+ * the store's newer one had no frame yet) for tests and for inspection. With a writer picked in
+ * the Writers panel ("by writer"), writerCells counts the cells lit for its pages and
+ * writerCellsByVma gives them per VMA (JSON, by VMA start); the label says it in words.
  */
 import { useEffect, useRef } from 'react';
 import { brushY, type D3BrushEvent } from 'd3-brush';
@@ -42,6 +44,8 @@ import {
   vmaAtPoint,
 } from './hit-test.ts';
 import { HeatmapPainter } from './painter.ts';
+import { pickedRanges, useWho } from '../who/store.ts';
+import { highlightCells } from './writer-highlight.ts';
 import { tipLines, tipPosition, viewSummary, WAITING_SUMMARY } from './tooltip.ts';
 import {
   carryRange,
@@ -215,6 +219,9 @@ export function Heatmap() {
         tick = st.scrubTick;
       }
       const focused = document.activeElement === wrap;
+      const who = useWho.getState();
+      const picked = who.sessionId === st.session?.sessionId ? pickedRanges(who) : null;
+      const lit = picked ? highlightCells(picked.ranges, spaceState.vmas, space, layout) : null;
       const drawn = painter.paint({
         width: size.width,
         layout,
@@ -229,6 +236,7 @@ export function Heatmap() {
         selection: st.selection,
         focusedVma: st.focusedVma,
         cursor: focused ? cursor : null,
+        highlight: lit?.cells ?? null,
       });
       // The keyboard's tooltip follows its cell when the view moves (its words are only
       // announced on a move, in announceCursor).
@@ -243,6 +251,17 @@ export function Heatmap() {
       canvas.dataset.endIndex = String(hostEnd(space, layout.endIndex));
       canvas.dataset.shownIndices = String(layout.endIndex - layout.firstIndex);
       canvas.dataset.squeezed = String(space.segments.filter((g) => g.squeezed).length);
+      if (lit) {
+        canvas.dataset.writerCells = String(lit.cells.length);
+        canvas.dataset.writerCellsByVma = JSON.stringify(lit.byVma);
+      } else {
+        delete canvas.dataset.writerCells;
+        delete canvas.dataset.writerCellsByVma;
+      }
+      const litSentence =
+        lit && who.picked
+          ? ` ${lit.cells.length} cells highlighted with pages ${picked?.sampled ? 'sampled from the writes of' : 'written by'} ${who.picked.label} in the latest tick.`
+          : '';
       canvas.setAttribute(
         'aria-label',
         viewSummary({
@@ -253,7 +272,7 @@ export function Heatmap() {
           processName: st.session?.name ?? null,
           mode: st.mode,
           counters: frame.counters,
-        }),
+        }) + litSentence,
       );
     }
 
@@ -441,6 +460,9 @@ export function Heatmap() {
         schedule();
       }
     });
+    const unsubWho = useWho.subscribe((s, prev) => {
+      if (s.picked !== prev.picked || (s.picked && s.last !== prev.last)) schedule();
+    });
     const unsubTheme = onThemeChange(() => {
       luts = null;
       schedule();
@@ -449,6 +471,7 @@ export function Heatmap() {
       ro.disconnect();
       unsubHub();
       unsubStore();
+      unsubWho();
       unsubTheme();
       if (scheduled) cancelAnimationFrame(scheduled);
       svg.removeEventListener('pointermove', onMove);

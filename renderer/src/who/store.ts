@@ -4,8 +4,10 @@
  * on (a replay: every tick played so far, each counted once however often it is shown).
  *
  * The reducer (`addTick`) is pure and unit-tested; the zustand store only holds its result. Who
- * events carry writers per tick and per VMA, not per page: what the panel and the tooltip can
- * say is which functions and threads wrote how many pages, and which wrote in a given VMA.
+ * events carry writers per tick and per VMA, and the top writers' page ranges: the panel and the
+ * tooltip say which functions and threads wrote how many pages, and which wrote in a given VMA;
+ * a writer picked in the panel (`picked`) has its pages of the latest tick highlighted on the
+ * heatmap (`pickedRanges`: the "by writer" colour mode).
  */
 import { create } from 'zustand';
 import type { WhoEvent, WhoTickInfo, WhoVma } from '../../../core/protocol/who.ts';
@@ -44,6 +46,16 @@ export interface WhoState {
   totals: WhoTotals;
   /** Each VMA's writers in the latest tick that wrote in it, by start address (from "0x..."). */
   byVma: Map<number, WhoVma>;
+  /** The writer picked in the panel (its pages highlighted on the heatmap), or null. */
+  picked: PickedWriter | null;
+}
+
+/** A row of the panel picked for the heatmap's highlight. */
+export interface PickedWriter {
+  by: 'function' | 'thread';
+  /** The row's key (tickRows / addTick). */
+  key: string;
+  label: string;
 }
 
 export const emptyTotals = (): WhoTotals => ({
@@ -62,11 +74,45 @@ export const initialWho = (): WhoState => ({
   last: null,
   totals: emptyTotals(),
   byVma: new Map(),
+  picked: null,
 });
 
 export const useWho = create<WhoState>(() => initialWho());
 
-const fnKey = (fn: string, module: string): string => `${fn}\u0000${module}`;
+export const fnKey = (fn: string, module: string): string => `${fn}\u0000${module}`;
+
+/**
+ * The page ranges ([startPage, endPage) page numbers) the picked writer's samples hit in the
+ * latest tick with writes: every listed (function, thread) writer of the row joined. `sampled`
+ * says the pages are a sample (period > 1); `moreRanges` counts ranges the host left out;
+ * `missing` is true when the tick's writers carry no ranges (an older host or recording).
+ */
+export function pickedRanges(s: Pick<WhoState, 'picked' | 'last'>): {
+  ranges: Array<[number, number]>;
+  moreRanges: number;
+  sampled: boolean;
+  missing: boolean;
+} | null {
+  const p = s.picked;
+  if (!p || !s.last) return null;
+  const ranges: Array<[number, number]> = [];
+  let moreRanges = 0;
+  let missing = false;
+  for (const w of s.last.who.writers) {
+    const key = p.by === 'function' ? fnKey(w.fn, w.module) : String(w.tid);
+    if (key !== p.key) continue;
+    if (!w.ranges) missing = true;
+    else ranges.push(...w.ranges);
+    moreRanges += w.moreRanges ?? 0;
+  }
+  return { ranges, moreRanges, sampled: s.last.who.period > 1, missing };
+}
+
+/** Pick a writer's row for the highlight, or clear it when that row is picked already. */
+export function togglePicked(s: WhoState, p: PickedWriter): WhoState {
+  const same = s.picked !== null && s.picked.by === p.by && s.picked.key === p.key;
+  return { ...s, picked: same ? null : p };
+}
 
 function add(
   m: Map<string, WriterTotal>,
