@@ -19,7 +19,8 @@
  * shownIndices in display cells; tableWaits: draws so far that kept the drawn VMA table because
  * the store's newer one had no frame yet) for tests and for inspection. With a writer picked in
  * the Writers panel ("by writer"), writerCells counts the cells lit for its pages and
- * writerCellsByVma gives them per VMA (JSON, by VMA start); the label says it in words.
+ * writerCellsByVma gives them per VMA (JSON, by VMA start), writerHostSpan the host pages
+ * [first, end) the lit cells cover; the label says it in words.
  */
 import { useEffect, useRef } from 'react';
 import { brushY, type D3BrushEvent } from 'd3-brush';
@@ -254,9 +255,21 @@ export function Heatmap() {
       if (lit) {
         canvas.dataset.writerCells = String(lit.cells.length);
         canvas.dataset.writerCellsByVma = JSON.stringify(lit.byVma);
+        // The host pages the lit cells cover, [first, end): a test checks they are the writer's.
+        const n = lit.cells.length;
+        canvas.dataset.writerHostSpan = n
+          ? `${space.toHost(layout.firstIndex + lit.cells[0] * layout.pagesPerCell)},${hostEnd(
+              space,
+              Math.min(
+                layout.endIndex,
+                layout.firstIndex + (lit.cells[n - 1] + 1) * layout.pagesPerCell,
+              ),
+            )}`
+          : '';
       } else {
         delete canvas.dataset.writerCells;
         delete canvas.dataset.writerCellsByVma;
+        delete canvas.dataset.writerHostSpan;
       }
       const litSentence =
         lit && who.picked
@@ -461,7 +474,7 @@ export function Heatmap() {
       }
     });
     const unsubWho = useWho.subscribe((s, prev) => {
-      if (s.picked !== prev.picked || (s.picked && s.last !== prev.last)) schedule();
+      if (s.picked !== prev.picked || (s.picked && s.lastWriters !== prev.lastWriters)) schedule();
     });
     const unsubTheme = onThemeChange(() => {
       luts = null;

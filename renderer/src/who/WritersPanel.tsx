@@ -165,7 +165,7 @@ export function WritersPanel() {
             <p data-testid="who-picked">
               {lit?.missing && lit.ranges.length === 0
                 ? `${picked.label}: this ${replaying ? 'recording' : 'host'} has no page ranges per writer, so nothing is highlighted.`
-                : `Highlighted on the heatmap: the ${lit?.sampled ? 'sampled pages (one write in ' + String(last?.who.period) + ')' : 'pages'} ${picked.label} wrote in the latest tick${lit && lit.moreRanges > 0 ? ` (${fmt.format(lit.moreRanges)} more ranges not shown)` : ''}. Pick it again or press Escape to clear.`}
+                : `Highlighted on the heatmap: the ${lit?.sampled ? 'sampled pages (one write in ' + String(who.lastWriters?.who.period) + ')' : 'pages'} ${picked.label} wrote in the latest tick${lit && lit.moreRanges > 0 ? ` (${fmt.format(lit.moreRanges)} more ranges not shown)` : ''}. Pick it again or press Escape to clear.`}
             </p>
           )}
           <WriterTable

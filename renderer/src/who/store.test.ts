@@ -170,8 +170,11 @@ describe('picking a writer (the by-writer highlight)', () => {
     });
     s = togglePicked(s, { by: 'thread', key: '12', label: 'writer-b' });
     expect(pickedRanges(s)?.ranges).toEqual([[200, 204]]);
+    // A tick of other faults only (no writers) keeps the highlight of the last writes.
+    s = onWho(s, ev(1, 6, tick([])));
+    expect(pickedRanges(s)?.ranges).toEqual([[200, 204]]);
     // The pick follows the writer into the next tick, at a period: sampled pages.
-    s = onWho(s, ev(1, 6, tick([{ ...b, ranges: [[300, 301]] }], { period: 16, estimated: true })));
+    s = onWho(s, ev(1, 7, tick([{ ...b, ranges: [[300, 301]] }], { period: 16, estimated: true })));
     expect(pickedRanges(s)).toMatchObject({ ranges: [[300, 301]], sampled: true });
     s = togglePicked(s, { by: 'thread', key: '12', label: 'writer-b' });
     expect(s.picked).toBeNull();

@@ -43,6 +43,8 @@ export interface WhoState {
   /** The host's one sentence when it refused (perf not allowed...), shown under the toggle. */
   refused: string | null;
   last: { tick: number; who: WhoTickInfo } | null;
+  /** The latest tick that named writers (a tick of other faults only does not clear a highlight). */
+  lastWriters: { tick: number; who: WhoTickInfo } | null;
   totals: WhoTotals;
   /** Each VMA's writers in the latest tick that wrote in it, by start address (from "0x..."). */
   byVma: Map<number, WhoVma>;
@@ -72,6 +74,7 @@ export const initialWho = (): WhoState => ({
   pending: false,
   refused: null,
   last: null,
+  lastWriters: null,
   totals: emptyTotals(),
   byVma: new Map(),
   picked: null,
@@ -87,25 +90,26 @@ export const fnKey = (fn: string, module: string): string => `${fn}\u0000${modul
  * says the pages are a sample (period > 1); `moreRanges` counts ranges the host left out;
  * `missing` is true when the tick's writers carry no ranges (an older host or recording).
  */
-export function pickedRanges(s: Pick<WhoState, 'picked' | 'last'>): {
+export function pickedRanges(s: Pick<WhoState, 'picked' | 'lastWriters'>): {
   ranges: Array<[number, number]>;
   moreRanges: number;
   sampled: boolean;
   missing: boolean;
 } | null {
   const p = s.picked;
-  if (!p || !s.last) return null;
+  const last = s.lastWriters;
+  if (!p || !last) return null;
   const ranges: Array<[number, number]> = [];
   let moreRanges = 0;
   let missing = false;
-  for (const w of s.last.who.writers) {
+  for (const w of last.who.writers) {
     const key = p.by === 'function' ? fnKey(w.fn, w.module) : String(w.tid);
     if (key !== p.key) continue;
     if (!w.ranges) missing = true;
     else ranges.push(...w.ranges);
     moreRanges += w.moreRanges ?? 0;
   }
-  return { ranges, moreRanges, sampled: s.last.who.period > 1, missing };
+  return { ranges, moreRanges, sampled: last.who.period > 1, missing };
 }
 
 /** Pick a writer's row for the highlight, or clear it when that row is picked already. */
@@ -174,6 +178,7 @@ export function onWho(s: WhoState, e: WhoEvent): WhoState {
   return {
     ...base,
     last: { tick: e.tick, who: e.who },
+    lastWriters: e.who.writers.length ? { tick: e.tick, who: e.who } : base.lastWriters,
     totals: addTick(base.totals, e.tick, e.who),
     // Each VMA keeps the writers of the latest tick that wrote in it.
     byVma: new Map([...base.byVma, ...e.who.vmas.map((v) => [parseInt(v.start, 16), v] as const)]),
