@@ -197,5 +197,20 @@ describe.skipIf(missing !== null)('who writes in the UI', () => {
       await w.run('go');
       return (await canvas.getAttribute('data-writer-cells')) === null;
     });
+    // Picked again, it lights again; Escape on the heatmap clears it too.
+    await pickAlpha.click();
+    await until('the highlight again', async () => {
+      await w.run('go');
+      return Number((await canvas.getAttribute('data-writer-cells')) ?? 0) > 0;
+    });
+    await page.locator('.heatmap').focus();
+    await page.keyboard.press('Escape');
+    await until('the heatmap Escape to clear it', async () => {
+      await w.run('go');
+      return (
+        (await canvas.getAttribute('data-writer-cells')) === null &&
+        (await pickAlpha.getAttribute('aria-pressed')) === 'false'
+      );
+    });
   }, 240_000);
 });

@@ -398,6 +398,8 @@ export function Heatmap() {
       } else if (e.key === 'Escape') {
         anchor = null;
         useApp.setState({ selection: null, focusedVma: null });
+        // The writer picked in the Writers panel too: its highlight is on this canvas.
+        if (useWho.getState().picked) useWho.setState({ picked: null });
       } else return;
       e.preventDefault();
     };
@@ -515,7 +517,8 @@ export function Heatmap() {
       <p id="heatmap-help" className="sr-only">
         Arrow keys move a cursor from cell to cell, Shift with arrows selects pages, Enter picks the
         region under the cursor, plus and minus zoom, Page Up and Page Down scroll, Home shows all,
-        Escape clears. With a mouse: scroll to zoom, drag to pan, Shift-drag to select.
+        Escape clears the selection and a writer&apos;s highlight. With a mouse: scroll to zoom,
+        drag to pan, Shift-drag to select.
       </p>
       <p ref={liveRef} className="sr-only" aria-live="polite" data-testid="heatmap-live" />
     </div>
