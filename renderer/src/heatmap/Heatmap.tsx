@@ -46,7 +46,7 @@ import {
 } from './hit-test.ts';
 import { HeatmapPainter } from './painter.ts';
 import { pickedRanges, useWho } from '../who/store.ts';
-import { highlightCells } from './writer-highlight.ts';
+import { highlightCells, type WriterHighlight } from './writer-highlight.ts';
 import { tipLines, tipPosition, viewSummary, WAITING_SUMMARY } from './tooltip.ts';
 import {
   carryRange,
@@ -93,6 +93,11 @@ export function Heatmap() {
     let space: DisplaySpace = spaceState.space;
     let luts: { key: string; luts: Luts } | null = null;
     let pastHeat: { tick: number; heat: HeatStore | null } | null = null;
+    /**
+     * The picked writer's lit cells and what they were computed from: a redraw for the cursor or
+     * a frame with the same writers reuses them (20 writers x 256 ranges took 6 ms to map).
+     */
+    let litCache: { key: unknown[]; lit: WriterHighlight } | null = null;
     let scheduled = 0;
     let drawCount = 0;
     let tableWaits = 0;
@@ -222,7 +227,15 @@ export function Heatmap() {
       const focused = document.activeElement === wrap;
       const who = useWho.getState();
       const picked = who.sessionId === st.session?.sessionId ? pickedRanges(who) : null;
-      const lit = picked ? highlightCells(picked.ranges, spaceState.vmas, space, layout) : null;
+      let lit: WriterHighlight | null = null;
+      if (picked) {
+        const l = layout;
+        const key = [who.picked, who.lastWriters, spaceState.vmas, space, l.firstIndex, l.endIndex];
+        key.push(l.pagesPerCell, l.cols);
+        if (!litCache || key.some((x, i) => x !== litCache!.key[i]))
+          litCache = { key, lit: highlightCells(picked.ranges, spaceState.vmas, space, l) };
+        lit = litCache.lit;
+      } else litCache = null;
       const drawn = painter.paint({
         width: size.width,
         layout,
