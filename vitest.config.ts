@@ -14,6 +14,7 @@ import { defineConfig } from 'vitest/config';
 const UNIT = [
   'renderer/**/*.test.{ts,tsx}',
   'core/protocol/**/*.test.ts',
+  'core/who/page-ranges.test.ts',
   'core/session/aggregate.test.ts',
   'core/session/frame-builder.test.ts',
   'core/watch/ticker.test.ts',

@@ -3,7 +3,8 @@
  * (two threads writing two ranges from fill_alpha and fill_beta), watch both ranges, turn on
  * "Who writes" in the Writers panel, and both functions and both threads are listed with their
  * pages; the keyboard cursor on a written VMA names its writers in the tooltip and the live
- * region; axe reports nothing.
+ * region; picking fill_alpha lights the heatmap cells of range A and none of range B (the "by
+ * writer" colour mode), Escape clears it; axe reports nothing.
  */
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -129,6 +130,56 @@ describe.skipIf(missing !== null)('who writes in the UI', () => {
       /fill_alpha/.test((await page.getByTestId('heatmap-live').textContent()) ?? ''),
     );
 
+    // By writer: pick fill_alpha; the lit cells are range A's pages, not range B's.
+    const pickAlpha = functions.getByRole('button', { name: /fill_alpha/ });
+    await pickAlpha.click();
+    expect(await pickAlpha.getAttribute('aria-pressed')).toBe('true');
+    const canvas = page.getByTestId('heatmap');
+    const hostOf = (addr: number): Promise<unknown> =>
+      page.evaluate(`(() => {
+        const s = window.__pagescope.useApp.getState();
+        const p = Math.floor(${addr} / 4096);
+        const v = s.vmas.find((x) => x.startPage <= p && p < x.endPage);
+        return v ? v.offset + p - v.startPage : null;
+      })()`);
+    let lit = { cells: 0, span: '', ppc: 0, byVma: '' };
+    await until(
+      'fill_alpha pages lit on the heatmap',
+      async () => {
+        await w.run('go');
+        // One read of one draw's attributes (the next tick redraws them).
+        lit = (await page.evaluate(`(() => {
+          const d = document.querySelector('[data-testid="heatmap"]').dataset;
+          return {
+            cells: Number(d.writerCells ?? 0),
+            span: d.writerHostSpan ?? '',
+            ppc: Number(d.pagesPerCell),
+            byVma: d.writerCellsByVma ?? '{}',
+          };
+        })()`)) as typeof lit;
+        return lit.cells >= (0.95 * PAGES) / lit.ppc;
+      },
+      60_000,
+    );
+    const hostA = Number(await hostOf(w.rangeA));
+    const hostB = Number(await hostOf(w.rangeB));
+    const [first, end] = lit.span.split(',').map(Number);
+    // A cell of several pages may hold a page next to the range: one cell's slack each side.
+    const slack = lit.ppc - 1;
+    expect(first).toBeGreaterThanOrEqual(hostA - slack);
+    expect(end).toBeLessThanOrEqual(hostA + PAGES + slack);
+    expect(lit.cells).toBeLessThanOrEqual(Math.ceil(PAGES / lit.ppc) + 1);
+    // Range B's pages lie outside the lit span (beyond a shared boundary cell).
+    expect(hostB + PAGES <= first + slack || hostB >= end - slack).toBe(true);
+    const perVma = Object.values(JSON.parse(lit.byVma) as Record<string, number>);
+    expect(perVma.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(lit.cells);
+    expect(await canvas.getAttribute('aria-label')).toMatch(
+      /cells highlighted with pages .*fill_alpha/,
+    );
+    await until('the legend to key the highlight', async () =>
+      /written\s+by fill_alpha/.test((await page.getByTestId('writer-key').textContent()) ?? ''),
+    );
+
     await screenshot(page, 'who-writers-panel');
     let report = '';
     for (const scheme of ['dark', 'light'] as const) {
@@ -137,5 +188,29 @@ describe.skipIf(missing !== null)('who writes in the UI', () => {
       if (vs.length) report += `${scheme}:\n${describeViolations(vs)}\n`;
     }
     expect(report).toBe('');
-  }, 180_000);
+
+    // Escape in the panel clears the pick and the highlight.
+    await pickAlpha.focus();
+    await page.keyboard.press('Escape');
+    expect(await pickAlpha.getAttribute('aria-pressed')).toBe('false');
+    await until('the highlight to clear', async () => {
+      await w.run('go');
+      return (await canvas.getAttribute('data-writer-cells')) === null;
+    });
+    // Picked again, it lights again; Escape on the heatmap clears it too.
+    await pickAlpha.click();
+    await until('the highlight again', async () => {
+      await w.run('go');
+      return Number((await canvas.getAttribute('data-writer-cells')) ?? 0) > 0;
+    });
+    await page.locator('.heatmap').focus();
+    await page.keyboard.press('Escape');
+    await until('the heatmap Escape to clear it', async () => {
+      await w.run('go');
+      return (
+        (await canvas.getAttribute('data-writer-cells')) === null &&
+        (await pickAlpha.getAttribute('aria-pressed')) === 'false'
+      );
+    });
+  }, 240_000);
 });

@@ -24,6 +24,7 @@ export function whoTickInfo(r: WhoRecord): WhoTickInfo {
       pages: w.pages,
       share: total > 0 ? Math.min(1, w.pages / total) : 0,
       partial: w.partial,
+      ...(w.ranges ? { ranges: w.ranges, moreRanges: w.moreRanges ?? 0 } : {}),
     })),
     vmas: r.vmas.slice(0, WHO_EVENT_VMAS).map((v) => ({
       start: `0x${v.startHex}`,

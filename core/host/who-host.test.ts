@@ -184,6 +184,18 @@ describe('setWho and who events', () => {
         20_000,
       );
       for (const e of events) expect(hostEventSchema.safeParse(e).success).toBe(true);
+      // The by-writer highlight in a replay: fill_alpha's page ranges come with it, all in A.
+      const alpha = events.flatMap((e) =>
+        e.event === 'who'
+          ? e.who.writers.filter((x) => x.fn === 'fill_alpha').flatMap((x) => x.ranges ?? [])
+          : [],
+      );
+      expect(alpha.length).toBeGreaterThan(0);
+      const a0 = w.rangeA / 4096;
+      for (const [p, q] of alpha) {
+        expect(p).toBeGreaterThanOrEqual(a0);
+        expect(q).toBeLessThanOrEqual(a0 + PAGES);
+      }
     } finally {
       rec.kill('SIGKILL');
       await service.closeAll();

@@ -4,8 +4,10 @@
  * event is bounded (WHO_EVENT_WRITERS writers, WHO_EVENT_VMAS VMAs of WHO_EVENT_VMA_WRITERS
  * writers each) whatever the target does: a tick of a 1000-thread process stays a few KiB.
  *
- * Writers are per tick and per VMA; no page ranges per writer travel (the sampler does not keep
- * them), so the UI can say which VMAs a writer wrote, not which pages.
+ * Writers are per tick and per VMA. Each listed writer may also carry the pages its write samples
+ * hit in the tick (`ranges`, merged, at most WHO_WRITER_RANGES; the rest counted in `moreRanges`):
+ * at period 1 exactly the pages it wrote first in the tick, at period N a sample of them. They
+ * drive the heatmap's "by writer" highlight. Worst case 20 x 256 ranges, about 150 KiB a tick.
  */
 import { z } from 'zod';
 import { sessionIdSchema } from './shapes.ts';
@@ -13,6 +15,8 @@ import { sessionIdSchema } from './shapes.ts';
 export const WHO_EVENT_WRITERS = 20;
 export const WHO_EVENT_VMAS = 64;
 export const WHO_EVENT_VMA_WRITERS = 5;
+/** Page ranges kept per writer per tick (the rest are counted, not listed). */
+export const WHO_WRITER_RANGES = 256;
 /** The largest sampling period the UI may ask for (one write fault in N). */
 export const MAX_WHO_PERIOD = 1_000_000;
 
@@ -31,6 +35,16 @@ export const whoWriterSchema = z.object({
   share: z.number().min(0).max(1),
   /** Some of its call stacks were cut (no frame pointers): the function is the leaf only. */
   partial: z.boolean(),
+  /**
+   * The pages its write samples hit in the tick, [startPage, endPage) page numbers (address >>
+   * 12, not addresses), sorted and merged; absent from older hosts and recordings.
+   */
+  ranges: z
+    .array(z.tuple([count, count]).refine(([a, b]) => a < b, 'an empty page range'))
+    .max(WHO_WRITER_RANGES)
+    .optional(),
+  /** Ranges left out of `ranges` (beyond WHO_WRITER_RANGES). */
+  moreRanges: count.optional(),
 });
 export type WhoWriter = z.infer<typeof whoWriterSchema>;
 

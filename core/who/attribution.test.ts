@@ -74,6 +74,17 @@ describe('WhoAttributor', () => {
         expect(a?.pages).toBeGreaterThanOrEqual(0.95 * PAGES);
         expect(b?.pages).toBeGreaterThanOrEqual(0.95 * PAGES);
         expect(a!.tid).toBe(names.get('writer-a'));
+        // Its page ranges (the by-writer highlight): inside range A, none in range B.
+        const inRange = (rs: Array<[number, number]>, start: number): number =>
+          rs.reduce((n, [p, q]) => {
+            const lo = Math.max(p, start / 4096);
+            const hi = Math.min(q, start / 4096 + PAGES);
+            return n + Math.max(0, hi - lo);
+          }, 0);
+        expect(inRange(a!.ranges ?? [], r.w.rangeA)).toBeGreaterThanOrEqual(0.95 * PAGES);
+        expect(inRange(a!.ranges ?? [], r.w.rangeB)).toBe(0);
+        expect(inRange(b!.ranges ?? [], r.w.rangeB)).toBeGreaterThanOrEqual(0.95 * PAGES);
+        expect(a!.moreRanges).toBe(0);
         // nothing else wrote these pages
         const others = t.writers.filter((x) => x !== a && x !== b).reduce((n, x) => n + x.pages, 0);
         expect(others).toBeLessThanOrEqual(0.05 * 2 * PAGES);

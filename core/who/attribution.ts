@@ -26,6 +26,8 @@
 import { FaultSampler, type FaultSample, type FaultSamplerOptions } from '../kernel/perf-event.ts';
 import { readMaps, type Vma } from '../proc/maps.ts';
 import { vmaName } from '../protocol/vma-name.ts';
+import { WHO_EVENT_WRITERS, WHO_WRITER_RANGES } from '../protocol/who.ts';
+import { pageRanges, type PageRange } from './page-ranges.ts';
 import type { RegionList } from '../scan/region-list.ts';
 import { demangleAll, frameLabel, Symbolizer, type SymbolizerOptions } from './symbols.ts';
 
@@ -43,6 +45,13 @@ export interface WriterRow {
   share: number;
   /** Some of its samples' call stacks were cut (no frame pointer, or the leaf only). */
   partial: boolean;
+  /**
+   * The pages its write samples hit, merged (page-ranges.ts), for the top WHO_EVENT_WRITERS
+   * writers only; the others have none. Exact pages at period 1, sampled pages at period N.
+   */
+  ranges?: PageRange[];
+  /** Ranges beyond WHO_WRITER_RANGES, counted. */
+  moreRanges?: number;
 }
 
 export interface StackRow {
@@ -278,18 +287,33 @@ export class WhoAttributor {
     }
     const nice = (label: string): string => names.get(label) ?? label;
     const pagesOf = (a: Acc): number => (period === 1 ? a.pages.size : a.samples * period);
-    const writers: WriterRow[] = [...byWriter.values()]
+    const rows = [...byWriter.values()]
       .map((w) => ({
-        fn: nice(w.fn),
-        module: w.module,
-        tid: w.tid,
-        thread: this.symbols.threadName(w.tid),
-        pages: pagesOf(w),
-        samples: w.samples,
-        share: 0,
-        partial: w.partial,
+        row: {
+          fn: nice(w.fn),
+          module: w.module,
+          tid: w.tid,
+          thread: this.symbols.threadName(w.tid),
+          pages: pagesOf(w),
+          samples: w.samples,
+          share: 0,
+          partial: w.partial,
+        } as WriterRow,
+        pageSet: w.pages,
       }))
-      .sort((a, b) => b.pages - a.pages || b.samples - a.samples || (a.fn < b.fn ? -1 : 1));
+      .sort(
+        (a, b) =>
+          b.row.pages - a.row.pages ||
+          b.row.samples - a.row.samples ||
+          (a.row.fn < b.row.fn ? -1 : 1),
+      );
+    // Page ranges for the writers the UI is sent (the by-writer highlight), not for every one.
+    for (const r of rows.slice(0, WHO_EVENT_WRITERS)) {
+      const { ranges, moreRanges } = pageRanges(r.pageSet, WHO_WRITER_RANGES);
+      r.row.ranges = ranges;
+      r.row.moreRanges = moreRanges;
+    }
+    const writers: WriterRow[] = rows.map((r) => r.row);
     // Shares of pages at period 1 (a page written twice in a tick faults once; a fresh page may
     // fault twice), of samples otherwise.
     const total = writers.reduce((n, w) => n + (period === 1 ? w.pages : w.samples), 0);

@@ -35,6 +35,8 @@ const tick: WhoTick = {
       samples: 2,
       share: 2 / 3,
       partial: false,
+      ranges: [[0x100000, 0x100002]],
+      moreRanges: 0,
     },
     {
       fn: 'fill_beta',
@@ -80,6 +82,10 @@ describe('WHO records', () => {
     const rec = parseRecording(b, 'w.pgsrec');
     expect(rec.ticks).toHaveLength(2);
     expect(rec.who.get(0)).toEqual(who);
+    // The top writers' page ranges (the by-writer highlight in a replay) come back; a writer
+    // stored without them (written before they were added) reads as having none.
+    expect(rec.who.get(0)!.writers[0].ranges).toEqual([[0x100000, 0x100002]]);
+    expect(rec.who.get(0)!.writers[1].ranges).toBeUndefined();
     expect(rec.who.has(1)).toBe(false);
   });
 

@@ -1,9 +1,11 @@
 /**
  * A tick's writers as a recording stores them (record type WHO, format version 2; see
  * docs/RECORDING.md): plain JSON, bounded (at most MAX_WRITERS writers, MAX_STACKS stacks of at
- * most MAX_FRAMES frames, MAX_VMAS VMAs), checked field by field when read.
+ * most MAX_FRAMES frames, MAX_VMAS VMAs), checked field by field when read. The top writers'
+ * page ranges (`ranges`, optional) were added within version 2, before its release.
  */
 import { z } from 'zod';
+import { WHO_WRITER_RANGES } from '../protocol/who.ts';
 import type { WhoTick } from './attribution.ts';
 
 export const MAX_WRITERS = 100;
@@ -33,6 +35,12 @@ export const whoRecordSchema = z
             thread: name,
             pages: count,
             partial: z.boolean(),
+            /** The pages its samples hit, merged (optional: added during version 2). */
+            ranges: z
+              .array(z.tuple([count, count]).refine(([a, b]) => a < b, 'an empty page range'))
+              .max(WHO_WRITER_RANGES)
+              .optional(),
+            moreRanges: count.optional(),
           })
           .strict(),
       )
@@ -85,6 +93,8 @@ export function whoRecord(t: WhoTick): WhoRecord {
       thread: w.thread,
       pages: w.pages,
       partial: w.partial,
+      ...(w.ranges ? { ranges: w.ranges.slice(0, WHO_WRITER_RANGES) } : {}),
+      ...(w.ranges ? { moreRanges: w.moreRanges ?? 0 } : {}),
     })),
     stacks: t.stacks.slice(0, MAX_STACKS).map((s) => ({
       frames: s.frames.slice(0, MAX_FRAMES),

@@ -8,6 +8,9 @@
  * cell for all). Else switching modes (one, two or three rows of toggles) resized the heatmap
  * above it each time — a jump on screen, and a canvas re-allocated and redrawn from scratch, a
  * long task on a large process (issue 11).
+ *
+ * With a writer picked in the Writers panel, a key says what its highlight is (the "by writer"
+ * colour mode: the selection colour over the cells of the pages it wrote in the latest tick).
  */
 import { useEffect, useRef, useSyncExternalStore } from 'react';
 import { useRoving } from './a11y/roving.ts';
@@ -25,6 +28,7 @@ import { totalsFromHistogram } from './heatmap/raster.ts';
 import { useApp } from './store.ts';
 import { currentTheme, fmt, onThemeChange } from './theme.ts';
 import { COLOUR_NAMES, HEAT_ENDS } from './heatmap/colour-names.ts';
+import { pickedRanges, useWho } from './who/store.ts';
 
 /** Page counts per legend category of a mode, for one frame. */
 export function legendCounts(frame: Frame, mode: ColourMode): Partial<Record<CategoryKey, number>> {
@@ -138,6 +142,7 @@ export function Legend() {
             <span className="small">{HEAT_ENDS[theme][1]}: written just now, often</span>
           </span>
         )}
+        <WriterKey theme={theme} />
         <label
           className="check legend-right"
           title="Draw long stretches with no page table (untouched reservations) as a thin strip"
@@ -151,6 +156,23 @@ export function Legend() {
         </label>
       </div>
     </div>
+  );
+}
+
+/** The "by writer" key: shown while a writer is picked in the Writers panel. */
+function WriterKey({ theme }: { theme: ReturnType<typeof currentTheme> }) {
+  const who = useWho();
+  const sessionId = useApp((s) => s.session?.sessionId ?? null);
+  const r = who.sessionId === sessionId ? pickedRanges(who) : null;
+  if (!who.picked || !r) return null;
+  return (
+    <span className="ramp-key" data-testid="writer-key">
+      <i className="sw sw-writer" aria-hidden="true" />
+      <span className="small">
+        {theme === 'light' ? 'Black' : 'White'}: {r.sampled ? 'sampled pages' : 'pages'} written by{' '}
+        {who.picked.label} in the latest tick
+      </span>
+    </span>
   );
 }
 

@@ -17,7 +17,10 @@
  * performance.measure('pagescope:heatmap-draw'). The canvas's data attributes say what the last
  * draw showed (draws, pagesPerCell, firstIndex/endIndex in host pages, squeezed stretches,
  * shownIndices in display cells; tableWaits: draws so far that kept the drawn VMA table because
- * the store's newer one had no frame yet) for tests and for inspection.
+ * the store's newer one had no frame yet) for tests and for inspection. With a writer picked in
+ * the Writers panel ("by writer"), writerCells counts the cells lit for its pages and
+ * writerCellsByVma gives them per VMA (JSON, by VMA start), writerHostSpan the host pages
+ * [first, end) the lit cells cover; the label says it in words.
  */
 import { useEffect, useRef } from 'react';
 import { brushY, type D3BrushEvent } from 'd3-brush';
@@ -42,6 +45,8 @@ import {
   vmaAtPoint,
 } from './hit-test.ts';
 import { HeatmapPainter } from './painter.ts';
+import { pickedRanges, useWho } from '../who/store.ts';
+import { highlightCells, type WriterHighlight } from './writer-highlight.ts';
 import { tipLines, tipPosition, viewSummary, WAITING_SUMMARY } from './tooltip.ts';
 import {
   carryRange,
@@ -88,6 +93,11 @@ export function Heatmap() {
     let space: DisplaySpace = spaceState.space;
     let luts: { key: string; luts: Luts } | null = null;
     let pastHeat: { tick: number; heat: HeatStore | null } | null = null;
+    /**
+     * The picked writer's lit cells and what they were computed from: a redraw for the cursor or
+     * a frame with the same writers reuses them (20 writers x 256 ranges took 6 ms to map).
+     */
+    let litCache: { key: unknown[]; lit: WriterHighlight } | null = null;
     let scheduled = 0;
     let drawCount = 0;
     let tableWaits = 0;
@@ -215,6 +225,17 @@ export function Heatmap() {
         tick = st.scrubTick;
       }
       const focused = document.activeElement === wrap;
+      const who = useWho.getState();
+      const picked = who.sessionId === st.session?.sessionId ? pickedRanges(who) : null;
+      let lit: WriterHighlight | null = null;
+      if (picked) {
+        const l = layout;
+        const key = [who.picked, who.lastWriters, spaceState.vmas, space, l.firstIndex, l.endIndex];
+        key.push(l.pagesPerCell, l.cols);
+        if (!litCache || key.some((x, i) => x !== litCache!.key[i]))
+          litCache = { key, lit: highlightCells(picked.ranges, spaceState.vmas, space, l) };
+        lit = litCache.lit;
+      } else litCache = null;
       const drawn = painter.paint({
         width: size.width,
         layout,
@@ -229,6 +250,7 @@ export function Heatmap() {
         selection: st.selection,
         focusedVma: st.focusedVma,
         cursor: focused ? cursor : null,
+        highlight: lit?.cells ?? null,
       });
       // The keyboard's tooltip follows its cell when the view moves (its words are only
       // announced on a move, in announceCursor).
@@ -243,6 +265,29 @@ export function Heatmap() {
       canvas.dataset.endIndex = String(hostEnd(space, layout.endIndex));
       canvas.dataset.shownIndices = String(layout.endIndex - layout.firstIndex);
       canvas.dataset.squeezed = String(space.segments.filter((g) => g.squeezed).length);
+      if (lit) {
+        canvas.dataset.writerCells = String(lit.cells.length);
+        canvas.dataset.writerCellsByVma = JSON.stringify(lit.byVma);
+        // The host pages the lit cells cover, [first, end): a test checks they are the writer's.
+        const n = lit.cells.length;
+        canvas.dataset.writerHostSpan = n
+          ? `${space.toHost(layout.firstIndex + lit.cells[0] * layout.pagesPerCell)},${hostEnd(
+              space,
+              Math.min(
+                layout.endIndex,
+                layout.firstIndex + (lit.cells[n - 1] + 1) * layout.pagesPerCell,
+              ),
+            )}`
+          : '';
+      } else {
+        delete canvas.dataset.writerCells;
+        delete canvas.dataset.writerCellsByVma;
+        delete canvas.dataset.writerHostSpan;
+      }
+      const litSentence =
+        lit && who.picked
+          ? ` ${lit.cells.length} cells highlighted with pages ${picked?.sampled ? 'sampled from the writes of' : 'written by'} ${who.picked.label} in the latest tick.`
+          : '';
       canvas.setAttribute(
         'aria-label',
         viewSummary({
@@ -253,7 +298,7 @@ export function Heatmap() {
           processName: st.session?.name ?? null,
           mode: st.mode,
           counters: frame.counters,
-        }),
+        }) + litSentence,
       );
     }
 
@@ -366,6 +411,8 @@ export function Heatmap() {
       } else if (e.key === 'Escape') {
         anchor = null;
         useApp.setState({ selection: null, focusedVma: null });
+        // The writer picked in the Writers panel too: its highlight is on this canvas.
+        if (useWho.getState().picked) useWho.setState({ picked: null });
       } else return;
       e.preventDefault();
     };
@@ -441,6 +488,9 @@ export function Heatmap() {
         schedule();
       }
     });
+    const unsubWho = useWho.subscribe((s, prev) => {
+      if (s.picked !== prev.picked || (s.picked && s.lastWriters !== prev.lastWriters)) schedule();
+    });
     const unsubTheme = onThemeChange(() => {
       luts = null;
       schedule();
@@ -449,6 +499,7 @@ export function Heatmap() {
       ro.disconnect();
       unsubHub();
       unsubStore();
+      unsubWho();
       unsubTheme();
       if (scheduled) cancelAnimationFrame(scheduled);
       svg.removeEventListener('pointermove', onMove);
@@ -479,7 +530,8 @@ export function Heatmap() {
       <p id="heatmap-help" className="sr-only">
         Arrow keys move a cursor from cell to cell, Shift with arrows selects pages, Enter picks the
         region under the cursor, plus and minus zoom, Page Up and Page Down scroll, Home shows all,
-        Escape clears. With a mouse: scroll to zoom, drag to pan, Shift-drag to select.
+        Escape clears the selection and a writer&apos;s highlight. With a mouse: scroll to zoom,
+        drag to pan, Shift-drag to select.
       </p>
       <p ref={liveRef} className="sr-only" aria-live="polite" data-testid="heatmap-live" />
     </div>

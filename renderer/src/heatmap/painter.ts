@@ -5,8 +5,9 @@
  * no timers, so the same code runs in the app and in the frame benchmark (e2e/frame-bench.ts).
  *
  * A paint is: background, rasterize the cells (raster.ts) and scale them up with smoothing off,
- * then the overlays in CSS pixels: page grid, VMA outlines, watched outlines, the focused VMA,
- * the selection, VMA labels, and the keyboard cursor.
+ * then the overlays in CSS pixels: page grid, VMA outlines, watched outlines, the picked writer's
+ * cells ("by writer", writer-highlight.ts), the focused VMA, the selection, VMA labels, and the
+ * keyboard cursor.
  */
 import type { VmaInfo } from '../../../core/protocol/messages.ts';
 import { formatBytes } from '../theme.ts';
@@ -37,6 +38,8 @@ export interface PaintSnapshot {
   focusedVma: string | null;
   /** The keyboard cursor's host index, or null when it is not shown. */
   cursor: number | null;
+  /** Cells (linear, row * cols + col) holding pages of the writer picked in the Writers panel. */
+  highlight?: Uint32Array | null;
 }
 
 export class HeatmapPainter {
@@ -165,6 +168,19 @@ export class HeatmapPainter {
     ctx.strokeStyle = theme.watchOutline;
     for (const v of vmas) {
       if (v.watched === 'yes' || v.watched === 'partial') this.strokeRange(s, v.offset, vmaEnd(v));
+    }
+    if (s.highlight && s.highlight.length) {
+      // The selection colour (white on dark, black on light), over the heat colours; inset a
+      // pixel on large cells so neighbouring lit cells stay apart.
+      ctx.fillStyle = theme.selection;
+      ctx.globalAlpha = 0.9;
+      const inset = c >= 7 ? 1 : 0;
+      for (const k of s.highlight) {
+        const row = Math.floor(k / l.cols);
+        const col = k - row * l.cols;
+        ctx.fillRect(col * c + inset, row * c + inset, c - 2 * inset, c - 2 * inset);
+      }
+      ctx.globalAlpha = 1;
     }
     if (s.focusedVma !== null) {
       const v = vmas.find((x) => x.start === s.focusedVma);

@@ -5,24 +5,38 @@
  * WHO records). Plain tables with captions and column headers, so a screen reader reads them
  * like the other panels'; the refusal (perf not allowed) is the host's one sentence.
  *
- * Writers come per tick and per VMA, not per page: the panel cannot highlight a writer's pages
- * on the heatmap (the sampler keeps no page ranges per writer); the tooltip names a VMA's
- * writers instead.
+ * Each row's name is a toggle button (aria-pressed): picking a function or a thread highlights on
+ * the heatmap the pages it wrote in the latest tick with writes (the "by writer" colour mode,
+ * from the page ranges the top writers carry); picking it again, or Escape in the panel, clears
+ * it. At period 1 those are the exact pages it wrote first in the tick; at period N the pages
+ * its samples hit, said as "sampled pages". The tooltip names a VMA's writers.
  */
 import { useRecording } from '../recording/store.ts';
 import { useApp } from '../store.ts';
 import { fmt } from '../theme.ts';
 import { setWhoEnabled } from './actions.ts';
-import { ranked, tickRows, useWho, type WriterTotal } from './store.ts';
+import {
+  pickedRanges,
+  ranked,
+  tickRows,
+  togglePicked,
+  useWho,
+  type PickedWriter,
+  type WriterTotal,
+} from './store.ts';
 
 const ROWS = 10;
 
 const pct = (part: number, whole: number): string =>
   whole > 0 ? `${Math.round((100 * part) / whole)}%` : '—';
 
+const pick = (p: PickedWriter): void => useWho.setState((s) => togglePicked(s, p));
+
 function WriterTable({
   title,
   id,
+  by,
+  picked,
   total,
   rows,
   lastRows,
@@ -30,6 +44,8 @@ function WriterTable({
 }: {
   title: string;
   id: string;
+  by: PickedWriter['by'];
+  picked: PickedWriter | null;
   total: number;
   rows: WriterTotal[];
   lastRows: WriterTotal[];
@@ -54,7 +70,15 @@ function WriterTable({
           return (
             <tr key={r.key}>
               <th scope="row">
-                {r.label}
+                <button
+                  type="button"
+                  className="writer-pick"
+                  aria-pressed={picked?.by === by && picked.key === r.key}
+                  title="Highlight its pages of the latest tick on the heatmap"
+                  onClick={() => pick({ by, key: r.key, label: r.label })}
+                >
+                  {r.label}
+                </button>
                 {r.partial && (
                   <abbr title="some call stacks were cut (no frame pointers): the leaf function only">
                     {' '}
@@ -88,8 +112,20 @@ export function WritersPanel() {
   if (replaying && !hasData) return null; // a recording made without --who has no writers
   const lastTotal = last ? Math.max(last.who.attributedPages, 1) : 0;
   const allPages = totals ? Math.max(totals.pages, 1) : 0;
+  const picked = mine ? who.picked : null;
+  const lit = mine ? pickedRanges(who) : null;
   return (
-    <section className="writers-panel" aria-labelledby="writers-title" data-testid="writers-panel">
+    <section
+      className="writers-panel"
+      aria-labelledby="writers-title"
+      data-testid="writers-panel"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape' && picked) {
+          e.stopPropagation();
+          useWho.setState({ picked: null });
+        }
+      }}
+    >
       <h2 id="writers-title">Writers</h2>
       <div className="group">
         {replaying ? (
@@ -125,9 +161,18 @@ export function WritersPanel() {
             .{totals.estimated ? ' Pages are estimated (samples × period).' : ''}
             {last && last.who.lost > 0 ? ` ${fmt.format(last.who.lost)} samples lost in it.` : ''}
           </p>
+          {picked && (
+            <p data-testid="who-picked">
+              {lit?.missing && lit.ranges.length === 0
+                ? `${picked.label}: this ${replaying ? 'recording' : 'host'} has no page ranges per writer, so nothing is highlighted.`
+                : `Highlighted on the heatmap: the ${lit?.sampled ? 'sampled pages (one write in ' + String(who.lastWriters?.who.period) + ')' : 'pages'} ${picked.label} wrote in the latest tick${lit && lit.moreRanges > 0 ? ` (${fmt.format(lit.moreRanges)} more ranges not shown)` : ''}. Pick it again or press Escape to clear.`}
+            </p>
+          )}
           <WriterTable
             title="Function"
             id="writers-functions"
+            by="function"
+            picked={picked}
             total={allPages}
             rows={ranked(totals.functions)}
             lastRows={last ? tickRows(last.who, 'function') : []}
@@ -136,6 +181,8 @@ export function WritersPanel() {
           <WriterTable
             title="Thread"
             id="writers-threads"
+            by="thread"
+            picked={picked}
             total={allPages}
             rows={ranked(totals.threads)}
             lastRows={last ? tickRows(last.who, 'thread') : []}

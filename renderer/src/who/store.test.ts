@@ -9,8 +9,11 @@ import {
   addTick,
   emptyTotals,
   initialWho,
+  fnKey,
   onWho,
+  pickedRanges,
   ranked,
+  togglePicked,
   tickRows,
   vmaWritersText,
 } from './store.ts';
@@ -130,5 +133,59 @@ describe('who events', () => {
     // A later tick that wrote elsewhere leaves this VMA's latest writers.
     s = onWho(s, ev(2, 2, tick([w('k', 't', 1, 1)])));
     expect(vmaWritersText('0x7f0000', s)).toMatch(/^Latest writers: g in t/);
+  });
+});
+
+describe('picking a writer (the by-writer highlight)', () => {
+  const a1 = {
+    ...w('fill_alpha', 'writer-a', 11, 3),
+    ranges: [[100, 103]] as Array<[number, number]>,
+    moreRanges: 2,
+  };
+  const a2 = {
+    ...w('fill_alpha', 'writer-c', 13, 1),
+    ranges: [[500, 501]] as Array<[number, number]>,
+  };
+  const b = {
+    ...w('fill_beta', 'writer-b', 12, 4),
+    ranges: [[200, 204]] as Array<[number, number]>,
+  };
+
+  it("a function joins its threads' ranges; a thread its functions'; toggling clears", () => {
+    let s = onWho(initialWho(), ev(1, 5, tick([a1, a2, b])));
+    const fn = {
+      by: 'function' as const,
+      key: fnKey('fill_alpha', 'who-writer'),
+      label: 'fill_alpha',
+    };
+    s = togglePicked(s, fn);
+    expect(pickedRanges(s)).toEqual({
+      ranges: [
+        [100, 103],
+        [500, 501],
+      ],
+      moreRanges: 2,
+      sampled: false,
+      missing: false,
+    });
+    s = togglePicked(s, { by: 'thread', key: '12', label: 'writer-b' });
+    expect(pickedRanges(s)?.ranges).toEqual([[200, 204]]);
+    // A tick of other faults only (no writers) keeps the highlight of the last writes.
+    s = onWho(s, ev(1, 6, tick([])));
+    expect(pickedRanges(s)?.ranges).toEqual([[200, 204]]);
+    // The pick follows the writer into the next tick, at a period: sampled pages.
+    s = onWho(s, ev(1, 7, tick([{ ...b, ranges: [[300, 301]] }], { period: 16, estimated: true })));
+    expect(pickedRanges(s)).toMatchObject({ ranges: [[300, 301]], sampled: true });
+    s = togglePicked(s, { by: 'thread', key: '12', label: 'writer-b' });
+    expect(s.picked).toBeNull();
+    expect(pickedRanges(s)).toBeNull();
+  });
+
+  it('writers without ranges (an older recording) are said to be missing; a new session drops the pick', () => {
+    let s = onWho(initialWho(), ev(1, 5, tick([w('fill_beta', 'writer-b', 12, 4)])));
+    s = togglePicked(s, { by: 'thread', key: '12', label: 'writer-b' });
+    expect(pickedRanges(s)).toMatchObject({ ranges: [], missing: true });
+    s = onWho(s, ev(2, 1, tick([b])));
+    expect(s.picked).toBeNull();
   });
 });

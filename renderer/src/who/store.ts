@@ -4,8 +4,10 @@
  * on (a replay: every tick played so far, each counted once however often it is shown).
  *
  * The reducer (`addTick`) is pure and unit-tested; the zustand store only holds its result. Who
- * events carry writers per tick and per VMA, not per page: what the panel and the tooltip can
- * say is which functions and threads wrote how many pages, and which wrote in a given VMA.
+ * events carry writers per tick and per VMA, and the top writers' page ranges: the panel and the
+ * tooltip say which functions and threads wrote how many pages, and which wrote in a given VMA;
+ * a writer picked in the panel (`picked`) has its pages of the latest tick highlighted on the
+ * heatmap (`pickedRanges`: the "by writer" colour mode).
  */
 import { create } from 'zustand';
 import type { WhoEvent, WhoTickInfo, WhoVma } from '../../../core/protocol/who.ts';
@@ -41,9 +43,21 @@ export interface WhoState {
   /** The host's one sentence when it refused (perf not allowed...), shown under the toggle. */
   refused: string | null;
   last: { tick: number; who: WhoTickInfo } | null;
+  /** The latest tick that named writers (a tick of other faults only does not clear a highlight). */
+  lastWriters: { tick: number; who: WhoTickInfo } | null;
   totals: WhoTotals;
   /** Each VMA's writers in the latest tick that wrote in it, by start address (from "0x..."). */
   byVma: Map<number, WhoVma>;
+  /** The writer picked in the panel (its pages highlighted on the heatmap), or null. */
+  picked: PickedWriter | null;
+}
+
+/** A row of the panel picked for the heatmap's highlight. */
+export interface PickedWriter {
+  by: 'function' | 'thread';
+  /** The row's key (tickRows / addTick). */
+  key: string;
+  label: string;
 }
 
 export const emptyTotals = (): WhoTotals => ({
@@ -60,13 +74,49 @@ export const initialWho = (): WhoState => ({
   pending: false,
   refused: null,
   last: null,
+  lastWriters: null,
   totals: emptyTotals(),
   byVma: new Map(),
+  picked: null,
 });
 
 export const useWho = create<WhoState>(() => initialWho());
 
-const fnKey = (fn: string, module: string): string => `${fn}\u0000${module}`;
+export const fnKey = (fn: string, module: string): string => `${fn}\u0000${module}`;
+
+/**
+ * The page ranges ([startPage, endPage) page numbers) the picked writer's samples hit in the
+ * latest tick with writes: every listed (function, thread) writer of the row joined. `sampled`
+ * says the pages are a sample (period > 1); `moreRanges` counts ranges the host left out;
+ * `missing` is true when the tick's writers carry no ranges (an older host or recording).
+ */
+export function pickedRanges(s: Pick<WhoState, 'picked' | 'lastWriters'>): {
+  ranges: Array<[number, number]>;
+  moreRanges: number;
+  sampled: boolean;
+  missing: boolean;
+} | null {
+  const p = s.picked;
+  const last = s.lastWriters;
+  if (!p || !last) return null;
+  const ranges: Array<[number, number]> = [];
+  let moreRanges = 0;
+  let missing = false;
+  for (const w of last.who.writers) {
+    const key = p.by === 'function' ? fnKey(w.fn, w.module) : String(w.tid);
+    if (key !== p.key) continue;
+    if (!w.ranges) missing = true;
+    else ranges.push(...w.ranges);
+    moreRanges += w.moreRanges ?? 0;
+  }
+  return { ranges, moreRanges, sampled: last.who.period > 1, missing };
+}
+
+/** Pick a writer's row for the highlight, or clear it when that row is picked already. */
+export function togglePicked(s: WhoState, p: PickedWriter): WhoState {
+  const same = s.picked !== null && s.picked.by === p.by && s.picked.key === p.key;
+  return { ...s, picked: same ? null : p };
+}
 
 function add(
   m: Map<string, WriterTotal>,
@@ -128,6 +178,7 @@ export function onWho(s: WhoState, e: WhoEvent): WhoState {
   return {
     ...base,
     last: { tick: e.tick, who: e.who },
+    lastWriters: e.who.writers.length ? { tick: e.tick, who: e.who } : base.lastWriters,
     totals: addTick(base.totals, e.tick, e.who),
     // Each VMA keeps the writers of the latest tick that wrote in it.
     byVma: new Map([...base.byVma, ...e.who.vmas.map((v) => [parseInt(v.start, 16), v] as const)]),
