@@ -17,6 +17,7 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { PagescopeError } from '../kernel/errors.ts';
+import { PF_KTHREAD, readStat } from '../proc/processes.ts';
 
 export type TargetSpec =
   | { kind: 'pid'; text: string; pid: number }
@@ -127,17 +128,9 @@ export interface ProcFacts {
 
 /** One process's facts from /proc/PID/stat, or null when it is gone or unreadable. */
 export function procFacts(pid: number): ProcFacts | null {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
-  // comm may hold spaces and parentheses: it ends at the LAST ')'.
-  const close = stat.lastIndexOf(')');
-  const comm = stat.slice(stat.indexOf('(') + 1, close);
-  const f = stat.slice(close + 2).split(' ');
-  const PF_KTHREAD = 0x00200000;
+  const stat = readStat(pid);
+  if (!stat) return null;
+  const { comm, fields: f } = stat;
   return {
     pid,
     comm,

@@ -22,6 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PagescopeError } from '../kernel/errors.ts';
+import { readStat } from './processes.ts';
 
 export type GroupSpec =
   | { kind: 'tree'; root: number }
@@ -63,16 +64,9 @@ export class GroupError extends PagescopeError {
 
 /** Reads one process's stat, or null when it is gone. */
 export function readMember(pid: number): Member | null {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
-  const close = stat.lastIndexOf(')');
-  const name = stat.slice(stat.indexOf('(') + 1, close);
-  // Fields after the comm, from field 3 (state): index i holds field i + 3.
-  const f = stat.slice(close + 2).split(' ');
+  const stat = readStat(pid);
+  if (!stat) return null;
+  const { comm: name, fields: f } = stat;
   if (f[0] === 'Z' || f[0] === 'X') return null; // a zombie has no memory left to read
   let exe = '';
   try {

@@ -39,15 +39,39 @@ function userName(uid: number): string {
   return userNames.get(uid) ?? String(uid);
 }
 
+/** The kernel's flag for a kernel thread (include/linux/sched.h), in /proc/PID/stat's field 9. */
+export const PF_KTHREAD = 0x00200000;
+
+/** /proc/PID/stat split: the command name, and the fields after it (`fields[i]` is field i + 3). */
+export interface StatFields {
+  comm: string;
+  fields: string[];
+}
+
+/** Splits a /proc stat line. comm may hold spaces and parentheses: it ends at the LAST ')'. */
+export function parseStat(stat: string): StatFields {
+  const close = stat.lastIndexOf(')');
+  return {
+    comm: stat.slice(stat.indexOf('(') + 1, close),
+    fields: stat.slice(close + 2).split(' '),
+  };
+}
+
+/** /proc/PID/stat, split; null when the process is gone or unreadable. */
+export function readStat(pid: number): StatFields | null {
+  try {
+    return parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return null;
+  }
+}
+
 /** Reads one process, or returns null when it is gone or unreadable. */
 export function readProcess(pid: number): ProcessInfo | null {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // comm may hold spaces and parentheses: it ends at the LAST ')'.
-    const open = stat.indexOf('(');
-    const close = stat.lastIndexOf(')');
-    const name = stat.slice(open + 1, close);
-    const rest = stat.slice(close + 2).split(' ');
+    const stat = readStat(pid);
+    if (!stat) return null;
+    const { comm: name, fields: rest } = stat;
     const state = rest[0];
     const flags = Number(rest[6]);
     const status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
@@ -63,7 +87,6 @@ export function readProcess(pid: number): ProcessInfo | null {
     } catch {
       // cmdline may be unreadable for a zombie; the name still identifies it.
     }
-    const PF_KTHREAD = 0x00200000;
     return {
       pid,
       ppid: Number(rest[1]),
