@@ -63,3 +63,14 @@ export function parseRange(text: string): PageRange {
     );
   return { startPage: Number(start / page), endPage: Number(end / page) };
 }
+
+/** --max-overhead: a percent from 0.1 to 100 (100: exact, no bound; overhead-budget.ts). */
+export function parseMaxOverhead(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(n >= 0.1 && n <= 100))
+    throw new PagescopeError(
+      `--max-overhead must be a percent from 0.1 to 100, not "${text}".`,
+      'bad-input',
+    );
+  return n;
+}

@@ -23,6 +23,7 @@ import {
   serveMetrics,
 } from '../../exporter/http.ts';
 import { createRegistry } from '../../exporter/metrics.ts';
+import { parseMaxOverhead } from '../args.ts';
 import {
   cgroupTarget,
   commTarget,
@@ -57,16 +58,6 @@ function whole(text: string, what: string, min: number, max: number): number {
   return Number(text);
 }
 
-function percent(text: string): number {
-  const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(n >= 0.1 && n <= 100))
-    throw new PagescopeError(
-      `--max-overhead must be a percent from 0.1 to 100, not "${text}".`,
-      'bad-input',
-    );
-  return n;
-}
-
 /** The target specs of the command line and of --targets, without repeats. */
 function specsOf(o: ExporterCommandOptions): TargetSpec[] {
   return dedupe([
@@ -92,7 +83,7 @@ export async function exporterCommand(o: ExporterCommandOptions): Promise<number
     );
   const token = o.tokenFile !== undefined ? readToken(o.tokenFile) : null;
   const intervalMs = whole(o.interval ?? '1000', '--interval (ms)', 100, 60_000);
-  const maxOverheadPct = percent(o.maxOverhead ?? '2');
+  const maxOverheadPct = parseMaxOverhead(o.maxOverhead ?? '2');
   const topVmas = whole(o.topVmas ?? '5', '--top-vmas', 0, 50);
   const maxProcesses = whole(o.maxProcesses ?? '64', '--max-processes', 1, 1000);
   const log = (line: string): void => {

@@ -45,7 +45,7 @@ import type { TickTiming } from '../../watch/ticker.ts';
 import { WriteWatcher, type VmaWatchState } from '../../watch/watcher.ts';
 import { PerfUnavailableError } from '../../kernel/perf-event.ts';
 import { WhoAttributor, type WhoTick, type WriterRow } from '../../who/attribution.ts';
-import { parsePid, parseRange } from '../args.ts';
+import { parseMaxOverhead, parsePid, parseRange } from '../args.ts';
 import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { count, formatBytes } from '../format.ts';
 import { onStdoutClosed, out as print } from '../output.ts';
@@ -118,17 +118,6 @@ export function whoJson(t: WhoTick): Record<string, unknown> {
     })),
     moreWriters: Math.max(0, t.writers.length - JSON_WRITER_CAP),
   };
-}
-
-/** --max-overhead: a percent from 0.1 to 100. */
-function parsePercent(text: string): number {
-  const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(n >= 0.1 && n <= 100))
-    throw new PagescopeError(
-      `--max-overhead must be a percent from 0.1 to 100, not "${text}".`,
-      'bad-input',
-    );
-  return n;
 }
 
 /** How the written count of a sampled tick reads: "≈ 12,300 ± 800 pages (est., 25% sample)". */
@@ -282,7 +271,7 @@ export async function watchCommand(
   const json = options.json === true;
   const rangeCap = options.allRanges ? Infinity : JSON_RANGE_CAP;
   const maxOverheadPct =
-    options.maxOverhead !== undefined ? parsePercent(options.maxOverhead) : null;
+    options.maxOverhead !== undefined ? parseMaxOverhead(options.maxOverhead) : null;
   const note = (s: string): void => {
     process.stderr.write(`pagescope: ${s}\n`);
   };
