@@ -23,6 +23,15 @@ export const MAX_WHO_PERIOD = 1_000_000;
 const text = z.string().max(4096);
 const count = z.number().int().min(0);
 
+/**
+ * The pages a writer's write samples hit in a tick, [startPage, endPage) page numbers (address
+ * >> 12, not addresses), sorted and merged, at most WHO_WRITER_RANGES (the event's and the
+ * recording's WHO record's).
+ */
+export const whoPageRangesSchema = z
+  .array(z.tuple([count, count]).refine(([a, b]) => a < b, 'an empty page range'))
+  .max(WHO_WRITER_RANGES);
+
 export const whoWriterSchema = z.object({
   fn: text,
   /** The function's file's base name, "[jit]" or "?". */
@@ -35,14 +44,8 @@ export const whoWriterSchema = z.object({
   share: z.number().min(0).max(1),
   /** Some of its call stacks were cut (no frame pointers): the function is the leaf only. */
   partial: z.boolean(),
-  /**
-   * The pages its write samples hit in the tick, [startPage, endPage) page numbers (address >>
-   * 12, not addresses), sorted and merged; absent from older hosts and recordings.
-   */
-  ranges: z
-    .array(z.tuple([count, count]).refine(([a, b]) => a < b, 'an empty page range'))
-    .max(WHO_WRITER_RANGES)
-    .optional(),
+  /** The pages its write samples hit in the tick; absent from older hosts and recordings. */
+  ranges: whoPageRangesSchema.optional(),
   /** Ranges left out of `ranges` (beyond WHO_WRITER_RANGES). */
   moreRanges: count.optional(),
 });

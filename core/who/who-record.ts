@@ -5,7 +5,7 @@
  * page ranges (`ranges`, optional) were added within version 2, before its release.
  */
 import { z } from 'zod';
-import { WHO_WRITER_RANGES } from '../protocol/who.ts';
+import { WHO_WRITER_RANGES, whoPageRangesSchema } from '../protocol/who.ts';
 import type { WhoTick } from './attribution.ts';
 
 export const MAX_WRITERS = 100;
@@ -36,10 +36,7 @@ export const whoRecordSchema = z
             pages: count,
             partial: z.boolean(),
             /** The pages its samples hit, merged (optional: added during version 2). */
-            ranges: z
-              .array(z.tuple([count, count]).refine(([a, b]) => a < b, 'an empty page range'))
-              .max(WHO_WRITER_RANGES)
-              .optional(),
+            ranges: whoPageRangesSchema.optional(),
             moreRanges: count.optional(),
           })
           .strict(),
