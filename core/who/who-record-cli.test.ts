@@ -122,6 +122,20 @@ describe('record --who', () => {
     expect(alpha).toBeGreaterThanOrEqual(0.95 * ROUNDS * PAGES);
   });
 
+  it('export --format pprof: `go tool pprof -top` reads it and ranks fill_alpha', (ctx) => {
+    // Go's own reader, where Go is installed (it is not on these machines).
+    if (spawnSync('go', ['version']).status !== 0) ctx.skip('Go is not installed here');
+    const out = path.join(build.dir, 'who-go.pb');
+    expect(cli('export', file, '--format', 'pprof', '-o', out).code).toBe(0);
+    const r = spawnSync('go', ['tool', 'pprof', '-top', out], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/fill_alpha/);
+    expect(r.stdout).toMatch(/fill_beta/);
+  });
+
   it('export --format collapsed: folded stacks, root first', () => {
     const r = cli('export', file, '--format', 'collapsed');
     expect(r.code).toBe(0);
