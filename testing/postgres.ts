@@ -7,10 +7,10 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { NOBODY } from './as-nobody.ts';
+import { freePort } from './ports.ts';
 import { until } from './wait.ts';
 
 /** The directory of postgres, initdb and pg_ctl, or null when PostgreSQL is not installed. */
@@ -36,17 +36,6 @@ export function cannotRunPostgres(): string | null {
   if (process.getuid?.() !== 0) return 'needs root to run postgres as user nobody';
   if (spawnSync('psql', ['--version']).status !== 0) return 'psql is not installed';
   return null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Postgres {

@@ -31,7 +31,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
@@ -43,6 +42,8 @@ import { faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
 import { WhoAttributor } from '../../core/who/attribution.ts';
 import { infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
+import { freePort, have } from '../../testing/ports.ts';
+import { postgresBin } from '../../testing/postgres.ts';
 import type { BenchContext } from './context.ts';
 
 export const REDIS_EXACT_NAME =
@@ -68,21 +69,7 @@ export const REAL_TARGET_NAMES = [...REDIS_NAMES, PGBENCH_NAME];
 const KEYS = 1_000_000;
 const INTERVAL_MS = 100;
 
-const have = (cmd: string): boolean =>
-  spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a command to its end; its stdout, or an error with its stderr. */
 function run(
@@ -601,28 +588,14 @@ async function redisWhoCase(
 
 // ---- postgres ----
 
-/** Debian keeps each major version's programs in /usr/lib/postgresql/N/bin: the newest. */
-function pgProgram(name: string): string | null {
-  const root = '/usr/lib/postgresql';
-  const versions = fs.existsSync(root)
-    ? fs
-        .readdirSync(root)
-        .filter((v) => /^\d+$/.test(v))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  for (const p of [
-    ...versions.map((v) => path.join(root, v, 'bin', name)),
-    `/usr/local/bin/${name}`,
-  ])
-    if (fs.existsSync(p)) return p;
-  return null;
-}
-
 export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
   const goal = infoGoal('-');
-  const initdb = pgProgram('initdb');
-  const postgres = pgProgram('postgres');
-  const pgbench = pgProgram('pgbench');
+  const bin = postgresBin();
+  const pg = (name: string): string | null =>
+    bin && fs.existsSync(path.join(bin, name)) ? path.join(bin, name) : null;
+  const initdb = pg('initdb');
+  const postgres = pg('postgres');
+  const pgbench = pg('pgbench');
   if (!initdb || !postgres || !pgbench)
     return skippedCase(
       PGBENCH_NAME,
