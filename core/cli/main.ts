@@ -78,12 +78,16 @@ export function buildProgram(): Command {
     )
     .argument('[command...]', 'a command to launch and watch from its first instruction (after --)')
     .option('--pid <pid>', 'process id of a running process')
+    .option('--tree <pid>', 'a group: a process and its descendants, followed as they come and go')
+    .option('--cgroup <path>', 'a group: the processes of a cgroup (path, systemd unit, container)')
+    .option('--pids <list>', 'a group: several processes, pids separated by commas')
     .option('--range <0xSTART-0xEND>', 'watch this address range (repeatable)', collect)
     .option(
       '--vma <name-or-index>',
       'watch the VMAs whose path contains NAME, or the VMA with this index',
     )
     .option('--writable', 'watch every writable mapping (following new ones)')
+    .option('--shared', 'in a group: watch only the shared mappings (shmem, memfd, SysV, files)')
     .option('--interval <ms>', 'milliseconds between ticks', '500')
     .option('--ticks <n>', 'stop after this many ticks')
     .option('--json', 'one JSON object per line per tick, then a {"done": true} line')
@@ -99,6 +103,11 @@ export function buildProgram(): Command {
     )
     .option('--who-period <n>', 'with --who: sample one write fault in N (default 1: every one)')
     .action(async (command: string[], opts) => {
+      const group = await import('./commands/watch-group.ts');
+      if (group.namesGroup(opts) || opts.shared) {
+        program.setOptionValue('exit', await group.groupWatchCommand(command, opts));
+        return;
+      }
       const { watchCommand } = await import('./commands/watch.ts');
       program.setOptionValue('exit', await watchCommand(command, opts));
     });

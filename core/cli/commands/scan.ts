@@ -334,7 +334,7 @@ function groupScanCommand(options: ScanCommandOptions): number {
 }
 
 /** "12,34,56" into pids; each must be a number (whether it runs is groupSpec's to say). */
-function parsePids(text: string | undefined): number[] | undefined {
+export function parsePids(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
   const words = text.split(',').map((w) => w.trim());
   const pids = words.map(Number);
