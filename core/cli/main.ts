@@ -118,6 +118,11 @@ export function buildProgram(): Command {
     )
     .argument('[command...]', 'a command to launch and record from its start (after --)')
     .option('--pid <pid>', 'process id of a running process')
+    .option('--tree <pid>', 'a group: a process and its descendants, per member and shared object')
+    .option('--cgroup <path>', 'a group: the processes of a cgroup (path, systemd unit, container)')
+    .option('--pids <list>', 'a group: several processes, pids separated by commas')
+    .option('--shared', 'in a group: watch only the shared mappings (shmem, memfd, SysV, files)')
+    .option('--max-overhead <pct>', "in a group: keep each member's estimated cost under PCT")
     .option('--demo', 'launch the demo workload and record it')
     .option('--watch <0xSTART-0xEND>', 'watch writes in this address range (repeatable)', collect)
     .option(
@@ -136,6 +141,17 @@ export function buildProgram(): Command {
     )
     .option('--who-period <n>', 'with --who: sample one write fault in N (default 1: every one)')
     .action(async (command: string[], opts) => {
+      const group = await import('./commands/watch-group.ts');
+      if (group.namesGroup(opts) || opts.shared) {
+        const { groupRecordCommand } = await import('./commands/record-group.ts');
+        program.setOptionValue('exit', await groupRecordCommand(command, opts, packageVersion()));
+        return;
+      }
+      if (opts.maxOverhead !== undefined)
+        throw new PagescopeError(
+          '--max-overhead goes with a group (--tree, --cgroup or --pids) in record.',
+          'bad-input',
+        );
       const { recordCommand } = await import('./commands/record.ts');
       program.setOptionValue('exit', await recordCommand(command, opts, packageVersion()));
     });

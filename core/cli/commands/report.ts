@@ -8,11 +8,13 @@ import { PagescopeError } from '../../kernel/errors.ts';
 import { OVERHEAD_IS, overheadText, pctText } from '../../protocol/overhead-text.ts';
 import { labelledName } from '../../protocol/vma-name.ts';
 import { sortVmaRows } from '../../record/analytics.ts';
+import { isGroupRecording } from '../../record/group-recording.ts';
 import { readRecording } from '../../record/reader.ts';
 import { buildReport } from '../../record/report.ts';
 import { writersReport } from '../../who/who-report.ts';
 import { count, formatBytes, table } from '../format.ts';
 import { out as print } from '../output.ts';
+import { groupReportCommand } from './report-group.ts';
 
 export interface ReportCommandOptions {
   json?: boolean;
@@ -54,6 +56,8 @@ export function reportCommand(file: string, options: ReportCommandOptions): numb
               'bad-input',
             );
           })();
+  // A group's recording (format version 3): per member and per shared object.
+  if (isGroupRecording(file)) return groupReportCommand(file, options.json === true);
   const rec = readRecording(file);
   if (rec.truncated) process.stderr.write(`pagescope: ${file} was cut short (${rec.truncated}).\n`);
   const r = buildReport(rec, link);

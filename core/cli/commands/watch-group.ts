@@ -61,7 +61,7 @@ function parseWhole(text: string, what: string, min: number, max: number): numbe
   return Number(text);
 }
 
-function memberSelector(o: GroupWatchCommandOptions): {
+export function memberSelector(o: GroupWatchCommandOptions): {
   select: (vmas: Vma[]) => PageRange[];
   what: string;
 } {
