@@ -5,15 +5,27 @@
  * input gets one sentence and exit code 2.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startGroupTree, type GroupTree } from '../../../testing/group-tree.ts';
 import { CLI, cleanupAfterEach, startCli } from '../../../testing/watch-support.ts';
 import { until } from '../../../testing/wait.ts';
+import { cgroupMounts, cgroupPids } from '../../proc/group.ts';
 
 const { track } = cleanupAfterEach();
 const trees: GroupTree[] = [];
+let cgroupDir = '';
 afterAll(() => {
   for (const t of trees) t.close();
+  if (!cgroupDir) return;
+  try {
+    for (const pid of cgroupPids(cgroupDir))
+      fs.writeFileSync(path.join(path.dirname(cgroupDir), 'cgroup.procs'), String(pid));
+    fs.rmdirSync(cgroupDir);
+  } catch {
+    // emptied by the tree's exit; an empty cgroup left behind is removed by the next run's rmdir
+  }
 });
 
 async function tree(children: number): Promise<GroupTree> {
@@ -128,4 +140,52 @@ it('human output: the group, the objects written and who wrote them; SIGTERM end
 function stillRegistered(pid: number): boolean {
   const smaps = spawnSync('cat', [`/proc/${pid}/smaps`], { encoding: 'utf8' }).stdout;
   return /^VmFlags:.*\buw\b/m.test(smaps);
+}
+
+it('--cgroup: the processes of a cgroup made for the test; --ticks ends it', async (ctx) => {
+  const v2 = cgroupMounts().find((m) => m.version === 2);
+  if (!v2) return ctx.skip('no cgroup v2 hierarchy is mounted');
+  const name = `pagescope-watch-group-${process.pid}.scope`;
+  const dir = path.join(v2.mount, name);
+  try {
+    fs.mkdirSync(dir);
+    cgroupDir = dir;
+  } catch (err) {
+    return ctx.skip(`cannot create a cgroup here (${(err as Error).message})`);
+  }
+  const t = await tree(1);
+  const { pid, children, grandchild } = t.info;
+  try {
+    for (const p of [pid, ...children, grandchild])
+      fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(p));
+  } catch (err) {
+    return ctx.skip(`cannot move processes into a cgroup here (${(err as Error).message})`);
+  }
+  const cli = track(
+    startCli(
+      ['watch', '--cgroup', name, '--shared', '--json', '--interval', '200', '--ticks', '40'],
+      'pipe',
+    ),
+  );
+  const start = JSON.parse(await cli.next(60_000)) as { group: string; members: unknown[] };
+  expect(start.group).toBe(`cgroup ${dir}`);
+  expect(start.members.length).toBe(3);
+  await t.send(`write ${children[0]} memfd 1 3`);
+  await t.send(`write ${pid} memfd 2 3`);
+  const pages = new Set<number>();
+  let last: { done?: boolean; reason?: string; ticks?: number } = {};
+  for (let n = 0; n < 60 && !last.done; n++) {
+    const line = JSON.parse(await cli.next(30_000)) as ObjectsLine & typeof last;
+    for (const o of line.objects ?? [])
+      for (const [x, y] of o.ranges) for (let p = x; p < y; p++) pages.add(p);
+    last = line;
+  }
+  expect([...pages].sort()).toEqual([1, 2, 3, 4]);
+  expect(last).toMatchObject({ done: true, reason: '40 ticks done', ticks: 40 });
+  await until('the CLI to exit', () => cli.child.exitCode !== null);
+  expect(cli.child.exitCode).toBe(0);
+});
+
+interface ObjectsLine {
+  objects?: ObjectLine[];
 }
