@@ -27,6 +27,7 @@ import { recordingMethods } from '../protocol/recording.ts';
 import { parseRequest } from '../protocol/schemas.ts';
 import { errorInfo } from '../session/errors.ts';
 import { Session, type SessionOptions } from '../session/session.ts';
+import { hostListCgroups, hostScanGroup } from './group-host.ts';
 import { RecordingDesk, type HostedSession, type RecordingHostOptions } from './recording-desk.ts';
 import { UploadBudget, uploadQuotaFromEnv } from './uploads.ts';
 import { whoTickInfo } from './who-event.ts';
@@ -271,6 +272,8 @@ export class HostConnection {
         );
       return s.setWho(p.period);
     },
+    listCgroups: () => ({ cgroups: hostListCgroups() }),
+    scanGroup: (p) => hostScanGroup(p.group),
   };
 
   /** The desk's handlers, looked up when called (the desk is made in the constructor). */
