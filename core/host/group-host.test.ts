@@ -76,6 +76,39 @@ describe('scanGroup', () => {
     expect(g.describe).toBe(`tree of pid ${pid}`);
   });
 
+  it('runs one scan at a time per connection: a second meanwhile is busy', async () => {
+    const group = { kind: 'tree', root: tree.info.pid };
+    const [a, b] = await Promise.all([ask('scanGroup', { group }), ask('scanGroup', { group })]);
+    valid('scanGroup', a);
+    expect(failed(b, 'busy')).toMatch(/already running/);
+    valid('scanGroup', await ask('scanGroup', { group })); // and free again after
+  });
+
+  it('scans off the event loop: timers keep firing during a big scan', async (ctx) => {
+    let last = performance.now();
+    let maxGap = 0;
+    const t = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 10);
+    try {
+      // Every process of the machine: the biggest group there is.
+      const r = await ask('scanGroup', { group: { kind: 'tree', root: 1 } });
+      valid('scanGroup', r);
+      maxGap = Math.max(maxGap, performance.now() - last); // a stall up to the answer, too
+      const ms = r.ok ? (r.result as GroupScanInfo).scanMs : 0;
+      if (ms < 500)
+        return ctx.skip(`the whole machine scanned in ${Math.round(ms)} ms: too quick to tell`);
+      expect(
+        maxGap,
+        `longest stall ${Math.round(maxGap)} ms in a ${Math.round(ms)} ms scan`,
+      ).toBeLessThan(ms / 2);
+    } finally {
+      clearInterval(t);
+    }
+  }, 120_000);
+
   it('answers pids', async () => {
     const r = await ask('scanGroup', { group: { kind: 'pids', pids: tree.info.children } });
     valid('scanGroup', r);

@@ -7,13 +7,15 @@
  * resolves it (a directory, a path inside a hierarchy, a unit, a container id), but whatever it
  * resolves to must, with symlinks and ".." resolved, lie inside a mounted cgroup hierarchy
  * (/sys/fs/cgroup): no request makes the host read a `cgroup.procs` planted anywhere else.
- * The scan is synchronous (one reading of each member's page tables, milliseconds per member)
- * and bounded in what it answers (GROUP_MAX_MEMBERS members, GROUP_MAX_OBJECTS objects).
+ * The scan itself runs in a thread of its own (group-worker.ts: a hundred members' page tables
+ * take seconds, which the event loop, serving every session's frames, must not wait for), bounded
+ * in time (GROUP_SCAN_TIMEOUT_MS) and in what it answers (group-info.ts). A connection runs one
+ * scan at a time (service.ts): a second while one runs is refused as 'busy'.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { PagescopeError } from '../kernel/errors.ts';
-import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
+import { reapHelpersSoon } from '../kernel/reap.ts';
 import {
   cgroupMounts,
   GroupError,
@@ -23,16 +25,16 @@ import {
   type CgroupMount,
   type GroupSpec,
 } from '../proc/group.ts';
-import { scanGroup, type GroupScan } from '../proc/group-scan.ts';
 import { listProcesses } from '../proc/processes.ts';
+import type { ErrorInfo } from '../protocol/messages.ts';
 import {
   GROUP_MAX_CGROUPS,
-  GROUP_MAX_MEMBERS,
-  GROUP_MAX_OBJECTS,
   type CgroupSummary,
   type GroupScanInfo,
   type GroupSpecParams,
 } from '../protocol/group.ts';
+import { startWorker } from '../runtime/entry.ts';
+import { fromInfo, timeoutError } from './heavy.ts';
 
 function running(pid: number): void {
   if (!readMember(pid))
@@ -80,47 +82,51 @@ export function hostGroupSpec(p: GroupSpecParams, mounts = cgroupMounts()): Grou
   return { kind: 'cgroup', path: fs.realpathSync(dir) };
 }
 
-/** A GroupScan as the protocol's answer (bounded lists, pages). */
-export function groupScanInfo(g: GroupScan): GroupScanInfo {
-  return {
-    describe: g.describe,
-    pageSize: PAGE_SIZE,
-    members: g.members.slice(0, GROUP_MAX_MEMBERS).map((m) => ({
-      pid: m.member.pid,
-      ppid: m.member.ppid,
-      name: m.member.name,
-      resident: m.totals.present,
-      swapped: m.totals.swapped,
-      privateResident: m.privatePresent,
-    })),
-    moreMembers: Math.max(0, g.members.length - GROUP_MAX_MEMBERS),
-    skipped: g.skipped.slice(0, GROUP_MAX_MEMBERS),
-    objects: g.objects.slice(0, GROUP_MAX_OBJECTS).map((o) => ({
-      key: o.object.key,
-      kind: o.object.kind,
-      label: o.object.label,
-      identity: o.object.identity,
-      size: o.object.pagesMapped,
-      resident: o.presentUnion,
-      fromObject: o.fromObject && {
-        swapped: o.fromObject.swapped,
-        resident: o.fromObject.resident,
-        allocated: o.fromObject.allocated,
-        source: o.fromObject.source,
-      },
-      shares: o.shares.slice(0, GROUP_MAX_MEMBERS),
-    })),
-    moreObjects: Math.max(0, g.objects.length - GROUP_MAX_OBJECTS),
-    residentOnce: g.residentOnce,
-    residentSum: g.residentSum,
-    sharedSwapped: g.sharedSwapped,
-    scanMs: g.readMs + g.scanMs,
-  };
+/** Longest one group scan may take (a cgroup of thousands of processes). */
+export const GROUP_SCAN_TIMEOUT_MS = 60_000;
+
+/**
+ * One scan of a checked group in its own thread (group-worker.ts), so the host's event loop
+ * (every session's frames, Electron's IPC) never waits on page-table reads; the thread ends
+ * with the scan, or is ended at the time limit.
+ */
+export function scanGroupOffThread(
+  spec: GroupSpec,
+  timeoutMs = GROUP_SCAN_TIMEOUT_MS,
+): Promise<GroupScanInfo> {
+  const what = `Scanning the ${describeSpec(spec)}`;
+  const worker = startWorker('host/group-worker', { workerData: { spec } });
+  worker.once('exit', () => reapHelpersSoon()); // from the sources, tsx leaves an esbuild child
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (err: Error | null, value?: GroupScanInfo): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      void worker.terminate();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const timer = setTimeout(() => finish(timeoutError(what, timeoutMs)), timeoutMs);
+    worker.once('message', (a: { ok: boolean; result?: GroupScanInfo; error?: ErrorInfo }) =>
+      a.ok ? finish(null, a.result) : finish(fromInfo(a.error!)),
+    );
+    worker.once('error', (err) =>
+      finish(new PagescopeError(`${what} failed: ${err.message}.`, 'error')),
+    );
+    worker.once('exit', () =>
+      finish(new PagescopeError(`${what} failed: its thread stopped.`, 'error')),
+    );
+  });
 }
 
-/** One scan of the group a UI names. */
-export function hostScanGroup(p: GroupSpecParams): GroupScanInfo {
-  return groupScanInfo(scanGroup(new GroupReader(hostGroupSpec(p))));
+function describeSpec(spec: GroupSpec): string {
+  return new GroupReader(spec).describe();
+}
+
+/** One scan of the group a UI names: checked here, scanned in its own thread. */
+export function hostScanGroup(p: GroupSpecParams): Promise<GroupScanInfo> {
+  return scanGroupOffThread(hostGroupSpec(p));
 }
 
 /**

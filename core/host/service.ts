@@ -131,6 +131,8 @@ export class HostConnection {
   /** Attaches and launches under way: they count against the caps before they finish. */
   private starting = 0;
   private closed = false;
+  /** A scanGroup is under way (one at a time per connection). */
+  private groupScanning = false;
   private readonly desk: RecordingDesk;
 
   constructor(
@@ -273,7 +275,20 @@ export class HostConnection {
       return s.setWho(p.period);
     },
     listCgroups: () => ({ cgroups: hostListCgroups() }),
-    scanGroup: (p) => hostScanGroup(p.group),
+    scanGroup: async (p) => {
+      // One at a time per connection: each scan is a thread reading many page tables.
+      if (this.groupScanning)
+        throw new PagescopeError(
+          'A group scan is already running for this window: wait for its answer.',
+          'busy',
+        );
+      this.groupScanning = true;
+      try {
+        return await hostScanGroup(p.group);
+      } finally {
+        this.groupScanning = false;
+      }
+    },
   };
 
   /** The desk's handlers, looked up when called (the desk is made in the constructor). */
