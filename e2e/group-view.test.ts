@@ -115,4 +115,24 @@ describe.skipIf(missing !== null)('the UI takes a group', () => {
       page.evaluate('!!document.activeElement && !!document.activeElement.closest(".picker")'),
     );
   }, 180_000);
+
+  it('the Cgroups list opens by keyboard, and Enter on a cgroup shows it as a group', async () => {
+    const cgroups = page.getByTestId('cgroups');
+    await page.locator('.cgroups summary').focus();
+    await page.keyboard.press('Enter');
+    await until('the cgroups open', () => cgroups.evaluate((d) => (d as { open?: boolean }).open));
+    const options = page.locator('.cgroup-list [role="option"].cgroup-row');
+    await until('a cgroup listed', async () => (await options.count()) > 0);
+    const vs = await axeViolations(page);
+    expect(describeViolations(vs)).toBe('');
+    await options.first().focus();
+    const dir = await options.first().getAttribute('title');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('group-view').waitFor();
+    expect(await page.locator('#group-title').textContent()).toBe(`Cgroup ${dir}`);
+    expect(await options.first().getAttribute('aria-selected')).toBe('true');
+    await page.locator('#group-title').focus();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('group-view').waitFor({ state: 'detached' });
+  }, 120_000);
 });

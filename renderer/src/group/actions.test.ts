@@ -8,7 +8,7 @@ import type { Bridge } from '../../../core/protocol/bridge.ts';
 import { PagescopeProtocolError } from '../../../core/protocol/errors.ts';
 import type { GroupScanInfo } from '../../../core/protocol/messages.ts';
 import { useApp } from '../store.ts';
-import { closeGroup, openGroup, refreshCgroups } from './actions.ts';
+import { BUSY_RETRY_MS, closeGroup, openGroup, refreshCgroups } from './actions.ts';
 import { REFRESH_MIN_MS } from './group-rows.ts';
 import { useGroup } from './store.ts';
 
@@ -125,6 +125,21 @@ it('keeps the last scan when a refresh fails, and says why', async () => {
   fail = false;
   await vi.advanceTimersByTimeAsync(REFRESH_MIN_MS + 10);
   expect(useGroup.getState().error).toBeNull();
+});
+
+it('asks again soon, without a word, while the host is busy with a closed group’s scan', async () => {
+  let busy = true;
+  bridgeWith(() =>
+    busy
+      ? Promise.reject(new PagescopeProtocolError('busy', 'A group scan is already running.'))
+      : Promise.resolve(scanOf('tree of pid 8')),
+  );
+  await openGroup({ kind: 'tree', root: 8 });
+  expect(useGroup.getState()).toMatchObject({ scan: null, error: null });
+  busy = false;
+  await vi.advanceTimersByTimeAsync(BUSY_RETRY_MS + 10);
+  expect(asked).toHaveLength(2);
+  expect(useGroup.getState().scan?.describe).toBe('tree of pid 8');
 });
 
 it('lists cgroups, and an empty list with the reason from a host without them', async () => {

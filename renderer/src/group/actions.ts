@@ -5,13 +5,19 @@
  * stays open, one request at a time: the next is asked refreshDelay() after the last answer
  * (at least 2 s, and 5x the scan's own time, so a big group is never scanned back to back). Each
  * open group has a generation: an answer for a group closed or replaced meanwhile is dropped.
- * A failed refresh keeps the last good scan and says why (a tree's root that exited).
+ * A failed refresh keeps the last good scan and says why (a tree's root that exited). The host
+ * runs one scan per window at a time: 'busy' (a closed group's scan still running) is retried
+ * after BUSY_RETRY_MS without a word.
  */
+import { errorCodeOf } from '../../../core/protocol/errors.ts';
 import type { GroupSpecParams } from '../../../core/protocol/messages.ts';
 import { explain } from '../explain.ts';
 import { useApp } from '../store.ts';
 import { refreshDelay } from './group-rows.ts';
 import { initialGroupState, useGroup } from './store.ts';
+
+/** How soon to ask again when the host is still busy with an earlier scan. */
+export const BUSY_RETRY_MS = 500;
 
 let generation = 0;
 let timer: ReturnType<typeof setTimeout> | null = null;
@@ -34,7 +40,9 @@ async function scanOnce(gen: number): Promise<void> {
     useGroup.setState({ scan, error: null, scannedAt: Date.now() });
   } catch (err) {
     if (gen !== generation) return;
-    useGroup.setState({ error: explain(err, 'Scanning the group') });
+    // The host still runs the scan of a group closed just before: ask again soon, say nothing.
+    if (errorCodeOf(err) === 'busy') delay = BUSY_RETRY_MS;
+    else useGroup.setState({ error: explain(err, 'Scanning the group') });
   } finally {
     if (gen === generation) {
       useGroup.setState({ scanning: false });
