@@ -153,6 +153,11 @@ export function GroupView() {
                           {s.name} (pid {s.pid}): {s.text}
                         </li>
                       ))}
+                      {o.zero && (
+                        <li className="muted" data-zero={o.zero.pids.join(' ')}>
+                          {o.zero.text}
+                        </li>
+                      )}
                     </ul>
                   </td>
                 </tr>

@@ -91,13 +91,28 @@ it('shows each object once, with where each figure came from and every member’
   expect(memfd.shares.map((s) => [s.pid, s.name, s.text])).toEqual([
     [10, 'parent', '16 present, share 12'],
     [12, 'python3', '16 present, share 12'],
-    [11, 'python3', '0 present, share 0'],
   ]);
+  expect(memfd.zero).toEqual({ pids: [11], text: '0 present, share 0: python3 (pid 11)' });
+  expect(sysv.zero).toBeNull();
   // smaps cannot tell resident: only the page tables' figure is shown.
   expect(sysv.resident).toBe('1 page (4 KiB) in page tables');
   expect(sysv.swapped).toBe('1 page (4 KiB) from smaps');
   expect(sysv.shares[0].text).toBe('1 present, share ≈ 0.33');
   expect(file.swapped).toMatch(/^not counted/);
+});
+
+it('names at most ZERO_NAMES members with no page present, and counts the rest', () => {
+  const s = scan();
+  s.members = Array.from({ length: 30 }, (_, i) => member(100 + i, 1));
+  s.objects = [
+    { ...s.objects[0], shares: s.members.map((m) => ({ pid: m.pid, present: 0, share: 0 })) },
+  ];
+  const [row] = objectRows(s);
+  expect(row.shares).toEqual([]);
+  expect(row.zero?.pids).toHaveLength(30);
+  expect(row.zero?.text).toMatch(
+    /^0 present, share 0: python3 \(pid 100\), .*\(pid 111\) and 18 more$/,
+  );
 });
 
 it('says exact numbers exactly', () => {

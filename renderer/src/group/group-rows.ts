@@ -74,6 +74,9 @@ export interface ShareRow {
   text: string;
 }
 
+/** Members named in one object's "share 0" line; the rest are counted. */
+export const ZERO_NAMES = 12;
+
 export interface ObjectRow {
   key: string;
   label: string;
@@ -83,7 +86,13 @@ export interface ObjectRow {
   /** Resident pages: from the page tables, and from the object when it was read. */
   resident: string;
   swapped: string;
+  /** Members with some of its pages present, largest share first. */
   shares: ShareRow[];
+  /**
+   * Members that map it with none of its pages present, in one line (a cgroup of hundreds maps
+   * a segment each process never touched): "0 present, share 0: a (pid 1), b (pid 2)", or null.
+   */
+  zero: { pids: number[]; text: string } | null;
 }
 
 const SOURCES = {
@@ -106,26 +115,41 @@ function swappedText(o: GroupObjectInfo, pageSize: number): string {
   return 'not known (the object could not be read)';
 }
 
-/** One row per shared object, its members' shares largest first. */
+/** One row per shared object, its members' shares largest first, those with none in one line. */
 export function objectRows(scan: GroupScanInfo): ObjectRow[] {
   const names = new Map(scan.members.map((m) => [m.pid, m.name]));
-  return scan.objects.map((o) => ({
-    key: o.key,
-    label: o.label,
-    what: `${o.kind}, ${o.identity}`,
-    size: pagesText(o.size, scan.pageSize),
-    resident: residentText(o, scan.pageSize),
-    swapped: swappedText(o, scan.pageSize),
-    shares: o.shares
-      .map((s) => ({
-        pid: s.pid,
-        name: names.get(s.pid) ?? '?',
-        present: s.present,
-        share: s.share,
-        text: `${fmt.format(s.present)} present, share ${shareText(s.share)}`,
-      }))
-      .sort((a, b) => b.share - a.share || a.pid - b.pid),
-  }));
+  const named = (pid: number): string => `${names.get(pid) ?? '?'} (pid ${pid})`;
+  return scan.objects.map((o) => {
+    const zeros = o.shares.filter((s) => s.present === 0).map((s) => s.pid);
+    zeros.sort((a, b) => a - b);
+    const more = zeros.length - ZERO_NAMES;
+    return {
+      key: o.key,
+      label: o.label,
+      what: `${o.kind}, ${o.identity}`,
+      size: pagesText(o.size, scan.pageSize),
+      resident: residentText(o, scan.pageSize),
+      swapped: swappedText(o, scan.pageSize),
+      shares: o.shares
+        .filter((s) => s.present > 0)
+        .map((s) => ({
+          pid: s.pid,
+          name: names.get(s.pid) ?? '?',
+          present: s.present,
+          share: s.share,
+          text: `${fmt.format(s.present)} present, share ${shareText(s.share)}`,
+        }))
+        .sort((a, b) => b.share - a.share || a.pid - b.pid),
+      zero: zeros.length
+        ? {
+            pids: zeros,
+            text:
+              `0 present, share 0: ${zeros.slice(0, ZERO_NAMES).map(named).join(', ')}` +
+              (more > 0 ? ` and ${fmt.format(more)} more` : ''),
+          }
+        : null,
+    };
+  });
 }
 
 /** The summary line under the heading. */
