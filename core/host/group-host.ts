@@ -10,7 +10,8 @@
  * The scan itself runs in a thread of its own (group-worker.ts: a hundred members' page tables
  * take seconds, which the event loop, serving every session's frames, must not wait for), bounded
  * in time (GROUP_SCAN_TIMEOUT_MS) and in what it answers (group-info.ts). A connection runs one
- * scan at a time (service.ts): a second while one runs is refused as 'busy'.
+ * scan at a time (service.ts): a newer one ends the older's thread, which answers 'cancelled'
+ * (the UI asks for the group it shows now, never two at once).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,7 +35,7 @@ import {
   type GroupSpecParams,
 } from '../protocol/group.ts';
 import { startWorker } from '../runtime/entry.ts';
-import { fromInfo, timeoutError } from './heavy.ts';
+import { cancelledError, fromInfo, timeoutError } from './heavy.ts';
 
 function running(pid: number): void {
   if (!readMember(pid))
@@ -92,9 +93,12 @@ export const GROUP_SCAN_TIMEOUT_MS = 60_000;
  */
 export function scanGroupOffThread(
   spec: GroupSpec,
-  timeoutMs = GROUP_SCAN_TIMEOUT_MS,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<GroupScanInfo> {
   const what = `Scanning the ${describeSpec(spec)}`;
+  const timeoutMs = opts.timeoutMs ?? GROUP_SCAN_TIMEOUT_MS;
+  const { signal } = opts;
+  if (signal?.aborted) return Promise.reject(cancelledError(signal, what));
   const worker = startWorker('host/group-worker', { workerData: { spec } });
   worker.once('exit', () => reapHelpersSoon()); // from the sources, tsx leaves an esbuild child
   return new Promise((resolve, reject) => {
@@ -103,11 +107,14 @@ export function scanGroupOffThread(
       if (done) return;
       done = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       void worker.terminate();
       if (err) reject(err);
       else resolve(value!);
     };
     const timer = setTimeout(() => finish(timeoutError(what, timeoutMs)), timeoutMs);
+    const onAbort = (): void => finish(cancelledError(signal!, what));
+    signal?.addEventListener('abort', onAbort, { once: true });
     worker.once('message', (a: { ok: boolean; result?: GroupScanInfo; error?: ErrorInfo }) =>
       a.ok ? finish(null, a.result) : finish(fromInfo(a.error!)),
     );
@@ -125,8 +132,8 @@ function describeSpec(spec: GroupSpec): string {
 }
 
 /** One scan of the group a UI names: checked here, scanned in its own thread. */
-export function hostScanGroup(p: GroupSpecParams): Promise<GroupScanInfo> {
-  return scanGroupOffThread(hostGroupSpec(p));
+export function hostScanGroup(p: GroupSpecParams, signal?: AbortSignal): Promise<GroupScanInfo> {
+  return scanGroupOffThread(hostGroupSpec(p), { signal });
 }
 
 /**

@@ -131,8 +131,8 @@ export class HostConnection {
   /** Attaches and launches under way: they count against the caps before they finish. */
   private starting = 0;
   private closed = false;
-  /** A scanGroup is under way (one at a time per connection). */
-  private groupScanning = false;
+  /** The scanGroup under way, to end when a newer one comes or the connection closes. */
+  private groupScan: AbortController | null = null;
   private readonly desk: RecordingDesk;
 
   constructor(
@@ -276,17 +276,15 @@ export class HostConnection {
     },
     listCgroups: () => ({ cgroups: hostListCgroups() }),
     scanGroup: async (p) => {
-      // One at a time per connection: each scan is a thread reading many page tables.
-      if (this.groupScanning)
-        throw new PagescopeError(
-          'A group scan is already running for this window: wait for its answer.',
-          'busy',
-        );
-      this.groupScanning = true;
+      // One at a time per connection: each scan is a thread reading many page tables, and the
+      // UI wants the group it shows now. A newer scan ends the older's thread.
+      this.groupScan?.abort('a newer group scan replaced it');
+      const mine = new AbortController();
+      this.groupScan = mine;
       try {
-        return await hostScanGroup(p.group);
+        return await hostScanGroup(p.group, mine.signal);
       } finally {
-        this.groupScanning = false;
+        if (this.groupScan === mine) this.groupScan = null;
       }
     },
   };
@@ -388,6 +386,7 @@ export class HostConnection {
   /** The UI went away: detach every session (watchers closed, launched children killed). */
   async close(): Promise<void> {
     this.closed = true;
+    this.groupScan?.abort('the window closed');
     this.desk.closeAll();
     const all = [...this.sessions.values()];
     await Promise.all(all.map((s) => this.forgetSession(s.sessionId, () => s.close())));

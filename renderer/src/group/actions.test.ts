@@ -127,11 +127,11 @@ it('keeps the last scan when a refresh fails, and says why', async () => {
   expect(useGroup.getState().error).toBeNull();
 });
 
-it('asks again soon, without a word, while the host is busy with a closed group’s scan', async () => {
+it('asks again soon, without a word, while the link is busy', async () => {
   let busy = true;
   bridgeWith(() =>
     busy
-      ? Promise.reject(new PagescopeProtocolError('busy', 'A group scan is already running.'))
+      ? Promise.reject(new PagescopeProtocolError('busy', 'Too many requests in flight.'))
       : Promise.resolve(scanOf('tree of pid 8')),
   );
   await openGroup({ kind: 'tree', root: 8 });

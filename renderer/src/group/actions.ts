@@ -5,9 +5,8 @@
  * stays open, one request at a time: the next is asked refreshDelay() after the last answer
  * (at least 2 s, and 5x the scan's own time, so a big group is never scanned back to back). Each
  * open group has a generation: an answer for a group closed or replaced meanwhile is dropped.
- * A failed refresh keeps the last good scan and says why (a tree's root that exited). The host
- * runs one scan per window at a time: 'busy' (a closed group's scan still running) is retried
- * after BUSY_RETRY_MS without a word.
+ * A failed refresh keeps the last good scan and says why (a tree's root that exited). 'busy' (the
+ * link has too many requests in flight) is retried after BUSY_RETRY_MS without a word.
  */
 import { errorCodeOf } from '../../../core/protocol/errors.ts';
 import type { GroupSpecParams } from '../../../core/protocol/messages.ts';
@@ -40,7 +39,7 @@ async function scanOnce(gen: number): Promise<void> {
     useGroup.setState({ scan, error: null, scannedAt: Date.now() });
   } catch (err) {
     if (gen !== generation) return;
-    // The host still runs the scan of a group closed just before: ask again soon, say nothing.
+    // Too many requests in flight on this link just now: ask again soon, say nothing.
     if (errorCodeOf(err) === 'busy') delay = BUSY_RETRY_MS;
     else useGroup.setState({ error: explain(err, 'Scanning the group') });
   } finally {
