@@ -81,6 +81,14 @@ describe('electron main (with a stand-in electron module)', () => {
     expect(out.events).toContain('vmas');
   });
 
+  it('serves group scans over the same validated IPC, refusing bad input in one sentence', () => {
+    expect(out.group).toEqual({ members: [target.pid] });
+    expect(out.groupForeign).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(out.groupOutside).toMatchObject({ id: 12, ok: false, error: { code: 'bad-request' } });
+    expect(out.groupOutside.error.message).toMatch(/is not a cgroup under/);
+    expect(out.groupGarbage).toMatchObject({ id: 13, ok: false, error: { code: 'bad-request' } });
+  });
+
   it('quits the same way on SIGHUP, SIGQUIT, SIGTERM and SIGINT', () => {
     expect(out.signals).toEqual({ SIGHUP: true, SIGQUIT: true, SIGTERM: true, SIGINT: true });
   });

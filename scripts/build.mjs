@@ -27,6 +27,7 @@ export const SPAWNED_ENTRIES = [
   'demo/workload',
   'watch/attach-helper',
   'host/heavy-worker',
+  'host/group-worker',
 ];
 
 /** Every Node bundle: [source, output under dist/, format]. */

@@ -99,6 +99,7 @@ describe('the npm package, installed into an empty folder', () => {
       'dist/session/worker.mjs',
       'dist/demo/workload.mjs',
       'dist/host/heavy-worker.mjs',
+      'dist/host/group-worker.mjs',
       'dist/electron/main.mjs',
       'dist/electron/preload.cjs',
       'dist/renderer/index.html',

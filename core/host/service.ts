@@ -27,6 +27,7 @@ import { recordingMethods } from '../protocol/recording.ts';
 import { parseRequest } from '../protocol/schemas.ts';
 import { errorInfo } from '../session/errors.ts';
 import { Session, type SessionOptions } from '../session/session.ts';
+import { hostListCgroups, hostScanGroup } from './group-host.ts';
 import { RecordingDesk, type HostedSession, type RecordingHostOptions } from './recording-desk.ts';
 import { UploadBudget, uploadQuotaFromEnv } from './uploads.ts';
 import { whoTickInfo } from './who-event.ts';
@@ -130,6 +131,8 @@ export class HostConnection {
   /** Attaches and launches under way: they count against the caps before they finish. */
   private starting = 0;
   private closed = false;
+  /** The scanGroup under way, to end when a newer one comes or the connection closes. */
+  private groupScan: AbortController | null = null;
   private readonly desk: RecordingDesk;
 
   constructor(
@@ -271,6 +274,19 @@ export class HostConnection {
         );
       return s.setWho(p.period);
     },
+    listCgroups: () => ({ cgroups: hostListCgroups() }),
+    scanGroup: async (p) => {
+      // One at a time per connection: each scan is a thread reading many page tables, and the
+      // UI wants the group it shows now. A newer scan ends the older's thread.
+      this.groupScan?.abort('a newer group scan replaced it');
+      const mine = new AbortController();
+      this.groupScan = mine;
+      try {
+        return await hostScanGroup(p.group, mine.signal);
+      } finally {
+        if (this.groupScan === mine) this.groupScan = null;
+      }
+    },
   };
 
   /** The desk's handlers, looked up when called (the desk is made in the constructor). */
@@ -370,6 +386,7 @@ export class HostConnection {
   /** The UI went away: detach every session (watchers closed, launched children killed). */
   async close(): Promise<void> {
     this.closed = true;
+    this.groupScan?.abort('the window closed');
     this.desk.closeAll();
     const all = [...this.sessions.values()];
     await Promise.all(all.map((s) => this.forgetSession(s.sessionId, () => s.close())));

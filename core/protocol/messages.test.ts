@@ -78,6 +78,8 @@ describe('inferred types', () => {
       | 'getHistory'
       | RecordingMethod
       | 'setWho'
+      | 'listCgroups'
+      | 'scanGroup'
     >();
     expectTypeOf<Params<'attach'>>().toEqualTypeOf<{ pid: number; force?: boolean | undefined }>();
     expectTypeOf<Result<'attach'>['launched']>().toEqualTypeOf<boolean>();
@@ -138,6 +140,20 @@ describe('schemas', () => {
     expect(methods.setWho.params.safeParse({ sessionId: 1, period: null }).success).toBe(true);
     expect(methods.setWho.params.safeParse({ sessionId: 1, period: 0 }).success).toBe(false);
     expect(methods.setWho.params.safeParse({ sessionId: 1, period: 1.5 }).success).toBe(false);
+  });
+
+  it('take a group as a tree, a cgroup or pids, and refuse anything else', () => {
+    const ok = (group: unknown) => methods.scanGroup.params.safeParse({ group }).success;
+    expect(ok({ kind: 'tree', root: 12 })).toBe(true);
+    expect(ok({ kind: 'cgroup', path: '/sys/fs/cgroup/user.slice' })).toBe(true);
+    expect(ok({ kind: 'pids', pids: [1, 2] })).toBe(true);
+    expect(ok({ kind: 'tree', root: 0 })).toBe(false);
+    expect(ok({ kind: 'tree', root: '12' })).toBe(false);
+    expect(ok({ kind: 'cgroup', path: '' })).toBe(false);
+    expect(ok({ kind: 'cgroup', path: '/sys/fs/cgroup/a\0b' })).toBe(false);
+    expect(ok({ kind: 'pids', pids: [] })).toBe(false);
+    expect(ok({ kind: 'session', id: 1 })).toBe(false);
+    expect(ok({ kind: 'tree', root: 12, extra: 1 })).toBe(false);
   });
 
   it('define every method with params and a result', () => {

@@ -30,6 +30,7 @@ import {
   MIN_INTERVAL_MS,
 } from './constants.ts';
 import { ERROR_CODE_LIST } from './errors.ts';
+import { groupMethods } from './group.ts';
 import { recordingMethods } from './recording.ts';
 import { whoEventSchema, whoMethods } from './who.ts';
 import {
@@ -49,6 +50,7 @@ export { PROTOCOL_VERSION } from './constants.ts';
 
 export * from './shapes.ts';
 export * from './who.ts';
+export * from './group.ts';
 
 // ---- Methods: params (validated by the hosts) and results ----
 
@@ -144,6 +146,8 @@ export const methods = {
   ...recordingMethods,
   /** Who writes it: who.ts. */
   ...whoMethods,
+  /** Groups (process trees, cgroups): group.ts. */
+  ...groupMethods,
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 
 export type Method = keyof typeof methods;

@@ -6,8 +6,11 @@
  */
 import { useEffect, useRef } from 'react';
 import { detach } from './actions.ts';
+import { closeGroup } from './group/actions.ts';
 import { Controls } from './Controls.tsx';
 import { DemoGuide } from './DemoGuide.tsx';
+import { GroupView } from './group/GroupView.tsx';
+import { useGroup } from './group/store.ts';
 import { Heatmap } from './heatmap/Heatmap.tsx';
 import { HelpDialog } from './HelpDialog.tsx';
 import { Legend } from './Legend.tsx';
@@ -82,6 +85,12 @@ export function App() {
   const connected = useApp((s) => s.connected);
   const lost = useApp((s) => s.lost);
   const replaying = useRecording((s) => s.replay !== null);
+  const group = useGroup((s) => s.spec !== null);
+  const sessionId = session?.sessionId ?? null;
+  useEffect(() => {
+    // A session takes the main area: the group view closes (and stops scanning).
+    if (sessionId !== null) closeGroup();
+  }, [sessionId]);
   useEffect(() => installShortcuts(), []);
   useEffect(() => installReplaySync(), []);
   useEffect(() => {
@@ -170,6 +179,8 @@ export function App() {
                 <WritersPanel />
               </div>
             </>
+          ) : group ? (
+            <GroupView />
           ) : (
             <Welcome />
           )}

@@ -3,9 +3,15 @@
  * list is a listbox and one tab stop (roving tabindex): arrows move, Enter attaches. Unfiltered,
  * it is the process tree (process-tree.ts): children indented under their parent, and each says
  * its parent to a screen reader; a search lists the matches flat.
+ *
+ * Groups (issue 24): with "Pick whole trees" checked, Enter (or a click) opens the process and
+ * its descendants as a group (group/GroupView.tsx) instead of attaching; the Cgroups list below
+ * (the cgroups of the listed processes, another one-tab-stop listbox) opens a cgroup as a group.
  */
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useRoving } from './a11y/roving.ts';
+import { openGroup, refreshCgroups } from './group/actions.ts';
+import { useGroup } from './group/store.ts';
 import { processTree } from './process-tree.ts';
 import { attach, launchCommand, launchDemo, refreshProcesses } from './actions.ts';
 import { useApp } from './store.ts';
@@ -26,6 +32,57 @@ function formatRss(kib: number): string {
   return `${kib} KiB`;
 }
 
+/** The cgroups of the listed processes; Enter opens one as a group. */
+function CgroupList() {
+  const cgroups = useGroup((s) => s.cgroups);
+  const failed = useGroup((s) => s.cgroupsError);
+  const open = useGroup((s) => (s.spec?.kind === 'cgroup' ? s.spec.path : null));
+  const roving = useRoving<HTMLDivElement>(cgroups.length, '.cgroup-row[role="option"]');
+  const pick = (dir: string): void => void openGroup({ kind: 'cgroup', path: dir });
+  return (
+    <details className="cgroups" data-testid="cgroups">
+      <summary>Cgroups ({fmt.format(cgroups.length)})</summary>
+      {failed && <p className="muted">{failed}</p>}
+      <div
+        className="proc-list cgroup-list"
+        role="listbox"
+        aria-label="Cgroups: Enter shows the cgroup as a group"
+        ref={roving.ref}
+        onKeyDown={roving.onKeyDown}
+        onFocus={roving.onFocus}
+      >
+        {cgroups.map((c, i) => (
+          <div
+            role="option"
+            aria-selected={open === c.dir}
+            tabIndex={roving.tabIndex(i)}
+            key={c.dir}
+            className="proc-row cgroup-row"
+            title={c.dir}
+            onClick={() => pick(c.dir)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' || e.key === ' ') {
+                e.preventDefault();
+                pick(c.dir);
+              }
+            }}
+          >
+            <span className="name">{c.path}</span>
+            <span className="num">
+              {fmt.format(c.pids.length)} {c.pids.length === 1 ? 'process' : 'processes'}
+            </span>
+          </div>
+        ))}
+        {cgroups.length === 0 && (
+          <div role="option" aria-selected={false} aria-disabled="true" className="muted empty">
+            No cgroups listed.
+          </div>
+        )}
+      </div>
+    </details>
+  );
+}
+
 export function ProcessPicker() {
   const processes = useApp((s) => s.processes);
   const query = useApp((s) => s.processQuery);
@@ -35,6 +92,13 @@ export function ProcessPicker() {
   const launchDisabled = useApp((s) => s.launchDisabled);
   const [commandOpen, setCommandOpen] = useState(false);
   const [command, setCommand] = useState('');
+  const pickTree = useGroup((s) => s.pickTree);
+  const openTree = useGroup((s) => (s.spec?.kind === 'tree' ? s.spec.root : null));
+  useEffect(() => {
+    if (connected) void refreshCgroups();
+  }, [connected]);
+  const choose = (pid: number): void =>
+    void (pickTree ? openGroup({ kind: 'tree', root: pid }) : attach(pid));
 
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -118,13 +182,25 @@ export function ProcessPicker() {
         <button
           type="button"
           className="ghost"
-          onClick={() => void refreshProcesses()}
+          onClick={() => {
+            void refreshProcesses();
+            void refreshCgroups();
+          }}
           aria-label="Refresh the process list"
           title="Refresh"
         >
           ↻
         </button>
       </div>
+      <label className="pick-tree">
+        <input
+          type="checkbox"
+          checked={pickTree}
+          onChange={(e) => useGroup.setState({ pickTree: e.target.checked })}
+          data-testid="pick-tree"
+        />
+        Pick whole trees: a process and its descendants, as a group
+      </label>
       {busy && <p className="busy">{busy}…</p>}
       <div className="proc-row proc-head" aria-hidden="true">
         <span>PID</span>
@@ -135,7 +211,11 @@ export function ProcessPicker() {
       <div
         className="proc-list"
         role="listbox"
-        aria-label="Processes: Enter attaches"
+        aria-label={
+          pickTree
+            ? 'Processes: Enter shows the process and its descendants as a group'
+            : 'Processes: Enter attaches'
+        }
         aria-busy={loading}
         ref={roving.ref}
         onKeyDown={roving.onKeyDown}
@@ -144,17 +224,17 @@ export function ProcessPicker() {
         {shown.map(({ process: p, depth }, i) => (
           <div
             role="option"
-            aria-selected={false}
+            aria-selected={pickTree && openTree === p.pid}
             aria-disabled={busy !== null}
             tabIndex={roving.tabIndex(i)}
             key={p.pid}
             className="proc-row"
             title={p.cmdline}
-            onClick={() => busy === null && void attach(p.pid)}
+            onClick={() => busy === null && choose(p.pid)}
             onKeyDown={(e) => {
               if ((e.key === 'Enter' || e.key === ' ') && busy === null) {
                 e.preventDefault();
-                void attach(p.pid);
+                choose(p.pid);
               }
             }}
           >
@@ -180,6 +260,7 @@ export function ProcessPicker() {
         )}
       </div>
       <p className="muted small">{fmt.format(processes.length)} processes</p>
+      <CgroupList />
     </section>
   );
 }

@@ -52,6 +52,17 @@ try {
   out.subframe = await h(subframe, { id: 1, method: 'hello', params: { version: 1 } });
   out.garbage = await h(ours, { id: 2, method: 'attach', params: { pid: 'x' } });
   out.hello = await h(ours, { id: 3, method: 'hello', params: { version: 1 } });
+  // Groups (issue 24) through the same channel: validated, served, refused from another frame.
+  const tree = { group: { kind: 'tree', root: Number(process.argv[2]) } };
+  const group = await h(ours, { id: 10, method: 'scanGroup', params: tree });
+  out.group = group.ok ? { members: group.result.members.map((m) => m.pid) } : group;
+  out.groupForeign = await h(foreign, { id: 11, method: 'scanGroup', params: tree });
+  out.groupOutside = await h(ours, {
+    id: 12,
+    method: 'scanGroup',
+    params: { group: { kind: 'cgroup', path: '/etc' } },
+  });
+  out.groupGarbage = await h(ours, { id: 13, method: 'scanGroup', params: { group: 'all' } });
   const attach = await h(ours, {
     id: 4,
     method: 'attach',

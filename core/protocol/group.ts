@@ -1,0 +1,143 @@
+/**
+ * Groups on the wire (issue 24): the UI lists the cgroups of the listed processes
+ * (`listCgroups`) and asks for one scan of a group (`scanGroup`): a process and its descendants,
+ * a cgroup, or several pids. The answer is core/proc/group-scan.ts's GroupScan as plain data:
+ * each member with its resident and swapped pages, and each shared object once, with its label,
+ * its figures (each saying which source it came from) and every member's share.
+ *
+ * There is no group session: the UI asks again while its group view is open (a scan is one
+ * reading, members that start and exit show up on the next one). Figures are pages; pageSize
+ * says how big one is. Bad input (a pid that is not running, a cgroup outside the cgroup
+ * hierarchies) is answered with one sentence by the host, never a partial scan.
+ */
+import { z } from 'zod';
+import { MAX_ARG_CHARS } from './constants.ts';
+import { pidSchema } from './shapes.ts';
+
+/** Members a group scan answers for (more are scanned but not listed: `moreMembers`). */
+export const GROUP_MAX_MEMBERS = 512;
+/** Shared objects listed (the most shared first; more are counted in `moreObjects`). */
+export const GROUP_MAX_OBJECTS = 256;
+/** Cgroups `listCgroups` lists. */
+export const GROUP_MAX_CGROUPS = 1000;
+
+const count = z.number().int().min(0);
+const text = z.string().max(4096);
+
+export const groupSpecSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('tree'), root: pidSchema }).strict(),
+  z
+    .object({
+      kind: z.literal('cgroup'),
+      /** A cgroup directory under /sys/fs/cgroup (as listCgroups gives it), or its path there. */
+      path: z
+        .string()
+        .min(1)
+        .max(MAX_ARG_CHARS)
+        .refine((s) => !s.includes('\0'), 'no NUL characters'),
+    })
+    .strict(),
+  z
+    .object({ kind: z.literal('pids'), pids: z.array(pidSchema).min(1).max(GROUP_MAX_MEMBERS) })
+    .strict(),
+]);
+export type GroupSpecParams = z.infer<typeof groupSpecSchema>;
+
+export const groupMemberSchema = z.object({
+  pid: count,
+  ppid: count,
+  name: text,
+  /** Pages present in its page tables (shared ones too, like RSS). */
+  resident: count,
+  /** Pages its page tables show swapped (shared memory's swapped pages are the objects'). */
+  swapped: count,
+  /** Present pages outside shared mappings: its own. */
+  privateResident: count,
+  /**
+   * Pages it wrote since the group was watched: absent until group watching exists (then the
+   * group view shows a "Written" column).
+   */
+  written: count.optional(),
+});
+export type GroupMemberInfo = z.infer<typeof groupMemberSchema>;
+
+export const groupShareSchema = z.object({
+  pid: count,
+  /** Object pages present in this member's page tables. */
+  present: count,
+  /** Its proportional share of the object's resident pages (a page in k members counts 1/k). */
+  share: z.number().min(0),
+});
+export type GroupShareInfo = z.infer<typeof groupShareSchema>;
+
+export const groupObjectSchema = z.object({
+  /** "DEV:INODE": the same object across scans. */
+  key: text,
+  kind: z.enum(['shared anonymous', 'memfd', 'sysv', 'posix shm', 'hugetlb', 'file']),
+  /** "shared anonymous", "memfd:NAME", "SysV shm key 0x…", the file. */
+  label: text,
+  /** "inode 1234", "shmid 5". */
+  identity: text,
+  /** Object pages some member maps. */
+  size: count,
+  /** Object pages present in some member's page tables (source: the page tables). */
+  resident: count,
+  /**
+   * From the object itself (shmem), null for files or where it could not be read. `source`
+   * says where: 'object' (map_files, SEEK_DATA/SEEK_HOLE and mincore; exact per page) or
+   * 'smaps' (per-VMA Swap; resident and allocated unknown, null).
+   */
+  fromObject: z
+    .object({
+      swapped: count,
+      resident: count.nullable(),
+      allocated: count.nullable(),
+      source: z.enum(['object', 'smaps']),
+    })
+    .nullable(),
+  shares: z.array(groupShareSchema).max(GROUP_MAX_MEMBERS),
+});
+export type GroupObjectInfo = z.infer<typeof groupObjectSchema>;
+
+export const groupScanSchema = z.object({
+  /** "tree of pid 1234", "cgroup /sys/fs/cgroup/x". */
+  describe: text,
+  pageSize: z.number().int().min(1),
+  members: z.array(groupMemberSchema).max(GROUP_MAX_MEMBERS),
+  moreMembers: count,
+  /** Members that could not be scanned (exited meanwhile, a kernel thread, not ours), and why. */
+  skipped: z.array(z.object({ pid: count, name: text, why: text })).max(GROUP_MAX_MEMBERS),
+  objects: z.array(groupObjectSchema).max(GROUP_MAX_OBJECTS),
+  moreObjects: count,
+  /** Members' own resident pages plus each shared object's resident pages once. */
+  residentOnce: count,
+  /** The members' resident pages added up (shared pages in every member, like RSS). */
+  residentSum: count,
+  /** Swapped pages of shared objects, from the objects (no page table shows them). */
+  sharedSwapped: count,
+  scanMs: z.number().min(0),
+});
+export type GroupScanInfo = z.infer<typeof groupScanSchema>;
+
+export const cgroupSummarySchema = z.object({
+  /** Its path inside the hierarchy ("/user.slice/user-1000.slice/session-2.scope"). */
+  path: text,
+  /** Its directory, what a cgroup group spec names. */
+  dir: text,
+  /** The listed processes in it (not below it), ascending. */
+  pids: z.array(count),
+});
+export type CgroupSummary = z.infer<typeof cgroupSummarySchema>;
+
+export const groupMethods = {
+  /** The cgroups (v2, else the v1 hierarchy holding pids) of the processes listProcesses lists. */
+  listCgroups: {
+    params: z.object({}).strict(),
+    result: z.object({ cgroups: z.array(cgroupSummarySchema).max(GROUP_MAX_CGROUPS) }),
+  },
+  /** One scan of a group; the UI asks again to refresh. */
+  scanGroup: {
+    params: z.object({ group: groupSpecSchema }).strict(),
+    result: groupScanSchema,
+  },
+} as const;
