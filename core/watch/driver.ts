@@ -507,6 +507,7 @@ export class WatchDriver {
       coveredMs,
       cpuMs,
       costRange(cost),
+      cpuMs === null ? null : (this.cpuClock?.lastWaitMs ?? null),
     );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
