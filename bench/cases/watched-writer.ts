@@ -23,6 +23,7 @@ import os from 'node:os';
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { RegionList } from '../../core/scan/region-list.ts';
 import {
+  contentionFactor,
   costRange,
   estimateOverhead,
   faultCost,
@@ -248,6 +249,7 @@ async function boundedCase(ctx: BenchContext, t: Target, w: WriteWatcher): Promi
         sampledPages: tick.sample?.sampledPages,
         elapsedMs: coveredMs,
         targetCpuMs,
+        costFactor: contentionFactor(targetCpuMs, cpu.lastWaitMs, coveredMs),
       },
     );
     if (next.fraction !== ww.sampleFraction) ww.setSampleFraction(next.fraction);

@@ -93,6 +93,11 @@ export interface TickLoad {
    */
   targetCpuMs?: number | null;
   /**
+   * Factor on the calibrated cost per fault this tick (overhead.ts contentionFactor: the
+   * target's wait for a CPU makes its faults dearer); omitted: 1.
+   */
+  costFactor?: number;
+  /**
    * Pages the sample at twice the fraction would add (the driver counts them: sampledPages):
    * the worst case of widening, every one of them faulting each tick. Omitted: not checked.
    */
@@ -177,8 +182,9 @@ export class OverheadBudget {
       cpu !== undefined && cpu !== null && cpu >= 0
         ? Math.max(cpu, load.elapsedMs * MIN_CPU_SHARE)
         : load.elapsedMs;
+    const usPerFault = this.usPerFault * (load.costFactor ?? 1);
     const pct = (pages: number): number =>
-      denominatorMs > 0 ? (Math.max(0, pages) * this.usPerFault) / (denominatorMs * 10) : Infinity;
+      denominatorMs > 0 ? (Math.max(0, pages) * usPerFault) / (denominatorMs * 10) : Infinity;
     // A sample that covered no page (a small watch: 2 MiB blocks, a small fraction) saw nothing
     // at all: twice the fraction becomes the floor, so the sample is never empty again and the
     // budget is kept by the interval instead.

@@ -310,6 +310,21 @@ export function contentionShare(cpuMs: number | null, waitMs: number | null): nu
 }
 
 /**
+ * The factor on the calibrated cost per fault for a tick in which the target ran `cpuMs` and
+ * waited `waitMs` for a CPU: 1 + CONTENTION_COST x the contention share; 1 when either is
+ * unknown or the target barely ran (under MIN_CPU_SHARE of `intervalMs`: floored, see below).
+ * estimateOverhead and the --max-overhead controller (overhead-budget.ts) use the same one.
+ */
+export function contentionFactor(
+  cpuMs: number | null,
+  waitMs: number | null,
+  intervalMs: number,
+): number {
+  if (cpuMs === null || !(cpuMs >= intervalMs * MIN_CPU_SHARE)) return 1;
+  return 1 + CONTENTION_COST * contentionShare(cpuMs, waitMs);
+}
+
+/**
  * ESTIMATED share of the target's CPU time spent on write faults this tick (top comment):
  * `faultedPages` x `usPerFault` / `targetCpuMs` (its threads' CPU time in the tick, null when
  * unknown: the wall interval instead), the CPU time floored at MIN_CPU_SHARE x `intervalMs`.
@@ -330,8 +345,7 @@ export function estimateOverhead(
   const floorMs = intervalMs > 0 ? intervalMs * MIN_CPU_SHARE : 0;
   // A target that barely ran (floored) says little about what its faults cost: its contention
   // widens the high end only, the figure keeps the calibrated cost.
-  const floored = targetCpuMs !== null && targetCpuMs < floorMs;
-  const faultMs = baseMs * (1 + (floored ? 0 : CONTENTION_COST * k));
+  const faultMs = baseMs * contentionFactor(targetCpuMs, targetWaitMs, intervalMs);
   const highMs = baseMs * range.high * (1 + CONTENTION_HIGH * k);
   const share = (ms: number, over: number): number =>
     ms === 0 ? 0 : over > 0 ? Math.min(100, (100 * ms) / over) : 100;
