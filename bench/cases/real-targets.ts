@@ -409,6 +409,7 @@ function abCase(
     `redis CPU per request +${f1(cpuLoss)}% share (estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it); ` +
     `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
     `${f1(usPerExtraFault)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')}` +
+    `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - res.plainCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
     name,
@@ -434,6 +435,7 @@ function abCase(
       : null,
     wait_share_pct: Number.isFinite(waitShare) ? Number((100 * waitShare).toFixed(1)) : null,
     first_tick_est_max_pct: Number.isFinite(firstMax) ? Number(firstMax.toFixed(2)) : null,
+    estimate_fits: cpuFits,
     fault_us: Number(faultCost().usPerFault.toPrecision(4)),
     load_1m: Number(os.loadavg()[0].toFixed(1)),
   };
@@ -780,6 +782,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
       estimated_pct: Number(e.pct.toFixed(2)),
       estimated_low_pct: Number(e.low.toFixed(2)),
       estimated_high_pct: Number(e.high.toFixed(2)),
+      estimate_fits: cpuFits,
       load_1m: Number(os.loadavg()[0].toFixed(1)),
     };
   } finally {
