@@ -30,7 +30,9 @@
  * unwatched) however busy the machine is. Dividing by the wall interval instead (estOverheadPct,
  * the figure before) understated it on a busy machine, where the target had only part of a CPU
  * (KERNEL-NOTES "Where the cost goes": redis under a CPU hog lost 94.6%, the wall figure said
- * 29.7%, the CPU-time figure 76%). It is an estimate:
+ * 29.7%, the CPU-time figure 76%). A contended target pays more per fault than c (a preempted
+ * target returns to cold caches and TLB): c is raised by its wait for a CPU in the tick
+ * (contentionFactor, below). It is an estimate:
  * - a target that ran almost no CPU in a tick (asleep, or starved) has no meaningful share: C
  *   is floored at MIN_CPU_SHARE of the interval and the figure marked low confidence, so one
  *   idle tick with a few faults never reads 100%;
