@@ -38,7 +38,7 @@ import { isWritableMapping } from '../../core/cli/vma-choice.ts';
 import type { Vma } from '../../core/proc/maps.ts';
 import type { PageRange } from '../../core/scan/scanner.ts';
 import { WatchDriver, type WatchFigures } from '../../core/watch/driver.ts';
-import { faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
+import { cpuFloorMs, faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
 import { WhoAttributor } from '../../core/who/attribution.ts';
 import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
@@ -156,7 +156,7 @@ function estimateOver(
   let low = 0;
   let high = 0;
   for (const t of inRun) {
-    const w = Math.max(t.targetCpuMs, 0.05 * t.intervalMs);
+    const w = Math.max(t.targetCpuMs, cpuFloorMs(t.intervalMs));
     cpu += w;
     pct += t.estOverheadPct * w;
     low += t.estOverheadLowPct * w;

@@ -8,6 +8,7 @@ import {
   CONTENTION_HIGH,
   contentionShare,
   costRange,
+  cpuFloorMs,
   estimateOverhead,
   estOverheadPct,
   faultCost,
@@ -244,6 +245,21 @@ describe('contention: the target’s wait for a CPU raises its cost per fault (b
     expect(e.pct).toBeGreaterThan(20);
     // The idle 76-page tick of the issue, starved: still 30.4% (floored), not more.
     const idle = estimateOverhead(76, 20, 100, 0.1, undefined, 99);
+    expect(idle.pct).toBeCloseTo(30.4, 6);
+    expect(idle.lowConfidence).toBe(true);
+  });
+});
+
+describe('the CPU floor of a long (stretched) tick', () => {
+  it('divides a burst in a long tick by what the target ran, not 5% of the whole tick', () => {
+    // redis under --max-overhead at load 27: its first tick 6.4 s after arming, a 0.5 s burst
+    // of ~100 ms of CPU with 819 faults of 31 us (25.4 ms): 25%, not 25.4 / 320 = 7.9%.
+    expect(cpuFloorMs(6400)).toBe(5);
+    expect(cpuFloorMs(100)).toBe(5);
+    expect(cpuFloorMs(40)).toBe(2);
+    expect(estimateOverhead(819, 31, 6400, 100).pct).toBeCloseTo(25.389, 6);
+    // Still never swung far by a tick in which the target barely ran, however long the tick.
+    const idle = estimateOverhead(76, 20, 6400, 0.1);
     expect(idle.pct).toBeCloseTo(30.4, 6);
     expect(idle.lowConfidence).toBe(true);
   });

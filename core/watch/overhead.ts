@@ -34,7 +34,8 @@
  * target returns to cold caches and TLB): c is raised by its wait for a CPU in the tick
  * (contentionFactor, below). It is an estimate:
  * - a target that ran almost no CPU in a tick (asleep, or starved) has no meaningful share: C
- *   is floored at MIN_CPU_SHARE of the interval and the figure marked low confidence, so one
+ *   is floored at MIN_CPU_SHARE of the interval (of at most FLOOR_SPAN_MS of it: cpuFloorMs)
+ *   and the figure marked low confidence, so one
  *   idle tick with a few faults never reads 100%;
  * - a thread that exited during the tick takes its last run time with it (its CPU since the
  *   previous reading is missing from C): the figure then errs high, never low;
@@ -62,7 +63,7 @@ import {
 import { Category, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
-import { MIN_CPU_SHARE } from './overhead-budget.ts';
+import { cpuFloorMs, FLOOR_SPAN_MS, MIN_CPU_SHARE } from './overhead-budget.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
 
 const PAGE = 4096;
@@ -230,7 +231,7 @@ export function estOverheadPct(
   return Math.min(100, (faultedPages * usPerFault) / (intervalMs * 10));
 }
 
-export { MIN_CPU_SHARE };
+export { cpuFloorMs, FLOOR_SPAN_MS, MIN_CPU_SHARE };
 
 /**
  * How far a target's own fault cost may lie from the calibrated one, as factors of it: 0.65-1.55x
@@ -317,7 +318,7 @@ export function contentionShare(cpuMs: number | null, waitMs: number | null): nu
 /**
  * The factor on the calibrated cost per fault for a tick in which the target ran `cpuMs` and
  * waited `waitMs` for a CPU: 1 + CONTENTION_COST x the contention share; 1 when either is
- * unknown or the target barely ran (under MIN_CPU_SHARE of `intervalMs`: floored, see below).
+ * unknown or the target barely ran (under cpuFloorMs(`intervalMs`): floored, see below).
  * estimateOverhead and the --max-overhead controller (overhead-budget.ts) use the same one.
  */
 export function contentionFactor(
@@ -325,14 +326,14 @@ export function contentionFactor(
   waitMs: number | null,
   intervalMs: number,
 ): number {
-  if (cpuMs === null || !(cpuMs >= intervalMs * MIN_CPU_SHARE)) return 1;
+  if (cpuMs === null || !(cpuMs >= cpuFloorMs(intervalMs))) return 1;
   return 1 + CONTENTION_COST * contentionShare(cpuMs, waitMs);
 }
 
 /**
  * ESTIMATED share of the target's CPU time spent on write faults this tick (top comment):
  * `faultedPages` x `usPerFault` / `targetCpuMs` (its threads' CPU time in the tick, null when
- * unknown: the wall interval instead), the CPU time floored at MIN_CPU_SHARE x `intervalMs`.
+ * unknown: the wall interval instead), the CPU time floored at cpuFloorMs(`intervalMs`).
  * `targetWaitMs`: the time its threads waited for a CPU in the tick (null: unknown, taken as
  * none): the cost per fault is raised by CONTENTION_COST x the contention share, bounded (at
  * most x1.8, and not at all in a floored tick), so one noisy reading cannot swing the figure far.
@@ -347,7 +348,7 @@ export function estimateOverhead(
 ): OverheadEstimate {
   const k = contentionShare(targetCpuMs, targetWaitMs);
   const baseMs = faultedPages > 0 && usPerFault > 0 ? (faultedPages * usPerFault) / 1000 : 0;
-  const floorMs = intervalMs > 0 ? intervalMs * MIN_CPU_SHARE : 0;
+  const floorMs = cpuFloorMs(intervalMs);
   // A target that barely ran (floored) says little about what its faults cost: its contention
   // widens the high end only, the figure keeps the calibrated cost.
   const faultMs = baseMs * contentionFactor(targetCpuMs, targetWaitMs, intervalMs);
