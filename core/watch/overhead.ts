@@ -293,10 +293,10 @@ export interface OverheadEstimate {
  * (1 + CONTENTION_HIGH x k), the low end stays at c x low (the target may pay no extra).
  * Measured (bench case 11, redis, quick rounds, load 5-21): the calibration under `stress-ng
  * --cpu 2`, timed by our CPU clock, moved only ~1.05-1.1x (22 -> 24 us), while redis, waiting
- * for a CPU 76-96% of its runnable time, paid 1.0-1.5x the calibrated cost per added fault
- * (its CPU time watched minus unwatched over the faults watching added; 0.93x quiet,
- * KERNEL-NOTES "Where the cost goes"), and the estimate without this term read 0.5-0.8x of the
- * share of its CPU time watching added (needed x1.25-2.0). The extra is paid in the target (a
+ * for a CPU 62-96% of its runnable time, paid 1.0-1.7x the calibrated cost per added fault in
+ * the exact and postgres rows (its CPU time watched minus unwatched over the faults watching
+ * added; 0.93x quiet, KERNEL-NOTES "Where the cost goes"), and the estimate without this term
+ * read 0.5-0.8x of the share of its CPU time watching added (needed x1.25-2.0). The extra is paid in the target (a
  * preempted target comes back to cold caches and TLB, and its next faults and the tick's
  * re-protect pay for it), so it cannot be calibrated in our process and is read off the
  * target's own scheduler accounting instead. 0.8 at a wait share of ~0.9 is x1.7, inside the
