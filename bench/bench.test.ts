@@ -6,6 +6,7 @@ import { machineInfo } from './lib/machine.ts';
 import { parseFields } from './lib/native.ts';
 import {
   buildReport,
+  estimateFits,
   formatTable,
   goalAtMost,
   infoGoal,
@@ -31,6 +32,19 @@ describe('median', () => {
   });
   it('refuses an empty list', () => {
     expect(() => median([])).toThrow(/empty/);
+  });
+});
+
+describe('estimateFits (issue 22: within 1.5x, or 3 points when both are under 5%)', () => {
+  it('judges an overhead estimate against the measured loss', () => {
+    expect(estimateFits(60, 90)).toBe(true);
+    expect(estimateFits(59, 90)).toBe(false);
+    expect(estimateFits(135, 90)).toBe(true);
+    expect(estimateFits(4.8, 1.9)).toBe(true);
+    expect(estimateFits(4.9, 1.8)).toBe(false);
+    expect(estimateFits(5.8, 3.4)).toBe(false);
+    expect(estimateFits(3, 0)).toBe(true);
+    expect(estimateFits(10, 0)).toBe(false);
   });
 });
 

@@ -38,10 +38,10 @@ import { isWritableMapping } from '../../core/cli/vma-choice.ts';
 import type { Vma } from '../../core/proc/maps.ts';
 import type { PageRange } from '../../core/scan/scanner.ts';
 import { WatchDriver, type WatchFigures } from '../../core/watch/driver.ts';
-import { faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
+import { cpuFloorMs, faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
 import { WhoAttributor } from '../../core/who/attribution.ts';
-import { infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
+import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import { freePort, have } from '../../testing/ports.ts';
 import { postgresBin } from '../../testing/postgres.ts';
 import type { BenchContext } from './context.ts';
@@ -156,7 +156,7 @@ function estimateOver(
   let low = 0;
   let high = 0;
   for (const t of inRun) {
-    const w = Math.max(t.targetCpuMs, 0.05 * t.intervalMs);
+    const w = Math.max(t.targetCpuMs, cpuFloorMs(t.intervalMs));
     cpu += w;
     pct += t.estOverheadPct * w;
     low += t.estOverheadLowPct * w;
@@ -165,13 +165,6 @@ function estimateOver(
   return cpu > 0
     ? { pct: pct / cpu, low: low / cpu, high: high / cpu, ticks: inRun.length }
     : { pct: 0, low: 0, high: 0, ticks: 0 };
-}
-
-/** Whether the estimate meets the issue's goal against the measured loss (both percent). */
-function estimateFits(est: number, measured: number): boolean {
-  if (est < 5 && measured < 5) return Math.abs(est - measured) <= 3;
-  if (measured <= 0 || est <= 0) return false;
-  return est / measured <= 1.5 && measured / est <= 1.5;
 }
 
 const f1 = (x: number): string => x.toFixed(1);
@@ -249,7 +242,14 @@ function minorFaults(pid: number): number {
 async function setRun(
   r: Redis,
   n: number,
-): Promise<{ ms: number; cpuMs: number; faults: number; fromMs: number; toMs: number }> {
+): Promise<{
+  ms: number;
+  cpuMs: number;
+  waitMs: number;
+  faults: number;
+  fromMs: number;
+  toMs: number;
+}> {
   const clock = new TargetCpuClock(r.pid);
   clock.sinceLastMs();
   const faults0 = minorFaults(r.pid);
@@ -268,9 +268,11 @@ async function setRun(
     '-q',
   ]);
   const toMs = performance.now();
+  const cpuMs = clock.sinceLastMs() ?? NaN;
   return {
     ms: toMs - fromMs,
-    cpuMs: clock.sinceLastMs() ?? NaN,
+    cpuMs,
+    waitMs: clock.lastWaitMs ?? NaN,
     faults: minorFaults(r.pid) - faults0,
     fromMs,
     toMs,
@@ -282,6 +284,8 @@ interface AbResult {
   watchedMs: number[];
   plainCpu: number[];
   watchedCpu: number[];
+  /** Run-queue wait of redis's threads over each watched run, ms (schedstat). */
+  watchedWait: number[];
   plainFaults: number[];
   watchedFaults: number[];
   /** Pages the ticks counted as faulted over each watched run. */
@@ -311,6 +315,7 @@ async function redisAb(
     watchedMs: [],
     plainCpu: [],
     watchedCpu: [],
+    watchedWait: [],
     plainFaults: [],
     watchedFaults: [],
     tickFaults: [],
@@ -337,6 +342,7 @@ async function redisAb(
         await sleep(50);
       res.watchedMs.push(p.ms);
       res.watchedCpu.push(p.cpuMs);
+      res.watchedWait.push(p.waitMs);
       res.watchedFaults.push(p.faults);
       res.tickFaults.push(
         w.ticks
@@ -391,6 +397,8 @@ function abCase(
   const extraFaults = median(res.watchedFaults) - median(res.plainFaults);
   const extraCpuMs = median(res.watchedCpu) - median(res.plainCpu);
   const usPerExtraFault = extraFaults > 0 ? (extraCpuMs * 1000) / extraFaults : NaN;
+  // How contended redis was while watched: its run-queue wait over its runnable time.
+  const waitShare = median(res.watchedWait.map((w, i) => w / (w + res.watchedCpu[i])));
   const fits = estimateFits(est, Math.max(0, lossPct));
   const cpuFits = estimateFits(est, Math.max(0, cpuLoss));
   const bounded = ratio >= 0.95;
@@ -400,7 +408,8 @@ function abCase(
     `estimate ${f1(est)}% (${f1(median(res.low))}-${f1(median(res.high))}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; ` +
     `redis CPU per request +${f1(cpuLoss)}% share (estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it); ` +
     `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
-    `${f1(usPerExtraFault)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')}` +
+    `${f1(usPerExtraFault)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')}` +
+    `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - res.plainCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
     name,
@@ -424,7 +433,9 @@ function abCase(
     us_per_added_fault: Number.isFinite(usPerExtraFault)
       ? Number(usPerExtraFault.toFixed(1))
       : null,
+    wait_share_pct: Number.isFinite(waitShare) ? Number((100 * waitShare).toFixed(1)) : null,
     first_tick_est_max_pct: Number.isFinite(firstMax) ? Number(firstMax.toFixed(2)) : null,
+    estimate_fits: cpuFits,
     fault_us: Number(faultCost().usPerFault.toPrecision(4)),
     load_1m: Number(os.loadavg()[0].toFixed(1)),
   };
@@ -728,12 +739,18 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
         ? (inside.reduce((x, p) => x + p.tps, 0) / inside.length) * (bS - aS)
         : NaN;
     };
-    const plainTx = txns(s0.at, s1.at) + txns(s2.at, s3.at);
+    // The unwatched parts before and after (one of them can be empty when finding the backend
+    // took most of the first third on a busy machine: only parts with progress lines count).
+    const parts = [
+      [s0, s1],
+      [s2, s3],
+    ].filter(([a, b]) => Number.isFinite(txns(a.at, b.at)));
+    const plainTx = parts.reduce((x, [a, b]) => x + txns(a.at, b.at), 0);
     const watchedTx = txns(s1.at, s2.at);
-    const plainCpuPerTx = (s1.cpuMs - s0.cpuMs + s3.cpuMs - s2.cpuMs) / plainTx;
+    const plainCpuPerTx = parts.reduce((x, [a, b]) => x + b.cpuMs - a.cpuMs, 0) / plainTx;
     const watchedCpuPerTx = (s2.cpuMs - s1.cpuMs) / watchedTx;
     const cpuAdded = (1 - plainCpuPerTx / watchedCpuPerTx) * 100;
-    const plainFaultsPerTx = (s1.faults - s0.faults + s3.faults - s2.faults) / plainTx;
+    const plainFaultsPerTx = parts.reduce((x, [a, b]) => x + b.faults - a.faults, 0) / plainTx;
     const addedFaults = s2.faults - s1.faults - plainFaultsPerTx * watchedTx;
     const counted = w.ticks
       .filter((t) => t.atMs > from && t.atMs <= to + 1)
@@ -765,6 +782,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
       estimated_pct: Number(e.pct.toFixed(2)),
       estimated_low_pct: Number(e.low.toFixed(2)),
       estimated_high_pct: Number(e.high.toFixed(2)),
+      estimate_fits: cpuFits,
       load_1m: Number(os.loadavg()[0].toFixed(1)),
     };
   } finally {

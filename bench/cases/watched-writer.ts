@@ -19,13 +19,21 @@
  * writes are uniform over the 1 GiB, so W writes in an interval touch N(1 - e^(-W/N)) distinct
  * pages of N (expected value).
  */
+import os from 'node:os';
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { RegionList } from '../../core/scan/region-list.ts';
-import { estOverheadPct, faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
+import {
+  contentionFactor,
+  costRange,
+  estimateOverhead,
+  faultCost,
+  TargetCpuClock,
+} from '../../core/watch/overhead.ts';
 import { OverheadBudget } from '../../core/watch/overhead-budget.ts';
 import { WriteWatcher, type WatchTick } from '../../core/watch/watcher.ts';
 import { startTarget, type Target } from '../lib/native.ts';
 import {
+  estimateFits,
   goalAtMost,
   infoGoal,
   makeCase,
@@ -78,7 +86,10 @@ interface WatchedRun<W> {
   estimated: number[];
   /** Per tick: its time (CLOCK_MONOTONIC ns) and the overhead estimate. */
   ticksNs: bigint[];
+  /** Per tick: the estimate (overhead.ts estimateOverhead, as the driver makes it) and its range. */
   estPct: number[];
+  estLow: number[];
+  estHigh: number[];
   stretch: number;
 }
 
@@ -92,13 +103,19 @@ async function runWatched<W>(
   control: TickControl,
   stretch = 1,
 ): Promise<WatchedRun<W>> {
-  const usPerFault = faultCost().usPerFault;
+  const cost = faultCost();
+  const range = costRange(cost);
   const out = new RegionList(1 << 17);
+  // The writer's CPU time per tick, as the watch driver reads it.
+  const cpu = new TargetCpuClock(w.pid);
+  cpu.sinceLastMs();
   const run: Omit<WatchedRun<W>, 'written'> = {
     faulted: [],
     estimated: [],
     ticksNs: [],
     estPct: [],
+    estLow: [],
+    estHigh: [],
     stretch,
   };
   let done = false;
@@ -114,7 +131,18 @@ async function runWatched<W>(
     const tick = w.tick(out);
     run.faulted.push(tick.faultedPages);
     run.estimated.push(tick.exact ? tick.writtenPages : (tick.sample?.estimatedPages ?? NaN));
-    run.estPct.push(estOverheadPct(tick.faultedPages, now - last, usPerFault));
+    const cpuMs = cpu.sinceLastMs();
+    const est = estimateOverhead(
+      tick.faultedPages,
+      cost.usPerFault,
+      now - last,
+      cpuMs,
+      range,
+      cpu.lastWaitMs,
+    );
+    run.estPct.push(est.pct);
+    run.estLow.push(est.lowPct);
+    run.estHigh.push(est.highPct);
     if (control) run.stretch = control(w, tick, now - last);
     last = now;
     next = now + INTERVAL_MS * run.stretch;
@@ -171,6 +199,9 @@ async function exactCase(
   const plain: number[] = [];
   const watched: number[] = [];
   const faulted: number[] = [];
+  const est: number[] = [];
+  const estLow: number[] = [];
+  const estHigh: number[] = [];
   for (let r = 0; r < rounds; r++) {
     ctx.log(`  8 round ${r + 1}/${rounds}`);
     const runPlain = async () => plain.push((ms * 1e6) / (await writeFor(t, ms)));
@@ -180,16 +211,22 @@ async function exactCase(
     w.disarm();
     watched.push((ms * 1e6) / res.written);
     faulted.push(...res.faulted.slice(1)); // the first tick's interval began at arm
+    est.push(...res.estPct.slice(1));
+    estLow.push(...res.estLow.slice(1));
+    estHigh.push(...res.estHigh.slice(1));
     if (r % 2 === 0) await runPlain();
   }
-  const pct = estOverheadPct(median(faulted), INTERVAL_MS, cost.usPerFault);
+  const pct = median(est);
   const measured = 1 - median(plain) / median(watched);
+  const fits = estimateFits(pct, Math.max(0, measured * 100));
   return makeCase(WATCHED_WRITER_NAME, median(watched), median(plain), goal, {
-    note: `ms per million writes; throughput watched ${(median(plain) / median(watched)).toFixed(2)}x of unwatched (${(measured * 100).toFixed(0)}% lost); estimate (overhead.ts): ${pct.toFixed(0)}% from ${median(faulted)} faulted pages per tick x ${cost.usPerFault.toFixed(2)} us`,
+    note: `ms per million writes; throughput watched ${(median(plain) / median(watched)).toFixed(2)}x of unwatched (${(measured * 100).toFixed(0)}% lost); estimate (overhead.ts, median tick): ${pct.toFixed(0)}% (${median(estLow).toFixed(0)}-${median(estHigh).toFixed(0)}%) from ${median(faulted)} faulted pages per tick x ${cost.usPerFault.toFixed(2)} us, ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; load ${os.loadavg()[0].toFixed(1)}`,
     unit: 'ms per million writes',
     throughput_ratio: Number((median(plain) / median(watched)).toPrecision(4)),
     measured_loss_pct: Number((measured * 100).toPrecision(3)),
     estimated_loss_pct: Number(pct.toPrecision(3)),
+    estimate_fits: fits,
+    load_1m: Number(os.loadavg()[0].toFixed(1)),
     fault_us: Number(cost.usPerFault.toPrecision(4)),
     faulted_pages_per_tick: median(faulted),
   });
@@ -212,6 +249,7 @@ async function boundedCase(ctx: BenchContext, t: Target, w: WriteWatcher): Promi
         sampledPages: tick.sample?.sampledPages,
         elapsedMs: coveredMs,
         targetCpuMs,
+        costFactor: contentionFactor(targetCpuMs, cpu.lastWaitMs, coveredMs),
       },
     );
     if (next.fraction !== ww.sampleFraction) ww.setSampleFraction(next.fraction);
@@ -246,6 +284,8 @@ async function boundedCase(ctx: BenchContext, t: Target, w: WriteWatcher): Promi
     let estimatedPages = 0;
     let expectedPages = 0;
     const estPct: number[] = [];
+    const estLow: number[] = [];
+    const estHigh: number[] = [];
     for (let r = 0; spanMs < wantMs && r < 10; r++) {
       ctx.log(`  8b run ${r + 1} (${(spanMs / 1000).toFixed(0)} of ${wantMs / 1000} s measured)`);
       const ms = Math.min(20_000, Math.max(2000, 6 * INTERVAL_MS * stretchNow()));
@@ -260,6 +300,8 @@ async function boundedCase(ctx: BenchContext, t: Target, w: WriteWatcher): Promi
         expectedPages += PAGES * (1 - Math.exp(-writes / PAGES));
         estimatedPages += Number.isFinite(run.estimated[k]) ? run.estimated[k] : 0;
         estPct.push(run.estPct[k]);
+        estLow.push(run.estLow[k]);
+        estHigh.push(run.estHigh[k]);
       }
     }
     if (intervals === 0)
@@ -269,18 +311,25 @@ async function boundedCase(ctx: BenchContext, t: Target, w: WriteWatcher): Promi
         'no interval between two ticks was long enough to judge',
       );
     const throughput = 1 - lostMs / spanMs;
-    const meanEst = estPct.reduce((a, x) => a + x, 0) / Math.max(1, estPct.length);
+    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+    const meanEst = mean(estPct);
+    const lostPct = (100 * lostMs) / spanMs;
+    const fits = estimateFits(meanEst, Math.max(0, lostPct));
     return makeCase(
       BOUNDED_WRITER_NAME,
       spanMs,
       spanMs - lostMs,
       goalAtMost(1 / 0.95, 'throughput >= 0.95x of unwatched'),
       {
-        note: `throughput ${throughput.toFixed(3)}x of unwatched: ${lostMs.toFixed(0)} ms of ${(spanMs / 1000).toFixed(1)} s lost to ${intervals} ticks' faults (the writer's rate after each tick vs later in its interval); estimated ${meanEst.toFixed(1)}%; sample fraction ${median(fractions)}, interval x${median(stretches)} (${INTERVAL_MS * median(stretches)} ms); estimated written pages / expected distinct pages written ${(estimatedPages / expectedPages).toFixed(2)} (goal within 10%)`,
+        note: `throughput ${throughput.toFixed(3)}x of unwatched: ${lostMs.toFixed(0)} ms of ${(spanMs / 1000).toFixed(1)} s lost to ${intervals} ticks' faults (the writer's rate after each tick vs later in its interval); estimated ${meanEst.toFixed(1)}% (${mean(estLow).toFixed(1)}-${mean(estHigh).toFixed(1)}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the ${lostPct.toFixed(1)}% lost; load ${os.loadavg()[0].toFixed(1)}; sample fraction ${median(fractions)}, interval x${median(stretches)} (${INTERVAL_MS * median(stretches)} ms); estimated written pages / expected distinct pages written ${(estimatedPages / expectedPages).toFixed(2)} (goal within 10%)`,
         unit: 'ms of writing: watched vs the same writes unwatched',
         throughput_ratio: Number(throughput.toPrecision(4)),
         measured_loss_pct: Number(((100 * lostMs) / spanMs).toPrecision(3)),
         estimated_loss_pct: Number(meanEst.toPrecision(3)),
+        estimated_low_pct: Number(mean(estLow).toPrecision(3)),
+        estimated_high_pct: Number(mean(estHigh).toPrecision(3)),
+        estimate_fits: fits,
+        load_1m: Number(os.loadavg()[0].toFixed(1)),
         intervals,
         sample_fraction: median(fractions),
         interval_stretch: median(stretches),

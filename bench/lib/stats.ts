@@ -51,6 +51,16 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/**
+ * Whether an overhead estimate meets issue 22's goal against the measured loss (both percent):
+ * within 1.5x of it, or within 3 points when both are under 5%.
+ */
+export function estimateFits(est: number, measured: number): boolean {
+  if (est < 5 && measured < 5) return Math.abs(est - measured) <= 3;
+  if (measured <= 0 || est <= 0) return false;
+  return est / measured <= 1.5 && measured / est <= 1.5;
+}
+
 /** ours / reference, or null when either side is missing or the reference is zero. */
 export function ratio(ours: number | null, reference: number | null): number | null {
   if (ours === null || reference === null || !(reference > 0) || !Number.isFinite(ours))

@@ -32,6 +32,7 @@ import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import type { Refusal } from './refusal.ts';
 import {
+  contentionFactor,
   costRange,
   estimateOverhead,
   faultCost,
@@ -500,6 +501,7 @@ export class WatchDriver {
     const coveredMs = this.lastCollectMs === null ? tickIntervalMs : now - this.lastCollectMs;
     this.lastCollectMs = now;
     const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
+    const waitMs = cpuMs === null ? null : (this.cpuClock?.lastWaitMs ?? null);
     const cost = faultCost();
     const est = estimateOverhead(
       tick.faultedPages,
@@ -507,6 +509,7 @@ export class WatchDriver {
       coveredMs,
       cpuMs,
       costRange(cost),
+      waitMs,
     );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
@@ -529,6 +532,7 @@ export class WatchDriver {
           sampledPages: s?.sampledPages,
           elapsedMs: coveredMs,
           targetCpuMs: cpuMs,
+          costFactor: contentionFactor(cpuMs, waitMs, coveredMs),
           widerPages: () => {
             const ranges = this.watchedRanges();
             const f = w.sampleFraction;

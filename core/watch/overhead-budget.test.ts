@@ -12,7 +12,7 @@ import {
   type BudgetChoice,
 } from './overhead-budget.ts';
 import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
-import { estimateOverhead } from './overhead.ts';
+import { contentionFactor, estimateOverhead } from './overhead.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
@@ -221,6 +221,21 @@ describe('OverheadBudget', () => {
         { writtenPagesAtFull: 28_568, faultedPages: 7142, elapsedMs: 100, targetCpuMs: 100 },
       ),
     ).toEqual({ fraction: 0.125, stretch: 1 });
+  });
+
+  it('judges the cost at the contended cost per fault the estimate uses (costFactor)', () => {
+    // 3,000 faults x 1.4 us in 100 ms of CPU: 4.2%, fits 5%. The target waited for a CPU as
+    // long as it ran (overhead.ts contentionFactor: x1.4): 5.9%, over: 5 / 5.9 -> 1/2.
+    const l = { ...load(3000), faultedPages: 3000, targetCpuMs: 100 };
+    expect(budget.next({ fraction: 1, stretch: 1 }, l)).toEqual({ fraction: 1, stretch: 1 });
+    const factor = contentionFactor(100, 100, 100);
+    expect(factor).toBeCloseTo(1.4, 10);
+    expect(budget.next({ fraction: 1, stretch: 1 }, { ...l, costFactor: factor })).toEqual({
+      fraction: 0.5,
+      stretch: 1,
+    });
+    // The same figure as the estimate the watch shows for that tick.
+    expect(estimateOverhead(3000, 1.4, 100, 100, undefined, 100).pct).toBeCloseTo(4.2 * 1.4, 10);
   });
 
   it('is not swung by one noisy figure', () => {

@@ -61,6 +61,18 @@ export const HOLD_TICKS = 8;
  */
 export const MIN_CPU_SHARE = 0.05;
 /**
+ * The span whose MIN_CPU_SHARE floors the CPU time (cpuFloorMs): 100 ms, so 5 ms of CPU. A
+ * floor proportional to the whole interval diluted a burst in a stretched tick: redis's 0.5 s
+ * burst in a 6.4 s tick (load 27) ran ~100 ms of CPU, was divided by 320 ms and read 8-10%
+ * where watching added 19-41% to its CPU per request (bench case 11e).
+ */
+export const FLOOR_SPAN_MS = 100;
+
+/** The least CPU time a tick's faults are divided by, ms (the estimate and next() alike). */
+export function cpuFloorMs(intervalMs: number): number {
+  return intervalMs > 0 ? Math.min(intervalMs, FLOOR_SPAN_MS) * MIN_CPU_SHARE : 0;
+}
+/**
  * The least share of a CPU start() assumes the target has (an idle or starved target measured
  * before the arm says little about its next burst; a quarter keeps the first interval within 4x
  * of a whole CPU's).
@@ -92,6 +104,11 @@ export interface TickLoad {
    * null: unknown, the wall time `elapsedMs` is the denominator instead.
    */
   targetCpuMs?: number | null;
+  /**
+   * Factor on the calibrated cost per fault this tick (overhead.ts contentionFactor: the
+   * target's wait for a CPU makes its faults dearer); omitted: 1.
+   */
+  costFactor?: number;
   /**
    * Pages the sample at twice the fraction would add (the driver counts them: sampledPages):
    * the worst case of widening, every one of them faulting each tick. Omitted: not checked.
@@ -175,10 +192,11 @@ export class OverheadBudget {
     const cpu = load.targetCpuMs;
     const denominatorMs =
       cpu !== undefined && cpu !== null && cpu >= 0
-        ? Math.max(cpu, load.elapsedMs * MIN_CPU_SHARE)
+        ? Math.max(cpu, cpuFloorMs(load.elapsedMs))
         : load.elapsedMs;
+    const usPerFault = this.usPerFault * (load.costFactor ?? 1);
     const pct = (pages: number): number =>
-      denominatorMs > 0 ? (Math.max(0, pages) * this.usPerFault) / (denominatorMs * 10) : Infinity;
+      denominatorMs > 0 ? (Math.max(0, pages) * usPerFault) / (denominatorMs * 10) : Infinity;
     // A sample that covered no page (a small watch: 2 MiB blocks, a small fraction) saw nothing
     // at all: twice the fraction becomes the floor, so the sample is never empty again and the
     // budget is kept by the interval instead.
@@ -189,7 +207,7 @@ export class OverheadBudget {
     // A tick in which the target barely ran says nothing about what it costs when it runs:
     // no widening on it (else a sleeping target would be widened to exact, and its next burst
     // would start unbounded); stepping down still applies.
-    const barelyRan = cpu !== undefined && cpu !== null && cpu < load.elapsedMs * MIN_CPU_SHARE;
+    const barelyRan = cpu !== undefined && cpu !== null && cpu < cpuFloorMs(load.elapsedMs);
     const exactPct = pct(load.writtenPagesAtFull);
     if (barelyRan && pct(load.faultedPages ?? load.writtenPagesAtFull * fraction) <= this.aimPct)
       return current;

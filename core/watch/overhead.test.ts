@@ -4,7 +4,11 @@ import { Worker } from 'node:worker_threads';
 import { until } from '../../testing/wait.ts';
 import {
   calibrateFaultCost,
+  CONTENTION_COST,
+  CONTENTION_HIGH,
+  contentionShare,
   costRange,
+  cpuFloorMs,
   estimateOverhead,
   estOverheadPct,
   faultCost,
@@ -205,4 +209,92 @@ describe('calibrateFaultCost (real kernel)', () => {
     expect(c.usPerFault).toBeLessThan(50);
     expect(faultCost()).toBe(faultCost()); // once per process
   });
+});
+
+describe('contention: the target’s wait for a CPU raises its cost per fault (bounded)', () => {
+  it('reads the contention share off run and wait time, 0 when unknown', () => {
+    expect(contentionShare(40, 40)).toBeCloseTo(0.5, 10);
+    expect(contentionShare(100, 0)).toBe(0);
+    expect(contentionShare(null, 40)).toBe(0);
+    expect(contentionShare(40, null)).toBe(0);
+    expect(contentionShare(0, 0)).toBe(0);
+  });
+
+  it('uncontended: the same figure as before; contended: dearer, the low end unmoved', () => {
+    const quiet = estimateOverhead(1000, 20, 100, 40, undefined, 0);
+    expect(quiet).toEqual(estimateOverhead(1000, 20, 100, 40));
+    expect(quiet.pct).toBeCloseTo(50, 10);
+    // Waiting half its runnable time (redis on this loaded VM waited 78-89% of it, and paid
+    // 1.25-1.97x the calibrated cost per fault, bench case 11): 50% reads 70%.
+    const half = estimateOverhead(1000, 20, 100, 40, undefined, 40);
+    expect(half.pct).toBeCloseTo(50 * (1 + CONTENTION_COST * 0.5), 10);
+    expect(half.lowPct).toBeCloseTo(50 * TARGET_COST_LOW, 10);
+    expect(half.highPct).toBeCloseTo(
+      Math.min(100, 50 * TARGET_COST_HIGH * (1 + CONTENTION_HIGH * 0.5)),
+      10,
+    );
+    expect(half.lowPct).toBeLessThanOrEqual(half.pct);
+    expect(half.highPct).toBeGreaterThanOrEqual(half.pct);
+  });
+
+  it('never swings a tick far: at most x(1 + CONTENTION_COST), and none in a floored tick', () => {
+    // A wait of a whole second against 10 ms run: k ~ 1, the cost at most 1.8x.
+    const e = estimateOverhead(100, 20, 100, 10, undefined, 1000);
+    expect(CONTENTION_COST).toBeLessThanOrEqual(1);
+    expect(e.pct).toBeLessThanOrEqual(20 * (1 + CONTENTION_COST) + 1e-9);
+    expect(e.pct).toBeGreaterThan(20);
+    // The idle 76-page tick of the issue, starved: still 30.4% (floored), not more.
+    const idle = estimateOverhead(76, 20, 100, 0.1, undefined, 99);
+    expect(idle.pct).toBeCloseTo(30.4, 6);
+    expect(idle.lowConfidence).toBe(true);
+  });
+});
+
+describe('the CPU floor of a long (stretched) tick', () => {
+  it('divides a burst in a long tick by what the target ran, not 5% of the whole tick', () => {
+    // redis under --max-overhead at load 27: its first tick 6.4 s after arming, a 0.5 s burst
+    // of ~100 ms of CPU with 819 faults of 31 us (25.4 ms): 25%, not 25.4 / 320 = 7.9%.
+    expect(cpuFloorMs(6400)).toBe(5);
+    expect(cpuFloorMs(100)).toBe(5);
+    expect(cpuFloorMs(40)).toBe(2);
+    expect(estimateOverhead(819, 31, 6400, 100).pct).toBeCloseTo(25.389, 6);
+    // Still never swung far by a tick in which the target barely ran, however long the tick.
+    const idle = estimateOverhead(76, 20, 6400, 0.1);
+    expect(idle.pct).toBeCloseTo(30.4, 6);
+    expect(idle.lowConfidence).toBe(true);
+  });
+});
+
+describe('TargetCpuClock.lastWaitMs (real /proc, real processes)', () => {
+  it('a spinner sharing one CPU with another spinner waits about half its runnable time', async (ctx) => {
+    const { spawn, spawnSync } = await import('node:child_process');
+    if (spawnSync('taskset', ['-c', '0', 'true']).status !== 0) ctx.skip('taskset cannot pin here');
+    const spinner = () =>
+      spawn('taskset', ['-c', '0', process.execPath, '-e', 'for (;;);'], { stdio: 'ignore' });
+    const a = spinner();
+    const b = spinner();
+    try {
+      // taskset execs node in place: the pid is the spinner's.
+      const clock = new TargetCpuClock(a.pid!);
+      await until('the spinner to have run', () => clock.sinceLastMs() !== null, 10_000);
+      let run = 0;
+      let wait = 0;
+      await until(
+        'the spinner to have been runnable 1 s',
+        () => {
+          run += clock.sinceLastMs() ?? 0;
+          wait += clock.lastWaitMs ?? 0;
+          return run + wait >= 1000;
+        },
+        30_000,
+      );
+      expect(clock.lastWaitMs).not.toBeNull();
+      // Two spinners on CPU 0 (and whatever else this machine runs there): at least a fifth.
+      expect(contentionShare(run, wait)).toBeGreaterThan(0.2);
+      expect(contentionShare(run, wait)).toBeLessThan(1);
+    } finally {
+      a.kill('SIGKILL');
+      b.kill('SIGKILL');
+    }
+  }, 45_000);
 });
