@@ -6,6 +6,8 @@
  * - watch-target.py's mapping at 0x200000000000, unmapped between the maps read and the
  *   registration (the maps are handed over stale, so the race is made every time), then mapped
  *   again at the same place: pending, then watched, its writes counted.
+ * - A registration with no time at all: one piece a pass, the rest pending, then registered by
+ *   the next ticks (how the first tick stays near the attach for a process with many VMAs).
  * - testing/churn-writer.c (maps and unmaps small VMAs as fast as it can and writes a stable
  *   region) under `stress-ng --cpu 2`: the CLI's first tick within the stated time, the stable
  *   region's writes in it, and no anonymous mapping called one the kernel cannot write-protect.
@@ -30,6 +32,8 @@ import {
   pagesOf,
   REPO,
   startPyTarget,
+  targetRange,
+  tickedPages,
 } from '../../testing/watch-support.ts';
 import { WriteWatcher } from './watcher.ts';
 
@@ -101,6 +105,31 @@ describe('a mapping that changes while it is being registered', () => {
     expect(await t.send('w 2')).toMatch(/^ok/);
     w.tick(out);
     expect(pagesOf(out, 0)).toEqual([t.startPage + 2, base + 5].sort((a, b) => a - b));
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+});
+
+describe('a bounded registration', () => {
+  it('registers what its time allows, says the rest is pending, and the next ticks register it', async () => {
+    const t = track(await startPyTarget(32));
+    expect(await t.send('p 8 16')).toBe('ok'); // three VMAs
+    const w = watch(t.pid);
+    // No time at all: each pass still registers one piece, arm the largest.
+    const states = w.arm([targetRange(t)], { budgetMs: 0 });
+    expect(states.map((s) => [s.startPage - t.startPage, s.status])).toEqual([
+      [0, 'pending'],
+      [8, 'pending'],
+      [16, 'watched'],
+    ]);
+    const out = new RegionList();
+    const first = w.tick(out);
+    expect(first.appeared).toEqual([expect.objectContaining({ status: 'watched' })]);
+    expect(first.pending).toHaveLength(1);
+    expect(w.tick(out).pending).toEqual([]);
+    expect(w.watchedPieces()).toHaveLength(3);
+    await t.send('w 2 20');
+    expect(tickedPages(w, t.startPage)).toEqual([2, 20]);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });

@@ -484,7 +484,8 @@ export class WatchDriver {
         // the process is gone: the tick says so below
       }
     }
-    const tick = w.tick(this.out, vmas);
+    // The maps read for `follow` serve the tick too (one read of /proc/PID/maps a tick, not two).
+    const tick = w.tick(this.out, vmas ?? followed ?? undefined);
     if (tick.ended) {
       // Our child may be caught between two programs of a launcher chain: its maps briefly look
       // like an exit, or the re-attach meets the exec half done. While it is alive (not yet a

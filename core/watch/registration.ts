@@ -354,7 +354,7 @@ export class Registration {
    * the maps as the caller read them (else read here). `budgetMs` bounds this pass and every
    * tick's registering of pending pieces from now on (see the top). Pieces whose mapping changed
    * are retried once against the maps read again; what still fails, or what the budget did not
-   * reach, is returned as 'pending'.
+   * reach (largest pieces first), is returned as 'pending'. The states are in address order.
    */
   arm(
     ranges: PageRange[],
@@ -391,7 +391,12 @@ export class Registration {
       if (r) this.refused.set(k, st);
       states.push(st);
     };
-    for (const p of piecesOf(vmas, wanted)) {
+    // The largest first: when the time runs out, most of the memory is registered (a busy
+    // process's churn is small mappings; its heap, arenas and shared buffers are large).
+    const bySize = piecesOf(vmas, wanted).sort(
+      (a, b) => b.endPage - b.startPage - (a.endPage - a.startPage) || a.startPage - b.startPage,
+    );
+    for (const p of bySize) {
       const k = key(p);
       if (this.registered.has(k)) states.push(this.state(p));
       else if (this.refused.has(k)) states.push(this.refused.get(k)!);
@@ -404,7 +409,7 @@ export class Registration {
         if (!this.registered.has(k) && !this.refused.has(k)) one(p, false);
       }
     this.ranges = normalizeRanges([...this.ranges, ...wanted]);
-    return states;
+    return states.sort((a, b) => a.startPage - b.startPage);
   }
 
   /** The registered pieces in address order, clipped to `range` when given. */
