@@ -3,7 +3,8 @@
  * alive and, as fast as it can, unmaps one at random, maps a new one of 1 to 64 pages in its place
  * (the kernel often hands back the same or an adjacent address, so VMAs also merge and split),
  * writes its pages, turns every third one's second half read-only (a VMA split), and writes the
- * next page of a STABLE-page anonymous region that is never unmapped. So, at any instant, some
+ * next page of a STABLE-page anonymous region that is never unmapped (a VMA of its own, between
+ * guard pages). So, at any instant, some
  * VMAs are being replaced while a large part of the writable memory (the stable region, the heap,
  * the stack) does not change: what a registration must cope with on a busy server (postgres's
  * backends map and unmap their work memory). Usage: churn-writer STABLE SLOTS [SECONDS] (ends by
@@ -24,9 +25,13 @@ int main(int argc, char **argv) {
   long slots = atol(argv[2]);
   alarm(argc > 3 ? atoi(argv[3]) : 300);
   if (stable < 1 || slots < 1 || slots > 100000) return 2;
-  char *mem = mmap(NULL, (size_t)stable * 4096, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return 1;
+  /* Between two PROT_NONE guard pages, so the churn's mappings never merge with it: its VMA
+   * keeps its bounds, as a server's long-lived memory does. */
+  char *outer = mmap(NULL, (size_t)(stable + 2) * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+  if (outer == MAP_FAILED) return 1;
+  char *mem = outer + 4096;
+  if (mprotect(mem, (size_t)stable * 4096, PROT_READ | PROT_WRITE)) return 1;
   memset(mem, 1, (size_t)stable * 4096);
   char **slot = calloc((size_t)slots, sizeof *slot);
   size_t *len = calloc((size_t)slots, sizeof *len);

@@ -17,10 +17,11 @@
  * refusal (the kernel answers EINVAL for a range that became a hole, which would otherwise read
  * as "cannot write-protect this kind of mapping"); still there, it is tried once more (it may
  * have been mapped again meanwhile), and only a second failure is a refusal. Nothing starts over:
- * what registered stays registered, arm retries only what changed, once, against the maps read
- * again, and what still fails, or what arm's time budget did not reach, is pending. Each tick
- * registers the pending pieces that are there then, protected whole like arm's (their writes
- * count from then on, never from before), and says what is still pending.
+ * what registered stays registered, arm retries only what changed against the maps read again
+ * (a few rounds, within its time), and what still fails, or what arm's time budget did not
+ * reach, is pending. Each tick registers the pending pieces that are there then, protected whole
+ * like arm's (their writes count from then on, never from before), and says what is still
+ * pending.
  */
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
 import { closeFd, errno, ioctl } from '../kernel/libc.ts';
@@ -75,6 +76,9 @@ const PENDING_REASON: Record<PendingWhy, string> = {
  * VMAs on a loaded machine.
  */
 export const REGISTER_BUDGET_MS = 500;
+
+/** How many times arm retries what changed under it (each against the maps read again). */
+const RETRY_ROUNDS = 3;
 
 /** Whether `maps` still hold the VMA `p` was cut from (same permissions and file, covering it). */
 function stillMapped(p: Piece, maps: readonly Vma[]): boolean {
@@ -353,7 +357,7 @@ export class Registration {
    * write-protects it; at a sample `fraction` < 1 only its sampled blocks stay protected. `vmas`:
    * the maps as the caller read them (else read here). `budgetMs` bounds this pass and every
    * tick's registering of pending pieces from now on (see the top). Pieces whose mapping changed
-   * are retried once against the maps read again; what still fails, or what the budget did not
+   * are retried against the maps read again (RETRY_ROUNDS); what still fails, or what the budget did not
    * reach (largest pieces first), is returned as 'pending'. The states are in address order.
    */
   arm(
@@ -402,12 +406,15 @@ export class Registration {
       else if (this.refused.has(k)) states.push(this.refused.get(k)!);
       else one(p, true);
     }
-    // Only what changed, once, as it is now (a range that became a hole has nothing to retry).
-    if (changed.length)
-      for (const p of piecesOf(this.mapsNow(), normalizeRanges(changed))) {
+    // Only what changed, as it is now (a range that became a hole has nothing to retry): up to
+    // RETRY_ROUNDS times within the time allowed, then pending.
+    for (let round = 1; changed.length && round <= RETRY_ROUNDS; round++) {
+      const again = normalizeRanges(changed.splice(0));
+      for (const p of piecesOf(this.mapsNow(), again)) {
         const k = key(p);
-        if (!this.registered.has(k) && !this.refused.has(k)) one(p, false);
+        if (!this.registered.has(k) && !this.refused.has(k)) one(p, round < RETRY_ROUNDS);
       }
+    }
     this.ranges = normalizeRanges([...this.ranges, ...wanted]);
     return states.sort((a, b) => a.startPage - b.startPage);
   }

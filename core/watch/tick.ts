@@ -12,7 +12,10 @@
  * count, and a new file mapping is protected silently (its present pages may only have been
  * read). While sampling, only the sampled blocks are walked (sampling.ts). A piece whose mapping
  * changed under the walk is forgotten (the next tick sees the new layout); exit and exec are
- * left to the watcher's mm probe (`ended`).
+ * left to the watcher's mm probe (`ended`). Pending pieces (registration.ts: changed under their
+ * registration, or not reached in the time allowed) are registered here as arm would, protected
+ * whole and counted from now, within the same time allowed; what fails again because its mapping
+ * changed stays pending, and the tick says which (`pending`).
  */
 import { KernelError } from '../kernel/errors.ts';
 import { Category } from '../kernel/pagemap-abi.ts';
@@ -123,8 +126,10 @@ export function tickPieces(
         // Memory that was there before (arm's, or a tick's that changed): counted from now.
         const r = reg.protectNew(p, sampler.fraction);
         if (r === 'changed') pending.set(k, { piece: p, why: 'changed' });
-        else if (r) reg.refused.set(k, reg.state(p, r));
-        result.appeared.push(r === 'changed' ? reg.pendingState(p, 'changed') : reg.state(p, r));
+        else {
+          if (r) reg.refused.set(k, reg.state(p, r));
+          result.appeared.push(reg.state(p, r));
+        }
         continue;
       }
       reg.registered.set(k, p);
