@@ -41,6 +41,7 @@ import {
 } from './overhead.ts';
 import { OverheadBudget } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
+import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
   blockSampled,
   normalizeRanges,
@@ -110,6 +111,8 @@ export type WatchStep =
       disappeared: VmaWatchState[];
       /** Refusals new this tick: of pieces that appeared, or that `follow` tried to add. */
       refused: VmaWatchState[];
+      /** Pieces still waiting to be registered after this tick (watcher.ts WatchTick.pending). */
+      pending: VmaWatchState[];
       targetState?: WatchTick['targetState'];
       figures: WatchFigures;
       /** The maps read this tick for `follow`, when they were. */
@@ -230,6 +233,14 @@ export class WatchDriver {
     this.ticker.start(firstInMs);
   }
 
+  private warmFaultCost(): void {
+    try {
+      faultCost();
+    } catch {
+      // Not calibrated here: the first tick's figures say why.
+    }
+  }
+
   pause(): void {
     this.ticker.stop();
   }
@@ -312,6 +323,9 @@ export class WatchDriver {
       force: this.force,
       ownChild: this.launched,
     });
+    // The fault cost's calibration (overhead.ts, once per process: ~20 ms of CPU, hundreds of
+    // ms on a loaded machine) is made in the wait for the first tick rather than inside it.
+    setImmediate(() => this.warmFaultCost());
     return this.armSelection(ranges);
   }
 
@@ -353,6 +367,7 @@ export class WatchDriver {
       const w = this.watcherValue;
       if (!w) return [];
       let wanted = extra;
+      let vmasRead: Vma[] | null = null;
       if (this.select) {
         let vmas: Vma[];
         try {
@@ -362,9 +377,14 @@ export class WatchDriver {
           throw err;
         }
         wanted = [...extra, ...this.select(vmas)];
+        vmasRead = vmas;
       }
       if (this.budgetStartPending) this.startBudget(w, [...this.watchedRanges(), ...wanted]);
-      const states = wanted.length ? w.arm(wanted) : [];
+      // Bounded (registration.ts): what the time does not allow, or what changes under it on a
+      // busy process, is pending and registered by the next ticks.
+      const states = wanted.length
+        ? w.arm(wanted, { vmas: vmasRead ?? undefined, budgetMs: REGISTER_BUDGET_MS })
+        : [];
       if (!this.cpuClock || this.cpuClock.pid !== this.pid)
         this.cpuClock = new TargetCpuClock(this.pid);
       if (this.lastCollectMs === null) this.cpuClock.sinceLastMs(); // the first tick counts from here
@@ -457,7 +477,7 @@ export class WatchDriver {
         followed = readMaps(this.pid);
         const more = this.select!(followed);
         if (more.length) {
-          const states = w.arm(more);
+          const states = w.arm(more, { vmas: followed });
           this.record(states);
           refused.push(...states.filter((s) => s.status === 'refused'));
         }
@@ -465,7 +485,8 @@ export class WatchDriver {
         // the process is gone: the tick says so below
       }
     }
-    const tick = w.tick(this.out, vmas);
+    // The maps read for `follow` serve the tick too (one read of /proc/PID/maps a tick, not two).
+    const tick = w.tick(this.out, vmas ?? followed ?? undefined);
     if (tick.ended) {
       // Our child may be caught between two programs of a launcher chain: its maps briefly look
       // like an exit, or the re-attach meets the exec half done. While it is alive (not yet a
@@ -486,6 +507,7 @@ export class WatchDriver {
       writtenPages: tick.writtenPages,
       appeared: tick.appeared,
       disappeared: tick.disappeared,
+      pending: tick.pending,
       refused,
       targetState: tick.targetState,
       vmas: followed,

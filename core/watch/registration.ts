@@ -10,6 +10,18 @@
  * a new piece; a piece that overlaps watched ones (a VMA that grew) supersedes them and only its
  * new part is protected, so writes already recorded in the old part are not lost. While
  * sampling (sampling.ts), pieces armed are unprotected outside the sampled blocks.
+ *
+ * A busy process maps and unmaps while we register (postgres's backends, allocators returning
+ * memory): the maps we cut pieces from are already stale. A piece whose register or protect
+ * fails is looked up in the maps as they are now: gone or different, it "changed" and is not a
+ * refusal (the kernel answers EINVAL for a range that became a hole, which would otherwise read
+ * as "cannot write-protect this kind of mapping"); still there, it is tried once more (it may
+ * have been mapped again meanwhile), and only a second failure is a refusal. Nothing starts over:
+ * what registered stays registered, arm retries only what changed against the maps read again
+ * (a few rounds, within its time), and what still fails, or what arm's time budget did not
+ * reach, is pending. Each tick registers the pending pieces that are there then, protected whole
+ * like arm's (their writes count from then on, never from before), and says what is still
+ * pending.
  */
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
 import { closeFd, errno, ioctl } from '../kernel/libc.ts';
@@ -42,6 +54,38 @@ export interface Piece {
   kind: Vma['kind'];
   /** PROT_NONE: nothing can write it until it is mprotect'ed (then it is registered). */
   noAccess?: boolean;
+  /** The VMA as the maps showed it (its bounds and permissions), to tell whether it changed. */
+  vmaStartPage?: number;
+  vmaEndPage?: number;
+  perms?: string;
+}
+
+/** Why a piece is pending: its mapping changed under the registration, or the time ran out. */
+export type PendingWhy = 'changed' | 'time';
+
+const PENDING_REASON: Record<PendingWhy, string> = {
+  changed:
+    'the mapping changed while it was being registered (the process is mapping or unmapping); the next tick registers what is there then',
+  time: 'not registered yet (the time for registering ran out); the next tick registers it',
+};
+
+/**
+ * How long one pass of registering may take, ms (arm, or a tick's pending pieces) when the
+ * caller asks for a bound: the pieces it does not reach are pending, registered by the next
+ * ticks, so the first tick comes soon after the attach even for a process with thousands of
+ * VMAs on a loaded machine.
+ */
+export const REGISTER_BUDGET_MS = 500;
+
+/** How many times arm retries what changed under it (each against the maps read again). */
+const RETRY_ROUNDS = 3;
+
+/** Whether `maps` still hold the VMA `p` was cut from (same permissions and file, covering it). */
+function stillMapped(p: Piece, maps: readonly Vma[]): boolean {
+  for (const v of maps)
+    if (v.startPage <= p.startPage && p.endPage <= v.endPage)
+      return v.path === p.path && (p.perms === undefined || v.perms === p.perms);
+  return false;
 }
 
 /**
@@ -107,6 +151,9 @@ export function piecesOf(vmas: readonly Vma[], ranges: readonly PageRange[]): Pi
           path: vma.path,
           kind: vma.kind,
           noAccess: vma.perms?.startsWith('---'),
+          vmaStartPage: vma.startPage,
+          vmaEndPage: vma.endPage,
+          perms: vma.perms,
         });
     }
   }
@@ -127,6 +174,10 @@ export class Registration {
   ranges: PageRange[] = [];
   readonly registered = new Map<string, Piece>();
   readonly refused = new Map<string, VmaWatchState>();
+  /** Pieces not registered yet, by key (see the top): the next tick registers them. */
+  pending = new Map<string, { piece: Piece; why: PendingWhy }>();
+  /** Time one pass of registering may take, ms (arm's budgetMs; unbounded unless asked). */
+  budgetMs = Infinity;
 
   constructor(
     private readonly pid: number,
@@ -143,6 +194,88 @@ export class Registration {
       status: refusal ? 'refused' : 'watched',
       ...(refusal ? { refusal, reason: refusalSentence(refusal) } : {}),
     };
+  }
+
+  pendingState(p: Piece, why: PendingWhy): VmaWatchState {
+    return {
+      vmaIndex: p.vmaIndex,
+      startPage: p.startPage,
+      endPage: p.endPage,
+      path: p.path,
+      status: 'pending',
+      reason: PENDING_REASON[why],
+    };
+  }
+
+  /** The pending pieces' states, in address order. */
+  pendingStates(): VmaWatchState[] {
+    return [...this.pending.values()]
+      .map(({ piece, why }) => this.pendingState(piece, why))
+      .sort((a, b) => a.startPage - b.startPage);
+  }
+
+  /** Whether `p` overlaps a pending piece (then it is registered like arm's, not as new memory). */
+  overlapsPending(p: PageRange): boolean {
+    for (const { piece } of this.pending.values())
+      if (piece.startPage < p.endPage && p.startPage < piece.endPage) return true;
+    return false;
+  }
+
+  /** The maps now; empty when they cannot be read (the process is gone: everything changed). */
+  private mapsNow(): Vma[] {
+    try {
+      return readMaps(this.pid);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * UFFDIO_REGISTER of `p`, telling a change of the mapping from a refusal (see the top): null
+   * when registered, 'changed' when the mapping is no longer what the maps said, else the refusal.
+   */
+  registerChecked(p: Piece): Refusal | 'changed' | null {
+    let reason = this.register(p);
+    if (!reason || reason.code === 'special-mapping' || reason.code === 'no-access') return reason;
+    if (reason.code === 'mapping-changed' || !stillMapped(p, this.mapsNow())) return 'changed';
+    reason = this.register(p); // there now, perhaps mapped again meanwhile: once more
+    if (reason?.code === 'mapping-changed') return 'changed';
+    return reason;
+  }
+
+  /**
+   * Write-protects a piece just registered, whole (its writes count from now), except the parts
+   * of watched pieces it supersedes (a VMA that grew: their recorded writes stay); at a sample
+   * `fraction` < 1 only its sampled blocks stay protected. On failure it is unregistered again:
+   * 'changed' when its mapping changed, else the refusal.
+   */
+  protectNew(p: Piece, fraction: number): Refusal | 'changed' | null {
+    const old: PageRange[] = [];
+    for (const [ok, op] of [...this.registered])
+      if (op.startPage < p.endPage && p.startPage < op.endPage) {
+        old.push(op);
+        this.registered.delete(ok);
+      }
+    try {
+      for (const part of subtractRanges([p], old)) {
+        this.protect({ ...p, ...part });
+        if (fraction < 1)
+          forBlockRuns(
+            { ...p, ...part },
+            (b) => !blockSampled(b, fraction),
+            (run) => this.unprotect(run),
+          );
+      }
+    } catch (err) {
+      this.unregister(p);
+      // ESRCH: the address space is gone under us (the process executed another program or
+      // exited); else a mapping that changed since the maps were read. Not refusals.
+      const gone = err instanceof KernelError && err.errnoName === 'ESRCH';
+      if (gone || !stillMapped(p, this.mapsNow())) return 'changed';
+      return { code: 'protect-failed', detail: (err as Error).message };
+    }
+    this.registered.set(key(p), p);
+    return null;
   }
 
   ensureApi(): void {
@@ -221,72 +354,69 @@ export class Registration {
 
   /**
    * Registers each VMA piece inside `ranges` (refusals are reported, the rest is kept) and
-   * write-protects it; at a sample `fraction` < 1 only its sampled blocks stay protected.
+   * write-protects it; at a sample `fraction` < 1 only its sampled blocks stay protected. `vmas`:
+   * the maps as the caller read them (else read here). `budgetMs` bounds this pass and every
+   * tick's registering of pending pieces from now on (see the top). Pieces whose mapping changed
+   * are retried against the maps read again (RETRY_ROUNDS); what still fails, or what the budget did not
+   * reach (largest pieces first), is returned as 'pending'. The states are in address order.
    */
-  arm(ranges: PageRange[], fraction: number): VmaWatchState[] {
+  arm(
+    ranges: PageRange[],
+    fraction: number,
+    options: { vmas?: readonly Vma[]; budgetMs?: number } = {},
+  ): VmaWatchState[] {
     this.ensureApi();
     const wanted = normalizeRanges(ranges);
     if (wanted.length === 0) throw new PagescopeError('No range to watch was given.', 'bad-range');
-    const vmas = readMaps(this.pid);
+    if (options.budgetMs !== undefined) this.budgetMs = options.budgetMs;
+    const vmas = options.vmas ?? readMaps(this.pid);
+    const deadline = performance.now() + this.budgetMs;
+    let tried = 0; // the first piece is always tried: every pass gets somewhere
     const states: VmaWatchState[] = [];
-    for (const p of piecesOf(vmas, wanted)) {
+    const changed: Piece[] = [];
+    const one = (p: Piece, retry: boolean): void => {
       const k = key(p);
-      if (this.registered.has(k)) {
-        states.push(this.state(p));
-        continue;
+      if (tried++ > 0 && performance.now() > deadline) {
+        this.pending.set(k, { piece: p, why: 'time' });
+        states.push(this.pendingState(p, 'time'));
+        return;
       }
-      const known = this.refused.get(k);
-      if (known) {
-        states.push(known);
-        continue;
-      }
-      const reason = this.register(p);
-      if (reason) {
-        const st = this.state(p, reason);
-        this.refused.set(k, st);
-        states.push(st);
-        continue;
-      }
-      // A piece that overlaps watched ones (a VMA that grew since) supersedes them; only its
-      // new part is protected, so writes already recorded in the old part are not lost.
-      const old: PageRange[] = [];
-      for (const [ok, op] of [...this.registered])
-        if (op.startPage < p.endPage && p.startPage < op.endPage) {
-          old.push(op);
-          this.registered.delete(ok);
+      const r = this.registerChecked(p) ?? this.protectNew(p, fraction);
+      if (r === 'changed') {
+        if (retry) changed.push(p);
+        else {
+          this.pending.set(k, { piece: p, why: 'changed' });
+          states.push(this.pendingState(p, 'changed'));
         }
-      try {
-        for (const part of subtractRanges([p], old)) {
-          this.protect({ ...p, ...part });
-          const f = fraction;
-          if (f < 1)
-            forBlockRuns(
-              { ...p, ...part },
-              (b) => !blockSampled(b, f),
-              (run) => this.unprotect(run),
-            );
-        }
-      } catch (err) {
-        this.unregister(p);
-        // ESRCH: the address space is gone under us (the process executed another program or
-        // exited mid-arm), as ENOMEM from the register says the mapping moved: not a refusal of
-        // the mapping itself.
-        const gone = err instanceof KernelError && err.errnoName === 'ESRCH';
-        const st = this.state(
-          p,
-          gone
-            ? { code: 'mapping-changed' }
-            : { code: 'protect-failed', detail: (err as Error).message },
-        );
-        this.refused.set(k, st);
-        states.push(st);
-        continue;
+        return;
       }
-      this.registered.set(k, p);
-      states.push(this.state(p));
+      this.pending.delete(k);
+      const st = this.state(p, r);
+      if (r) this.refused.set(k, st);
+      states.push(st);
+    };
+    // The largest first: when the time runs out, most of the memory is registered (a busy
+    // process's churn is small mappings; its heap, arenas and shared buffers are large).
+    const bySize = piecesOf(vmas, wanted).sort(
+      (a, b) => b.endPage - b.startPage - (a.endPage - a.startPage) || a.startPage - b.startPage,
+    );
+    for (const p of bySize) {
+      const k = key(p);
+      if (this.registered.has(k)) states.push(this.state(p));
+      else if (this.refused.has(k)) states.push(this.refused.get(k)!);
+      else one(p, true);
+    }
+    // Only what changed, as it is now (a range that became a hole has nothing to retry): up to
+    // RETRY_ROUNDS times within the time allowed, then pending.
+    for (let round = 1; changed.length && round <= RETRY_ROUNDS; round++) {
+      const again = normalizeRanges(changed.splice(0));
+      for (const p of piecesOf(this.mapsNow(), again)) {
+        const k = key(p);
+        if (!this.registered.has(k) && !this.refused.has(k)) one(p, round < RETRY_ROUNDS);
+      }
     }
     this.ranges = normalizeRanges([...this.ranges, ...wanted]);
-    return states;
+    return states.sort((a, b) => a.startPage - b.startPage);
   }
 
   /** The registered pieces in address order, clipped to `range` when given. */
@@ -308,6 +438,7 @@ export class Registration {
       for (const p of this.registered.values()) this.unregister(p);
       this.registered.clear();
       this.refused.clear();
+      this.pending.clear();
       this.ranges = [];
       return;
     }
@@ -333,6 +464,8 @@ export class Registration {
     }
     for (const [k, s] of [...this.refused])
       if (!subtractRanges([s], cut).length) this.refused.delete(k);
+    for (const [k, { piece }] of [...this.pending])
+      if (!subtractRanges([piece], cut).length) this.pending.delete(k);
     this.ranges = subtractRanges(this.ranges, cut);
   }
 
@@ -344,5 +477,6 @@ export class Registration {
     }
     this.registered.clear();
     this.refused.clear();
+    this.pending.clear();
   }
 }

@@ -12,7 +12,10 @@
  * count, and a new file mapping is protected silently (its present pages may only have been
  * read). While sampling, only the sampled blocks are walked (sampling.ts). A piece whose mapping
  * changed under the walk is forgotten (the next tick sees the new layout); exit and exec are
- * left to the watcher's mm probe (`ended`).
+ * left to the watcher's mm probe (`ended`). Pending pieces (registration.ts: changed under their
+ * registration, or not reached in the time allowed) are registered here as arm would, protected
+ * whole and counted from now, within the same time allowed; what fails again because its mapping
+ * changed stays pending, and the tick says which (`pending`).
  */
 import { KernelError } from '../kernel/errors.ts';
 import { Category } from '../kernel/pagemap-abi.ts';
@@ -90,6 +93,11 @@ export function tickPieces(
   const toScan: Piece[] = [];
   /** Pieces registered in this tick that were not watched memory before (see TICK_OPTIONS). */
   const fresh = new Set<Piece>();
+  // Pending pieces (registration.ts): what is there now where one was is registered like arm
+  // does, within the time allowed; what fails or is not reached stays pending.
+  const deadline = performance.now() + reg.budgetMs;
+  let tried = 0;
+  const pending: Registration['pending'] = new Map();
   for (const p of current) {
     const k = key(p);
     const refusal = reg.refused.get(k);
@@ -98,11 +106,30 @@ export function tickPieces(
     else if (refusal) continue;
     if (!reg.registered.has(k)) {
       const continuing = covered(p, oldUnion);
-      const reason = reg.register(p);
+      const wasPending = !continuing && reg.overlapsPending(p);
+      if (wasPending && tried++ > 0 && performance.now() > deadline) {
+        pending.set(k, { piece: p, why: 'time' });
+        continue;
+      }
+      const reason = reg.registerChecked(p);
+      if (reason === 'changed') {
+        pending.set(k, { piece: p, why: 'changed' });
+        continue;
+      }
       if (reason) {
         const s = reg.state(p, reason);
         reg.refused.set(k, s);
         result.appeared.push(s);
+        continue;
+      }
+      if (wasPending) {
+        // Memory that was there before (arm's, or a tick's that changed): counted from now.
+        const r = reg.protectNew(p, sampler.fraction);
+        if (r === 'changed') pending.set(k, { piece: p, why: 'changed' });
+        else {
+          if (r) reg.refused.set(k, reg.state(p, r));
+          result.appeared.push(reg.state(p, r));
+        }
         continue;
       }
       reg.registered.set(k, p);
@@ -200,6 +227,8 @@ export function tickPieces(
       }
     }
   }
+  reg.pending = pending;
+  result.pending = reg.pendingStates();
   // A VMA split or grown in place (mprotect, brk) is the same memory under new bounds: only
   // what is no longer covered at all has disappeared.
   const now = normalizeRanges([...reg.registered.values()]);

@@ -11,10 +11,15 @@ export interface VmaWatchState {
   startPage: number;
   endPage: number;
   path: string;
-  status: 'watched' | 'refused';
+  /**
+   * 'pending': not registered yet, because the mapping changed while it was being registered
+   * (the process mapped or unmapped meanwhile) or the registration's time ran out; the next tick
+   * registers what is there then. Its writes until then are not seen.
+   */
+  status: 'watched' | 'refused' | 'pending';
   /** Why it is refused, as a code (decide by this); set exactly when status is 'refused'. */
   refusal?: Refusal;
-  /** The refusal's sentence for the user (refusalSentence(refusal)); never compare it. */
+  /** The refusal's (or the wait's) sentence for the user; never compare it. */
   reason?: string;
 }
 
@@ -54,6 +59,12 @@ export interface WatchTick {
   sample?: WatchSample;
   appeared: VmaWatchState[];
   disappeared: VmaWatchState[];
+  /**
+   * Pieces of the watched ranges still not registered after this tick (status 'pending'): their
+   * mapping changed while it was being registered, or the time for registering ran out. The next
+   * tick registers them; what they were written until then is not in this tick.
+   */
+  pending: VmaWatchState[];
   /** 'running' or 'stopped' (SIGSTOP / job control: it writes nothing until continued). */
   targetState?: 'running' | 'stopped';
   /** Set when the watch is over (the target exited or executed another program). */

@@ -131,13 +131,19 @@ export class WriteWatcher {
 
   /**
    * Starts watching `ranges`: registers each VMA piece inside them (refusals are reported, the
-   * rest is kept) and write-protects it. Writes count from the moment arm returns.
+   * rest is kept) and write-protects it. Writes count from the moment arm returns. A busy
+   * process changes its mappings meanwhile: what changed, and what `budgetMs` did not leave time
+   * for, comes back 'pending' and is registered by the next ticks (registration.ts). `vmas`: the
+   * maps as the caller read them (else read here).
    */
-  arm(ranges: PageRange[]): VmaWatchState[] {
+  arm(
+    ranges: PageRange[],
+    options: { vmas?: readonly Vma[]; budgetMs?: number } = {},
+  ): VmaWatchState[] {
     this.ensureOpen();
     // After an exec the VMAs in /proc/PID/maps belong to a new mm our descriptor cannot touch.
     if (this.checkEnded()) return [];
-    const states = this.reg.arm(ranges, this.sampler.fraction);
+    const states = this.reg.arm(ranges, this.sampler.fraction, options);
     this.armedAt = performance.now();
     return states;
   }
@@ -216,6 +222,7 @@ export class WriteWatcher {
       faultedPages: 0,
       appeared: [],
       disappeared: [],
+      pending: [],
     };
     if (this.closed) {
       result.ended = this.endReason ?? 'the watch was closed';

@@ -350,13 +350,17 @@ export async function watchCommand(
       if (mappingNote !== 'pending') return;
       mappingNote = 'said';
       note(
-        `some mappings changed while they were being registered (the process is busy mapping or executing); the next tick picks them up.`,
+        `some mappings were not registered yet (they changed while being registered: the process is busy mapping or executing; or the time for registering ran out); the next ticks register them, and count their writes from then.`,
       );
     };
     let saidReattached = 0;
     const report = (states: VmaWatchState[]): void => {
       for (const s of states) {
         const r = s.refusal;
+        if (s.status === 'pending') {
+          if (mappingNote === 'unsaid') mappingNote = 'pending';
+          continue;
+        }
         if (s.status !== 'refused' || !r || r.code === 'no-access') continue;
         // In launch mode a refusal because the process "does not exist" is the launcher's exec
         // caught half-way: the re-attach that follows registers the new program's mappings.
@@ -433,6 +437,7 @@ export async function watchCommand(
       }
       ticks++;
       report(step.refused);
+      report(step.pending);
       sayMappingNote();
       const t = Math.round(driver.elapsedMs() - t0);
       const out = step.written;
@@ -445,6 +450,7 @@ export async function watchCommand(
             lagMs: timing.lagMs,
             skipped: timing.skipped,
             writtenPages: step.writtenPages,
+            pendingPages: step.pending.reduce((n, p) => n + p.endPage - p.startPage, 0),
             exact: step.figures.sampleFraction === 1,
             sampleFraction: step.figures.sampleFraction,
             writtenEst: step.figures.writtenEst,
