@@ -1,6 +1,7 @@
 // The benchmark runner's pure parts: medians, ratios, goals, the table and the JSON shape.
 // No timing assertions: speed is measured by `npm run bench`, never asserted in tests.
 import { describe, expect, it } from 'vitest';
+import { parseGameDate, parseRecordTicks } from './cases/openttd.ts';
 import { parseScanLine } from './lib/cli-output.ts';
 import { machineInfo } from './lib/machine.ts';
 import { parseFields } from './lib/native.ts';
@@ -140,5 +141,31 @@ describe('arguments and the C programs answers', () => {
       parseScanLine('pid 1: 1 region scanned with /proc/PID/pagemap in 3 ms; mapped 4.0 KiB'),
     ).toEqual({ regions: 1, ms: 3 });
     expect(() => parseScanLine('pagescope: no such process\n')).toThrow(/no summary line/);
+  });
+});
+
+describe('bench 12 (OpenTTD): what it reads from record and from the game console', () => {
+  it("reads record's tick line: asked, recorded, skipped, the mean interval", () => {
+    const out =
+      'recorded 285 ticks of process 7 (30 s done) to /tmp/x.pgsrec: 116 KiB, 347 KiB per minute, 2.00 ms per tick to encode and write.\n' +
+      'ticks: 300 asked (30 s / 100 ms), 285 recorded, 14 skipped; mean interval 104.9 ms (asked 100 ms); wall time 30.40 s.\n';
+    expect(parseRecordTicks(out)).toEqual({
+      asked: 300,
+      recorded: 285,
+      skipped: 14,
+      meanMs: 104.9,
+    });
+    expect(
+      parseRecordTicks(
+        'ticks: 1 asked (--ticks), 1 recorded, 0 skipped; no mean interval (under 2 ticks)',
+      ),
+    ).toEqual({ asked: 1, recorded: 1, skipped: 0, meanMs: null });
+    expect(parseRecordTicks('recorded 3 ticks')).toBeNull();
+  });
+
+  it("reads the console's date as a day number, across a month and a year", () => {
+    expect(parseGameDate('Date: 1950-01-31')! + 1).toBe(parseGameDate('Date: 1950-02-01'));
+    expect(parseGameDate('Date: 1950-12-31')! + 1).toBe(parseGameDate('Date: 1951-01-01'));
+    expect(parseGameDate('dbg: [net] Date: soon')).toBeNull();
   });
 });

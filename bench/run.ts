@@ -14,6 +14,7 @@ import type { BenchContext } from './cases/context.ts';
 import { heatmapScaleCases, SCALE_APP_NAME, SCALE_PAINT_NAME } from './cases/heatmap-scale.ts';
 import { EXPORTER_NAME, exporterCases } from './cases/exporter.ts';
 import { HEATMAP_NAME, rendererCases, TIMELINE_NAME } from './cases/renderer.ts';
+import { OPENTTD_NAMES, openttdCases } from './cases/openttd.ts';
 import { BIG_RECORD_NAME, bigProcessCases, COLD_SCAN_NAME } from './cases/big-process.ts';
 import { REAL_TARGET_NAMES, realTargetCases } from './cases/real-targets.ts';
 import { WHO_COST_NAMES, whoCostCases } from './cases/who-cost.ts';
@@ -64,6 +65,7 @@ const GROUPS: CaseGroup[] = [
   { names: [EXPORTER_NAME], run: exporterCases },
   { names: REAL_TARGET_NAMES, run: realTargetCases },
   { names: WHO_COST_NAMES, run: whoCostCases },
+  { names: OPENTTD_NAMES, run: openttdCases },
 ];
 
 /** Cases of the issue that need parts not built yet: listed so the report shows the gap. */

@@ -69,7 +69,9 @@ export class PagemapScanBackend implements ScanBackend {
    * separated by unmapped gaps (no region lies there); a region is given to the first piece
    * ending after its start. The kernel merges equal regions across a VMA boundary; such a
    * region is split here, so every region still carries its own VMA index. `ends` must be
-   * strictly increasing.
+   * strictly increasing. With `starts` (piece k begins at starts[k]), whatever the walk finds
+   * in a gap between pieces is dropped: a mapping made after the caller read the maps, which
+   * a walk per piece would not have seen either.
    */
   scanPieces(
     startPage: number,
@@ -77,8 +79,9 @@ export class PagemapScanBackend implements ScanBackend {
     vmaIndices: ArrayLike<number>,
     options: ScanOptions,
     out: RegionList,
+    starts?: ArrayLike<number>,
   ): RangeResult {
-    return this.walk(startPage, ends[ends.length - 1], -1, ends, vmaIndices, options, out);
+    return this.walk(startPage, ends[ends.length - 1], -1, ends, vmaIndices, options, out, starts);
   }
 
   private walk(
@@ -89,6 +92,7 @@ export class PagemapScanBackend implements ScanBackend {
     vmaIndices: ArrayLike<number> | null,
     options: ScanOptions,
     out: RegionList,
+    starts: ArrayLike<number> | null = null,
   ): RangeResult {
     const arg = this.arg;
     arg[PmScanArg.flags] = BigInt(options.flags ?? 0);
@@ -113,7 +117,7 @@ export class PagemapScanBackend implements ScanBackend {
         pages +=
           ends === null
             ? decodeRegions(words, n, vmaIndex, out)
-            : decodePieceRegions(words, n, ends, vmaIndices!, pieceAt, out);
+            : decodePieceRegions(words, n, ends, vmaIndices!, pieceAt, out, starts);
       }
       const lastEnd = n > 0 ? endPageAt(words, n - 1) : cursor;
       if (maxPages && pages >= maxPages) {
@@ -195,6 +199,7 @@ function decodePieceRegions(
   vmaIndices: ArrayLike<number>,
   at: { piece: number },
   out: RegionList,
+  starts: ArrayLike<number> | null = null,
 ): number {
   out.reserve(out.length + n + ends.length);
   const sp = out.startPage;
@@ -208,12 +213,18 @@ function decodePieceRegions(
     let s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
     const e = words[w + 3] * HI_PAGES + (words[w + 2] >>> PAGE_SHIFT);
     const c = words[w + 4];
-    pages += e - s;
+    if (starts === null) pages += e - s;
     while (ends[piece] <= s) piece++;
     // Each pass emits [s, cut) in the piece holding s: a region the kernel merged across a piece
     // end (rare) is cut there and its rest goes to the next piece.
     for (;;) {
+      if (starts !== null) {
+        // A part in the gap before this piece (a mapping the caller's maps did not have): drop it.
+        if (s < starts[piece]) s = Math.min(e, starts[piece]);
+        if (s === e) break;
+      }
       const cut = Math.min(e, ends[piece]);
+      if (starts !== null) pages += cut - s;
       const v = vmaIndices[piece];
       if (len > 0 && ep[len - 1] === s && cat[len - 1] === c && vi[len - 1] === v) {
         ep[len - 1] = cut;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../kernel/pagemap-abi.ts';
 import {
   MAP_ANONYMOUS,
+  MAP_FIXED,
   MAP_PRIVATE,
   memset,
   mmap,
@@ -138,6 +139,46 @@ it('pieces separated by unmapped space: one walk, regions still per piece', () =
       const res = backend.scanPieces(b, [b + 8, b + 24], [3, 4], {}, merged);
       expect(rows(merged)).toEqual(rows(perPiece));
       expect(res.pages).toBe(20);
+    } finally {
+      backend.close();
+    }
+  } finally {
+    munmap(base, 24 * PAGE_SIZE);
+  }
+});
+
+it("with the pieces' starts, a mapping made in a gap after the maps were read is dropped, as a walk per piece drops it", () => {
+  // Two VMAs with a 4-page gap, then the gap mapped again (with a written page) as a mapping
+  // the caller's maps do not have: a session's tick between its maps read and its walk.
+  const base = mmap(0, 24 * PAGE_SIZE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
+  expect(base).toBeGreaterThan(0);
+  try {
+    expect(munmap(base + 8 * PAGE_SIZE, 4 * PAGE_SIZE)).toBe(0);
+    for (const p of [6, 7, 13, 20]) memset(base + p * PAGE_SIZE, 1, PAGE_SIZE);
+    // PROT_READ only, so the kernel keeps it a VMA of its own between the two.
+    const late = mmap(
+      base + 8 * PAGE_SIZE,
+      4 * PAGE_SIZE,
+      1,
+      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+    );
+    expect(late).toBe(base + 8 * PAGE_SIZE);
+    const b = base / PAGE_SIZE;
+    const backend = new PagemapScanBackend(process.pid, { vecLen: 2 });
+    try {
+      const perPiece = new RegionList(1);
+      backend.scanRange(b, b + 8, 3, {}, perPiece);
+      backend.scanRange(b + 12, b + 24, 4, {}, perPiece);
+      const merged = new RegionList(1);
+      const res = backend.scanPieces(b, [b + 8, b + 24], [3, 4], {}, merged, [b, b + 12]);
+      expect(rows(merged)).toEqual(rows(perPiece));
+      expect(res.pages).toBe(20);
+      // Every region lies inside its own piece.
+      for (let i = 0; i < merged.length; i++) {
+        const inFirst = merged.endPage[i] <= b + 8;
+        expect(merged.startPage[i]).toBeGreaterThanOrEqual(inFirst ? b : b + 12);
+        expect(merged.vmaIndex[i]).toBe(inFirst ? 3 : 4);
+      }
     } finally {
       backend.close();
     }

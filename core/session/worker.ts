@@ -18,6 +18,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { processAlive } from '../proc/processes.ts';
+import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
 import { WatchDriver, type WatchFigures } from '../watch/driver.ts';
@@ -236,10 +237,26 @@ class SessionWorker {
       regions.prepare(bound);
       try {
         const backend = this.scanner.backend;
-        for (const v of this.table.vmas)
-          // [vsyscall] is not the process's memory; PAGEMAP_SCAN refuses it (as in Scanner).
-          if (v.kind !== 'vsyscall')
-            backend.scanRange(v.startPage, v.endPage, v.index, {}, regions);
+        // [vsyscall] is not the process's memory; PAGEMAP_SCAN refuses it (as in Scanner).
+        const vmas = this.table.vmas.filter((v) => v.kind !== 'vsyscall');
+        if (backend instanceof PagemapScanBackend) {
+          // One walk over every VMA, not one ioctl per VMA: a process with ~400 VMAs (a game,
+          // a database) spent 4.5 ms of CPU per tick in per-call overhead against 1.6 ms for
+          // the same regions in one walk (issue 22, OpenTTD recorded at 10 Hz).
+          if (vmas.length === 0) return;
+          const n = vmas.length;
+          const starts = new Float64Array(n);
+          const ends = new Float64Array(n);
+          const indices = new Int32Array(n);
+          for (let i = 0; i < n; i++) {
+            starts[i] = vmas[i].startPage;
+            ends[i] = vmas[i].endPage;
+            indices[i] = vmas[i].index;
+          }
+          backend.scanPieces(starts[0], ends, indices, {}, regions, starts);
+        } else {
+          for (const v of vmas) backend.scanRange(v.startPage, v.endPage, v.index, {}, regions);
+        }
         return;
       } catch (err) {
         const stale = err instanceof KernelError && err.errnoName === 'ESRCH';
