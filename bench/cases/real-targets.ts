@@ -445,7 +445,10 @@ export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> 
       skippedCase(n, goal, `write watching unavailable: ${caps.uffdProblem ?? 'no PAGEMAP_SCAN'}`),
     );
   const out: CaseResult[] = [];
-  if (!have('redis-server') || !have('redis-benchmark') || !have('redis-cli')) {
+  const only = ctx.only ?? [];
+  if (only.length && !REDIS_NAMES.some((n) => only.some((o) => n.includes(o)))) {
+    // no redis row asked for
+  } else if (!have('redis-server') || !have('redis-benchmark') || !have('redis-cli')) {
     const why =
       'redis-server or redis-tools not installed (Debian: apt-get install redis-server redis-tools)';
     out.push(...REDIS_NAMES.map((n) => skippedCase(n, goal, why)));
@@ -457,6 +460,7 @@ export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> 
       out.push(...REDIS_NAMES.map((n) => skippedCase(n, goal, why)));
     }
   }
+  if (ctx.only?.length && !ctx.only.some((o) => PGBENCH_NAME.includes(o))) return out;
   try {
     out.push(await pgbenchCase(ctx));
   } catch (err) {
@@ -467,6 +471,9 @@ export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> 
 }
 
 async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
+  // --only 11c runs 11c's rounds alone (the redis rows take minutes each).
+  const only = ctx.only ?? [];
+  const want = (name: string): boolean => only.length === 0 || only.some((o) => name.includes(o));
   const r = await startRedis(ctx);
   const out: CaseResult[] = [];
   try {
@@ -478,24 +485,33 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
     const longN = Math.round(rate * (quick ? 3000 : 10_000));
     ctx.log(`  unwatched ${Math.round(rate * 1000)} SET/s; runs of ${exactN}, ${burstN}, ${longN}`);
     // Exact: each watched run is slow (~0.1x), so its unwatched size is kept short.
-    out.push(
-      abCase(
-        REDIS_EXACT_NAME,
-        await redisAb(ctx, r, '11a', Math.round(exactN / 8), quick ? 2 : 4, null, 1000),
-        'estimate',
-      ),
-    );
-    out.push(
-      abCase(
-        REDIS_BOUNDED_NAME,
-        await redisAb(ctx, r, '11b', longN, quick ? 2 : 4, 5, 1000),
-        'bound',
-      ),
-    );
-    out.push(
-      abCase(REDIS_BURST_NAME, await redisAb(ctx, r, '11c', burstN, quick ? 4 : 8, 5, 0), 'bound'),
-    );
-    if (!have('stress-ng')) {
+    if (want(REDIS_EXACT_NAME))
+      out.push(
+        abCase(
+          REDIS_EXACT_NAME,
+          await redisAb(ctx, r, '11a', Math.round(exactN / 8), quick ? 2 : 4, null, 1000),
+          'estimate',
+        ),
+      );
+    if (want(REDIS_BOUNDED_NAME))
+      out.push(
+        abCase(
+          REDIS_BOUNDED_NAME,
+          await redisAb(ctx, r, '11b', longN, quick ? 2 : 4, 5, 1000),
+          'bound',
+        ),
+      );
+    if (want(REDIS_BURST_NAME))
+      out.push(
+        abCase(
+          REDIS_BURST_NAME,
+          await redisAb(ctx, r, '11c', burstN, quick ? 4 : 8, 5, 0),
+          'bound',
+        ),
+      );
+    if (!want(REDIS_HOG_EXACT_NAME) && !want(REDIS_HOG_BURST_NAME)) {
+      // neither hog row asked for
+    } else if (!have('stress-ng')) {
       const why = 'stress-ng not installed (Debian: apt-get install stress-ng)';
       out.push(
         skippedCase(REDIS_HOG_EXACT_NAME, infoGoal('-'), why),
@@ -507,35 +523,38 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
         await sleep(1000);
         const hogRate = await setRate(r);
         ctx.log(`  under the hog: ${Math.round(hogRate * 1000)} SET/s`);
-        out.push(
-          abCase(
-            REDIS_HOG_EXACT_NAME,
-            await redisAb(
-              ctx,
-              r,
-              '11d',
-              Math.round((hogRate * (quick ? 400 : 1000)) / 8),
-              quick ? 2 : 4,
-              null,
-              1000,
+        if (want(REDIS_HOG_EXACT_NAME))
+          out.push(
+            abCase(
+              REDIS_HOG_EXACT_NAME,
+              await redisAb(
+                ctx,
+                r,
+                '11d',
+                Math.round((hogRate * (quick ? 400 : 1000)) / 8),
+                quick ? 2 : 4,
+                null,
+                1000,
+              ),
+              'estimate',
+              `unwatched ${Math.round(hogRate * 1000)} SET/s under the hog`,
             ),
-            'estimate',
-            `unwatched ${Math.round(hogRate * 1000)} SET/s under the hog`,
-          ),
-        );
-        out.push(
-          abCase(
-            REDIS_HOG_BURST_NAME,
-            await redisAb(ctx, r, '11e', Math.round(hogRate * 500), quick ? 4 : 8, 5, 0),
-            'bound',
-          ),
-        );
+          );
+        if (want(REDIS_HOG_BURST_NAME))
+          out.push(
+            abCase(
+              REDIS_HOG_BURST_NAME,
+              await redisAb(ctx, r, '11e', Math.round(hogRate * 500), quick ? 4 : 8, 5, 0),
+              'bound',
+            ),
+          );
       } finally {
         hog.kill('SIGTERM');
         await new Promise((res) => (hog.exitCode !== null ? res(null) : hog.once('exit', res)));
       }
     }
-    out.push(await redisWhoCase(ctx, r, Math.round(exactN / 8), quick ? 2 : 4));
+    if (want(REDIS_WHO_NAME))
+      out.push(await redisWhoCase(ctx, r, Math.round(exactN / 8), quick ? 2 : 4));
   } finally {
     await stopRedis(r);
   }
