@@ -35,9 +35,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { isWritableMapping } from '../../core/cli/vma-choice.ts';
-import type { Vma } from '../../core/proc/maps.ts';
+import { readMaps, type Vma } from '../../core/proc/maps.ts';
 import type { PageRange } from '../../core/scan/scanner.ts';
-import { WatchDriver, type WatchFigures } from '../../core/watch/driver.ts';
+import { sampledPages, WatchDriver, type WatchFigures } from '../../core/watch/driver.ts';
 import { faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
 import { WhoAttributor } from '../../core/who/attribution.ts';
@@ -105,6 +105,10 @@ interface TickRecord extends WatchFigures {
 class Watch {
   readonly ticks: TickRecord[] = [];
   readonly armedAt: number;
+  /** How long the arm (registering and write-protecting the first sample) took, ms. */
+  readonly armMs: number;
+  /** Pages in the first sample (every one of them faults at the target's first write). */
+  readonly firstSamplePages: number;
   private readonly driver: WatchDriver;
 
   private readonly who: WhoAttributor | null;
@@ -113,15 +117,19 @@ class Watch {
   constructor(pid: number, maxOverheadPct: number | null, whoPeriod: number | null = null) {
     const select = (vmas: Vma[]): PageRange[] =>
       vmas.filter(isWritableMapping).map((v) => ({ startPage: v.startPage, endPage: v.endPage }));
+    const watcher = WriteWatcher.attach(pid);
     this.driver = new WatchDriver({
       pid,
       intervalMs: INTERVAL_MS,
-      watcher: WriteWatcher.attach(pid),
+      watcher,
       select,
       follow: true,
       maxOverheadPct,
     });
+    const t0 = performance.now();
     this.driver.arm();
+    this.armMs = performance.now() - t0;
+    this.firstSamplePages = Math.round(sampledPages(select(readMaps(pid)), watcher.sampleFraction));
     const who = whoPeriod === null ? null : WhoAttributor.open(pid, { period: whoPeriod });
     this.who = who;
     if (who) this.driver.onCollect((step) => who.tick(step.written));
@@ -291,6 +299,8 @@ interface AbResult {
   high: number[];
   firstTick: number[];
   fractions: string[];
+  armMs: number[];
+  firstPages: number[];
 }
 
 /**
@@ -319,6 +329,8 @@ async function redisAb(
     high: [],
     firstTick: [],
     fractions: [],
+    armMs: [],
+    firstPages: [],
   };
   const plain = async () => {
     const p = await setRun(r, n);
@@ -351,6 +363,8 @@ async function redisAb(
       res.est.push(e.pct);
       res.low.push(e.low);
       res.high.push(e.high);
+      res.armMs.push(w.armMs);
+      res.firstPages.push(w.firstSamplePages);
       const first = w.ticks[0];
       if (first) res.firstTick.push(first.estOverheadPct);
       res.fractions.push(
@@ -400,7 +414,7 @@ function abCase(
     `estimate ${f1(est)}% (${f1(median(res.low))}-${f1(median(res.high))}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; ` +
     `redis CPU per request +${f1(cpuLoss)}% share (estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it); ` +
     `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
-    `${f1(usPerExtraFault)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')}` +
+    `${f1(usPerExtraFault)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')} of ${res.firstPages.join(' ')} pages; arm ${f1(median(res.armMs))} ms (median), load ${os.loadavg()[0].toFixed(1)}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
     name,
