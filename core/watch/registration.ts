@@ -1,0 +1,348 @@
+/**
+ * Registration: which of the target's VMA pieces are registered with the userfaultfd and
+ * write-protected, and the ioctls that change it (register, unregister, protect, unprotect).
+ *
+ * Strategy (KERNEL-NOTES "Write tracking"): UFFDIO_API (WP_ASYNC | WP_UNPOPULATED) once, then
+ * UFFDIO_REGISTER in WP mode one VMA piece at a time (a piece is a VMA clipped to the watched
+ * ranges; refusals are reported per piece and the rest is kept), then write-protect with
+ * PAGEMAP_SCAN(WP_MATCHING | CHECK_WPASYNC). Faults are resolved by the kernel: the target
+ * never blocks on us. Pieces are keyed by their page range, so a VMA that moved or was split is
+ * a new piece; a piece that overlaps watched ones (a VMA that grew) supersedes them and only its
+ * new part is protected, so writes already recorded in the old part are not lost. While
+ * sampling (sampling.ts), pieces armed are unprotected outside the sampled blocks.
+ */
+import { KernelError, PagescopeError } from '../kernel/errors.ts';
+import { closeFd, errno, ioctl } from '../kernel/libc.ts';
+import { Category, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
+import {
+  UFFD_API,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFD_FEATURE_WP_UNPOPULATED,
+  UFFDIO_API,
+  UFFDIO_REGISTER,
+  UFFDIO_REGISTER_MODE_WP,
+  UFFDIO_UNREGISTER,
+  UFFDIO_WRITEPROTECT,
+} from '../kernel/userfaultfd-abi.ts';
+import { readMaps, type Vma } from '../proc/maps.ts';
+import type { ScanOptions } from '../scan/backend.ts';
+import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
+import { RegionList } from '../scan/region-list.ts';
+import type { PageRange } from '../scan/scanner.ts';
+import { refusalSentence, registerRefusal, type Refusal } from './refusal.ts';
+import { blockSampled, forBlockRuns } from './sampling.ts';
+import { TICK_OPTIONS } from './scan-options.ts';
+import type { VmaWatchState } from './watch-types.ts';
+
+export interface Piece {
+  vmaIndex: number;
+  startPage: number;
+  endPage: number;
+  path: string;
+  kind: Vma['kind'];
+  /** PROT_NONE: nothing can write it until it is mprotect'ed (then it is registered). */
+  noAccess?: boolean;
+}
+
+/**
+ * Why a PROT_NONE VMA is not registered (refusal code 'no-access'). Registering it would make the
+ * kernel build page tables for the whole range to hold its write-protect markers (measured: 45 MB
+ * of page tables for V8's ~20 GiB of reservations, kept after the watch ends), for memory nobody
+ * can write. When the process makes part of it accessible, that part becomes its own VMA and is
+ * watched from the next tick, like any VMA appearing in a watched range. The sentence, for tests
+ * and display only.
+ */
+export const NO_ACCESS_REASON = refusalSentence({ code: 'no-access' });
+
+export const key = (p: { startPage: number; endPage: number }): string =>
+  `${p.startPage}-${p.endPage}`;
+
+/** Sorted, merged union of ranges. */
+export function normalizeRanges(ranges: readonly PageRange[]): PageRange[] {
+  const sorted = ranges
+    .filter((r) => r.endPage > r.startPage)
+    .map((r) => ({ startPage: r.startPage, endPage: r.endPage }))
+    .sort((a, b) => a.startPage - b.startPage);
+  const out: PageRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.startPage <= last.endPage) last.endPage = Math.max(last.endPage, r.endPage);
+    else out.push(r);
+  }
+  return out;
+}
+
+/** `ranges` minus `cut`. */
+export function subtractRanges(
+  ranges: readonly PageRange[],
+  cut: readonly PageRange[],
+): PageRange[] {
+  let cur = normalizeRanges(ranges);
+  for (const c of cut) {
+    const next: PageRange[] = [];
+    for (const r of cur) {
+      if (c.endPage <= r.startPage || c.startPage >= r.endPage) next.push(r);
+      else {
+        if (r.startPage < c.startPage) next.push({ startPage: r.startPage, endPage: c.startPage });
+        if (c.endPage < r.endPage) next.push({ startPage: c.endPage, endPage: r.endPage });
+      }
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+export function piecesOf(vmas: readonly Vma[], ranges: readonly PageRange[]): Piece[] {
+  const out: Piece[] = [];
+  for (const vma of vmas) {
+    if (vma.kind === 'vsyscall') continue;
+    for (const r of ranges) {
+      const s = Math.max(r.startPage, vma.startPage);
+      const e = Math.min(r.endPage, vma.endPage);
+      if (s < e)
+        out.push({
+          vmaIndex: vma.index,
+          startPage: s,
+          endPage: e,
+          path: vma.path,
+          kind: vma.kind,
+          noAccess: vma.perms?.startsWith('---'),
+        });
+    }
+  }
+  return out;
+}
+
+function refusalOf(errnoValue: number, piece: Piece): Refusal {
+  const name = new KernelError('UFFDIO_REGISTER', errnoValue).errnoName;
+  return registerRefusal(name, piece.path || piece.kind);
+}
+
+/** The registered and refused pieces of one watch, and the ioctls on its userfaultfd. */
+export class Registration {
+  readonly scratch = new RegionList(256);
+  private readonly regArg = new BigUint64Array(new ArrayBuffer(256));
+  private apiDone = false;
+  /** The ranges asked for (arm), less those given back (disarm). */
+  ranges: PageRange[] = [];
+  readonly registered = new Map<string, Piece>();
+  readonly refused = new Map<string, VmaWatchState>();
+
+  constructor(
+    private readonly pid: number,
+    private uffd: number,
+    private readonly backend: PagemapScanBackend,
+  ) {}
+
+  state(p: Piece, refusal?: Refusal | null): VmaWatchState {
+    return {
+      vmaIndex: p.vmaIndex,
+      startPage: p.startPage,
+      endPage: p.endPage,
+      path: p.path,
+      status: refusal ? 'refused' : 'watched',
+      ...(refusal ? { refusal, reason: refusalSentence(refusal) } : {}),
+    };
+  }
+
+  ensureApi(): void {
+    if (this.apiDone) return;
+    const api = new BigUint64Array(new ArrayBuffer(256), 0, 3);
+    api[0] = BigInt(UFFD_API);
+    api[1] = BigInt(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED);
+    if (ioctl(this.uffd, UFFDIO_API, api) < 0) {
+      const e = KernelError.fromErrno('UFFDIO_API', { pid: this.pid });
+      throw new PagescopeError(
+        `This kernel refused userfaultfd async write-protection (UFFDIO_API: ${e.errnoName}); write watching needs Linux 6.7 or newer.`,
+        'no-wp-async',
+      );
+    }
+    this.apiDone = true;
+  }
+
+  /** UFFDIO_REGISTER(WP) of one piece; returns null or why it is refused. */
+  register(p: Piece): Refusal | null {
+    if (p.kind === 'vdso' || p.kind === 'vvar' || p.kind === 'vsyscall')
+      return { code: 'special-mapping', detail: p.path };
+    if (p.noAccess) return { code: 'no-access' };
+    const a = this.regArg;
+    a[0] = BigInt(p.startPage) << 12n;
+    a[1] = BigInt(p.endPage - p.startPage) << 12n;
+    a[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
+    a[3] = 0n;
+    if (ioctl(this.uffd, UFFDIO_REGISTER, a.subarray(0, 4)) < 0) return refusalOf(errno(), p);
+    return null;
+  }
+
+  unregister(p: PageRange): void {
+    const a = this.regArg;
+    a[0] = BigInt(p.startPage) << 12n;
+    a[1] = BigInt(p.endPage - p.startPage) << 12n;
+    ioctl(this.uffd, UFFDIO_UNREGISTER, a.subarray(0, 2)); // best effort: the VMA may be gone
+  }
+
+  /** UFFDIO_WRITEPROTECT(mode 0): the range's pages stop faulting (best effort). */
+  unprotect(p: PageRange): void {
+    const a = this.regArg;
+    a[0] = BigInt(p.startPage) << 12n;
+    a[1] = BigInt(p.endPage - p.startPage) << 12n;
+    a[2] = 0n;
+    ioctl(this.uffd, UFFDIO_WRITEPROTECT, a.subarray(0, 3)); // the VMA may be gone: no matter
+  }
+
+  scan(p: Piece, options: ScanOptions, out: RegionList): number {
+    return this.backend.scanRange(p.startPage, p.endPage, p.vmaIndex, options, out).pages;
+  }
+
+  /** get+reset of the contiguous pieces run[from..to) in one walk; each region keeps its VMA. */
+  scanRun(run: readonly Piece[], from: number, to: number, out: RegionList): number {
+    const ends: number[] = [];
+    const vmaIndices: number[] = [];
+    for (let i = from; i < to; i++) {
+      ends.push(run[i].endPage);
+      vmaIndices.push(run[i].vmaIndex);
+    }
+    return this.backend.scanPieces(run[from].startPage, ends, vmaIndices, TICK_OPTIONS, out).pages;
+  }
+
+  /** Write-protects every page of a registered piece that is not protected (discarding output). */
+  protect(p: Piece): void {
+    this.scratch.clear();
+    this.scan(
+      p,
+      {
+        flags: PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+        categoryMask: Category.WRITTEN,
+        returnMask: Category.WRITTEN,
+      },
+      this.scratch,
+    );
+  }
+
+  /**
+   * Registers each VMA piece inside `ranges` (refusals are reported, the rest is kept) and
+   * write-protects it; at a sample `fraction` < 1 only its sampled blocks stay protected.
+   */
+  arm(ranges: PageRange[], fraction: number): VmaWatchState[] {
+    this.ensureApi();
+    const wanted = normalizeRanges(ranges);
+    if (wanted.length === 0) throw new PagescopeError('No range to watch was given.', 'bad-range');
+    const vmas = readMaps(this.pid);
+    const states: VmaWatchState[] = [];
+    for (const p of piecesOf(vmas, wanted)) {
+      const k = key(p);
+      if (this.registered.has(k)) {
+        states.push(this.state(p));
+        continue;
+      }
+      const known = this.refused.get(k);
+      if (known) {
+        states.push(known);
+        continue;
+      }
+      const reason = this.register(p);
+      if (reason) {
+        const st = this.state(p, reason);
+        this.refused.set(k, st);
+        states.push(st);
+        continue;
+      }
+      // A piece that overlaps watched ones (a VMA that grew since) supersedes them; only its
+      // new part is protected, so writes already recorded in the old part are not lost.
+      const old: PageRange[] = [];
+      for (const [ok, op] of [...this.registered])
+        if (op.startPage < p.endPage && p.startPage < op.endPage) {
+          old.push(op);
+          this.registered.delete(ok);
+        }
+      try {
+        for (const part of subtractRanges([p], old)) {
+          this.protect({ ...p, ...part });
+          const f = fraction;
+          if (f < 1)
+            forBlockRuns(
+              { ...p, ...part },
+              (b) => !blockSampled(b, f),
+              (run) => this.unprotect(run),
+            );
+        }
+      } catch (err) {
+        this.unregister(p);
+        // ESRCH: the address space is gone under us (the process executed another program or
+        // exited mid-arm), as ENOMEM from the register says the mapping moved: not a refusal of
+        // the mapping itself.
+        const gone = err instanceof KernelError && err.errnoName === 'ESRCH';
+        const st = this.state(
+          p,
+          gone
+            ? { code: 'mapping-changed' }
+            : { code: 'protect-failed', detail: (err as Error).message },
+        );
+        this.refused.set(k, st);
+        states.push(st);
+        continue;
+      }
+      this.registered.set(k, p);
+      states.push(this.state(p));
+    }
+    this.ranges = normalizeRanges([...this.ranges, ...wanted]);
+    return states;
+  }
+
+  /** The registered pieces in address order, clipped to `range` when given. */
+  piecesIn(range?: PageRange): Piece[] {
+    const all = [...this.registered.values()].sort((a, b) => a.startPage - b.startPage);
+    if (!range) return all;
+    const out: Piece[] = [];
+    for (const p of all) {
+      const s = Math.max(p.startPage, range.startPage);
+      const e = Math.min(p.endPage, range.endPage);
+      if (s < e) out.push({ ...p, startPage: s, endPage: e });
+    }
+    return out;
+  }
+
+  /** Stops watching `ranges` (everything when omitted): unregisters, which also un-protects. */
+  disarm(ranges?: PageRange[]): void {
+    if (!ranges) {
+      for (const p of this.registered.values()) this.unregister(p);
+      this.registered.clear();
+      this.refused.clear();
+      this.ranges = [];
+      return;
+    }
+    const cut = normalizeRanges(ranges);
+    for (const [k, p] of [...this.registered]) {
+      const inside = piecesOf(
+        [
+          {
+            index: p.vmaIndex,
+            startPage: p.startPage,
+            endPage: p.endPage,
+            kind: p.kind,
+            path: p.path,
+          } as Vma,
+        ],
+        cut,
+      );
+      if (inside.length === 0) continue;
+      for (const part of inside) this.unregister(part);
+      this.registered.delete(k);
+      for (const rest of subtractRanges([p], cut))
+        this.registered.set(key(rest), { ...p, ...rest });
+    }
+    for (const [k, s] of [...this.refused])
+      if (!subtractRanges([s], cut).length) this.refused.delete(k);
+    this.ranges = subtractRanges(this.ranges, cut);
+  }
+
+  /** Closes the descriptor (the kernel unregisters everything with the last reference). */
+  release(): void {
+    if (this.uffd >= 0) {
+      closeFd(this.uffd); // the kernel unregisters everything with the last reference
+      this.uffd = -1;
+    }
+    this.registered.clear();
+    this.refused.clear();
+  }
+}

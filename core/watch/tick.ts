@@ -1,0 +1,210 @@
+/**
+ * The tick: one pass over the watched pieces that returns the pages written since the last tick
+ * and re-protects them atomically, following VMAs that appear in or vanish from the watched
+ * ranges.
+ *
+ * Strategy (KERNEL-NOTES "Write tracking"): the maps (read each tick, or handed over by the
+ * session) are cut into pieces by the watched ranges and compared with the registered ones:
+ * vanished pieces are dropped, new ones registered (a piece that only continues watched memory
+ * under new bounds, as after mprotect or brk, is not reported as appeared). One PAGEMAP_SCAN walk
+ * per run of contiguous registered pieces does the get+reset (TICK_OPTIONS, the kernel's fast
+ * path); a piece new this tick is read once with FRESH_OPTIONS so that only pages holding data
+ * count, and a new file mapping is protected silently (its present pages may only have been
+ * read). While sampling, only the sampled blocks are walked (sampling.ts). A piece whose mapping
+ * changed under the walk is forgotten (the next tick sees the new layout); exit and exec are
+ * left to the watcher's mm probe (`ended`).
+ */
+import { KernelError } from '../kernel/errors.ts';
+import { Category } from '../kernel/pagemap-abi.ts';
+import type { Vma } from '../proc/maps.ts';
+import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
+import type { RegionList } from '../scan/region-list.ts';
+import type { PageRange } from '../scan/scanner.ts';
+import {
+  key,
+  normalizeRanges,
+  piecesOf,
+  subtractRanges,
+  type Piece,
+  type Registration,
+} from './registration.ts';
+import type { Sampler } from './sampling.ts';
+import { FRESH_OPTIONS, TICK_OPTIONS } from './scan-options.ts';
+import type { WatchTick } from './watch-types.ts';
+
+/** What the tick needs of its watcher. */
+export interface TickContext {
+  readonly reg: Registration;
+  readonly sampler: Sampler;
+  readonly backend: PagemapScanBackend;
+  /** Whether the watch has ended (exit or exec seen now: the watch is released). */
+  checkEnded(): boolean;
+  /** `result` as an ended tick (`out` cleared, no pages). */
+  endedTick(result: WatchTick, out: RegionList): WatchTick;
+}
+
+/**
+ * Whether no VMA (watched or not) lies between two pieces in address order: they touch, or
+ * `a` ends its VMA, `b` starts the next one and only unmapped space lies between.
+ */
+function nothingBetween(maps: readonly Vma[], a: Piece, b: Piece): boolean {
+  if (b.startPage === a.endPage) return true;
+  const va = maps[a.vmaIndex];
+  const vb = maps[b.vmaIndex];
+  return (
+    b.vmaIndex === a.vmaIndex + 1 &&
+    va?.index === a.vmaIndex &&
+    vb?.index === b.vmaIndex &&
+    va.endPage === a.endPage &&
+    vb.startPage === b.startPage
+  );
+}
+
+function covered(p: PageRange, union: readonly PageRange[]): boolean {
+  return subtractRanges([p], union).length === 0;
+}
+
+/**
+ * The tick over `maps` (the target's maps this tick) into `out` and `result` (fresh, of a live
+ * watch whose run state is already set).
+ */
+export function tickPieces(
+  ctx: TickContext,
+  maps: readonly Vma[],
+  out: RegionList,
+  result: WatchTick,
+): WatchTick {
+  const { reg, sampler } = ctx;
+
+  const current = piecesOf(maps, reg.ranges);
+  const currentKeys = new Set(current.map(key));
+  const oldUnion = normalizeRanges([...reg.registered.values()]);
+  for (const [k, p] of reg.registered) {
+    if (!currentKeys.has(k)) {
+      result.disappeared.push(reg.state(p));
+      reg.registered.delete(k);
+    }
+  }
+  for (const k of [...reg.refused.keys()]) if (!currentKeys.has(k)) reg.refused.delete(k);
+
+  const toScan: Piece[] = [];
+  /** Pieces registered in this tick that were not watched memory before (see TICK_OPTIONS). */
+  const fresh = new Set<Piece>();
+  for (const p of current) {
+    const k = key(p);
+    const refusal = reg.refused.get(k);
+    // A whole no-access VMA mprotect'ed in place keeps its range: register it now.
+    if (refusal?.refusal?.code === 'no-access' && !p.noAccess) reg.refused.delete(k);
+    else if (refusal) continue;
+    if (!reg.registered.has(k)) {
+      const continuing = covered(p, oldUnion);
+      const reason = reg.register(p);
+      if (reason) {
+        const s = reg.state(p, reason);
+        reg.refused.set(k, s);
+        result.appeared.push(s);
+        continue;
+      }
+      reg.registered.set(k, p);
+      if (!continuing) {
+        result.appeared.push(reg.state(p));
+        // A new file mapping's present pages may only have been read: protect them silently.
+        if (p.kind === 'file') {
+          try {
+            reg.protect(p);
+          } catch {
+            reg.registered.delete(k);
+          }
+          continue;
+        }
+        fresh.add(p);
+      }
+    }
+    toScan.push(p);
+  }
+  // Pieces come in address order. A run of registered pieces with nothing else mapped between
+  // them is read and reset in one walk: with CHECK_WPASYNC the kernel requires every VMA in
+  // the span to be registered, and an unmapped gap has no VMA (the walk skips it). Each call
+  // with WP_MATCHING also pays a TLB flush, so with a few hundred watched VMAs (a node
+  // process) this halves the kernel time, not only the ioctl count.
+  const fraction = sampler.fraction;
+  const st = { blocks: 0, pages: 0, m: 0, observed: 0 };
+  let freshPages = 0;
+  let watchedPages = 0;
+  for (const p of toScan) watchedPages += p.endPage - p.startPage;
+  for (let i = 0; i < toScan.length;) {
+    if (fraction < 1 && !fresh.has(toScan[i])) {
+      // Sampled: only the sampled blocks are read and re-protected (see SAMPLE_BLOCK_PAGES).
+      const p = toScan[i++];
+      try {
+        const seen = sampler.tickSampled(ctx.backend, p, fraction, out, st);
+        result.writtenPages += seen;
+      } catch (err) {
+        reg.registered.delete(key(p));
+        if (ctx.checkEnded()) return ctx.endedTick(result, out);
+        if (!(err instanceof KernelError)) throw err;
+      }
+      continue;
+    }
+    let j = i + 1;
+    if (!fresh.has(toScan[i]))
+      while (
+        j < toScan.length &&
+        !fresh.has(toScan[j]) &&
+        nothingBetween(maps, toScan[j - 1], toScan[j])
+      )
+        j++;
+    const mark = out.length;
+    let resumeAt = toScan[i].startPage;
+    if (j - i > 1) {
+      try {
+        result.writtenPages += reg.scanRun(toScan, i, j, out);
+        i = j;
+        continue;
+      } catch (err) {
+        if (!(err instanceof KernelError)) throw err;
+        // A VMA of the run changed under us (MAP_FIXED over a watched one after the maps were
+        // read). What earlier chunks of the walk returned is kept; the rest of the run falls
+        // back to one call per piece below, so only the failing piece is dropped. (The
+        // failing ioctl's own regions are lost to us: the kernel reports only the error.)
+        for (let r = mark; r < out.length; r++)
+          result.writtenPages += out.endPage[r] - out.startPage[r];
+        if (out.length > mark) resumeAt = out.endPage[out.length - 1];
+      }
+    }
+    for (; i < j; i++) {
+      const p = toScan[i];
+      if (p.endPage <= resumeAt) continue;
+      const part = p.startPage < resumeAt ? { ...p, startPage: resumeAt } : p;
+      try {
+        if (fresh.has(p)) {
+          const seen = reg.scratch;
+          seen.clear();
+          reg.scan(part, FRESH_OPTIONS, seen);
+          for (let r = 0; r < seen.length; r++) {
+            if ((seen.categories[r] & (Category.PRESENT | Category.PFNZERO)) !== Category.PRESENT)
+              continue;
+            out.push(seen.startPage[r], seen.endPage[r], Category.WRITTEN, p.vmaIndex);
+            result.writtenPages += seen.endPage[r] - seen.startPage[r];
+            freshPages += seen.endPage[r] - seen.startPage[r];
+          }
+        } else {
+          result.writtenPages += reg.scan(part, TICK_OPTIONS, out);
+        }
+      } catch (err) {
+        // The mapping changed under us (munmap + mmap between reading maps and scanning):
+        // forget the piece; the next tick sees the new layout.
+        reg.registered.delete(key(p));
+        if (ctx.checkEnded()) return ctx.endedTick(result, out);
+        if (!(err instanceof KernelError)) throw err;
+      }
+    }
+  }
+  // A VMA split or grown in place (mprotect, brk) is the same memory under new bounds: only
+  // what is no longer covered at all has disappeared.
+  const now = normalizeRanges([...reg.registered.values()]);
+  result.disappeared = result.disappeared.filter((d) => !covered(d, now));
+  result.faultedPages = result.writtenPages - freshPages;
+  sampler.finishTick(result, st, watchedPages);
+  return result;
+}

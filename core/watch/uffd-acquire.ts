@@ -1,0 +1,108 @@
+/**
+ * Attach: getting a userfaultfd that lives in the target's address space into pagescope.
+ *
+ * Strategy (KERNEL-NOTES "Another process's memory"): the userfaultfd is created INSIDE the
+ * target (the context belongs to the mm that created it) by the attach helper process
+ * (attach-helper.ts, which pagescope's death cannot interrupt), copied out with pidfd_getfd and
+ * closed in the target, and handed to us; the only reference lives in pagescope. If pagescope
+ * dies, even by SIGKILL, the kernel drops every registration with the descriptor and the target
+ * is as before. Launch mode injects in this process instead, at the exec stop of our own child.
+ * Everything slow (finding the `syscall` instruction, opening pagemap and mem) happens before
+ * the target's thread is held.
+ */
+import fs from 'node:fs';
+import { KernelError, PagescopeError } from '../kernel/errors.ts';
+import { closeRawFd, openPidfd } from '../kernel/ptrace.ts';
+import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
+import { injectUserfaultfd } from './inject-userfaultfd.ts';
+import { readTargetStatus, seizeError, withHeldThread } from './injector.ts';
+import { attachThroughHelper } from './remote-attach.ts';
+import { syscallSite } from './syscall-site.ts';
+
+/**
+ * Makes the userfaultfd inside `pid` and returns our copy of it; the target keeps nothing.
+ * Everything slow happens before the thread is held: the `syscall` instruction is found and
+ * pagemap and mem are opened. Attach by pid goes through the attach helper process (pagescope's
+ * death cannot interrupt it); launch mode injects here, at the exec stop of our own child.
+ */
+export function acquireUserfaultfd(
+  pid: number,
+  tid: number,
+  how: { atExecStop: boolean; inProcess: boolean },
+): {
+  fd: number;
+  probeAddress: bigint;
+  backend: PagemapScanBackend;
+  memFd: number;
+  heldMs: number;
+} {
+  // Opened before the thread is held. Refused here means refused to trace: say it that way.
+  let backend: PagemapScanBackend;
+  let memFd = -1;
+  try {
+    backend = new PagemapScanBackend(pid);
+  } catch (err) {
+    throw isDenied(err) ? seizeError(pid, EPERM) : err;
+  }
+  try {
+    memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
+    if (how.inProcess) {
+      const insn = syscallSite(pid);
+      const pidfd = openPidfd(pid);
+      try {
+        const held = withHeldThread(
+          pid,
+          tid,
+          { syscallAddress: insn, atExecStop: how.atExecStop },
+          (t) => injectUserfaultfd(t, pid, pidfd),
+        );
+        return { fd: held.value, heldMs: held.heldMs, probeAddress: insn, backend, memFd };
+      } finally {
+        closeRawFd(pidfd);
+      }
+    }
+    // A program that executes another one between our look and the stop (a launcher) is
+    // detected at the stop and left alone; look again at the new program.
+    for (let attempt = 1; ; attempt++) {
+      const insn = syscallSite(pid);
+      try {
+        return { ...attachThroughHelper(pid, tid, insn), probeAddress: insn, backend, memFd };
+      } catch (err) {
+        if (!(err instanceof PagescopeError && err.code === 'program-changed') || attempt === 3)
+          throw err;
+        // Both descriptors belong to the old address space.
+        backend.close();
+        fs.closeSync(memFd);
+        memFd = -1;
+        backend = new PagemapScanBackend(pid);
+        memFd = fs.openSync(`/proc/${pid}/mem`, 'r');
+      }
+    }
+  } catch (err) {
+    backend.close();
+    if (memFd >= 0) fs.closeSync(memFd);
+    throw isDenied(err) ? seizeError(pid, EPERM) : err;
+  }
+}
+
+const EPERM = 1;
+
+/** A permission error from opening the target's /proc files (Node's or ours). */
+function isDenied(err: unknown): boolean {
+  if (err instanceof KernelError) return err.errnoName === 'EACCES' || err.errnoName === 'EPERM';
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/** The thread to hold: the main one, or any live one when it has exited. */
+export function pickThread(pid: number): number {
+  const main = readTargetStatus(pid);
+  if (main && main.state !== 'Z') return pid;
+  // The main thread exited while others run on: any live thread shares the mm.
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    const st = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
+    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+    if (state !== 'Z' && state !== 'X') return Number(t);
+  }
+  return pid;
+}
