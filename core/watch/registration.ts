@@ -30,7 +30,7 @@ import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { refusalSentence, registerRefusal, type Refusal } from './refusal.ts';
-import { blockSampled, forBlockRuns } from './sampling.ts';
+import { sampledRuns } from './sampling.ts';
 import { TICK_OPTIONS } from './scan-options.ts';
 import type { VmaWatchState } from './watch-types.ts';
 
@@ -221,7 +221,7 @@ export class Registration {
 
   /**
    * Registers each VMA piece inside `ranges` (refusals are reported, the rest is kept) and
-   * write-protects it; at a sample `fraction` < 1 only its sampled blocks stay protected.
+   * write-protects it; at a sample `fraction` < 1 only its sampled units (sampling.ts).
    */
   arm(ranges: PageRange[], fraction: number): VmaWatchState[] {
     this.ensureApi();
@@ -256,16 +256,12 @@ export class Registration {
           this.registered.delete(ok);
         }
       try {
-        for (const part of subtractRanges([p], old)) {
-          this.protect({ ...p, ...part });
-          const f = fraction;
-          if (f < 1)
-            forBlockRuns(
-              { ...p, ...part },
-              (b) => !blockSampled(b, f),
-              (run) => this.unprotect(run),
-            );
-        }
+        // Sampling: only the sampled units are protected (the arm's pass costs the target
+        // in proportion to what it protects: TLB flushes, and a fault at each protected page
+        // it writes before the unsampled rest would have been unprotected).
+        for (const part of subtractRanges([p], old))
+          for (const run of sampledRuns({ ...p, ...part }, fraction))
+            this.protect({ ...p, ...run });
       } catch (err) {
         this.unregister(p);
         // ESRCH: the address space is gone under us (the process executed another program or

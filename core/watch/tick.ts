@@ -134,7 +134,7 @@ export function tickPieces(
   for (const p of toScan) watchedPages += p.endPage - p.startPage;
   for (let i = 0; i < toScan.length;) {
     if (fraction < 1 && !fresh.has(toScan[i])) {
-      // Sampled: only the sampled blocks are read and re-protected (see SAMPLE_BLOCK_PAGES).
+      // Sampled: only the sampled units are read and re-protected (sampling.ts).
       const p = toScan[i++];
       try {
         const seen = sampler.tickSampled(ctx.backend, p, fraction, out, st);

@@ -52,11 +52,12 @@ describe('ratioEstimate', () => {
     expect(e.estimate).toBe(1536);
     // Writes placed at random at 1/4: 96 a block's variance, 12^2 x 3/4 x 96 / 3 = 3456.
     expect(e.error).toBeCloseTo(2 * Math.sqrt(3456), 6);
-    // Nothing written: nothing to spread.
-    expect(ratioEstimate([0, 0, 0], [512, 512, 512], 3, 12, 6144)).toEqual({
-      estimate: 0,
-      error: 0,
-    });
+    // Nothing written: the rate may still be up to ~3 in the 1,536 pages sampled (the rule of
+    // three), unseen: a rate of 2.25 / 1,536 placed at random, not "0 +/- 0".
+    const none = ratioEstimate([0, 0, 0], [512, 512, 512], 3, 12, 6144);
+    const rr = 2.25 / 1536;
+    expect(none.estimate).toBe(0);
+    expect(none.error).toBeCloseTo(2 * Math.sqrt((144 * 0.75 * 512 * rr * (1 - rr)) / 3), 6);
   });
 
   it('states a wider error for blocks that differ, and says so when nothing was sampled', () => {
