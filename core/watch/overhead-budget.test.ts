@@ -356,6 +356,10 @@ describe('OverheadBudget grows only where the worst case surely fits', () => {
     expect(b.next(c, { ...empty, widerPages: () => 20 })).toEqual({ fraction: 1 / 32, stretch: 1 });
     // Nothing could hold it: kept (empty, it costs nothing).
     expect(b.next(c, { ...empty, widerPages: () => 1e7 })).toEqual(c);
+    // A tick in which the target barely ran (redis armed before its run): kept as it is, not
+    // grown blind at the interval its worst case over the floored CPU time would need (x32:
+    // a 10 s run then saw nothing at all).
+    expect(b.next(c, { ...empty, targetCpuMs: 1, widerPages: () => 128 })).toEqual(c);
   });
 
   it('does not halve a stretched interval on a tick that saw nothing unless the sample surely fits', () => {

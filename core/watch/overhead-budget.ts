@@ -220,17 +220,20 @@ export class OverheadBudget {
     // A sample that covered no page (a small watch, a small fraction) saw nothing
     // at all: twice the fraction becomes the floor, so the sample is never empty again and the
     // budget is kept by the interval instead.
+    // A tick in which the target barely ran says nothing about what it costs when it runs:
+    // no widening on it (else a sleeping target would be widened to exact, and its next burst
+    // would start unbounded; an empty sample grown on it was stretched x32, its worst case
+    // divided by the floor: redis armed 1 s before a 10 s run saw nothing in the whole run);
+    // stepping down still applies.
+    const barelyRan = cpu !== undefined && cpu !== null && cpu < load.elapsedMs * MIN_CPU_SHARE;
     if (load.sampledPages === 0 && fraction < 1) {
+      if (barelyRan) return current;
       // Not into pages whose worst case would not fit (a hot 2 MiB block entering at 1/32):
       // then at the interval at which it does, as a blind sample grows below.
       const grown = widenFits() ? { fraction: fraction * 2, stretch } : growBlind();
       if (grown.fraction > fraction) this.floor = Math.min(1, Math.max(this.floor, grown.fraction));
       return grown;
     }
-    // A tick in which the target barely ran says nothing about what it costs when it runs:
-    // no widening on it (else a sleeping target would be widened to exact, and its next burst
-    // would start unbounded); stepping down still applies.
-    const barelyRan = cpu !== undefined && cpu !== null && cpu < load.elapsedMs * MIN_CPU_SHARE;
     const exactPct = pct(load.writtenPagesAtFull);
     if (barelyRan && pct(load.faultedPages ?? load.writtenPagesAtFull * fraction) <= this.aimPct)
       return current;
