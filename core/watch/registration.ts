@@ -9,7 +9,7 @@
  * never blocks on us. Pieces are keyed by their page range, so a VMA that moved or was split is
  * a new piece; a piece that overlaps watched ones (a VMA that grew) supersedes them and only its
  * new part is protected, so writes already recorded in the old part are not lost. While
- * sampling (sampling.ts), pieces armed are unprotected outside the sampled blocks.
+ * sampling (sampling.ts), pieces armed are protected only in the sampled units.
  */
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
 import { closeFd, errno, ioctl } from '../kernel/libc.ts';

@@ -28,7 +28,7 @@ import {
   type Piece,
   type Registration,
 } from './registration.ts';
-import type { Sampler } from './sampling.ts';
+import { runsMinus, sampledRuns, type Sampler } from './sampling.ts';
 import { FRESH_OPTIONS, TICK_OPTIONS } from './scan-options.ts';
 import type { WatchTick } from './watch-types.ts';
 
@@ -188,6 +188,11 @@ export function tickPieces(
             result.writtenPages += seen.endPage[r] - seen.startPage[r];
             freshPages += seen.endPage[r] - seen.startPage[r];
           }
+          // Sampling: the pass protected the whole new piece; what is outside the sample is
+          // unprotected now, so it costs the target no fault (a new arena of a busy allocator).
+          if (fraction < 1)
+            for (const run of runsMinus([part], sampledRuns(part, fraction)))
+              reg.unprotect({ ...p, ...run });
         } else {
           result.writtenPages += reg.scan(part, TICK_OPTIONS, out);
         }
