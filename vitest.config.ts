@@ -22,6 +22,7 @@ const UNIT = [
   'core/watch/overhead-budget.test.ts',
   'core/watch/sample-error.test.ts',
   'core/watch/group-writes.test.ts',
+  'core/watch/sampling.test.ts',
   'core/record/format.test.ts',
   'core/who/who-record.test.ts',
   'core/host/who-event.test.ts',

@@ -77,7 +77,7 @@ async function main(args: BenchArgs): Promise<number> {
   const machine = machineInfo(); // before the run: its load average is the neighbours', not ours
   const built = buildPrograms();
   if (!built.ok) log(`C reference programs unavailable: ${built.reason}`);
-  const ctx: BenchContext = { quick: args.quick, built, log };
+  const ctx: BenchContext = { quick: args.quick, built, log, only: args.only };
   const want = (names: string[]) =>
     args.only.length === 0 || names.some((n) => args.only.some((o) => n.includes(o)));
   const cases: CaseResult[] = [];

@@ -6,6 +6,8 @@ export interface BenchContext {
   built: Built;
   /** Progress for the terminal (stderr, so --json keeps stdout to one object). */
   log: (message: string) => void;
+  /** --only's names: a case of several rows may run just the rows asked for (empty: all). */
+  only?: readonly string[];
 }
 
 /** Times `fn` once, in milliseconds. */

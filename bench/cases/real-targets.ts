@@ -35,9 +35,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { isWritableMapping } from '../../core/cli/vma-choice.ts';
-import type { Vma } from '../../core/proc/maps.ts';
+import { readMaps, type Vma } from '../../core/proc/maps.ts';
 import type { PageRange } from '../../core/scan/scanner.ts';
-import { WatchDriver, type WatchFigures } from '../../core/watch/driver.ts';
+import { sampledPages, WatchDriver, type WatchFigures } from '../../core/watch/driver.ts';
 import { cpuFloorMs, faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
 import { WhoAttributor } from '../../core/who/attribution.ts';
@@ -105,6 +105,10 @@ interface TickRecord extends WatchFigures {
 class Watch {
   readonly ticks: TickRecord[] = [];
   readonly armedAt: number;
+  /** How long the arm (registering and write-protecting the first sample) took, ms. */
+  readonly armMs: number;
+  /** Pages in the first sample (every one of them faults at the target's first write). */
+  readonly firstSamplePages: number;
   private readonly driver: WatchDriver;
 
   private readonly who: WhoAttributor | null;
@@ -113,15 +117,19 @@ class Watch {
   constructor(pid: number, maxOverheadPct: number | null, whoPeriod: number | null = null) {
     const select = (vmas: Vma[]): PageRange[] =>
       vmas.filter(isWritableMapping).map((v) => ({ startPage: v.startPage, endPage: v.endPage }));
+    const watcher = WriteWatcher.attach(pid);
     this.driver = new WatchDriver({
       pid,
       intervalMs: INTERVAL_MS,
-      watcher: WriteWatcher.attach(pid),
+      watcher,
       select,
       follow: true,
       maxOverheadPct,
     });
+    const t0 = performance.now();
     this.driver.arm();
+    this.armMs = performance.now() - t0;
+    this.firstSamplePages = Math.round(sampledPages(select(readMaps(pid)), watcher.sampleFraction));
     const who = whoPeriod === null ? null : WhoAttributor.open(pid, { period: whoPeriod });
     this.who = who;
     if (who) this.driver.onCollect((step) => who.tick(step.written));
@@ -295,6 +303,8 @@ interface AbResult {
   high: number[];
   firstTick: number[];
   fractions: string[];
+  armMs: number[];
+  firstPages: number[];
 }
 
 /**
@@ -324,6 +334,8 @@ async function redisAb(
     high: [],
     firstTick: [],
     fractions: [],
+    armMs: [],
+    firstPages: [],
   };
   const plain = async () => {
     const p = await setRun(r, n);
@@ -357,6 +369,8 @@ async function redisAb(
       res.est.push(e.pct);
       res.low.push(e.low);
       res.high.push(e.high);
+      res.armMs.push(w.armMs);
+      res.firstPages.push(w.firstSamplePages);
       const first = w.ticks[0];
       if (first) res.firstTick.push(first.estOverheadPct);
       res.fractions.push(
@@ -408,7 +422,7 @@ function abCase(
     `estimate ${f1(est)}% (${f1(median(res.low))}-${f1(median(res.high))}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; ` +
     `redis CPU per request +${f1(cpuLoss)}% share (estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it); ` +
     `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
-    `${f1(usPerExtraFault)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')}` +
+    `${f1(usPerExtraFault)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')} of ${res.firstPages.join(' ')} pages; arm ${f1(median(res.armMs))} ms (median), load ${os.loadavg()[0].toFixed(1)}` +
     `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - res.plainCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
@@ -456,7 +470,10 @@ export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> 
       skippedCase(n, goal, `write watching unavailable: ${caps.uffdProblem ?? 'no PAGEMAP_SCAN'}`),
     );
   const out: CaseResult[] = [];
-  if (!have('redis-server') || !have('redis-benchmark') || !have('redis-cli')) {
+  const only = ctx.only ?? [];
+  if (only.length && !REDIS_NAMES.some((n) => only.some((o) => n.includes(o)))) {
+    // no redis row asked for
+  } else if (!have('redis-server') || !have('redis-benchmark') || !have('redis-cli')) {
     const why =
       'redis-server or redis-tools not installed (Debian: apt-get install redis-server redis-tools)';
     out.push(...REDIS_NAMES.map((n) => skippedCase(n, goal, why)));
@@ -468,6 +485,7 @@ export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> 
       out.push(...REDIS_NAMES.map((n) => skippedCase(n, goal, why)));
     }
   }
+  if (ctx.only?.length && !ctx.only.some((o) => PGBENCH_NAME.includes(o))) return out;
   try {
     out.push(await pgbenchCase(ctx));
   } catch (err) {
@@ -478,6 +496,9 @@ export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> 
 }
 
 async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
+  // --only 11c runs 11c's rounds alone (the redis rows take minutes each).
+  const only = ctx.only ?? [];
+  const want = (name: string): boolean => only.length === 0 || only.some((o) => name.includes(o));
   const r = await startRedis(ctx);
   const out: CaseResult[] = [];
   try {
@@ -489,24 +510,33 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
     const longN = Math.round(rate * (quick ? 3000 : 10_000));
     ctx.log(`  unwatched ${Math.round(rate * 1000)} SET/s; runs of ${exactN}, ${burstN}, ${longN}`);
     // Exact: each watched run is slow (~0.1x), so its unwatched size is kept short.
-    out.push(
-      abCase(
-        REDIS_EXACT_NAME,
-        await redisAb(ctx, r, '11a', Math.round(exactN / 8), quick ? 2 : 4, null, 1000),
-        'estimate',
-      ),
-    );
-    out.push(
-      abCase(
-        REDIS_BOUNDED_NAME,
-        await redisAb(ctx, r, '11b', longN, quick ? 2 : 4, 5, 1000),
-        'bound',
-      ),
-    );
-    out.push(
-      abCase(REDIS_BURST_NAME, await redisAb(ctx, r, '11c', burstN, quick ? 4 : 8, 5, 0), 'bound'),
-    );
-    if (!have('stress-ng')) {
+    if (want(REDIS_EXACT_NAME))
+      out.push(
+        abCase(
+          REDIS_EXACT_NAME,
+          await redisAb(ctx, r, '11a', Math.round(exactN / 8), quick ? 2 : 4, null, 1000),
+          'estimate',
+        ),
+      );
+    if (want(REDIS_BOUNDED_NAME))
+      out.push(
+        abCase(
+          REDIS_BOUNDED_NAME,
+          await redisAb(ctx, r, '11b', longN, quick ? 2 : 4, 5, 1000),
+          'bound',
+        ),
+      );
+    if (want(REDIS_BURST_NAME))
+      out.push(
+        abCase(
+          REDIS_BURST_NAME,
+          await redisAb(ctx, r, '11c', burstN, quick ? 4 : 8, 5, 0),
+          'bound',
+        ),
+      );
+    if (!want(REDIS_HOG_EXACT_NAME) && !want(REDIS_HOG_BURST_NAME)) {
+      // neither hog row asked for
+    } else if (!have('stress-ng')) {
       const why = 'stress-ng not installed (Debian: apt-get install stress-ng)';
       out.push(
         skippedCase(REDIS_HOG_EXACT_NAME, infoGoal('-'), why),
@@ -518,35 +548,38 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
         await sleep(1000);
         const hogRate = await setRate(r);
         ctx.log(`  under the hog: ${Math.round(hogRate * 1000)} SET/s`);
-        out.push(
-          abCase(
-            REDIS_HOG_EXACT_NAME,
-            await redisAb(
-              ctx,
-              r,
-              '11d',
-              Math.round((hogRate * (quick ? 400 : 1000)) / 8),
-              quick ? 2 : 4,
-              null,
-              1000,
+        if (want(REDIS_HOG_EXACT_NAME))
+          out.push(
+            abCase(
+              REDIS_HOG_EXACT_NAME,
+              await redisAb(
+                ctx,
+                r,
+                '11d',
+                Math.round((hogRate * (quick ? 400 : 1000)) / 8),
+                quick ? 2 : 4,
+                null,
+                1000,
+              ),
+              'estimate',
+              `unwatched ${Math.round(hogRate * 1000)} SET/s under the hog`,
             ),
-            'estimate',
-            `unwatched ${Math.round(hogRate * 1000)} SET/s under the hog`,
-          ),
-        );
-        out.push(
-          abCase(
-            REDIS_HOG_BURST_NAME,
-            await redisAb(ctx, r, '11e', Math.round(hogRate * 500), quick ? 4 : 8, 5, 0),
-            'bound',
-          ),
-        );
+          );
+        if (want(REDIS_HOG_BURST_NAME))
+          out.push(
+            abCase(
+              REDIS_HOG_BURST_NAME,
+              await redisAb(ctx, r, '11e', Math.round(hogRate * 500), quick ? 4 : 8, 5, 0),
+              'bound',
+            ),
+          );
       } finally {
         hog.kill('SIGTERM');
         await new Promise((res) => (hog.exitCode !== null ? res(null) : hog.once('exit', res)));
       }
     }
-    out.push(await redisWhoCase(ctx, r, Math.round(exactN / 8), quick ? 2 : 4));
+    if (want(REDIS_WHO_NAME))
+      out.push(await redisWhoCase(ctx, r, Math.round(exactN / 8), quick ? 2 : 4));
   } finally {
     await stopRedis(r);
   }

@@ -27,7 +27,7 @@ import { processAlive } from '../proc/processes.ts';
 import { Session } from '../session/session.ts';
 import { isWritableMapping } from '../cli/vma-choice.ts';
 import { cgroupOf, matchTargets, procFacts, type ProcFacts, type TargetSpec } from './targets.ts';
-import { blockSampled, SAMPLE_BLOCK_PAGES } from '../watch/watcher.ts';
+import { FINE_UNIT_PAGES, pageSampled, sampledPagesOfAll } from '../watch/sampling.ts';
 import { toAbsolute, vmaLabel, WriteWindow, type SampleModel } from './window.ts';
 
 /** A process whose attach was refused is tried again after this long (if it still matches). */
@@ -78,25 +78,19 @@ export class Watched {
     public target: string,
   ) {}
 
-  /** The watcher's block sampling over this process's watched mappings (for the windows). */
+  /** The watcher's sampling over this process's watched mappings (for the windows). */
   sampleModel(): SampleModel {
     const vmas = (this.session?.vmas ?? []).filter(
       (v) => v.watched === 'yes' || v.watched === 'partial',
     );
-    const B = SAMPLE_BLOCK_PAGES;
+    const G = FINE_UNIT_PAGES;
     return {
-      blockPages: B,
-      inSample: blockSampled,
-      pages: (fraction) => {
+      blockPages: G,
+      inSample: (g, fraction) => pageSampled(g * G, fraction),
+      pages: (...fractions) => {
         let watched = 0;
-        let sampled = 0;
-        for (const v of vmas) {
-          watched += v.endPage - v.startPage;
-          for (let b = Math.floor(v.startPage / B); b * B < v.endPage; b++)
-            if (blockSampled(b, fraction))
-              sampled += Math.min(v.endPage, (b + 1) * B) - Math.max(v.startPage, b * B);
-        }
-        return { watched, sampled };
+        for (const v of vmas) watched += v.endPage - v.startPage;
+        return { watched, sampled: sampledPagesOfAll(vmas, fractions) };
       },
     };
   }

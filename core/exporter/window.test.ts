@@ -51,7 +51,7 @@ describe('WriteWindow', () => {
     const model = {
       blockPages: 10,
       inSample: (b: number, f: number) => (f >= 1 ? true : f >= 0.5 ? b % 2 === 0 : b === 0),
-      pages: (f: number) => ({ watched: 100, sampled: f >= 0.5 ? 50 : 10 }),
+      pages: (...fs: number[]) => ({ watched: 100, sampled: Math.min(...fs) >= 0.5 ? 50 : 10 }),
     };
     const w = new WriteWindow();
     // At 0.5: pages 0-4 (block 0) and 20-24 (block 2) seen; then at 0.25: 5-9 (block 0).
@@ -62,6 +62,22 @@ describe('WriteWindow', () => {
     // The last tick alone: 5 of 10, x 10.
     expect(w.workingSet(400, model)).toEqual({ pages: 50, exact: false });
     expect(w.dirtyRate(1000)).toBeCloseTo(70, 9);
+  });
+
+  it('estimates a window over samples that are not nested from their intersection', () => {
+    // As below 1/32 and at 1/32 (sampling.ts): at 0.5 blocks 0 and 1 are sampled, at 0.25
+    // blocks 1 and 2. Only block 1 was sampled in both ticks.
+    const model = {
+      blockPages: 10,
+      inSample: (b: number, f: number) => (f >= 0.5 ? b === 0 || b === 1 : b === 1 || b === 2),
+      pages: (...fs: number[]) => ({ watched: 100, sampled: fs.length > 1 ? 10 : 20 }),
+    };
+    const w = new WriteWindow();
+    // Block 0 written whole at 0.5 (not sampled at 0.25: left out), 5 pages of block 1 at 0.25.
+    w.push(tick(500, [0, 10], { fraction: 0.5, writtenEst: 50 }));
+    w.push(tick(1000, [10, 15, 20, 30], { fraction: 0.25, writtenEst: 75 }));
+    // 5 of block 1's 10 pages, x 100 / 10 (before: the 0.25 sample alone, 15 of 20 pages).
+    expect(w.workingSet(1000, model)).toEqual({ pages: 50, exact: false });
   });
 
   it("states the rate error from the ticks' errors (root of the sum of squares), none when a tick had none", () => {

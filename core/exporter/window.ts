@@ -103,25 +103,29 @@ export function unionPages(lists: readonly Float64Array[]): number {
   return total + (curE - curS);
 }
 
-/** The watcher's block sampling, as the window needs it (core/watch/watcher.ts's blockSampled). */
+/** The watcher's sampling, as the window needs it (core/watch/sampling.ts). */
 export interface SampleModel {
-  /** Pages per sample block. */
+  /** Pages per grain: every sample is a union of whole grains. */
   blockPages: number;
-  /** Whether block `b` is in the sample at `fraction`. */
+  /** Whether grain `b` is in the sample at `fraction`. */
   inSample(b: number, fraction: number): boolean;
-  /** Watched pages now, and those of them in blocks sampled at `fraction`. */
-  pages(fraction: number): { watched: number; sampled: number };
+  /** Watched pages now, and those of them in the samples at every one of `fractions`. */
+  pages(...fractions: number[]): { watched: number; sampled: number };
 }
 
-/** The parts of [s, e) pairs inside blocks sampled at `fraction`. */
-export function clipToSample(pairs: Float64Array, m: SampleModel, fraction: number): Float64Array {
+/** The parts of [s, e) pairs inside the samples at every one of `fractions`. */
+export function clipToSample(
+  pairs: Float64Array,
+  m: SampleModel,
+  fractions: readonly number[],
+): Float64Array {
   const out: number[] = [];
   const B = m.blockPages;
   for (let i = 0; i + 1 < pairs.length; i += 2) {
     const s = pairs[i];
     const e = pairs[i + 1];
     for (let b = Math.floor(s / B); b * B < e; b++) {
-      if (!m.inSample(b, fraction)) continue;
+      if (!fractions.every((f) => m.inSample(b, f))) continue;
       const a = Math.max(s, b * B);
       const z = Math.min(e, (b + 1) * B);
       if (out.length && out[out.length - 1] === a) out[out.length - 1] = z;
@@ -165,9 +169,10 @@ export class WriteWindow {
 
   /**
    * Distinct pages written in the last `windowMs`, and whether that is exact (every tick in it
-   * exact); null before the first tick. A sampled window is estimated from the sample of its
-   * smallest fraction (samples are nested: a smaller fraction's blocks are in every larger one's),
-   * by the ratio of written to watched pages in those blocks, as the watcher estimates a tick.
+   * exact); null before the first tick. A sampled window is estimated from the pages every one
+   * of its ticks sampled (the samples of the fractions in it, intersected: nested within 2 MiB
+   * blocks and within 64 KiB units, not across), by the ratio of written to watched pages in
+   * them, as the watcher estimates a tick.
    */
   workingSet(windowMs: number, sample?: SampleModel): { pages: number; exact: boolean } | null {
     const ticks = this.within(windowMs);
@@ -175,8 +180,9 @@ export class WriteWindow {
     const fmin = ticks.reduce((a, t) => Math.min(a, t.fraction), 1);
     if (fmin === 1 || !sample)
       return { pages: unionPages(ticks.map((t) => t.written)), exact: fmin === 1 };
-    const inSample = ticks.map((t) => clipToSample(t.written, sample, fmin));
-    const { watched, sampled } = sample.pages(fmin);
+    const fractions = [...new Set(ticks.map((t) => t.fraction))].filter((f) => f < 1);
+    const inSample = ticks.map((t) => clipToSample(t.written, sample, fractions));
+    const { watched, sampled } = sample.pages(...fractions);
     const seen = unionPages(inSample);
     return { pages: sampled > 0 ? (seen * watched) / sampled : 0, exact: false };
   }

@@ -43,7 +43,8 @@ import { OverheadBudget } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
-  blockSampled,
+  enteringPages,
+  forSampledUnits,
   normalizeRanges,
   SAMPLE_BLOCK_PAGES,
   WriteWatcher,
@@ -134,9 +135,9 @@ const MAX_ARM_ROUNDS = 20;
 const pieceKey = (p: PageRange): string => `${p.startPage}-${p.endPage}`;
 
 /**
- * Pages of `ranges` in the sample at `fraction` (watcher.ts blockSampled: whole 2 MiB blocks),
- * what the budget's start() sizes the first tick by; f x pages where the blocks are too many
- * to count cheaply (over a million: 2 TiB).
+ * Pages of `ranges` in the sample at `fraction` (sampling.ts: whole 2 MiB blocks, or 64 KiB
+ * units below 1/32), what the budget's start() sizes the first tick by; f x pages where the
+ * blocks are too many to visit cheaply (over a million: 2 TiB).
  */
 export function sampledPages(ranges: readonly PageRange[], fraction: number): number {
   const B = SAMPLE_BLOCK_PAGES;
@@ -148,10 +149,7 @@ export function sampledPages(ranges: readonly PageRange[], fraction: number): nu
   }
   if (fraction >= 1 || blocks > 1e6) return fraction * pages;
   let n = 0;
-  for (const r of ranges)
-    for (let b = Math.floor(r.startPage / B); b * B < r.endPage; b++)
-      if (blockSampled(b, fraction))
-        n += Math.min((b + 1) * B, r.endPage) - Math.max(b * B, r.startPage);
+  for (const r of ranges) forSampledUnits(r.startPage, r.endPage, fraction, (s, e) => (n += e - s));
   return n;
 }
 
@@ -558,7 +556,8 @@ export class WatchDriver {
           widerPages: () => {
             const ranges = this.watchedRanges();
             const f = w.sampleFraction;
-            return sampledPages(ranges, Math.min(1, f * 2)) - sampledPages(ranges, f);
+            // Not a difference of sizes: below 1/32 and at 1/32 the samples are not nested.
+            return enteringPages(ranges, f, Math.min(1, f * 2));
           },
         },
       );

@@ -30,13 +30,14 @@ const nextFraction = (fraction: number, l: ReturnType<typeof load>): number => {
 };
 
 describe('powerOfTwoAtMost', () => {
-  it('rounds down to a power of two within [1/64, 1]', () => {
+  it('rounds down to a power of two within [1/4096, 1]', () => {
     expect(powerOfTwoAtMost(2)).toBe(1);
     expect(powerOfTwoAtMost(1)).toBe(1);
     expect(powerOfTwoAtMost(0.99)).toBe(0.5);
     expect(powerOfTwoAtMost(0.25)).toBe(0.25);
     expect(powerOfTwoAtMost(0.3)).toBe(0.25);
-    expect(powerOfTwoAtMost(0.001)).toBe(MIN_SAMPLE_FRACTION);
+    expect(powerOfTwoAtMost(0.001)).toBe(1 / 1024);
+    expect(powerOfTwoAtMost(0.00001)).toBe(MIN_SAMPLE_FRACTION);
     expect(powerOfTwoAtMost(0)).toBe(MIN_SAMPLE_FRACTION);
   });
 });
@@ -60,12 +61,12 @@ describe('OverheadBudget', () => {
   });
 
   it('at 1/64 and still over, lengthens the interval (x2 a tick, up to x64), and gives it back first', () => {
-    // A writer rewriting 1 GiB every tick: at 1/64 it still faults 4,096 pages per tick; the
-    // extrapolated count stays 262,144 per tick whatever the tick's length.
+    // A writer rewriting 64 GiB every tick: at 1/4096 it still faults 4,096 pages per tick; the
+    // extrapolated count stays 16M per tick whatever the tick's length.
     let c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
     const stretches: number[] = [];
     for (let i = 0; i < 10; i++) {
-      c = budget.next(c, load(262_144, 100 * c.stretch));
+      c = budget.next(c, load(262_144 * 64, 100 * c.stretch));
       stretches.push(c.stretch);
     }
     expect(c.fraction).toBe(MIN_SAMPLE_FRACTION);
@@ -85,10 +86,10 @@ describe('OverheadBudget', () => {
 
   it("judges the cost by the tick's own faults when they are given (2 MiB blocks: the share sampled may exceed the fraction)", () => {
     const c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 2 };
-    // 1 GiB rewritten per tick, at 200 ms: 1/64 would fault 4,096 pages (2.9%: stay, as halving
-    // the interval would not fit with the margin), but the blocks sampled faulted 10,000 (7%):
-    // over, so the interval doubles.
-    const l = { writtenPagesAtFull: 262_144, elapsedMs: 200 };
+    // 64 GiB rewritten per tick, at 200 ms: 1/4096 would fault 4,096 pages (2.9%: stay, as
+    // halving the interval would not fit with the margin), but the units sampled faulted 10,000
+    // (7%): over, so the interval doubles.
+    const l = { writtenPagesAtFull: 262_144 * 64, elapsedMs: 200 };
     expect(budget.next(c, l)).toEqual(c);
     expect(budget.next(c, { ...l, faultedPages: 10_000 })).toEqual({ ...c, stretch: 4 });
     // Over at 1/4 with a sample that fits on paper: still at least one step down.
@@ -105,8 +106,8 @@ describe('OverheadBudget', () => {
     let c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
     c = b.next(c, { writtenPagesAtFull: 0, elapsedMs: 100, sampledPages: 0 });
     expect(c).toEqual({ fraction: MIN_SAMPLE_FRACTION * 2, stretch: 1 });
-    // 1/32 samples blocks whose 5,000 pages are rewritten all the time: 7 ms of faults per
-    // 100 ms tick at 1.4 us, over 5%, and 1/64 (an empty sample) is no longer an option.
+    // 2/4096 samples units whose 5,000 pages are rewritten all the time: 7 ms of faults per
+    // 100 ms tick at 1.4 us, over 5%, and 1/4096 (an empty sample) is no longer an option.
     const load = {
       writtenPagesAtFull: 160_000,
       elapsedMs: 100,
@@ -157,37 +158,36 @@ describe('OverheadBudget', () => {
 
   it('slow start: the first tick samples what the budget surely allows (small for a big watch)', () => {
     const b = new OverheadBudget(5, 20); // aims at 4%: 4 ms of a 100 ms tick
-    // 1 GiB, each page faulting every tick at 20 us: 5.2 s; nothing but 1/64 could fit, and
-    // even 1/64 (4,096 pages, 82 ms) fits 4 ms only in an interval stretched x32.
-    expect(b.start(262_144, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 32 });
+    // 1 GiB, each page faulting every tick at 20 us: 5.2 s; 4/5243 -> 1/2048 (128 pages,
+    // 2.6 ms), at the interval set.
+    expect(b.start(262_144, 100)).toEqual({ fraction: 1 / 2048, stretch: 1 });
     // 16 MiB: 82 ms at worst; 4/82 = 0.049 -> 1/32.
     expect(b.start(4096, 100)).toEqual({ fraction: 1 / 32, stretch: 1 });
     // ... unless the sample's whole 2 MiB blocks cover more than 1/32 of it: one block of 512
-    // pages is 10.2 ms, which fits 4 ms a tick at 300 ms or more: x4.
-    expect(b.start(4096, 100, () => 512)).toEqual({ fraction: 1 / 32, stretch: 4 });
+    // pages is 10.2 ms; below 1/32 the sample is of small units again (f x 4,096 pages): 1/64,
+    // at the interval set (before: 1/32 at x4, the whole block faulting in a burst).
+    const blocks = (f: number): number => (f >= 1 / 32 ? 512 : f * 4096);
+    expect(b.start(4096, 100, blocks)).toEqual({ fraction: 1 / 64, stretch: 1 });
+    // Where even the smallest sample covers more than fits: stretched.
+    expect(b.start(4096, 100, () => 512)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 4 });
     // 10 pages: 0.2 ms at worst, exact surely fits; a longer interval allows more.
     expect(b.start(10, 100)).toEqual({ fraction: 1, stretch: 1 });
     expect(b.start(4096, 1000).fraction).toBe(1 / 4);
     expect(b.start(0, 100).fraction).toBe(1);
   });
 
-  it('slow start: redis with 1M keys (~100 MiB writable, 25 us faults) starts at 1/64, x4', () => {
-    // 1/64 of 25,600 pages is 400 pages, 10 ms at worst a tick: over the 4 ms of a 100 ms tick
-    // (the first three ticks of a real run read 9%, 7%, 7% when the stretch came a tick at a
-    // time); x4 (400 ms) fits it, and nothing is stretched past what fits.
+  it('slow start: redis with 1M keys (~100 MiB writable, 25 us faults) starts at a few dozen pages', () => {
+    // A burst right after the arm pays for every page of the first sample at once, whatever
+    // the interval: the sample itself must fit one interval's budget. 4 ms of a 100 ms tick is
+    // 160 faults: 1/256 of 25,600 pages (100 pages, 2.5 ms). Before: 1/64 (400 pages, 10 ms)
+    // at x4, and redis lost 16-23% of its CPU in a 0.5 s burst.
     const b = new OverheadBudget(5, 25);
-    expect(b.start(25_600, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: 4 });
+    expect(b.start(25_600, 100)).toEqual({ fraction: 1 / 256, stretch: 1 });
     // A target that ran at a third of a CPU before the arm (a busy machine) allows a third of
-    // the faults: 1.33 ms a tick, x8 (x16 would be the next step if 10 ms did not fit 10.7 ms).
-    expect(b.start(25_600, 100, undefined, 1 / 3)).toEqual({
-      fraction: MIN_SAMPLE_FRACTION,
-      stretch: 8,
-    });
-    // An idle one is taken at a quarter of a CPU, not at its ~0: x16, not the longest.
-    expect(b.start(25_600, 100, undefined, 0.001)).toEqual({
-      fraction: MIN_SAMPLE_FRACTION,
-      stretch: 16,
-    });
+    // the faults: 1.33 ms, 53 faults: 1/512 (50 pages).
+    expect(b.start(25_600, 100, undefined, 1 / 3)).toEqual({ fraction: 1 / 512, stretch: 1 });
+    // An idle one is taken at a quarter of a CPU, not at its ~0: 1 ms, 1/1024 (25 pages).
+    expect(b.start(25_600, 100, undefined, 0.001)).toEqual({ fraction: 1 / 1024, stretch: 1 });
     expect(START_MIN_SHARE).toBe(0.25);
     // Past the longest stretch: held at it, not beyond.
     expect(b.start(1e9, 100)).toEqual({ fraction: MIN_SAMPLE_FRACTION, stretch: MAX_STRETCH });
@@ -196,7 +196,7 @@ describe('OverheadBudget', () => {
   it('slow start: grows one step a tick while the measured cost leaves room, then holds', () => {
     // 4.2% exact (3,000 pages x 1.4 us per 100 ms of the target's CPU), budget 5%: from 1/64
     // it doubles every tick up to 1/2, where exact would no longer fit with the margin.
-    let c: BudgetChoice = { fraction: MIN_SAMPLE_FRACTION, stretch: 1 };
+    let c: BudgetChoice = { fraction: 1 / 64, stretch: 1 };
     const seen: number[] = [];
     for (let i = 0; i < 8; i++) {
       c = budget.next(c, { ...load(3000), faultedPages: 3000 * c.fraction, targetCpuMs: 100 });
@@ -349,6 +349,34 @@ describe('OverheadBudget grows only where the worst case surely fits', () => {
     );
   });
 
+  it('grows an empty sample only where the pages it adds surely fit', () => {
+    // A first sample of a few dozen pages that fell on no page of a small VMA set: twice the
+    // fraction would add a hot 2 MiB block (512 pages, 12.8 ms a tick at 25 us against 4 ms
+    // of a 100 ms tick). Before, an empty sample doubled whatever it would add.
+    const b = new OverheadBudget(5, 25);
+    const empty = {
+      writtenPagesAtFull: 0,
+      faultedPages: 0,
+      sampledPages: 0,
+      elapsedMs: 100,
+      targetCpuMs: 100,
+    };
+    const c = { fraction: 1 / 64, stretch: 1 };
+    // 512 x 25 us x 1.2 = 15.4 ms: fits 4 ms a tick at x4.
+    expect(b.next(c, { ...empty, widerPages: () => 512 })).toEqual({
+      fraction: 1 / 32,
+      stretch: 4,
+    });
+    // A few pages: doubled at the interval set, as before.
+    expect(b.next(c, { ...empty, widerPages: () => 20 })).toEqual({ fraction: 1 / 32, stretch: 1 });
+    // Nothing could hold it: kept (empty, it costs nothing).
+    expect(b.next(c, { ...empty, widerPages: () => 1e7 })).toEqual(c);
+    // A tick in which the target barely ran (redis armed before its run): kept as it is, not
+    // grown blind at the interval its worst case over the floored CPU time would need (x32:
+    // a 10 s run then saw nothing at all).
+    expect(b.next(c, { ...empty, targetCpuMs: 1, widerPages: () => 128 })).toEqual(c);
+  });
+
   it('does not halve a stretched interval on a tick that saw nothing unless the sample surely fits', () => {
     const b = new OverheadBudget(5, 25);
     const quiet = { writtenPagesAtFull: 0, faultedPages: 0, elapsedMs: 400, targetCpuMs: 400 };
@@ -376,6 +404,32 @@ describe('sampledPages (what start() sizes the first tick by)', () => {
     expect(sampledPages([r], 1 / 8)).toBe(want);
     expect(sampledPages([r], 1)).toBe(r.endPage - r.startPage);
     expect(sampledPages([], 1 / 8)).toBe(0);
+  });
+});
+
+describe('the first sample bounds a burst right after arming', () => {
+  it('costs at most one interval of the budget, at the interval set, for watches up to 256 MiB', () => {
+    // Every page of the first sample faults at the target's first write after the arm, however
+    // long the interval: a burst pays for the whole sample at once. 25 us a fault, 5% (4%
+    // aimed at): a whole CPU allows 160 faults per 100 ms, a quarter of one 40.
+    const b = new OverheadBudget(5, 25);
+    for (const [share, allowed] of [
+      [1, 160],
+      [0.25, 40],
+    ])
+      for (let i = 0; i < 100; i++) {
+        const pages = [4096, 25_600, 65_536][i % 3]; // 16, 100, 256 MiB
+        const start = (0x55550000 + i * 7919) * 16 + (i % 11);
+        const ranges = [{ startPage: start, endPage: start + pages }];
+        const c = b.start(pages, 100, (f) => sampledPages(ranges, f), share);
+        const first = sampledPages(ranges, c.fraction);
+        // Before: 1/64 in whole 2 MiB blocks (512-1,024 pages of a 100 MiB watch when hot),
+        // the interval stretched instead.
+        if (c.fraction > MIN_SAMPLE_FRACTION || pages < 65_536) {
+          expect(first, `${pages} pages at ${share}`).toBeLessThanOrEqual(allowed);
+          expect(c.stretch).toBe(1);
+        } else expect(first).toBeLessThanOrEqual(allowed * c.stretch);
+      }
   });
 });
 

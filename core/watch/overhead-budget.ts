@@ -5,25 +5,35 @@
  *
  * Strategy (DAMON bounds its monitoring cost the same way: fewer regions sampled, not fewer
  * samples skipped; TCP's slow start the way it opens): the watch STARTS at the sample the budget
- * surely allows (start(): the largest power of two at which even every sampled page written in
- * every tick of the interval set would cost no more than the budget of a whole CPU; 1/64 for any
- * watch over a few tens of MiB; and, where even that sample could cost more, the interval
- * stretched until it fits), so the first tick is already bounded, and GROWS while the
- * measured cost leaves room. After each tick, the pages the target would have faulted on with
- * every page protected (the exact count, or the sampled tick's extrapolation) give the share an
- * exact watch would cost (overhead.ts's model, uncapped, divided by the target's CPU time in the
- * tick when it is known, floored at MIN_CPU_SHARE of the tick); sampling f of the pages costs
- * about f of that. Fractions are powers of two between 1 and 1/64, so the sample changes rarely
- * (each change costs one tick without a stated error):
+ * surely allows and GROWS while the measured cost leaves room.
+ * - start(): the largest power of two whose sample, every page of it faulting once, costs no
+ *   more than ONE interval's budget of the target's CPU (its share before the arm, at least
+ *   START_MIN_SHARE). A page protected at the arm faults at the target's first write to it,
+ *   whenever that comes, so a burst right after arming pays the whole first sample at once,
+ *   however long the interval: only a small first sample bounds it (redis, 1M keys, under a 5%
+ *   bound: a first sample of one or two 2 MiB blocks, 650-930 faults, cost +16-23% of its CPU
+ *   in a 0.5 s burst right after arming, while the interval was stretched to 1.6-3.2 s). Below
+ *   1/32 the sample is made of 64 KiB units spread over the space (sampling.ts), so that is a
+ *   few dozen pages for a watch of ~100 MiB (1/1024 of it), not a 2 MiB block or none. Only
+ *   where even MIN_SAMPLE_FRACTION could cost more (a watch of tens of GiB) is the interval
+ *   stretched as well.
+ * - After each tick, the pages the target would have faulted on with every page protected (the
+ *   exact count, or the sampled tick's extrapolation) give the share an exact watch would cost
+ *   (overhead.ts's model, uncapped, divided by the target's CPU time in the tick when it is
+ *   known, floored at MIN_CPU_SHARE of the tick); sampling f of the pages costs about f of that.
+ *   Fractions are powers of two between 1 and MIN_SAMPLE_FRACTION, so the sample changes rarely
+ *   (each change costs one tick without a stated error):
  * - too costly, judged by the tick's OWN faults (counted, not extrapolated): down to the largest
  *   power of two at which those faults would fit, at least one step;
  * - room to spare: widen one step (x2 a tick: slow start) only when the doubled sample would
- *   still fit with a 20% margin, by the extrapolation and by the worst case of the blocks it
- *   would add (all of their pages faulting each tick, on top of what this tick paid), so a load at the edge of the budget does not flap; and not back
- *   to a fraction that was over the budget until HOLD_TICKS ticks in a row were within it (as
- *   TCP keeps a threshold after a loss): with few 2 MiB blocks in the sample the extrapolation
- *   can say a fraction fits that its own faults just said does not (a C writer of 64 MiB under
- *   a CPU hog alternated 1/32 and 1/16 tick by tick, every other tick over).
+ *   still fit with a 20% margin, by the extrapolation and by the worst case of the pages it
+ *   would add (all of them faulting each tick, on top of what this tick paid), so a load at the
+ *   edge of the budget does not flap; an empty sample too (it saw nothing, so it says nothing of
+ *   the pages it would add); and not back to a fraction that was over the budget until
+ *   HOLD_TICKS ticks in a row were within it (as TCP keeps a threshold after a loss): with few
+ *   units in the sample the extrapolation can say a fraction fits that its own faults just said
+ *   does not (a C writer of 64 MiB under a CPU hog alternated 1/32 and 1/16 tick by tick, every
+ *   other tick over).
  * One noisy figure cannot swing it: the CPU time is floored (a tick in which the target barely
  * ran is not divided by ~0, and does not widen the sample: a sleeping target keeps its sample
  * for its next burst), the extrapolation only ever widens one step, and the calibrated cost is
@@ -41,15 +51,19 @@
  * usually settles well under that (bench case 8b: estimated 2.2-3.8%, paid 2.5-3.7%).
  *
  * At the smallest sample the budget may still not fit (a writer that rewrites all its memory
- * every tick pays a fault per sampled page per tick: 1/64 of 1 GiB is 4,096 faults, ~100 ms at
- * this VM's ~25 us per fault). The interval is then lengthened (x2 per tick, up to x64): a page
- * rewritten all the time faults once per tick whatever the tick's length, so a longer tick
+ * every tick pays a fault per sampled page per tick: 1/4096 of 64 GiB is 4,096 faults, ~100 ms
+ * at this VM's ~25 us per fault). The interval is then lengthened (x2 per tick, up to x64): a
+ * page rewritten all the time faults once per tick whatever the tick's length, so a longer tick
  * spreads the same faults over more time. Room to spare gives the interval back first (the
  * user chose it), halving it only when twice the cost would still fit with the margin, then
  * widens the sample.
  */
 
-export const MIN_SAMPLE_FRACTION = 1 / 64;
+/**
+ * The smallest sample: 1/4096 (64 KiB units below 1/32: one unit per 256 MiB watched, so the
+ * first sample of any watch under ~10 GiB can be a few dozen pages).
+ */
+export const MIN_SAMPLE_FRACTION = 1 / 4096;
 /** The longest the interval is stretched: x64 the one set (100 ms -> 6.4 s). */
 export const MAX_STRETCH = 64;
 const WIDEN_MARGIN = 1.2;
@@ -151,19 +165,18 @@ export class OverheadBudget {
 
   /**
    * The choice for the first tick of a watch of `watchedPages` pages at `intervalMs` (slow
-   * start): the largest power-of-two fraction at which every sampled page faulting every tick
-   * would still cost at most the budget (less its error) of a whole CPU, at least 1/64; and
-   * where even that sample could cost more (a watch over ~100 MiB: 1/64 of it is ~400 pages, 10
-   * ms a tick at 25 us), the interval stretched x2 until it fits (at most MAX_STRETCH), so the
-   * first tick is already bounded, instead of the controller stretching it one tick at a time
-   * after the fact (redis under --max-overhead 5: 9%, 7%, 7% in its first three ticks).
-   * `sampledPagesAt(f)`: the pages the sample at fraction f really covers (whole 2 MiB blocks:
-   * often more than f x watchedPages in a small watch); default f x watchedPages.
+   * start): the largest power-of-two fraction whose sample, every page of it faulting once,
+   * costs at most one interval's budget (less its error) of the target's CPU, so a burst of
+   * writes right after the arm, which pays for the whole sample at once however long the
+   * interval, is bounded from its first interval on; at least MIN_SAMPLE_FRACTION, and where
+   * even that sample could cost more, the interval stretched x2 until it fits (at most
+   * MAX_STRETCH). `sampledPagesAt(f)`: the pages the sample at fraction f really covers (whole
+   * units: in a small watch more or fewer than f x watchedPages); default f x watchedPages.
    * `cpuShare`: the share of a CPU the target ran at just before (the driver measures it from
    * its construction to the arm; default 1): the budget is a share of ITS CPU time, so a target
-   * that gets a third of a CPU on a busy machine allows a third of the faults per tick (redis at
-   * load ~18: first ticks at 12-20% when a whole CPU was assumed). Taken as at least
-   * START_MIN_SHARE, so an idle target is not started at the longest interval.
+   * that gets a third of a CPU on a busy machine allows a third of the faults (redis at load
+   * ~18: first ticks at 12-20% when a whole CPU was assumed). Taken as at least
+   * START_MIN_SHARE: an idle target's share before the arm says nothing of its next burst.
    */
   start(
     watchedPages: number,
@@ -176,8 +189,14 @@ export class OverheadBudget {
     const share = Math.min(1, Math.max(START_MIN_SHARE, Number.isFinite(cpuShare) ? cpuShare : 1));
     const allowedMs = (Math.max(0, intervalMs) * this.aimPct * share) / 100;
     const all = worstMs(watchedPages);
-    const fraction = Math.max(this.floor, all > 0 ? powerOfTwoAtMost(allowedMs / all) : 1);
-    const sampledMs = worstMs(sampledPagesAt(fraction));
+    let fraction = Math.max(this.floor, all > 0 ? powerOfTwoAtMost(allowedMs / all) : 1);
+    // The real sample (whole units) may cover more than its share of a small watch: smaller
+    // until it fits.
+    let sampledMs = worstMs(sampledPagesAt(fraction));
+    while (fraction > this.floor && sampledMs > allowedMs) {
+      fraction /= 2;
+      sampledMs = worstMs(sampledPagesAt(fraction));
+    }
     let stretch = 1;
     while (stretch < MAX_STRETCH && sampledMs > allowedMs * stretch) stretch *= 2;
     return { fraction, stretch };
@@ -197,27 +216,45 @@ export class OverheadBudget {
     const usPerFault = this.usPerFault * (load.costFactor ?? 1);
     const pct = (pages: number): number =>
       denominatorMs > 0 ? (Math.max(0, pages) * usPerFault) / (denominatorMs * 10) : Infinity;
-    // A sample that covered no page (a small watch: 2 MiB blocks, a small fraction) saw nothing
-    // at all: twice the fraction becomes the floor, so the sample is never empty again and the
-    // budget is kept by the interval instead.
-    if (load.sampledPages === 0 && fraction < 1) {
-      this.floor = Math.min(1, Math.max(this.floor, fraction * 2));
-      return { fraction: this.floor, stretch };
-    }
-    // A tick in which the target barely ran says nothing about what it costs when it runs:
-    // no widening on it (else a sleeping target would be widened to exact, and its next burst
-    // would start unbounded); stepping down still applies.
-    const barelyRan = cpu !== undefined && cpu !== null && cpu < cpuFloorMs(load.elapsedMs);
-    const exactPct = pct(load.writtenPagesAtFull);
-    if (barelyRan && pct(load.faultedPages ?? load.writtenPagesAtFull * fraction) <= this.aimPct)
-      return current;
     // Growth only where the worst case surely fits: a sample that saw no writes (or few) says
-    // little about the blocks a wider one would add (redis, 1M keys: 1/64 saw none, and the
+    // little about the pages a wider one would add (redis, 1M keys: 1/64 saw none, and the
     // x2 a tick that followed reached hot blocks at 1/8 within half a second: 20% of its CPU).
     const paidPages = load.faultedPages ?? load.writtenPagesAtFull * fraction;
     const widenFits = (): boolean =>
       load.widerPages === undefined ||
       pct(paidPages + load.widerPages()) * WIDEN_MARGIN <= this.aimPct;
+    // A sample that sees nothing is blind (redis's 1/64 held only cold blocks): it grows
+    // anyway, trading the interval for coverage: at the least stretch at which the wider
+    // sample's worst case fits (the target's CPU time taken to grow with the tick); not at all
+    // where even the longest interval could not hold it.
+    const growBlind = (): BudgetChoice => {
+      const wider = Math.min(1, fraction * 2);
+      if (load.widerPages === undefined) return current;
+      const worst = pct(paidPages + load.widerPages()) * WIDEN_MARGIN;
+      let k = stretch;
+      while (k < MAX_STRETCH && (worst * stretch) / k > this.aimPct) k *= 2;
+      return (worst * stretch) / k <= this.aimPct ? { fraction: wider, stretch: k } : current;
+    };
+    // A sample that covered no page (a small watch, a small fraction) saw nothing
+    // at all: twice the fraction becomes the floor, so the sample is never empty again and the
+    // budget is kept by the interval instead.
+    // A tick in which the target barely ran says nothing about what it costs when it runs:
+    // no widening on it (else a sleeping target would be widened to exact, and its next burst
+    // would start unbounded; an empty sample grown on it was stretched x32, its worst case
+    // divided by the floor: redis armed 1 s before a 10 s run saw nothing in the whole run);
+    // stepping down still applies.
+    const barelyRan = cpu !== undefined && cpu !== null && cpu < cpuFloorMs(load.elapsedMs);
+    if (load.sampledPages === 0 && fraction < 1) {
+      if (barelyRan) return current;
+      // Not into pages whose worst case would not fit (a hot 2 MiB block entering at 1/32):
+      // then at the interval at which it does, as a blind sample grows below.
+      const grown = widenFits() ? { fraction: fraction * 2, stretch } : growBlind();
+      if (grown.fraction > fraction) this.floor = Math.min(1, Math.max(this.floor, grown.fraction));
+      return grown;
+    }
+    const exactPct = pct(load.writtenPagesAtFull);
+    if (barelyRan && pct(load.faultedPages ?? load.writtenPagesAtFull * fraction) <= this.aimPct)
+      return current;
     if (exactPct === 0) {
       if (stretch > 1) {
         // Half the interval: the sample's pages may all fault twice as often.
@@ -230,14 +267,7 @@ export class OverheadBudget {
       const wider = fraction < 1 ? Math.min(1, fraction * 2) : 1;
       if (wider === fraction || wider >= this.ceiling) return current;
       if (widenFits()) return { fraction: wider, stretch };
-      // A sample that sees nothing is blind (redis's 1/64 held only cold blocks): it grows
-      // anyway, trading the interval for coverage: at the least stretch at which the wider
-      // sample's worst case fits (the target's CPU time taken to grow with the tick).
-      if (load.widerPages === undefined) return current;
-      const worst = pct(paidPages + load.widerPages()) * WIDEN_MARGIN;
-      let k = stretch;
-      while (k < MAX_STRETCH && (worst * stretch) / k > this.aimPct) k *= 2;
-      return (worst * stretch) / k <= this.aimPct ? { fraction: wider, stretch: k } : current;
+      return growBlind();
     }
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.

@@ -129,7 +129,7 @@ describe('estOverheadPct under a CPU hog (real kernel, real processes)', () => {
     const { share, faultCostUs: c, ticks } = await watchWriter(ctx, 4, 20, ['--max-overhead', '5']);
     expect(share).toBeLessThan(0.6);
     // Slow start: the first tick is a small sample, and already within the bound.
-    expect(ticks[0].sampleFraction).toBe(1 / 64);
+    expect(ticks[0].sampleFraction).toBeLessThanOrEqual(1 / 64);
     expect(ticks[0].estOverheadPct).toBeLessThanOrEqual(5);
     // Every tick's faults over the writer's CPU share of the tick (independent of the per-thread
     // figure the controller used): within the bound, with room for one step over and noise.

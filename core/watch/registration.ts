@@ -9,7 +9,7 @@
  * never blocks on us. Pieces are keyed by their page range, so a VMA that moved or was split is
  * a new piece; a piece that overlaps watched ones (a VMA that grew) supersedes them and only its
  * new part is protected, so writes already recorded in the old part are not lost. While
- * sampling (sampling.ts), pieces armed are unprotected outside the sampled blocks.
+ * sampling (sampling.ts), pieces armed are protected only in the sampled units.
  *
  * A busy process maps and unmaps while we register (postgres's backends, allocators returning
  * memory): the maps we cut pieces from are already stale. A piece whose register or protect
@@ -42,7 +42,7 @@ import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { refusalSentence, registerRefusal, type Refusal } from './refusal.ts';
-import { blockSampled, forBlockRuns } from './sampling.ts';
+import { sampledRuns } from './sampling.ts';
 import { TICK_OPTIONS } from './scan-options.ts';
 import type { VmaWatchState } from './watch-types.ts';
 
@@ -246,7 +246,7 @@ export class Registration {
   /**
    * Write-protects a piece just registered, whole (its writes count from now), except the parts
    * of watched pieces it supersedes (a VMA that grew: their recorded writes stay); at a sample
-   * `fraction` < 1 only its sampled blocks stay protected. On failure it is unregistered again:
+   * `fraction` < 1 only its sampled units. On failure it is unregistered again:
    * 'changed' when its mapping changed, else the refusal.
    */
   protectNew(p: Piece, fraction: number): Refusal | 'changed' | null {
@@ -257,15 +257,11 @@ export class Registration {
         this.registered.delete(ok);
       }
     try {
-      for (const part of subtractRanges([p], old)) {
-        this.protect({ ...p, ...part });
-        if (fraction < 1)
-          forBlockRuns(
-            { ...p, ...part },
-            (b) => !blockSampled(b, fraction),
-            (run) => this.unprotect(run),
-          );
-      }
+      // Sampling: only the sampled units are protected (the arm's pass costs the target
+      // in proportion to what it protects: TLB flushes, and a fault at each protected page
+      // it writes before the unsampled rest would have been unprotected).
+      for (const part of subtractRanges([p], old))
+        for (const run of sampledRuns({ ...p, ...part }, fraction)) this.protect({ ...p, ...run });
     } catch (err) {
       this.unregister(p);
       // ESRCH: the address space is gone under us (the process executed another program or
@@ -354,7 +350,7 @@ export class Registration {
 
   /**
    * Registers each VMA piece inside `ranges` (refusals are reported, the rest is kept) and
-   * write-protects it; at a sample `fraction` < 1 only its sampled blocks stay protected. `vmas`:
+   * write-protects it; at a sample `fraction` < 1 only its sampled units (sampling.ts). `vmas`:
    * the maps as the caller read them (else read here). `budgetMs` bounds this pass and every
    * tick's registering of pending pieces from now on (see the top). Pieces whose mapping changed
    * are retried against the maps read again (RETRY_ROUNDS); what still fails, or what the budget did not

@@ -31,7 +31,7 @@ import {
   type Piece,
   type Registration,
 } from './registration.ts';
-import type { Sampler } from './sampling.ts';
+import { runsMinus, sampledRuns, type Sampler } from './sampling.ts';
 import { FRESH_OPTIONS, TICK_OPTIONS } from './scan-options.ts';
 import type { WatchTick } from './watch-types.ts';
 
@@ -161,7 +161,7 @@ export function tickPieces(
   for (const p of toScan) watchedPages += p.endPage - p.startPage;
   for (let i = 0; i < toScan.length;) {
     if (fraction < 1 && !fresh.has(toScan[i])) {
-      // Sampled: only the sampled blocks are read and re-protected (see SAMPLE_BLOCK_PAGES).
+      // Sampled: only the sampled units are read and re-protected (sampling.ts).
       const p = toScan[i++];
       try {
         const seen = sampler.tickSampled(ctx.backend, p, fraction, out, st);
@@ -215,6 +215,11 @@ export function tickPieces(
             result.writtenPages += seen.endPage[r] - seen.startPage[r];
             freshPages += seen.endPage[r] - seen.startPage[r];
           }
+          // Sampling: the pass protected the whole new piece; what is outside the sample is
+          // unprotected now, so it costs the target no fault (a new arena of a busy allocator).
+          if (fraction < 1)
+            for (const run of runsMinus([part], sampledRuns(part, fraction)))
+              reg.unprotect({ ...p, ...run });
         } else {
           result.writtenPages += reg.scan(part, TICK_OPTIONS, out);
         }

@@ -99,9 +99,11 @@ describe('pagescope watch --pid', () => {
     expect(r.code).toBe(0);
     const ticks = jsonLines(r.out).filter((l) => l.done === undefined);
     expect(ticks).toHaveLength(6);
-    // Slow start: the first tick is already sampled at the smallest fraction (64 MiB at ~20 us
-    // a fault cannot be watched exactly within 2%), never exact and over budget.
-    expect(ticks[0]).toMatchObject({ exact: false, sampleFraction: 1 / 64 });
+    // Slow start: the first tick is already a small sample (64 MiB at ~20 us a fault cannot be
+    // watched exactly within 2%; its first sample fits one interval's budget: a few 64 KiB
+    // units), never exact and over budget.
+    expect(ticks[0].exact).toBe(false);
+    expect(ticks[0].sampleFraction as number).toBeLessThanOrEqual(1 / 64);
     const faultCostUs = jsonLines(r.out).at(-1)!.faultCostUs as number;
     for (const l of ticks) {
       expect(l.sampleFraction as number).toBeLessThan(1);

@@ -37,7 +37,14 @@ import type { AttachOptions, VmaWatchState, WatchTick } from './watch-types.ts';
 
 export type { AttachOptions, VmaWatchState, WatchSample, WatchTick } from './watch-types.ts';
 export { NO_ACCESS_REASON, normalizeRanges, subtractRanges } from './registration.ts';
-export { blockSampled, ratioEstimate, SAMPLE_BLOCK_PAGES } from './sampling.ts';
+export {
+  blockSampled,
+  enteringPages,
+  forSampledUnits,
+  ratioEstimate,
+  SAMPLE_BLOCK_PAGES,
+  sampleUnitPages,
+} from './sampling.ts';
 
 export class WriteWatcher {
   /**
@@ -265,12 +272,12 @@ export class WriteWatcher {
 
   /**
    * Watches a sample of the memory from the next tick on, to bound what being watched costs the
-   * target (overhead.ts): with `fraction` < 1 only pages in sampled blocks (SAMPLE_BLOCK_PAGES,
-   * chosen by a hash of the block's address, about `fraction` of them) are re-protected each
-   * tick; the others fault once more and then no longer. Ticks then report `exact: false` and a
+   * target (overhead.ts): with `fraction` < 1 only pages in sampled units (2 MiB blocks, 64 KiB
+   * units below 1/32, chosen by a hash of their address, about `fraction` of them: sampling.ts)
+   * are re-protected each tick; the others are unprotected. Ticks then report `exact: false` and a
    * `sample` with the extrapolated count and its stated error. 1 goes back to exact counts.
    *
-   * Widening the sample (a larger fraction, or 1) write-protects the blocks that enter it at once;
+   * Widening the sample (a larger fraction, or 1) write-protects the units that enter it at once;
    * what was written there since they left it is unknown, so the next tick is still `exact:
    * false` with no stated error, and the ones after are exact again (or sampled with an error).
    * getWritten/reset are exact only at fraction 1 (pages outside the sample read as written).
