@@ -65,6 +65,7 @@ const UNIT = [
 // scripts/package.test.ts, scripts/dist.test.ts, electron/start.test.ts, electron/electron.test.ts,
 // e2e/electron.test.ts (they pack, walk or rebuild dist/).
 const PARALLEL = [
+  'testing/c-build.test.ts',
   'core/cli/cli-edges.test.ts',
   'core/cli/cli.test.ts',
   'core/cli/commands/watch.test.ts',
