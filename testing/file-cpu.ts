@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 const LOG = process.env.PAGESCOPE_TEST_CPU_LOG;
 
@@ -21,15 +21,14 @@ function cpuMs(): number {
 }
 
 if (LOG) {
-  let file = '';
   let wall0 = 0;
   let cpu0 = 0;
-  beforeAll((suite) => {
-    file = 'filepath' in suite ? String(suite.filepath) : '';
+  beforeAll(() => {
     wall0 = performance.now();
     cpu0 = cpuMs();
   });
   afterAll(() => {
+    const file = expect.getState().testPath ?? '';
     const line = {
       file: file.replace(`${process.cwd()}/`, ''),
       wallMs: Math.round(performance.now() - wall0),
