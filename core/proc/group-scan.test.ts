@@ -60,7 +60,7 @@ beforeAll(async () => {
       () => objectPagesFromObject(t.info.pid, sysv)?.swapped === SWAPPED,
     );
   }
-}, 120_000);
+});
 
 afterAll(() => {
   t?.close();
