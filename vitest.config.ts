@@ -1,16 +1,28 @@
 import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 
-// One runner for everything, as two projects that run one after the other:
+// One runner for everything, as three projects that run one after the other (sequence.groupOrder:
+// projects of one group order run together; this config gives each its own):
 //  - unit: code that touches no process but its own and no machine-wide state (the renderer,
 //    the protocol, pure core modules): files in parallel on every core, first, and without a
 //    fresh module graph per file (isolate: false; importing React, zod and fast-check again for
 //    each file cost more than the tests), so a unit test file must not rely on module state
 //    another file may have left (reset a store it changes).
-//  - system: everything else, one file at a time: kernel tests change machine-wide state (zram
-//    swap) and ptrace targets, the e2e suite drives Chromium, and the machine may have two cores.
-// A test file not named in UNIT is a system test: a new file runs serially until it is listed.
-// The global setup (the Node bundles the CLI and Electron tests run) is the root's: once a run.
+//  - system: files with their own processes, ports and temporary folders and nothing else the
+//    machine shares (most CLI, host, session, watcher and e2e files: each its own target, its own
+//    `pagescope serve` on port 0 and its own Chromium): PARALLEL_WORKERS files at a time. They
+//    mostly wait (for ticks, for a target, for a browser), so more files than cores overlap.
+//  - system-serial: everything else, one file at a time, last, and alone: files that change
+//    machine-wide state (zram swap), that measure time, rates or CPU shares that other files
+//    beside them would disturb (the kill torture's aim, an estimate under a hog of its own, a
+//    writer's rate within 5-10%), and files that rebuild or walk dist/ (npm pack, electron-builder,
+//    `npm start`) while other files run the CLI from it.
+// A system test file is in the serial project unless PARALLEL names it: a new file runs alone
+// until someone reads it and lists it (the rule for PARALLEL: it starts its own processes only,
+// uses port 0 or freePort(), writes only under a folder of its own (mkdtemp) and asserts no rate,
+// duration or CPU share that another test's load would move; a scaled limit is fine).
+// The global setup (the Node bundles the CLI and Electron tests run, the UI when it is stale) is
+// the root's: once a run, before any file, so no file builds while another runs.
 const UNIT = [
   'renderer/**/*.test.{ts,tsx}',
   'core/protocol/**/*.test.ts',
@@ -42,6 +54,82 @@ const UNIT = [
   'scripts/engines.test.ts',
 ];
 
+// System files that may run beside each other (see the rule above). Left out on purpose, so
+// serial: testing/zram.test.ts, core/proc/shared-swap.test.ts, core/proc/group-scan.test.ts,
+// core/scan/backends.property.test.ts, core/scan/scanner.test.ts, core/demo/demo.test.ts (zram
+// swap; the demo's CPU share too), core/watch/attach-torture.test.ts (kills aimed at instants of
+// an attach), core/watch/overhead-load.test.ts (CPU hogs of its own), core/watch/overhead.test.ts
+// (fault cost timing), core/watch/injector.test.ts (times a target's blocking calls around an
+// attach), core/host/heavy-work.test.ts (answers within a second beside a compare),
+// core/record/costly-files.test.ts (time limits fixed when the file loads),
+// core/exporter/exporter.test.ts, core/exporter/prometheus.test.ts, testing/rate-writer.test.ts
+// (a writer's rate within 5-10%), core/host/fuzz.test.ts (a request count in a fixed time),
+// scripts/package.test.ts, scripts/dist.test.ts, electron/start.test.ts, electron/electron.test.ts,
+// e2e/electron.test.ts (they pack, walk or rebuild dist/).
+const PARALLEL = [
+  'testing/c-build.test.ts',
+  'core/cli/cli-edges.test.ts',
+  'core/cli/cli.test.ts',
+  'core/cli/commands/watch.test.ts',
+  'core/cli/signals.test.ts',
+  'core/demo/demo-cli.test.ts',
+  'core/exporter/deploy.test.ts',
+  'core/exporter/exporter-safety.test.ts',
+  'core/host/caps.test.ts',
+  'core/host/recording-bad-files.test.ts',
+  'core/host/recording.test.ts',
+  'core/host/serve-process.test.ts',
+  'core/host/server.test.ts',
+  'core/host/service.test.ts',
+  'core/host/uploads.test.ts',
+  'core/host/who-host.test.ts',
+  'core/kernel/capabilities.test.ts',
+  'core/kernel/containment.test.ts',
+  'core/kernel/mm.test.ts',
+  'core/kernel/pagemap-abi.test.ts',
+  'core/kernel/parent-death.test.ts',
+  'core/kernel/perf-event.test.ts',
+  'core/kernel/privilege-caps.test.ts',
+  'core/kernel/reap.test.ts',
+  'core/proc/group-postgres.test.ts',
+  'core/proc/group.test.ts',
+  'core/proc/maps.test.ts',
+  'core/proc/processes.test.ts',
+  'core/proc/shared-objects.test.ts',
+  'core/proc/smaps.test.ts',
+  'core/proc/vma-labels.test.ts',
+  'core/record/record.test.ts',
+  'core/runtime/entry.test.ts',
+  'core/scan/pagemap-scan-backend.test.ts',
+  'core/scan/pagemap-scan-pieces.test.ts',
+  'core/scan/scanner-sizing.test.ts',
+  'core/scan/targets.test.ts',
+  'core/session/errors.test.ts',
+  'core/session/session.test.ts',
+  'core/session/vma-table.test.ts',
+  'core/watch/driver.test.ts',
+  'core/watch/granularity.test.ts',
+  'core/watch/safety.test.ts',
+  'core/watch/watch-cli.test.ts',
+  'core/watch/watcher-runs.test.ts',
+  'core/watch/watcher-sampling.test.ts',
+  'core/watch/watcher.test.ts',
+  'core/who/attribution.test.ts',
+  'core/who/elf.test.ts',
+  'core/who/symbols.test.ts',
+  'core/who/who-cli.test.ts',
+  'core/who/who-record-cli.test.ts',
+  'e2e/a11y.test.ts',
+  'e2e/picker-tree.test.ts',
+  'e2e/recording.test.ts',
+  'e2e/web-token.test.ts',
+  'e2e/web.test.ts',
+  'e2e/who.test.ts',
+  'electron/main.test.ts',
+  'electron/preload.test.ts',
+];
+const PARALLEL_WORKERS = 3;
+
 const ALL = [
   'core/**/*.test.ts',
   'renderer/**/*.test.{ts,tsx}',
@@ -60,6 +148,8 @@ const shared = {
   pool: 'forks',
   setupFiles: ['testing/scaled-timeouts.ts'] as string[],
 } as const;
+// System files log their CPU and wall time where PAGESCOPE_TEST_CPU_LOG says (testing/file-cpu.ts).
+const systemSetup = [...shared.setupFiles, 'testing/file-cpu.ts'];
 const quiet = (testTimeoutMs: number) => ({
   testTimeout: testTimeoutMs,
   hookTimeout: 120_000,
@@ -86,11 +176,23 @@ export default defineConfig({
         test: {
           ...shared,
           ...quiet(240_000),
+          setupFiles: systemSetup,
           name: 'system',
-          include: ALL,
-          exclude: UNIT,
-          fileParallelism: false,
+          include: PARALLEL,
+          maxWorkers: PARALLEL_WORKERS,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          ...quiet(240_000),
+          setupFiles: systemSetup,
+          name: 'system-serial',
+          include: ALL,
+          exclude: [...UNIT, ...PARALLEL],
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

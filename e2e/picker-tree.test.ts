@@ -31,7 +31,7 @@ describe.skipIf(missing !== null)('the picker shows the process tree', () => {
     host = await startHost();
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 860 }, bypassCSP: true });
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await page?.close();
@@ -75,5 +75,5 @@ describe.skipIf(missing !== null)('the picker shows the process tree', () => {
     }
     const vs = await axeViolations(page);
     expect(describeViolations(vs)).toBe('');
-  }, 120_000);
+  });
 });

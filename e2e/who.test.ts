@@ -220,5 +220,5 @@ describe.skipIf(missing !== null)('who writes in the UI', () => {
         (await pickAlpha.getAttribute('aria-pressed')) === 'false'
       );
     });
-  }, 240_000);
+  });
 });

@@ -74,30 +74,55 @@ export function nodeBundleOptions(source, outfile, format = 'esm') {
   };
 }
 
-/** The CLI with its subcommands in chunks next to it (dist/cli-*.mjs; old ones removed first). */
+/**
+ * Writes esbuild's output files, each only when its bytes changed and then whole (a temporary
+ * file renamed over it): a CLI started while the build runs (a second test run in the same clone,
+ * a test that rebuilds) never loads a half-written or missing bundle. Returns the paths written
+ * or kept.
+ */
+function writeOutputs(outputFiles) {
+  for (const f of outputFiles) {
+    fs.mkdirSync(path.dirname(f.path), { recursive: true });
+    let same = false;
+    try {
+      same = Buffer.compare(fs.readFileSync(f.path), f.contents) === 0;
+    } catch {
+      // not there yet
+    }
+    if (same) continue;
+    const tmp = `${f.path}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, f.contents);
+    fs.renameSync(tmp, f.path);
+  }
+  return new Set(outputFiles.map((f) => f.path));
+}
+
+/** The CLI with its subcommands in chunks next to it (dist/cli-*.mjs; old ones removed after). */
 async function buildCli(source, out) {
   const dist = path.join(ROOT, 'dist');
-  fs.mkdirSync(dist, { recursive: true });
-  for (const f of fs.readdirSync(dist))
-    if (/^cli-.*\.mjs(\.map)?$/.test(f)) fs.rmSync(path.join(dist, f));
   const { outfile, ...options } = nodeBundleOptions(source, path.join(dist, out));
-  await build({
+  const { outputFiles } = await build({
     ...options,
     entryPoints: { [path.basename(outfile, '.mjs')]: source },
     outdir: dist,
     splitting: true,
     chunkNames: 'cli-[name]-[hash]',
     outExtension: { '.js': '.mjs' },
+    write: false,
   });
+  const kept = writeOutputs(outputFiles);
+  for (const f of fs.readdirSync(dist))
+    if (/^cli-.*\.mjs(\.map)?$/.test(f) && !kept.has(path.join(dist, f)))
+      fs.rmSync(path.join(dist, f), { force: true });
 }
 
 export async function buildNode() {
   await Promise.all(
-    NODE_BUNDLES.map(([source, out, format]) =>
-      out === 'cli.mjs'
-        ? buildCli(source, out)
-        : build(nodeBundleOptions(source, path.join(ROOT, 'dist', out), format)),
-    ),
+    NODE_BUNDLES.map(async ([source, out, format]) => {
+      if (out === 'cli.mjs') return buildCli(source, out);
+      const options = nodeBundleOptions(source, path.join(ROOT, 'dist', out), format);
+      writeOutputs((await build({ ...options, write: false })).outputFiles);
+    }),
   );
 }
 

@@ -10,11 +10,11 @@
  * core/watch/attach-torture.test.ts (a few dozen kills in `npm test`) and by
  * scripts/stress-attach.ts (`npm run stress:attach`, hundreds, with counts).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildC } from './c-build.ts';
 import { tracedThreads, tracesLeft } from './traces.ts';
 import { describeLimit, limit, sleep, slowness, until } from './wait.ts';
 
@@ -43,14 +43,9 @@ export interface KillResult {
   harm: string | null;
 }
 
-/** The torture targets, built once: the C one is compiled with gcc into a temporary folder. */
+/** The torture targets: the C one compiled with gcc once per source (testing/c-build.ts). */
 export class TortureTargets {
-  private dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-torture-'));
-  readonly cExe = path.join(this.dir, 'torture-target');
-
-  constructor() {
-    execFileSync('gcc', ['-O1', '-pthread', '-o', this.cExe, path.join(here, 'torture-target.c')]);
-  }
+  readonly cExe = buildC(path.join(here, 'torture-target.c'), ['-O1', '-pthread']);
 
   start(kind: TargetKind): Target {
     const child =
@@ -81,10 +76,9 @@ export class TortureTargets {
     this.live.delete(kind);
   }
 
-  /** Stops the running targets and removes the compiled one. */
+  /** Stops the running targets (the compiled one stays in the build cache). */
   dispose(): void {
     for (const t of this.live.values()) t.stop();
-    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

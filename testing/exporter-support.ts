@@ -1,16 +1,18 @@
 /**
  * Helpers for the exporter's tests: the C writer with a known dirty rate (rate-writer.c, built
- * once per run under a name of the test's own, so `--comm` matches nothing else on the machine),
+ * once (testing/c-build.ts) and copied under a name of the test's own, so `--comm` matches
+ * nothing else on the machine),
  * `pagescope exporter` as a child (its port read from its first line), a scrape, and the
  * exposition parsed into samples. Waiting is wait.ts; traces are traces.ts.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { buildC, copyBuilt } from './c-build.ts';
 import { until } from './wait.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -23,14 +25,12 @@ export function tempDir(prefix = 'pgs-exporter-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Builds rate-writer.c as DIR/NAME (NAME is also its comm: keep it under 16 characters). */
+/** rate-writer.c, built, as DIR/NAME (NAME is also its comm: keep it under 16 characters). */
 export function buildWriter(
   dir: string,
   name = `pgsw${crypto.randomBytes(4).toString('hex')}`,
 ): string {
-  const exe = path.join(dir, name);
-  execFileSync('gcc', ['-O1', '-o', exe, path.join(REPO, 'testing/rate-writer.c')]);
-  return exe;
+  return copyBuilt(buildC(path.join(REPO, 'testing/rate-writer.c')), dir, name);
 }
 
 export interface Writer {

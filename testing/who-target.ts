@@ -1,7 +1,8 @@
 /**
- * The "who writes it" fixture (testing/who-writer.c): built once per test file with gcc (frame
- * pointers on, or a stripped copy), started, and driven over stdin one command at a time
- * ("go", "fresh", "spawn"; each answered "done").
+ * The "who writes it" fixture (testing/who-writer.c): built with gcc once per source
+ * (testing/c-build.ts; frame pointers on, or a stripped copy), copied into a folder of the test
+ * file's own, started, and driven over stdin one command at a time ("go", "fresh", "spawn"; each
+ * answered "done").
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,26 +10,33 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { buildC, cachedBuild, copyBuilt } from './c-build.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PAGES = 256;
 
-/** Compiles who-writer.c into a temporary folder; `stripped` also writes a `strip`ped copy. */
+/**
+ * who-writer.c built (once per source) and copied into a temporary folder of the caller's, which
+ * may write beside it; `stripped` is a `strip`ped copy.
+ */
 export function buildWhoWriter(): { dir: string; exe: string; stripped: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-who-'));
-  const exe = path.join(dir, 'who-writer');
-  execFileSync('gcc', [
+  const built = buildC(path.join(here, 'who-writer.c'), [
     '-O1',
     '-g',
     '-fno-omit-frame-pointer',
     '-pthread',
-    '-o',
-    exe,
-    path.join(here, 'who-writer.c'),
   ]);
-  const stripped = path.join(dir, 'who-writer-stripped');
-  execFileSync('strip', ['-o', stripped, exe]);
-  return { dir, exe, stripped };
+  const strippedBuilt = cachedBuild(
+    'who-writer-stripped',
+    ['strip', fs.readFileSync(built)],
+    (out) => execFileSync('strip', ['-o', out, built]),
+  );
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-who-'));
+  return {
+    dir,
+    exe: copyBuilt(built, dir, 'who-writer'),
+    stripped: copyBuilt(strippedBuilt, dir, 'who-writer-stripped'),
+  };
 }
 
 export class WhoWriter {

@@ -301,5 +301,5 @@ describe('assets/deploy', () => {
     );
     expect(await e.stop()).toBe(0);
     expect(tracesLeft(w.pid!)).toEqual([]);
-  }, 120_000);
+  });
 });

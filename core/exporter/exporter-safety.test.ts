@@ -179,7 +179,7 @@ describe('pagescope exporter, safe by default', () => {
     expect(tracesLeft(a.pid)).toEqual([]);
     expect(a.child.exitCode).toBe(null);
     expect(b.child.exitCode).toBe(null);
-  }, 120_000);
+  });
 
   it('watches each process of a cgroup singly, labelled with its cgroup', async (ctx) => {
     const root = cgroupRoot();
@@ -221,7 +221,7 @@ describe('pagescope exporter, safe by default', () => {
       () => fs.readFileSync(path.join(cg, 'cgroup.procs'), 'utf8') === '',
       10_000,
     );
-  }, 120_000);
+  });
 
   it('counts a refused watch by reason and keeps the page states (a writer already traced by strace)', async (ctx) => {
     if (!have('strace')) ctx.skip('strace is not installed (.ci/run installs it)');
@@ -267,5 +267,5 @@ describe('pagescope exporter, safe by default', () => {
     );
     expect(e.log()).toMatch(/writes not watched \(.*already being traced/);
     expect(await e.stop()).toBe(0);
-  }, 120_000);
+  });
 });

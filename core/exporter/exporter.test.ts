@@ -95,7 +95,7 @@ describe('pagescope exporter', () => {
     expect(e.log()).toContain('every process was released');
     expect(tracesLeft(w.pid)).toEqual([]);
     expect(w.child.exitCode).toBe(null); // still running, unharmed
-  }, 120_000);
+  });
 
   it('attaches again when the writer is restarted (a new pid label, the attach counter up)', async () => {
     const first = track(await startWriter(exe, RATE));
@@ -146,7 +146,7 @@ describe('pagescope exporter', () => {
     console.log(`re-attached ${Math.round(reattachMs)} ms after the restart`);
     expect(await e.stop()).toBe(0);
     expect(tracesLeft(second.pid)).toEqual([]);
-  }, 120_000);
+  });
 
   it('follows a process across an exec: the new program is watched, under its new name', async () => {
     // A shell that becomes the writer: pid target, so the same process is matched throughout.
@@ -181,5 +181,5 @@ describe('pagescope exporter', () => {
     expect(samples(body, 'pagescope_attaches_total', { target: `pid:${pid}` })[0].value).toBe(1);
     expect(await e.stop()).toBe(0);
     expect(tracesLeft(sh.pid!)).toEqual([]);
-  }, 120_000);
+  });
 });

@@ -184,5 +184,5 @@ describe('pagescope exporter scraped by a real Prometheus', () => {
     // Rescan 1 s + attach + a 1 s scrape; generous for a loaded machine.
     expect(seenMs).toBeLessThan(20_000);
     expect(await e.stop()).toBe(0);
-  }, 240_000);
+  });
 });

@@ -201,5 +201,5 @@ describe('setWho and who events', () => {
       await service.closeAll();
       w.kill();
     }
-  }, 300_000);
+  });
 });

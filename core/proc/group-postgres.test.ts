@@ -27,7 +27,7 @@ beforeAll(async () => {
   pg = await startPostgres('32MB');
   await pg.connect(fill(1));
   await pg.connect(fill(2));
-}, 180_000);
+});
 
 afterAll(() => pg?.stop());
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startGroupTree, type GroupTree } from '../../testing/group-tree.ts';
 import { until } from '../../testing/wait.ts';
-import { ensureSwap, type SwapResult } from '../../testing/zram.ts';
+import { activeSwapAreas, ensureSwap, type SwapResult } from '../../testing/zram.ts';
 import { cgroupMounts } from './group.ts';
 import { objectPagesFromObject } from './shared-swap.ts';
 import { readMaps } from './maps.ts';
@@ -55,12 +55,15 @@ beforeAll(async () => {
     await t.send(`write ${t.info.pid} sysv 0 ${SWAPPED}`);
     await t.send(`pageout sysv 0 ${SWAPPED}`);
     const sysv = readMaps(t.info.pid).find((v) => v.path.startsWith('/SYSV'))!;
+    let seen: number | undefined;
     await until(
-      'the SysV pages on swap',
-      () => objectPagesFromObject(t.info.pid, sysv)?.swapped === SWAPPED,
+      // Another process's swapoff (a second test run on this machine) brings them back: say so.
+      () =>
+        `the ${SWAPPED} SysV pages on swap (seen ${seen} swapped; swap areas now: ${activeSwapAreas().join(', ') || 'none'})`,
+      () => (seen = objectPagesFromObject(t.info.pid, sysv)?.swapped) === SWAPPED,
     );
   }
-}, 120_000);
+});
 
 afterAll(() => {
   t?.close();

@@ -48,7 +48,7 @@ beforeAll(async () => {
   await until('the paged-out shared pages to be on swap', () =>
     REGIONS.every((r) => objectPagesFromObject(t!.info.pid, vmaOf[r])?.swapped === OUT),
   );
-}, 120_000);
+});
 
 afterAll(() => {
   t?.close();

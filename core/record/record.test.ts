@@ -17,6 +17,7 @@ import { probeCapabilities } from '../kernel/capabilities.ts';
 import { processAlive } from '../proc/processes.ts';
 import type { Frame } from '../protocol/frame.ts';
 import { Session } from '../session/session.ts';
+import { buildC } from '../../testing/c-build.ts';
 import { alive } from '../../testing/proc-facts.ts';
 import { pythonExecutable } from '../../testing/targets.ts';
 import { limit, until } from '../../testing/wait.ts';
@@ -643,7 +644,6 @@ while time.time() - t0 < 120:
 describe('a session ends for an exit only when the process did exit', () => {
   it('a process whose main thread ended while another runs on is alive; killed, it is not', async () => {
     const src = path.join(tmp, 'leader-exits.c');
-    const exe = path.join(tmp, 'leader-exits');
     fs.writeFileSync(
       src,
       `#include <pthread.h>
@@ -653,7 +653,7 @@ static void *run(void *a) { (void)a; for (;;) pause(); return 0; }
 int main(void) { pthread_t t; pthread_create(&t, 0, run, 0); puts("ready"); fflush(stdout); pthread_exit(0); }
 `,
     );
-    execFileSync('gcc', ['-O1', '-pthread', '-o', exe, src]);
+    const exe = buildC(src, ['-O1', '-pthread']);
     const child = spawn(exe, [], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     await new Promise((resolve) =>

@@ -4,7 +4,7 @@
  * futex in turn; we inject a userfaultfd while it sits in each (waiting until /proc says it is
  * there, never assuming it) and check how each call ended.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMaps } from '../proc/maps.ts';
 import { withHeldThread } from './injector.ts';
 import { syscallSite } from './syscall-site.ts';
+import { buildC } from '../../testing/c-build.ts';
 import { LineProcess, REPO } from '../../testing/watch-support.ts';
 import { tracesLeft } from '../../testing/traces.ts';
 import { WriteWatcher } from './watcher.ts';
@@ -29,19 +30,15 @@ function currentSyscall(pid: number): number {
   return Number(fs.readFileSync(`/proc/${pid}/syscall`, 'latin1').split(' ')[0]);
 }
 
-let dir = '';
 let exe = '';
 const procs: LineProcess[] = [];
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-sleeper-'));
-  exe = path.join(dir, 'watch-sleeper');
-  execFileSync('gcc', ['-O1', '-o', exe, path.join(REPO, 'testing/watch-sleeper.c')]);
+  exe = buildC(path.join(REPO, 'testing/watch-sleeper.c'));
 });
 
 afterAll(() => {
   for (const p of procs) p.kill();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** The CLOCK_MONOTONIC instant (ns) a "ready CALL T0" line of the sleeper gives. */

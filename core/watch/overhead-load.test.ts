@@ -10,11 +10,11 @@
  * divided by that CPU share. Dividing by the wall interval (the figure before) fails it: the
  * writer has well under half a CPU here, so that figure is under half of what it should be.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildC } from '../../testing/c-build.ts';
 import { CLI, REPO } from '../../testing/watch-support.ts';
 import { limit, until } from '../../testing/wait.ts';
 
@@ -52,10 +52,9 @@ async function watchWriter(
   ticks: number,
   more: string[] = [],
 ): Promise<Run> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-load-'));
-  const exe = path.join(dir, 'cpu-writer');
+  let exe = '';
   try {
-    execFileSync('gcc', ['-O1', '-o', exe, path.join(REPO, 'testing/cpu-writer.c')]);
+    exe = buildC(path.join(REPO, 'testing/cpu-writer.c'));
   } catch (err) {
     ctx.skip(`no C compiler: ${(err as Error).message}`);
   }
@@ -86,7 +85,6 @@ async function watchWriter(
     { encoding: 'utf8', timeout: limit(60_000) },
   );
   const share = (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000);
-  fs.rmSync(dir, { recursive: true, force: true });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const lines = r.stdout

@@ -33,6 +33,7 @@ import {
   userfaultfdCount,
   uwVmas,
 } from '../../testing/traces.ts';
+import { buildC } from '../../testing/c-build.ts';
 import { limit, until } from '../../testing/wait.ts';
 import { readTargetStatus, withHeldThread } from './injector.ts';
 import { syscallSite } from './syscall-site.ts';
@@ -158,12 +159,11 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
   });
 });
 
-/** The strict-mode fixture (testing/seccomp-strict.c), compiled once for this file. */
+/** The strict-mode fixture (testing/seccomp-strict.c), compiled once (testing/c-build.ts). */
 let strictExe = '';
 const strictDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-strict-'));
 beforeAll(() => {
-  strictExe = path.join(strictDir, 'seccomp-strict');
-  execFileSync('gcc', ['-O1', '-o', strictExe, path.join(REPO, 'testing/seccomp-strict.c')]);
+  strictExe = buildC(path.join(REPO, 'testing/seccomp-strict.c'));
 });
 afterAll(() => fs.rmSync(strictDir, { recursive: true, force: true }));
 

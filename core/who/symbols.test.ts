@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultSampler, type FaultSample } from '../kernel/perf-event.ts';
 import { demangle, demangler, dropRustHash, frameLabel, Symbolizer } from './symbols.ts';
+import { buildC } from '../../testing/c-build.ts';
 import { buildWhoWriter, PAGES, WhoWriter } from '../../testing/who-target.ts';
 import { until } from '../../testing/wait.ts';
 
@@ -118,14 +119,14 @@ describe('Symbolizer', () => {
 
   it('a C++ writer: the function name demangled', async (ctx) => {
     if (demangler() === 'none') ctx.skip('c++filt (binutils) is not installed');
-    const exe = path.join(build.dir, 'who-writer-cpp');
-    execFileSync('g++', [
-      '-O1',
-      '-fno-omit-frame-pointer',
-      '-o',
-      exe,
+    const exe = buildC(
       path.join(here, '../../testing/who-writer.cpp'),
-    ]);
+      ['-O1', '-fno-omit-frame-pointer'],
+      {
+        compiler: 'g++',
+        name: 'who-writer-cpp',
+      },
+    );
     const child = spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       const lines = readline.createInterface({ input: child.stdout! });

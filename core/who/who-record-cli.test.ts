@@ -61,7 +61,7 @@ beforeAll(async () => {
   rec.kill('SIGINT');
   await until('the recorder to end', () => rec.exitCode !== null, 60_000);
   expect(rec.exitCode).toBe(0);
-}, 180_000);
+});
 afterAll(() => fs.rmSync(build.dir, { recursive: true, force: true }));
 
 describe('record --who', () => {

@@ -1,0 +1,40 @@
+/**
+ * Vitest setup file of the system projects: with PAGESCOPE_TEST_CPU_LOG=FILE set, each test
+ * file appends one JSON line to FILE: its path, its wall time and the CPU time its process and
+ * the children it reaped (targets, CLIs, browsers) used from its first hook to its last, and
+ * the load average then. On a shared machine the wall times of two runs say little; the CPU a
+ * file costs, and the sum of wall times beside the run's own, say whether a change made the
+ * suite cheaper or only ran it at a quieter moment. Without the variable it does nothing.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { afterAll, beforeAll, expect } from 'vitest';
+
+const LOG = process.env.PAGESCOPE_TEST_CPU_LOG;
+
+/** This process's CPU time and its reaped children's, in ms (/proc/self/stat, clock ticks). */
+function cpuMs(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime, stime, cutime, cstime: fields 14-17 (1-based), 11-14 after the state field.
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+}
+
+if (LOG) {
+  let wall0 = 0;
+  let cpu0 = 0;
+  beforeAll(() => {
+    wall0 = performance.now();
+    cpu0 = cpuMs();
+  });
+  afterAll(() => {
+    const file = expect.getState().testPath ?? '';
+    const line = {
+      file: file.replace(`${process.cwd()}/`, ''),
+      wallMs: Math.round(performance.now() - wall0),
+      cpuMs: cpuMs() - cpu0,
+      load1: os.loadavg()[0],
+    };
+    fs.appendFileSync(LOG, JSON.stringify(line) + '\n');
+  });
+}
