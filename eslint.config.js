@@ -130,4 +130,26 @@ export default tseslint.config(
       ],
     },
   },
+  // A test names no timeout of its own: vitest fixes `it(name, fn, 120_000)` when the file is
+  // collected, so it would not scale with the machine; the projects' timeouts are scaled
+  // (testing/scaled-timeouts.ts, which scales vi.waitFor's and expect.poll's limits too).
+  {
+    files: TESTS,
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: [
+            'CallExpression[callee.name=/^(it|test|beforeAll|afterAll|beforeEach|afterEach)$/]',
+            'CallExpression[callee.object.name=/^(it|test|describe)$/]',
+            'CallExpression[callee.callee.object.name=/^(it|test|describe)$/]',
+          ]
+            .map((call) => `${call} > Literal[raw=/^[0-9][0-9_]*$/]`)
+            .join(', '),
+          message:
+            'No literal test timeout: the project timeout is scaled (testing/scaled-timeouts.ts).',
+        },
+      ],
+    },
+  },
 );

@@ -36,7 +36,7 @@ describe.skipIf(missing !== null)('the UI takes a group', () => {
     host = await startHost();
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 }, bypassCSP: true });
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await page?.close();
@@ -115,7 +115,7 @@ describe.skipIf(missing !== null)('the UI takes a group', () => {
     await until('focus back in the process list', () =>
       page.evaluate('!!document.activeElement && !!document.activeElement.closest(".picker")'),
     );
-  }, 180_000);
+  });
 
   it('the Cgroups list opens by keyboard, and Enter on a cgroup shows it as a group', async () => {
     const cgroups = page.getByTestId('cgroups');
@@ -135,5 +135,5 @@ describe.skipIf(missing !== null)('the UI takes a group', () => {
     await page.locator('#group-title').focus();
     await page.keyboard.press('Escape');
     await page.getByTestId('group-view').waitFor({ state: 'detached' });
-  }, 120_000);
+  });
 });

@@ -32,7 +32,7 @@ const fill = (n: number): string =>
 beforeAll(async () => {
   if (why) return;
   pg = await startPostgres('32MB');
-}, 180_000);
+});
 
 afterAll(() => {
   gw?.close();
@@ -112,7 +112,7 @@ it('the shared buffers: the union of every backend’s writes, each page once', 
   expect(buf.writtenPages).toBe(buf.ranges.reduce((n, [a, b]) => n + b - a, 0));
   s1.stdin!.end();
   s2.stdin!.end();
-}, 300_000);
+});
 
 it('under pgbench: new backends followed, hot buffers counted once, exits survived', async (ctx) => {
   if (!pg) return ctx.skip(why!);
@@ -195,4 +195,4 @@ it('under pgbench: new backends followed, hot buffers counted once, exits surviv
   await query(s, 'update pgbench_branches set bbalance = bbalance + 1');
   expect(buffers(w.tick())?.writtenPages ?? 0).toBeGreaterThan(0);
   s.stdin!.end();
-}, 300_000);
+});

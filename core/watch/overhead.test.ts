@@ -315,5 +315,5 @@ describe('TargetCpuClock.lastWaitMs (real /proc, real processes)', () => {
       a.kill('SIGKILL');
       b.kill('SIGKILL');
     }
-  }, 45_000);
+  });
 });
