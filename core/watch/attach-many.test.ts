@@ -21,7 +21,7 @@ import { isSharedMapping } from '../proc/shared-objects.ts';
 import fs from 'node:fs';
 import { closeRawFd } from '../kernel/ptrace.ts';
 import { GroupWatch } from './group-watch.ts';
-import { attachManyThroughHelper } from './remote-attach.ts';
+import { attachManyThroughHelper, BATCH_MAX } from './remote-attach.ts';
 import { syscallSite } from './syscall-site.ts';
 import { WriteWatcher } from './watcher.ts';
 
@@ -106,4 +106,24 @@ it('a target that fails inside the helper run fails alone; the next ones get the
   }
   for (const t of [a, b, c]) expect(tracesLeft(t.pid)).toEqual([]);
   expect(await c.send('w 1')).toMatch(/^ok/);
+});
+
+it('more targets than one run takes: a run per BATCH_MAX, every descriptor handed over', async () => {
+  const a = track(await startPyTarget(8));
+  const site = syscallSite(a.pid);
+  helperRuns.length = 0;
+  // The same process again and again (each attach makes a userfaultfd of its own).
+  const out = attachManyThroughHelper(
+    Array.from({ length: BATCH_MAX + 1 }, () => ({ pid: a.pid, tid: a.pid, syscallAddress: site })),
+  );
+  expect(helperRuns).toHaveLength(2);
+  expect(out).toHaveLength(BATCH_MAX + 1);
+  for (const r of out) {
+    expect(r).not.toBeInstanceOf(Error);
+    const fd = (r as { fd: number }).fd;
+    expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toBe('anon_inode:[userfaultfd]');
+    closeRawFd(fd);
+  }
+  expect(tracesLeft(a.pid)).toEqual([]);
+  expect(await a.send('w 1')).toMatch(/^ok/);
 });

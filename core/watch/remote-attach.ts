@@ -41,13 +41,32 @@ export function attachThroughHelper(
 export function attachManyThroughHelper(
   targets: Array<{ pid: number; tid: number; syscallAddress: bigint }>,
 ): Array<{ fd: number; heldMs: number } | PagescopeError> {
-  if (targets.length === 0) return [];
-  const batch = targets.map((t) => ({ pid: t.pid, tid: t.tid, insn: hex(t.syscallAddress) }));
-  return runHelper({ batch }, (line) => {
-    const reports = (line as HelperBatchReport | null)?.batch;
-    return Array.isArray(reports) && reports.length === targets.length ? reports : null;
-  });
+  const out: Array<{ fd: number; heldMs: number } | PagescopeError> = [];
+  // A run per BATCH_MAX targets: the argument stays far under the kernel's 128 KiB per argument,
+  // and the descriptors in flight in the socket stay few.
+  for (let i = 0; i < targets.length; i += BATCH_MAX) {
+    const part = targets.slice(i, i + BATCH_MAX);
+    const batch = part.map((t) => ({ pid: t.pid, tid: t.tid, insn: hex(t.syscallAddress) }));
+    try {
+      out.push(
+        ...runHelper({ batch }, (line) => {
+          const reports = (line as HelperBatchReport | null)?.batch;
+          return Array.isArray(reports) && reports.length === part.length ? reports : null;
+        }),
+      );
+    } catch (err) {
+      if (i === 0) throw err; // nothing handed over yet
+      // Earlier runs' descriptors are the caller's already: this run's targets fail alone.
+      const e =
+        err instanceof PagescopeError ? err : new PagescopeError(String(err), 'helper-failed');
+      out.push(...part.map(() => e));
+    }
+  }
+  return out;
 }
+
+/** Targets per helper run. */
+export const BATCH_MAX = 32;
 
 const hex = (a: bigint): string => `0x${a.toString(16)}`;
 
