@@ -12,13 +12,15 @@
 import { z } from 'zod';
 import { sessionIdSchema } from './shapes.ts';
 
-export const WHO_EVENT_WRITERS = 20;
-export const WHO_EVENT_VMAS = 64;
-export const WHO_EVENT_VMA_WRITERS = 5;
-/** Page ranges kept per writer per tick (the rest are counted, not listed). */
-export const WHO_WRITER_RANGES = 256;
-/** The largest sampling period the UI may ask for (one write fault in N). */
-export const MAX_WHO_PERIOD = 1_000_000;
+import {
+  MAX_WHO_PERIOD,
+  WHO_EVENT_VMA_WRITERS,
+  WHO_EVENT_VMAS,
+  WHO_EVENT_WRITERS,
+  WHO_WRITER_RANGES,
+} from './who-limits.ts';
+
+export * from './who-limits.ts';
 
 const text = z.string().max(4096);
 const count = z.number().int().min(0);

@@ -20,6 +20,12 @@
  * fd 3 is a Unix socket. The descriptor is sent over fd 3 with SCM_RIGHTS (it stays alive in
  * the socket after we exit; if pagescope is gone, it is freed with the socket and the target,
  * which keeps no descriptor of its own, is as before). One JSON line on stdout says how it went.
+ * A batch (a group's members, issue 24): the argument is {batch: [{pid, tid, insn}, ...]}; the
+ * targets are attached one after another, each exactly as a single one (its own pidfd, rehearsal
+ * and held window; a failure leaves that target as it was and the next is tried), each success's
+ * descriptor sent in order, and the line is {batch: [report, ...]}. One helper start for the
+ * whole group instead of one per member: the start is most of an attach's time on a loaded
+ * machine.
  */
 import fs from 'node:fs';
 import { errorCode, userMessage } from '../kernel/errors.ts';
@@ -39,9 +45,43 @@ import { rehearse, withHeldThread } from './injector.ts';
 export type HelperReport =
   { ok: true; heldMs: number } | { ok: false; code: ErrorCode; message: string };
 
+/** A batch's reports, in the order of its targets. */
+export interface HelperBatchReport {
+  batch: HelperReport[];
+}
+
+export interface HelperTarget {
+  pid: number;
+  tid: number;
+  insn: string;
+}
+
 const HELPER_SOCKET_FD = 3;
 
-function run(): HelperReport {
+/** One target, `{pid, tid, insn}`: its descriptor sent over fd 3 when it worked. */
+function attachOne(target: HelperTarget): HelperReport {
+  const { pid, tid, insn } = target;
+  let pidfd = -1;
+  try {
+    pidfd = openPidfd(pid);
+    rehearse(pid, BigInt(insn));
+    const { value: fd, heldMs } = withHeldThread(pid, tid, { syscallAddress: BigInt(insn) }, (t) =>
+      injectUserfaultfd(t, pid, pidfd),
+    );
+    try {
+      sendFd(HELPER_SOCKET_FD, fd);
+    } finally {
+      closeRawFd(fd); // the copy in the socket is the one that counts
+    }
+    return { ok: true, heldMs };
+  } catch (err) {
+    return { ok: false, code: errorCode(err), message: userMessage(err) };
+  } finally {
+    if (pidfd >= 0) closeRawFd(pidfd);
+  }
+}
+
+function run(): HelperReport | HelperBatchReport {
   newSession();
   ignoreTerminatingSignals();
   boostToRealtime(0); // as root: never preempted while it holds the thread
@@ -50,25 +90,10 @@ function run(): HelperReport {
   } catch {
     // not root: the default score of a small process
   }
-  const { pid, tid, insn } = JSON.parse(process.argv[process.argv.length - 1] ?? '{}') as {
-    pid: number;
-    tid: number;
-    insn: string;
-  };
-  let pidfd = -1;
-  try {
-    pidfd = openPidfd(pid);
-    rehearse(pid, BigInt(insn));
-    const { value: fd, heldMs } = withHeldThread(pid, tid, { syscallAddress: BigInt(insn) }, (t) =>
-      injectUserfaultfd(t, pid, pidfd),
-    );
-    sendFd(HELPER_SOCKET_FD, fd);
-    return { ok: true, heldMs };
-  } catch (err) {
-    return { ok: false, code: errorCode(err), message: userMessage(err) };
-  } finally {
-    if (pidfd >= 0) closeRawFd(pidfd);
-  }
+  const arg = JSON.parse(process.argv[process.argv.length - 1] ?? '{}') as
+    HelperTarget | { batch: HelperTarget[] };
+  if ('batch' in arg) return { batch: arg.batch.map(attachOne) };
+  return attachOne(arg);
 }
 
 process.stdout.write(JSON.stringify(run()) + '\n');

@@ -16,7 +16,7 @@ import { closeRawFd, openPidfd } from '../kernel/ptrace.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { injectUserfaultfd } from './inject-userfaultfd.ts';
 import { readTargetStatus, seizeError, withHeldThread } from './injector.ts';
-import { attachThroughHelper } from './remote-attach.ts';
+import { attachManyThroughHelper, attachThroughHelper } from './remote-attach.ts';
 import { syscallSite } from './syscall-site.ts';
 
 /**
@@ -84,6 +84,82 @@ export function acquireUserfaultfd(
     throw isDenied(err) ? seizeError(pid, EPERM) : err;
   }
 }
+
+/** What acquireUserfaultfd returns. */
+export type Acquired = ReturnType<typeof acquireUserfaultfd>;
+
+/**
+ * Attach by pid for several targets at once (a group's members, issue 24): each target's slow
+ * part (pagemap, mem, the `syscall` instruction) first, then ONE attach helper run for all of
+ * them (one process start instead of one per member, most of an attach's time on a loaded
+ * machine). Each entry is that target's result or the error it met (a failed target keeps
+ * nothing of us and holds nothing of ours). A target that exec'd between our look and its stop
+ * is attached again alone (acquireUserfaultfd, which looks at the new program).
+ */
+export function acquireManyUserfaultfds(
+  targets: Array<{ pid: number; tid: number }>,
+): Array<Acquired | Error> {
+  interface Prepared {
+    backend: PagemapScanBackend;
+    memFd: number;
+    insn: bigint;
+  }
+  const out: Array<Acquired | Error> = [];
+  const prepared: Array<Prepared | null> = targets.map((t, i) => {
+    let backend: PagemapScanBackend | null = null;
+    let memFd = -1;
+    try {
+      backend = new PagemapScanBackend(t.pid);
+      memFd = fs.openSync(`/proc/${t.pid}/mem`, 'r');
+      return { backend, memFd, insn: syscallSite(t.pid) };
+    } catch (err) {
+      backend?.close();
+      if (memFd >= 0) fs.closeSync(memFd);
+      out[i] = asError(isDenied(err) ? seizeError(t.pid, EPERM) : err);
+      return null;
+    }
+  });
+  const ready = targets.flatMap((t, i) => (prepared[i] ? [i] : []));
+  let results: Array<{ fd: number; heldMs: number } | Error>;
+  try {
+    results = attachManyThroughHelper(
+      ready.map((i) => ({ ...targets[i], syscallAddress: prepared[i]!.insn })),
+    );
+  } catch (err) {
+    results = ready.map(() => asError(err)); // the helper as a whole: no target was changed
+  }
+  ready.forEach((i, k) => {
+    const p = prepared[i]!;
+    const r = results[k];
+    if (!(r instanceof Error)) {
+      out[i] = {
+        fd: r.fd,
+        heldMs: r.heldMs,
+        probeAddress: p.insn,
+        backend: p.backend,
+        memFd: p.memFd,
+      };
+      return;
+    }
+    p.backend.close();
+    fs.closeSync(p.memFd);
+    if (r instanceof PagescopeError && r.code === 'program-changed') {
+      try {
+        out[i] = acquireUserfaultfd(targets[i].pid, targets[i].tid, {
+          atExecStop: false,
+          inProcess: false,
+        });
+      } catch (err) {
+        out[i] = asError(err);
+      }
+      return;
+    }
+    out[i] = asError(isDenied(r) ? seizeError(targets[i].pid, EPERM) : r);
+  });
+  return out;
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 const EPERM = 1;
 

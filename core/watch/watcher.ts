@@ -32,7 +32,7 @@ import { Registration } from './registration.ts';
 import { Sampler } from './sampling.ts';
 import { WRITTEN_OPTIONS } from './scan-options.ts';
 import { tickPieces, type TickContext } from './tick.ts';
-import { acquireUserfaultfd, pickThread } from './uffd-acquire.ts';
+import { acquireManyUserfaultfds, acquireUserfaultfd, pickThread } from './uffd-acquire.ts';
 import type { AttachOptions, VmaWatchState, WatchTick } from './watch-types.ts';
 
 export type { AttachOptions, VmaWatchState, WatchSample, WatchTick } from './watch-types.ts';
@@ -102,6 +102,37 @@ export class WriteWatcher {
       inProcess: options.ownChild === true || options.alreadyStoppedTid !== undefined,
     });
     return new WriteWatcher(pid, a.fd, a.probeAddress, a.backend, a.memFd, a.heldMs);
+  }
+
+  /**
+   * attach() for several running processes at once (a group's members): each checked as by
+   * attach(), then one attach helper run for all (uffd-acquire.ts acquireManyUserfaultfds).
+   * Each entry is that process's watcher or the error its attach met (that process keeps
+   * nothing of us). Same thread rule as attach().
+   */
+  static attachMany(
+    pids: number[],
+    options: { force?: boolean } = {},
+  ): Array<WriteWatcher | Error> {
+    const out: Array<WriteWatcher | Error> = [];
+    const go: Array<{ i: number; pid: number; tid: number }> = [];
+    pids.forEach((pid, i) => {
+      try {
+        preflight(pid, options);
+        go.push({ i, pid, tid: pickThread(pid) });
+      } catch (err) {
+        out[i] = err instanceof Error ? err : new Error(String(err));
+      }
+    });
+    const acquired = acquireManyUserfaultfds(go);
+    go.forEach(({ i, pid }, k) => {
+      const a = acquired[k];
+      out[i] =
+        a instanceof Error
+          ? a
+          : new WriteWatcher(pid, a.fd, a.probeAddress, a.backend, a.memFd, a.heldMs);
+    });
+    return out;
   }
 
   /** ms timestamp (performance.now) when the last arm() returned. */

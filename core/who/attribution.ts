@@ -26,7 +26,7 @@
 import { FaultSampler, type FaultSample, type FaultSamplerOptions } from '../kernel/perf-event.ts';
 import { readMaps, type Vma } from '../proc/maps.ts';
 import { vmaName } from '../protocol/vma-name.ts';
-import { WHO_EVENT_WRITERS, WHO_WRITER_RANGES } from '../protocol/who.ts';
+import { WHO_EVENT_WRITERS, WHO_WRITER_RANGES } from '../protocol/who-limits.ts';
 import { pageRanges, type PageRange } from './page-ranges.ts';
 import type { RegionList } from '../scan/region-list.ts';
 import { demangleAll, frameLabel, Symbolizer, type SymbolizerOptions } from './symbols.ts';
