@@ -118,6 +118,13 @@ export class SessionRecorder {
 
   private onFrame(f: Frame): void {
     if (this.closed || !this.writer) return;
+    // A frame built for the view before ours (in flight when the recorder set RECORD_VIEW: no
+    // window) holds no page states, though the space fits: not this recording's tick. Before the
+    // first tick it is left out (the recording starts with our view); after, it counts as dropped.
+    if (f.window === null && this.writer.totalPages <= MAX_RECORD_PAGES) {
+      if (this.ticks > 0) this.dropped++;
+      return;
+    }
     const t0 = performance.now();
     const ok = this.writer.tick(f, this.session.skippedTicks);
     const cost = performance.now() - t0;

@@ -138,7 +138,7 @@ export class GroupWatch {
         `No member of the ${this.describe()} could be watched` +
           (failed.length ? ` (${failed[0].pid} ${failed[0].name}: ${failed[0].why})` : '') +
           '.',
-        'bad-input',
+        'bad-range',
       );
     return { failed };
   }
