@@ -138,9 +138,18 @@ describe.skipIf(missing !== null)('a group recording replays in the UI', () => {
     b[20] ^= 0x20; // inside the header: its checksum fails
     const bad = path.join(dir, 'damaged.pgsrec');
     fs.writeFileSync(bad, b);
+    // Escape closes the replay (as it closes a live group view); the welcome page opens files.
+    await page.locator('#group-title').focus();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('group-view').waitFor({ state: 'detached' });
     await page.getByLabel('Recording file').setInputFiles(bad);
     const alert = page.getByRole('alert').filter({ hasText: 'damaged.pgsrec' });
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/damaged\.pgsrec is damaged: its header fails/);
+    expect(await page.getByTestId('group-view').count()).toBe(0);
+    // The good file uploaded opens in the group view again.
+    await page.getByLabel('Recording file').setInputFiles(file);
+    await page.getByTestId('group-view').waitFor();
+    expect(await page.locator('#group-title').textContent()).toBe('Group recording: tree.pgsrec');
   }, 60_000);
 });
