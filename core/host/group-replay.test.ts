@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { GroupRecordingInfo } from '../protocol/messages.ts';
+import { methods, type GroupRecordingInfo } from '../protocol/messages.ts';
 import { crc32, PREAMBLE_BYTES } from '../record/format.ts';
 import {
   GROUP_TICK,
@@ -99,6 +99,8 @@ it('opens an uploaded group recording whole, as a group, without a replay sessio
   const r = await open('tree.pgsrec', good);
   expect(r.ok, r.ok ? '' : r.error.message).toBe(true);
   if (!r.ok) return;
+  // The answer is what the protocol says openRecording answers.
+  expect(methods.openRecording.result.safeParse(r.result).success).toBe(true);
   const { group } = r.result as { group: GroupRecordingInfo };
   expect(group.file).toBe('tree.pgsrec');
   expect(group.describe).toBe('tree of pid 10');
