@@ -4,6 +4,7 @@
  * objects with their written ranges and members' shares), a cut-short one is marked, and each
  * damaged one gets ONE 'bad-recording' sentence naming the user's file; the host keeps answering.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import {
   type GroupTickRecord,
 } from '../record/group-recording.ts';
 import { upload } from '../../testing/recording-upload.ts';
+import { CLI } from '../../testing/watch-support.ts';
 import { HostService, type HostConnection } from './service.ts';
 
 let dir: string;
@@ -157,4 +159,20 @@ it('damaged group recordings: one sentence each, naming the file', async () => {
   );
   await expectOneError('empty.pgsrec', write(path.join(dir, 'e'), 0), /holds no tick/);
   fs.rmSync(path.join(dir, 'e'));
+});
+
+it('`serve FILE` of a damaged group recording says what is wrong with it, exit 2', () => {
+  const bad = path.join(dir, 'served-damaged.pgsrec');
+  const b = Buffer.from(good);
+  b[PREAMBLE_BYTES + 5] ^= 0x20;
+  fs.writeFileSync(bad, b);
+  const r = spawnSync(process.execPath, [CLI, 'serve', '--no-open', '--port', '0', bad], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  fs.rmSync(bad);
+  expect(r.status, r.stderr).toBe(2);
+  expect(r.stderr.trim()).toMatch(
+    /served-damaged\.pgsrec is damaged: its header fails its checksum\.$/,
+  );
 });
