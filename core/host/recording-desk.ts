@@ -1,7 +1,7 @@
 /**
  * The recording requests of one host connection (protocol/recording.ts): recording a live
  * session to a file through core/record's SessionRecorder, opening a recording as a replay
- * session (ReplaySession), uploads, downloads, tick comparison and analytics (core/record's
+ * session (ReplaySession; a group recording is sent whole instead, group-replay.ts), uploads, downloads, tick comparison and analytics (core/record's
  * compare and report, unchanged).
  *
  * Where files go: Electron passes its save and open dialogs (`dialogs`); the web host writes into
@@ -35,10 +35,12 @@ import {
   type RecordingMethod,
   type TickDiffInfo,
 } from '../protocol/recording.ts';
+import { isGroupRecording } from '../record/group-recording.ts';
 import { SessionRecorder } from '../record/recorder.ts';
 import type { ViewSpec } from '../session/aggregate.ts';
 import { DEFAULT_BUCKETS, type Session } from '../session/session.ts';
 import { shapeFrame } from './frame-shape.ts';
+import { openGroupRecordingFile } from './group-replay.ts';
 import type { HeavyJob } from './heavy-protocol.ts';
 import { runJob } from './heavy.ts';
 import type { RecordingSource } from './recording-jobs.ts';
@@ -234,6 +236,14 @@ export class RecordingDesk {
     display: string,
     release?: () => void,
   ): Promise<Result<'openRecording'>> {
+    if (isGroupRecording(source.file)) {
+      // A group recording has no replay session: the UI gets all of it (group-replay.ts).
+      try {
+        return { group: openGroupRecordingFile(source) };
+      } finally {
+        release?.();
+      }
+    }
     let replay: ReplaySession | null = null;
     let info: SessionInfo;
     try {

@@ -202,6 +202,7 @@ describe('recording from the host', () => {
     const bytes = fs.readFileSync(file);
     const { uploadId } = await upload(conn, name, bytes);
     const opened = await call('openRecording', { source: { uploadId } });
+    if ('group' in opened) throw new Error('a process recording opened as a group recording');
     const sid = opened.sessionId;
     const rec = readRecording(file);
     expect(opened.recording.file).toBe(name);

@@ -141,3 +141,52 @@ export const groupMethods = {
     result: groupScanSchema,
   },
 } as const;
+
+/** Ticks of a group recording the UI is sent (the first ones; `moreTicks` counts the rest). */
+export const GROUP_RECORDING_MAX_TICKS = 10_000;
+
+const pidName = z.object({ pid: count, name: text });
+
+/** One tick of a group recording (core/record/group-recording.ts's GroupTickRecord). */
+export const groupRecordingTickSchema = z.object({
+  t: z.number(),
+  exact: z.boolean(),
+  members: z.array(
+    pidName.extend({ writtenPages: count, privatePages: count, sharedPages: count }),
+  ),
+  objects: z.array(
+    z.object({
+      key: text,
+      kind: text,
+      label: text,
+      identity: text,
+      /** Object pages written this tick, [first, end) in object pages, each page once. */
+      ranges: z.array(z.tuple([count, count])),
+      /** Each member's written pages of it and its share (a page k members wrote: 1/k each). */
+      shares: z.array(z.object({ pid: count, pages: count, share: z.number().min(0) })),
+    }),
+  ),
+  joined: z.array(pidName),
+  left: z.array(pidName),
+  execd: z.array(pidName),
+});
+export type GroupRecordingTick = z.infer<typeof groupRecordingTickSchema>;
+
+/** A group recording (format version 3) opened for replay: all of it, the UI steps through it. */
+export const groupRecordingInfoSchema = z.object({
+  file: text,
+  createdAt: text,
+  describe: text,
+  kind: text,
+  intervalMs: z.number().min(0),
+  watching: text,
+  pageSize: z.number().int().min(1),
+  members: z.array(pidName.extend({ ppid: count })),
+  ticks: z.array(groupRecordingTickSchema).max(GROUP_RECORDING_MAX_TICKS),
+  /** Ticks after the last one sent (a recording longer than GROUP_RECORDING_MAX_TICKS). */
+  moreTicks: count,
+  /** Why the reading stopped early (the recorder was killed), or null. */
+  truncated: text.nullable(),
+  endedCleanly: z.boolean(),
+});
+export type GroupRecordingInfo = z.infer<typeof groupRecordingInfoSchema>;

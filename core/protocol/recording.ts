@@ -10,6 +10,7 @@
  * same authenticated channel (no second way in).
  */
 import { z } from 'zod';
+import { groupRecordingInfoSchema } from './group.ts';
 import { sessionInfoSchema, tickCountersSchema, vmaInfoSchema } from './shapes.ts';
 import { MAX_SPEED, MAX_TICKS_PER_REQUEST, MIN_SPEED, UPLOAD_CHUNK_BYTES } from './constants.ts';
 
@@ -230,7 +231,10 @@ const bySession = z.object({ sessionId }).strict();
 /** The recording methods, registered in messages.ts's `methods`. */
 export const recordingMethods = {
   recordingHost: { params: z.object({}).strict(), result: recordingHostInfoSchema },
-  /** Opens a recording as a replay session, attached to nothing. */
+  /**
+   * Opens a recording as a replay session, attached to nothing; a group recording (format
+   * version 3) has no session: it comes whole as `group`, and the UI's group view steps through it.
+   */
   openRecording: {
     params: z
       .object({
@@ -241,7 +245,10 @@ export const recordingMethods = {
         ]),
       })
       .strict(),
-    result: sessionInfoSchema.extend({ recording: recordingSummarySchema }),
+    result: z.union([
+      sessionInfoSchema.extend({ recording: recordingSummarySchema }),
+      z.object({ group: groupRecordingInfoSchema }).strict(),
+    ]),
   },
   /** Sends one chunk of a file to open (in order; the first chunk has no uploadId). */
   uploadRecording: {

@@ -85,7 +85,7 @@ export function App() {
   const connected = useApp((s) => s.connected);
   const lost = useApp((s) => s.lost);
   const replaying = useRecording((s) => s.replay !== null);
-  const group = useGroup((s) => s.spec !== null);
+  const group = useGroup((s) => s.spec !== null || s.replay !== null);
   const sessionId = session?.sessionId ?? null;
   useEffect(() => {
     // A session takes the main area: the group view closes (and stops scanning).

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { PagescopeError } from '../../kernel/errors.ts';
 import { isLoopback, startWebHost } from '../../host/server.ts';
 import { HostService } from '../../host/service.ts';
+import { isGroupRecording, readGroupRecording } from '../../record/group-recording.ts';
 import { readRecording } from '../../record/reader.ts';
 import { STOP_SIGNALS } from '../signals.ts';
 
@@ -136,7 +137,10 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   const allowLaunch = !options.allowRemote || options.allowLaunch === true;
   // A recording that cannot be read is said at once, not in the browser later.
   const served = options.recording ? path.resolve(options.recording) : undefined;
-  if (served) readRecording(served);
+  if (served) {
+    if (isGroupRecording(served)) readGroupRecording(served);
+    else readRecording(served);
+  }
   const service = new HostService({
     allowLaunch,
     launchDisabledReason: allowLaunch ? undefined : LAUNCH_DISABLED_REMOTE,

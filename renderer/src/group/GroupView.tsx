@@ -6,13 +6,15 @@
  * (each saying which source it came from) and every member's share.
  *
  * The heading takes focus when a group opens (a screen reader hears which group); Escape or the
- * Close button closes it and focus goes back to the process list. Refreshes are not announced
+ * Close button closes it and focus goes back to the process list. A group recording opened for
+ * replay shows in GroupReplay.tsx instead. Refreshes are not announced
  * (they would talk over everything every 2 s); a failed one is, once, as a status.
  */
 import { useEffect, useRef } from 'react';
 import { focusFirst } from '../shortcuts.ts';
 import { fmt } from '../theme.ts';
 import { closeGroup } from './actions.ts';
+import { GroupReplay } from './GroupReplay.tsx';
 import {
   groupTitle,
   hasWritten,
@@ -32,6 +34,11 @@ function close(): void {
 }
 
 export function GroupView() {
+  const replaying = useGroup((s) => s.replay !== null);
+  return replaying ? <GroupReplay /> : <GroupScanView />;
+}
+
+function GroupScanView() {
   const spec = useGroup((s) => s.spec);
   const scan = useGroup((s) => s.scan);
   const error = useGroup((s) => s.error);

@@ -6,10 +6,11 @@
  * (at least 2 s, and 5x the scan's own time, so a big group is never scanned back to back). Each
  * open group has a generation: an answer for a group closed or replaced meanwhile is dropped.
  * A failed refresh keeps the last good scan and says why (a tree's root that exited). 'busy' (the
- * link has too many requests in flight) is retried after BUSY_RETRY_MS without a word.
+ * link has too many requests in flight) is retried after BUSY_RETRY_MS without a word. A group
+ * recording (openGroupReplay) is all in the store already: stepping through it asks nothing.
  */
 import { errorCodeOf } from '../../../core/protocol/errors.ts';
-import type { GroupSpecParams } from '../../../core/protocol/messages.ts';
+import type { GroupRecordingInfo, GroupSpecParams } from '../../../core/protocol/messages.ts';
 import { explain } from '../explain.ts';
 import { useApp } from '../store.ts';
 import { refreshDelay } from './group-rows.ts';
@@ -64,6 +65,20 @@ export function closeGroup(): void {
   stopTimer();
   generation++;
   useGroup.setState(initialGroupState());
+}
+
+/** Shows a group recording (openRecording's `group` answer) at its first tick; no scans. */
+export function openGroupReplay(info: GroupRecordingInfo): void {
+  closeGroup();
+  useGroup.setState({ replay: { info, index: 0 } });
+}
+
+/** Shows tick `index` of the open group recording (clamped to its ticks). */
+export function stepGroupReplay(index: number): void {
+  const r = useGroup.getState().replay;
+  if (!r) return;
+  const i = Math.max(0, Math.min(r.info.ticks.length - 1, Math.round(index)));
+  if (i !== r.index) useGroup.setState({ replay: { ...r, index: i } });
 }
 
 /** Lists the cgroups of the listed processes (hosts without groups: the list stays empty). */

@@ -1,11 +1,13 @@
 /**
  * The group view's state (zustand): which group is open, its latest scan, why the last one
  * failed, and the picker's cgroups and "pick whole trees" choice. Apart from the app store so a
- * refresh of the group never re-renders the rest.
+ * refresh of the group never re-renders the rest. A group recording opened for replay lives here
+ * too (`replay`): the same view, stepping through the recording's ticks instead of scanning.
  */
 import { create } from 'zustand';
 import type {
   CgroupSummary,
+  GroupRecordingInfo,
   GroupScanInfo,
   GroupSpecParams,
 } from '../../../core/protocol/messages.ts';
@@ -23,6 +25,8 @@ export interface GroupState {
   cgroups: CgroupSummary[];
   /** Why the cgroups could not be listed, or null. */
   cgroupsError: string | null;
+  /** A group recording opened for replay (no spec, no scans), and the tick shown. */
+  replay: { info: GroupRecordingInfo; index: number } | null;
   /** The process list's Enter opens the process's tree as a group instead of attaching. */
   pickTree: boolean;
 }
@@ -33,6 +37,7 @@ export const initialGroupState = (): Omit<GroupState, 'cgroups' | 'cgroupsError'
   error: null,
   scannedAt: null,
   scanning: false,
+  replay: null,
 });
 
 export const useGroup = create<GroupState>(() => ({

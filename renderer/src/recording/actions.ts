@@ -11,6 +11,7 @@ import { MAX_TICKS_PER_REQUEST, UPLOAD_CHUNK_BYTES } from '../../../core/protoco
 import type { RecordingSummary } from '../../../core/protocol/recording.ts';
 import { detach } from '../actions.ts';
 import { explain } from '../explain.ts';
+import { openGroupReplay } from '../group/actions.ts';
 import { frameHub, type TickRecord } from '../frames.ts';
 import { diffFrame } from '../heatmap/diff-frame.ts';
 import { initialState, notify, useApp } from '../store.ts';
@@ -170,6 +171,11 @@ export async function openRecording(source: 'served' | 'pick' | File): Promise<v
     } else params = { source };
     if (useApp.getState().session) await detach();
     const info = await bridge.request('openRecording', params);
+    if ('group' in info) {
+      // A group recording: the group view steps through it, no replay session.
+      openGroupReplay(info.group);
+      return;
+    }
     adoptReplay(info);
     await loadHistory(info.sessionId);
   });
