@@ -121,7 +121,7 @@ export class SessionRecorder {
     // A frame built for the view before ours (in flight when the recorder set RECORD_VIEW: no
     // window) holds no page states, though the space fits: not this recording's tick. Before the
     // first tick it is left out (the recording starts with our view); after, it counts as dropped.
-    if (f.window === null && this.writer.totalPages <= MAX_RECORD_PAGES) {
+    if (f.window === null && f.totalPages <= MAX_RECORD_PAGES) {
       if (this.ticks > 0) this.dropped++;
       return;
     }
