@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import { PagescopeError } from '../../kernel/errors.ts';
-import { groupSpec, type Member } from '../../proc/group.ts';
+import type { Member } from '../../proc/group.ts';
 import { GroupRecordingWriter, groupTickRecord } from '../../record/group-recording.ts';
 import { GroupWatch } from '../../watch/group-watch.ts';
 import { parseMaxOverhead } from '../args.ts';
@@ -17,23 +17,19 @@ import { count } from '../format.ts';
 import { out as print } from '../output.ts';
 import { STOP_SIGNALS } from '../signals.ts';
 import { checkRecordingPath } from './record.ts';
-import { parsePids } from './scan.ts';
-import { memberSelector, namesGroup, type GroupWatchCommandOptions } from './watch-group.ts';
+import {
+  groupSpecOf,
+  memberSelector,
+  namesGroup,
+  parseWhole,
+  type GroupWatchCommandOptions,
+} from './watch-group.ts';
 
 export interface GroupRecordCommandOptions extends GroupWatchCommandOptions {
   duration?: string;
   output?: string;
   demo?: boolean;
   watch?: string[];
-}
-
-function whole(text: string, what: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max)
-    throw new PagescopeError(
-      `${what} must be a whole number from ${min} to ${max}, not "${text}".`,
-      'bad-input',
-    );
-  return Number(text);
 }
 
 export async function groupRecordCommand(
@@ -65,8 +61,9 @@ export async function groupRecordCommand(
     throw new PagescopeError('Say where to write the recording: -o FILE.', 'bad-input');
   checkRecordingPath(options.output);
   const sel = memberSelector(options);
-  const intervalMs = whole(options.interval ?? '500', '--interval (ms)', 20, 60_000);
-  const maxTicks = options.ticks !== undefined ? whole(options.ticks, '--ticks', 1, 1e9) : Infinity;
+  const intervalMs = parseWhole(options.interval ?? '500', '--interval (ms)', 20, 60_000);
+  const maxTicks =
+    options.ticks !== undefined ? parseWhole(options.ticks, '--ticks', 1, 1e9) : Infinity;
   let durationMs = Infinity;
   if (options.duration !== undefined) {
     const n = Number(options.duration);
@@ -79,11 +76,7 @@ export async function groupRecordCommand(
   }
   const maxOverheadPct =
     options.maxOverhead !== undefined ? parseMaxOverhead(options.maxOverhead) : null;
-  const spec = groupSpec({
-    tree: options.tree,
-    cgroup: options.cgroup,
-    pids: parsePids(options.pids),
-  });
+  const spec = groupSpecOf(options);
 
   let stopReason: string | null = null;
   let wake: (() => void) | null = null;

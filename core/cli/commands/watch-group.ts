@@ -52,13 +52,18 @@ export function namesGroup(o: GroupWatchCommandOptions): boolean {
   return o.tree !== undefined || o.cgroup !== undefined || o.pids !== undefined;
 }
 
-function parseWhole(text: string, what: string, min: number, max: number): number {
+export function parseWhole(text: string, what: string, min: number, max: number): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max)
     throw new PagescopeError(
       `${what} must be a whole number from ${min} to ${max}, not "${text}".`,
       'bad-input',
     );
   return Number(text);
+}
+
+/** The group the options name (--tree, --cgroup or --pids). */
+export function groupSpecOf(o: GroupWatchCommandOptions): ReturnType<typeof groupSpec> {
+  return groupSpec({ tree: o.tree, cgroup: o.cgroup, pids: parsePids(o.pids) });
 }
 
 export function memberSelector(o: GroupWatchCommandOptions): {
@@ -241,11 +246,7 @@ export async function groupWatchCommand(
     options.maxOverhead !== undefined ? parseMaxOverhead(options.maxOverhead) : null;
   const json = options.json === true;
   const cap = options.allRanges ? Infinity : JSON_RANGE_CAP;
-  const spec = groupSpec({
-    tree: options.tree,
-    cgroup: options.cgroup,
-    pids: parsePids(options.pids),
-  });
+  const spec = groupSpecOf(options);
   const note = (s: string): void => {
     process.stderr.write(`pagescope: ${s}\n`);
   };
