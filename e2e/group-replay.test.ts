@@ -69,7 +69,7 @@ describe.skipIf(missing !== null)('a group recording replays in the UI', () => {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, bypassCSP: true });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  }, 180_000);
+  });
 
   afterAll(async () => {
     if (recorder && recorder.child.exitCode === null) recorder.child.kill('SIGKILL');
@@ -131,7 +131,7 @@ describe.skipIf(missing !== null)('a group recording replays in the UI', () => {
 
     const vs = await axeViolations(page);
     expect(describeViolations(vs)).toBe('');
-  }, 120_000);
+  });
 
   it('an uploaded damaged group recording gets one clear sentence', async () => {
     const b = fs.readFileSync(file);
@@ -151,5 +151,5 @@ describe.skipIf(missing !== null)('a group recording replays in the UI', () => {
     await page.getByLabel('Recording file').setInputFiles(file);
     await page.getByTestId('group-view').waitFor();
     expect(await page.locator('#group-title').textContent()).toBe('Group recording: tree.pgsrec');
-  }, 60_000);
+  });
 });
