@@ -65,7 +65,10 @@ const UNIT = [
 // core/exporter/exporter.test.ts, core/exporter/prometheus.test.ts, testing/rate-writer.test.ts
 // (a writer's rate within 5-10%), core/host/fuzz.test.ts (a request count in a fixed time),
 // scripts/package.test.ts, scripts/dist.test.ts, electron/start.test.ts, electron/electron.test.ts,
-// e2e/electron.test.ts (they pack, walk or rebuild dist/).
+// e2e/electron.test.ts (they pack, walk or rebuild dist/), core/cli/startup-chunks.test.ts (reads
+// dist/'s chunks), core/watch/attach-busy.test.ts and core/watch/burst.test.ts (a first tick's
+// time and a burst's faults, beside a CPU hog of their own), core/host/group-host.test.ts (the
+// host's event loop stalls no more than it says while a group scan runs).
 const PARALLEL = [
   'testing/c-build.test.ts',
   'core/cli/cli-edges.test.ts',
@@ -127,6 +130,15 @@ const PARALLEL = [
   'e2e/who.test.ts',
   'electron/main.test.ts',
   'electron/preload.test.ts',
+  // Groups: their own fixture trees, cgroups named by pid, a postgres cluster on a free port.
+  'core/cli/commands/watch-group.test.ts',
+  'core/cli/commands/record-group.test.ts',
+  'core/watch/group-watch.test.ts',
+  'core/watch/group-watch-postgres.test.ts',
+  'core/watch/attach-many.test.ts',
+  'core/host/group-replay.test.ts',
+  'e2e/group-view.test.ts',
+  'e2e/group-replay.test.ts',
 ];
 const PARALLEL_WORKERS = 3;
 
