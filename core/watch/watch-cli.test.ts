@@ -111,12 +111,15 @@ describe('pagescope watch --pid', () => {
       expect(l.writtenEst as number).toBeGreaterThanOrEqual(l.writtenPages as number);
     }
     // What an exact watch would have cost (the extrapolated pages at the calibrated cost, over
-    // the target's CPU time), against what the sample cost: well under half.
-    const sampled = ticks.slice(1).filter((l) => (l.targetCpuMs as number) > 5);
-    expect(sampled.length).toBeGreaterThanOrEqual(3);
+    // the target's CPU time, floored as the estimate floors it: 5 ms of at most 100 ms), against
+    // what the sample cost: well under half. Every tick that saw a write counts: how much CPU the
+    // target got in a tick (a busy machine) changes both sides alike.
+    const sampled = ticks.slice(1).filter((l) => (l.writtenEst as number) > 0);
+    expect(sampled.length, JSON.stringify(ticks)).toBeGreaterThan(0);
+    const cpuMs = (l: Record<string, unknown>): number => Math.max(l.targetCpuMs as number, 5);
     const ratio = (l: Record<string, unknown>): number =>
       (l.estOverheadPct as number) /
-      Math.min(100, ((l.writtenEst as number) * faultCostUs) / ((l.targetCpuMs as number) * 10));
+      Math.min(100, ((l.writtenEst as number) * faultCostUs) / (cpuMs(l) * 10));
     const ratios = sampled.map(ratio).sort((a, b) => a - b);
     expect(ratios[Math.floor(ratios.length / 2)]).toBeLessThan(0.5);
     expect(tracesLeft(t.pid)).toEqual([]);
