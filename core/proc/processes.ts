@@ -41,6 +41,8 @@ function userName(uid: number): string {
 
 /** The kernel's flag for a kernel thread (include/linux/sched.h), in /proc/PID/stat's field 9. */
 export const PF_KTHREAD = 0x00200000;
+/** Set on a task from the start of do_exit: its memory may already be gone (include/linux/sched.h). */
+export const PF_EXITING = 0x00000004;
 
 /** /proc/PID/stat split: the command name, and the fields after it (`fields[i]` is field i + 3). */
 export interface StatFields {
@@ -114,19 +116,19 @@ export function listProcesses(options: { includeKernelThreads?: boolean } = {}):
 }
 
 /**
- * Whether a pid names a live process (zombies count as exited). A zombie main thread whose
- * other threads run on (it called pthread_exit, or a thread executing a program waits for it
- * to die) is alive: any thread of it not a zombie says so.
+ * Whether a pid names a live process (zombies and threads in the middle of exiting count as
+ * exited: a killed process has lost its memory map before it shows as a zombie). A zombie main
+ * thread whose other threads run on (it called pthread_exit, or a thread executing a program
+ * waits for it to die) is alive: any thread of it not exiting says so.
  */
 export function processAlive(pid: number): boolean {
-  const p = readProcess(pid);
-  if (p === null) return false;
-  if (p.state !== 'Z' && p.state !== 'X') return true;
   try {
     for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-      const st = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
-      const state = st.charAt(st.lastIndexOf(')') + 2);
-      if (state !== 'Z' && state !== 'X' && state !== '') return true;
+      const { fields } = parseStat(fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1'));
+      const state = fields[0];
+      const flags = Number(fields[6]); // field 9
+      if (state !== 'Z' && state !== 'X' && state !== '' && (flags & PF_EXITING) === 0)
+        return true;
     }
   } catch {
     // gone meanwhile

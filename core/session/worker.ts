@@ -16,7 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
-import { KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
+import { errorCode, KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { processAlive } from '../proc/processes.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
@@ -392,7 +392,9 @@ async function main(): Promise<void> {
     const childPid = target?.pid ?? child?.pid ?? 0;
     // A launched program that ended before the first sample (`-- /bin/false`): say how it
     // ended, not the "does not exist" of the /proc read that failed.
-    if (child && !processAlive(childPid)) await whenExited(child, 2000);
+    // Our unreaped child that "does not exist" is dying: its exit is on the way.
+    if (child && (errorCode(err) === 'no-process' || !processAlive(childPid)))
+      await whenExited(child, 5000);
     const exit = child ? programExit(child) : null;
     endChild(child);
     if (exit) {

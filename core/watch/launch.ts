@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { announceFallback, containLaunch, type Contained } from '../kernel/containment.ts';
 import { dieWithParent } from '../kernel/parent-death.ts';
-import { PagescopeError } from '../kernel/errors.ts';
+import { errorCode, PagescopeError } from '../kernel/errors.ts';
 import { processAlive } from '../proc/processes.ts';
 import {
   closeRawFd,
@@ -201,8 +201,10 @@ export function launchAndAttach(
   } catch (err) {
     if (!released) closeRawFd(writeEnd);
     // A program that ran and ended by itself while we attached (`sh -c 'exit 3'` on a busy
-    // machine) is not "does not exist": the caller learns how it ended from the child.
-    const endedByItself = stoppedAtExec && !processAlive(pid);
+    // machine) is not "does not exist": the caller learns how it ended from the child. Our
+    // own unreaped child that "does not exist" is dying (its pid cannot have been reused).
+    const endedByItself =
+      stoppedAtExec && (errorCode(err) === 'no-process' || !processAlive(pid));
     if (traced) detach(pid, 0); // harmless ESRCH when already detached
     kill(pid, SIGKILL);
     throw endedByItself ? new LaunchedProgramEnded(child, command[0]) : err;
