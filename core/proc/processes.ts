@@ -127,8 +127,7 @@ export function processAlive(pid: number): boolean {
       const { fields } = parseStat(fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1'));
       const state = fields[0];
       const flags = Number(fields[6]); // field 9
-      if (state !== 'Z' && state !== 'X' && state !== '' && (flags & PF_EXITING) === 0)
-        return true;
+      if (state !== 'Z' && state !== 'X' && state !== '' && (flags & PF_EXITING) === 0) return true;
     }
   } catch {
     // gone meanwhile

@@ -203,8 +203,7 @@ export function launchAndAttach(
     // A program that ran and ended by itself while we attached (`sh -c 'exit 3'` on a busy
     // machine) is not "does not exist": the caller learns how it ended from the child. Our
     // own unreaped child that "does not exist" is dying (its pid cannot have been reused).
-    const endedByItself =
-      stoppedAtExec && (errorCode(err) === 'no-process' || !processAlive(pid));
+    const endedByItself = stoppedAtExec && (errorCode(err) === 'no-process' || !processAlive(pid));
     if (traced) detach(pid, 0); // harmless ESRCH when already detached
     kill(pid, SIGKILL);
     throw endedByItself ? new LaunchedProgramEnded(child, command[0]) : err;
