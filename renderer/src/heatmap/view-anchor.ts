@@ -67,8 +67,12 @@ export function zoomAfterSpaceChange(
   // Where the zoom puts the view in the old space (not the last drawn layout, which may predate
   // a zoom that has not been drawn yet).
   const view = computeLayout(old.totalDisplay, size.width, size.height, zoom);
-  let half = Math.floor((view.endIndex - view.firstIndex) / 2);
-  let index = old.toHost(view.firstIndex + half);
+  const space = after.space;
+  let index = old.toHost(view.firstIndex + Math.floor((view.endIndex - view.firstIndex) / 2));
+  // The centre page goes to the centre of the new view: at the same zoom a space that shrank
+  // shows fewer pages, and the old half-height would put the page below the centre.
+  const newView = computeLayout(space.totalDisplay, size.width, size.height, zoom);
+  let half = Math.floor((newView.endIndex - newView.firstIndex) / 2);
   const seg = old.segmentAtHost(index);
   if (seg.squeezed) {
     // The page after the stretch keeps its own distance from the top.
@@ -81,7 +85,6 @@ export function zoomAfterSpaceChange(
     const moved = vmaAtPage(after.vmas, page);
     if (moved) index = moved.offset + (page - moved.startPage);
   }
-  const space = after.space;
   const top = Math.max(0, space.toDisplay(index) - half);
   const next = zoomAtTop(top, space.totalDisplay, zoom.k, size.height);
   return Math.abs(next.y - zoom.y) > 1e-6 ? next : null;
