@@ -15,7 +15,7 @@ import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
 import { MAX_UPLOAD_BYTES } from '../protocol/recording.ts';
 import { RecordingWriter } from '../record/writer.ts';
-import { upload } from '../../testing/recording-upload.ts';
+import { openUpload } from '../../testing/recording-upload.ts';
 import { HostService, type HostConnection } from './service.ts';
 import { tickCounters } from '../../testing/counters.ts';
 
@@ -78,9 +78,8 @@ function write(file: string, ticks: number): Buffer {
 }
 
 let id = 1;
-async function open(name: string, bytes: Uint8Array) {
-  const { uploadId } = await upload(conn, name, bytes);
-  return conn.handle({ id: id++, method: 'openRecording', params: { source: { uploadId } } });
+function open(name: string, bytes: Uint8Array) {
+  return openUpload(conn, name, bytes, id++);
 }
 
 async function expectOneError(name: string, bytes: Uint8Array, code: string): Promise<string> {
