@@ -6,6 +6,7 @@
  */
 import { ByteWriter, crc32, KEYFRAME_EVERY, RecordType } from '../core/record/format.ts';
 import { encodeTickHead, TickFlag } from '../core/record/tick-codec.ts';
+import type { VmaInfo } from '../core/protocol/messages.ts';
 import type { VmaEntry } from '../core/record/vma-codec.ts';
 import { encodePreamble, type RecordingHeader } from '../core/record/writer.ts';
 import { tickCounters } from './counters.ts';
@@ -38,6 +39,37 @@ export function oneVma(pages: number, path = ''): VmaEntry {
     kind: 'anon',
     watched: 'yes',
   };
+}
+
+/** One anonymous, watched VMA of 64 pages at page 0x100, as a session shows it (for a writer). */
+export const ANON_64_VMAS: readonly VmaInfo[] = [
+  {
+    index: 0,
+    start: '0x100000',
+    end: '0x140000',
+    startPage: 0x100,
+    endPage: 0x140,
+    offset: 0,
+    perms: 'rw-p',
+    path: '',
+    kind: 'anon',
+    watched: 'yes',
+  },
+];
+
+/**
+ * Where each record of a recording starts: after the preamble (16 bytes, the header's length
+ * at 12), the header and its CRC; each record is its type, length, payload and CRC (9 + length).
+ */
+export function recordStarts(bytes: Buffer): number[] {
+  const starts: number[] = [];
+  for (
+    let p = 16 + bytes.readUInt32LE(12) + 4;
+    p < bytes.length;
+    p += 9 + bytes.readUInt32LE(p + 1)
+  )
+    starts.push(p);
+  return starts;
 }
 
 /** A whole record (type, length, payload, CRC) as the writer frames it. */

@@ -1,4 +1,9 @@
-/** Test support: sends a file to a host the way the UI does (base64 chunks, in order, each answer awaited). */
+/**
+ * Test support: sends a file to a host the way the UI does (base64 chunks, in order, each answer
+ * awaited), and opens it as a replay the way the UI does after an upload.
+ */
+import { expect } from 'vitest';
+import type { Response } from '../core/protocol/messages.ts';
 import { UPLOAD_CHUNK_BYTES } from '../core/protocol/recording.ts';
 import type { HostConnection } from '../core/host/service.ts';
 import type { Reply, WsClient } from './serve.ts';
@@ -22,6 +27,28 @@ export async function upload(
     off += UPLOAD_CHUNK_BYTES;
   } while (off < bytes.length);
   return { uploadId };
+}
+
+/** Uploads `bytes` as `name` and asks the host to open it (request `id`): the host's answer. */
+export async function openUpload(
+  c: HostConnection,
+  name: string,
+  bytes: Uint8Array,
+  id = 1,
+): Promise<Response> {
+  const { uploadId } = await upload(c, name, bytes);
+  return c.handle({ id, method: 'openRecording', params: { source: { uploadId } } });
+}
+
+/** The same for a file that must open: the replay session's id (the answer fails the test otherwise). */
+export async function openUploadSession(
+  c: HostConnection,
+  name: string,
+  bytes: Uint8Array,
+): Promise<number> {
+  const opened = await openUpload(c, name, bytes);
+  expect(opened.ok, JSON.stringify(opened)).toBe(true);
+  return (opened as { result: { sessionId: number } }).result.sessionId;
 }
 
 /**

@@ -223,17 +223,7 @@ export function tickedPages(w: { tick(out: RegionList): unknown }, base: number)
   return pagesOf(out, base);
 }
 
-/** Deterministic PRNG (mulberry32) so a failing run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from './prng.ts';
 
 /** Pages (relative to `base`) listed in a RegionList-like result. */
 export function pagesOf(

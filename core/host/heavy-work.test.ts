@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everyPageEveryTick } from '../../testing/crafted-recordings.ts';
-import { upload, uploadOverSocket } from '../../testing/recording-upload.ts';
+import { openUploadSession, uploadOverSocket } from '../../testing/recording-upload.ts';
 import { connectClient, startServe, type Reply, type ServeProcess } from '../../testing/serve.ts';
 import { limit, sleep, until } from '../../testing/wait.ts';
 import { MAX_KEYFRAME_EVERY } from '../record/format.ts';
@@ -136,14 +136,7 @@ describe('heavy work in a host service: cancelled by a newer request, stopped at
     let framed = 0;
     const conn = service.connect({ frame: () => framed++, event: () => {} });
     try {
-      const { uploadId } = await upload(conn, 'crafted.pgsrec', crafted);
-      const opened = await conn.handle({
-        id: 1,
-        method: 'openRecording',
-        params: { source: { uploadId } },
-      });
-      expect(opened.ok, JSON.stringify(opened)).toBe(true);
-      const sessionId = (opened as { result: { sessionId: number } }).result.sessionId;
+      const sessionId = await openUploadSession(conn, 'crafted.pgsrec', crafted);
       // The replay thread's first tick (2^25 pages) first: under the same limit, it must not be
       // what ends the session while the compares run.
       await until('the first replayed tick', () => framed > 0, 30_000);

@@ -11,34 +11,19 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
-import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
 import { MAX_UPLOAD_BYTES } from '../protocol/recording.ts';
 import { RecordingWriter } from '../record/writer.ts';
-import { upload } from '../../testing/recording-upload.ts';
+import { openUpload } from '../../testing/recording-upload.ts';
 import { HostService, type HostConnection } from './service.ts';
 import { tickCounters } from '../../testing/counters.ts';
+import { ANON_64_VMAS, recordStarts } from '../../testing/crafted-recordings.ts';
 
 let dir: string;
 let good: Buffer;
 let empty: Buffer;
 let service: HostService;
 let conn: HostConnection;
-
-const VMAS: VmaInfo[] = [
-  {
-    index: 0,
-    start: '0x100000',
-    end: '0x140000',
-    startPage: 0x100,
-    endPage: 0x140,
-    offset: 0,
-    perms: 'rw-p',
-    path: '',
-    kind: 'anon',
-    watched: 'yes',
-  },
-];
 
 function frame(tick: number): Frame {
   const bits = new Uint16Array(64);
@@ -70,7 +55,7 @@ function write(file: string, ticks: number): Buffer {
       intervalMs: 100,
       watching: 'test',
     },
-    VMAS,
+    ANON_64_VMAS,
   );
   for (let t = 1; t <= ticks; t++) w.tick(frame(t), 0);
   w.close('test');
@@ -78,9 +63,8 @@ function write(file: string, ticks: number): Buffer {
 }
 
 let id = 1;
-async function open(name: string, bytes: Uint8Array) {
-  const { uploadId } = await upload(conn, name, bytes);
-  return conn.handle({ id: id++, method: 'openRecording', params: { source: { uploadId } } });
+function open(name: string, bytes: Uint8Array) {
+  return openUpload(conn, name, bytes, id++);
 }
 
 async function expectOneError(name: string, bytes: Uint8Array, code: string): Promise<string> {
@@ -153,8 +137,7 @@ describe('bad recordings get one clear error and never hurt the host', () => {
 
   it('a damaged length in the middle (past the end of the file) is damage, not a torn tail', async () => {
     const b = Buffer.from(good);
-    const second =
-      16 + b.readUInt32LE(12) + 4 + 9 + b.readUInt32LE(16 + b.readUInt32LE(12) + 4 + 1);
+    const second = recordStarts(b)[1];
     b.writeUInt32LE(268435456, second + 1);
     expect(await expectOneError('midlength.pgsrec', b, 'bad-recording')).toMatch(
       new RegExp(`record at byte ${second} declares 268435456 bytes, past the end of the file`),

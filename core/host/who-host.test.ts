@@ -13,7 +13,7 @@ import type { WhoEvent } from '../protocol/who.ts';
 import { buildWhoWriter, PAGES, WhoWriter } from '../../testing/who-target.ts';
 import { eventually, until } from '../../testing/wait.ts';
 import { readRecording } from '../record/reader.ts';
-import { upload } from '../../testing/recording-upload.ts';
+import { openUploadSession } from '../../testing/recording-upload.ts';
 import { CLI } from '../../testing/watch-support.ts';
 import { MAX_SPEED } from '../protocol/recording.ts';
 import { HostService } from './service.ts';
@@ -144,14 +144,7 @@ describe('setWho and who events', () => {
         for (const x of r.writers) want.set(x.fn, (want.get(x.fn) ?? 0) + x.pages);
       expect(want.get('fill_alpha') ?? 0).toBeGreaterThan(0);
 
-      const { uploadId } = await upload(conn, 'who.pgsrec', fs.readFileSync(file));
-      const opened = await conn.handle({
-        id: 1,
-        method: 'openRecording',
-        params: { source: { uploadId } },
-      });
-      expect(opened.ok, JSON.stringify(opened)).toBe(true);
-      const sessionId = (opened as { result: { sessionId: number } }).result.sessionId;
+      const sessionId = await openUploadSession(conn, 'who.pgsrec', fs.readFileSync(file));
       const refused = await conn.handle({
         id: 2,
         method: 'setWho',

@@ -13,12 +13,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../protocol/frame.ts';
-import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
 import { MAX_TICK_RANGES } from './format.ts';
 import { RecordingWriter, type RecordingHeader } from './writer.ts';
 import { encodePreamble } from './writer.ts';
-import { everyPageEveryTick, manyRanges } from '../../testing/crafted-recordings.ts';
+import {
+  ANON_64_VMAS,
+  everyPageEveryTick,
+  manyRanges,
+  recordStarts,
+} from '../../testing/crafted-recordings.ts';
 import { tickCounters } from '../../testing/counters.ts';
 import { limit } from '../../testing/wait.ts';
 
@@ -84,21 +88,6 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const VMAS: VmaInfo[] = [
-  {
-    index: 0,
-    start: '0x100000',
-    end: '0x140000',
-    startPage: 0x100,
-    endPage: 0x140,
-    offset: 0,
-    perms: 'rw-p',
-    path: '',
-    kind: 'anon',
-    watched: 'yes',
-  },
-];
-
 function frame(tick: number): Frame {
   const bits = new Uint16Array(64);
   for (let p = 0; p < 64; p++) bits[p] = p < tick ? PageBit.PRESENT | PageBit.WATCHED : 0;
@@ -129,19 +118,12 @@ function thirtyRecords(file: string): { bytes: Buffer; starts: number[] } {
       intervalMs: 100,
       watching: 'test',
     },
-    VMAS,
+    ANON_64_VMAS,
   );
   for (let t = 1; t <= 29; t++) w.tick(frame(t), 0);
   w.close('test');
   const bytes = fs.readFileSync(file);
-  const starts: number[] = [];
-  for (
-    let p = 16 + bytes.readUInt32LE(12) + 4;
-    p < bytes.length;
-    p += 9 + bytes.readUInt32LE(p + 1)
-  )
-    starts.push(p);
-  return { bytes, starts };
+  return { bytes, starts: recordStarts(bytes) };
 }
 
 /** One sentence on stderr (after the "pagescope: " prefix), naming `file`. */

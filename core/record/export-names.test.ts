@@ -9,6 +9,7 @@ import type { Frame } from '../protocol/frame.ts';
 import type { VmaInfo } from '../protocol/messages.ts';
 import { PageBit } from '../protocol/page-bits.ts';
 import { exportCsv, exportJson, exportTrace } from './export.ts';
+import { tickCounters } from '../../testing/counters.ts';
 import { CRAFTED_HEADER } from '../../testing/crafted-recordings.ts';
 import { histogramOf, parseRecording } from './reader.ts';
 import { encodePreamble, RecordingEncoder } from './writer.ts';
@@ -59,24 +60,14 @@ function recording(ticks: number): Buffer {
       tick,
       vmaVersion: 1,
       totalPages: total,
-      counters: {
+      counters: tickCounters({
         tick,
-        t: tick * 100,
         present: total,
-        swapped: 0,
         written: vmas.length,
         watched: total,
-        scanMs: 1,
-        lagMs: 0,
-        skipped: 0,
-        estOverheadPct: 0,
-        estOverheadLowPct: 0,
-        estOverheadHighPct: 0,
-        sampleFraction: 1,
         writtenEst: 0,
         writtenErr: -1,
-        intervalMs: 100,
-      },
+      }),
       vmaCounts: new Uint32Array(0),
       overview: { buckets: 1, pagesPerBucket: total, histogram: histogramOf(bits, total, 1) },
       window: { startIndex: 0, endIndex: total, bits },

@@ -24,6 +24,7 @@ import { labelledName } from '../protocol/vma-name.ts';
 import { traceFileSchema } from './trace-schema.ts';
 import { applyDiff, diffTables, toEntry } from './vma-codec.ts';
 import { encodePreamble, RecordingEncoder, type RecordingHeader } from './writer.ts';
+import { recordStarts } from '../../testing/crafted-recordings.ts';
 
 function table(ranges: Array<[number, number, string?]>): VmaInfo[] {
   let offset = 0;
@@ -315,14 +316,7 @@ describe('bad files', () => {
 
   it('a damaged length in the middle is damage, not a torn tail: only the last record can be torn', () => {
     const { bytes } = makeRecording(30);
-    // The record starts: walk the framing.
-    const starts: number[] = [];
-    for (
-      let p = 16 + bytes.readUInt32LE(12) + 4;
-      p < bytes.length;
-      p += 9 + bytes.readUInt32LE(p + 1)
-    )
-      starts.push(p);
+    const starts = recordStarts(bytes);
     for (const k of [1, 15, starts.length - 3]) {
       const b = Buffer.from(bytes);
       b.writeUInt32LE(268435456, starts[k] + 1); // under the 256 MiB cap, past the end

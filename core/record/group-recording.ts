@@ -300,6 +300,13 @@ export interface GroupReport {
   execd: number;
 }
 
+/** The value of `key` in `map`, made by `make` and added the first time. */
+function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) map.set(key, (v = make()));
+  return v;
+}
+
 export function buildGroupReport(rec: GroupRecording): GroupReport {
   const members = new Map<number, GroupReport['members'][number]>();
   const objects = new Map<
@@ -316,20 +323,15 @@ export function buildGroupReport(rec: GroupRecording): GroupReport {
     left += t.left.length;
     execd += t.execd.length;
     for (const m of t.members) {
-      let r = members.get(m.pid);
-      if (!r)
-        members.set(
-          m.pid,
-          (r = {
-            pid: m.pid,
-            name: m.name,
-            ticks: 0,
-            writtenPages: 0,
-            privatePages: 0,
-            sharedPages: 0,
-            peakPages: 0,
-          }),
-        );
+      const r = entry(members, m.pid, () => ({
+        pid: m.pid,
+        name: m.name,
+        ticks: 0,
+        writtenPages: 0,
+        privatePages: 0,
+        sharedPages: 0,
+        peakPages: 0,
+      }));
       r.ticks++;
       r.writtenPages += m.writtenPages;
       r.privatePages += m.privatePages;
@@ -337,23 +339,18 @@ export function buildGroupReport(rec: GroupRecording): GroupReport {
       r.peakPages = Math.max(r.peakPages, m.writtenPages);
     }
     for (const o of t.objects) {
-      let r = objects.get(o.key);
-      if (!r)
-        objects.set(
-          o.key,
-          (r = {
-            key: o.key,
-            kind: o.kind,
-            label: o.label,
-            identity: o.identity,
-            distinctPages: 0,
-            pageWrites: 0,
-            peakPages: 0,
-            members: [],
-            pages: new Set(),
-            by: new Map(),
-          }),
-        );
+      const r = entry(objects, o.key, () => ({
+        key: o.key,
+        kind: o.kind,
+        label: o.label,
+        identity: o.identity,
+        distinctPages: 0,
+        pageWrites: 0,
+        peakPages: 0,
+        members: [],
+        pages: new Set<number>(),
+        by: new Map<number, [number, number]>(),
+      }));
       let n = 0;
       for (const [a, b] of o.ranges) {
         n += b - a;
@@ -362,10 +359,9 @@ export function buildGroupReport(rec: GroupRecording): GroupReport {
       r.pageWrites += n;
       r.peakPages = Math.max(r.peakPages, n);
       for (const s of o.shares) {
-        const v = r.by.get(s.pid) ?? [0, 0];
+        const v = entry(r.by, s.pid, (): [number, number] => [0, 0]);
         v[0] += s.pages;
         v[1] += s.share;
-        r.by.set(s.pid, v);
       }
     }
   }

@@ -7,30 +7,15 @@
  * walk_end at the last internal flush point (a multiple of 512 regions), not at `end`. A loop
  * that trusts walk_end re-walks the tail and reports it twice; the backend must not.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addressOf, closeFd, ioctl, libc, O_RDONLY, openFile } from '../kernel/libc.ts';
-import { Category, PAGE_SHIFT, PAGE_SIZE, PAGEMAP_SCAN, PmScanArg } from '../kernel/pagemap-abi.ts';
+import { expect, it } from 'vitest';
+import { stripedMapping } from '../../testing/striped-mapping.ts';
+import { addressOf, closeFd, ioctl, O_RDONLY, openFile } from '../kernel/libc.ts';
+import { Category, PAGE_SIZE, PAGEMAP_SCAN, PmScanArg } from '../kernel/pagemap-abi.ts';
 import { PagemapScanBackend } from './pagemap-scan-backend.ts';
 import { RegionList } from './region-list.ts';
 
-const mmap = libc.func(
-  'uint64_t mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)',
-);
-const munmap = libc.func('int munmap(uint64_t addr, size_t len)');
-const memset = libc.func('uint64_t memset(uint64_t s, int c, size_t n)');
-
 const PAGES = 1100;
-let mem = 0n;
-let start = 0;
-
-beforeAll(() => {
-  mem = BigInt(mmap(0n, PAGES * PAGE_SIZE, 3, 0x22, -1, 0));
-  for (let i = 0; i < PAGES; i += 2) memset(mem + BigInt(i * PAGE_SIZE), 1, PAGE_SIZE);
-  start = Number(mem >> BigInt(PAGE_SHIFT));
-});
-afterAll(() => {
-  if (mem) munmap(mem, PAGES * PAGE_SIZE);
-});
+const striped = stripedMapping(PAGES);
 
 it('the kernel leaves walk_end short of end after more than 512 regions (why the backend ignores it)', () => {
   const fd = openFile('/proc/self/pagemap', O_RDONLY);
@@ -38,15 +23,15 @@ it('the kernel leaves walk_end short of end after more than 512 regions (why the
     const vec = new BigUint64Array(new ArrayBuffer(4096 * 24));
     const arg = new BigUint64Array(new ArrayBuffer(96));
     arg[PmScanArg.size] = 96n;
-    arg[PmScanArg.start] = mem;
-    arg[PmScanArg.end] = mem + BigInt(PAGES * PAGE_SIZE);
+    arg[PmScanArg.start] = striped.mem;
+    arg[PmScanArg.end] = striped.mem + BigInt(PAGES * PAGE_SIZE);
     arg[PmScanArg.vec] = addressOf(vec);
     arg[PmScanArg.vecLen] = 4096n;
     arg[PmScanArg.returnMask] = BigInt(Category.PRESENT | Category.WRITTEN);
     const n = ioctl(fd, PAGEMAP_SCAN, arg);
     expect(n).toBe(PAGES); // every region, in one call
     expect(vec[(n - 1) * 3 + 1]).toBe(arg[PmScanArg.end]);
-    const walkEndPages = Number((arg[PmScanArg.walkEnd] - mem) / BigInt(PAGE_SIZE));
+    const walkEndPages = Number((arg[PmScanArg.walkEnd] - striped.mem) / BigInt(PAGE_SIZE));
     // Either the quirk (a flush point at page 1024) or, on a kernel that fixes it, the end. Both
     // are fine for the backend, which resumes from walk_end: nothing to print either way.
     expect([1024, PAGES]).toContain(walkEndPages);
@@ -61,12 +46,12 @@ it.each([4096, 1100, 1099, 600, 512, 511, 3, 1])(
     const backend = new PagemapScanBackend(process.pid, { vecLen });
     try {
       const out = new RegionList();
-      const res = backend.scanRange(start, start + PAGES, 7, {}, out);
-      expect(res).toEqual({ pages: PAGES, walkEndPage: start + PAGES });
+      const res = backend.scanRange(striped.start, striped.start + PAGES, 7, {}, out);
+      expect(res).toEqual({ pages: PAGES, walkEndPage: striped.start + PAGES });
       expect(out.length).toBe(PAGES);
       for (let i = 0; i < PAGES; i++) {
-        expect(out.startPage[i]).toBe(start + i);
-        expect(out.endPage[i]).toBe(start + i + 1);
+        expect(out.startPage[i]).toBe(striped.start + i);
+        expect(out.endPage[i]).toBe(striped.start + i + 1);
         const want = i % 2 === 0 ? Category.WRITTEN | Category.PRESENT : Category.WRITTEN;
         expect(out.categories[i] & ~Category.SOFT_DIRTY).toBe(want);
         expect(out.vmaIndex[i]).toBe(7);
@@ -82,8 +67,8 @@ it.each([1, 511, 512, 513, 549, 550, 1000])('maxPages %i of the present pages', 
   try {
     const out = new RegionList();
     const res = backend.scanRange(
-      start,
-      start + PAGES,
+      striped.start,
+      striped.start + PAGES,
       0,
       { categoryMask: Category.PRESENT, maxPages },
       out,
@@ -91,7 +76,7 @@ it.each([1, 511, 512, 513, 549, 550, 1000])('maxPages %i of the present pages', 
     const want = Math.min(maxPages, PAGES / 2);
     expect(res.pages).toBe(want);
     expect(out.pageCount()).toBe(want);
-    expect(out.startPage[out.length - 1]).toBe(start + 2 * (want - 1));
+    expect(out.startPage[out.length - 1]).toBe(striped.start + 2 * (want - 1));
   } finally {
     backend.close();
   }

@@ -8,22 +8,12 @@
  * The rate must lie within its stated error in most runs (the error claims about 95%).
  */
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../testing/prng.ts';
 import { WriteWindow } from '../exporter/window.ts';
 import { forSampledUnits, ratioEstimate, SAMPLE_BLOCK_PAGES, sampleUnitPages } from './watcher.ts';
 
 const B = SAMPLE_BLOCK_PAGES;
 
-/** mulberry32: a seeded generator, so every run of the test sees the same writes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const REGION_BLOCKS = 64; // testing/rate-writer.c's 128 MiB
 /** Cold watched memory beside it (heap, stack, libc's data: the rest of a C writer's 601 pages). */
 const COLD = [33, 33, 535];

@@ -15,15 +15,9 @@ import { GroupWatch } from '../../watch/group-watch.ts';
 import { parseMaxOverhead } from '../args.ts';
 import { count } from '../format.ts';
 import { out as print } from '../output.ts';
-import { STOP_SIGNALS } from '../signals.ts';
+import { onStopSignals } from '../signals.ts';
 import { checkRecordingPath } from './record.ts';
-import {
-  groupSpecOf,
-  memberSelector,
-  namesGroup,
-  parseWhole,
-  type GroupWatchCommandOptions,
-} from './watch-group.ts';
+import { groupOptions, groupSpecOf, type GroupWatchCommandOptions } from './watch-group.ts';
 
 export interface GroupRecordCommandOptions extends GroupWatchCommandOptions {
   duration?: string;
@@ -37,33 +31,17 @@ export async function groupRecordCommand(
   options: GroupRecordCommandOptions,
   version: string,
 ): Promise<number> {
-  if (!namesGroup(options))
-    throw new PagescopeError(
-      '--shared goes with a group: --tree PID, --cgroup PATH or --pids LIST.',
-      'bad-input',
-    );
-  if (command.length > 0 || options.pid !== undefined || options.demo)
-    throw new PagescopeError(
-      'A group (--tree, --cgroup or --pids) is recorded by itself: give no --pid, --demo or command.',
-      'bad-input',
-    );
-  if (options.watch?.length)
-    throw new PagescopeError(
-      '--watch names addresses of one process; in a group use --writable, --shared or --vma NAME.',
-      'bad-input',
-    );
-  if (options.who)
-    throw new PagescopeError(
-      '--who records the writers of one process (--pid), not of a group.',
-      'bad-input',
-    );
-  if (!options.output)
-    throw new PagescopeError('Say where to write the recording: -o FILE.', 'bad-input');
-  checkRecordingPath(options.output);
-  const sel = memberSelector(options);
-  const intervalMs = parseWhole(options.interval ?? '500', '--interval (ms)', 20, 60_000);
-  const maxTicks =
-    options.ticks !== undefined ? parseWhole(options.ticks, '--ticks', 1, 1e9) : Infinity;
+  const { sel, intervalMs, maxTicks } = groupOptions(command, options, {
+    verb: 'recorded',
+    ranges: ['--watch', options.watch],
+    interval: [20, 60_000],
+    own: () => {
+      if (!options.output)
+        throw new PagescopeError('Say where to write the recording: -o FILE.', 'bad-input');
+      checkRecordingPath(options.output);
+    },
+  });
+  const output = options.output!;
   let durationMs = Infinity;
   if (options.duration !== undefined) {
     const n = Number(options.duration);
@@ -78,13 +56,7 @@ export async function groupRecordCommand(
     options.maxOverhead !== undefined ? parseMaxOverhead(options.maxOverhead) : null;
   const spec = groupSpecOf(options);
 
-  let stopReason: string | null = null;
-  let wake: (() => void) | null = null;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    stopReason = `interrupted by ${sig}`;
-    wake?.();
-  };
-  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  const stop = onStopSignals();
   const gw = new GroupWatch({
     spec,
     select: sel.select,
@@ -97,7 +69,7 @@ export async function groupRecordCommand(
   try {
     const started = gw.start();
     const members: Member[] = gw.members().map((m) => m.member);
-    writer = new GroupRecordingWriter(options.output, {
+    writer = new GroupRecordingWriter(output, {
       pagescope: version,
       group: { describe: gw.describe(), kind: spec.kind },
       intervalMs,
@@ -105,44 +77,41 @@ export async function groupRecordCommand(
       members: members.map((m) => ({ pid: m.pid, ppid: m.ppid, name: m.name })),
     });
     process.stderr.write(
-      `pagescope: recording the ${gw.describe()} (${count(members.length, 'member')}, ${sel.what}) to ${options.output}\n`,
+      `pagescope: recording the ${gw.describe()} (${count(members.length, 'member')}, ${sel.what}) to ${output}\n`,
     );
     for (const f of started.failed)
       process.stderr.write(`pagescope: not watching ${f.pid} ${f.name}: ${f.why}.\n`);
     const t0 = gw.elapsedMs();
     const w = writer;
-    if (!stopReason)
-      await new Promise<void>((resolve) => {
-        wake = resolve;
+    if (!stop.reason)
+      await stop.wait(() =>
         gw.run(() => {
-          if (stopReason) return;
+          if (stop.reason) return;
           try {
             w.tick(groupTickRecord(Math.round(gw.elapsedMs() - t0), gw.tick()));
           } catch (err) {
             failure = err;
-            stopReason = 'failed';
-            resolve();
+            stop.stop('failed');
             return;
           }
-          if (gw.empty && spec.kind !== 'cgroup') {
-            stopReason = `every member of the ${gw.describe()} has exited`;
-            resolve();
-          } else if (w.ticks >= maxTicks || gw.elapsedMs() - t0 >= durationMs) resolve();
-        });
-      });
+          if (gw.empty && spec.kind !== 'cgroup')
+            stop.stop(`every member of the ${gw.describe()} has exited`);
+          else if (w.ticks >= maxTicks || gw.elapsedMs() - t0 >= durationMs) stop.wake();
+        }),
+      );
   } finally {
-    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+    stop.off();
     gw.close();
   }
   if (failure) {
     writer?.end('failed');
     throw failure;
   }
-  const reason = stopReason ?? `${count(writer!.ticks, 'tick')} done`;
+  const reason = stop.reason ?? `${count(writer!.ticks, 'tick')} done`;
   writer!.end(reason);
-  const size = fs.statSync(options.output).size;
+  const size = fs.statSync(output).size;
   print(
-    `recorded ${count(writer!.ticks, 'tick')} of the ${gw.describe()} to ${options.output} (${size} bytes): ${reason}.\n`,
+    `recorded ${count(writer!.ticks, 'tick')} of the ${gw.describe()} to ${output} (${size} bytes): ${reason}.\n`,
   );
   return 0;
 }

@@ -26,7 +26,7 @@ import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { parsePid, parseRange } from '../args.ts';
 import { count, formatBytes } from '../format.ts';
 import { out as print } from '../output.ts';
-import { STOP_SIGNALS } from '../signals.ts';
+import { onStopSignals } from '../signals.ts';
 
 /**
  * Throws a one-sentence error ('bad-input') when a recording could not be written to `file`;
@@ -209,14 +209,8 @@ export async function recordCommand(
   // The wall time starts before the session does: every tick is stamped after it (a frame
   // stamped before the recorder exists may still be its first), so it holds the ticks' span.
   const startedAt = performance.now();
-  let stopReason: string | null = null;
-  let wake: (() => void) | null = null;
-  const stop = (reason: string): void => {
-    stopReason ??= reason;
-    wake?.();
-  };
-  const onSignal = (sig: NodeJS.Signals): void => stop(`interrupted by ${sig}`);
-  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  const stopping = onStopSignals({ firstStands: true });
+  const stop = (reason: string): void => stopping.stopOnce(reason);
   if (options.whoPeriod !== undefined && !options.who)
     throw new PagescopeError('--who-period goes with --who.', 'bad-input');
   if (options.who && !sel)
@@ -241,7 +235,7 @@ export async function recordCommand(
         ? await Session.launchDemo(sessionOpts)
         : await Session.attach(pidArg, sessionOpts);
   } catch (err) {
-    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+    stopping.off();
     const exit = err instanceof SessionError ? err.programExit : undefined;
     throw exit ? endedEarly(exit) : err;
   }
@@ -256,7 +250,7 @@ export async function recordCommand(
   // maps of a settled program do not change again, so a table skipped then would be lost.
   let again = false;
   const follow = (vmas: VmaInfo[]): void => {
-    if (!sel || stopReason) return;
+    if (!sel || stopping.reason) return;
     if (busy) {
       again = true;
       return;
@@ -347,15 +341,12 @@ export async function recordCommand(
   const timer = Number.isFinite(durationS)
     ? setTimeout(() => stop(`${durationS} s done`), durationS * 1000)
     : null;
-  if (stopReason === null)
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-    });
+  if (stopping.reason === null) await stopping.wait();
   if (timer) clearTimeout(timer);
   const wallMs = performance.now() - startedAt;
   offEnded();
-  recorder.stop(stopReason ?? 'stopped');
-  for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+  recorder.stop(stopping.reason ?? 'stopped');
+  stopping.off();
   await session.close();
   if (watchError) throw watchError;
   const exit = session.programExit;
@@ -375,7 +366,7 @@ export async function recordCommand(
   const meanMs = n > 1 ? (lastT - firstT) / (n - 1) : null;
   // Per minute and per tick only when there are ticks (0 ticks over "0.001 s" is no rate).
   print(
-    `recorded ${count(recorder.ticks, 'tick')} of process ${pid} (${stopReason}) to ${path}: ` +
+    `recorded ${count(recorder.ticks, 'tick')} of process ${pid} (${stopping.reason}) to ${path}: ` +
       formatBytes(recorder.bytesWritten) +
       (recorder.ticks > 0
         ? `, ${formatBytes((recorder.bytesWritten / seconds_) * 60)} per minute, ` +

@@ -34,8 +34,8 @@ import type { TickTiming } from '../../watch/ticker.ts';
 import type { VmaWatchState } from '../../watch/watcher.ts';
 import { parseMaxOverhead } from '../args.ts';
 import { count, formatBytes } from '../format.ts';
-import { onStdoutClosed, out as print } from '../output.ts';
-import { STOP_SIGNALS } from '../signals.ts';
+import { out as print } from '../output.ts';
+import { onStopSignals } from '../signals.ts';
 import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { parsePids } from './scan.ts';
 import { JSON_RANGE_CAP, lateNote, overheadNote, type WatchCommandOptions } from './watch.ts';
@@ -64,6 +64,53 @@ export function parseWhole(text: string, what: string, min: number, max: number)
 /** The group the options name (--tree, --cgroup or --pids). */
 export function groupSpecOf(o: GroupWatchCommandOptions): ReturnType<typeof groupSpec> {
   return groupSpec({ tree: o.tree, cgroup: o.cgroup, pids: parsePids(o.pids) });
+}
+
+/**
+ * What a group command (watch or record of --tree, --cgroup or --pids) checks first and reads
+ * from its options: nothing of one process (--pid, a command, addresses, --who), then `own`, the
+ * command's own checks, then what to watch in each member, the interval and --ticks.
+ */
+export function groupOptions(
+  command: string[],
+  o: GroupWatchCommandOptions & { demo?: boolean },
+  c: {
+    verb: 'watched' | 'recorded';
+    /** The option that names addresses of one process (--range, --watch) and what it got. */
+    ranges: [string, string[] | undefined];
+    /** The interval's bounds in ms. */
+    interval: [number, number];
+    own: () => void;
+  },
+): { sel: ReturnType<typeof memberSelector>; intervalMs: number; maxTicks: number } {
+  if (!namesGroup(o))
+    throw new PagescopeError(
+      '--shared goes with a group: --tree PID, --cgroup PATH or --pids LIST.',
+      'bad-input',
+    );
+  const recording = c.verb === 'recorded';
+  if (command.length > 0 || o.pid !== undefined || (recording && o.demo))
+    throw new PagescopeError(
+      `A group (--tree, --cgroup or --pids) is ${c.verb} by itself: ` +
+        (recording ? 'give no --pid, --demo or command.' : 'give no --pid and no command.'),
+      'bad-input',
+    );
+  const [rangesFlag, ranges] = c.ranges;
+  if (ranges?.length)
+    throw new PagescopeError(
+      `${rangesFlag} names addresses of one process; in a group use --writable, --shared or --vma NAME.`,
+      'bad-input',
+    );
+  if (o.who)
+    throw new PagescopeError(
+      `--who ${recording ? 'records' : 'names'} the writers of one process (--pid), not of a group.`,
+      'bad-input',
+    );
+  c.own();
+  const sel = memberSelector(o);
+  const intervalMs = parseWhole(o.interval ?? '500', '--interval (ms)', ...c.interval);
+  const maxTicks = o.ticks !== undefined ? parseWhole(o.ticks, '--ticks', 1, 1e9) : Infinity;
+  return { sel, intervalMs, maxTicks };
 }
 
 export function memberSelector(o: GroupWatchCommandOptions): {
@@ -216,32 +263,15 @@ export async function groupWatchCommand(
   command: string[],
   options: GroupWatchCommandOptions,
 ): Promise<number> {
-  if (!namesGroup(options))
-    throw new PagescopeError(
-      '--shared goes with a group: --tree PID, --cgroup PATH or --pids LIST.',
-      'bad-input',
-    );
-  if (command.length > 0 || options.pid !== undefined)
-    throw new PagescopeError(
-      'A group (--tree, --cgroup or --pids) is watched by itself: give no --pid and no command.',
-      'bad-input',
-    );
-  if (options.range?.length)
-    throw new PagescopeError(
-      '--range names addresses of one process; in a group use --writable, --shared or --vma NAME.',
-      'bad-input',
-    );
-  if (options.who)
-    throw new PagescopeError(
-      '--who names the writers of one process (--pid), not of a group.',
-      'bad-input',
-    );
-  if (options.allRanges && !options.json)
-    throw new PagescopeError('--all-ranges goes with --json.', 'bad-input');
-  const sel = memberSelector(options);
-  const intervalMs = parseWhole(options.interval ?? '500', '--interval (ms)', 10, 3_600_000);
-  const maxTicks =
-    options.ticks !== undefined ? parseWhole(options.ticks, '--ticks', 1, 1e9) : Infinity;
+  const { sel, intervalMs, maxTicks } = groupOptions(command, options, {
+    verb: 'watched',
+    ranges: ['--range', options.range],
+    interval: [10, 3_600_000],
+    own: () => {
+      if (options.allRanges && !options.json)
+        throw new PagescopeError('--all-ranges goes with --json.', 'bad-input');
+    },
+  });
   const maxOverheadPct =
     options.maxOverhead !== undefined ? parseMaxOverhead(options.maxOverhead) : null;
   const json = options.json === true;
@@ -251,17 +281,7 @@ export async function groupWatchCommand(
     process.stderr.write(`pagescope: ${s}\n`);
   };
 
-  let stopReason: string | null = null;
-  let wake: (() => void) | null = null;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    stopReason = `interrupted by ${sig}`;
-    wake?.();
-  };
-  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
-  const offStdoutClosed = onStdoutClosed(() => {
-    stopReason ??= 'the output was closed';
-    wake?.();
-  });
+  const stop = onStopSignals({ output: true });
 
   let mappingNote = false;
   // Members share libraries and objects: each refusal is said once, for the first member.
@@ -328,18 +348,16 @@ export async function groupWatchCommand(
       for (const f of started.failed) note(`not watching ${who(f)}: ${f.why}.`);
     }
     const t0 = gw.elapsedMs();
-    if (!stopReason) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
+    if (!stop.reason)
+      await stop.wait(() =>
         gw.run((timing) => {
-          if (stopReason) return;
+          if (stop.reason) return;
           let k: GroupTick;
           try {
             k = gw.tick();
           } catch (err) {
             failure = err;
-            stopReason = 'failed';
-            wake?.();
+            stop.stop('failed');
             return;
           }
           ticks++;
@@ -349,21 +367,17 @@ export async function groupWatchCommand(
               ? JSON.stringify(tickJson(ticks, t, timing, k, cap)) + '\n'
               : tickText(ticks, t, timing, k, intervalMs),
           );
-          if (gw.empty && spec.kind !== 'cgroup') {
-            stopReason = `every member of the ${gw.describe()} has exited`;
-            wake?.();
-          } else if (ticks >= maxTicks) wake?.();
-        });
-      });
-      wake = null;
-    }
+          if (gw.empty && spec.kind !== 'cgroup')
+            stop.stop(`every member of the ${gw.describe()} has exited`);
+          else if (ticks >= maxTicks) stop.wake();
+        }),
+      );
   } finally {
-    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
-    offStdoutClosed();
+    stop.off();
     gw.close();
   }
   if (failure) throw failure;
-  const reason = stopReason ?? `${count(ticks, 'tick')} done`;
+  const reason = stop.reason ?? `${count(ticks, 'tick')} done`;
   if (json)
     print(
       JSON.stringify({

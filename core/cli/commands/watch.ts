@@ -48,8 +48,8 @@ import { WhoAttributor, type WhoTick, type WriterRow } from '../../who/attributi
 import { parseMaxOverhead, parsePid, parseRange } from '../args.ts';
 import { isWritableMapping, vmaByName } from '../vma-choice.ts';
 import { count, formatBytes } from '../format.ts';
-import { onStdoutClosed, out as print } from '../output.ts';
-import { STOP_SIGNALS } from '../signals.ts';
+import { out as print } from '../output.ts';
+import { onStopSignals } from '../signals.ts';
 
 /** --json prints at most this many written ranges per tick unless --all-ranges. */
 export const JSON_RANGE_CAP = 1000;
@@ -286,22 +286,8 @@ export async function watchCommand(
 
   // Handlers first: a Ctrl-C during the (synchronous, milliseconds long) injection then waits
   // for it to finish instead of killing pagescope with the target's registers not yet restored.
-  let stopReason: string | null = null;
-  let wake: (() => void) | null = null;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    stopReason = `interrupted by ${sig}`;
-    wake?.();
-  };
-  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
-  // The reader of our output went away (`| head -1`): end as on Ctrl-C, but exit 0 quietly.
-  const offStdoutClosed = onStdoutClosed(() => {
-    stopReason ??= 'the output was closed';
-    wake?.();
-  });
-  const stopListening = (): void => {
-    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
-    offStdoutClosed();
-  };
+  // The reader of our output going away (`| head -1`) ends it as Ctrl-C does, but exits 0 quietly.
+  const stop = onStopSignals({ output: true });
 
   let driver: WatchDriver;
   try {
@@ -334,7 +320,7 @@ export async function watchCommand(
       });
     }
   } catch (err) {
-    stopListening();
+    stop.off();
     throw err;
   }
   const pid = driver.pid;
@@ -420,7 +406,7 @@ export async function watchCommand(
     const t0 = driver.elapsedMs();
     let ended: string | null = null;
     const onTick = (timing: TickTiming): void => {
-      if (stopReason) return;
+      if (stop.reason) return;
       lastWho = null;
       const step = driver.collect();
       if (step.kind === 'reattached') {
@@ -432,7 +418,7 @@ export async function watchCommand(
       if (step.kind === 'waiting') return;
       if (step.kind === 'idle' || step.kind === 'ended') {
         ended = step.kind === 'ended' ? step.reason : `process ${pid} exited`;
-        wake?.();
+        stop.wake();
         return;
       }
       ticks++;
@@ -502,30 +488,26 @@ export async function watchCommand(
             (lastWho ? whoLine(lastWho) : ''),
         );
       }
-      if (ticks >= maxTicks) wake?.();
+      if (ticks >= maxTicks) stop.wake();
     };
-    if (!stopReason && maxTicks > 0) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        // The first tick one grid interval after arming (stretched by --max-overhead's start).
-        driver.start(onTick, driver.gridIntervalMs);
-      });
-      wake = null;
+    if (!stop.reason && maxTicks > 0) {
+      // The first tick one grid interval after arming (stretched by --max-overhead's start).
+      await stop.wait(() => driver.start(onTick, driver.gridIntervalMs));
       driver.pause();
     }
-    if (ended !== null && !stopReason) {
+    if (ended !== null && !stop.reason) {
       // Our child's exit status says more than "exited": give its exit event a moment.
       await whenExited(child, 500);
-      stopReason = child?.signalCode
+      stop.reason = child?.signalCode
         ? `the command was ended by ${child.signalCode}`
         : child && child.exitCode !== null
           ? `the command exited with code ${child.exitCode}`
           : ended;
     }
-    limitReached = stopReason === null;
-    stopReason ??= `${count(ticks, 'tick')} done`;
+    limitReached = stop.reason === null;
+    stop.reason ??= `${count(ticks, 'tick')} done`;
   } finally {
-    stopListening();
+    stop.off();
     who?.close();
     driver.close();
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -536,13 +518,13 @@ export async function watchCommand(
     print(
       JSON.stringify({
         done: true,
-        reason: stopReason,
+        reason: stop.reason,
         ticks,
         faultCostUs: round2(faultCost().usPerFault),
       }) + '\n',
     );
   else if (limitReached)
     print(`done after ${count(ticks, 'tick')}; process ${pid} was released.\n`);
-  else print(`done: ${stopReason} after ${count(ticks, 'tick')}; process ${pid} was released.\n`);
+  else print(`done: ${stop.reason} after ${count(ticks, 'tick')}; process ${pid} was released.\n`);
   return 0;
 }

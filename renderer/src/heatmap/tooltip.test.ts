@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { TickCounters, VmaInfo } from '../../../core/protocol/messages.ts';
+import type { VmaInfo } from '../../../core/protocol/messages.ts';
+import { tickCounters } from '../../../testing/counters.ts';
 import { COMPACT_PAGES, DisplaySpace } from './display-space.ts';
 import { tipLines, tipPosition, viewSummary, vmaLabel } from './tooltip.ts';
 import { computeLayout } from './viewport.ts';
@@ -15,24 +16,7 @@ const vma = (offset: number, pages: number, more: Partial<VmaInfo>): VmaInfo =>
     ...more,
   }) as VmaInfo;
 
-const counters: TickCounters = {
-  tick: 7,
-  t: 700,
-  present: 12345,
-  swapped: 6,
-  written: 78,
-  watched: 0,
-  scanMs: 1,
-  lagMs: 0,
-  skipped: 0,
-  estOverheadPct: 0,
-  estOverheadLowPct: 0,
-  estOverheadHighPct: 0,
-  sampleFraction: 1,
-  writtenEst: 78,
-  writtenErr: 0,
-  intervalMs: 100,
-};
+const counters = tickCounters({ tick: 7, present: 12345, swapped: 6, written: 78, watched: 0 });
 
 describe('vmaLabel', () => {
   it('prefers the base name, then the label, then the kind', () => {

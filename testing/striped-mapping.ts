@@ -1,0 +1,30 @@
+/**
+ * A mapping of our own process with as many regions as pages, for the scan tests: private
+ * anonymous memory of `pages` pages in which every other page (0, 2, 4, ...) is written, so a
+ * walk meets present and empty pages alternately. Made before the file's tests, unmapped after.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { MAP_ANONYMOUS, MAP_PRIVATE, memset, mmap, munmap, PROT_RW } from '../core/kernel/mm.ts';
+import { PAGE_SHIFT, PAGE_SIZE } from '../core/kernel/pagemap-abi.ts';
+
+export interface StripedMapping {
+  /** Its address (0n until the file's tests start). */
+  mem: bigint;
+  /** Its first page number. */
+  start: number;
+}
+
+export function stripedMapping(pages: number): StripedMapping {
+  const m: StripedMapping = { mem: 0n, start: 0 };
+  beforeAll(() => {
+    const addr = mmap(0, pages * PAGE_SIZE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (addr === -1) throw new Error(`mmap of ${pages} pages failed`);
+    for (let i = 0; i < pages; i += 2) memset(addr + i * PAGE_SIZE, 1, PAGE_SIZE);
+    m.mem = BigInt(addr);
+    m.start = Number(m.mem >> BigInt(PAGE_SHIFT));
+  });
+  afterAll(() => {
+    if (m.mem) munmap(Number(m.mem), pages * PAGE_SIZE);
+  });
+  return m;
+}
