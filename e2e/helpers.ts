@@ -121,8 +121,8 @@ export function writtenFromStatus(text: string | null): number | null {
   return m ? Number(m[1].replace(/,/g, '')) : null;
 }
 
-/** True while a process exists and is not a zombie. */
-export { alive } from '../testing/proc-facts.ts';
+/** alive: true while a process exists and is not a zombie; ProcRef: a process, not a pid. */
+export { alive, procRef, sameProcess, signalIfSame, type ProcRef } from '../testing/proc-facts.ts';
 
 /** Distinct colours on the heatmap canvas (sampled), read in the page. */
 export async function heatmapColours(page: Page): Promise<number> {

@@ -16,6 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations, describeViolations } from './axe.ts';
 import {
   alive,
+  procRef,
+  sameProcess,
+  signalIfSame,
+  type ProcRef,
   boxesOverFrames,
   chromiumMissing,
   ensureRendererBuilt,
@@ -505,6 +509,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
     // generous for a loaded machine (a click took up to 8 s at load 17 on 2 cores, 0.1 s idle).
     const CLICK = { timeout: limit(15_000) };
     let pid = 0;
+    let demo: ProcRef | null = null;
     const t0 = Date.now();
     const step = (what: string) =>
       console.log(`[controls] ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
@@ -517,6 +522,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
         /pages shown/.test((await heatmap.getAttribute('aria-label')) ?? ''),
       );
       pid = await sessionPid(live);
+      demo = procRef(pid);
       await live.getByLabel('Interval').selectOption('100');
       const tick = async () =>
         Number(await live.evaluate('window.__pagescope.frameHub.latest?.tick ?? 0'));
@@ -581,8 +587,8 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
           .getByRole('button', { name: /detach/i })
           .click(CLICK)
           .catch(() => undefined);
-        await until('the demo to end', () => !alive(pid), 10_000).catch(() =>
-          process.kill(pid, 'SIGKILL'),
+        await until('the demo to end', () => !sameProcess(demo), 10_000).catch(() =>
+          signalIfSame(demo),
         );
       }
       await live.close();

@@ -13,22 +13,16 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../testing/serve.ts';
-import { alive } from '../testing/proc-facts.ts';
+import { alive, procRef, signalIfSame, type ProcRef } from '../testing/proc-facts.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const START = path.join(ROOT, 'scripts/start.mjs');
 const children: ChildProcess[] = [];
 /** Processes a failed test may have left behind (its whole tree), ended at the end. */
-const leftovers: number[] = [];
+const leftovers: Array<ProcRef | null> = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
-  for (const pid of leftovers) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone, as it should be
-    }
-  }
+  for (const ref of leftovers) signalIfSame(ref);
 });
 
 describe('npm start', () => {
@@ -136,7 +130,7 @@ describe('npm start, ended by a signal to npm', () => {
       };
       expect(launched.ok, JSON.stringify(launched)).toBe(true);
       const tree = descendants(npm.pid!);
-      leftovers.push(...tree);
+      leftovers.push(...tree.map(procRef));
       expect(tree).toContain(launched.result!.pid);
       expect(tree.length).toBeGreaterThanOrEqual(3); // start.mjs, the host, the command
 

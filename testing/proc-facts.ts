@@ -15,6 +15,47 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * A process named by its pid and its start time (/proc/PID/stat field 22, clock ticks after
+ * boot). pid_max is 32,768 on these machines and a busy suite goes round it in minutes, so a pid
+ * kept for a cleanup may name another process by then: a CI run lost a vitest worker to a
+ * cleanup's SIGKILL of a pid that had been a demo's. Null when no such process runs.
+ */
+export interface ProcRef {
+  pid: number;
+  start: string;
+}
+
+function startTime(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function procRef(pid: number): ProcRef | null {
+  const start = startTime(pid);
+  return start === null ? null : { pid, start };
+}
+
+/** Whether `ref` still names the same running process (not a zombie, not a later one). */
+export function sameProcess(ref: ProcRef | null): boolean {
+  return ref !== null && startTime(ref.pid) === ref.start && alive(ref.pid);
+}
+
+/** Sends `signal` to the process `ref` names if it is still that process; true if sent. */
+export function signalIfSame(ref: ProcRef | null, signal: NodeJS.Signals = 'SIGKILL'): boolean {
+  if (!ref || !sameProcess(ref)) return false;
+  try {
+    process.kill(ref.pid, signal);
+    return true;
+  } catch {
+    return false; // gone meanwhile
+  }
+}
+
 /** How many userfaultfd descriptors `pid` holds. */
 export function userfaultfdCount(pid: number): number {
   let n = 0;

@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
 import { RegionList } from '../core/scan/region-list.ts';
+import { procRef, signalIfSame, type ProcRef } from './proc-facts.ts';
 import { describeLimit, slowness } from './wait.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,6 +53,8 @@ export class LineProcess {
   private lastLine: string | null = null;
   /** Set when the process we talk to is not `child` itself (a grandchild through a shell). */
   realPid: number | null = null;
+  /** The grandchild as a process, not a pid (see ProcRef), for the cleanup's kill. */
+  realRef: ProcRef | null = null;
 
   constructor(readonly child: ChildProcess) {
     const rl = readline.createInterface({ input: child.stdout! });
@@ -111,13 +114,7 @@ export class LineProcess {
   }
 
   kill(): void {
-    if (this.realPid !== null) {
-      try {
-        process.kill(this.realPid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    signalIfSame(this.realRef);
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 }
@@ -147,7 +144,10 @@ export async function startPyTarget(
     : spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const p = new LineProcess(child) as PyTarget;
   const hello = JSON.parse(await p.next()) as { pid: number; addr: string; pages: number };
-  if (options.grandchild) p.realPid = hello.pid;
+  if (options.grandchild) {
+    p.realPid = hello.pid;
+    p.realRef = procRef(hello.pid);
+  }
   p.startPage = Number(BigInt(hello.addr) >> 12n);
   p.pages = hello.pages;
   return p;

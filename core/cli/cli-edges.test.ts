@@ -17,7 +17,7 @@ import { PYTHON } from '../../testing/watch-support.ts';
 import { tracesLeft } from '../../testing/traces.ts';
 import { elideMiddle } from './format.ts';
 import { TABLE_WIDTH } from './commands/scan.ts';
-import { alive } from '../../testing/proc-facts.ts';
+import { alive, procRef, signalIfSame, type ProcRef } from '../../testing/proc-facts.ts';
 import { limit } from '../../testing/wait.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -52,11 +52,11 @@ const NOISE = /EPIPE|Error|\n\s+at |Unhandled/;
 
 const spawned: ChildProcess[] = [];
 /** Processes a failed test could leave behind (not our children), ended at the end. */
-const leftovers: number[] = [];
+const leftovers: Array<ProcRef | null> = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-cli-edges-'));
 afterAll(() => {
   for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const pid of leftovers.filter(alive)) process.kill(pid, 'SIGKILL');
+  for (const ref of leftovers) signalIfSame(ref);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -156,7 +156,7 @@ describe('a reader that closes the pipe early (| head) is a normal end', () => {
     );
     const pid = Number(/^watching (\d+):/.exec(r.first[0])?.[1]);
     expect(pid, r.first[0]).toBeGreaterThan(0);
-    leftovers.push(pid);
+    leftovers.push(procRef(pid));
     expect(r.stderr).not.toMatch(NOISE);
     expect(r.code).toBe(0);
     await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);

@@ -11,17 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../testing/serve.ts';
 import { PYTHON } from '../../testing/watch-support.ts';
 import { tracesLeft } from '../../testing/traces.ts';
-import { alive } from '../../testing/proc-facts.ts';
+import { alive, procRef, signalIfSame, type ProcRef } from '../../testing/proc-facts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');
 const SIGNALS = ['SIGHUP', 'SIGQUIT'] as const;
 
 const spawned: ChildProcess[] = [];
-const leftovers: number[] = [];
+const leftovers: Array<ProcRef | null> = [];
 afterAll(() => {
   for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const pid of leftovers.filter(alive)) process.kill(pid, 'SIGKILL');
+  for (const ref of leftovers) signalIfSame(ref);
 });
 
 interface Cli {
@@ -111,7 +111,7 @@ describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
     };
     expect(launched.ok, JSON.stringify(launched)).toBe(true);
     const pid = launched.result!.pid;
-    leftovers.push(pid);
+    leftovers.push(procRef(pid));
     expect(alive(pid)).toBe(true);
     cli.child.kill(sig);
     expect(await cli.exit).toEqual({ code: 0, signal: null });
@@ -123,7 +123,7 @@ describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
     const cli = start(['demo']);
     let pid = 0;
     while (!pid) pid = Number(/running as pid (\d+)/.exec(await cli.line())?.[1] ?? 0);
-    leftovers.push(pid);
+    leftovers.push(procRef(pid));
     cli.child.kill(sig);
     expect(await cli.exit).toEqual({ code: 0, signal: null });
     await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);

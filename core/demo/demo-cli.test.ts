@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSeconds } from '../cli/commands/demo.ts';
 import { PagescopeError } from '../kernel/errors.ts';
-import { alive } from '../../testing/proc-facts.ts';
+import { alive, procRef, signalIfSame, type ProcRef } from '../../testing/proc-facts.ts';
 import { until } from '../../testing/wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,10 +23,10 @@ interface Run {
 }
 
 const running: ChildProcess[] = [];
-const demoPids: number[] = [];
+const demoPids: Array<ProcRef | null> = [];
 afterEach(() => {
   for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const pid of demoPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const ref of demoPids) signalIfSame(ref);
 });
 
 function run(args: string[]): Run {
@@ -59,7 +59,7 @@ describe('pagescope demo', () => {
   it('prints the pid, what the demo does and how to look at it, and ends after --seconds', async () => {
     const r = run(['demo', '--seconds', '1']);
     const pid = Number((await waitFor(r, /running as pid (\d+)/))[1]);
-    demoPids.push(pid);
+    demoPids.push(procRef(pid));
     expect(alive(pid)).toBe(true);
     expect(fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('pagescope-demo');
     expect(await r.exited).toBe(0);
@@ -87,7 +87,7 @@ describe('pagescope demo', () => {
   it('stops the workload and exits 0 on SIGINT', async () => {
     const r = run(['demo']);
     const pid = Number((await waitFor(r, /running as pid (\d+)/))[1]);
-    demoPids.push(pid);
+    demoPids.push(procRef(pid));
     await waitFor(r, /^growth\s/m);
     // Only the CLI gets the signal (a terminal's Ctrl-C would reach both): the CLI must end it.
     r.child.kill('SIGINT');

@@ -19,6 +19,7 @@ import {
   startWriter,
   tempDir,
 } from '../../testing/exporter-support.ts';
+import { procRef, signalIfSame } from '../../testing/proc-facts.ts';
 import { tracesLeft } from '../../testing/traces.ts';
 import { until } from '../../testing/wait.ts';
 import { cgroupRoot, commTarget, matchTargets } from './targets.ts';
@@ -239,10 +240,10 @@ describe('pagescope exporter, safe by default', () => {
     );
     // The writer by its comm (strace's child): killed by its pid at the end, so it does not
     // outlive the test (strace's death would only detach it).
-    const writerPid = matchTargets([commTarget(comm)]).get(`comm:${comm}`)![0].pid;
+    const writer = procRef(matchTargets([commTarget(comm)]).get(`comm:${comm}`)![0].pid);
     defer(() => {
       tracer.stdout!.destroy();
-      process.kill(writerPid, 'SIGKILL');
+      signalIfSame(writer);
     });
     const e = track(await startExporter(['--comm', comm, '--listen', '0']));
     const target = `comm:${comm}`;

@@ -21,24 +21,20 @@ import {
   type ServeProcess,
   type WsClient,
 } from '../../testing/serve.ts';
-import { alive } from '../../testing/proc-facts.ts';
+import { alive, procRef, signalIfSame, type ProcRef } from '../../testing/proc-facts.ts';
 import { launchCgroupsOf, ownCgroupDir } from '../kernel/containment.ts';
 import { describeSleeps, killSleeps, launchTree, sleepPids } from '../../testing/launch-tree.ts';
 import { until } from '../../testing/wait.ts';
 
 const started: ServeProcess[] = [];
 const clients: WsClient[] = [];
-const pids: number[] = [];
+/** Processes the server launched, ended after each test if they outlived it (see ProcRef). */
+const pids: Array<ProcRef | null> = [];
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   for (const s of started.splice(0)) await s.stop();
-  for (const pid of pids.splice(0))
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone, as it should be
-    }
+  for (const ref of pids.splice(0)) signalIfSame(ref);
 });
 
 async function serve(
@@ -71,7 +67,7 @@ describe('pagescope serve, the process', () => {
     expect(demo.ok, JSON.stringify(demo.error)).toBe(true);
     const cmdPid = launched.result!.pid as number;
     const demoPid = demo.result!.pid as number;
-    pids.push(cmdPid, demoPid);
+    pids.push(procRef(cmdPid), procRef(demoPid));
     expect(alive(cmdPid)).toBe(true);
     expect(alive(demoPid)).toBe(true);
     // The session watches the program itself, not the wrapper it was started through.
@@ -105,7 +101,7 @@ describe('pagescope serve, the process', () => {
       const demo = await c.request('launchDemo', {});
       expect(demo.ok, JSON.stringify(demo.error)).toBe(true);
       const demoPid = demo.result!.pid as number;
-      pids.push(launched.result!.pid as number, demoPid);
+      pids.push(procRef(launched.result!.pid as number), procRef(demoPid));
       const sleeps = await until(
         () => `the launched tree (${describeSleeps(tree.sleeps)}): ${s.stderr()}`,
         () => {
@@ -147,7 +143,7 @@ describe('pagescope serve, the process', () => {
     try {
       const launched = await c.request('launch', { command: tree.command });
       expect(launched.ok, JSON.stringify(launched.error)).toBe(true);
-      pids.push(launched.result!.pid as number);
+      pids.push(procRef(launched.result!.pid as number));
       await until(
         () => `the launched tree (${describeSleeps(tree.sleeps)})`,
         () => sleepPids(tree.sleeps).every(Boolean),
@@ -181,7 +177,7 @@ describe('pagescope serve, the process', () => {
     const launched = await c.request('launch', { command: ['sleep', '600'] });
     expect(launched.ok, JSON.stringify(launched.error)).toBe(true);
     const pid = launched.result!.pid as number;
-    pids.push(pid);
+    pids.push(procRef(pid));
     expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe(['sleep', '600', ''].join('\0'));
     expect((await c.request('detach', { sessionId: launched.result!.sessionId })).ok).toBe(true);
     await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 15_000, interval: 100 });
@@ -217,12 +213,14 @@ describe('pagescope serve, the process', () => {
       `#!/bin/sh\necho $$ > "${record}.pid"\n{ printf '%s\\n' "$@"; stat -c '%a' "$1"; stat -c '%a' "$(dirname "$1")"; cat "$1"; } > "${record}.tmp"\nmv "${record}.tmp" "${record}"\nsleep 30\n`,
       { mode: 0o755 },
     );
+    let opener: ProcRef | null = null;
     try {
       const s = await serve([], {
         open: true,
         env: { ...process.env, DISPLAY: ':pagescope-test', PATH: `${bin}:${process.env.PATH}` },
       });
       await vi.waitFor(() => expect(fs.existsSync(record)).toBe(true), { timeout: 20_000 });
+      opener = procRef(Number(fs.readFileSync(`${record}.pid`, 'utf8')));
       const [arg, fileMode, dirMode, ...content] = fs.readFileSync(record, 'utf8').split('\n');
       expect(arg).toMatch(/pagescope-\d+-open\.html$/);
       expect(arg).not.toContain(s.token);
@@ -243,11 +241,7 @@ describe('pagescope serve, the process', () => {
       await s.stop();
       expect(fs.existsSync(arg)).toBe(false); // removed when the server stops
     } finally {
-      try {
-        process.kill(Number(fs.readFileSync(`${record}.pid`, 'utf8')), 'SIGKILL');
-      } catch {
-        // never started, or gone
-      }
+      signalIfSame(opener);
       fs.rmSync(bin, { recursive: true, force: true });
     }
   });

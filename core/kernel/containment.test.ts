@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchCgroupsOf, ownCgroupDir } from './containment.ts';
 import { describeSleeps, killSleeps, launchTree, sleepPids } from '../../testing/launch-tree.ts';
-import { alive } from '../../testing/proc-facts.ts';
+import { alive, procRef, signalIfSame } from '../../testing/proc-facts.ts';
 import { until } from '../../testing/wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -170,7 +170,7 @@ describe('every process a launch starts ends with pagescope', () => {
         },
         60_000,
       );
-      for (const pid of procs) cleanups.push(() => alive(pid) && process.kill(pid, 'SIGKILL'));
+      for (const ref of procs.map(procRef)) cleanups.push(() => signalIfSame(ref));
       c.child.kill('SIGKILL');
       await until(
         () => `the demo (pids ${procs.join(', ')}) to end`,

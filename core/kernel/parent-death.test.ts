@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { chainStage, dieWithParent, findSetpriv, untilExeced } from './parent-death.ts';
-import { alive } from '../../testing/proc-facts.ts';
+import { alive, procRef, signalIfSame, type ProcRef } from '../../testing/proc-facts.ts';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 
@@ -54,12 +54,14 @@ describe('parent-death exec chain', () => {
       },
     );
     let sleepPid = 0;
+    let sleepRef: ProcRef | null = null;
     try {
       sleepPid = await new Promise<number>((resolve, reject) => {
         middle.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
         middle.once('exit', (code) => reject(new Error(`middle process exited (${code})`)));
       });
       expect(sleepPid).toBeGreaterThan(0);
+      sleepRef = procRef(sleepPid);
       expect(alive(sleepPid)).toBe(true);
       middle.kill('SIGKILL');
       await vi.waitFor(() => expect(alive(sleepPid)).toBe(false), {
@@ -68,7 +70,7 @@ describe('parent-death exec chain', () => {
       });
     } finally {
       middle.kill('SIGKILL');
-      if (sleepPid && alive(sleepPid)) process.kill(sleepPid, 'SIGKILL');
+      signalIfSame(sleepRef);
     }
   });
 
