@@ -137,6 +137,7 @@ const PARALLEL = [
   'core/watch/group-watch-postgres.test.ts',
   'core/watch/attach-many.test.ts',
   'core/host/group-replay.test.ts',
+  'core/host/group-watch-host.test.ts',
   'e2e/group-view.test.ts',
   'e2e/group-replay.test.ts',
 ];
