@@ -5,8 +5,9 @@
  * each member with its resident and swapped pages, and each shared object once, with its label,
  * its figures (each saying which source it came from) and every member's share.
  *
- * There is no group session: the UI asks again while its group view is open (a scan is one
- * reading, members that start and exit show up on the next one). Figures are pages; pageSize
+ * A scan is one reading: the UI asks again while its group view is open (members that start
+ * and exit show up on the next one). Written pages come from a group write watch (watchGroup,
+ * below), tick by tick. Figures are pages; pageSize
  * says how big one is. Bad input (a pid that is not running, a cgroup outside the cgroup
  * hierarchies) is answered with one sentence by the host, never a partial scan.
  */
@@ -54,8 +55,6 @@ export const groupMemberSchema = z.object({
   swapped: count,
   /** Present pages outside shared mappings: its own. */
   privateResident: count,
-  /** Unused (kept for old hosts): written pages come in groupTick events (watchGroup). */
-  written: count.optional(),
 });
 export type GroupMemberInfo = z.infer<typeof groupMemberSchema>;
 
