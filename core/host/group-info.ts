@@ -55,14 +55,17 @@ export function groupScanInfo(g: GroupScan): GroupScanInfo {
 /**
  * A group watch's ticks (core/watch/group-watch.ts GroupTick) as the protocol's groupTick
  * events, with what the UI shows beside each tick: every member's writes added up over the ticks,
- * and each object's distinct pages written since the watch started (the union of every tick's
- * ranges, merged as intervals, so it stays exact and small whatever the pages). Lists bounded as
+ * each object's distinct pages written since the watch started (the union of every tick's
+ * ranges, merged as intervals, so it stays exact and small whatever the pages) and each
+ * member's pages and share of it, the ticks' added up (a tick's UI may miss a tick: these do not). Lists bounded as
  * the scan's are. Pure.
  */
 export class GroupWatchTally {
   private ticks = 0;
   private readonly memberTotals = new Map<number, number>();
   private readonly objectSoFar = new Map<string, Array<[number, number]>>();
+  /** Per object, per member: its pages and shares, each tick's added up. */
+  private readonly objectShares = new Map<string, Map<number, { pages: number; share: number }>>();
 
   /** Forgets a member that left or exec'd (a pid reused later starts from 0). */
   private forget(pid: number): void {
@@ -91,6 +94,12 @@ export class GroupWatchTally {
     for (const o of k.writes.objects) {
       const merged = mergeRanges([...(this.objectSoFar.get(o.key) ?? []), ...o.ranges]);
       this.objectSoFar.set(o.key, merged);
+      let per = this.objectShares.get(o.key);
+      if (!per) this.objectShares.set(o.key, (per = new Map()));
+      for (const sh of o.shares) {
+        const was = per.get(sh.pid) ?? { pages: 0, share: 0 };
+        per.set(sh.pid, { pages: was.pages + sh.pages, share: was.share + sh.share });
+      }
     }
     return {
       tick: this.ticks,
@@ -109,6 +118,10 @@ export class GroupWatchTally {
         writtenSoFar: this.soFar(o.key),
         ranges: o.ranges.slice(0, GROUP_WATCH_MAX_RANGES),
         shares: o.shares.slice(0, GROUP_MAX_MEMBERS),
+        sharesSoFar: [...(this.objectShares.get(o.key) ?? [])]
+          .map(([pid, v]) => ({ pid, pages: v.pages, share: v.share }))
+          .sort((a, b) => b.pages - a.pages || a.pid - b.pid)
+          .slice(0, GROUP_MAX_MEMBERS),
       })),
       moreObjects: Math.max(0, k.writes.objects.length - GROUP_MAX_OBJECTS),
       joined: k.joined.slice(0, GROUP_MAX_MEMBERS).map(brief),

@@ -107,6 +107,14 @@ describe('watchGroup', () => {
       withMemfd.reduce((n, o) => n + (o.shares.find((s) => s.pid === p)?.pages ?? 0), 0);
     expect(pagesBy(pid)).toBe(16);
     expect(pagesBy(children[0])).toBe(16);
+    // The same, added up by the host since the start (what the UI shows "since watching").
+    const soFar = withMemfd.at(-1)!.sharesSoFar;
+    expect(soFar.find((s) => s.pid === pid)?.pages).toBe(16);
+    expect(soFar.find((s) => s.pid === children[0])?.pages).toBe(16);
+    expect(soFar.reduce((n, s) => n + s.share, 0)).toBeCloseTo(
+      withMemfd.reduce((n, o) => n + o.writtenPages, 0),
+      9,
+    );
     for (const o of withMemfd) {
       // The shares add up to the union, each page once.
       expect(o.shares.reduce((n, s) => n + s.share, 0)).toBeCloseTo(o.writtenPages, 9);

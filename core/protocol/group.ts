@@ -219,6 +219,10 @@ export const groupWatchTickSchema = z.object({
         shares: z
           .array(z.object({ pid: count, pages: count, share: z.number().min(0) }))
           .max(GROUP_MAX_MEMBERS),
+        /** Each member's pages and share of it, every tick's added up since the start. */
+        sharesSoFar: z
+          .array(z.object({ pid: count, pages: count, share: z.number().min(0) }))
+          .max(GROUP_MAX_MEMBERS),
       }),
     )
     .max(GROUP_MAX_OBJECTS),

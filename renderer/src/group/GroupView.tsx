@@ -66,7 +66,15 @@ const WRITTEN_COLUMNS: ReadonlyArray<ObjectColumn<LiveObjectRow>> = [
       </>
     ),
   },
-  { header: 'Written since watching', cell: (o) => o.written?.soFar },
+  {
+    header: 'Written since watching, each member’s share (ticks added up)',
+    cell: (o) => (
+      <>
+        <span data-testid="object-written-so-far">{o.written?.soFar}</span>
+        <SharesList shares={o.written?.sharesSoFar ?? []} testId="object-writers-so-far" />
+      </>
+    ),
+  },
 ];
 
 function WatchControls({ watch, pageSize }: { watch: GroupWatchView | null; pageSize: number }) {
@@ -262,7 +270,7 @@ function GroupScanView() {
             memory is in no page table: it is read from the object (map_files, SEEK_DATA/SEEK_HOLE
             and mincore) or, where that cannot be opened, from smaps’ per-mapping Swap.
             {written &&
-              ' Written pages of an object are the union of every member’s writes in the tick (a page two members wrote counts once); a writer’s share counts a page k members wrote as 1/k. A member’s “since watching” adds its ticks up (a page written again counts again); an object’s counts each page once.'}
+              ' Written pages of an object are the union of every member’s writes in the tick (a page two members wrote counts once); a writer’s share counts a page k members wrote as 1/k. An object’s pages “since watching” count each page once; the writers’ pages and shares beside them, and a member’s “since watching”, add the ticks up (a page written again counts again).'}
           </p>
         </>
       )}

@@ -67,6 +67,10 @@ function tick(n: number, over: Partial<GroupWatchTick> = {}): GroupWatchTick {
           { pid: 10, pages: 16, share: 12 },
           { pid: 11, pages: 16, share: 12 },
         ],
+        sharesSoFar: [
+          { pid: 10, pages: 16 * n, share: 12 * n },
+          { pid: 11, pages: 16 * n, share: 12 * n },
+        ],
       },
     ],
     moreObjects: 0,
@@ -99,6 +103,10 @@ it('shows each member’s and each object’s written pages, this tick and since
     'parent (pid 10): wrote 16 pages, share 12',
     'child (pid 11): wrote 16 pages, share 12',
   ]);
+  expect(o.sharesSoFar.map((s) => s.text)).toEqual([
+    'parent (pid 10): wrote 32 pages, share 24',
+    'child (pid 11): wrote 32 pages, share 24',
+  ]);
   // Written before, not in this tick: 0 now, its distinct pages kept.
   w = applyTick(w, tick(3, { objects: [] }));
   expect(objectWritten(w, '0:99', 4096, names)).toMatchObject({
@@ -106,6 +114,7 @@ it('shows each member’s and each object’s written pages, this tick and since
     soFar: '26 pages (104 KiB)',
     shares: [],
   });
+  expect(objectWritten(w, '0:99', 4096, names)?.sharesSoFar).toHaveLength(2);
   expect(unlistedObjects(w, new Set())).toEqual([
     { key: '0:99', label: 'memfd:x', what: 'memfd, inode 99' },
   ]);

@@ -24,7 +24,16 @@ export interface GroupWatchView {
   start: GroupWatchStart | null;
   last: GroupWatchTick | null;
   /** Every object written since the start: its names and distinct pages written so far. */
-  objects: Record<string, { label: string; kind: string; identity: string; soFar: number }>;
+  objects: Record<
+    string,
+    {
+      label: string;
+      kind: string;
+      identity: string;
+      soFar: number;
+      sharesSoFar: GroupWatchTick['objects'][number]['sharesSoFar'];
+    }
+  >;
   /** Members not watched, with why (at the start and as they joined). */
   failed: Array<{ pid: number; name: string; why: string }>;
   /** Why the watch stopped by itself, or why it could not start; null while it runs. */
@@ -57,7 +66,13 @@ export function startedWatch(w: GroupWatchView, start: GroupWatchStart): GroupWa
 export function applyTick(w: GroupWatchView, tick: GroupWatchTick): GroupWatchView {
   const objects = { ...w.objects };
   for (const o of tick.objects)
-    objects[o.key] = { label: o.label, kind: o.kind, identity: o.identity, soFar: o.writtenSoFar };
+    objects[o.key] = {
+      label: o.label,
+      kind: o.kind,
+      identity: o.identity,
+      soFar: o.writtenSoFar,
+      sharesSoFar: o.sharesSoFar,
+    };
   const failed = [...w.failed, ...tick.failed].slice(0, MAX_FAILED);
   return { ...w, last: tick, objects, failed };
 }
@@ -96,6 +111,8 @@ export interface ObjectWritten {
   tick: string;
   /** Distinct pages since the start. */
   soFar: string;
+  /** Each writer's pages and share since the start, the ticks' added up. */
+  sharesSoFar: ShareItem[];
   /** The last tick's writers, most pages first. */
   shares: ShareItem[];
 }
@@ -112,15 +129,17 @@ export function objectWritten(
   const soFar = w.objects[key]?.soFar ?? 0;
   const nameOf = (pid: number): string =>
     names.get(pid) ?? w.last?.members.find((m) => m.pid === pid)?.name ?? '?';
+  const shareItem = (s: { pid: number; pages: number; share: number }): ShareItem => ({
+    pid: s.pid,
+    text:
+      `${nameOf(s.pid)} (pid ${s.pid}): wrote ${fmt.format(s.pages)} ` +
+      `${s.pages === 1 ? 'page' : 'pages'}, share ${shareText(s.share)}`,
+  });
   return {
     tick: pagesText(o?.writtenPages ?? 0, pageSize),
     soFar: pagesText(soFar, pageSize),
-    shares: (o?.shares ?? []).map((s) => ({
-      pid: s.pid,
-      text:
-        `${nameOf(s.pid)} (pid ${s.pid}): wrote ${fmt.format(s.pages)} ` +
-        `${s.pages === 1 ? 'page' : 'pages'}, share ${shareText(s.share)}`,
-    })),
+    shares: (o?.shares ?? []).map(shareItem),
+    sharesSoFar: (w.objects[key]?.sharesSoFar ?? []).map(shareItem),
   };
 }
 
