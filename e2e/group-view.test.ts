@@ -85,7 +85,7 @@ describe.skipIf(missing !== null)('the UI takes a group', () => {
     expect(await memfd.count()).toBe(1); // one row, whatever number of members map it
     const share = (p: number) => memfd.locator(`li[data-pid="${p}"]`).textContent();
     // Pages 0..15 by the parent, 8..23 by child 0: 8 pages each alone, 8 together (1/2 each).
-    expect(await share(pid)).toContain('16 present, share 12');
+    expect(await share(pid)).toMatch(new RegExp(`\\(pid ${pid}\\): 16 present, share 12$`));
     expect(await share(children[0])).toContain('16 present, share 12');
     // Members mapping it with no page present: in one line.
     const zero = (await memfd.locator('li[data-zero]').getAttribute('data-zero'))?.split(' ');

@@ -52,7 +52,18 @@ const SCAN_COLUMNS: ReadonlyArray<ObjectColumn<LiveObjectRow>> = [
   { header: 'Swapped', cell: (o) => o.scan?.swapped ?? notScanned },
   {
     header: 'Each member’s share',
-    cell: (o) => (o.scan ? <SharesList shares={o.scan.shares} zero={o.scan.zero} /> : notScanned),
+    cell: (o) =>
+      o.scan ? (
+        <SharesList
+          shares={o.scan.shares.map((s) => ({
+            pid: s.pid,
+            text: `${s.name} (pid ${s.pid}): ${s.text}`,
+          }))}
+          zero={o.scan.zero}
+        />
+      ) : (
+        notScanned
+      ),
   },
 ];
 

@@ -36,7 +36,7 @@ export function SharesList({
   zero?: { pids: number[]; text: string } | null;
   testId?: string;
 }) {
-  if (shares.length === 0 && !zero) return <span className="muted">—</span>;
+  if (shares.length === 0 && !zero) return null;
   return (
     <ul className="group-shares" data-testid={testId}>
       {shares.map((s) => (
