@@ -4,7 +4,8 @@
  * each groupTick event (checked against the protocol's schema) gives the memfd once, its written
  * pages the union of the members' writes with each member's pages and share; Stop, a newer watch
  * and the connection closing each leave every member exactly as before (no userfaultfd, no uw
- * flag, no WPALLOWED page, no tracer); bad input gets one sentence and no watch.
+ * flag, no WPALLOWED page, no tracer) and give the host-wide session slot back; bad input gets
+ * one sentence and no watch.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGroupTree, type GroupTree } from '../../testing/group-tree.ts';
@@ -82,6 +83,7 @@ describe('watchGroup', () => {
     expect(start.members.map((m) => m.pid).sort()).toEqual(members().sort());
     expect(start.failed).toEqual([]);
     expect(start.watching).toBe('the writable mappings');
+    expect(service.reservedSessions).toBe(1); // a watch counts against the host's cap
     // The watch is on: each member carries our write protection now.
     expect(clean().length).toBeGreaterThan(0);
     await until('a first tick', () => ticksOf(start.watchId).length > 0);
@@ -143,6 +145,7 @@ describe('watchGroup', () => {
     expect(stop.ok).toBe(true);
     // Resolved only once the thread released every member: nothing of ours is left.
     expect(clean()).toEqual([]);
+    expect(service.reservedSessions).toBe(0);
     failed(await ask('stopGroupWatch', { watchId: start.watchId }), 'unknown-session');
   });
 
@@ -158,6 +161,7 @@ describe('watchGroup', () => {
     await until('a tick of the newer watch', () => ticksOf(b.watchId).length > 0);
     await other.close();
     expect(clean()).toEqual([]);
+    expect(service.reservedSessions).toBe(0);
   });
 
   it('says when every member has exited, in one sentence', async () => {

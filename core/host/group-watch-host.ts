@@ -60,7 +60,13 @@ export class HostGroupWatch {
    */
   static start(
     spec: GroupSpec,
-    opts: { watchId: number; intervalMs?: number; timeoutMs?: number },
+    opts: {
+      watchId: number;
+      intervalMs?: number;
+      timeoutMs?: number;
+      /** Called once when the thread has gone (whatever ended it). */
+      onGone?: () => void;
+    },
     listener: GroupWatchListener,
   ): Promise<{ watch: HostGroupWatch; start: GroupWatchStart }> {
     const data: GroupWorkerData = {
@@ -70,7 +76,10 @@ export class HostGroupWatch {
       intervalMs: opts.intervalMs ?? DEFAULT_GROUP_WATCH_INTERVAL_MS,
     };
     const worker = startWorker('host/group-worker', { workerData: data });
-    worker.once('exit', () => reapHelpersSoon()); // from the sources, tsx leaves an esbuild child
+    worker.once('exit', () => {
+      reapHelpersSoon(); // from the sources, tsx leaves an esbuild child
+      opts.onGone?.();
+    });
     const w = new HostGroupWatch(opts.watchId, worker);
     const timeoutMs = opts.timeoutMs ?? GROUP_SCAN_TIMEOUT_MS;
     return new Promise((resolve, reject) => {

@@ -307,7 +307,8 @@ export class HostConnection {
 
   /**
    * Starts this connection's group watch (group-watch-host.ts), stopping its earlier one first.
-   * Ticks and the end go to the sink as groupTick and groupWatchEnded events. A start overtaken
+   * Ticks and the end go to the sink as groupTick and groupWatchEnded events; the watch counts as a
+   * session against the host-wide cap. A start overtaken
    * by a newer one, or by the connection closing, is stopped and answered 'cancelled'.
    */
   private async startGroupWatch(p: Params<'watchGroup'>): Promise<unknown> {
@@ -317,9 +318,12 @@ export class HostConnection {
     const old = this.groupWatch;
     this.groupWatch = null;
     await old?.stop();
+    // A watch holds a thread and every member's watcher: it takes a host-wide session slot,
+    // given back when its thread has gone (whatever ended it).
+    this.service.reserveSlot();
     const { watch, start } = await HostGroupWatch.start(
       spec,
-      { watchId, intervalMs: p.intervalMs },
+      { watchId, intervalMs: p.intervalMs, onGone: () => this.service.releaseSlot() },
       {
         tick: (tick) => this.sink.event({ event: 'groupTick', watchId, tick }),
         ended: (reason) => {
