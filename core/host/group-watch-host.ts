@@ -7,8 +7,8 @@
  * Strategy: the thread owns the watch from its start to its close (ptrace and the watchers' fds
  * belong to the thread that attached). Stopping is a message: the thread closes the GroupWatch
  * (every member released as it was) and says 'closed', then exits; only a thread that says
- * nothing within STOP_GRACE_MS is terminated (a member stuck in an attach; the watch's own
- * limits end that first). Whatever ends the watch (Stop, a newer watch, the connection closing,
+ * nothing within STOP_GRACE_MS, or does not exit within it after, is terminated (a member stuck
+ * in an attach; the watch's own limits end that first). Whatever ends the watch (Stop, a newer watch, the connection closing,
  * the host quitting through closeAll), it goes through stop(). A start that outlasts
  * GROUP_SCAN_TIMEOUT_MS is stopped the same way and answered with one sentence.
  */
@@ -153,11 +153,17 @@ export class HostGroupWatch {
       } catch {
         // the thread is already gone
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
-      const how = await Promise.race([this.releasedP.then(() => 'released' as const), late]);
-      clearTimeout(timer);
-      if (how === 'late') await this.worker.terminate();
+      // Released, then gone: each within the grace, or the thread is ended (it would never
+      // answer, or has answered and still runs: a stop must never wait forever).
+      const within = async (p: Promise<void>): Promise<boolean> => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), graceMs)));
+        const ok = await Promise.race([p.then(() => true), late]);
+        clearTimeout(timer);
+        return ok;
+      };
+      if (!(await within(this.releasedP)) || !(await within(this.exited)))
+        await this.worker.terminate();
       await this.exited;
     })();
     return this.stopped;
