@@ -38,6 +38,7 @@ const UNIT = [
   'core/record/format.test.ts',
   'core/who/who-record.test.ts',
   'core/host/who-event.test.ts',
+  'core/host/group-info.test.ts',
   'core/record/analytics.test.ts',
   'core/record/report-timing.test.ts',
   'core/record/export-names.test.ts',
