@@ -101,7 +101,11 @@ function WatchControls({ watch, pageSize }: { watch: GroupWatchView | null; page
           aria-disabled={state !== 'watching'}
           data-testid="group-watch-stop"
         >
-          {state === 'stopping' ? 'Stopping…' : 'Stop watching writes'}
+          {state === 'stopping'
+            ? 'Stopping…'
+            : state === 'starting'
+              ? 'Attaching to the members…'
+              : 'Stop watching writes'}
         </button>
       ) : (
         <button
