@@ -38,6 +38,7 @@ const UNIT = [
   'core/record/format.test.ts',
   'core/who/who-record.test.ts',
   'core/host/who-event.test.ts',
+  'core/host/group-info.test.ts',
   'core/record/analytics.test.ts',
   'core/record/report-timing.test.ts',
   'core/record/export-names.test.ts',
@@ -137,6 +138,7 @@ const PARALLEL = [
   'core/watch/group-watch-postgres.test.ts',
   'core/watch/attach-many.test.ts',
   'core/host/group-replay.test.ts',
+  'core/host/group-watch-host.test.ts',
   'e2e/group-view.test.ts',
   'e2e/group-replay.test.ts',
 ];

@@ -3,11 +3,14 @@
  * python3 tree sharing a memfd (testing/group-tree.py) whose parent and first child wrote
  * overlapping pages. The group view lists every member, shows the memfd once with each member's
  * pages and proportional share, follows new writes as it refreshes, and axe-core finds nothing;
- * Escape closes it and puts focus back in the process list.
+ * Escape closes it and puts focus back in the process list. "Watch writes" (by keyboard) shows the
+ * memfd's written pages with each writer's pages and share, and Stop and closing the view leave
+ * every member as it was (testing/traces.ts).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGroupTree, type GroupTree } from '../testing/group-tree.ts';
+import { tracesLeft } from '../testing/traces.ts';
 import { axeViolations, describeViolations } from './axe.ts';
 import {
   chromiumMissing,
@@ -27,6 +30,7 @@ describe.skipIf(missing !== null)('the UI takes a group', () => {
   let browser: Browser;
   let page: Page;
   let tree: GroupTree;
+  let lastSummary: string | null = null;
 
   beforeAll(async () => {
     ensureRendererBuilt();
@@ -81,7 +85,7 @@ describe.skipIf(missing !== null)('the UI takes a group', () => {
     expect(await memfd.count()).toBe(1); // one row, whatever number of members map it
     const share = (p: number) => memfd.locator(`li[data-pid="${p}"]`).textContent();
     // Pages 0..15 by the parent, 8..23 by child 0: 8 pages each alone, 8 together (1/2 each).
-    expect(await share(pid)).toContain('16 present, share 12');
+    expect(await share(pid)).toMatch(new RegExp(`\\(pid ${pid}\\): 16 present, share 12$`));
     expect(await share(children[0])).toContain('16 present, share 12');
     // Members mapping it with no page present: in one line.
     const zero = (await memfd.locator('li[data-zero]').getAttribute('data-zero'))?.split(' ');
@@ -114,6 +118,91 @@ describe.skipIf(missing !== null)('the UI takes a group', () => {
     await view.waitFor({ state: 'detached' });
     await until('focus back in the process list', () =>
       page.evaluate('!!document.activeElement && !!document.activeElement.closest(".picker")'),
+    );
+  });
+
+  it('Watch writes shows the memfd’s written pages with each writer’s share; Stop and closing release the tree', async () => {
+    const { pid, children, grandchild } = tree.info;
+    const everyMember = [pid, ...children, grandchild];
+    const traces = () => everyMember.flatMap((p) => tracesLeft(p).map((t) => `${p}: ${t}`));
+    expect(traces()).toEqual([]);
+    // The tree again, by keyboard ("Pick whole trees" is still ticked).
+    const rows = page.locator('.proc-list[aria-label^="Processes"] [role="option"]');
+    await page.getByRole('searchbox', { name: 'Find process' }).fill(String(pid));
+    const row = rows.filter({ hasText: new RegExp(`^${pid}\\D`) });
+    await until('the parent in the list', async () => (await row.count()) === 1);
+    await row.focus();
+    await page.keyboard.press('Enter');
+    const view = page.getByTestId('group-view');
+    await view.waitFor();
+    const memfd = page.locator(
+      '[data-testid="group-objects"] tr[data-object="memfd:pagescope-group"]',
+    );
+    await until('the memfd in the objects', async () => (await memfd.count()) === 1);
+
+    const button = page.getByRole('button', { name: 'Watch writes' });
+    await button.focus();
+    await page.keyboard.press('Enter');
+    const summary = page.getByTestId('group-watch-summary');
+    await until(
+      () => `the first tick (summary: ${String(lastSummary)})`,
+      async () => {
+        lastSummary = await summary.textContent().catch(() => null);
+        return /Tick \d/.test(lastSummary ?? '');
+      },
+      60_000,
+    );
+    // The same button, now Stop, keeps the focus.
+    expect(
+      await page.evaluate('document.activeElement && document.activeElement.textContent'),
+    ).toBe('Stop watching writes');
+    expect(traces().length).toBeGreaterThan(0); // the members carry the watch now
+
+    // Pages 0..15 by the parent, 8..23 by child 0: 24 distinct pages, each writer 16.
+    await tree.send(`write ${pid} memfd 0 16`);
+    await tree.send(`write ${children[0]} memfd 8 16`);
+    const soFar = memfd.getByTestId('object-written-so-far');
+    let shown: string | null = null;
+    await until(
+      () => `the memfd’s 24 distinct pages (shown: ${String(shown)})`,
+      async () => (shown = await soFar.textContent()) === '24 pages (96 KiB)',
+    );
+    const writer = (p: number) =>
+      memfd.locator(`[data-testid="object-writers-so-far"] li[data-pid="${p}"]`).textContent();
+    // Share 12 each when both wrote in one tick (8 pages alone, 8 halved), 16 in two ticks.
+    const parentShare = await writer(pid);
+    expect(parentShare).toMatch(new RegExp(`\\(pid ${pid}\\): wrote 16 pages, share (12|16)$`));
+    expect((await writer(children[0]))?.replace(/^.*share /, '')).toBe(
+      parentShare?.replace(/^.*share /, ''),
+    );
+    expect(await memfd.locator('[data-testid="object-writers-so-far"] li').count()).toBe(2);
+    const parentRow = page.locator(`[data-testid="group-members"] tr[data-pid="${pid}"]`);
+    expect(await parentRow.locator('td').last().textContent()).toMatch(/^[\d,]+ pages? \(/);
+    await screenshot(page, 'group-watch');
+    const vs = await axeViolations(page);
+    expect(describeViolations(vs)).toBe('');
+
+    // Stop, by keyboard: the host answers once every member is released.
+    await page.keyboard.press('Enter');
+    const ended = page.getByTestId('group-watch-ended');
+    await until('the stop answered', async () =>
+      (await ended.textContent().catch(() => ''))?.includes('every member was released'),
+    );
+    expect(traces()).toEqual([]);
+    expect(describeViolations(await axeViolations(page))).toBe('');
+
+    // Watching again, then closing the view (Escape) stops it too.
+    await page.getByRole('button', { name: 'Watch writes' }).focus();
+    await page.keyboard.press('Enter');
+    await until('the second watch’s first tick', async () =>
+      /Tick \d/.test((await summary.textContent().catch(() => '')) ?? ''),
+    );
+    expect(traces().length).toBeGreaterThan(0);
+    await page.keyboard.press('Escape');
+    await view.waitFor({ state: 'detached' });
+    await until(
+      () => `the tree released after closing (left: ${traces().join('; ')})`,
+      () => traces().length === 0,
     );
   });
 

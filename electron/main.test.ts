@@ -89,6 +89,20 @@ describe('electron main (with a stand-in electron module)', () => {
     expect(out.groupGarbage).toMatchObject({ id: 13, ok: false, error: { code: 'bad-request' } });
   });
 
+  it('watches a group’s writes over the same validated IPC; Stop leaves the target as it was', () => {
+    expect(out.groupWatch).toEqual({ members: [target.pid] });
+    expect(out.groupWatchForeign).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(out.groupWatchGarbage).toMatchObject({
+      id: 16,
+      ok: false,
+      error: { code: 'bad-request' },
+    });
+    expect(out.stopGarbage).toMatchObject({ id: 17, ok: false, error: { code: 'bad-request' } });
+    expect(out.groupStop).toMatchObject({ id: 18, ok: true });
+    expect(out.groupTraces).toEqual([]);
+    expect(out.events).toContain('groupTick');
+  });
+
   it('quits the same way on SIGHUP, SIGQUIT, SIGTERM and SIGINT', () => {
     expect(out.signals).toEqual({ SIGHUP: true, SIGQUIT: true, SIGTERM: true, SIGINT: true });
   });

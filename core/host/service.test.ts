@@ -24,7 +24,7 @@ import { HostService, type HostConnection } from './service.ts';
 
 const METHODS = Object.keys(methods) as Method[];
 /** Methods whose valid requests start things; random input must never reach them validly. */
-const STARTERS = new Set(['attach', 'launch', 'launchDemo']);
+const STARTERS = new Set(['attach', 'launch', 'launchDemo', 'watchGroup']);
 
 let service: HostService;
 let conn: HostConnection;

@@ -27,7 +27,8 @@ import { recordingMethods } from '../protocol/recording.ts';
 import { parseRequest } from '../protocol/schemas.ts';
 import { errorInfo } from '../session/errors.ts';
 import { Session, type SessionOptions } from '../session/session.ts';
-import { hostListCgroups, hostScanGroup } from './group-host.ts';
+import { hostGroupSpec, hostListCgroups, hostScanGroup } from './group-host.ts';
+import { HostGroupWatch } from './group-watch-host.ts';
 import { RecordingDesk, type HostedSession, type RecordingHostOptions } from './recording-desk.ts';
 import { UploadBudget, uploadQuotaFromEnv } from './uploads.ts';
 import { whoTickInfo } from './who-event.ts';
@@ -133,6 +134,9 @@ export class HostConnection {
   private closed = false;
   /** The scanGroup under way, to end when a newer one comes or the connection closes. */
   private groupScan: AbortController | null = null;
+  /** The group write watch of this connection (one at a time), or the one starting. */
+  private groupWatch: HostGroupWatch | null = null;
+  private groupWatchStarting = 0;
   private readonly desk: RecordingDesk;
 
   constructor(
@@ -287,7 +291,57 @@ export class HostConnection {
         if (this.groupScan === mine) this.groupScan = null;
       }
     },
+    watchGroup: (p) => this.startGroupWatch(p),
+    stopGroupWatch: async (p) => {
+      const w = this.groupWatch;
+      if (!w || w.watchId !== p.watchId)
+        throw new PagescopeError(
+          `There is no group watch ${p.watchId} on this connection (it may have ended).`,
+          'unknown-session',
+        );
+      this.groupWatch = null;
+      await w.stop();
+      return {};
+    },
   };
+
+  /**
+   * Starts this connection's group watch (group-watch-host.ts), stopping its earlier one first.
+   * Ticks and the end go to the sink as groupTick and groupWatchEnded events; the watch counts as a
+   * session against the host-wide cap. A start overtaken
+   * by a newer one, or by the connection closing, is stopped and answered 'cancelled'.
+   */
+  private async startGroupWatch(p: Params<'watchGroup'>): Promise<unknown> {
+    const spec = hostGroupSpec(p.group);
+    const watchId = this.service.allocateSessionId();
+    const mine = ++this.groupWatchStarting;
+    const old = this.groupWatch;
+    this.groupWatch = null;
+    await old?.stop();
+    // A watch holds a thread and every member's watcher: it takes a host-wide session slot,
+    // given back when its thread has gone (whatever ended it).
+    this.service.reserveSlot();
+    const { watch, start } = await HostGroupWatch.start(
+      spec,
+      { watchId, intervalMs: p.intervalMs, onGone: () => this.service.releaseSlot() },
+      {
+        tick: (tick) => this.sink.event({ event: 'groupTick', watchId, tick }),
+        ended: (reason) => {
+          if (this.groupWatch?.watchId === watchId) this.groupWatch = null;
+          this.sink.event({ event: 'groupWatchEnded', watchId, reason });
+        },
+      },
+    );
+    if (this.closed || mine !== this.groupWatchStarting) {
+      await watch.stop();
+      throw new PagescopeError(
+        this.closed ? 'This connection is closed.' : 'A newer group watch replaced this one.',
+        this.closed ? 'closed' : 'cancelled',
+      );
+    }
+    this.groupWatch = watch;
+    return start;
+  }
 
   /** The desk's handlers, looked up when called (the desk is made in the constructor). */
   private recordingHandlers(): Record<string, AnyHandler> {
@@ -388,8 +442,14 @@ export class HostConnection {
     this.closed = true;
     this.groupScan?.abort('the window closed');
     this.desk.closeAll();
+    const watch = this.groupWatch;
+    this.groupWatch = null;
+    this.groupWatchStarting++; // a start under way is stopped when it answers
     const all = [...this.sessions.values()];
-    await Promise.all(all.map((s) => this.forgetSession(s.sessionId, () => s.close())));
+    await Promise.all([
+      watch?.stop(),
+      ...all.map((s) => this.forgetSession(s.sessionId, () => s.close())),
+    ]);
     this.service.forget(this);
   }
 }

@@ -5,8 +5,9 @@
  * each member with its resident and swapped pages, and each shared object once, with its label,
  * its figures (each saying which source it came from) and every member's share.
  *
- * There is no group session: the UI asks again while its group view is open (a scan is one
- * reading, members that start and exit show up on the next one). Figures are pages; pageSize
+ * A scan is one reading: the UI asks again while its group view is open (members that start
+ * and exit show up on the next one). Written pages come from a group write watch (watchGroup,
+ * below), tick by tick. Figures are pages; pageSize
  * says how big one is. Bad input (a pid that is not running, a cgroup outside the cgroup
  * hierarchies) is answered with one sentence by the host, never a partial scan.
  */
@@ -23,6 +24,7 @@ export const GROUP_MAX_CGROUPS = 1000;
 
 const count = z.number().int().min(0);
 const text = z.string().max(4096);
+const pidName = z.object({ pid: count, name: text });
 
 export const groupSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tree'), root: pidSchema }).strict(),
@@ -53,11 +55,6 @@ export const groupMemberSchema = z.object({
   swapped: count,
   /** Present pages outside shared mappings: its own. */
   privateResident: count,
-  /**
-   * Pages it wrote since the group was watched: absent until group watching exists (then the
-   * group view shows a "Written" column).
-   */
-  written: count.optional(),
 });
 export type GroupMemberInfo = z.infer<typeof groupMemberSchema>;
 
@@ -142,10 +139,138 @@ export const groupMethods = {
   },
 } as const;
 
+/** A group watch's tick interval, ms (the UI's choice; 500 like `pagescope watch --tree`). */
+export const GROUP_WATCH_MIN_INTERVAL_MS = 100;
+export const GROUP_WATCH_MAX_INTERVAL_MS = 10_000;
+/** Written ranges sent per object per tick (the pages are counted over all of them). */
+export const GROUP_WATCH_MAX_RANGES = 64;
+
+/**
+ * Watching a group's writes (issue 24): `watchGroup` starts core/watch/group-watch.ts's
+ * GroupWatch in the host's group thread (one per connection: a newer one stops the older), the
+ * host sends one `groupTick` event per tick, and `stopGroupWatch` (or the connection closing, or
+ * the host ending) closes it: every member is released as it was. `groupWatchEnded` says when it
+ * ended by itself (every member exited, a failure), in one sentence.
+ */
+export const groupWatchIdSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 31);
+
+const why = pidName.extend({ why: text });
+
+export const groupWatchStartSchema = z.object({
+  watchId: groupWatchIdSchema,
+  /** "tree of pid 1234". */
+  describe: text,
+  /** What is watched in each member ("the writable mappings"). */
+  watching: text,
+  intervalMs: z.number().int().min(1),
+  pageSize: z.number().int().min(1),
+  members: z.array(pidName.extend({ ppid: count, watchedPages: count })).max(GROUP_MAX_MEMBERS),
+  /** Members that could not be watched, each with the reason in one sentence. */
+  failed: z.array(why).max(GROUP_MAX_MEMBERS),
+});
+export type GroupWatchStart = z.infer<typeof groupWatchStartSchema>;
+
+export const groupWatchTickSchema = z.object({
+  /** 1, 2, ... */
+  tick: z.number().int().min(1),
+  /** ms since the watch started. */
+  t: z.number().min(0),
+  /** Every member counted every write (no sampling); else the counts are what was seen. */
+  exact: z.boolean(),
+  /** ESTIMATED share of the members' CPU time spent on write faults, percent; null: unknown. */
+  estOverheadPct: z.number().min(0).nullable(),
+  /** Members' own pages plus each object's union once, this tick. */
+  writtenOnce: count,
+  /** The members' written pages summed (a shared page in each member that wrote it). */
+  writtenSum: count,
+  members: z
+    .array(
+      pidName.extend({
+        /** Pages it wrote this tick (seen: with sampling, `writtenEst` estimates them all). */
+        writtenPages: count,
+        /** Its pages written in all ticks so far, added up (a page rewritten counts again). */
+        writtenTotal: count,
+        privatePages: count,
+        sharedPages: count,
+        exact: z.boolean(),
+        /** ESTIMATED pages written, when sampled (exact: equals writtenPages). */
+        writtenEst: z.number().min(0),
+      }),
+    )
+    .max(GROUP_MAX_MEMBERS),
+  objects: z
+    .array(
+      z.object({
+        key: text,
+        kind: text,
+        label: text,
+        identity: text,
+        /** Object pages written this tick: the union of the members' writes, each page once. */
+        writtenPages: count,
+        /** Distinct object pages written since the watch started (each page once). */
+        writtenSoFar: count,
+        /** The first GROUP_WATCH_MAX_RANGES of this tick's written ranges, [first, end). */
+        ranges: z.array(z.tuple([count, count])).max(GROUP_WATCH_MAX_RANGES),
+        /** Each member that wrote it this tick: its pages and proportional share (1/k a page). */
+        shares: z
+          .array(z.object({ pid: count, pages: count, share: z.number().min(0) }))
+          .max(GROUP_MAX_MEMBERS),
+        /** Each member's pages and share of it, every tick's added up since the start. */
+        sharesSoFar: z
+          .array(z.object({ pid: count, pages: count, share: z.number().min(0) }))
+          .max(GROUP_MAX_MEMBERS),
+      }),
+    )
+    .max(GROUP_MAX_OBJECTS),
+  moreObjects: count,
+  joined: z.array(pidName).max(GROUP_MAX_MEMBERS),
+  execd: z.array(pidName).max(GROUP_MAX_MEMBERS),
+  left: z.array(pidName).max(GROUP_MAX_MEMBERS),
+  /** Members that could not be watched (new this tick), with why. */
+  failed: z.array(why).max(GROUP_MAX_MEMBERS),
+  /** Members whose watch ended this tick (exit, exec), with why. */
+  ended: z.array(why).max(GROUP_MAX_MEMBERS),
+});
+export type GroupWatchTick = z.infer<typeof groupWatchTickSchema>;
+
+export const groupWatchEventSchemas = [
+  z.object({
+    event: z.literal('groupTick'),
+    watchId: groupWatchIdSchema,
+    tick: groupWatchTickSchema,
+  }),
+  z.object({ event: z.literal('groupWatchEnded'), watchId: groupWatchIdSchema, reason: text }),
+] as const;
+
+export const groupWatchMethods = {
+  /** Starts watching a group's writes (stopping this connection's earlier group watch). */
+  watchGroup: {
+    params: z
+      .object({
+        group: groupSpecSchema,
+        intervalMs: z
+          .number()
+          .int()
+          .min(GROUP_WATCH_MIN_INTERVAL_MS)
+          .max(GROUP_WATCH_MAX_INTERVAL_MS)
+          .optional(),
+      })
+      .strict(),
+    result: groupWatchStartSchema,
+  },
+  /** Stops it: every member released as it was before. */
+  stopGroupWatch: {
+    params: z.object({ watchId: groupWatchIdSchema }).strict(),
+    result: z.object({}).strict(),
+  },
+} as const;
+
 /** Ticks of a group recording the UI is sent (the first ones; `moreTicks` counts the rest). */
 export const GROUP_RECORDING_MAX_TICKS = 10_000;
-
-const pidName = z.object({ pid: count, name: text });
 
 /** One tick of a group recording (core/record/group-recording.ts's GroupTickRecord). */
 export const groupRecordingTickSchema = z.object({

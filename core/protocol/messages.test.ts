@@ -59,7 +59,9 @@ describe('inferred types', () => {
   it('keep unions and optional fields', () => {
     expectTypeOf<VmaInfo['watched']>().toEqualTypeOf<'no' | 'yes' | 'partial' | 'refused'>();
     expectTypeOf<VmaInfo['label']>().toEqualTypeOf<string | undefined>();
-    expectTypeOf<HostEvent['event']>().toEqualTypeOf<'sessionEnded' | 'vmas' | 'warning' | 'who'>();
+    expectTypeOf<HostEvent['event']>().toEqualTypeOf<
+      'sessionEnded' | 'vmas' | 'warning' | 'who' | 'groupTick' | 'groupWatchEnded'
+    >();
     expectTypeOf<Method>().toEqualTypeOf<
       | 'hello'
       | 'listProcesses'
@@ -80,6 +82,8 @@ describe('inferred types', () => {
       | 'setWho'
       | 'listCgroups'
       | 'scanGroup'
+      | 'watchGroup'
+      | 'stopGroupWatch'
     >();
     expectTypeOf<Params<'attach'>>().toEqualTypeOf<{ pid: number; force?: boolean | undefined }>();
     expectTypeOf<Result<'attach'>['launched']>().toEqualTypeOf<boolean>();

@@ -30,7 +30,7 @@ import {
   MIN_INTERVAL_MS,
 } from './constants.ts';
 import { ERROR_CODE_LIST } from './errors.ts';
-import { groupMethods } from './group.ts';
+import { groupMethods, groupWatchEventSchemas, groupWatchMethods } from './group.ts';
 import { recordingMethods } from './recording.ts';
 import { whoEventSchema, whoMethods } from './who.ts';
 import {
@@ -148,6 +148,7 @@ export const methods = {
   ...whoMethods,
   /** Groups (process trees, cgroups): group.ts. */
   ...groupMethods,
+  ...groupWatchMethods,
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 
 export type Method = keyof typeof methods;
@@ -201,5 +202,6 @@ export const hostEventSchema = z.discriminatedUnion('event', [
   }),
   z.object({ event: z.literal('warning'), sessionId: z.number(), message: z.string() }),
   whoEventSchema,
+  ...groupWatchEventSchemas,
 ]);
 export type HostEvent = z.infer<typeof hostEventSchema>;

@@ -9,6 +9,7 @@ import type { HostEvent, SessionInfo } from '../../core/protocol/messages.ts';
 import { vmaName } from '../../core/protocol/vma-name.ts';
 import { superviseLink } from './connection.ts';
 import { demoSpan } from './demo.ts';
+import { onGroupWatchEvent } from './group/actions.ts';
 import { handleWhoEvent } from './who/actions.ts';
 import { explain } from './explain.ts';
 import { frameHub } from './frames.ts';
@@ -76,6 +77,10 @@ function linkLost(): void {
 const pendingVmas = new Map<number, Extract<HostEvent, { event: 'vmas' }>>();
 
 function onEvent(ev: HostEvent): void {
+  if (ev.event === 'groupTick' || ev.event === 'groupWatchEnded') {
+    onGroupWatchEvent(ev); // a group's, not a session's
+    return;
+  }
   const s = useApp.getState();
   if (ev.event === 'vmas' && (!s.session || ev.sessionId !== s.session.sessionId)) {
     pendingVmas.set(ev.sessionId, ev);

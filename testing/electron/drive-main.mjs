@@ -12,6 +12,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { until } = await import('../wait.ts');
+const { tracesLeft } = await import('../traces.ts');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -63,6 +64,32 @@ try {
     params: { group: { kind: 'cgroup', path: '/etc' } },
   });
   out.groupGarbage = await h(ours, { id: 13, method: 'scanGroup', params: { group: 'all' } });
+  // A group write watch through the same channel: validated, its ticks sent as events, and
+  // Stop leaves the target as it was (before the attach below watches it alone).
+  const watch = await h(ours, {
+    id: 14,
+    method: 'watchGroup',
+    params: { ...tree, intervalMs: 200 },
+  });
+  out.groupWatch = watch.ok ? { members: watch.result.members.map((m) => m.pid) } : watch;
+  out.groupWatchForeign = await h(foreign, { id: 15, method: 'watchGroup', params: tree });
+  out.groupWatchGarbage = await h(ours, {
+    id: 16,
+    method: 'watchGroup',
+    params: { ...tree, intervalMs: 'fast' },
+  });
+  out.stopGarbage = await h(ours, { id: 17, method: 'stopGroupWatch', params: { watchId: -1 } });
+  if (watch.ok) {
+    await until('a groupTick event', () =>
+      F.sent.some(([c, e]) => c === 'pagescope:event' && e.event === 'groupTick'),
+    );
+    out.groupStop = await h(ours, {
+      id: 18,
+      method: 'stopGroupWatch',
+      params: { watchId: watch.result.watchId },
+    });
+    out.groupTraces = tracesLeft(Number(process.argv[2]));
+  }
   const attach = await h(ours, {
     id: 4,
     method: 'attach',

@@ -19,8 +19,16 @@ import {
   replayObjectRows,
   replaySummary,
   tickText,
+  type ReplayObjectRow,
 } from './replay-rows.ts';
+import { SharedObjectsTable, SharesList, type ObjectColumn } from './SharedObjectsTable.tsx';
 import { useGroup } from './store.ts';
+
+const REPLAY_OBJECT_COLUMNS: ReadonlyArray<ObjectColumn<ReplayObjectRow>> = [
+  { header: 'Written in this tick', cell: (o) => o.writtenText },
+  { header: 'Written up to this tick', cell: (o) => o.soFarText },
+  { header: 'Each member’s share', cell: (o) => <SharesList shares={o.shares} /> },
+];
 
 function close(): void {
   closeGroup();
@@ -139,45 +147,12 @@ export function GroupReplay() {
           ))}
         </tbody>
       </table>
-      <table className="data-table group-objects" data-testid="group-objects">
-        <caption>Shared objects written in this tick, each once</caption>
-        <thead>
-          <tr>
-            <th scope="col">Object</th>
-            <th scope="col">Written in this tick</th>
-            <th scope="col">Written up to this tick</th>
-            <th scope="col">Each member’s share</th>
-          </tr>
-        </thead>
-        <tbody>
-          {objects.map((o) => (
-            <tr key={o.key} data-object={o.label}>
-              <th scope="row">
-                {o.label}
-                <span className="muted small"> ({o.what})</span>
-              </th>
-              <td>{o.writtenText}</td>
-              <td>{o.soFarText}</td>
-              <td>
-                <ul className="group-shares">
-                  {o.shares.map((s) => (
-                    <li key={s.pid} data-pid={s.pid}>
-                      {s.text}
-                    </li>
-                  ))}
-                </ul>
-              </td>
-            </tr>
-          ))}
-          {objects.length === 0 && (
-            <tr>
-              <td colSpan={4} className="muted">
-                No shared object was written in this tick.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+      <SharedObjectsTable
+        caption="Shared objects written in this tick, each once"
+        columns={REPLAY_OBJECT_COLUMNS}
+        rows={objects}
+        empty="No shared object was written in this tick."
+      />
       <p className="muted small">
         Written pages of an object are the union of every member’s writes (a page two members wrote
         counts once); a member’s share counts a page k members wrote as 1/k, so the shares add up to

@@ -3,7 +3,6 @@ import { expect, it } from 'vitest';
 import type { GroupScanInfo } from '../../../core/protocol/messages.ts';
 import {
   groupTitle,
-  hasWritten,
   memberRows,
   objectRows,
   pagesText,
@@ -124,13 +123,9 @@ it('says exact numbers exactly', () => {
   expect(summaryText(scan())).toContain('counted once: 264 pages (1,056 KiB)');
 });
 
-it('names the group, shows a Written column only when members carry it, refreshes gently', () => {
+it('names the group and refreshes gently', () => {
   expect(groupTitle({ kind: 'tree', root: 10 })).toBe('Tree of pid 10');
   expect(groupTitle({ kind: 'cgroup', path: '/sys/fs/cgroup/a' })).toBe('Cgroup /sys/fs/cgroup/a');
-  expect(hasWritten(scan())).toBe(false);
-  const s = scan();
-  s.members[0].written = 5;
-  expect(hasWritten(s)).toBe(true);
   expect(refreshDelay(10)).toBe(2000);
   expect(refreshDelay(1000)).toBe(5000);
   expect(refreshDelay(60_000)).toBe(30_000);

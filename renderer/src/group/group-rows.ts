@@ -58,14 +58,6 @@ export function memberRows(scan: GroupScanInfo): MemberRow[] {
   return processTree(scan.members).map((r) => ({ member: r.process, depth: r.depth }));
 }
 
-/**
- * Whether the members carry written pages (group watching, not built yet): the view shows its
- * "Written" column only then.
- */
-export function hasWritten(scan: GroupScanInfo): boolean {
-  return scan.members.some((m) => m.written !== undefined);
-}
-
 export interface ShareRow {
   pid: number;
   name: string;

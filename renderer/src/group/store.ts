@@ -2,7 +2,8 @@
  * The group view's state (zustand): which group is open, its latest scan, why the last one
  * failed, and the picker's cgroups and "pick whole trees" choice. Apart from the app store so a
  * refresh of the group never re-renders the rest. A group recording opened for replay lives here
- * too (`replay`): the same view, stepping through the recording's ticks instead of scanning.
+ * too (`replay`): the same view, stepping through the recording's ticks instead of scanning; and
+ * the live view's write watch (`watch`, watch-rows.ts).
  */
 import { create } from 'zustand';
 import type {
@@ -11,6 +12,7 @@ import type {
   GroupScanInfo,
   GroupSpecParams,
 } from '../../../core/protocol/messages.ts';
+import type { GroupWatchView } from './watch-rows.ts';
 
 export interface GroupState {
   /** The open group, or null (no group view). */
@@ -27,6 +29,8 @@ export interface GroupState {
   cgroupsError: string | null;
   /** A group recording opened for replay (no spec, no scans), and the tick shown. */
   replay: { info: GroupRecordingInfo; index: number } | null;
+  /** The group's write watch ("Watch writes"), or null. */
+  watch: GroupWatchView | null;
   /** The process list's Enter opens the process's tree as a group instead of attaching. */
   pickTree: boolean;
 }
@@ -38,6 +42,7 @@ export const initialGroupState = (): Omit<GroupState, 'cgroups' | 'cgroupsError'
   scannedAt: null,
   scanning: false,
   replay: null,
+  watch: null,
 });
 
 export const useGroup = create<GroupState>(() => ({
