@@ -9,6 +9,8 @@
  * for all of them, the descriptors taken from the socket in the order of the reports.
  */
 import { spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
+import module from 'node:module';
+import path from 'node:path';
 import { PagescopeError } from '../kernel/errors.ts';
 import { closeSocket, receiveFd, socketPair } from '../kernel/fd-passing.ts';
 import { isErrorCode } from '../protocol/errors.ts';
@@ -70,6 +72,17 @@ export const BATCH_MAX = 32;
 
 const hex = (a: bigint): string => `0x${a.toString(16)}`;
 
+/**
+ * The CLI's compile cache (bin/compile-cache.mjs) for the helper too: its start is most of an
+ * attach's time on a loaded machine, and half of that is compiling its bundle. Node names the
+ * cache by a folder of its own under the one given (version, flags, uid): the helper, started
+ * with other flags, gets a folder of its own beside the CLI's.
+ */
+function helperCompileCache(): { NODE_COMPILE_CACHE?: string } {
+  const dir = (module as { getCompileCacheDir?: () => string | undefined }).getCompileCacheDir?.();
+  return dir && !process.env.NODE_COMPILE_CACHE ? { NODE_COMPILE_CACHE: path.dirname(dir) } : {};
+}
+
 /** Runs the helper on `arg`; each ok report's descriptor is taken from the socket in order. */
 function runHelper(
   arg: unknown,
@@ -85,7 +98,7 @@ function runHelper(
       encoding: 'utf8',
       timeout: HELPER_TIMEOUT_MS,
       // Under Electron, execPath is the Electron binary: run it as plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...process.env, ...helperCompileCache(), ELECTRON_RUN_AS_NODE: '1' },
     };
     // --no-lazy: every function is compiled when loaded, not on its first call inside the window.
     const helper = entryCommand('watch/attach-helper');
