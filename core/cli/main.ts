@@ -103,8 +103,14 @@ export function buildProgram(): Command {
     )
     .option('--who-period <n>', 'with --who: sample one write fault in N (default 1: every one)')
     .action(async (command: string[], opts) => {
+      // Attach by pid: the attach helper starts now, its Node start beside ours (issue 24).
+      const single = !command.length && !(opts.tree || opts.cgroup || opts.pids || opts.shared);
+      const helper =
+        single && opts.pid !== undefined ? await import('../watch/remote-attach.ts') : null;
+      helper?.prestartHelper();
       const group = await import('./commands/watch-group.ts');
       if (group.namesGroup(opts) || opts.shared) {
+        helper?.discardPrestartedHelper();
         program.setOptionValue('exit', await group.groupWatchCommand(command, opts));
         return;
       }
