@@ -8,9 +8,10 @@
 // entry replaced, never run from a stale one; an entry is written whole (a temporary file renamed)
 // at exit, so CLIs started at once share the folder. Any failure (unwritable, full, missing) only
 // means no cache. The folder is the user's own: $XDG_CACHE_HOME/pagescope/compile-cache or
-// ~/.cache/pagescope/compile-cache, else $TMPDIR/pagescope-compile-cache-UID; used only when it is
-// a real folder owned by this user that nobody else may write (cached code is run as is: another
-// user's files must never get in). NODE_DISABLE_COMPILE_CACHE=1 turns it off; NODE_COMPILE_CACHE
+// ~/.cache/pagescope/compile-cache, used only when it is a real folder owned by this user that
+// nobody else may write (cached code is run as is: another user's files must never get in); with
+// no such folder (a user without a writable home) there is no cache, and nothing is left in
+// $TMPDIR either. NODE_DISABLE_COMPILE_CACHE=1 turns it off; NODE_COMPILE_CACHE
 // =DIR (Node's own) wins over this choice.
 import fs from 'node:fs';
 import module from 'node:module';
@@ -36,8 +37,7 @@ export function compileCacheDir(env = process.env) {
     const dir = path.join(base, 'pagescope', 'compile-cache');
     if (ownFolder(path.dirname(dir)) && ownFolder(dir)) return dir;
   }
-  const tmp = path.join(os.tmpdir(), `pagescope-compile-cache-${process.getuid?.() ?? 'x'}`);
-  return ownFolder(tmp) ? tmp : null;
+  return null;
 }
 
 /** Turns the compile cache on for the modules loaded from now on; never throws. */
