@@ -72,6 +72,7 @@ const UNIT = [
 // host's event loop stalls no more than it says while a group scan runs).
 const PARALLEL = [
   'testing/c-build.test.ts',
+  'bin/compile-cache.test.ts',
   'core/cli/cli-edges.test.ts',
   'core/cli/cli.test.ts',
   'core/cli/commands/watch.test.ts',
@@ -152,6 +153,7 @@ const ALL = [
   'bench/**/*.test.ts',
   'scripts/**/*.test.ts',
   'testing/**/*.test.ts',
+  'bin/**/*.test.ts',
 ];
 
 // Timeouts: a quiet machine's, given to testing/scaled-timeouts.ts (a setup file), which sets

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // The `pagescope` command: the bundled CLI (dist/cli.mjs, made by `npm install` / `npm run build`;
-// shipped built in the npm package). No TypeScript at run time.
+// shipped built in the npm package). No TypeScript at run time. The compile cache first: every
+// module loaded after it is compiled from V8's cache of the last run (bin/compile-cache.mjs).
+import { enableCompileCache } from './compile-cache.mjs';
+
+enableCompileCache();
 try {
   await import('../dist/cli.mjs');
 } catch (err) {

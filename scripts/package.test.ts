@@ -95,6 +95,7 @@ describe('the npm package, installed into an empty folder', () => {
   it('holds the bundles and the UI, and no TypeScript, tests or sources', () => {
     for (const f of [
       'bin/pagescope.mjs',
+      'bin/compile-cache.mjs',
       'dist/cli.mjs',
       'dist/session/worker.mjs',
       'dist/demo/workload.mjs',

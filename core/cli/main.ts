@@ -103,11 +103,21 @@ export function buildProgram(): Command {
     )
     .option('--who-period <n>', 'with --who: sample one write fault in N (default 1: every one)')
     .action(async (command: string[], opts) => {
-      const group = await import('./commands/watch-group.ts');
-      if (group.namesGroup(opts) || opts.shared) {
+      // A group (watch-group.ts namesGroup, or --shared): its own command and chunks.
+      if (
+        opts.tree !== undefined ||
+        opts.cgroup !== undefined ||
+        opts.pids !== undefined ||
+        opts.shared
+      ) {
+        const group = await import('./commands/watch-group.ts');
         program.setOptionValue('exit', await group.groupWatchCommand(command, opts));
         return;
       }
+      // Attach by pid: the attach helper starts now, its Node start beside ours (issue 24), and
+      // the group's chunks (the scanner, the group watch) are not loaded.
+      if (opts.pid !== undefined && !command.length)
+        (await import('../watch/remote-attach.ts')).prestartHelper();
       const { watchCommand } = await import('./commands/watch.ts');
       program.setOptionValue('exit', await watchCommand(command, opts));
     });

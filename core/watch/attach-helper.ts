@@ -16,7 +16,8 @@
  * Only SIGKILL sent to this helper itself, by pid, inside that window remains; README says so.
  *
  * Protocol (core/watch/remote-attach.ts is the other side): the last argument is JSON {pid, tid,
- * insn};
+ * insn}, or `-` for the same JSON on stdin (a helper started ahead, while pagescope still loads
+ * and looks at the target: it has made itself safe before it reads);
  * fd 3 is a Unix socket. The descriptor is sent over fd 3 with SCM_RIGHTS (it stays alive in
  * the socket after we exit; if pagescope is gone, it is freed with the socket and the target,
  * which keeps no descriptor of its own, is as before). One JSON line on stdout says how it went.
@@ -90,8 +91,12 @@ function run(): HelperReport | HelperBatchReport {
   } catch {
     // not root: the default score of a small process
   }
-  const arg = JSON.parse(process.argv[process.argv.length - 1] ?? '{}') as
-    HelperTarget | { batch: HelperTarget[] };
+  // '-': started ahead of the attach (remote-attach.ts prestartHelper), the targets come on
+  // stdin once pagescope knows them; EOF without them (pagescope gone or done) ends it untouched.
+  const last = process.argv[process.argv.length - 1] ?? '{}';
+  const text = last === '-' ? fs.readFileSync(0, 'utf8') : last;
+  if (!text.trim()) process.exit(0);
+  const arg = JSON.parse(text) as HelperTarget | { batch: HelperTarget[] };
   if ('batch' in arg) return { batch: arg.batch.map(attachOne) };
   return attachOne(arg);
 }

@@ -4,13 +4,14 @@
  * members took 8 starts), each member's attach on its own: one that cannot be attached (gone,
  * a kernel thread) is an error for that member only and the others are watched, their writes
  * counted; every target keeps nothing of us after close. The helper runs are counted by
- * watching node:child_process's spawnSync (the real one runs).
+ * watching node:child_process's spawn (the real one runs).
  */
 import type * as childProcess from 'node:child_process';
 import { expect, it, vi } from 'vitest';
 import { RegionList } from '../scan/region-list.ts';
 import { startGroupTree } from '../../testing/group-tree.ts';
 import { tracesLeft } from '../../testing/traces.ts';
+import { until } from '../../testing/wait.ts';
 import {
   cleanupAfterEach,
   pagesOf,
@@ -21,19 +22,30 @@ import { isSharedMapping } from '../proc/shared-objects.ts';
 import fs from 'node:fs';
 import { closeRawFd } from '../kernel/ptrace.ts';
 import { GroupWatch } from './group-watch.ts';
-import { attachManyThroughHelper, BATCH_MAX } from './remote-attach.ts';
+import {
+  attachManyThroughHelper,
+  BATCH_MAX,
+  discardPrestartedHelper,
+  prestartHelper,
+} from './remote-attach.ts';
 import { syscallSite } from './syscall-site.ts';
 import { WriteWatcher } from './watcher.ts';
 
 const helperRuns: number[] = [];
+const helperPids: number[] = [];
 vi.mock('node:child_process', async (importOriginal) => {
   const real = await importOriginal<typeof childProcess>();
   return {
     ...real,
-    spawnSync: ((...args: Parameters<typeof real.spawnSync>) => {
-      if ((args[1] ?? []).some((a) => String(a).includes('attach-helper'))) helperRuns.push(1);
-      return real.spawnSync(...args);
-    }) as typeof real.spawnSync,
+    spawn: ((...args: Parameters<typeof real.spawn>) => {
+      const argv = Array.isArray(args[1]) ? args[1] : [];
+      const c = real.spawn(...args);
+      if (argv.some((a) => String(a).includes('attach-helper'))) {
+        helperRuns.push(1);
+        if (c.pid) helperPids.push(c.pid);
+      }
+      return c;
+    }) as typeof real.spawn,
   };
 });
 
@@ -126,4 +138,55 @@ it('more targets than one run takes: a run per BATCH_MAX, every descriptor hande
   }
   expect(tracesLeft(a.pid)).toEqual([]);
   expect(await a.send('w 1')).toMatch(/^ok/);
+});
+
+/** Whether `pid` is still a process (not yet reaped, and not a zombie). */
+function running(pid: number): boolean {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+it("a helper started ahead (the CLI's watch --pid) is the one the attach uses: one start", async () => {
+  const a = track(await startPyTarget(8));
+  helperRuns.length = 0;
+  helperPids.length = 0;
+  prestartHelper();
+  expect(helperRuns).toHaveLength(1);
+  const w = WriteWatcher.attach(a.pid);
+  defer(() => w.close());
+  expect(helperRuns, 'helper starts: the prestarted one only').toHaveLength(1);
+  expect(w.arm([targetRange(a)])).toEqual([expect.objectContaining({ status: 'watched' })]);
+  await a.send('w 3');
+  const out = new RegionList();
+  w.tick(out);
+  expect(pagesOf(out, a.startPage)).toEqual([3]);
+  w.close();
+  expect(tracesLeft(a.pid)).toEqual([]);
+  await until(
+    () => `the used helper ${helperPids[0]} to exit`,
+    () => !running(helperPids[0]),
+  );
+});
+
+it('a helper started ahead and never used ends at EOF, touching nothing', async () => {
+  const a = track(await startPyTarget(8));
+  helperRuns.length = 0;
+  helperPids.length = 0;
+  prestartHelper();
+  expect(helperPids).toHaveLength(1);
+  discardPrestartedHelper();
+  await until(
+    () => `the unused helper ${helperPids[0]} to exit`,
+    () => !running(helperPids[0]),
+  );
+  expect(tracesLeft(a.pid)).toEqual([]);
+  expect(await a.send('w 1')).toMatch(/^ok/);
+  // The next attach starts a helper of its own.
+  const w = WriteWatcher.attach(a.pid);
+  defer(() => w.close());
+  expect(helperRuns).toHaveLength(2);
 });

@@ -1,15 +1,22 @@
 /**
  * Attach by pid through the attach helper (attach-helper.ts): pagescope's side.
  *
- * Everything slow is done here before the helper starts (the `syscall` instruction is found,
- * the caller has opened pagemap and mem). The helper is run to completion with spawnSync, in
- * its own session; it sends the userfaultfd over a socketpair and exits; we take the
- * descriptor from our end of the socket. The call is synchronous like the rest of an attach.
+ * Everything slow is done here before the helper is given its target (the `syscall` instruction
+ * is found, the caller has opened pagemap and mem). The helper starts in its own session, makes
+ * itself safe and reads its target from stdin; it sends the userfaultfd over a socketpair, writes
+ * its report and exits; we wait for that EOF (blocking: the call is synchronous like the rest of
+ * an attach) and take the descriptor from our end of the socket. The CLI's `watch --pid` starts
+ * the helper ahead (prestartHelper), so that its Node start, most of an attach's time on a loaded
+ * machine, overlaps pagescope's own start instead of following it (issue 24).
  * A group's new members go through one helper run (attachManyThroughHelper): one process start
  * for all of them, the descriptors taken from the socket in the order of the reports.
  */
-import { spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
-import { PagescopeError } from '../kernel/errors.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import module from 'node:module';
+import path from 'node:path';
+import { KernelError, PagescopeError } from '../kernel/errors.ts';
+import { addressOf, errno, O_CLOEXEC, syscall } from '../kernel/libc.ts';
 import { closeSocket, receiveFd, socketPair } from '../kernel/fd-passing.ts';
 import { isErrorCode } from '../protocol/errors.ts';
 import { entryCommand } from '../runtime/entry.ts';
@@ -18,6 +25,11 @@ import type { HelperBatchReport, HelperReport } from './attach-helper.ts';
 
 /** Only for a helper that never answers; it gives up on a thread that will not stop in 5 s. */
 const HELPER_TIMEOUT_MS = 60_000;
+
+const SYS_POLL = 7;
+const SYS_PIPE2 = 293;
+const POLLIN = 1;
+const EINTR = 4;
 
 /** Our descriptor of a userfaultfd made inside `pid`, and how long its thread `tid` was held. */
 export function attachThroughHelper(
@@ -70,45 +82,157 @@ export const BATCH_MAX = 32;
 
 const hex = (a: bigint): string => `0x${a.toString(16)}`;
 
+/**
+ * The CLI's compile cache (bin/compile-cache.mjs) for the helper too: its start is most of an
+ * attach's time on a loaded machine, and half of that is compiling its bundle. Node names the
+ * cache by a folder of its own under the one given (version, flags, uid): the helper, started
+ * with other flags, gets a folder of its own beside the CLI's.
+ */
+function helperCompileCache(): { NODE_COMPILE_CACHE?: string } {
+  const dir = (module as { getCompileCacheDir?: () => string | undefined }).getCompileCacheDir?.();
+  return dir && !process.env.NODE_COMPILE_CACHE ? { NODE_COMPILE_CACHE: path.dirname(dir) } : {};
+}
+
+/** A helper process started and waiting for its targets on stdin (its argument is `-`). */
+interface StartedHelper {
+  child: ChildProcess;
+  /** Our ends: its stdin, its stdout and stderr (one pipe), the socket the descriptors come by. */
+  input: number;
+  output: number;
+  ours: number;
+}
+
+let prestarted: StartedHelper | null = null;
+
+/**
+ * Starts an attach helper now, for the next attach by pid in this process (the CLI's `watch
+ * --pid`): its Node start (most of an attach's time on a loaded machine) runs while pagescope
+ * loads, checks the target and calibrates, instead of after. It waits for its targets on stdin,
+ * having made itself safe first (attach-helper.ts); one never used ends at EOF (at our exit, or
+ * discardPrestartedHelper), having touched nothing. Never throws: a helper that cannot start now
+ * is started at the attach as usual.
+ */
+export function prestartHelper(): void {
+  try {
+    prestarted ??= startHelper();
+  } catch {
+    prestarted = null;
+  }
+}
+
+/** Ends a prestarted helper that will not be used (it exits at EOF, touching nothing). */
+export function discardPrestartedHelper(): void {
+  const h = prestarted;
+  prestarted = null;
+  if (h) for (const fd of [h.input, h.output, h.ours]) closeRawFd(fd);
+}
+
+function startHelper(): StartedHelper {
+  const [ours, theirs] = socketPair();
+  const fds = [theirs];
+  try {
+    const [inRead, inWrite] = pipe();
+    fds.push(inRead, inWrite);
+    const [outRead, outWrite] = pipe();
+    fds.push(outRead, outWrite);
+    // --no-lazy: every function is compiled when loaded, not on its first call inside the window.
+    const helper = entryCommand('watch/attach-helper');
+    const child = spawn(helper.command, ['--no-lazy', ...helper.args, '-'], {
+      stdio: [inRead, outWrite, outWrite, theirs],
+      // Own session and process group from the start.
+      detached: true,
+      // Under Electron, execPath is the Electron binary: run it as plain Node.
+      env: { ...process.env, ...helperCompileCache(), ELECTRON_RUN_AS_NODE: '1' },
+    });
+    // A helper that could not start reads as one that ended without a report (EOF at once).
+    child.on('error', () => {});
+    child.unref();
+    for (const fd of [theirs, inRead, outWrite]) closeRawFd(fd); // the helper's copies are its own
+    return { child, input: inWrite, output: outRead, ours };
+  } catch (err) {
+    for (const fd of fds) closeRawFd(fd);
+    closeSocket(ours);
+    throw err;
+  }
+}
+
+/** pipe2(O_CLOEXEC): [read end, write end]. */
+function pipe(): [number, number] {
+  const fds = new Int32Array(new ArrayBuffer(128), 0, 2);
+  if (syscall(SYS_PIPE2, addressOf(fds), O_CLOEXEC) < 0) throw KernelError.fromErrno('pipe2');
+  return [fds[0], fds[1]];
+}
+
+/**
+ * Everything the helper writes (stdout and stderr), up to its EOF (it exited), waiting at most
+ * `timeoutMs`; null when it did not end in time. Blocking, like the rest of an attach.
+ */
+function readToEnd(fd: number, timeoutMs: number): string | null {
+  const deadline = performance.now() + timeoutMs;
+  const pollfd = new Int32Array(new ArrayBuffer(128), 0, 2);
+  const buf = Buffer.alloc(4096);
+  let text = '';
+  for (;;) {
+    const left = Math.ceil(deadline - performance.now());
+    if (left <= 0) return null;
+    pollfd[0] = fd;
+    pollfd[1] = POLLIN; // events (short) = POLLIN, revents (short) = 0
+    const ready = syscall(SYS_POLL, addressOf(pollfd), 1, left);
+    if (ready < 0) {
+      if (errno() === EINTR) continue;
+      throw KernelError.fromErrno('poll');
+    }
+    if (ready === 0) continue; // the deadline is checked above
+    const n = fs.readSync(fd, buf);
+    if (n === 0) return text;
+    text += buf.toString('utf8', 0, n);
+  }
+}
+
 /** Runs the helper on `arg`; each ok report's descriptor is taken from the socket in order. */
 function runHelper(
   arg: unknown,
   parse: (line: unknown) => HelperReport[] | null,
 ): Array<{ fd: number; heldMs: number } | PagescopeError> {
-  const [ours, theirs] = socketPair();
+  const h = prestarted ?? startHelper();
+  prestarted = null;
   const taken: number[] = [];
+  let output = h.output;
   try {
-    const options: SpawnSyncOptionsWithStringEncoding & { detached: boolean } = {
-      stdio: ['ignore', 'pipe', 'pipe', theirs],
-      // Own session and process group from the start (spawnSync honours it; its types omit it).
-      detached: true,
-      encoding: 'utf8',
-      timeout: HELPER_TIMEOUT_MS,
-      // Under Electron, execPath is the Electron binary: run it as plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-    };
-    // --no-lazy: every function is compiled when loaded, not on its first call inside the window.
-    const helper = entryCommand('watch/attach-helper');
-    const r = spawnSync(
-      helper.command,
-      ['--no-lazy', ...helper.args, JSON.stringify(arg)],
-      options,
-    );
-    closeSocket(theirs);
-    const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-    let reports: HelperReport[] | null = null;
     try {
-      reports = parse(JSON.parse(line));
+      fs.writeSync(h.input, JSON.stringify(arg) + '\n');
     } catch {
-      reports = null;
+      // It ended before reading (EPIPE): no report, said below.
     }
-    if (!reports) {
-      const why = r.error?.message ?? (r.stderr ?? '').trim().split('\n').pop() ?? '';
+    closeRawFd(h.input); // EOF: its whole argument
+    const text = readToEnd(h.output, HELPER_TIMEOUT_MS);
+    closeRawFd(h.output);
+    output = -1;
+    if (text === null) {
+      h.child.kill('SIGTERM');
       throw new PagescopeError(
-        `The attach helper failed (${r.signal ? `signal ${r.signal}` : `exit code ${r.status}`}${why ? `: ${why}` : ''}); the target was not changed.`,
+        `The attach helper gave no answer in ${HELPER_TIMEOUT_MS / 1000} s; the target was not changed.`,
         'helper-failed',
       );
     }
+    // Its report is its last line that is one (Node may have written a warning around it).
+    const lines = text.trim().split('\n');
+    let reports: HelperReport[] | null = null;
+    for (let i = lines.length - 1; i >= 0 && !reports; i--) {
+      try {
+        reports = parse(JSON.parse(lines[i]));
+      } catch {
+        reports = null;
+      }
+    }
+    if (!reports) {
+      const why = lines.filter((l) => l.trim()).pop() ?? '';
+      throw new PagescopeError(
+        `The attach helper failed (it ended without a report${why ? `: ${why}` : ''}); the target was not changed.`,
+        'helper-failed',
+      );
+    }
+    const ours = h.ours;
     const out = reports.map((report): { fd: number; heldMs: number } | PagescopeError => {
       if (!report.ok)
         return new PagescopeError(
@@ -128,6 +252,7 @@ function runHelper(
     return out;
   } finally {
     for (const fd of taken) closeRawFd(fd);
-    closeSocket(ours);
+    if (output >= 0) closeRawFd(output);
+    closeSocket(h.ours);
   }
 }

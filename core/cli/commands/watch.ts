@@ -309,6 +309,13 @@ export async function watchCommand(
       });
     } else {
       const pid = pidArg as number;
+      // While the attach helper starts (main.ts prestarts it): the fault cost's calibration,
+      // which every tick's figures need, is made now rather than before the first tick.
+      try {
+        faultCost();
+      } catch {
+        // Not calibrated here: the first tick's figures say why.
+      }
       driver = new WatchDriver({
         pid,
         intervalMs,
