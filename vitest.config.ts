@@ -70,6 +70,7 @@ const UNIT = [
 // time and a burst's faults, beside a CPU hog of their own), core/host/group-host.test.ts (the
 // host's event loop stalls no more than it says while a group scan runs).
 const PARALLEL = [
+  'bench/lib/run-command.test.ts',
   'testing/c-build.test.ts',
   'core/cli/cli-edges.test.ts',
   'core/cli/cli.test.ts',

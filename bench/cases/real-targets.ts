@@ -41,6 +41,7 @@ import { sampledPages, WatchDriver, type WatchFigures } from '../../core/watch/d
 import { cpuFloorMs, faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
 import { WhoAttributor } from '../../core/who/attribution.ts';
+import { runCommand, type RunOptions } from '../lib/run-command.ts';
 import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import { freePort, have } from '../../testing/ports.ts';
 import { postgresBin } from '../../testing/postgres.ts';
@@ -71,27 +72,10 @@ const INTERVAL_MS = 100;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs a command to its end; its stdout, or an error with its stderr. */
-function run(
-  cmd: string,
-  args: string[],
-  opts: { uid?: number; gid?: number; cwd?: string; input?: string } = {},
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
-    let out = '';
-    let err = '';
-    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    c.once('error', reject);
-    c.once('exit', (code) =>
-      code === 0
-        ? resolve(out + err)
-        : reject(new Error(`${cmd} exited ${code}: ${err.trim().slice(0, 300)}`)),
-    );
-    if (opts.input !== undefined) c.stdin!.end(opts.input);
-    else c.stdin!.end();
-  });
+/** Runs a command to its end (bench/lib/run-command.ts); its stdout and stderr together. */
+async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
+  const r = await runCommand(cmd, args, opts);
+  return r.stdout + r.stderr;
 }
 
 /** A tick's figures, and when it came. */
