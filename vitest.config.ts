@@ -49,6 +49,7 @@ const UNIT = [
   'core/kernel/privilege.test.ts',
   'bench/bench.test.ts',
   'bench/lib/write-dips.test.ts',
+  'bench/lib/ab-rounds.test.ts',
   'testing/wait.test.ts',
   'core/exporter/window.test.ts',
   'scripts/engines.test.ts',

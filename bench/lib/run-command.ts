@@ -9,6 +9,12 @@ export interface RunOptions {
   uid?: number;
   gid?: number;
   cwd?: string;
+  /**
+   * In a session of its own (setsid), so in a scheduler autogroup of its own: a benchmark's
+   * client then does not share the CPU share of the benchmark's own process (see
+   * real-targets.ts).
+   */
+  detached?: boolean;
   /** What an error calls it (default: `cmd`). */
   name?: string;
   /** Written to its stdin, which is then closed (default: closed at once). */
