@@ -105,6 +105,9 @@ export const START_MIN_SHARE = 0.25;
  * and the thread whose pages they were paid 70 +/- 96 us per tick beyond its faults (too noisy
  * at load 26 to fit by itself). One calibrated fault per flushed block brings the model to 2x c
  * per sparse fault, inside the 1.5x of the 85 measured (and the 35 us of a flush seen above).
+ * With it the bounded rows took half the faults and redis's measured excess did not halve: what
+ * remains is not per fault and, at this machine's noise (+/-4-6% of its CPU per request over 16
+ * rounds), not established either (README, "The cost of being watched").
  */
 export const FLUSH_COST = 1;
 /** How far the calibrated fault cost may be from a target's own (overhead.ts). */
