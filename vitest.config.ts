@@ -50,6 +50,7 @@ const UNIT = [
   'core/kernel/privilege.test.ts',
   'bench/bench.test.ts',
   'bench/lib/write-dips.test.ts',
+  'bench/lib/ab-rounds.test.ts',
   'testing/wait.test.ts',
   'core/exporter/window.test.ts',
   'scripts/engines.test.ts',
@@ -71,6 +72,7 @@ const UNIT = [
 // time and a burst's faults, beside a CPU hog of their own), core/host/group-host.test.ts (the
 // host's event loop stalls no more than it says while a group scan runs).
 const PARALLEL = [
+  'bench/lib/run-command.test.ts',
   'testing/c-build.test.ts',
   'bin/compile-cache.test.ts',
   'core/cli/cli-edges.test.ts',

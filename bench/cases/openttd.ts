@@ -30,6 +30,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { freePort } from '../../testing/ports.ts';
+import { runCommand } from '../lib/run-command.ts';
 import { goalAtMost, makeCase, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import type { BenchContext } from './context.ts';
 
@@ -206,40 +207,22 @@ async function startServer(bin: string): Promise<Server> {
 }
 
 /** A `pagescope record` of `pid` for `seconds`; its stdout, and its wall window (ms). */
-function record(
+async function record(
   pid: number,
   seconds: number,
   file: string,
 ): Promise<{ out: string; from: number; to: number }> {
-  return new Promise((resolve, reject) => {
-    const from = performance.now();
-    const c = spawn(
-      process.execPath,
-      [
-        BIN,
-        'record',
-        '--pid',
-        String(pid),
-        '--interval',
-        String(INTERVAL_MS),
-        '--duration',
-        String(seconds),
-        '-o',
-        file,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    c.once('error', reject);
-    c.once('exit', (code) =>
-      code === 0
-        ? resolve({ out, from, to: performance.now() })
-        : reject(new Error(`pagescope record exited ${code}: ${err.trim().slice(0, 300)}`)),
-    );
-  });
+  const r = await runCommand(
+    process.execPath,
+    [BIN, 'record', '--pid', String(pid), '--interval', String(INTERVAL_MS)].concat([
+      '--duration',
+      String(seconds),
+      '-o',
+      file,
+    ]),
+    { name: 'pagescope record' },
+  );
+  return { out: r.stdout, from: r.fromMs, to: r.toMs };
 }
 
 /** The line of `pagescope report FILE` that gives the rate the ticks came at and the gaps. */

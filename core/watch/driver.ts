@@ -37,6 +37,7 @@ import {
   estimateOverhead,
   faultCost,
   lifetimeCpuShare,
+  reprotectedBlocks,
   TargetCpuClock,
 } from './overhead.ts';
 import { OverheadBudget } from './overhead-budget.ts';
@@ -523,6 +524,8 @@ export class WatchDriver {
     const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
     const waitMs = cpuMs === null ? null : (this.cpuClock?.lastWaitMs ?? null);
     const cost = faultCost();
+    // The blocks whose written pages the tick re-protected: one TLB flush of the target each.
+    const flushedBlocks = tick.faultedPages > 0 ? reprotectedBlocks(this.out) : 0;
     const est = estimateOverhead(
       tick.faultedPages,
       cost.usPerFault,
@@ -530,6 +533,7 @@ export class WatchDriver {
       cpuMs,
       costRange(cost),
       waitMs,
+      flushedBlocks,
     );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
@@ -549,6 +553,7 @@ export class WatchDriver {
         {
           writtenPagesAtFull: figures.writtenEst,
           faultedPages: tick.faultedPages,
+          flushedBlocks,
           sampledPages: s?.sampledPages,
           elapsedMs: coveredMs,
           targetCpuMs: cpuMs,

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { sampledPages } from './driver.ts';
 import {
   ESTIMATE_ERROR,
+  FLUSH_COST,
   HOLD_TICKS,
   MAX_STRETCH,
   MIN_SAMPLE_FRACTION,
@@ -12,7 +13,7 @@ import {
   type BudgetChoice,
 } from './overhead-budget.ts';
 import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
-import { contentionFactor, estimateOverhead } from './overhead.ts';
+import { contentionFactor, estimateOverhead, reprotectedBlocks } from './overhead.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
@@ -467,5 +468,61 @@ describe('OverheadBudget never leaves a tick over the bound as it was', () => {
       ),
       { numRuns: 20_000 },
     );
+  });
+});
+
+describe('the re-protect’s TLB flushes (one per 2 MiB block re-protected) are part of the cost', () => {
+  it('reprotectedBlocks counts the distinct 2 MiB blocks that hold written pages', () => {
+    const list = (...r: Array<[number, number]>) => ({
+      length: r.length,
+      startPage: r.map((x) => x[0]),
+      endPage: r.map((x) => x[1]),
+    });
+    expect(reprotectedBlocks(list())).toBe(0);
+    expect(reprotectedBlocks(list([0, 1], [1, 2], [511, 512]))).toBe(1);
+    expect(reprotectedBlocks(list([0, 1], [512, 513]))).toBe(2);
+    expect(reprotectedBlocks(list([500, 600]))).toBe(2); // across a block edge
+    expect(reprotectedBlocks(list([0, 1], [600, 601], [1000, 1020]))).toBe(2);
+    expect(reprotectedBlocks(list([0, 512 * 3]))).toBe(3);
+  });
+
+  it('a sparse fault (a block of its own) costs the target two calibrated faults, dense ones ~one', () => {
+    // 100 faults of 20 us in 100 ms of the target's CPU: 2% alone.
+    expect(estimateOverhead(100, 20, 100, 100).pct).toBeCloseTo(2, 10);
+    // Each in a block of its own (64 KiB units spread over the space): +100 flushes.
+    expect(estimateOverhead(100, 20, 100, 100, undefined, null, 100).pct).toBeCloseTo(
+      2 * (1 + FLUSH_COST),
+      10,
+    );
+    // The same faults in one block: one flush.
+    expect(estimateOverhead(100, 20, 100, 100, undefined, null, 1).pct).toBeCloseTo(
+      2 + 0.02 * FLUSH_COST,
+      10,
+    );
+    // No fault, no flush.
+    expect(estimateOverhead(0, 20, 100, 100, undefined, null, 5).pct).toBe(0);
+    // The wall-interval fallback counts them as well.
+    expect(estimateOverhead(100, 20, 100, null, undefined, null, 100).pct).toBeCloseTo(4, 10);
+  });
+
+  it('--max-overhead steps down when the faults fit but faults and flushes do not', () => {
+    // 5% aimed at exactly (no error room), 20 us a fault, 100 ms of the target's CPU: 250
+    // faults' worth. 150 sparse faults: 3% by the faults alone, 6% with their 150 flushes.
+    const b = new OverheadBudget(5, 20, 1);
+    const tick = {
+      writtenPagesAtFull: 150 * 256,
+      faultedPages: 150,
+      sampledPages: 2000,
+      elapsedMs: 100,
+      targetCpuMs: 100,
+    };
+    const sparse = b.next({ fraction: 1 / 256, stretch: 1 }, { ...tick, flushedBlocks: 150 });
+    expect(sparse.fraction).toBeLessThan(1 / 256);
+    // Dense (3 blocks): the faults' 3% fits; it stays.
+    const dense = new OverheadBudget(5, 20, 1).next(
+      { fraction: 1 / 256, stretch: 1 },
+      { ...tick, flushedBlocks: 3 },
+    );
+    expect(dense.fraction).toBe(1 / 256);
   });
 });

@@ -92,6 +92,24 @@ export function cpuFloorMs(intervalMs: number): number {
  * of a whole CPU's).
  */
 export const START_MIN_SHARE = 0.25;
+/**
+ * What re-protecting the written pages of one 2 MiB block (one TLB flush of the target's
+ * address space) costs the target, in calibrated faults. Measured (bench case 11, issue 22,
+ * load 16-38, the VM a PVM guest): under --max-overhead 5, where the sample's 64 KiB units put
+ * almost every fault in a block of its own, redis paid 85 +/- 31 us of CPU per added fault (four
+ * rows of 8-12 interleaved rounds, pooled) against 36 us modelled (22.7 calibrated x its
+ * contention); exactly watched, with ~70 faults per flushed block, the model held (27-40 us per
+ * fault). In pagescope's own process, re-protecting 7 written pages each in a block of its own
+ * while a sibling thread ran on the other CPU cost the protecting thread 250-280 us more per
+ * tick than the same scan with nothing written (~35 us a block: a remote flush is waited for),
+ * and the thread whose pages they were paid 70 +/- 96 us per tick beyond its faults (too noisy
+ * at load 26 to fit by itself). One calibrated fault per flushed block brings the model to 2x c
+ * per sparse fault, inside the 1.5x of the 85 measured (and the 35 us of a flush seen above).
+ * With it the bounded rows took half the faults and redis's measured excess did not halve: what
+ * remains is not per fault and, at this machine's noise (+/-4-6% of its CPU per request over 16
+ * rounds), not established either (README, "The cost of being watched").
+ */
+export const FLUSH_COST = 1;
 /** How far the calibrated fault cost may be from a target's own (overhead.ts). */
 export const ESTIMATE_ERROR = 1.25;
 /** A bound at or over this many percent bounds nothing: the watch stays exact (see top). */
@@ -111,6 +129,11 @@ export interface TickLoad {
   elapsedMs: number;
   /** Pages that faulted this tick (what the sample cost); omitted: the fraction's share. */
   faultedPages?: number;
+  /**
+   * 2 MiB blocks the tick re-protected written pages in (overhead.ts reprotectedBlocks): each
+   * one TLB flush the target pays, FLUSH_COST faults' worth; omitted: 0.
+   */
+  flushedBlocks?: number;
   /** Pages the sample covered this tick; 0 = none (it saw nothing, so says nothing). */
   sampledPages?: number;
   /**
@@ -219,7 +242,10 @@ export class OverheadBudget {
     // Growth only where the worst case surely fits: a sample that saw no writes (or few) says
     // little about the pages a wider one would add (redis, 1M keys: 1/64 saw none, and the
     // x2 a tick that followed reached hot blocks at 1/8 within half a second: 20% of its CPU).
-    const paidPages = load.faultedPages ?? load.writtenPagesAtFull * fraction;
+    // What the tick cost, in faults: its own faults and the flushes of their re-protect
+    // (overhead.ts FLUSH_COST: a sparse sample pays about one per fault).
+    const flushes = FLUSH_COST * Math.max(0, load.flushedBlocks ?? 0);
+    const paidPages = (load.faultedPages ?? load.writtenPagesAtFull * fraction) + flushes;
     const widenFits = (): boolean =>
       load.widerPages === undefined ||
       pct(paidPages + load.widerPages()) * WIDEN_MARGIN <= this.aimPct;
@@ -253,8 +279,7 @@ export class OverheadBudget {
       return grown;
     }
     const exactPct = pct(load.writtenPagesAtFull);
-    if (barelyRan && pct(load.faultedPages ?? load.writtenPagesAtFull * fraction) <= this.aimPct)
-      return current;
+    if (barelyRan && pct(paidPages) <= this.aimPct) return current;
     if (exactPct === 0) {
       if (stretch > 1) {
         // Half the interval: the sample's pages may all fault twice as often.
@@ -271,7 +296,7 @@ export class OverheadBudget {
     }
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.
-    const nowPct = pct(load.faultedPages ?? load.writtenPagesAtFull * fraction);
+    const nowPct = pct(paidPages);
     const fits = this.aimPct / exactPct;
     if (nowPct > this.aimPct) {
       // Down to where this tick's own faults would have fitted, at least one step (the sampled
