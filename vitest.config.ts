@@ -156,9 +156,13 @@ const ALL = [
 // them per test file scaled by the machine's slowness then (testing/wait.ts), as every wait in a
 // test is. A test names no timeout of its own (a literal would not scale): the project's is the
 // backstop for a hang, every wait inside a test has its own scaled limit.
+// PAGESCOPE_ENTRIES=dist: workers and programs pagescope starts (session worker, heavy worker,
+// attach helper...) run from dist/, which the global setup has just built from these sources, as
+// in production, not through tsx, which compiled their sources again in each (3-8 s of CPU).
 const shared = {
   pool: 'forks',
   setupFiles: ['testing/scaled-timeouts.ts'] as string[],
+  env: { PAGESCOPE_ENTRIES: 'dist' },
 } as const;
 // System files log their CPU and wall time where PAGESCOPE_TEST_CPU_LOG says (testing/file-cpu.ts).
 const systemSetup = [...shared.setupFiles, 'testing/file-cpu.ts'];

@@ -31,8 +31,10 @@ function childrenNamed(name: string): number[] {
   return out;
 }
 
-// Without tsx's disk cache the worker's loader must transform, so it starts its esbuild.
+// Without tsx's disk cache the worker's loader must transform, so it starts its esbuild; and the
+// worker from the sources, through tsx, not from dist/ as the other tests start it.
 process.env.TSX_DISABLE_CACHE = '1';
+delete process.env.PAGESCOPE_ENTRIES;
 const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
 afterAll(() => {
   sleeper.kill('SIGKILL');
