@@ -65,13 +65,14 @@ const UNIT = [
 // core/exporter/exporter.test.ts, core/exporter/prometheus.test.ts, testing/rate-writer.test.ts
 // (a writer's rate within 5-10%), core/host/fuzz.test.ts (a request count in a fixed time),
 // scripts/package.test.ts, scripts/dist.test.ts, electron/start.test.ts, electron/electron.test.ts,
-// e2e/electron.test.ts (they pack, walk or rebuild dist/), core/cli/startup-chunks.test.ts (reads
-// dist/'s chunks), core/watch/attach-busy.test.ts and core/watch/burst.test.ts (a first tick's
+// e2e/electron.test.ts (they pack, walk or rebuild dist/), core/watch/attach-busy.test.ts and core/watch/burst.test.ts (a first tick's
 // time and a burst's faults, beside a CPU hog of their own), core/host/group-host.test.ts (the
 // host's event loop stalls no more than it says while a group scan runs).
 const PARALLEL = [
   'testing/c-build.test.ts',
   'core/cli/cli-edges.test.ts',
+  // Reads dist/'s chunks: what rebuilds or packs dist/ is all in the serial project, after.
+  'core/cli/startup-chunks.test.ts',
   'core/cli/cli.test.ts',
   'core/cli/commands/watch.test.ts',
   'core/cli/signals.test.ts',
