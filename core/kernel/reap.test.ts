@@ -31,11 +31,20 @@ function childrenNamed(name: string): number[] {
   return out;
 }
 
-// Without tsx's disk cache the worker's loader must transform, so it starts its esbuild.
+// Without tsx's disk cache the worker's loader must transform, so it starts its esbuild; and the
+// worker from the sources, through tsx, not from dist/ as the other tests start it.
+const given = { cache: process.env.TSX_DISABLE_CACHE, entries: process.env.PAGESCOPE_ENTRIES };
 process.env.TSX_DISABLE_CACHE = '1';
+delete process.env.PAGESCOPE_ENTRIES;
 const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
 afterAll(() => {
   sleeper.kill('SIGKILL');
+  for (const [name, value] of [
+    ['TSX_DISABLE_CACHE', given.cache],
+    ['PAGESCOPE_ENTRIES', given.entries],
+  ] as const)
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
 });
 
 describe('helper zombies', () => {

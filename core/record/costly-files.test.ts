@@ -194,8 +194,9 @@ describe('header fields are checked (issue 21)', () => {
 
 // Generous limits (the machine may be loaded): each of these took more than 60 s, or 944 MB,
 // before. The numbers measured are in the issue's closing note. The time is a quiet machine's,
-// scaled by how slow this one is now (testing/wait.ts).
-const LIMIT_MS = limit(20_000);
+// scaled by how slow this one is when each run ends (testing/wait.ts: the scale follows the load
+// average, so a load that rose during a run, other files beside this one, counts).
+const limitMs = (): number => limit(20_000);
 const LIMIT_MIB = 300;
 
 describe('small files that cost a lot (issue 21): bounded by what the file holds', () => {
@@ -203,19 +204,19 @@ describe('small files that cost a lot (issue 21): bounded by what the file holds
     const file = path.join(dir, 'every-page.pgsrec');
     fs.writeFileSync(file, everyPageEveryTick(3000));
     const runs: Array<[string, Run]> = [];
-    runs.push(['report', await cli(['report', file, '--json'], 3 * LIMIT_MS)]);
+    runs.push(['report', await cli(['report', file, '--json'], 3 * limitMs())]);
     for (const format of ['json', 'csv', 'trace'])
       runs.push([
         `export ${format}`,
         await cli(
           ['export', file, '--format', format, '-o', path.join(dir, `out.${format}`)],
-          3 * LIMIT_MS,
+          3 * limitMs(),
         ),
       ]);
     for (const [what, r] of runs) {
       console.log(`every-page ${what}: ${r.ms.toFixed(0)} ms, peak ${r.peakMiB.toFixed(0)} MiB`);
       expect(r.code, `${what}: ${r.stderr}`).toBe(0);
-      expect(r.ms, what).toBeLessThan(LIMIT_MS);
+      expect(r.ms, what).toBeLessThan(limitMs());
       expect(r.peakMiB, what).toBeLessThan(LIMIT_MIB);
     }
     // Exact: every page written in every tick, present and swapped in turn.
@@ -236,7 +237,7 @@ describe('small files that cost a lot (issue 21): bounded by what the file holds
       ['report', file],
       ['export', file, '--format', 'json'],
     ]) {
-      const r = await cli(args, 3 * LIMIT_MS);
+      const r = await cli(args, 3 * limitMs());
       console.log(
         `many-ranges ${args[0]}: ${r.ms.toFixed(0)} ms, peak ${r.peakMiB.toFixed(0)} MiB`,
       );
@@ -247,7 +248,7 @@ describe('small files that cost a lot (issue 21): bounded by what the file holds
           `at byte \\d+: a tick holds 16777216 written ranges, more than the ${MAX_TICK_RANGES}`,
         ),
       );
-      expect(r.ms).toBeLessThan(LIMIT_MS);
+      expect(r.ms).toBeLessThan(limitMs());
       expect(r.peakMiB).toBeLessThan(LIMIT_MIB);
     }
   });
@@ -255,10 +256,10 @@ describe('small files that cost a lot (issue 21): bounded by what the file holds
   it('a file at the limit (3 ticks of 2^20 ranges) is read, exactly, within the limits', async () => {
     const file = path.join(dir, 'at-limit.pgsrec');
     fs.writeFileSync(file, manyRanges(3, MAX_TICK_RANGES));
-    const r = await cli(['report', file, '--json'], 3 * LIMIT_MS);
+    const r = await cli(['report', file, '--json'], 3 * limitMs());
     console.log(`at-limit report: ${r.ms.toFixed(0)} ms, peak ${r.peakMiB.toFixed(0)} MiB`);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.ms).toBeLessThan(LIMIT_MS);
+    expect(r.ms).toBeLessThan(limitMs());
     // ~280 MiB measured (it was 690 MiB and 45 s): every tick's ranges are held, 3 million here.
     expect(r.peakMiB).toBeLessThan(2 * LIMIT_MIB);
     const report = JSON.parse(r.stdout);
@@ -268,6 +269,6 @@ describe('small files that cost a lot (issue 21): bounded by what the file holds
     const e = await cli(['export', file, '--format', 'trace', '-o', path.join(dir, 'l.trace')]);
     console.log(`at-limit export trace: ${e.ms.toFixed(0)} ms, peak ${e.peakMiB.toFixed(0)} MiB`);
     expect(e.code, e.stderr).toBe(0);
-    expect(e.ms).toBeLessThan(LIMIT_MS);
+    expect(e.ms).toBeLessThan(limitMs());
   });
 });

@@ -1,13 +1,14 @@
 /**
  * core/runtime/entry.ts both ways: from the sources (this test imports the .ts) an entry runs
- * through tsx-boot.mjs; from a bundle made with scripts/build.mjs's options it is dist/NAME.mjs.
+ * through tsx-boot.mjs, or from dist/NAME.mjs when PAGESCOPE_ENTRIES=dist (as vitest.config.ts
+ * sets for every test); from a bundle made with scripts/build.mjs's options it is dist/NAME.mjs.
  * And the one list of spawned entries (scripts/build.mjs) matches files on both sides.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NODE_BUNDLES, nodeBundleOptions, ROOT, SPAWNED_ENTRIES } from '../../scripts/build.mjs';
 import { BUNDLED, distDir, entryCommand, entryFile } from './entry.ts';
 
@@ -22,6 +23,15 @@ afterAll(() => {
 });
 
 describe('entries from the sources', () => {
+  const given = process.env.PAGESCOPE_ENTRIES;
+  beforeEach(() => {
+    delete process.env.PAGESCOPE_ENTRIES;
+  });
+  afterEach(() => {
+    if (given === undefined) delete process.env.PAGESCOPE_ENTRIES;
+    else process.env.PAGESCOPE_ENTRIES = given;
+  });
+
   it('knows it runs from source and finds core/NAME.ts', () => {
     expect(BUNDLED).toBe(false);
     expect(distDir()).toBe(path.join(ROOT, 'dist'));
@@ -33,6 +43,23 @@ describe('entries from the sources', () => {
         path.join(ROOT, 'core/demo/workload.ts'),
       ],
     });
+  });
+
+  it('with PAGESCOPE_ENTRIES=dist (the tests), starts dist/NAME.mjs with plain node', () => {
+    process.env.PAGESCOPE_ENTRIES = 'dist';
+    expect(BUNDLED).toBe(false);
+    expect(entryFile('session/worker')).toBe(path.join(ROOT, 'dist/session/worker.mjs'));
+    expect(entryCommand('demo/workload')).toEqual({
+      command: process.execPath,
+      args: [path.join(ROOT, 'dist/demo/workload.mjs')],
+    });
+    // Any other value is the sources.
+    process.env.PAGESCOPE_ENTRIES = 'source';
+    expect(entryFile('session/worker')).toBe(path.join(ROOT, 'core/session/worker.ts'));
+  });
+
+  it('vitest.config.ts gives every test PAGESCOPE_ENTRIES=dist', () => {
+    expect(given).toBe('dist');
   });
 
   it('refuses names that are not folder/file under core/', () => {

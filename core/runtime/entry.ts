@@ -14,6 +14,9 @@
  * - From the sources (vitest importing core/** directly, `tsx bench/run.ts`): the constant is
  *   undefined, and an entry starts through core/runtime/tsx-boot.mjs, which registers tsx's loader
  *   and then imports core/NAME.ts.
+ * - Tests: vitest imports the sources, but its global setup has just built dist/ from them, and
+ *   it sets PAGESCOPE_ENTRIES=dist (vitest.config.ts): entries start from dist/NAME.mjs as in
+ *   production. Through tsx each worker or child compiled its sources again (3-8 s of CPU).
  *
  * Adding an entry: add its name to SPAWNED_ENTRIES in scripts/build.mjs, then start it with
  * entryCommand(name) (a process) or startWorker(name, options) (a worker thread).
@@ -47,11 +50,20 @@ export function distDir(): string {
   return path.join(ROOT, 'dist');
 }
 
+/**
+ * Whether entries start from dist/: always from a bundle; from the sources only when
+ * PAGESCOPE_ENTRIES=dist says dist/ was built from these very sources (vitest's global setup).
+ * Read at each start, so a test can look at both ways.
+ */
+function entriesFromDist(): boolean {
+  return FROM_BUNDLE || process.env.PAGESCOPE_ENTRIES === 'dist';
+}
+
 /** The file that runs entry `name`: dist/NAME.mjs from the build, core/NAME.ts from source. */
 export function entryFile(name: string): string {
   if (!/^[a-z][a-z0-9-]*\/[a-z][a-z0-9-]*$/.test(name))
     throw new Error(`Bad entry name "${name}": expected "folder/file" under core/.`);
-  return FROM_BUNDLE
+  return entriesFromDist()
     ? unpacked(path.join(ROOT, 'dist', `${name}.mjs`))
     : path.join(ROOT, 'core', `${name}.ts`);
 }
@@ -66,12 +78,12 @@ const TSX_BOOT = path.join(ROOT, 'core/runtime/tsx-boot.mjs');
  */
 export function entryCommand(name: string): { command: string; args: string[] } {
   const file = entryFile(name);
-  return { command: process.execPath, args: FROM_BUNDLE ? [file] : [TSX_BOOT, file] };
+  return { command: process.execPath, args: entriesFromDist() ? [file] : [TSX_BOOT, file] };
 }
 
 /** Starts entry `name` as a worker thread. */
 export function startWorker(name: string, options: WorkerOptions = {}): Worker {
   const file = entryFile(name);
-  if (FROM_BUNDLE) return new Worker(file, options);
+  if (entriesFromDist()) return new Worker(file, options);
   return new Worker(TSX_BOOT, { ...options, argv: [file, ...(options.argv ?? [])] });
 }
