@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGroupTree, type GroupTree } from '../../testing/group-tree.ts';
-import type { ErrorCode } from '../protocol/errors.ts';
+import { failed } from '../../testing/host-refusal.ts';
 import type { GroupScanInfo } from '../protocol/group.ts';
 import { responseSchema, type Method, type Response } from '../protocol/messages.ts';
 import { cgroupMounts } from '../proc/group.ts';
@@ -37,16 +37,6 @@ afterAll(async () => {
 
 const ask = (method: string, params: unknown): Promise<Response> =>
   conn.handle({ id: id++, method, params });
-
-function failed(r: Response, code: ErrorCode): string {
-  expect(r.ok, JSON.stringify(r)).toBe(false);
-  if (r.ok) return '';
-  expect(r.error.code).toBe(code);
-  // One sentence: a capital, a full stop, no stack.
-  expect(r.error.message).toMatch(/^[A-Z"].*\.$/);
-  expect(r.error.message).not.toMatch(/\n|at .*\.ts/);
-  return r.error.message;
-}
 
 function valid(method: Method, r: Response): void {
   const check = responseSchema(method).safeParse(r);

@@ -9,9 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGroupTree, type GroupTree } from '../../testing/group-tree.ts';
+import { failed } from '../../testing/host-refusal.ts';
 import { tracesLeft } from '../../testing/traces.ts';
 import { until } from '../../testing/wait.ts';
-import type { ErrorCode } from '../protocol/errors.ts';
 import type { GroupWatchStart, GroupWatchTick } from '../protocol/group.ts';
 import {
   hostEventSchema,
@@ -40,15 +40,6 @@ afterAll(async () => {
 
 const ask = (method: string, params: unknown): Promise<Response> =>
   conn.handle({ id: id++, method, params });
-
-function failed(r: Response, code: ErrorCode): string {
-  expect(r.ok, JSON.stringify(r)).toBe(false);
-  if (r.ok) return '';
-  expect(r.error.code).toBe(code);
-  expect(r.error.message).toMatch(/^[A-Z"].*\.$/);
-  expect(r.error.message).not.toMatch(/\n|at .*\.ts/);
-  return r.error.message;
-}
 
 async function startWatch(c = conn, root = tree.info.pid): Promise<GroupWatchStart> {
   const r = await c.handle({
