@@ -3,10 +3,33 @@
 // the code as it is now, not a stale build; and the UI (dist/renderer) when it is older than its
 // sources, here once rather than in the first e2e file that needs it: system files run in
 // parallel, and two of them building it at once would each serve the other a half-written folder.
+//
+// It also says how a test worker died: vitest reports only "Worker exited unexpectedly", with
+// no signal, exit code or pid, which left a loaded run's dead worker unexplained. The global
+// setup runs in vitest's own process, where its workers are forked, so a line on stderr names
+// the pid and the signal or exit code, and when (to match with a kernel trace of signals).
+import { ChildProcess } from 'node:child_process';
 import { ensureRendererBuilt } from '../e2e/helpers.ts';
 import { buildNode } from './build.mjs';
 
+function reportWorkerDeaths() {
+  const emit = ChildProcess.prototype.emit;
+  ChildProcess.prototype.emit = function (event, ...args) {
+    if (event === 'exit' && this.spawnargs.some((a) => /vitest.*forks/.test(a))) {
+      const [code, signal] = args;
+      // SIGTERM and code 0 are vitest stopping its worker; anything else is a death.
+      if (signal !== 'SIGTERM' && code !== 0)
+        process.stderr.write(
+          `\npagescope test run: vitest worker pid ${this.pid} died: ` +
+            `${signal ? `signal ${signal}` : `exit code ${code}`} at ${new Date().toISOString()}\n`,
+        );
+    }
+    return emit.call(this, event, ...args);
+  };
+}
+
 export default async function setup() {
+  reportWorkerDeaths();
   await buildNode();
   ensureRendererBuilt();
 }
