@@ -10,9 +10,8 @@
  * focus goes back to the process list. The tick shown is announced politely (a status), once
  * per step, not the tables.
  */
-import { useEffect, useRef } from 'react';
-import { focusFirst } from '../shortcuts.ts';
-import { closeGroup, stepGroupReplay } from './actions.ts';
+import { stepGroupReplay } from './actions.ts';
+import { GroupSection } from './GroupSection.tsx';
 import {
   changesText,
   replayMemberRows,
@@ -30,20 +29,8 @@ const REPLAY_OBJECT_COLUMNS: ReadonlyArray<ObjectColumn<ReplayObjectRow>> = [
   { header: 'Each member’s share', cell: (o) => <SharesList shares={o.shares} /> },
 ];
 
-function close(): void {
-  closeGroup();
-  requestAnimationFrame(() =>
-    focusFirst('.proc-list [tabindex="0"]', '.picker input[type="search"]'),
-  );
-}
-
 export function GroupReplay() {
   const replay = useGroup((s) => s.replay);
-  const heading = useRef<HTMLHeadingElement>(null);
-  const info = replay?.info ?? null;
-  useEffect(() => {
-    if (info) heading.current?.focus();
-  }, [info]);
   if (!replay) return null;
   const { index } = replay;
   const last = replay.info.ticks.length - 1;
@@ -52,25 +39,11 @@ export function GroupReplay() {
   const changes = changesText(replay.info, index);
   const exact = replay.info.ticks[index].exact;
   return (
-    <section
-      className="group-view"
-      aria-labelledby="group-title"
-      data-testid="group-view"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') {
-          e.stopPropagation();
-          close();
-        }
-      }}
+    <GroupSection
+      title={`Group recording: ${replay.info.file}`}
+      closeLabel="Close recording"
+      focusKey={replay.info}
     >
-      <div className="group-head">
-        <h2 id="group-title" tabIndex={-1} ref={heading}>
-          Group recording: {replay.info.file}
-        </h2>
-        <button type="button" className="ghost" onClick={close} aria-keyshortcuts="Escape">
-          Close recording
-        </button>
-      </div>
       <p data-testid="group-replay-summary">{replaySummary(replay.info)}</p>
       <div className="group-replay-bar">
         <button
@@ -158,6 +131,6 @@ export function GroupReplay() {
         counts once); a member’s share counts a page k members wrote as 1/k, so the shares add up to
         the pages written.
       </p>
-    </section>
+    </GroupSection>
   );
 }

@@ -13,10 +13,9 @@
  * replay shows in GroupReplay.tsx instead. Refreshes are not announced
  * (they would talk over everything every 2 s); a failed one is, once, as a status.
  */
-import { useEffect, useRef } from 'react';
-import { focusFirst } from '../shortcuts.ts';
 import { fmt } from '../theme.ts';
-import { closeGroup, startGroupWatch, stopGroupWatch } from './actions.ts';
+import { startGroupWatch, stopGroupWatch } from './actions.ts';
+import { GroupSection } from './GroupSection.tsx';
 import { GroupReplay } from './GroupReplay.tsx';
 import {
   groupTitle,
@@ -141,14 +140,6 @@ function WatchControls({ watch, pageSize }: { watch: GroupWatchView | null; page
   );
 }
 
-function close(): void {
-  closeGroup();
-  // The picker's list is where the next step is.
-  requestAnimationFrame(() =>
-    focusFirst('.proc-list [tabindex="0"]', '.picker input[type="search"]'),
-  );
-}
-
 export function GroupView() {
   const replaying = useGroup((s) => s.replay !== null);
   return replaying ? <GroupReplay /> : <GroupScanView />;
@@ -160,11 +151,7 @@ function GroupScanView() {
   const error = useGroup((s) => s.error);
   const scannedAt = useGroup((s) => s.scannedAt);
   const watch = useGroup((s) => s.watch);
-  const heading = useRef<HTMLHeadingElement>(null);
   const key = spec ? JSON.stringify(spec) : '';
-  useEffect(() => {
-    if (key) heading.current?.focus();
-  }, [key]);
   if (!spec) return null;
   const members = scan ? memberRows(scan) : [];
   const pageSize = scan?.pageSize ?? watch?.start?.pageSize ?? 4096;
@@ -186,25 +173,7 @@ function GroupScanView() {
     })),
   ];
   return (
-    <section
-      className="group-view"
-      aria-labelledby="group-title"
-      data-testid="group-view"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') {
-          e.stopPropagation();
-          close();
-        }
-      }}
-    >
-      <div className="group-head">
-        <h2 id="group-title" tabIndex={-1} ref={heading}>
-          {groupTitle(spec)}
-        </h2>
-        <button type="button" className="ghost" onClick={close} aria-keyshortcuts="Escape">
-          Close group
-        </button>
-      </div>
+    <GroupSection title={groupTitle(spec)} closeLabel="Close group" focusKey={key}>
       {error && (
         <p role="status" className="group-error" data-testid="group-error">
           {error}
@@ -289,6 +258,6 @@ function GroupScanView() {
           </p>
         </>
       )}
-    </section>
+    </GroupSection>
   );
 }

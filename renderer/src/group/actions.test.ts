@@ -6,25 +6,13 @@
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { Bridge } from '../../../core/protocol/bridge.ts';
 import { PagescopeProtocolError } from '../../../core/protocol/errors.ts';
-import type { GroupScanInfo } from '../../../core/protocol/messages.ts';
 import { useApp } from '../store.ts';
 import { BUSY_RETRY_MS, closeGroup, openGroup, refreshCgroups } from './actions.ts';
 import { REFRESH_MIN_MS } from './group-rows.ts';
 import { useGroup } from './store.ts';
+import { emptyScan } from './test-fixtures.ts';
 
-const scanOf = (describe: string, scanMs = 5): GroupScanInfo => ({
-  describe,
-  pageSize: 4096,
-  members: [],
-  moreMembers: 0,
-  skipped: [],
-  objects: [],
-  moreObjects: 0,
-  residentOnce: 0,
-  residentSum: 0,
-  sharedSwapped: 0,
-  scanMs,
-});
+const scanOf = emptyScan;
 
 type Answer = (params: { group: { kind: string; root?: number } }) => Promise<unknown>;
 let asked: Array<[string, unknown]> = [];

@@ -6,11 +6,6 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Bridge } from '../../../core/protocol/bridge.ts';
-import type {
-  GroupScanInfo,
-  GroupWatchStart,
-  GroupWatchTick,
-} from '../../../core/protocol/messages.ts';
 import { useApp } from '../store.ts';
 import {
   closeGroup,
@@ -20,47 +15,11 @@ import {
   stopGroupWatch,
 } from './actions.ts';
 import { useGroup } from './store.ts';
+import { emptyScan, quietTick, watchStart } from './test-fixtures.ts';
 
-const scan: GroupScanInfo = {
-  describe: 'tree of pid 10',
-  pageSize: 4096,
-  members: [],
-  moreMembers: 0,
-  skipped: [],
-  objects: [],
-  moreObjects: 0,
-  residentOnce: 0,
-  residentSum: 0,
-  sharedSwapped: 0,
-  scanMs: 5,
-};
-
-const start = (watchId: number): GroupWatchStart => ({
-  watchId,
-  describe: 'tree of pid 10',
-  watching: 'the writable mappings',
-  intervalMs: 500,
-  pageSize: 4096,
-  members: [{ pid: 10, ppid: 1, name: 'p', watchedPages: 8 }],
-  failed: [],
-});
-
-const tick = (n: number): GroupWatchTick => ({
-  tick: n,
-  t: 500 * n,
-  exact: true,
-  estOverheadPct: null,
-  writtenOnce: n,
-  writtenSum: n,
-  members: [],
-  objects: [],
-  moreObjects: 0,
-  joined: [],
-  execd: [],
-  left: [],
-  failed: [],
-  ended: [],
-});
+const scan = emptyScan('tree of pid 10');
+const start = (watchId: number) => watchStart({ watchId });
+const tick = (n: number) => quietTick(n, { writtenOnce: n, writtenSum: n });
 
 let asked: Array<[string, unknown]> = [];
 let answerWatch: (id: number) => void = () => {};

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import type { GroupWatchStart, GroupWatchTick } from '../../../core/protocol/messages.ts';
+import type { GroupWatchTick } from '../../../core/protocol/messages.ts';
+import { quietTick, watchStart } from './test-fixtures.ts';
 import {
   applyTick,
   failedLines,
@@ -11,24 +12,16 @@ import {
   watchSummary,
 } from './watch-rows.ts';
 
-const start: GroupWatchStart = {
-  watchId: 7,
-  describe: 'tree of pid 10',
-  watching: 'the writable mappings',
-  intervalMs: 500,
-  pageSize: 4096,
+const start = watchStart({
   members: [
     { pid: 10, ppid: 1, name: 'parent', watchedPages: 100 },
     { pid: 11, ppid: 10, name: 'child', watchedPages: 100 },
   ],
   failed: [{ pid: 12, name: 'odd', why: 'it is a kernel thread' }],
-};
+});
 
 function tick(n: number, over: Partial<GroupWatchTick> = {}): GroupWatchTick {
-  return {
-    tick: n,
-    t: n * 500,
-    exact: true,
+  return quietTick(n, {
     estOverheadPct: 0.4,
     writtenOnce: 24,
     writtenSum: 32,
@@ -73,14 +66,8 @@ function tick(n: number, over: Partial<GroupWatchTick> = {}): GroupWatchTick {
         ],
       },
     ],
-    moreObjects: 0,
-    joined: [],
-    execd: [],
-    left: [],
-    failed: [],
-    ended: [],
     ...over,
-  };
+  });
 }
 
 it('shows each member’s and each object’s written pages, this tick and since the start', () => {
