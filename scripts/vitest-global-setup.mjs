@@ -15,14 +15,14 @@ import { buildNode } from './build.mjs';
 function reportWorkerDeaths() {
   const emit = ChildProcess.prototype.emit;
   ChildProcess.prototype.emit = function (event, ...args) {
-    if (event === 'exit' && this.spawnargs.some((a) => /vitest.*forks/.test(a))) {
+    // Only a worker vitest still listens to as running (its `emitUnexpectedExit`): one it is
+    // stopping got SIGTERM, and SIGKILL 500 ms later when it had not gone (seen at load 40).
+    if (event === 'exit' && this.listeners('exit').some((f) => f.name === 'emitUnexpectedExit')) {
       const [code, signal] = args;
-      // SIGTERM and code 0 are vitest stopping its worker; anything else is a death.
-      if (signal !== 'SIGTERM' && code !== 0)
-        process.stderr.write(
-          `\npagescope test run: vitest worker pid ${this.pid} died: ` +
-            `${signal ? `signal ${signal}` : `exit code ${code}`} at ${new Date().toISOString()}\n`,
-        );
+      process.stderr.write(
+        `\npagescope test run: vitest worker pid ${this.pid} died: ` +
+          `${signal ? `signal ${signal}` : `exit code ${code}`} at ${new Date().toISOString()}\n`,
+      );
     }
     return emit.call(this, event, ...args);
   };
