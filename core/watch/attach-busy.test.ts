@@ -20,8 +20,9 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { readMaps } from '../proc/maps.ts';
+import { describe, expect, it, vi } from 'vitest';
+import type * as mapsModule from '../proc/maps.ts';
+import { readMaps, type Vma } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { cannotRunPostgres, postgresBin, startPostgres } from '../../testing/postgres.ts';
 import { tracesLeft } from '../../testing/traces.ts';
@@ -36,6 +37,12 @@ import {
   tickedPages,
 } from '../../testing/watch-support.ts';
 import { WriteWatcher } from './watcher.ts';
+
+// readMaps as is, its calls counted (how often a registration reads the maps).
+vi.mock('../proc/maps.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof mapsModule>();
+  return { ...real, readMaps: vi.fn(real.readMaps) };
+});
 
 const { defer, track } = cleanupAfterEach();
 
@@ -105,6 +112,45 @@ describe('a mapping that changes while it is being registered', () => {
     expect(await t.send('w 2')).toMatch(/^ok/);
     w.tick(out);
     expect(pagesOf(out, 0)).toEqual([t.startPage + 2, base + 5].sort((a, b) => a - b));
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+});
+
+describe('many mappings gone under one registration', () => {
+  it('the maps are read once for all the failures of a pass, not once per failure; nothing is refused', async () => {
+    const t = track(await startPyTarget(8));
+    const w = watch(t.pid);
+    // 24 mappings the maps handed over still show, in a hole now (0x200000000000 and up, the
+    // stack above: the kernel answers EINVAL for each, as for a kind it cannot watch), beside
+    // the target's own region, which is there.
+    const maps = readMaps(t.pid);
+    const base = 0x200000000000 / 4096;
+    const gone: Vma[] = Array.from({ length: 24 }, (_, i) => ({
+      ...maps[0],
+      index: maps.length + i,
+      startPage: base + 4 * i,
+      endPage: base + 4 * i + 2,
+      perms: 'rw-p',
+      path: '',
+      label: '',
+      kind: 'anon' as Vma['kind'],
+    }));
+    const own = { startPage: t.startPage, endPage: t.startPage + t.pages };
+    const reads = vi.mocked(readMaps);
+    reads.mockClear();
+    const states = w.arm([own, { startPage: base, endPage: base + 96 }], {
+      vmas: [...maps, ...gone],
+    });
+    // One read settles the pass's 24 failures (then nothing is left to retry in the hole);
+    // a read per failure was 24 or more.
+    expect(reads.mock.calls.length, 'reads of the maps by arm').toBeLessThanOrEqual(2);
+    expect(states.filter((s) => s.status === 'refused')).toEqual([]);
+    expect(states.filter((s) => s.status === 'watched').map((s) => s.startPage)).toEqual([
+      own.startPage,
+    ]);
+    expect(await t.send('w 3')).toMatch(/^ok/);
+    expect(tickedPages(w, t.startPage)).toEqual([3]);
     w.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
