@@ -37,6 +37,9 @@ import {
   tickedPages,
 } from '../../testing/watch-support.ts';
 import { WriteWatcher } from './watcher.ts';
+import { prestartHelper, takePrestartedHelper } from './remote-attach.ts';
+import { Session } from '../session/session.ts';
+import { hex } from '../../testing/watch-support.ts';
 
 // readMaps as is, its calls counted (how often a registration reads the maps).
 vi.mock('../proc/maps.ts', async (importOriginal) => {
@@ -152,6 +155,35 @@ describe('many mappings gone under one registration', () => {
     expect(await t.send('w 3')).toMatch(/^ok/);
     expect(tickedPages(w, t.startPage)).toEqual([3]);
     w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+});
+
+describe('record --pid: the attach helper started ahead', () => {
+  it("a session's worker attaches through the helper the main thread started, which is then gone", async () => {
+    const t = track(await startPyTarget(8));
+    prestartHelper();
+    const h = takePrestartedHelper();
+    expect(h, 'a helper prestarted').not.toBeNull();
+    const s = await Session.attach(t.pid, { sessionId: 1, intervalMs: 100, helper: h });
+    defer(() => s.close());
+    const { vmas } = await s.watch([{ start: hex(t.startPage), end: hex(t.startPage + 8) }], []);
+    expect(vmas.some((v) => v.watched === 'yes')).toBe(true);
+    // It did the attach and exited (our ChildProcess reaps it); one the worker did not use would
+    // wait on its stdin until this process exits.
+    const state = (): string => {
+      try {
+        const st = fs.readFileSync(`/proc/${h!.pid}/stat`, 'latin1');
+        return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+      } catch {
+        return 'gone';
+      }
+    };
+    await until(
+      () => `the prestarted helper ${h!.pid} to exit (state ${state()})`,
+      () => ['gone', 'Z', 'X'].includes(state()),
+    );
+    await s.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 });
