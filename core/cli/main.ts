@@ -151,6 +151,12 @@ export function buildProgram(): Command {
     )
     .option('--who-period <n>', 'with --who: sample one write fault in N (default 1: every one)')
     .action(async (command: string[], opts) => {
+      // Attach by pid with something to watch: the attach helper starts now, its Node start
+      // beside ours (as watch --pid); record.ts hands it to the session's worker.
+      const groupOpts = [opts.tree, opts.cgroup, opts.pids].some((o) => o !== undefined);
+      const watches = opts.watch?.length || opts.vma !== undefined || opts.writable;
+      if (opts.pid !== undefined && !command.length && watches && !groupOpts && !opts.shared)
+        (await import('../watch/remote-attach.ts')).prestartHelper();
       const group = await import('./commands/watch-group.ts');
       if (group.namesGroup(opts) || opts.shared) {
         const { groupRecordCommand } = await import('./commands/record-group.ts');

@@ -12,6 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import { PagescopeError } from '../kernel/errors.ts';
 import { reapHelpersSoon } from '../kernel/reap.ts';
 import { readProcess } from '../proc/processes.ts';
+import type { HelperHandle } from '../watch/remote-attach.ts';
 import { startWorker } from '../runtime/entry.ts';
 import type { Frame } from '../protocol/frame.ts';
 import type {
@@ -45,6 +46,8 @@ export interface SessionOptions {
   historyBytes?: number;
   /** Name each tick's writers (core/who; `record --who`), sampling one fault in `period`. */
   who?: { period: number } | null;
+  /** An attach helper started ahead (remote-attach.ts takePrestartedHelper), for the attach. */
+  helper?: HelperHandle | null;
 }
 
 export class SessionError extends PagescopeError {
@@ -125,6 +128,7 @@ export class Session {
       view: opts.view ?? { buckets: DEFAULT_BUCKETS },
       force: opts.force ?? false,
       who: opts.who ?? null,
+      helper: opts.helper ?? null,
     };
     const worker = startWorker('session/worker', { workerData: init });
     const session = new Session(pid, opts, worker, launch !== undefined);

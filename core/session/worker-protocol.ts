@@ -1,6 +1,7 @@
 /**
  * Messages between a Session (main thread) and its worker thread. Internal to core/session.
  */
+import type { HelperHandle } from '../watch/remote-attach.ts';
 import type { Frame } from '../protocol/frame.ts';
 import type { AddressRange, ErrorInfo, VmaInfo } from '../protocol/messages.ts';
 import type { ViewSpec } from './aggregate.ts';
@@ -25,6 +26,8 @@ export interface WorkerInit {
   force: boolean;
   /** Name each tick's writers (core/who), sampling one page fault in `period`. */
   who?: { period: number } | null;
+  /** An attach helper the main thread started ahead (`record --pid`), for this worker's attach. */
+  helper?: HelperHandle | null;
 }
 
 /** How a launched program ended: its exit code, or the signal that killed it (number). */

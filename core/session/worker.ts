@@ -23,6 +23,7 @@ import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
 import { WatchDriver, type WatchFigures } from '../watch/driver.ts';
 import { childExitPhrase, endChild, LaunchedProgramEnded, whenExited } from '../watch/launch.ts';
+import { adoptPrestartedHelper } from '../watch/remote-attach.ts';
 import type { TickTiming } from '../watch/ticker.ts';
 import { aggregate, type ViewSpec } from './aggregate.ts';
 import { errorInfo } from './errors.ts';
@@ -384,6 +385,8 @@ async function main(): Promise<void> {
   let target: SessionTarget | null = null;
   let worker: SessionWorker;
   try {
+    // The attach helper the main thread started ahead (record --pid): this thread's attach uses it.
+    if (init.helper) adoptPrestartedHelper(init.helper);
     target = await openTarget(init);
     worker = new SessionWorker(target);
   } catch (err) {

@@ -19,7 +19,10 @@
  * have been mapped again meanwhile), and only a second failure is a refusal. Nothing starts over:
  * what registered stays registered, arm retries only what changed against the maps read again
  * (a few rounds, within its time), and what still fails, or what arm's time budget did not
- * reach, is pending. Each tick registers the pending pieces that are there then, protected whole
+ * reach, is pending. arm reads the maps once per round for all the round's failures (after
+ * them, so that what it sees is never older than a failure), not once per failure: on a process
+ * that churns its mappings a round has dozens of failures, and each read of a few hundred VMAs'
+ * maps costs milliseconds of CPU and waits for the process's mmap lock. Each tick registers the pending pieces that are there then, protected whole
  * like arm's (their writes count from then on, never from before), and says what is still
  * pending.
  */
@@ -59,6 +62,19 @@ export interface Piece {
   vmaEndPage?: number;
   perms?: string;
 }
+
+/**
+ * A failure that only the maps as they are after it can tell: the piece's mapping changed (then
+ * it is retried) or the kernel refuses it (`unsure`, the refusal it would be). Nothing of the
+ * piece is registered.
+ */
+interface Unsure {
+  unsure: Refusal;
+  stage: 'register' | 'protect';
+}
+
+const isUnsure = (r: Refusal | 'changed' | null | Unsure): r is Unsure =>
+  r !== null && typeof r === 'object' && 'unsure' in r;
 
 /** Why a piece is pending: its mapping changed under the registration, or the time ran out. */
 export type PendingWhy = 'changed' | 'time';
@@ -244,12 +260,37 @@ export class Registration {
   }
 
   /**
+   * UFFDIO_REGISTER then protectNew of `p`, looking at no maps: null when watched, a refusal
+   * that needs no maps to tell ('changed' for ENOMEM or ESRCH), or `unsure` when only the maps
+   * as they are now can tell a change from a refusal (the piece was left unregistered). arm
+   * settles the unsure ones of a round with one read of the maps (see the top).
+   */
+  private attempt(p: Piece, fraction: number): Refusal | 'changed' | null | Unsure {
+    const reason = this.register(p);
+    if (reason) {
+      if (reason.code === 'mapping-changed') return 'changed';
+      if (reason.code === 'special-mapping' || reason.code === 'no-access') return reason;
+      return { unsure: reason, stage: 'register' };
+    }
+    const r = this.protectNew(p, fraction, null);
+    return r;
+  }
+
+  /**
    * Write-protects a piece just registered, whole (its writes count from now), except the parts
    * of watched pieces it supersedes (a VMA that grew: their recorded writes stay); at a sample
    * `fraction` < 1 only its sampled units. On failure it is unregistered again:
-   * 'changed' when its mapping changed, else the refusal.
+   * 'changed' when its mapping changed, else the refusal; with `maps` null the maps are not
+   * read, and a failure that only they can tell is `unsure` (the caller reads them once for
+   * many, see attempt()).
    */
-  protectNew(p: Piece, fraction: number): Refusal | 'changed' | null {
+  protectNew(p: Piece, fraction: number): Refusal | 'changed' | null;
+  protectNew(p: Piece, fraction: number, maps: null): Refusal | 'changed' | null | Unsure;
+  protectNew(
+    p: Piece,
+    fraction: number,
+    maps: null | undefined = undefined,
+  ): Refusal | 'changed' | null | Unsure {
     const old: PageRange[] = [];
     for (const [ok, op] of [...this.registered])
       if (op.startPage < p.endPage && p.startPage < op.endPage) {
@@ -267,8 +308,10 @@ export class Registration {
       // ESRCH: the address space is gone under us (the process executed another program or
       // exited); else a mapping that changed since the maps were read. Not refusals.
       const gone = err instanceof KernelError && err.errnoName === 'ESRCH';
-      if (gone || !stillMapped(p, this.mapsNow())) return 'changed';
-      return { code: 'protect-failed', detail: (err as Error).message };
+      if (gone) return 'changed';
+      const refusal: Refusal = { code: 'protect-failed', detail: (err as Error).message };
+      if (maps === null) return { unsure: refusal, stage: 'protect' };
+      return stillMapped(p, this.mapsNow()) ? refusal : 'changed';
     }
     this.registered.set(key(p), p);
     return null;
@@ -370,6 +413,7 @@ export class Registration {
     let tried = 0; // the first piece is always tried: every pass gets somewhere
     const states: VmaWatchState[] = [];
     const changed: Piece[] = [];
+    const unsure: Array<{ p: Piece; u: Unsure; retry: boolean }> = [];
     const one = (p: Piece, retry: boolean): void => {
       const k = key(p);
       if (tried++ > 0 && performance.now() > deadline) {
@@ -377,7 +421,12 @@ export class Registration {
         states.push(this.pendingState(p, 'time'));
         return;
       }
-      const r = this.registerChecked(p) ?? this.protectNew(p, fraction);
+      const r = this.attempt(p, fraction);
+      if (isUnsure(r)) unsure.push({ p, u: r, retry });
+      else settle(p, r, retry);
+    };
+    const settle = (p: Piece, r: Refusal | 'changed' | null, retry: boolean): void => {
+      const k = key(p);
       if (r === 'changed') {
         if (retry) changed.push(p);
         else {
@@ -396,20 +445,40 @@ export class Registration {
     const bySize = piecesOf(vmas, wanted).sort(
       (a, b) => b.endPage - b.startPage - (a.endPage - a.startPage) || a.startPage - b.startPage,
     );
+    // The round's failures that only the maps can tell, told by one read of them made after
+    // them all: gone or different, changed; still there, tried once more (it may have been
+    // mapped again meanwhile), a second failure being a refusal. Returns the maps read.
+    const settleUnsure = (): Vma[] | null => {
+      if (!unsure.length) return null;
+      const now = this.mapsNow();
+      for (const { p, u, retry } of unsure.splice(0)) {
+        if (!stillMapped(p, now)) settle(p, 'changed', retry);
+        else if (u.stage === 'protect') settle(p, u.unsure, retry);
+        else {
+          const again = this.register(p);
+          if (again?.code === 'mapping-changed') settle(p, 'changed', retry);
+          else settle(p, again ?? this.protectNew(p, fraction), retry);
+        }
+      }
+      return now;
+    };
     for (const p of bySize) {
       const k = key(p);
       if (this.registered.has(k)) states.push(this.state(p));
       else if (this.refused.has(k)) states.push(this.refused.get(k)!);
       else one(p, true);
     }
+    let now = settleUnsure();
     // Only what changed, as it is now (a range that became a hole has nothing to retry): up to
-    // RETRY_ROUNDS times within the time allowed, then pending.
+    // RETRY_ROUNDS times within the time allowed, then pending. The maps read to settle the
+    // round serve to cut the next one (they were read after every failure of the round).
     for (let round = 1; changed.length && round <= RETRY_ROUNDS; round++) {
       const again = normalizeRanges(changed.splice(0));
-      for (const p of piecesOf(this.mapsNow(), again)) {
+      for (const p of piecesOf(now ?? this.mapsNow(), again)) {
         const k = key(p);
         if (!this.registered.has(k) && !this.refused.has(k)) one(p, round < RETRY_ROUNDS);
       }
+      now = settleUnsure();
     }
     this.ranges = normalizeRanges([...this.ranges, ...wanted]);
     return states.sort((a, b) => a.startPage - b.startPage);

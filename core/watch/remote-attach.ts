@@ -7,7 +7,10 @@
  * its report and exits; we wait for that EOF (blocking: the call is synchronous like the rest of
  * an attach) and take the descriptor from our end of the socket. The CLI's `watch --pid` starts
  * the helper ahead (prestartHelper), so that its Node start, most of an attach's time on a loaded
- * machine, overlaps pagescope's own start instead of following it (issue 24).
+ * machine, overlaps pagescope's own start instead of following it (issue 24); `record --pid`
+ * too, whose attach runs in its session's worker thread: the main thread starts the helper and
+ * hands it over (takePrestartedHelper, adoptPrestartedHelper: descriptors are the process's, so
+ * the worker uses the same pipes; the main thread's ChildProcess reaps it).
  * A group's new members go through one helper run (attachManyThroughHelper): one process start
  * for all of them, the descriptors taken from the socket in the order of the reports.
  */
@@ -95,7 +98,8 @@ function helperCompileCache(): { NODE_COMPILE_CACHE?: string } {
 
 /** A helper process started and waiting for its targets on stdin (its argument is `-`). */
 interface StartedHelper {
-  child: ChildProcess;
+  /** Only to end one that never answers (runHelper's time limit). */
+  child: Pick<ChildProcess, 'kill'>;
   /** Our ends: its stdin, its stdout and stderr (one pipe), the socket the descriptors come by. */
   input: number;
   output: number;
@@ -125,6 +129,54 @@ export function discardPrestartedHelper(): void {
   const h = prestarted;
   prestarted = null;
   if (h) for (const fd of [h.input, h.output, h.ours]) closeRawFd(fd);
+}
+
+/** A prestarted helper as another thread of this process takes it over: its pid, our ends. */
+export interface HelperHandle {
+  pid: number;
+  input: number;
+  output: number;
+  ours: number;
+}
+
+/**
+ * Hands the prestarted helper over to another thread (a session's worker, which attaches there):
+ * this thread forgets it without closing anything. Null when none is prestarted.
+ */
+export function takePrestartedHelper(): HelperHandle | null {
+  const h = prestarted;
+  prestarted = null;
+  if (!h) return null;
+  const pid = (h.child as ChildProcess).pid;
+  if (pid === undefined) {
+    // It could not start: as if none was (the attach starts one as usual).
+    for (const fd of [h.input, h.output, h.ours]) closeRawFd(fd);
+    return null;
+  }
+  return { pid, input: h.input, output: h.output, ours: h.ours };
+}
+
+/**
+ * The helper another thread of this process started and handed over (takePrestartedHelper), for
+ * this thread's next attach by pid. Used at most once; one never used ends at our exit (EOF).
+ */
+export function adoptPrestartedHelper(h: HelperHandle): void {
+  discardPrestartedHelper();
+  prestarted = {
+    child: {
+      kill: (signal?: NodeJS.Signals | number) => {
+        try {
+          process.kill(h.pid, signal);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    },
+    input: h.input,
+    output: h.output,
+    ours: h.ours,
+  };
 }
 
 function startHelper(): StartedHelper {

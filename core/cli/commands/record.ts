@@ -20,6 +20,7 @@ import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import type { AddressRange, HostEvent, VmaInfo } from '../../protocol/messages.ts';
 import { SessionRecorder } from '../../record/recorder.ts';
 import { Session, SessionError } from '../../session/session.ts';
+import { takePrestartedHelper } from '../../watch/remote-attach.ts';
 import type { ProgramExit } from '../../session/worker-protocol.ts';
 import { preflight } from '../../watch/injector.ts';
 import { isWritableMapping, vmaByName } from '../vma-choice.ts';
@@ -233,7 +234,7 @@ export async function recordCommand(
       ? await Session.launch(command, sessionOpts)
       : options.demo
         ? await Session.launchDemo(sessionOpts)
-        : await Session.attach(pidArg, sessionOpts);
+        : await Session.attach(pidArg, { ...sessionOpts, helper: takePrestartedHelper() });
   } catch (err) {
     stopping.off();
     const exit = err instanceof SessionError ? err.programExit : undefined;
