@@ -5,9 +5,11 @@
  *                   spinning) and Q (never written again: a watch armed on it scans and finds
  *                   nothing, so it costs no fault and no flush)
  * It prints "ready WSTART WEND QSTART QEND PID" (hex addresses) and obeys stdin lines:
- *   "s MS READS EVERY"  spin for MS ms of wall time: each unit is 2,000 steps of arithmetic and
- *                       READS reads of random pages of W's first 4 MiB (1,024 pages: a set the
- *                       TLB holds, so a flush of it is paid as page walks), and every EVERY-th
+ *   "s MS READS EVERY [SPAN]"
+ *                       spin for MS ms of wall time: each unit is 2,000 steps of arithmetic and
+ *                       READS reads of random pages of W's first SPAN pages (default 1,024, 4 MiB:
+ *                       a set the TLB holds, so a flush of it is paid as page walks; all of W: a
+ *                       working set the TLB and caches do not hold, as redis's), and every EVERY-th
  *                       unit writes one random page of W; answers
  *                       "ok UNITS CPU_NS WALL_NS NIVCSW" (the thread's CPU time and involuntary
  *                       context switches over the run)
@@ -63,8 +65,9 @@ int main(int argc, char **argv) {
   uint64_t x = 88172645463325252ULL, a = 1;
   while (fgets(line, sizeof line, stdin)) {
     if (line[0] == 'q') break;
-    unsigned long ms = 0, reads = 0, every = 1;
-    if (sscanf(line, "s %lu %lu %lu", &ms, &reads, &every) < 1 || !every) {
+    unsigned long ms = 0, reads = 0, every = 1, span = HOT_PAGES;
+    if (sscanf(line, "s %lu %lu %lu %lu", &ms, &reads, &every, &span) < 1 || !every || !span ||
+        span > pages) {
       printf("error bad command\n");
       fflush(stdout);
       continue;
@@ -79,7 +82,7 @@ int main(int argc, char **argv) {
           x ^= x << 13;
           x ^= x >> 7;
           x ^= x << 17;
-          sum += (unsigned char)w[(x % HOT_PAGES) * PAGE + (x >> 52)];
+          sum += (unsigned char)w[(x % span) * PAGE + (x >> 52)];
         }
         if (units % every == 0) {
           x ^= x << 13;

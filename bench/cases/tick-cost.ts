@@ -17,12 +17,14 @@
  * Per round an arm's figure is its CPU per unit against plain's in the same round; the mean and
  * standard error over the rounds say whether it is above the A/A noise. The excess beyond what
  * overhead.ts models (faults + FLUSH_COST x flushed blocks, x the calibrated fault cost) is also
- * given per tick, which is what the model would need were it real. Two loads: pure arithmetic
- * ("alu") and arithmetic plus reads of a 4 MiB set the TLB holds ("tlb": a flush of the target's
- * TLB is paid in page walks there, as by redis's hot data).
+ * given per tick, which is what the model would need were it real. Three loads: pure arithmetic
+ * ("alu"), arithmetic plus reads of a 4 MiB set the TLB holds ("tlb": a flush of the target's
+ * TLB is paid in page walks there), and plus reads all over W ("mem": a working set neither the
+ * TLB nor the caches hold, as redis's 1M keys).
  */
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { RegionList } from '../../core/scan/region-list.ts';
+import { sampleSize } from '../../core/watch/driver.ts';
 import { faultCost, FLUSH_COST, reprotectedBlocks } from '../../core/watch/overhead.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
 import { meanAndError } from '../lib/ab-rounds.ts';
@@ -34,11 +36,20 @@ export const TICK_COST_NAME =
   '11i per-tick cost: a C loop CPU per unit of work, watched sparsely at 100/400 ms vs unwatched';
 
 const MIB = 64;
-/** 16 pages of 64 MiB: one 64 KiB unit. */
-const SPARSE = 1 / 1024;
+/**
+ * The sparse sample: the smallest fraction from 1/1024 up whose sample of W holds at least
+ * SPARSE_PAGES pages (the units are picked by a hash of their address: 1/1024 of 64 MiB may
+ * hold none), a few 64 KiB units each in a 2 MiB block of its own, as under --max-overhead.
+ */
+const SPARSE_PAGES = 48;
 /** A write every EVERY units (~2.6 us each): a few faults per tick in the sparse sample. */
 const EVERY = 8;
-const MODES = { alu: 0, tlb: 16 } as const;
+/** Reads per unit and the pages they range over (W's first 4 MiB, or all of it). */
+const MODES = {
+  alu: { reads: 0, span: 1024 },
+  tlb: { reads: 16, span: 1024 },
+  mem: { reads: 16, span: MIB * 256 },
+} as const;
 type Mode = keyof typeof MODES;
 const ARMS = ['plain', 'plain2', 'armed', 'quiet100', 'sparse100', 'sparse400'] as const;
 type Arm = (typeof ARMS)[number];
@@ -77,15 +88,22 @@ export interface ArmRun {
   ourTickMs: number;
 }
 
-async function runArm(s: Spin, w: WriteWatcher, arm: Arm, mode: Mode, ms: number): Promise<ArmRun> {
+async function runArm(
+  s: Spin,
+  w: WriteWatcher,
+  arm: Arm,
+  mode: Mode,
+  ms: number,
+  sparse: number,
+): Promise<ArmRun> {
   const out = new RegionList(4096);
   const interval = arm === 'quiet100' || arm === 'sparse100' ? 100 : arm === 'sparse400' ? 400 : 0;
   if (arm !== 'plain' && arm !== 'plain2') {
-    w.setSampleFraction(arm === 'quiet100' ? 1 : SPARSE);
+    w.setSampleFraction(arm === 'quiet100' ? 1 : sparse);
     w.arm([arm === 'quiet100' ? s.q : s.w]);
     w.tick(out); // starts clean: whatever the arm left marked
   }
-  s.proc.send(`s ${ms} ${MODES[mode]} ${EVERY}`);
+  s.proc.send(`s ${ms} ${MODES[mode].reads} ${EVERY} ${MODES[mode].span}`);
   const answer = s.proc.line();
   let done = false;
   void answer.finally(() => (done = true)).catch(() => {});
@@ -107,7 +125,12 @@ async function runArm(s: Spin, w: WriteWatcher, arm: Arm, mode: Mode, ms: number
   }
   const [ok, units, cpuNs, wallNs, sw] = (await answer).split(' ');
   if (ok !== 'ok') throw new Error(`spin answered "${ok}"`);
-  if (arm !== 'plain' && arm !== 'plain2') w.disarm();
+  if (arm !== 'plain' && arm !== 'plain2') {
+    // The faults since the last tick (or, never ticked, since the arm) were paid in the run
+    // too; their re-protect's flush comes after it.
+    faults += w.tick(out).faultedPages;
+    w.disarm();
+  }
   return {
     units: Number(units),
     cpuMs: Number(cpuNs) / 1e6,
@@ -172,7 +195,8 @@ const f2 = (x: number) => x.toFixed(2);
 function noteOf(mode: Mode, s: ArmSummary[], rounds: number, usPerFault: number): string {
   const parts = s.map((a) => {
     const base = `${a.arm} ${a.cpuAddedPct.mean >= 0 ? '+' : ''}${f2(a.cpuAddedPct.mean)} +/- ${f2(a.cpuAddedPct.se)}%`;
-    if (!a.ticksPerRun) return base;
+    if (!a.ticksPerRun)
+      return a.modelledPct > 0 ? `${base} (modelled ${f2(a.modelledPct)}%)` : base;
     const ex = a.excessUsPerTick;
     return (
       `${base} (${f1(a.faultsPerTick)} faults + ${f1(a.flushesPerTick)} flushes a tick, modelled ` +
@@ -201,7 +225,7 @@ export async function tickCostCases(ctx: BenchContext): Promise<CaseResult[]> {
       ),
     ];
   const roundsN = ctx.quick ? 2 : Number(process.env.PAGESCOPE_TICK_COST_ROUNDS ?? 16);
-  const ms = ctx.quick ? 500 : 1500;
+  const ms = ctx.quick ? 500 : Number(process.env.PAGESCOPE_TICK_COST_MS ?? 1500);
   const usPerFault = faultCost().usPerFault;
   const s = await startSpin(built.bin.spin);
   let w: WriteWatcher | null = null;
@@ -209,13 +233,22 @@ export async function tickCostCases(ctx: BenchContext): Promise<CaseResult[]> {
   const results: Record<string, ArmSummary[]> = {};
   try {
     w = WriteWatcher.attach(s.pid);
-    for (const mode of Object.keys(MODES) as Mode[]) {
+    let sparse = 1 / 1024;
+    while (sparse < 1 && sampleSize([s.w], sparse).pages < SPARSE_PAGES) sparse *= 2;
+    const size = sampleSize([s.w], sparse);
+    notes.push(
+      `sparse sample 1/${Math.round(1 / sparse)} of ${MIB} MiB: ${size.pages} pages in ${size.blocks} blocks`,
+    );
+    const modes = (process.env.PAGESCOPE_TICK_COST_MODES?.split(',') ?? Object.keys(MODES)).filter(
+      (m): m is Mode => m in MODES,
+    );
+    for (const mode of modes) {
       const rounds: Array<Record<Arm, ArmRun>> = [];
       for (let i = 0; i < roundsN; i++) {
         const round = {} as Record<Arm, ArmRun>;
         for (let k = 0; k < ARMS.length; k++) {
           const arm = ARMS[(k + i) % ARMS.length];
-          round[arm] = await runArm(s, w, arm, mode, ms);
+          round[arm] = await runArm(s, w, arm, mode, ms, sparse);
         }
         rounds.push(round);
         ctx.log(`  11i ${mode} round ${i + 1}/${roundsN}`);
@@ -227,7 +260,7 @@ export async function tickCostCases(ctx: BenchContext): Promise<CaseResult[]> {
     w?.close();
     await s.proc.stop();
   }
-  const sparse = results.tlb.find((a) => a.arm === 'sparse100');
+  const sparse = (results.tlb ?? Object.values(results)[0])?.find((a) => a.arm === 'sparse100');
   return [
     makeCase(TICK_COST_NAME, sparse ? 100 + sparse.cpuAddedPct.mean : null, 100, goal, {
       note: notes.join(' | '),
