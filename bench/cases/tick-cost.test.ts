@@ -13,7 +13,7 @@ const run = (units: number, cpuMs: number, ticks = 0, faults = 0, flushes = 0): 
 });
 
 describe('summarizeArms (bench case 11i)', () => {
-  it('reads each arm against the same round plain run and gives the excess beyond the model per tick', () => {
+  it('reads each arm against the same round plain runs and gives the excess beyond the model per tick', () => {
     // Round 1: 0.1 ms a unit plain; round 2 twice as dear (a busier round): the ratio holds.
     const rounds = [1, 2].map((k) => ({
       plain: run(1000, 100 * k),
@@ -25,6 +25,11 @@ describe('summarizeArms (bench case 11i)', () => {
       sparse400: run(500, 50 * k, 3, 6, 3),
     }));
     const s = Object.fromEntries(summarizeArms(rounds, 25).map((a) => [a.arm, a]));
+    // plain2 against plain (A/A); the others against the mean of both: a slower plain2 in a
+    // third round (110 ms) moves the A/A figure and half of it into the others'.
+    const slow = summarizeArms([...rounds, { ...rounds[0], plain2: run(1000, 110) }], 25);
+    expect(slow[0].cpuAddedPct.mean).toBeCloseTo(10 / 3, 9);
+    expect(slow[1].cpuAddedPct.mean).toBeCloseTo((1 + 1 + (101 / 105 - 1) * 100) / 3, 9);
     expect(Object.keys(s)).toEqual(['plain2', 'armed', 'quiet100', 'sparse100', 'sparse400']);
     expect(s.plain2.cpuAddedPct.mean).toBeCloseTo(0, 9);
     expect(s.armed.cpuAddedPct.mean).toBeCloseTo(1, 9);

@@ -14,7 +14,8 @@
  *                  no flush)
  *   sparse100/400  W watched at SPARSE (a few 64 KiB units of it) at 100 / 400 ms: a few faults
  *                  and flushes per tick, as under --max-overhead
- * Per round an arm's figure is its CPU per unit against plain's in the same round; the mean and
+ * Per round an arm's figure is its CPU per unit against the mean of the round's two plain runs
+ * (plain2's against plain's: the noise floor); the mean and
  * standard error over the rounds say whether it is above the A/A noise. The excess beyond what
  * overhead.ts models (faults + FLUSH_COST x flushed blocks, x the calibrated fault cost) is also
  * given per tick, which is what the model would need were it real. Three loads: pure arithmetic
@@ -166,13 +167,17 @@ export function summarizeArms(
   const per = (r: ArmRun) => r.cpuMs / r.units;
   return ARMS.filter((a) => a !== 'plain').map((arm) => {
     const runs = rounds.map((r) => r[arm]);
-    const added = rounds.map((r) => (per(r[arm]) / per(r.plain) - 1) * 100);
+    // Against both unwatched runs of the round (plain2 against plain alone: the A/A floor), so
+    // one slow plain run does not move every arm of its round alike.
+    const base = (r: Record<Arm, ArmRun>) =>
+      arm === 'plain2' ? per(r.plain) : (per(r.plain) + per(r.plain2)) / 2;
+    const added = rounds.map((r) => (per(r[arm]) / base(r) - 1) * 100);
     const modelledMs = (r: ArmRun) => ((r.faults + FLUSH_COST * r.flushes) * usPerFault) / 1000;
     const sum = (f: (r: ArmRun) => number) => runs.reduce((n, r) => n + f(r), 0);
     const ticks = sum((r) => r.ticks);
     const excess = rounds.map((r) => {
       const x = r[arm];
-      const extraMs = x.cpuMs - x.units * per(r.plain) - modelledMs(x);
+      const extraMs = x.cpuMs - x.units * base(r) - modelledMs(x);
       return x.ticks ? (extraMs * 1000) / x.ticks : NaN;
     });
     return {
@@ -205,7 +210,7 @@ function noteOf(mode: Mode, s: ArmSummary[], rounds: number, usPerFault: number)
     );
   });
   return (
-    `${mode}, ${rounds} rounds, CPU per unit vs plain in the same round (mean +/- se): ` +
+    `${mode}, ${rounds} rounds, CPU per unit vs the round's plain runs (mean +/- se): ` +
     `${parts.join('; ')}; calibrated ${f1(usPerFault)} us a fault; the spin had ` +
     `${f2(s[0].cpuShare)} of a CPU`
   );
@@ -231,6 +236,7 @@ export async function tickCostCases(ctx: BenchContext): Promise<CaseResult[]> {
   let w: WriteWatcher | null = null;
   const notes: string[] = [];
   const results: Record<string, ArmSummary[]> = {};
+  const raw: Record<string, Array<Record<Arm, ArmRun>>> = {};
   try {
     w = WriteWatcher.attach(s.pid);
     let sparse = 1 / 1024;
@@ -254,6 +260,7 @@ export async function tickCostCases(ctx: BenchContext): Promise<CaseResult[]> {
         ctx.log(`  11i ${mode} round ${i + 1}/${roundsN}`);
       }
       results[mode] = summarizeArms(rounds, usPerFault);
+      raw[mode] = rounds;
       notes.push(noteOf(mode, results[mode], roundsN, usPerFault));
     }
   } finally {
