@@ -272,6 +272,7 @@ export async function tickCostCases(ctx: BenchContext): Promise<CaseResult[]> {
     makeCase(TICK_COST_NAME, sparse ? 100 + sparse.cpuAddedPct.mean : null, 100, goal, {
       note: notes.join(' | '),
       arms: results,
+      rounds: raw,
     }),
   ];
 }
