@@ -23,6 +23,7 @@ import { scaleScanCase, scanCases, SCALE_NAME } from './cases/scan.ts';
 import { sessionCases } from './cases/session.ts';
 import { SESSION_SCALE_NAME, sessionScaleCases } from './cases/session-scale.ts';
 import { startupCases, STARTUP_NAMES } from './cases/startup.ts';
+import { TICK_COST_NAME, tickCostCases } from './cases/tick-cost.ts';
 import { watchCases } from './cases/watch.ts';
 import {
   BOUNDED_WRITER_NAME,
@@ -64,6 +65,7 @@ const GROUPS: CaseGroup[] = [
   { names: [COLD_SCAN_NAME, BIG_RECORD_NAME], run: bigProcessCases },
   { names: [EXPORTER_NAME], run: exporterCases },
   { names: REAL_TARGET_NAMES, run: realTargetCases },
+  { names: [TICK_COST_NAME], run: tickCostCases },
   { names: WHO_COST_NAMES, run: whoCostCases },
   { names: OPENTTD_NAMES, run: openttdCases },
 ];

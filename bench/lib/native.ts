@@ -14,7 +14,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const C_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'c');
-export const PROGRAMS = ['target', 'scanref', 'wtrack'] as const;
+export const PROGRAMS = ['target', 'scanref', 'wtrack', 'spin'] as const;
 export type Program = (typeof PROGRAMS)[number];
 
 /** Paths of the built programs, or the reason they cannot be built here. */

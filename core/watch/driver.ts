@@ -40,7 +40,7 @@ import {
   reprotectedBlocks,
   TargetCpuClock,
 } from './overhead.ts';
-import { OverheadBudget } from './overhead-budget.ts';
+import { OverheadBudget, type SampleSize } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
@@ -48,6 +48,7 @@ import {
   forSampledUnits,
   normalizeRanges,
   SAMPLE_BLOCK_PAGES,
+  sampleUnitPages,
   WriteWatcher,
   type VmaWatchState,
   type WatchTick,
@@ -137,10 +138,11 @@ const pieceKey = (p: PageRange): string => `${p.startPage}-${p.endPage}`;
 
 /**
  * Pages of `ranges` in the sample at `fraction` (sampling.ts: whole 2 MiB blocks, or 64 KiB
- * units below 1/32), what the budget's start() sizes the first tick by; f x pages where the
- * blocks are too many to visit cheaply (over a million: 2 TiB).
+ * units below 1/32) and the 2 MiB blocks they lie in (each one TLB flush when re-protected),
+ * what the budget's start() sizes the first tick by; f x pages (and one block per unit) where
+ * the blocks are too many to visit cheaply (over a million: 2 TiB).
  */
-export function sampledPages(ranges: readonly PageRange[], fraction: number): number {
+export function sampleSize(ranges: readonly PageRange[], fraction: number): SampleSize {
   const B = SAMPLE_BLOCK_PAGES;
   let blocks = 0;
   let pages = 0;
@@ -148,10 +150,25 @@ export function sampledPages(ranges: readonly PageRange[], fraction: number): nu
     blocks += Math.ceil(r.endPage / B) - Math.floor(r.startPage / B);
     pages += r.endPage - r.startPage;
   }
-  if (fraction >= 1 || blocks > 1e6) return fraction * pages;
+  if (fraction >= 1) return { pages, blocks };
+  if (blocks > 1e6)
+    return { pages: fraction * pages, blocks: (fraction * pages) / sampleUnitPages(fraction) };
   let n = 0;
-  for (const r of ranges) forSampledUnits(r.startPage, r.endPage, fraction, (s, e) => (n += e - s));
-  return n;
+  let inBlocks = 0;
+  let lastBlock = -1;
+  for (const r of ranges)
+    forSampledUnits(r.startPage, r.endPage, fraction, (s, e) => {
+      n += e - s;
+      const b = Math.floor(s / B);
+      if (b !== lastBlock) inBlocks++; // units come in address order, a block's together
+      lastBlock = b;
+    });
+  return { pages: n, blocks: inBlocks };
+}
+
+/** Pages of `ranges` in the sample at `fraction` (sampleSize's pages). */
+export function sampledPages(ranges: readonly PageRange[], fraction: number): number {
+  return sampleSize(ranges, fraction).pages;
 }
 
 export class WatchDriver {
@@ -408,12 +425,7 @@ export class WatchDriver {
     // A window too short to tell (the fault cost was calibrated earlier): its life's share.
     const share =
       cpuMs !== null && wallMs >= 20 ? cpuMs / wallMs : (lifetimeCpuShare(this.pid) ?? 1);
-    const start = this.budget.start(
-      pages,
-      this.setIntervalMs,
-      (f) => sampledPages(ranges, f),
-      share,
-    );
+    const start = this.budget.start(pages, this.setIntervalMs, (f) => sampleSize(ranges, f), share);
     if (start.fraction !== w.sampleFraction) w.setSampleFraction(start.fraction);
     this.setStretch(start.stretch);
     this.budgetStartPending = false;
