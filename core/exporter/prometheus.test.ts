@@ -19,7 +19,7 @@ import {
   startWriter,
   tempDir,
 } from '../../testing/exporter-support.ts';
-import { until } from '../../testing/wait.ts';
+import { limit, until } from '../../testing/wait.ts';
 
 const { defer, track } = cleanupAfterEach();
 const FAST = 1000; // pages per second: 4,096,000 bytes per second
@@ -132,13 +132,14 @@ describe('pagescope exporter scraped by a real Prometheus', () => {
     const prom = track(await startPrometheus(e.port, tokenFile));
     defer(() => fs.rmSync(path.join(dir, 'token'), { force: true }));
     const sel = `comm="${fastComm}"`;
-    // 25 s of scrapes of the fast writer's counter: the 15 s rate window starts after the
-    // watch's first seconds (the overhead bound starts from a small sample and widens).
+    // 18 scrapes of the fast writer's counter: the 15 s rate window holds whole scrape intervals
+    // of an exact watch (--max-overhead 100 has no bound to widen from a small sample), past the
+    // first 3 (the series' start, which rate() would extrapolate from).
     await until(
-      () => `25 scrapes of the fast writer (exporter: ${e.log()})`,
+      () => `18 scrapes of the fast writer (exporter: ${e.log()})`,
       async () => {
         const r = await prom.query(`count_over_time(pagescope_written_bytes_total{${sel}}[1m])`);
-        return r.length === 1 && Number(r[0].value[1]) >= 25;
+        return r.length === 1 && Number(r[0].value[1]) >= 18;
       },
       120_000,
       1000,
@@ -181,8 +182,8 @@ describe('pagescope exporter scraped by a real Prometheus', () => {
     console.log(
       `the restarted writer was in Prometheus ${Math.round(seenMs)} ms after the restart`,
     );
-    // Rescan 1 s + attach + a 1 s scrape; generous for a loaded machine.
-    expect(seenMs).toBeLessThan(20_000);
+    // Rescan 1 s + attach + a 1 s scrape (1.3-7.5 s measured); scaled for a loaded machine.
+    expect(seenMs).toBeLessThan(limit(20_000));
     expect(await e.stop()).toBe(0);
   });
 });
