@@ -11,7 +11,7 @@ import {
 } from '../testing/attach-torture.ts';
 
 const total = Number(process.argv[2] ?? 400);
-const targets = new TortureTargets();
+const targets = new TortureTargets({ niceCompute: true });
 let seed = Number(process.env.PAGESCOPE_TORTURE_SEED ?? Date.now() % 1e9);
 const random = (): number => {
   seed = (seed * 1103515245 + 12345) % 2147483648;

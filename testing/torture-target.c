@@ -4,22 +4,29 @@
  * - one thread loops in nanosleep(5 ms) and checks each call returns 0 after at least 5 ms;
  * - the main thread blocks in read() on stdin; for each line "p" it prints
  *   "progress <compute rounds> <sleeps> <line count>", so the test sees every thread move on.
- * Default signal dispositions throughout: a stray SIGTRAP or SIGSEGV kills it visibly. */
+ * Default signal dispositions throughout: a stray SIGTRAP or SIGSEGV kills it visibly.
+ * With the argument "nice" the compute threads run at nice 19 (the attach torture's test: they
+ * use what CPU is free, and the pagescope under test gets a core, not a share against them);
+ * without it (the attach bench's busy target) at the target's own priority. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #define SLOTS 4096
 static atomic_long rounds, sleeps;
+static int nice_compute;
 
 static void *compute(void *arg) {
   static __thread long data[SLOTS];
   long seed = (long)arg;
+  if (nice_compute) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19); /* this thread */
   for (long round = 1;; round++) {
     long sum = 0;
     for (long i = 0; i < SLOTS; i++) {
@@ -60,8 +67,9 @@ static void *sleeper(void *arg) {
   return NULL;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   pthread_t t;
+  nice_compute = argc > 1 && strcmp(argv[1], "nice") == 0;
   setvbuf(stdout, NULL, _IONBF, 0);
   pthread_create(&t, NULL, compute, (void *)1L);
   pthread_create(&t, NULL, compute, (void *)2L);

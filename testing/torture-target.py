@@ -3,6 +3,7 @@
 # main thread blocks in os.read() on stdin and answers each read of "p" lines with
 # "progress <compute rounds> <sleeps> <line count>". Any inconsistency prints "corrupt ..." and
 # exits 3. Default signal dispositions (but SIGINT's): a stray SIGTRAP or SIGSEGV kills it.
+# With the argument "nice" the compute threads run at nice 19, as the C twin's do.
 import os, sys, threading, time
 
 sys.setswitchinterval(0.001)
@@ -17,6 +18,8 @@ def corrupt(what):
 
 
 def compute(k):
+    if sys.argv[1:] == ['nice']:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # this thread only
     data = list(range(1024))
     for rnd in range(1, 1 << 62):
         for i in range(1024):

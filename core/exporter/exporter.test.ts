@@ -17,7 +17,7 @@ import {
   tempDir,
 } from '../../testing/exporter-support.ts';
 import { tracesLeft } from '../../testing/traces.ts';
-import { until } from '../../testing/wait.ts';
+import { limit, until } from '../../testing/wait.ts';
 
 const { track } = cleanupAfterEach();
 const RATE = 1000; // pages per second: 4,096,000 bytes per second
@@ -141,8 +141,9 @@ describe('pagescope exporter', () => {
       0.02,
     );
     expect(samples(bounded, 'pagescope_sample_ratio', second_)[0].value).toBeLessThan(1);
-    // Within a scrape interval in production terms (15 s by default); measured ~1-2 s here.
-    expect(reattachMs).toBeLessThan(15_000);
+    // Within a scrape interval in production terms (15 s by default, scaled for a loaded
+    // machine); measured ~1-2 s here.
+    expect(reattachMs).toBeLessThan(limit(15_000));
     console.log(`re-attached ${Math.round(reattachMs)} ms after the restart`);
     expect(await e.stop()).toBe(0);
     expect(tracesLeft(second.pid)).toEqual([]);

@@ -19,7 +19,7 @@ import {
   startWriter,
   tempDir,
 } from '../../testing/exporter-support.ts';
-import { until } from '../../testing/wait.ts';
+import { limit, until } from '../../testing/wait.ts';
 
 const { defer, track } = cleanupAfterEach();
 const FAST = 1000; // pages per second: 4,096,000 bytes per second
@@ -133,7 +133,8 @@ describe('pagescope exporter scraped by a real Prometheus', () => {
     defer(() => fs.rmSync(path.join(dir, 'token'), { force: true }));
     const sel = `comm="${fastComm}"`;
     // 25 s of scrapes of the fast writer's counter: the 15 s rate window starts after the
-    // watch's first seconds (the overhead bound starts from a small sample and widens).
+    // watch's first seconds (its start-up; at load 40-50, 18 scrapes read a window holding them
+    // 39% low, 25 read it 3.8% low).
     await until(
       () => `25 scrapes of the fast writer (exporter: ${e.log()})`,
       async () => {
@@ -181,8 +182,8 @@ describe('pagescope exporter scraped by a real Prometheus', () => {
     console.log(
       `the restarted writer was in Prometheus ${Math.round(seenMs)} ms after the restart`,
     );
-    // Rescan 1 s + attach + a 1 s scrape; generous for a loaded machine.
-    expect(seenMs).toBeLessThan(20_000);
+    // Rescan 1 s + attach + a 1 s scrape (1.3-7.5 s measured); scaled for a loaded machine.
+    expect(seenMs).toBeLessThan(limit(20_000));
     expect(await e.stop()).toBe(0);
   });
 });

@@ -20,7 +20,7 @@ const KILLS_IN_CI = 40;
 let targets: TortureTargets;
 
 beforeAll(() => {
-  targets = new TortureTargets();
+  targets = new TortureTargets({ niceCompute: true });
 });
 
 afterAll(() => {

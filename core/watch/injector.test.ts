@@ -77,8 +77,10 @@ function attachAndRelease(pid: number): void {
 describe('injection into a thread blocked in a system call', () => {
   it('nanosleep, read and futex complete normally, with their own results and timing', async () => {
     // How long each timed call lasts, and how far into it the attach comes: both scale with the
-    // machine's slowness, so a loaded machine's slow attach still lands inside the call.
-    const callMs = limit(3000);
+    // machine's slowness, so a loaded machine's slow attach still lands inside the call. A call
+    // longer than the way in plus an attach (tens of ms) tells a restart from scratch (callMs
+    // more) from a resumed call: 1.5 s does, as 3 s did, in half the time.
+    const callMs = limit(1500);
     const intoMs = limit(250);
     const p = new LineProcess(spawn(exe, [String(callMs)], { stdio: ['pipe', 'pipe', 'inherit'] }));
     procs.push(p);
@@ -153,7 +155,10 @@ describe('injection into a thread blocked in a system call', () => {
   });
 
   it('runs calls in a held thread through syscall stops and gives it back untraced', async () => {
-    const p = new LineProcess(spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    // A 1 s nanosleep (scaled) to hold the thread in: the test waits for its end.
+    const p = new LineProcess(
+      spawn(exe, [String(limit(1000))], { stdio: ['pipe', 'pipe', 'inherit'] }),
+    );
     procs.push(p);
     readyAt(await p.next(), 'nanosleep');
     const insn = syscallSite(p.pid);
