@@ -3,7 +3,8 @@
  * the URL fragment and the WebSocket handshake, leaves the address bar on load, is in no request
  * URL, Referer or cookie; the 0600 redirect file the server hands the desktop's browser lands on
  * the app; a page without the token gets the UI but no data; and a host started with
- * --allow-remote shows "Launch command…" disabled, with the reason.
+ * --allow-remote shows "Launch command…" disabled, with the reason. Beside the app, Chromium opens
+ * none of its own UI pages (e2e/helpers.ts turns off the omnibox popups: a renderer each).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { writeOpenFile } from '../core/cli/commands/serve.ts';
 import {
   chromiumMissing,
   ensureRendererBuilt,
+  browserUiPages,
   launchBrowser,
   startHost,
   until,
@@ -46,6 +48,17 @@ describe.skipIf(missing !== null)('the access token in Chromium', () => {
   const processRows = (page: Page) => page.locator('.proc-row:not(.proc-head)').count();
   const processListShown = (page: Page) =>
     until('the process list', async () => (await processRows(page)) > 0);
+
+  it("a new page opens none of Chromium's own UI pages beside it (each a renderer using CPU)", async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(host.url);
+      await processListShown(page);
+      expect(await browserUiPages(browser)).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
 
   it('leaves the address bar on load, is in no request, Referer or cookie, and survives a reload', async () => {
     const context = await browser.newContext();
