@@ -7,17 +7,10 @@
  * none of its own UI pages (e2e/helpers.ts turns off the omnibox popups: a renderer each).
  */
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeOpenFile } from '../core/cli/commands/serve.ts';
-import {
-  chromiumMissing,
-  ensureRendererBuilt,
-  browserUiPages,
-  launchBrowser,
-  startHost,
-  until,
-  type Host,
-} from './helpers.ts';
+import { chromiumMissing, browserUiPages, startHost, until, type Host } from './helpers.ts';
+import { appRig } from './app-rig.ts';
 import { limit } from '../testing/wait.ts';
 
 const missing = chromiumMissing();
@@ -28,20 +21,14 @@ describe.skipIf(missing !== null)('the access token in Chromium', () => {
   let browser: Browser;
   let token: string;
   let origin: string;
+  const rig = appRig();
 
   beforeAll(async () => {
-    ensureRendererBuilt();
-    host = await startHost();
-    browser = await launchBrowser();
+    ({ host, browser } = await rig.start());
     const m = /^(http:\/\/127\.0\.0\.1:\d+)\/#token=([A-Za-z0-9_-]{40,})$/.exec(host.url);
     expect(m, host.url).not.toBeNull();
     origin = m![1];
     token = m![2];
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await host?.stop();
   });
 
   /** Process rows (not the header row): only a connected page has any. */
