@@ -38,8 +38,10 @@ export const PLAYWRIGHT_DISABLED_FEATURES = [
 ];
 /**
  * The address bar's WebUI popups: headless Chromium (156) builds them for every new window, so
- * for every browser.newPage(), in a renderer of their own that cost ~1.3 s of CPU each (measured:
- * 1.4-1.9 s of CPU per new page with them, 0.3-0.5 s without). A test never opens them.
+ * for every browser.newPage(), in a renderer of their own. Measured per new page: the popups'
+ * renderer used 1.2-1.4 s of CPU while /proc was sampled; the browser's whole reaped CPU fell by
+ * 0.3-0.4 s a page without them (launch and 3 pages of 5 s: 3.3-3.5 s, then 2.1-2.5 s). A test
+ * never opens them.
  */
 export const OMNIBOX_WEBUI_FEATURES = [
   'WebUIOmniboxPopup',
