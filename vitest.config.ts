@@ -55,6 +55,7 @@ const UNIT = [
   'testing/wait.test.ts',
   'core/exporter/window.test.ts',
   'scripts/engines.test.ts',
+  'e2e/chromium-args.test.ts',
 ];
 
 // System files that may run beside each other (see the rule above). Left out on purpose, so

@@ -3,21 +3,19 @@
  * A/AA + best practices) must report no violation on the first screen, attached to the demo, and
  * watching its writes, each in the dark and the light theme (prefers-color-scheme emulated).
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations, describeViolations, type AxeViolation } from './axe.ts';
 import {
   alive,
   chromiumMissing,
-  ensureRendererBuilt,
-  launchBrowser,
   sessionPid,
-  startHost,
   statusText,
   until,
   writtenFromStatus,
   type Host,
 } from './helpers.ts';
+import { appRig } from './app-rig.ts';
 import { limit } from '../testing/wait.ts';
 
 const missing = chromiumMissing();
@@ -25,27 +23,17 @@ if (missing !== null) it('accessibility (axe-core) of the main states', (ctx) =>
 
 describe.skipIf(missing !== null)('accessibility (axe-core) of the main states', () => {
   let host: Host;
-  let browser: Browser;
   let page: Page;
+  const rig = appRig();
 
   beforeAll(async () => {
-    ensureRendererBuilt();
-    host = await startHost();
-    browser = await launchBrowser();
     // bypassCSP: the page's Content-Security-Policy (script-src 'self') would refuse the injected
     // axe script; the app's own scripts are unaffected.
-    page = await browser.newPage({
+    ({ host, page } = await rig.start([], {
       viewport: { width: 1400, height: 860 },
       colorScheme: 'dark',
       bypassCSP: true,
-    });
-    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  });
-
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await host?.stop();
+    }));
   });
 
   /** axe in both themes; the violations per theme (empty when clean). */

@@ -10,21 +10,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGroupRecording } from '../core/record/group-recording.ts';
 import { startGroupTree, type GroupTree } from '../testing/group-tree.ts';
 import { startCli, type LineProcess } from '../testing/watch-support.ts';
 import { axeViolations, describeViolations } from './axe.ts';
-import {
-  chromiumMissing,
-  ensureRendererBuilt,
-  launchBrowser,
-  screenshot,
-  startHost,
-  until,
-  type Host,
-} from './helpers.ts';
+import { chromiumMissing, screenshot, until, type Host } from './helpers.ts';
+import { appRig } from './app-rig.ts';
 
 const missing = chromiumMissing();
 if (missing !== null) it('a group recording replays in the UI', (ctx) => ctx.skip(missing));
@@ -43,11 +36,10 @@ describe.skipIf(missing !== null)('a group recording replays in the UI', () => {
   let tree: GroupTree | undefined;
   let recorder: LineProcess | undefined;
   let host: Host;
-  let browser: Browser;
   let page: Page;
+  const rig = appRig();
 
   beforeAll(async () => {
-    ensureRendererBuilt();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-e2e-group-rec-'));
     file = path.join(dir, 'tree.pgsrec');
     tree = await startGroupTree(2, 32);
@@ -65,18 +57,12 @@ describe.skipIf(missing !== null)('a group recording replays in the UI', () => {
     await until('the recorder to exit', () => recorder!.child.exitCode !== null, 30_000);
     tree.close();
     tree = undefined;
-    host = await startHost([file]);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, bypassCSP: true });
-    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    ({ host, page } = await rig.start([file], { bypassCSP: true }));
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     if (recorder && recorder.child.exitCode === null) recorder.child.kill('SIGKILL');
     tree?.close();
-    await page?.close();
-    await browser?.close();
-    await host?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -7,45 +7,35 @@
  * memfd's written pages with each writer's pages and share, and Stop and closing the view leave
  * every member as it was (testing/traces.ts).
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGroupTree, type GroupTree } from '../testing/group-tree.ts';
 import { tracesLeft } from '../testing/traces.ts';
 import { axeViolations, describeViolations } from './axe.ts';
-import {
-  chromiumMissing,
-  ensureRendererBuilt,
-  launchBrowser,
-  screenshot,
-  startHost,
-  until,
-  type Host,
-} from './helpers.ts';
+import { chromiumMissing, screenshot, until, type Host } from './helpers.ts';
+import { appRig } from './app-rig.ts';
 
 const missing = chromiumMissing();
 if (missing !== null) it('the UI takes a group', (ctx) => ctx.skip(missing));
 
 describe.skipIf(missing !== null)('the UI takes a group', () => {
   let host: Host;
-  let browser: Browser;
   let page: Page;
   let tree: GroupTree;
   let lastSummary: string | null = null;
+  const rig = appRig();
 
   beforeAll(async () => {
-    ensureRendererBuilt();
     tree = await startGroupTree(2, 32);
     await tree.send(`write ${tree.info.pid} memfd 0 16`);
     await tree.send(`write ${tree.info.children[0]} memfd 8 16`); // pages 8..15 in both
-    host = await startHost();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 }, bypassCSP: true });
+    ({ host, page } = await rig.start([], {
+      viewport: { width: 1400, height: 900 },
+      bypassCSP: true,
+    }));
   });
 
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await host?.stop();
+  afterAll(() => {
     tree?.close();
   });
 

@@ -14,6 +14,40 @@ import { limit, until as untilCondition } from '../testing/wait.ts';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
 export const CHROMIUM = process.env.PAGESCOPE_CHROMIUM ?? '/usr/bin/chromium';
+/**
+ * Playwright's own --disable-features list (playwright-core's chromiumSwitches.ts, 1.65), which
+ * ours must repeat: Chromium keeps only the last --disable-features switch, so ours replaces it.
+ */
+export const PLAYWRIGHT_DISABLED_FEATURES = [
+  'AvoidUnnecessaryBeforeUnloadCheckSync',
+  'DestroyProfileOnBrowserClose',
+  'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay',
+  'MediaRouter',
+  'PaintHolding',
+  'ThirdPartyStoragePartitioning',
+  'AvoidCorsURLLoaderRestartOnRedirect',
+  'TcpPortRandomizationWin',
+  'OptimizationHints',
+  'NetworkTimeServiceQuerying',
+  'AimEnabled',
+  'PreconnectToSearch',
+  'msForceBrowserSignIn',
+  'msEdgeUpdateLaunchServicesPreferredVersion',
+];
+/**
+ * The address bar's WebUI popups: headless Chromium (156) builds them for every new window, so
+ * for every browser.newPage(), in a renderer of their own. Measured per new page: the popups'
+ * renderer used 1.2-1.4 s of CPU while /proc was sampled; the browser's whole reaped CPU fell by
+ * 0.3-0.4 s a page without them (launch and 3 pages of 5 s: 3.3-3.5 s, then 2.1-2.5 s). A test
+ * never opens them.
+ */
+export const OMNIBOX_WEBUI_FEATURES = [
+  'WebUIOmniboxPopup',
+  'WebUIOmniboxAimPopup',
+  'WebUIOmniboxFullPopup',
+];
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -21,6 +55,7 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--no-first-run',
+  `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, ...OMNIBOX_WEBUI_FEATURES].join(',')}`,
 ];
 
 /** Why the browser tests cannot run here, or null when they can. */
@@ -85,6 +120,20 @@ export async function launchBrowser(): Promise<Browser> {
     return context;
   };
   return browser;
+}
+
+/**
+ * The browser's own UI pages (type browser_ui, such as chrome://omnibox-popup.top-chrome/): each
+ * is a renderer process that costs CPU and that no test uses. [] when there is none.
+ */
+export async function browserUiPages(browser: Browser): Promise<string[]> {
+  const cdp = await browser.newBrowserCDPSession();
+  try {
+    const { targetInfos } = await cdp.send('Target.getTargets');
+    return targetInfos.filter((t) => t.type === 'browser_ui').map((t) => t.url);
+  } finally {
+    await cdp.detach();
+  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -3,40 +3,31 @@
  * python3 tree (testing/group-tree.py) appears with its children right under it, indented, each
  * saying its parent to a screen reader; axe-core finds nothing in that state.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGroupTree, type GroupTree } from '../testing/group-tree.ts';
 import { axeViolations, describeViolations } from './axe.ts';
-import {
-  chromiumMissing,
-  ensureRendererBuilt,
-  launchBrowser,
-  startHost,
-  until,
-  type Host,
-} from './helpers.ts';
+import { chromiumMissing, until, type Host } from './helpers.ts';
+import { appRig } from './app-rig.ts';
 
 const missing = chromiumMissing();
 if (missing !== null) it('the picker shows the process tree', (ctx) => ctx.skip(missing));
 
 describe.skipIf(missing !== null)('the picker shows the process tree', () => {
   let host: Host;
-  let browser: Browser;
   let page: Page;
   let tree: GroupTree;
+  const rig = appRig();
 
   beforeAll(async () => {
-    ensureRendererBuilt();
     tree = await startGroupTree(2, 4);
-    host = await startHost();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 860 }, bypassCSP: true });
+    ({ host, page } = await rig.start([], {
+      viewport: { width: 1400, height: 860 },
+      bypassCSP: true,
+    }));
   });
 
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await host?.stop();
+  afterAll(() => {
     tree?.close();
   });
 

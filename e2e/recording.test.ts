@@ -22,16 +22,14 @@ import {
   type ProcRef,
   boxesOverFrames,
   chromiumMissing,
-  ensureRendererBuilt,
   heatmapColours,
-  launchBrowser,
   movingControls,
   screenshot,
   sessionPid,
-  startHost,
   until,
   type Host,
 } from './helpers.ts';
+import { appRig, openPage } from './app-rig.ts';
 import {
   FIXTURE_TICKS,
   IRREGULAR,
@@ -85,27 +83,21 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
   let host: Host;
   let browser: Browser;
   let page: Page;
+  const rig = appRig();
 
   beforeAll(async () => {
-    ensureRendererBuilt();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-e2e-rec-'));
     file = path.join(dir, 'made-up.pgsrec');
     writeFixtureRecording(file);
-    host = await startHost([file, '--recordings', path.join(dir, 'made')]);
-    browser = await launchBrowser();
     // bypassCSP: axe is injected as a script tag (as in a11y.test.ts).
-    page = await browser.newPage({
-      viewport: { width: 1400, height: 1000 },
+    ({ host, browser, page } = await rig.start([file, '--recordings', path.join(dir, 'made')], {
       colorScheme: 'dark',
       bypassCSP: true,
-    });
-    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    }));
     await page.goto(host.url);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await host?.stop();
+  afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -348,8 +340,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
   it('every view names the same tick, however the replay moves; compare and per-VMA wr agree with the file', async () => {
     // A recording made from tick 101 on (a tick's number is not its position), writing 0, 8,
     // 16, 24, 0, ... heap pages per tick: a view off by one tick shows another count.
-    const p = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    p.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    const p = await openPage(browser);
     const first = NUMBERED_FIRST_TICK;
     const last = NUMBERED_FIRST_TICK + FIXTURE_TICKS - 1;
     try {
@@ -502,8 +493,7 @@ describe.skipIf(missing !== null)('recordings in Chromium through the web host',
 
   it('the recording controls hold still while a live session ticks fast: each click lands the first time', async (ctx) => {
     // A fresh page: the served recording opens at once; close it and launch the demo.
-    const live = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    live.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    const live = await openPage(browser);
     // No force: Playwright's checks (visible, stable, enabled) must pass. A control that never
     // holds still fails whatever the time allowed; the time is far shorter than the test's, and
     // generous for a loaded machine (a click took up to 8 s at load 17 on 2 cores, 0.1 s idle).

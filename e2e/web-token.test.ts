@@ -3,19 +3,14 @@
  * the URL fragment and the WebSocket handshake, leaves the address bar on load, is in no request
  * URL, Referer or cookie; the 0600 redirect file the server hands the desktop's browser lands on
  * the app; a page without the token gets the UI but no data; and a host started with
- * --allow-remote shows "Launch command…" disabled, with the reason.
+ * --allow-remote shows "Launch command…" disabled, with the reason. Beside the app, Chromium opens
+ * none of its own UI pages (e2e/helpers.ts turns off the omnibox popups: a renderer each).
  */
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeOpenFile } from '../core/cli/commands/serve.ts';
-import {
-  chromiumMissing,
-  ensureRendererBuilt,
-  launchBrowser,
-  startHost,
-  until,
-  type Host,
-} from './helpers.ts';
+import { chromiumMissing, browserUiPages, startHost, until, type Host } from './helpers.ts';
+import { appRig } from './app-rig.ts';
 import { limit } from '../testing/wait.ts';
 
 const missing = chromiumMissing();
@@ -26,26 +21,31 @@ describe.skipIf(missing !== null)('the access token in Chromium', () => {
   let browser: Browser;
   let token: string;
   let origin: string;
+  const rig = appRig();
 
   beforeAll(async () => {
-    ensureRendererBuilt();
-    host = await startHost();
-    browser = await launchBrowser();
+    ({ host, browser } = await rig.start());
     const m = /^(http:\/\/127\.0\.0\.1:\d+)\/#token=([A-Za-z0-9_-]{40,})$/.exec(host.url);
     expect(m, host.url).not.toBeNull();
     origin = m![1];
     token = m![2];
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await host?.stop();
-  });
-
   /** Process rows (not the header row): only a connected page has any. */
   const processRows = (page: Page) => page.locator('.proc-row:not(.proc-head)').count();
   const processListShown = (page: Page) =>
     until('the process list', async () => (await processRows(page)) > 0);
+
+  it("a new page opens none of Chromium's own UI pages beside it (each a renderer using CPU)", async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(host.url);
+      await processListShown(page);
+      expect(await browserUiPages(browser)).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
 
   it('leaves the address bar on load, is in no request, Referer or cookie, and survives a reload', async () => {
     const context = await browser.newContext();

@@ -4,14 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keyboardFirstMinute, newcomerPath } from './flows.ts';
 import {
   alive,
   chromiumMissing,
   statusText,
-  ensureRendererBuilt,
-  launchBrowser,
   screenshot,
   sessionPid,
   startHost,
@@ -20,6 +18,7 @@ import {
   writtenFromStatus,
   type Host,
 } from './helpers.ts';
+import { appRig, openPage } from './app-rig.ts';
 
 const missing = chromiumMissing();
 if (missing !== null) it('pagescope in Chromium through the web host', (ctx) => ctx.skip(missing));
@@ -51,20 +50,14 @@ describe.skipIf(missing !== null)('pagescope in Chromium through the web host', 
   let page: Page;
   const children: ChildProcess[] = [];
 
-  beforeAll(async () => {
-    ensureRendererBuilt();
-    host = await startHost();
-    browser = await launchBrowser();
-  });
+  const rig = appRig();
 
-  afterAll(async () => {
-    await browser?.close();
-    await host?.stop();
+  beforeAll(async () => {
+    ({ host, browser } = await rig.start());
   });
 
   beforeEach(async () => {
-    page = await browser.newPage({ viewport: { width: 1400, height: 860 }, colorScheme: 'dark' });
-    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    page = await openPage(browser, { viewport: { width: 1400, height: 860 }, colorScheme: 'dark' });
     await page.goto(host.url);
     await page.getByLabel('Find process').waitFor();
     await until('the process list', async () => (await page.locator('.proc-row').count()) > 1);

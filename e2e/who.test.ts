@@ -7,50 +7,31 @@
  * writer" colour mode), Escape clears it; axe reports nothing.
  */
 import fs from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWhoWriter, PAGES, WhoWriter } from '../testing/who-target.ts';
 import { axeViolations, describeViolations } from './axe.ts';
-import {
-  chromiumMissing,
-  ensureRendererBuilt,
-  launchBrowser,
-  screenshot,
-  sessionPid,
-  startHost,
-  until,
-  type Host,
-} from './helpers.ts';
+import { chromiumMissing, screenshot, sessionPid, until, type Host } from './helpers.ts';
+import { appRig } from './app-rig.ts';
 
 const missing = chromiumMissing();
 if (missing !== null) it('who writes in the UI', (ctx) => ctx.skip(missing));
 
 describe.skipIf(missing !== null)('who writes in the UI', () => {
   let host: Host;
-  let browser: Browser;
   let page: Page;
   let build: ReturnType<typeof buildWhoWriter>;
   let w: WhoWriter;
+  const rig = appRig();
 
   beforeAll(async () => {
-    ensureRendererBuilt();
     build = buildWhoWriter();
     w = await WhoWriter.start(build.exe);
-    host = await startHost();
-    browser = await launchBrowser();
-    page = await browser.newPage({
-      viewport: { width: 1400, height: 1000 },
-      colorScheme: 'dark',
-      // axe is injected: the page's CSP (script-src 'self') would refuse it.
-      bypassCSP: true,
-    });
-    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    // axe is injected: the page's CSP (script-src 'self') would refuse it.
+    ({ host, page } = await rig.start([], { colorScheme: 'dark', bypassCSP: true }));
   });
 
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await host?.stop();
+  afterAll(() => {
     w?.kill();
     if (build) fs.rmSync(build.dir, { recursive: true, force: true });
   });
