@@ -39,7 +39,7 @@ import {
   WS_TOKEN_PREFIX,
 } from '../protocol/constants.ts';
 import type { Failure, Response } from '../protocol/messages.ts';
-import { salvageId } from '../protocol/schemas.ts';
+import { parseFrameAck, salvageId } from '../protocol/schemas.ts';
 import { FRAME_PIECE_BYTES, framePieces } from '../protocol/frame-pieces.ts';
 import { encodeFrame } from '../protocol/wire.ts';
 import { distDir } from '../runtime/entry.ts';
@@ -52,7 +52,14 @@ import {
   rendererFile,
 } from './static-files.ts';
 
-/** Frames are dropped (not queued) for a client whose socket has this much unsent data. */
+/**
+ * Frames of one session a page may have unacknowledged at once. A newer frame while the window
+ * is full replaces the one waiting (latest wins) and goes out when an ack arrives: a page that
+ * reads slower than the ticks come gets fewer frames, never a queue of stale ones that every
+ * reply and event would wait behind (measured: a click answered 170-600 s late at load 40).
+ */
+export const FRAMES_IN_FLIGHT = 2;
+/** Backstop: frames are dropped (not queued) for a client whose socket has this much unsent data. */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 /** Sockets open at once; each can hold sessions, so this bounds the host with the session caps. */
 export const DEFAULT_MAX_CONNECTIONS = 16;
@@ -356,16 +363,42 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
   const serveSocket = (ws: WebSocket): void => {
     sockets.add(ws);
     let pending = 0;
+    /** Per session: frames sent and not yet acknowledged, and the newest one held back. */
+    const streams = new Map<number, { inFlight: number; waiting: ArrayBuffer | null }>();
+    const sendFrame = (encoded: ArrayBuffer): boolean => {
+      if (ws.readyState !== ws.OPEN) return false;
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        dropped++;
+        return false;
+      }
+      // In pieces: one big binary message is one long task in a browser (frame-pieces.ts).
+      for (const piece of framePieces(encoded, pieceBytes)) ws.send(piece, { binary: true });
+      return true;
+    };
+    const acknowledged = (sessionId: number): void => {
+      const s = streams.get(sessionId);
+      if (!s || s.inFlight === 0) return; // an ack for nothing we sent: harmless, ignored
+      s.inFlight--;
+      if (s.waiting) {
+        const next = s.waiting;
+        s.waiting = null;
+        if (sendFrame(next)) s.inFlight++;
+      }
+      if (s.inFlight === 0 && !s.waiting) streams.delete(sessionId);
+    };
     const conn = service.connect({
       frame(frame) {
         if (ws.readyState !== ws.OPEN) return;
-        if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-          dropped++;
+        let s = streams.get(frame.sessionId);
+        if (!s) streams.set(frame.sessionId, (s = { inFlight: 0, waiting: null }));
+        // Encoded now: the engine may reuse the arrays of a frame once this call returns.
+        const encoded = encodeFrame(frame);
+        if (s.inFlight >= FRAMES_IN_FLIGHT) {
+          if (s.waiting) dropped++; // replaced unseen by a newer one
+          s.waiting = encoded;
           return;
         }
-        // In pieces: one big binary message is one long task in a browser (frame-pieces.ts).
-        for (const piece of framePieces(encodeFrame(frame), pieceBytes))
-          ws.send(piece, { binary: true });
+        if (sendFrame(encoded)) s.inFlight++;
       },
       event(event) {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
@@ -384,6 +417,9 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
       } catch {
         return badRequest('A request must be valid JSON.');
       }
+      // Before the request path: not a request (no id, no reply), never counted as pending.
+      const ackOf = parseFrameAck(msg);
+      if (ackOf !== null) return acknowledged(ackOf);
       if (pending >= MAX_PENDING_REQUESTS)
         return fail(
           {

@@ -205,3 +205,13 @@ export const hostEventSchema = z.discriminatedUnion('event', [
   ...groupWatchEventSchemas,
 ]);
 export type HostEvent = z.infer<typeof hostEventSchema>;
+
+// ---- Frame acknowledgements (UI -> web host) ----
+
+/**
+ * The page's word that it has taken in one whole frame of a session (ws-bridge.ts sends it, the
+ * web host counts it, server.ts). Not a request: no id, no reply. The host keeps only a couple
+ * of frames per session unacknowledged, so replies and events never queue behind stale frames.
+ */
+export const frameAckSchema = z.object({ ack: sessionId }).strict();
+export type FrameAck = z.infer<typeof frameAckSchema>;

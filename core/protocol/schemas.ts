@@ -5,7 +5,7 @@
  * reaching the engine.
  */
 import { z } from 'zod';
-import { methods, requestIdSchema, type Method, type Request } from './messages.ts';
+import { frameAckSchema, methods, requestIdSchema, type Method, type Request } from './messages.ts';
 
 const envelope = z
   .object({ id: requestIdSchema, method: z.string().max(64), params: z.unknown() })
@@ -21,6 +21,15 @@ export function salvageId(raw: unknown): number {
     if (r.success) return r.data;
   }
   return -1;
+}
+
+/**
+ * The session a frame acknowledgement names, or null when `raw` is not exactly one
+ * (`{"ack": <sessionId>}` and nothing else): anything else goes on to parseRequest.
+ */
+export function parseFrameAck(raw: unknown): number | null {
+  const r = frameAckSchema.safeParse(raw);
+  return r.success ? r.data.ack : null;
 }
 
 function describe(error: z.ZodError): string {

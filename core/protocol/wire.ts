@@ -131,6 +131,11 @@ export function frameByteLength(head: ArrayBuffer): number {
   return readHeader(head).total;
 }
 
+/** The session a frame belongs to, from its header alone (to acknowledge one we cannot decode). */
+export function frameSessionId(head: ArrayBuffer): number {
+  return readHeader(head).h[0];
+}
+
 interface Header extends Layout {
   h: Float64Array;
   histLen: number;

@@ -8,14 +8,16 @@
  *
  * On the socket: requests and responses are JSON text matched by id, events are JSON text with an
  * `event` field, frames are binary messages (wire.ts), each in one or more pieces
- * (frame-pieces.ts).
+ * (frame-pieces.ts). Each whole frame taken in is acknowledged with `{"ack": sessionId}` once
+ * its listeners have had it (even one we could not decode): the host sends a session's frames
+ * only a couple ahead of these acks, so a slow page gets fewer frames, not a backlog.
  */
 import { bridgeOver, type Bridge, type HostLink } from './bridge.ts';
 import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from './constants.ts';
 import type { Frame } from './frame.ts';
-import type { Failure, HostEvent, Method, Params, Response } from './messages.ts';
+import type { Failure, FrameAck, HostEvent, Method, Params, Response } from './messages.ts';
 import { FrameAssembler } from './frame-pieces.ts';
-import { decodeFrame } from './wire.ts';
+import { decodeFrame, frameSessionId } from './wire.ts';
 
 /** The part of the WHATWG WebSocket this bridge needs (the browser's and `ws`'s both fit). */
 export interface WebSocketLike {
@@ -37,6 +39,8 @@ export interface WebSocketBridge extends Bridge {
 }
 
 const TOKEN_KEY = 'pagescope.token';
+/** WebSocket.OPEN (not read from the class: WebSocketLike is an interface). */
+const OPEN = 1;
 
 interface PageLocation {
   protocol: string;
@@ -150,13 +154,19 @@ export function connectWebSocketBridge(
       if (!piece) return;
       const joined = pieces.push(piece);
       if (joined.kind !== 'frame') return; // more pieces to come, or a frame dropped
-      let frame: Frame;
+      let frame: Frame | null = null;
       try {
         frame = decodeFrame(joined.buffer);
       } catch {
-        return; // a frame we cannot read is dropped; the next one replaces it
+        // a frame we cannot read is dropped; the next one replaces it
       }
-      for (const l of frameListeners) l(frame);
+      try {
+        if (frame) for (const l of frameListeners) l(frame);
+      } finally {
+        // The assembler checked the header, so its session id is readable even then.
+        const ack: FrameAck = { ack: frame?.sessionId ?? frameSessionId(joined.buffer) };
+        if (socket.readyState === OPEN) socket.send(JSON.stringify(ack));
+      }
       return;
     }
     let msg: unknown;
