@@ -401,6 +401,8 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
         if (sendFrame(encoded)) s.inFlight++;
       },
       event(event) {
+        // An ended session's frame held back would stay with the socket: let it go.
+        if (event.event === 'sessionEnded') streams.delete(event.sessionId);
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
       },
     });
