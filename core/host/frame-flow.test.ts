@@ -4,35 +4,17 @@
  * once the window is full the host sends no more frames, yet answers requests at once (they
  * never wait behind frames); an ack then brings the NEWEST frame held back, not the oldest.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Frame } from '../protocol/frame.ts';
 import { FrameAssembler } from '../protocol/frame-pieces.ts';
 import { socketProtocols } from '../protocol/ws-bridge.ts';
 import { decodeFrame } from '../protocol/wire.ts';
-import { pythonExecutable } from '../../testing/targets.ts';
+import { hostWithSleeper } from '../../testing/host-with-sleeper.ts';
 import { until } from '../../testing/wait.ts';
-import { FRAMES_IN_FLIGHT, startWebHost, type WebHost } from './server.ts';
+import { FRAMES_IN_FLIGHT } from './server.ts';
 
-let web: WebHost;
-let target: ChildProcess;
-
-beforeAll(async () => {
-  web = await startWebHost({ rendererDir: '/nonexistent-renderer-dir', framePieceBytes: 512 });
-  target = spawn(
-    pythonExecutable(),
-    ['-c', 'import time\nx = bytearray(8 << 20)\ntime.sleep(120)'],
-    {
-      stdio: 'ignore',
-    },
-  );
-});
-
-afterAll(async () => {
-  await web.close();
-  target.kill('SIGKILL');
-});
+const rig = hostWithSleeper(512);
 
 interface Reply {
   id: number;
@@ -43,7 +25,7 @@ interface Reply {
 
 describe('web host frame flow control', () => {
   it('holds frames past the window, answers requests meanwhile, and sends the newest on an ack', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${web.port}/ws`, socketProtocols(web.token));
+    const ws = new WebSocket(`ws://127.0.0.1:${rig.web.port}/ws`, socketProtocols(rig.web.token));
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const frames: Frame[] = [];
     const replies = new Map<number, Reply>();
@@ -68,7 +50,7 @@ describe('web host frame flow control', () => {
     };
     const ticks = () => frames.map((f) => f.tick).join(', ');
     try {
-      const attach = await request('attach', { pid: target.pid });
+      const attach = await request('attach', { pid: rig.target.pid });
       expect(attach.ok, JSON.stringify(attach.error)).toBe(true);
       const sessionId = attach.result!.sessionId as number;
       await until(`${FRAMES_IN_FLIGHT} frames (got ticks: ${ticks()})`, () =>
@@ -115,11 +97,11 @@ describe('web host frame flow control', () => {
       expect(next.tick, `ticks: ${ticks()}, host at ${newest}`).toBeGreaterThanOrEqual(newest - 1);
       expect(next.tick).toBeGreaterThan(lastSent + 1);
       expect(next.sessionId).toBe(sessionId);
-      expect(web.droppedFrames()).toBeGreaterThan(0); // the ones replaced unseen
-      expect(target.exitCode).toBeNull();
+      expect(rig.web.droppedFrames()).toBeGreaterThan(0); // the ones replaced unseen
+      expect(rig.target.exitCode).toBeNull();
     } finally {
       ws.close();
-      await until('no sessions left', () => web.service.sessionCount === 0);
+      await until('no sessions left', () => rig.web.service.sessionCount === 0);
     }
   });
 });

@@ -4,10 +4,9 @@
  * same security headers as every response, loopback bind, and the full request/response + binary frame stream of a session on a python3
  * process at 10 Hz, through the browser-side bridge (ws-bridge.ts) on the `ws` client.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { Frame } from '../protocol/frame.ts';
 import type { HostEvent } from '../protocol/messages.ts';
@@ -19,9 +18,9 @@ import {
   type WebSocketLike,
 } from '../protocol/ws-bridge.ts';
 import { encodeFrame } from '../protocol/wire.ts';
-import { pythonExecutable } from '../../testing/targets.ts';
+import { hostWithSleeper } from '../../testing/host-with-sleeper.ts';
 import { connectClient } from '../../testing/serve.ts';
-import { requestPath, SECURITY_HEADERS, startWebHost, type WebHost } from './server.ts';
+import { requestPath, SECURITY_HEADERS, startWebHost } from './server.ts';
 import { zeroPageOnRead } from '../../testing/zero-page.ts';
 import { until } from '../../testing/wait.ts';
 import { expectedError, observeError } from '../../testing/protocol-error.ts';
@@ -29,34 +28,14 @@ import { RENDERER_CSP } from './static-files.ts';
 
 /** Small frame pieces, so every frame of these tests crosses the socket in several messages. */
 const PIECE_BYTES = 512;
-let web: WebHost;
-let target: ChildProcess;
-
-beforeAll(async () => {
-  web = await startWebHost({
-    rendererDir: '/nonexistent-renderer-dir',
-    framePieceBytes: PIECE_BYTES,
-  });
-  target = spawn(
-    pythonExecutable(),
-    ['-c', 'import time\nx = bytearray(8 << 20)\ntime.sleep(120)'],
-    {
-      stdio: 'ignore',
-    },
-  );
-});
-
-afterAll(async () => {
-  await web.close();
-  target.kill('SIGKILL');
-});
+const rig = hostWithSleeper(PIECE_BYTES);
 
 function get(
   path: string,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: web.port, path, headers }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port: rig.web.port, path, headers }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -83,7 +62,7 @@ function tryWs(
   headers?: http.IncomingHttpHeaders;
 }> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${web.port}${path}`, protocols, { headers });
+    const ws = new WebSocket(`ws://127.0.0.1:${rig.web.port}${path}`, protocols, { headers });
     ws.on('open', () => {
       const protocol = ws.protocol;
       ws.close();
@@ -99,7 +78,7 @@ function tryWs(
 /** Sends `raw` bytes on a fresh TCP connection; resolves with everything the server answered. */
 function rawRequest(raw: string): Promise<string> {
   return new Promise((resolve) => {
-    const s = net.connect(web.port, '127.0.0.1');
+    const s = net.connect(rig.web.port, '127.0.0.1');
     let out = '';
     s.on('data', (d) => (out += d.toString('latin1')));
     s.on('error', () => resolve(out));
@@ -116,11 +95,11 @@ function expectSecurityHeaders(headers: http.IncomingHttpHeaders): void {
 
 describe('web host', () => {
   it('binds 127.0.0.1 and prints a URL with the token in its fragment', () => {
-    expect(web.url).toMatch(
-      new RegExp(`^http://127\\.0\\.0\\.1:${web.port}/#token=[A-Za-z0-9_-]{40,}$`),
+    expect(rig.web.url).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:${rig.web.port}/#token=[A-Za-z0-9_-]{40,}$`),
     );
-    expect(web.url.endsWith(`#token=${web.token}`)).toBe(true);
-    expect(web.host).toBe('127.0.0.1');
+    expect(rig.web.url.endsWith(`#token=${rig.web.token}`)).toBe(true);
+    expect(rig.web.host).toBe('127.0.0.1');
   });
 
   it('serves the page without the token, never sets a cookie, refuses a foreign Host or Origin', async () => {
@@ -130,9 +109,9 @@ describe('web host', () => {
     expect(ok.headers['set-cookie']).toBeUndefined();
     expect(ok.headers['content-security-policy']).toBe(RENDERER_CSP);
     expectSecurityHeaders(ok.headers);
-    expect((await get('/', { host: `localhost:${web.port}` })).status).toBe(200);
+    expect((await get('/', { host: `localhost:${rig.web.port}` })).status).toBe(200);
     const foreignHeaders: Array<Record<string, string>> = [
-      { host: `evil.example:${web.port}` },
+      { host: `evil.example:${rig.web.port}` },
       { host: '127.0.0.1:1' },
       { origin: 'http://evil.example' },
     ];
@@ -155,27 +134,27 @@ describe('web host', () => {
     expect(none.status).toBe(403);
     expectSecurityHeaders(none.headers!);
     expect((await tryWs(offer('nope'))).status).toBe(403);
-    expect((await tryWs(offer(web.token.slice(1)))).status).toBe(403);
+    expect((await tryWs(offer(rig.web.token.slice(1)))).status).toBe(403);
     // The token in the query string, where a log would keep it, is not accepted.
-    expect((await tryWs([WS_PROTOCOL], {}, `/ws?token=${web.token}`)).status).toBe(403);
+    expect((await tryWs([WS_PROTOCOL], {}, `/ws?token=${rig.web.token}`)).status).toBe(403);
     // Nor in a cookie.
-    expect((await tryWs([WS_PROTOCOL], { cookie: `pagescope_token=${web.token}` })).status).toBe(
-      403,
-    );
-    expect((await tryWs(offer(web.token), { origin: 'http://evil.example' })).status).toBe(403);
     expect(
-      (await tryWs(offer(web.token), { origin: `https://127.0.0.1:${web.port}` })).status,
+      (await tryWs([WS_PROTOCOL], { cookie: `pagescope_token=${rig.web.token}` })).status,
     ).toBe(403);
-    expect((await tryWs(offer(web.token), { host: `rebind.example:${web.port}` })).status).toBe(
-      403,
-    );
-    expect((await tryWs(offer(web.token), {}, '/other')).status).toBe(404);
+    expect((await tryWs(offer(rig.web.token), { origin: 'http://evil.example' })).status).toBe(403);
+    expect(
+      (await tryWs(offer(rig.web.token), { origin: `https://127.0.0.1:${rig.web.port}` })).status,
+    ).toBe(403);
+    expect(
+      (await tryWs(offer(rig.web.token), { host: `rebind.example:${rig.web.port}` })).status,
+    ).toBe(403);
+    expect((await tryWs(offer(rig.web.token), {}, '/other')).status).toBe(404);
     // The token alone, without the protocol this host speaks: refused, not a 101 without one.
-    const tokenOnly = await tryWs([`${WS_TOKEN_PREFIX}${web.token}`]);
+    const tokenOnly = await tryWs([`${WS_TOKEN_PREFIX}${rig.web.token}`]);
     expect(tokenOnly.status).toBe(400);
     expectSecurityHeaders(tokenOnly.headers!);
-    expect((await tryWs([`${WS_TOKEN_PREFIX}${web.token}`, 'pagescope.v2'])).status).toBe(400);
-    const ok = await tryWs(offer(web.token), { origin: `http://127.0.0.1:${web.port}` });
+    expect((await tryWs([`${WS_TOKEN_PREFIX}${rig.web.token}`, 'pagescope.v2'])).status).toBe(400);
+    const ok = await tryWs(offer(rig.web.token), { origin: `http://127.0.0.1:${rig.web.port}` });
     expect(ok).toEqual({ open: true, protocol: WS_PROTOCOL });
   });
 
@@ -219,7 +198,7 @@ describe('web host', () => {
       'GET / HTTP/1.1\r\nBad Header\r\n\r\n',
     ];
     for (const c of cases) {
-      const answer = await rawRequest(c.replaceAll('PORT', String(web.port)));
+      const answer = await rawRequest(c.replaceAll('PORT', String(rig.web.port)));
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
       expect([400, 403], c).toContain(status);
       expect(answer.toLowerCase(), c).toContain('x-content-type-options: nosniff');
@@ -229,7 +208,7 @@ describe('web host', () => {
     // The three from the issue are 400 exactly (a Host we know, so nothing else refuses them).
     for (const target of ['//[', 'http://[bad', '/%ff']) {
       const answer = await rawRequest(
-        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${web.port}\r\n\r\n`,
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${rig.web.port}\r\n\r\n`,
       );
       expect(answer, target).toMatch(/^HTTP\/1\.1 400 /);
     }
@@ -237,12 +216,12 @@ describe('web host', () => {
 
   it('serves the whole protocol and a 10 Hz binary frame stream over a real WebSocket', async () => {
     const bridge = connectWebSocketBridge(
-      `ws://127.0.0.1:${web.port}/ws`,
+      `ws://127.0.0.1:${rig.web.port}/ws`,
       (url, protocols) =>
         new WebSocket(url, protocols, {
-          origin: `http://127.0.0.1:${web.port}`,
+          origin: `http://127.0.0.1:${rig.web.port}`,
         }) as unknown as WebSocketLike,
-      web.token,
+      rig.web.token,
     );
     await bridge.ready;
     const frames: Frame[] = [];
@@ -255,9 +234,9 @@ describe('web host', () => {
     expect(hello.capabilities.zeroPageOnRead).toBe(zeroPageOnRead());
     expect(hello.warnings.some((w) => /no shared zero page/.test(w))).toBe(!zeroPageOnRead());
     const procs = await bridge.request('listProcesses', {});
-    expect(procs.processes.some((p) => p.pid === target.pid)).toBe(true);
-    const info = await bridge.request('attach', { pid: target.pid! });
-    expect(info.pid).toBe(target.pid);
+    expect(procs.processes.some((p) => p.pid === rig.target.pid)).toBe(true);
+    const info = await bridge.request('attach', { pid: rig.target.pid! });
+    expect(info.pid).toBe(rig.target.pid);
     expect(info.intervalMs).toBe(100);
     const before = frames.length;
     const t0 = Date.now();
@@ -308,11 +287,11 @@ describe('web host', () => {
     expect(observeError(closed)).toEqual(
       expectedError('closed', 'The connection to the pagescope host was closed.'),
     );
-    expect(target.exitCode).toBeNull();
+    expect(rig.target.exitCode).toBeNull();
   });
 
   it('answers garbage on the socket with errors and stays up; closing the socket detaches', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${web.port}/ws`, offer(web.token));
+    const ws = new WebSocket(`ws://127.0.0.1:${rig.web.port}/ws`, offer(rig.web.token));
     await new Promise((r) => ws.once('open', r));
     const replies: unknown[] = [];
     ws.on('message', (d, isBinary) => {
@@ -320,23 +299,23 @@ describe('web host', () => {
     });
     ws.send('not json');
     ws.send(Buffer.from([1, 2, 3]));
-    ws.send(JSON.stringify({ id: 5, method: 'attach', params: { pid: target.pid } }));
+    ws.send(JSON.stringify({ id: 5, method: 'attach', params: { pid: rig.target.pid } }));
     await until('the reply to request 5', () =>
       replies.some((r) => (r as { id?: number }).id === 5),
     );
     expect(replies[0]).toMatchObject({ id: -1, ok: false, error: { code: 'bad-request' } });
     expect(replies[1]).toMatchObject({ id: -1, ok: false, error: { code: 'bad-request' } });
     expect(replies.find((r) => (r as { id?: number }).id === 5)).toMatchObject({ ok: true });
-    expect(web.service.sessionCount).toBe(1);
+    expect(rig.web.service.sessionCount).toBe(1);
     ws.close();
-    await until('no sessions left', () => web.service.sessionCount === 0);
-    expect(web.service.sessionCount).toBe(0);
+    await until('no sessions left', () => rig.web.service.sessionCount === 0);
+    expect(rig.web.service.sessionCount).toBe(0);
   });
 
   it('answers a burst past the in-flight cap with busy errors, each with its id, and keeps going', async () => {
-    const client = await connectClient(web.port, web.token);
+    const client = await connectClient(rig.web.port, rig.web.token);
     try {
-      const info = await client.request('attach', { pid: target.pid });
+      const info = await client.request('attach', { pid: rig.target.pid });
       expect(info.ok, JSON.stringify(info.error)).toBe(true);
       const sessionId = info.result!.sessionId;
       // 200 requests that each wait for the session's worker, written in one go: the host reads
@@ -354,7 +333,7 @@ describe('web host', () => {
       expect((await client.request('detach', { sessionId })).ok).toBe(true);
     } finally {
       client.close();
-      await until('no sessions left', () => web.service.sessionCount === 0);
+      await until('no sessions left', () => rig.web.service.sessionCount === 0);
     }
   });
 
