@@ -272,25 +272,26 @@ export class Registration {
       if (reason.code === 'special-mapping' || reason.code === 'no-access') return reason;
       return { unsure: reason, stage: 'register' };
     }
-    const r = this.protectNew(p, fraction, null);
-    return r;
+    return this.protectDeferred(p, fraction);
   }
 
   /**
    * Write-protects a piece just registered, whole (its writes count from now), except the parts
    * of watched pieces it supersedes (a VMA that grew: their recorded writes stay); at a sample
-   * `fraction` < 1 only its sampled units. On failure it is unregistered again:
-   * 'changed' when its mapping changed, else the refusal; with `maps` null the maps are not
-   * read, and a failure that only they can tell is `unsure` (the caller reads them once for
-   * many, see attempt()).
+   * `fraction` < 1 only its sampled units. On failure it is unregistered again: 'changed' when
+   * its mapping changed (the maps, read now, tell), else the refusal.
    */
-  protectNew(p: Piece, fraction: number): Refusal | 'changed' | null;
-  protectNew(p: Piece, fraction: number, maps: null): Refusal | 'changed' | null | Unsure;
-  protectNew(
-    p: Piece,
-    fraction: number,
-    maps: null | undefined = undefined,
-  ): Refusal | 'changed' | null | Unsure {
+  protectNew(p: Piece, fraction: number): Refusal | 'changed' | null {
+    const r = this.protectDeferred(p, fraction);
+    if (!isUnsure(r)) return r;
+    return stillMapped(p, this.mapsNow()) ? r.unsure : 'changed';
+  }
+
+  /**
+   * protectNew without reading the maps: a failure only they can tell from a refusal is
+   * `unsure` (the caller reads them once for many, see attempt()).
+   */
+  private protectDeferred(p: Piece, fraction: number): Refusal | 'changed' | null | Unsure {
     const old: PageRange[] = [];
     for (const [ok, op] of [...this.registered])
       if (op.startPage < p.endPage && p.startPage < op.endPage) {
@@ -307,11 +308,11 @@ export class Registration {
       this.unregister(p);
       // ESRCH: the address space is gone under us (the process executed another program or
       // exited); else a mapping that changed since the maps were read. Not refusals.
-      const gone = err instanceof KernelError && err.errnoName === 'ESRCH';
-      if (gone) return 'changed';
-      const refusal: Refusal = { code: 'protect-failed', detail: (err as Error).message };
-      if (maps === null) return { unsure: refusal, stage: 'protect' };
-      return stillMapped(p, this.mapsNow()) ? refusal : 'changed';
+      if (err instanceof KernelError && err.errnoName === 'ESRCH') return 'changed';
+      return {
+        unsure: { code: 'protect-failed', detail: (err as Error).message },
+        stage: 'protect',
+      };
     }
     this.registered.set(key(p), p);
     return null;
