@@ -46,6 +46,7 @@ const UNIT = [
   'core/scan/summary.test.ts',
   'core/scan/region-list.test.ts',
   'core/host/static-files.test.ts',
+  'core/host/frame-window.test.ts',
   'core/cli/docs.test.ts',
   'core/kernel/privilege.test.ts',
   'bench/bench.test.ts',

@@ -1,13 +1,16 @@
 /**
  * electron/main.ts's own logic, where the Electron binary is missing: the module is bundled with
  * `electron` replaced by a recorder (testing/electron/fake-electron.mjs) and driven like Electron would
- * drive it. The host service, sessions and the python3 target behind it are real. The real
+ * drive it. The host service, sessions and the python3 target behind it are real, and so is the
+ * frame pacing (main keeps two frames per session unacknowledged, acks checked like requests;
+ * the driver plays a renderer that acks or does not). The real
  * window is covered by electron.test.ts where the binary exists.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FRAMES_IN_FLIGHT } from '../core/host/frame-window.ts';
 import { pythonExecutable } from '../testing/targets.ts';
 import { limit } from '../testing/wait.ts';
 
@@ -81,6 +84,49 @@ describe('electron main (with a stand-in electron module)', () => {
     expect(out.events).toContain('vmas');
   });
 
+  it('paces frames like the web host: two unacknowledged, then the NEWEST held back on an ack', () => {
+    expect(out.flowAttach).toEqual({ ok: true, error: null });
+    const f = out.flow;
+    console.log(
+      `electron main: slowest reply while frames were held back ${f.slowestReplyMs.toFixed(1)} ms`,
+    );
+    expect(
+      f.heldBack,
+      `frames sent with no ack while the session went on to tick ${f.newest}`,
+    ).toHaveLength(FRAMES_IN_FLIGHT);
+    expect(f.afterBadAcks, 'frames sent after refused acks').toEqual(f.heldBack);
+    expect(out.ackNothingInFlight, 'an ack for no frame in flight: counted as nothing').toBeNull();
+    expect(out.ackGood).toBeNull();
+    expect(f.afterAck, 'one frame per good ack').toHaveLength(FRAMES_IN_FLIGHT + 1);
+    // The newest frame held back (at least the newest tick the history had when asked, all
+    // of whose frames main had already been given), never the oldest (lastSent + 1).
+    const next = f.afterAck[FRAMES_IN_FLIGHT];
+    expect(next, `ticks ${f.afterAck}, history at ${f.newest}`).toBeGreaterThanOrEqual(f.newest);
+    expect(next).toBeGreaterThan(f.lastSent + 1);
+    expect(f.flowing, 'frames that came while each was acked').toBeGreaterThanOrEqual(4);
+  });
+
+  it('refuses a malformed frame ack in one sentence and a foreign frame’s, never throwing', () => {
+    expect(out.ackGarbage).toHaveLength(12);
+    for (const r of out.ackGarbage)
+      expect(r).toEqual({
+        id: -1,
+        ok: false,
+        error: {
+          code: 'bad-request',
+          message: 'A frame acknowledgement is {"ack": <session id>} and nothing else.',
+        },
+      });
+    expect(out.ackForeign).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(out.ackSubframe).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+  });
+
+  it('lets an ended session’s held-back frame go: an ack after sessionEnded sends nothing', () => {
+    expect(out.flow.detached).toBe(true);
+    expect(out.ackAfterEnd).toBeNull();
+    expect(out.flow.sentAfterEnd).toBe(0);
+  });
+
   it('serves group scans over the same validated IPC, refusing bad input in one sentence', () => {
     expect(out.group).toEqual({ members: [target.pid] });
     expect(out.groupForeign).toMatchObject({ ok: false, error: { code: 'forbidden' } });
@@ -109,7 +155,8 @@ describe('electron main (with a stand-in electron module)', () => {
 
   it('detaches every session before quitting', () => {
     expect(out.quit).toEqual({ prevented: true, quitCalled: true });
-    expect(out.framesAfterQuit).toBe(0);
+    expect(out.ackAfterQuit, 'an ack once quitting: counted, nothing sent').toBeNull();
+    expect(out.framesAfterQuit, 'frames after quit (the one held back included)').toBe(0);
     expect(target.exitCode).toBeNull();
   });
 });

@@ -11,6 +11,12 @@
  * - IPC (channel names in core/protocol/constants.ts): one channel for requests; a request is answered only when it comes from our window's
  *   main frame at app://pagescope/, and it is validated with the protocol's zod schemas like any
  *   WebSocket message. Frames and events go back over two send-only channels.
+ * - Frames are paced like the web host's (core/host/frame-window.ts, the same module): at most
+ *   FRAMES_IN_FLIGHT per session unacknowledged by the preload, which acks each frame on its own
+ *   channel once the page's listeners had it; a newer frame replaces the one held back. Without
+ *   it a renderer slower than the ticks got every frame queued in its IPC pipe, and replies and
+ *   events waited behind megabytes of stale frames. Acks pass the same sender check and schema
+ *   as requests; a malformed one is answered 'bad-request' and changes nothing.
  * - As root, Chromium's sandbox cannot start: `--no-sandbox` is appended and said in the log
  *   (only then).
  * - Quitting detaches every session first (watchers closed, launched children killed); SIGINT,
@@ -28,6 +34,7 @@ import {
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FrameWindow } from '../core/host/frame-window.ts';
 import { HostService } from '../core/host/service.ts';
 import {
   contentTypeOf,
@@ -41,7 +48,9 @@ import {
   OLD_RECORDING_EXTENSION,
   RECORDING_EXTENSION,
 } from '../core/protocol/constants.ts';
-import type { Response as HostResponse } from '../core/protocol/messages.ts';
+import type { Frame } from '../core/protocol/frame.ts';
+import type { Failure, Response as HostResponse } from '../core/protocol/messages.ts';
+import { parseFrameAck } from '../core/protocol/schemas.ts';
 import { distDir } from '../core/runtime/entry.ts';
 
 /** This file runs as dist/electron/main.mjs, next to preload.cjs; the UI is dist/renderer. */
@@ -131,6 +140,9 @@ function trustedSender(win: BrowserWindow, event: IpcMainInvokeEvent): boolean {
   }
 }
 
+/** Set at the first before-quit: sessions are being detached, no frame goes out any more. */
+let quitting = false;
+
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
     width: 1440,
@@ -149,35 +161,62 @@ function createWindow(): BrowserWindow {
     },
   });
   const wc = win.webContents;
+  // At most FRAMES_IN_FLIGHT frames per session unacknowledged, the newest held back.
+  const frames = new FrameWindow<Frame>((f) => {
+    // Quitting detaches every session: a frame held back then (sent on a late ack) is of a
+    // session already gone, and nothing goes to the window after that.
+    if (quitting || wc.isDestroyed()) return false;
+    wc.send(IPC_CHANNELS.frame, f); // serialized now: later reuse of f's arrays cannot reach it
+    return true;
+  });
   const conn = service.connect({
-    frame: (f) => {
-      if (!wc.isDestroyed()) wc.send(IPC_CHANNELS.frame, f);
-    },
+    // A frame held back is a copy: the engine may reuse the arrays once this call returns.
+    frame: (f) => frames.offer(f.sessionId, f, structuredClone),
     event: (e) => {
+      // An ended session's frame held back would stay with the window: let it go.
+      if (e.event === 'sessionEnded') frames.end(e.sessionId);
       if (!wc.isDestroyed()) wc.send(IPC_CHANNELS.event, e);
     },
   });
+  const refused = (event: IpcMainInvokeEvent, what: string): Failure => {
+    log(`refused an IPC ${what} from ${event.senderFrame?.url ?? 'an unknown frame'}`);
+    return { id: -1, ok: false, error: { code: 'forbidden', message: 'Request refused.' } };
+  };
   const handler = async (event: IpcMainInvokeEvent, msg: unknown): Promise<HostResponse> => {
-    if (!trustedSender(win, event)) {
-      log(`refused an IPC request from ${event.senderFrame?.url ?? 'an unknown frame'}`);
-      return { id: -1, ok: false, error: { code: 'forbidden', message: 'Request refused.' } };
-    }
+    if (!trustedSender(win, event)) return refused(event, 'request');
     return conn.handle(msg);
   };
+  /** Null once counted (an ack for no frame in flight changes nothing, as on the web host). */
+  const ackHandler = (event: IpcMainInvokeEvent, msg: unknown): Failure | null => {
+    if (!trustedSender(win, event)) return refused(event, 'frame acknowledgement');
+    const sessionId = parseFrameAck(msg);
+    if (sessionId === null)
+      return {
+        id: -1,
+        ok: false,
+        error: {
+          code: 'bad-request',
+          message: 'A frame acknowledgement is {"ack": <session id>} and nothing else.',
+        },
+      };
+    frames.ack(sessionId);
+    return null;
+  };
   ipcMain.handle(IPC_CHANNELS.request, handler);
+  ipcMain.handle(IPC_CHANNELS.ack, ackHandler);
   wc.on('will-navigate', (e) => e.preventDefault());
   wc.on('will-redirect', (e) => e.preventDefault());
   wc.on('will-attach-webview', (e) => e.preventDefault());
   wc.setWindowOpenHandler(() => ({ action: 'deny' }));
   win.on('closed', () => {
     ipcMain.removeHandler(IPC_CHANNELS.request);
+    ipcMain.removeHandler(IPC_CHANNELS.ack);
     void conn.close();
   });
   void win.loadURL(`${ORIGIN}/index.html`);
   return win;
 }
 
-let quitting = false;
 app.on('before-quit', (e) => {
   if (quitting) return;
   e.preventDefault();

@@ -4,6 +4,8 @@
  * listeners unsubscribe, and what the page gets from it once wrapped the way the renderer wraps
  * it (bridgeOver), seen through a stand-in for contextBridge's copying: the same error object
  * the WebSocket bridge gives (core/host/server.test.ts checks that side against the same shape).
+ * And the frame acks main paces frames by (core/host/frame-window.ts): one per frame, after the
+ * page's listeners, whatever they did.
  */
 import { build } from 'esbuild';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bridgeOver, type HostLink } from '../core/protocol/bridge.ts';
 import { IPC_CHANNELS } from '../core/protocol/constants.ts';
 import { PagescopeProtocolError } from '../core/protocol/errors.ts';
+import { parseFrameAck } from '../core/protocol/schemas.ts';
 import { expectedError, observeError } from '../testing/protocol-error.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -20,6 +23,8 @@ interface Fake {
   exposed: Record<string, unknown>;
   invoked: Array<[string, { id: number; method: string; params: unknown }]>;
   answer: (msg: { id: number; method: string }) => unknown;
+  acks: unknown[];
+  answerAck: (msg: unknown) => unknown;
   emit(channel: string, payload: unknown): void;
 }
 let fake: Fake;
@@ -149,5 +154,59 @@ describe('preload link', () => {
     fake.emit(IPC_CHANNELS.event, { event: 'warning', sessionId: 1, message: 'y' });
     expect(frames).toEqual([{ tick: 1 }]);
     expect(events).toHaveLength(1);
+  });
+
+  it('acknowledges each whole frame once, with its session, after the page’s listeners had it', () => {
+    fake.acks.length = 0;
+    const bridge = pageBridge();
+    const acksSeen: number[] = [];
+    const offA = bridge.onFrame(() => acksSeen.push(fake.acks.length));
+    const offB = bridge.onFrame(() => acksSeen.push(fake.acks.length));
+    fake.emit(IPC_CHANNELS.frame, { sessionId: 3, tick: 1 });
+    fake.emit(IPC_CHANNELS.event, { event: 'warning', sessionId: 3, message: 'x' });
+    fake.emit(IPC_CHANNELS.frame, { sessionId: 5, tick: 1 });
+    offA();
+    offB();
+    expect(fake.acks, 'one ack per frame, none for an event').toEqual([{ ack: 3 }, { ack: 5 }]);
+    expect(acksSeen, 'each ack after both listeners had the frame').toEqual([0, 0, 1, 1]);
+    // What main checks an ack against (main.ts): the preload's pass it.
+    expect(fake.acks.map(parseFrameAck)).toEqual([3, 5]);
+  });
+
+  it('acknowledges a frame nobody listens to, and one whose listener threw', () => {
+    fake.acks.length = 0;
+    fake.emit(IPC_CHANNELS.frame, { sessionId: 4, tick: 1 });
+    const off = pageBridge().onFrame(() => {
+      throw new Error('a listener bug');
+    });
+    expect(() => fake.emit(IPC_CHANNELS.frame, { sessionId: 4, tick: 2 })).toThrow(
+      'a listener bug',
+    );
+    off();
+    // Else main would hold the session's frames back for good after two.
+    expect(fake.acks).toEqual([{ ack: 4 }, { ack: 4 }]);
+  });
+
+  it('leaves no unhandled rejection when main cannot take an ack (its window closing)', async () => {
+    fake.acks.length = 0;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (why: unknown): void => {
+      unhandled.push(why);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      fake.answerAck = () => {
+        throw new Error("No handler registered for 'pagescope:ack'");
+      };
+      fake.emit(IPC_CHANNELS.frame, { sessionId: 6, tick: 1 });
+      // Node reports an unhandled rejection once the microtasks ran, before the next macrotask.
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      expect(fake.acks).toEqual([{ ack: 6 }]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      fake.answerAck = () => null;
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

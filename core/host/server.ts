@@ -43,6 +43,7 @@ import { parseFrameAck, salvageId } from '../protocol/schemas.ts';
 import { FRAME_PIECE_BYTES, framePieces } from '../protocol/frame-pieces.ts';
 import { encodeFrame } from '../protocol/wire.ts';
 import { distDir } from '../runtime/entry.ts';
+import { FrameWindow } from './frame-window.ts';
 import { HostService } from './service.ts';
 import {
   contentTypeOf,
@@ -52,13 +53,8 @@ import {
   rendererFile,
 } from './static-files.ts';
 
-/**
- * Frames of one session a page may have unacknowledged at once. A newer frame while the window
- * is full replaces the one waiting (latest wins) and goes out when an ack arrives: a page that
- * reads slower than the ticks come gets fewer frames, never a queue of stale ones that every
- * reply and event would wait behind (measured: a click answered 170-600 s late at load 40).
- */
-export const FRAMES_IN_FLIGHT = 2;
+/** Frames of one session a page may have unacknowledged at once (frame-window.ts). */
+export { FRAMES_IN_FLIGHT } from './frame-window.ts';
 /** Backstop: frames are dropped (not queued) for a client whose socket has this much unsent data. */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 /** Sockets open at once; each can hold sessions, so this bounds the host with the session caps. */
@@ -172,6 +168,8 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
   const pieceBytes = opts.framePieceBytes ?? FRAME_PIECE_BYTES;
   let port = 0;
   let dropped = 0;
+  /** The frame windows of open sockets; a closed one's replaced frames move into `dropped`. */
+  const windows = new Set<FrameWindow<ArrayBuffer>>();
 
   /** Host header values we answer to. */
   const hostAllowed = (value: string | undefined): boolean => {
@@ -363,8 +361,6 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
   const serveSocket = (ws: WebSocket): void => {
     sockets.add(ws);
     let pending = 0;
-    /** Per session: frames sent and not yet acknowledged, and the newest one held back. */
-    const streams = new Map<number, { inFlight: number; waiting: ArrayBuffer | null }>();
     const sendFrame = (encoded: ArrayBuffer): boolean => {
       if (ws.readyState !== ws.OPEN) return false;
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
@@ -375,34 +371,18 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
       for (const piece of framePieces(encoded, pieceBytes)) ws.send(piece, { binary: true });
       return true;
     };
-    const acknowledged = (sessionId: number): void => {
-      const s = streams.get(sessionId);
-      if (!s || s.inFlight === 0) return; // an ack for nothing we sent: harmless, ignored
-      s.inFlight--;
-      if (s.waiting) {
-        const next = s.waiting;
-        s.waiting = null;
-        if (sendFrame(next)) s.inFlight++;
-      }
-      if (s.inFlight === 0 && !s.waiting) streams.delete(sessionId);
-    };
+    // At most FRAMES_IN_FLIGHT unacknowledged per session, the newest held back (frame-window.ts).
+    const frames = new FrameWindow(sendFrame);
+    windows.add(frames);
     const conn = service.connect({
       frame(frame) {
         if (ws.readyState !== ws.OPEN) return;
-        let s = streams.get(frame.sessionId);
-        if (!s) streams.set(frame.sessionId, (s = { inFlight: 0, waiting: null }));
         // Encoded now: the engine may reuse the arrays of a frame once this call returns.
-        const encoded = encodeFrame(frame);
-        if (s.inFlight >= FRAMES_IN_FLIGHT) {
-          if (s.waiting) dropped++; // replaced unseen by a newer one
-          s.waiting = encoded;
-          return;
-        }
-        if (sendFrame(encoded)) s.inFlight++;
+        frames.offer(frame.sessionId, encodeFrame(frame));
       },
       event(event) {
         // An ended session's frame held back would stay with the socket: let it go.
-        if (event.event === 'sessionEnded') streams.delete(event.sessionId);
+        if (event.event === 'sessionEnded') frames.end(event.sessionId);
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
       },
     });
@@ -421,7 +401,7 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
       }
       // Before the request path: not a request (no id, no reply), never counted as pending.
       const ackOf = parseFrameAck(msg);
-      if (ackOf !== null) return acknowledged(ackOf);
+      if (ackOf !== null) return void frames.ack(ackOf); // an ack for nothing sent is ignored
       if (pending >= MAX_PENDING_REQUESTS)
         return fail(
           {
@@ -439,6 +419,8 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     ws.on('error', () => {});
     ws.on('close', () => {
       sockets.delete(ws);
+      windows.delete(frames);
+      dropped += frames.replaced;
       void conn.close();
     });
   };
@@ -456,7 +438,7 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
     host,
     token,
     service,
-    droppedFrames: () => dropped,
+    droppedFrames: () => [...windows].reduce((n, w) => n + w.replaced, dropped),
     async close() {
       for (const ws of sockets) ws.terminate();
       await service.closeAll();

@@ -15,9 +15,13 @@ export const RECORDING_EXTENSION = '.pgsrec';
 /** The older name, which the UI still opens (files made before it changed). */
 export const OLD_RECORDING_EXTENSION = '.rec';
 
-/** Electron IPC: one invoke channel for requests, two send-only channels host -> UI. */
+/**
+ * Electron IPC: one invoke channel for requests, two send-only channels host -> UI, and one
+ * invoke channel for frame acknowledgements (FrameAck, messages.ts) UI -> host.
+ */
 export const IPC_CHANNELS = {
   request: 'pagescope:request',
+  ack: 'pagescope:ack',
   frame: 'pagescope:frame',
   event: 'pagescope:event',
 } as const;

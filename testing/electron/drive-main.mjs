@@ -1,6 +1,8 @@
 // Bundles electron/main.ts with `electron` aliased to fake-electron.mjs, runs it under Node, and
 // drives it like Electron would: the app:// protocol, window.open, IPC requests from our frame
-// and from a foreign one, an attach to the pid given as argv[2], quitting, and the signals that
+// and from a foreign one, frame acks (the window of core/host/frame-window.ts: held frames,
+// refused acks, an ended session, an ack once quitting; this driver plays the renderer and acks
+// or not), an attach to the pid given as argv[2], quitting, and the signals that
 // must quit the app the same way (SIGHUP, SIGQUIT, SIGTERM, SIGINT). Prints one JSON
 // object with what happened (read by electron/main.test.ts).
 import { build } from 'esbuild';
@@ -90,20 +92,124 @@ try {
     });
     out.groupTraces = tracesLeft(Number(process.argv[2]));
   }
+  // Frame flow control (core/host/frame-window.ts): with no acks, FRAMES_IN_FLIGHT frames and
+  // no more while ticks go on, requests answered meanwhile; bad acks refused and changing
+  // nothing; a good ack brings the NEWEST frame held back; acked as they come, frames flow; an
+  // ended session's held frame is let go (an ack of it after sessionEnded sends nothing).
+  const ackH = F.handlers.get('pagescope:ack');
+  const pid = Number(process.argv[2]);
+  const sent = (channel) => F.sent.filter(([c]) => c === channel);
+  const ticksOf = (sid) =>
+    sent('pagescope:frame')
+      .filter(([, f]) => f.sessionId === sid)
+      .map(([, f]) => f.tick);
+  let nextId = 100;
+  let slowestReplyMs = 0;
+  /** The newest tick the session's history holds, asked over IPC (timed: never behind frames). */
+  const newestTick = async (sid) => {
+    const t0 = performance.now();
+    const r = await h(ours, { id: nextId++, method: 'getHistory', params: { sessionId: sid } });
+    slowestReplyMs = Math.max(slowestReplyMs, performance.now() - t0);
+    if (!r.ok) throw new Error(`getHistory: ${r.error.message}`);
+    return Math.max(0, ...r.result.ticks.map((t) => t.tick));
+  };
+  /**
+   * Until the session's newest tick is `ahead` past the last frame sent (so one is held back), or
+   * more than `most` frames of it were sent (no window: main.test.ts says so, without waiting).
+   */
+  const untilHeld = async (sid, ahead, most) => {
+    let newest = 0;
+    await until(
+      () =>
+        `session ${sid} to tick ${ahead} past its last frame (at ${newest}; frames ${ticksOf(sid)})`,
+      async () => {
+        const ticks = ticksOf(sid);
+        if (ticks.length > most) return true;
+        newest = await newestTick(sid);
+        return ticks.length > 0 && newest >= ticks.at(-1) + ahead;
+      },
+    );
+    return newest;
+  };
+  const first = await h(ours, { id: 40, method: 'attach', params: { pid } });
+  out.flowAttach = { ok: first.ok, error: first.ok ? null : first.error };
+  if (first.ok) {
+    const sid = first.result.sessionId;
+    await until(
+      () => `2 frames of session ${sid} (ticks ${ticksOf(sid)})`,
+      () => ticksOf(sid).length >= 2,
+    );
+    const lastSent = ticksOf(sid).at(-1);
+    const newest = await untilHeld(sid, 3, 2);
+    out.flow = { lastSent, newest, slowestReplyMs, heldBack: ticksOf(sid) };
+    const garbage = [
+      undefined,
+      null,
+      'ack',
+      sid,
+      [sid],
+      {},
+      { ack: 'x' },
+      { ack: sid, extra: 1 },
+      { ack: -1 },
+      { ack: 1.5 },
+      { ack: Number.MAX_VALUE },
+      { ack: { ack: sid } },
+    ];
+    out.ackGarbage = [];
+    for (const m of garbage) {
+      try {
+        out.ackGarbage.push(await ackH(ours, m));
+      } catch (err) {
+        out.ackGarbage.push({ threw: String(err) });
+      }
+    }
+    out.ackForeign = await ackH(foreign, { ack: sid });
+    out.ackSubframe = await ackH(subframe, { ack: sid });
+    out.ackNothingInFlight = await ackH(ours, { ack: sid + 1000 });
+    out.flow.afterBadAcks = ticksOf(sid);
+    out.ackGood = await ackH(ours, { ack: sid });
+    out.flow.afterAck = ticksOf(sid);
+    // The renderer acking each frame a little after it got it, as the preload does.
+    F.onSend = (ch, f) => {
+      if (ch === 'pagescope:frame') setImmediate(() => ackH(ours, { ack: f.sessionId }));
+    };
+    const flowingFrom = ticksOf(sid).length;
+    for (let i = 0; i < 2; i++) await ackH(ours, { ack: sid }); // the two in flight
+    await until(
+      () => `frames to flow with acks (ticks ${ticksOf(sid)})`,
+      () => ticksOf(sid).length >= flowingFrom + 4,
+    );
+    out.flow.flowing = ticksOf(sid).length - flowingFrom;
+    F.onSend = null;
+    await new Promise((r) => setImmediate(r)); // the acks already scheduled ran
+    await untilHeld(sid, 2, ticksOf(sid).length + 2);
+    const r = await h(ours, { id: 41, method: 'detach', params: { sessionId: sid } });
+    await until('the sessionEnded event', () =>
+      sent('pagescope:event').some(([, e]) => e.event === 'sessionEnded' && e.sessionId === sid),
+    );
+    const before = ticksOf(sid).length;
+    out.flow.detached = r.ok;
+    out.ackAfterEnd = await ackH(ours, { ack: sid });
+    out.flow.sentAfterEnd = ticksOf(sid).length - before;
+  }
+  // The window acks every frame from here on: the quit below sees a flowing session.
+  F.onSend = (ch, f) => {
+    if (ch === 'pagescope:frame') setImmediate(() => ackH(ours, { ack: f.sessionId }));
+  };
   const attach = await h(ours, {
     id: 4,
     method: 'attach',
-    params: { pid: Number(process.argv[2]) },
+    params: { pid },
   });
   out.attach = { ok: attach.ok, error: attach.ok ? null : attach.error };
-  const sent = (channel) => F.sent.filter(([c]) => c === channel);
   // What main.test.ts asks for: more than three frames and the VMA table (until() throws into
   // out.error when they never come).
   if (attach.ok)
     await until(
       'frames and the vmas event',
       () =>
-        sent('pagescope:frame').length > 3 &&
+        ticksOf(attach.result.sessionId).length > 3 &&
         sent('pagescope:event').some(([, e]) => e.event === 'vmas'),
     );
   const frames = sent('pagescope:frame');
@@ -112,6 +218,14 @@ try {
     ? frames[frames.length - 1][1].overview.histogram.constructor.name
     : null;
   out.events = F.sent.filter(([c]) => c === 'pagescope:event').map(([, e]) => e.event);
+  // The window stops acking, so a frame is held back when quitting starts: an ack after it
+  // must not send that frame of a session being detached.
+  F.onSend = null;
+  await new Promise((r) => setImmediate(r)); // the acks already scheduled ran
+  if (attach.ok) {
+    const sid = attach.result.sessionId;
+    await untilHeld(sid, 2, ticksOf(sid).length + 2);
+  }
   const ev = {
     prevented: false,
     preventDefault() {
@@ -125,6 +239,7 @@ try {
   // session is gone ('closed': the connection and its sessions were closed before app.quit(),
   // so no tick can run after that answer).
   const n = F.sent.length;
+  if (attach.ok) out.ackAfterQuit = await ackH(ours, { ack: attach.result.sessionId });
   if (attach.ok)
     await until('the session closed', async () => {
       const r = await h(ours, {

@@ -5,6 +5,9 @@ export const fake = (globalThis.__preloadFake = {
   exposed: {},
   invoked: [],
   answer: null,
+  // Frame acks (the ack channel), apart from requests; and how main answers them.
+  acks: [],
+  answerAck: () => null,
   listeners,
   emit(channel, payload) {
     for (const l of listeners.get(channel) ?? []) l({ sender: null }, payload);
@@ -16,9 +19,14 @@ export const contextBridge = {
   },
 };
 export const ipcRenderer = {
-  invoke(channel, msg) {
+  // Async like Electron's: a main process that throws (no handler) rejects, never throws here.
+  async invoke(channel, msg) {
+    if (channel === 'pagescope:ack') {
+      fake.acks.push(msg);
+      return fake.answerAck(msg);
+    }
     fake.invoked.push([channel, msg]);
-    return Promise.resolve(fake.answer(msg));
+    return fake.answer(msg);
   },
   on(channel, l) {
     if (!listeners.has(channel)) listeners.set(channel, new Set());

@@ -67,7 +67,10 @@ export class BrowserWindow {
     this.webContents = {
       mainFrame,
       isDestroyed: () => false,
-      send: (ch, payload) => F.sent.push([ch, payload]),
+      send: (ch, payload) => {
+        F.sent.push([ch, payload]);
+        F.onSend?.(ch, payload); // a driver playing the renderer (acks come later, as over IPC)
+      },
       on: (ev) => calls.push(['wc.on', ev]),
       setWindowOpenHandler: (fn) => {
         F.openHandler = fn;
