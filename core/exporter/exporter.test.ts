@@ -2,16 +2,11 @@
  * `pagescope exporter` end to end: the real CLI watching a real C writer whose dirty rate is
  * known (testing/rate-writer.c), scraped over HTTP; promtool checks the exposition; a restarted
  * writer is attached again; SIGTERM leaves the writer without a trace.
- *
- * The three cases run at once, each with a writer of its own name (so no exporter's --comm
- * matches another case's writer): the restart and the exec cases end within the first's 11 s of
- * writes. The first's rate holds beside them: the writer keeps its rate on an absolute clock
- * and the exporter counts each write exactly (--max-overhead 100), so what they cost moves only
- * a tick's time, within the window's 10%.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../../testing/watch-support.ts';
 import {
   buildWriter,
   have,
@@ -24,35 +19,21 @@ import {
 import { tracesLeft } from '../../testing/traces.ts';
 import { limit, until } from '../../testing/wait.ts';
 
+const { track } = cleanupAfterEach();
 const RATE = 1000; // pages per second: 4,096,000 bytes per second
 let dir = '';
-/** A writer of its own name for each case (it is its comm: see the top). */
-const writer = (): { exe: string; comm: string } => {
-  const exe = buildWriter(dir);
-  return { exe, comm: exe.slice(exe.lastIndexOf('/') + 1) };
-};
-
-/**
- * `track(p)` kills `p` when the case ends (the cases run at once, so each cleans up its own,
- * through its context's onTestFinished: the global one cannot tell concurrent cases apart).
- */
-const tracker =
-  (ctx: TestContext) =>
-  <T extends { kill(): void }>(p: T): T => {
-    ctx.onTestFinished(() => p.kill());
-    return p;
-  };
+let exe = '';
+let comm = '';
 
 beforeAll(() => {
   dir = tempDir();
+  exe = buildWriter(dir);
+  comm = exe.slice(exe.lastIndexOf('/') + 1);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-describe.concurrent('pagescope exporter', () => {
-  it('serves the dirty rate of a writer with a known rate (within 10%), with its labels; promtool accepts it; SIGTERM leaves no trace', async (ctx) => {
-    const { expect } = ctx;
-    const track = tracker(ctx);
-    const { exe, comm } = writer();
+describe('pagescope exporter', () => {
+  it('serves the dirty rate of a writer with a known rate (within 10%), with its labels; promtool accepts it; SIGTERM leaves no trace', async () => {
     const w = track(await startWriter(exe, RATE));
     // --max-overhead 100: no bound, an exact watch (under the default 2% this sleeping writer is
     // watched through about 1 of its 64 blocks; the restart test below runs at the default).
@@ -116,10 +97,7 @@ describe.concurrent('pagescope exporter', () => {
     expect(w.child.exitCode).toBe(null); // still running, unharmed
   });
 
-  it('attaches again when the writer is restarted (a new pid label, the attach counter up)', async (ctx) => {
-    const { expect } = ctx;
-    const track = tracker(ctx);
-    const { exe, comm } = writer();
+  it('attaches again when the writer is restarted (a new pid label, the attach counter up)', async () => {
     const first = track(await startWriter(exe, RATE));
     const e = track(
       await startExporter(['--comm', comm, '--listen', '127.0.0.1:0', '--interval', '500']),
@@ -171,10 +149,7 @@ describe.concurrent('pagescope exporter', () => {
     expect(tracesLeft(second.pid)).toEqual([]);
   });
 
-  it('follows a process across an exec: the new program is watched, under its new name', async (ctx) => {
-    const { expect } = ctx;
-    const track = tracker(ctx);
-    const { exe, comm } = writer();
+  it('follows a process across an exec: the new program is watched, under its new name', async () => {
     // A shell that becomes the writer: pid target, so the same process is matched throughout.
     const sh = spawn('sh', ['-c', `read line; exec ${exe} ${RATE} 8192 120`], {
       stdio: ['pipe', 'ignore', 'inherit'],
