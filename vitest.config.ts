@@ -67,8 +67,8 @@ const UNIT = [
 // (fault cost timing), core/watch/injector.test.ts (times a target's blocking calls around an
 // attach), core/host/heavy-work.test.ts (answers within a second beside a compare),
 // core/exporter/exporter.test.ts, core/exporter/prometheus.test.ts, testing/rate-writer.test.ts
-// (a writer's rate within 5-10%), scripts/package.test.ts, scripts/dist.test.ts, electron/start.test.ts, electron/electron.test.ts,
-// e2e/electron.test.ts (they pack, walk or rebuild dist/), core/watch/attach-busy.test.ts and core/watch/burst.test.ts (a first tick's
+// (a writer's rate within 5-10%), scripts/dist.test.ts, electron/start.test.ts, electron/electron.test.ts,
+// e2e/electron.test.ts (they walk or rebuild dist/), core/watch/attach-busy.test.ts and core/watch/burst.test.ts (a first tick's
 // time and a burst's faults, beside a CPU hog of their own), core/host/group-host.test.ts (the
 // host's event loop stalls no more than it says while a group scan runs).
 const PARALLEL = [
@@ -76,8 +76,11 @@ const PARALLEL = [
   'testing/c-build.test.ts',
   'bin/compile-cache.test.ts',
   'core/cli/cli-edges.test.ts',
-  // Reads dist/'s chunks: what rebuilds or packs dist/ is all in the serial project, after.
+  // Reads dist/'s chunks: what rebuilds dist/ is all in the serial project, after.
   'core/cli/startup-chunks.test.ts',
+  // Packs dist/ (read only) into a folder of its own and installs it there; what rebuilds dist/
+  // is in the serial project, after.
+  'scripts/package.test.ts',
   'core/cli/cli.test.ts',
   'core/cli/commands/watch.test.ts',
   'core/cli/signals.test.ts',

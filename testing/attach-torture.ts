@@ -235,6 +235,23 @@ export async function killDuringAttach(
   random: () => number,
   typicalAttachMs: number,
 ): Promise<KillResult> {
+  return (await sendDuringAttach(t, kind, kill, aim, random, typicalAttachMs)).result;
+}
+
+/**
+ * killDuringAttach in two steps: resolves once the kill has been sent, with `result`, which
+ * resolves once pagescope has ended and the target has been inspected. The torture test starts
+ * its next kill (on its other target) then, so that kill's start-up overlaps this one's
+ * teardown; its aim is its own (its own target's TracerPid, its own delay from its own start).
+ */
+export async function sendDuringAttach(
+  t: Target,
+  kind: TargetKind,
+  kill: Kill,
+  aim: 'held' | 'random',
+  random: () => number,
+  typicalAttachMs: number,
+): Promise<{ result: Promise<KillResult> }> {
   const cli = spawn(
     process.execPath,
     [CLI, 'watch', '--pid', String(t.pid), '--writable', '--interval', '100', '--json'],
@@ -272,20 +289,23 @@ export async function killDuringAttach(
     landedWhileHeld = tracedThreads(t.pid).length > 0;
     send(cli, kill);
   }
-  try {
-    await until(`pagescope to end after ${kill}`, () => exited, 15_000, 5);
-  } catch {
-    send(cli, 'SIGKILL');
-    await until('pagescope to end after SIGKILL', () => exited, 5000, 5).catch(() => undefined);
-    return {
-      target: kind,
-      kill,
-      aim,
-      landedWhileHeld,
-      harm: `pagescope did not end after ${kill}`,
-    };
-  }
-  return { target: kind, kill, aim, landedWhileHeld, harm: await inspect(t) };
+  const result = (async (): Promise<KillResult> => {
+    try {
+      await until(`pagescope to end after ${kill}`, () => exited, 15_000, 5);
+    } catch {
+      send(cli, 'SIGKILL');
+      await until('pagescope to end after SIGKILL', () => exited, 5000, 5).catch(() => undefined);
+      return {
+        target: kind,
+        kill,
+        aim,
+        landedWhileHeld,
+        harm: `pagescope did not end after ${kill}`,
+      };
+    }
+    return { target: kind, kill, aim, landedWhileHeld, harm: await inspect(t) };
+  })();
+  return { result };
 }
 
 /** How long `pagescope watch` takes here from start to its first tick (ms), to aim at. */

@@ -115,9 +115,19 @@ export async function startPostgres(sharedBuffers = '32MB'): Promise<Postgres> {
     live.delete(stop);
     for (const s of sessions) s.kill('SIGKILL');
     server.kill('SIGQUIT'); // immediate shutdown: the postmaster ends its children
+    // Until it has exited: gone, or a zombie (this loop blocks the event loop that would reap it,
+    // and `kill -0` succeeds on a zombie: asked that, every stop waited its whole 10 s).
+    const exited = (): boolean => {
+      try {
+        const st = fs.readFileSync(`/proc/${server.pid}/stat`, 'latin1');
+        return st[st.lastIndexOf(')') + 2] === 'Z';
+      } catch {
+        return true;
+      }
+    };
     const end = Date.now() + 10_000;
     while (server.exitCode === null && server.signalCode === null && Date.now() < end) {
-      if (spawnSync('kill', ['-0', String(server.pid)]).status !== 0) break;
+      if (exited()) break;
       execFileSync('sleep', ['0.05']);
     }
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /**
  * The round trip: a real Prometheus server (Debian's package; started on loopback with a config
- * in a temporary folder, a 1 s scrape interval, the exporter's bearer token from a file) scrapes
+ * in a temporary folder, a 500 ms scrape interval, the exporter's bearer token from a file) scrapes
  * `pagescope exporter` watching C writers whose dirty rates are known; PromQL over Prometheus's
  * HTTP API returns the rate within 10%, answers "which process dirties most memory on this
  * host", and shows a restarted writer under its new pid with the attach counter up.
@@ -24,6 +24,9 @@ import { limit, until } from '../../testing/wait.ts';
 const { defer, track } = cleanupAfterEach();
 const FAST = 1000; // pages per second: 4,096,000 bytes per second
 const SLOW = 200;
+// Prometheus scrapes and the exporter ticks every 500 ms (1 s and 1 s before): a 10 s rate
+// window holds 20 samples of 20 ticks, as many as the 15 s window held at 1 s.
+const SCRAPE_MS = 500;
 let dir = '';
 let fastExe = '';
 let slowExe = '';
@@ -51,8 +54,8 @@ async function startPrometheus(
     config,
     [
       'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
+      `  scrape_interval: ${SCRAPE_MS}ms`,
+      `  evaluation_interval: ${SCRAPE_MS}ms`,
       'scrape_configs:',
       '  - job_name: pagescope',
       '    authorization:',
@@ -127,25 +130,28 @@ describe('pagescope exporter scraped by a real Prometheus', () => {
         // its 64, placed by ASLR): the watcher's own estimate, with its own stated error.
         '--max-overhead',
         '100',
+        '--interval',
+        String(SCRAPE_MS),
       ]),
     );
     const prom = track(await startPrometheus(e.port, tokenFile));
     defer(() => fs.rmSync(path.join(dir, 'token'), { force: true }));
     const sel = `comm="${fastComm}"`;
-    // 25 s of scrapes of the fast writer's counter: the 15 s rate window starts after the
-    // watch's first seconds (its start-up; at load 40-50, 18 scrapes read a window holding them
-    // 39% low, 25 read it 3.8% low).
+    // 15 s of scrapes of the fast writer's counter: the 10 s rate window starts after the
+    // watch's first 5 s (its start-up; at load 40-50 with 1 s scrapes and a 15 s window, 18
+    // scrapes read a window holding them 39% low, 25 read it 3.8% low: 10 s before the window).
+    const SAMPLES = Math.ceil(15_000 / SCRAPE_MS);
     await until(
-      () => `25 scrapes of the fast writer (exporter: ${e.log()})`,
+      () => `${SAMPLES} scrapes of the fast writer (exporter: ${e.log()})`,
       async () => {
         const r = await prom.query(`count_over_time(pagescope_written_bytes_total{${sel}}[1m])`);
-        return r.length === 1 && Number(r[0].value[1]) >= 25;
+        return r.length === 1 && Number(r[0].value[1]) >= SAMPLES;
       },
       120_000,
-      1000,
+      250,
     );
     const want = FAST * PAGE;
-    const rate = await prom.query(`rate(pagescope_written_bytes_total{${sel}}[15s])`);
+    const rate = await prom.query(`rate(pagescope_written_bytes_total{${sel}}[10s])`);
     expect(rate).toHaveLength(1);
     expect(rate[0].metric.pid).toBe(String(fast.pid));
     const got = Number(rate[0].value[1]);
@@ -182,7 +188,8 @@ describe('pagescope exporter scraped by a real Prometheus', () => {
     console.log(
       `the restarted writer was in Prometheus ${Math.round(seenMs)} ms after the restart`,
     );
-    // Rescan 1 s + attach + a 1 s scrape (1.3-7.5 s measured); scaled for a loaded machine.
+    // Rescan 1 s + attach + a 500 ms scrape (1.3-7.5 s measured with 1 s scrapes); scaled for a
+    // loaded machine.
     expect(seenMs).toBeLessThan(limit(20_000));
     expect(await e.stop()).toBe(0);
   });
