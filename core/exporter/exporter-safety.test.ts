@@ -4,7 +4,7 @@
  * reloads the target list (a bad list is refused and the old one kept), SIGTERM detaches from
  * every process leaving no trace. Real CLI, real writers (testing/rate-writer.c), real cgroup.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,7 @@ import {
 } from '../../testing/exporter-support.ts';
 import { procRef, signalIfSame } from '../../testing/proc-facts.ts';
 import { tracesLeft } from '../../testing/traces.ts';
-import { until } from '../../testing/wait.ts';
+import { limit, until } from '../../testing/wait.ts';
 import { cgroupRoot, commTarget, matchTargets } from './targets.ts';
 
 const { defer, track } = cleanupAfterEach();
@@ -37,19 +37,28 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[]): { code: number | null; err: string } {
-  const r = spawnSync(process.execPath, [CLI, 'exporter', ...args], {
-    encoding: 'utf8',
-    timeout: 30_000,
+/** `pagescope exporter ARGS` to its end (killed at a scaled 30 s), without blocking the loop. */
+function run(args: string[]): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'exporter', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), limit(30_000));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, err });
+    });
   });
-  return { code: r.status, err: r.stderr };
 }
 
 const attachedPids = async (scrape: () => Promise<{ body: string }>): Promise<string[]> =>
   samples((await scrape()).body, 'pagescope_attached').map((s) => s.labels.pid);
 
 describe('pagescope exporter, safe by default', () => {
-  it('refuses bad input in one sentence with exit code 2, before serving anything', () => {
+  it('refuses bad input in one sentence with exit code 2, before serving anything', async () => {
     const token = path.join(dir, 'short-token');
     fs.writeFileSync(token, 'abc\n');
     const cases: Array<[string[], RegExp]> = [
@@ -68,8 +77,10 @@ describe('pagescope exporter, safe by default', () => {
       // A token on the command line would be readable by every user in /proc/PID/cmdline.
       [['--comm', 'x', '--token', 'secretsecretsecret'], /unknown option/],
     ];
-    for (const [args, message] of cases) {
-      const r = run(args);
+    // The CLIs side by side: each refusal is its own process.
+    const runs = await Promise.all(cases.map(([args]) => run(args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = runs[i];
       expect(r.err, args.join(' ')).toMatch(message);
       expect(r.err.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.code, args.join(' ')).toBe(2);

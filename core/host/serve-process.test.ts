@@ -184,7 +184,12 @@ describe('pagescope serve, the process', () => {
   });
 
   it('with --allow-remote, launch is refused unless --allow-launch, and hello says why', async () => {
-    const remote = await serve(['--allow-remote']);
+    // The three servers start side by side (each its own process and port).
+    const [remote, both, local] = await Promise.all([
+      serve(['--allow-remote']),
+      serve(['--allow-remote', '--allow-launch']),
+      serve(),
+    ]);
     const c = await client(remote);
     const hello = await c.request('hello', { version: 1 });
     expect(hello.result!.launch).toMatchObject({ enabled: false });
@@ -195,10 +200,8 @@ describe('pagescope serve, the process', () => {
     expect(refused.error!.message).toMatch(/--allow-remote.*--allow-launch/);
     expect(remote.stderr()).toMatch(/launching commands is off/);
 
-    const both = await serve(['--allow-remote', '--allow-launch']);
     const c2 = await client(both);
     expect((await c2.request('hello', { version: 1 })).result!.launch).toEqual({ enabled: true });
-    const local = await serve();
     const c3 = await client(local);
     expect((await c3.request('hello', { version: 1 })).result!.launch).toEqual({ enabled: true });
   });

@@ -258,6 +258,29 @@ function startRecorder(args: string[]): ChildProcess {
   return child;
 }
 
+/**
+ * Runs bin/pagescope.mjs with `args` to its end (killed at the scaled `limitMs`), without
+ * blocking the event loop as spawnSync does, so that several run side by side.
+ */
+function runBin(
+  args: string[],
+  limitMs = 60_000,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), limit(limitMs));
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 async function ticksIn(file: string, n: number): Promise<void> {
   await vi.waitFor(
     () => {
@@ -382,38 +405,43 @@ describe('bad files through the CLI', () => {
 
 describe('record -o is checked before anything is launched', () => {
   /** `record -o out -- sh -c 'touch MARKER'` through the real binary: exit 2, one line, no marker. */
-  function recordTo(out: string, source: string[] = []): { code: number | null; stderr: string } {
+  async function recordTo(
+    out: string,
+    source: string[] = [],
+  ): Promise<{ code: number | null; stderr: string }> {
     const marker = path.join(tmp, `launched-${Math.random().toString(36).slice(2)}`);
     const args = source.length ? source : ['--', 'sh', '-c', `touch ${marker}`];
-    const r = spawnSync(process.execPath, [BIN, 'record', '--writable', '-o', out, ...args], {
-      encoding: 'utf8',
-      timeout: limit(60_000),
-    });
+    const r = await runBin(['record', '--writable', '-o', out, ...args]);
     expect(fs.existsSync(marker), 'the command was launched').toBe(false);
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
     return { code: r.status, stderr: r.stderr };
   }
 
-  it('a folder, a path under a missing folder, a /proc file: one sentence each, exit 2', () => {
+  it('a folder, a path under a missing folder, a /proc file: one sentence each, exit 2', async () => {
     const missing = path.join(tmp, 'no-such-folder', 'x.pgsrec');
-    for (const [out, why] of [
+    const cases = [
       [tmp, /it is a folder; give a file name/],
       [missing, /the folder ".*no-such-folder" does not exist/],
       ['/proc/version', /it does not take writes \(a \/proc or \/sys file\?\)/],
-    ] as const) {
-      const r = recordTo(out);
+    ] as const;
+    // The CLIs side by side (each is its own process, its own marker); the demo's with them.
+    const [demo, ...runs] = await Promise.all([
+      recordTo(tmp, ['--demo']),
+      ...cases.map(([out]) => recordTo(out)),
+    ]);
+    for (const [i, [, why]] of cases.entries()) {
+      const r = runs[i];
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/^pagescope: Cannot write the recording to "/);
       expect(r.stderr).toMatch(why);
     }
     // The demo is not started either (it would be before the file was opened).
-    const demo = recordTo(tmp, ['--demo']);
     expect(demo.code).toBe(2);
     expect(demo.stderr).toMatch(/it is a folder/);
   });
 
-  it('an immutable file (chattr +i): one sentence, exit 2, the file unchanged', (ctx) => {
+  it('an immutable file (chattr +i): one sentence, exit 2, the file unchanged', async (ctx) => {
     const out = path.join(tmp, 'immutable.pgsrec');
     fs.writeFileSync(out, 'keep me');
     try {
@@ -422,7 +450,7 @@ describe('record -o is checked before anything is launched', () => {
       ctx.skip('chattr +i is not possible here (no chattr, not root, or a file system without it)');
     }
     try {
-      const r = recordTo(out);
+      const r = await recordTo(out);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(
         /Cannot write the recording to ".*immutable\.pgsrec": writing there is not permitted/,
@@ -494,17 +522,15 @@ while True:
 });
 
 describe('record -- COMMAND when the program ends at once', () => {
-  it.each([
+  // Side by side (it.concurrent): each its own CLI, command and file.
+  it.concurrent.each([
     [['/bin/false'], 'exited with code 1', /exit code 1/],
     [['sh', '-c', 'exit 3'], 'exited with code 3', /exit code 3/],
     [['sh', '-c', 'kill -9 $$'], 'was killed by signal 9', /signal SIGKILL/],
-  ])('%j: says how it ended, never "does not exist"', (command, how, phrase) => {
-    const out = path.join(tmp, 'ended-early.pgsrec');
+  ])('%j: says how it ended, never "does not exist"', async (command, how, phrase) => {
+    const out = path.join(tmp, `ended-early-${command.length}-${command.at(-1)!.length}.pgsrec`);
     fs.rmSync(out, { force: true });
-    const r = spawnSync(process.execPath, [BIN, 'record', '-o', out, '--', ...command], {
-      encoding: 'utf8',
-      timeout: limit(60_000),
-    });
+    const r = await runBin(['record', '-o', out, '--', ...command]);
     expect(r.stderr).not.toMatch(/does not exist/);
     if (r.status === 2) {
       // Ended before the first tick (the usual case): one sentence, no file.
@@ -563,80 +589,94 @@ while time.time() - t0 < 120:
     return file;
   }
 
-  it.each([
-    ['one shim', 1],
-    ['a two-level chain (env bash -> sh -> python3)', 2],
-  ])(
-    '%s: many ticks, and the pages the program wrote',
+  /**
+   * `record --writable -- LAUNCHER` of the program through `levels` shims: the program runs,
+   * then 10 more ticks, then SIGINT. Its exit code, output, recording and the program's buffer.
+   */
+  async function recordThroughLauncher(levels: number): Promise<{
+    r: { code: number | null; stdout: string; stderr: string };
+    rec: Recording;
+    buf: number;
+  }> {
+    const inner = shim(`python3-shim-${levels}`, pythonExecutable());
+    const launcher = levels === 1 ? inner : shim('python3-outer', inner, '/usr/bin/env bash');
+    const out = path.join(tmp, `launcher-${levels}.pgsrec`);
+    const addrFile = path.join(tmp, `launcher-${levels}.addr`);
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'record',
+        '--writable',
+        '--duration',
+        '120',
+        '-o',
+        out,
+        '--',
+        launcher,
+        '-c',
+        program,
+        addrFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const ticksNow = (): number => (fs.existsSync(out) ? readRecording(out).ticks.length : 0);
+    // The program runs (past the launcher chain and python's start, slow on a busy machine),
+    // then the recording goes on for 10 more ticks (the file is readable while it grows;
+    // seen: 0.1 to 1.5 s a tick at load 17). Taking the exec for an end, it never gets them.
+    await until(
+      () => `${levels} level(s): the program to start; ${stderr}`,
+      () => fs.existsSync(addrFile),
+      60_000,
+    );
+    const atStart = ticksNow();
+    await until(
+      () => `${levels} level(s): 10 more ticks after ${atStart}, have ${ticksNow()}; ${stderr}`,
+      () => ticksNow() >= atStart + 10,
+      45_000,
+      100,
+    );
+    child.kill('SIGINT');
+    const r = { code: await exited, stdout, stderr };
+    const buf = Number(BigInt(fs.readFileSync(addrFile, 'utf8')) >> 12n);
+    return { r, rec: readRecording(out), buf };
+  }
+
+  // Both chains at once, beside the same hogs: the hogs cost the machine (and the files beside
+  // this one) 4 busy processes for as long as they run, so they run once, not once a chain.
+  it(
+    'one shim and a two-level chain (env bash -> sh -> python3): many ticks, and the pages the program wrote',
     { timeout: limit(150_000) },
-    async (_name, levels) => {
+    async () => {
       if (!canWatch) return; // write watching needs PAGEMAP_SCAN and uffd-wp async
-      const inner = shim(`python3-shim-${levels}`, pythonExecutable());
-      const launcher = levels === 1 ? inner : shim('python3-outer', inner, '/usr/bin/env bash');
-      const out = path.join(tmp, `launcher-${levels}.pgsrec`);
-      const addrFile = path.join(tmp, `launcher-${levels}.addr`);
       const stopHogs = startHogs();
-      let r: { code: number | null; stdout: string; stderr: string };
+      let results;
       try {
-        const child = spawn(
-          process.execPath,
-          [
-            BIN,
-            'record',
-            '--writable',
-            '--duration',
-            '120',
-            '-o',
-            out,
-            '--',
-            launcher,
-            '-c',
-            program,
-            addrFile,
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        children.push(child);
-        let stdout = '';
-        let stderr = '';
-        child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-        const ticksNow = (): number => (fs.existsSync(out) ? readRecording(out).ticks.length : 0);
-        // The program runs (past the launcher chain and python's start, slow on a busy machine),
-        // then the recording goes on for 10 more ticks (the file is readable while it grows;
-        // seen: 0.1 to 1.5 s a tick at load 17). Taking the exec for an end, it never gets them.
-        await until(
-          () => `the program to start; ${stderr}`,
-          () => fs.existsSync(addrFile),
-          60_000,
-        );
-        const atStart = ticksNow();
-        await until(
-          () => `10 more ticks after ${atStart}, have ${ticksNow()}; ${stderr}`,
-          () => ticksNow() >= atStart + 10,
-          45_000,
-          100,
-        );
-        child.kill('SIGINT');
-        r = { code: await exited, stdout, stderr };
+        results = await Promise.all([recordThroughLauncher(1), recordThroughLauncher(2)]);
       } finally {
         stopHogs();
       }
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/\(interrupted by SIGINT\)/);
-      const rec = readRecording(out);
-      const notes = rec.notes.map((n) => n.message).join('\n');
-      expect(notes).not.toMatch(/does not exist/);
-      const buf = Number(BigInt(fs.readFileSync(addrFile, 'utf8')) >> 12n);
-      const written = new Set<number>();
-      for (let i = 0; i < rec.ticks.length; i++) {
-        const w = rec.writtenAbsolute(i);
-        for (let k = 0; k + 1 < w.length; k += 2)
-          for (let p = w[k]; p < w[k + 1]; p++) if (p >= buf && p < buf + 1024) written.add(p);
+      for (const [i, { r, rec, buf }] of results.entries()) {
+        const what = `${i + 1} level(s)`;
+        expect(r.code, `${what}: ${r.stderr}`).toBe(0);
+        expect(r.stdout, what).toMatch(/\(interrupted by SIGINT\)/);
+        const notes = rec.notes.map((n) => n.message).join('\n');
+        expect(notes, what).not.toMatch(/does not exist/);
+        const written = new Set<number>();
+        for (let k = 0; k < rec.ticks.length; k++) {
+          const w = rec.writtenAbsolute(k);
+          for (let j = 0; j + 1 < w.length; j += 2)
+            for (let p = w[j]; p < w[j + 1]; p++) if (p >= buf && p < buf + 1024) written.add(p);
+        }
+        // The program writes 16 new pages a 20 ms (all 1024 in 1.3 s): over seconds, hundreds.
+        expect(written.size, `${what}: ${notes}`).toBeGreaterThanOrEqual(100);
       }
-      // The program writes 16 new pages a 20 ms (all 1024 in 1.3 s): over seconds, hundreds.
-      expect(written.size, notes).toBeGreaterThanOrEqual(100);
     },
   );
 });
