@@ -19,6 +19,7 @@ import { HostService } from '../host/service.ts';
 import { listProcesses } from '../proc/processes.ts';
 import { targetRefusal } from '../proc/target-check.ts';
 import { PYTHON, runAsync } from '../../testing/watch-support.ts';
+import { until } from '../../testing/wait.ts';
 import { tracesLeft } from '../../testing/traces.ts';
 import { elideMiddle } from './format.ts';
 import { TABLE_WIDTH } from './commands/scan.ts';
@@ -171,7 +172,9 @@ describe.concurrent('a reader that closes the pipe early (| head) is a normal en
     leftovers.push(procRef(pid));
     expect(r.stderr).not.toMatch(NOISE);
     expect(r.code).toBe(0);
-    await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+    // until(), not expect.poll: the global expect.poll needs a current test, which a case
+    // running beside others (it.concurrent) is not, once another has ended.
+    await until(`process ${pid} to end`, () => !alive(pid), 5000);
   });
 });
 
@@ -192,18 +195,17 @@ describe.concurrent('targets that are not ordinary processes', () => {
     const parent = spawn('/bin/sh', ['-c', 'sleep 0.01 & exec sleep 30'], { stdio: 'ignore' });
     spawned.push(parent);
     let zombie = 0;
-    await expect
-      .poll(
-        () => {
-          const kids = fs
-            .readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'latin1')
-            .trim();
-          zombie = Number(kids.split(' ')[0] || 0);
-          return zombie > 0 && !alive(zombie) && fs.existsSync(`/proc/${zombie}`);
-        },
-        { timeout: 5000 },
-      )
-      .toBe(true);
+    await until(
+      () => `a zombie child of the shell (last seen: ${zombie})`,
+      () => {
+        const kids = fs
+          .readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'latin1')
+          .trim();
+        zombie = Number(kids.split(' ')[0] || 0);
+        return zombie > 0 && !alive(zombie) && fs.existsSync(`/proc/${zombie}`);
+      },
+      5000,
+    );
     const [scan, watch] = await Promise.all([
       cli(['scan', '--pid', String(zombie)]),
       cli(['watch', '--pid', String(zombie), '--writable', '--ticks', '1']),
