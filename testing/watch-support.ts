@@ -45,6 +45,86 @@ export function cleanupAfterEach(): {
   };
 }
 
+/**
+ * The same two ways to defer, for one test only: its undos run when that test ends (the test
+ * context's onTestFinished), so tests that run at once (`describe.concurrent`) never undo each
+ * other's (cleanupAfterEach's list is the file's: a concurrent test's afterEach would kill a
+ * target another test still uses).
+ */
+export function cleanupOf(ctx: { onTestFinished(fn: () => void): void }): {
+  defer(undo: () => void): void;
+  track<T extends { kill(): void }>(p: T): T;
+} {
+  const undos: Array<() => void> = [];
+  ctx.onTestFinished(() => {
+    for (const f of undos.splice(0).reverse()) {
+      try {
+        f();
+      } catch {
+        // best effort
+      }
+    }
+  });
+  return {
+    defer: (undo) => void undos.push(undo),
+    track: (p) => {
+      undos.push(() => p.kill());
+      return p;
+    },
+  };
+}
+
+/** What a command that ran to its end printed, and how it ended. */
+export interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+}
+
+/**
+ * Runs a command to its end without blocking this process (spawnSync would stop every other
+ * test of a concurrent file while it runs), killed after `timeoutMs` scaled (wait.ts) with the
+ * limit said on its stderr.
+ */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const quiet = options.timeoutMs ?? 90_000;
+    const scale = slowness();
+    const timer = setTimeout(() => {
+      err += `\n(killed by the test after ${describeLimit(quiet, scale)})`;
+      child.kill('SIGKILL');
+    }, quiet * scale);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, err });
+    });
+  });
+}
+
+/** `pagescope ARGS...` (bin/pagescope.mjs) run to its end, without blocking: see runAsync. */
+export const runCli = (
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<Ran> => runAsync(process.execPath, [CLI, ...args], options);
+
 /** A process that answers one line per line sent. */
 export class LineProcess {
   private lines: string[] = [];

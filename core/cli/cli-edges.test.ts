@@ -3,22 +3,27 @@
  * binary and real processes: a reader that closes the pipe early, targets that are not ordinary
  * processes (kernel threads, zombies, pagescope's own threads), bad input that must be one line
  * with exit code 2, and the wording and width of what is printed.
+ *
+ * Three cases at a time (describe.concurrent, vi.setConfig's maxConcurrency): most cases are a
+ * CLI or two that start, check and end, so they overlap well. Every CLI runs asynchronously
+ * (spawnSync would stop the others). Two cases attach to the shared target (watch --pid): they
+ * take turns (oneWatchAtATime), since a second attach to a watched process is refused.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HostService } from '../host/service.ts';
 import { listProcesses } from '../proc/processes.ts';
 import { targetRefusal } from '../proc/target-check.ts';
-import { PYTHON } from '../../testing/watch-support.ts';
+import { PYTHON, runAsync } from '../../testing/watch-support.ts';
+import { until } from '../../testing/wait.ts';
 import { tracesLeft } from '../../testing/traces.ts';
 import { elideMiddle } from './format.ts';
 import { TABLE_WIDTH } from './commands/scan.ts';
 import { alive, procRef, signalIfSame, type ProcRef } from '../../testing/proc-facts.ts';
-import { limit } from '../../testing/wait.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/pagescope.mjs');
@@ -29,13 +34,19 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: limit(60_000),
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+vi.setConfig({ maxConcurrency: 3 });
+
+async function cli(args: string[]): Promise<Run> {
+  const r = await runAsync(process.execPath, [BIN, ...args], { cwd: ROOT, timeoutMs: 60_000 });
+  return { code: r.code, stdout: r.out, stderr: r.err };
+}
+
+/** Runs `fn` after every earlier call's has ended: one watch of the shared target at a time. */
+let watchTurn: Promise<unknown> = Promise.resolve();
+function oneWatchAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  const turn = watchTurn.then(fn);
+  watchTurn = turn.catch(() => undefined);
+  return turn;
 }
 
 function expectOneLine(run: Run, pattern: RegExp): void {
@@ -121,7 +132,7 @@ async function closeAfter(
   return { code: await exited, stderr, first };
 }
 
-describe('a reader that closes the pipe early (| head) is a normal end', () => {
+describe.concurrent('a reader that closes the pipe early (| head) is a normal end', () => {
   it('scan: exit 0, nothing on stderr about the pipe', async () => {
     const r = await closeAfter(['scan', '--pid', String(target.pid)], 0);
     expect(r.stderr).not.toMatch(NOISE);
@@ -129,9 +140,11 @@ describe('a reader that closes the pipe early (| head) is a normal end', () => {
   });
 
   it('watch --pid --json: exit 0 after the first line, the target released', async () => {
-    const r = await closeAfter(
-      ['watch', '--pid', String(target.pid), '--writable', '--json', '--interval', '50'],
-      1,
+    const r = await oneWatchAtATime(() =>
+      closeAfter(
+        ['watch', '--pid', String(target.pid), '--writable', '--json', '--interval', '50'],
+        1,
+      ),
     );
     expect(JSON.parse(r.first[0])).toMatchObject({ tick: 1 });
     expect(r.stderr).not.toMatch(NOISE);
@@ -159,19 +172,22 @@ describe('a reader that closes the pipe early (| head) is a normal end', () => {
     leftovers.push(procRef(pid));
     expect(r.stderr).not.toMatch(NOISE);
     expect(r.code).toBe(0);
-    await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+    // until(), not expect.poll: the global expect.poll needs a current test, which a case
+    // running beside others (it.concurrent) is not, once another has ended.
+    await until(`process ${pid} to end`, () => !alive(pid), 5000);
   });
 });
 
-describe('targets that are not ordinary processes', () => {
-  it('a kernel thread is called one, for scan and watch', (ctx) => {
+describe.concurrent('targets that are not ordinary processes', () => {
+  it('a kernel thread is called one, for scan and watch', async (ctx) => {
     const k = listProcesses({ includeKernelThreads: true }).find((p) => p.kernelThread);
     if (!k) ctx.skip('no kernel thread is visible in this pid namespace');
-    expectOneLine(cli(['scan', '--pid', String(k!.pid)]), /is a kernel thread/);
-    expectOneLine(
+    const [scan, watch] = await Promise.all([
+      cli(['scan', '--pid', String(k!.pid)]),
       cli(['watch', '--pid', String(k!.pid), '--writable', '--ticks', '1']),
-      /is a kernel thread/,
-    );
+    ]);
+    expectOneLine(scan, /is a kernel thread/);
+    expectOneLine(watch, /is a kernel thread/);
   });
 
   it('a zombie is called one, not "does not exist"', async () => {
@@ -179,23 +195,23 @@ describe('targets that are not ordinary processes', () => {
     const parent = spawn('/bin/sh', ['-c', 'sleep 0.01 & exec sleep 30'], { stdio: 'ignore' });
     spawned.push(parent);
     let zombie = 0;
-    await expect
-      .poll(
-        () => {
-          const kids = fs
-            .readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'latin1')
-            .trim();
-          zombie = Number(kids.split(' ')[0] || 0);
-          return zombie > 0 && !alive(zombie) && fs.existsSync(`/proc/${zombie}`);
-        },
-        { timeout: 5000 },
-      )
-      .toBe(true);
-    expectOneLine(cli(['scan', '--pid', String(zombie)]), /is a zombie/);
-    expectOneLine(
-      cli(['watch', '--pid', String(zombie), '--writable', '--ticks', '1']),
-      /is a zombie/,
+    await until(
+      () => `a zombie child of the shell (last seen: ${zombie})`,
+      () => {
+        const kids = fs
+          .readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'latin1')
+          .trim();
+        zombie = Number(kids.split(' ')[0] || 0);
+        return zombie > 0 && !alive(zombie) && fs.existsSync(`/proc/${zombie}`);
+      },
+      5000,
     );
+    const [scan, watch] = await Promise.all([
+      cli(['scan', '--pid', String(zombie)]),
+      cli(['watch', '--pid', String(zombie), '--writable', '--ticks', '1']),
+    ]);
+    expectOneLine(scan, /is a zombie/);
+    expectOneLine(watch, /is a zombie/);
   });
 
   it("pagescope's own thread ids are refused as pagescope itself (host attach, and watch)", async () => {
@@ -217,7 +233,7 @@ describe('targets that are not ordinary processes', () => {
   });
 });
 
-describe('bad input: one line, exit code 2', () => {
+describe.concurrent('bad input: one line, exit code 2', () => {
   it.each([
     [['scan', '--pid', 'PID', '--range', '0x0-0xffffffffffffffffff'], /too large/],
     [['scan', '--pid', 'PID', '--range', '-0x1000'], /addresses are not negative/],
@@ -233,25 +249,25 @@ describe('bad input: one line, exit code 2', () => {
     [['watch', '--', '/nonexistent/cmd'], /Cannot launch "\/nonexistent\/cmd": no such file/],
     [['ps', '--frobnicate'], /unknown option '--frobnicate' \(see pagescope ps --help\)$/],
     [['sacn'], /unknown command 'sacn'; did you mean scan\? \(see pagescope --help\)$/],
-  ] as Array<[string[], RegExp]>)('%j', (args, pattern) => {
-    const run = cli(args.map((a) => (a === 'PID' ? String(target.pid) : a)));
+  ] as Array<[string[], RegExp]>)('%j', async (args, pattern) => {
+    const run = await cli(args.map((a) => (a === 'PID' ? String(target.pid) : a)));
     expect(run.stderr).not.toMatch(/^sh:|SyntaxError|ENOTFOUND/m);
     expectOneLine(run, pattern);
   });
 
-  it('--version prints the version, exit 0', () => {
+  it('--version prints the version, exit 0', async () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
       version: string;
     };
-    const run = cli(['--version']);
+    const run = await cli(['--version']);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`pagescope ${pkg.version}\n`);
   });
 });
 
-describe('what is printed', () => {
-  it('scan: lines fit in 120 columns, long names cut in the middle keep their file name', () => {
-    const run = cli(['scan', '--pid', String(target.pid)]);
+describe.concurrent('what is printed', () => {
+  it('scan: lines fit in 120 columns, long names cut in the middle keep their file name', async () => {
+    const run = await cli(['scan', '--pid', String(target.pid)]);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(longFile.length).toBeGreaterThan(150);
@@ -268,33 +284,35 @@ describe('what is printed', () => {
     for (const w of [5, 12, 30]) expect(elideMiddle('x'.repeat(100), w)).toHaveLength(w);
   });
 
-  it('scan --backend pagemap prints n/a where /proc/PID/pagemap cannot tell', () => {
-    const run = cli(['scan', '--pid', String(target.pid), '--backend', 'pagemap']);
+  it('scan --backend pagemap prints n/a where /proc/PID/pagemap cannot tell', async () => {
+    const run = await cli(['scan', '--pid', String(target.pid), '--backend', 'pagemap']);
     expect(run.code, run.stderr).toBe(0);
     const total = run.stdout.split('\n').find((l) => l.startsWith('total'))!;
     // ... FILE ZERO HUGE GUARD WRITTEN
     expect(total).toMatch(/\s\d+\s+n\/a\s+n\/a\s+\d+\s+n\/a$/);
   });
 
-  it('singular and plural: "1 VMA", "1 VMA piece", "1 page", "done after 1 tick"', () => {
+  it('singular and plural: "1 VMA", "1 VMA piece", "1 page", "done after 1 tick"', async () => {
     const maps = fs.readFileSync(`/proc/${target.pid}/maps`, 'utf8');
     const heap = /^([0-9a-f]+)-[0-9a-f]+ .*\[heap\]$/m.exec(maps)!;
     const start = BigInt('0x' + heap[1]);
     const range = `0x${start.toString(16)}-0x${(start + 4096n).toString(16)}`;
-    const scan = cli(['scan', '--pid', String(target.pid), '--range', range]);
+    const scan = await cli(['scan', '--pid', String(target.pid), '--range', range]);
     expect(scan.code, scan.stderr).toBe(0);
     expect(scan.stdout).toMatch(/^total\s+1 VMA\s/m);
-    const watch = cli([
-      'watch',
-      '--pid',
-      String(target.pid),
-      '--range',
-      range,
-      '--ticks',
-      '1',
-      '--interval',
-      '50',
-    ]);
+    const watch = await oneWatchAtATime(() =>
+      cli([
+        'watch',
+        '--pid',
+        String(target.pid),
+        '--range',
+        range,
+        '--ticks',
+        '1',
+        '--interval',
+        '50',
+      ]),
+    );
     expect(watch.code, watch.stderr).toBe(0);
     const lines = watch.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(
@@ -303,9 +321,9 @@ describe('what is printed', () => {
     expect(lines.at(-1)).toMatch(/^done after 1 tick; process \d+ was released\.$/);
   });
 
-  it('launch mode through a launcher chain says "mapping changed" and "new program" at most once', () => {
+  it('launch mode through a launcher chain says "mapping changed" and "new program" at most once', async () => {
     // env -> bash -> python3: three programs in one process, each exec changing its mappings.
-    const r = spawnSync(
+    const r = await runAsync(
       process.execPath,
       [
         BIN,
@@ -320,12 +338,12 @@ describe('what is printed', () => {
         '-c',
         `exec ${PYTHON} -c pass`,
       ],
-      { cwd: ROOT, encoding: 'utf8', timeout: limit(60_000) },
+      { cwd: ROOT, timeoutMs: 60_000 },
     );
-    expect(r.status, r.stderr).toBe(0);
-    const said = (re: RegExp): number => r.stderr.split('\n').filter((l) => re.test(l)).length;
-    expect(said(/changed while/), r.stderr).toBeLessThanOrEqual(1);
-    expect(said(/executed a new program/), r.stderr).toBeLessThanOrEqual(1);
-    expect(r.stderr).not.toMatch(/ESRCH/);
+    expect(r.code, r.err).toBe(0);
+    const said = (re: RegExp): number => r.err.split('\n').filter((l) => re.test(l)).length;
+    expect(said(/changed while/), r.err).toBeLessThanOrEqual(1);
+    expect(said(/executed a new program/), r.err).toBeLessThanOrEqual(1);
+    expect(r.err).not.toMatch(/ESRCH/);
   });
 });

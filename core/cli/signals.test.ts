@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../testing/serve.ts';
 import { PYTHON } from '../../testing/watch-support.ts';
 import { tracesLeft } from '../../testing/traces.ts';
+import { until } from '../../testing/wait.ts';
 import { alive, procRef, signalIfSame, type ProcRef } from '../../testing/proc-facts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -80,8 +81,10 @@ beforeAll(async () => {
   );
 });
 
+// Per signal, its three commands at once (it.concurrent): each its own CLI, mostly waiting for
+// it to start. The signals one after the other: both watches attach to the same target.
 describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
-  it('watch: detaches, says why in its last line, exit 0', async () => {
+  it.concurrent('watch: detaches, says why in its last line, exit 0', async () => {
     const cli = start([
       'watch',
       '--pid',
@@ -101,7 +104,7 @@ describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
     expect(alive(target.pid!)).toBe(true);
   });
 
-  it('serve: ends the command a session launched, exit 0', async () => {
+  it.concurrent('serve: ends the command a session launched, exit 0', async () => {
     const cli = start(['serve', '--no-open']);
     const url = new URL(await cli.line());
     const client = await connectClient(Number(url.port), url.hash.replace(/^#token=/, ''));
@@ -115,17 +118,21 @@ describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
     expect(alive(pid)).toBe(true);
     cli.child.kill(sig);
     expect(await cli.exit).toEqual({ code: 0, signal: null });
-    await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+    // until(), not expect.poll: the global expect.poll needs a current test, which a case
+    // running beside others (it.concurrent) is not, once another has ended.
+    await until(`process ${pid} to end`, () => !alive(pid), 5000);
     client.ws.terminate();
   });
 
-  it('demo: stops the workload, exit 0', async () => {
+  it.concurrent('demo: stops the workload, exit 0', async () => {
     const cli = start(['demo']);
     let pid = 0;
     while (!pid) pid = Number(/running as pid (\d+)/.exec(await cli.line())?.[1] ?? 0);
     leftovers.push(procRef(pid));
     cli.child.kill(sig);
     expect(await cli.exit).toEqual({ code: 0, signal: null });
-    await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+    // until(), not expect.poll: the global expect.poll needs a current test, which a case
+    // running beside others (it.concurrent) is not, once another has ended.
+    await until(`process ${pid} to end`, () => !alive(pid), 5000);
   });
 });

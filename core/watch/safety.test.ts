@@ -2,8 +2,13 @@
  * Target safety: every refusal is a sentence, every odd state of the target (traced, seccomp,
  * its own userfaultfd, stopped, exiting, pagescope killed mid-watch) leaves it running correctly
  * (its own checksum) and without any trace of us.
+ *
+ * Three cases at a time (describe.concurrent, vi.setConfig's maxConcurrency): each has its own
+ * target, and most of a case is waiting for its python3 to start and answer. An attach, tick or
+ * close in this process is synchronous, so two never interleave; cleanup is per test (cleanupOf:
+ * a concurrent test's afterEach would end another's target) and CLIs run without blocking.
  */
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,8 +18,7 @@ import { readMaps } from '../proc/maps.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Session } from '../session/session.ts';
 import {
-  CLI,
-  cleanupAfterEach,
+  cleanupOf,
   expectTargetRunsOn,
   hex,
   LineProcess,
@@ -23,6 +27,7 @@ import {
   startPyTarget,
   targetRange,
   REPO,
+  runCli,
   tickedPages,
   watchTargetArgs,
 } from '../../testing/watch-support.ts';
@@ -34,12 +39,12 @@ import {
   uwVmas,
 } from '../../testing/traces.ts';
 import { buildC } from '../../testing/c-build.ts';
-import { limit, until } from '../../testing/wait.ts';
+import { until } from '../../testing/wait.ts';
 import { readTargetStatus, withHeldThread } from './injector.ts';
 import { syscallSite } from './syscall-site.ts';
 import { WriteWatcher } from './watcher.ts';
 
-const { defer, track } = cleanupAfterEach();
+vi.setConfig({ maxConcurrency: 3 });
 
 function stateOf(pid: number): string {
   const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -80,8 +85,9 @@ function startTracer(pid: number): { kill(): void; name: string } {
   return { kill: () => c.kill('SIGKILL'), name: 'python3' };
 }
 
-describe('refusals, each said in a sentence, each leaving the target as it was', () => {
-  it('refuses a target that is already traced (gdb/strace) and the target runs on', async () => {
+describe.concurrent('refusals, each said in a sentence, each leaving the target as it was', () => {
+  it('refuses a target that is already traced (gdb/strace) and the target runs on', async (ctx) => {
+    const { track } = cleanupOf(ctx);
     const t = track(await startPyTarget(16));
     const tracer = track(startTracer(t.pid));
     await until('the other tracer to attach', () => tracerPid(t.pid) !== 0);
@@ -94,7 +100,8 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
-  it('refuses a target under a seccomp filter unless forced; forced, it watches and detaches', async () => {
+  it('refuses a target under a seccomp filter unless forced; forced, it watches and detaches', async (ctx) => {
+    const { defer, track } = cleanupOf(ctx);
     const t = track(await startPyTarget(16, ['--seccomp']));
     expect(fs.readFileSync(`/proc/${t.pid}/status`, 'latin1')).toMatch(/^Seccomp:\s+2$/m);
     const err = attachError(t.pid);
@@ -117,7 +124,8 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(kthread.message).toMatch(/kernel thread: it has no user memory/);
   });
 
-  it('undoes everything when the injected userfaultfd() fails inside the target', async () => {
+  it('undoes everything when the injected userfaultfd() fails inside the target', async (ctx) => {
+    const { track } = cleanupOf(ctx);
     const t = track(await startPyTarget(16, ['--seccomp-deny-uffd']));
     const err = attachError(t.pid, { force: true });
     expect(err.code).toBe('uffd-failed');
@@ -135,7 +143,8 @@ describe('refusals, each said in a sentence, each leaving the target as it was',
     expect(err.message).toMatch(/No process with pid \d+ exists \(it may have exited\)/);
   });
 
-  it('reports the range the target watches with its own userfaultfd (EBUSY) and watches the rest', async () => {
+  it('reports the range the target watches with its own userfaultfd (EBUSY) and watches the rest', async (ctx) => {
+    const { defer, track } = cleanupOf(ctx);
     const t = track(await startPyTarget(64));
     expect(await t.send('uffd 0 8')).toBe('ok');
     expect(userfaultfdCount(t.pid)).toBe(1);
@@ -188,75 +197,81 @@ async function expectStrictRunsOn(p: LineProcess, answer: number): Promise<void>
 const STRICT =
   /runs in seccomp strict mode, where any system call but read, write and exit kills it/;
 
-describe('seccomp strict mode: any injected call would kill the target, so none is made', () => {
-  it('attach refuses it, with or without force, and it runs on', async () => {
-    const t = track(await startStrictTarget());
-    for (const force of [false, true]) {
-      const err = attachError(t.pid, { force });
-      expect(err.code).toBe('seccomp');
-      expect(err.message).toMatch(STRICT);
-      expect(err.message).toMatch(/not even with --force/);
-    }
-    expect(tracesLeft(t.pid)).toEqual([]);
-    await expectStrictRunsOn(t, 1);
-  });
-
-  it('the CLI: watch and record --pid P --writable, with or without --force, say so in one line, exit 2', async () => {
-    const t = track(await startStrictTarget());
-    const out = path.join(strictDir, 'strict.pgsrec');
-    const runs = [
-      ['watch', '--pid', String(t.pid), '--writable'],
-      ['watch', '--pid', String(t.pid), '--writable', '--force'],
-      ['record', '--pid', String(t.pid), '--writable', '--force', '--duration', '5', '-o', out],
-    ];
-    let answers = 0;
-    for (const args of runs) {
-      const r = spawnSync(process.execPath, [CLI, ...args], {
-        encoding: 'utf8',
-        timeout: limit(60_000),
-      });
-      expect(r.status, r.stderr).toBe(2);
-      const lines = r.stderr.trimEnd().split('\n');
-      expect(lines, r.stderr).toHaveLength(1);
-      expect(lines[0]).toMatch(/^pagescope: Process \d+ \(seccomp-strict\) runs in seccomp strict/);
-      await expectStrictRunsOn(t, ++answers);
-      expect(fs.existsSync(out)).toBe(false);
-    }
-    expect(tracesLeft(t.pid)).toEqual([]);
-  });
-
-  it("the host's session (what the UI's attach and watch go through) refuses it, forced or not", async () => {
-    const t = track(await startStrictTarget());
-    for (const force of [false, true]) {
-      const session = await Session.attach(t.pid, { sessionId: 1, force });
-      try {
-        const v = session.vmas.length ? session.vmas : await vmasOf(session);
-        const w = v.find((x) => x.perms.startsWith('rw'))!;
-        await expect(session.watch([{ start: w.start, end: w.end }], [])).rejects.toMatchObject({
-          code: 'seccomp',
-          message: expect.stringMatching(STRICT),
-        });
-      } finally {
-        await session.close();
+describe.concurrent(
+  'seccomp strict mode: any injected call would kill the target, so none is made',
+  () => {
+    it('attach refuses it, with or without force, and it runs on', async (ctx) => {
+      const { track } = cleanupOf(ctx);
+      const t = track(await startStrictTarget());
+      for (const force of [false, true]) {
+        const err = attachError(t.pid, { force });
+        expect(err.code).toBe('seccomp');
+        expect(err.message).toMatch(STRICT);
+        expect(err.message).toMatch(/not even with --force/);
       }
-    }
-    await expectStrictRunsOn(t, 1);
-  });
+      expect(tracesLeft(t.pid)).toEqual([]);
+      await expectStrictRunsOn(t, 1);
+    });
 
-  it('the stop re-checks the thread it holds: no register is changed in a strict-mode thread', async () => {
-    const t = track(await startStrictTarget());
-    // Past preflight (as if the thread entered strict mode after it): the held thread is checked.
-    let called = false;
-    expect(() =>
-      withHeldThread(t.pid, t.pid, { syscallAddress: syscallSite(t.pid) }, () => {
-        called = true;
-      }),
-    ).toThrow(STRICT);
-    expect(called).toBe(false);
-    expect(tracerPid(t.pid)).toBe(0);
-    await expectStrictRunsOn(t, 1);
-  });
-});
+    it('the CLI: watch and record --pid P --writable, with or without --force, say so in one line, exit 2', async (ctx) => {
+      const { track } = cleanupOf(ctx);
+      const t = track(await startStrictTarget());
+      const out = path.join(strictDir, 'strict.pgsrec');
+      const runs = [
+        ['watch', '--pid', String(t.pid), '--writable'],
+        ['watch', '--pid', String(t.pid), '--writable', '--force'],
+        ['record', '--pid', String(t.pid), '--writable', '--force', '--duration', '5', '-o', out],
+      ];
+      let answers = 0;
+      for (const args of runs) {
+        const r = await runCli(args, { timeoutMs: 60_000 });
+        expect(r.code, r.err).toBe(2);
+        const lines = r.err.trimEnd().split('\n');
+        expect(lines, r.err).toHaveLength(1);
+        expect(lines[0]).toMatch(
+          /^pagescope: Process \d+ \(seccomp-strict\) runs in seccomp strict/,
+        );
+        await expectStrictRunsOn(t, ++answers);
+        expect(fs.existsSync(out)).toBe(false);
+      }
+      expect(tracesLeft(t.pid)).toEqual([]);
+    });
+
+    it("the host's session (what the UI's attach and watch go through) refuses it, forced or not", async (ctx) => {
+      const { track } = cleanupOf(ctx);
+      const t = track(await startStrictTarget());
+      for (const force of [false, true]) {
+        const session = await Session.attach(t.pid, { sessionId: 1, force });
+        try {
+          const v = session.vmas.length ? session.vmas : await vmasOf(session);
+          const w = v.find((x) => x.perms.startsWith('rw'))!;
+          await expect(session.watch([{ start: w.start, end: w.end }], [])).rejects.toMatchObject({
+            code: 'seccomp',
+            message: expect.stringMatching(STRICT),
+          });
+        } finally {
+          await session.close();
+        }
+      }
+      await expectStrictRunsOn(t, 1);
+    });
+
+    it('the stop re-checks the thread it holds: no register is changed in a strict-mode thread', async (ctx) => {
+      const { track } = cleanupOf(ctx);
+      const t = track(await startStrictTarget());
+      // Past preflight (as if the thread entered strict mode after it): the held thread is checked.
+      let called = false;
+      expect(() =>
+        withHeldThread(t.pid, t.pid, { syscallAddress: syscallSite(t.pid) }, () => {
+          called = true;
+        }),
+      ).toThrow(STRICT);
+      expect(called).toBe(false);
+      expect(tracerPid(t.pid)).toBe(0);
+      await expectStrictRunsOn(t, 1);
+    });
+  },
+);
 
 function vmasOf(session: Session): Promise<Array<{ start: string; end: string; perms: string }>> {
   return new Promise((resolve) => {
@@ -269,8 +284,9 @@ function vmasOf(session: Session): Promise<Array<{ start: string; end: string; p
   });
 }
 
-describe('special mappings and holes', () => {
-  it('refuses [vdso] and [vvar] per VMA with a reason and watches the rest of the range', async () => {
+describe.concurrent('special mappings and holes', () => {
+  it('refuses [vdso] and [vvar] per VMA with a reason and watches the rest of the range', async (ctx) => {
+    const { defer, track } = cleanupOf(ctx);
     const t = track(await startPyTarget(8));
     const vmas = readMaps(t.pid);
     const special = vmas.filter((v) => v.kind === 'vdso' || v.kind === 'vvar');
@@ -301,49 +317,10 @@ describe('special mappings and holes', () => {
 });
 
 describe('the target changes state mid-watch', () => {
-  it('a SIGSTOPped target is reported as stopped, writes nothing, and is watched again after SIGCONT', async () => {
-    const t = track(await startPyTarget(16));
-    const w = WriteWatcher.attach(t.pid);
-    defer(() => w.close());
-    w.arm([targetRange(t)]);
-    expect(await t.send('l 2 3')).toBe('ok');
-    const out = new RegionList();
-    w.tick(out);
-    process.kill(t.pid, 'SIGSTOP');
-    await until('the stop', () => stateOf(t.pid) === 'T');
-    w.tick(out); // writes up to the stop
-    const stopped = w.tick(out);
-    expect(stopped.targetState).toBe('stopped');
-    expect(stopped.writtenPages).toBe(0);
-    expect(stopped.ended).toBeUndefined();
-    process.kill(t.pid, 'SIGCONT');
-    await vi.waitFor(() => {
-      const again = w.tick(out);
-      expect(again.targetState).toBe('running');
-      expect(pagesOf(out, t.startPage)).toEqual([2, 3]);
-    });
-    w.close();
-    expect(tracesLeft(t.pid)).toEqual([]);
-  });
-
-  it('attaching to a stopped target leaves it stopped; it runs on after SIGCONT', async () => {
-    const t = track(await startPyTarget(16));
-    process.kill(t.pid, 'SIGSTOP');
-    await until('the stop', () => stateOf(t.pid) === 'T');
-    const w = WriteWatcher.attach(t.pid);
-    defer(() => w.close());
-    w.arm([targetRange(t)]);
-    // The detach puts it back into its group stop (it may pass through the wake-up first).
-    await vi.waitFor(() => expect(stateOf(t.pid)).toBe('T'));
-    expect(tracerPid(t.pid)).toBe(0);
-    process.kill(t.pid, 'SIGCONT');
-    await expectTargetRunsOn(t, [9]);
-    expect(tickedPages(w, t.startPage)).toEqual([9]);
-    w.close();
-    expect(tracesLeft(t.pid)).toEqual([]);
-  });
-
-  it('the target exiting ends the watch with a reason, no exception and no leaked descriptor', async () => {
+  // Alone, after the concurrent cases above: it counts every userfaultfd this process holds,
+  // and a watcher of another case running beside it would hold one.
+  it('the target exiting ends the watch with a reason, no exception and no leaked descriptor', async (ctx) => {
+    const { track } = cleanupOf(ctx);
     const t = track(await startPyTarget(16));
     expect(ownFdsFor(t.pid)).toEqual([]);
     const w = WriteWatcher.attach(t.pid);
@@ -363,22 +340,76 @@ describe('the target changes state mid-watch', () => {
     expect(ownFdsFor(t.pid)).toEqual([]);
   });
 
-  it('pagescope killed with SIGKILL mid-watch leaves no trace in the target', async () => {
-    const t = track(await startPyTarget(32));
-    expect(await t.send('l 1 5')).toBe('ok');
-    const cli = track(startCli(watchTargetArgs(t, '--interval', '50', '--json')));
-    const first = JSON.parse(await cli.next(30_000)) as { tick: number };
-    expect(first.tick).toBe(1);
-    const second = JSON.parse(await cli.next()) as { written: string[][] };
-    expect(second.written).toEqual([
-      [hex(t.startPage + 1), hex(t.startPage + 2)],
-      [hex(t.startPage + 5), hex(t.startPage + 6)],
-    ]);
-    expect(uwVmas(t.pid).length).toBe(1);
-    cli.child.kill('SIGKILL');
-    await until('pagescope to die', () => cli.child.signalCode !== null);
-    await until('the kernel to release the registration', () => uwVmas(t.pid).length === 0);
-    expect(tracesLeft(t.pid)).toEqual([]);
-    await expectTargetRunsOn(t, [7]);
-  });
+  it.concurrent(
+    'a SIGSTOPped target is reported as stopped, writes nothing, and is watched again after SIGCONT',
+    async (ctx) => {
+      const { defer, track } = cleanupOf(ctx);
+      const t = track(await startPyTarget(16));
+      const w = WriteWatcher.attach(t.pid);
+      defer(() => w.close());
+      w.arm([targetRange(t)]);
+      expect(await t.send('l 2 3')).toBe('ok');
+      const out = new RegionList();
+      w.tick(out);
+      process.kill(t.pid, 'SIGSTOP');
+      await until('the stop', () => stateOf(t.pid) === 'T');
+      w.tick(out); // writes up to the stop
+      const stopped = w.tick(out);
+      expect(stopped.targetState).toBe('stopped');
+      expect(stopped.writtenPages).toBe(0);
+      expect(stopped.ended).toBeUndefined();
+      process.kill(t.pid, 'SIGCONT');
+      await vi.waitFor(() => {
+        const again = w.tick(out);
+        expect(again.targetState).toBe('running');
+        expect(pagesOf(out, t.startPage)).toEqual([2, 3]);
+      });
+      w.close();
+      expect(tracesLeft(t.pid)).toEqual([]);
+    },
+  );
+
+  it.concurrent(
+    'attaching to a stopped target leaves it stopped; it runs on after SIGCONT',
+    async (ctx) => {
+      const { defer, track } = cleanupOf(ctx);
+      const t = track(await startPyTarget(16));
+      process.kill(t.pid, 'SIGSTOP');
+      await until('the stop', () => stateOf(t.pid) === 'T');
+      const w = WriteWatcher.attach(t.pid);
+      defer(() => w.close());
+      w.arm([targetRange(t)]);
+      // The detach puts it back into its group stop (it may pass through the wake-up first).
+      await vi.waitFor(() => expect(stateOf(t.pid)).toBe('T'));
+      expect(tracerPid(t.pid)).toBe(0);
+      process.kill(t.pid, 'SIGCONT');
+      await expectTargetRunsOn(t, [9]);
+      expect(tickedPages(w, t.startPage)).toEqual([9]);
+      w.close();
+      expect(tracesLeft(t.pid)).toEqual([]);
+    },
+  );
+
+  it.concurrent(
+    'pagescope killed with SIGKILL mid-watch leaves no trace in the target',
+    async (ctx) => {
+      const { track } = cleanupOf(ctx);
+      const t = track(await startPyTarget(32));
+      expect(await t.send('l 1 5')).toBe('ok');
+      const cli = track(startCli(watchTargetArgs(t, '--interval', '50', '--json')));
+      const first = JSON.parse(await cli.next(30_000)) as { tick: number };
+      expect(first.tick).toBe(1);
+      const second = JSON.parse(await cli.next()) as { written: string[][] };
+      expect(second.written).toEqual([
+        [hex(t.startPage + 1), hex(t.startPage + 2)],
+        [hex(t.startPage + 5), hex(t.startPage + 6)],
+      ]);
+      expect(uwVmas(t.pid).length).toBe(1);
+      cli.child.kill('SIGKILL');
+      await until('pagescope to die', () => cli.child.signalCode !== null);
+      await until('the kernel to release the registration', () => uwVmas(t.pid).length === 0);
+      expect(tracesLeft(t.pid)).toEqual([]);
+      await expectTargetRunsOn(t, [7]);
+    },
+  );
 });

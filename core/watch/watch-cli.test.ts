@@ -1,5 +1,13 @@
 /**
  * `pagescope watch` end to end: the real CLI in a child process against real targets.
+ *
+ * Three cases at a time (describe.concurrent, and vi.setConfig's maxConcurrency: the two
+ * describes run beside each other too, three cases in all). Each case has its own target and
+ * its own CLI and mostly waits for ticks and for the CLI to start, attach and calibrate, so the
+ * file takes about a third of the sum of its cases (60 s one at a time in CI). Three, not more:
+ * the --max-overhead case needs its target to get CPU time in each tick. Cleanup is per test
+ * (cleanupOf: a concurrent test's afterEach would end another's target) and every CLI runs
+ * asynchronously (spawnSync would stop the other cases while it runs).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,9 +16,10 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import {
   CLI,
-  cleanupAfterEach,
+  cleanupOf,
   expectTargetRunsOn,
   hex,
+  runAsync,
   watchTargetArgs,
   startCli,
   startPyTarget,
@@ -19,24 +28,21 @@ import { tracesLeft } from '../../testing/traces.ts';
 import { cannotRunAsNobody } from '../../testing/as-nobody.ts';
 import { limit } from '../../testing/wait.ts';
 
-const { defer, track } = cleanupAfterEach();
+vi.setConfig({ maxConcurrency: 3 });
 
-function run(
+/** `pagescope ARGS...` to its end (under `prefix`, e.g. setpriv, when given), not blocking. */
+async function run(
   args: string[],
   prefix: string[] = [],
   env: NodeJS.ProcessEnv = process.env,
-): { code: number; out: string; err: string } {
+): Promise<{ code: number; out: string; err: string }> {
   const cmd = prefix.length ? prefix[0] : process.execPath;
-  const r = spawnSync(
+  const r = await runAsync(
     cmd,
     [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), CLI, ...args],
-    {
-      encoding: 'utf8',
-      timeout: limit(90_000),
-      env,
-    },
+    { env, timeoutMs: 90_000 },
   );
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  return { code: r.code ?? -1, out: r.out, err: r.err };
 }
 
 function jsonLines(text: string): Array<Record<string, unknown>> {
@@ -47,43 +53,10 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-describe('pagescope watch --pid', () => {
-  it('reports exactly the pages a running python3 writes, tick after tick, as JSON lines', async () => {
-    const t = track(await startPyTarget(32));
-    expect(await t.send('l 2 3 9')).toBe('ok');
-    const r = run(watchTargetArgs(t, '--interval', '100', '--ticks', '4', '--json'));
-    expect(r.err).toBe('');
-    expect(r.code).toBe(0);
-    const lines = jsonLines(r.out);
-    expect(lines).toHaveLength(5);
-    lines.slice(0, 4).forEach((l, i) => {
-      expect(l.tick).toBe(i + 1);
-      expect(typeof l.t).toBe('number');
-      expect(l.writtenPages).toBe(3);
-      expect(l).toMatchObject({ exact: true, sampleFraction: 1, writtenEst: 3, writtenErr: 0 });
-      expect(l.estOverheadPct).toBeGreaterThanOrEqual(0);
-      // The range it may be in, around it.
-      expect(l.estOverheadLowPct).toBeLessThanOrEqual(l.estOverheadPct as number);
-      expect(l.estOverheadHighPct).toBeGreaterThanOrEqual(l.estOverheadPct as number);
-      // What the estimate is a share of: the target's own CPU time in the tick.
-      expect(l.targetCpuMs).toBeGreaterThanOrEqual(0);
-      expect(typeof l.estLowConfidence).toBe('boolean');
-      expect(l.written).toEqual([
-        [hex(t.startPage + 2), hex(t.startPage + 4)],
-        [hex(t.startPage + 9), hex(t.startPage + 10)],
-      ]);
-    });
-    expect(lines[4]).toEqual({
-      done: true,
-      reason: '4 ticks done',
-      ticks: 4,
-      faultCostUs: expect.any(Number),
-    });
-    expect(tracesLeft(t.pid)).toEqual([]);
-    await expectTargetRunsOn(t, [1]);
-  });
-
-  it('--max-overhead samples pages to keep the estimated slowdown down, and says the counts are estimates', async () => {
+describe.concurrent('pagescope watch --pid', () => {
+  // First: the longest case (its interval may stretch up to 64 times), so it is not the tail.
+  it('--max-overhead samples pages to keep the estimated slowdown down, and says the counts are estimates', async (ctx) => {
+    const { track } = cleanupOf(ctx);
     // 64 MiB rewritten every few ms: an exact watch at 100 ms costs this target a fault per page
     // per tick (about 16k x ~20 us: more than all its time); a 2% budget must make pagescope
     // sample. Ten ticks at 100 ms: at most ~64 s even where the bound stretches the interval to
@@ -94,7 +67,7 @@ describe('pagescope watch --pid', () => {
     const pages = 16384;
     const t = track(await startPyTarget(pages));
     expect(await t.send(`l ${Array.from({ length: pages }, (_, i) => i).join(' ')}`)).toBe('ok');
-    const r = run(
+    const r = await run(
       watchTargetArgs(t, '--interval', '100', '--ticks', '10', '--json', '--max-overhead', '2'),
     );
     expect(r.err).toBe('');
@@ -128,10 +101,47 @@ describe('pagescope watch --pid', () => {
     await expectTargetRunsOn(t, [1]);
   });
 
-  it('prints a human line per tick with the busiest VMAs', async () => {
+  it('reports exactly the pages a running python3 writes, tick after tick, as JSON lines', async (ctx) => {
+    const { track } = cleanupOf(ctx);
+    const t = track(await startPyTarget(32));
+    expect(await t.send('l 2 3 9')).toBe('ok');
+    const r = await run(watchTargetArgs(t, '--interval', '100', '--ticks', '4', '--json'));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.out);
+    expect(lines).toHaveLength(5);
+    lines.slice(0, 4).forEach((l, i) => {
+      expect(l.tick).toBe(i + 1);
+      expect(typeof l.t).toBe('number');
+      expect(l.writtenPages).toBe(3);
+      expect(l).toMatchObject({ exact: true, sampleFraction: 1, writtenEst: 3, writtenErr: 0 });
+      expect(l.estOverheadPct).toBeGreaterThanOrEqual(0);
+      // The range it may be in, around it.
+      expect(l.estOverheadLowPct).toBeLessThanOrEqual(l.estOverheadPct as number);
+      expect(l.estOverheadHighPct).toBeGreaterThanOrEqual(l.estOverheadPct as number);
+      // What the estimate is a share of: the target's own CPU time in the tick.
+      expect(l.targetCpuMs).toBeGreaterThanOrEqual(0);
+      expect(typeof l.estLowConfidence).toBe('boolean');
+      expect(l.written).toEqual([
+        [hex(t.startPage + 2), hex(t.startPage + 4)],
+        [hex(t.startPage + 9), hex(t.startPage + 10)],
+      ]);
+    });
+    expect(lines[4]).toEqual({
+      done: true,
+      reason: '4 ticks done',
+      ticks: 4,
+      faultCostUs: expect.any(Number),
+    });
+    expect(tracesLeft(t.pid)).toEqual([]);
+    await expectTargetRunsOn(t, [1]);
+  });
+
+  it('prints a human line per tick with the busiest VMAs', async (ctx) => {
+    const { track } = cleanupOf(ctx);
     const t = track(await startPyTarget(16));
     expect(await t.send('l 4')).toBe('ok');
-    const r = run([
+    const r = await run([
       'watch',
       '--pid',
       String(t.pid),
@@ -153,7 +163,8 @@ describe('pagescope watch --pid', () => {
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
-  it('detaches cleanly on SIGTERM and says so in the last JSON line', async () => {
+  it('detaches cleanly on SIGTERM and says so in the last JSON line', async (ctx) => {
+    const { track } = cleanupOf(ctx);
     const t = track(await startPyTarget(16));
     expect(await t.send('l 1')).toBe('ok');
     const cli = track(startCli(watchTargetArgs(t, '--interval', '50', '--json'), 'pipe'));
@@ -170,7 +181,8 @@ describe('pagescope watch --pid', () => {
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
-  it('says in one sentence what is wrong with bad input, with exit code 2', async () => {
+  it('says in one sentence what is wrong with bad input, with exit code 2', async (ctx) => {
+    const { track } = cleanupOf(ctx);
     const t = track(await startPyTarget(4));
     const cases: Array<[string[], RegExp]> = [
       [['watch', '--pid', String(t.pid)], /Say what to watch: --range/],
@@ -216,14 +228,14 @@ describe('pagescope watch --pid', () => {
       expect(err, args.join(' ')).toMatch(message);
       expect(err.trim().split('\n'), args.join(' ')).toHaveLength(1);
     }
-    const r = run(cases[0][0]);
+    const r = await run(cases[0][0]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(cases[0][1]);
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 });
 
-describe('pagescope watch -- COMMAND (launch mode)', () => {
+describe.concurrent('pagescope watch -- COMMAND (launch mode)', () => {
   const script = [
     'import mmap, time',
     'm = mmap.mmap(-1, 64 * 4096)',
@@ -232,9 +244,9 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     '    time.sleep(0.01)',
   ].join('\n');
 
-  it('launches the command, watches it from its start through its exec of the real program, ends when it exits', () => {
+  it('launches the command, watches it from its start through its exec of the real program, ends when it exits', async () => {
     // python3 is often a launcher script (pyenv shim -> env -> bash -> python): the watch follows.
-    const r = run(['watch', '--json', '--interval', '100', '--', 'python3', '-c', script]);
+    const r = await run(['watch', '--json', '--interval', '100', '--', 'python3', '-c', script]);
     expect(r.code).toBe(0);
     const lines = jsonLines(r.out);
     const done = lines[lines.length - 1];
@@ -246,6 +258,7 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
   });
 
   it('the launched command dies with pagescope when pagescope is killed with SIGKILL', async (ctx) => {
+    const { track } = cleanupOf(ctx);
     const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout;
     if (!setpriv.trim()) ctx.skip('setpriv (util-linux) is not installed: no parent-death signal');
     const marker = `pagescope-launch-${process.pid}-${Date.now()}`;
@@ -281,10 +294,10 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     await vi.waitFor(() => expect(launched()).toEqual([]), { timeout: 5000 });
   });
 
-  it('ends cleanly, with the reason, when the command is over before the first tick', () => {
+  it('ends cleanly, with the reason, when the command is over before the first tick', async () => {
     // `true` must be over by the first tick: the interval is a quiet machine's 1 s, scaled (at
     // 200 ms a loaded CI runner had not run it to its end yet).
-    const r = run(['watch', '--json', '--interval', String(limit(1000)), '--', 'true']);
+    const r = await run(['watch', '--json', '--interval', String(limit(1000)), '--', 'true']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(jsonLines(r.out)).toEqual([
@@ -297,7 +310,8 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     ]);
   });
 
-  it("refuses to attach to another user's process as an unprivileged user, and launch mode works for that user", (ctx) => {
+  it("refuses to attach to another user's process as an unprivileged user, and launch mode works for that user", async (ctx) => {
+    const { defer } = cleanupOf(ctx);
     const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], {
       encoding: 'utf8',
     }).stdout.trim();
@@ -312,7 +326,7 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
     const env = { ...process.env, TMPDIR: tmp, TSX_DISABLE_CACHE: '1' };
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
     defer(() => sleeper.kill('SIGKILL'));
-    const denied = run(
+    const denied = await run(
       ['watch', '--pid', String(sleeper.pid), '--writable', '--ticks', '1'],
       asNobody,
       env,
@@ -322,7 +336,7 @@ describe('pagescope watch -- COMMAND (launch mode)', () => {
       /Permission denied to attach to process \d+: .*launch the target from pagescope/,
     );
     const bin = fs.existsSync('/usr/bin/sleep') ? '/usr/bin/sleep' : 'sleep';
-    const launched = run(
+    const launched = await run(
       ['watch', '--json', '--interval', '100', '--ticks', '2', '--writable', '--', bin, '5'],
       asNobody,
       env,
