@@ -5,7 +5,6 @@
  * other than its base.
  */
 import { describe, expect, it } from 'vitest';
-import { prng } from '../../testing/prng.ts';
 import {
   applyFrameDelta,
   encodeFrameDelta,
@@ -19,6 +18,18 @@ import { FrameAssembler, framePieces } from './frame-pieces.ts';
 import type { Frame } from './frame.ts';
 import { HISTOGRAM_WIDTH } from './page-bits.ts';
 import { decodeFrame, encodeFrame } from './wire.ts';
+
+/** Seeded numbers in [0, 1) (mulberry32; testing/prng.ts, which core/protocol may not import). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
 
 /** A frame with a window of `winLen` pages (odd lengths leave 2 bytes past the last word). */
 function frame(tick: number, winLen: number, seed: number): Frame {
