@@ -301,7 +301,11 @@ export class WatchDriver {
    * returns to exact watching. Calibrates the fault cost first (a few ms, once per process).
    */
   setMaxOverhead(maxPct: number | null): void {
-    this.budget = maxPct === null ? null : new OverheadBudget(maxPct, faultCost().usPerFault);
+    const cost = maxPct === null ? null : faultCost();
+    this.budget =
+      maxPct === null || !cost
+        ? null
+        : new OverheadBudget(maxPct, cost.usPerFault, undefined, cost.isolated ?? null);
     const w = this.watcherValue;
     if (!this.budget && w && w.sampleFraction !== 1) w.setSampleFraction(1);
     if (!this.budget) this.setStretch(1);
@@ -546,6 +550,7 @@ export class WatchDriver {
       costRange(cost),
       waitMs,
       flushedBlocks,
+      cost.isolated ?? null,
     );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {

@@ -55,7 +55,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { PagescopeError } from '../kernel/errors.ts';
-import { closeFd, errno, libc } from '../kernel/libc.ts';
+import { closeFd, errno, koffi, libc } from '../kernel/libc.ts';
 import {
   MAP_ANONYMOUS,
   MAP_NORESERVE,
@@ -69,7 +69,14 @@ import {
 import { Category, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
-import { cpuFloorMs, FLOOR_SPAN_MS, FLUSH_COST, MIN_CPU_SHARE } from './overhead-budget.ts';
+import {
+  cpuFloorMs,
+  FLOOR_SPAN_MS,
+  FLUSH_COST,
+  isolatedExtraMs,
+  MIN_CPU_SHARE,
+  type IsolatedCost,
+} from './overhead-budget.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
 
 const PAGE = 4096;
@@ -115,6 +122,11 @@ export interface FaultCost {
   q3Us: number;
   /** Wall time the calibration took, ms. */
   calibrationMs: number;
+  /**
+   * An isolated fault's cost in a memory-bound reader (calibrateIsolatedFaultCost), as the model
+   * uses it (isolatedCostOf); absent: not measured, every fault costs usPerFault.
+   */
+  isolated?: IsolatedCost;
 }
 
 export interface CalibrationOptions {
@@ -201,6 +213,129 @@ export function calibrateFaultCost(options: CalibrationOptions = {}): FaultCost 
   }
 }
 
+/** The isolated fault's calibration (calibrateIsolatedFaultCost). */
+export interface IsolatedFaultCost {
+  /**
+   * Median CPU cost, microseconds, of one write-protect fault in a thread that reads all over a
+   * buffer of ISO_BUFFER_MIB and ran `gapUs` of CPU since its previous fault, its after-effects
+   * included (what the fault made it lose and refill).
+   */
+  usPerFault: number;
+  /** The CPU time the reader ran between two faults, microseconds (median). */
+  gapUs: number;
+  /** Rounds measured, and every round's per-fault figure, microseconds. */
+  rounds: number;
+  samplesUs: number[];
+  /** Wall time the calibration took, ms. */
+  calibrationMs: number;
+}
+
+/** The reader's buffer: beyond the TLB's reach, as a busy heap is. */
+const ISO_BUFFER_MIB = 16;
+/** Faults per round: one page in each 2 MiB block of the buffer. */
+const ISO_FAULTS = 8;
+/** Rounds (each one unit with faults, one without, in alternating order). */
+const ISO_ROUNDS = 6;
+/** The CPU time the reader runs after each write, microseconds: an isolated fault's spacing. */
+const ISO_GAP_US = 200;
+const MADV_POPULATE_WRITE = 23;
+
+/**
+ * The cost of an ISOLATED write-protect fault (top comment, "Isolated faults"), in pagescope's
+ * own process: a loop reading random bytes all over a 32 MiB buffer (no THP) runs units of
+ * ISO_FAULTS segments of fixed work (~ISO_GAP_US of CPU each), each segment starting with one
+ * write. In the faulting unit the written pages (one in each 2 MiB block) were write-protected
+ * just before it (PAGEMAP_SCAN WP, as a tick re-protects a sparse sample); in the plain unit their
+ * neighbours, never protected, are written instead. A round's (faulting - plain) thread CPU
+ * time over ISO_FAULTS is what one fault cost the reader, after-effects included; the median
+ * of ISO_ROUNDS rounds is kept (one preempted or polluted unit does not move it). ~30-50 ms of
+ * CPU. Throws as calibrateFaultCost does.
+ */
+export function calibrateIsolatedFaultCost(): IsolatedFaultCost {
+  const t0 = performance.now();
+  const len = ISO_BUFFER_MIB << 20;
+  const pages = len / PAGE;
+  const base = mmap(0, len, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+  if (base === -1) throw new PagescopeError(`mmap failed (errno ${errno()})`, 'kernel');
+  let uffd = -1;
+  let pagemap: PagemapScanBackend | null = null;
+  try {
+    madvise(base, len, MADV_NOHUGEPAGE);
+    // Populated by the kernel in one call where it can (a fault per page costs ~15 us here).
+    if (madvise(base, len, MADV_POPULATE_WRITE) !== 0) memset(base, 1, len);
+    const mem = new Uint8Array(koffi.view(base as never, len));
+    const own = openOwnWpRange(base, len);
+    if ('refused' in own) throw unavailable(own.refused);
+    uffd = own.fd;
+    const ownPagemap = new PagemapScanBackend(process.pid);
+    pagemap = ownPagemap;
+    const scratch = new RegionList(4);
+    const step = Math.max(1, Math.floor(pages / ISO_FAULTS));
+    const faulting = Array.from({ length: ISO_FAULTS }, (_, i) => i * step + 200);
+    const plain = faulting.map((p) => p + 1);
+    let x = 0x2545f491;
+    let sink = 0;
+    const read = (n: number): void => {
+      for (let r = 0; r < n; r++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        sink += mem[((x >>> 0) % pages) * PAGE + ((x >>> 20) & 4095)];
+      }
+    };
+    // Every page read once first: this VM's hypervisor fills its shadow of a page's mapping at
+    // the first touch (~5 us each), which is no fault's cost. Then reads per segment: ISO_GAP_US
+    // of CPU, measured after a warm-up (the JIT, the caches).
+    for (let p = 0; p < pages; p++) sink += mem[p * PAGE];
+    for (let w = 0; w < 4; w++) read(8192);
+    const a = threadCpuUs();
+    read(8192);
+    const n = Math.max(256, Math.round((8192 / Math.max(1, threadCpuUs() - a)) * ISO_GAP_US));
+    const unit = (written: readonly number[], r: number): number => {
+      const u = threadCpuUs();
+      for (const p of written) {
+        mem[p * PAGE + 8] = r;
+        read(n);
+      }
+      return threadCpuUs() - u;
+    };
+    const samplesUs: number[] = [];
+    const gaps: number[] = [];
+    for (let r = 0; r < ISO_ROUNDS; r++) {
+      // Written (and not protected) before each round: the protect below finds them written.
+      for (const p of faulting) mem[p * PAGE] = r;
+      const run = (faults: boolean): number => {
+        if (!faults) return unit(plain, r);
+        for (const p of faulting) {
+          scratch.clear();
+          try {
+            ownPagemap.scanRange(base / PAGE + p, base / PAGE + p + 1, 0, PROTECT, scratch);
+          } catch (err) {
+            throw unavailable(`PAGEMAP_SCAN: ${(err as Error).message}`);
+          }
+        }
+        return unit(faulting, r);
+      };
+      // Alternating which comes first, so a drift within the round cancels over the rounds.
+      const [withFaults, without] =
+        r & 1 ? [run(true), run(false)] : ((w) => [run(true), w])(run(false));
+      samplesUs.push((withFaults - without) / ISO_FAULTS);
+      gaps.push(without / ISO_FAULTS);
+    }
+    return {
+      usPerFault: Math.max(0, medianOf(samplesUs)),
+      gapUs: medianOf(gaps) + (sink & 0),
+      rounds: ISO_ROUNDS,
+      samplesUs,
+      calibrationMs: performance.now() - t0,
+    };
+  } finally {
+    if (uffd >= 0) closeFd(uffd);
+    pagemap?.close();
+    munmap(base, len);
+  }
+}
+
 function medianOf(values: readonly number[]): number {
   const s = [...values].sort((x, y) => x - y);
   const mid = s.length >> 1;
@@ -216,10 +351,41 @@ function unavailable(detail: string): PagescopeError {
 
 let cached: FaultCost | null = null;
 
-/** calibrateFaultCost once per process (the first caller pays its few ms). */
+/**
+ * calibrateFaultCost and calibrateIsolatedFaultCost once per process (the first caller pays
+ * their ~30 + ~30-60 ms of CPU); an isolated calibration that fails leaves `isolated` out.
+ */
 export function faultCost(): FaultCost {
-  cached ??= calibrateFaultCost();
+  if (cached) return cached;
+  const c = calibrateFaultCost();
+  let isolated: IsolatedCost | undefined;
+  try {
+    isolated = isolatedCostOf(c.usPerFault, calibrateIsolatedFaultCost());
+  } catch {
+    isolated = undefined;
+  }
+  cached = { ...c, isolated };
   return cached;
+}
+
+/** An isolated fault is taken to cost at most this many back-to-back ones (a noisy calibration). */
+export const ISO_MAX_FACTOR = 8;
+
+/**
+ * The model's isolated cost from a calibration: its median clamped to [c, ISO_MAX_FACTOR x c]
+ * (`c` the back-to-back cost), so one noisy calibration cannot make it cheaper than a
+ * back-to-back fault or swing it without bound; its gap at least 1 us.
+ */
+export function isolatedCostOf(
+  usPerFault: number,
+  iso: Pick<IsolatedFaultCost, 'usPerFault' | 'gapUs'>,
+): IsolatedCost {
+  const c = Math.max(0, usPerFault);
+  const u = Number.isFinite(iso.usPerFault) ? iso.usPerFault : c;
+  return {
+    usPerFault: Math.min(ISO_MAX_FACTOR * c, Math.max(c, u)),
+    gapUs: Math.max(1, Number.isFinite(iso.gapUs) ? iso.gapUs : 1),
+  };
 }
 
 /**
@@ -237,7 +403,8 @@ export function estOverheadPct(
   return Math.min(100, (faultedPages * usPerFault) / (intervalMs * 10));
 }
 
-export { cpuFloorMs, FLOOR_SPAN_MS, FLUSH_COST, MIN_CPU_SHARE };
+export { cpuFloorMs, FLOOR_SPAN_MS, FLUSH_COST, isolatedExtraMs, MIN_CPU_SHARE };
+export type { IsolatedCost };
 
 /** Pages in one page table's span (2 MiB of 4 KiB pages): what one TLB flush of a tick covers. */
 const FLUSH_SPAN_PAGES = 512;
@@ -378,20 +545,26 @@ export function estimateOverhead(
   range: CostRange = DEFAULT_RANGE,
   targetWaitMs: number | null = null,
   flushedBlocks = 0,
+  isolated: IsolatedCost | null = null,
 ): OverheadEstimate {
   const k = contentionShare(targetCpuMs, targetWaitMs);
   // A flush comes only with re-protected pages: none without faults.
   const units = faultedPages > 0 ? faultedPages + FLUSH_COST * Math.max(0, flushedBlocks) : 0;
   const baseMs = units > 0 && usPerFault > 0 ? (units * usPerFault) / 1000 : 0;
   const floorMs = cpuFloorMs(intervalMs);
+  const known = targetCpuMs !== null && targetCpuMs >= 0;
+  const denominator = known ? Math.max(targetCpuMs, floorMs) : intervalMs;
+  // Isolated faults (top comment): the contention's extra and theirs are both a cold target
+  // paying for its refill, so the dearer of the two is taken, not their sum.
+  const isoMs = baseMs + isolatedExtraMs(faultedPages, denominator, usPerFault, isolated);
   // A target that barely ran (floored) says little about what its faults cost: its contention
   // widens the high end only, the figure keeps the calibrated cost.
-  const faultMs = baseMs * contentionFactor(targetCpuMs, targetWaitMs, intervalMs);
-  const highMs = baseMs * range.high * (1 + CONTENTION_HIGH * k);
+  const faultMs = Math.max(isoMs, baseMs * contentionFactor(targetCpuMs, targetWaitMs, intervalMs));
+  const highMs = Math.max(baseMs * (1 + CONTENTION_HIGH * k), isoMs) * range.high;
   const share = (ms: number, over: number): number =>
     ms === 0 ? 0 : over > 0 ? Math.min(100, (100 * ms) / over) : 100;
-  if (targetCpuMs === null || !(targetCpuMs >= 0)) {
-    const pct = estOverheadPct(units, intervalMs, usPerFault);
+  if (!known) {
+    const pct = share(isoMs, intervalMs);
     return {
       pct,
       lowPct: Math.min(pct, share(baseMs * range.low, intervalMs)),
@@ -400,12 +573,11 @@ export function estimateOverhead(
       lowConfidence: true,
     };
   }
-  const denominator = Math.max(targetCpuMs, floorMs);
   const pct = share(faultMs, denominator);
   return {
     pct,
     lowPct: Math.min(pct, share(baseMs * range.low, denominator)),
-    highPct: Math.max(pct, share(highMs, targetCpuMs)),
+    highPct: Math.max(pct, share(highMs, targetCpuMs ?? 0)),
     basis: 'cpu',
     lowConfidence: faultMs > 0 && (targetCpuMs < floorMs || faultMs > 1.5 * targetCpuMs),
   };
