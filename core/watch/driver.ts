@@ -301,11 +301,7 @@ export class WatchDriver {
    * returns to exact watching. Calibrates the fault cost first (a few ms, once per process).
    */
   setMaxOverhead(maxPct: number | null): void {
-    const cost = maxPct === null ? null : faultCost();
-    this.budget =
-      maxPct === null || !cost
-        ? null
-        : new OverheadBudget(maxPct, cost.usPerFault, undefined, cost.isolated ?? null);
+    this.budget = maxPct === null ? null : new OverheadBudget(maxPct, faultCost().usPerFault);
     const w = this.watcherValue;
     if (!this.budget && w && w.sampleFraction !== 1) w.setSampleFraction(1);
     if (!this.budget) this.setStretch(1);
@@ -550,7 +546,6 @@ export class WatchDriver {
       costRange(cost),
       waitMs,
       flushedBlocks,
-      cost.isolated ?? null,
     );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {

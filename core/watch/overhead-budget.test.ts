@@ -14,14 +14,7 @@ import {
 } from './overhead-budget.ts';
 import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
 import { pageSampled } from './sampling.ts';
-import {
-  contentionFactor,
-  estimateOverhead,
-  ISO_MAX_FACTOR,
-  isolatedCostOf,
-  isolatedExtraMs,
-  reprotectedBlocks,
-} from './overhead.ts';
+import { contentionFactor, estimateOverhead, reprotectedBlocks } from './overhead.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
@@ -565,96 +558,5 @@ describe('the re-protect’s TLB flushes (one per 2 MiB block re-protected) are 
       { ...tick, flushedBlocks: 3 },
     );
     expect(dense.fraction).toBe(1 / 256);
-  });
-});
-
-describe('isolated faults: dense ones cost c, isolated ones c_iso (a busy, memory-bound target)', () => {
-  // c = 25 us back to back; an isolated fault 75 us when it follows the previous one by 200 us
-  // of the target's CPU (overhead.ts calibrateIsolatedFaultCost measures both).
-  const iso = { usPerFault: 75, gapUs: 200 };
-
-  it('isolatedExtraMs: at most cpu / gap faults are isolated, each (c_iso - c) dearer', () => {
-    // 100 ms of CPU: up to 500 isolated faults. 40 sparse faults: all isolated, +2 ms.
-    expect(isolatedExtraMs(40, 100, 25, iso)).toBeCloseTo(2, 10);
-    // 5,000 dense faults (redis exact): 500 of them at most, +25 ms on 125 ms of faults.
-    expect(isolatedExtraMs(5000, 100, 25, iso)).toBeCloseTo(25, 10);
-    // No calibration, no faults or no CPU: nothing added.
-    expect(isolatedExtraMs(40, 100, 25, null)).toBe(0);
-    expect(isolatedExtraMs(0, 100, 25, iso)).toBe(0);
-    expect(isolatedExtraMs(40, 0, 25, iso)).toBe(0);
-    // An isolated cost under c adds nothing (isolatedCostOf clamps it anyway).
-    expect(isolatedExtraMs(40, 100, 25, { usPerFault: 10, gapUs: 200 })).toBe(0);
-  });
-
-  it('the estimate prices a sparse tick at c_iso, a dense one at ~c', () => {
-    // 40 faults in 40 blocks of their own, 100 ms of CPU: (40 x 75 + 40 x 25) us = 4%, not
-    // the 2% of two calibrated faults each.
-    const sparse = estimateOverhead(40, 25, 100, 100, undefined, null, 40, iso);
-    expect(sparse.pct).toBeCloseTo(4, 10);
-    expect(estimateOverhead(40, 25, 100, 100, undefined, null, 40).pct).toBeCloseTo(2, 10);
-    // Its range still reaches down to c at the low end (a target with nothing warm to lose).
-    expect(sparse.lowPct).toBeLessThan(2);
-    expect(sparse.highPct).toBeGreaterThan(sparse.pct);
-    // 2,000 dense faults in 20 blocks, 100 ms of CPU: 50.5% at c, +25% for the 500 that can be
-    // isolated; not 2,000 x 75 us (150%).
-    expect(estimateOverhead(2000, 25, 100, 100, undefined, null, 20, iso).pct).toBeCloseTo(
-      75.5,
-      10,
-    );
-    // Contention's extra and the isolated one are not summed: the dearer is taken.
-    const contended = estimateOverhead(40, 25, 100, 100, undefined, 900, 40, iso);
-    expect(contended.pct).toBeCloseTo(4, 10);
-    // The wall-interval fallback prices them the same way (over the interval).
-    expect(estimateOverhead(40, 25, 100, null, undefined, null, 40, iso).pct).toBeCloseTo(4, 10);
-  });
-
-  it('slow start prices the first sample at c_iso: a burst after the arm meets its pages one by one', () => {
-    // redis, 1M keys, ~100 MiB writable (25,600 pages), 5% aimed at exactly: 5 ms of a 100 ms
-    // tick. At c (and a flush per 16-page unit) 1/256 (100 pages, 2.7 ms) fits; at c_iso = 3c
-    // it would cost 7.7 ms: 1/512 (50 pages, 3.9 ms).
-    const plain = new OverheadBudget(5, 25, 1);
-    const withIso = new OverheadBudget(5, 25, 1, iso);
-    const sparse = (f: number) => ({ pages: f * 25_600, blocks: Math.ceil((f * 25_600) / 16) });
-    expect(plain.start(25_600, 100, sparse)).toEqual({ fraction: 1 / 256, stretch: 1 });
-    const first = withIso.start(25_600, 100, sparse);
-    expect(first).toEqual({ fraction: 1 / 512, stretch: 1 });
-    // The sample chosen, every page an isolated fault and every unit a flush, fits the 5 ms.
-    const s = sparse(first.fraction);
-    expect(s.pages * 75 + s.blocks * 25).toBeLessThanOrEqual(5_000);
-  });
-
-  it('--max-overhead steps a sparse tick down that fits at c but not at c_iso', () => {
-    // 80 sparse faults (80 flushes) in 100 ms of the target's CPU: 4% at c, fits 5% exactly
-    // aimed; at c_iso (80 x 75 + 80 x 25 us) 8%: down.
-    const tick = {
-      writtenPagesAtFull: 80 * 256,
-      faultedPages: 80,
-      flushedBlocks: 80,
-      sampledPages: 2000,
-      elapsedMs: 100,
-      targetCpuMs: 100,
-    };
-    const at = { fraction: 1 / 256, stretch: 1 };
-    expect(new OverheadBudget(5, 25, 1).next(at, tick).fraction).toBeGreaterThanOrEqual(1 / 256);
-    expect(new OverheadBudget(5, 25, 1, iso).next(at, tick).fraction).toBeLessThan(1 / 256);
-    // The same 80 faults dense, in 2 blocks and 10 ms of the target's CPU (at most 50 of them
-    // isolated), are priced mostly at c: 80 x 25 + 50 x 50 + 2 x 25 us of 10 ms (45.5%), not
-    // 80 x 75 + 2 x 25 (60.5%).
-    expect(estimateOverhead(80, 25, 100, 10, undefined, null, 2, iso).pct).toBeCloseTo(45.5, 10);
-  });
-
-  it('isolatedCostOf clamps a noisy calibration to [c, ISO_MAX_FACTOR x c]', () => {
-    expect(isolatedCostOf(25, { usPerFault: 75, gapUs: 200 })).toEqual({
-      usPerFault: 75,
-      gapUs: 200,
-    });
-    expect(isolatedCostOf(25, { usPerFault: 3, gapUs: 200 }).usPerFault).toBe(25);
-    expect(isolatedCostOf(25, { usPerFault: 5000, gapUs: 200 }).usPerFault).toBe(
-      25 * ISO_MAX_FACTOR,
-    );
-    expect(isolatedCostOf(25, { usPerFault: NaN, gapUs: NaN })).toEqual({
-      usPerFault: 25,
-      gapUs: 1,
-    });
   });
 });

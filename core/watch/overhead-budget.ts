@@ -108,40 +108,15 @@ export const START_MIN_SHARE = 0.25;
  * at load 26 to fit by itself). One calibrated fault per flushed block brings the model to 2x c
  * per sparse fault, inside the 1.5x of the 85 measured (and the 35 us of a flush seen above).
  * With it the bounded rows took half the faults and redis's measured excess did not halve: what
- * remains is not per flush. Nor is it our tick as such: a C loop measuring its own CPU per unit
- * of work (bench case 11i) paid nothing above its noise (~1% of its CPU) for 100 ms ticks that
- * scan and find nothing; with a sparse sample of its memory, a loop reading all over it paid
- * 1.4-2.9 points beyond the model (arithmetic alone: mostly nothing), which this noise cannot
- * split into per tick and per fault: an isolated fault in a busy, memory-bound target costs it
- * 2-5x the calibrated, back-to-back one. No per-tick term is modelled; a calibration of
- * isolated faults is what is missing (README, "The cost of being watched").
+ * remains is not per flush, nor per tick that finds nothing (bench case 11i). Isolated faults
+ * (overhead.ts top comment) are now calibrated and priced: in our process, 1.2-4x c per fault
+ * in a reader of 16-64 MiB, by load and size (block layout and re-protect alone: nothing). They
+ * do not explain all of redis's excess: in a 0.5 s burst right after arming (11c, load 14-16) it
+ * paid 270 +/- 72 us per added fault, 45 faults a run; nor does a dropped shadow of its memory
+ * (a re-read of 4,096 warm pages here cost the same after an munmap, an mprotect, a
+ * re-protect or a userfaultfd registration as after nothing). The rest is unexplained.
  */
 export const FLUSH_COST = 1;
-/** What the model takes of the isolated calibration (overhead.ts isolatedCostOf). */
-export interface IsolatedCost {
-  /** One isolated fault's cost, us: at least the back-to-back one, at most ISO_MAX_FACTOR x it. */
-  usPerFault: number;
-  /** The CPU time a fault must follow its previous one by to count as isolated, us. */
-  gapUs: number;
-}
-
-/**
- * What the isolated faults of a tick add to F x c, ms (top comment, "Isolated faults"): of
- * `faults` faults in a tick in which the target ran `cpuMs` of CPU, at most cpuMs / gap can each
- * follow the previous one by a gap's worth of its work; those cost the isolated price, the rest
- * c: min(F, cpuMs / gap) x (c_iso - c). 0 without an isolated cost.
- */
-export function isolatedExtraMs(
-  faults: number,
-  cpuMs: number,
-  usPerFault: number,
-  isolated: IsolatedCost | null | undefined,
-): number {
-  if (!isolated || !(faults > 0) || !(cpuMs > 0)) return 0;
-  const extraUs = Math.max(0, isolated.usPerFault - usPerFault);
-  return (Math.min(faults, (cpuMs * 1000) / isolated.gapUs) * extraUs) / 1000;
-}
-
 /** How far the calibrated fault cost may be from a target's own (overhead.ts). */
 export const ESTIMATE_ERROR = 1.25;
 /** A bound at or over this many percent bounds nothing: the watch stays exact (see top). */
@@ -215,12 +190,6 @@ export class OverheadBudget {
     readonly usPerFault: number,
     /** Room for the estimate's error (1 = none: the estimate itself is held under maxPct). */
     estimateError = ESTIMATE_ERROR,
-    /**
-     * An isolated fault's cost (overhead.ts isolatedCostOf): the first sample's pages are priced
-     * at it (a burst after the arm meets them one by one), and a tick's faults as the estimate
-     * prices them (isolatedExtraMs). null: every fault costs `usPerFault`.
-     */
-    readonly isolated: IsolatedCost | null = null,
   ) {
     this.aimPct = maxPct / estimateError;
   }
@@ -256,22 +225,18 @@ export class OverheadBudget {
     cpuShare = 1,
   ): BudgetChoice {
     if (this.unbounded) return { fraction: 1, stretch: 1 };
-    const worstMs = (pages: number, us = this.usPerFault): number =>
-      (Math.max(0, pages) * us) / 1000;
-    // Every page of the sample faulting once, each an isolated fault (a burst right after the
-    // arm meets them one by one, each after a stretch of other work), and every block of it
-    // flushed once.
-    const isoUs = Math.max(this.usPerFault, this.isolated?.usPerFault ?? 0);
+    const worstMs = (pages: number): number => (Math.max(0, pages) * this.usPerFault) / 1000;
+    // Every page of the sample faulting once, and every block of it flushed once.
     const sampleWorstMs = (f: number): number => {
       const s = sampledPagesAt(f);
       const pages = typeof s === 'number' ? s : s.pages;
       const blocks =
         typeof s === 'number' ? Math.ceil(Math.max(0, pages) / sampleUnitPages(f)) : s.blocks;
-      return worstMs(pages, isoUs) + worstMs(FLUSH_COST * Math.max(0, blocks));
+      return worstMs(pages + FLUSH_COST * Math.max(0, blocks));
     };
     const share = Math.min(1, Math.max(START_MIN_SHARE, Number.isFinite(cpuShare) ? cpuShare : 1));
     const allowedMs = (Math.max(0, intervalMs) * this.aimPct * share) / 100;
-    const all = worstMs(watchedPages, isoUs);
+    const all = worstMs(watchedPages);
     let fraction = Math.max(this.floor, all > 0 ? powerOfTwoAtMost(allowedMs / all) : 1);
     // The real sample (whole units) may cover more than its share of a small watch, and its
     // blocks' flushes come on top: smaller until it fits.
@@ -296,26 +261,19 @@ export class OverheadBudget {
       cpu !== undefined && cpu !== null && cpu >= 0
         ? Math.max(cpu, cpuFloorMs(load.elapsedMs))
         : load.elapsedMs;
-    const factor = load.costFactor ?? 1;
-    // `pages` faults and `flushes` flushes, as estimateOverhead prices them: the dearer of the
-    // contention's factor and the isolated faults' extra (overhead.ts isolatedExtraMs).
-    const pct = (pages: number, flushes = 0): number => {
-      if (!(denominatorMs > 0)) return Infinity;
-      const p = Math.max(0, pages);
-      const baseMs = ((p + flushes) * this.usPerFault) / 1000;
-      const iso = isolatedExtraMs(p, denominatorMs, this.usPerFault, this.isolated);
-      return (100 * Math.max(baseMs * factor, baseMs + iso)) / denominatorMs;
-    };
+    const usPerFault = this.usPerFault * (load.costFactor ?? 1);
+    const pct = (pages: number): number =>
+      denominatorMs > 0 ? (Math.max(0, pages) * usPerFault) / (denominatorMs * 10) : Infinity;
     // Growth only where the worst case surely fits: a sample that saw no writes (or few) says
     // little about the pages a wider one would add (redis, 1M keys: 1/64 saw none, and the
     // x2 a tick that followed reached hot blocks at 1/8 within half a second: 20% of its CPU).
     // What the tick cost, in faults: its own faults and the flushes of their re-protect
     // (overhead.ts FLUSH_COST: a sparse sample pays about one per fault).
     const flushes = FLUSH_COST * Math.max(0, load.flushedBlocks ?? 0);
-    const paidPages = load.faultedPages ?? load.writtenPagesAtFull * fraction;
+    const paidPages = (load.faultedPages ?? load.writtenPagesAtFull * fraction) + flushes;
     const widenFits = (): boolean =>
       load.widerPages === undefined ||
-      pct(paidPages + load.widerPages(), flushes) * WIDEN_MARGIN <= this.aimPct;
+      pct(paidPages + load.widerPages()) * WIDEN_MARGIN <= this.aimPct;
     // A sample that sees nothing is blind (redis's 1/64 held only cold blocks): it grows
     // anyway, trading the interval for coverage: at the least stretch at which the wider
     // sample's worst case fits (the target's CPU time taken to grow with the tick); not at all
@@ -323,7 +281,7 @@ export class OverheadBudget {
     const growBlind = (): BudgetChoice => {
       const wider = Math.min(1, fraction * 2);
       if (load.widerPages === undefined) return current;
-      const worst = pct(paidPages + load.widerPages(), flushes) * WIDEN_MARGIN;
+      const worst = pct(paidPages + load.widerPages()) * WIDEN_MARGIN;
       let k = stretch;
       while (k < MAX_STRETCH && (worst * stretch) / k > this.aimPct) k *= 2;
       return (worst * stretch) / k <= this.aimPct ? { fraction: wider, stretch: k } : current;
@@ -346,7 +304,7 @@ export class OverheadBudget {
       return grown;
     }
     const exactPct = pct(load.writtenPagesAtFull);
-    if (barelyRan && pct(paidPages, flushes) <= this.aimPct) return current;
+    if (barelyRan && pct(paidPages) <= this.aimPct) return current;
     if (exactPct === 0) {
       if (stretch > 1) {
         // Half the interval: the sample's pages may all fault twice as often.
@@ -363,7 +321,7 @@ export class OverheadBudget {
     }
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.
-    const nowPct = pct(paidPages, flushes);
+    const nowPct = pct(paidPages);
     const fits = this.aimPct / exactPct;
     if (nowPct > this.aimPct) {
       // Down to where this tick's own faults would have fitted, at least one step (the sampled

@@ -14,7 +14,6 @@ import {
   estimateOverhead,
   estOverheadPct,
   faultCost,
-  ISO_MAX_FACTOR,
   lifetimeCpuShare,
   MIN_CPU_SHARE,
   TARGET_COST_HIGH,
@@ -247,11 +246,6 @@ describe('calibrateFaultCost (real kernel)', () => {
     );
     expect(iso.gapUs).toBeLessThan(2000);
     expect(cpuMs, 'CPU time the calibration took, ms').toBeLessThan(1000);
-    // What the model takes of it: at least the back-to-back cost, at most ISO_MAX_FACTOR x it.
-    const c = faultCost();
-    expect(c.isolated).toBeDefined();
-    expect(c.isolated!.usPerFault).toBeGreaterThanOrEqual(c.usPerFault);
-    expect(c.isolated!.usPerFault).toBeLessThanOrEqual(ISO_MAX_FACTOR * c.usPerFault);
   });
 });
 
