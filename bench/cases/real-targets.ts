@@ -38,7 +38,13 @@ import { isWritableMapping } from '../../core/cli/vma-choice.ts';
 import { readMaps, type Vma } from '../../core/proc/maps.ts';
 import type { PageRange } from '../../core/scan/scanner.ts';
 import { sampledPages, WatchDriver, type WatchFigures } from '../../core/watch/driver.ts';
-import { cpuFloorMs, faultCost, TargetCpuClock } from '../../core/watch/overhead.ts';
+import {
+  calibrateIsolatedFaultCost,
+  cpuFloorMs,
+  faultCost,
+  TargetCpuClock,
+  type IsolatedFaultCost,
+} from '../../core/watch/overhead.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
 import { WhoAttributor } from '../../core/who/attribution.ts';
 import { boundHeld, ratioText, summarizeAb } from '../lib/ab-rounds.ts';
@@ -381,6 +387,14 @@ async function redisAb(
   return res;
 }
 
+let isolated: IsolatedFaultCost | null = null;
+
+/** An isolated fault's cost (overhead.ts, not modelled), once per run, for the notes. */
+function isolatedFault(): IsolatedFaultCost {
+  isolated ??= calibrateIsolatedFaultCost();
+  return isolated;
+}
+
 function abCase(
   name: string,
   res: AbResult,
@@ -420,7 +434,7 @@ function abCase(
     `estimate ${f1(est)}% (${f1(median(res.low))}-${f1(median(res.high))}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the throughput loss; ` +
     `redis CPU per request +${f1(cpuLoss)}% share (median round; mean ${f1(ab.cpuAddedMean.mean)} ± ${f1(ab.cpuAddedMean.se)}), estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it; ` +
     `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
-    `${f1(usPerExtraFault)} ± ${f1(usPerExtraFaultErr)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')} of ${res.firstPages.join(' ')} pages; arm ${f1(median(res.armMs))} ms (median)` +
+    `${f1(usPerExtraFault)} ± ${f1(usPerExtraFaultErr)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}, an isolated one in a memory-bound reader ${f1(isolatedFault().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')} of ${res.firstPages.join(' ')} pages; arm ${f1(median(res.armMs))} ms (median)` +
     `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - res.plainCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
@@ -463,6 +477,7 @@ function abCase(
     first_tick_est_max_pct: Number.isFinite(firstMax) ? Number(firstMax.toFixed(2)) : null,
     estimate_fits: cpuFits,
     fault_us: Number(faultCost().usPerFault.toPrecision(4)),
+    isolated_fault_us: Number(isolatedFault().usPerFault.toPrecision(4)),
     load_1m: Number(os.loadavg()[0].toFixed(1)),
     load_min: res.loads.length ? Number(Math.min(...res.loads).toFixed(1)) : null,
     load_max: res.loads.length ? Number(Math.max(...res.loads).toFixed(1)) : null,

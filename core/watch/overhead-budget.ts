@@ -108,13 +108,13 @@ export const START_MIN_SHARE = 0.25;
  * at load 26 to fit by itself). One calibrated fault per flushed block brings the model to 2x c
  * per sparse fault, inside the 1.5x of the 85 measured (and the 35 us of a flush seen above).
  * With it the bounded rows took half the faults and redis's measured excess did not halve: what
- * remains is not per flush. Nor is it our tick as such: a C loop measuring its own CPU per unit
- * of work (bench case 11i) paid nothing above its noise (~1% of its CPU) for 100 ms ticks that
- * scan and find nothing; with a sparse sample of its memory, a loop reading all over it paid
- * 1.4-2.9 points beyond the model (arithmetic alone: mostly nothing), which this noise cannot
- * split into per tick and per fault: an isolated fault in a busy, memory-bound target costs it
- * 2-5x the calibrated, back-to-back one. No per-tick term is modelled; a calibration of
- * isolated faults is what is missing (README, "The cost of being watched").
+ * remains is not per flush, nor per tick that finds nothing (bench case 11i). Isolated faults
+ * (overhead.ts top comment) are now calibrated and priced: in our process, 1.2-4x c per fault
+ * in a reader of 16-64 MiB, by load and size (block layout and re-protect alone: nothing). They
+ * do not explain all of redis's excess: in a 0.5 s burst right after arming (11c, load 14-16) it
+ * paid 270 +/- 72 us per added fault, 45 faults a run; nor does a dropped shadow of its memory
+ * (a re-read of 4,096 warm pages here cost the same after an munmap, an mprotect, a
+ * re-protect or a userfaultfd registration as after nothing). The rest is unexplained.
  */
 export const FLUSH_COST = 1;
 /** How far the calibrated fault cost may be from a target's own (overhead.ts). */
