@@ -360,7 +360,14 @@ class SessionWorker {
     );
   }
 
+  /**
+   * Closes everything, once: a process that exits ends the session here (end()), and the main
+   * thread's close() then sends 'stop' too. Descriptors are per process: the pagemap fd closed
+   * a second time had often been reused by then, by another thread (`pagescope exporter` saw
+   * another session's worker fail with EBADF, and died by SIGABRT with nothing said).
+   */
   stop(): void {
+    if (this.ended) return;
     this.ended = true;
     this.who?.close();
     this.who = null;
