@@ -146,8 +146,8 @@ export class PagemapScanBackend implements ScanBackend {
 
   /**
    * Idempotent: a descriptor number is closed once. Closed again, it may be another thread's
-   * by then (fds are per process, and every session worker and libuv loop opens some): the
-   * exporter died by SIGABRT when a second close took a loop's epoll descriptor.
+   * by then (fds are per process; every session worker and the main thread open some): the
+   * exporter died by SIGABRT when a second close took its main thread's open file.
    */
   close(): void {
     if (this.fd < 0) return;
