@@ -243,10 +243,11 @@ describe('Session', () => {
   });
 
   it("closes each descriptor once when its process exits: a reused number stays its new owner's", async () => {
-    // The race `pagescope exporter` died of (SIGABRT, ~1 run in 12): the worker's tick finds
-    // the process gone and closes everything (its pagemap fd among it), then the main thread's
-    // close() sends 'stop', and the worker closed everything again. Between the two, another
-    // thread (a new session's worker, a libuv loop's epoll fd) had often reused the number.
+    // The race `pagescope exporter` died of (SIGABRT, 1 run in 12-25 of a kill just after an
+    // attach): the worker's tick finds the process gone and closes everything (its pagemap fd
+    // among it), then the main thread's close() sends 'stop', and the worker closed everything
+    // again. Between the two another thread may reuse the number (traced: the main thread's
+    // readFileSync of /proc/PID/cgroup, whose own close then failed: Node's assertion, abort).
     // Forced here: the sessionEnded listener runs before close() sends 'stop', and opens
     // descriptors that take the lowest free numbers, the worker's freed one among them.
     const t = await python();
