@@ -62,7 +62,8 @@ function matches(cats: number, o: ScanOptions): boolean {
 export class PagemapReadBackend implements ScanBackend {
   readonly name = 'pagemap' as const;
   readonly visibleCategories = PAGEMAP_READ_CATEGORIES;
-  private readonly fd: number;
+  /** -1 once closed. */
+  private fd: number;
   private readonly chunkPages: number;
   private readonly words: Uint32Array;
 
@@ -108,7 +109,11 @@ export class PagemapReadBackend implements ScanBackend {
     return { pages, walkEndPage: endPage };
   }
 
+  /** Idempotent: closed again, the number may be another thread's descriptor by then. */
   close(): void {
-    closeFd(this.fd);
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    closeFd(fd);
   }
 }

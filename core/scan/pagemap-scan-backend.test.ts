@@ -7,10 +7,12 @@
  * walk_end at the last internal flush point (a multiple of 512 regions), not at `end`. A loop
  * that trusts walk_end re-walks the tail and reports it twice; the backend must not.
  */
+import fs from 'node:fs';
 import { expect, it } from 'vitest';
 import { stripedMapping } from '../../testing/striped-mapping.ts';
 import { addressOf, closeFd, ioctl, O_RDONLY, openFile } from '../kernel/libc.ts';
 import { Category, PAGE_SIZE, PAGEMAP_SCAN, PmScanArg } from '../kernel/pagemap-abi.ts';
+import { PagemapReadBackend } from './pagemap-read-backend.ts';
 import { PagemapScanBackend } from './pagemap-scan-backend.ts';
 import { RegionList } from './region-list.ts';
 
@@ -81,3 +83,34 @@ it.each([1, 511, 512, 513, 549, 550, 1000])('maxPages %i of the present pages', 
     backend.close();
   }
 });
+
+it.each(['scan', 'read'] as const)(
+  'the %s backend closes its descriptor once: closed again, it leaves the number to its new owner',
+  (kind) => {
+    const backend =
+      kind === 'scan' ? new PagemapScanBackend(process.pid) : new PagemapReadBackend(process.pid);
+    backend.close();
+    // The lowest free numbers, the backend's freed one among them (open takes the lowest).
+    const ours = Array.from({ length: 16 }, () => fs.openSync('/dev/null', 'r'));
+    try {
+      backend.close();
+      const rdev = fs.statSync('/dev/null').rdev;
+      const lost = ours.filter((fd) => {
+        try {
+          return fs.fstatSync(fd).rdev !== rdev;
+        } catch {
+          return true;
+        }
+      });
+      expect(lost, 'our /dev/null descriptors closed by the second close()').toEqual([]);
+    } finally {
+      for (const fd of ours) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // closed by the bug under test
+        }
+      }
+    }
+  },
+);

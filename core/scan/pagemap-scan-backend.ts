@@ -26,7 +26,8 @@ const HI_PAGES = 2 ** (32 - PAGE_SHIFT);
 export class PagemapScanBackend implements ScanBackend {
   readonly name = 'scan' as const;
   readonly visibleCategories: number;
-  private readonly fd: number;
+  /** -1 once closed. */
+  private fd: number;
   private readonly arg = new BigUint64Array(new ArrayBuffer(PM_SCAN_ARG_SIZE));
   private readonly vec: BigUint64Array;
   private readonly vecWords: Uint32Array;
@@ -143,8 +144,16 @@ export class PagemapScanBackend implements ScanBackend {
     return { pages, walkEndPage: Math.min(cursor, endPage) };
   }
 
+  /**
+   * Idempotent: a descriptor number is closed once. Closed again, it may be another thread's
+   * by then (fds are per process; every session worker and the main thread open some): the
+   * exporter died by SIGABRT when a second close took its main thread's open file.
+   */
   close(): void {
-    closeFd(this.fd);
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    closeFd(fd);
   }
 }
 

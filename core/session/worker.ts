@@ -360,7 +360,16 @@ class SessionWorker {
     );
   }
 
+  /**
+   * Closes everything, once: a process that exits ends the session here (end()), and the main
+   * thread's close() then sends 'stop' too. Descriptors are per process: closed a second time,
+   * the pagemap fd's number may be another thread's by then. Traced in `pagescope exporter`:
+   * its main thread's readFileSync of /proc/PID/cgroup had it; its close then failed with EBADF
+   * and Node aborted (SIGABRT, "Assertion failed: ... uv_fs_close"); another time a new
+   * session's worker failed with "EBADF ... fstat".
+   */
   stop(): void {
+    if (this.ended) return;
     this.ended = true;
     this.who?.close();
     this.who = null;

@@ -71,7 +71,8 @@ export class WriteWatcher {
     uffd: number,
     private readonly probeAddress: bigint,
     private readonly backend: PagemapScanBackend,
-    private readonly memFd: number,
+    /** -1 once closed. */
+    private memFd: number,
     /** How long the attach held the target's thread, ms (stop to release). */
     readonly attachHeldMs: number,
   ) {
@@ -365,10 +366,15 @@ export class WriteWatcher {
     } catch {
       // already closed
     }
-    try {
-      fs.closeSync(this.memFd);
-    } catch {
-      // already closed
+    // Each descriptor closed once: closed again, its number may be another thread's by then.
+    if (this.memFd >= 0) {
+      const fd = this.memFd;
+      this.memFd = -1;
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // closing cannot fail but by EIO/EINTR, and the number is released either way
+      }
     }
     if (this.statFd >= 0) {
       fs.closeSync(this.statFd);
