@@ -39,8 +39,7 @@ import {
   WS_TOKEN_PREFIX,
 } from '../protocol/constants.ts';
 import type { Failure, Response } from '../protocol/messages.ts';
-import { parseFrameAckOf, salvageId } from '../protocol/schemas.ts';
-import { encodeFrameDelta } from '../protocol/frame-delta.ts';
+import { parseFrameAck, salvageId } from '../protocol/schemas.ts';
 import { FRAME_PIECE_BYTES, framePieces } from '../protocol/frame-pieces.ts';
 import { encodeFrame } from '../protocol/wire.ts';
 import { distDir } from '../runtime/entry.ts';
@@ -54,17 +53,8 @@ import {
   rendererFile,
 } from './static-files.ts';
 
-/**
- * Frames of one session a page may have unacknowledged at once (frame-window.ts). A page that
- * acks with `base: true` gets each frame as a delta against the one sent before it when that is
- * smaller (frame-delta.ts: ~2 KB instead of ~890 KB a tick for the demo).
- */
+/** Frames of one session a page may have unacknowledged at once (frame-window.ts). */
 export { FRAMES_IN_FLIGHT } from './frame-window.ts';
-/** A frame on its way to one socket, encoded once (the base of the next delta, if any). */
-interface OutFrame {
-  sessionId: number;
-  encoded: ArrayBuffer;
-}
 /** Backstop: frames are dropped (not queued) for a client whose socket has this much unsent data. */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 /** Sockets open at once; each can hold sessions, so this bounds the host with the session caps. */
@@ -179,7 +169,7 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
   let port = 0;
   let dropped = 0;
   /** The frame windows of open sockets; a closed one's replaced frames move into `dropped`. */
-  const windows = new Set<FrameWindow<OutFrame>>();
+  const windows = new Set<FrameWindow<ArrayBuffer>>();
 
   /** Host header values we answer to. */
   const hostAllowed = (value: string | undefined): boolean => {
@@ -371,24 +361,14 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
   const serveSocket = (ws: WebSocket): void => {
     sockets.add(ws);
     let pending = 0;
-    /**
-     * Per session, for deltas: the last frame sent (whole, as encoded: the base of the next
-     * delta) and whether the page said, in its latest ack, that it holds its frames as bases.
-     */
-    const bases = new Map<number, { lastSent: ArrayBuffer | null; deltas: boolean }>();
-    const sendFrame = ({ sessionId, encoded }: OutFrame): boolean => {
+    const sendFrame = (encoded: ArrayBuffer): boolean => {
       if (ws.readyState !== ws.OPEN) return false;
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
         dropped++;
         return false;
       }
-      let b = bases.get(sessionId);
-      if (!b) bases.set(sessionId, (b = { lastSent: null, deltas: false }));
-      const wire =
-        (b.deltas && b.lastSent && encodeFrameDelta(b.lastSent, encoded, sessionId)) || encoded;
       // In pieces: one big binary message is one long task in a browser (frame-pieces.ts).
-      for (const piece of framePieces(wire, pieceBytes)) ws.send(piece, { binary: true });
-      b.lastSent = encoded;
+      for (const piece of framePieces(encoded, pieceBytes)) ws.send(piece, { binary: true });
       return true;
     };
     // At most FRAMES_IN_FLIGHT unacknowledged per session, the newest held back (frame-window.ts).
@@ -398,14 +378,11 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
       frame(frame) {
         if (ws.readyState !== ws.OPEN) return;
         // Encoded now: the engine may reuse the arrays of a frame once this call returns.
-        frames.offer(frame.sessionId, { sessionId: frame.sessionId, encoded: encodeFrame(frame) });
+        frames.offer(frame.sessionId, encodeFrame(frame));
       },
       event(event) {
-        // An ended session's frames (held back, last sent) would stay with the socket: let go.
-        if (event.event === 'sessionEnded') {
-          frames.end(event.sessionId);
-          bases.delete(event.sessionId);
-        }
+        // An ended session's frame held back would stay with the socket: let it go.
+        if (event.event === 'sessionEnded') frames.end(event.sessionId);
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
       },
     });
@@ -423,13 +400,8 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
         return badRequest('A request must be valid JSON.');
       }
       // Before the request path: not a request (no id, no reply), never counted as pending.
-      const ackOf = parseFrameAckOf(msg);
-      if (ackOf !== null) {
-        // Before the ack: a held frame it lets go is already a delta when the page holds a base.
-        const b = bases.get(ackOf.ack);
-        if (b) b.deltas = ackOf.base === true;
-        return void frames.ack(ackOf.ack); // an ack for nothing sent is ignored
-      }
+      const ackOf = parseFrameAck(msg);
+      if (ackOf !== null) return void frames.ack(ackOf); // an ack for nothing sent is ignored
       if (pending >= MAX_PENDING_REQUESTS)
         return fail(
           {

@@ -11,10 +11,8 @@
  * frame's length (frameByteLength); the pieces that follow fill it in order (a WebSocket keeps
  * its messages in order, and the host sends a frame's pieces back to back). A piece that does not
  * fit — bad header, too big, more bytes than the frame announced — drops the frame being joined
- * and says why; the next frame starts afresh. A frame delta (frame-delta.ts) travels the same
- * way: its header gives its length too.
+ * and says why; the next frame starts afresh.
  */
-import { frameDeltaByteLength, isFrameDelta } from './frame-delta.ts';
 import { frameByteLength, FRAME_HEADER_BYTES } from './wire.ts';
 
 /** Largest binary message the host sends (bytes). */
@@ -23,7 +21,7 @@ export const FRAME_PIECE_BYTES = 64 * 1024;
 /** Largest frame a page accepts (bytes): far above any the protocol's limits allow. */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
-/** `frame` (or a frame delta) cut into views of at most `pieceBytes` bytes each, in order (no copies). */
+/** `frame` cut into views of at most `pieceBytes` bytes each, in order (no copies). */
 export function framePieces(frame: ArrayBuffer, pieceBytes = FRAME_PIECE_BYTES): Uint8Array[] {
   if (!(pieceBytes >= FRAME_HEADER_BYTES))
     throw new Error(`A frame piece must hold the header (${FRAME_HEADER_BYTES} bytes).`);
@@ -52,7 +50,7 @@ export class FrameAssembler {
     if (this.buffer === null) {
       let total: number;
       try {
-        total = isFrameDelta(piece) ? frameDeltaByteLength(piece) : frameByteLength(piece);
+        total = frameByteLength(piece);
       } catch (err) {
         return { kind: 'dropped', reason: (err as Error).message };
       }

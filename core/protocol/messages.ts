@@ -212,12 +212,6 @@ export type HostEvent = z.infer<typeof hostEventSchema>;
  * The page's word that it has taken in one whole frame of a session (ws-bridge.ts sends it, the
  * web host counts it, server.ts). Not a request: no id, no reply. The host keeps only a couple
  * of frames per session unacknowledged, so replies and events never queue behind stale frames.
- *
- * `base: true` says the page now holds that frame as the base of a delta (frame-delta.ts): the
- * host may send the session's next frame as one. Without it (a page that cannot apply deltas,
- * or one that failed to take this frame in) the next frame goes whole.
  */
-export const frameAckSchema = z
-  .object({ ack: sessionId, base: z.literal(true).optional() })
-  .strict();
+export const frameAckSchema = z.object({ ack: sessionId }).strict();
 export type FrameAck = z.infer<typeof frameAckSchema>;

@@ -5,14 +5,7 @@
  * reaching the engine.
  */
 import { z } from 'zod';
-import {
-  frameAckSchema,
-  methods,
-  type FrameAck,
-  requestIdSchema,
-  type Method,
-  type Request,
-} from './messages.ts';
+import { frameAckSchema, methods, requestIdSchema, type Method, type Request } from './messages.ts';
 
 const envelope = z
   .object({ id: requestIdSchema, method: z.string().max(64), params: z.unknown() })
@@ -32,17 +25,11 @@ export function salvageId(raw: unknown): number {
 
 /**
  * The session a frame acknowledgement names, or null when `raw` is not exactly one
- * (`{"ack": <sessionId>}`, optionally with `"base": true`, and nothing else): anything else goes
- * on to parseRequest.
+ * (`{"ack": <sessionId>}` and nothing else): anything else goes on to parseRequest.
  */
 export function parseFrameAck(raw: unknown): number | null {
-  return parseFrameAckOf(raw)?.ack ?? null;
-}
-
-/** The whole acknowledgement (with whether the page holds the frame as a delta base), or null. */
-export function parseFrameAckOf(raw: unknown): FrameAck | null {
   const r = frameAckSchema.safeParse(raw);
-  return r.success ? r.data : null;
+  return r.success ? r.data.ack : null;
 }
 
 function describe(error: z.ZodError): string {

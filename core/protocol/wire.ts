@@ -192,12 +192,7 @@ export function decodeFrame(buf: ArrayBuffer): Frame {
   const wire = new COUNT_ARRAY[histBytes](buf, histOff, histLen);
   let histogram: Uint32Array;
   if (wire instanceof Uint32Array) histogram = wire;
-  else {
-    // A loop, not .set(): TypedArray.set across element types takes V8's generic path, measured
-    // 4.5 ms of CPU against 2.7 ms for the demo's 315,675 counts, on every frame in the page.
-    histogram = new Uint32Array(histLen);
-    for (let i = 0; i < histLen; i++) histogram[i] = wire[i];
-  }
+  else (histogram = new Uint32Array(histLen)).set(wire);
   const counters = {} as TickCounters;
   COUNTER_KEYS.forEach((k, i) => (counters[k] = h[FIXED_FIELDS + i]));
   return {

@@ -1,17 +1,14 @@
 /**
  * The WebSocket bridge's side of frame flow control (core/host/server.ts keeps FRAMES_IN_FLIGHT
  * frames per session unacknowledged): it acknowledges each whole frame once, after its listeners
- * had it, and never a piece; it applies frame deltas to the frame it holds, and only to that. A
- * fake socket stands in for the browser's: this is the bridge's own
+ * had it, and never a piece. A fake socket stands in for the browser's: this is the bridge's own
  * bookkeeping; core/host/frame-flow.test.ts runs the host's side over a real one.
  */
 import { describe, expect, it } from 'vitest';
 import type { Frame } from './frame.ts';
-import { encodeFrameDelta } from './frame-delta.ts';
 import { framePieces } from './frame-pieces.ts';
-import type { FrameAck } from './messages.ts';
 import { parseFrameAck } from './schemas.ts';
-import { decodeFrame, encodeFrame } from './wire.ts';
+import { encodeFrame } from './wire.ts';
 import { connectWebSocketBridge, type WebSocketLike } from './ws-bridge.ts';
 
 function frame(sessionId: number, tick: number): Frame {
@@ -86,53 +83,6 @@ describe('connectWebSocketBridge frame acks', () => {
     expect(acks()).toEqual([3, 5]);
     expect(seen).toEqual([7, 8]);
     expect(acksWhenSeen, 'each ack is sent after the listeners had the frame').toEqual([0, 1]);
-  });
-
-  it('applies a delta to the last frame it took in, and asks for a whole one when it cannot', () => {
-    const { socket, sent, deliver } = fakeSocket();
-    const bridge = connectWebSocketBridge('ws://x/ws', () => socket, 't');
-    const seen: Frame[] = [];
-    bridge.onFrame((f) => seen.push(f));
-    const acks = () => sent.map((s) => JSON.parse(s) as FrameAck);
-    const at = (tick: number, written: number) => {
-      const f = frame(3, tick);
-      f.overview.histogram[tick] = written; // a bucket's count changes each tick
-      return encodeFrame(f);
-    };
-    const f1 = at(1, 11);
-    const f2 = at(2, 22);
-    const f3 = at(3, 33);
-    deliver(f1);
-    const d12 = encodeFrameDelta(f1, f2, 3)!;
-    expect(d12.byteLength, 'a delta is much smaller').toBeLessThan(f2.byteLength / 4);
-    deliver(d12);
-    expect(seen.map((f) => [f.tick, f.overview.histogram[2]])).toEqual([
-      [1, 0],
-      [2, 22],
-    ]);
-    expect(seen[1]).toEqual(decodeFrame(f2));
-    // A delta against a frame it does not hold (f1 again, not f2): dropped, and the ack says so.
-    deliver(encodeFrameDelta(f1, f3, 3)!);
-    expect(seen.length).toBe(2);
-    // Then it holds no base at all: even the right delta is dropped until a whole frame comes.
-    deliver(encodeFrameDelta(f2, f3, 3)!);
-    expect(seen.length).toBe(2);
-    deliver(f3);
-    deliver(encodeFrameDelta(f3, at(4, 44), 3)!);
-    expect(seen.map((f) => f.tick)).toEqual([1, 2, 3, 4]);
-    // A session that ended leaves no base behind.
-    deliver(JSON.stringify({ event: 'sessionEnded', sessionId: 3, reason: 'Detached.' }));
-    deliver(encodeFrameDelta(at(4, 44), at(5, 55), 3)!);
-    expect(seen.length).toBe(4);
-    expect(acks()).toEqual([
-      { ack: 3, base: true },
-      { ack: 3, base: true },
-      { ack: 3 },
-      { ack: 3 },
-      { ack: 3, base: true },
-      { ack: 3, base: true },
-      { ack: 3 },
-    ]);
   });
 
   it('acknowledges a frame even when a listener throws, so the host does not wait forever', () => {

@@ -10,16 +10,12 @@
  * `event` field, frames are binary messages (wire.ts), each in one or more pieces
  * (frame-pieces.ts). Each whole frame taken in is acknowledged with `{"ack": sessionId}` once
  * its listeners have had it (even one we could not decode): the host sends a session's frames
- * only a couple ahead of these acks, so a slow page gets fewer frames, not a backlog. A frame may
- * come as a delta against the last one (frame-delta.ts): the bridge keeps each session's last
- * whole frame for that, says `base: true` in the ack when it holds it, and drops a delta it
- * cannot apply (its ack then lacks `base`, and the host sends the next frame whole).
+ * only a couple ahead of these acks, so a slow page gets fewer frames, not a backlog.
  */
 import { bridgeOver, type Bridge, type HostLink } from './bridge.ts';
 import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from './constants.ts';
 import type { Frame } from './frame.ts';
 import type { Failure, FrameAck, HostEvent, Method, Params, Response } from './messages.ts';
-import { applyFrameDelta, frameDeltaSessionId, isFrameDelta } from './frame-delta.ts';
 import { FrameAssembler } from './frame-pieces.ts';
 import { decodeFrame, frameSessionId } from './wire.ts';
 
@@ -124,8 +120,6 @@ export function connectWebSocketBridge(
   const frameListeners = new Set<(f: Frame) => void>();
   const eventListeners = new Set<(e: HostEvent) => void>();
   const pieces = new FrameAssembler();
-  /** Per session, the last whole frame taken in (the base of the host's next delta). */
-  const bases = new Map<number, ArrayBuffer>();
   const closedResponse = (id: number, message: string): Failure => ({
     id,
     ok: false,
@@ -149,7 +143,6 @@ export function connectWebSocketBridge(
   socket.addEventListener('close', () => {
     closedReason = 'The connection to the pagescope host was closed.';
     pieces.reset();
-    bases.clear();
     for (const [id, settle] of pending) settle(closedResponse(id, closedReason));
     pending.clear();
   });
@@ -160,36 +153,18 @@ export function connectWebSocketBridge(
       const piece = toArrayBuffer(data);
       if (!piece) return;
       const joined = pieces.push(piece);
-      if (joined.kind === 'dropped') bases.clear(); // we cannot tell whose frame that was
       if (joined.kind !== 'frame') return; // more pieces to come, or a frame dropped
       let frame: Frame | null = null;
-      let sessionId: number;
-      let whole: ArrayBuffer | null = null;
-      if (isFrameDelta(joined.buffer)) {
-        // The assembler checked the header, so its session id is readable.
-        sessionId = frameDeltaSessionId(joined.buffer);
-        const base = bases.get(sessionId);
-        try {
-          if (base) whole = applyFrameDelta(base, joined.buffer);
-        } catch {
-          // not for the frame we hold: dropped, and the ack asks for a whole one
-        }
-      } else {
-        sessionId = frameSessionId(joined.buffer);
-        whole = joined.buffer;
-      }
       try {
-        if (whole) frame = decodeFrame(whole);
+        frame = decodeFrame(joined.buffer);
       } catch {
         // a frame we cannot read is dropped; the next one replaces it
       }
-      // The base of the next delta: this frame, or none (the host then sends a whole one).
-      if (frame && whole) bases.set(sessionId, whole);
-      else bases.delete(sessionId);
       try {
         if (frame) for (const l of frameListeners) l(frame);
       } finally {
-        const ack: FrameAck = frame ? { ack: sessionId, base: true } : { ack: sessionId };
+        // The assembler checked the header, so its session id is readable even then.
+        const ack: FrameAck = { ack: frame?.sessionId ?? frameSessionId(joined.buffer) };
         if (socket.readyState === OPEN) socket.send(JSON.stringify(ack));
       }
       return;
@@ -202,8 +177,6 @@ export function connectWebSocketBridge(
     }
     if (!msg || typeof msg !== 'object') return;
     if ('event' in msg) {
-      const ev = msg as HostEvent;
-      if (ev.event === 'sessionEnded') bases.delete(ev.sessionId);
       for (const l of eventListeners) l(msg as HostEvent);
       return;
     }
