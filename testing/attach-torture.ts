@@ -228,14 +228,9 @@ async function inspect(t: Target): Promise<string | null> {
  * `typicalAttachMs` spreads the random aim over the attach (start-up to first tick).
  */
 export async function killDuringAttach(
-  t: Target,
-  kind: TargetKind,
-  kill: Kill,
-  aim: 'held' | 'random',
-  random: () => number,
-  typicalAttachMs: number,
+  ...args: Parameters<typeof sendDuringAttach>
 ): Promise<KillResult> {
-  return (await sendDuringAttach(t, kind, kill, aim, random, typicalAttachMs)).result;
+  return (await sendDuringAttach(...args)).result;
 }
 
 /**

@@ -22,27 +22,8 @@ export const CLI = path.join(REPO, 'bin/pagescope.mjs');
  * Registers an afterEach that undoes, newest first, what the test deferred (best effort: one
  * failing undo does not stop the others), and returns the two ways to defer.
  */
-export function cleanupAfterEach(): {
-  defer(undo: () => void): void;
-  track<T extends { kill(): void }>(p: T): T;
-} {
-  const undos: Array<() => void> = [];
-  afterEach(() => {
-    for (const f of undos.splice(0).reverse()) {
-      try {
-        f();
-      } catch {
-        // best effort
-      }
-    }
-  });
-  return {
-    defer: (undo) => void undos.push(undo),
-    track: (p) => {
-      undos.push(() => p.kill());
-      return p;
-    },
-  };
+export function cleanupAfterEach(): Cleanup {
+  return deferrals(afterEach);
 }
 
 /**
@@ -51,12 +32,19 @@ export function cleanupAfterEach(): {
  * other's (cleanupAfterEach's list is the file's: a concurrent test's afterEach would kill a
  * target another test still uses).
  */
-export function cleanupOf(ctx: { onTestFinished(fn: () => void): void }): {
+export function cleanupOf(ctx: { onTestFinished(fn: () => void): void }): Cleanup {
+  return deferrals((run) => ctx.onTestFinished(run));
+}
+
+interface Cleanup {
   defer(undo: () => void): void;
   track<T extends { kill(): void }>(p: T): T;
-} {
+}
+
+/** A list of undos that `register` runs (newest first, each best effort) when it calls back. */
+function deferrals(register: (run: () => void) => void): Cleanup {
   const undos: Array<() => void> = [];
-  ctx.onTestFinished(() => {
+  register(() => {
     for (const f of undos.splice(0).reverse()) {
       try {
         f();
