@@ -35,6 +35,7 @@ const UNIT = [
   'core/watch/sample-error.test.ts',
   'core/watch/group-writes.test.ts',
   'core/watch/sampling.test.ts',
+  'core/proc/read-proc.test.ts',
   'core/record/format.test.ts',
   'core/who/who-record.test.ts',
   'core/host/who-event.test.ts',

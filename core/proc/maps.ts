@@ -5,10 +5,10 @@
  * never millions). Addresses are kept as page numbers (exact as JS numbers even for [vsyscall] at
  * 0xffffffffff600000) and as the kernel's own hex text, which is what users and JSON see.
  */
-import fs from 'node:fs';
 import { fromNodeError } from '../kernel/errors.ts';
 import { PAGE_SHIFT } from '../kernel/pagemap-abi.ts';
 import { vmaName } from '../protocol/vma-name.ts';
+import { readProcText } from './read-proc.ts';
 
 export type VmaKind =
   'heap' | 'stack' | 'vdso' | 'vvar' | 'vsyscall' | 'file' | 'anon' | 'shmem' | 'hugetlb';
@@ -67,7 +67,7 @@ export function readMaps(pid: number): Vma[] {
   const path = `/proc/${pid}/maps`;
   let text: string;
   try {
-    text = fs.readFileSync(path, 'latin1');
+    text = readProcText(path); // not readFileSync: read each tick (read-proc.ts)
   } catch (err) {
     throw fromNodeError(err, `read ${path}`, { pid, path });
   }

@@ -74,6 +74,13 @@ describe('WatchDriver', () => {
     const step = watching(d.collect());
     expect(step.writtenPages).toBe(2);
     expect(step.vmas?.some((v) => v.startPage === NEW_VMA_PAGE)).toBe(true);
+    // A selection that is all watched is not armed again at every tick (the tick itself follows
+    // what changes inside the watched ranges): a tick's CPU time is the target's on a full
+    // machine. Still counted exactly.
+    const armedAt = d.watcher!.armedAtMs;
+    expect(await t.send('W 3 4 5')).toBe('ok');
+    expect(watching(d.collect()).writtenPages).toBe(3);
+    expect(d.watcher!.armedAtMs, 'a tick re-armed a selection that was all watched').toBe(armedAt);
   });
 
   it('ends the watch with a reason when the process exits, leaving no watcher', async () => {

@@ -84,6 +84,7 @@ import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { cpuFloorMs, FLOOR_SPAN_MS, FLUSH_COST, MIN_CPU_SHARE } from './overhead-budget.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
+import { readProcText } from '../proc/read-proc.ts';
 
 const PAGE = 4096;
 /** Write-protects every written page of a range (what a watch tick does), listing them. */
@@ -627,7 +628,7 @@ export function lifetimeCpuShare(pid: number): number | null {
 /** A thread's [run ns, run-queue wait ns] (wait null from the stat fallback); null when gone. */
 function threadRunNs(pid: number, tid: number): [number, number | null] | null {
   try {
-    const s = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ');
+    const s = readProcText(`/proc/${pid}/task/${tid}/schedstat`).split(' ');
     const ns = Number(s[0]);
     const wait = Number(s[1]);
     if (Number.isFinite(ns)) return [ns, Number.isFinite(wait) ? wait : null];
@@ -635,7 +636,7 @@ function threadRunNs(pid: number, tid: number): [number, number | null] | null {
     // no schedstat (CONFIG_SCHED_INFO off), or the thread is gone: try stat
   }
   try {
-    const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    const s = readProcText(`/proc/${pid}/task/${tid}/stat`);
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     // Fields 14 and 15 (utime, stime) are the 12th and 13th after the comm.
     return [(Number(f[11]) + Number(f[12])) * TICK_NS, null];
