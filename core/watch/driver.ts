@@ -23,6 +23,8 @@
  *   way, so the first tick is bounded), and the OverheadBudget controller picks each next tick's
  *   sample fraction, and lengthens the interval when even the smallest sample costs too much
  *   (the figures say which interval each tick ran at).
+ * - The watcher's own CPU time is the target's on a machine the target fills: V8's helper threads
+ *   yield (runtime-threads.ts), and a tick reads no more than it must.
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -42,6 +44,7 @@ import {
 } from './overhead.ts';
 import { OverheadBudget, type SampleSize } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
+import { yieldRuntimeThreads } from './runtime-threads.ts';
 import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
   enteringPages,
@@ -220,6 +223,8 @@ export class WatchDriver {
     this.preArmClock.sinceLastMs(); // primed: the share is measured from here
     this.preArmAtMs = performance.now();
     this.setMaxOverhead(options.maxOverheadPct ?? null);
+    // V8's compiler and GC helpers take idle CPU only, not the target's (runtime-threads.ts).
+    yieldRuntimeThreads();
   }
 
   /** The watcher, while one is attached. */
