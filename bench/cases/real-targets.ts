@@ -31,8 +31,10 @@
  * (measured, issue 22): not to the arm, which registers and protects before the run starts
  * (the watch is armed synchronously, then redis-benchmark is started); redis's CPU per request
  * rises about as much as its counted faults cost, and the rest is the watcher's own CPU time in
- * the run (its ticks, ~2-5 ms each here, and its GC and JIT), which on two CPUs that redis and
- * its client already fill shows as redis waiting for a CPU. The note gives both.
+ * the run, which on two CPUs that redis and its client already fill shows as redis waiting for
+ * a CPU: its ticks (1.6-1.8 ms each on a busy redis, now ~1.0) and V8 compiling the tick's code
+ * on its helper threads (20-50 ms a burst, perf), which now yield (core/watch/runtime-threads.ts).
+ * The note gives both.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
