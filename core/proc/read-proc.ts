@@ -8,7 +8,9 @@
  */
 import fs from 'node:fs';
 
-let buf = Buffer.allocUnsafe(64 * 1024);
+const KEEP_MIN = 64 * 1024;
+const KEEP_MAX = 1024 * 1024;
+let buf = Buffer.allocUnsafe(KEEP_MIN);
 
 /** The whole text of `path` (latin1); throws the fs error (ENOENT, ESRCH, EACCES) as readFileSync does. */
 export function readProcText(path: string): string {
@@ -25,7 +27,10 @@ export function readProcText(path: string): string {
       if (n === 0) break;
       used += n;
     }
-    return buf.toString('latin1', 0, used);
+    const text = buf.toString('latin1', 0, used);
+    // A huge maps (a million VMAs is ~80 MB) is read into a buffer of its size: not kept.
+    if (buf.length > KEEP_MAX) buf = Buffer.allocUnsafe(KEEP_MIN);
+    return text;
   } finally {
     fs.closeSync(fd);
   }
