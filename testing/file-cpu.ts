@@ -12,27 +12,34 @@ import { afterAll, beforeAll, expect } from 'vitest';
 
 const LOG = process.env.PAGESCOPE_TEST_CPU_LOG;
 
-/** This process's CPU time and its reaped children's, in ms (/proc/self/stat, clock ticks). */
-function cpuMs(): number {
+/**
+ * This process's CPU time and its reaped children's, in ms, user and system apart
+ * (/proc/self/stat, clock ticks).
+ */
+function cpuMs(): { user: number; sys: number } {
   const stat = fs.readFileSync('/proc/self/stat', 'latin1');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime, stime, cutime, cstime: fields 14-17 (1-based), 11-14 after the state field.
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  return { user: (Number(f[11]) + Number(f[13])) * 10, sys: (Number(f[12]) + Number(f[14])) * 10 };
 }
 
 if (LOG) {
   let wall0 = 0;
-  let cpu0 = 0;
+  let cpu0 = { user: 0, sys: 0 };
   beforeAll(() => {
     wall0 = performance.now();
     cpu0 = cpuMs();
   });
   afterAll(() => {
     const file = expect.getState().testPath ?? '';
+    const cpu = cpuMs();
     const line = {
       file: file.replace(`${process.cwd()}/`, ''),
       wallMs: Math.round(performance.now() - wall0),
-      cpuMs: cpuMs() - cpu0,
+      cpuMs: cpu.user + cpu.sys - cpu0.user - cpu0.sys,
+      sysMs: cpu.sys - cpu0.sys,
+      // When it ended (ms since the epoch): the files' ends place them in the run's phases.
+      endMs: Date.now(),
       load1: os.loadavg()[0],
     };
     fs.appendFileSync(LOG, JSON.stringify(line) + '\n');

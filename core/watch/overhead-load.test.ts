@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildC } from '../../testing/c-build.ts';
 import { CLI, REPO } from '../../testing/watch-support.ts';
 import { limit, until } from '../../testing/wait.ts';
+import { CONTENTION_COST } from './overhead.ts';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -120,7 +121,11 @@ describe('estOverheadPct under a CPU hog (real kernel, real processes)', () => {
         `scaled by the share ${expected.toFixed(1)}%, estimate ${got.toFixed(1)}%`,
     );
     expect(got).toBeGreaterThan(expected / 2);
-    expect(got).toBeLessThan(expected * 2);
+    // Above it by the contention term at most (a target waiting for a CPU pays up to
+    // 1 + CONTENTION_COST times the calibrated cost per fault, overhead.ts), then 2x: at a share
+    // of 0.13-0.2 beside other load the estimate read 1.85-2.02x this model (a wall-based one
+    // reads 1/share under it, which the line above catches).
+    expect(got).toBeLessThan(expected * 2 * (1 + CONTENTION_COST));
   });
 
   it('--max-overhead 5 holds from the first tick, judged by the target’s CPU time, under the hog', async (ctx) => {
