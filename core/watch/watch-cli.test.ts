@@ -236,10 +236,13 @@ describe.concurrent('pagescope watch --pid', () => {
 });
 
 describe.concurrent('pagescope watch -- COMMAND (launch mode)', () => {
+  // Writes for ~1.5 s: the watch must attach, follow the exec and tick (100 ms) several times
+  // while it runs (0.6 s were too few on a loaded machine once python3 started without pyenv's
+  // shim, 0.35 s sooner).
   const script = [
     'import mmap, time',
     'm = mmap.mmap(-1, 64 * 4096)',
-    'for i in range(60):',
+    'for i in range(150):',
     '    for p in range(8): m[p * 4096] = i % 200 + 1',
     '    time.sleep(0.01)',
   ].join('\n');
