@@ -162,9 +162,10 @@ const PARALLEL = [
   'e2e/group-view.test.ts',
   'e2e/group-replay.test.ts',
 ];
-// Five: with three, a quiet run's parallel phase kept 2 cores only ~1.3 busy (its files' CPU
-// over its wall time); the files wait more than they compute.
-const PARALLEL_WORKERS = 5;
+// Three: the machine is what limits a run, not waiting (a quiet run kept its 2 CPUs 86% busy,
+// /proc/stat). Five were tried: no faster (vitest 364-392 s quiet, 372 s in a fresh clone) and
+// a load of 12-15 where three make 6-9, which only moves more tests nearer their limits.
+const PARALLEL_WORKERS = 3;
 
 const ALL = [
   'core/**/*.test.ts',
