@@ -35,7 +35,10 @@ function reportWorkerDeaths() {
   };
 }
 
-/** Puts a folder with python3 -> the binary it ends up running first on PATH; its undo. */
+/**
+ * Puts a folder with python3 -> the binary it ends up running first on PATH and names that binary
+ * in PAGESCOPE_PYTHON; its undo.
+ */
 function realPythonFirst() {
   let exe;
   try {
@@ -48,6 +51,8 @@ function realPythonFirst() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-python-'));
   fs.symlinkSync(exe, path.join(dir, 'python3'));
   process.env.PATH = `${dir}${path.delimiter}${process.env.PATH ?? ''}`;
+  // testing/targets.ts' pythonExecutable() asks python3 for the same path otherwise: once per file.
+  process.env.PAGESCOPE_PYTHON ??= exe;
   return () => fs.rmSync(dir, { recursive: true, force: true });
 }
 
