@@ -65,3 +65,29 @@ it('keeps two objects of one name apart and places partial mappings at their off
   ]);
   expect(objects[0].mappings[1].firstPage).toBe(2);
 });
+
+it('takes the first SysV segment after boot (shmid 0, so inode 0 in maps) as an object', () => {
+  // Seen on a freshly booted machine: the group view left out the tree's SysV segment.
+  const sysv = (pid: number, start: number) =>
+    ({
+      index: 0,
+      startPage: start,
+      endPage: start + 4,
+      startHex: '',
+      endHex: '',
+      perms: 'rw-s',
+      offset: 0,
+      dev: '00:01',
+      inode: 0,
+      path: '/SYSV00000000 (deleted)',
+      label: 'SysV shm (private)',
+      kind: 'shmem',
+    }) satisfies Vma;
+  const objects = groupSharedObjects([
+    [10, [sysv(10, 100)]],
+    [11, [sysv(11, 300)]],
+  ]);
+  expect(objects.map((o) => [o.key, o.kind, o.members, o.pagesMapped])).toEqual([
+    ['00:01:0', 'sysv', [10, 11], 4],
+  ]);
+});

@@ -54,9 +54,12 @@ export function objectKind(v: Vma): SharedObjectKind {
   return 'file';
 }
 
-/** Whether a mapping is of a shared object (MAP_SHARED with an inode). */
+/**
+ * Whether a mapping is of a shared object (MAP_SHARED with an inode). A SysV segment's inode is
+ * its shmid, and the first segment made after boot has shmid 0: it is an object all the same.
+ */
 export function isSharedMapping(v: Vma): boolean {
-  return v.perms[3] === 's' && v.inode !== 0;
+  return v.perms[3] === 's' && (v.inode !== 0 || objectKind(v) === 'sysv');
 }
 
 /** Length of the union of [first, end) ranges. */
