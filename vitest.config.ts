@@ -11,12 +11,15 @@ import { defineConfig } from 'vitest/config';
 //  - system: files with their own processes, ports and temporary folders and nothing else the
 //    machine shares (most CLI, host, session, watcher and e2e files: each its own target, its own
 //    `pagescope serve` on port 0 and its own Chromium): PARALLEL_WORKERS files at a time. They
-//    mostly wait (for ticks, for a target, for a browser), so more files than cores overlap.
-//  - system-serial: everything else, one file at a time, last, and alone: files that change
+//    mostly wait (for ticks, for a target, for a browser), so more files than cores overlap. Last.
+//  - system-serial: everything else, one file at a time, second, and alone: files that change
 //    machine-wide state (zram swap), that measure time, rates or CPU shares that other files
 //    beside them would disturb (the kill torture's aim, an estimate under a hog of its own, a
 //    writer's rate within 5-10%), and files that rebuild or walk dist/ (npm pack, electron-builder,
-//    `npm start`) while other files run the CLI from it.
+//    `npm start`) while other files run the CLI from it. Before the parallel files, not after:
+//    limits scale with the 1-minute load average (testing/wait.ts), and after three files at a
+//    time (load 6-9 on 2 cores) it takes the whole serial phase to decay, so the serial files,
+//    alone on a machine then quiet, ran their scaled waits and stimuli 2-4x longer than needed.
 // A system test file is in the serial project unless PARALLEL names it: a new file runs alone
 // until someone reads it and lists it (the rule for PARALLEL: it starts its own processes only,
 // uses port 0 or freePort(), writes only under a folder of its own (mkdtemp) and asserts no rate,
@@ -75,10 +78,10 @@ const PARALLEL = [
   'testing/c-build.test.ts',
   'bin/compile-cache.test.ts',
   'core/cli/cli-edges.test.ts',
-  // Reads dist/'s chunks: what rebuilds dist/ is all in the serial project, after.
+  // Reads dist/'s chunks: what rebuilds dist/ (from the same sources) is all in the serial project, before.
   'core/cli/startup-chunks.test.ts',
   // Packs dist/ (read only) into a folder of its own and installs it there; what rebuilds dist/
-  // is in the serial project, after.
+  // is in the serial project, before.
   'scripts/package.test.ts',
   'core/cli/cli.test.ts',
   'core/cli/commands/watch.test.ts',
@@ -222,7 +225,7 @@ export default defineConfig({
           name: 'system',
           include: PARALLEL,
           maxWorkers: PARALLEL_WORKERS,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -234,7 +237,7 @@ export default defineConfig({
           include: ALL,
           exclude: [...UNIT, ...PARALLEL],
           fileParallelism: false,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 1 },
         },
       },
     ],
