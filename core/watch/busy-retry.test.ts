@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RegionList } from '../scan/region-list.ts';
+import type { VmaWatchState } from './watch-types.ts';
 import {
   cleanupOf,
   expectTargetRunsOn,
@@ -19,6 +20,10 @@ import {
 import { tracesLeft, userfaultfdCount } from '../../testing/traces.ts';
 import { sleep, until } from '../../testing/wait.ts';
 import { WatchDriver } from './driver.ts';
+import { GroupWatch } from './group-watch.ts';
+import { Session } from '../session/session.ts';
+import type { VmaInfo } from '../protocol/shapes.ts';
+import type { Frame } from '../protocol/frame.ts';
 import { BUSY_EVERY_TICK_MS, BUSY_FIRST_GAP_MS, BUSY_MAX_GAP_MS } from './registration.ts';
 import { WriteWatcher } from './watcher.ts';
 
@@ -88,6 +93,89 @@ describe('EBUSY pieces are retried', () => {
     if (step.kind !== 'watching') throw new Error(`tick: ${step.kind}`);
     expect(pagesOf(step.written, t.startPage)).toEqual([2, 40]);
     driver.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('a group watch (one driver per member) retries the same way', async (ctx) => {
+    const { defer, track } = cleanupOf(ctx);
+    const t = track(await startPyTarget(64));
+    const old = WriteWatcher.attach(t.pid);
+    defer(() => old.close());
+    expect(old.arm([targetRange(t)]).map((s) => s.status)).toEqual(['watched']);
+    const armed: VmaWatchState[] = [];
+    const appeared: VmaWatchState[] = [];
+    const gw = new GroupWatch({
+      spec: { kind: 'pids', pids: [t.pid] },
+      select: () => [targetRange(t)],
+      intervalMs: 100,
+      onArmed: (_m, states) => armed.push(...states),
+      onAppeared: (_m, states) => appeared.push(...states),
+    });
+    defer(() => gw.close());
+    gw.start();
+    expect(armed).toEqual([
+      expect.objectContaining({ status: 'refused', reason: expect.stringMatching(BUSY_SENTENCE) }),
+    ]);
+    expect(gw.members().map((m) => m.watchedPages)).toEqual([0]);
+    old.close();
+    await until(
+      'the member watched after the other userfaultfd went',
+      () => {
+        gw.tick();
+        return gw.members()[0]?.watchedPages === 64;
+      },
+      10_000,
+      50,
+    );
+    // What the CLI's "now watching" line is said from.
+    expect(appeared).toEqual([expect.objectContaining({ ...targetRange(t), status: 'watched' })]);
+    await expectTargetRunsOn(t, [7, 8, 50]);
+    const tick = gw.tick();
+    expect(tick.members.map((m) => [m.pid, m.writtenPages])).toEqual([[t.pid, 3]]);
+    gw.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('the session (what the UI shows) marks the range refused with the sentence, then watched without it', async (ctx) => {
+    const { defer, track } = cleanupOf(ctx);
+    // Not our child: the session's worker thread attaches (see session.test.ts).
+    const t = track(await startPyTarget(64, [], { grandchild: true }));
+    const old = WriteWatcher.attach(t.pid);
+    defer(() => old.close());
+    expect(old.arm([targetRange(t)]).map((s) => s.status)).toEqual(['watched']);
+    const s = await Session.attach(t.pid, { sessionId: 41, intervalMs: 100 });
+    defer(() => void s.close());
+    let vmas: VmaInfo[] = [];
+    const frames: Frame[] = [];
+    s.onEvent((e) => {
+      if (e.event === 'vmas') vmas = e.vmas;
+    });
+    s.onFrame((f) => frames.push(f));
+    const row = (list: VmaInfo[]) => list.find((v) => v.startPage === t.startPage);
+    const hexOf = (page: number) => '0x' + (page * 4096).toString(16);
+    const armed = await s.watch(
+      [{ start: hexOf(t.startPage), end: hexOf(t.startPage + t.pages) }],
+      [],
+    );
+    expect(row(armed.vmas)).toMatchObject({
+      watched: 'refused',
+      watchNote: expect.stringMatching(BUSY_SENTENCE),
+    });
+    old.close();
+    await until(
+      () => `the row watched without its note (now: ${JSON.stringify(row(vmas))})`,
+      () => row(vmas)?.watched === 'yes' && row(vmas)?.watchNote === undefined,
+      10_000,
+    );
+    await until('a frame with the range watched', () => frames.at(-1)?.counters.watched === 64);
+    const from = frames.length;
+    await expectTargetRunsOn(t, [4, 5, 6]);
+    await until(
+      'the 3 written pages in the frames',
+      () => frames.slice(from).reduce((n, f) => n + f.counters.written, 0) >= 3,
+    );
+    expect(frames.slice(from).reduce((n, f) => n + f.counters.written, 0)).toBe(3);
+    await s.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
