@@ -171,8 +171,8 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
       expect(written).toHaveLength(all ? pagesNow : JSON_RANGE_CAP);
       expect(tick.moreRanges).toBe(all ? 0 : pagesNow - JSON_RANGE_CAP);
       // Gone before the next watch: while the killed one's userfaultfd is still open, the next
-      // one's register fails with EBUSY and it watches nothing (seen under load: 0 pages in
-      // each of 100 ticks).
+      // one's register fails with EBUSY (seen under load: 0 pages in each of 100 ticks, before
+      // EBUSY pieces were retried; now its first ticks would still miss writes).
       const gone = new Promise((r) => cli.child.once('exit', r));
       cli.kill();
       if (cli.child.exitCode === null && cli.child.signalCode === null) await gone;
