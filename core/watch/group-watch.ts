@@ -43,6 +43,11 @@ export interface GroupWatchOptions {
   maxOverheadPct?: number | null;
   /** Called when a member is attached (its armed pieces), for refusal notes. */
   onArmed?: (member: Member, states: VmaWatchState[]) => void;
+  /**
+   * Called at a tick with the pieces of a member that appeared (watched or refused): new
+   * mappings, and refused EBUSY pieces whose retry registered them (registration.ts busyDue).
+   */
+  onAppeared?: (member: Member, states: VmaWatchState[]) => void;
 }
 
 export interface MemberState {
@@ -247,6 +252,7 @@ export class GroupWatch {
         continue;
       }
       if (step.kind !== 'watching' || !maps) continue;
+      if (step.appeared.length) this.options.onAppeared?.(w.member, step.appeared);
       const out = step.written;
       const regions: Array<[number, number, number]> = [];
       for (let i = 0; i < out.length; i++)

@@ -12,7 +12,11 @@ export type RefusalCode =
   | 'no-access'
   /** [vdso], [vvar], [vsyscall]: kernel mappings the process never writes. */
   | 'special-mapping'
-  /** UFFDIO_REGISTER EBUSY: the process registered its own userfaultfd there. */
+  /**
+   * UFFDIO_REGISTER EBUSY: another userfaultfd is registered there, the process's own or that of
+   * a pagescope still exiting (its registrations go with its last descriptor). Retried by the
+   * ticks (registration.ts busyDue): watched from the tick that registers it.
+   */
   | 'own-userfaultfd'
   /** UFFDIO_REGISTER EINVAL: special or device memory the kernel cannot write-protect. */
   | 'unsupported-mapping'
@@ -55,7 +59,7 @@ export function refusalSentence(r: Refusal): string {
     case 'special-mapping':
       return `${r.detail ?? 'this'} is a special mapping of the kernel that the process never writes and the kernel cannot write-protect`;
     case 'own-userfaultfd':
-      return 'the process already uses its own userfaultfd on this range';
+      return 'the process, or a pagescope still exiting, uses its own userfaultfd on this range; retrying';
     case 'unsupported-mapping':
       return `the kernel refuses to write-protect this kind of mapping (${r.detail ?? 'unknown'}: special or device memory)`;
     case 'read-only-shared-file':

@@ -25,6 +25,17 @@
  * maps costs milliseconds of CPU and waits for the process's mmap lock. Each tick registers the pending pieces that are there then, protected whole
  * like arm's (their writes count from then on, never from before), and says what is still
  * pending.
+ *
+ * EBUSY (refusal 'own-userfaultfd') means another userfaultfd is registered on the range: the
+ * process's own, or that of a pagescope still exiting (SIGKILLed, its descriptor not closed
+ * yet; the range frees a moment later). Such a piece is refused with its sentence at once and
+ * retried by the ticks on the same path as a pending piece (tick.ts: registered there, then
+ * protected whole and counted from then on, and reported as appeared, which clears the
+ * refusal): at every tick for BUSY_EVERY_TICK_MS after its first EBUSY, then with gaps
+ * doubling from BUSY_FIRST_GAP_MS to BUSY_MAX_GAP_MS (busyDue), so that a process that
+ * legitimately keeps its own userfaultfd there costs one UFFDIO_REGISTER per piece every few
+ * seconds. A retry is one UFFDIO_REGISTER and no read of the maps: EBUSY is the kernel's
+ * answer for a VMA owned by another userfaultfd context, whatever the maps did meanwhile.
  */
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
 import { closeFd, errno, ioctl } from '../kernel/libc.ts';
@@ -92,6 +103,20 @@ const PENDING_REASON: Record<PendingWhy, string> = {
  * VMAs on a loaded machine.
  */
 export const REGISTER_BUDGET_MS = 500;
+
+/** EBUSY pieces are retried at every tick for this long after their first EBUSY, ms. */
+export const BUSY_EVERY_TICK_MS = 3000;
+/** Then with gaps doubling from this, ms ... */
+export const BUSY_FIRST_GAP_MS = 500;
+/** ... up to this, ms. */
+export const BUSY_MAX_GAP_MS = 5000;
+
+/** When an EBUSY piece is retried next (see the top). */
+interface BusyRetry {
+  sinceMs: number;
+  nextMs: number;
+  gapMs: number;
+}
 
 /** How many times arm retries what changed under it (each against the maps read again). */
 const RETRY_ROUNDS = 3;
@@ -194,6 +219,10 @@ export class Registration {
   pending = new Map<string, { piece: Piece; why: PendingWhy }>();
   /** Time one pass of registering may take, ms (arm's budgetMs; unbounded unless asked). */
   budgetMs = Infinity;
+  /** The retry schedule of refused EBUSY pieces, by key (see the top). */
+  private readonly busy = new Map<string, BusyRetry>();
+  /** UFFDIO_REGISTER calls made so far (how much the retries cost: tests, diagnostics). */
+  registerCalls = 0;
 
   constructor(
     private readonly pid: number,
@@ -228,6 +257,38 @@ export class Registration {
     return [...this.pending.values()]
       .map(({ piece, why }) => this.pendingState(piece, why))
       .sort((a, b) => a.startPage - b.startPage);
+  }
+
+  /**
+   * Records `k` as refused with `s`. An EBUSY refusal ('own-userfaultfd') is retried by the
+   * ticks (see the top): its schedule starts now, or, refused again, moves on (every tick for
+   * BUSY_EVERY_TICK_MS, then gaps doubling to BUSY_MAX_GAP_MS).
+   */
+  refuse(k: string, s: VmaWatchState, nowMs = performance.now()): void {
+    this.refused.set(k, s);
+    if (s.refusal?.code !== 'own-userfaultfd') {
+      this.busy.delete(k);
+      return;
+    }
+    const b = this.busy.get(k);
+    if (!b) this.busy.set(k, { sinceMs: nowMs, nextMs: nowMs, gapMs: 0 });
+    else if (nowMs - b.sinceMs < BUSY_EVERY_TICK_MS) b.nextMs = nowMs;
+    else {
+      b.gapMs = b.gapMs ? Math.min(2 * b.gapMs, BUSY_MAX_GAP_MS) : BUSY_FIRST_GAP_MS;
+      b.nextMs = nowMs + b.gapMs;
+    }
+  }
+
+  /** Forgets the refusal of `k` (watched now, or gone). */
+  unrefuse(k: string): void {
+    this.refused.delete(k);
+    this.busy.delete(k);
+  }
+
+  /** Whether the refused EBUSY piece `k` is due for a retry at `nowMs` (see the top). */
+  busyDue(k: string, nowMs: number): boolean {
+    const b = this.busy.get(k);
+    return b !== undefined && nowMs >= b.nextMs;
   }
 
   /** Whether `p` overlaps a pending piece (then it is registered like arm's, not as new memory). */
@@ -343,6 +404,7 @@ export class Registration {
     a[1] = BigInt(p.endPage - p.startPage) << 12n;
     a[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
     a[3] = 0n;
+    this.registerCalls++;
     if (ioctl(this.uffd, UFFDIO_REGISTER, a.subarray(0, 4)) < 0) return refusalOf(errno(), p);
     return null;
   }
@@ -438,7 +500,7 @@ export class Registration {
       }
       this.pending.delete(k);
       const st = this.state(p, r);
-      if (r) this.refused.set(k, st);
+      if (r) this.refuse(k, st);
       states.push(st);
     };
     // The largest first: when the time runs out, most of the memory is registered (a busy
@@ -504,6 +566,7 @@ export class Registration {
       for (const p of this.registered.values()) this.unregister(p);
       this.registered.clear();
       this.refused.clear();
+      this.busy.clear();
       this.pending.clear();
       this.ranges = [];
       return;
@@ -528,8 +591,7 @@ export class Registration {
       for (const rest of subtractRanges([p], cut))
         this.registered.set(key(rest), { ...p, ...rest });
     }
-    for (const [k, s] of [...this.refused])
-      if (!subtractRanges([s], cut).length) this.refused.delete(k);
+    for (const [k, s] of [...this.refused]) if (!subtractRanges([s], cut).length) this.unrefuse(k);
     for (const [k, { piece }] of [...this.pending])
       if (!subtractRanges([piece], cut).length) this.pending.delete(k);
     this.ranges = subtractRanges(this.ranges, cut);
@@ -543,6 +605,7 @@ export class Registration {
     }
     this.registered.clear();
     this.refused.clear();
+    this.busy.clear();
     this.pending.clear();
   }
 }

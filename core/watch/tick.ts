@@ -16,6 +16,10 @@
  * registration, or not reached in the time allowed) are registered here as arm would, protected
  * whole and counted from now, within the same time allowed; what fails again because its mapping
  * changed stays pending, and the tick says which (`pending`).
+ * Refused EBUSY pieces (another userfaultfd there: the process's own, or a pagescope still
+ * exiting) take the same way when their retry is due (registration.ts busyDue): one
+ * UFFDIO_REGISTER; EBUSY again keeps the refusal, success protects the piece whole, counts it
+ * from now and reports it as appeared (watched), which clears the refusal in the CLI and UI.
  */
 import { KernelError } from '../kernel/errors.ts';
 import { Category } from '../kernel/pagemap-abi.ts';
@@ -88,46 +92,63 @@ export function tickPieces(
       reg.registered.delete(k);
     }
   }
-  for (const k of [...reg.refused.keys()]) if (!currentKeys.has(k)) reg.refused.delete(k);
+  for (const k of [...reg.refused.keys()]) if (!currentKeys.has(k)) reg.unrefuse(k);
 
   const toScan: Piece[] = [];
   /** Pieces registered in this tick that were not watched memory before (see TICK_OPTIONS). */
   const fresh = new Set<Piece>();
   // Pending pieces (registration.ts): what is there now where one was is registered like arm
   // does, within the time allowed; what fails or is not reached stays pending.
-  const deadline = performance.now() + reg.budgetMs;
+  const startedMs = performance.now();
+  const deadline = startedMs + reg.budgetMs;
   let tried = 0;
   const pending: Registration['pending'] = new Map();
   for (const p of current) {
     const k = key(p);
     const refusal = reg.refused.get(k);
+    // An EBUSY piece due for a retry (registration.ts busyDue) goes the pending pieces' way.
+    let busy = false;
     // A whole no-access VMA mprotect'ed in place keeps its range: register it now.
-    if (refusal?.refusal?.code === 'no-access' && !p.noAccess) reg.refused.delete(k);
+    if (refusal?.refusal?.code === 'no-access' && !p.noAccess) reg.unrefuse(k);
+    else if (refusal?.refusal?.code === 'own-userfaultfd' && reg.busyDue(k, startedMs)) busy = true;
     else if (refusal) continue;
     if (!reg.registered.has(k)) {
       const continuing = covered(p, oldUnion);
-      const wasPending = !continuing && reg.overlapsPending(p);
+      const wasPending = busy || (!continuing && reg.overlapsPending(p));
       if (wasPending && tried++ > 0 && performance.now() > deadline) {
-        pending.set(k, { piece: p, why: 'time' });
+        // Not reached in time: a pending piece stays pending, an EBUSY one refused (still due).
+        if (!busy) pending.set(k, { piece: p, why: 'time' });
         continue;
       }
-      const reason = reg.registerChecked(p);
+      // A retry is one UFFDIO_REGISTER: EBUSY again needs no maps to tell (registration.ts).
+      let reason: ReturnType<Registration['registerChecked']>;
+      if (busy) {
+        reason = reg.register(p);
+        if (reason?.code === 'own-userfaultfd') {
+          reg.refuse(k, refusal!, startedMs); // the next retry by its schedule; nothing new
+          continue;
+        }
+        if (reason) reason = reg.registerChecked(p); // something else now: told as arm would
+      } else reason = reg.registerChecked(p);
       if (reason === 'changed') {
+        if (busy) reg.unrefuse(k);
         pending.set(k, { piece: p, why: 'changed' });
         continue;
       }
       if (reason) {
         const s = reg.state(p, reason);
-        reg.refused.set(k, s);
+        reg.refuse(k, s);
         result.appeared.push(s);
         continue;
       }
       if (wasPending) {
-        // Memory that was there before (arm's, or a tick's that changed): counted from now.
+        // Memory that was there before (arm's, a tick's that changed, or an EBUSY piece's
+        // freed now): counted from now.
+        if (busy) reg.unrefuse(k);
         const r = reg.protectNew(p, sampler.fraction);
         if (r === 'changed') pending.set(k, { piece: p, why: 'changed' });
         else {
-          if (r) reg.refused.set(k, reg.state(p, r));
+          if (r) reg.refuse(k, reg.state(p, r));
           result.appeared.push(reg.state(p, r));
         }
         continue;

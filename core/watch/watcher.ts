@@ -155,6 +155,11 @@ export class WriteWatcher {
     return this.reg.ranges.map((r) => ({ ...r }));
   }
 
+  /** UFFDIO_REGISTER calls made so far (what retrying EBUSY pieces costs, registration.ts). */
+  get registerCalls(): number {
+    return this.reg.registerCalls;
+  }
+
   /** The VMA pieces currently registered. */
   watchedPieces(): VmaWatchState[] {
     return [...this.reg.registered.values()].map((p) => this.reg.state(p));

@@ -286,12 +286,25 @@ export async function groupWatchCommand(
   let mappingNote = false;
   // Members share libraries and objects: each refusal is said once, for the first member.
   const said = new Set<string>();
+  // Pieces said refused for another userfaultfd (EBUSY), by member and range: the ticks retry
+  // them, and one line says when one is watched after all (a pagescope that was still exiting).
+  const saidBusy = new Set<string>();
+  const place = (s: VmaWatchState, m: Member): string =>
+    `${s.path || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)} in ${who(m)}`;
+  const onAppeared = (m: Member, states: VmaWatchState[]): void => {
+    for (const s of states)
+      if (s.status === 'watched' && saidBusy.delete(`${m.pid}|${s.startPage}-${s.endPage}`))
+        note(
+          `now watching ${place(s, m)}: the other userfaultfd let go of it; its writes count from now.`,
+        );
+  };
   const onArmed = (m: Member, states: VmaWatchState[]): void => {
     for (const s of states) {
       const r = s.refusal;
       if (s.status !== 'refused' || !r || r.code === 'no-access') continue;
       if (said.has(`${s.path}|${s.reason}`)) continue;
       said.add(`${s.path}|${s.reason}`);
+      if (r.code === 'own-userfaultfd') saidBusy.add(`${m.pid}|${s.startPage}-${s.endPage}`);
       if (r.code === 'mapping-changed') {
         if (!mappingNote)
           note(
@@ -300,9 +313,7 @@ export async function groupWatchCommand(
         mappingNote = true;
         continue;
       }
-      note(
-        `not watching ${s.path || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)} in ${who(m)}: ${s.reason}.`,
-      );
+      note(`not watching ${place(s, m)}: ${s.reason}.`);
     }
   };
   const gw = new GroupWatch({
@@ -312,6 +323,7 @@ export async function groupWatchCommand(
     force: options.force,
     maxOverheadPct,
     onArmed,
+    onAppeared,
   });
   let ticks = 0;
   let failure: unknown = null;

@@ -8,9 +8,11 @@ import { until } from '../../../testing/wait.ts';
 import { RegionList } from '../../scan/region-list.ts';
 import {
   cleanupAfterEach,
+  expectTargetRunsOn,
   hex,
   startCli,
   startPyTarget,
+  TargetModel,
   watchTargetArgs,
 } from '../../../testing/watch-support.ts';
 import {
@@ -169,12 +171,63 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
       expect(written).toHaveLength(all ? pagesNow : JSON_RANGE_CAP);
       expect(tick.moreRanges).toBe(all ? 0 : pagesNow - JSON_RANGE_CAP);
       // Gone before the next watch: while the killed one's userfaultfd is still open, the next
-      // one's register fails with EBUSY and it watches nothing (seen under load: 0 pages in
-      // each of 100 ticks).
+      // one's register fails with EBUSY (seen under load: 0 pages in each of 100 ticks, before
+      // EBUSY pieces were retried; now its first ticks would still miss writes).
       const gone = new Promise((r) => cli.child.once('exit', r));
       cli.kill();
       if (cli.child.exitCode === null && cli.child.signalCode === null) await gone;
     }
+  });
+});
+
+describe('pagescope watch: a pagescope still exiting', () => {
+  it('a watch started while a killed watch still holds the range is refused, retries, then watches it and counts the writes exactly', async () => {
+    const t = track(await startPyTarget(64));
+    const args = watchTargetArgs(t, '--interval', '100', '--json');
+    const a = track(startCli(args, 'pipe'));
+    expect(JSON.parse(await a.next(30_000))).toMatchObject({ tick: 1 });
+    // The killed watch not gone yet: stopped, it holds its userfaultfd as a SIGKILLed one does
+    // until its exit has closed its descriptors (without the retry the next watch got EBUSY
+    // and watched nothing: 0 pages in each of 8 ticks while the target wrote 8 a tick).
+    process.kill(a.child.pid!, 'SIGSTOP');
+    const b = track(startCli(args, 'pipe'));
+    let err = '';
+    b.child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    await until(
+      () => `the second watch to say the range is refused (its stderr: ${err})`,
+      () =>
+        /not watching anonymous memory at 0x[0-9a-f]+-0x[0-9a-f]+: the process, or a pagescope still exiting, uses its own userfaultfd on this range; retrying\./.test(
+          err,
+        ),
+      30_000,
+    );
+    // Refused meanwhile: its ticks see nothing of the target's writes.
+    const model = new TargetModel(t.pages);
+    await expectTargetRunsOn(t, [5], model);
+    expect((await nextTick(b, (l) => typeof l.tick === 'number')).writtenPages).toBe(0);
+    a.kill();
+    await until(
+      () => `the second watch to say it watches the range now (its stderr: ${err})`,
+      () =>
+        /now watching anonymous memory at 0x[0-9a-f]+-0x[0-9a-f]+: the other userfaultfd let go of it/.test(
+          err,
+        ),
+      30_000,
+    );
+    // Counted exactly from then on: every page written, each once, nothing else.
+    const pages = [3, 9, 40, 63];
+    await expectTargetRunsOn(t, pages, model);
+    const seen: number[] = [];
+    await nextTick(b, (l) => {
+      if (typeof l.tick !== 'number') return false;
+      for (const [s, e] of l.written as Array<[string, string]>)
+        for (let p = Number(BigInt(s) >> 12n); p < Number(BigInt(e) >> 12n); p++)
+          seen.push(p - t.startPage);
+      return seen.length >= pages.length;
+    });
+    expect(seen.sort((x, y) => x - y)).toEqual(pages);
+    expect((await nextTick(b, (l) => typeof l.tick === 'number')).writtenPages).toBe(0);
+    b.kill();
   });
 });
 

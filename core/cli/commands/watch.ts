@@ -347,6 +347,20 @@ export async function watchCommand(
       );
     };
     let saidReattached = 0;
+    // Pieces said refused because another userfaultfd holds them (EBUSY): the ticks retry them,
+    // and one line says when one is watched after all (a pagescope that was still exiting).
+    const saidBusy = new Set<string>();
+    const place = (s: VmaWatchState): string =>
+      `${vmaName(s.path) || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)}`;
+    const reportWatched = (states: VmaWatchState[]): void => {
+      for (const s of states) {
+        const k = `${s.startPage}-${s.endPage}`;
+        if (s.status !== 'watched' || !saidBusy.delete(k)) continue;
+        note(
+          `now watching ${place(s)}: the other userfaultfd let go of it; its writes count from now.`,
+        );
+      }
+    };
     const report = (states: VmaWatchState[]): void => {
       for (const s of states) {
         const r = s.refusal;
@@ -365,9 +379,8 @@ export async function watchCommand(
           if (mappingNote === 'unsaid') mappingNote = 'pending';
           continue;
         }
-        note(
-          `not watching ${vmaName(s.path) || 'anonymous memory'} at 0x${pageToHex(s.startPage)}-0x${pageToHex(s.endPage)}: ${s.reason}.`,
-        );
+        if (r.code === 'own-userfaultfd') saidBusy.add(`${s.startPage}-${s.endPage}`);
+        note(`not watching ${place(s)}: ${s.reason}.`);
       }
     };
     // A launcher chain execs several times: one line says it.
@@ -418,6 +431,7 @@ export async function watchCommand(
       const step = driver.collect();
       if (step.kind === 'reattached') {
         who?.newProgram();
+        saidBusy.clear();
         reportReattach();
         report(step.states);
         return;
@@ -429,6 +443,7 @@ export async function watchCommand(
         return;
       }
       ticks++;
+      reportWatched(step.appeared);
       report(step.refused);
       report(step.pending);
       sayMappingNote();

@@ -1,0 +1,239 @@
+/**
+ * EBUSY pieces (another userfaultfd registered on the range) are retried by the ticks
+ * (registration.ts busyDue): a pagescope that was still exiting lets go and the range is watched
+ * from then on, exactly; a process that keeps its own userfaultfd stays refused with its
+ * sentence, and the retries cost one UFFDIO_REGISTER now and then, not one per tick.
+ * Real kernel, real python3 targets (testing/watch-target.py).
+ */
+import { describe, expect, it } from 'vitest';
+import { RegionList } from '../scan/region-list.ts';
+import type { VmaWatchState } from './watch-types.ts';
+import {
+  cleanupOf,
+  expectTargetRunsOn,
+  pagesOf,
+  startPyTarget,
+  targetRange,
+  TargetModel,
+  tickedPages,
+} from '../../testing/watch-support.ts';
+import { tracesLeft, userfaultfdCount } from '../../testing/traces.ts';
+import { sleep, until } from '../../testing/wait.ts';
+import { WatchDriver } from './driver.ts';
+import { GroupWatch } from './group-watch.ts';
+import { Session } from '../session/session.ts';
+import type { VmaInfo } from '../protocol/shapes.ts';
+import type { Frame } from '../protocol/frame.ts';
+import { BUSY_EVERY_TICK_MS, BUSY_FIRST_GAP_MS, BUSY_MAX_GAP_MS } from './registration.ts';
+import { WriteWatcher } from './watcher.ts';
+
+const BUSY_SENTENCE =
+  /the process, or a pagescope still exiting, uses its own userfaultfd.*retrying/;
+
+describe('EBUSY pieces are retried', () => {
+  it('a watch armed while another pagescope still holds the ranges watches every range once it lets go, and counts exactly', async (ctx) => {
+    const { defer, track } = cleanupOf(ctx);
+    const t = track(await startPyTarget(64));
+    // Two ranges, two VMA pieces (pages 16..32 are made read-only: a VMA of their own between).
+    expect(await t.send('p 16 32')).toBe('ok');
+    const ranges = [targetRange(t, 0, 16), targetRange(t, 32, 64)];
+    // The "pagescope still exiting": a watcher of its own whose userfaultfd holds both ranges
+    // until it is closed (a SIGKILLed pagescope's goes when its process has finished exiting).
+    const old = WriteWatcher.attach(t.pid);
+    defer(() => old.close());
+    expect(old.arm(ranges).map((s) => s.status)).toEqual(['watched', 'watched']);
+    const driver = new WatchDriver({
+      pid: t.pid,
+      intervalMs: 100,
+      watcher: WriteWatcher.attach(t.pid),
+    });
+    defer(() => driver.close());
+    const armed = driver.arm(ranges);
+    expect(armed).toEqual([
+      expect.objectContaining({ status: 'refused', reason: expect.stringMatching(BUSY_SENTENCE) }),
+      expect.objectContaining({ status: 'refused', reason: expect.stringMatching(BUSY_SENTENCE) }),
+    ]);
+    for (const s of armed)
+      expect(driver.refusalAt(s.startPage, s.endPage)).toEqual({ code: 'own-userfaultfd' });
+    // Retried while the other one holds them: still refused, nothing new to say.
+    const held = driver.collect();
+    expect(held.kind).toBe('watching');
+    if (held.kind !== 'watching') return;
+    expect(held.appeared).toEqual([]);
+    expect(driver.watchedRanges()).toEqual([]);
+
+    old.close();
+    // The next tick registers both (a retry is due at every tick in the first seconds).
+    const appeared: string[] = [];
+    await until(
+      'both ranges watched after the other userfaultfd went',
+      () => {
+        const step = driver.collect();
+        if (step.kind === 'watching')
+          for (const s of step.appeared)
+            if (s.status === 'watched') appeared.push(`${s.startPage - t.startPage}`);
+        return driver.watchedRanges().length === 2;
+      },
+      10_000,
+      50,
+    );
+    expect(appeared.sort()).toEqual(['0', '32']);
+    for (const s of armed) expect(driver.refusalAt(s.startPage, s.endPage)).toBeUndefined();
+    expect(driver.watchedRanges()).toEqual(ranges);
+
+    // Counted exactly from then on, in both ranges (and nothing from the read-only middle).
+    const model = new TargetModel(t.pages);
+    await expectTargetRunsOn(t, [1, 15, 33, 40, 63], model);
+    let step = driver.collect();
+    if (step.kind !== 'watching') throw new Error(`tick: ${step.kind}`);
+    expect(pagesOf(step.written, t.startPage)).toEqual([1, 15, 33, 40, 63]);
+    expect(step.writtenPages).toBe(5);
+    await expectTargetRunsOn(t, [40, 2], model);
+    step = driver.collect();
+    if (step.kind !== 'watching') throw new Error(`tick: ${step.kind}`);
+    expect(pagesOf(step.written, t.startPage)).toEqual([2, 40]);
+    driver.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('a group watch (one driver per member) retries the same way', async (ctx) => {
+    const { defer, track } = cleanupOf(ctx);
+    const t = track(await startPyTarget(64));
+    const old = WriteWatcher.attach(t.pid);
+    defer(() => old.close());
+    expect(old.arm([targetRange(t)]).map((s) => s.status)).toEqual(['watched']);
+    const armed: VmaWatchState[] = [];
+    const appeared: VmaWatchState[] = [];
+    const gw = new GroupWatch({
+      spec: { kind: 'pids', pids: [t.pid] },
+      select: () => [targetRange(t)],
+      intervalMs: 100,
+      onArmed: (_m, states) => armed.push(...states),
+      onAppeared: (_m, states) => appeared.push(...states),
+    });
+    defer(() => gw.close());
+    gw.start();
+    expect(armed).toEqual([
+      expect.objectContaining({ status: 'refused', reason: expect.stringMatching(BUSY_SENTENCE) }),
+    ]);
+    expect(gw.members().map((m) => m.watchedPages)).toEqual([0]);
+    old.close();
+    await until(
+      'the member watched after the other userfaultfd went',
+      () => {
+        gw.tick();
+        return gw.members()[0]?.watchedPages === 64;
+      },
+      10_000,
+      50,
+    );
+    // What the CLI's "now watching" line is said from.
+    expect(appeared).toEqual([expect.objectContaining({ ...targetRange(t), status: 'watched' })]);
+    await expectTargetRunsOn(t, [7, 8, 50]);
+    const tick = gw.tick();
+    expect(tick.members.map((m) => [m.pid, m.writtenPages])).toEqual([[t.pid, 3]]);
+    gw.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('the session (what the UI shows) marks the range refused with the sentence, then watched without it', async (ctx) => {
+    const { defer, track } = cleanupOf(ctx);
+    // Not our child: the session's worker thread attaches (see session.test.ts).
+    const t = track(await startPyTarget(64, [], { grandchild: true }));
+    const old = WriteWatcher.attach(t.pid);
+    defer(() => old.close());
+    expect(old.arm([targetRange(t)]).map((s) => s.status)).toEqual(['watched']);
+    const s = await Session.attach(t.pid, { sessionId: 41, intervalMs: 100 });
+    defer(() => void s.close());
+    let vmas: VmaInfo[] = [];
+    const frames: Frame[] = [];
+    s.onEvent((e) => {
+      if (e.event === 'vmas') vmas = e.vmas;
+    });
+    s.onFrame((f) => frames.push(f));
+    const row = (list: VmaInfo[]) => list.find((v) => v.startPage === t.startPage);
+    const hexOf = (page: number) => '0x' + (page * 4096).toString(16);
+    const armed = await s.watch(
+      [{ start: hexOf(t.startPage), end: hexOf(t.startPage + t.pages) }],
+      [],
+    );
+    expect(row(armed.vmas)).toMatchObject({
+      watched: 'refused',
+      watchNote: expect.stringMatching(BUSY_SENTENCE),
+    });
+    old.close();
+    await until(
+      () => `the row watched without its note (now: ${JSON.stringify(row(vmas))})`,
+      () => row(vmas)?.watched === 'yes' && row(vmas)?.watchNote === undefined,
+      10_000,
+    );
+    await until('a frame with the range watched', () => frames.at(-1)?.counters.watched === 64);
+    const from = frames.length;
+    await expectTargetRunsOn(t, [4, 5, 6]);
+    await until(
+      'the 3 written pages in the frames',
+      () => frames.slice(from).reduce((n, f) => n + f.counters.written, 0) >= 3,
+    );
+    expect(frames.slice(from).reduce((n, f) => n + f.counters.written, 0)).toBe(3);
+    await s.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
+  it('a process that keeps its own userfaultfd stays refused with the sentence, and the retries cost a bounded number of registers', async (ctx) => {
+    const { defer, track } = cleanupOf(ctx);
+    const t = track(await startPyTarget(64));
+    expect(await t.send('uffd 0 8')).toBe('ok');
+    const w = WriteWatcher.attach(t.pid);
+    defer(() => w.close());
+    const states = w.arm([targetRange(t)]);
+    const armedAt = performance.now();
+    expect(states).toEqual([
+      expect.objectContaining({
+        startPage: t.startPage,
+        endPage: t.startPage + 8,
+        status: 'refused',
+        refusal: { code: 'own-userfaultfd' },
+        reason: expect.stringMatching(BUSY_SENTENCE),
+      }),
+      expect.objectContaining({ startPage: t.startPage + 8, status: 'watched' }),
+    ]);
+    // Ticks every ~100 ms through the every-tick window and 3 s past it.
+    const out = new RegionList();
+    const ticks: Array<{ at: number; calls: number }> = [];
+    const endAt = armedAt + BUSY_EVERY_TICK_MS + 3000;
+    while (performance.now() < endAt) {
+      await sleep(100); // the pace of the ticks (what the schedule is checked against)
+      const at = performance.now();
+      const before = w.registerCalls;
+      const tick = w.tick(out);
+      expect(tick.ended).toBeUndefined();
+      expect(tick.appeared).toEqual([]); // never watched, never refused anew
+      expect(tick.writtenPages).toBe(0); // nothing writes
+      ticks.push({ at: at - armedAt, calls: w.registerCalls - before });
+    }
+    // At most one register a tick (one EBUSY piece): never a storm.
+    for (const k of ticks) expect(k.calls).toBeLessThanOrEqual(1);
+    // Past the every-tick window, gaps from BUSY_FIRST_GAP_MS doubling: at most this many.
+    const post = ticks.filter((k) => k.at >= BUSY_EVERY_TICK_MS);
+    const span = post.length ? post[post.length - 1].at - post[0].at : 0;
+    let allowed = 1;
+    for (let acc = 0, gap = BUSY_FIRST_GAP_MS; acc + gap <= span; acc += gap) {
+      allowed++;
+      gap = Math.min(2 * gap, BUSY_MAX_GAP_MS);
+    }
+    const postCalls = post.reduce((n, k) => n + k.calls, 0);
+    expect(postCalls).toBeLessThanOrEqual(allowed);
+    if (post.length >= 10) expect(postCalls).toBeLessThan(post.length / 2);
+    // Its sentence stays, the rest is watched exactly.
+    await t.send('w 20 30');
+    expect(tickedPages(w, t.startPage)).toEqual([20, 30]);
+    w.close();
+    // Its own userfaultfd is its business: still one, and nothing of ours.
+    expect(userfaultfdCount(t.pid)).toBe(1);
+    expect(tracesLeft(t.pid, 1)).toEqual([]);
+    await ctx.annotate(
+      `${ticks.length} ticks, ${ticks.reduce((n, k) => n + k.calls, 0)} register calls; ` +
+        `past ${BUSY_EVERY_TICK_MS} ms: ${post.length} ticks, ${postCalls} calls (allowed ${allowed})`,
+    );
+  });
+});
