@@ -311,7 +311,7 @@ export async function measureFrameTimes(runs = 40, timelineBatch = 10): Promise<
   const missing = chromiumMissing();
   if (missing) throw new Error(missing);
   const bundle = await bundleEntry();
-  const browser = await launchBrowser({ ownProcess: true }); // frame times: no other file's pages beside
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
     await page.setContent('<!doctype html><body></body>');
@@ -354,7 +354,7 @@ export async function measureScalePaint(
   const missing = chromiumMissing();
   if (missing) throw new Error(missing);
   const bundle = await bundleEntry();
-  const browser = await launchBrowser({ ownProcess: true }); // frame times: no other file's pages beside
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
     await page.setContent('<!doctype html><body></body>');

@@ -255,7 +255,7 @@ export async function measureHeatmapAtScale(drawsPerView = 40): Promise<HeatmapS
   buildRendererIfStale();
   const target = await startTarget();
   const host = await startHost();
-  const browser = await launchBrowser({ ownProcess: true }); // frame times: no other file's pages beside
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
     await page.addInitScript(OBSERVE);

@@ -104,35 +104,15 @@ export function startHost(args: string[] = []): Promise<Host> {
 export const PLAYWRIGHT_QUIET_TIMEOUT_MS = 30_000;
 
 /**
- * The environment variable naming the run's shared Chromium: the WebSocket endpoint of the
- * browser server scripts/vitest-global-setup.mjs starts once a run (startSharedChromium), when
- * the run has a file that drives Chromium. Unset, each file launches its own.
- */
-export const SHARED_CHROMIUM_ENV = 'PAGESCOPE_CHROMIUM_WS';
-
-/**
  * Chromium, whose every new context (and so every browser.newPage()) waits for actions and
  * locators as long as Playwright's default scaled by the machine's slowness (testing/wait.ts).
- *
- * In a vitest run it is the run's one shared Chromium (SHARED_CHROMIUM_ENV), connected to: a
- * launch costs ~1 s of CPU (Debian's wrapper script, then the browser, its zygotes, its GPU and
- * network processes), once a file otherwise. Each test still has pages in contexts of its own
- * (a context is a fresh profile: no cookie, storage or cache shared with another file), and
- * close() on a connected browser closes this file's contexts and disconnects: the shared one
- * goes on for the other files. `ownProcess` launches one of this process's own anyway (benches
- * that time frames: another file's pages in the same browser would share its processes).
- * Run alone (`npx vitest run e2e/web.test.ts`) a file still gets the shared one, from the same
- * global setup; outside vitest (a bench script) it launches its own.
  */
-export async function launchBrowser(options: { ownProcess?: boolean } = {}): Promise<Browser> {
-  const shared = options.ownProcess ? undefined : process.env[SHARED_CHROMIUM_ENV];
-  const browser = shared
-    ? await connectShared(shared)
-    : await chromium.launch({
-        executablePath: CHROMIUM,
-        args: CHROMIUM_ARGS,
-        timeout: limit(PLAYWRIGHT_QUIET_TIMEOUT_MS),
-      });
+export async function launchBrowser(): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    timeout: limit(PLAYWRIGHT_QUIET_TIMEOUT_MS),
+  });
   const newContext = browser.newContext.bind(browser);
   browser.newContext = async (options) => {
     const context = await newContext(options);
@@ -140,110 +120,6 @@ export async function launchBrowser(options: { ownProcess?: boolean } = {}): Pro
     return context;
   };
   return browser;
-}
-
-/**
- * The run's shared Chromium, connected to; a clear error when it is gone (Playwright's own says
- * only "Browser closed" or ECONNREFUSED), and a line when it goes while this file uses it.
- */
-async function connectShared(wsEndpoint: string): Promise<Browser> {
-  const what = `the run's shared Chromium (${SHARED_CHROMIUM_ENV}=${wsEndpoint}, started by scripts/vitest-global-setup.mjs)`;
-  let browser: Browser;
-  try {
-    browser = await chromium.connect(wsEndpoint, { timeout: limit(PLAYWRIGHT_QUIET_TIMEOUT_MS) });
-  } catch (e) {
-    throw new Error(
-      `${what} cannot be reached: did it crash? (the run's output says "shared Chromium ... exited" ` +
-        `when it did; unset ${SHARED_CHROMIUM_ENV} to launch one per file) ${String(e)}`,
-      { cause: e },
-    );
-  }
-  let closing = false;
-  const close = browser.close.bind(browser);
-  browser.close = async (options) => {
-    closing = true;
-    await close(options);
-  };
-  browser.on('disconnected', () => {
-    if (!closing) console.error(`${what} disconnected while this file used it: did it crash?`);
-  });
-  return browser;
-}
-
-/** A running browser server (playwright-core's launchServer) and how to stop it. */
-export interface SharedChromium {
-  wsEndpoint: string;
-  pid: number | undefined;
-  /** The CPU (user + system, ms) its process tree has used so far (/proc), exited children too. */
-  cpuMs(): { cpuMs: number; sysMs: number };
-  close(): Promise<void>;
-}
-
-/**
- * Starts the run's shared Chromium (a browser server on 127.0.0.1 at an unguessable path, as
- * Playwright's launchServer makes it); `onExit` is called when it exits before close().
- */
-export async function startSharedChromium(
-  onExit: (why: string) => void = () => {},
-): Promise<SharedChromium> {
-  const server = await chromium.launchServer({
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    timeout: limit(PLAYWRIGHT_QUIET_TIMEOUT_MS),
-  });
-  const child = server.process();
-  let closing = false;
-  child.once('exit', (code, signal) => {
-    if (!closing) onExit(`pid ${child.pid}: ${signal ? `signal ${signal}` : `exit code ${code}`}`);
-  });
-  return {
-    wsEndpoint: server.wsEndpoint(),
-    pid: child.pid,
-    cpuMs: () => (child.pid === undefined ? { cpuMs: 0, sysMs: 0 } : treeCpuMs(child.pid)),
-    async close() {
-      closing = true;
-      await server.close();
-    },
-  };
-}
-
-/**
- * CPU (ms) of a process and its descendants alive now, each with its reaped children's (so a
- * renderer that has exited counts in its parent's): /proc/PID/stat's utime, stime, cutime, cstime.
- */
-function treeCpuMs(root: number): { cpuMs: number; sysMs: number } {
-  const tick = 1000 / 100; // USER_HZ is 100 on Linux
-  const stats = new Map<number, { ppid: number; user: number; sys: number }>();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue; // exited meanwhile
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    stats.set(Number(name), {
-      ppid: Number(f[1]),
-      user: Number(f[11]) + Number(f[13]),
-      sys: Number(f[12]) + Number(f[14]),
-    });
-  }
-  let user = 0;
-  let sys = 0;
-  const inTree = (pid: number): boolean => {
-    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
-      if (p === root) return true;
-      p = stats.get(p)?.ppid ?? 0;
-    }
-    return false;
-  };
-  for (const [pid, s] of stats)
-    if (inTree(pid)) {
-      user += s.user;
-      sys += s.sys;
-    }
-  return { cpuMs: (user + sys) * tick, sysMs: sys * tick };
 }
 
 /**
