@@ -48,6 +48,11 @@ export const OMNIBOX_WEBUI_FEATURES = [
   'WebUIOmniboxAimPopup',
   'WebUIOmniboxFullPopup',
 ];
+/**
+ * Measured and left out: --disable-gpu-compositing used ~11% less CPU over Chromium's tree for a
+ * page with the demo ticking (8.2 s to 7.3 s, 3 pairs), but the eight e2e files cost more with it
+ * (cpuacct cgroup, interleaved: 90.8, 96.3, 91.4 s against 86.6, 89.7 s).
+ */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
