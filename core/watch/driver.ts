@@ -46,6 +46,7 @@ import {
   OwnCpuClock,
   reprotectedBlocks,
   TargetCpuClock,
+  threadCpuUs,
 } from './overhead.ts';
 import { OverheadBudget, type SampleSize } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
@@ -217,6 +218,10 @@ export class WatchDriver {
   private readonly maps: MapsReader;
   /** Our CPU time per tick, ms: OWN_TICK_MS, then a running mean of the ticks' (budget start). */
   private ownTickMs = OWN_TICK_MS;
+  /** The watching thread's CPU time in ticks (and collects outside them) since the last reading, us. */
+  private tickThreadUs = 0;
+  /** Inside the owner's onTick (its collect is measured with it). */
+  private inTick = false;
   /** The target's CPU time from the driver's construction to the budget's start (its share). */
   private readonly preArmClock: TargetCpuClock;
   private preArmAtMs: number;
@@ -242,7 +247,20 @@ export class WatchDriver {
     this.select = options.select ?? null;
     this.follow = options.follow === true && this.select !== null;
     this.setIntervalMs = options.intervalMs;
-    this.ticker = new Ticker((t) => this.onTick?.(t), { intervalMs: options.intervalMs });
+    // The watching thread's CPU time in the owner's ticks is the watch's own (OwnCpuClock).
+    this.ticker = new Ticker(
+      (t) => {
+        const a = threadCpuUs();
+        this.inTick = true;
+        try {
+          this.onTick?.(t);
+        } finally {
+          this.inTick = false;
+          this.tickThreadUs += threadCpuUs() - a;
+        }
+      },
+      { intervalMs: options.intervalMs },
+    );
     this.maps = new MapsReader(this.pid);
     this.preArmClock = new TargetCpuClock(this.pid);
     this.preArmClock.sinceLastMs(); // primed: the share is measured from here
@@ -436,7 +454,8 @@ export class WatchDriver {
         this.cpuClock = new TargetCpuClock(this.pid);
       if (this.lastCollectMs === null) {
         this.cpuClock.sinceLastMs(); // the first tick counts from here
-        this.ownClock.sinceLastMs();
+        this.ownClock.sinceLastMs(0);
+        this.tickThreadUs = 0;
       }
       if (!(this.launched && w.endedBy === 'exec' && round < MAX_ARM_ROUNDS)) {
         this.record(states);
@@ -515,6 +534,17 @@ export class WatchDriver {
    * as the caller read them this tick (the session does), else the watcher reads them.
    */
   collect(vmas?: readonly Vma[]): WatchStep {
+    if (this.inTick) return this.collectStep(vmas);
+    // Called outside the grid's ticks (an owner with a clock of its own): measured here.
+    const a = threadCpuUs();
+    try {
+      return this.collectStep(vmas);
+    } finally {
+      this.tickThreadUs += threadCpuUs() - a;
+    }
+  }
+
+  private collectStep(vmas?: readonly Vma[]): WatchStep {
     const w = this.watcherValue;
     if (!w) {
       // Launch mode after a failed re-attach: the child may have a new program by now.
@@ -579,7 +609,11 @@ export class WatchDriver {
     this.lastCollectMs = now;
     const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
     const waitMs = cpuMs === null ? null : (this.cpuClock?.lastWaitMs ?? null);
-    const ownMs = this.ownClock.sinceLastMs();
+    // The thread's time so far in this tick: what it has spent up to here (threadCpuUs()
+    // now, less at the tick's start, is in tickThreadUs only once the tick ends: counted then,
+    // in the next tick's figure).
+    const ownMs = this.ownClock.sinceLastMs(this.tickThreadUs);
+    this.tickThreadUs = 0;
     this.ownTickMs = 0.75 * this.ownTickMs + 0.25 * ownMs;
     const cost = faultCost();
     // The blocks whose written pages the tick re-protected: one TLB flush of the target each.
