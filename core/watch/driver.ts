@@ -43,6 +43,7 @@ import {
   estimateOverhead,
   faultCost,
   lifetimeCpuShare,
+  MachineCpuClock,
   OwnCpuClock,
   reprotectedBlocks,
   TargetCpuClock,
@@ -214,6 +215,8 @@ export class WatchDriver {
   private cpuClock: TargetCpuClock | null = null;
   /** pagescope's own CPU time (the whole process), read at every collect from the first arm. */
   private readonly ownClock = new OwnCpuClock();
+  /** The machine's busy CPU time, read at every collect (competingOwnMs: the target's share). */
+  private readonly machineClock = new MachineCpuClock();
   /** The maps read each tick for `follow`, parsed only when they changed (maps.ts MapsReader). */
   private readonly maps: MapsReader;
   /** Our CPU time per tick, ms: OWN_TICK_MS, then a running mean of the ticks' (budget start). */
@@ -455,6 +458,7 @@ export class WatchDriver {
       if (this.lastCollectMs === null) {
         this.cpuClock.sinceLastMs(); // the first tick counts from here
         this.ownClock.sinceLastMs(0);
+        this.machineClock.sinceLastMs();
         this.tickThreadUs = 0;
       }
       if (!(this.launched && w.endedBy === 'exec' && round < MAX_ARM_ROUNDS)) {
@@ -614,6 +618,7 @@ export class WatchDriver {
     // in the next tick's figure).
     const ownMs = this.ownClock.sinceLastMs(this.tickThreadUs);
     this.tickThreadUs = 0;
+    const busyMs = this.machineClock.sinceLastMs();
     this.ownTickMs = 0.75 * this.ownTickMs + 0.25 * ownMs;
     const cost = faultCost();
     // The blocks whose written pages the tick re-protected: one TLB flush of the target each.
@@ -627,6 +632,7 @@ export class WatchDriver {
       waitMs,
       flushedBlocks,
       ownMs,
+      busyMs,
     );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
@@ -653,7 +659,7 @@ export class WatchDriver {
           elapsedMs: coveredMs,
           targetCpuMs: cpuMs,
           costFactor: contentionFactor(cpuMs, waitMs, coveredMs),
-          ownMs: competingOwnMs(ownMs, cpuMs, waitMs, coveredMs),
+          ownMs: competingOwnMs(ownMs, cpuMs, waitMs, coveredMs, busyMs),
           widerPages: () => {
             const ranges = this.watchedRanges();
             const f = w.sampleFraction;

@@ -647,10 +647,11 @@ describe('--max-overhead with pagescope’s own CPU time charged (TickLoad.ownMs
     // 100 ms at a whole CPU: 5 ms of budget a tick, 2.5 ms of it ours at most.
     expect(b.start(1000, 100, undefined, 1, 2).stretch).toBe(1);
     expect(b.start(1000, 100, undefined, 1, 3).stretch).toBe(2);
-    // A target at a quarter of a CPU (START_MIN_SHARE): 1.25 ms a tick, 0.625 ms of it ours.
-    expect(b.start(1000, 100, undefined, START_MIN_SHARE, 0.5).stretch).toBe(1);
-    expect(b.start(1000, 100, undefined, START_MIN_SHARE, 1).stretch).toBe(2);
-    expect(b.start(1000, 100, undefined, START_MIN_SHARE, 2).stretch).toBe(4);
+    // A target at a quarter of a CPU (START_MIN_SHARE): 1.25 ms a tick, 0.625 ms of it ours;
+    // it loses a quarter of what we run (overhead.ts competingOwnMs).
+    expect(b.start(1000, 100, undefined, START_MIN_SHARE, 2).stretch).toBe(1);
+    expect(b.start(1000, 100, undefined, START_MIN_SHARE, 3).stretch).toBe(2);
+    expect(b.start(1000, 100, undefined, START_MIN_SHARE, 6).stretch).toBe(4);
     // No budget, no stretch.
     expect(new OverheadBudget(100, 20, 1).start(1000, 100, undefined, 1, 50).stretch).toBe(1);
   });

@@ -229,8 +229,8 @@ export class OverheadBudget {
    * ~18: first ticks at 12-20% when a whole CPU was assumed). Taken as at least
    * START_MIN_SHARE: an idle target's share before the arm says nothing of its next burst.
    * `ownTickMs`: the CPU time one of our ticks is expected to take (the driver's OWN_TICK_MS, or
-   * what its ticks took so far); the interval is stretched until it is within OWN_SHARE of one
-   * interval's budget, as next() holds it afterwards.
+   * what its ticks took so far); the interval is stretched until the target's share of it is
+   * within OWN_SHARE of one interval's budget, as next() holds it afterwards.
    */
   start(
     watchedPages: number,
@@ -262,9 +262,11 @@ export class OverheadBudget {
     }
     let stretch = 1;
     while (stretch < MAX_STRETCH && sampledMs > allowedMs * stretch) stretch *= 2;
-    // Our own tick (`ownTickMs` of CPU, all of it taken from a target that fills the CPUs: the
-    // worst case) within its share of the budget (next(): OWN_SHARE), from the first tick on.
-    while (stretch < MAX_STRETCH && ownTickMs > allowedMs * stretch * OWN_SHARE) stretch *= 2;
+    // Our own tick within its share of the budget (next(): OWN_SHARE), from the first tick on:
+    // of `ownTickMs` of our CPU the target loses its share (overhead.ts competingOwnMs: the
+    // scheduler takes our time from all that runs, by the CPU each gets).
+    const ownTakenMs = Math.max(0, ownTickMs) * share;
+    while (stretch < MAX_STRETCH && ownTakenMs > allowedMs * stretch * OWN_SHARE) stretch *= 2;
     return { fraction, stretch };
   }
 

@@ -357,6 +357,18 @@ describe('pagescope’s own CPU time, where it competed with the target (competi
     expect(competingOwnMs(null, 80, 30, 100)).toBe(0);
   });
 
+  it('charges the target its share of what we took: its CPU time over all but ours', () => {
+    // Two CPUs busy for 100 ms (200 ms), 4 of them ours: the target's 80 ms lose 4 x 80/196.
+    expect(competingOwnMs(4, 80, 30, 100, 200)).toBeCloseTo((4 * 80) / 196, 10);
+    // As a share of its CPU time that is our time over the others': the same for every task.
+    expect(competingOwnMs(4, 80, 30, 100, 200) / 80).toBeCloseTo(4 / 196, 10);
+    // Never more than all of what competed (the machine read as less busy than the target).
+    expect(competingOwnMs(4, 80, 30, 100, 50)).toBe(4);
+    expect(competingOwnMs(4, 80, 2, 100, 200)).toBeCloseTo((2 * 80) / 196, 10);
+    // Nothing where it did not wait, whatever the machine ran.
+    expect(competingOwnMs(4, 80, 0, 100, 200)).toBe(0);
+  });
+
   it('adds it to the estimate (and to each end of its range), and says how much of it is ours', () => {
     // 1000 faults x 2 us = 2 ms of faults in 40 ms of CPU: 5%; 4 ms of ours taken: +10%.
     const faults = estimateOverhead(1000, 2, 100, 40, undefined, 0);

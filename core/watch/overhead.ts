@@ -58,8 +58,9 @@
  *   waits for a CPU (bench 11c: a 0.5 s redis burst under --max-overhead 5 lost 3-8% of its
  *   throughput, while its faults accounted for 1.2-1.9%). It is measured, not modelled: the
  *   process's CPU time in the tick, charged up to the target's run-queue wait in the same tick
- *   (competingOwnMs), and added to the faults' time. Nothing is charged where the target never
- *   waited for a CPU (an idle CPU took our work), so a quiet machine reads as before.
+ *   (competingOwnMs), the target's share of it (its CPU time over the machine's), added to the
+ *   faults' time. Nothing is charged where the target never waited for a CPU (an idle CPU took
+ *   our work), so a quiet machine reads as before.
  * - Isolated faults are not modelled, though measured (calibrateIsolatedFaultCost, not run at
  *   start-up): a fault that comes after a stretch of a memory-bound thread's own work costs it
  *   more than c (under this VM's shadow paging a fault is several switches to the hypervisor,
@@ -106,6 +107,7 @@ const MADV_NOHUGEPAGE = 15;
 const CHUNK_PAGES = 16;
 
 const CLOCK_THREAD_CPUTIME_ID = 3;
+const TICK_NS = 1e9 / 100; // USER_HZ
 const clockGettime = libc.func('int clock_gettime(int clk, void *ts)');
 const tsBuf = new BigInt64Array(2);
 
@@ -442,30 +444,63 @@ export function costRange(cost: Pick<FaultCost, 'usPerFault' | 'q1Us' | 'q3Us'>)
 const DEFAULT_RANGE: CostRange = { low: TARGET_COST_LOW, high: TARGET_COST_HIGH };
 
 /**
- * The part of pagescope's own CPU time in a tick that was taken from the target, ms: its whole
- * process's CPU (`ownCpuMs`: the ticks, output, and V8's helper threads, GC and compiler) where
- * the target had to wait for a CPU, at most the target's run-queue wait in the tick
- * (`targetWaitMs`, schedstat): CPU time we ran while the target was runnable shows up as its
- * wait, so the target cannot have lost more to us than it waited; and CPU time we ran on a CPU
- * the target did not want (an idle CPU, a target asleep) costs it nothing, and adds no wait.
- * The rule holds whatever else runs: on a machine the target and its client fill (bench 11c),
- * each ms we run is a ms the target waits; under a CPU hog the target waits far longer than we
- * run, and all of our CPU is charged, though the hog's share of it was not the target's (errs
- * high). 0 where the target barely ran (under cpuFloorMs(`intervalMs`): nothing to take) or its
- * wait is unknown (no schedstat: nothing says it competed). What it leaves out: our CPU that
- * delayed the target's client rather than the target (the target then waits for requests,
- * not for a CPU: errs low).
+ * The part of pagescope's own CPU time in a tick that was taken from the target, in ms of the
+ * target's CPU time (what it would have run without us). `ownCpuMs`: our CPU time in the tick
+ * (OwnCpuClock: the watch's ticks, V8's compiler and GC helpers).
+ * - Only where the target competed with us: at most the target's run-queue wait in the tick
+ *   (`targetWaitMs`, schedstat). CPU time we ran while the target was runnable shows as its
+ *   wait; CPU time we ran on a CPU it did not want (an idle CPU, a target asleep) costs it
+ *   nothing and adds no wait. Nothing where the target barely ran (under cpuFloorMs), or where
+ *   its wait is unknown (no schedstat: nothing says it competed).
+ * - Of that, the target's share: on a machine with no idle CPU the scheduler takes what we run
+ *   from all that runs, each in proportion to the CPU it gets, so the target loses that time x
+ *   its CPU time over the CPU time of everything but us (`machineBusyMs`, /proc/stat, less
+ *   ours; MachineCpuClock). Every CPU-bound task then runs slower by the same share, our time
+ *   over the others' (a target and its client that fill two CPUs: our ms over ~2 x the tick;
+ *   beside a CPU hog the same, where a charge of our whole time over the target's CPU time
+ *   read 2-4x that, and 20x at load 25). Unknown (null): all of it (errs high). Threads pinned
+ *   to the CPU we run on lose more than their share (errs low there).
  */
 export function competingOwnMs(
   ownCpuMs: number | null,
   targetCpuMs: number | null,
   targetWaitMs: number | null,
   intervalMs: number,
+  machineBusyMs: number | null = null,
 ): number {
   if (ownCpuMs === null || !(ownCpuMs > 0)) return 0;
   if (targetCpuMs === null || !(targetCpuMs >= cpuFloorMs(intervalMs))) return 0;
   if (targetWaitMs === null || !(targetWaitMs > 0)) return 0;
-  return Math.min(ownCpuMs, targetWaitMs);
+  const competed = Math.min(ownCpuMs, targetWaitMs);
+  if (machineBusyMs === null || !(machineBusyMs >= 0)) return competed;
+  const others = Math.max(targetCpuMs, machineBusyMs - ownCpuMs);
+  return (competed * targetCpuMs) / others;
+}
+
+/**
+ * The CPU time the whole machine ran, all CPUs, since the previous reading, ms: /proc/stat's
+ * first line, user + nice + system + irq + softirq (not idle, iowait or steal; guest time is in
+ * user already), in clock ticks (10 ms a CPU: +/- 20 ms on two CPUs per reading). null on the
+ * first reading or when unreadable.
+ */
+export class MachineCpuClock {
+  private last: number | null = null;
+
+  sinceLastMs(): number | null {
+    let busy: number;
+    try {
+      const line = readProcText('/proc/stat').slice(0, 256).split('\n')[0];
+      const f = line.trim().split(/\s+/).slice(1).map(Number);
+      busy = (f[0] + f[1] + f[2] + f[5] + f[6]) * (TICK_NS / 1e6);
+      if (!Number.isFinite(busy)) throw new Error('unparsable /proc/stat');
+    } catch {
+      this.last = null;
+      return null;
+    }
+    const prev = this.last;
+    this.last = busy;
+    return prev === null ? null : Math.max(0, busy - prev);
+  }
 }
 
 /** The estimate of one tick (estimateOverhead). */
@@ -558,6 +593,7 @@ export function estimateOverhead(
   targetWaitMs: number | null = null,
   flushedBlocks = 0,
   ownCpuMs: number | null = null,
+  machineBusyMs: number | null = null,
 ): OverheadEstimate {
   const k = contentionShare(targetCpuMs, targetWaitMs);
   // A flush comes only with re-protected pages: none without faults.
@@ -584,7 +620,7 @@ export function estimateOverhead(
   const denominator = Math.max(targetCpuMs, floorMs);
   // Our own work that took the target's CPU (competingOwnMs): measured, not modelled, so the
   // same at every end of the range.
-  const ownMs = competingOwnMs(ownCpuMs, targetCpuMs, targetWaitMs, intervalMs);
+  const ownMs = competingOwnMs(ownCpuMs, targetCpuMs, targetWaitMs, intervalMs, machineBusyMs);
   const pct = share(faultMs + ownMs, denominator);
   return {
     pct,
@@ -679,8 +715,6 @@ export class TargetCpuClock {
     return ok ? deltaNs / 1e6 : null;
   }
 }
-
-const TICK_NS = 1e9 / 100; // USER_HZ
 
 /**
  * The share of a CPU a process has run at over its life (utime + stime over the time since it
