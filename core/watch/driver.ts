@@ -25,9 +25,10 @@
  *   (the figures say which interval each tick ran at).
  * - The watcher's own CPU time is the target's on a machine the target fills: V8's helper threads
  *   yield (runtime-threads.ts), and a tick reads no more than it must. What it still takes is
- *   counted: the process's CPU time per tick, charged to the estimate and the budget up to the
- *   target's wait for a CPU in the tick (overhead.ts competingOwnMs), so the budget lengthens
- *   the interval when our own ticks are what costs.
+ *   counted: the watch's CPU time per tick (the watching thread in its ticks, and the process's
+ *   other threads), charged to the estimate and the budget up to the target's wait for a CPU in
+ *   the tick, by the target's share of the machine's busy CPU time (overhead.ts
+ *   competingOwnMs), so the budget lengthens the interval when our own ticks are what costs.
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -96,7 +97,10 @@ export interface WatchFigures {
    * (overhead.ts competingOwnMs), percent.
    */
   estOwnPct: number;
-  /** pagescope's own CPU time in the tick (all its threads), ms, whether it competed or not. */
+  /**
+   * pagescope's own CPU time for the watch since the previous tick (overhead.ts OwnCpuClock: the
+   * watching thread in its ticks, the process's other threads), ms, whether it competed or not.
+   */
   ownCpuMs: number;
   /**
    * The range that share may be in, percent (overhead.ts estimateOverhead: the fault cost's
@@ -213,7 +217,7 @@ export class WatchDriver {
   private budgetStartPending = false;
   /** The target's threads' CPU time, read at every collect (null until armed). */
   private cpuClock: TargetCpuClock | null = null;
-  /** pagescope's own CPU time (the whole process), read at every collect from the first arm. */
+  /** pagescope's own CPU time for the watch (OwnCpuClock), read at every collect from the first arm. */
   private readonly ownClock = new OwnCpuClock();
   /** The machine's busy CPU time, read at every collect (competingOwnMs: the target's share). */
   private readonly machineClock = new MachineCpuClock();

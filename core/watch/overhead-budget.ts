@@ -46,6 +46,14 @@
  * allows all of the target's time gets the exact watch, whatever path set the bound (CLI, UI,
  * exporter): start() and next() always say fraction 1 at the interval set.
  *
+ * pagescope's own CPU time that competed with the target (overhead.ts competingOwnMs: the
+ * watch's CPU time per tick, up to the target's wait for a CPU, by its share of the machine's)
+ * counts against the same budget. It is a cost per tick, which no sample makes smaller: while it
+ * takes over OWN_SHARE of the budget the interval is doubled (start() assumes one tick of ours,
+ * measured once there were ticks), the faults are held under what it leaves (at least
+ * 1 - OWN_SHARE of the budget), and the interval is given back only where our work would still
+ * fit its share at half of it.
+ *
  * The estimate has an error of its own (overhead.ts: a target's fault cost 0.65-1.55x the
  * calibrated one, run to run), so the controller keeps the estimate under maxPct /
  * ESTIMATE_ERROR: a bound of 5% holds the estimate at 4% or less. With the x2 steps the estimate
