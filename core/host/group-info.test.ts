@@ -15,6 +15,8 @@ import { GroupWatchTally } from './group-info.ts';
 
 const figures = (over: Partial<WatchFigures> = {}): WatchFigures => ({
   estOverheadPct: 1,
+  estOwnPct: 0,
+  ownCpuMs: 0,
   estOverheadLowPct: 0.5,
   estOverheadHighPct: 2,
   targetCpuMs: 100,

@@ -74,6 +74,38 @@ export function readMaps(pid: number): Vma[] {
   return parseMaps(text);
 }
 
+/**
+ * readMaps for one process read again and again (a watch reads the maps every tick): the text is
+ * read each time, and parsed only when it differs from the previous read's; else the previous
+ * Vma[] is returned again (the same array: callers treat it as read-only). The text is all the
+ * maps say (ranges, permissions, offsets, files), so an unchanged text is an unchanged layout
+ * and nothing a tick does with it can differ. Parsing is two-thirds of a read's CPU time
+ * (measured on redis's 122 VMAs: 50 us to read, 93 us to parse), and a watch's CPU time is the
+ * target's on a machine the target fills (core/watch/overhead.ts competingOwnMs).
+ */
+export class MapsReader {
+  private lastText: string | null = null;
+  private lastVmas: Vma[] = [];
+
+  constructor(readonly pid: number) {}
+
+  /** The maps now (readMaps), the previous array itself when the text did not change. */
+  read(): Vma[] {
+    const path = `/proc/${this.pid}/maps`;
+    let text: string;
+    try {
+      text = readProcText(path);
+    } catch (err) {
+      throw fromNodeError(err, `read ${path}`, { pid: this.pid, path });
+    }
+    if (text !== this.lastText) {
+      this.lastVmas = parseMaps(text);
+      this.lastText = text;
+    }
+    return this.lastVmas;
+  }
+}
+
 export function hexToPage(hex: string): number {
   // Hex addresses have up to 16 digits; dropping the last three (12 bits) leaves at most 13,
   // which a double holds exactly.

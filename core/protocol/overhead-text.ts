@@ -5,7 +5,8 @@
  */
 
 /** What the figure means, in words (core/watch/overhead.ts). */
-export const OVERHEAD_IS = "share of the target's CPU time spent on write faults";
+export const OVERHEAD_IS =
+  "share of the target's CPU time spent on write faults and on pagescope's own work that competed with it";
 
 /** A percent as the estimate shows it: one decimal under 10, whole above. */
 export function pctText(pct: number): string {

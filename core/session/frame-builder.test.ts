@@ -74,6 +74,8 @@ describe('buildFrame', () => {
       agg: a,
       watch: {
         estOverheadPct: 4.567,
+        estOwnPct: 0,
+        ownCpuMs: 0,
         estOverheadLowPct: 2.9686,
         estOverheadHighPct: 7.0789,
         targetCpuMs: 40,

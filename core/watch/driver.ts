@@ -24,23 +24,31 @@
  *   sample fraction, and lengthens the interval when even the smallest sample costs too much
  *   (the figures say which interval each tick ran at).
  * - The watcher's own CPU time is the target's on a machine the target fills: V8's helper threads
- *   yield (runtime-threads.ts), and a tick reads no more than it must.
+ *   yield (runtime-threads.ts), and a tick reads no more than it must. What it still takes is
+ *   counted: the watch's CPU time per tick (the watching thread in its ticks, and the process's
+ *   other threads), charged to the estimate and the budget up to the target's wait for a CPU in
+ *   the tick, by the target's share of the machine's busy CPU time (overhead.ts
+ *   competingOwnMs), so the budget lengthens the interval when our own ticks are what costs.
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
 import type { ChildProcess } from 'node:child_process';
-import { readMaps, type Vma } from '../proc/maps.ts';
+import { MapsReader, readMaps, type Vma } from '../proc/maps.ts';
 import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import type { Refusal } from './refusal.ts';
 import {
+  competingOwnMs,
   contentionFactor,
   costRange,
   estimateOverhead,
   faultCost,
   lifetimeCpuShare,
+  MachineCpuClock,
+  OwnCpuClock,
   reprotectedBlocks,
   TargetCpuClock,
+  threadCpuUs,
 } from './overhead.ts';
 import { OverheadBudget, type SampleSize } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
@@ -80,10 +88,20 @@ export interface WatchDriverOptions {
 /** What watching cost the target this tick, and how exact the count is. */
 export interface WatchFigures {
   /**
-   * ESTIMATED share of the target's CPU time spent on write faults this tick, percent
-   * (overhead.ts estimateOverhead); -1 when unknown.
+   * ESTIMATED share of the target's CPU time spent on write faults this tick, and on pagescope's
+   * own work that competed with it, percent (overhead.ts estimateOverhead); -1 when unknown.
    */
   estOverheadPct: number;
+  /**
+   * The part of estOverheadPct that is pagescope's own CPU time taken from the target
+   * (overhead.ts competingOwnMs), percent.
+   */
+  estOwnPct: number;
+  /**
+   * pagescope's own CPU time for the watch since the previous tick (overhead.ts OwnCpuClock: the
+   * watching thread in its ticks, the process's other threads), ms, whether it competed or not.
+   */
+  ownCpuMs: number;
   /**
    * The range that share may be in, percent (overhead.ts estimateOverhead: the fault cost's
    * range, the CPU time not floored at the high end).
@@ -136,6 +154,12 @@ export type WatchStep =
 export type WatchingStep = Extract<WatchStep, { kind: 'watching' }>;
 
 const MAX_REATTACH_RETRIES = 20;
+/**
+ * The CPU time one tick of ours is taken to cost before any was measured, ms (the budget's
+ * start): a watch of redis's writable mappings took ~1.0 ms of the watching thread's CPU per
+ * tick (bench 11c). From the first tick on, the ticks' own measure replaces it (ownTickMs).
+ */
+export const OWN_TICK_MS = 1;
 const MAX_ARM_ROUNDS = 20;
 
 const pieceKey = (p: PageRange): string => `${p.startPage}-${p.endPage}`;
@@ -193,6 +217,18 @@ export class WatchDriver {
   private budgetStartPending = false;
   /** The target's threads' CPU time, read at every collect (null until armed). */
   private cpuClock: TargetCpuClock | null = null;
+  /** pagescope's own CPU time for the watch (OwnCpuClock), read at every collect from the first arm. */
+  private readonly ownClock = new OwnCpuClock();
+  /** The machine's busy CPU time, read at every collect (competingOwnMs: the target's share). */
+  private readonly machineClock = new MachineCpuClock();
+  /** The maps read each tick for `follow`, parsed only when they changed (maps.ts MapsReader). */
+  private readonly maps: MapsReader;
+  /** Our CPU time per tick, ms: OWN_TICK_MS, then a running mean of the ticks' (budget start). */
+  private ownTickMs = OWN_TICK_MS;
+  /** The watching thread's CPU time in ticks (and collects outside them) since the last reading, us. */
+  private tickThreadUs = 0;
+  /** Inside the owner's onTick (its collect is measured with it). */
+  private inTick = false;
   /** The target's CPU time from the driver's construction to the budget's start (its share). */
   private readonly preArmClock: TargetCpuClock;
   private preArmAtMs: number;
@@ -218,7 +254,21 @@ export class WatchDriver {
     this.select = options.select ?? null;
     this.follow = options.follow === true && this.select !== null;
     this.setIntervalMs = options.intervalMs;
-    this.ticker = new Ticker((t) => this.onTick?.(t), { intervalMs: options.intervalMs });
+    // The watching thread's CPU time in the owner's ticks is the watch's own (OwnCpuClock).
+    this.ticker = new Ticker(
+      (t) => {
+        const a = threadCpuUs();
+        this.inTick = true;
+        try {
+          this.onTick?.(t);
+        } finally {
+          this.inTick = false;
+          this.tickThreadUs += threadCpuUs() - a;
+        }
+      },
+      { intervalMs: options.intervalMs },
+    );
+    this.maps = new MapsReader(this.pid);
     this.preArmClock = new TargetCpuClock(this.pid);
     this.preArmClock.sinceLastMs(); // primed: the share is measured from here
     this.preArmAtMs = performance.now();
@@ -409,7 +459,12 @@ export class WatchDriver {
         : [];
       if (!this.cpuClock || this.cpuClock.pid !== this.pid)
         this.cpuClock = new TargetCpuClock(this.pid);
-      if (this.lastCollectMs === null) this.cpuClock.sinceLastMs(); // the first tick counts from here
+      if (this.lastCollectMs === null) {
+        this.cpuClock.sinceLastMs(); // the first tick counts from here
+        this.ownClock.sinceLastMs(0);
+        this.machineClock.sinceLastMs();
+        this.tickThreadUs = 0;
+      }
       if (!(this.launched && w.endedBy === 'exec' && round < MAX_ARM_ROUNDS)) {
         this.record(states);
         return states;
@@ -431,7 +486,13 @@ export class WatchDriver {
     // A window too short to tell (the fault cost was calibrated earlier): its life's share.
     const share =
       cpuMs !== null && wallMs >= 20 ? cpuMs / wallMs : (lifetimeCpuShare(this.pid) ?? 1);
-    const start = this.budget.start(pages, this.setIntervalMs, (f) => sampleSize(ranges, f), share);
+    const start = this.budget.start(
+      pages,
+      this.setIntervalMs,
+      (f) => sampleSize(ranges, f),
+      share,
+      this.ownTickMs,
+    );
     if (start.fraction !== w.sampleFraction) w.setSampleFraction(start.fraction);
     this.setStretch(start.stretch);
     this.budgetStartPending = false;
@@ -481,6 +542,17 @@ export class WatchDriver {
    * as the caller read them this tick (the session does), else the watcher reads them.
    */
   collect(vmas?: readonly Vma[]): WatchStep {
+    if (this.inTick) return this.collectStep(vmas);
+    // Called outside the grid's ticks (an owner with a clock of its own): measured here.
+    const a = threadCpuUs();
+    try {
+      return this.collectStep(vmas);
+    } finally {
+      this.tickThreadUs += threadCpuUs() - a;
+    }
+  }
+
+  private collectStep(vmas?: readonly Vma[]): WatchStep {
     const w = this.watcherValue;
     if (!w) {
       // Launch mode after a failed re-attach: the child may have a new program by now.
@@ -491,7 +563,7 @@ export class WatchDriver {
     let followed: Vma[] | null = null;
     if (this.follow && !w.ended) {
       try {
-        followed = readMaps(this.pid);
+        followed = this.maps.read();
         const more = this.select!(followed);
         // Only when the selection reaches beyond what is watched: inside the watched ranges
         // the tick itself registers what appeared and retries what is pending, so re-arming
@@ -545,6 +617,13 @@ export class WatchDriver {
     this.lastCollectMs = now;
     const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
     const waitMs = cpuMs === null ? null : (this.cpuClock?.lastWaitMs ?? null);
+    // The thread's time so far in this tick: what it has spent up to here (threadCpuUs()
+    // now, less at the tick's start, is in tickThreadUs only once the tick ends: counted then,
+    // in the next tick's figure).
+    const ownMs = this.ownClock.sinceLastMs(this.tickThreadUs);
+    this.tickThreadUs = 0;
+    const busyMs = this.machineClock.sinceLastMs();
+    this.ownTickMs = 0.75 * this.ownTickMs + 0.25 * ownMs;
     const cost = faultCost();
     // The blocks whose written pages the tick re-protected: one TLB flush of the target each.
     const flushedBlocks = tick.faultedPages > 0 ? reprotectedBlocks(this.out) : 0;
@@ -556,10 +635,14 @@ export class WatchDriver {
       costRange(cost),
       waitMs,
       flushedBlocks,
+      ownMs,
+      busyMs,
     );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
       estOverheadPct: est.pct,
+      estOwnPct: est.ownPct,
+      ownCpuMs: ownMs,
       estOverheadLowPct: est.lowPct,
       estOverheadHighPct: est.highPct,
       targetCpuMs: cpuMs ?? -1,
@@ -580,6 +663,7 @@ export class WatchDriver {
           elapsedMs: coveredMs,
           targetCpuMs: cpuMs,
           costFactor: contentionFactor(cpuMs, waitMs, coveredMs),
+          ownMs: competingOwnMs(ownMs, cpuMs, waitMs, coveredMs, busyMs),
           widerPages: () => {
             const ranges = this.watchedRanges();
             const f = w.sampleFraction;

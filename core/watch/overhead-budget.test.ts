@@ -8,6 +8,7 @@ import {
   MAX_STRETCH,
   MIN_SAMPLE_FRACTION,
   OverheadBudget,
+  OWN_SHARE,
   powerOfTwoAtMost,
   START_MIN_SHARE,
   type BudgetChoice,
@@ -558,5 +559,100 @@ describe('the re-protect’s TLB flushes (one per 2 MiB block re-protected) are 
       { ...tick, flushedBlocks: 3 },
     );
     expect(dense.fraction).toBe(1 / 256);
+  });
+});
+
+describe('--max-overhead with pagescope’s own CPU time charged (TickLoad.ownMs)', () => {
+  // 5% aimed at exactly, 20 us a fault, 100 ms of the target's CPU a 100 ms tick.
+  const tick = (ownMs: number, stretch = 1) => ({
+    writtenPagesAtFull: 0,
+    faultedPages: 0,
+    sampledPages: 2000,
+    elapsedMs: 100 * stretch,
+    targetCpuMs: 100 * stretch,
+    ownMs,
+  });
+
+  it('lengthens the interval while our own work takes more than its share of the budget, and keeps the sample', () => {
+    const b = new OverheadBudget(5, 20, 1);
+    // 4 ms of ours in 100 ms of the target's CPU: 4%, over half of the 5%: x2, and x2 again
+    // while our ~4 ms a tick is still over 2.5% (at 200 ms: 2%, fits).
+    // (The sample saw no writes: the faults' rule may widen it meanwhile; it never narrows it.)
+    let c: BudgetChoice = { fraction: 1 / 64, stretch: 1 };
+    c = b.next(c, tick(4, c.stretch));
+    expect(c.stretch).toBe(2);
+    expect(c.fraction).toBeGreaterThanOrEqual(1 / 64);
+    const f = c.fraction;
+    c = b.next(c, tick(4, c.stretch));
+    expect(c).toEqual({ fraction: f, stretch: 2 });
+    // Within its share: no stretch.
+    expect(
+      new OverheadBudget(5, 20, 1).next({ fraction: 1 / 64, stretch: 1 }, tick(2)).stretch,
+    ).toBe(1);
+    // Up to MAX_STRETCH at most, however costly.
+    c = { fraction: 1 / 64, stretch: 1 };
+    for (let i = 0; i < 12; i++) c = b.next(c, tick(1000, c.stretch));
+    expect(c.stretch).toBe(MAX_STRETCH);
+    expect(OWN_SHARE).toBeGreaterThan(0);
+    expect(OWN_SHARE).toBeLessThan(1);
+  });
+
+  it('holds the faults under what our own work leaves (never under 1 - OWN_SHARE of the budget)', () => {
+    // 200 faults x 20 us = 4 ms: 4% of the target's CPU, within 5% alone.
+    const faults = { ...tick(0), writtenPagesAtFull: 200, faultedPages: 200, sampledPages: 200 };
+    expect(new OverheadBudget(5, 20, 1).next({ fraction: 1, stretch: 1 }, faults)).toEqual({
+      fraction: 1,
+      stretch: 1,
+    });
+    // With 2 ms of ours (2%, within its share): 4% + 2% is over: the sample steps down.
+    const both = new OverheadBudget(5, 20, 1).next(
+      { fraction: 1, stretch: 1 },
+      { ...faults, ownMs: 2 },
+    );
+    expect(both.fraction).toBeLessThan(1);
+    expect(both.stretch).toBe(1);
+    // 50 ms of ours: the interval takes it (x2), the faults keep (1 - OWN_SHARE) x 5% = 2.5%:
+    // 4% steps the sample down one step, not to the minimum.
+    const costly = new OverheadBudget(5, 20, 1).next(
+      { fraction: 1, stretch: 1 },
+      { ...faults, ownMs: 50 },
+    );
+    expect(costly).toEqual({ fraction: 0.5, stretch: 2 });
+  });
+
+  it('gives the interval back only when our own work still fits at half of it (no flapping)', () => {
+    const b = new OverheadBudget(5, 20, 1);
+    // Stretched x4; 1.5 ms of ours per 400 ms tick (0.375%): at half the interval ~0.75%, fits.
+    const small = (ownMs: number, stretch: number) => ({
+      ...tick(ownMs, stretch),
+      sampledPages: 10,
+    });
+    expect(b.next({ fraction: 1 / 64, stretch: 4 }, small(1.5, 4))).toEqual({
+      fraction: 1 / 64,
+      stretch: 2,
+    });
+    // 1.2% of the target's CPU ours (at 2.4% next, over 2.5 / 1.2): kept.
+    let c: BudgetChoice = { fraction: 1 / 64, stretch: 4 };
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      // Our tick costs the same CPU whatever the interval: 4.8 ms a tick.
+      c = b.next(c, small(4.8, c.stretch));
+      seen.push(c.stretch);
+    }
+    expect(new Set(seen)).toEqual(new Set([4]));
+  });
+
+  it('starts at the interval at which one tick of ours fits its share of the budget', () => {
+    const b = new OverheadBudget(5, 20, 1);
+    // 100 ms at a whole CPU: 5 ms of budget a tick, 2.5 ms of it ours at most.
+    expect(b.start(1000, 100, undefined, 1, 2).stretch).toBe(1);
+    expect(b.start(1000, 100, undefined, 1, 3).stretch).toBe(2);
+    // A target at a quarter of a CPU (START_MIN_SHARE): 1.25 ms a tick, 0.625 ms of it ours;
+    // it loses a quarter of what we run (overhead.ts competingOwnMs).
+    expect(b.start(1000, 100, undefined, START_MIN_SHARE, 2).stretch).toBe(1);
+    expect(b.start(1000, 100, undefined, START_MIN_SHARE, 3).stretch).toBe(2);
+    expect(b.start(1000, 100, undefined, START_MIN_SHARE, 6).stretch).toBe(4);
+    // No budget, no stretch.
+    expect(new OverheadBudget(100, 20, 1).start(1000, 100, undefined, 1, 50).stretch).toBe(1);
   });
 });

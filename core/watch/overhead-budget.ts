@@ -46,6 +46,14 @@
  * allows all of the target's time gets the exact watch, whatever path set the bound (CLI, UI,
  * exporter): start() and next() always say fraction 1 at the interval set.
  *
+ * pagescope's own CPU time that competed with the target (overhead.ts competingOwnMs: the
+ * watch's CPU time per tick, up to the target's wait for a CPU, by its share of the machine's)
+ * counts against the same budget. It is a cost per tick, which no sample makes smaller: while it
+ * takes over OWN_SHARE of the budget the interval is doubled (start() assumes one tick of ours,
+ * measured once there were ticks), the faults are held under what it leaves (at least
+ * 1 - OWN_SHARE of the budget), and the interval is given back only where our work would still
+ * fit its share at half of it.
+ *
  * The estimate has an error of its own (overhead.ts: a target's fault cost 0.65-1.55x the
  * calibrated one, run to run), so the controller keeps the estimate under maxPct /
  * ESTIMATE_ERROR: a bound of 5% holds the estimate at 4% or less. With the x2 steps the estimate
@@ -117,6 +125,11 @@ export const START_MIN_SHARE = 0.25;
  * re-protect or a userfaultfd registration as after nothing). The rest is unexplained.
  */
 export const FLUSH_COST = 1;
+/**
+ * The share of the budget pagescope's own work that competes with the target (TickLoad.ownMs)
+ * may take before the interval is lengthened for it (OverheadBudget.next).
+ */
+export const OWN_SHARE = 0.5;
 /** How far the calibrated fault cost may be from a target's own (overhead.ts). */
 export const ESTIMATE_ERROR = 1.25;
 /** A bound at or over this many percent bounds nothing: the watch stays exact (see top). */
@@ -159,6 +172,12 @@ export interface TickLoad {
    * target's wait for a CPU makes its faults dearer); omitted: 1.
    */
   costFactor?: number;
+  /**
+   * pagescope's own CPU time in the tick that was taken from the target, ms (overhead.ts
+   * competingOwnMs); omitted: 0. It does not shrink with the sample (a tick costs about the same
+   * whatever it finds), but with the interval: see next().
+   */
+  ownMs?: number;
   /**
    * Pages the sample at twice the fraction would add (the driver counts them: sampledPages):
    * the worst case of widening, every one of them faulting each tick. Omitted: not checked.
@@ -217,12 +236,16 @@ export class OverheadBudget {
    * that gets a third of a CPU on a busy machine allows a third of the faults (redis at load
    * ~18: first ticks at 12-20% when a whole CPU was assumed). Taken as at least
    * START_MIN_SHARE: an idle target's share before the arm says nothing of its next burst.
+   * `ownTickMs`: the CPU time one of our ticks is expected to take (the driver's OWN_TICK_MS, or
+   * what its ticks took so far); the interval is stretched until the target's share of it is
+   * within OWN_SHARE of one interval's budget, as next() holds it afterwards.
    */
   start(
     watchedPages: number,
     intervalMs: number,
     sampledPagesAt: (fraction: number) => number | SampleSize = (f) => f * watchedPages,
     cpuShare = 1,
+    ownTickMs = 0,
   ): BudgetChoice {
     if (this.unbounded) return { fraction: 1, stretch: 1 };
     const worstMs = (pages: number): number => (Math.max(0, pages) * this.usPerFault) / 1000;
@@ -247,13 +270,18 @@ export class OverheadBudget {
     }
     let stretch = 1;
     while (stretch < MAX_STRETCH && sampledMs > allowedMs * stretch) stretch *= 2;
+    // Our own tick within its share of the budget (next(): OWN_SHARE), from the first tick on:
+    // of `ownTickMs` of our CPU the target loses its share (overhead.ts competingOwnMs: the
+    // scheduler takes our time from all that runs, by the CPU each gets).
+    const ownTakenMs = Math.max(0, ownTickMs) * share;
+    while (stretch < MAX_STRETCH && ownTakenMs > allowedMs * stretch * OWN_SHARE) stretch *= 2;
     return { fraction, stretch };
   }
 
   /** The sample fraction and stretch for the next tick, given the current ones and this tick's load. */
   next(current: BudgetChoice, load: TickLoad): BudgetChoice {
     if (this.unbounded) return { fraction: 1, stretch: 1 };
-    const { fraction, stretch } = current;
+    const { stretch } = current;
     // The target's own CPU time in the tick when known (floored: a tick in which it barely ran
     // says little), else the tick's wall time.
     const cpu = load.targetCpuMs;
@@ -264,6 +292,42 @@ export class OverheadBudget {
     const usPerFault = this.usPerFault * (load.costFactor ?? 1);
     const pct = (pages: number): number =>
       denominatorMs > 0 ? (Math.max(0, pages) * usPerFault) / (denominatorMs * 10) : Infinity;
+    // pagescope's own work that competed with the target (TickLoad.ownMs): a cost per tick, so a
+    // longer interval, not a smaller sample, is what lowers it. While it takes more than
+    // OWN_SHARE of the budget the interval is doubled (the faults' decision below still applies
+    // to the sample); the faults are held under what it leaves, and never under 1 - OWN_SHARE of
+    // the budget (else a costly tick would drive the sample to its minimum while the stretch
+    // alone can fix it). Giving the interval back doubles it too: counted in each halving below.
+    const ownPct =
+      load.ownMs !== undefined && load.ownMs > 0 && denominatorMs > 0
+        ? (100 * load.ownMs) / denominatorMs
+        : 0;
+    const aimPct = Math.max(this.aimPct * (1 - OWN_SHARE), this.aimPct - ownPct);
+    const chosen = this.nextForFaults(current, load, pct, aimPct, ownPct);
+    if (ownPct > this.aimPct * OWN_SHARE && chosen.stretch <= stretch && stretch < MAX_STRETCH)
+      return { fraction: chosen.fraction, stretch: Math.min(MAX_STRETCH, stretch * 2) };
+    return chosen;
+  }
+
+  /**
+   * Whether our own work (`ownPct` of the budget's measure) would still be within its share at
+   * half the interval, with the margin: else giving the interval back would only have it
+   * lengthened again next tick.
+   */
+  private ownFitsHalved(ownPct: number): boolean {
+    return ownPct * 2 * WIDEN_MARGIN <= this.aimPct * OWN_SHARE;
+  }
+
+  /** next() for the faults, held under `aimPct` (the budget less our own work, `ownPct`). */
+  private nextForFaults(
+    current: BudgetChoice,
+    load: TickLoad,
+    pct: (pages: number) => number,
+    aimPct: number,
+    ownPct: number,
+  ): BudgetChoice {
+    const { fraction, stretch } = current;
+    const cpu = load.targetCpuMs;
     // Growth only where the worst case surely fits: a sample that saw no writes (or few) says
     // little about the pages a wider one would add (redis, 1M keys: 1/64 saw none, and the
     // x2 a tick that followed reached hot blocks at 1/8 within half a second: 20% of its CPU).
@@ -272,8 +336,7 @@ export class OverheadBudget {
     const flushes = FLUSH_COST * Math.max(0, load.flushedBlocks ?? 0);
     const paidPages = (load.faultedPages ?? load.writtenPagesAtFull * fraction) + flushes;
     const widenFits = (): boolean =>
-      load.widerPages === undefined ||
-      pct(paidPages + load.widerPages()) * WIDEN_MARGIN <= this.aimPct;
+      load.widerPages === undefined || pct(paidPages + load.widerPages()) * WIDEN_MARGIN <= aimPct;
     // A sample that sees nothing is blind (redis's 1/64 held only cold blocks): it grows
     // anyway, trading the interval for coverage: at the least stretch at which the wider
     // sample's worst case fits (the target's CPU time taken to grow with the tick); not at all
@@ -283,8 +346,8 @@ export class OverheadBudget {
       if (load.widerPages === undefined) return current;
       const worst = pct(paidPages + load.widerPages()) * WIDEN_MARGIN;
       let k = stretch;
-      while (k < MAX_STRETCH && (worst * stretch) / k > this.aimPct) k *= 2;
-      return (worst * stretch) / k <= this.aimPct ? { fraction: wider, stretch: k } : current;
+      while (k < MAX_STRETCH && (worst * stretch) / k > aimPct) k *= 2;
+      return (worst * stretch) / k <= aimPct ? { fraction: wider, stretch: k } : current;
     };
     // A sample that covered no page (a small watch, a small fraction) saw nothing
     // at all: twice the fraction becomes the floor, so the sample is never empty again and the
@@ -304,12 +367,12 @@ export class OverheadBudget {
       return grown;
     }
     const exactPct = pct(load.writtenPagesAtFull);
-    if (barelyRan && pct(paidPages) <= this.aimPct) return current;
+    if (barelyRan && pct(paidPages) <= aimPct) return current;
     if (exactPct === 0) {
       if (stretch > 1) {
         // Half the interval: the sample's pages may all fault twice as often.
         const worst = load.sampledPages === undefined ? 0 : pct(load.sampledPages);
-        return worst * 2 * WIDEN_MARGIN <= this.aimPct
+        return (worst + ownPct) * 2 * WIDEN_MARGIN <= this.aimPct && this.ownFitsHalved(ownPct)
           ? { fraction, stretch: stretch / 2 }
           : current;
       }
@@ -322,12 +385,12 @@ export class OverheadBudget {
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.
     const nowPct = pct(paidPages);
-    const fits = this.aimPct / exactPct;
-    if (nowPct > this.aimPct) {
+    const fits = aimPct / exactPct;
+    if (nowPct > aimPct) {
       // Down to where this tick's own faults would have fitted, at least one step (the sampled
       // share may exceed the fraction; see above). Not by the extrapolation: at a small sample
       // it is noisy, and one high reading would drop the sample further than the cost paid says.
-      const byOwn = nowPct > 0 ? (fraction * this.aimPct) / nowPct : fits;
+      const byOwn = nowPct > 0 ? (fraction * aimPct) / nowPct : fits;
       const target = Math.max(this.floor, powerOfTwoAtMost(Math.min(byOwn, fraction / 2)));
       if (target < fraction) {
         this.ceiling = Math.min(this.ceiling, fraction);
@@ -341,7 +404,8 @@ export class OverheadBudget {
     // Room to spare. Half the interval may cost up to twice as much (a writer that rewrites its
     // pages faults once per tick whatever the tick's length).
     if (stretch > 1) {
-      if (nowPct * 2 * WIDEN_MARGIN <= this.aimPct) return { fraction, stretch: stretch / 2 };
+      if ((nowPct + ownPct) * 2 * WIDEN_MARGIN <= this.aimPct && this.ownFitsHalved(ownPct))
+        return { fraction, stretch: stretch / 2 };
       return current;
     }
     if (

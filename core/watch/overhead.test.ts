@@ -6,6 +6,7 @@ import { until } from '../../testing/wait.ts';
 import {
   calibrateFaultCost,
   calibrateIsolatedFaultCost,
+  competingOwnMs,
   CONTENTION_COST,
   CONTENTION_HIGH,
   contentionShare,
@@ -74,6 +75,7 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
     // No faults: 0, whatever the CPU time, and nothing shaky about it.
     expect(estimateOverhead(0, 20, 100, 0)).toEqual({
       pct: 0,
+      ownPct: 0,
       lowPct: 0,
       highPct: 0,
       basis: 'cpu',
@@ -98,6 +100,7 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
   it('falls back to the wall interval, marked, when the CPU time is unknown', () => {
     expect(estimateOverhead(1000, 20, 100, null)).toEqual({
       pct: 20,
+      ownPct: 0,
       // Its range reaches 100: the target may have had almost none of the wall time.
       lowPct: 13,
       highPct: 100,
@@ -334,5 +337,56 @@ describe('TargetCpuClock.lastWaitMs (real /proc, real processes)', () => {
       a.kill('SIGKILL');
       b.kill('SIGKILL');
     }
+  });
+});
+
+describe('pagescope’s own CPU time, where it competed with the target (competingOwnMs)', () => {
+  it('charges our CPU time up to the target’s wait for a CPU, nothing where it did not wait', () => {
+    // A target that filled the CPUs and waited 30 ms: our 4 ms were taken from it.
+    expect(competingOwnMs(4, 80, 30, 100)).toBe(4);
+    // It waited less than we ran: no more than its wait can have been ours.
+    expect(competingOwnMs(4, 80, 1.5, 100)).toBe(1.5);
+    // It never waited (an idle CPU took our work), or its wait is unknown: nothing.
+    expect(competingOwnMs(4, 80, 0, 100)).toBe(0);
+    expect(competingOwnMs(4, 80, null, 100)).toBe(0);
+    // It barely ran (asleep; under the 5 ms floor of a 100 ms tick): nothing to take.
+    expect(competingOwnMs(4, 2, 30, 100)).toBe(0);
+    expect(competingOwnMs(4, null, 30, 100)).toBe(0);
+    // We ran nothing.
+    expect(competingOwnMs(0, 80, 30, 100)).toBe(0);
+    expect(competingOwnMs(null, 80, 30, 100)).toBe(0);
+  });
+
+  it('charges the target its share of what we took: its CPU time over all but ours', () => {
+    // Two CPUs busy for 100 ms (200 ms), 4 of them ours: the target's 80 ms lose 4 x 80/196.
+    expect(competingOwnMs(4, 80, 30, 100, 200)).toBeCloseTo((4 * 80) / 196, 10);
+    // As a share of its CPU time that is our time over the others': the same for every task.
+    expect(competingOwnMs(4, 80, 30, 100, 200) / 80).toBeCloseTo(4 / 196, 10);
+    // Never more than all of what competed (the machine read as less busy than the target).
+    expect(competingOwnMs(4, 80, 30, 100, 50)).toBe(4);
+    expect(competingOwnMs(4, 80, 2, 100, 200)).toBeCloseTo((2 * 80) / 196, 10);
+    // Nothing where it did not wait, whatever the machine ran.
+    expect(competingOwnMs(4, 80, 0, 100, 200)).toBe(0);
+  });
+
+  it('adds it to the estimate (and to each end of its range), and says how much of it is ours', () => {
+    // 1000 faults x 2 us = 2 ms of faults in 40 ms of CPU: 5%; 4 ms of ours taken: +10%.
+    const faults = estimateOverhead(1000, 2, 100, 40, undefined, 0);
+    expect(faults.pct).toBeCloseTo(5, 10);
+    expect(faults.ownPct).toBe(0);
+    const both = estimateOverhead(1000, 2, 100, 40, undefined, 20, 0, 4);
+    const k = 1 + CONTENTION_COST * (20 / 60); // its wait raises the faults' cost too
+    expect(both.ownPct).toBeCloseTo(10, 10);
+    expect(both.pct).toBeCloseTo(5 * k + 10, 10);
+    expect(both.lowPct).toBeCloseTo(5 * TARGET_COST_LOW + 10, 10);
+    expect(both.highPct).toBeGreaterThanOrEqual(both.pct);
+    // Our work alone, without a fault: still a cost, stated.
+    const own = estimateOverhead(0, 2, 100, 40, undefined, 20, 0, 4);
+    expect(own.pct).toBeCloseTo(10, 10);
+    expect(own.lowConfidence).toBe(false);
+    // The same CPU time of ours beside a target that never waited: nothing is added.
+    expect(estimateOverhead(1000, 2, 100, 40, undefined, 0, 0, 4)).toEqual(faults);
+    // Capped like the rest.
+    expect(estimateOverhead(0, 2, 100, 40, undefined, 400, 0, 400).pct).toBe(100);
   });
 });

@@ -155,7 +155,7 @@ describe.concurrent('pagescope watch --pid', () => {
     const lines = r.out.trim().split('\n');
     expect(lines[0]).toMatch(/^watching \d+: \d+ VMA pieces?, \d+ pages? .* granularity 1 page\.$/);
     expect(lines[1]).toMatch(
-      /^being watched costs the target about \d+\.\d\d us per first write .* are estimates of the share of the target's CPU time spent on write faults\.$/,
+      /^being watched costs the target about \d+\.\d\d us per first write .* are estimates of the share of the target's CPU time spent on write faults and on pagescope's own work that competed with it\.$/,
     );
     expect(lines[2]).toMatch(/^tick 1 .* written [1-9]\d* pages .*busiest: /);
     expect(lines[3]).toMatch(/^tick 2 /);

@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import { PagescopeError } from '../kernel/errors.ts';
 import { PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
-import { readMaps, type Vma } from '../proc/maps.ts';
+import { MapsReader, type Vma } from '../proc/maps.ts';
 import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import type { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
@@ -65,6 +65,8 @@ export class WriteWatcher {
    */
   private statFd = -1;
   private readonly statBuf = Buffer.alloc(64);
+  /** The maps a tick reads itself (none handed over), parsed only when they changed. */
+  private readonly maps: MapsReader;
 
   private constructor(
     readonly pid: number,
@@ -77,6 +79,7 @@ export class WriteWatcher {
     readonly attachHeldMs: number,
   ) {
     this.reg = new Registration(pid, uffd, backend);
+    this.maps = new MapsReader(pid);
     this.tickContext = {
       reg: this.reg,
       sampler: this.sampler,
@@ -280,7 +283,7 @@ export class WriteWatcher {
     }
     let maps: readonly Vma[];
     try {
-      maps = vmas ?? readMaps(this.pid);
+      maps = vmas ?? this.maps.read();
     } catch {
       this.checkEnded();
       result.ended = this.endReason ?? `process ${this.pid} exited`;

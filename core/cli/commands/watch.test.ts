@@ -234,6 +234,8 @@ describe('pagescope watch: a pagescope still exiting', () => {
 describe('writtenText and overheadNote', () => {
   const exact = {
     estOverheadPct: 0.04,
+    estOwnPct: 0,
+    ownCpuMs: 0,
     estOverheadLowPct: 0.03,
     estOverheadHighPct: 0.06,
     targetCpuMs: 50,
@@ -250,6 +252,8 @@ describe('writtenText and overheadNote', () => {
   it('say a sampled count is an estimate, with its error and the sample', () => {
     const sampled = {
       estOverheadPct: 12.6,
+      estOwnPct: 0,
+      ownCpuMs: 0,
       estOverheadLowPct: 8.19,
       estOverheadHighPct: 19.53,
       targetCpuMs: 50,
@@ -272,6 +276,9 @@ describe('writtenText and overheadNote', () => {
         estOverheadHighPct: 4.98,
       }),
     ).toBe('  est. 3.2% (2.1-5.0%) of its CPU on write faults');
+    expect(overheadNote({ ...sampled, estOwnPct: 1.04 })).toBe(
+      '  est. 13% (8.2-20%) of its CPU on write faults and on ours competing with it (1.0% ours)',
+    );
     expect(overheadNote({ ...sampled, estLowConfidence: true })).toBe(
       '  est. 13% (8.2-20%) of its CPU on write faults (low confidence)',
     );

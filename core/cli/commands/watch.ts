@@ -34,7 +34,7 @@
 import { PagescopeError } from '../../kernel/errors.ts';
 import { PAGE_SIZE } from '../../kernel/pagemap-abi.ts';
 import { pageToHex, readMaps, type Vma } from '../../proc/maps.ts';
-import { overheadText } from '../../protocol/overhead-text.ts';
+import { OVERHEAD_IS, overheadText, pctText } from '../../protocol/overhead-text.ts';
 import { vmaName, vmaShortName } from '../../protocol/vma-name.ts';
 import type { RegionList } from '../../scan/region-list.ts';
 import type { PageRange } from '../../scan/scanner.ts';
@@ -135,7 +135,7 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 function costLine(maxOverheadPct: number | null): string {
   return (
     `being watched costs the target about ${faultCost().usPerFault.toFixed(2)} us per first write to a page per tick ` +
-    `(measured now on this kernel, by CPU time); overhead figures are estimates of the share of the target's CPU time spent on write faults` +
+    `(measured now on this kernel, by CPU time); overhead figures are estimates of the ${OVERHEAD_IS}` +
     (maxOverheadPct !== null
       ? `, kept under ${maxOverheadPct}% by sampling (and a longer interval when the smallest sample is not enough).\n`
       : '.\n')
@@ -149,11 +149,21 @@ function costLine(maxOverheadPct: number | null): string {
  */
 export function overheadNote(
   f: Pick<WatchFigures, 'estOverheadPct'> &
-    Partial<Pick<WatchFigures, 'estLowConfidence' | 'estOverheadLowPct' | 'estOverheadHighPct'>>,
+    Partial<
+      Pick<
+        WatchFigures,
+        'estLowConfidence' | 'estOverheadLowPct' | 'estOverheadHighPct' | 'estOwnPct'
+      >
+    >,
 ): string {
   if (f.estOverheadPct < 0.1) return '';
   const pct = overheadText(f.estOverheadPct, f.estOverheadLowPct ?? -1, f.estOverheadHighPct ?? -1);
-  return `  est. ${pct} of its CPU on write faults${f.estLowConfidence ? ' (low confidence)' : ''}`;
+  // pagescope's own CPU time that competed with the target (overhead.ts competingOwnMs), said.
+  const own =
+    (f.estOwnPct ?? 0) >= 0.1
+      ? ` and on ours competing with it (${pctText(f.estOwnPct ?? 0)}% ours)`
+      : '';
+  return `  est. ${pct} of its CPU on write faults${own}${f.estLowConfidence ? ' (low confidence)' : ''}`;
 }
 
 /** "  (interval lengthened to 800 ms by --max-overhead)", or nothing at the interval set. */
@@ -464,6 +474,7 @@ export async function watchCommand(
             writtenEst: step.figures.writtenEst,
             writtenErr: step.figures.writtenErr >= 0 ? step.figures.writtenErr : null,
             estOverheadPct: round2(step.figures.estOverheadPct),
+            estOwnPct: round2(step.figures.estOwnPct),
             estOverheadLowPct: round2(step.figures.estOverheadLowPct),
             estOverheadHighPct: round2(step.figures.estOverheadHighPct),
             targetCpuMs: step.figures.targetCpuMs >= 0 ? round2(step.figures.targetCpuMs) : null,

@@ -18,7 +18,7 @@ describe('the timeline’s overhead', () => {
 
   it('is named with its range and what it is a share of', () => {
     expect(timelineLabel(ticks)).toBe(
-      "Timeline of 2 ticks; latest tick 2: 3 written, 10 present, 0 swapped pages; estimated overhead 3.2% (2.1-5.0%) (estimated share of the target's CPU time spent on write faults; in brackets the range it may be in).",
+      "Timeline of 2 ticks; latest tick 2: 3 written, 10 present, 0 swapped pages; estimated overhead 3.2% (2.1-5.0%) (estimated share of the target's CPU time spent on write faults and on pagescope's own work that competed with it; in brackets the range it may be in).",
     );
     expect(timelineLabel([])).toBe('Timeline: no ticks yet.');
   });
