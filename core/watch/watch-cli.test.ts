@@ -74,12 +74,16 @@ describe.concurrent('pagescope watch --pid', () => {
     expect(r.code).toBe(0);
     const ticks = jsonLines(r.out).filter((l) => l.done === undefined);
     expect(ticks).toHaveLength(10);
-    // Slow start: the first tick is already a small sample (64 MiB at ~20 us a fault cannot be
-    // watched exactly within 2%; its first sample fits one interval's budget: a few 64 KiB
-    // units), never exact and over budget.
+    // Slow start: the first tick is already a small sample (64 MiB at 1-30 us a fault, as
+    // machines here calibrate it, cannot be watched exactly within 2%), never exact and over
+    // budget: its sample, every page of it faulting, fits one interval's budget of a whole CPU
+    // (x2: the calibration the start used may differ from the one printed at the end). No fixed
+    // fraction: the start picks it from the calibrated cost (1/64 at ~20 us, 1/32 at ~1 us).
     expect(ticks[0].exact).toBe(false);
-    expect(ticks[0].sampleFraction as number).toBeLessThanOrEqual(1 / 64);
     const faultCostUs = jsonLines(r.out).at(-1)!.faultCostUs as number;
+    expect((ticks[0].sampleFraction as number) * pages * faultCostUs).toBeLessThanOrEqual(
+      2 * 100_000 * 0.02,
+    );
     for (const l of ticks) {
       expect(l.sampleFraction as number).toBeLessThan(1);
       // What is listed is what the sample saw; the estimate extrapolates from it.
@@ -88,12 +92,14 @@ describe.concurrent('pagescope watch --pid', () => {
     // What an exact watch would have cost (the extrapolated pages at the calibrated cost, over
     // the target's CPU time, floored as the estimate floors it: 5 ms of at most 100 ms), against
     // what the sample cost: well under half. Every tick that saw a write counts: how much CPU the
-    // target got in a tick (a busy machine) changes both sides alike.
+    // target got in a tick (a busy machine) changes both sides alike. The faults' part of the
+    // estimate only: pagescope's own CPU time that competed with the target (estOwnPct) is the
+    // same whatever the sample, and on a loaded machine it can be most of the estimate.
     const sampled = ticks.slice(1).filter((l) => (l.writtenEst as number) > 0);
     expect(sampled.length, JSON.stringify(ticks)).toBeGreaterThan(0);
     const cpuMs = (l: Record<string, unknown>): number => Math.max(l.targetCpuMs as number, 5);
     const ratio = (l: Record<string, unknown>): number =>
-      (l.estOverheadPct as number) /
+      ((l.estOverheadPct as number) - (l.estOwnPct as number)) /
       Math.min(100, ((l.writtenEst as number) * faultCostUs) / (cpuMs(l) * 10));
     const ratios = sampled.map(ratio).sort((a, b) => a - b);
     expect(ratios[Math.floor(ratios.length / 2)]).toBeLessThan(0.5);
