@@ -134,3 +134,26 @@ export function processAlive(pid: number): boolean {
   }
   return false;
 }
+
+/**
+ * Whether `pid` holds a userfaultfd descriptor (/proc/PID/fd, anon_inode:[userfaultfd]): the
+ * target's own, since the one pagescope injects is closed in the target as soon as it is copied
+ * out. Stops at the first. When the table cannot be read it answers true: the caller then treats
+ * a busy range as the process's own, the choice that cannot take a range from it.
+ */
+export function holdsUserfaultfd(pid: number): boolean {
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return true;
+  }
+  for (const fd of fds) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[userfaultfd]') return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
+}

@@ -18,6 +18,7 @@ describe('refusals as codes', () => {
       'no-access',
       'special-mapping',
       'own-userfaultfd',
+      'other-userfaultfd',
       'unsupported-mapping',
       'read-only-shared-file',
       'mapping-changed',

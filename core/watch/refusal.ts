@@ -13,11 +13,18 @@ export type RefusalCode =
   /** [vdso], [vvar], [vsyscall]: kernel mappings the process never writes. */
   | 'special-mapping'
   /**
-   * UFFDIO_REGISTER EBUSY: another userfaultfd is registered there, the process's own or that of
-   * a pagescope still exiting (its registrations go with its last descriptor). Retried by the
-   * ticks (registration.ts busyDue): watched from the tick that registers it.
+   * UFFDIO_REGISTER EBUSY while the process holds a userfaultfd of its own: the range is its
+   * own. Never retried: a process that unregisters for a moment (a GC cycle, a lazy restore)
+   * must find its range free again (registration.ts).
    */
   | 'own-userfaultfd'
+  /**
+   * UFFDIO_REGISTER EBUSY while the process holds no userfaultfd: another process's is
+   * registered there, such as a pagescope still exiting (its registrations go with its last
+   * descriptor). Retried by the ticks (registration.ts busyDue): watched from the tick that
+   * registers it.
+   */
+  | 'other-userfaultfd'
   /** UFFDIO_REGISTER EINVAL: special or device memory the kernel cannot write-protect. */
   | 'unsupported-mapping'
   /** UFFDIO_REGISTER EPERM: a shared mapping of a file opened read-only. */
@@ -59,7 +66,9 @@ export function refusalSentence(r: Refusal): string {
     case 'special-mapping':
       return `${r.detail ?? 'this'} is a special mapping of the kernel that the process never writes and the kernel cannot write-protect`;
     case 'own-userfaultfd':
-      return 'the process, or a pagescope still exiting, uses its own userfaultfd on this range; retrying';
+      return 'the process already uses its own userfaultfd on this range';
+    case 'other-userfaultfd':
+      return 'another process’s userfaultfd (a pagescope still exiting?) is registered on this range; retrying';
     case 'unsupported-mapping':
       return `the kernel refuses to write-protect this kind of mapping (${r.detail ?? 'unknown'}: special or device memory)`;
     case 'read-only-shared-file':

@@ -26,9 +26,12 @@
  * like arm's (their writes count from then on, never from before), and says what is still
  * pending.
  *
- * EBUSY (refusal 'own-userfaultfd') means another userfaultfd is registered on the range: the
- * process's own, or that of a pagescope still exiting (SIGKILLed, its descriptor not closed
- * yet; the range frees a moment later). Such a piece is refused with its sentence at once and
+ * EBUSY means another userfaultfd is registered on the range. When the process holds a
+ * userfaultfd itself (/proc/PID/fd; ours is closed in it once copied out) the range is its own
+ * (refusal 'own-userfaultfd') and never retried: a process that unregisters for a moment (a GC
+ * cycle, a lazy restore) must find its range free when it registers again. Otherwise it is
+ * another process's, such as a pagescope still exiting (SIGKILLed, its descriptor not closed
+ * yet; the range frees a moment later): refusal 'other-userfaultfd', said at once and
  * retried by the ticks on the same path as a pending piece (tick.ts: registered there, then
  * protected whole and counted from then on, and reported as appeared, which clears the
  * refusal): at every tick for BUSY_EVERY_TICK_MS after its first EBUSY, then with gaps
@@ -55,6 +58,7 @@ import type { ScanOptions } from '../scan/backend.ts';
 import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
+import { holdsUserfaultfd } from '../proc/processes.ts';
 import { refusalSentence, registerRefusal, type Refusal } from './refusal.ts';
 import { sampledRuns } from './sampling.ts';
 import { TICK_OPTIONS } from './scan-options.ts';
@@ -223,6 +227,8 @@ export class Registration {
   private readonly busy = new Map<string, BusyRetry>();
   /** UFFDIO_REGISTER calls made so far (how much the retries cost: tests, diagnostics). */
   registerCalls = 0;
+  /** Whether the process held a userfaultfd when last looked (at an EBUSY), and when. */
+  private ownUffd: { holds: boolean; atMs: number } | null = null;
 
   constructor(
     private readonly pid: number,
@@ -260,13 +266,13 @@ export class Registration {
   }
 
   /**
-   * Records `k` as refused with `s`. An EBUSY refusal ('own-userfaultfd') is retried by the
+   * Records `k` as refused with `s`. Another process's userfaultfd ('other-userfaultfd') is retried by the
    * ticks (see the top): its schedule starts now, or, refused again, moves on (every tick for
    * BUSY_EVERY_TICK_MS, then gaps doubling to BUSY_MAX_GAP_MS).
    */
   refuse(k: string, s: VmaWatchState, nowMs = performance.now()): void {
     this.refused.set(k, s);
-    if (s.refusal?.code !== 'own-userfaultfd') {
+    if (s.refusal?.code !== 'other-userfaultfd') {
       this.busy.delete(k);
       return;
     }
@@ -285,7 +291,7 @@ export class Registration {
     this.busy.delete(k);
   }
 
-  /** Whether the refused EBUSY piece `k` is due for a retry at `nowMs` (see the top). */
+  /** Whether the refused piece `k` ('other-userfaultfd') is due for a retry at `nowMs` (see the top). */
   busyDue(k: string, nowMs: number): boolean {
     const b = this.busy.get(k);
     return b !== undefined && nowMs >= b.nextMs;
@@ -405,8 +411,22 @@ export class Registration {
     a[2] = BigInt(UFFDIO_REGISTER_MODE_WP);
     a[3] = 0n;
     this.registerCalls++;
-    if (ioctl(this.uffd, UFFDIO_REGISTER, a.subarray(0, 4)) < 0) return refusalOf(errno(), p);
-    return null;
+    if (ioctl(this.uffd, UFFDIO_REGISTER, a.subarray(0, 4)) >= 0) return null;
+    const r = refusalOf(errno(), p);
+    return r.code === 'own-userfaultfd' && !this.holdsUserfaultfd()
+      ? { code: 'other-userfaultfd' }
+      : r;
+  }
+
+  /**
+   * Whether the process holds a userfaultfd of its own (EBUSY: its range, or another process's;
+   * see the top), looked at again at most every BUSY_MAX_GAP_MS: a table of thousands of
+   * descriptors costs milliseconds to read, and the retries come every tick for a while.
+   */
+  private holdsUserfaultfd(nowMs = performance.now()): boolean {
+    if (!this.ownUffd || nowMs - this.ownUffd.atMs >= BUSY_MAX_GAP_MS)
+      this.ownUffd = { holds: holdsUserfaultfd(this.pid), atMs: nowMs };
+    return this.ownUffd.holds;
   }
 
   unregister(p: PageRange): void {

@@ -16,9 +16,10 @@
  * registration, or not reached in the time allowed) are registered here as arm would, protected
  * whole and counted from now, within the same time allowed; what fails again because its mapping
  * changed stays pending, and the tick says which (`pending`).
- * Refused EBUSY pieces (another userfaultfd there: the process's own, or a pagescope still
+ * Refused pieces under another process's userfaultfd ('other-userfaultfd': a pagescope still
  * exiting) take the same way when their retry is due (registration.ts busyDue): one
- * UFFDIO_REGISTER; EBUSY again keeps the refusal, success protects the piece whole, counts it
+ * UFFDIO_REGISTER; EBUSY again keeps the refusal (or makes it the process's own, never
+ * retried, when the process now holds a userfaultfd), success protects the piece whole, counts it
  * from now and reports it as appeared (watched), which clears the refusal in the CLI and UI.
  */
 import { KernelError } from '../kernel/errors.ts';
@@ -106,11 +107,13 @@ export function tickPieces(
   for (const p of current) {
     const k = key(p);
     const refusal = reg.refused.get(k);
-    // An EBUSY piece due for a retry (registration.ts busyDue) goes the pending pieces' way.
+    // A piece under another process's userfaultfd, due for a retry (registration.ts busyDue),
+    // goes the pending pieces' way.
     let busy = false;
     // A whole no-access VMA mprotect'ed in place keeps its range: register it now.
     if (refusal?.refusal?.code === 'no-access' && !p.noAccess) reg.unrefuse(k);
-    else if (refusal?.refusal?.code === 'own-userfaultfd' && reg.busyDue(k, startedMs)) busy = true;
+    else if (refusal?.refusal?.code === 'other-userfaultfd' && reg.busyDue(k, startedMs))
+      busy = true;
     else if (refusal) continue;
     if (!reg.registered.has(k)) {
       const continuing = covered(p, oldUnion);
@@ -124,10 +127,11 @@ export function tickPieces(
       let reason: ReturnType<Registration['registerChecked']>;
       if (busy) {
         reason = reg.register(p);
-        if (reason?.code === 'own-userfaultfd') {
+        if (reason?.code === 'other-userfaultfd') {
           reg.refuse(k, refusal!, startedMs); // the next retry by its schedule; nothing new
           continue;
         }
+        // 'own-userfaultfd' (the process has one now): refused for good, said below.
         if (reason) reason = reg.registerChecked(p); // something else now: told as arm would
       } else reason = reg.registerChecked(p);
       if (reason === 'changed') {

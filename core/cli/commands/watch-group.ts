@@ -304,7 +304,7 @@ export async function groupWatchCommand(
       if (s.status !== 'refused' || !r || r.code === 'no-access') continue;
       if (said.has(`${s.path}|${s.reason}`)) continue;
       said.add(`${s.path}|${s.reason}`);
-      if (r.code === 'own-userfaultfd') saidBusy.add(`${m.pid}|${s.startPage}-${s.endPage}`);
+      if (r.code === 'other-userfaultfd') saidBusy.add(`${m.pid}|${s.startPage}-${s.endPage}`);
       if (r.code === 'mapping-changed') {
         if (!mappingNote)
           note(

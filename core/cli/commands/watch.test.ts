@@ -196,7 +196,7 @@ describe('pagescope watch: a pagescope still exiting', () => {
     await until(
       () => `the second watch to say the range is refused (its stderr: ${err})`,
       () =>
-        /not watching anonymous memory at 0x[0-9a-f]+-0x[0-9a-f]+: the process, or a pagescope still exiting, uses its own userfaultfd on this range; retrying\./.test(
+        /not watching anonymous memory at 0x[0-9a-f]+-0x[0-9a-f]+: another process’s userfaultfd \(a pagescope still exiting\?\) is registered on this range; retrying\./.test(
           err,
         ),
       30_000,

@@ -389,7 +389,7 @@ export async function watchCommand(
           if (mappingNote === 'unsaid') mappingNote = 'pending';
           continue;
         }
-        if (r.code === 'own-userfaultfd') saidBusy.add(`${s.startPage}-${s.endPage}`);
+        if (r.code === 'other-userfaultfd') saidBusy.add(`${s.startPage}-${s.endPage}`);
         note(`not watching ${place(s)}: ${s.reason}.`);
       }
     };
