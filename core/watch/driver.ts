@@ -157,7 +157,7 @@ const MAX_REATTACH_RETRIES = 20;
 /**
  * The CPU time one tick of ours is taken to cost before any was measured, ms (the budget's
  * start): a watch of redis's writable mappings took ~1.0 ms of the watching thread's CPU per
- * tick (bench 11c). From the first tick on, the ticks' own measure replaces it (ownTickMs).
+ * tick (bench 11c). From the first tick on, a running mean of the ticks' own measure (ownTickMs, 3/4 old + 1/4 new) takes over.
  */
 export const OWN_TICK_MS = 1;
 const MAX_ARM_ROUNDS = 20;
@@ -617,9 +617,8 @@ export class WatchDriver {
     this.lastCollectMs = now;
     const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
     const waitMs = cpuMs === null ? null : (this.cpuClock?.lastWaitMs ?? null);
-    // The thread's time so far in this tick: what it has spent up to here (threadCpuUs()
-    // now, less at the tick's start, is in tickThreadUs only once the tick ends: counted then,
-    // in the next tick's figure).
+    // The watching thread's time in the ticks before this one (tickThreadUs): this tick's own
+    // is added when it ends (the Ticker's callback), so it is counted in the next tick's figure.
     const ownMs = this.ownClock.sinceLastMs(this.tickThreadUs);
     this.tickThreadUs = 0;
     const busyMs = this.machineClock.sinceLastMs();

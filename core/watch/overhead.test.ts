@@ -16,6 +16,7 @@ import {
   estOverheadPct,
   faultCost,
   lifetimeCpuShare,
+  OwnCpuClock,
   MIN_CPU_SHARE,
   TARGET_COST_HIGH,
   TARGET_COST_LOW,
@@ -388,5 +389,40 @@ describe('pagescope’s own CPU time, where it competed with the target (competi
     expect(estimateOverhead(1000, 2, 100, 40, undefined, 0, 0, 4)).toEqual(faults);
     // Capped like the rest.
     expect(estimateOverhead(0, 2, 100, 40, undefined, 400, 0, 400).pct).toBe(100);
+  });
+});
+
+describe('OwnCpuClock', () => {
+  const burn = (ms: number): void => {
+    const end = threadCpuUs() + ms * 1000;
+    while (threadCpuUs() < end);
+  };
+
+  /** A worker thread that burns 30 ms of its own CPU time, and ends. */
+  const otherThreadBurns = async (): Promise<void> => {
+    const w = new Worker(
+      'const cpu = () => { const u = process.threadCpuUsage(); return u.user + u.system; };' +
+        'const end = cpu() + 30000; while (cpu() < end);',
+      { eval: true },
+    );
+    await new Promise((r) => w.once('exit', r));
+  };
+
+  it('in a worker (a session of serve or the app) counts the watching thread’s time only', async () => {
+    const c = new OwnCpuClock(false);
+    expect(c.sinceLastMs(5000)).toBe(0); // primes
+    burn(20); // not the watch's: the owner's work between ticks
+    await otherThreadBurns(); // the host's or another session's
+    expect(c.sinceLastMs(3000)).toBe(3);
+  });
+
+  it('on the main thread (the CLI) adds the other threads’ time, never this thread’s outside the ticks', async () => {
+    const c = new OwnCpuClock(true);
+    c.sinceLastMs(0);
+    burn(20); // this thread, outside the ticks: not counted
+    expect(c.sinceLastMs(1000)).toBeLessThan(1 + 10);
+    // Another thread's CPU time is counted.
+    await otherThreadBurns();
+    expect(c.sinceLastMs(0)).toBeGreaterThan(20);
   });
 });

@@ -76,6 +76,7 @@
  *   cause of redis's excess under the bound, so left out of the model.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { PagescopeError } from '../kernel/errors.ts';
 import { closeFd, errno, koffi, libc } from '../kernel/libc.ts';
 import {
@@ -635,17 +636,27 @@ export function estimateOverhead(
 /**
  * pagescope's own CPU time for a watch, since the previous reading, ms: the watching thread's
  * CPU time while it worked for the watch (what the owner measures around its ticks and hands
- * over: `watchThreadUs`), plus all the CPU time of the process's OTHER threads (process.cpuUsage
+ * over: `watchThreadUs`), plus, where the watch runs on the main thread (the CLI: a process
+ * that does nothing else), all the CPU time of the process's OTHER threads (process.cpuUsage
  * less this thread's clock): V8's compiler and GC helpers, libuv's pool. What the watching
- * thread does for its owner between ticks (a benchmark spawning its load, a UI's other work)
- * is not the watch's. Other threads' work that is not the watch's (a UI process's other
- * threads) is counted anyway: errs high. The first reading primes it (0).
+ * thread does for its owner between ticks (a benchmark spawning its load) is not the watch's.
+ * In a worker thread (a session of `serve` or the app) the other threads are the host's and
+ * other sessions': none of it is counted, or the budget would lengthen this watch's interval
+ * for work that a longer interval does not make smaller. A group watch's members, on one thread,
+ * each count the other threads: errs high. The first reading primes it (0).
  */
 export class OwnCpuClock {
   private lastProcessUs: number | null = null;
   private lastThreadUs = 0;
 
+  constructor(private readonly otherThreads = isMainThread) {}
+
   sinceLastMs(watchThreadUs: number): number {
+    if (!this.otherThreads) {
+      const primed = this.lastProcessUs !== null;
+      this.lastProcessUs = 0;
+      return primed ? Math.max(0, watchThreadUs) / 1000 : 0;
+    }
     const u = process.cpuUsage();
     const processUs = u.user + u.system;
     const threadUs = threadCpuUs();
