@@ -64,14 +64,17 @@ export function parseMaps(text: string): Vma[] {
 }
 
 export function readMaps(pid: number): Vma[] {
+  return parseMaps(readMapsText(pid));
+}
+
+/** /proc/PID/maps' text; errors as PagescopeErrors naming the process. */
+function readMapsText(pid: number): string {
   const path = `/proc/${pid}/maps`;
-  let text: string;
   try {
-    text = readProcText(path); // not readFileSync: read each tick (read-proc.ts)
+    return readProcText(path); // not readFileSync: read each tick (read-proc.ts)
   } catch (err) {
     throw fromNodeError(err, `read ${path}`, { pid, path });
   }
-  return parseMaps(text);
 }
 
 /**
@@ -91,13 +94,7 @@ export class MapsReader {
 
   /** The maps now (readMaps), the previous array itself when the text did not change. */
   read(): Vma[] {
-    const path = `/proc/${this.pid}/maps`;
-    let text: string;
-    try {
-      text = readProcText(path);
-    } catch (err) {
-      throw fromNodeError(err, `read ${path}`, { pid: this.pid, path });
-    }
+    const text = readMapsText(this.pid);
     if (text !== this.lastText) {
       this.lastVmas = parseMaps(text);
       this.lastText = text;

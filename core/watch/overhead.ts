@@ -475,7 +475,7 @@ export function competingOwnMs(
   const competed = Math.min(ownCpuMs, targetWaitMs);
   if (machineBusyMs === null || !(machineBusyMs >= 0)) return competed;
   const others = Math.max(targetCpuMs, machineBusyMs - ownCpuMs);
-  return (competed * targetCpuMs) / others;
+  return others > 0 ? (competed * targetCpuMs) / others : competed;
 }
 
 /**
