@@ -143,6 +143,8 @@ const PARALLEL = [
   'core/watch/watcher.test.ts',
   // EBUSY retries: its own targets; the retry schedule is checked against the ticks' own times.
   'core/watch/busy-retry.test.ts',
+  // A refused MAP_DROPPABLE region of its own python3 target.
+  'core/watch/droppable.test.ts',
   'core/who/attribution.test.ts',
   'core/who/elf.test.ts',
   'core/who/symbols.test.ts',

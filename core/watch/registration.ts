@@ -16,7 +16,11 @@
  * fails is looked up in the maps as they are now: gone or different, it "changed" and is not a
  * refusal (the kernel answers EINVAL for a range that became a hole, which would otherwise read
  * as "cannot write-protect this kind of mapping"); still there, it is tried once more (it may
- * have been mapped again meanwhile), and only a second failure is a refusal. Nothing starts over:
+ * have been mapped again meanwhile), and only a second failure is a refusal, except EINVAL: a
+ * process that maps and unmaps as fast as it can (testing/churn-writer.c) put a hole under a
+ * range between a read of the maps and the next try twice in a row, so an EINVAL is a refusal
+ * only after EINVAL_TRIES tries, each with the maps read again still showing the piece (a
+ * mapping the kernel really refuses costs those few ioctls once). Nothing starts over:
  * what registered stays registered, arm retries only what changed against the maps read again
  * (a few rounds, within its time), and what still fails, or what arm's time budget did not
  * reach, is pending. arm reads the maps once per round for all the round's failures (after
@@ -124,6 +128,8 @@ interface BusyRetry {
 
 /** How many times arm retries what changed under it (each against the maps read again). */
 const RETRY_ROUNDS = 3;
+/** Tries of a piece that fails with EINVAL while the maps still show it (see the top). */
+const EINVAL_TRIES = 4;
 
 /** Whether `maps` still hold the VMA `p` was cut from (same permissions and file, covering it). */
 function stillMapped(p: Piece, maps: readonly Vma[]): boolean {
@@ -318,12 +324,26 @@ export class Registration {
    * when registered, 'changed' when the mapping is no longer what the maps said, else the refusal.
    */
   registerChecked(p: Piece): Refusal | 'changed' | null {
-    let reason = this.register(p);
+    const reason = this.register(p);
     if (!reason || reason.code === 'special-mapping' || reason.code === 'no-access') return reason;
-    if (reason.code === 'mapping-changed' || !stillMapped(p, this.mapsNow())) return 'changed';
-    reason = this.register(p); // there now, perhaps mapped again meanwhile: once more
-    if (reason?.code === 'mapping-changed') return 'changed';
-    return reason;
+    if (reason.code === 'mapping-changed') return 'changed';
+    return this.registerAgain(p, this.mapsNow());
+  }
+
+  /**
+   * After a failed UFFDIO_REGISTER of `p`: 'changed' when `maps` (read after it) no longer show
+   * it, else tried again (it may have been mapped again meanwhile); a second failure is a
+   * refusal, but EINVAL only after EINVAL_TRIES tries with the maps read again showing the piece
+   * before each (see the top).
+   */
+  private registerAgain(p: Piece, maps: readonly Vma[]): Refusal | 'changed' | null {
+    for (let tries = 2; ; tries++) {
+      if (!stillMapped(p, maps)) return 'changed';
+      const reason = this.register(p);
+      if (reason?.code === 'mapping-changed') return 'changed';
+      if (reason?.code !== 'unsupported-mapping' || tries >= EINVAL_TRIES) return reason;
+      maps = this.mapsNow();
+    }
   }
 
   /**
@@ -538,9 +558,8 @@ export class Registration {
         if (!stillMapped(p, now)) settle(p, 'changed', retry);
         else if (u.stage === 'protect') settle(p, u.unsure, retry);
         else {
-          const again = this.register(p);
-          if (again?.code === 'mapping-changed') settle(p, 'changed', retry);
-          else settle(p, again ?? this.protectNew(p, fraction), retry);
+          const again = this.registerAgain(p, now);
+          settle(p, again ?? this.protectNew(p, fraction), retry);
         }
       }
       return now;
