@@ -287,4 +287,23 @@ describe('recording from the host', () => {
     await call('detach', { sessionId: sid });
     expect(service.reservedSessions).toBe(0);
   });
+
+  it('plays on while the state is asked for faster than the ticks come', async () => {
+    const { uploadId } = await upload(conn, name, fs.readFileSync(file));
+    const opened = await call('openRecording', { source: { uploadId } });
+    if ('group' in opened) throw new Error('a process recording opened as a group recording');
+    const sid = opened.sessionId;
+    const n = readRecording(file).ticks.length;
+    // The last 5 ticks at the recorded pace (~100 ms apart), asked for every ~2 ms meanwhile.
+    await call('replayControl', { sessionId: sid, index: n - 6, speed: 1, playing: true });
+    await vi.waitFor(
+      async () => {
+        const s = await call('replayControl', { sessionId: sid });
+        if (s.playing) throw new Error(`still playing, at ${s.index} of ${n}`);
+        expect(s.index).toBe(n - 1);
+      },
+      { timeout: 10_000, interval: 2 },
+    );
+    await call('detach', { sessionId: sid });
+  });
 });
