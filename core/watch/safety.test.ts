@@ -41,6 +41,7 @@ import {
 import { buildC } from '../../testing/c-build.ts';
 import { until } from '../../testing/wait.ts';
 import { readTargetStatus, withHeldThread } from './injector.ts';
+import { BUSY_FIRST_GAP_MS } from './registration.ts';
 import { syscallSite } from './syscall-site.ts';
 import { WriteWatcher } from './watcher.ts';
 
@@ -156,14 +157,40 @@ describe.concurrent('refusals, each said in a sentence, each leaving the target 
         startPage: t.startPage,
         endPage: t.startPage + 8,
         status: 'refused',
-        reason: expect.stringMatching(/its own userfaultfd/),
+        refusal: { code: 'own-userfaultfd' },
+        reason: expect.stringMatching(
+          /^the process already uses its own userfaultfd on this range$/,
+        ),
       }),
       expect.objectContaining({ startPage: t.startPage + 8, status: 'watched' }),
     ]);
+    // Never retried (registration.ts): ticks through more than the every-tick window of a
+    // retried piece make not one register, so a process that unregisters for a moment (a GC
+    // cycle, a lazy restore) finds its range free.
+    const out = new RegionList();
+    const calls = w.registerCalls;
+    let ticks = 0;
+    const endAt = performance.now() + BUSY_FIRST_GAP_MS + 500;
+    await until(
+      'ticks past the first retry gap',
+      () => {
+        const tick = w.tick(out);
+        ticks++;
+        expect(tick.ended).toBeUndefined();
+        expect(tick.appeared).toEqual([]); // never watched, never refused anew
+        expect(tick.writtenPages).toBe(0); // nothing writes
+        return performance.now() >= endAt;
+      },
+      10_000,
+      100, // the pace of the ticks
+    );
+    expect(ticks).toBeGreaterThan(2);
+    expect(w.registerCalls - calls).toBe(0);
     await t.send('w 20 30');
     expect(tickedPages(w, t.startPage)).toEqual([20, 30]);
     w.close();
     // Its own userfaultfd is its business: still one, and nothing of ours.
+    expect(userfaultfdCount(t.pid)).toBe(1);
     expect(tracesLeft(t.pid, 1)).toEqual([]);
   });
 });
