@@ -304,6 +304,8 @@ interface AbResult {
   low: number[];
   high: number[];
   firstTick: number[];
+  /** Each first tick's figure taken apart: ours, faults, the target's CPU time. */
+  firstTickWhy: string[];
   fractions: string[];
   armMs: number[];
   firstPages: number[];
@@ -340,6 +342,7 @@ async function redisAb(
     low: [],
     high: [],
     firstTick: [],
+    firstTickWhy: [],
     fractions: [],
     armMs: [],
     firstPages: [],
@@ -387,7 +390,12 @@ async function redisAb(
       res.armMs.push(w.armMs);
       res.firstPages.push(w.firstSamplePages);
       const first = w.ticks[0];
-      if (first) res.firstTick.push(first.estOverheadPct);
+      if (first) {
+        res.firstTick.push(first.estOverheadPct);
+        res.firstTickWhy.push(
+          `${f1(first.estOverheadPct)}%=${f1(first.estOwnPct)}% ours(${f1(first.ownCpuMs)} ms)+${first.faultedPages} faults/${f1(first.targetCpuMs)} ms${first.estLowConfidence ? ' low' : ''}`,
+        );
+      }
       res.fractions.push(
         `${w.ticks.length ? `1/${Math.round(1 / w.ticks[0].sampleFraction)}@${w.ticks[0].intervalMs}` : '-'}`,
       );
@@ -455,7 +463,7 @@ function abCase(
     `estimate ${f1(est)}% (${f1(median(res.low))}-${f1(median(res.high))}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the throughput loss; ` +
     `redis CPU per request +${f1(cpuLoss)}% share (median round; mean ${f1(ab.cpuAddedMean.mean)} ± ${f1(ab.cpuAddedMean.se)}), estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it; ` +
     `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
-    `${f1(usPerExtraFault)} ± ${f1(usPerExtraFaultErr)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}, an isolated one in a memory-bound reader ${f1(isolatedFault().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}%; first sample@interval ${res.fractions.join(' ')} of ${res.firstPages.join(' ')} pages; arm ${f1(median(res.armMs))} ms (median)` +
+    `${f1(usPerExtraFault)} ± ${f1(usPerExtraFaultErr)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}, an isolated one in a memory-bound reader ${f1(isolatedFault().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}% (each: ${res.firstTickWhy.join(', ')}); first sample@interval ${res.fractions.join(' ')} of ${res.firstPages.join(' ')} pages; arm ${f1(median(res.armMs))} ms (median)` +
     // Where the rest goes (measured: the arm is over before the run starts; see the top): the
     // watcher's own CPU time in the run, taken from a machine whose two CPUs redis and its
     // client already fill, shows as redis waiting for a CPU.
