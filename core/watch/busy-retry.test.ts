@@ -29,6 +29,7 @@ import {
   Registration,
 } from './registration.ts';
 import { WriteWatcher } from './watcher.ts';
+import { RegionList } from '../scan/region-list.ts';
 
 const BUSY_SENTENCE = /another process’s userfaultfd \(a pagescope still exiting\?\).*retrying/;
 
@@ -180,6 +181,61 @@ describe('EBUSY pieces are retried', () => {
     await s.close();
     expect(tracesLeft(t.pid)).toEqual([]);
   });
+});
+
+describe('a range under another process’s userfaultfd whose VMA grows', () => {
+  // Pieces are keyed by their bounds: the grown VMA is a piece of new bounds. Its pages were
+  // there before, unwatched only because another userfaultfd held them: registered, they count
+  // from then on (as a retried piece does), not all present pages as written at once.
+  for (const order of ['let go, then grown', 'grown while held, then let go'] as const)
+    it(`is counted from its registration, not as new memory (${order})`, async (ctx) => {
+      const { defer, track } = cleanupOf(ctx);
+      const t = track(await startPyTarget(8));
+      const base = 0x200000000000 / 4096;
+      expect(await t.send('m')).toBe('ok'); // 16 pages at base
+      expect(await t.send('W 1 2 3 9')).toBe('ok');
+      const range = { startPage: base, endPage: base + 32 };
+      const old = WriteWatcher.attach(t.pid);
+      defer(() => old.close());
+      expect(old.arm([range]).map((s) => s.status)).toEqual(['watched']);
+      const w = WriteWatcher.attach(t.pid);
+      defer(() => w.close());
+      expect(w.arm([range])).toEqual([
+        expect.objectContaining({
+          startPage: base,
+          endPage: base + 16,
+          status: 'refused',
+          refusal: { code: 'other-userfaultfd' },
+        }),
+      ]);
+      const out = new RegionList();
+      if (order === 'grown while held, then let go') {
+        expect(await t.send('g')).toBe('ok'); // 32 pages, still the other one's
+        const held = w.tick(out);
+        expect(held.writtenPages).toBe(0);
+        expect(held.appeared).toEqual([
+          expect.objectContaining({ startPage: base, endPage: base + 32, status: 'refused' }),
+        ]);
+        old.close();
+      } else {
+        old.close();
+        expect(await t.send('g')).toBe('ok'); // 32 pages, same start
+      }
+      const res = w.tick(out);
+      expect(res.appeared).toEqual([
+        expect.objectContaining({ startPage: base, endPage: base + 32, status: 'watched' }),
+      ]);
+      // Pages 1, 2, 3 and 9 were written before the watch: not this tick's writes.
+      expect(res.writtenPages).toBe(0);
+      expect(pagesOf(out, base)).toEqual([]);
+      expect(await t.send('W 2 20')).toBe('ok');
+      const next = w.tick(out);
+      expect(pagesOf(out, base)).toEqual([2, 20]);
+      expect(next.writtenPages).toBe(2);
+      expect(await t.send('u')).toBe('ok');
+      w.close();
+      expect(tracesLeft(t.pid)).toEqual([]);
+    });
 });
 
 describe('the retry schedule of a range under another process’s userfaultfd', () => {

@@ -43,6 +43,11 @@
  * legitimately keeps its own userfaultfd there costs one UFFDIO_REGISTER per piece every few
  * seconds. A retry is one UFFDIO_REGISTER and no read of the maps: EBUSY is the kernel's
  * answer for a VMA owned by another userfaultfd context, whatever the maps did meanwhile.
+ * A held VMA that grows (mremap in place; brk once the other one let go, as the kernel merges
+ * only VMAs of one userfaultfd context) is a piece of new bounds: its old refusal goes, and the
+ * new piece, over memory that was there all along, takes the pending pieces' way (heldRanges),
+ * counted from its registration; as new memory its present pages would all have read as
+ * written (measured: the 4 pages a target wrote before the watch, busy-retry.test.ts).
  */
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
 import { closeFd, errno, ioctl } from '../kernel/libc.ts';
@@ -308,6 +313,22 @@ export class Registration {
     for (const { piece } of this.pending.values())
       if (piece.startPage < p.endPage && p.startPage < piece.endPage) return true;
     return false;
+  }
+
+  /**
+   * The refused pieces that another userfaultfd holds ('other-userfaultfd', 'own-userfaultfd'):
+   * memory that was there, unwatched only because of it. A piece of new bounds over them (the
+   * held VMA grew: mremap, or brk once it was let go) is registered like a pending piece, its
+   * writes counted from then on, not its present pages as written (tick.ts).
+   */
+  heldRanges(): PageRange[] {
+    const out: PageRange[] = [];
+    for (const s of this.refused.values()) {
+      const code = s.refusal?.code;
+      if (code === 'other-userfaultfd' || code === 'own-userfaultfd')
+        out.push({ startPage: s.startPage, endPage: s.endPage });
+    }
+    return out;
   }
 
   /** The maps now; empty when they cannot be read (the process is gone: everything changed). */

@@ -93,6 +93,8 @@ export function tickPieces(
       reg.registered.delete(k);
     }
   }
+  // Read before the refusals of vanished pieces are forgotten: a held VMA that grew is one.
+  const held = reg.heldRanges();
   for (const k of [...reg.refused.keys()]) if (!currentKeys.has(k)) reg.unrefuse(k);
 
   const toScan: Piece[] = [];
@@ -117,7 +119,8 @@ export function tickPieces(
     else if (refusal) continue;
     if (!reg.registered.has(k)) {
       const continuing = covered(p, oldUnion);
-      const wasPending = busy || (!continuing && reg.overlapsPending(p));
+      const wasHeld = held.some((h) => h.startPage < p.endPage && p.startPage < h.endPage);
+      const wasPending = busy || (!continuing && (wasHeld || reg.overlapsPending(p)));
       if (wasPending && tried++ > 0 && performance.now() > deadline) {
         // Not reached in time: a pending piece stays pending, an EBUSY one refused (still due).
         if (!busy) pending.set(k, { piece: p, why: 'time' });
