@@ -83,6 +83,11 @@ export interface WatchDriverOptions {
   follow?: boolean;
   /** Keep the estimated overhead under this percent by sampling (default: exact watching). */
   maxOverheadPct?: number | null;
+  /**
+   * Where the machine's busy CPU time is read (overhead.ts MachineCpuClock): /proc/stat at each
+   * collect by default; a group watch hands its members one reading per group tick.
+   */
+  readMachineBusyMs?: () => number | null;
 }
 
 /** What watching cost the target this tick, and how exact the count is. */
@@ -220,7 +225,7 @@ export class WatchDriver {
   /** pagescope's own CPU time for the watch (OwnCpuClock), read at every collect from the first arm. */
   private readonly ownClock = new OwnCpuClock();
   /** The machine's busy CPU time, read at every collect (competingOwnMs: the target's share). */
-  private readonly machineClock = new MachineCpuClock();
+  private readonly machineClock: MachineCpuClock;
   /** The maps read each tick for `follow`, parsed only when they changed (maps.ts MapsReader). */
   private readonly maps: MapsReader;
   /** Our CPU time per tick, ms: OWN_TICK_MS, then a running mean of the ticks' (budget start). */
@@ -254,6 +259,7 @@ export class WatchDriver {
     this.select = options.select ?? null;
     this.follow = options.follow === true && this.select !== null;
     this.setIntervalMs = options.intervalMs;
+    this.machineClock = new MachineCpuClock(options.readMachineBusyMs);
     // The watching thread's CPU time in the owner's ticks is the watch's own (OwnCpuClock).
     this.ticker = new Ticker(
       (t) => {

@@ -4,11 +4,13 @@
  * writes reach the group, each shared page once per object whoever wrote it, with each member's
  * share; members that join, exec and exit are followed and the watch goes on.
  */
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { startGroupTree, type GroupTree } from '../../testing/group-tree.ts';
 import { until } from '../../testing/wait.ts';
 import { isSharedMapping } from '../proc/shared-objects.ts';
 import { GroupWatch, type GroupTick } from './group-watch.ts';
+import { MachineCpuClock } from './overhead.ts';
+import { WatchDriver } from './driver.ts';
 
 const trees: GroupTree[] = [];
 const watches: GroupWatch[] = [];
@@ -142,4 +144,75 @@ it('follows members that join, exec and exit; the watch goes on', async () => {
   // Still counting the others.
   await t.send(`write ${spawned} memfd 0 2`);
   expect(object(w.tick(), 'memfd')!.writtenPages).toBe(2);
+});
+
+it('reads the machine’s busy CPU time once per tick for all its members, each given what a single watch reads', async () => {
+  const t = await startGroupTree(2, 16);
+  trees.push(t);
+  const { pid } = t.info;
+  // The machine's busy CPU time as the test sets it, and how often it is read.
+  let busyMs = 1_000_000;
+  let reads = 0;
+  const readMachineBusyMs = (): number => {
+    reads++;
+    return busyMs;
+  };
+  // What each member's clock handed to its estimate (overhead.ts competingOwnMs).
+  const handed = vi.spyOn(MachineCpuClock.prototype, 'sinceLastMs');
+  try {
+    const w = new GroupWatch({
+      spec: { kind: 'tree', root: pid },
+      select: (vmas) => vmas.filter(isSharedMapping),
+      intervalMs: 100,
+      readMachineBusyMs,
+    });
+    watches.push(w);
+    w.start();
+    expect(w.members().length).toBe(4);
+    expect(reads).toBe(1); // one reading primes the four members' clocks
+    const tickWith = (addMs: number): { tick: GroupTick; reads: number; handed: unknown[] } => {
+      busyMs += addMs;
+      reads = 0;
+      handed.mockClear();
+      const tick = w.tick();
+      return { tick, reads, handed: handed.mock.results.map((r) => r.value) };
+    };
+    for (const addMs of [700, 30, 0]) {
+      const k = tickWith(addMs);
+      expect(k.tick.members.length).toBe(4);
+      expect(k.reads).toBe(1);
+      expect(k.handed).toEqual([addMs, addMs, addMs, addMs]);
+    }
+    // A member that joins is primed by one more reading at its attach, as a single watch is at
+    // its arm: the tick after, all five are handed the same.
+    await t.send('spawn');
+    const join = await until('the new child to join', () => {
+      const k = tickWith(10);
+      return k.tick.joined.length ? k : null;
+    });
+    expect(join.reads).toBe(2);
+    const after = tickWith(250);
+    expect(after.tick.members.length).toBe(5);
+    expect(after.reads).toBe(1);
+    expect(after.handed).toEqual([250, 250, 250, 250, 250]);
+    w.close();
+
+    // A single watch over the same readings: one read per collect, handed the same figure.
+    const d = new WatchDriver({ pid, intervalMs: 100, readMachineBusyMs });
+    try {
+      d.arm([{ startPage: 0, endPage: 1 }]);
+      for (const addMs of [700, 30]) {
+        busyMs += addMs;
+        reads = 0;
+        handed.mockClear();
+        expect(d.collect().kind).toBe('watching');
+        expect(reads).toBe(1);
+        expect(handed.mock.results.map((r) => r.value)).toEqual([addMs]);
+      }
+    } finally {
+      d.close();
+    }
+  } finally {
+    handed.mockRestore();
+  }
 });

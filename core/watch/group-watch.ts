@@ -22,6 +22,9 @@
  * CPU time) is then under PCT too, since a sum of costs each under PCT of its CPU time is under
  * PCT of the summed CPU time. The group's figure is stated per tick (estOverheadPct, weighted by
  * each member's CPU time). The grid runs at the longest interval any member's budget asks for.
+ * The machine's busy CPU time, of which each member's estimate takes its target's share
+ * (overhead.ts competingOwnMs), is read once per tick for all the members (SharedMachineReading;
+ * once more at a tick that attaches members, which count from their arm as a single watch does).
  * Everything runs on one thread (the ptrace rule, watcher.ts).
  */
 import { PagescopeError } from '../kernel/errors.ts';
@@ -30,6 +33,7 @@ import { GroupReader, type GroupSpec, type Member } from '../proc/group.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { WatchDriver, type WatchFigures } from './driver.ts';
 import { groupWrites, type GroupWrites, type MemberWrites } from './group-writes.ts';
+import { SharedMachineReading } from './overhead.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import { WriteWatcher, type VmaWatchState } from './watcher.ts';
 
@@ -48,6 +52,8 @@ export interface GroupWatchOptions {
    * mappings, and refused EBUSY pieces whose retry registered them (registration.ts busyDue).
    */
   onAppeared?: (member: Member, states: VmaWatchState[]) => void;
+  /** Where the machine's busy CPU time is read (tests count the reads): /proc/stat by default. */
+  readMachineBusyMs?: () => number | null;
 }
 
 export interface MemberState {
@@ -106,9 +112,15 @@ export class GroupWatch {
   private readonly ticker: Ticker;
   private onTick: ((t: TickTiming) => void) | null = null;
   private closed = false;
+  /**
+   * The machine's busy CPU time (each member's estimate takes the target's share of it,
+   * overhead.ts competingOwnMs): read once per tick for all the members, not once per member.
+   */
+  private readonly machine: SharedMachineReading;
 
   constructor(private readonly options: GroupWatchOptions) {
     this.reader = new GroupReader(options.spec);
+    this.machine = new SharedMachineReading(options.readMachineBusyMs);
     this.ticker = new Ticker((t) => this.onTick?.(t), { intervalMs: options.intervalMs });
   }
 
@@ -174,6 +186,7 @@ export class GroupWatch {
           select: this.options.select,
           follow: true,
           maxOverheadPct: this.options.maxOverheadPct ?? null,
+          readMachineBusyMs: () => this.machine.get(),
         });
         const states = driver.arm();
         this.watched.set(k, { member: m, driver });
@@ -234,6 +247,7 @@ export class GroupWatch {
       groupCpuMs: -1,
       membershipMs: 0,
     };
+    this.machine.expire(); // this tick's members share one reading
     const inputs: MemberWrites[] = [];
     let costWeighted = 0;
     let cpuSum = 0;
@@ -309,6 +323,9 @@ export class GroupWatch {
       this.failedKeys.delete(k);
       this.drop(k); // its old memory is gone: watch the new program
     }
+    // Members that join count the machine's time from their arm, as a single watch does: one
+    // more reading, at ticks with members to attach only.
+    if (execd.length || joined.length) this.machine.expire();
     this.joinAll([...execd, ...joined], tick.failed);
     tick.membershipMs = performance.now() - t0;
   }

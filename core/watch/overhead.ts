@@ -479,28 +479,60 @@ export function competingOwnMs(
 }
 
 /**
- * The CPU time the whole machine ran, all CPUs, since the previous reading, ms: /proc/stat's
- * first line, user + nice + system + irq + softirq (not idle, iowait or steal; guest time is in
- * user already), in clock ticks (10 ms a CPU: +/- 20 ms on two CPUs per reading). null on the
- * first reading or when unreadable.
+ * The CPU time the whole machine has run since boot, all CPUs, ms: /proc/stat's first line,
+ * user + nice + system + irq + softirq (not idle, iowait or steal; guest time is in user
+ * already), in clock ticks (10 ms a CPU). null when unreadable.
+ */
+export function readMachineBusyMs(): number | null {
+  try {
+    const line = readProcText('/proc/stat').slice(0, 256).split('\n')[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = (f[0] + f[1] + f[2] + f[5] + f[6]) * (TICK_NS / 1e6);
+    return Number.isFinite(busy) ? busy : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One reading of the machine's busy CPU time (readMachineBusyMs) for all the watches of one
+ * tick: a group watch's members (group-watch.ts) each keep a MachineCpuClock over it, and
+ * /proc/stat is read once per group tick instead of once per member. Read at the first get()
+ * after expire(); every get() until the next expire() returns that reading.
+ */
+export class SharedMachineReading {
+  private value: number | null | undefined = undefined;
+
+  constructor(private readonly read: () => number | null = readMachineBusyMs) {}
+
+  /** The reading of this tick (read now if none was taken since the last expire()). */
+  get(): number | null {
+    if (this.value === undefined) this.value = this.read();
+    return this.value;
+  }
+
+  /** The next get() reads again (a new tick). */
+  expire(): void {
+    this.value = undefined;
+  }
+}
+
+/**
+ * The CPU time the whole machine ran, all CPUs, since the previous reading, ms (+/- 20 ms on two
+ * CPUs per reading, readMachineBusyMs' clock ticks). null on the first reading or when
+ * unreadable. `read`: where the readings come from (default: /proc/stat at each call; a group
+ * watch's members share one per tick, SharedMachineReading).
  */
 export class MachineCpuClock {
   private last: number | null = null;
 
+  constructor(private readonly read: () => number | null = readMachineBusyMs) {}
+
   sinceLastMs(): number | null {
-    let busy: number;
-    try {
-      const line = readProcText('/proc/stat').slice(0, 256).split('\n')[0];
-      const f = line.trim().split(/\s+/).slice(1).map(Number);
-      busy = (f[0] + f[1] + f[2] + f[5] + f[6]) * (TICK_NS / 1e6);
-      if (!Number.isFinite(busy)) throw new Error('unparsable /proc/stat');
-    } catch {
-      this.last = null;
-      return null;
-    }
+    const busy = this.read();
     const prev = this.last;
     this.last = busy;
-    return prev === null ? null : Math.max(0, busy - prev);
+    return prev === null || busy === null ? null : Math.max(0, busy - prev);
   }
 }
 
