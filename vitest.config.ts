@@ -118,6 +118,7 @@ const PARALLEL = [
   'core/proc/processes.test.ts',
   'core/proc/shared-objects.test.ts',
   'core/proc/smaps.test.ts',
+  'core/proc/stat.test.ts',
   'core/proc/vma-labels.test.ts',
   'core/record/record.test.ts',
   // Its time limits are scaled when each run ends, so by the load beside it then.

@@ -9,15 +9,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { readStatFile, statNumber } from '../core/proc/stat.ts';
 
 const LOG = process.env.PAGESCOPE_TEST_CPU_LOG;
 
 /** utime + cutime and stime + cstime of /proc/PID/stat, in ms (clock ticks of 10 ms). */
 function statMs(pid: number | 'self'): { user: number; sys: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime, stime, cutime, cstime: fields 14-17 (1-based), 11-14 after the state field.
-  return { user: (Number(f[11]) + Number(f[13])) * 10, sys: (Number(f[12]) + Number(f[14])) * 10 };
+  const s = readStatFile(`/proc/${pid}/stat`);
+  // utime, stime, cutime, cstime: fields 14-17.
+  return {
+    user: (statNumber(s, 14) + statNumber(s, 16)) * 10,
+    sys: (statNumber(s, 15) + statNumber(s, 17)) * 10,
+  };
 }
 
 /**

@@ -17,7 +17,8 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { PagescopeError } from '../kernel/errors.ts';
-import { PF_KTHREAD, readStat } from '../proc/processes.ts';
+import { PF_KTHREAD } from '../proc/processes.ts';
+import { readStat } from '../proc/stat.ts';
 
 export type TargetSpec =
   | { kind: 'pid'; text: string; pid: number }

@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PagescopeError } from '../kernel/errors.ts';
-import { readStat } from './processes.ts';
+import { readStat } from './stat.ts';
 
 export type GroupSpec =
   | { kind: 'tree'; root: number }

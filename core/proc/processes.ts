@@ -3,6 +3,7 @@
  * being read are skipped, never reported as errors.
  */
 import fs from 'node:fs';
+import { readStat, readStatFile } from './stat.ts';
 
 export interface ProcessInfo {
   pid: number;
@@ -43,30 +44,6 @@ function userName(uid: number): string {
 export const PF_KTHREAD = 0x00200000;
 /** Set on a task from the start of do_exit: its memory may already be gone (include/linux/sched.h). */
 export const PF_EXITING = 0x00000004;
-
-/** /proc/PID/stat split: the command name, and the fields after it (`fields[i]` is field i + 3). */
-export interface StatFields {
-  comm: string;
-  fields: string[];
-}
-
-/** Splits a /proc stat line. comm may hold spaces and parentheses: it ends at the LAST ')'. */
-export function parseStat(stat: string): StatFields {
-  const close = stat.lastIndexOf(')');
-  return {
-    comm: stat.slice(stat.indexOf('(') + 1, close),
-    fields: stat.slice(close + 2).split(' '),
-  };
-}
-
-/** /proc/PID/stat, split; null when the process is gone or unreadable. */
-export function readStat(pid: number): StatFields | null {
-  try {
-    return parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
-  } catch {
-    return null;
-  }
-}
 
 /** Reads one process, or returns null when it is gone or unreadable. */
 export function readProcess(pid: number): ProcessInfo | null {
@@ -124,7 +101,7 @@ export function listProcesses(options: { includeKernelThreads?: boolean } = {}):
 export function processAlive(pid: number): boolean {
   try {
     for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-      const { fields } = parseStat(fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1'));
+      const { fields } = readStatFile(`/proc/${pid}/task/${t}/stat`);
       const state = fields[0];
       const flags = Number(fields[6]); // field 9
       if (state !== 'Z' && state !== 'X' && state !== '' && (flags & PF_EXITING) === 0) return true;

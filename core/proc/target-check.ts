@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import { PagescopeError } from '../kernel/errors.ts';
+import { readStatFile } from './stat.ts';
 
 const PF_KTHREAD = 0x00200000;
 
@@ -20,9 +21,7 @@ interface Facts {
 
 function facts(pid: number): Facts | null {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const { comm: name, fields: rest } = readStatFile(`/proc/${pid}/stat`);
     let tgid = pid;
     try {
       const status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');

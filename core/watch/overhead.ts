@@ -95,6 +95,7 @@ import { RegionList } from '../scan/region-list.ts';
 import { cpuFloorMs, FLOOR_SPAN_MS, FLUSH_COST, MIN_CPU_SHARE } from './overhead-budget.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
 import { readProcText } from '../proc/read-proc.ts';
+import { readStatFile, statNumber } from '../proc/stat.ts';
 
 const PAGE = 4096;
 /** Write-protects every written page of a range (what a watch tick does), listing them. */
@@ -766,12 +767,11 @@ export class TargetCpuClock {
  */
 export function lifetimeCpuShare(pid: number): number | null {
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // utime, stime, starttime: fields 14, 15 and 22 (the 12th, 13th and 20th after the comm).
-    const cpuS = (Number(f[11]) + Number(f[12])) / 100;
+    const s = readStatFile(`/proc/${pid}/stat`);
+    // utime, stime, starttime: fields 14, 15 and 22.
+    const cpuS = (statNumber(s, 14) + statNumber(s, 15)) / 100;
     const upS = Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
-    const ageS = upS - Number(f[19]) / 100;
+    const ageS = upS - statNumber(s, 22) / 100;
     return ageS > 0.01 && Number.isFinite(cpuS) ? cpuS / ageS : null;
   } catch {
     return null;
@@ -789,10 +789,8 @@ function threadRunNs(pid: number, tid: number): [number, number | null] | null {
     // no schedstat (CONFIG_SCHED_INFO off), or the thread is gone: try stat
   }
   try {
-    const s = readProcText(`/proc/${pid}/task/${tid}/stat`);
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the comm.
-    return [(Number(f[11]) + Number(f[12])) * TICK_NS, null];
+    const s = readStatFile(`/proc/${pid}/task/${tid}/stat`);
+    return [(statNumber(s, 14) + statNumber(s, 15)) * TICK_NS, null]; // utime, stime
   } catch {
     return null;
   }

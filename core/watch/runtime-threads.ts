@@ -20,6 +20,7 @@
  */
 import fs from 'node:fs';
 import { libc } from '../kernel/libc.ts';
+import { readStatFile, statNumber } from '../proc/stat.ts';
 
 const PRIO_PROCESS = 0;
 /** The nice value given: the lowest priority. */
@@ -32,10 +33,8 @@ const setpriority = libc.func('int setpriority(int which, unsigned int who, int 
 /** A thread's start time (clock ticks since boot) and nice value, or null when it is gone. */
 export function threadStartAndNice(tid: number): { start: number; nice: number } | null {
   try {
-    const s = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // Fields 19 (nice) and 22 (starttime) are the 17th and 20th after the comm.
-    return { nice: Number(f[16]), start: Number(f[19]) };
+    const s = readStatFile(`/proc/self/task/${tid}/stat`);
+    return { nice: statNumber(s, 19), start: statNumber(s, 22) };
   } catch {
     return null;
   }

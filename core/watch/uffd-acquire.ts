@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import { KernelError, PagescopeError } from '../kernel/errors.ts';
 import { closeRawFd, openPidfd } from '../kernel/ptrace.ts';
+import { readStatFile, statField } from '../proc/stat.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { injectUserfaultfd } from './inject-userfaultfd.ts';
 import { readTargetStatus, seizeError, withHeldThread } from './injector.ts';
@@ -176,8 +177,7 @@ export function pickThread(pid: number): number {
   if (main && main.state !== 'Z') return pid;
   // The main thread exited while others run on: any live thread shares the mm.
   for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-    const st = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
-    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+    const state = statField(readStatFile(`/proc/${pid}/task/${t}/stat`), 3);
     if (state !== 'Z' && state !== 'X') return Number(t);
   }
   return pid;
