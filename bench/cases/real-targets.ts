@@ -33,7 +33,8 @@
  * rises about as much as its counted faults cost, and the rest is the watcher's own CPU time in
  * the run, which on two CPUs that redis and its client already fill shows as redis waiting for
  * a CPU: its ticks (1.6-1.8 ms each on a busy redis, now ~1.0) and V8 compiling the tick's code
- * on its helper threads (20-50 ms a burst, perf), which now yield (core/watch/runtime-threads.ts).
+ * on its helper threads (20-50 ms a burst, perf; they ran at nice 19 for a while, which starved
+ * the threads waiting on them under a CPU hog: see README).
  * The note gives both.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

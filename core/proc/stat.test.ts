@@ -9,7 +9,6 @@ import os from 'node:os';
 import { afterAll, expect, it } from 'vitest';
 import { pythonExecutable } from '../../testing/targets.ts';
 import { lifetimeCpuShare } from '../watch/overhead.ts';
-import { threadStartAndNice } from '../watch/runtime-threads.ts';
 import { parseStat, readStat, readStatFile, statField, statNumber } from './stat.ts';
 
 const children: Array<ReturnType<typeof spawn>> = [];
@@ -63,12 +62,4 @@ it('reads a real process that named itself with spaces and parentheses, and its 
   expect(share).toBeLessThanOrEqual(os.availableParallelism() * 1.5);
   expect(readStat(4_000_000 + (process.pid % 1000))).toBeNull();
   expect(lifetimeCpuShare(4_000_000 + (process.pid % 1000))).toBeNull();
-});
-
-it('gives the runtime threads’ nice and start time (runtime-threads.ts) from our own stat', () => {
-  const me = threadStartAndNice(process.pid)!;
-  const own = readStat('self')!;
-  expect(me).toEqual({ nice: statNumber(own, 19), start: statNumber(own, 22) });
-  expect(me.nice).toBe(os.getPriority());
-  expect(me.start).toBeGreaterThan(0);
 });

@@ -23,9 +23,11 @@
  *   way, so the first tick is bounded), and the OverheadBudget controller picks each next tick's
  *   sample fraction, and lengthens the interval when even the smallest sample costs too much
  *   (the figures say which interval each tick ran at).
- * - The watcher's own CPU time is the target's on a machine the target fills: V8's helper threads
- *   yield (runtime-threads.ts), and a tick reads no more than it must. What it still takes is
- *   counted: the watch's CPU time per tick (the watching thread in its ticks, and the process's
+ * - The watcher's own CPU time is the target's on a machine the target fills: a tick reads no
+ *   more than it must. Every thread of ours keeps its priority: V8's helper threads once ran at
+ *   nice 19 here, and under a CPU hog the threads that wait on them (GC, compiles, the worker's
+ *   messages) waited seconds for them: `record` of a game beside `stress-ng --cpu 8` kept
+ *   16-65 of 100 ticks, 93-100 at their own priority. What it takes is counted: the watch's CPU time per tick (the watching thread in its ticks, and the process's
  *   other threads), charged to the estimate and the budget up to the target's wait for a CPU in
  *   the tick, by the target's share of the machine's busy CPU time (overhead.ts
  *   competingOwnMs), so the budget lengthens the interval when our own ticks are what costs.
@@ -52,7 +54,6 @@ import {
 } from './overhead.ts';
 import { OverheadBudget, type SampleSize } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
-import { yieldRuntimeThreads } from './runtime-threads.ts';
 import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
   enteringPages,
@@ -279,8 +280,6 @@ export class WatchDriver {
     this.preArmClock.sinceLastMs(); // primed: the share is measured from here
     this.preArmAtMs = performance.now();
     this.setMaxOverhead(options.maxOverheadPct ?? null);
-    // V8's compiler and GC helpers take idle CPU only, not the target's (runtime-threads.ts).
-    yieldRuntimeThreads();
   }
 
   /** The watcher, while one is attached. */

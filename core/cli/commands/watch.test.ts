@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { until } from '../../../testing/wait.ts';
+import { readStatFile, statNumber } from '../../proc/stat.ts';
 import { RegionList } from '../../scan/region-list.ts';
 import {
   cleanupAfterEach,
@@ -177,6 +178,33 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
       cli.kill();
       if (cli.child.exitCode === null && cli.child.signalCode === null) await gone;
     }
+  });
+});
+
+describe('pagescope watch: its threads keep their priority', () => {
+  // V8's helper threads once ran at nice 19 from the first watch on; under a CPU hog the threads
+  // that wait on them (GC, compiles, messages) waited seconds, and ticks were skipped (`record`
+  // of a game beside stress-ng --cpu 8 kept 16-65 of 100 ticks). Every thread must keep the
+  // priority the process was started with.
+  it('no thread of a watching pagescope runs at a lower priority than the process', async () => {
+    const t = track(await startPyTarget(8));
+    const cli = track(startCli(watchTargetArgs(t, '--interval', '50', '--json'), 'pipe'));
+    expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 1 });
+    expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 2 });
+    const pid = cli.child.pid!;
+    const nice = (tid: string): number | null => {
+      try {
+        return statNumber(readStatFile(`/proc/${pid}/task/${tid}/stat`), 19);
+      } catch {
+        return null; // a thread gone since the listing
+      }
+    };
+    const own = nice(String(pid));
+    expect(own).not.toBeNull();
+    const threads = fs.readdirSync(`/proc/${pid}/task`);
+    expect(threads.length, 'V8 starts helper threads').toBeGreaterThan(2);
+    for (const tid of threads)
+      expect([own, null], `thread ${tid}'s nice against the process's ${own}`).toContain(nice(tid));
   });
 });
 
