@@ -13,8 +13,10 @@ import {
   startCli,
   startPyTarget,
   TargetModel,
+  targetRange,
   watchTargetArgs,
 } from '../../../testing/watch-support.ts';
+import { sampledPages } from '../../watch/driver.ts';
 import {
   intervalNote,
   JSON_RANGE_CAP,
@@ -161,7 +163,9 @@ describe('pagescope watch --json: the start line', () => {
     const start = JSON.parse(await cli.next(30_000)) as Record<string, number>;
     expect(start).toMatchObject({ start: true, pages, maxOverheadPct: 2, intervalMs: 100 });
     expect(start.sampleFraction).toBeLessThan(1);
-    expect(start.samplePages).toBeGreaterThan(0);
+    // The pages of the target's range in the sample at that fraction (whole units picked by
+    // address: at a small fraction there may be none in 64 MiB).
+    expect(start.samplePages).toBe(sampledPages([targetRange(t)], start.sampleFraction));
     expect(start.samplePages).toBeLessThan(pages);
     expect(start.firstIntervalMs).toBeGreaterThanOrEqual(100);
     // The first tick watched that sample on that interval.
