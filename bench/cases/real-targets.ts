@@ -19,8 +19,8 @@
  * The redis rows watch as a user does: `pagescope watch --pid P --writable --interval 100
  * [--max-overhead 5] --json`, the built CLI in a process (and session) of its own
  * (bench/lib/cli-watch.ts), each run started on its start line (armed) and its figures read from
- * its tick lines as they arrive. A watch inside the bench's process (as before, and as 11f still
- * does) counted the bench's own GC and compiles (spawning redis-benchmark, reading its output)
+ * its tick lines as they arrive; 11f's backend is watched the same way. A watch inside the
+ * bench's process (as before) counted the bench's own GC and compiles (spawning redis-benchmark, reading its output)
  * as pagescope's own CPU: 11c's first ticks read up to 13-34% from 8-22 ms of that. pagescope's
  * own CPU per run is the watch process's (its threads' schedstat, and utime+stime).
  * For each watched run the note gives the measured loss (1 -
@@ -47,21 +47,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
-import { isWritableMapping } from '../../core/cli/vma-choice.ts';
-import { readMaps, type Vma } from '../../core/proc/maps.ts';
-import type { PageRange } from '../../core/scan/scanner.ts';
-import { sampledPages, WatchDriver, type WatchFigures } from '../../core/watch/driver.ts';
 import {
   calibrateIsolatedFaultCost,
   cpuFloorMs,
-  faultCost,
   TargetCpuClock,
   type IsolatedFaultCost,
 } from '../../core/watch/overhead.ts';
-import { WriteWatcher } from '../../core/watch/watcher.ts';
-import { WhoAttributor } from '../../core/who/attribution.ts';
 import { boundHeld, ratioText, summarizeAb } from '../lib/ab-rounds.ts';
-import { buildCli, CliWatch, type CpuSnap } from '../lib/cli-watch.ts';
+import { buildCli, CliWatch, type CliTick, type CpuSnap } from '../lib/cli-watch.ts';
 import { runCommand, type RunOptions } from '../lib/run-command.ts';
 import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import { freePort, have } from '../../testing/ports.ts';
@@ -102,65 +95,12 @@ async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<
   return r.stdout + r.stderr;
 }
 
-/** A tick's figures, and when it came. */
-interface TickRecord extends WatchFigures {
-  atMs: number;
-  /** Pages written in the watched (sampled) pages this tick: each took one fault. */
-  faultedPages: number;
-}
-
-/** An exact or bounded watch of `pid`'s writable mappings, ticking in this process. */
-class Watch {
-  readonly ticks: TickRecord[] = [];
-  readonly armedAt: number;
-  /** How long the arm (registering and write-protecting the first sample) took, ms. */
-  readonly armMs: number;
-  /** Pages in the first sample (every one of them faults at the target's first write). */
-  readonly firstSamplePages: number;
-  private readonly driver: WatchDriver;
-
-  private readonly who: WhoAttributor | null;
-
-  /** `whoPeriod`: also sample the write faults and name their writers (`--who`), as watch does. */
-  constructor(pid: number, maxOverheadPct: number | null, whoPeriod: number | null = null) {
-    const select = (vmas: Vma[]): PageRange[] =>
-      vmas.filter(isWritableMapping).map((v) => ({ startPage: v.startPage, endPage: v.endPage }));
-    const watcher = WriteWatcher.attach(pid);
-    this.driver = new WatchDriver({
-      pid,
-      intervalMs: INTERVAL_MS,
-      watcher,
-      select,
-      follow: true,
-      maxOverheadPct,
-    });
-    const t0 = performance.now();
-    this.driver.arm();
-    this.armMs = performance.now() - t0;
-    this.firstSamplePages = Math.round(sampledPages(select(readMaps(pid)), watcher.sampleFraction));
-    const who = whoPeriod === null ? null : WhoAttributor.open(pid, { period: whoPeriod });
-    this.who = who;
-    if (who) this.driver.onCollect((step) => who.tick(step.written));
-    this.armedAt = performance.now();
-    this.driver.start(() => {
-      const s = this.driver.collect();
-      if (s.kind === 'watching')
-        this.ticks.push({ ...s.figures, atMs: performance.now(), faultedPages: s.writtenPages });
-    }, this.driver.gridIntervalMs);
-  }
-
-  close(): void {
-    this.who?.close();
-    this.driver.close();
-  }
-}
-
 /**
  * The estimate over [fromMs, toMs): the ticks that came in it (and the one after, which covers
  * its end), each tick's figure weighted by the target's CPU time in it.
  */
 type EstTick = Pick<
-  TickRecord,
+  CliTick,
   | 'atMs'
   | 'targetCpuMs'
   | 'intervalMs'
@@ -327,6 +267,8 @@ interface AbResult {
    */
   watchCpu: number[];
   watchStat: number[];
+  /** The watch's own CPU by its ticks (each tick's ownCpuMs) over the same runs, ms. */
+  ticksOwn: number[];
   /** The fault cost each watch calibrated (its done line), us. */
   faultCostUs: number[];
   plainFaults: number[];
@@ -370,6 +312,7 @@ async function redisAb(
     watchedOwn: [],
     watchCpu: [],
     watchStat: [],
+    ticksOwn: [],
     faultCostUs: [],
     plainFaults: [],
     watchedFaults: [],
@@ -415,15 +358,12 @@ async function redisAb(
       res.watchCpu.push(p.watchCpu?.schedMs ?? NaN);
       res.watchStat.push(p.watchCpu?.statMs ?? NaN);
       res.watchedFaults.push(p.faults);
-      res.tickFaults.push(
-        w.ticks
-          .filter(
-            (t, i) =>
-              t.atMs > p.fromMs &&
-              (t.atMs <= p.toMs || (w.ticks[i - 1]?.atMs ?? -Infinity) < p.toMs),
-          )
-          .reduce((a, t) => a + t.writtenPages, 0),
+      const inRun = w.ticks.filter(
+        (t, i) =>
+          t.atMs > p.fromMs && (t.atMs <= p.toMs || (w.ticks[i - 1]?.atMs ?? -Infinity) < p.toMs),
       );
+      res.tickFaults.push(inRun.reduce((a, t) => a + t.writtenPages, 0));
+      res.ticksOwn.push(inRun.reduce((a, t) => a + t.ownCpuMs, 0));
       const e = estimateOver(w.ticks, p.fromMs, p.toMs);
       res.est.push(e.pct);
       res.low.push(e.low);
@@ -511,7 +451,7 @@ function abCase(
     // Where the rest goes (measured: the arm is over before the run starts; see the top): the
     // watch's own CPU time in the run, taken from a machine whose two CPUs redis and its
     // client already fill, shows as redis waiting for a CPU.
-    `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
+    `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}; its ticks' ownCpuMs over the run ${f1(median(res.ticksOwn))} ms), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
     `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - res.plainCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
@@ -784,6 +724,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
   if (isRoot && user.status !== 0)
     return skippedCase(PGBENCH_NAME, goal, 'no "postgres" user to run the server as');
   const ids = isRoot ? { uid: Number(user.stdout), gid: Number(grp.stdout) } : {};
+  buildCli(ctx.log); // the watch is the built CLI: built before the server and its load start
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-pg-'));
   fs.chmodSync(dir, 0o777);
   const data = path.join(dir, 'data');
@@ -866,12 +807,20 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     await sleep(Math.max(0, 1000 - (performance.now() - started)));
     const s0 = snap();
     await sleep(Math.max(0, third * 1000 - (performance.now() - started)));
-    const w = new Watch(backend, null);
-    const s1 = snap();
+    // `pagescope watch --pid BACKEND --writable --interval 100 --json` in its own process; the
+    // watched part starts on its start line (the part before is longer by its start-up).
+    const w = new CliWatch(backend, INTERVAL_MS, null);
+    let s1: ReturnType<typeof snap>;
+    let s2: ReturnType<typeof snap>;
+    try {
+      await w.started;
+      s1 = snap();
+      await sleep(third * 1000);
+      s2 = snap();
+    } finally {
+      await w.stop();
+    }
     const from = s1.at;
-    await sleep(third * 1000);
-    const s2 = snap();
-    w.close();
     const to = s2.at;
     await sleep(Math.max(0, (seconds - 0.3) * 1000 - (performance.now() - started)));
     const s3 = snap();
@@ -918,7 +867,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     const addedFaults = s2.faults - s1.faults - plainFaultsPerTx * watchedTx;
     const counted = w.ticks
       .filter((t) => t.atMs > from && t.atMs <= to + 1)
-      .reduce((x, t) => x + t.faultedPages, 0);
+      .reduce((x, t) => x + t.writtenPages, 0);
     const usPerAddedFault = ((watchedCpuPerTx - plainCpuPerTx) * watchedTx * 1000) / addedFaults;
     const cpuFits = estimateFits(e.pct, Math.max(0, cpuAdded));
     const fits = estimateFits(e.pct, Math.max(0, lossPct));
@@ -933,7 +882,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
         `tps watched ${ratio.toFixed(3)}x of unwatched (${f1(lossPct)}% lost; median ${median(watchedTps).toFixed(0)} vs ${median(plainTps).toFixed(0)} tps, seconds before and after); ` +
         `estimate ${f1(e.pct)}% (${f1(e.low)}-${f1(e.high)}%) over ${e.ticks} ticks, ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; ` +
         `backend CPU per transaction +${f1(cpuAdded)}% share (${(plainCpuPerTx * 1000).toFixed(0)} -> ${(watchedCpuPerTx * 1000).toFixed(0)} us), estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it; ` +
-        `minor faults +${Math.round(addedFaults)} while watched (the ticks counted ${counted}), ${f1(usPerAddedFault)} us of backend CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); ` +
+        `minor faults +${Math.round(addedFaults)} while watched (the ticks counted ${counted}), ${f1(usPerAddedFault)} us of backend CPU per added fault (calibrated ${f1(w.done?.faultCostUs ?? NaN)} by the watch); ` +
         `faulted pages per tick median ${median(w.ticks.map((t) => t.writtenEst))}`,
       target_cpu_added_pct: Number(cpuAdded.toFixed(2)),
       faults_added: Math.round(addedFaults),

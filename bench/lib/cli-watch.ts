@@ -13,8 +13,12 @@ import { TargetCpuClock } from '../../core/watch/overhead.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI_BIN = path.join(ROOT, 'bin/pagescope.mjs');
 
-/** Builds dist/ (scripts/build.mjs --node) so the CLI run is of the current sources. */
+let built = false;
+
+/** Builds dist/ (scripts/build.mjs --node) so the CLI run is of the current sources; once a run. */
 export function buildCli(log: (m: string) => void): void {
+  if (built) return;
+  built = true;
   log('  building the CLI (scripts/build.mjs --node)');
   const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--node'], {
     encoding: 'utf8',
