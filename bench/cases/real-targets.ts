@@ -20,10 +20,10 @@
  * [--max-overhead 5] --json`, the built CLI in a process (and session) of its own
  * (bench/lib/cli-watch.ts), each run started on its start line (armed) and its figures read from
  * its tick lines as they arrive; 11f's backend is watched the same way. A watch inside the
- * bench's process (as before) counted the bench's own GC and compiles (spawning redis-benchmark, reading its output)
- * as pagescope's own CPU: 11c's first ticks read up to 13-34% from 8-22 ms of that. pagescope's
- * own CPU per run is the watch process's (its threads' schedstat, and utime+stime).
- * For each watched run the note gives the measured loss (1 -
+ * bench's process (as before) counted the bench's own GC and compiles (spawning
+ * redis-benchmark, reading its output) as pagescope's own CPU: 11c's first ticks read up to
+ * 13-34% from 8-22 ms of that. pagescope's own CPU per run is the watch process's (its threads'
+ * schedstat, and utime+stime). For each watched run the note gives the measured loss (1 -
  * throughput ratio), the estimate over the run (each tick's estOverheadPct weighted by the
  * target's CPU time in it, and its stated range), and the target's CPU time per request
  * watched against unwatched (1 - unwatched / watched: the share of its CPU time that being
@@ -35,9 +35,9 @@
  * the CPU time per request holds); the throughput comparison is in the note. The bounded runs:
  * >= 0.95x, and the first tick's estimate within the bound. Where a bounded burst's loss goes
  * (measured, issue 22): not to the arm, which registers and protects before the run starts
- * (the watch is armed synchronously, then redis-benchmark is started); redis's CPU per request
- * rises about as much as its counted faults cost, and the rest is the watcher's own CPU time in
- * the run, which on two CPUs that redis and its client already fill shows as redis waiting for
+ * (redis-benchmark is started when the watch's start line says it is armed); redis's CPU per
+ * request rises about as much as its counted faults cost, and the rest is the watcher's own CPU
+ * time in the run, which on two CPUs that redis and its client already fill shows as redis waiting for
  * a CPU: its ticks (1.6-1.8 ms each on a busy redis, now ~1.0) and V8 compiling the tick's code
  * on its helper threads (20-50 ms a burst, perf), which now yield (core/watch/runtime-threads.ts).
  * The note gives both.
@@ -95,10 +95,7 @@ async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<
   return r.stdout + r.stderr;
 }
 
-/**
- * The estimate over [fromMs, toMs): the ticks that came in it (and the one after, which covers
- * its end), each tick's figure weighted by the target's CPU time in it.
- */
+/** What estimateOver reads of a tick line (CliTick). */
 type EstTick = Pick<
   CliTick,
   | 'atMs'
@@ -109,6 +106,10 @@ type EstTick = Pick<
   | 'estOverheadHighPct'
 >;
 
+/**
+ * The estimate over [fromMs, toMs): the ticks that came in it (and the one after, which covers
+ * its end), each tick's figure weighted by the target's CPU time in it.
+ */
 function estimateOver(
   ticks: readonly EstTick[],
   fromMs: number,
@@ -258,7 +259,7 @@ interface AbResult {
   /** Run-queue wait of redis's threads over each watched run, ms (schedstat). */
   watchedWait: number[];
   plainWait: number[];
-  /** The bench process's own CPU time (all its threads: GC, JIT, the client's output) over each run, ms. */
+  /** The bench process's own CPU time (all its threads: GC, JIT, reading the client) per run, ms. */
   plainOwn: number[];
   watchedOwn: number[];
   /**
