@@ -75,6 +75,8 @@ const UNIT = [
 // host's event loop stalls no more than it says while a group scan runs).
 const PARALLEL = [
   'bench/lib/run-command.test.ts',
+  // Runs dist/'s CLI (read only) as bench 11 does: what rebuilds dist/ is in the serial project, before.
+  'bench/lib/cli-watch.test.ts',
   'testing/c-build.test.ts',
   'bin/compile-cache.test.ts',
   'core/cli/cli-edges.test.ts',

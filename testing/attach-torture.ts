@@ -260,7 +260,11 @@ export async function sendDuringAttach(
   // Its first tick ends the attach: an aimed kill that has not caught the thread held by then
   // will not, so it stops looking (before, it looked for 3 attach times and 5 s more).
   let ticked = false;
-  cli.stdout!.on('data', () => (ticked = true));
+  let out = '';
+  cli.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('{"tick"')) ticked = true; // not the start line: a tick
+  });
   let landedWhileHeld = false;
   if (aim === 'held') {
     const fd = fs.openSync(`/proc/${t.pid}/status`, 'r');
@@ -332,7 +336,11 @@ export async function measureAttach(t: Target): Promise<number> {
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let firstTick = 0;
-  cli.stdout!.once('data', () => (firstTick = performance.now()));
+  let out = '';
+  cli.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (!firstTick && out.includes('{"tick"')) firstTick = performance.now(); // not the start line
+  });
   const code = await new Promise<number | null>((r) => cli.on('exit', r));
   if (code !== 0 || !firstTick)
     throw new Error(`pagescope watch exited with ${code} before a tick`);

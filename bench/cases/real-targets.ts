@@ -16,8 +16,14 @@
  *   scale 10 with per-second progress: its one backend watched exactly for the middle of the run
  *   (unwatched seconds before and after, A-B-A), tps compared.
  *
- * The watch is pagescope's own driver (core/watch/driver.ts, as `pagescope watch --writable`
- * uses it) in this process. For each watched run the note gives the measured loss (1 -
+ * The redis rows watch as a user does: `pagescope watch --pid P --writable --interval 100
+ * [--max-overhead 5] --json`, the built CLI in a process (and session) of its own
+ * (bench/lib/cli-watch.ts), each run started on its start line (armed) and its figures read from
+ * its tick lines as they arrive; 11f's backend is watched the same way. A watch inside the
+ * bench's process (as before) counted the bench's own GC and compiles (spawning
+ * redis-benchmark, reading its output) as pagescope's own CPU: 11c's first ticks read up to
+ * 13-34% from 8-22 ms of that. pagescope's own CPU per run is the watch process's (its threads'
+ * schedstat, and utime+stime). For each watched run the note gives the measured loss (1 -
  * throughput ratio), the estimate over the run (each tick's estOverheadPct weighted by the
  * target's CPU time in it, and its stated range), and the target's CPU time per request
  * watched against unwatched (1 - unwatched / watched: the share of its CPU time that being
@@ -29,9 +35,9 @@
  * the CPU time per request holds); the throughput comparison is in the note. The bounded runs:
  * >= 0.95x, and the first tick's estimate within the bound. Where a bounded burst's loss goes
  * (measured, issue 22): not to the arm, which registers and protects before the run starts
- * (the watch is armed synchronously, then redis-benchmark is started); redis's CPU per request
- * rises about as much as its counted faults cost, and the rest is the watcher's own CPU time in
- * the run, which on two CPUs that redis and its client already fill shows as redis waiting for
+ * (redis-benchmark is started when the watch's start line says it is armed); redis's CPU per
+ * request rises about as much as its counted faults cost, and the rest is the watcher's own CPU
+ * time in the run, which on two CPUs that redis and its client already fill shows as redis waiting for
  * a CPU: its ticks (1.6-1.8 ms each on a busy redis, now ~1.0) and V8 compiling the tick's code
  * on its helper threads (20-50 ms a burst, perf; they ran at nice 19 for a while, which starved
  * the threads waiting on them under a CPU hog: see README).
@@ -42,20 +48,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
-import { isWritableMapping } from '../../core/cli/vma-choice.ts';
-import { readMaps, type Vma } from '../../core/proc/maps.ts';
-import type { PageRange } from '../../core/scan/scanner.ts';
-import { sampledPages, WatchDriver, type WatchFigures } from '../../core/watch/driver.ts';
 import {
   calibrateIsolatedFaultCost,
   cpuFloorMs,
-  faultCost,
   TargetCpuClock,
   type IsolatedFaultCost,
 } from '../../core/watch/overhead.ts';
-import { WriteWatcher } from '../../core/watch/watcher.ts';
-import { WhoAttributor } from '../../core/who/attribution.ts';
 import { boundHeld, ratioText, summarizeAb } from '../lib/ab-rounds.ts';
+import { buildCli, CliWatch, type CliTick, type CpuSnap } from '../lib/cli-watch.ts';
 import { runCommand, type RunOptions } from '../lib/run-command.ts';
 import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import { freePort, have } from '../../testing/ports.ts';
@@ -96,65 +96,23 @@ async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<
   return r.stdout + r.stderr;
 }
 
-/** A tick's figures, and when it came. */
-interface TickRecord extends WatchFigures {
-  atMs: number;
-  /** Pages written in the watched (sampled) pages this tick: each took one fault. */
-  faultedPages: number;
-}
-
-/** An exact or bounded watch of `pid`'s writable mappings, ticking in this process. */
-class Watch {
-  readonly ticks: TickRecord[] = [];
-  readonly armedAt: number;
-  /** How long the arm (registering and write-protecting the first sample) took, ms. */
-  readonly armMs: number;
-  /** Pages in the first sample (every one of them faults at the target's first write). */
-  readonly firstSamplePages: number;
-  private readonly driver: WatchDriver;
-
-  private readonly who: WhoAttributor | null;
-
-  /** `whoPeriod`: also sample the write faults and name their writers (`--who`), as watch does. */
-  constructor(pid: number, maxOverheadPct: number | null, whoPeriod: number | null = null) {
-    const select = (vmas: Vma[]): PageRange[] =>
-      vmas.filter(isWritableMapping).map((v) => ({ startPage: v.startPage, endPage: v.endPage }));
-    const watcher = WriteWatcher.attach(pid);
-    this.driver = new WatchDriver({
-      pid,
-      intervalMs: INTERVAL_MS,
-      watcher,
-      select,
-      follow: true,
-      maxOverheadPct,
-    });
-    const t0 = performance.now();
-    this.driver.arm();
-    this.armMs = performance.now() - t0;
-    this.firstSamplePages = Math.round(sampledPages(select(readMaps(pid)), watcher.sampleFraction));
-    const who = whoPeriod === null ? null : WhoAttributor.open(pid, { period: whoPeriod });
-    this.who = who;
-    if (who) this.driver.onCollect((step) => who.tick(step.written));
-    this.armedAt = performance.now();
-    this.driver.start(() => {
-      const s = this.driver.collect();
-      if (s.kind === 'watching')
-        this.ticks.push({ ...s.figures, atMs: performance.now(), faultedPages: s.writtenPages });
-    }, this.driver.gridIntervalMs);
-  }
-
-  close(): void {
-    this.who?.close();
-    this.driver.close();
-  }
-}
+/** What estimateOver reads of a tick line (CliTick). */
+type EstTick = Pick<
+  CliTick,
+  | 'atMs'
+  | 'targetCpuMs'
+  | 'intervalMs'
+  | 'estOverheadPct'
+  | 'estOverheadLowPct'
+  | 'estOverheadHighPct'
+>;
 
 /**
  * The estimate over [fromMs, toMs): the ticks that came in it (and the one after, which covers
  * its end), each tick's figure weighted by the target's CPU time in it.
  */
 function estimateOver(
-  ticks: readonly TickRecord[],
+  ticks: readonly EstTick[],
   fromMs: number,
   toMs: number,
 ): { pct: number; low: number; high: number; ticks: number } {
@@ -249,10 +207,14 @@ function minorFaults(pid: number): number {
   return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[7]);
 }
 
-/** One redis-benchmark run of `n` SETs: wall ms, and redis's CPU ms in it. */
+/**
+ * One redis-benchmark run of `n` SETs: wall ms, and redis's CPU ms in it; with `watch`, the
+ * watch's own CPU ms in it too (its process: all its threads).
+ */
 async function setRun(
   r: Redis,
   n: number,
+  watch: CliWatch | null = null,
 ): Promise<{
   ms: number;
   cpuMs: number;
@@ -261,9 +223,11 @@ async function setRun(
   fromMs: number;
   toMs: number;
   ownMs: number;
+  watchCpu: CpuSnap | null;
 }> {
   const clock = new TargetCpuClock(r.pid);
   const own0 = process.cpuUsage();
+  watch?.cpuSinceLast();
   clock.sinceLastMs();
   const faults0 = minorFaults(r.pid);
   const fromMs = performance.now();
@@ -274,8 +238,10 @@ async function setRun(
   );
   const toMs = performance.now();
   const cpuMs = clock.sinceLastMs() ?? NaN;
+  const watchCpu = watch?.cpuSinceLast() ?? null;
   const own = process.cpuUsage(own0);
   return {
+    watchCpu,
     ownMs: (own.user + own.system) / 1000,
     ms: toMs - fromMs,
     cpuMs,
@@ -294,9 +260,19 @@ interface AbResult {
   /** Run-queue wait of redis's threads over each watched run, ms (schedstat). */
   watchedWait: number[];
   plainWait: number[];
-  /** This process's own CPU time (all its threads: ticks, GC, JIT) over each run, ms. */
+  /** The bench process's own CPU time (all its threads: GC, JIT, reading the client) per run, ms. */
   plainOwn: number[];
   watchedOwn: number[];
+  /**
+   * The watch's CPU time over each watched run (its process, `pagescope watch`: every thread), ms:
+   * by its threads' schedstat, and by its utime+stime (10 ms resolution).
+   */
+  watchCpu: number[];
+  watchStat: number[];
+  /** The watch's own CPU by its ticks (each tick's ownCpuMs) over the same runs, ms. */
+  ticksOwn: number[];
+  /** The fault cost each watch calibrated (its done line), us. */
+  faultCostUs: number[];
   plainFaults: number[];
   watchedFaults: number[];
   /** Pages the ticks counted as faulted over each watched run. */
@@ -336,6 +312,10 @@ async function redisAb(
     plainWait: [],
     plainOwn: [],
     watchedOwn: [],
+    watchCpu: [],
+    watchStat: [],
+    ticksOwn: [],
+    faultCostUs: [],
     plainFaults: [],
     watchedFaults: [],
     tickFaults: [],
@@ -362,10 +342,13 @@ async function redisAb(
     res.plainFaults.push(p.faults);
   };
   const watched = async () => {
-    const w = new Watch(r.pid, maxOverheadPct);
+    // `pagescope watch --pid P --writable --interval 100 [--max-overhead PCT] --json`, in a
+    // process of its own as a user runs it; the run starts on its start line (armed).
+    const w = new CliWatch(r.pid, INTERVAL_MS, maxOverheadPct);
     try {
+      const start = await w.started;
       if (leadMs > 0) await sleep(leadMs);
-      const p = await setRun(r, n);
+      const p = await setRun(r, n, w);
       // The tick that covers the run's end (a burst may end before the first tick of a
       // stretched grid): waited for, up to the longest interval.
       for (let waited = 0; (w.ticks.at(-1)?.atMs ?? 0) < p.toMs && waited < 7000; waited += 50)
@@ -374,35 +357,35 @@ async function redisAb(
       res.watchedCpu.push(p.cpuMs);
       res.watchedWait.push(p.waitMs);
       res.watchedOwn.push(p.ownMs);
+      res.watchCpu.push(p.watchCpu?.schedMs ?? NaN);
+      res.watchStat.push(p.watchCpu?.statMs ?? NaN);
       res.watchedFaults.push(p.faults);
-      res.tickFaults.push(
-        w.ticks
-          .filter(
-            (t, i) =>
-              t.atMs > p.fromMs &&
-              (t.atMs <= p.toMs || (w.ticks[i - 1]?.atMs ?? -Infinity) < p.toMs),
-          )
-          .reduce((a, t) => a + t.faultedPages, 0),
+      const inRun = w.ticks.filter(
+        (t, i) =>
+          t.atMs > p.fromMs && (t.atMs <= p.toMs || (w.ticks[i - 1]?.atMs ?? -Infinity) < p.toMs),
       );
+      res.tickFaults.push(inRun.reduce((a, t) => a + t.writtenPages, 0));
+      res.ticksOwn.push(inRun.reduce((a, t) => a + t.ownCpuMs, 0));
       const e = estimateOver(w.ticks, p.fromMs, p.toMs);
       res.est.push(e.pct);
       res.low.push(e.low);
       res.high.push(e.high);
-      res.armMs.push(w.armMs);
-      res.firstPages.push(w.firstSamplePages);
+      res.armMs.push(start.armMs);
+      res.firstPages.push(start.samplePages);
       const first = w.ticks[0];
       if (first) {
         res.firstTick.push(first.estOverheadPct);
         res.firstTickWhy.push(
-          `${f1(first.estOverheadPct)}%=${f1(first.estOwnPct)}% ours(${f1(first.ownCpuMs)} ms)+${first.faultedPages} faults/${f1(first.targetCpuMs)} ms${first.estLowConfidence ? ' low' : ''}`,
+          `${f1(first.estOverheadPct)}%=${f1(first.estOwnPct)}% ours(${f1(first.ownCpuMs)} ms)+${first.writtenPages} faults/${f1(first.targetCpuMs)} ms${first.estLowConfidence ? ' low' : ''}`,
         );
       }
       res.fractions.push(
-        `${w.ticks.length ? `1/${Math.round(1 / w.ticks[0].sampleFraction)}@${w.ticks[0].intervalMs}` : '-'}`,
+        `${first ? `1/${Math.round(1 / first.sampleFraction)}@${first.intervalMs}` : '-'}`,
       );
     } finally {
-      w.close();
+      await w.stop();
     }
+    if (w.done) res.faultCostUs.push(w.done.faultCostUs);
   };
   for (let i = 0; i < rounds; i++) {
     ctx.log(`  ${label} round ${i + 1}/${rounds}`);
@@ -455,6 +438,8 @@ function abCase(
   const cpuFits = estimateFits(est, Math.max(0, cpuLoss));
   const bounded = boundHeld(ab, 0.95);
   const firstMax = res.firstTick.length ? Math.max(...res.firstTick) : NaN;
+  // The fault cost the watches calibrated, each in its own process (their done lines).
+  const calibratedUs = res.faultCostUs.length ? median(res.faultCostUs) : NaN;
   const loads = res.loads.length
     ? `${Math.min(...res.loads).toFixed(1)}-${Math.max(...res.loads).toFixed(1)}`
     : os.loadavg()[0].toFixed(1);
@@ -464,11 +449,11 @@ function abCase(
     `estimate ${f1(est)}% (${f1(median(res.low))}-${f1(median(res.high))}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the throughput loss; ` +
     `redis CPU per request +${f1(cpuLoss)}% share (median round; mean ${f1(ab.cpuAddedMean.mean)} ± ${f1(ab.cpuAddedMean.se)}), estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it; ` +
     `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
-    `${f1(usPerExtraFault)} ± ${f1(usPerExtraFaultErr)} us of redis CPU per added fault (calibrated ${f1(faultCost().usPerFault)}, an isolated one in a memory-bound reader ${f1(isolatedFault().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}% (each: ${res.firstTickWhy.join(', ')}); first sample@interval ${res.fractions.join(' ')} of ${res.firstPages.join(' ')} pages; arm ${f1(median(res.armMs))} ms (median)` +
+    `${f1(usPerExtraFault)} ± ${f1(usPerExtraFaultErr)} us of redis CPU per added fault (calibrated ${f1(calibratedUs)} by the watches, median; an isolated one in a memory-bound reader ${f1(isolatedFault().usPerFault)}); redis waited for a CPU ${f1(100 * waitShare)}% of its runnable time watched; first tick's estimate max ${f1(firstMax)}% (each: ${res.firstTickWhy.join(', ')}); first sample@interval ${res.fractions.join(' ')} of ${res.firstPages.join(' ')} pages; arm ${f1(median(res.armMs))} ms (median, as the watch timed it)` +
     // Where the rest goes (measured: the arm is over before the run starts; see the top): the
-    // watcher's own CPU time in the run, taken from a machine whose two CPUs redis and its
+    // watch's own CPU time in the run, taken from a machine whose two CPUs redis and its
     // client already fill, shows as redis waiting for a CPU.
-    `; this process's CPU per run ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched (its ticks, GC and JIT), redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
+    `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}; its ticks' ownCpuMs over the run ${f1(median(res.ticksOwn))} ms), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
     `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - res.plainCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
@@ -510,7 +495,10 @@ function abCase(
     wait_share_pct: Number.isFinite(waitShare) ? Number((100 * waitShare).toFixed(1)) : null,
     first_tick_est_max_pct: Number.isFinite(firstMax) ? Number(firstMax.toFixed(2)) : null,
     estimate_fits: cpuFits,
-    fault_us: Number(faultCost().usPerFault.toPrecision(4)),
+    fault_us: Number.isFinite(calibratedUs) ? Number(calibratedUs.toPrecision(4)) : null,
+    watch_cpu_ms: res.watchCpu.length ? Number(median(res.watchCpu).toFixed(1)) : null,
+    watch_cpu_stat_ms: res.watchStat.length ? Number(median(res.watchStat).toFixed(1)) : null,
+    first_tick_est_pcts: res.firstTick.map((x) => Number(x.toFixed(2))),
     isolated_fault_us: Number(isolatedFault().usPerFault.toPrecision(4)),
     load_1m: Number(os.loadavg()[0].toFixed(1)),
     load_min: res.loads.length ? Number(Math.min(...res.loads).toFixed(1)) : null,
@@ -562,6 +550,8 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
   // --only 11c runs 11c's rounds alone (the redis rows take minutes each).
   const only = ctx.only ?? [];
   const want = (name: string): boolean => only.length === 0 || only.some((o) => name.includes(o));
+  // The watched runs run the built CLI (bin/pagescope.mjs -> dist/): built from these sources.
+  buildCli(ctx.log);
   const r = await startRedis(ctx);
   const out: CaseResult[] = [];
   try {
@@ -681,14 +671,16 @@ async function redisWhoCase(
   const cpu: Record<'plain' | 'who', number[]> = { plain: [], who: [] };
   const ms: Record<'plain' | 'who', number[]> = { plain: [], who: [] };
   const one = async (mode: 'plain' | 'who') => {
-    const w = new Watch(r.pid, null, mode === 'who' ? 1 : null);
+    // `pagescope watch ... --json [--who]` in its own process (--who-period 1, its default).
+    const w = new CliWatch(r.pid, INTERVAL_MS, null, mode === 'who' ? ['--who'] : []);
     try {
+      await w.started;
       await sleep(1000); // armed and past its first ticks, as 11a
       const p = await setRun(r, n);
       cpu[mode].push(p.cpuMs);
       ms[mode].push(p.ms);
     } finally {
-      w.close();
+      await w.stop();
     }
   };
   for (let i = 0; i < rounds; i++) {
@@ -734,6 +726,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
   if (isRoot && user.status !== 0)
     return skippedCase(PGBENCH_NAME, goal, 'no "postgres" user to run the server as');
   const ids = isRoot ? { uid: Number(user.stdout), gid: Number(grp.stdout) } : {};
+  buildCli(ctx.log); // the watch is the built CLI: built before the server and its load start
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagescope-pg-'));
   fs.chmodSync(dir, 0o777);
   const data = path.join(dir, 'data');
@@ -816,12 +809,20 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     await sleep(Math.max(0, 1000 - (performance.now() - started)));
     const s0 = snap();
     await sleep(Math.max(0, third * 1000 - (performance.now() - started)));
-    const w = new Watch(backend, null);
-    const s1 = snap();
+    // `pagescope watch --pid BACKEND --writable --interval 100 --json` in its own process; the
+    // watched part starts on its start line (the part before is longer by its start-up).
+    const w = new CliWatch(backend, INTERVAL_MS, null);
+    let s1: ReturnType<typeof snap>;
+    let s2: ReturnType<typeof snap>;
+    try {
+      await w.started;
+      s1 = snap();
+      await sleep(third * 1000);
+      s2 = snap();
+    } finally {
+      await w.stop();
+    }
     const from = s1.at;
-    await sleep(third * 1000);
-    const s2 = snap();
-    w.close();
     const to = s2.at;
     await sleep(Math.max(0, (seconds - 0.3) * 1000 - (performance.now() - started)));
     const s3 = snap();
@@ -868,7 +869,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     const addedFaults = s2.faults - s1.faults - plainFaultsPerTx * watchedTx;
     const counted = w.ticks
       .filter((t) => t.atMs > from && t.atMs <= to + 1)
-      .reduce((x, t) => x + t.faultedPages, 0);
+      .reduce((x, t) => x + t.writtenPages, 0);
     const usPerAddedFault = ((watchedCpuPerTx - plainCpuPerTx) * watchedTx * 1000) / addedFaults;
     const cpuFits = estimateFits(e.pct, Math.max(0, cpuAdded));
     const fits = estimateFits(e.pct, Math.max(0, lossPct));
@@ -883,7 +884,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
         `tps watched ${ratio.toFixed(3)}x of unwatched (${f1(lossPct)}% lost; median ${median(watchedTps).toFixed(0)} vs ${median(plainTps).toFixed(0)} tps, seconds before and after); ` +
         `estimate ${f1(e.pct)}% (${f1(e.low)}-${f1(e.high)}%) over ${e.ticks} ticks, ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; ` +
         `backend CPU per transaction +${f1(cpuAdded)}% share (${(plainCpuPerTx * 1000).toFixed(0)} -> ${(watchedCpuPerTx * 1000).toFixed(0)} us), estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it; ` +
-        `minor faults +${Math.round(addedFaults)} while watched (the ticks counted ${counted}), ${f1(usPerAddedFault)} us of backend CPU per added fault (calibrated ${f1(faultCost().usPerFault)}); ` +
+        `minor faults +${Math.round(addedFaults)} while watched (the ticks counted ${counted}), ${f1(usPerAddedFault)} us of backend CPU per added fault (calibrated ${f1(w.done?.faultCostUs ?? NaN)} by the watch); ` +
         `faulted pages per tick median ${median(w.ticks.map((t) => t.writtenEst))}`,
       target_cpu_added_pct: Number(cpuAdded.toFixed(2)),
       faults_added: Math.round(addedFaults),

@@ -139,14 +139,15 @@ describe.concurrent('a reader that closes the pipe early (| head) is a normal en
     expect(r.code).toBe(0);
   });
 
-  it('watch --pid --json: exit 0 after the first line, the target released', async () => {
+  it('watch --pid --json: exit 0 after the first tick line, the target released', async () => {
     const r = await oneWatchAtATime(() =>
       closeAfter(
         ['watch', '--pid', String(target.pid), '--writable', '--json', '--interval', '50'],
-        1,
+        2,
       ),
     );
-    expect(JSON.parse(r.first[0])).toMatchObject({ tick: 1 });
+    expect(JSON.parse(r.first[0])).toMatchObject({ start: true });
+    expect(JSON.parse(r.first[1])).toMatchObject({ tick: 1 });
     expect(r.stderr).not.toMatch(NOISE);
     expect(r.code).toBe(0);
     expect(tracesLeft(target.pid!)).toEqual([]);

@@ -90,7 +90,10 @@ export function buildProgram(): Command {
     .option('--shared', 'in a group: watch only the shared mappings (shmem, memfd, SysV, files)')
     .option('--interval <ms>', 'milliseconds between ticks', '500')
     .option('--ticks <n>', 'stop after this many ticks')
-    .option('--json', 'one JSON object per line per tick, then a {"done": true} line')
+    .option(
+      '--json',
+      'JSON lines: {"start": true, ...} once watching has started, one object per tick ({"tick": N, ...}), then {"done": true, ...}',
+    )
     .option('--all-ranges', 'with --json: print every written range (default: the first 1000)')
     .option(
       '--max-overhead <pct>',

@@ -94,6 +94,7 @@ describe.each(SIGNALS)('%s ends a long-running command cleanly', (sig) => {
       '--interval',
       '50',
     ]);
+    expect(JSON.parse(await cli.line())).toMatchObject({ start: true });
     expect(JSON.parse(await cli.line())).toMatchObject({ tick: 1 });
     cli.child.kill(sig);
     let last: Record<string, unknown> = {};

@@ -424,6 +424,7 @@ describe('the target changes state mid-watch', () => {
       const t = track(await startPyTarget(32));
       expect(await t.send('l 1 5')).toBe('ok');
       const cli = track(startCli(watchTargetArgs(t, '--interval', '50', '--json')));
+      expect(JSON.parse(await cli.next(30_000))).toMatchObject({ start: true });
       const first = JSON.parse(await cli.next(30_000)) as { tick: number };
       expect(first.tick).toBe(1);
       const second = JSON.parse(await cli.next()) as { written: string[][] };

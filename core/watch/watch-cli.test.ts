@@ -72,7 +72,7 @@ describe.concurrent('pagescope watch --pid', () => {
     );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    const ticks = jsonLines(r.out).filter((l) => l.done === undefined);
+    const ticks = jsonLines(r.out).filter((l) => l.tick !== undefined);
     expect(ticks).toHaveLength(10);
     // Slow start: the first tick is already a small sample (64 MiB at 1-30 us a fault, as
     // machines here calibrate it, cannot be watched exactly within 2%), never exact and over
@@ -115,8 +115,9 @@ describe.concurrent('pagescope watch --pid', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = jsonLines(r.out);
-    expect(lines).toHaveLength(5);
-    lines.slice(0, 4).forEach((l, i) => {
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toMatchObject({ start: true, pid: t.pid, pages: 32 });
+    lines.slice(1, 5).forEach((l, i) => {
       expect(l.tick).toBe(i + 1);
       expect(typeof l.t).toBe('number');
       expect(l.writtenPages).toBe(3);
@@ -133,7 +134,7 @@ describe.concurrent('pagescope watch --pid', () => {
         [hex(t.startPage + 9), hex(t.startPage + 10)],
       ]);
     });
-    expect(lines[4]).toEqual({
+    expect(lines[5]).toEqual({
       done: true,
       reason: '4 ticks done',
       ticks: 4,
@@ -174,6 +175,7 @@ describe.concurrent('pagescope watch --pid', () => {
     const t = track(await startPyTarget(16));
     expect(await t.send('l 1')).toBe('ok');
     const cli = track(startCli(watchTargetArgs(t, '--interval', '50', '--json'), 'pipe'));
+    expect(JSON.parse(await cli.next(30_000))).toMatchObject({ start: true });
     expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 1 });
     cli.child.kill('SIGTERM');
     let last: Record<string, unknown> = {};
@@ -261,7 +263,7 @@ describe.concurrent('pagescope watch -- COMMAND (launch mode)', () => {
     const done = lines[lines.length - 1];
     expect(done).toMatchObject({ done: true });
     expect(String(done.reason)).toMatch(/exited/);
-    const ticks = lines.filter((l) => !l.done);
+    const ticks = lines.filter((l) => l.tick !== undefined);
     expect(ticks.length).toBeGreaterThan(2);
     expect(ticks.some((l) => (l.writtenPages as number) >= 8)).toBe(true);
   });
@@ -284,6 +286,7 @@ describe.concurrent('pagescope watch -- COMMAND (launch mode)', () => {
         marker,
       ]),
     );
+    expect(JSON.parse(await cli.next(30_000))).toMatchObject({ start: true });
     await cli.next(30_000); // the first tick: attached and running
     const launched = (): number[] =>
       fs
@@ -309,7 +312,9 @@ describe.concurrent('pagescope watch -- COMMAND (launch mode)', () => {
     const r = await run(['watch', '--json', '--interval', String(limit(1000)), '--', 'true']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
+    // Watching had started (the line that says so), then the command was over.
     expect(jsonLines(r.out)).toEqual([
+      expect.objectContaining({ start: true }),
       {
         done: true,
         reason: expect.stringMatching(/exited/),

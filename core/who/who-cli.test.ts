@@ -49,6 +49,7 @@ describe('pagescope watch --who', () => {
       '--who',
     ]);
     defer(() => cli.kill());
+    expect(JSON.parse(await cli.next(30_000))).toMatchObject({ start: true });
     const first = JSON.parse(await cli.next(30_000)) as { who: unknown };
     expect(first.who).not.toBeUndefined();
     const names = w.threads();

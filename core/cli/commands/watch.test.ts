@@ -14,8 +14,10 @@ import {
   startCli,
   startPyTarget,
   TargetModel,
+  targetRange,
   watchTargetArgs,
 } from '../../../testing/watch-support.ts';
+import { sampledPages } from '../../watch/driver.ts';
 import {
   intervalNote,
   JSON_RANGE_CAP,
@@ -103,6 +105,79 @@ async function nextTick(
   return JSON.parse(line) as Record<string, unknown>;
 }
 
+describe('pagescope watch --json: the start line', () => {
+  it('says watching has started before the first tick (the writes after it are counted), then ticks, then done', async () => {
+    const t = track(await startPyTarget(16));
+    const cli = track(startCli(watchTargetArgs(t, '--interval', '100', '--json'), 'pipe'));
+    const start = JSON.parse(await cli.next(30_000)) as Record<string, unknown>;
+    expect(start).toMatchObject({
+      start: true,
+      pid: t.pid,
+      pieces: 1,
+      pages: 16,
+      samplePages: 16,
+      sampleFraction: 1,
+      granularityPages: expect.any(Number),
+      intervalMs: 100,
+      firstIntervalMs: 100,
+      maxOverheadPct: null,
+    });
+    expect(start.tick).toBeUndefined();
+    expect(start.armMs).toBeGreaterThanOrEqual(0);
+    // Armed by then: pages written after the line are in the ticks, each exactly once.
+    await expectTargetRunsOn(t, [2, 5, 11]);
+    const lines: Array<Record<string, unknown>> = [];
+    const seen: number[] = [];
+    while (seen.length < 3) {
+      const l = JSON.parse(await cli.next(30_000)) as Record<string, unknown>;
+      lines.push(l);
+      if (l.done) throw new Error(`the watch ended first: ${JSON.stringify(lines)}`);
+      for (const [s, e] of l.written as Array<[string, string]>)
+        for (let p = Number(BigInt(s) >> 12n); p < Number(BigInt(e) >> 12n); p++)
+          seen.push(p - t.startPage);
+    }
+    expect(seen.sort((x, y) => x - y)).toEqual([2, 5, 11]);
+    cli.child.kill('SIGINT');
+    for (;;) {
+      const l = JSON.parse(await cli.next(30_000)) as Record<string, unknown>;
+      lines.push(l);
+      if (l.done) break;
+    }
+    // Ticks numbered from 1 in order, each with the own-CPU figure, then the one done line.
+    const ticks = lines.slice(0, -1);
+    expect(ticks.map((l) => l.tick)).toEqual(ticks.map((_, i) => i + 1));
+    for (const l of ticks) {
+      expect(l.start).toBeUndefined();
+      expect(l.ownCpuMs).toBeGreaterThanOrEqual(0);
+    }
+    expect(lines.at(-1)).toMatchObject({ done: true, ticks: ticks.length });
+  });
+
+  it('under --max-overhead says the first sample and when the first tick comes', async () => {
+    // 64 MiB, every page rewritten every few ms: not within 2% exactly (see watch-cli.test.ts).
+    const pages = 16384;
+    const t = track(await startPyTarget(pages));
+    expect(await t.send(`l ${Array.from({ length: pages }, (_, i) => i).join(' ')}`)).toBe('ok');
+    const cli = track(
+      startCli(watchTargetArgs(t, '--interval', '100', '--json', '--max-overhead', '2'), 'pipe'),
+    );
+    const start = JSON.parse(await cli.next(30_000)) as Record<string, number>;
+    expect(start).toMatchObject({ start: true, pages, maxOverheadPct: 2, intervalMs: 100 });
+    expect(start.sampleFraction).toBeLessThan(1);
+    // The pages of the target's range in the sample at that fraction (whole units picked by
+    // address: at a small fraction there may be none in 64 MiB).
+    expect(start.samplePages).toBe(sampledPages([targetRange(t)], start.sampleFraction));
+    expect(start.samplePages).toBeLessThan(pages);
+    expect(start.firstIntervalMs).toBeGreaterThanOrEqual(100);
+    // The first tick watched that sample on that interval.
+    const first = JSON.parse(await cli.next(60_000)) as Record<string, number>;
+    expect(first).toMatchObject({ tick: 1, sampleFraction: start.sampleFraction });
+    expect(first.intervalMs).toBe(start.firstIntervalMs);
+    expect(first.writtenPages).toBeLessThanOrEqual(start.samplePages);
+    cli.kill();
+  });
+});
+
 describe('pagescope watch: no silent lag, bounded lines', () => {
   it('a tick delayed by a stalled pagescope says how late it was and how many ticks it skipped (--json and human)', async () => {
     const t = track(await startPyTarget(8));
@@ -110,8 +185,10 @@ describe('pagescope watch: no silent lag, bounded lines', () => {
       const args = watchTargetArgs(t, '--interval', '50', ...(json ? ['--json'] : []));
       const cli = track(startCli(args, 'pipe'));
       // The stall must come after the ticks began (the grid starts after set-up): wait for tick 1.
-      if (json) expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 1 });
-      else {
+      if (json) {
+        expect(JSON.parse(await cli.next(30_000))).toMatchObject({ start: true });
+        expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 1 });
+      } else {
         expect(await cli.next(30_000)).toMatch(/^watching /);
         await nextLine(cli, (l) => l.startsWith('tick 1 '));
       }
@@ -213,6 +290,7 @@ describe('pagescope watch: a pagescope still exiting', () => {
     const t = track(await startPyTarget(64));
     const args = watchTargetArgs(t, '--interval', '100', '--json');
     const a = track(startCli(args, 'pipe'));
+    expect(JSON.parse(await a.next(30_000))).toMatchObject({ start: true });
     expect(JSON.parse(await a.next(30_000))).toMatchObject({ tick: 1 });
     // The killed watch not gone yet: stopped, it holds its userfaultfd as a SIGKILLed one does
     // until its exit has closed its descriptors (without the retry the next watch got EBUSY

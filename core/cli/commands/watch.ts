@@ -9,9 +9,12 @@
  * The watch itself is core/watch/driver.ts (the same driver as the UI's sessions): ticks on a
  * fixed grid, a late tick says how late it was and how many grid points it skipped.
  * Human output: one line per tick with the written page count and the busiest VMAs, and
- * "(late N ms, K ticks skipped)" when the tick was late. --json: one object per line per tick,
+ * "(late N ms, K ticks skipped)" when the tick was late. --json: a `{"start": true, pid, watching,
+ * pieces, pages, samplePages, sampleFraction, granularityPages, intervalMs, firstIntervalMs,
+ * maxOverheadPct, armMs}` line once watching has started (armed, before the first tick: where
+ * the human output says "watching PID: ..."), then one object per line per tick,
  * written as it happens ({tick, t, lagMs, skipped, writtenPages, exact, sampleFraction,
- * writtenEst, writtenErr, estOverheadPct, estOverheadLowPct, estOverheadHighPct, targetCpuMs, estLowConfidence, intervalMs, written,
+ * writtenEst, writtenErr, estOverheadPct, estOwnPct, ownCpuMs, estOverheadLowPct, estOverheadHighPct, targetCpuMs, estLowConfidence, intervalMs, written,
  * moreRanges}: at most JSON_RANGE_CAP written
  * ranges, `moreRanges` counts the rest, --all-ranges prints all), and a last
  * `{"done": true, ...}` line.
@@ -38,7 +41,7 @@ import { OVERHEAD_IS, overheadText, pctText } from '../../protocol/overhead-text
 import { vmaName, vmaShortName } from '../../protocol/vma-name.ts';
 import type { RegionList } from '../../scan/region-list.ts';
 import type { PageRange } from '../../scan/scanner.ts';
-import { WatchDriver, type WatchFigures } from '../../watch/driver.ts';
+import { sampledPages, WatchDriver, type WatchFigures } from '../../watch/driver.ts';
 import { faultCost } from '../../watch/overhead.ts';
 import { launchAndAttach, resolveCommand, whenExited } from '../../watch/launch.ts';
 import type { TickTiming } from '../../watch/ticker.ts';
@@ -409,7 +412,9 @@ export async function watchCommand(
           'bad-input',
         );
     }
+    const armStarted = performance.now();
     const armed = driver.arm();
+    const armMs = performance.now() - armStarted;
     if (options.who) {
       try {
         who = WhoAttributor.open(pid, { period: whoPeriod });
@@ -424,10 +429,29 @@ export async function watchCommand(
     }
     reportReattach();
     report(armed);
-    const watchedPages = armed
-      .filter((s) => s.status === 'watched')
-      .reduce((n, s) => n + s.endPage - s.startPage, 0);
-    if (!json)
+    const watchedPieces = armed.filter((s) => s.status === 'watched');
+    const watchedPages = watchedPieces.reduce((n, s) => n + s.endPage - s.startPage, 0);
+    if (json) {
+      // Watching has started (armed: registered and write-protected), before the first tick: a
+      // consumer can start its work on this line. Ticks are the lines with a "tick" key.
+      const sampleFraction = driver.watcher?.sampleFraction ?? 1;
+      print(
+        JSON.stringify({
+          start: true,
+          pid,
+          watching: sel.what,
+          pieces: watchedPieces.length,
+          pages: watchedPages,
+          samplePages: Math.round(sampledPages(watchedPieces, sampleFraction)),
+          sampleFraction,
+          granularityPages: driver.watcher?.granularityPages ?? 1,
+          intervalMs,
+          firstIntervalMs: driver.gridIntervalMs,
+          maxOverheadPct,
+          armMs: round2(armMs),
+        }) + '\n',
+      );
+    } else
       print(
         `watching ${pid}: ${count(armed.filter((s) => s.status === 'watched').length, 'VMA piece')}, ${count(watchedPages, 'page')} ` +
           `(${formatBytes(watchedPages * PAGE_SIZE)}), every ${intervalMs} ms; granularity ${count(driver.watcher?.granularityPages ?? 1, 'page')}.\n` +
@@ -475,6 +499,7 @@ export async function watchCommand(
             writtenErr: step.figures.writtenErr >= 0 ? step.figures.writtenErr : null,
             estOverheadPct: round2(step.figures.estOverheadPct),
             estOwnPct: round2(step.figures.estOwnPct),
+            ownCpuMs: round2(step.figures.ownCpuMs),
             estOverheadLowPct: round2(step.figures.estOverheadLowPct),
             estOverheadHighPct: round2(step.figures.estOverheadHighPct),
             targetCpuMs: step.figures.targetCpuMs >= 0 ? round2(step.figures.targetCpuMs) : null,

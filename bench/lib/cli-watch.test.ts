@@ -1,0 +1,54 @@
+// CliWatch (bench/lib/cli-watch.ts), how bench 11 watches: the built CLI (dist/, which the test
+// run's global setup builds) in a process of its own, against a real python3 target.
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { until } from '../../testing/wait.ts';
+import {
+  cleanupAfterEach,
+  expectTargetRunsOn,
+  startPyTarget,
+} from '../../testing/watch-support.ts';
+import { CliWatch } from './cli-watch.ts';
+
+const { track, defer } = cleanupAfterEach();
+
+describe('CliWatch', () => {
+  it('starts on the start line, reads the ticks as they come with the watch process’s CPU, and stops it cleanly', async () => {
+    const t = track(await startPyTarget(64));
+    expect(await t.send(`l ${Array.from({ length: 64 }, (_, i) => i).join(' ')}`)).toBe('ok');
+    const w = new CliWatch(t.pid, 50, null);
+    defer(() => w.child.kill('SIGKILL'));
+    const start = await w.started;
+    const startedAt = performance.now();
+    expect(start).toMatchObject({ pid: t.pid, intervalMs: 50, sampleFraction: 1 });
+    expect(start.pages).toBeGreaterThanOrEqual(64);
+    expect(w.ticks).toEqual([]);
+    expect(w.cpuSinceLast()).toEqual({ schedMs: null, statMs: null });
+    await until('three ticks', () => w.ticks.length >= 3, 30_000);
+    const cpu = w.cpuSinceLast();
+    expect(cpu.schedMs).toBeGreaterThan(0);
+    expect(cpu.statMs).toBeGreaterThanOrEqual(0);
+    expect(w.ticks.map((k) => k.tick)).toEqual(w.ticks.map((_, i) => i + 1));
+    for (const [i, k] of w.ticks.entries()) {
+      expect(k.atMs).toBeGreaterThan(i ? w.ticks[i - 1].atMs : startedAt);
+      // Every page of the target's loop is rewritten within a tick: counted.
+      expect(k.writtenPages).toBeGreaterThan(0);
+      expect(k.targetCpuMs).toBeGreaterThanOrEqual(0);
+      expect(k.ownCpuMs).toBeGreaterThanOrEqual(0);
+    }
+    await w.stop();
+    expect(w.child.exitCode).toBe(0);
+    expect(w.done).toMatchObject({ reason: 'interrupted by SIGINT' });
+    expect(w.done!.faultCostUs).toBeGreaterThan(0);
+    expect(fs.existsSync(`/proc/${w.child.pid}`)).toBe(false);
+    await expectTargetRunsOn(t, [1, 2]);
+  });
+
+  it('a watch that cannot start says why, and its stop says it failed', async () => {
+    // A pid no process has (pid_max is at most 2^22).
+    const w = new CliWatch(4_194_304 + 1, 100, null);
+    defer(() => w.child.kill('SIGKILL'));
+    await expect(w.started).rejects.toThrow(/ended \(2\) before watching: .*4194305/);
+    await expect(w.stop()).rejects.toThrow(/pagescope watch exited 2/);
+  });
+});
