@@ -266,6 +266,7 @@ describe('pagescope watch: its threads keep their priority', () => {
   it('no thread of a watching pagescope runs at a lower priority than the process', async () => {
     const t = track(await startPyTarget(8));
     const cli = track(startCli(watchTargetArgs(t, '--interval', '50', '--json'), 'pipe'));
+    expect(JSON.parse(await cli.next(30_000))).toMatchObject({ start: true });
     expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 1 });
     expect(JSON.parse(await cli.next(30_000))).toMatchObject({ tick: 2 });
     const pid = cli.child.pid!;
