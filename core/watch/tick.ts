@@ -35,6 +35,7 @@ import {
   subtractRanges,
   type Piece,
   type Registration,
+  type Settled,
 } from './registration.ts';
 import { runsMinus, sampledRuns, type Sampler } from './sampling.ts';
 import { FRESH_OPTIONS, TICK_OPTIONS } from './scan-options.ts';
@@ -73,18 +74,18 @@ function covered(p: PageRange, union: readonly PageRange[]): boolean {
 }
 
 /**
- * The tick over `maps` (the target's maps this tick) into `out` and `result` (fresh, of a live
- * watch whose run state is already set).
+ * The maps cut into `current` compared with the registration: vanished pieces dropped (into
+ * `result.disappeared`), new ones registered (`result.appeared`, the new anonymous ones into
+ * `fresh`), pending and due refused ones tried. Returns the pieces to walk, in address order, and
+ * what is still pending.
  */
-export function tickPieces(
+function reconcile(
   ctx: TickContext,
-  maps: readonly Vma[],
-  out: RegionList,
+  current: readonly Piece[],
   result: WatchTick,
-): WatchTick {
+  fresh: Set<Piece>,
+): { toScan: Piece[]; pending: Registration['pending'] } {
   const { reg, sampler } = ctx;
-
-  const current = piecesOf(maps, reg.ranges);
   const currentKeys = new Set(current.map(key));
   const oldUnion = normalizeRanges([...reg.registered.values()]);
   for (const [k, p] of reg.registered) {
@@ -96,8 +97,6 @@ export function tickPieces(
   for (const k of [...reg.refused.keys()]) if (!currentKeys.has(k)) reg.unrefuse(k);
 
   const toScan: Piece[] = [];
-  /** Pieces registered in this tick that were not watched memory before (see TICK_OPTIONS). */
-  const fresh = new Set<Piece>();
   // Pending pieces (registration.ts): what is there now where one was is registered like arm
   // does, within the time allowed; what fails or is not reached stays pending.
   const startedMs = performance.now();
@@ -173,6 +172,82 @@ export function tickPieces(
       }
     }
     toScan.push(p);
+  }
+  return { toScan, pending };
+}
+
+/**
+ * The last tick's settled pieces (registration.ts Settled) when they still hold for `maps`: the
+ * same maps and ranges, nothing pending or waiting for a retry, and the registration as that
+ * tick left it. Else null: the maps are cut again.
+ */
+function stillSettled(reg: Registration, maps: readonly Vma[]): Settled | null {
+  const s = reg.settled;
+  if (!s || s.maps !== maps || s.ranges !== reg.ranges) return null;
+  if (reg.pending.size || reg.retrying || reg.refused.size !== s.refused) return null;
+  if (reg.registered.size !== s.held.length) return null;
+  for (let i = 0; i < s.held.length; i++)
+    if (reg.registered.get(s.keys[i]) !== s.held[i]) return null;
+  return s;
+}
+
+/**
+ * What this tick leaves settled for the next (registration.ts Settled), or null when a piece of
+ * `current` is neither watched nor refused (pending, dropped by a failed walk or protect), a
+ * refusal would be looked at again, or something is registered outside `current`.
+ */
+function settledAfter(
+  reg: Registration,
+  maps: readonly Vma[],
+  current: readonly Piece[],
+): Settled | null {
+  if (reg.pending.size || reg.retrying) return null;
+  const scan: Piece[] = [];
+  const keys: string[] = [];
+  const held: Piece[] = [];
+  for (const p of current) {
+    const k = key(p);
+    const refusal = reg.refused.get(k);
+    if (refusal) {
+      if (refusal.refusal?.code === 'no-access' && !p.noAccess) return null;
+      continue;
+    }
+    const h = reg.registered.get(k);
+    if (!h) return null;
+    scan.push(p);
+    keys.push(k);
+    held.push(h);
+  }
+  if (held.length !== reg.registered.size) return null;
+  return { maps, ranges: reg.ranges, scan, keys, held, refused: reg.refused.size };
+}
+
+/**
+ * The tick over `maps` (the target's maps this tick) into `out` and `result` (fresh, of a live
+ * watch whose run state is already set). Over the same maps and ranges as a tick that left
+ * nothing to do, that tick's pieces are walked again (stillSettled): cutting the maps and
+ * comparing with the registration would only find the same. Else the maps are cut again
+ * (reconcile).
+ */
+export function tickPieces(
+  ctx: TickContext,
+  maps: readonly Vma[],
+  out: RegionList,
+  result: WatchTick,
+): WatchTick {
+  const { reg, sampler } = ctx;
+  const reused = stillSettled(reg, maps);
+  reg.settled = null;
+  /** Pieces registered in this tick that were not watched memory before (see TICK_OPTIONS). */
+  const fresh = new Set<Piece>();
+  let current: Piece[] | null = null;
+  let toScan: Piece[];
+  let pending: Registration['pending'] | null = null;
+  if (reused) toScan = reused.scan;
+  else {
+    reg.mapsCuts++;
+    current = piecesOf(maps, reg.ranges);
+    ({ toScan, pending } = reconcile(ctx, current, result, fresh));
   }
   // Pieces come in address order. A run of registered pieces with nothing else mapped between
   // them is read and reset in one walk: with CHECK_WPASYNC the kernel requires every VMA in
@@ -257,13 +332,16 @@ export function tickPieces(
       }
     }
   }
-  reg.pending = pending;
+  if (pending) reg.pending = pending;
   result.pending = reg.pendingStates();
   // A VMA split or grown in place (mprotect, brk) is the same memory under new bounds: only
   // what is no longer covered at all has disappeared.
-  const now = normalizeRanges([...reg.registered.values()]);
-  result.disappeared = result.disappeared.filter((d) => !covered(d, now));
+  if (result.disappeared.length) {
+    const now = normalizeRanges([...reg.registered.values()]);
+    result.disappeared = result.disappeared.filter((d) => !covered(d, now));
+  }
   result.faultedPages = result.writtenPages - freshPages;
   sampler.finishTick(result, st, watchedPages);
+  reg.settled = reused ?? settledAfter(reg, maps, current!);
   return result;
 }

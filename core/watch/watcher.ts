@@ -163,6 +163,14 @@ export class WriteWatcher {
     return this.reg.registerCalls;
   }
 
+  /**
+   * Ticks that cut the maps into pieces; the others reused the last tick's (tick.ts: the same
+   * maps and ranges, nothing left to do). Tests, diagnostics.
+   */
+  get mapsCuts(): number {
+    return this.reg.mapsCuts;
+  }
+
   /** The VMA pieces currently registered. */
   watchedPieces(): VmaWatchState[] {
     return [...this.reg.registered.values()].map((p) => this.reg.state(p));
