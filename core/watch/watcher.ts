@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import { PagescopeError } from '../kernel/errors.ts';
 import { PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
-import { MapsReader, type Vma } from '../proc/maps.ts';
+import { MapsReader, readMaps, type Vma } from '../proc/maps.ts';
 import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import type { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
@@ -31,7 +31,7 @@ import { readTargetStatus, preflight } from './injector.ts';
 import { Registration } from './registration.ts';
 import { Sampler } from './sampling.ts';
 import { WRITTEN_OPTIONS } from './scan-options.ts';
-import { tickPieces, type TickContext } from './tick.ts';
+import { tickPieces, warmTick, type TickContext } from './tick.ts';
 import { acquireManyUserfaultfds, acquireUserfaultfd, pickThread } from './uffd-acquire.ts';
 import type { AttachOptions, VmaWatchState, WatchTick } from './watch-types.ts';
 
@@ -198,7 +198,10 @@ export class WriteWatcher {
     this.ensureOpen();
     // After an exec the VMAs in /proc/PID/maps belong to a new mm our descriptor cannot touch.
     if (this.checkEnded()) return [];
-    const states = this.reg.arm(ranges, this.sampler.fraction, options);
+    const vmas = options.vmas ?? readMaps(this.pid);
+    // The tick's code compiled and run once before the target pays for anything (tick.ts).
+    warmTick(this.pid, vmas, ranges, this.sampler.fraction);
+    const states = this.reg.arm(ranges, this.sampler.fraction, { ...options, vmas });
     this.armedAt = performance.now();
     return states;
   }
