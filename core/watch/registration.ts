@@ -348,6 +348,35 @@ export class Registration {
     return b !== undefined && nowMs >= b.nextMs;
   }
 
+  /**
+   * What the registration leaves settled over `current`, the pieces `maps` cut by the ranges
+   * (Settled), or null when a piece of it is neither watched nor refused (pending, dropped by a
+   * failed walk or protect), a refusal would be looked at again, or something is registered
+   * outside it. A tick, or arm, that leaves it lets the next tick over the same maps skip the
+   * cutting (tick.ts).
+   */
+  settledOver(maps: readonly Vma[], current: readonly Piece[]): Settled | null {
+    if (this.pending.size || this.retrying) return null;
+    const scan: Piece[] = [];
+    const keys: string[] = [];
+    const held: Piece[] = [];
+    for (const p of current) {
+      const k = key(p);
+      const refusal = this.refused.get(k);
+      if (refusal) {
+        if (refusal.refusal?.code === 'no-access' && !p.noAccess) return null;
+        continue;
+      }
+      const h = this.registered.get(k);
+      if (!h) return null;
+      scan.push(p);
+      keys.push(k);
+      held.push(h);
+    }
+    if (held.length !== this.registered.size) return null;
+    return { maps, ranges: this.ranges, scan, keys, held, refused: this.refused.size };
+  }
+
   /** Whether a refused piece waits for a retry (another process's userfaultfd: see the top). */
   get retrying(): boolean {
     return this.busy.size > 0;
@@ -633,6 +662,9 @@ export class Registration {
       now = settleUnsure();
     }
     this.ranges = normalizeRanges([...this.ranges, ...wanted]);
+    // All of it watched or refused over the maps read: the first tick over the same maps (the
+    // same array, from the reader the ticks use) need not cut them again (tick.ts).
+    this.settled = this.settledOver(vmas, piecesOf(vmas, this.ranges));
     return states.sort((a, b) => a.startPage - b.startPage);
   }
 

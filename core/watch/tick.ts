@@ -192,37 +192,6 @@ function stillSettled(reg: Registration, maps: readonly Vma[]): Settled | null {
 }
 
 /**
- * What this tick leaves settled for the next (registration.ts Settled), or null when a piece of
- * `current` is neither watched nor refused (pending, dropped by a failed walk or protect), a
- * refusal would be looked at again, or something is registered outside `current`.
- */
-function settledAfter(
-  reg: Registration,
-  maps: readonly Vma[],
-  current: readonly Piece[],
-): Settled | null {
-  if (reg.pending.size || reg.retrying) return null;
-  const scan: Piece[] = [];
-  const keys: string[] = [];
-  const held: Piece[] = [];
-  for (const p of current) {
-    const k = key(p);
-    const refusal = reg.refused.get(k);
-    if (refusal) {
-      if (refusal.refusal?.code === 'no-access' && !p.noAccess) return null;
-      continue;
-    }
-    const h = reg.registered.get(k);
-    if (!h) return null;
-    scan.push(p);
-    keys.push(k);
-    held.push(h);
-  }
-  if (held.length !== reg.registered.size) return null;
-  return { maps, ranges: reg.ranges, scan, keys, held, refused: reg.refused.size };
-}
-
-/**
  * The tick over `maps` (the target's maps this tick) into `out` and `result` (fresh, of a live
  * watch whose run state is already set). Over the same maps and ranges as a tick that left
  * nothing to do, that tick's pieces are walked again (stillSettled): cutting the maps and
@@ -342,7 +311,7 @@ export function tickPieces(
   }
   result.faultedPages = result.writtenPages - freshPages;
   sampler.finishTick(result, st, watchedPages);
-  reg.settled = reused ?? settledAfter(reg, maps, current!);
+  reg.settled = reused ?? reg.settledOver(maps, current!);
   return result;
 }
 

@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import { PagescopeError } from '../kernel/errors.ts';
 import { PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
-import { MapsReader, readMaps, type Vma } from '../proc/maps.ts';
+import { MapsReader, type Vma } from '../proc/maps.ts';
 import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import type { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
@@ -198,10 +198,13 @@ export class WriteWatcher {
     this.ensureOpen();
     // After an exec the VMAs in /proc/PID/maps belong to a new mm our descriptor cannot touch.
     if (this.checkEnded()) return [];
-    const vmas = options.vmas ?? readMaps(this.pid);
+    // Through the reader the ticks use, so that the first tick over the same maps finds them
+    // settled (registration.ts Settled).
+    const vmas = options.vmas ?? this.maps.read();
     // The tick's code compiled and run once before the target pays for anything (tick.ts).
     warmTick(this.pid, vmas, ranges, this.sampler.fraction);
     const states = this.reg.arm(ranges, this.sampler.fraction, { ...options, vmas });
+    this.runState(); // /proc/PID/stat opened for the ticks now
     this.armedAt = performance.now();
     return states;
   }
