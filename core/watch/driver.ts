@@ -245,6 +245,8 @@ export class WatchDriver {
   private reattachedCount = 0;
   /** A watch is wanted: attached (or re-attaching) from the first arm or launch to unwatch. */
   private wanted: boolean;
+  /** The pages the sample at twice the fraction would add, and what they were counted for. */
+  private wider: { sig: string; pages: number } | null = null;
   /** Run on each watching step, right after the scan, before collect() returns (core/who). */
   private readonly collectHooks: Array<(step: WatchingStep) => void> = [];
 
@@ -497,6 +499,7 @@ export class WatchDriver {
     const budget = new OverheadBudget(this.budget?.maxPct ?? 5, cost.usPerFault);
     const f = this.watcherValue?.sampleFraction ?? 1;
     const sorted = normalizeRanges([...ranges]);
+    let wider: number | undefined;
     for (const written of [est.pct > 0 ? 40 : 0, 0])
       budget.next(
         { fraction: f, stretch: 1 },
@@ -509,7 +512,7 @@ export class WatchDriver {
           targetCpuMs: 50,
           costFactor: contentionFactor(50, 5, interval),
           ownMs: competingOwnMs(1, 50, 5, interval, 150),
-          widerPages: () => enteringPages(sorted, f, Math.min(1, f * 2)),
+          widerPages: () => (wider ??= enteringPages(sorted, f, Math.min(1, f * 2))),
         },
       );
   }
@@ -706,8 +709,14 @@ export class WatchDriver {
           widerPages: () => {
             const ranges = this.watchedRanges();
             const f = w.sampleFraction;
-            // Not a difference of sizes: below 1/32 and at 1/32 the samples are not nested.
-            return enteringPages(ranges, f, Math.min(1, f * 2));
+            // The same watched ranges and fraction as last time (most ticks): the same count,
+            // not every block of them hashed again (sampling.ts Sampler.unitsOf says why).
+            let sig = `${f}`;
+            for (const r of ranges) sig += ` ${r.startPage}-${r.endPage}`;
+            if (this.wider?.sig !== sig)
+              // Not a difference of sizes: below 1/32 and at 1/32 the samples are not nested.
+              this.wider = { sig, pages: enteringPages(ranges, f, Math.min(1, f * 2)) };
+            return this.wider.pages;
           },
         },
       );
