@@ -58,9 +58,9 @@ import {
   enteringPages,
   forSampledUnits,
   normalizeRanges,
+  rangesWithin,
   SAMPLE_BLOCK_PAGES,
   sampleUnitPages,
-  subtractRanges,
   WriteWatcher,
   type VmaWatchState,
   type WatchTick,
@@ -612,7 +612,7 @@ export class WatchDriver {
         // the tick itself registers what appeared and retries what is pending, so re-arming
         // all of it every tick (most ticks) only cost the watcher CPU time, which on a machine
         // whose CPUs the target already fills is taken from the target (bench 11c).
-        if (more.length && subtractRanges(more, w.watchedRanges()).length) {
+        if (more.length && !rangesWithin(more, w.watchedRanges())) {
           const states = w.arm(more, { vmas: followed });
           this.record(states);
           refused.push(...states.filter((s) => s.status === 'refused'));

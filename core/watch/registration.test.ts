@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Vma } from '../proc/maps.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { prng } from '../../testing/watch-support.ts';
-import { normalizeRanges, piecesOf } from './registration.ts';
+import { normalizeRanges, piecesOf, rangesWithin, subtractRanges } from './registration.ts';
 
 /** Every VMA clipped to every range, in VMA order then range order (the definition). */
 function pairwise(
@@ -60,5 +60,36 @@ describe('piecesOf', () => {
         piecesOf(shuffled, unsortedRanges).map((p) => [p.vmaIndex, p.startPage, p.endPage]),
       ).toEqual(pairwise(shuffled, unsortedRanges));
     }
+  });
+});
+
+describe('rangesWithin', () => {
+  it('says whether subtracting the cover leaves nothing, for ranges in any order, touching or not', () => {
+    const rand = prng(7);
+    const some = (n: number, span: number): PageRange[] =>
+      Array.from({ length: n }, () => {
+        const s = Math.floor(rand() * span);
+        return { startPage: s, endPage: s + Math.floor(rand() * 40) }; // empty ones too
+      });
+    let within = 0;
+    for (let round = 0; round < 2000; round++) {
+      const cover = some(Math.floor(rand() * 10), 300);
+      // Half the time made of pieces of the cover (then within, unless cut wider).
+      const ranges =
+        rand() < 0.5
+          ? some(1 + Math.floor(rand() * 6), 300)
+          : cover.flatMap((c) => {
+              const m = c.startPage + Math.floor(rand() * (c.endPage - c.startPage + 1));
+              return [
+                { startPage: c.startPage, endPage: m },
+                { startPage: m, endPage: c.endPage + (rand() < 0.1 ? 1 : 0) },
+              ];
+            });
+      const expected = subtractRanges(ranges, cover).length === 0;
+      expect(rangesWithin(ranges, cover)).toBe(expected);
+      if (expected) within++;
+    }
+    expect(within).toBeGreaterThan(200); // both answers were tried
+    expect(within).toBeLessThan(1800);
   });
 });

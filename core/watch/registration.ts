@@ -167,6 +167,24 @@ export function normalizeRanges(ranges: readonly PageRange[]): PageRange[] {
   return out;
 }
 
+/**
+ * Whether every page of `ranges` lies in `cover` (either in any order): subtractRanges(ranges,
+ * cover) is empty, told by one sweep over both merged lists rather than every range of one
+ * against every range of the other (a follow's check each tick: hot enough by redis's 15th tick
+ * for V8 to spend 16-28 ms optimizing subtractRanges on a helper thread).
+ */
+export function rangesWithin(ranges: readonly PageRange[], cover: readonly PageRange[]): boolean {
+  const a = normalizeRanges(ranges);
+  const b = normalizeRanges(cover);
+  let j = 0;
+  for (const r of a) {
+    while (j < b.length && b[j].endPage <= r.startPage) j++;
+    // Merged, `cover`'s ranges neither overlap nor touch: one of them holds all of `r`, or none.
+    if (j === b.length || b[j].startPage > r.startPage || b[j].endPage < r.endPage) return false;
+  }
+  return true;
+}
+
 /** `ranges` minus `cut`. */
 export function subtractRanges(
   ranges: readonly PageRange[],

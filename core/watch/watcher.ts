@@ -36,7 +36,7 @@ import { acquireManyUserfaultfds, acquireUserfaultfd, pickThread } from './uffd-
 import type { AttachOptions, VmaWatchState, WatchTick } from './watch-types.ts';
 
 export type { AttachOptions, VmaWatchState, WatchSample, WatchTick } from './watch-types.ts';
-export { NO_ACCESS_REASON, normalizeRanges, subtractRanges } from './registration.ts';
+export { NO_ACCESS_REASON, normalizeRanges, rangesWithin, subtractRanges } from './registration.ts';
 export {
   blockSampled,
   enteringPages,
