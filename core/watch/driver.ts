@@ -24,7 +24,10 @@
  *   sample fraction, and lengthens the interval when even the smallest sample costs too much
  *   (the figures say which interval each tick ran at).
  * - The watcher's own CPU time is the target's on a machine the target fills: V8's helper threads
- *   yield (runtime-threads.ts), and a tick reads no more than it must. What it still takes is
+ *   yield (runtime-threads.ts), a tick reads no more than it must and redoes nothing that did not
+ *   change (tick.ts: the last pieces over unchanged maps; sampling.ts: each piece's units), and
+ *   the tick's, the figures' and the budget's code runs once before the first arm (tick.ts
+ *   warmTick, warmFigures), so compiling it is not the first ticks' cost. What it still takes is
  *   counted: the watch's CPU time per tick (the watching thread in its ticks, and the process's
  *   other threads), charged to the estimate and the budget up to the target's wait for a CPU in
  *   the tick, by the target's share of the machine's busy CPU time (overhead.ts

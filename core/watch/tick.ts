@@ -4,7 +4,9 @@
  * ranges.
  *
  * Strategy (KERNEL-NOTES "Write tracking"): the maps (read each tick, or handed over by the
- * session) are cut into pieces by the watched ranges and compared with the registered ones:
+ * session) are cut into pieces by the watched ranges and compared with the registered ones
+ * (over the same maps and ranges as a tick, or an arm, that left nothing to do, its pieces are
+ * walked again at once: stillSettled):
  * vanished pieces are dropped, new ones registered (a piece that only continues watched memory
  * under new bounds, as after mprotect or brk, is not reported as appeared). One PAGEMAP_SCAN walk
  * per run of contiguous registered pieces does the get+reset (TICK_OPTIONS, the kernel's fast
