@@ -659,7 +659,8 @@ export class WatchDriver {
   private figures(w: WriteWatcher, tick: WatchTick): WatchFigures {
     const now = this.ticker.elapsedMs();
     const tickIntervalMs = this.ticker.intervalMs;
-    const coveredMs = this.lastCollectMs === null ? tickIntervalMs : now - this.lastCollectMs;
+    const firstTick = this.lastCollectMs === null;
+    const coveredMs = firstTick ? tickIntervalMs : now - this.lastCollectMs!;
     this.lastCollectMs = now;
     const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
     const waitMs = cpuMs === null ? null : (this.cpuClock?.lastWaitMs ?? null);
@@ -709,6 +710,7 @@ export class WatchDriver {
           targetCpuMs: cpuMs,
           costFactor: contentionFactor(cpuMs, waitMs, coveredMs),
           ownMs: competingOwnMs(ownMs, cpuMs, waitMs, coveredMs, busyMs),
+          ownMeasured: !firstTick,
           widerPages: () => {
             const ranges = this.watchedRanges();
             const f = w.sampleFraction;
