@@ -58,7 +58,6 @@ import { Ticker, type TickTiming } from './ticker.ts';
 import { yieldRuntimeThreads } from './runtime-threads.ts';
 import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
-  enteringPages,
   forSampledUnits,
   normalizeRanges,
   rangesWithin,
@@ -502,7 +501,6 @@ export class WatchDriver {
     const budget = new OverheadBudget(this.budget?.maxPct ?? 5, cost.usPerFault);
     const f = this.watcherValue?.sampleFraction ?? 1;
     const sorted = normalizeRanges([...ranges]);
-    let wider: number | undefined;
     for (const written of [est.pct > 0 ? 40 : 0, 0])
       budget.next(
         { fraction: f, stretch: 1 },
@@ -515,7 +513,9 @@ export class WatchDriver {
           targetCpuMs: 50,
           costFactor: contentionFactor(50, 5, interval),
           ownMs: competingOwnMs(1, 50, 5, interval, 150),
-          widerPages: () => (wider ??= enteringPages(sorted, f, Math.min(1, f * 2))),
+          // Not counted here: a count of the pieces' units hashes them all, and each pass
+          // brings forSampledUnits closer to being optimized after the arm (sampling.ts).
+          widerPages: () => sorted.length,
         },
       );
   }
@@ -720,7 +720,7 @@ export class WatchDriver {
             for (const r of ranges) sig += ` ${r.startPage}-${r.endPage}`;
             if (this.wider?.sig !== sig)
               // Not a difference of sizes: below 1/32 and at 1/32 the samples are not nested.
-              this.wider = { sig, pages: enteringPages(ranges, f, Math.min(1, f * 2)) };
+              this.wider = { sig, pages: w.enteringPages(Math.min(1, f * 2)) };
             return this.wider.pages;
           },
         },

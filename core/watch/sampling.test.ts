@@ -136,6 +136,23 @@ describe('the sample', () => {
       }
     }
   });
+
+  it('counts and lists from the units each piece listed what enteringPages and sampledRuns say', () => {
+    const sampler = new Sampler();
+    // Pieces of one watch: adjacent (a VMA split), apart, and a block-straddling one.
+    const pieces = [
+      { startPage: R.startPage, endPage: R.startPage + 3 * B + 5 },
+      { startPage: R.startPage + 3 * B + 5, endPage: R.startPage + 9 * B },
+      { startPage: R.startPage + 12 * B + 100, endPage: R.endPage },
+    ];
+    const fractions = [1 / 1024, 1 / 128, 1 / 64, 1 / 32, 1 / 16, 1 / 4, 1];
+    for (let round = 0; round < 2; round++)
+      for (const from of fractions)
+        for (const to of fractions) {
+          expect(sampler.enteringPagesOf(pieces, from, to)).toBe(enteringPages(pieces, from, to));
+          for (const p of pieces) expect(sampler.runsOf(p, to)).toEqual(sampledRuns(p, to));
+        }
+  });
 });
 
 /** The sampled units of `r` at `f`. */

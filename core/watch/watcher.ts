@@ -325,6 +325,15 @@ export class WriteWatcher {
   }
 
   /**
+   * Pages of the watched pieces the sample at `to` holds and the one in force does not: what
+   * widening to `to` would protect (sampling.ts enteringPages, from the units each piece has
+   * listed, which the widening and the ticks after it use in turn).
+   */
+  enteringPages(to: number): number {
+    return this.sampler.enteringPagesOf(this.reg.registered.values(), this.sampler.fraction, to);
+  }
+
+  /**
    * Watches a sample of the memory from the next tick on, to bound what being watched costs the
    * target (overhead.ts): with `fraction` < 1 only pages in sampled units (2 MiB blocks, 64 KiB
    * units below 1/32, chosen by a hash of their address, about `fraction` of them: sampling.ts)
