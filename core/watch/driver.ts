@@ -493,31 +493,35 @@ export class WatchDriver {
   private warmFigures(ranges: readonly PageRange[]): void {
     if (figuresWarmed) return;
     figuresWarmed = true;
-    // Made-up figures: the code is what is warmed (the calibration is not forced here).
-    const cost = { usPerFault: 20, q1Us: 15, q3Us: 30 };
-    const interval = this.setIntervalMs;
-    const est = estimateOverhead(8, cost.usPerFault, interval, 50, costRange(cost), 5, 8, 1, 150);
-    reprotectedBlocks(this.out);
-    const budget = new OverheadBudget(this.budget?.maxPct ?? 5, cost.usPerFault);
-    const f = this.watcherValue?.sampleFraction ?? 1;
-    const sorted = normalizeRanges([...ranges]);
-    for (const written of [est.pct > 0 ? 40 : 0, 0])
-      budget.next(
-        { fraction: f, stretch: 1 },
-        {
-          writtenPagesAtFull: written,
-          faultedPages: written * f,
-          flushedBlocks: 1,
-          sampledPages: 64,
-          elapsedMs: interval,
-          targetCpuMs: 50,
-          costFactor: contentionFactor(50, 5, interval),
-          ownMs: competingOwnMs(1, 50, 5, interval, 150),
-          // Not counted here: a count of the pieces' units hashes them all, and each pass
-          // brings forSampledUnits closer to being optimized after the arm (sampling.ts).
-          widerPages: () => sorted.length,
-        },
-      );
+    try {
+      // Made-up figures: the code is what is warmed (the calibration is not forced here).
+      const cost = { usPerFault: 20, q1Us: 15, q3Us: 30 };
+      const interval = this.setIntervalMs;
+      const est = estimateOverhead(8, cost.usPerFault, interval, 50, costRange(cost), 5, 8, 1, 150);
+      reprotectedBlocks(this.out);
+      const budget = new OverheadBudget(this.budget?.maxPct ?? 5, cost.usPerFault);
+      const f = this.watcherValue?.sampleFraction ?? 1;
+      const sorted = normalizeRanges([...ranges]);
+      for (const written of [est.pct > 0 ? 40 : 0, 0])
+        budget.next(
+          { fraction: f, stretch: 1 },
+          {
+            writtenPagesAtFull: written,
+            faultedPages: written * f,
+            flushedBlocks: 1,
+            sampledPages: 64,
+            elapsedMs: interval,
+            targetCpuMs: 50,
+            costFactor: contentionFactor(50, 5, interval),
+            ownMs: competingOwnMs(1, 50, 5, interval, 150),
+            // A made-up count: counting the units hashes every block, and each pass
+            // brings forSampledUnits closer to being optimized after the arm (sampling.ts).
+            widerPages: () => sorted.length,
+          },
+        );
+    } catch {
+      // A warm-up that failed leaves the first tick cold; it never stops the arm.
+    }
   }
 
   /** Slow start: the sample the budget surely allows for `ranges` at the interval set. */
