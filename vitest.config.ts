@@ -38,6 +38,7 @@ const UNIT = [
   'core/watch/sample-error.test.ts',
   'core/watch/group-writes.test.ts',
   'core/watch/sampling.test.ts',
+  'core/watch/registration.test.ts',
   'core/proc/read-proc.test.ts',
   'core/record/format.test.ts',
   'core/who/who-record.test.ts',

@@ -24,17 +24,21 @@
  *   sample fraction, and lengthens the interval when even the smallest sample costs too much
  *   (the figures say which interval each tick ran at).
  * - The watcher's own CPU time is the target's on a machine the target fills: a tick reads no
- *   more than it must. Every thread of ours keeps its priority: V8's helper threads once ran at
- *   nice 19 here, and under a CPU hog the threads that wait on them (GC, compiles, the worker's
- *   messages) waited seconds for them: `record` of a game beside `stress-ng --cpu 8` kept
- *   16-65 of 100 ticks, 93-100 at their own priority. What it takes is counted: the watch's CPU time per tick (the watching thread in its ticks, and the process's
+ *   more than it must and redoes nothing that did not change (tick.ts: the last pieces over
+ *   unchanged maps; sampling.ts: each piece's units), and the tick's, the figures' and the
+ *   budget's code runs once before the first arm (tick.ts warmTick, warmFigures), so compiling
+ *   it is not the first ticks' cost. Every thread of ours keeps its priority: V8's helper
+ *   threads once ran at nice 19 here, and under a CPU hog the threads that wait on them (GC,
+ *   compiles, the worker's messages) waited seconds for them: `record` of a game beside
+ *   `stress-ng --cpu 8` kept 16-65 of 100 ticks, 93-100 at their own priority. What it still
+ *   takes is counted: the watch's CPU time per tick (the watching thread in its ticks, and the process's
  *   other threads), charged to the estimate and the budget up to the target's wait for a CPU in
  *   the tick, by the target's share of the machine's busy CPU time (overhead.ts
  *   competingOwnMs), so the budget lengthens the interval when our own ticks are what costs.
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
 import type { ChildProcess } from 'node:child_process';
-import { MapsReader, readMaps, type Vma } from '../proc/maps.ts';
+import { MapsReader, type Vma } from '../proc/maps.ts';
 import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
 import type { PageRange } from '../scan/scanner.ts';
@@ -56,12 +60,11 @@ import { OverheadBudget, type SampleSize } from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
-  enteringPages,
   forSampledUnits,
   normalizeRanges,
+  rangesWithin,
   SAMPLE_BLOCK_PAGES,
   sampleUnitPages,
-  subtractRanges,
   WriteWatcher,
   type VmaWatchState,
   type WatchTick,
@@ -168,6 +171,9 @@ const MAX_REATTACH_RETRIES = 20;
 export const OWN_TICK_MS = 1;
 const MAX_ARM_ROUNDS = 20;
 
+/** The figures' and budget's code has run once in this runtime (WatchDriver.warmFigures). */
+let figuresWarmed = false;
+
 const pieceKey = (p: PageRange): string => `${p.startPage}-${p.endPage}`;
 
 /**
@@ -248,6 +254,8 @@ export class WatchDriver {
   private reattachedCount = 0;
   /** A watch is wanted: attached (or re-attaching) from the first arm or launch to unwatch. */
   private wanted: boolean;
+  /** The pages the sample at twice the fraction would add, and what they were counted for. */
+  private wider: { sig: string; pages: number } | null = null;
   /** Run on each watching step, right after the scan, before collect() returns (core/who). */
   private readonly collectHooks: Array<(step: WatchingStep) => void> = [];
 
@@ -448,7 +456,8 @@ export class WatchDriver {
       if (this.select) {
         let vmas: Vma[];
         try {
-          vmas = readMaps(this.pid);
+          // Through the reader the ticks use: the first tick finds the same text, parsed.
+          vmas = this.maps.read();
         } catch (err) {
           if (this.launched) return [];
           throw err;
@@ -457,6 +466,7 @@ export class WatchDriver {
         vmasRead = vmas;
       }
       if (this.budgetStartPending) this.startBudget(w, [...this.watchedRanges(), ...wanted]);
+      if (this.lastCollectMs === null) this.warmFigures(wanted);
       // Bounded (registration.ts): what the time does not allow, or what changes under it on a
       // busy process, is pending and registered by the next ticks.
       const states = wanted.length
@@ -476,6 +486,47 @@ export class WatchDriver {
       }
       if (!this.reattach()) return [];
       extra = this.ranges;
+    }
+  }
+
+  /**
+   * Runs the figures' and the budget's code once (a tick's, on made-up counts; `ranges` the
+   * ranges about to be armed), once per thread's runtime, before the first arm registers
+   * anything: as the tick's own (tick.ts warmTick), compiled and first run before the target pays
+   * for being watched rather than in the first tick, whose CPU time the second tick's estimate
+   * counts. Nothing of this driver changes (a budget of its own, the clocks not read).
+   */
+  private warmFigures(ranges: readonly PageRange[]): void {
+    if (figuresWarmed) return;
+    figuresWarmed = true;
+    try {
+      // Made-up figures: the code is what is warmed (the calibration is not forced here).
+      const cost = { usPerFault: 20, q1Us: 15, q3Us: 30 };
+      const interval = this.setIntervalMs;
+      const est = estimateOverhead(8, cost.usPerFault, interval, 50, costRange(cost), 5, 8, 1, 150);
+      reprotectedBlocks(this.out);
+      const budget = new OverheadBudget(this.budget?.maxPct ?? 5, cost.usPerFault);
+      const f = this.watcherValue?.sampleFraction ?? 1;
+      const sorted = normalizeRanges([...ranges]);
+      for (const written of [est.pct > 0 ? 40 : 0, 0])
+        budget.next(
+          { fraction: f, stretch: 1 },
+          {
+            writtenPagesAtFull: written,
+            faultedPages: written * f,
+            flushedBlocks: 1,
+            sampledPages: 64,
+            elapsedMs: interval,
+            targetCpuMs: 50,
+            costFactor: contentionFactor(50, 5, interval),
+            ownMs: competingOwnMs(1, 50, 5, interval, 150),
+            // A made-up count: counting the units hashes every block, and each pass
+            // brings forSampledUnits closer to being optimized after the arm (sampling.ts).
+            widerPages: () => sorted.length,
+          },
+        );
+    } catch {
+      // A warm-up that failed leaves the first tick cold; it never stops the arm.
     }
   }
 
@@ -574,7 +625,7 @@ export class WatchDriver {
         // the tick itself registers what appeared and retries what is pending, so re-arming
         // all of it every tick (most ticks) only cost the watcher CPU time, which on a machine
         // whose CPUs the target already fills is taken from the target (bench 11c).
-        if (more.length && subtractRanges(more, w.watchedRanges()).length) {
+        if (more.length && !rangesWithin(more, w.watchedRanges())) {
           const states = w.arm(more, { vmas: followed });
           this.record(states);
           refused.push(...states.filter((s) => s.status === 'refused'));
@@ -618,7 +669,8 @@ export class WatchDriver {
   private figures(w: WriteWatcher, tick: WatchTick): WatchFigures {
     const now = this.ticker.elapsedMs();
     const tickIntervalMs = this.ticker.intervalMs;
-    const coveredMs = this.lastCollectMs === null ? tickIntervalMs : now - this.lastCollectMs;
+    const firstTick = this.lastCollectMs === null;
+    const coveredMs = firstTick ? tickIntervalMs : now - this.lastCollectMs!;
     this.lastCollectMs = now;
     const cpuMs = this.cpuClock?.sinceLastMs() ?? null;
     const waitMs = cpuMs === null ? null : (this.cpuClock?.lastWaitMs ?? null);
@@ -668,11 +720,18 @@ export class WatchDriver {
           targetCpuMs: cpuMs,
           costFactor: contentionFactor(cpuMs, waitMs, coveredMs),
           ownMs: competingOwnMs(ownMs, cpuMs, waitMs, coveredMs, busyMs),
+          ownMeasured: !firstTick,
           widerPages: () => {
             const ranges = this.watchedRanges();
             const f = w.sampleFraction;
-            // Not a difference of sizes: below 1/32 and at 1/32 the samples are not nested.
-            return enteringPages(ranges, f, Math.min(1, f * 2));
+            // The same watched ranges and fraction as last time (most ticks): the same count,
+            // not every block of them hashed again (sampling.ts Sampler.unitsOf says why).
+            let sig = `${f}`;
+            for (const r of ranges) sig += ` ${r.startPage}-${r.endPage}`;
+            if (this.wider?.sig !== sig)
+              // Not a difference of sizes: below 1/32 and at 1/32 the samples are not nested.
+              this.wider = { sig, pages: w.enteringPages(Math.min(1, f * 2)) };
+            return this.wider.pages;
           },
         },
       );

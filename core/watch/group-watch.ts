@@ -28,7 +28,7 @@
  * Everything runs on one thread (the ptrace rule, watcher.ts).
  */
 import { PagescopeError } from '../kernel/errors.ts';
-import { readMaps, type Vma } from '../proc/maps.ts';
+import { MapsReader, type Vma } from '../proc/maps.ts';
 import { GroupReader, type GroupSpec, type Member } from '../proc/group.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { WatchDriver, type WatchFigures } from './driver.ts';
@@ -100,6 +100,11 @@ export interface GroupTick {
 interface Watched {
   member: Member;
   driver: WatchDriver;
+  /**
+   * The member's maps, parsed only when their text changed: the same array tick after tick
+   * while they do not, so its ticks walk the last pieces without cutting the maps (tick.ts).
+   */
+  maps: MapsReader;
 }
 
 const memberKey = (m: Member): string => `${m.pid}@${m.startTime}`;
@@ -189,7 +194,7 @@ export class GroupWatch {
           readMachineBusyMs: () => this.machine.get(),
         });
         const states = driver.arm();
-        this.watched.set(k, { member: m, driver });
+        this.watched.set(k, { member: m, driver, maps: new MapsReader(m.pid) });
         this.options.onArmed?.(m, states);
       } catch (err) {
         if (driver) driver.close();
@@ -255,7 +260,7 @@ export class GroupWatch {
     for (const [k, w] of [...this.watched]) {
       let maps: Vma[] | null = null;
       try {
-        maps = readMaps(w.member.pid);
+        maps = w.maps.read();
       } catch {
         maps = null; // exited: the collect says so
       }

@@ -213,6 +213,33 @@ describe('OverheadBudget', () => {
     expect(seen).toEqual([1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1 / 2, 1 / 2, 1 / 2]);
   });
 
+  it("slow start: no widening on a tick whose own cost is not measured yet (a watch's first); stepping down stands", () => {
+    // Room to spare as above: widened, unless the tick's own cost is unknown.
+    const fresh = (): OverheadBudget => new OverheadBudget(5, 1.4);
+    const roomy = { ...load(3000), faultedPages: 3000 / 64, targetCpuMs: 100 };
+    const c: BudgetChoice = { fraction: 1 / 64, stretch: 1 };
+    expect(fresh().next(c, roomy)).toEqual({ fraction: 1 / 32, stretch: 1 });
+    expect(fresh().next(c, { ...roomy, ownMeasured: true })).toEqual({
+      fraction: 1 / 32,
+      stretch: 1,
+    });
+    expect(fresh().next(c, { ...roomy, ownMeasured: false })).toEqual(c);
+    // Nor an empty sample grown, nor a stretched interval given back ...
+    const empty = { ...roomy, writtenPagesAtFull: 0, faultedPages: 0, sampledPages: 0 };
+    expect(fresh().next(c, empty).fraction).toBe(1 / 32);
+    expect(fresh().next(c, { ...empty, ownMeasured: false })).toEqual(c);
+    const stretched = { fraction: 1 / 64, stretch: 4 };
+    const quiet = { ...roomy, writtenPagesAtFull: 0, faultedPages: 0, elapsedMs: 400 };
+    expect(fresh().next(stretched, quiet).stretch).toBe(2);
+    expect(fresh().next(stretched, { ...quiet, ownMeasured: false })).toEqual(stretched);
+    // ... but a first tick over the budget steps down all the same.
+    const costly = { ...load(3000), faultedPages: 3000 / 2, targetCpuMs: 20 };
+    const half: BudgetChoice = { fraction: 1 / 2, stretch: 1 };
+    const down = fresh().next(half, { ...costly, ownMeasured: false });
+    expect(down).toEqual(fresh().next(half, costly));
+    expect(down.fraction).toBeLessThan(1 / 2);
+  });
+
   it("judges the cost against the target's CPU time in the tick when it is known", () => {
     // 3,000 faults x 1.4 us = 4.2 ms: 4.2% of a 100 ms wall tick (fits 5%), but the target ran
     // only 25 ms of CPU in it (a busy machine): 16.8% of its time. 5 / 16.8 -> 1/4.

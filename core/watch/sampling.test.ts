@@ -15,7 +15,11 @@ import {
   sampledPagesOfAll,
   sampledRuns,
   sampleUnitPages,
+  Sampler,
 } from './sampling.ts';
+import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
+import { RegionList } from '../scan/region-list.ts';
+import type { Piece } from './registration.ts';
 
 const B = SAMPLE_BLOCK_PAGES;
 /** 64 MiB at an odd address: 32 blocks, the first and last partly. */
@@ -106,4 +110,54 @@ describe('the sample', () => {
     // 95% of the first samples at most 128 pages (8 units: 96 here); a 2 MiB block alone is 512.
     expect(sizes[Math.floor(sizes.length * 0.95)]).toBeLessThanOrEqual(128);
   });
+
+  it('is walked unit run by unit run, tick after tick, as the fraction changes (units listed once per piece)', () => {
+    const walked: Array<[number, number]> = [];
+    const backend = {
+      scanRange: (s: number, e: number) => {
+        walked.push([s, e]);
+        return { pages: 0 };
+      },
+    } as unknown as PagemapScanBackend;
+    const piece: Piece = { ...R, vmaIndex: 3, path: '', kind: 'anon' };
+    const sampler = new Sampler();
+    const out = new RegionList(16);
+    for (const f of [1 / 64, 1 / 64, 1 / 8, 1 / 8, 1 / 64, 1 / 1024, 1 / 2]) {
+      // The same piece object each tick (a tick over unchanged maps), and a copy of it.
+      for (const p of [piece, { ...piece }]) {
+        walked.length = 0;
+        const st = { blocks: 0, pages: 0, m: 0, observed: 0 };
+        sampler.tickSampled(backend, p, f, out, st);
+        const runs = sampledRuns(p, f);
+        expect(walked).toEqual(runs.map((r) => [r.startPage, r.endPage]));
+        expect(st.pages).toBe(R.endPage - R.startPage);
+        expect(st.blocks).toBe(forSampledUnits(R.startPage, R.endPage, f, () => {}));
+        expect(st.m).toBe(unitsIn(R, f));
+      }
+    }
+  });
+
+  it('counts and lists from the units each piece listed what enteringPages and sampledRuns say', () => {
+    const sampler = new Sampler();
+    // Pieces of one watch: adjacent (a VMA split), apart, and a block-straddling one.
+    const pieces = [
+      { startPage: R.startPage, endPage: R.startPage + 3 * B + 5 },
+      { startPage: R.startPage + 3 * B + 5, endPage: R.startPage + 9 * B },
+      { startPage: R.startPage + 12 * B + 100, endPage: R.endPage },
+    ];
+    const fractions = [1 / 1024, 1 / 128, 1 / 64, 1 / 32, 1 / 16, 1 / 4, 1];
+    for (let round = 0; round < 2; round++)
+      for (const from of fractions)
+        for (const to of fractions) {
+          expect(sampler.enteringPagesOf(pieces, from, to)).toBe(enteringPages(pieces, from, to));
+          for (const p of pieces) expect(sampler.runsOf(p, to)).toEqual(sampledRuns(p, to));
+        }
+  });
 });
+
+/** The sampled units of `r` at `f`. */
+function unitsIn(r: { startPage: number; endPage: number }, f: number): number {
+  let n = 0;
+  forSampledUnits(r.startPage, r.endPage, f, () => n++);
+  return n;
+}

@@ -213,15 +213,96 @@ export interface SampleTotals {
   observed: number;
 }
 
+/** A piece's sampled units at a fraction (Sampler.unitsOf). */
+interface PieceUnits {
+  fraction: number;
+  /** [start, end) of each sampled unit, clipped to the piece, in address order, flattened. */
+  bounds: number[];
+  /** The units the piece touches, sampled or not (forSampledUnits' count). */
+  touched: number;
+  /** The maximal runs of the sampled pages (sampledRuns), made when first asked. */
+  runs?: PageRange[];
+}
+
+/** The units listed for one piece's bounds, a few fractions of them, and when last used. */
+interface ListedUnits {
+  byFraction: PieceUnits[];
+  usedAt: number;
+}
+
+/** Fractions kept per piece: the one in force, the next wider, the one left, ... */
+const FRACTIONS_KEPT = 4;
+
 /** One watch's sample: its fraction and the per-block counts of the current tick. */
 export class Sampler {
   /** The sample fraction (1 = exact: every page re-protected every tick). */
   fraction = 1;
   /** The sample widened since the last tick: the next tick cannot state an error. */
   widened = false;
+  /**
+   * Each piece's sampled units by its bounds, at the fractions they were listed for (unitsOf):
+   * a piece walked tick after tick is not hashed block by block again each tick, nor when the
+   * sample changes (setFraction, enteringPagesOf). Pieces not used for a while are dropped
+   * (finishTick).
+   */
+  private readonly units = new Map<string, ListedUnits>();
+  /** Ticks finished (finishTick), the clock of `units`' last use. */
+  private ticks = 0;
   /** Per sampled block of the current tick: written pages and pages (grown as needed). */
   private blockY = new Float64Array(1024);
   private blockX = new Float64Array(1024);
+
+  /**
+   * The sampled units of `p` at `fraction` (forSampledUnits), listed once per piece's bounds and
+   * fraction: hashing every 2 MiB block of the watched memory (and the 32 units of each sampled
+   * one below 1/32) each tick, and again at each change of the sample, made forSampledUnits hot
+   * enough in the first ticks for V8 to optimize it on a helper thread, CPU time charged to the
+   * estimate (redis: 3-8 ms, right after the arm, or after the first widening).
+   */
+  private unitsOf(p: PageRange, fraction: number): PieceUnits {
+    const k = `${p.startPage}-${p.endPage}`;
+    let listed = this.units.get(k);
+    if (!listed) this.units.set(k, (listed = { byFraction: [], usedAt: this.ticks }));
+    listed.usedAt = this.ticks;
+    for (const u of listed.byFraction) if (u.fraction === fraction) return u;
+    const bounds: number[] = [];
+    const touched = forSampledUnits(p.startPage, p.endPage, fraction, (s, e) => {
+      bounds.push(s, e);
+    });
+    const units: PieceUnits = { fraction, bounds, touched };
+    if (listed.byFraction.push(units) > FRACTIONS_KEPT) listed.byFraction.shift();
+    return units;
+  }
+
+  /** The maximal runs of `p`'s pages in the sample at `fraction` (sampledRuns), from unitsOf. */
+  runsOf(p: PageRange, fraction: number): PageRange[] {
+    if (fraction >= 1) return sampledRuns(p, fraction);
+    const units = this.unitsOf(p, fraction);
+    if (!units.runs) {
+      const runs: PageRange[] = [];
+      const b = units.bounds;
+      for (let i = 0; i < b.length; i += 2) {
+        const last = runs[runs.length - 1];
+        if (last && last.endPage === b[i]) last.endPage = b[i + 1];
+        else runs.push({ startPage: b[i], endPage: b[i + 1] });
+      }
+      units.runs = runs;
+    }
+    return units.runs;
+  }
+
+  /**
+   * Pages of `pieces` (disjoint) in the sample at `to` and not in the one at `from`
+   * (enteringPages, per piece from runsOf: the units of `to` are then listed for the widening
+   * and the ticks after it).
+   */
+  enteringPagesOf(pieces: Iterable<PageRange>, from: number, to: number): number {
+    let n = 0;
+    for (const p of pieces)
+      for (const d of runsMinus(this.runsOf(p, to), this.runsOf(p, from)))
+        n += d.endPage - d.startPage;
+    return n;
+  }
 
   /**
    * The sampled get+reset of one piece: one walk per run of consecutive sampled blocks, into
@@ -257,7 +338,12 @@ export class Sampler {
       runStart = -1;
     };
     st.pages += p.endPage - p.startPage;
-    st.blocks += forSampledUnits(p.startPage, p.endPage, fraction, (s, e) => {
+    const units = this.unitsOf(p, fraction);
+    st.blocks += units.touched;
+    const b = units.bounds;
+    for (let i = 0; i < b.length; i += 2) {
+      const s = b[i];
+      const e = b[i + 1];
       // Units in one run are adjacent, so a run's units are consecutive in blockX/blockY.
       if (runStart >= 0 && s !== runEnd) flush();
       if (st.m === this.blockX.length) {
@@ -276,7 +362,7 @@ export class Sampler {
       }
       runEnd = e;
       st.m++;
-    });
+    }
     if (runStart >= 0) flush();
     st.observed += seen;
     return seen;
@@ -287,6 +373,11 @@ export class Sampler {
    * count with its error. `watchedPages` is every watched page scanned this tick.
    */
   finishTick(result: WatchTick, st: SampleTotals, watchedPages: number): void {
+    // Pieces not walked nor asked about for a few ticks (unmapped, cut again) are forgotten.
+    this.ticks++;
+    if (this.units.size > 64)
+      for (const [k, listed] of this.units)
+        if (listed.usedAt < this.ticks - 2) this.units.delete(k);
     const fraction = this.fraction;
     if (fraction < 1 || this.widened) {
       const est = ratioEstimate(this.blockY, this.blockX, st.m, st.blocks, st.pages);
@@ -311,8 +402,8 @@ export class Sampler {
     const old = this.fraction;
     if (fraction !== old)
       for (const p of [...reg.registered.values()]) {
-        const before = sampledRuns(p, old);
-        const after = sampledRuns(p, fraction);
+        const before = this.runsOf(p, old);
+        const after = this.runsOf(p, fraction);
         // Units leaving the sample: unprotected now, so they cost the target nothing at all
         // (left protected, each of their pages would still fault once). Units entering it:
         // protected now, counted from the next tick on. Across FINE_BELOW both happen.

@@ -154,6 +154,44 @@ describe('WriteWatcher on a python3 target', () => {
     expect(tracesLeft(t.pid)).toEqual([]);
   });
 
+  it('a tick over unchanged maps reuses the last pieces; one that appears is still registered at its tick', async () => {
+    const t = track(await startPyTarget(8));
+    const w = watch(t.pid);
+    const base = 0x200000000000 / 4096;
+    w.arm([targetRange(t), { startPage: base, endPage: base + 256 }]);
+    const out = new RegionList();
+    w.tick(out);
+    // The target sits in read(stdin): its maps do not change, so no tick cuts them again, not
+    // even the first (arm left them settled) ...
+    const cuts = w.mapsCuts;
+    expect(cuts).toBe(0);
+    await t.send('w 2 5');
+    expect(w.tick(out).appeared).toEqual([]);
+    expect(pagesOf(out, t.startPage)).toEqual([2, 5]);
+    expect(w.mapsCuts).toBe(cuts);
+    // ... until they do: the new mapping is registered at that tick, its writes counted after.
+    expect(await t.send('m')).toBe('ok');
+    const appeared = w.tick(out);
+    expect(appeared.appeared).toEqual([
+      expect.objectContaining({ startPage: base, endPage: base + 16, status: 'watched' }),
+    ]);
+    expect(w.mapsCuts).toBe(cuts + 1);
+    await t.send('W 3 9');
+    await t.send('w 7');
+    w.tick(out);
+    expect(pagesOf(out, base).filter((p) => p >= 0 && p < 16)).toEqual([3, 9]);
+    expect(pagesOf(out, t.startPage).filter((p) => p >= 0 && p < t.pages)).toEqual([7]);
+    expect(w.mapsCuts).toBe(cuts + 1);
+    expect(await t.send('u')).toBe('ok');
+    const gone = w.tick(out);
+    expect(gone.disappeared).toEqual([
+      expect.objectContaining({ startPage: base, endPage: base + 16 }),
+    ]);
+    expect(w.mapsCuts).toBe(cuts + 2);
+    w.close();
+    expect(tracesLeft(t.pid)).toEqual([]);
+  });
+
   it('a watched VMA split by mprotect is still the same memory: nothing appears or disappears', async () => {
     const t = track(await startPyTarget(32));
     const w = watch(t.pid);

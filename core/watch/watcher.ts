@@ -31,12 +31,12 @@ import { readTargetStatus, preflight } from './injector.ts';
 import { Registration } from './registration.ts';
 import { Sampler } from './sampling.ts';
 import { WRITTEN_OPTIONS } from './scan-options.ts';
-import { tickPieces, type TickContext } from './tick.ts';
+import { tickPieces, warmTick, type TickContext } from './tick.ts';
 import { acquireManyUserfaultfds, acquireUserfaultfd, pickThread } from './uffd-acquire.ts';
 import type { AttachOptions, VmaWatchState, WatchTick } from './watch-types.ts';
 
 export type { AttachOptions, VmaWatchState, WatchSample, WatchTick } from './watch-types.ts';
-export { NO_ACCESS_REASON, normalizeRanges, subtractRanges } from './registration.ts';
+export { NO_ACCESS_REASON, normalizeRanges, rangesWithin, subtractRanges } from './registration.ts';
 export {
   blockSampled,
   enteringPages,
@@ -163,6 +163,14 @@ export class WriteWatcher {
     return this.reg.registerCalls;
   }
 
+  /**
+   * Ticks that cut the maps into pieces; the others reused the last tick's (tick.ts: the same
+   * maps and ranges, nothing left to do). Tests, diagnostics.
+   */
+  get mapsCuts(): number {
+    return this.reg.mapsCuts;
+  }
+
   /** The VMA pieces currently registered. */
   watchedPieces(): VmaWatchState[] {
     return [...this.reg.registered.values()].map((p) => this.reg.state(p));
@@ -190,7 +198,13 @@ export class WriteWatcher {
     this.ensureOpen();
     // After an exec the VMAs in /proc/PID/maps belong to a new mm our descriptor cannot touch.
     if (this.checkEnded()) return [];
-    const states = this.reg.arm(ranges, this.sampler.fraction, options);
+    // Through the reader the ticks use, so that the first tick over the same maps finds them
+    // settled (registration.ts Settled).
+    const vmas = options.vmas ?? this.maps.read();
+    // The tick's code compiled and run once before the target pays for anything (tick.ts).
+    warmTick(this.pid, vmas, ranges, this.sampler.fraction);
+    const states = this.reg.arm(ranges, this.sampler.fraction, { ...options, vmas });
+    this.runState(); // /proc/PID/stat opened for the ticks now
     this.armedAt = performance.now();
     return states;
   }
@@ -308,6 +322,15 @@ export class WriteWatcher {
   /** The sample fraction in force (1 = exact). */
   get sampleFraction(): number {
     return this.sampler.fraction;
+  }
+
+  /**
+   * Pages of the watched pieces the sample at `to` holds and the one in force does not: what
+   * widening to `to` would protect (sampling.ts enteringPages, from the units each piece has
+   * listed, which the widening and the ticks after it use in turn).
+   */
+  enteringPages(to: number): number {
+    return this.sampler.enteringPagesOf(this.reg.registered.values(), this.sampler.fraction, to);
   }
 
   /**
