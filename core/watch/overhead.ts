@@ -581,6 +581,20 @@ export interface OverheadEstimate {
  */
 export const CONTENTION_COST = 0.8;
 export const CONTENTION_HIGH = 1.6;
+/**
+ * What one re-protected 2 MiB block may cost the target at most, us, beyond FLUSH_COST's
+ * calibrated fault: the TLB it refills after the flush (the re-protect flushes the range it
+ * walked in the block; on x86 a range over 33 pages is the whole TLB), each miss a
+ * two-dimensional page walk in a VM. Target-dependent, so it widens the stated range's high
+ * end only. Measured (2026-12-06, a VM whose faults cost 0.6 us): postgres's one backend
+ * watched exactly paid 55-100 us of CPU per flushed block beyond its faults (2,484 pages in 70
+ * blocks a tick, CPU per transaction +8 to +15% against 2.7-4.0% estimated; a perf profile flat,
+ * the fault path +0.6% of its samples); redis (23,519 pages in 61 blocks a tick, keys all over
+ * ~100 MiB: it misses the TLB anyway) 0-40 us; a C reader of random lines in 512 MiB 1.2-1.9 us
+ * (the flush's interrupt only); on an earlier VM, a sparse sample of redis ~60 us (85 +/- 31
+ * per added fault, nearly each in a block of its own, against 23 calibrated).
+ */
+export const FLUSH_TLB_HIGH_US = 100;
 
 /**
  * The share of its runnable time the target spent waiting for a CPU in the tick: wait / (run +
@@ -613,7 +627,8 @@ export function contentionFactor(
  * which competingOwnMs is charged):
  * (`faultedPages` + FLUSH_COST x `flushedBlocks`, the blocks the tick re-protected) x
  * `usPerFault` / `targetCpuMs` (its threads' CPU time in the tick, null when
- * unknown: the wall interval instead), the CPU time floored at cpuFloorMs(`intervalMs`).
+ * unknown: the wall interval instead), the CPU time floored at cpuFloorMs(`intervalMs`). The
+ * range's high end adds up to FLUSH_TLB_HIGH_US per flushed block (the TLB the target refills).
  * `targetWaitMs`: the time its threads waited for a CPU in the tick (null: unknown, taken as
  * none): the cost per fault is raised by CONTENTION_COST x the contention share, bounded (at
  * most x1.8, and not at all in a floored tick), so one noisy reading cannot swing the figure far.
@@ -637,7 +652,9 @@ export function estimateOverhead(
   // A target that barely ran (floored) says little about what its faults cost: its contention
   // widens the high end only, the figure keeps the calibrated cost.
   const faultMs = baseMs * contentionFactor(targetCpuMs, targetWaitMs, intervalMs);
-  const highMs = baseMs * range.high * (1 + CONTENTION_HIGH * k);
+  const highMs =
+    baseMs * range.high * (1 + CONTENTION_HIGH * k) +
+    (units > 0 ? (Math.max(0, flushedBlocks) * FLUSH_TLB_HIGH_US) / 1000 : 0);
   const share = (ms: number, over: number): number =>
     ms === 0 ? 0 : over > 0 ? Math.min(100, (100 * ms) / over) : 100;
   if (targetCpuMs === null || !(targetCpuMs >= 0)) {
