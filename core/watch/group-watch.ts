@@ -23,8 +23,8 @@
  * PCT of the summed CPU time. The group's figure is stated per tick (estOverheadPct, weighted by
  * each member's CPU time). The grid runs at the longest interval any member's budget asks for.
  * The machine's busy CPU time, of which each member's estimate takes its target's share
- * (overhead.ts competingOwnMs), is read once per tick for all the members (SharedMachineReading;
- * once more at a tick that attaches members, which count from their arm as a single watch does).
+ * (overhead.ts competingOwnMs), is read once per tick for all the members (SharedMachineReading),
+ * and once more at each member's arm: a member counts from its own arm, as a single watch does.
  * Everything runs on one thread (the ptrace rule, watcher.ts).
  */
 import { PagescopeError } from '../kernel/errors.ts';
@@ -119,7 +119,8 @@ export class GroupWatch {
   private closed = false;
   /**
    * The machine's busy CPU time (each member's estimate takes the target's share of it,
-   * overhead.ts competingOwnMs): read once per tick for all the members, not once per member.
+   * overhead.ts competingOwnMs): read once per tick for all the members, not once per member
+   * (and once at each member's arm, where its clocks start).
    */
   private readonly machine: SharedMachineReading;
 
@@ -193,6 +194,9 @@ export class GroupWatch {
           maxOverheadPct: this.options.maxOverheadPct ?? null,
           readMachineBusyMs: () => this.machine.get(),
         });
+        // Its clocks count from its own arm, as a single watch's do: the machine's busy time
+        // is read again at this arm (members armed earlier took time the reading must not hold).
+        this.machine.expire();
         const states = driver.arm();
         this.watched.set(k, { member: m, driver, maps: new MapsReader(m.pid) });
         this.options.onArmed?.(m, states);
@@ -328,9 +332,6 @@ export class GroupWatch {
       this.failedKeys.delete(k);
       this.drop(k); // its old memory is gone: watch the new program
     }
-    // Members that join count the machine's time from their arm, as a single watch does: one
-    // more reading, at ticks with members to attach only.
-    if (execd.length || joined.length) this.machine.expire();
     this.joinAll([...execd, ...joined], tick.failed);
     tick.membershipMs = performance.now() - t0;
   }
