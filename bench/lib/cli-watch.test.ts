@@ -19,18 +19,29 @@ describe('CliWatch', () => {
     const w = new CliWatch(t.pid, 50, null);
     defer(() => w.child.kill('SIGKILL'));
     const start = await w.started;
-    const startedAt = performance.now();
+    const startedAt = w.startAtMs!;
+    expect(startedAt).toBeGreaterThan(0);
+    expect(startedAt).toBeLessThanOrEqual(performance.now());
     expect(start).toMatchObject({ pid: t.pid, intervalMs: 50, sampleFraction: 1 });
     expect(start.pages).toBeGreaterThanOrEqual(64);
-    expect(w.ticks).toEqual([]);
+    // Tick 1 may have come in the start line's chunk (50 ms ticks): none came before it.
+    for (const k of w.ticks) expect(k.atMs).toBe(startedAt);
     expect(w.cpuSinceLast()).toEqual({ schedMs: null, statMs: null });
     await until('three ticks', () => w.ticks.length >= 3, 30_000);
+    // A tick read after this moment is stamped after it (as it comes, not at some earlier time).
+    const seenAt = performance.now();
+    const seen = w.ticks.length;
+    await until('one more tick', () => w.ticks.length > seen, 30_000);
+    expect(w.ticks[seen].atMs).toBeGreaterThanOrEqual(seenAt);
     const cpu = w.cpuSinceLast();
     expect(cpu.schedMs).toBeGreaterThan(0);
     expect(cpu.statMs).toBeGreaterThanOrEqual(0);
     expect(w.ticks.map((k) => k.tick)).toEqual(w.ticks.map((_, i) => i + 1));
+    const readAt = performance.now();
     for (const [i, k] of w.ticks.entries()) {
-      expect(k.atMs).toBeGreaterThan(i ? w.ticks[i - 1].atMs : startedAt);
+      // Lines that came in one chunk share its time: in order, never before the start line's.
+      expect(k.atMs).toBeGreaterThanOrEqual(i ? w.ticks[i - 1].atMs : startedAt);
+      expect(k.atMs).toBeLessThanOrEqual(readAt);
       // Every page of the target's loop is rewritten within a tick: counted.
       expect(k.writtenPages).toBeGreaterThan(0);
       expect(k.targetCpuMs).toBeGreaterThanOrEqual(0);

@@ -39,7 +39,11 @@ export interface StartLine {
   armMs: number;
 }
 
-/** A tick line's figures, and when it arrived here (performance.now()). */
+/**
+ * A tick line's figures, and when it arrived here (performance.now()): when the stdout chunk that
+ * carried it arrived, so lines that came in one chunk (a start line and tick 1, two ticks on a
+ * busy machine) have the same atMs.
+ */
 export interface CliTick {
   atMs: number;
   tick: number;
@@ -83,6 +87,11 @@ export class CliWatch {
   /** Resolves with the start line (rejects when the watch ends or fails before it). */
   readonly started: Promise<StartLine>;
   start: StartLine | null = null;
+  /**
+   * When the start line arrived here (performance.now()): the stdout chunk that carried it,
+   * which may carry the first ticks too (as a tick's atMs is its chunk's).
+   */
+  startAtMs: number | null = null;
   /** The done line, once it came. */
   done: { reason: string; ticks: number; faultCostUs: number } | null = null;
   stderr = '';
@@ -139,6 +148,7 @@ export class CliWatch {
         const l = JSON.parse(cut > 0 ? line.slice(0, cut) + '}' : line) as Record<string, unknown>;
         if (l.start === true) {
           this.start = l as unknown as StartLine;
+          this.startAtMs = atMs;
           onStart(this.start);
         } else if (typeof l.tick === 'number') {
           this.ticks.push({
