@@ -55,7 +55,7 @@ import {
   type IsolatedFaultCost,
 } from '../../core/watch/overhead.ts';
 import { boundHeld, ratioText, summarizeAb } from '../lib/ab-rounds.ts';
-import { buildCli, CliWatch, type CliTick, type CpuSnap } from '../lib/cli-watch.ts';
+import { buildCli, CliWatch, whileWatching, type CliTick, type CpuSnap } from '../lib/cli-watch.ts';
 import { runCommand, type RunOptions } from '../lib/run-command.ts';
 import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import { freePort, have } from '../../testing/ports.ts';
@@ -345,7 +345,7 @@ async function redisAb(
     // `pagescope watch --pid P --writable --interval 100 [--max-overhead PCT] --json`, in a
     // process of its own as a user runs it; the run starts on its start line (armed).
     const w = new CliWatch(r.pid, INTERVAL_MS, maxOverheadPct);
-    try {
+    await whileWatching(w, async () => {
       const start = await w.started;
       if (leadMs > 0) await sleep(leadMs);
       const p = await setRun(r, n, w);
@@ -382,9 +382,7 @@ async function redisAb(
       res.fractions.push(
         `${first ? `1/${Math.round(1 / first.sampleFraction)}@${first.intervalMs}` : '-'}`,
       );
-    } finally {
-      await w.stop();
-    }
+    });
     if (w.done) res.faultCostUs.push(w.done.faultCostUs);
   };
   for (let i = 0; i < rounds; i++) {
@@ -673,15 +671,13 @@ async function redisWhoCase(
   const one = async (mode: 'plain' | 'who') => {
     // `pagescope watch ... --json [--who]` in its own process (--who-period 1, its default).
     const w = new CliWatch(r.pid, INTERVAL_MS, null, mode === 'who' ? ['--who'] : []);
-    try {
+    await whileWatching(w, async () => {
       await w.started;
       await sleep(1000); // armed and past its first ticks, as 11a
       const p = await setRun(r, n);
       cpu[mode].push(p.cpuMs);
       ms[mode].push(p.ms);
-    } finally {
-      await w.stop();
-    }
+    });
   };
   for (let i = 0; i < rounds; i++) {
     ctx.log(`  11g round ${i + 1}/${rounds}`);
@@ -812,16 +808,12 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     // `pagescope watch --pid BACKEND --writable --interval 100 --json` in its own process; the
     // watched part starts on its start line (the part before is longer by its start-up).
     const w = new CliWatch(backend, INTERVAL_MS, null);
-    let s1: ReturnType<typeof snap>;
-    let s2: ReturnType<typeof snap>;
-    try {
+    const [s1, s2] = await whileWatching(w, async () => {
       await w.started;
-      s1 = snap();
+      const atStart = snap();
       await sleep(third * 1000);
-      s2 = snap();
-    } finally {
-      await w.stop();
-    }
+      return [atStart, snap()] as const;
+    });
     const from = s1.at;
     const to = s2.at;
     await sleep(Math.max(0, (seconds - 0.3) * 1000 - (performance.now() - started)));

@@ -1,5 +1,6 @@
 // CliWatch (bench/lib/cli-watch.ts), how bench 11 watches: the built CLI (dist/, which the test
 // run's global setup builds) in a process of its own, against a real python3 target.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { until } from '../../testing/wait.ts';
@@ -8,7 +9,7 @@ import {
   expectTargetRunsOn,
   startPyTarget,
 } from '../../testing/watch-support.ts';
-import { CliWatch } from './cli-watch.ts';
+import { CliWatch, whileWatching } from './cli-watch.ts';
 
 const { track, defer } = cleanupAfterEach();
 
@@ -55,11 +56,79 @@ describe('CliWatch', () => {
     await expectTargetRunsOn(t, [1, 2]);
   });
 
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'a bench ended by %s ends its watches first (they run detached: the signal reaches the bench only)',
+    async (sig) => {
+      const t = track(await startPyTarget(16));
+      // A bench: one watch started, then waiting (as a bench between its runs). Ticks 5 min
+      // apart: a watch that outlived the bench would not end by writing to its closed stdout.
+      const code = [
+        `const { CliWatch } = await import(${JSON.stringify(new URL('./cli-watch.ts', import.meta.url).pathname)});`,
+        `const w = new CliWatch(${t.pid}, 300000, null);`,
+        `await w.started;`,
+        `console.log(w.child.pid);`,
+        `setInterval(() => {}, 1000);`,
+      ].join('\n');
+      const bench = spawn(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', code],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let out = '';
+      bench.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const benchExit = new Promise<NodeJS.Signals | number | null>((res) =>
+        bench.once('exit', (c, s) => res(s ?? c)),
+      );
+      defer(() => bench.kill('SIGKILL'));
+      const watchPid = Number(
+        await until('the watch started', () => /^\d+\n/.exec(out)?.[0], 30_000),
+      );
+      defer(() => {
+        try {
+          process.kill(watchPid, 'SIGKILL');
+        } catch {
+          // gone, as it should be
+        }
+      });
+      expect(fs.existsSync(`/proc/${watchPid}`)).toBe(true);
+      bench.kill(sig);
+      // The bench dies by the signal (re-raised: its default action), its watch ends too.
+      expect(await benchExit).toBe(sig);
+      const alive = (): boolean => {
+        try {
+          return !/\) Z /.test(fs.readFileSync(`/proc/${watchPid}/stat`, 'latin1'));
+        } catch {
+          return false;
+        }
+      };
+      await until('the watch to end', () => !alive(), 30_000);
+      await expectTargetRunsOn(t, [1, 2]);
+    },
+  );
+
   it('a watch that cannot start says why, and its stop says it failed', async () => {
     // A pid no process has (pid_max is at most 2^22).
     const w = new CliWatch(4_194_304 + 1, 100, null);
     defer(() => w.child.kill('SIGKILL'));
     await expect(w.started).rejects.toThrow(/ended \(2\) before watching: .*4194305/);
     await expect(w.stop()).rejects.toThrow(/pagescope watch exited 2/);
+  });
+
+  it('whileWatching: a run that fails throws its own error, not its failing stop’s', async () => {
+    const w = new CliWatch(4_194_304 + 1, 100, null); // cannot start: its stop fails
+    defer(() => w.child.kill('SIGKILL'));
+    await expect(
+      whileWatching(w, async () => {
+        await w.started;
+      }),
+    ).rejects.toThrow(/ended \(2\) before watching/);
+    // A run that succeeds (once the watch ended): the stop's failure is thrown.
+    const w2 = new CliWatch(4_194_304 + 1, 100, null);
+    defer(() => w2.child.kill('SIGKILL'));
+    await expect(whileWatching(w2, () => w2.started.catch(() => 1))).rejects.toThrow(
+      /pagescope watch exited 2/,
+    );
   });
 });

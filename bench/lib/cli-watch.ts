@@ -60,9 +60,34 @@ export interface CliTick {
   intervalMs: number;
 }
 
-/** Watches still running: ended with SIGKILL if the bench exits before it stopped them. */
+/**
+ * Watches still running. They run detached (a session of their own), so a Ctrl-C at the bench's
+ * terminal reaches the bench only: when the bench exits before it stopped them, they are ended
+ * here (SIGKILL at exit; SIGTERM, their clean end, when SIGINT or SIGTERM ends the bench,
+ * which runs no 'exit' handler then).
+ */
 const live = new Set<ChildProcess>();
 let exitHook = false;
+const BENCH_STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** Ends every live watch, then the bench by the same signal (its default action). */
+function onBenchSignal(sig: NodeJS.Signals): void {
+  for (const c of live) c.kill('SIGTERM');
+  live.clear();
+  setSignalHooks(false);
+  // Another handler (a runner's) heard this signal too and decides; else the default: die.
+  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+}
+
+let signalHooks = false;
+/** The signal handlers are on only while a watch is live (a handler keeps node from dying). */
+function setSignalHooks(on: boolean): void {
+  if (on === signalHooks) return;
+  signalHooks = on;
+  for (const sig of BENCH_STOP_SIGNALS)
+    if (on) process.on(sig, onBenchSignal);
+    else process.removeListener(sig, onBenchSignal);
+}
 
 /** A process's CPU time over a span: by its threads' schedstat and by its utime+stime. */
 export interface CpuSnap {
@@ -112,6 +137,7 @@ export class CliWatch {
       detached: true,
     });
     live.add(this.child);
+    setSignalHooks(true);
     if (!exitHook) {
       exitHook = true;
       process.once('exit', () => {
@@ -122,6 +148,7 @@ export class CliWatch {
     this.exited = new Promise((res) =>
       this.child.once('exit', () => {
         live.delete(this.child);
+        if (live.size === 0) setSignalHooks(false);
         res();
       }),
     );
@@ -197,4 +224,20 @@ export class CliWatch {
         `pagescope watch exited ${this.child.exitCode ?? this.child.signalCode}: ${this.stderr.trim().slice(0, 300)}`,
       );
   }
+}
+
+/**
+ * Runs `fn` while the watch runs, then stops the watch. When `fn` fails, that error is the one
+ * thrown (a stop that fails then, as it may after what failed, would mask it in a finally).
+ */
+export async function whileWatching<T>(w: CliWatch, fn: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    await w.stop().catch(() => {});
+    throw err;
+  }
+  await w.stop();
+  return result;
 }
