@@ -269,7 +269,12 @@ interface AbResult {
    */
   watchCpu: number[];
   watchStat: number[];
-  /** The watch's own CPU by its ticks (each tick's ownCpuMs) over the same runs, ms. */
+  /**
+   * The watch's own CPU by its ticks (each tick's ownCpuMs) over the same runs, ms. Shifted by
+   * one tick: a tick's figure holds the watching thread's time in the tick BEFORE it, so the sum
+   * holds the tick before the run's first and not the tick that covers its end (the process's
+   * other threads are counted as they run).
+   */
   ticksOwn: number[];
   /** The fault cost each watch calibrated (its done line), us. */
   faultCostUs: number[];
@@ -451,7 +456,7 @@ function abCase(
     // Where the rest goes (measured: the arm is over before the run starts; see the top): the
     // watch's own CPU time in the run, taken from a machine whose two CPUs redis and its
     // client already fill, shows as redis waiting for a CPU.
-    `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}; its ticks' ownCpuMs over the run ${f1(median(res.ticksOwn))} ms), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
+    `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}; its ticks' ownCpuMs over the run, shifted by one tick (a tick's own thread time shows in the next tick's) ${f1(median(res.ticksOwn))} ms), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
     `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - res.plainCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {

@@ -31,11 +31,14 @@ export interface StartLine {
   pid: number;
   pieces: number;
   pages: number;
+  /** Left pending by the arm's registering budget: in neither pages nor samplePages. */
+  pendingPages: number;
   samplePages: number;
   sampleFraction: number;
   intervalMs: number;
   firstIntervalMs: number;
   maxOverheadPct: number | null;
+  /** All of the driver's arm: maps read, budget start, the tick code's warm-up, registering. */
   armMs: number;
 }
 

@@ -109,6 +109,8 @@ export interface WatchFigures {
   /**
    * pagescope's own CPU time for the watch since the previous tick (overhead.ts OwnCpuClock: the
    * watching thread in its ticks, the process's other threads), ms, whether it competed or not.
+   * The watching thread's time in a tick is measured when the tick ends: it is in the NEXT
+   * tick's figure (tick 1's holds none of it; the process's other threads count as they run).
    */
   ownCpuMs: number;
   /**
