@@ -5,9 +5,9 @@
  * redis-benchmark, parsing its output) as pagescope's own CPU, and shared its threads.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readStat, statNumber } from '../../core/proc/stat.ts';
 import { TargetCpuClock } from '../../core/watch/overhead.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -99,14 +99,9 @@ export interface CpuSnap {
 }
 
 function statCpuMs(pid: number): number | null {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // utime, stime: fields 14 and 15 (all threads, the exited ones too), in clock ticks (100 Hz).
-    return ((Number(f[11]) + Number(f[12])) / 100) * 1000;
-  } catch {
-    return null;
-  }
+  const s = readStat(pid);
+  // utime, stime: fields 14 and 15 (all threads, the exited ones too), in clock ticks (100 Hz).
+  return s ? ((statNumber(s, 14) + statNumber(s, 15)) / 100) * 1000 : null;
 }
 
 export class CliWatch {
