@@ -4,6 +4,7 @@
  * writes reach the group, each shared page once per object whoever wrote it, with each member's
  * share; members that join, exec and exit are followed and the watch goes on.
  */
+import fs from 'node:fs';
 import { afterAll, expect, it, vi } from 'vitest';
 import { startGroupTree, type GroupTree } from '../../testing/group-tree.ts';
 import { until } from '../../testing/wait.ts';
@@ -60,7 +61,24 @@ it('counts every member’s writes to a shared object once, with each member’s
   await t.send(`write ${b} memfd 0 4`);
   // sysv: the parent alone.
   await t.send(`write ${pid} sysv 30 6`);
-  const tick = w.tick();
+  // The tick reads each member's maps once (to follow its selection, to place its writes).
+  const opens = vi.spyOn(fs, 'openSync');
+  let tick: GroupTick;
+  let paths: string[];
+  try {
+    tick = w.tick();
+  } finally {
+    paths = opens.mock.calls.map(([path]) => String(path));
+    opens.mockRestore();
+  }
+  const mapsReads = new Map<number, number>();
+  for (const path of paths) {
+    const m = /^\/proc\/(\d+)\/maps$/.exec(path);
+    if (m) mapsReads.set(Number(m[1]), (mapsReads.get(Number(m[1])) ?? 0) + 1);
+  }
+  expect([...mapsReads].sort((x, y) => x[0] - y[0])).toEqual(
+    [pid, a, b, grandchild].sort((x, y) => x - y).map((p) => [p, 1]),
+  );
 
   const anon = object(tick, 'shared_anon')!;
   expect(anon.writtenPages).toBe(15);
