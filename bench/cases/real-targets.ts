@@ -55,7 +55,7 @@ import {
   type IsolatedFaultCost,
 } from '../../core/watch/overhead.ts';
 import { boundHeld, ratioText, summarizeAb } from '../lib/ab-rounds.ts';
-import { buildCli, CliWatch, type CliTick, type CpuSnap } from '../lib/cli-watch.ts';
+import { buildCli, CliWatch, whileWatching, type CliTick, type CpuSnap } from '../lib/cli-watch.ts';
 import { runCommand, type RunOptions } from '../lib/run-command.ts';
 import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import { freePort, have } from '../../testing/ports.ts';
@@ -269,7 +269,12 @@ interface AbResult {
    */
   watchCpu: number[];
   watchStat: number[];
-  /** The watch's own CPU by its ticks (each tick's ownCpuMs) over the same runs, ms. */
+  /**
+   * The watch's own CPU by its ticks (each tick's ownCpuMs) over the same runs, ms. Shifted by
+   * one tick: a tick's figure holds the watching thread's time in the tick BEFORE it, so the sum
+   * holds the tick before the run's first and not the tick that covers its end (the process's
+   * other threads are counted as they run).
+   */
   ticksOwn: number[];
   /** The fault cost each watch calibrated (its done line), us. */
   faultCostUs: number[];
@@ -345,7 +350,7 @@ async function redisAb(
     // `pagescope watch --pid P --writable --interval 100 [--max-overhead PCT] --json`, in a
     // process of its own as a user runs it; the run starts on its start line (armed).
     const w = new CliWatch(r.pid, INTERVAL_MS, maxOverheadPct);
-    try {
+    await whileWatching(w, async () => {
       const start = await w.started;
       if (leadMs > 0) await sleep(leadMs);
       const p = await setRun(r, n, w);
@@ -382,9 +387,7 @@ async function redisAb(
       res.fractions.push(
         `${first ? `1/${Math.round(1 / first.sampleFraction)}@${first.intervalMs}` : '-'}`,
       );
-    } finally {
-      await w.stop();
-    }
+    });
     if (w.done) res.faultCostUs.push(w.done.faultCostUs);
   };
   for (let i = 0; i < rounds; i++) {
@@ -453,7 +456,7 @@ function abCase(
     // Where the rest goes (measured: the arm is over before the run starts; see the top): the
     // watch's own CPU time in the run, taken from a machine whose two CPUs redis and its
     // client already fill, shows as redis waiting for a CPU.
-    `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}; its ticks' ownCpuMs over the run ${f1(median(res.ticksOwn))} ms), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
+    `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}; its ticks' ownCpuMs over the run, shifted by one tick (a tick's own thread time shows in the next tick's) ${f1(median(res.ticksOwn))} ms), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
     `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - res.plainCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
@@ -673,15 +676,13 @@ async function redisWhoCase(
   const one = async (mode: 'plain' | 'who') => {
     // `pagescope watch ... --json [--who]` in its own process (--who-period 1, its default).
     const w = new CliWatch(r.pid, INTERVAL_MS, null, mode === 'who' ? ['--who'] : []);
-    try {
+    await whileWatching(w, async () => {
       await w.started;
       await sleep(1000); // armed and past its first ticks, as 11a
       const p = await setRun(r, n);
       cpu[mode].push(p.cpuMs);
       ms[mode].push(p.ms);
-    } finally {
-      await w.stop();
-    }
+    });
   };
   for (let i = 0; i < rounds; i++) {
     ctx.log(`  11g round ${i + 1}/${rounds}`);
@@ -812,16 +813,12 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     // `pagescope watch --pid BACKEND --writable --interval 100 --json` in its own process; the
     // watched part starts on its start line (the part before is longer by its start-up).
     const w = new CliWatch(backend, INTERVAL_MS, null);
-    let s1: ReturnType<typeof snap>;
-    let s2: ReturnType<typeof snap>;
-    try {
+    const [s1, s2] = await whileWatching(w, async () => {
       await w.started;
-      s1 = snap();
+      const atStart = snap();
       await sleep(third * 1000);
-      s2 = snap();
-    } finally {
-      await w.stop();
-    }
+      return [atStart, snap()] as const;
+    });
     const from = s1.at;
     const to = s2.at;
     await sleep(Math.max(0, (seconds - 0.3) * 1000 - (performance.now() - started)));

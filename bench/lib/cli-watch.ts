@@ -5,9 +5,9 @@
  * redis-benchmark, parsing its output) as pagescope's own CPU, and shared its threads.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readStat, statNumber } from '../../core/proc/stat.ts';
 import { TargetCpuClock } from '../../core/watch/overhead.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,15 +31,22 @@ export interface StartLine {
   pid: number;
   pieces: number;
   pages: number;
+  /** Left pending by the arm's registering budget: in neither pages nor samplePages. */
+  pendingPages: number;
   samplePages: number;
   sampleFraction: number;
   intervalMs: number;
   firstIntervalMs: number;
   maxOverheadPct: number | null;
+  /** All of the driver's arm: maps read, budget start, the tick code's warm-up, registering. */
   armMs: number;
 }
 
-/** A tick line's figures, and when it arrived here (performance.now()). */
+/**
+ * A tick line's figures, and when it arrived here (performance.now()): when the stdout chunk that
+ * carried it arrived, so lines that came in one chunk (a start line and tick 1, two ticks on a
+ * busy machine) have the same atMs.
+ */
 export interface CliTick {
   atMs: number;
   tick: number;
@@ -56,9 +63,34 @@ export interface CliTick {
   intervalMs: number;
 }
 
-/** Watches still running: ended with SIGKILL if the bench exits before it stopped them. */
+/**
+ * Watches still running. They run detached (a session of their own), so a Ctrl-C at the bench's
+ * terminal reaches the bench only: when the bench exits before it stopped them, they are ended
+ * here (SIGKILL at exit; SIGTERM, their clean end, when SIGINT or SIGTERM ends the bench,
+ * which runs no 'exit' handler then).
+ */
 const live = new Set<ChildProcess>();
 let exitHook = false;
+const BENCH_STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** Ends every live watch, then the bench by the same signal (its default action). */
+function onBenchSignal(sig: NodeJS.Signals): void {
+  for (const c of live) c.kill('SIGTERM');
+  live.clear();
+  setSignalHooks(false);
+  // Another handler (a runner's) heard this signal too and decides; else the default: die.
+  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+}
+
+let signalHooks = false;
+/** The signal handlers are on only while a watch is live (a handler keeps node from dying). */
+function setSignalHooks(on: boolean): void {
+  if (on === signalHooks) return;
+  signalHooks = on;
+  for (const sig of BENCH_STOP_SIGNALS)
+    if (on) process.on(sig, onBenchSignal);
+    else process.removeListener(sig, onBenchSignal);
+}
 
 /** A process's CPU time over a span: by its threads' schedstat and by its utime+stime. */
 export interface CpuSnap {
@@ -67,14 +99,9 @@ export interface CpuSnap {
 }
 
 function statCpuMs(pid: number): number | null {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // utime, stime: fields 14 and 15 (all threads, the exited ones too), in clock ticks (100 Hz).
-    return ((Number(f[11]) + Number(f[12])) / 100) * 1000;
-  } catch {
-    return null;
-  }
+  const s = readStat(pid);
+  // utime, stime: fields 14 and 15 (all threads, the exited ones too), in clock ticks (100 Hz).
+  return s ? ((statNumber(s, 14) + statNumber(s, 15)) / 100) * 1000 : null;
 }
 
 export class CliWatch {
@@ -83,6 +110,11 @@ export class CliWatch {
   /** Resolves with the start line (rejects when the watch ends or fails before it). */
   readonly started: Promise<StartLine>;
   start: StartLine | null = null;
+  /**
+   * When the start line arrived here (performance.now()): the stdout chunk that carried it,
+   * which may carry the first ticks too (as a tick's atMs is its chunk's).
+   */
+  startAtMs: number | null = null;
   /** The done line, once it came. */
   done: { reason: string; ticks: number; faultCostUs: number } | null = null;
   stderr = '';
@@ -103,6 +135,7 @@ export class CliWatch {
       detached: true,
     });
     live.add(this.child);
+    setSignalHooks(true);
     if (!exitHook) {
       exitHook = true;
       process.once('exit', () => {
@@ -113,6 +146,7 @@ export class CliWatch {
     this.exited = new Promise((res) =>
       this.child.once('exit', () => {
         live.delete(this.child);
+        if (live.size === 0) setSignalHooks(false);
         res();
       }),
     );
@@ -139,6 +173,7 @@ export class CliWatch {
         const l = JSON.parse(cut > 0 ? line.slice(0, cut) + '}' : line) as Record<string, unknown>;
         if (l.start === true) {
           this.start = l as unknown as StartLine;
+          this.startAtMs = atMs;
           onStart(this.start);
         } else if (typeof l.tick === 'number') {
           this.ticks.push({
@@ -187,4 +222,20 @@ export class CliWatch {
         `pagescope watch exited ${this.child.exitCode ?? this.child.signalCode}: ${this.stderr.trim().slice(0, 300)}`,
       );
   }
+}
+
+/**
+ * Runs `fn` while the watch runs, then stops the watch. When `fn` fails, that error is the one
+ * thrown (a stop that fails then, as it may after what failed, would mask it in a finally).
+ */
+export async function whileWatching<T>(w: CliWatch, fn: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    await w.stop().catch(() => {});
+    throw err;
+  }
+  await w.stop();
+  return result;
 }

@@ -1,8 +1,8 @@
 /**
  * The stat reader (stat.ts): a command name holding spaces, parentheses and what looks like
  * fields, split from lines as the kernel writes them and from a real process that renamed itself,
- * and the readers built on it (the budget's lifetime CPU share, the runtime threads' nice and
- * start) on real /proc files.
+ * and read from real /proc files: a process's and its main thread's, and the budget's lifetime
+ * CPU share built on them.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';

@@ -2,8 +2,9 @@
  * /proc/PID/stat and /proc/PID/task/TID/stat (proc(5)): one line, `pid (comm) state ppid ...`.
  * comm, the task's name (at most 15 bytes), may hold spaces and parentheses (prctl(PR_SET_NAME),
  * /proc/self/comm): it ends at the LAST ')', and the fields after it are split on single spaces.
- * The one reader of these files for pagescope and its tests (the watcher's run-state probe,
- * watcher.ts, reads the state letter from a descriptor it keeps open).
+ * The parser of these files that pagescope's code and its benches use, not the only one: the
+ * watcher's run-state probe (watcher.ts) reads the state letter from a descriptor it keeps open,
+ * kernel/reap.ts and many tests split a line by hand (the same way: after the last ')').
  */
 import { readProcText } from './read-proc.ts';
 

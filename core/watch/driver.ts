@@ -31,9 +31,9 @@
  *   threads once ran at nice 19 here, and under a CPU hog the threads that wait on them (GC,
  *   compiles, the worker's messages) waited seconds for them: `record` of a game beside
  *   `stress-ng --cpu 8` kept 16-65 of 100 ticks, 93-100 at their own priority. What it still
- *   takes is counted: the watch's CPU time per tick (the watching thread in its ticks, and the process's
- *   other threads), charged to the estimate and the budget up to the target's wait for a CPU in
- *   the tick, by the target's share of the machine's busy CPU time (overhead.ts
+ *   takes is counted: the watch's CPU time per tick (the watching thread in its ticks, and the
+ *   process's other threads), charged to the estimate and the budget up to the target's wait
+ *   for a CPU in the tick, by the target's share of the machine's busy CPU time (overhead.ts
  *   competingOwnMs), so the budget lengthens the interval when our own ticks are what costs.
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
@@ -109,6 +109,8 @@ export interface WatchFigures {
   /**
    * pagescope's own CPU time for the watch since the previous tick (overhead.ts OwnCpuClock: the
    * watching thread in its ticks, the process's other threads), ms, whether it competed or not.
+   * The watching thread's time in a tick is measured when the tick ends: it is in the NEXT
+   * tick's figure (tick 1's holds none of it; the process's other threads count as they run).
    */
   ownCpuMs: number;
   /**

@@ -4,6 +4,7 @@
  * writes reach the group, each shared page once per object whoever wrote it, with each member's
  * share; members that join, exec and exit are followed and the watch goes on.
  */
+import fs from 'node:fs';
 import { afterAll, expect, it, vi } from 'vitest';
 import { startGroupTree, type GroupTree } from '../../testing/group-tree.ts';
 import { until } from '../../testing/wait.ts';
@@ -60,7 +61,24 @@ it('counts every member’s writes to a shared object once, with each member’s
   await t.send(`write ${b} memfd 0 4`);
   // sysv: the parent alone.
   await t.send(`write ${pid} sysv 30 6`);
-  const tick = w.tick();
+  // The tick reads each member's maps once (to follow its selection, to place its writes).
+  const opens = vi.spyOn(fs, 'openSync');
+  let tick: GroupTick;
+  let paths: string[];
+  try {
+    tick = w.tick();
+  } finally {
+    paths = opens.mock.calls.map(([path]) => String(path));
+    opens.mockRestore();
+  }
+  const mapsReads = new Map<number, number>();
+  for (const path of paths) {
+    const m = /^\/proc\/(\d+)\/maps$/.exec(path);
+    if (m) mapsReads.set(Number(m[1]), (mapsReads.get(Number(m[1])) ?? 0) + 1);
+  }
+  expect([...mapsReads].sort((x, y) => x[0] - y[0])).toEqual(
+    [pid, a, b, grandchild].sort((x, y) => x - y).map((p) => [p, 1]),
+  );
 
   const anon = object(tick, 'shared_anon')!;
   expect(anon.writtenPages).toBe(15);
@@ -146,7 +164,7 @@ it('follows members that join, exec and exit; the watch goes on', async () => {
   expect(object(w.tick(), 'memfd')!.writtenPages).toBe(2);
 });
 
-it('reads the machine’s busy CPU time once per tick for all its members, each given what a single watch reads', async () => {
+it('reads the machine’s busy CPU time once per tick for all its members and once at each member’s arm, each given what a single watch reads', async () => {
   const t = await startGroupTree(2, 16);
   trees.push(t);
   const { pid } = t.info;
@@ -159,17 +177,30 @@ it('reads the machine’s busy CPU time once per tick for all its members, each 
   };
   // What each member's clock handed to its estimate (overhead.ts competingOwnMs).
   const handed = vi.spyOn(MachineCpuClock.prototype, 'sinceLastMs');
+  // The machine runs 50 ms while each member arms (registering takes time): a member armed later
+  // must not count the arms before it as its first tick's machine time.
+  const ARM_MS = 50;
   try {
     const w = new GroupWatch({
       spec: { kind: 'tree', root: pid },
       select: (vmas) => vmas.filter(isSharedMapping),
       intervalMs: 100,
       readMachineBusyMs,
+      onArmed: () => {
+        busyMs += ARM_MS;
+      },
     });
     watches.push(w);
     w.start();
     expect(w.members().length).toBe(4);
-    expect(reads).toBe(1); // one reading primes the four members' clocks
+    expect(reads).toBe(4); // each member's clock primed at its own arm
+    // The first tick: each member is handed the machine's time since its own arm.
+    busyMs += 700;
+    reads = 0;
+    handed.mockClear();
+    expect(w.tick().members.length).toBe(4);
+    expect(reads).toBe(1);
+    expect(handed.mock.results.map((r) => r.value)).toEqual([900, 850, 800, 750]);
     const tickWith = (addMs: number): { tick: GroupTick; reads: number; handed: unknown[] } => {
       busyMs += addMs;
       reads = 0;
@@ -183,18 +214,19 @@ it('reads the machine’s busy CPU time once per tick for all its members, each 
       expect(k.reads).toBe(1);
       expect(k.handed).toEqual([addMs, addMs, addMs, addMs]);
     }
-    // A member that joins is primed by one more reading at its attach, as a single watch is at
-    // its arm: the tick after, all five are handed the same.
+    // A member that joins is primed by one more reading at its arm, as a single watch is: the
+    // tick after, all five are handed the time since the join tick's readings (its arm's 50 ms
+    // included: the joiner's reading was taken before them, the four's at the tick's start).
     await t.send('spawn');
     const join = await until('the new child to join', () => {
       const k = tickWith(10);
       return k.tick.joined.length ? k : null;
     });
-    expect(join.reads).toBe(2);
+    expect(join.reads).toBe(2); // the tick's reading, and the joiner's
     const after = tickWith(250);
     expect(after.tick.members.length).toBe(5);
     expect(after.reads).toBe(1);
-    expect(after.handed).toEqual([250, 250, 250, 250, 250]);
+    expect(after.handed).toEqual([300, 300, 300, 300, 300]);
     w.close();
 
     // A single watch over the same readings: one read per collect, handed the same figure.

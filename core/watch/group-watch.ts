@@ -7,8 +7,8 @@
  * diff of joined, exec'd and left members). Each member gets its own WatchDriver (driver.ts: the
  * same watcher, selection following and overhead budget as a single watch) attached through the
  * attach helper; nothing is ticked on the drivers' own grids: the group runs one grid and calls
- * every driver's collect() in turn, with the member's maps read once for the tick so its written
- * regions can be placed in shared objects. A member that joins is attached at the tick that sees
+ * every driver's collect() in turn; the maps each driver read for the tick (to follow its
+ * selection; one read of /proc/PID/maps per member) place its written regions in shared objects. A member that joins is attached at the tick that sees
  * it and counts from then on (what it wrote between its fork and that tick is not seen); one that
  * exec'd is attached again (its old watch ended with its old memory); one that left is closed.
  * A member that cannot be attached (it exited meanwhile, a kernel thread, not ours) is listed as
@@ -23,12 +23,12 @@
  * PCT of the summed CPU time. The group's figure is stated per tick (estOverheadPct, weighted by
  * each member's CPU time). The grid runs at the longest interval any member's budget asks for.
  * The machine's busy CPU time, of which each member's estimate takes its target's share
- * (overhead.ts competingOwnMs), is read once per tick for all the members (SharedMachineReading;
- * once more at a tick that attaches members, which count from their arm as a single watch does).
+ * (overhead.ts competingOwnMs), is read once per tick for all the members (SharedMachineReading),
+ * and once more at each member's arm: a member counts from its own arm, as a single watch does.
  * Everything runs on one thread (the ptrace rule, watcher.ts).
  */
 import { PagescopeError } from '../kernel/errors.ts';
-import { MapsReader, type Vma } from '../proc/maps.ts';
+import type { Vma } from '../proc/maps.ts';
 import { GroupReader, type GroupSpec, type Member } from '../proc/group.ts';
 import type { PageRange } from '../scan/scanner.ts';
 import { WatchDriver, type WatchFigures } from './driver.ts';
@@ -100,11 +100,6 @@ export interface GroupTick {
 interface Watched {
   member: Member;
   driver: WatchDriver;
-  /**
-   * The member's maps, parsed only when their text changed: the same array tick after tick
-   * while they do not, so its ticks walk the last pieces without cutting the maps (tick.ts).
-   */
-  maps: MapsReader;
 }
 
 const memberKey = (m: Member): string => `${m.pid}@${m.startTime}`;
@@ -119,7 +114,8 @@ export class GroupWatch {
   private closed = false;
   /**
    * The machine's busy CPU time (each member's estimate takes the target's share of it,
-   * overhead.ts competingOwnMs): read once per tick for all the members, not once per member.
+   * overhead.ts competingOwnMs): read once per tick for all the members, not once per member
+   * (and once at each member's arm, where its clocks start).
    */
   private readonly machine: SharedMachineReading;
 
@@ -193,8 +189,11 @@ export class GroupWatch {
           maxOverheadPct: this.options.maxOverheadPct ?? null,
           readMachineBusyMs: () => this.machine.get(),
         });
+        // Its clocks count from its own arm, as a single watch's do: the machine's busy time
+        // is read again at this arm (members armed earlier took time the reading must not hold).
+        this.machine.expire();
         const states = driver.arm();
-        this.watched.set(k, { member: m, driver, maps: new MapsReader(m.pid) });
+        this.watched.set(k, { member: m, driver });
         this.options.onArmed?.(m, states);
       } catch (err) {
         if (driver) driver.close();
@@ -258,19 +257,17 @@ export class GroupWatch {
     let cpuSum = 0;
     let cpuKnown = false;
     for (const [k, w] of [...this.watched]) {
-      let maps: Vma[] | null = null;
-      try {
-        maps = w.maps.read();
-      } catch {
-        maps = null; // exited: the collect says so
-      }
-      const step = w.driver.collect(maps ?? undefined);
+      // The maps the driver read this tick to follow the member (follow: true) serve the tick
+      // and the shared objects both: one read of /proc/PID/maps per member per tick.
+      const step = w.driver.collect();
       if (step.kind === 'ended') {
         tick.ended.push({ pid: w.member.pid, name: w.member.name, why: step.reason });
         this.drop(k);
         continue;
       }
-      if (step.kind !== 'watching' || !maps) continue;
+      if (step.kind !== 'watching') continue;
+      const maps = step.vmas;
+      if (!maps) continue; // unreadable (exiting): the next tick says it ended
       if (step.appeared.length) this.options.onAppeared?.(w.member, step.appeared);
       const out = step.written;
       const regions: Array<[number, number, number]> = [];
@@ -328,9 +325,6 @@ export class GroupWatch {
       this.failedKeys.delete(k);
       this.drop(k); // its old memory is gone: watch the new program
     }
-    // Members that join count the machine's time from their arm, as a single watch does: one
-    // more reading, at ticks with members to attach only.
-    if (execd.length || joined.length) this.machine.expire();
     this.joinAll([...execd, ...joined], tick.failed);
     tick.membershipMs = performance.now() - t0;
   }

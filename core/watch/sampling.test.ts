@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  enteringPages,
   FINE_BELOW,
   FINE_UNIT_PAGES,
   forSampledUnits,
@@ -19,6 +18,7 @@ import {
 } from './sampling.ts';
 import type { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
+import type { PageRange } from '../scan/scanner.ts';
 import type { Piece } from './registration.ts';
 
 const B = SAMPLE_BLOCK_PAGES;
@@ -159,5 +159,17 @@ describe('the sample', () => {
 function unitsIn(r: { startPage: number; endPage: number }, f: number): number {
   let n = 0;
   forSampledUnits(r.startPage, r.endPage, f, () => n++);
+  return n;
+}
+
+/**
+ * The oracle of Sampler.enteringPagesOf: pages of `ranges` (disjoint) in the sample at `to` and
+ * not in the one at `from`, from the sampled runs at each fraction.
+ */
+function enteringPages(ranges: readonly PageRange[], from: number, to: number): number {
+  let n = 0;
+  for (const r of ranges)
+    for (const d of runsMinus(sampledRuns(r, to), sampledRuns(r, from)))
+      n += d.endPage - d.startPage;
   return n;
 }

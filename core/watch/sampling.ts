@@ -187,24 +187,6 @@ export function runsMinus(a: readonly PageRange[], b: readonly PageRange[]): Pag
   return out;
 }
 
-/** Pages of `ranges` (disjoint) in the sample at `to` and not in the one at `from`. */
-export function enteringPages(ranges: readonly PageRange[], from: number, to: number): number {
-  let blocks = 0;
-  let pages = 0;
-  for (const r of ranges) {
-    blocks +=
-      Math.ceil(r.endPage / SAMPLE_BLOCK_PAGES) - Math.floor(r.startPage / SAMPLE_BLOCK_PAGES);
-    pages += r.endPage - r.startPage;
-  }
-  // Too many blocks to visit cheaply (over a million: 2 TiB): the expected count.
-  if (blocks > 1e6) return Math.max(0, Math.min(1, to) - Math.min(1, from)) * pages;
-  let n = 0;
-  for (const r of ranges)
-    for (const d of runsMinus(sampledRuns(r, to), sampledRuns(r, from)))
-      n += d.endPage - d.startPage;
-  return n;
-}
-
 /** A tick's running totals over the sampled pieces (blocks and pages seen, sampled blocks m). */
 export interface SampleTotals {
   blocks: number;
@@ -292,9 +274,8 @@ export class Sampler {
   }
 
   /**
-   * Pages of `pieces` (disjoint) in the sample at `to` and not in the one at `from`
-   * (enteringPages, per piece from runsOf: the units of `to` are then listed for the widening
-   * and the ticks after it).
+   * Pages of `pieces` (disjoint) in the sample at `to` and not in the one at `from`, per piece
+   * from runsOf: the units of `to` are then listed for the widening and the ticks after it.
    */
   enteringPagesOf(pieces: Iterable<PageRange>, from: number, to: number): number {
     let n = 0;

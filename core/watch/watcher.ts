@@ -39,7 +39,6 @@ export type { AttachOptions, VmaWatchState, WatchSample, WatchTick } from './wat
 export { NO_ACCESS_REASON, normalizeRanges, rangesWithin, subtractRanges } from './registration.ts';
 export {
   blockSampled,
-  enteringPages,
   forSampledUnits,
   ratioEstimate,
   SAMPLE_BLOCK_PAGES,
@@ -326,7 +325,7 @@ export class WriteWatcher {
 
   /**
    * Pages of the watched pieces the sample at `to` holds and the one in force does not: what
-   * widening to `to` would protect (sampling.ts enteringPages, from the units each piece has
+   * widening to `to` would protect (sampling.ts Sampler.enteringPagesOf, from the units each piece has
    * listed, which the widening and the ticks after it use in turn).
    */
   enteringPages(to: number): number {

@@ -115,6 +115,7 @@ describe('pagescope watch --json: the start line', () => {
       pid: t.pid,
       pieces: 1,
       pages: 16,
+      pendingPages: 0, // all registered within the arm's budget
       samplePages: 16,
       sampleFraction: 1,
       granularityPages: expect.any(Number),

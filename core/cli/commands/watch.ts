@@ -10,14 +10,15 @@
  * fixed grid, a late tick says how late it was and how many grid points it skipped.
  * Human output: one line per tick with the written page count and the busiest VMAs, and
  * "(late N ms, K ticks skipped)" when the tick was late. --json: a `{"start": true, pid, watching,
- * pieces, pages, samplePages, sampleFraction, granularityPages, intervalMs, firstIntervalMs,
- * maxOverheadPct, armMs}` line once watching has started (armed, before the first tick: where
- * the human output says "watching PID: ..."), then one object per line per tick,
- * written as it happens ({tick, t, lagMs, skipped, writtenPages, exact, sampleFraction,
- * writtenEst, writtenErr, estOverheadPct, estOwnPct, ownCpuMs, estOverheadLowPct, estOverheadHighPct, targetCpuMs, estLowConfidence, intervalMs, written,
- * moreRanges}: at most JSON_RANGE_CAP written
- * ranges, `moreRanges` counts the rest, --all-ranges prints all), and a last
- * `{"done": true, ...}` line.
+ * pieces, pages, pendingPages, samplePages, sampleFraction, granularityPages, intervalMs,
+ * firstIntervalMs, maxOverheadPct, armMs}` line once watching has started (armed, before the
+ * first tick: where the human output says "watching PID: ..."; armMs times all of the driver's
+ * arm: the maps read, the budget's start, the one-time warm-up of the tick's code, registering
+ * and write-protecting), then one object per line per tick, written as it happens ({tick, t,
+ * lagMs, skipped, writtenPages, pendingPages, exact, sampleFraction, writtenEst, writtenErr,
+ * estOverheadPct, estOwnPct, ownCpuMs, estOverheadLowPct, estOverheadHighPct, targetCpuMs,
+ * estLowConfidence, intervalMs, written, moreRanges}: at most JSON_RANGE_CAP written ranges,
+ * `moreRanges` counts the rest, --all-ranges prints all), and a last `{"done": true, ...}` line.
  * The cost of being watched: every tick states the ESTIMATED share of the target's CPU time spent
  * on write faults (estOverheadPct, core/watch/overhead.ts, and the range it may be in,
  * estOverheadLowPct..HighPct; targetCpuMs the CPU time it is a
@@ -431,6 +432,11 @@ export async function watchCommand(
     report(armed);
     const watchedPieces = armed.filter((s) => s.status === 'watched');
     const watchedPages = watchedPieces.reduce((n, s) => n + s.endPage - s.startPage, 0);
+    // Left pending by the arm's registering budget (registration.ts): in neither `pages` nor
+    // `samplePages`, registered by the first ticks (whose pendingPages count what is left).
+    const pendingPages = armed
+      .filter((s) => s.status === 'pending')
+      .reduce((n, s) => n + s.endPage - s.startPage, 0);
     if (json) {
       // Watching has started (armed: registered and write-protected), before the first tick: a
       // consumer can start its work on this line. Ticks are the lines with a "tick" key.
@@ -442,6 +448,7 @@ export async function watchCommand(
           watching: sel.what,
           pieces: watchedPieces.length,
           pages: watchedPages,
+          pendingPages,
           samplePages: Math.round(sampledPages(watchedPieces, sampleFraction)),
           sampleFraction,
           granularityPages: driver.watcher?.granularityPages ?? 1,
