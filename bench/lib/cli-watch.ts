@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readStat, statNumber } from '../../core/proc/stat.ts';
+import type { WatchFigures } from '../../core/watch/driver.ts';
 import { TargetCpuClock } from '../../core/watch/overhead.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -47,20 +48,10 @@ export interface StartLine {
  * carried it arrived, so lines that came in one chunk (a start line and tick 1, two ticks on a
  * busy machine) have the same atMs.
  */
-export interface CliTick {
+export interface CliTick extends WatchFigures {
   atMs: number;
   tick: number;
   writtenPages: number;
-  sampleFraction: number;
-  writtenEst: number;
-  estOverheadPct: number;
-  estOwnPct: number;
-  ownCpuMs: number;
-  estOverheadLowPct: number;
-  estOverheadHighPct: number;
-  targetCpuMs: number;
-  estLowConfidence: boolean;
-  intervalMs: number;
 }
 
 /**

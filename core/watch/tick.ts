@@ -41,7 +41,7 @@ import {
 } from './registration.ts';
 import { runsMinus, sampledRuns, Sampler } from './sampling.ts';
 import { FRESH_OPTIONS, TICK_OPTIONS } from './scan-options.ts';
-import type { WatchTick } from './watch-types.ts';
+import { emptyTick, type WatchTick } from './watch-types.ts';
 
 /** What the tick needs of its watcher. */
 export interface TickContext {
@@ -360,15 +360,7 @@ export function warmTick(
   };
   const out = new RegionList(16);
   try {
-    for (let i = 0; i < 2; i++)
-      tickPieces(ctx, maps, out, {
-        writtenPages: 0,
-        exact: true,
-        faultedPages: 0,
-        appeared: [],
-        disappeared: [],
-        pending: [],
-      });
+    for (let i = 0; i < 2; i++) tickPieces(ctx, maps, out, emptyTick());
   } catch {
     // A warm-up that failed leaves the first tick cold; it never stops the arm.
   }

@@ -73,6 +73,18 @@ export interface WatchTick {
   endedBy?: 'exit' | 'exec' | 'closed';
 }
 
+/** A tick with nothing in it yet: what a tick fills. */
+export function emptyTick(): WatchTick {
+  return {
+    writtenPages: 0,
+    exact: true,
+    faultedPages: 0,
+    appeared: [],
+    disappeared: [],
+    pending: [],
+  };
+}
+
 export interface AttachOptions {
   /** Attach even when the target runs under a seccomp filter. */
   force?: boolean;

@@ -33,7 +33,12 @@ import { Sampler } from './sampling.ts';
 import { WRITTEN_OPTIONS } from './scan-options.ts';
 import { tickPieces, warmTick, type TickContext } from './tick.ts';
 import { acquireManyUserfaultfds, acquireUserfaultfd, pickThread } from './uffd-acquire.ts';
-import type { AttachOptions, VmaWatchState, WatchTick } from './watch-types.ts';
+import {
+  emptyTick,
+  type AttachOptions,
+  type VmaWatchState,
+  type WatchTick,
+} from './watch-types.ts';
 
 export type { AttachOptions, VmaWatchState, WatchSample, WatchTick } from './watch-types.ts';
 export { NO_ACCESS_REASON, normalizeRanges, rangesWithin, subtractRanges } from './registration.ts';
@@ -276,14 +281,7 @@ export class WriteWatcher {
    */
   tick(out: RegionList, vmas?: readonly Vma[]): WatchTick {
     out.clear();
-    const result: WatchTick = {
-      writtenPages: 0,
-      exact: true,
-      faultedPages: 0,
-      appeared: [],
-      disappeared: [],
-      pending: [],
-    };
+    const result = emptyTick();
     if (this.closed) {
       result.ended = this.endReason ?? 'the watch was closed';
       result.endedBy = this.endKind ?? 'closed';
