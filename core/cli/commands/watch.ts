@@ -460,7 +460,7 @@ export async function watchCommand(
       );
     } else
       print(
-        `watching ${pid}: ${count(armed.filter((s) => s.status === 'watched').length, 'VMA piece')}, ${count(watchedPages, 'page')} ` +
+        `watching ${pid}: ${count(watchedPieces.length, 'VMA piece')}, ${count(watchedPages, 'page')} ` +
           `(${formatBytes(watchedPages * PAGE_SIZE)}), every ${intervalMs} ms; granularity ${count(driver.watcher?.granularityPages ?? 1, 'page')}.\n` +
           costLine(maxOverheadPct),
       );
