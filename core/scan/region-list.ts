@@ -44,16 +44,18 @@ export class RegionList {
   /**
    * Empties the list and makes room for `regions` (at most PREPARE_MAX) without copying: when
    * the arrays are too small, new ones of that size replace them (the old contents are not
-   * needed). A bound too small costs growth later, never a wrong result.
+   * needed). A bound too small costs growth later, never a wrong result. Returns true when it
+   * allocated new arrays (whose pages the kernel has not handed out yet).
    */
-  prepare(regions: number): void {
+  prepare(regions: number): boolean {
     this.length = 0;
     const want = Math.min(PREPARE_MAX, Math.max(0, Math.ceil(regions)));
-    if (this.startPage.length >= want) return;
+    if (this.startPage.length >= want) return false;
     this.startPage = new Float64Array(want);
     this.endPage = new Float64Array(want);
     this.categories = new Uint16Array(want);
     this.vmaIndex = new Int32Array(want);
+    return true;
   }
 
   push(startPage: number, endPage: number, categories: number, vmaIndex: number): void {
