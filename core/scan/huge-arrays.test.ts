@@ -21,23 +21,48 @@ function vmFlagsAt(addr: number): string[] {
   throw new Error(`no VMA holds 0x${addr.toString(16)}`);
 }
 
-it('advises the big arrays (their whole 2 MiB pages only) and leaves small ones', (ctx) => {
+it('advises the big buffers (their whole 2 MiB pages only) and leaves small ones', (ctx) => {
   if (probeCapabilities().thpMode === 'unavailable') ctx.skip('this kernel has no THP');
-  const small = new RegionList(1024);
-  expect(adviseHugePages(small)).toBe(0);
-  const list = new RegionList(0);
-  expect(list.prepare(1 << 20)).toBe(true); // 8 MiB + 8 MiB + 2 MiB + 4 MiB
-  expect(list.prepare(1000)).toBe(false); // big enough already: nothing allocated
-  // startPage, endPage and vmaIndex are HUGE_MIN (4 MiB) or more; categories (2 MiB) is not.
   expect(HUGE_MIN).toBe(4 << 20);
-  expect(adviseHugePages(list)).toBe(3);
-  for (const a of [list.startPage, list.endPage, list.vmaIndex]) {
+  // Four arrays of their own: the three of 4 MiB or more are advised, categories (2 MiB) not.
+  const apart = new RegionList(1 << 19); // 4 + 4 + 1 + 2 MiB
+  expect(adviseHugePages(new RegionList(1024))).toBe(0);
+  expect(adviseHugePages(apart)).toBe(2);
+  // prepare(): one buffer of 22 bytes a region for the four arrays, advised as one.
+  const list = new RegionList(0);
+  expect(list.prepare(1 << 20)).toBe(true);
+  expect(list.prepare(1000)).toBe(false); // big enough already: nothing allocated
+  const buffer = list.startPage.buffer;
+  expect(buffer.byteLength).toBe(22 << 20);
+  for (const a of [list.endPage, list.categories, list.vmaIndex]) expect(a.buffer).toBe(buffer);
+  expect(adviseHugePages(list)).toBe(1);
+  for (const a of [apart.startPage, apart.endPage, list.startPage, list.vmaIndex]) {
     const addr = Number(koffi.address(a));
-    const firstHuge = Math.ceil(addr / (2 << 20)) * (2 << 20);
-    expect(vmFlagsAt(firstHuge)).toContain('hg');
+    expect(vmFlagsAt(Math.ceil(addr / (2 << 20)) * (2 << 20))).toContain('hg');
   }
-  // Still plain arrays: regions written past the first huge page read back.
-  for (let i = 0; i < 1 << 20; i += 4099) list.push(2 * i, 2 * i + 1, i & 0xff, i & 7);
-  expect(list.length).toBe(Math.ceil((1 << 20) / 4099));
-  expect(list.endPage[list.length - 1]).toBe(2 * (list.length - 1) * 4099 + 1);
+  // Still four separate arrays: regions written across the buffer read back unchanged.
+  const n = 1 << 20;
+  for (let i = 0; i < n; i += 1001) list.push(2 * i, 2 * i + 1, i & 0xffff, i);
+  const k = Math.ceil(n / 1001);
+  expect(list.length).toBe(k);
+  for (let j = 0; j < k; j++) {
+    const i = j * 1001;
+    if (
+      list.startPage[j] !== 2 * i ||
+      list.endPage[j] !== 2 * i + 1 ||
+      list.categories[j] !== (i & 0xffff) ||
+      list.vmaIndex[j] !== i
+    )
+      expect.fail(`region ${j} reads back wrong`);
+  }
+  // Filled to capacity: the last slot of each array does not spill into the next one.
+  list.clear();
+  for (let i = 0; i < n; i++) list.push(2 * i, 2 * i + 1, 0xffff, -1);
+  expect([
+    list.startPage[n - 1],
+    list.endPage[n - 1],
+    list.vmaIndex[0],
+    list.categories[0],
+  ]).toEqual([2 * (n - 1), 2 * n - 1, -1, 0xffff]);
+  expect(list.grows).toBe(0);
 });

@@ -16,6 +16,9 @@
  * memset). Past PREPARE_MAX regions (a reservation of terabytes) the arrays still double.
  */
 
+/** Bytes per region: start and end (8 each), VMA index (4), categories (2). */
+export const REGION_BYTES = 22;
+
 /** Largest capacity `prepare` allocates at once: 2^22 regions, 88 MiB of address space. */
 export const PREPARE_MAX = 1 << 22;
 
@@ -51,10 +54,14 @@ export class RegionList {
     this.length = 0;
     const want = Math.min(PREPARE_MAX, Math.max(0, Math.ceil(regions)));
     if (this.startPage.length >= want) return false;
-    this.startPage = new Float64Array(want);
-    this.endPage = new Float64Array(want);
-    this.categories = new Uint16Array(want);
-    this.vmaIndex = new Int32Array(want);
+    // One buffer for the four arrays (each at an offset its element size divides): measured in a
+    // new Node process, four buffers of ~46 MiB in all set off a scavenge for "external memory
+    // pressure" (0.5-3.5 ms), one buffer of the same size did not.
+    const buffer = new ArrayBuffer(want * REGION_BYTES);
+    this.startPage = new Float64Array(buffer, 0, want);
+    this.endPage = new Float64Array(buffer, want * 8, want);
+    this.vmaIndex = new Int32Array(buffer, want * 16, want);
+    this.categories = new Uint16Array(buffer, want * 20, want);
     return true;
   }
 
