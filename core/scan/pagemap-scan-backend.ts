@@ -18,6 +18,7 @@ import {
   PmScanArg,
 } from '../kernel/pagemap-abi.ts';
 import type { RangeResult, ScanBackend, ScanOptions } from './backend.ts';
+import { adviseHugeRest } from './huge-arrays.ts';
 import type { RegionList } from './region-list.ts';
 import type { CategorySums } from './summary.ts';
 
@@ -124,6 +125,8 @@ export class PagemapScanBackend implements ScanBackend {
               ? decodeRegions(words, n, vmaIndex, out)
               : decodeRegionsSummed(words, n, vmaIndex, out, sums)
             : decodePieceRegions(words, n, ends, vmaIndices!, pieceAt, out, starts);
+        // A walk that turns out big: the rest of the arrays in 2 MiB pages (huge-arrays.ts).
+        if (out.length >= out.hugeAt) adviseHugeRest(out);
       }
       const lastEnd = n > 0 ? endPageAt(words, n - 1) : cursor;
       if (maxPages && pages >= maxPages) {

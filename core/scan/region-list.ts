@@ -19,6 +19,13 @@
 /** Bytes per region: start and end (8 each), VMA index (4), categories (2). */
 export const REGION_BYTES = 22;
 
+/**
+ * Regions after which a prepared list's arrays get huge pages (see `hugeAt`): 1.4 MiB of them in
+ * 4 KiB pages first, so a scan of a few thousand regions (most processes, whose reservations
+ * make `prepare`'s bound large) never pays for zeroing 2 MiB pages it does not use.
+ */
+export const HUGE_AFTER = 1 << 16;
+
 /** Largest capacity `prepare` allocates at once: 2^22 regions, 88 MiB of address space. */
 export const PREPARE_MAX = 1 << 22;
 
@@ -39,6 +46,13 @@ export class RegionList {
 
   /** Reallocations that copied the regions so far (how often `push`/`reserve` outgrew it). */
   grows = 0;
+
+  /**
+   * When the list reaches this many regions, the untouched rest of its arrays is worth
+   * transparent huge pages (huge-arrays.ts; the scan backend asks). Set by `prepare` for a big
+   * allocation, Infinity otherwise and once done: a scan that stays small never gets them.
+   */
+  hugeAt = Infinity;
 
   clear(): void {
     this.length = 0;
@@ -62,6 +76,7 @@ export class RegionList {
     this.endPage = new Float64Array(buffer, want * 8, want);
     this.vmaIndex = new Int32Array(buffer, want * 16, want);
     this.categories = new Uint16Array(buffer, want * 20, want);
+    this.hugeAt = want >= HUGE_AFTER * 4 ? HUGE_AFTER : Infinity;
     return true;
   }
 

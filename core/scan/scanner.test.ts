@@ -27,7 +27,7 @@ import {
   PagemapReadBackend,
 } from './pagemap-read-backend.ts';
 import { PagemapScanBackend } from './pagemap-scan-backend.ts';
-import { RegionList } from './region-list.ts';
+import { HUGE_AFTER, RegionList } from './region-list.ts';
 import { intersectRanges, Scanner } from './scanner.ts';
 import { CategorySums, emptyCounts, summarize } from './summary.ts';
 
@@ -236,6 +236,8 @@ describe('per-VMA summaries (summary.ts rules)', () => {
       };
       const whole = s.scan();
       check(whole, 'whole process');
+      // Sized for the 1 GiB reservation, walked in far fewer regions: no huge pages asked.
+      if (b === 'scan') expect(whole.regions.hugeAt).toBe(HUGE_AFTER);
       expect(whole.summaries.filter((c) => c.present > 0).length).toBeGreaterThan(5);
       const r = fx.regions;
       // Two ranges in one VMA (two pieces, flushed into one summary) and one in another.

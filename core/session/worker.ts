@@ -18,7 +18,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { errorCode, KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { processAlive } from '../proc/processes.ts';
-import { adviseHugePages } from '../scan/huge-arrays.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
@@ -236,7 +235,7 @@ class SessionWorker {
       // copying: a 1M-region process's first tick otherwise copies its arrays ~10 times.
       let bound = 0;
       for (const v of this.table.vmas) if (v.kind !== 'vsyscall') bound += v.endPage - v.startPage;
-      if (regions.prepare(bound)) adviseHugePages(regions);
+      regions.prepare(bound);
       try {
         const backend = this.scanner.backend;
         // [vsyscall] is not the process's memory; PAGEMAP_SCAN refuses it (as in Scanner).
