@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { expect, it } from 'vitest';
 import { koffi } from '../kernel/libc.ts';
 import { probeCapabilities } from '../kernel/capabilities.ts';
-import { adviseHugeRest, HUGE_MIN } from './huge-arrays.ts';
+import { adviseHugeRest, HUGE_MIN, HUGE_PLACER } from './huge-arrays.ts';
 import { HUGE_AFTER, RegionList } from './region-list.ts';
 
 /** VmFlags of the VMA of /proc/self/smaps holding `addr`. */
@@ -89,4 +89,38 @@ it('a prepared list asks for huge pages past HUGE_AFTER regions only, for the re
     list.categories[0],
   ]).toEqual([2 * n - 1, n - 1, 0, 0]);
   expect(list.grows).toBe(0);
+});
+
+it('HUGE_PLACER lays the arrays out so that huge pages begin right at region HUGE_AFTER', (ctx) => {
+  if (probeCapabilities().thpMode === 'unavailable') ctx.skip('this kernel has no THP');
+  const want = 1 << 21;
+  const list = new RegionList(0);
+  list.prepare(want, HUGE_PLACER);
+  const buffer = list.startPage.buffer;
+  expect(buffer.byteLength).toBe(want * 22 + HUGE_PLACER.slack);
+  const arrays = [list.startPage, list.endPage, list.vmaIndex, list.categories];
+  let end = 0;
+  for (const a of arrays) {
+    expect(a.buffer).toBe(buffer);
+    expect(a.length).toBe(want);
+    expect(a.byteOffset).toBeGreaterThanOrEqual(end); // in order, no overlap
+    end = a.byteOffset + a.byteLength;
+    expect((Number(koffi.address(a)) + HUGE_AFTER * a.BYTES_PER_ELEMENT) % HUGE).toBe(0);
+  }
+  expect(end).toBeLessThanOrEqual(buffer.byteLength);
+  // Asked before any region is written (as the walk does, before the regions that pass hugeAt):
+  // from entry HUGE_AFTER on, not a page before.
+  expect(adviseHugeRest(list)).toBe(4);
+  for (const a of arrays) {
+    expect(hugeAt(a, HUGE_AFTER * a.BYTES_PER_ELEMENT)).toBe(true);
+    expect(hugeAt(a, HUGE_AFTER * a.BYTES_PER_ELEMENT - 4096)).toBe(false);
+  }
+  for (let i = 0; i < want; i++) list.push(2 * i, 2 * i + 1, i & 0xffff, i);
+  for (let i = 0; i < want; i += 4999)
+    if (
+      list.endPage[i] !== 2 * i + 1 ||
+      list.vmaIndex[i] !== i ||
+      list.categories[i] !== (i & 0xffff)
+    )
+      expect.fail(`region ${i} reads back wrong`);
 });

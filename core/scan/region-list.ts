@@ -29,6 +29,16 @@ export const HUGE_AFTER = 1 << 16;
 /** Largest capacity `prepare` allocates at once: 2^22 regions, 88 MiB of address space. */
 export const PREPARE_MAX = 1 << 22;
 
+/**
+ * Lays out a prepared list's arrays (start, end, VMA index, categories: `sizes` bytes each, in
+ * that order, each at an offset its element size divides) in a buffer `slack` bytes larger than
+ * their sum (huge-arrays.ts places them so that huge pages can begin right at HUGE_AFTER).
+ */
+export interface ArrayPlacer {
+  slack: number;
+  offsets(buffer: ArrayBuffer, sizes: readonly number[]): number[];
+}
+
 export class RegionList {
   startPage: Float64Array;
   endPage: Float64Array;
@@ -64,19 +74,22 @@ export class RegionList {
    * needed). A bound too small costs growth later, never a wrong result. Returns true when it
    * allocated new arrays (whose pages the kernel has not handed out yet).
    */
-  prepare(regions: number): boolean {
+  prepare(regions: number, place?: ArrayPlacer): boolean {
     this.length = 0;
     const want = Math.min(PREPARE_MAX, Math.max(0, Math.ceil(regions)));
     if (this.startPage.length >= want) return false;
     // One buffer for the four arrays (each at an offset its element size divides): measured in a
     // new Node process, four buffers of ~46 MiB in all set off a scavenge for "external memory
     // pressure" (0.5-3.5 ms), one buffer of the same size did not.
-    const buffer = new ArrayBuffer(want * REGION_BYTES);
-    this.startPage = new Float64Array(buffer, 0, want);
-    this.endPage = new Float64Array(buffer, want * 8, want);
-    this.vmaIndex = new Int32Array(buffer, want * 16, want);
-    this.categories = new Uint16Array(buffer, want * 20, want);
-    this.hugeAt = want >= HUGE_AFTER * 4 ? HUGE_AFTER : Infinity;
+    const big = want >= HUGE_AFTER * 4;
+    const sizes = [want * 8, want * 8, want * 4, want * 2];
+    const buffer = new ArrayBuffer(want * REGION_BYTES + (big && place ? place.slack : 0));
+    const at = big && place ? place.offsets(buffer, sizes) : [0, want * 8, want * 16, want * 20];
+    this.startPage = new Float64Array(buffer, at[0], want);
+    this.endPage = new Float64Array(buffer, at[1], want);
+    this.vmaIndex = new Int32Array(buffer, at[2], want);
+    this.categories = new Uint16Array(buffer, at[3], want);
+    this.hugeAt = big ? HUGE_AFTER : Infinity;
     return true;
   }
 

@@ -14,6 +14,7 @@ import { readMaps, type Vma } from '../proc/maps.ts';
 import type { BackendName, ScanBackend, ScanOptions } from './backend.ts';
 import { PagemapReadBackend } from './pagemap-read-backend.ts';
 import { PagemapScanBackend } from './pagemap-scan-backend.ts';
+import { HUGE_PLACER } from './huge-arrays.ts';
 import { RegionList } from './region-list.ts';
 import { CategorySums, emptyCounts, type PageCounts } from './summary.ts';
 
@@ -114,7 +115,7 @@ export class Scanner {
     let bound = 0;
     for (const p of pieces) bound += p.endPage - p.startPage;
     if (options.maxPages) bound = Math.min(bound, options.maxPages);
-    regions.prepare(bound);
+    regions.prepare(bound, HUGE_PLACER);
     const scannedPages = new Map<number, number>();
     // The summaries are summed while the walk decodes (CategorySums), one piece (one VMA) at a
     // time: equal to summarize(maps, regions, scannedPages), without a second pass over them.
