@@ -4,6 +4,7 @@
  * 8-bytes-per-page /proc/PID/pagemap read (any kernel, fewer categories).
  */
 import type { RegionList } from './region-list.ts';
+import type { CategorySums } from './summary.ts';
 
 export type BackendName = 'scan' | 'pagemap';
 
@@ -37,6 +38,8 @@ export interface ScanBackend {
     vmaIndex: number,
     options: ScanOptions,
     out: RegionList,
+    /** When given, also receives the pages of every region appended, per category word. */
+    sums?: CategorySums,
   ): RangeResult;
   close(): void;
 }

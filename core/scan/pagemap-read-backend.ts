@@ -18,6 +18,7 @@ import { closeFd, openFile, O_RDONLY, pread } from '../kernel/libc.ts';
 import { Category } from '../kernel/pagemap-abi.ts';
 import type { RangeResult, ScanBackend, ScanOptions } from './backend.ts';
 import type { RegionList } from './region-list.ts';
+import type { CategorySums } from './summary.ts';
 
 // Flag bits of the high word (bit 63 of the entry = bit 31 of the high word).
 const HI_PRESENT = 1 << 31;
@@ -82,6 +83,7 @@ export class PagemapReadBackend implements ScanBackend {
     vmaIndex: number,
     options: ScanOptions,
     out: RegionList,
+    sums?: CategorySums,
   ): RangeResult {
     if (options.flags) {
       throw new Error('the pagemap backend cannot write-protect (PM_SCAN flags need PAGEMAP_SCAN)');
@@ -101,6 +103,7 @@ export class PagemapReadBackend implements ScanBackend {
         const cats = categoriesFromPagemapHigh(words[i * 2 + 1]);
         if (!matches(cats, options)) continue;
         out.push(chunk + i, chunk + i + 1, cats & returnMask, vmaIndex);
+        sums?.add(cats & returnMask, 1);
         pages++;
         if (maxPages && pages >= maxPages) return { pages, walkEndPage: chunk + i + 1 };
       }

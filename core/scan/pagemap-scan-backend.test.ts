@@ -64,6 +64,23 @@ it.each([4096, 1100, 1099, 600, 512, 511, 3, 1])(
   },
 );
 
+it("a walk that passes the list's hugeAt asks for huge pages once, and only then", () => {
+  const backend = new PagemapScanBackend(process.pid, { vecLen: 512 });
+  try {
+    const out = new RegionList();
+    out.hugeAt = PAGES + 1; // never reached: nothing asked
+    backend.scanRange(striped.start, striped.start + PAGES, 0, {}, out);
+    expect(out.hugeAt).toBe(PAGES + 1);
+    out.clear();
+    out.hugeAt = 600; // passed after the second call of 512 regions
+    backend.scanRange(striped.start, striped.start + PAGES, 0, {}, out);
+    expect(out.hugeAt).toBe(Infinity);
+    expect(out.length).toBe(PAGES);
+  } finally {
+    backend.close();
+  }
+});
+
 it.each([1, 511, 512, 513, 549, 550, 1000])('maxPages %i of the present pages', (maxPages) => {
   const backend = new PagemapScanBackend(process.pid);
   try {

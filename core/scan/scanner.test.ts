@@ -27,8 +27,9 @@ import {
   PagemapReadBackend,
 } from './pagemap-read-backend.ts';
 import { PagemapScanBackend } from './pagemap-scan-backend.ts';
-import { RegionList } from './region-list.ts';
+import { HUGE_AFTER, RegionList } from './region-list.ts';
 import { intersectRanges, Scanner } from './scanner.ts';
+import { CategorySums, emptyCounts, summarize } from './summary.ts';
 
 const { WRITTEN: W, PRESENT: P, FILE: F, SWAPPED: S, PFNZERO: Z, HUGE: H, GUARD: G } = Category;
 const BACKENDS: BackendName[] = ['scan', 'pagemap'];
@@ -224,6 +225,54 @@ describe('per-VMA summaries (summary.ts rules)', () => {
     });
     expect(summaryOf('memfd')).toEqual({ ...base, pages: 16, present: 8, file: 8, markers: 0 });
     expect(summaryOf('sparse')).toEqual({ ...base, pages: 262144, present: 5, markers: 0 });
+  });
+
+  it.each(BACKENDS)(
+    '%s: the summaries summed during the walk equal summarize() over its regions (whole, ranges, maxPages, twice)',
+    (b) => {
+      const s = scanners[b]!;
+      const check = (res: ReturnType<Scanner['scan']>, what: string) => {
+        expect(res.summaries, what).toEqual(summarize(res.vmas, res.regions, res.scannedPages));
+      };
+      const whole = s.scan();
+      check(whole, 'whole process');
+      // Sized for the 1 GiB reservation, walked in far fewer regions: no huge pages asked.
+      if (b === 'scan') expect(whole.regions.hugeAt).toBe(HUGE_AFTER);
+      expect(whole.summaries.filter((c) => c.present > 0).length).toBeGreaterThan(5);
+      const r = fx.regions;
+      // Two ranges in one VMA (two pieces, flushed into one summary) and one in another.
+      const ranges = [
+        { startPage: r.anon_mixed.startPage, endPage: r.anon_mixed.startPage + 5 },
+        { startPage: r.anon_mixed.startPage + 9, endPage: r.anon_mixed.startPage + 16 },
+        { startPage: r.file_shared.startPage, endPage: r.file_shared.startPage + 48 },
+      ];
+      check(s.scan(ranges), 'ranges');
+      check(s.scan([], { categoryMask: P, maxPages: 23 }), 'maxPages');
+      check(s.scan(), 'whole process again');
+      expect(s.scan().summaries).toEqual(whole.summaries);
+    },
+  );
+
+  it('the scan backend sums across chunk seams (1..3 regions per ioctl) as summarize() counts', () => {
+    const vmas = readMaps(fx.pid);
+    for (const vecLen of [1, 2, 3, 4096]) {
+      const backend = new PagemapScanBackend(fx.pid, { vecLen });
+      try {
+        const out = new RegionList();
+        const sums = new CategorySums();
+        const fused = vmas.map(() => emptyCounts());
+        const scanned = new Map<number, number>();
+        for (const p of intersectRanges(vmas, [])) {
+          backend.scanRange(p.startPage, p.endPage, p.vma.index, {}, out, sums);
+          sums.flushInto(fused[p.vma.index]);
+          scanned.set(p.vma.index, p.endPage - p.startPage);
+        }
+        for (const [v, pages] of scanned) fused[v].pages = pages;
+        expect(fused, `vecLen ${vecLen}`).toEqual(summarize(vmas, out, scanned));
+      } finally {
+        backend.close();
+      }
+    }
   });
 
   it('counts guard pages as guard, not as swapped', () => {

@@ -14,8 +14,9 @@ import { readMaps, type Vma } from '../proc/maps.ts';
 import type { BackendName, ScanBackend, ScanOptions } from './backend.ts';
 import { PagemapReadBackend } from './pagemap-read-backend.ts';
 import { PagemapScanBackend } from './pagemap-scan-backend.ts';
+import { HUGE_PLACER } from './huge-arrays.ts';
 import { RegionList } from './region-list.ts';
-import { summarize, type PageCounts } from './summary.ts';
+import { CategorySums, emptyCounts, type PageCounts } from './summary.ts';
 
 export interface PageRange {
   startPage: number;
@@ -85,6 +86,7 @@ export function intersectRanges(
 export class Scanner {
   readonly backend: ScanBackend;
   private readonly regions = new RegionList(0);
+  private readonly sums = new CategorySums();
 
   constructor(
     readonly pid: number,
@@ -113,8 +115,13 @@ export class Scanner {
     let bound = 0;
     for (const p of pieces) bound += p.endPage - p.startPage;
     if (options.maxPages) bound = Math.min(bound, options.maxPages);
-    regions.prepare(bound);
+    regions.prepare(bound, HUGE_PLACER);
     const scannedPages = new Map<number, number>();
+    // The summaries are summed while the walk decodes (CategorySums), one piece (one VMA) at a
+    // time: equal to summarize(maps, regions, scannedPages), without a second pass over them.
+    const summaries = maps.map(() => emptyCounts());
+    const sums = this.sums;
+    sums.reset(); // a walk that threw last time may have left sums behind
     let remaining = options.maxPages ?? 0;
     for (const p of pieces) {
       const res = this.backend.scanRange(
@@ -123,20 +130,23 @@ export class Scanner {
         p.vma.index,
         { ...options, maxPages: remaining },
         regions,
+        sums,
       );
+      sums.flushInto(summaries[p.vma.index]);
       scannedPages.set(p.vma.index, (scannedPages.get(p.vma.index) ?? 0) + p.endPage - p.startPage);
       if (options.maxPages) {
         remaining -= res.pages;
         if (remaining <= 0) break;
       }
     }
+    for (const [vmaIndex, pages] of scannedPages) summaries[vmaIndex].pages = pages;
     return {
       pid: this.pid,
       backend: this.backend.name,
       vmas: maps,
       scannedPages,
       regions,
-      summaries: summarize(maps, regions, scannedPages),
+      summaries,
       scanMs: performance.now() - t0,
     };
   }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Category } from '../kernel/pagemap-abi.ts';
 import type { Vma } from '../proc/maps.ts';
 import { RegionList } from './region-list.ts';
-import { addCounts, addPages, emptyCounts, summarize } from './summary.ts';
+import { addCounts, addPages, CategorySums, emptyCounts, summarize } from './summary.ts';
 
 const { WPALLOWED, WRITTEN, FILE, PRESENT, SWAPPED, PFNZERO, HUGE, SOFT_DIRTY, GUARD } = Category;
 
@@ -86,6 +86,90 @@ describe('summarize', () => {
     );
     expect(s[0]).toEqual({ ...emptyCounts(), pages: 100, present: 20 });
     expect(s[1]).toEqual({ ...emptyCounts(), pages: 7, swapped: 2, guard: 1 });
+  });
+});
+
+describe('CategorySums (summaries summed while decoding)', () => {
+  const vma = (index: number, startPage: number, endPage: number): Vma => ({
+    index,
+    startPage,
+    endPage,
+    startHex: '',
+    endHex: '',
+    perms: 'rw-p',
+    offset: 0,
+    dev: '00:00',
+    inode: 0,
+    path: '',
+    label: '',
+    kind: 'anon',
+  });
+  const WORDS = [
+    0,
+    WRITTEN,
+    WRITTEN | PRESENT,
+    WRITTEN | PRESENT | PFNZERO,
+    WRITTEN | PRESENT | FILE,
+    WRITTEN | PRESENT | HUGE,
+    WRITTEN | SWAPPED,
+    WRITTEN | SWAPPED | GUARD,
+    WPALLOWED | SWAPPED,
+    WPALLOWED | WRITTEN | PRESENT,
+    WPALLOWED | PRESENT | SOFT_DIRTY,
+    // Bits above the 10 summarize looks at: masked the same way on both paths.
+    0x400 | WRITTEN | PRESENT,
+  ];
+
+  it('flushed per VMA, equal summarize() over the same regions (several VMAs, merged regions, a VMA in two pieces)', () => {
+    const vmas = [vma(0, 0, 5000), vma(1, 6000, 9000), vma(2, 9000, 9500)];
+    const scanned = new Map([
+      [0, 5000],
+      [1, 3000],
+      [2, 500],
+    ]);
+    const r = new RegionList(4);
+    const sums = new CategorySums();
+    const fused = vmas.map(() => emptyCounts());
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    // VMA 0 in two pieces (two ranges), each flushed on its own, as Scanner.scan does.
+    const pieces = [
+      [0, 0, 2000],
+      [0, 2000, 5000],
+      [1, 6000, 9000],
+      [2, 9000, 9500],
+    ];
+    for (const [v, start, end] of pieces) {
+      for (let p = start; p < end;) {
+        const len = Math.min(end - p, 1 + rand(5));
+        const c = WORDS[rand(3) === 0 ? rand(WORDS.length) : 2];
+        r.push(p, p + len, c, v); // adjacent equal regions merge: the sums must not care
+        sums.add(c, len);
+        p += len;
+      }
+      sums.flushInto(fused[v]);
+    }
+    for (const [v, pages] of scanned) fused[v].pages = pages;
+    expect(r.length).toBeLessThan(9000 / 3); // some merged
+    expect(fused).toEqual(summarize(vmas, r, scanned));
+    expect(fused[0].present).toBeGreaterThan(0);
+    expect(fused[1].swapped + fused[1].markers + fused[1].guard).toBeGreaterThan(0);
+  });
+
+  it('reset forgets what was not flushed; an empty add is ignored', () => {
+    const sums = new CategorySums();
+    sums.add(PRESENT, 5);
+    sums.add(WRITTEN, 0);
+    sums.reset();
+    sums.add(PRESENT | FILE, 2);
+    const into = emptyCounts();
+    sums.flushInto(into);
+    expect(into).toEqual({ ...emptyCounts(), pages: 2, present: 2, file: 2 });
+    sums.flushInto(into); // nothing left
+    expect(into.pages).toBe(2);
   });
 });
 

@@ -18,6 +18,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { capabilityWarnings, probeCapabilities } from '../kernel/capabilities.ts';
 import { errorCode, KernelError, PagescopeError, userMessage } from '../kernel/errors.ts';
 import { processAlive } from '../proc/processes.ts';
+import { HUGE_PLACER } from '../scan/huge-arrays.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
 import { Scanner, type PageRange } from '../scan/scanner.ts';
@@ -235,7 +236,7 @@ class SessionWorker {
       // copying: a 1M-region process's first tick otherwise copies its arrays ~10 times.
       let bound = 0;
       for (const v of this.table.vmas) if (v.kind !== 'vsyscall') bound += v.endPage - v.startPage;
-      regions.prepare(bound);
+      regions.prepare(bound, HUGE_PLACER);
       try {
         const backend = this.scanner.backend;
         // [vsyscall] is not the process's memory; PAGEMAP_SCAN refuses it (as in Scanner).
