@@ -104,6 +104,22 @@ describe('parseMaps', () => {
     expect(hexToPage('fff')).toBe(0);
   });
 
+  it('writes every page as toString(16) would, at every width', () => {
+    const pages = [0, 1, 0xfff, 0xffffff, 0x1000000, 0x1000001, 0x7f0000000, 0x7fffffffe];
+    for (let bits = 0; bits <= 52; bits++) {
+      const p = 2 ** bits;
+      pages.push(p - 1, p, p + 1, Math.floor(p * 0.7), Math.floor(p / 3) * 3 + 0xab);
+    }
+    let x = 88172645463325252n;
+    for (let i = 0; i < 2000; i++) {
+      x ^= (x << 13n) & 0xffffffffffffffffn;
+      x ^= x >> 7n;
+      x ^= (x << 17n) & 0xffffffffffffffffn;
+      pages.push(Number(x & 0xfffffffffffffn)); // 52 bits: page numbers of 64-bit addresses
+    }
+    for (const p of pages) expect(pageToHex(p), `page ${p}`).toBe(p.toString(16) + '000');
+  });
+
   it('names old-style [stack:TID] a stack and other bracketed names anon', () => {
     expect(vmaKind('[stack:123]', 'rw-p', 0)).toBe('stack');
     expect(vmaKind('[uprobes]', 'r-xp', 0)).toBe('anon');
