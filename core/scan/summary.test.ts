@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Category } from '../kernel/pagemap-abi.ts';
-import type { Vma } from '../proc/maps.ts';
+import { anonVma } from '../../testing/anon-vma.ts';
 import { RegionList } from './region-list.ts';
 import { addCounts, addPages, CategorySums, emptyCounts, summarize } from './summary.ts';
 
@@ -51,22 +51,9 @@ describe('addPages', () => {
   });
 });
 
-describe('summarize', () => {
-  const vma = (index: number, startPage: number, endPage: number): Vma => ({
-    index,
-    startPage,
-    endPage,
-    startHex: '',
-    endHex: '',
-    perms: 'rw-p',
-    offset: 0,
-    dev: '00:00',
-    inode: 0,
-    path: '',
-    label: '',
-    kind: 'anon',
-  });
+const vma = anonVma;
 
+describe('summarize', () => {
   it('sums regions per VMA and takes pages from what was scanned', () => {
     const vmas = [vma(0, 100, 200), vma(1, 300, 310)];
     const r = new RegionList(2);
@@ -90,20 +77,6 @@ describe('summarize', () => {
 });
 
 describe('CategorySums (summaries summed while decoding)', () => {
-  const vma = (index: number, startPage: number, endPage: number): Vma => ({
-    index,
-    startPage,
-    endPage,
-    startHex: '',
-    endHex: '',
-    perms: 'rw-p',
-    offset: 0,
-    dev: '00:00',
-    inode: 0,
-    path: '',
-    label: '',
-    kind: 'anon',
-  });
   const WORDS = [
     0,
     WRITTEN,

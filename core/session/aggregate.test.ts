@@ -15,26 +15,12 @@ import {
   type Aggregate,
 } from './aggregate.ts';
 import { ENTRY_OVERHEAD_BYTES, HistoryRing } from './history.ts';
+import { anonVma } from '../../testing/anon-vma.ts';
 import { tickCounters } from '../../testing/counters.ts';
 
 const { WPALLOWED, WRITTEN, PRESENT, SWAPPED, GUARD, FILE, PFNZERO } = Category;
 
-function vma(index: number, startPage: number, endPage: number): Vma {
-  return {
-    index,
-    startPage,
-    endPage,
-    startHex: startPage.toString(16) + '000',
-    endHex: endPage.toString(16) + '000',
-    perms: 'rw-p',
-    offset: 0,
-    dev: '00:00',
-    inode: 0,
-    path: '',
-    label: '',
-    kind: 'anon',
-  };
-}
+const vma = anonVma;
 
 const col = (bit: number): number => Math.log2(bit);
 const columnSum = (hist: Uint32Array, bit: number): number => {
