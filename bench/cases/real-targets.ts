@@ -37,10 +37,9 @@
  * (measured, issue 22): not to the arm, which registers and protects before the run starts
  * (redis-benchmark is started when the watch's start line says it is armed); redis's CPU per
  * request rises about as much as its counted faults cost, and the rest is the watcher's own CPU
- * time in the run, which on two CPUs that redis and its client already fill shows as redis waiting for
- * a CPU: its ticks (1.6-1.8 ms each on a busy redis, now ~1.0) and V8 compiling the tick's code
- * on its helper threads (20-50 ms a burst, perf; they ran at nice 19 for a while, which starved
- * the threads waiting on them under a CPU hog: see README).
+ * time in the run, which on two CPUs that redis and its client already fill shows as redis
+ * waiting for a CPU: its ticks (1.6-1.8 ms each on a busy redis, now ~1.0) and V8 compiling the
+ * tick's code (20-50 ms a burst, perf; now compiled before the arm: core/watch/tick.ts warmTick).
  * The note gives both.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -8,8 +8,8 @@
  * same watcher, selection following and overhead budget as a single watch) attached through the
  * attach helper; nothing is ticked on the drivers' own grids: the group runs one grid and calls
  * every driver's collect() in turn; the maps each driver read for the tick (to follow its
- * selection; one read of /proc/PID/maps per member) place its written regions in shared objects. A member that joins is attached at the tick that sees
- * it and counts from then on (what it wrote between its fork and that tick is not seen); one that
+ * selection; one read of /proc/PID/maps per member) place its written regions in shared
+ * objects. A member that joins is attached at the tick that sees it and counts from then on (what it wrote between its fork and that tick is not seen); one that
  * exec'd is attached again (its old watch ended with its old memory); one that left is closed.
  * A member that cannot be attached (it exited meanwhile, a kernel thread, not ours) is listed as
  * failed with the one-sentence reason and not retried until it execs. pagescope itself is never
