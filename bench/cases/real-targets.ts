@@ -13,8 +13,10 @@
  *     estimate);
  *   - 11d/11e 11a and 11c under `stress-ng --cpu 2` (both CPUs busy: the target gets part of one).
  * - 11f postgres 15 (a temp cluster, run as the `postgres` user), `pgbench -c 1 -j 1` TPC-B on
- *   scale 10 with per-second progress: its one backend watched exactly for the middle of the run
- *   (unwatched seconds before and after, A-B-A), tps compared.
+ *   scale 10 with a per-transaction log: its one backend unwatched and watched exactly in turn,
+ *   3 s windows of one pgbench run in 6 interleaved rounds (A-B, B-A; 4 with --quick), the
+ *   transactions of each window counted from the log (one A-B-A of 5 s parts read -14 to +29%
+ *   run to run).
  *
  * The redis rows watch as a user does: `pagescope watch --pid P --writable --interval 100
  * [--max-overhead 5] --json`, the built CLI in a process (and session) of its own
@@ -762,17 +764,41 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
         await sleep(200);
       }
     }
-    const seconds = ctx.quick ? 9 : 15;
-    const third = seconds / 3;
-    ctx.log(`  pgbench -c 1 for ${seconds} s (watched the middle ${third} s)`);
+    // Interleaved rounds (bench/lib/ab-rounds.ts): one pgbench run, cut into windows of
+    // WINDOW_S, unwatched and watched in turn (A-B, then B-A), each round's watched window
+    // compared with its own unwatched one. One A-B-A of 5 s parts read +8 to +15% (and -6 to
+    // +29% on a busy machine) run to run. Transactions per window are counted from pgbench's
+    // per-transaction log (-l: each line's end time), not its 1 s progress lines.
+    const rounds = ctx.quick ? 4 : 6;
+    const windowS = 3;
+    // Each watched window also takes the watch's start and stop (~1 s, outside the window).
+    const seconds = Math.ceil(1.5 + rounds * 2 * (windowS + 0.6) + rounds * 2 + 3);
+    ctx.log(`  pgbench -c 1 for ${seconds} s: ${rounds} rounds of ${windowS} s windows`);
+    const logPrefix = path.join(dir, 'pgbench_log');
     const bench = spawn(
       pgbench,
-      [...conn, '-c', '1', '-j', '1', '-T', String(seconds), '-P', '1', '-n', 'postgres'],
-      { stdio: ['ignore', 'pipe', 'pipe'], ...ids },
+      [
+        ...conn,
+        '-c',
+        '1',
+        '-j',
+        '1',
+        '-T',
+        String(seconds),
+        '-n',
+        '-l',
+        '--log-prefix',
+        logPrefix,
+        'postgres',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...ids },
     );
     let text = '';
     bench.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     bench.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+    const exited = new Promise((res) =>
+      bench.exitCode !== null ? res(null) : bench.once('exit', res),
+    );
     const started = performance.now();
     // The backend: the server's child whose command line names the pgbench connection, found
     // twice 300 ms apart (pgbench first opens and closes a connection of its own to read the
@@ -797,103 +823,147 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
       seen = now;
     }
     if (!backend) throw new Error('the pgbench backend was not found');
-    // The backend's CPU time and minor faults at each boundary (one thread: its schedstat).
+    // The backend's CPU time and minor faults at each boundary (one thread: its schedstat),
+    // with the wall clock the transaction log is stamped by.
     const snap = () => {
       const st = fs.readFileSync(`/proc/${backend}/stat`, 'latin1');
       return {
         at: performance.now(),
+        epochUs: Date.now() * 1000,
         cpuMs: Number(fs.readFileSync(`/proc/${backend}/schedstat`, 'latin1').split(' ')[0]) / 1e6,
         faults: Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[7]),
       };
     };
-    await sleep(Math.max(0, 1000 - (performance.now() - started)));
-    const s0 = snap();
-    await sleep(Math.max(0, third * 1000 - (performance.now() - started)));
-    // `pagescope watch --pid BACKEND --writable --interval 100 --json` in its own process; the
-    // watched part starts on its start line (the part before is longer by its start-up).
-    const w = new CliWatch(backend, INTERVAL_MS, null);
-    const [s1, s2] = await whileWatching(w, async () => {
-      await w.started;
-      const atStart = snap();
-      await sleep(third * 1000);
-      return [atStart, snap()] as const;
-    });
-    const from = s1.at;
-    const to = s2.at;
-    await sleep(Math.max(0, (seconds - 0.3) * 1000 - (performance.now() - started)));
-    const s3 = snap();
-    await new Promise((res) => (bench.exitCode !== null ? res(null) : bench.once('exit', res)));
-    // progress: 3.0 s, 512.3 tps, lat 1.950 ms stddev 0.3, 0 failed
-    const tps = [...text.matchAll(/progress: ([\d.]+) s, ([\d.]+) tps/g)].map((m) => ({
-      s: Number(m[1]),
-      tps: Number(m[2]),
-    }));
-    const fromS = (from - started) / 1000;
-    const toS = (to - started) / 1000;
-    // Whole seconds inside each part (the second that straddles the arm or the end is left out).
-    const watchedTps = tps.filter((p) => p.s - 1 >= fromS && p.s <= toS).map((p) => p.tps);
-    const plainTps = tps
-      .filter((p) => (p.s <= fromS && p.s > 1) || p.s - 1 >= toS)
-      .map((p) => p.tps);
-    if (!watchedTps.length || !plainTps.length)
-      throw new Error(`too few progress lines: ${text.slice(0, 300)}`);
-    const ratio = median(watchedTps) / median(plainTps);
-    const lossPct = (1 - ratio) * 100;
-    const e = estimateOver(w.ticks, from, to);
-    // Transactions in a span: the per-second rates of the seconds that end in it, scaled to
-    // its length (progress lines come once a second).
-    const txns = (a: number, b: number): number => {
-      const aS = (a - started) / 1000;
-      const bS = (b - started) / 1000;
-      const inside = tps.filter((p) => p.s > aS && p.s <= bS);
-      return inside.length
-        ? (inside.reduce((x, p) => x + p.tps, 0) / inside.length) * (bS - aS)
-        : NaN;
+    type Snap = ReturnType<typeof snap>;
+    await sleep(Math.max(0, 1500 - (performance.now() - started)));
+    const plainSpans: [Snap, Snap][] = [];
+    const watchedSpans: [Snap, Snap][] = [];
+    const est: { pct: number; low: number; high: number; ticks: number }[] = [];
+    const tickPages: number[] = [];
+    const faultCosts: number[] = [];
+    const plainWindow = async () => {
+      const a = snap();
+      await sleep(windowS * 1000);
+      plainSpans.push([a, snap()]);
     };
-    // The unwatched parts before and after (one of them can be empty when finding the backend
-    // took most of the first third on a busy machine: only parts with progress lines count).
-    const parts = [
-      [s0, s1],
-      [s2, s3],
-    ].filter(([a, b]) => Number.isFinite(txns(a.at, b.at)));
-    const plainTx = parts.reduce((x, [a, b]) => x + txns(a.at, b.at), 0);
-    const watchedTx = txns(s1.at, s2.at);
-    const plainCpuPerTx = parts.reduce((x, [a, b]) => x + b.cpuMs - a.cpuMs, 0) / plainTx;
-    const watchedCpuPerTx = (s2.cpuMs - s1.cpuMs) / watchedTx;
-    const cpuAdded = (1 - plainCpuPerTx / watchedCpuPerTx) * 100;
-    const plainFaultsPerTx = parts.reduce((x, [a, b]) => x + b.faults - a.faults, 0) / plainTx;
-    const addedFaults = s2.faults - s1.faults - plainFaultsPerTx * watchedTx;
-    const counted = w.ticks
-      .filter((t) => t.atMs > from && t.atMs <= to + 1)
-      .reduce((x, t) => x + t.writtenPages, 0);
-    const usPerAddedFault = ((watchedCpuPerTx - plainCpuPerTx) * watchedTx * 1000) / addedFaults;
-    const cpuFits = estimateFits(e.pct, Math.max(0, cpuAdded));
-    const fits = estimateFits(e.pct, Math.max(0, lossPct));
+    // `pagescope watch --pid BACKEND --writable --interval 100 --json` in its own process; the
+    // window starts on its start line (armed).
+    const watchedWindow = async () => {
+      const w = new CliWatch(backend, INTERVAL_MS, null);
+      const [a, b] = await whileWatching(w, async () => {
+        await w.started;
+        const atStart = snap();
+        await sleep(windowS * 1000);
+        const atEnd = snap();
+        // The tick that covers the window's end.
+        for (let waited = 0; (w.ticks.at(-1)?.atMs ?? 0) < atEnd.at && waited < 2000; waited += 50)
+          await sleep(50);
+        return [atStart, atEnd] as const;
+      });
+      watchedSpans.push([a, b]);
+      est.push(estimateOver(w.ticks, a.at, b.at));
+      const inRun = w.ticks.filter((t) => t.atMs > a.at && t.atMs <= b.at);
+      tickPages.push(...inRun.map((t) => t.writtenEst));
+      if (w.done) faultCosts.push(w.done.faultCostUs);
+    };
+    for (let i = 0; i < rounds; i++) {
+      ctx.log(`  11f round ${i + 1}/${rounds}`);
+      if (i % 2 === 0) {
+        await plainWindow();
+        await watchedWindow();
+      } else {
+        await watchedWindow();
+        await plainWindow();
+      }
+      if (bench.exitCode !== null) break;
+    }
+    await exited;
+    // The per-transaction log: "client txn latency_us script epoch_s epoch_us" a line.
+    const ends: number[] = [];
+    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('pgbench_log'))) {
+      for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+        const x = line.split(' ');
+        if (x.length >= 6) ends.push(Number(x[4]) * 1e6 + Number(x[5]));
+      }
+    }
+    ends.sort((x, y) => x - y);
+    const countIn = (a: Snap, b: Snap): number => {
+      const lo = (v: number): number => {
+        let l = 0;
+        let h = ends.length;
+        while (l < h) {
+          const m = (l + h) >> 1;
+          if (ends[m] < v) l = m + 1;
+          else h = m;
+        }
+        return l;
+      };
+      return lo(b.epochUs) - lo(a.epochUs);
+    };
+    const n = Math.min(plainSpans.length, watchedSpans.length);
+    if (n < 2 || !ends.length)
+      throw new Error(`too few rounds (${n}) or no transaction log: ${text.slice(0, 300)}`);
+    const per = (spans: [Snap, Snap][]) =>
+      spans.slice(0, n).map(([a, b]) => {
+        const tx = countIn(a, b);
+        return {
+          msPerTx: (b.at - a.at) / tx,
+          cpuPerTx: (b.cpuMs - a.cpuMs) / tx,
+          faultsPerTx: (b.faults - a.faults) / tx,
+          tx,
+        };
+      });
+    const plain = per(plainSpans);
+    const watched = per(watchedSpans);
+    const s = summarizeAb({
+      plainMs: plain.map((p) => p.msPerTx),
+      watchedMs: watched.map((p) => p.msPerTx),
+      plainCpu: plain.map((p) => p.cpuPerTx),
+      watchedCpu: watched.map((p) => p.cpuPerTx),
+    });
+    const estPct = median(est.slice(0, n).map((e) => e.pct));
+    const estLow = median(est.slice(0, n).map((e) => e.low));
+    const estHigh = median(est.slice(0, n).map((e) => e.high));
+    const cpuAdded = s.cpuAddedPct.median;
+    const lossPct = (1 - s.throughput.median) * 100;
+    const addedFaultsPerTx = median(watched.map((w, i) => w.faultsPerTx - plain[i].faultsPerTx));
+    const usPerAddedFault = median(
+      watched.map(
+        (w, i) =>
+          ((w.cpuPerTx - plain[i].cpuPerTx) * 1000) / (w.faultsPerTx - plain[i].faultsPerTx),
+      ),
+    );
+    const cpuFits = estimateFits(estPct, Math.max(0, cpuAdded));
+    const fits = estimateFits(estPct, Math.max(0, lossPct));
+    const pct = (x: { q1: number; median: number; q3: number }) =>
+      `${f1(x.median)}% (${f1(x.q1)} to ${f1(x.q3)})`;
     return {
       name: PGBENCH_NAME,
       ours_ms: null,
       reference_ms: null,
-      ratio: Number((1 / ratio).toFixed(3)),
+      ratio: Number((1 / s.throughput.median).toFixed(3)),
       goal: 'estimate within 1.5x of the CPU added per transaction',
       pass: cpuFits,
       note:
-        `tps watched ${ratio.toFixed(3)}x of unwatched (${f1(lossPct)}% lost; median ${median(watchedTps).toFixed(0)} vs ${median(plainTps).toFixed(0)} tps, seconds before and after); ` +
-        `estimate ${f1(e.pct)}% (${f1(e.low)}-${f1(e.high)}%) over ${e.ticks} ticks, ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the loss; ` +
-        `backend CPU per transaction +${f1(cpuAdded)}% share (${(plainCpuPerTx * 1000).toFixed(0)} -> ${(watchedCpuPerTx * 1000).toFixed(0)} us), estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it; ` +
-        `minor faults +${Math.round(addedFaults)} while watched (the ticks counted ${counted}), ${f1(usPerAddedFault)} us of backend CPU per added fault (calibrated ${f1(w.done?.faultCostUs ?? NaN)} by the watch); ` +
-        `faulted pages per tick median ${median(w.ticks.map((t) => t.writtenEst))}`,
+        `${n} interleaved rounds of ${windowS} s windows (median, quartiles): ` +
+        `tps watched ${ratioText(s.throughput)} of unwatched (A/A ${ratioText(s.aaThroughput)}); ` +
+        `backend CPU per transaction +${pct(s.cpuAddedPct)} share (${(median(plain.map((p) => p.cpuPerTx)) * 1000).toFixed(0)} -> ${(median(watched.map((p) => p.cpuPerTx)) * 1000).toFixed(0)} us; A/A ${ratioText(s.aaCpu)}); ` +
+        `estimate ${f1(estPct)}% (${f1(estLow)}-${f1(estHigh)}%), ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of the CPU added, ${fits ? 'within' : 'NOT within'} of the loss; ` +
+        `minor faults +${f1(addedFaultsPerTx)} a transaction, ${f1(usPerAddedFault)} us of backend CPU per added fault (calibrated ${f1(median(faultCosts))} by the watch); ` +
+        `faulted pages per tick median ${median(tickPages)}`,
       target_cpu_added_pct: Number(cpuAdded.toFixed(2)),
-      faults_added: Math.round(addedFaults),
-      faults_counted_by_ticks: counted,
+      target_cpu_added_q1: Number(s.cpuAddedPct.q1.toFixed(2)),
+      target_cpu_added_q3: Number(s.cpuAddedPct.q3.toFixed(2)),
       us_per_added_fault: Number.isFinite(usPerAddedFault)
         ? Number(usPerAddedFault.toFixed(1))
         : null,
-      throughput_ratio: Number(ratio.toFixed(4)),
+      throughput_ratio: Number(s.throughput.median.toFixed(4)),
       measured_loss_pct: Number(lossPct.toFixed(2)),
-      estimated_pct: Number(e.pct.toFixed(2)),
-      estimated_low_pct: Number(e.low.toFixed(2)),
-      estimated_high_pct: Number(e.high.toFixed(2)),
+      estimated_pct: Number(estPct.toFixed(2)),
+      estimated_low_pct: Number(estLow.toFixed(2)),
+      estimated_high_pct: Number(estHigh.toFixed(2)),
       estimate_fits: cpuFits,
+      rounds: n,
       load_1m: Number(os.loadavg()[0].toFixed(1)),
     };
   } finally {
