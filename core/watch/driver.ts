@@ -52,7 +52,7 @@ import {
   lifetimeCpuShare,
   MachineCpuClock,
   OwnCpuClock,
-  reprotectedBlocks,
+  reprotectFlushes,
   TargetCpuClock,
   threadCpuUs,
 } from './overhead.ts';
@@ -505,8 +505,19 @@ export class WatchDriver {
       // Made-up figures: the code is what is warmed (the calibration is not forced here).
       const cost = { usPerFault: 20, q1Us: 15, q3Us: 30 };
       const interval = this.setIntervalMs;
-      const est = estimateOverhead(8, cost.usPerFault, interval, 50, costRange(cost), 5, 8, 1, 150);
-      reprotectedBlocks(this.out);
+      const est = estimateOverhead(
+        8,
+        cost.usPerFault,
+        interval,
+        50,
+        costRange(cost),
+        5,
+        8,
+        1,
+        150,
+        1,
+      );
+      reprotectFlushes(this.out, 33, 16);
       const budget = new OverheadBudget(this.budget?.maxPct ?? 5, cost.usPerFault);
       const f = this.watcherValue?.sampleFraction ?? 1;
       const sorted = normalizeRanges([...ranges]);
@@ -517,6 +528,7 @@ export class WatchDriver {
             writtenPagesAtFull: written,
             faultedPages: written * f,
             flushedBlocks: 1,
+            wholeTlbFlushes: 1,
             sampledPages: 64,
             elapsedMs: interval,
             targetCpuMs: 50,
@@ -683,8 +695,18 @@ export class WatchDriver {
     const busyMs = this.machineClock.sinceLastMs();
     this.ownTickMs = 0.75 * this.ownTickMs + 0.25 * ownMs;
     const cost = faultCost();
-    // The blocks whose written pages the tick re-protected: one TLB flush of the target each.
-    const flushedBlocks = tick.faultedPages > 0 ? reprotectedBlocks(this.out) : 0;
+    // The blocks whose written pages the tick re-protected: one TLB flush of the target each,
+    // of its whole TLB where the range flushed is over the ceiling (a sample's units are walked
+    // unit run by unit run: overhead.ts reprotectFlushes).
+    const flushes =
+      tick.faultedPages > 0
+        ? reprotectFlushes(
+            this.out,
+            undefined,
+            tick.exact ? undefined : sampleUnitPages(tick.sample?.fraction ?? 1),
+          )
+        : { blocks: 0, wholeTlb: 0 };
+    const flushedBlocks = flushes.blocks;
     const est = estimateOverhead(
       tick.faultedPages,
       cost.usPerFault,
@@ -695,6 +717,7 @@ export class WatchDriver {
       flushedBlocks,
       ownMs,
       busyMs,
+      flushes.wholeTlb,
     );
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
@@ -717,6 +740,7 @@ export class WatchDriver {
           writtenPagesAtFull: figures.writtenEst,
           faultedPages: tick.faultedPages,
           flushedBlocks,
+          wholeTlbFlushes: flushes.wholeTlb,
           sampledPages: s?.sampledPages,
           elapsedMs: coveredMs,
           targetCpuMs: cpuMs,

@@ -4,6 +4,7 @@ import { sampledPages, sampleSize } from './driver.ts';
 import {
   ESTIMATE_ERROR,
   FLUSH_COST,
+  TLB_REFILL_US,
   HOLD_TICKS,
   MAX_STRETCH,
   MIN_SAMPLE_FRACTION,
@@ -586,6 +587,28 @@ describe('the re-protect’s TLB flushes (one per 2 MiB block re-protected) are 
       { ...tick, flushedBlocks: 3 },
     );
     expect(dense.fraction).toBe(1 / 256);
+  });
+
+  it('--max-overhead counts the TLB refill of a tick that flushed the whole TLB', () => {
+    // 5% aimed at exactly, 0.6 us a fault (this VM), 10 ms of the target's CPU: 0.5 ms, 833
+    // faults' worth. 700 faults in 3 blocks: 4.2%, fits; with a whole-TLB flush, one refill
+    // (TLB_REFILL_US, 167 faults' worth) more: 5.2%, over.
+    const tick = {
+      writtenPagesAtFull: 700 * 2,
+      faultedPages: 700,
+      flushedBlocks: 3,
+      sampledPages: 2000,
+      elapsedMs: 100,
+      targetCpuMs: 10,
+    };
+    expect(700 + 3 * FLUSH_COST + TLB_REFILL_US / 0.6).toBeGreaterThan(833);
+    const single = new OverheadBudget(5, 0.6, 1).next({ fraction: 1 / 2, stretch: 1 }, tick);
+    expect(single.fraction).toBe(1 / 2);
+    const whole = new OverheadBudget(5, 0.6, 1).next(
+      { fraction: 1 / 2, stretch: 1 },
+      { ...tick, wholeTlbFlushes: 3 },
+    );
+    expect(whole.fraction).toBeLessThan(1 / 2);
   });
 });
 

@@ -67,7 +67,13 @@
  * user chose it), halving it only when twice the cost would still fit with the margin, then
  * widens the sample.
  */
-import { sampleUnitPages } from './sampling.ts';
+import { FINE_UNIT_PAGES, sampleUnitPages } from './sampling.ts';
+
+/**
+ * What a tick that flushed the target's whole TLB costs it for the refill, us (overhead.ts, where
+ * it is measured; here so that this module need not import overhead.ts, which imports it).
+ */
+export const TLB_REFILL_US = 100;
 
 /**
  * The smallest sample: 1/4096 (64 KiB units below 1/32: one unit per 256 MiB watched, so the
@@ -123,6 +129,11 @@ export const START_MIN_SHARE = 0.25;
  * paid 270 +/- 72 us per added fault, 45 faults a run; nor does a dropped shadow of its memory
  * (a re-read of 4,096 warm pages here cost the same after an munmap, an mprotect, a
  * re-protect or a userfaultfd registration as after nothing). The rest is unexplained.
+ * On the VM of 2026-12-06 (a KVM guest whose faults cost ~0.85 us), a re-protected block cost a
+ * reading thread -1.6 to +1.5 us (bench/c/tlbflush.c, 70 blocks a tick, +/-1.5 us of noise),
+ * whether its flush was 4 pages or the whole TLB: one fault's worth is about right there too;
+ * the whole-TLB flushes of a tick add about one refill of the target's TLB (overhead.ts
+ * TLB_REFILL_US, counted once a tick: TickLoad.wholeTlbFlushes).
  */
 export const FLUSH_COST = 1;
 /**
@@ -160,6 +171,11 @@ export interface TickLoad {
    * one TLB flush the target pays, FLUSH_COST faults' worth; omitted: 0.
    */
   flushedBlocks?: number;
+  /**
+   * Of those, the blocks whose flush was the target's whole TLB (overhead.ts reprotectFlushes):
+   * any makes the tick cost one TLB refill more (overhead.ts TLB_REFILL_US); omitted: 0.
+   */
+  wholeTlbFlushes?: number;
   /** Pages the sample covered this tick; 0 = none (it saw nothing, so says nothing). */
   sampledPages?: number;
   /**
@@ -261,7 +277,11 @@ export class OverheadBudget {
       const pages = typeof s === 'number' ? s : s.pages;
       const blocks =
         typeof s === 'number' ? Math.ceil(Math.max(0, pages) / sampleUnitPages(f)) : s.blocks;
-      return worstMs(pages + FLUSH_COST * Math.max(0, blocks));
+      // Units of whole blocks are re-protected block by block, each flush over the x86 ceiling:
+      // one TLB refill (TLB_REFILL_US); 64 KiB units are flushed page by page.
+      const refillMs =
+        blocks > 0 && sampleUnitPages(f) > FINE_UNIT_PAGES ? TLB_REFILL_US / 1000 : 0;
+      return worstMs(pages + FLUSH_COST * Math.max(0, blocks)) + refillMs;
     };
     const share = Math.min(1, Math.max(START_MIN_SHARE, Number.isFinite(cpuShare) ? cpuShare : 1));
     const allowedMs = (Math.max(0, intervalMs) * this.aimPct * share) / 100;
@@ -339,7 +359,10 @@ export class OverheadBudget {
     // x2 a tick that followed reached hot blocks at 1/8 within half a second: 20% of its CPU).
     // What the tick cost, in faults: its own faults and the flushes of their re-protect
     // (overhead.ts FLUSH_COST: a sparse sample pays about one per fault).
-    const flushes = FLUSH_COST * Math.max(0, load.flushedBlocks ?? 0);
+    // A whole-TLB flush (overhead.ts TLB_REFILL_US: one refill a tick), in calibrated faults.
+    const refill =
+      (load.wholeTlbFlushes ?? 0) > 0 && this.usPerFault > 0 ? TLB_REFILL_US / this.usPerFault : 0;
+    const flushes = FLUSH_COST * Math.max(0, load.flushedBlocks ?? 0) + refill;
     const paidPages = (load.faultedPages ?? load.writtenPagesAtFull * fraction) + flushes;
     const widenFits = (): boolean =>
       load.widerPages === undefined || pct(paidPages + load.widerPages()) * WIDEN_MARGIN <= aimPct;

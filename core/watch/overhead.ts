@@ -49,10 +49,13 @@
  *   the tick's `faultedPages`, not its extrapolated count.
  * - the re-protect costs the target too, apart from its faults: each 2 MiB block (one page table)
  *   in which the tick write-protected written pages is one TLB flush of the target's address
- *   space, sent to the CPU it runs on (reprotectedBlocks, FLUSH_COST). Dense writes share their
+ *   space, sent to the CPU it runs on (reprotectFlushes, FLUSH_COST). Dense writes share their
  *   blocks' flushes (an exact watch of redis: ~80 blocks for ~5,700 faults a tick, 1.4%), but a
  *   sample of 64 KiB units spread over the space puts nearly every fault in a block of its own,
- *   so each fault brings one flush.
+ *   so each fault brings one flush. Where a block's flush covers more than the kernel's
+ *   page-by-page ceiling (x86: 33 pages; an exact watch nearly always), it empties the target's
+ *   whole TLB, which it refills: one TLB_REFILL_US a tick (the flushes of a tick come back to
+ *   back; measured per block it is ~1 us whether whole or not: TLB_REFILL_US).
  * - pagescope's own CPU time is the target's where the two compete: on a machine the target
  *   (and its client) fill, each ms of a tick, of V8 compiling or collecting, is a ms the target
  *   waits for a CPU (bench 11c: a 0.5 s redis burst under --max-overhead 5 lost 3-8% of its
@@ -92,7 +95,13 @@ import {
 import { Category, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING } from '../kernel/pagemap-abi.ts';
 import { PagemapScanBackend } from '../scan/pagemap-scan-backend.ts';
 import { RegionList } from '../scan/region-list.ts';
-import { cpuFloorMs, FLOOR_SPAN_MS, FLUSH_COST, MIN_CPU_SHARE } from './overhead-budget.ts';
+import {
+  cpuFloorMs,
+  FLOOR_SPAN_MS,
+  FLUSH_COST,
+  MIN_CPU_SHARE,
+  TLB_REFILL_US,
+} from './overhead-budget.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
 import { readProcText } from '../proc/read-proc.ts';
 import { readStatFile, statNumber } from '../proc/stat.ts';
@@ -391,6 +400,82 @@ export { cpuFloorMs, FLOOR_SPAN_MS, FLUSH_COST, MIN_CPU_SHARE };
 /** Pages in one page table's span (2 MiB of 4 KiB pages): what one TLB flush of a tick covers. */
 const FLUSH_SPAN_PAGES = 512;
 
+/** x86's default tlb_single_page_flush_ceiling (arch/x86/mm/tlb.c). */
+export const X86_FLUSH_CEILING = 33;
+const CEILING_FILE = '/sys/kernel/debug/x86/tlb_single_page_flush_ceiling';
+let ceilingCached: number | null = null;
+
+/**
+ * The longest range, in pages, the kernel flushes page by page rather than as the target's
+ * whole TLB (TLB_REFILL_US): on x86 debugfs's tlb_single_page_flush_ceiling where it can be read
+ * (root, debugfs mounted), else its default, 33. Other architectures decide otherwise (arm64: a
+ * range of 512 pages, a whole block, is flushed whole; others by their own rules): 0, every
+ * re-protected block may flush the whole TLB (the figure errs high by one refill a tick).
+ */
+export function flushCeilingPages(): number {
+  if (ceilingCached !== null) return ceilingCached;
+  let c = process.arch === 'x64' ? X86_FLUSH_CEILING : 0;
+  if (process.arch === 'x64') {
+    try {
+      const v = Number(readFileSync(CEILING_FILE, 'latin1').trim());
+      if (Number.isInteger(v) && v >= 0) c = v;
+    } catch {
+      // no debugfs, or not root: the default
+    }
+  }
+  ceilingCached = c;
+  return c;
+}
+
+/** What re-protecting a tick's written pages flushes (reprotectFlushes). */
+export interface ReprotectFlushes {
+  /** The 2 MiB blocks holding written pages: one TLB flush of the target each. */
+  blocks: number;
+  /** Of those, the blocks whose flush is the target's whole TLB (a range over the ceiling). */
+  wholeTlb: number;
+}
+
+/**
+ * The flushes of re-protecting `written` (a tick's list, in address order): one per 2 MiB block
+ * holding written pages, and whether it flushes the whole TLB: the kernel flushes from the
+ * block's first written page to where its walk of the block stopped (TLB_REFILL_US), taken as
+ * the block's end, or, for a sample of `unitPages` units walked unit run by unit run, the end
+ * of the unit holding that first page (the walk may run on through the next unit when it is
+ * sampled too: then it is longer). A VMA that ends inside the block stops the walk sooner: the
+ * count errs towards whole flushes. `ceilingPages`: flushCeilingPages().
+ */
+export function reprotectFlushes(
+  written: {
+    readonly length: number;
+    readonly startPage: ArrayLike<number>;
+    readonly endPage: ArrayLike<number>;
+  },
+  ceilingPages = flushCeilingPages(),
+  unitPages = FLUSH_SPAN_PAGES,
+): ReprotectFlushes {
+  const unit = Math.max(1, Math.min(FLUSH_SPAN_PAGES, Math.floor(unitPages)));
+  let blocks = 0;
+  let wholeTlb = 0;
+  let last = -1;
+  for (let i = 0; i < written.length; i++) {
+    const start = written.startPage[i];
+    const end = written.endPage[i];
+    if (!(end > start)) continue;
+    const first = Math.max(Math.floor(start / FLUSH_SPAN_PAGES), last + 1);
+    const lastOf = Math.floor((end - 1) / FLUSH_SPAN_PAGES);
+    for (let b = first; b <= lastOf; b++) {
+      // The block's first written page: this region's start in its first block, else the
+      // block's own start (the region runs on through it).
+      const p = Math.max(start, b * FLUSH_SPAN_PAGES);
+      const walkEnd = Math.min((b + 1) * FLUSH_SPAN_PAGES, (Math.floor(p / unit) + 1) * unit);
+      blocks++;
+      if (walkEnd - p > ceilingPages) wholeTlb++;
+    }
+    last = Math.max(last, lastOf);
+  }
+  return { blocks, wholeTlb };
+}
+
 /**
  * The 2 MiB blocks (page-table spans) that hold written pages in `written` (a tick's list, in
  * address order): each is one TLB flush of the target when the tick re-protects them.
@@ -400,17 +485,7 @@ export function reprotectedBlocks(written: {
   readonly startPage: ArrayLike<number>;
   readonly endPage: ArrayLike<number>;
 }): number {
-  let blocks = 0;
-  let last = -1;
-  for (let i = 0; i < written.length; i++) {
-    const end = written.endPage[i];
-    if (!(end > written.startPage[i])) continue;
-    const first = Math.max(Math.floor(written.startPage[i] / FLUSH_SPAN_PAGES), last + 1);
-    const lastOf = Math.floor((end - 1) / FLUSH_SPAN_PAGES);
-    if (lastOf >= first) blocks += lastOf - first + 1;
-    last = Math.max(last, lastOf);
-  }
-  return blocks;
+  return reprotectFlushes(written, Infinity).blocks;
 }
 
 /**
@@ -582,19 +657,31 @@ export interface OverheadEstimate {
 export const CONTENTION_COST = 0.8;
 export const CONTENTION_HIGH = 1.6;
 /**
- * What one re-protected 2 MiB block may cost the target at most, us, beyond FLUSH_COST's
- * calibrated fault: the TLB it refills after the flush (the re-protect flushes the range it
- * walked in the block; on x86 a range over 33 pages is the whole TLB), each miss a
- * two-dimensional page walk in a VM. Target-dependent, so it widens the stated range's high
- * end only. Measured (2026-12-06, a VM whose faults cost 0.6 us): postgres's one backend
- * watched exactly paid 55-100 us of CPU per flushed block beyond its faults (2,484 pages in 70
- * blocks a tick, CPU per transaction +8 to +15% against 2.7-4.0% estimated; a perf profile flat,
- * the fault path +0.6% of its samples); redis (23,519 pages in 61 blocks a tick, keys all over
- * ~100 MiB: it misses the TLB anyway) 0-40 us; a C reader of random lines in 512 MiB 1.2-1.9 us
- * (the flush's interrupt only); on an earlier VM, a sparse sample of redis ~60 us (85 +/- 31
- * per added fault, nearly each in a block of its own, against 23 calibrated).
+ * What a tick whose re-protect flushed the target's WHOLE TLB costs it, us: the TLB it refills
+ * afterwards (each miss a two-dimensional page walk in a VM), once per tick, beyond FLUSH_COST's
+ * calibrated fault per re-protected block; the figure counts TLB_REFILL_US, the stated range 0
+ * (a target whose working set misses the TLB anyway, or a small one) to TLB_REFILL_HIGH_US.
+ * Which flushes are whole (reprotectFlushes): the kernel (fs/proc/task_mmu.c
+ * pagemap_scan_pmd_entry, 6.18) flushes, per 2 MiB block it re-protects pages in, the range
+ * from the FIRST re-protected page to where its walk of that block stopped (the block's end,
+ * or the VMA's or the scanned range's if sooner), not to the last re-protected page; on x86
+ * (arch/x86/mm/tlb.c) a range over tlb_single_page_flush_ceiling pages (33) is a flush of the
+ * whole TLB of the target's address space, on every CPU it runs on, a shorter one an invlpg per
+ * page (checked with the tlb:tlb_flush tracepoint: 4 written pages at a block's start flush it
+ * all, the 4 last pages 4 pages). Measured (2026-12-06, this 2-core KVM guest, faults ~0.85 us;
+ * bench/c/tlbflush.c, a reader chasing pointers through W pages on one CPU, a protector
+ * process re-protecting 4 written pages in each of 70 blocks every 100 ms on the other, 40
+ * interleaved ticks per mode, the reader's time around each scan against its own median):
+ * a re-protected block cost the reader -1.6 to +1.5 us (noise: +/-1.5 us a block) whether its
+ * flush was whole or 4 pages, at W = 64 to 16,384 pages, the protector in another process or a
+ * thread of the target, on the other CPU or on the reader's; the whole flushes of one scan,
+ * back to back, cost about one refill of the reader's TLB: +56, +105, +134 us a scan at W =
+ * 1,536, 4,096, 16,384 against the 4-page flushes (quartiles +/-100 us). So not 55-100 us a
+ * block, as postgres's excess over the estimate once suggested (one A-B-A run of 5 s parts,
+ * +8 to +15% of its CPU per transaction; interleaved rounds since: README, issue 22's table).
  */
-export const FLUSH_TLB_HIGH_US = 100;
+export { TLB_REFILL_US };
+export const TLB_REFILL_HIGH_US = 300;
 
 /**
  * The share of its runnable time the target spent waiting for a CPU in the tick: wait / (run +
@@ -625,10 +712,11 @@ export function contentionFactor(
  * ESTIMATED share of the target's CPU time spent on write faults this tick (top comment), and on
  * pagescope's own work that competed with it (`ownCpuMs`, its process's CPU time in the tick, of
  * which competingOwnMs is charged):
- * (`faultedPages` + FLUSH_COST x `flushedBlocks`, the blocks the tick re-protected) x
- * `usPerFault` / `targetCpuMs` (its threads' CPU time in the tick, null when
- * unknown: the wall interval instead), the CPU time floored at cpuFloorMs(`intervalMs`). The
- * range's high end adds up to FLUSH_TLB_HIGH_US per flushed block (the TLB the target refills).
+ * ((`faultedPages` + FLUSH_COST x `flushedBlocks`, the blocks the tick re-protected) x
+ * `usPerFault` + TLB_REFILL_US where `wholeTlbFlushes` > 0, the tick flushed the target's whole
+ * TLB) / `targetCpuMs` (its threads' CPU time in the tick, null when unknown: the wall
+ * interval instead), the CPU time floored at cpuFloorMs(`intervalMs`). The range puts the
+ * refill at 0 to TLB_REFILL_HIGH_US (the target's TLB working set is unknown).
  * `targetWaitMs`: the time its threads waited for a CPU in the tick (null: unknown, taken as
  * none): the cost per fault is raised by CONTENTION_COST x the contention share, bounded (at
  * most x1.8, and not at all in a floored tick), so one noisy reading cannot swing the figure far.
@@ -643,22 +731,28 @@ export function estimateOverhead(
   flushedBlocks = 0,
   ownCpuMs: number | null = null,
   machineBusyMs: number | null = null,
+  wholeTlbFlushes = 0,
 ): OverheadEstimate {
   const k = contentionShare(targetCpuMs, targetWaitMs);
   // A flush comes only with re-protected pages: none without faults.
   const units = faultedPages > 0 ? faultedPages + FLUSH_COST * Math.max(0, flushedBlocks) : 0;
+  // The whole-TLB flushes of one tick come back to back: one refill (TLB_REFILL_US).
+  const refill = units > 0 && wholeTlbFlushes > 0;
+  const refillMs = refill ? TLB_REFILL_US / 1000 : 0;
   const baseMs = units > 0 && usPerFault > 0 ? (units * usPerFault) / 1000 : 0;
   const floorMs = cpuFloorMs(intervalMs);
   // A target that barely ran (floored) says little about what its faults cost: its contention
   // widens the high end only, the figure keeps the calibrated cost.
-  const faultMs = baseMs * contentionFactor(targetCpuMs, targetWaitMs, intervalMs);
+  const faultMs = baseMs * contentionFactor(targetCpuMs, targetWaitMs, intervalMs) + refillMs;
   const highMs =
-    baseMs * range.high * (1 + CONTENTION_HIGH * k) +
-    (units > 0 ? (Math.max(0, flushedBlocks) * FLUSH_TLB_HIGH_US) / 1000 : 0);
+    baseMs * range.high * (1 + CONTENTION_HIGH * k) + (refill ? TLB_REFILL_HIGH_US / 1000 : 0);
   const share = (ms: number, over: number): number =>
     ms === 0 ? 0 : over > 0 ? Math.min(100, (100 * ms) / over) : 100;
   if (targetCpuMs === null || !(targetCpuMs >= 0)) {
-    const pct = estOverheadPct(units, intervalMs, usPerFault);
+    const pct = Math.min(
+      100,
+      estOverheadPct(units, intervalMs, usPerFault) + share(refillMs, intervalMs),
+    );
     return {
       pct,
       ownPct: 0,
