@@ -25,6 +25,8 @@
  * usage: tlbflush W B K ROUNDS [other|same|samecpu|free] [INTERVAL_MS]
  *   other: protector process on CPU 1 (default); same: a thread of the target on CPU 1;
  *   samecpu: protector process on the reader's CPU 0; free: nothing pinned
+ * env: SHARED=1 the written region is shared memory (shmem); NAP_US=N the reader sleeps N us
+ *   after each chunk of 512 chases
  * prints one line per mode: ns per chase, us added per tick and per block against `none`.
  */
 #include "common.h"
@@ -258,6 +260,7 @@ int main(int argc, char **argv) {
     void **p = NODE(0);
     /* The reader's time, chunk by chunk (rdtsc: cheap enough to time ~1-25 us chunks). */
     double tscPerNs = tsc_per_ns();
+    unsigned napUs = getenv("NAP_US") ? (unsigned)atoi(getenv("NAP_US")) : 0;
     size_t cap = 1 << 20;
     uint64_t *cur = malloc(cap * sizeof *cur), *prev = malloc(cap * sizeof *prev);
     size_t ncur = 0, nprev = 0;
@@ -278,6 +281,9 @@ int main(int argc, char **argv) {
       for (int c = 0; c < 512; c++) p = (void **)*p;
       uint64_t d = rdtsc() - a;
       if (ncur < cap) cur[ncur++] = d;
+      /* NAP_US: the reader blocks that long after each chunk (a server waiting on its client):
+       * a flush that comes while it is off its CPU is paid as a whole flush when it is back. */
+      if (napUs) usleep(napUs);
       uint64_t t = ctl->tick;
       if (t == seen) continue;
       seen = t;

@@ -679,6 +679,11 @@ export const CONTENTION_HIGH = 1.6;
  * 1,536, 4,096, 16,384 against the 4-page flushes (quartiles +/-100 us). So not 55-100 us a
  * block, as postgres's excess over the estimate once suggested (one A-B-A run of 5 s parts,
  * +8 to +15% of its CPU per transaction; interleaved rounds since: README, issue 22's table).
+ * TLB_REFILL_US (100) is about what those scans measured; it is a constant, not calibrated in
+ * our process, because what a refill costs is the target's working set's (its pages in the
+ * TLB), which our process cannot reproduce. TLB_REFILL_HIGH_US (300): a second-level TLB of
+ * 1,536-2,048 entries, all of them the target's, refilled at up to ~150 us a thousand misses
+ * (a two-dimensional walk whose tables miss the caches).
  */
 export { TLB_REFILL_US };
 export const TLB_REFILL_HIGH_US = 300;
