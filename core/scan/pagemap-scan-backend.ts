@@ -8,7 +8,7 @@
  * `walk_end` and the walk continues from there; RegionList.push merges the seam.
  */
 import { KernelError } from '../kernel/errors.ts';
-import { addressOf, closeFd, ioctl, openFile, O_RDONLY } from '../kernel/libc.ts';
+import { addressOf, closeFd, ioctl, ioctlAsync, openFile, O_RDONLY } from '../kernel/libc.ts';
 import {
   ALL_CATEGORIES,
   PAGE_REGION_SIZE,
@@ -34,12 +34,33 @@ export class PagemapScanBackend implements ScanBackend {
   private readonly vec: BigUint64Array;
   private readonly vecWords: Uint32Array;
   private readonly vecLen: number;
+  /** scanRangeAsync's vectors and pm_scan_arg, made on its first walk past one vector. */
+  private pipe: Pipe | null = null;
+  private readonly pipeVecLen: number;
+  private readonly syncFirst: boolean;
+  /** An async walk is under way (its ioctl may be running on another thread). */
+  private walking = false;
+  /** close() was called during an async walk: the descriptor is closed when it ends. */
+  private closeWhenIdle = false;
 
   constructor(
     readonly pid: number,
-    options: { vecLen?: number; supportedCategories?: number; fd?: number } = {},
+    options: {
+      vecLen?: number;
+      supportedCategories?: number;
+      fd?: number;
+      /** Regions per vector of scanRangeAsync's pipeline (default PIPE_VEC_LEN). */
+      pipeVecLen?: number;
+      /**
+       * scanRangeAsync's first ioctl of a range on this thread (default true): a range that fits
+       * one vector then costs no hand-off. False for tests of the asynchronous calls alone.
+       */
+      syncFirst?: boolean;
+    } = {},
   ) {
     this.vecLen = options.vecLen ?? 4096;
+    this.pipeVecLen = options.pipeVecLen ?? PIPE_VEC_LEN;
+    this.syncFirst = options.syncFirst ?? true;
     this.visibleCategories = options.supportedCategories ?? ALL_CATEGORIES;
     const buffer = new ArrayBuffer(Math.max(this.vecLen * PAGE_REGION_SIZE, 256));
     this.vec = new BigUint64Array(buffer);
@@ -100,12 +121,7 @@ export class PagemapScanBackend implements ScanBackend {
     sums: CategorySums | null = null,
   ): RangeResult {
     const arg = this.arg;
-    arg[PmScanArg.flags] = BigInt(options.flags ?? 0);
-    arg[PmScanArg.end] = BigInt(endPage) << 12n;
-    arg[PmScanArg.categoryInverted] = BigInt(options.categoryInverted ?? 0);
-    arg[PmScanArg.categoryMask] = BigInt(options.categoryMask ?? 0);
-    arg[PmScanArg.categoryAnyofMask] = BigInt(options.categoryAnyofMask ?? 0);
-    arg[PmScanArg.returnMask] = BigInt(options.returnMask ?? this.visibleCategories);
+    this.setQuery(arg, endPage, options);
     const maxPages = options.maxPages ?? 0;
     const words = this.vecWords;
     let pages = 0;
@@ -154,16 +170,168 @@ export class PagemapScanBackend implements ScanBackend {
   }
 
   /**
+   * scanRange with the kernel's walk beside the decoding (for a big walk started cold: `pagescope
+   * scan`). After the first ioctl (on this thread: a range that fits one vector costs nothing
+   * more), each next ioctl runs on libuv's thread pool into one of two vectors of pipeVecLen
+   * regions while this thread decodes the previous vector into `out`; the next is asked as soon
+   * as the previous one's end is known, before its regions are decoded. The chunks are the same
+   * kind of chunks scanRange walks (a vector of regions, continued after its last), decoded in
+   * walk order, so `out`, `sums` and the result are scanRange's. With maxPages (each ioctl's
+   * bound depends on the pages decoded before it), or a backend already in an async walk, it is
+   * scanRange. Errors are scanRange's (KernelError with the failing call's errno). Until the
+   * promise settles the backend must not be closed for good (close() waits for the walk's end).
+   */
+  async scanRangeAsync(
+    startPage: number,
+    endPage: number,
+    vmaIndex: number,
+    options: ScanOptions,
+    out: RegionList,
+    sums?: CategorySums,
+  ): Promise<RangeResult> {
+    if (options.maxPages || this.walking || this.fd < 0 || startPage >= endPage)
+      return this.scanRange(startPage, endPage, vmaIndex, options, out, sums);
+    this.walking = true;
+    let pending: Promise<{ result: number; errno: number }> | null = null;
+    try {
+      const sumsOrNull = sums ?? null;
+      let pages = 0;
+      let cursor = startPage;
+      let words = this.vecWords;
+      let callArg: BigUint64Array = this.arg; // the pm_scan_arg of the call that filled `words`
+      let n: number;
+      let len: number;
+      if (this.syncFirst) {
+        this.setQuery(this.arg, endPage, options);
+        this.arg[PmScanArg.start] = BigInt(cursor) << 12n;
+        this.arg[PmScanArg.maxPages] = 0n;
+        n = ioctl(this.fd, PAGEMAP_SCAN, this.arg);
+        if (n < 0) throw KernelError.fromErrno('PAGEMAP_SCAN', { pid: this.pid });
+        len = this.vecLen;
+        if (n < len) {
+          // One vector held the whole range: as scanRange.
+          pages = n > 0 ? this.decodeInto(words, n, vmaIndex, out, sumsOrNull) : 0;
+          return { pages, walkEndPage: endPage };
+        }
+      } else {
+        n = -1;
+        len = 0;
+      }
+      const pipe = this.pipeline();
+      this.setQuery(pipe.arg, endPage, options);
+      let slot = 0;
+      for (;;) {
+        // The next chunk's start, from what this one returned (n = -1: nothing walked yet; a
+        // vector not filled: the range is walked, as in scanRange).
+        let next: number;
+        if (n < 0) next = cursor;
+        else if (n < len) next = endPage;
+        else {
+          const walkEnd = Number(callArg[PmScanArg.walkEnd] >> 12n);
+          next = Math.max(walkEnd, endPageAt(words, n - 1));
+          if (next <= cursor) next = -1; // no progress: nothing more to find
+        }
+        if (next >= 0 && next < endPage) {
+          pipe.arg[PmScanArg.start] = BigInt(next) << 12n;
+          pipe.arg[PmScanArg.vec] = pipe.addresses[slot];
+          pending = ioctlAsync(this.fd, PAGEMAP_SCAN, pipe.argAddress);
+        }
+        // Meanwhile, this chunk's regions (its vector is not the one the kernel writes now).
+        if (n > 0) pages += this.decodeInto(words, n, vmaIndex, out, sumsOrNull);
+        if (next >= 0) cursor = next;
+        if (pending === null) break;
+        const r = await pending;
+        pending = null;
+        if (r.result < 0) throw new KernelError('PAGEMAP_SCAN', r.errno, { pid: this.pid });
+        n = r.result;
+        len = this.pipeVecLen;
+        words = pipe.words[slot];
+        callArg = pipe.arg;
+        slot ^= 1;
+      }
+      return { pages, walkEndPage: Math.min(cursor, endPage) };
+    } finally {
+      // A call still running (the decode threw) writes into our buffers and uses the fd: wait.
+      if (pending) await pending.catch(() => undefined);
+      this.walking = false;
+      if (this.closeWhenIdle) this.close();
+    }
+  }
+
+  /** Appends `n` regions of a vector to `out` (and `sums`), huge pages asked first when due. */
+  private decodeInto(
+    words: Uint32Array,
+    n: number,
+    vmaIndex: number,
+    out: RegionList,
+    sums: CategorySums | null,
+  ): number {
+    if (out.length + n >= out.hugeAt) adviseHugeRest(out);
+    return sums === null
+      ? decodeRegions(words, n, vmaIndex, out)
+      : decodeRegionsSummed(words, n, vmaIndex, out, sums);
+  }
+
+  private pipeline(): Pipe {
+    if (this.pipe) return this.pipe;
+    // Off-heap buffers (never moved by V8) whose addresses the calls on other threads use.
+    const argBuffer = new ArrayBuffer(256);
+    const arg = new BigUint64Array(argBuffer, 0, PM_SCAN_ARG_SIZE / 8);
+    arg[PmScanArg.size] = BigInt(PM_SCAN_ARG_SIZE);
+    arg[PmScanArg.vecLen] = BigInt(this.pipeVecLen);
+    const words: Uint32Array[] = [];
+    const addresses: bigint[] = [];
+    for (let k = 0; k < 2; k++) {
+      const buffer = new ArrayBuffer(Math.max(this.pipeVecLen * PAGE_REGION_SIZE, 256));
+      words.push(new Uint32Array(buffer));
+      addresses.push(addressOf(words[k]));
+    }
+    this.pipe = { arg, argAddress: addressOf(arg), words, addresses };
+    return this.pipe;
+  }
+
+  /** The query part of a pm_scan_arg (all but start, vec and max_pages). */
+  private setQuery(arg: BigUint64Array, endPage: number, options: ScanOptions): void {
+    arg[PmScanArg.flags] = BigInt(options.flags ?? 0);
+    arg[PmScanArg.end] = BigInt(endPage) << 12n;
+    arg[PmScanArg.categoryInverted] = BigInt(options.categoryInverted ?? 0);
+    arg[PmScanArg.categoryMask] = BigInt(options.categoryMask ?? 0);
+    arg[PmScanArg.categoryAnyofMask] = BigInt(options.categoryAnyofMask ?? 0);
+    arg[PmScanArg.returnMask] = BigInt(options.returnMask ?? this.visibleCategories);
+    arg[PmScanArg.maxPages] = 0n;
+  }
+
+  /**
    * Idempotent: a descriptor number is closed once. Closed again, it may be another thread's
    * by then (fds are per process; every session worker and the main thread open some): the
    * exporter died by SIGABRT when a second close took its main thread's open file.
    */
   close(): void {
     if (this.fd < 0) return;
+    // An ioctl on another thread may still use the number: closed when the walk ends.
+    if (this.walking) {
+      this.closeWhenIdle = true;
+      return;
+    }
     const fd = this.fd;
     this.fd = -1;
     closeFd(fd);
   }
+}
+
+/**
+ * Regions per vector of scanRangeAsync's calls on the thread pool: each call costs a hand-off
+ * each way (tens of microseconds), so fewer, bigger chunks; each vector is 384 KiB.
+ */
+export const PIPE_VEC_LEN = 1 << 14;
+
+interface Pipe {
+  /** pm_scan_arg of the calls on the thread pool, and its address. */
+  arg: BigUint64Array;
+  argAddress: bigint;
+  /** The two vectors (as 32-bit words) and their addresses. */
+  words: Uint32Array[];
+  addresses: bigint[];
 }
 
 /** End page of region `i` of a page_region vector read as 32-bit words. */
