@@ -24,7 +24,18 @@ const c = {
   ioctlAddr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'uintptr_t']),
   pread: lib.func('int64_t pread(int fd, void *buf, uint64_t count, int64_t offset)'),
   syscall6: lib.func('syscall', 'long', ['long', 'long', 'long', 'long', 'long', 'long', 'long']),
+  clockGettime: lib.func('int clock_gettime(int clk, void *ts)'),
 };
+
+const CLOCK_THREAD_CPUTIME_ID = 3;
+const tsBuf = new BigInt64Array(2);
+
+/** CPU time this thread has run, microseconds (CLOCK_THREAD_CPUTIME_ID, ns resolution). */
+export function threadCpuUs(): number {
+  if (c.clockGettime(CLOCK_THREAD_CPUTIME_ID, tsBuf) !== 0)
+    throw new KernelError('clock_gettime', errno());
+  return Number(tsBuf[0]) * 1e6 + Number(tsBuf[1]) / 1000;
+}
 
 export function errno(): number {
   return koffi.errno();

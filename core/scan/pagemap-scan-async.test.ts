@@ -32,70 +32,81 @@ function regionsOf(list: RegionList) {
 }
 
 describe('scanRangeAsync on a mapping with a region per page', () => {
-  // [first vector, pipeline's vectors, first call on this thread]
+  // [first vector, pipeline's vectors, first call on this thread, calls on the pool at most]
   it.each([
-    [4096, 1 << 14, true], // one vector holds it: no call on the pool
-    [512, 3, true],
-    [1, 1, true],
-    [1099, 1, true],
-    [511, 512, true],
-    [4096, 1, false],
-    [4096, 3, false],
-    [4096, 600, false],
-    [4096, 1099, false],
-    [4096, 1100, false],
-    [4096, 4096, false],
-  ])('vecLen %i, pipeVecLen %i, syncFirst %s: every page once, in order', async (v, p, first) => {
-    const backend = new PagemapScanBackend(process.pid, {
-      vecLen: v,
-      pipeVecLen: p,
-      syncFirst: first,
-    });
-    const reference = new PagemapScanBackend(process.pid, { vecLen: 4096 });
-    try {
-      const out = new RegionList();
-      const sums = new CategorySums();
-      const res = await backend.scanRangeAsync(
-        striped.start,
-        striped.start + PAGES,
-        7,
-        {},
-        out,
-        sums,
-      );
-      expect(res).toEqual({ pages: PAGES, walkEndPage: striped.start + PAGES });
-      expect(out.length).toBe(PAGES);
-      for (let i = 0; i < PAGES; i++) {
-        expect(out.startPage[i]).toBe(striped.start + i);
-        expect(out.endPage[i]).toBe(striped.start + i + 1);
-        const want = i % 2 === 0 ? Category.WRITTEN | Category.PRESENT : Category.WRITTEN;
-        expect(out.categories[i] & ~Category.SOFT_DIRTY).toBe(want);
-        expect(out.vmaIndex[i]).toBe(7);
+    [4096, 1 << 14, true, Infinity], // one vector holds it: no call on the pool
+    [512, 3, true, Infinity],
+    [1, 1, true, Infinity],
+    [1099, 1, true, Infinity],
+    [511, 512, true, Infinity],
+    [4096, 1, false, Infinity],
+    [4096, 3, false, Infinity],
+    [4096, 600, false, Infinity],
+    [4096, 1099, false, Infinity],
+    [4096, 1100, false, Infinity],
+    [4096, 4096, false, Infinity],
+    // The rest of the walk back on this thread (what a busy machine makes it do) after 1-3
+    // calls on the pool, from vectors of other sizes than the pool's.
+    [100, 7, true, 1],
+    [100, 7, true, 2],
+    [3, 5, true, 3],
+    [4096, 7, false, 1],
+    [4096, 500, false, 2],
+  ])(
+    'vecLen %i, pipeVecLen %i, syncFirst %s, poolCalls %d: every page once, in order',
+    async (v, p, first, poolCalls) => {
+      const backend = new PagemapScanBackend(process.pid, {
+        vecLen: v,
+        pipeVecLen: p,
+        syncFirst: first,
+        poolCalls,
+      });
+      const reference = new PagemapScanBackend(process.pid, { vecLen: 4096 });
+      try {
+        const out = new RegionList();
+        const sums = new CategorySums();
+        const res = await backend.scanRangeAsync(
+          striped.start,
+          striped.start + PAGES,
+          7,
+          {},
+          out,
+          sums,
+        );
+        expect(res).toEqual({ pages: PAGES, walkEndPage: striped.start + PAGES });
+        expect(out.length).toBe(PAGES);
+        for (let i = 0; i < PAGES; i++) {
+          expect(out.startPage[i]).toBe(striped.start + i);
+          expect(out.endPage[i]).toBe(striped.start + i + 1);
+          const want = i % 2 === 0 ? Category.WRITTEN | Category.PRESENT : Category.WRITTEN;
+          expect(out.categories[i] & ~Category.SOFT_DIRTY).toBe(want);
+          expect(out.vmaIndex[i]).toBe(7);
+        }
+        // And exactly what the synchronous walk gives, regions and sums.
+        const want = new RegionList();
+        const wantSums = new CategorySums();
+        const wantRes = reference.scanRange(
+          striped.start,
+          striped.start + PAGES,
+          7,
+          {},
+          want,
+          wantSums,
+        );
+        expect(res).toEqual(wantRes);
+        expect(regionsOf(out)).toEqual(regionsOf(want));
+        const a = emptyCounts();
+        const b = emptyCounts();
+        sums.flushInto(a);
+        wantSums.flushInto(b);
+        expect(a).toEqual(b);
+        expect(a.present).toBe(PAGES / 2);
+      } finally {
+        backend.close();
+        reference.close();
       }
-      // And exactly what the synchronous walk gives, regions and sums.
-      const want = new RegionList();
-      const wantSums = new CategorySums();
-      const wantRes = reference.scanRange(
-        striped.start,
-        striped.start + PAGES,
-        7,
-        {},
-        want,
-        wantSums,
-      );
-      expect(res).toEqual(wantRes);
-      expect(regionsOf(out)).toEqual(regionsOf(want));
-      const a = emptyCounts();
-      const b = emptyCounts();
-      sums.flushInto(a);
-      wantSums.flushInto(b);
-      expect(a).toEqual(b);
-      expect(a.present).toBe(PAGES / 2);
-    } finally {
-      backend.close();
-      reference.close();
-    }
-  });
+    },
+  );
 
   it('appends after what the list holds, merging the seam by RegionList.push rule', async () => {
     const backend = new PagemapScanBackend(process.pid, { pipeVecLen: 2, syncFirst: false });
@@ -207,33 +218,40 @@ describe('Scanner.scanAsync on a whole process', () => {
   afterAll(() => fx?.kill());
 
   it.each([
-    [4096, 1 << 14],
-    [1, 1],
-    [2, 3],
-    [7, 2],
-  ])('vecLen %i, pipeVecLen %i: scan()’s regions, pages and summaries', async (vecLen, p) => {
-    const scanner = new Scanner(fx.pid, { backend: 'scan', vectors: { vecLen, pipeVecLen: p } });
-    const reference = new Scanner(fx.pid, { backend: 'scan' });
-    try {
-      // The same maps for both, so that a mapping the child's runtime makes between the two
-      // scans cannot differ (the fixture's own regions do not change).
-      const got = await scanner.scanAsync();
-      const want = reference.scan([], {}, got.vmas);
-      expect(got.vmas.length).toBeGreaterThan(10);
-      expect(regionsOf(got.regions)).toEqual(regionsOf(want.regions));
-      expect(got.summaries).toEqual(want.summaries);
-      expect([...got.scannedPages]).toEqual([...want.scannedPages]);
-      // Regions of two VMAs are never merged: each region lies inside its own VMA.
-      for (let i = 0; i < got.regions.length; i++) {
-        const v = got.vmas[got.regions.vmaIndex[i]];
-        expect(got.regions.startPage[i]).toBeGreaterThanOrEqual(v.startPage);
-        expect(got.regions.endPage[i]).toBeLessThanOrEqual(v.endPage);
+    [4096, 1 << 14, Infinity],
+    [1, 1, Infinity],
+    [2, 3, Infinity],
+    [7, 2, Infinity],
+    [7, 2, 1],
+  ])(
+    'vecLen %i, pipeVecLen %i, poolCalls %d: scan()’s regions, pages and summaries',
+    async (vecLen, p, poolCalls) => {
+      const scanner = new Scanner(fx.pid, {
+        backend: 'scan',
+        vectors: { vecLen, pipeVecLen: p, poolCalls },
+      });
+      const reference = new Scanner(fx.pid, { backend: 'scan' });
+      try {
+        // The same maps for both, so that a mapping the child's runtime makes between the two
+        // scans cannot differ (the fixture's own regions do not change).
+        const got = await scanner.scanAsync();
+        const want = reference.scan([], {}, got.vmas);
+        expect(got.vmas.length).toBeGreaterThan(10);
+        expect(regionsOf(got.regions)).toEqual(regionsOf(want.regions));
+        expect(got.summaries).toEqual(want.summaries);
+        expect([...got.scannedPages]).toEqual([...want.scannedPages]);
+        // Regions of two VMAs are never merged: each region lies inside its own VMA.
+        for (let i = 0; i < got.regions.length; i++) {
+          const v = got.vmas[got.regions.vmaIndex[i]];
+          expect(got.regions.startPage[i]).toBeGreaterThanOrEqual(v.startPage);
+          expect(got.regions.endPage[i]).toBeLessThanOrEqual(v.endPage);
+        }
+      } finally {
+        scanner.close();
+        reference.close();
       }
-    } finally {
-      scanner.close();
-      reference.close();
-    }
-  });
+    },
+  );
 
   it('one scan at a time: a scan() during its scanAsync is refused, and then works', async () => {
     const scanner = new Scanner(fx.pid, { backend: 'scan', vectors: { vecLen: 1, pipeVecLen: 1 } });

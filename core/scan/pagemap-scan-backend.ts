@@ -5,10 +5,24 @@
  * every call. The vector is an off-heap ArrayBuffer whose address goes into `arg.vec`, so the
  * kernel writes regions straight into memory JS reads through a Uint32Array view: no copies and
  * no BigInt per region. When the vector fills (or max_pages is reached), the kernel sets
- * `walk_end` and the walk continues from there; RegionList.push merges the seam.
+ * `walk_end` and the walk continues from there; the decode merges the seam (RegionList.push's
+ * rule). The decode loops are branch-free where V8 would otherwise deoptimize them mid-walk.
+ *
+ * A big walk started cold (`pagescope scan`, scanRangeAsync) runs the kernel's side on libuv's
+ * thread pool, one chunk ahead of the decoding, in two vectors of its own; it goes back to this
+ * thread when the hand-offs cost more than they save (a busy machine). Every other caller (the
+ * watcher's ticks, sessions) walks on its own thread (scanRange, scanPieces).
  */
 import { KernelError } from '../kernel/errors.ts';
-import { addressOf, closeFd, ioctl, ioctlAsync, openFile, O_RDONLY } from '../kernel/libc.ts';
+import {
+  addressOf,
+  closeFd,
+  ioctl,
+  ioctlAsync,
+  openFile,
+  O_RDONLY,
+  threadCpuUs,
+} from '../kernel/libc.ts';
 import {
   ALL_CATEGORIES,
   PAGE_REGION_SIZE,
@@ -38,6 +52,7 @@ export class PagemapScanBackend implements ScanBackend {
   private pipe: Pipe | null = null;
   private readonly pipeVecLen: number;
   private readonly syncFirst: boolean;
+  private readonly poolCalls: number;
   /** An async walk is under way (its ioctl may be running on another thread). */
   private walking = false;
   /** close() was called during an async walk: the descriptor is closed when it ends. */
@@ -56,11 +71,14 @@ export class PagemapScanBackend implements ScanBackend {
        * one vector then costs no hand-off. False for tests of the asynchronous calls alone.
        */
       syncFirst?: boolean;
+      /** At most this many calls on the pool per range, the rest on this thread (tests). */
+      poolCalls?: number;
     } = {},
   ) {
     this.vecLen = options.vecLen ?? 4096;
     this.pipeVecLen = options.pipeVecLen ?? PIPE_VEC_LEN;
     this.syncFirst = options.syncFirst ?? true;
+    this.poolCalls = options.poolCalls ?? Infinity;
     this.visibleCategories = options.supportedCategories ?? ALL_CATEGORIES;
     const buffer = new ArrayBuffer(Math.max(this.vecLen * PAGE_REGION_SIZE, 256));
     this.vec = new BigUint64Array(buffer);
@@ -201,11 +219,22 @@ export class PagemapScanBackend implements ScanBackend {
       let callArg: BigUint64Array = this.arg; // the pm_scan_arg of the call that filled `words`
       let n: number;
       let len: number;
+      // What the calls on the pool cost this thread in waiting (wall time), against what the
+      // same chunks would have cost it in the kernel (the first call's CPU time per region):
+      // see SYNC_AFTER.
+      let msPerRegion = NaN;
+      let waited = 0;
+      let wouldWalk = 0;
+      let calls = 0;
+      let onThisThread = false;
       if (this.syncFirst) {
         this.setQuery(this.arg, endPage, options);
         this.arg[PmScanArg.start] = BigInt(cursor) << 12n;
         this.arg[PmScanArg.maxPages] = 0n;
+        // By this thread's CPU clock: a call preempted by a busy machine is not slower work.
+        const t0 = threadCpuUs();
         n = ioctl(this.fd, PAGEMAP_SCAN, this.arg);
+        msPerRegion = (threadCpuUs() - t0) / 1000 / n;
         if (n < 0) throw KernelError.fromErrno('PAGEMAP_SCAN', { pid: this.pid });
         len = this.vecLen;
         if (n < len) {
@@ -231,7 +260,8 @@ export class PagemapScanBackend implements ScanBackend {
           next = Math.max(walkEnd, endPageAt(words, n - 1));
           if (next <= cursor) next = -1; // no progress: nothing more to find
         }
-        if (next >= 0 && next < endPage) {
+        const more = next >= 0 && next < endPage;
+        if (more && !onThisThread) {
           pipe.arg[PmScanArg.start] = BigInt(next) << 12n;
           pipe.arg[PmScanArg.vec] = pipe.addresses[slot];
           pending = ioctlAsync(this.fd, PAGEMAP_SCAN, pipe.argAddress);
@@ -239,8 +269,28 @@ export class PagemapScanBackend implements ScanBackend {
         // Meanwhile, this chunk's regions (its vector is not the one the kernel writes now).
         if (n > 0) pages += this.decodeInto(words, n, vmaIndex, out, sumsOrNull);
         if (next >= 0) cursor = next;
-        if (pending === null) break;
+        if (pending === null) {
+          if (more) {
+            // The rest on this thread, as scanRange walks it (this.arg and this.vec are free).
+            const rest = this.walk(
+              cursor,
+              endPage,
+              vmaIndex,
+              null,
+              null,
+              options,
+              out,
+              null,
+              sumsOrNull,
+            );
+            pages += rest.pages;
+            cursor = rest.walkEndPage;
+          }
+          break;
+        }
+        const w0 = performance.now();
         const r = await pending;
+        waited += performance.now() - w0;
         pending = null;
         if (r.result < 0) throw new KernelError('PAGEMAP_SCAN', r.errno, { pid: this.pid });
         n = r.result;
@@ -248,6 +298,10 @@ export class PagemapScanBackend implements ScanBackend {
         words = pipe.words[slot];
         callArg = pipe.arg;
         slot ^= 1;
+        wouldWalk += n * msPerRegion;
+        calls++;
+        if ((calls >= SYNC_AFTER && waited > wouldWalk) || calls >= this.poolCalls)
+          onThisThread = true;
       }
       return { pages, walkEndPage: Math.min(cursor, endPage) };
     } finally {
@@ -272,7 +326,12 @@ export class PagemapScanBackend implements ScanBackend {
       : decodeRegionsSummed(words, n, vmaIndex, out, sums);
   }
 
-  private pipeline(): Pipe {
+  /**
+   * The buffers of scanRangeAsync's calls (made once). Scanner.scanAsync makes them before the
+   * region arrays: made after ~50 MiB of those, their allocation set off V8's scavenges for
+   * "external memory pressure" (0.5-1 ms each, two per cold scan).
+   */
+  pipeline(): Pipe {
     if (this.pipe) return this.pipe;
     // Off-heap buffers (never moved by V8) whose addresses the calls on other threads use.
     const argBuffer = new ArrayBuffer(256);
@@ -321,9 +380,20 @@ export class PagemapScanBackend implements ScanBackend {
 
 /**
  * Regions per vector of scanRangeAsync's calls on the thread pool: each call costs a hand-off
- * each way (tens of microseconds), so fewer, bigger chunks; each vector is 384 KiB.
+ * each way, so fewer, bigger chunks (each vector is 768 KiB; measured 8Ki-64Ki at real-time
+ * priority: 1.10x, 1.05x, 1.01x, 1.03x of C).
  */
-export const PIPE_VEC_LEN = 1 << 14;
+export const PIPE_VEC_LEN = 1 << 15;
+
+/**
+ * After this many calls on the pool, a walk whose waits for them add up to more than the same
+ * chunks would have taken on this thread (measured by its first call) goes on with scanRange's
+ * calls on this thread. Each call costs two thread wake-ups; on a quiet machine that is tens of
+ * microseconds and the walk beside the decoding wins (bench 1d: 1.32x -> 1.05x of C, median of
+ * 16 with the scans at real-time priority), but with every core busy each wake-up waits for the
+ * scheduler (load 5-6 on 2 cores: 1.47x on this thread, 1.59-1.66x on the pool).
+ */
+export const SYNC_AFTER = 2;
 
 interface Pipe {
   /** pm_scan_arg of the calls on the thread pool, and its address. */
@@ -344,30 +414,45 @@ function endPageAt(words: Uint32Array, i: number): number {
  * Straight into the RegionList's arrays with a local cursor: room for every region is made
  * once, so the loop has no grow check and no property reads per region. Merging is
  * RegionList.push's rule: extend the last region when it ends where this one starts with equal
- * categories and VMA (the seam between two chunks of one walk).
+ * categories and VMA (the seam between two chunks of one walk). Branch-free, the last region in
+ * locals: a merge rewrites the last slot with its own start. With the merge as a branch, the
+ * optimized loop deoptimized the first time it merged ("insufficient type feedback") and ran
+ * unoptimized for the rest of a cold scan: on bench 1d's target, most of its 1M regions.
  */
 function decodeRegions(words: Uint32Array, n: number, vmaIndex: number, out: RegionList): number {
-  out.reserve(out.length + n);
+  // Not out.reserve(...) itself: inlined here, its loads had no feedback of their own yet when V8
+  // optimized this loop early in a cold scan, and that code deoptimized on its next call.
+  if (out.startPage.length < out.length + n) out.reserve(out.length + n);
   const sp = out.startPage;
   const ep = out.endPage;
   const cat = out.categories;
   const vi = out.vmaIndex;
   let len = out.length;
   let pages = 0;
+  // The last region (none, or one of another VMA: nothing merges with it).
+  let lastStart = 0;
+  let lastEnd = -1;
+  let lastCat = -1;
+  if (len > 0 && vi[len - 1] === vmaIndex) {
+    lastStart = sp[len - 1];
+    lastEnd = ep[len - 1];
+    lastCat = cat[len - 1];
+  }
   for (let i = 0, w = 0; i < n; i++, w += 6) {
     const s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
     const e = words[w + 3] * HI_PAGES + (words[w + 2] >>> PAGE_SHIFT);
     const c = words[w + 4];
     pages += e - s;
-    if (len > 0 && ep[len - 1] === s && cat[len - 1] === c && vi[len - 1] === vmaIndex) {
-      ep[len - 1] = e;
-    } else {
-      sp[len] = s;
-      ep[len] = e;
-      cat[len] = c;
-      vi[len] = vmaIndex;
-      len++;
-    }
+    const merge = (s === lastEnd ? 1 : 0) & (c === lastCat ? 1 : 0);
+    len -= merge;
+    lastStart = merge === 1 ? lastStart : s;
+    sp[len] = lastStart;
+    ep[len] = e;
+    cat[len] = c;
+    vi[len] = vmaIndex;
+    len++;
+    lastEnd = e;
+    lastCat = c & 0xffff; // as stored: a word above 16 bits never equals it, as in push
   }
   out.length = len;
   return pages;
@@ -385,7 +470,7 @@ function decodeRegionsSummed(
   out: RegionList,
   sums: CategorySums,
 ): number {
-  out.reserve(out.length + n);
+  if (out.startPage.length < out.length + n) out.reserve(out.length + n); // as in decodeRegions
   const sp = out.startPage;
   const ep = out.endPage;
   const cat = out.categories;
@@ -395,26 +480,36 @@ function decodeRegionsSummed(
   let nTouched = sums.nTouched;
   let len = out.length;
   let pages = 0;
+  let lastStart = 0;
+  let lastEnd = -1;
+  let lastCat = -1;
+  if (len > 0 && vi[len - 1] === vmaIndex) {
+    lastStart = sp[len - 1];
+    lastEnd = ep[len - 1];
+    lastCat = cat[len - 1];
+  }
   for (let i = 0, w = 0; i < n; i++, w += 6) {
     const s = words[w + 1] * HI_PAGES + (words[w] >>> PAGE_SHIFT);
     const e = words[w + 3] * HI_PAGES + (words[w + 2] >>> PAGE_SHIFT);
     const c = words[w + 4];
-    // Branch-free: a branch first taken after the loop was optimized (a word new to the walk,
-    // or the next scan's first region) deoptimized it (no feedback for the increment).
+    const d = e - s;
+    // Branch-free too: a branch first taken after the loop was optimized (a word new to the
+    // walk, or the next scan's first region) deoptimized it (no feedback for the increment).
     const k = c & 0x3ff;
     touched[nTouched] = k;
     nTouched += pend[k] === 0 ? 1 : 0;
-    pend[k] += e - s;
-    pages += e - s;
-    if (len > 0 && ep[len - 1] === s && cat[len - 1] === c && vi[len - 1] === vmaIndex) {
-      ep[len - 1] = e;
-    } else {
-      sp[len] = s;
-      ep[len] = e;
-      cat[len] = c;
-      vi[len] = vmaIndex;
-      len++;
-    }
+    pend[k] += d;
+    pages += d;
+    const merge = (s === lastEnd ? 1 : 0) & (c === lastCat ? 1 : 0);
+    len -= merge;
+    lastStart = merge === 1 ? lastStart : s;
+    sp[len] = lastStart;
+    ep[len] = e;
+    cat[len] = c;
+    vi[len] = vmaIndex;
+    len++;
+    lastEnd = e;
+    lastCat = c & 0xffff;
   }
   out.length = len;
   sums.nTouched = nTouched;
@@ -435,7 +530,8 @@ function decodePieceRegions(
   out: RegionList,
   starts: ArrayLike<number> | null = null,
 ): number {
-  out.reserve(out.length + n + ends.length);
+  const room = out.length + n + ends.length;
+  if (out.startPage.length < room) out.reserve(room); // as in decodeRegions
   const sp = out.startPage;
   const ep = out.endPage;
   const cat = out.categories;

@@ -6,7 +6,8 @@
  * backend (and its open pagemap descriptor and buffers) lives as long as the Scanner, so a
  * session that scans ten times a second allocates nothing per tick. The region arrays are sized
  * from the pages to walk before the walk (never grown by copying), which is most of what a cold
- * scan of a big process costs beyond the kernel's walk.
+ * scan of a big process costs beyond the kernel's walk. scanAsync (the CLI's one-off `scan`)
+ * has the kernel walk on another thread while this one decodes (pagemap-scan-backend.ts).
  */
 import { probeCapabilities } from '../kernel/capabilities.ts';
 import { PagescopeError } from '../kernel/errors.ts';
@@ -38,10 +39,10 @@ export interface ScannerOptions {
   /** 'scan' (PAGEMAP_SCAN), 'pagemap' (the 8-byte reader), or 'auto' (scan when the kernel has it). */
   backend?: BackendName | 'auto';
   /**
-   * PAGEMAP_SCAN's vector sizes, in regions (PagemapScanBackend's vecLen and pipeVecLen): small
-   * ones make a small process's walk take many chunks (tests of the chunking).
+   * PAGEMAP_SCAN's vector sizes, in regions (PagemapScanBackend's vecLen and pipeVecLen, and its
+   * poolCalls): small ones make a small process's walk take many chunks (tests of the chunking).
    */
-  vectors?: { vecLen?: number; pipeVecLen?: number };
+  vectors?: { vecLen?: number; pipeVecLen?: number; poolCalls?: number };
 }
 
 /** Picks the backend: PAGEMAP_SCAN when present, else the reader. Returns why, for the user. */
@@ -141,6 +142,7 @@ export class Scanner {
   ): Promise<ScanResult> {
     const backend = this.backend;
     if (!(backend instanceof PagemapScanBackend)) return this.scan(ranges, options, vmas);
+    backend.pipeline(); // before the region arrays (see pipeline())
     const walk = this.begin(ranges, options, vmas);
     this.walking = true;
     try {
