@@ -15,7 +15,8 @@ import { KernelError } from '../kernel/errors.ts';
 import { Category } from '../kernel/pagemap-abi.ts';
 import { PagemapScanBackend } from './pagemap-scan-backend.ts';
 import { RegionList } from './region-list.ts';
-import { Scanner } from './scanner.ts';
+import { parseCpuPressure } from '../proc/cpu-pressure.ts';
+import { POOL_PRESSURE_MAX, poolWalkPays, Scanner } from './scanner.ts';
 import { CategorySums, emptyCounts } from './summary.ts';
 
 const PAGES = 1100;
@@ -210,6 +211,20 @@ describe('errors of the asynchronous calls', () => {
   );
 });
 
+describe('CPU pressure decides the pool walk', () => {
+  it('reads "some avg10" of /proc/pressure/cpu, and walks on the pool only below the bound', () => {
+    const text =
+      'some avg10=84.93 avg60=81.82 avg300=75.93 total=13056870288\n' +
+      'full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n';
+    expect(parseCpuPressure(text)).toBe(84.93);
+    expect(parseCpuPressure('full avg10=3.00 avg60=0.00 avg300=0.00 total=0\n')).toBeNull();
+    expect(poolWalkPays(84.93)).toBe(false);
+    expect(poolWalkPays(POOL_PRESSURE_MAX)).toBe(true);
+    expect(poolWalkPays(0)).toBe(true);
+    expect(poolWalkPays(null)).toBe(true); // no PSI: as on a quiet machine
+  });
+});
+
 describe('Scanner.scanAsync on a whole process', () => {
   let fx: Fixture;
   beforeAll(async () => {
@@ -254,7 +269,11 @@ describe('Scanner.scanAsync on a whole process', () => {
   );
 
   it('one scan at a time: a scan() during its scanAsync is refused, and then works', async () => {
-    const scanner = new Scanner(fx.pid, { backend: 'scan', vectors: { vecLen: 1, pipeVecLen: 1 } });
+    const scanner = new Scanner(fx.pid, {
+      backend: 'scan',
+      vectors: { vecLen: 1, pipeVecLen: 1 },
+      pool: 'always',
+    });
     try {
       const walk = scanner.scanAsync();
       expect(() => scanner.scan()).toThrow(/under way/);
