@@ -68,8 +68,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--backend <name>', 'page-table reader').choices(['scan', 'pagemap']))
     .option('--json', 'one JSON object on stdout')
     .option('--regions', 'with --json: include every region and its categories')
-    .action((opts) => {
-      program.setOptionValue('exit', scanCommand(opts));
+    .action(async (opts) => {
+      program.setOptionValue('exit', await scanCommand(opts));
     });
 
   errorOutput(program.command('watch'))

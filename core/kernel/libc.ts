@@ -19,9 +19,23 @@ const c = {
   open: lib.func('int open(const char *path, int flags)'),
   close: lib.func('int close(int fd)'),
   ioctlPtr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']),
+  // The argument as an address (an off-heap buffer's, addressOf): nothing for koffi to marshal
+  // or copy back, which a call on another thread must not depend on.
+  ioctlAddr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'uintptr_t']),
   pread: lib.func('int64_t pread(int fd, void *buf, uint64_t count, int64_t offset)'),
   syscall6: lib.func('syscall', 'long', ['long', 'long', 'long', 'long', 'long', 'long', 'long']),
+  clockGettime: lib.func('int clock_gettime(int clk, void *ts)'),
 };
+
+const CLOCK_THREAD_CPUTIME_ID = 3;
+const tsBuf = new BigInt64Array(2);
+
+/** CPU time this thread has run, microseconds (CLOCK_THREAD_CPUTIME_ID, ns resolution). */
+export function threadCpuUs(): number {
+  if (c.clockGettime(CLOCK_THREAD_CPUTIME_ID, tsBuf) !== 0)
+    throw new KernelError('clock_gettime', errno());
+  return Number(tsBuf[0]) * 1e6 + Number(tsBuf[1]) / 1000;
+}
 
 export function errno(): number {
   return koffi.errno();
@@ -44,6 +58,27 @@ export function closeFd(fd: number): void {
 /** ioctl with a pointer argument (a typed array or Buffer, passed without copying). */
 export function ioctl(fd: number, request: number, arg: ArrayBufferView | null): number {
   return c.ioctlPtr(fd, request, arg);
+}
+
+/**
+ * ioctl on libuv's thread pool (koffi's `.async`): the calling thread goes on while the kernel
+ * works. `argAddress` is the address (addressOf) of an off-heap buffer that must stay alive and
+ * untouched until the promise settles, as must every buffer it points to. Resolves with the
+ * result and that thread's errno (meaningful when the result is -1); the descriptor must not be
+ * closed before then (its number could be reused by another open meanwhile).
+ */
+export function ioctlAsync(
+  fd: number,
+  request: number,
+  argAddress: bigint,
+): Promise<{ result: number; errno: number }> {
+  return new Promise((resolve, reject) => {
+    c.ioctlAddr.async(fd, request, argAddress, (err: unknown, result: number) => {
+      // koffi sets errno to the worker thread's around this callback.
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve({ result, errno: result < 0 ? koffi.errno() : 0 });
+    });
+  });
 }
 
 /** pread into `buf` (whole view); returns bytes read or -1. */

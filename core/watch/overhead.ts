@@ -81,7 +81,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { PagescopeError } from '../kernel/errors.ts';
-import { closeFd, errno, koffi, libc } from '../kernel/libc.ts';
+import { closeFd, errno, koffi, threadCpuUs } from '../kernel/libc.ts';
 import {
   MAP_ANONYMOUS,
   MAP_NORESERVE,
@@ -117,17 +117,9 @@ const MADV_NOHUGEPAGE = 15;
 /** Pages per timed write (see calibrateFaultCost). */
 const CHUNK_PAGES = 16;
 
-const CLOCK_THREAD_CPUTIME_ID = 3;
 const TICK_NS = 1e9 / 100; // USER_HZ
-const clockGettime = libc.func('int clock_gettime(int clk, void *ts)');
-const tsBuf = new BigInt64Array(2);
 
-/** CPU time this thread has run, microseconds (CLOCK_THREAD_CPUTIME_ID, ns resolution). */
-export function threadCpuUs(): number {
-  if (clockGettime(CLOCK_THREAD_CPUTIME_ID, tsBuf) !== 0)
-    throw new PagescopeError(`clock_gettime failed (errno ${errno()})`, 'kernel');
-  return Number(tsBuf[0]) * 1e6 + Number(tsBuf[1]) / 1000;
-}
+export { threadCpuUs }; // kernel/libc.ts: the scanner times its calls with it too
 
 export interface FaultCost {
   /**

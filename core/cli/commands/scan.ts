@@ -34,7 +34,7 @@ export interface ScanCommandOptions {
   regions?: boolean;
 }
 
-export function scanCommand(options: ScanCommandOptions): number {
+export async function scanCommand(options: ScanCommandOptions): Promise<number> {
   const group =
     options.tree !== undefined || options.cgroup !== undefined || options.pids !== undefined;
   if (group && options.pid !== undefined)
@@ -54,7 +54,8 @@ export function scanCommand(options: ScanCommandOptions): number {
   if (choice.note) process.stderr.write(`pagescope: ${choice.note}\n`);
   const scanner = new Scanner(pid, { backend: choice.name });
   try {
-    const result = scanner.scan(ranges);
+    // The kernel's walk beside the decoding: a big process's cold scan (scanner.ts scanAsync).
+    const result = await scanner.scanAsync(ranges);
     const scanned = result.vmas.filter((v) => result.scannedPages.has(v.index));
     const totals = emptyCounts();
     for (const v of scanned) addCounts(totals, result.summaries[v.index]);
