@@ -219,6 +219,22 @@ function minorFaults(pid: number): number {
   return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[7]);
 }
 
+/** The process's voluntary and involuntary context switches so far, all its threads. */
+function contextSwitches(pid: number): [number, number] {
+  let v = 0;
+  let nv = 0;
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const s = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'latin1');
+      v += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0);
+      nv += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0);
+    } catch {
+      // the thread ended
+    }
+  }
+  return [v, nv];
+}
+
 /**
  * One redis-benchmark run of `n` SETs: wall ms, and redis's CPU ms in it; with `watch`, the
  * watch's own CPU ms in it too (its process: all its threads).
@@ -242,17 +258,42 @@ async function setRun(
   watch?.cpuSinceLast();
   clock.sinceLastMs();
   const faults0 = minorFaults(r.pid);
+  const diag = process.env.PAGESCOPE_BENCH_TICKS !== undefined;
+  const switches0 = diag ? contextSwitches(r.pid) : null;
   const fromMs = performance.now();
-  await runCommand(
-    'redis-benchmark',
-    ['-p', String(r.port), '-t', 'set', '-r', String(KEYS), '-P', '16', '-n', String(n), '-q'],
-    { detached: true },
-  );
+  const args = [
+    '-p',
+    String(r.port),
+    '-t',
+    'set',
+    '-r',
+    String(KEYS),
+    '-P',
+    '16',
+    '-n',
+    String(n),
+    '-q',
+  ];
+  // Diagnostics (PAGESCOPE_BENCH_TICKS): the client's own CPU time and context switches too.
+  const client = diag
+    ? await runCommand('/usr/bin/time', ['-f', 'CLIENT %U %S %w %c', 'redis-benchmark', ...args], {
+        detached: true,
+      })
+    : await runCommand('redis-benchmark', args, { detached: true });
   const toMs = performance.now();
+  const switches1 = diag ? contextSwitches(r.pid) : null;
+  const clientLine = diag ? (/CLIENT (.*)/.exec(client.stderr)?.[1] ?? '') : '';
   const cpuMs = clock.sinceLastMs() ?? NaN;
   const watchCpu = watch?.cpuSinceLast() ?? null;
   const own = process.cpuUsage(own0);
   return {
+    ...(diag
+      ? {
+          client: clientLine,
+          redisVoluntary: switches1![0] - switches0![0],
+          redisInvoluntary: switches1![1] - switches0![1],
+        }
+      : {}),
     watchCpu,
     ownMs: (own.user + own.system) / 1000,
     ms: toMs - fromMs,

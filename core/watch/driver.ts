@@ -46,6 +46,7 @@ import type { Refusal } from './refusal.ts';
 import {
   competingOwnMs,
   contentionFactor,
+  contentionShare,
   costRange,
   estimateOverhead,
   faultCost,
@@ -521,6 +522,9 @@ export class WatchDriver {
             elapsedMs: interval,
             targetCpuMs: 50,
             costFactor: contentionFactor(50, 5, interval),
+            // Contended, so the high end's path is warmed too.
+            waitShare: contentionShare(50, 50),
+            highPct: est.highPct,
             ownMs: competingOwnMs(1, 50, 5, interval, 150),
             // A made-up count: counting the units hashes every block, and each pass
             // brings forSampledUnits closer to being optimized after the arm (sampling.ts).
@@ -721,6 +725,8 @@ export class WatchDriver {
           elapsedMs: coveredMs,
           targetCpuMs: cpuMs,
           costFactor: contentionFactor(cpuMs, waitMs, coveredMs),
+          waitShare: contentionShare(cpuMs, waitMs),
+          highPct: est.highPct,
           ownMs: competingOwnMs(ownMs, cpuMs, waitMs, coveredMs, busyMs),
           ownMeasured: !firstTick,
           widerPages: () => {

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sampledPages, sampleSize } from './driver.ts';
 import {
+  CONTENDED_SHARE,
   ESTIMATE_ERROR,
   FLUSH_COST,
   HOLD_TICKS,
@@ -15,7 +16,12 @@ import {
 } from './overhead-budget.ts';
 import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
 import { pageSampled } from './sampling.ts';
-import { contentionFactor, estimateOverhead, reprotectedBlocks } from './overhead.ts';
+import {
+  contentionFactor,
+  contentionShare,
+  estimateOverhead,
+  reprotectedBlocks,
+} from './overhead.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
@@ -681,5 +687,80 @@ describe('--max-overhead with pagescope’s own CPU time charged (TickLoad.ownMs
     expect(b.start(1000, 100, undefined, START_MIN_SHARE, 6).stretch).toBe(4);
     // No budget, no stretch.
     expect(new OverheadBudget(100, 20, 1).start(1000, 100, undefined, 1, 50).stretch).toBe(1);
+  });
+});
+
+describe('a contended tick holds the estimate’s stated high end under the bound (CONTENDED_SHARE)', () => {
+  // 1.4 us a fault, 5% aimed at exactly; a sample at 1/64 whose 200 faults lie in `blocks`
+  // blocks (one flush each), in a tick in which the target ran 50 ms and waited as long.
+  const f = 1 / 64;
+  const tick = (blocks: number, waitMs: number) => {
+    const est = estimateOverhead(200, 1.4, 100, 50, undefined, waitMs, blocks, 0, null);
+    return {
+      est,
+      load: {
+        writtenPagesAtFull: 200 * 64,
+        faultedPages: 200,
+        flushedBlocks: blocks,
+        elapsedMs: 100,
+        targetCpuMs: 50,
+        costFactor: contentionFactor(50, waitMs, 100),
+        waitShare: contentionShare(50, waitMs),
+        highPct: est.highPct,
+      },
+    };
+  };
+
+  it('steps down where the figure fits but the high end does not', () => {
+    // 24 flushed blocks: the figure ~0.9%, the high end (each flush's TLB refill at its dear
+    // end, FLUSH_TLB_HIGH_US) ~6.6%: over 5%.
+    const { est, load: l } = tick(24, 50);
+    expect(est.pct).toBeLessThan(1);
+    expect(est.highPct).toBeGreaterThan(5);
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, l)).toEqual({
+      fraction: f / 2,
+      stretch: 1,
+    });
+    // The same tick judged by its figure alone (the high end not given): room, it widens.
+    const { highPct: _, ...figureOnly } = l;
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, figureOnly)).toEqual({
+      fraction: 2 * f,
+      stretch: 1,
+    });
+  });
+
+  it('keeps a sample whose high end fits, and does not widen it into one whose would not', () => {
+    // 12 blocks: high end ~4.1%, within 5%; twice the sample would be ~8%.
+    const { est, load: l } = tick(12, 50);
+    expect(est.highPct).toBeGreaterThan(2.5);
+    expect(est.highPct).toBeLessThan(5);
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, l)).toEqual({
+      fraction: f,
+      stretch: 1,
+    });
+  });
+
+  it('judges an uncontended tick by its figure, as before', () => {
+    // Waited 5 ms to 50 of CPU (a share of 0.09, under CONTENDED_SHARE): the high end is
+    // still over 5% (its TLB refills), but the figure leaves room: widened.
+    const { est, load: l } = tick(24, 5);
+    expect(l.waitShare).toBeLessThan(CONTENDED_SHARE);
+    expect(est.highPct).toBeGreaterThan(5);
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, l)).toEqual({
+      fraction: 2 * f,
+      stretch: 1,
+    });
+  });
+
+  it('leaves our own part to the interval: the high end less it is what the sample answers for', () => {
+    // 2 ms of ours in the 50 ms (4% of the target's CPU, over OWN_SHARE of 5%): the interval
+    // doubles, and the faults keep 1 - OWN_SHARE of the bound (2.5%). The faults' high end,
+    // ~4.1% (12 blocks), is over that: one step down as well.
+    const { load: l } = tick(12, 50);
+    const withOwn = { ...l, ownMs: 2, highPct: l.highPct + 4 };
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, withOwn)).toEqual({
+      fraction: f / 2,
+      stretch: 2,
+    });
   });
 });
