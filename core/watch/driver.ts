@@ -53,6 +53,7 @@ import {
   lifetimeCpuShare,
   MachineCpuClock,
   OwnCpuClock,
+  ownHighMs,
   reprotectedBlocks,
   TargetCpuClock,
   threadCpuUs,
@@ -526,6 +527,7 @@ export class WatchDriver {
             waitShare: contentionShare(50, 50),
             highPct: est.highPct,
             ownMs: competingOwnMs(1, 50, 5, interval, 150),
+            ownHighMs: ownHighMs(1, 50, 5, interval),
             // A made-up count: counting the units hashes every block, and each pass
             // brings forSampledUnits closer to being optimized after the arm (sampling.ts).
             widerPages: () => sorted.length,
@@ -728,6 +730,7 @@ export class WatchDriver {
           waitShare: contentionShare(cpuMs, waitMs),
           highPct: est.highPct,
           ownMs: competingOwnMs(ownMs, cpuMs, waitMs, coveredMs, busyMs),
+          ownHighMs: ownHighMs(ownMs, cpuMs, waitMs, coveredMs),
           ownMeasured: !firstTick,
           widerPages: () => {
             const ranges = this.watchedRanges();

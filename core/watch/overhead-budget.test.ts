@@ -17,9 +17,11 @@ import {
 import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
 import { pageSampled } from './sampling.ts';
 import {
+  competingOwnMs,
   contentionFactor,
   contentionShare,
   estimateOverhead,
+  ownHighMs,
   reprotectedBlocks,
 } from './overhead.ts';
 
@@ -762,5 +764,75 @@ describe('a contended tick holds the estimate’s stated high end under the boun
       fraction: f / 2,
       stretch: 2,
     });
+  });
+});
+
+describe('a contended tick holds our own part at its high end (TickLoad.ownHighMs)', () => {
+  // 5% aimed at exactly; no faults; the target ran 50 ms of a 100 ms tick and waited `waitMs`;
+  // 2 ms of ours, the machine busy 250 ms (the hog): its share of our time is ~0.4 ms.
+  const tick = (waitMs: number) => {
+    const est = estimateOverhead(0, 1.4, 100, 50, undefined, waitMs, 0, 2, 250);
+    return {
+      est,
+      load: {
+        writtenPagesAtFull: 0,
+        faultedPages: 0,
+        sampledPages: 64,
+        elapsedMs: 100,
+        targetCpuMs: 50,
+        waitShare: contentionShare(50, waitMs),
+        highPct: est.highPct,
+        ownMs: competingOwnMs(2, 50, waitMs, 100, 250),
+        ownHighMs: ownHighMs(2, 50, waitMs, 100),
+      },
+    };
+  };
+
+  it('states all of our competing time as the high end, its share as the figure', () => {
+    const { est } = tick(50);
+    expect(est.pct).toBeCloseTo((100 * (2 * 50)) / 248 / 50, 10); // ~0.8%
+    expect(est.highPct).toBeCloseTo(4, 10); // 2 ms of 50
+    // Never more than the target waited: 1 ms of wait, 1 ms at most.
+    expect(ownHighMs(2, 50, 1, 100)).toBe(1);
+    expect(ownHighMs(2, 50, null, 100)).toBe(0);
+  });
+
+  it('lengthens the interval on it when contended (over OWN_SHARE of the bound), not otherwise', () => {
+    const contended = tick(50).load;
+    expect(contended.waitShare).toBeGreaterThanOrEqual(CONTENDED_SHARE);
+    expect(
+      new OverheadBudget(5, 1.4, 1).next({ fraction: 1 / 64, stretch: 1 }, contended).stretch,
+    ).toBe(2);
+    // Judged at its share (~0.8%, within 2.5%): no stretch.
+    const { ownHighMs: _, ...shareOnly } = contended;
+    expect(
+      new OverheadBudget(5, 1.4, 1).next({ fraction: 1 / 64, stretch: 1 }, shareOnly).stretch,
+    ).toBe(1);
+    // The same time, the target waiting 5 ms only (a share of 0.09): not contended, no stretch.
+    const quiet = tick(5).load;
+    expect(quiet.waitShare).toBeLessThan(CONTENDED_SHARE);
+    expect(
+      new OverheadBudget(5, 1.4, 1).next({ fraction: 1 / 64, stretch: 1 }, quiet).stretch,
+    ).toBe(1);
+  });
+
+  it('does not give the interval back while our high end would not fit at half of it', () => {
+    // Stretched x2: 2 ms of ours in a 200 ms tick of 100 ms of the target's CPU (2% at its
+    // high end): at half the interval 4%, over 2.5%: kept.
+    const b = new OverheadBudget(5, 1.4, 1);
+    const l = {
+      ...tick(50).load,
+      elapsedMs: 200,
+      targetCpuMs: 100,
+      waitShare: 0.5,
+      ownMs: competingOwnMs(2, 100, 100, 200, 450),
+      ownHighMs: ownHighMs(2, 100, 100, 200),
+      highPct: estimateOverhead(0, 1.4, 200, 100, undefined, 100, 0, 2, 450).highPct,
+    };
+    expect(b.next({ fraction: 1 / 64, stretch: 2 }, l).stretch).toBe(2);
+    const { ownHighMs: _, ...shareOnly } = l;
+    expect(
+      new OverheadBudget(5, 1.4, 1).next({ fraction: 1 / 64, stretch: 2 }, shareOnly).stretch,
+    ).toBe(1);
   });
 });
