@@ -13,8 +13,8 @@
  *     estimate);
  *   - 11d/11e 11a and 11c under `stress-ng --cpu 2` (both CPUs busy: the target gets part of one);
  *   - 11h 11b under the same hog.
- *   11e and 11h run rounds of three (two unwatched runs and the watched one, in all six orders:
- *   bench/lib/ab-rounds.ts), 24 and 6 of them: under the hog two unwatched runs seconds apart
+ *   11c, 11e and 11h run rounds of three (two unwatched runs and the watched one, in all six
+ *   orders: bench/lib/ab-rounds.ts), 24, 24 and 6 of them: under the hog two unwatched runs seconds apart
  *   differ by 0.84-1.16x, so the floor is measured in the same rounds and the median round's
  *   95% interval is given with the verdict (held; missed; or missed within the noise, where the
  *   interval reaches over 0.95). ~1 and ~3 minutes.
@@ -695,7 +695,7 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
       out.push(
         abCase(
           REDIS_BURST_NAME,
-          await redisAb(ctx, r, '11c', burstN, quick ? 4 : 12, 5, 0),
+          await redisAb(ctx, r, '11c', burstN, quick ? 6 : 24, 5, 0, true),
           'bound',
         ),
       );

@@ -38,6 +38,8 @@
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { MapsReader, type Vma } from '../proc/maps.ts';
 import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
@@ -45,11 +47,14 @@ import type { PageRange } from '../scan/scanner.ts';
 import type { Refusal } from './refusal.ts';
 import {
   competingOwnMs,
+  CONTENTION_HIGH,
   contentionFactor,
   contentionShare,
   costRange,
   estimateOverhead,
   faultCost,
+  FLUSH_TLB_HIGH_US,
+  type FaultCost,
   lifetimeCpuShare,
   MachineCpuClock,
   OwnCpuClock,
@@ -58,7 +63,12 @@ import {
   TargetCpuClock,
   threadCpuUs,
 } from './overhead.ts';
-import { OverheadBudget, type SampleSize } from './overhead-budget.ts';
+import {
+  FLUSH_COST,
+  OverheadBudget,
+  type SampleSize,
+  type StartHighCost,
+} from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
@@ -94,6 +104,8 @@ export interface WatchDriverOptions {
    * collect by default; a group watch hands its members one reading per group tick.
    */
   readMachineBusyMs?: () => number | null;
+  /** Whether the machine had no idle CPU at the arm (default cpusAllBusy: /proc/stat). */
+  cpusAllBusy?: () => boolean;
 }
 
 /** What watching cost the target this tick, and how exact the count is. */
@@ -168,6 +180,40 @@ export type WatchingStep = Extract<WatchStep, { kind: 'watching' }>;
 
 const MAX_REATTACH_RETRIES = 20;
 /**
+ * The wait share a burst on a machine with no idle CPU is taken to have (startHighCost): redis
+ * beside `stress-ng --cpu 2` waited 30-55% of its runnable time (bench 11e/11h).
+ */
+export const START_WAIT_SHARE = 0.5;
+
+/**
+ * What a page's fault and a block's flush cost at the estimate's high end (overhead.ts
+ * estimateOverhead: the range's high factor, the contention's at START_WAIT_SHARE, and each
+ * flush's TLB refill, FLUSH_TLB_HIGH_US): what --max-overhead sizes its first sample by on a
+ * machine with no idle CPU (OverheadBudget.start).
+ */
+export function startHighCost(
+  cost: Pick<FaultCost, 'usPerFault' | 'q1Us' | 'q3Us'>,
+): StartHighCost {
+  const perFault =
+    cost.usPerFault * costRange(cost).high * (1 + CONTENTION_HIGH * START_WAIT_SHARE);
+  return { usPerFault: perFault, usPerBlock: FLUSH_COST * perFault + FLUSH_TLB_HIGH_US };
+}
+
+/**
+ * Whether every CPU was busy with something else when asked: /proc/stat's procs_running (the
+ * tasks running or runnable now, the reader included) over the CPUs this process may use. A
+ * target that starts writing then waits for a CPU (a burst right after arming beside a CPU hog).
+ * False when unreadable.
+ */
+export function cpusAllBusy(): boolean {
+  try {
+    const m = /\nprocs_running (\d+)/.exec(readFileSync('/proc/stat', 'latin1'));
+    return m !== null && Number(m[1]) - 1 >= availableParallelism();
+  } catch {
+    return false;
+  }
+}
+/**
  * The CPU time one tick of ours is taken to cost before any was measured, ms (the budget's
  * start): a watch of redis's writable mappings took ~1.0 ms of the watching thread's CPU per
  * tick (bench 11c). From the first tick on, a running mean of the ticks' own measure (ownTickMs, 3/4 old + 1/4 new) takes over.
@@ -237,6 +283,8 @@ export class WatchDriver {
   private readonly ownClock = new OwnCpuClock();
   /** The machine's busy CPU time, read at every collect (competingOwnMs: the target's share). */
   private readonly machineClock: MachineCpuClock;
+  /** Whether the machine has no idle CPU (WatchDriverOptions.cpusAllBusy). */
+  private readonly cpusAllBusy: () => boolean;
   /** The maps read each tick for `follow`, parsed only when they changed (maps.ts MapsReader). */
   private readonly maps: MapsReader;
   /** Our CPU time per tick, ms: OWN_TICK_MS, then a running mean of the ticks' (budget start). */
@@ -273,6 +321,7 @@ export class WatchDriver {
     this.follow = options.follow === true && this.select !== null;
     this.setIntervalMs = options.intervalMs;
     this.machineClock = new MachineCpuClock(options.readMachineBusyMs);
+    this.cpusAllBusy = options.cpusAllBusy ?? cpusAllBusy;
     // The watching thread's CPU time in the owner's ticks is the watch's own (OwnCpuClock).
     this.ticker = new Ticker(
       (t) => {
@@ -556,6 +605,7 @@ export class WatchDriver {
       (f) => sampleSize(ranges, f),
       share,
       this.ownTickMs,
+      this.cpusAllBusy() ? startHighCost(faultCost()) : null,
     );
     if (start.fraction !== w.sampleFraction) w.setSampleFraction(start.fraction);
     this.setStretch(start.stretch);

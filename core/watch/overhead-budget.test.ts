@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { sampledPages, sampleSize } from './driver.ts';
+import { sampledPages, sampleSize, startHighCost } from './driver.ts';
 import {
   CONTENDED_SHARE,
   ESTIMATE_ERROR,
@@ -834,5 +834,43 @@ describe('a contended tick holds our own part at its high end (TickLoad.ownHighM
     expect(
       new OverheadBudget(5, 1.4, 1).next({ fraction: 1 / 64, stretch: 2 }, shareOnly).stretch,
     ).toBe(1);
+  });
+});
+
+describe('slow start on a machine with no idle CPU (StartHighCost)', () => {
+  // redis's ~100 MiB of writable memory, 0.68 us calibrated (this VM), 100 ms, the target idle
+  // before the arm (START_MIN_SHARE), 1 ms of ours a tick.
+  const ranges = [{ startPage: 0x7f00_0000, endPage: 0x7f00_0000 + 25_600 }];
+  const at = (f: number) => sampleSize(ranges, f);
+  const cost = { usPerFault: 0.68, q1Us: 0.6, q3Us: 0.75 };
+  const worstMs = (f: number, h: { usPerFault: number; usPerBlock: number }): number => {
+    const s = at(f);
+    return (s.pages * h.usPerFault + s.blocks * h.usPerBlock) / 1000;
+  };
+
+  it('sizes the first sample by the high end, under the bound, and counts our tick whole', () => {
+    const high = startHighCost(cost);
+    expect(high.usPerFault).toBeGreaterThan(2 * cost.usPerFault);
+    expect(high.usPerBlock).toBeGreaterThan(high.usPerFault);
+    const b = new OverheadBudget(5, cost.usPerFault);
+    const calm = b.start(25_600, 100, at, START_MIN_SHARE, 1);
+    const busy = b.start(25_600, 100, at, START_MIN_SHARE, 1, high);
+    expect(busy.fraction).toBeLessThan(calm.fraction);
+    // Its high end within one interval's budget (5% of a quarter CPU), at the interval chosen.
+    expect(worstMs(busy.fraction, high)).toBeLessThanOrEqual(
+      ((100 * busy.stretch * 5) / 100) * START_MIN_SHARE,
+    );
+    // The calm start's sample would not have been (it paid 2,040 faults in a burst: bench 11e).
+    expect(worstMs(calm.fraction, high)).toBeGreaterThan(((100 * 5) / 100) * START_MIN_SHARE);
+    // 1 ms of ours: a quarter of it is the target's share (fits half of 1 ms); whole, it needs
+    // twice the interval.
+    expect(calm.stretch).toBe(1);
+    expect(busy.stretch).toBe(2);
+  });
+
+  it("is no bound where all of the target's time is allowed", () => {
+    expect(new OverheadBudget(100, 0.68).start(25_600, 100, at, 1, 1, startHighCost(cost))).toEqual(
+      { fraction: 1, stretch: 1 },
+    );
   });
 });
