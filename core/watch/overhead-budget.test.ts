@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { sampledPages, sampleSize, startHighCost } from './driver.ts';
+import { cpusAllBusy, sampledPages, sampleSize, startHighCost } from './driver.ts';
 import {
   CONTENDED_SHARE,
   ESTIMATE_ERROR,
@@ -872,5 +872,25 @@ describe('slow start on a machine with no idle CPU (StartHighCost)', () => {
     expect(new OverheadBudget(100, 0.68).start(25_600, 100, at, 1, 1, startHighCost(cost))).toEqual(
       { fraction: 1, stretch: 1 },
     );
+  });
+});
+
+describe('cpusAllBusy (what decides a start at the high end)', () => {
+  const stat = (n: number) => () => `cpu  1 2 3 4\nintr 5\nprocs_running ${n}\nprocs_blocked 0\n`;
+  it('reads every CPU busy when the runnable tasks besides the reader fill them, or the load does', () => {
+    const cpus = () => 2;
+    expect(cpusAllBusy({ procStat: stat(3), load1: () => 0.5, cpus })).toBe(true);
+    expect(cpusAllBusy({ procStat: stat(2), load1: () => 0.5, cpus })).toBe(false);
+    // An instant between a hog's slices: the load average still says so.
+    expect(cpusAllBusy({ procStat: stat(1), load1: () => 2.4, cpus })).toBe(true);
+    expect(
+      cpusAllBusy({
+        procStat: () => {
+          throw new Error('no /proc/stat');
+        },
+        load1: () => NaN,
+        cpus,
+      }),
+    ).toBe(false);
   });
 });
