@@ -11,7 +11,13 @@
  *   - 11b `--max-overhead 5` over a ~10 s run (watch armed 1 s before);
  *   - 11c `--max-overhead 5`, a ~0.5 s burst started right after arming (and the first tick's
  *     estimate);
- *   - 11d/11e 11a and 11c under `stress-ng --cpu 2` (both CPUs busy: the target gets part of one).
+ *   - 11d/11e 11a and 11c under `stress-ng --cpu 2` (both CPUs busy: the target gets part of one);
+ *   - 11h 11b under the same hog.
+ *   11c, 11e and 11h run rounds of three (two unwatched runs and the watched one, in all six
+ *   orders: bench/lib/ab-rounds.ts), 24, 24 and 6 of them: under the hog two unwatched runs seconds apart
+ *   differ by 0.84-1.16x, so the floor is measured in the same rounds and the median round's
+ *   95% interval is given with the verdict (held; missed; or missed within the noise, where the
+ *   interval reaches over 0.95). ~1 and ~3 minutes.
  * - 11f postgres 15 (a temp cluster, run as the `postgres` user), `pgbench -c 1 -j 1` TPC-B on
  *   scale 10 with a per-transaction log: its one backend unwatched and watched exactly in turn,
  *   3 s windows of one pgbench run in 6 interleaved rounds (A-B, B-A; 4 with --quick), the
@@ -55,7 +61,14 @@ import {
   TargetCpuClock,
   type IsolatedFaultCost,
 } from '../../core/watch/overhead.ts';
-import { boundHeld, ratioText, summarizeAb } from '../lib/ab-rounds.ts';
+import {
+  boundHeld,
+  boundVerdict,
+  ciText,
+  ratioText,
+  summarizeAb,
+  threeRunOrder,
+} from '../lib/ab-rounds.ts';
 import { buildCli, CliWatch, whileWatching, type CliTick, type CpuSnap } from '../lib/cli-watch.ts';
 import { runCommand, type RunOptions } from '../lib/run-command.ts';
 import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
@@ -208,6 +221,22 @@ function minorFaults(pid: number): number {
   return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[7]);
 }
 
+/** The process's voluntary and involuntary context switches so far, all its threads. */
+function contextSwitches(pid: number): [number, number] {
+  let v = 0;
+  let nv = 0;
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const s = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'latin1');
+      v += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0);
+      nv += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(s)?.[1] ?? 0);
+    } catch {
+      // the thread ended
+    }
+  }
+  return [v, nv];
+}
+
 /**
  * One redis-benchmark run of `n` SETs: wall ms, and redis's CPU ms in it; with `watch`, the
  * watch's own CPU ms in it too (its process: all its threads).
@@ -231,17 +260,42 @@ async function setRun(
   watch?.cpuSinceLast();
   clock.sinceLastMs();
   const faults0 = minorFaults(r.pid);
+  const diag = process.env.PAGESCOPE_BENCH_TICKS !== undefined;
+  const switches0 = diag ? contextSwitches(r.pid) : null;
   const fromMs = performance.now();
-  await runCommand(
-    'redis-benchmark',
-    ['-p', String(r.port), '-t', 'set', '-r', String(KEYS), '-P', '16', '-n', String(n), '-q'],
-    { detached: true },
-  );
+  const args = [
+    '-p',
+    String(r.port),
+    '-t',
+    'set',
+    '-r',
+    String(KEYS),
+    '-P',
+    '16',
+    '-n',
+    String(n),
+    '-q',
+  ];
+  // Diagnostics (PAGESCOPE_BENCH_TICKS): the client's own CPU time and context switches too.
+  const client = diag
+    ? await runCommand('/usr/bin/time', ['-f', 'CLIENT %U %S %w %c', 'redis-benchmark', ...args], {
+        detached: true,
+      })
+    : await runCommand('redis-benchmark', args, { detached: true });
   const toMs = performance.now();
+  const switches1 = diag ? contextSwitches(r.pid) : null;
+  const clientLine = diag ? (/CLIENT (.*)/.exec(client.stderr)?.[1] ?? '') : '';
   const cpuMs = clock.sinceLastMs() ?? NaN;
   const watchCpu = watch?.cpuSinceLast() ?? null;
   const own = process.cpuUsage(own0);
   return {
+    ...(diag
+      ? {
+          client: clientLine,
+          redisVoluntary: switches1![0] - switches0![0],
+          redisInvoluntary: switches1![1] - switches0![1],
+        }
+      : {}),
     watchCpu,
     ownMs: (own.user + own.system) / 1000,
     ms: toMs - fromMs,
@@ -258,6 +312,13 @@ interface AbResult {
   watchedMs: number[];
   plainCpu: number[];
   watchedCpu: number[];
+  /**
+   * Rounds of three (redisAb's `threeRuns`): each round's second unwatched run; the watched run
+   * is judged against the mean of the two, and the two against each other are the A/A floor
+   * measured in the same rounds (bench/lib/ab-rounds.ts). Undefined: rounds of two.
+   */
+  plain2Ms?: number[];
+  plain2Cpu?: number[];
   /** Run-queue wait of redis's threads over each watched run, ms (schedstat). */
   watchedWait: number[];
   plainWait: number[];
@@ -297,8 +358,24 @@ interface AbResult {
 }
 
 /**
+ * Diagnostics: each run (and a watched run's tick lines) as one JSON line appended to the file
+ * PAGESCOPE_BENCH_TICKS names, where it is set.
+ */
+function dumpRun(
+  label: string,
+  kind: 'P' | 'Q' | 'W',
+  run: object,
+  ticks?: readonly CliTick[],
+): void {
+  const file = process.env.PAGESCOPE_BENCH_TICKS;
+  if (file) fs.appendFileSync(file, `${JSON.stringify({ label, kind, run, ticks })}\n`);
+}
+
+/**
  * `rounds` A-B-B-A rounds of `n` SETs unwatched and watched (armed `leadMs` before the run:
- * 0 = the burst starts right after arming).
+ * 0 = the burst starts right after arming). `threeRuns`: rounds of two unwatched runs and one
+ * watched, their order cycling through all six (ab-rounds.ts threeRunOrder), so the A/A noise
+ * floor is measured within the rounds.
  */
 async function redisAb(
   ctx: BenchContext,
@@ -308,12 +385,14 @@ async function redisAb(
   rounds: number,
   maxOverheadPct: number | null,
   leadMs: number,
+  threeRuns = false,
 ): Promise<AbResult> {
   const res: AbResult = {
     plainMs: [],
     watchedMs: [],
     plainCpu: [],
     watchedCpu: [],
+    ...(threeRuns ? { plain2Ms: [], plain2Cpu: [] } : {}),
     watchedWait: [],
     plainWait: [],
     plainOwn: [],
@@ -340,6 +419,7 @@ async function redisAb(
     // scheduled differently from one that ran just before.
     if (leadMs > 0) await sleep(leadMs);
     const p = await setRun(r, n);
+    dumpRun(label, 'P', p);
     res.loads.push(os.loadavg()[0]);
     res.plainMs.push(p.ms);
     res.plainCpu.push(p.cpuMs);
@@ -378,6 +458,7 @@ async function redisAb(
       res.high.push(e.high);
       res.armMs.push(start.armMs);
       res.firstPages.push(start.samplePages);
+      dumpRun(label, 'W', p, w.ticks);
       const first = w.ticks[0];
       if (first) {
         res.firstTick.push(first.estOverheadPct);
@@ -391,9 +472,21 @@ async function redisAb(
     });
     if (w.done) res.faultCostUs.push(w.done.faultCostUs);
   };
+  // The round's second unwatched run (rounds of three).
+  const plain2 = async () => {
+    if (leadMs > 0) await sleep(leadMs);
+    const p = await setRun(r, n);
+    dumpRun(label, 'Q', p);
+    res.loads.push(os.loadavg()[0]);
+    res.plain2Ms?.push(p.ms);
+    res.plain2Cpu?.push(p.cpuMs);
+  };
   for (let i = 0; i < rounds; i++) {
     ctx.log(`  ${label} round ${i + 1}/${rounds}`);
-    if (i % 2 === 0) {
+    if (threeRuns) {
+      for (const run of threeRunOrder(i))
+        await (run === 'P' ? plain() : run === 'Q' ? plain2() : watched());
+    } else if (i % 2 === 0) {
       await plain();
       await watched();
     } else {
@@ -441,6 +534,9 @@ function abCase(
   const fits = estimateFits(est, Math.max(0, lossPct));
   const cpuFits = estimateFits(est, Math.max(0, cpuLoss));
   const bounded = boundHeld(ab, 0.95);
+  // The round's unwatched CPU time: the mean of its two unwatched runs in rounds of three.
+  const refCpu = (i: number): number =>
+    res.plain2Cpu ? (res.plainCpu[i] + res.plain2Cpu[i]) / 2 : res.plainCpu[i];
   const firstMax = res.firstTick.length ? Math.max(...res.firstTick) : NaN;
   // The fault cost the watches calibrated, each in its own process (their done lines).
   const calibratedUs = res.faultCostUs.length ? median(res.faultCostUs) : NaN;
@@ -448,8 +544,9 @@ function abCase(
     ? `${Math.min(...res.loads).toFixed(1)}-${Math.max(...res.loads).toFixed(1)}`
     : os.loadavg()[0].toFixed(1);
   const note =
-    `${ab.rounds} rounds, load ${loads}; per round (median, quartiles): throughput watched ${ratioText(ab.throughput)} of unwatched, CPU per request ${ratioText(ab.cpu)}; ` +
-    `unwatched vs the unwatched run before (A/A, the noise floor): throughput ${ratioText(ab.aaThroughput)}, CPU per request ${ratioText(ab.aaCpu)}; ` +
+    `${ab.rounds} rounds${ab.aaInRound ? ' of three (two unwatched runs, one watched, in all six orders)' : ''}, load ${loads}; per round (median, quartiles): throughput watched ${ratioText(ab.throughput)} of unwatched${ab.aaInRound ? " (the mean of the round's two)" : ''}, CPU per request ${ratioText(ab.cpu)}; ` +
+    `medians with their intervals: throughput ${ciText(ab.throughputCi)}, CPU per request ${ciText(ab.cpuCi)}${goal === 'bound' ? ` (bound ${boundVerdict(ab, 0.95)})` : ''}; ` +
+    `${ab.aaInRound ? "the round's two unwatched runs against each other" : 'unwatched vs the unwatched run before'} (A/A, the noise floor): throughput ${ratioText(ab.aaThroughput)}, CPU per request ${ratioText(ab.aaCpu)} (medians ${ciText(ab.aaThroughputCi)}, ${ciText(ab.aaCpuCi)}); ` +
     `estimate ${f1(est)}% (${f1(median(res.low))}-${f1(median(res.high))}%), ${fits ? 'within' : 'NOT within'} 1.5x / 3 points of the throughput loss; ` +
     `redis CPU per request +${f1(cpuLoss)}% share (median round; mean ${f1(ab.cpuAddedMean.mean)} ± ${f1(ab.cpuAddedMean.se)}), estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it; ` +
     `minor faults per run +${Math.round(extraFaults)} watched (the ticks counted ${Math.round(median(res.tickFaults))}), ` +
@@ -458,7 +555,7 @@ function abCase(
     // watch's own CPU time in the run, taken from a machine whose two CPUs redis and its
     // client already fill, shows as redis waiting for a CPU.
     `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}; its ticks' ownCpuMs over the run, shifted by one tick (a tick's own thread time shows in the next tick's) ${f1(median(res.ticksOwn))} ms), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
-    `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - res.plainCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
+    `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - refCpu(i) / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
     name,
@@ -478,6 +575,19 @@ function abCase(
     cpu_ratio: Number(ab.cpu.median.toFixed(4)),
     cpu_ratio_q1: Number(ab.cpu.q1.toFixed(4)),
     cpu_ratio_q3: Number(ab.cpu.q3.toFixed(4)),
+    throughput_ci_lo: Number(ab.throughputCi.lo.toFixed(4)),
+    throughput_ci_hi: Number(ab.throughputCi.hi.toFixed(4)),
+    cpu_ci_lo: Number(ab.cpuCi.lo.toFixed(4)),
+    cpu_ci_hi: Number(ab.cpuCi.hi.toFixed(4)),
+    ci_coverage: Number(ab.cpuCi.coverage.toFixed(3)),
+    aa_in_round: ab.aaInRound,
+    aa_throughput_median: Number(ab.aaThroughput.median.toFixed(4)),
+    aa_cpu_median: Number(ab.aaCpu.median.toFixed(4)),
+    bound_verdict: goal === 'bound' ? boundVerdict(ab, 0.95) : null,
+    round_throughput: ab.roundThroughput.map((x) => Number(x.toFixed(4))),
+    round_cpu: ab.roundCpu.map((x) => Number(x.toFixed(4))),
+    round_est_pct: res.est.map((x) => Number(x.toFixed(2))),
+    round_faults_added: res.watchedFaults.map((x, i) => x - res.plainFaults[i]),
     aa_throughput_q1: Number(ab.aaThroughput.q1.toFixed(4)),
     aa_throughput_q3: Number(ab.aaThroughput.q3.toFixed(4)),
     aa_cpu_q1: Number(ab.aaCpu.q1.toFixed(4)),
@@ -587,7 +697,7 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
       out.push(
         abCase(
           REDIS_BURST_NAME,
-          await redisAb(ctx, r, '11c', burstN, quick ? 4 : 12, 5, 0),
+          await redisAb(ctx, r, '11c', burstN, quick ? 6 : 24, 5, 0, true),
           'bound',
         ),
       );
@@ -627,7 +737,7 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
           out.push(
             abCase(
               REDIS_HOG_BURST_NAME,
-              await redisAb(ctx, r, '11e', Math.round(hogRate * 500), quick ? 4 : 12, 5, 0),
+              await redisAb(ctx, r, '11e', Math.round(hogRate * 500), quick ? 6 : 24, 5, 0, true),
               'bound',
             ),
           );
@@ -640,9 +750,10 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
                 r,
                 '11h',
                 Math.round(hogRate * (quick ? 3000 : 10_000)),
-                quick ? 2 : 8,
+                quick ? 3 : 6,
                 5,
                 1000,
+                true,
               ),
               'bound',
               `unwatched ${Math.round(hogRate * 1000)} SET/s under the hog`,

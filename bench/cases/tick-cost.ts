@@ -26,7 +26,7 @@
 import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { RegionList } from '../../core/scan/region-list.ts';
 import { sampleSize } from '../../core/watch/driver.ts';
-import { faultCost, FLUSH_COST, reprotectedBlocks } from '../../core/watch/overhead.ts';
+import { faultCost, FLUSH_COST, reprotectFlushes } from '../../core/watch/overhead.ts';
 import { WriteWatcher } from '../../core/watch/watcher.ts';
 import { meanAndError } from '../lib/ab-rounds.ts';
 import { LineProcess } from '../lib/native.ts';
@@ -121,7 +121,7 @@ async function runArm(
     ourMs += performance.now() - t0;
     ticks++;
     faults += tick.faultedPages;
-    if (tick.faultedPages > 0) flushes += reprotectedBlocks(out);
+    if (tick.faultedPages > 0) flushes += reprotectFlushes(out).blocks;
     next = t0 + interval;
   }
   const [ok, units, cpuNs, wallNs, sw] = (await answer).split(' ');

@@ -1,6 +1,17 @@
 // bench/lib/ab-rounds.ts: paired rounds, quartiles, the A/A noise floor and the bound's verdict.
 import { describe, expect, it } from 'vitest';
-import { boundHeld, meanAndError, ratioText, spreadOf, summarizeAb } from './ab-rounds.ts';
+import {
+  boundHeld,
+  boundVerdict,
+  ciText,
+  meanAndError,
+  medianCi,
+  ratioText,
+  spreadOf,
+  summarizeAb,
+  THREE_RUN_ORDERS,
+  threeRunOrder,
+} from './ab-rounds.ts';
 
 describe('spreadOf / meanAndError', () => {
   it('gives quartiles by interpolation and ignores non-finite values', () => {
@@ -42,5 +53,73 @@ describe('summarizeAb', () => {
     });
     expect(s.cpu.median).toBeCloseTo(10 / 12, 10);
     expect(boundHeld(s, 0.95)).toBe(false);
+  });
+});
+
+describe('medianCi', () => {
+  it('takes the order statistics the binomial allows', () => {
+    const twelve = [12, 3, 7, 1, 9, 5, 11, 2, 8, 4, 10, 6];
+    const c = medianCi(twelve);
+    expect(c.median).toBe(6.5);
+    // n = 12: P(B <= 2) = 79/4096 <= 2.5% < P(B <= 3): x(3)..x(10), 1 - 2 x 79/4096.
+    expect([c.lo, c.hi]).toEqual([3, 10]);
+    expect(c.coverage).toBeCloseTo(1 - (2 * 79) / 4096, 10);
+    // n = 8: only the least and the greatest reach 95%.
+    const e = medianCi([8, 1, 7, 2, 6, 3, 5, 4]);
+    expect([e.lo, e.hi]).toEqual([1, 8]);
+    expect(e.coverage).toBeCloseTo(1 - 2 / 256, 10);
+    expect(medianCi([]).median).toBeNaN();
+    expect(medianCi([2]).coverage).toBe(0);
+  });
+});
+
+describe('rounds of three', () => {
+  it('cycles through all six orders, each run in each place twice', () => {
+    expect(new Set(THREE_RUN_ORDERS).size).toBe(6);
+    for (let place = 0; place < 3; place++)
+      for (const run of 'PQW')
+        expect(THREE_RUN_ORDERS.filter((o) => o[place] === run).length).toBe(2);
+    expect(threeRunOrder(7)).toBe(threeRunOrder(1));
+  });
+
+  it('judges the watched run against the mean of the two unwatched, the floor within the round', () => {
+    // The load doubles each round; within a round the two unwatched runs differ by 10%.
+    const plainMs = [100, 200, 400, 800, 1600, 3200];
+    const plain2Ms = plainMs.map((x) => x * 1.1);
+    const watchedMs = plainMs.map((x) => (x * 1.05) / 0.9);
+    const plainCpu = plainMs.map((x) => x / 10);
+    const plain2Cpu = plainCpu.map((x) => x * 1.1);
+    const watchedCpu = plainCpu.map((x) => (x * 1.05) / 0.97);
+    const s = summarizeAb({ plainMs, plain2Ms, watchedMs, plainCpu, plain2Cpu, watchedCpu });
+    expect(s.aaInRound).toBe(true);
+    expect(s.throughput.median).toBeCloseTo(0.9, 10);
+    expect(s.cpu.median).toBeCloseTo(0.97, 10);
+    // Within the round, not across: 1/1.1, where successive rounds would say 0.5.
+    expect(s.aaThroughput.median).toBeCloseTo(1 / 1.1, 10);
+    expect(s.aaCpuCi.median).toBeCloseTo(1 / 1.1, 10);
+    expect(s.roundThroughput).toHaveLength(6);
+    expect(boundVerdict(s, 0.95)).toBe('missed'); // every round at 0.90: the interval too
+    expect(ciText(s.throughputCi)).toBe('0.90x [97% CI 0.90-0.90]');
+  });
+
+  it('calls a miss whose interval reaches over the bound noise', () => {
+    const plainMs = [100, 100, 100, 100, 100, 100, 100, 100];
+    const watchedMs = [
+      100 / 0.9,
+      100 / 0.92,
+      100 / 0.93,
+      100 / 0.94,
+      100 / 0.945,
+      100 / 0.97,
+      100 / 1.02,
+      100 / 1.1,
+    ];
+    const cpu = plainMs.map(() => 10);
+    const s = summarizeAb({ plainMs, watchedMs, plainCpu: cpu, watchedCpu: cpu });
+    expect(s.aaInRound).toBe(false);
+    expect(s.throughput.median).toBeLessThan(0.95);
+    expect(boundVerdict(s, 0.95)).toBe('missed-within-noise');
+    const held = summarizeAb({ plainMs, watchedMs: plainMs, plainCpu: cpu, watchedCpu: cpu });
+    expect(boundVerdict(held, 0.95)).toBe('held');
   });
 });

@@ -9,6 +9,16 @@
  * runs under nearly the same load; the median over 8+ rounds and its spread (quartiles) say how
  * far the measurement can be trusted, and the same ratio between successive UNWATCHED runs (A/A)
  * is the noise floor: a watched/unwatched ratio inside the A/A spread is no measurable cost.
+ *
+ * Rounds of three (AbRuns.plain2Ms/plain2Cpu: two unwatched runs and one watched, in an order
+ * that cycles through all six, so each run is first, middle and last equally often and each pair
+ * is adjacent as often as the others): the watched run is judged against the mean of its round's
+ * two unwatched runs, and the two unwatched runs against each other are the noise floor measured
+ * in the same rounds, under the same load, at the same spacing (with one unwatched run a round
+ * the floor compared runs a round apart: a watched run between them, seconds more of drift).
+ * Under no effect the judged ratio's spread is about sqrt(3/4) of the floor's (one run against
+ * the mean of two, against one against one). The median's 95% confidence interval is by order
+ * statistics (distribution-free: the binomial count of rounds under the median; medianCi).
  */
 import { median } from './stats.ts';
 
@@ -46,6 +56,49 @@ export interface AbRuns {
   watchedMs: readonly number[];
   plainCpu: readonly number[];
   watchedCpu: readonly number[];
+  /**
+   * A second unwatched run in each round (rounds of three, see the top): the watched run is
+   * judged against the mean of the two, and the two against each other are the A/A floor.
+   */
+  plain2Ms?: readonly number[];
+  plain2Cpu?: readonly number[];
+}
+
+/** A median with its confidence interval (order statistics; medianCi). */
+export interface MedianCi {
+  median: number;
+  lo: number;
+  hi: number;
+  /** The interval's coverage (>= the level asked; 1 - 2 x the binomial tail). */
+  coverage: number;
+}
+
+/**
+ * The median of `values` and a distribution-free confidence interval for it, of at least
+ * `level` (default 0.95) where the count allows: [x(k), x(n+1-k)] of the sorted values, k the
+ * largest with P(Binomial(n, 1/2) < k) <= (1 - level) / 2 (n = 12: x(3)..x(10), 96%; n = 8:
+ * the least and the greatest, 99%). With fewer than 6 values no interval reaches 95%: the least
+ * and the greatest, and the coverage they have.
+ */
+export function medianCi(values: readonly number[], level = 0.95): MedianCi {
+  const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const n = s.length;
+  if (!n) return { median: NaN, lo: NaN, hi: NaN, coverage: 0 };
+  // P(B < k) for B ~ Binomial(n, 1/2), k = 0..n.
+  const below: number[] = [0];
+  let c = 1; // C(n, j)
+  for (let j = 0; j < n; j++) {
+    below.push(below[j] + c / 2 ** n);
+    c = (c * (n - j)) / (j + 1);
+  }
+  let k = 1;
+  while (k + 1 <= (n + 1) / 2 && below[k + 1] <= (1 - level) / 2) k++;
+  return {
+    median: median(s),
+    lo: s[k - 1],
+    hi: s[n - k],
+    coverage: Math.max(0, 1 - 2 * below[k]),
+  };
 }
 
 export interface AbSummary {
@@ -58,9 +111,22 @@ export interface AbSummary {
   cpuAddedPct: Spread;
   /** Its mean and standard error over the rounds, %. */
   cpuAddedMean: { mean: number; se: number };
-  /** The same ratios between successive unwatched runs (A/A): the noise floor. */
+  /**
+   * The same ratios between unwatched runs (A/A): the noise floor. Rounds of three: the round's
+   * two unwatched runs; else successive rounds' unwatched runs.
+   */
   aaThroughput: Spread;
   aaCpu: Spread;
+  /** Whether the floor was measured within the rounds (rounds of three). */
+  aaInRound: boolean;
+  /** The median round's ratios with their 95% confidence intervals (medianCi). */
+  throughputCi: MedianCi;
+  cpuCi: MedianCi;
+  aaThroughputCi: MedianCi;
+  aaCpuCi: MedianCi;
+  /** Each round's throughput and CPU-per-request ratios, in round order. */
+  roundThroughput: number[];
+  roundCpu: number[];
 }
 
 export function summarizeAb(runs: AbRuns): AbSummary {
@@ -70,18 +136,48 @@ export function summarizeAb(runs: AbRuns): AbSummary {
     runs.plainCpu.length,
     runs.watchedCpu.length,
   );
+  const p2ms = runs.plain2Ms;
+  const p2cpu = runs.plain2Cpu;
+  const three = p2ms !== undefined && p2cpu !== undefined && p2ms.length >= n && p2cpu.length >= n;
   const idx = [...Array(n).keys()];
-  const added = idx.map((i) => (1 - runs.plainCpu[i] / runs.watchedCpu[i]) * 100);
-  const aa = idx.slice(1);
+  // The unwatched reference of round i: the mean of its two unwatched runs, or its one.
+  const refMs = (i: number): number => (three ? (runs.plainMs[i] + p2ms[i]) / 2 : runs.plainMs[i]);
+  const refCpu = (i: number): number =>
+    three ? (runs.plainCpu[i] + p2cpu[i]) / 2 : runs.plainCpu[i];
+  const throughput = idx.map((i) => refMs(i) / runs.watchedMs[i]);
+  const cpu = idx.map((i) => refCpu(i) / runs.watchedCpu[i]);
+  const added = idx.map((i) => (1 - refCpu(i) / runs.watchedCpu[i]) * 100);
+  const aaMs = three
+    ? idx.map((i) => runs.plainMs[i] / p2ms[i])
+    : idx.slice(1).map((i) => runs.plainMs[i - 1] / runs.plainMs[i]);
+  const aaCpu = three
+    ? idx.map((i) => runs.plainCpu[i] / p2cpu[i])
+    : idx.slice(1).map((i) => runs.plainCpu[i - 1] / runs.plainCpu[i]);
   return {
     rounds: n,
-    throughput: spreadOf(idx.map((i) => runs.plainMs[i] / runs.watchedMs[i])),
-    cpu: spreadOf(idx.map((i) => runs.plainCpu[i] / runs.watchedCpu[i])),
+    throughput: spreadOf(throughput),
+    cpu: spreadOf(cpu),
     cpuAddedPct: spreadOf(added),
     cpuAddedMean: meanAndError(added),
-    aaThroughput: spreadOf(aa.map((i) => runs.plainMs[i - 1] / runs.plainMs[i])),
-    aaCpu: spreadOf(aa.map((i) => runs.plainCpu[i - 1] / runs.plainCpu[i])),
+    aaThroughput: spreadOf(aaMs),
+    aaCpu: spreadOf(aaCpu),
+    aaInRound: three,
+    throughputCi: medianCi(throughput),
+    cpuCi: medianCi(cpu),
+    aaThroughputCi: medianCi(aaMs),
+    aaCpuCi: medianCi(aaCpu),
+    roundThroughput: throughput,
+    roundCpu: cpu,
   };
+}
+
+/**
+ * The order of round `i`'s runs in rounds of three: all six orders of (P)lain, (Q) the second
+ * plain and (W)atched, in turn, so over six rounds each run takes each place twice.
+ */
+export const THREE_RUN_ORDERS = ['PWQ', 'QWP', 'WPQ', 'WQP', 'PQW', 'QPW'] as const;
+export function threeRunOrder(i: number): (typeof THREE_RUN_ORDERS)[number] {
+  return THREE_RUN_ORDERS[((i % 6) + 6) % 6];
 }
 
 /**
@@ -97,4 +193,24 @@ const f2 = (x: number): string => x.toFixed(2);
 /** "0.98x (0.91-1.04)": a spread of ratios as the note prints it. */
 export function ratioText(s: Spread): string {
   return `${f2(s.median)}x (${f2(s.q1)}-${f2(s.q3)})`;
+}
+
+/** "0.98x [95% CI 0.93-1.02]": a median with its interval as the note prints it. */
+export function ciText(c: MedianCi): string {
+  return `${f2(c.median)}x [${Math.round(c.coverage * 100)}% CI ${f2(c.lo)}-${f2(c.hi)}]`;
+}
+
+/**
+ * What the rounds say of a bound of `atLeast`: 'held' (the median round at or over it), and of a
+ * miss whether the shortfall is measurable: 'missed' when the median's interval lies wholly under
+ * the bound, 'missed-within-noise' when it reaches over it (the rounds cannot tell the miss from
+ * the noise; more rounds can). By the lower of the throughput and CPU-per-request medians.
+ */
+export function boundVerdict(
+  s: AbSummary,
+  atLeast: number,
+): 'held' | 'missed' | 'missed-within-noise' {
+  if (boundHeld(s, atLeast)) return 'held';
+  const under = [s.throughputCi, s.cpuCi].filter((c) => !(c.median >= atLeast));
+  return under.some((c) => c.hi < atLeast) ? 'missed' : 'missed-within-noise';
 }

@@ -38,6 +38,8 @@
  * Everything runs on the thread that created the driver (ptrace rule, see watcher.ts).
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { MapsReader, type Vma } from '../proc/maps.ts';
 import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
@@ -45,18 +47,28 @@ import type { PageRange } from '../scan/scanner.ts';
 import type { Refusal } from './refusal.ts';
 import {
   competingOwnMs,
+  CONTENTION_HIGH,
   contentionFactor,
+  contentionShare,
   costRange,
   estimateOverhead,
   faultCost,
+  TLB_REFILL_HIGH_US,
+  type FaultCost,
   lifetimeCpuShare,
   MachineCpuClock,
   OwnCpuClock,
+  ownHighMs,
   reprotectFlushes,
   TargetCpuClock,
   threadCpuUs,
 } from './overhead.ts';
-import { OverheadBudget, type SampleSize } from './overhead-budget.ts';
+import {
+  FLUSH_COST,
+  OverheadBudget,
+  type SampleSize,
+  type StartHighCost,
+} from './overhead-budget.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
@@ -92,6 +104,8 @@ export interface WatchDriverOptions {
    * collect by default; a group watch hands its members one reading per group tick.
    */
   readMachineBusyMs?: () => number | null;
+  /** Whether the machine had no idle CPU at the arm (default cpusAllBusy: /proc/stat). */
+  cpusAllBusy?: () => boolean;
 }
 
 /** What watching cost the target this tick, and how exact the count is. */
@@ -166,6 +180,55 @@ export type WatchingStep = Extract<WatchStep, { kind: 'watching' }>;
 
 const MAX_REATTACH_RETRIES = 20;
 /**
+ * The wait share a burst on a machine with no idle CPU is taken to have (startHighCost): redis
+ * beside `stress-ng --cpu 2` waited 30-55% of its runnable time (bench 11e/11h).
+ */
+export const START_WAIT_SHARE = 0.5;
+
+/**
+ * What a page's fault and a block's flush cost at the estimate's high end (overhead.ts
+ * estimateOverhead: the range's high factor, the contention's at START_WAIT_SHARE, and the
+ * tick's TLB refill, TLB_REFILL_HIGH_US): what --max-overhead sizes its first sample by on a
+ * machine with no idle CPU (OverheadBudget.start).
+ */
+export function startHighCost(
+  cost: Pick<FaultCost, 'usPerFault' | 'q1Us' | 'q3Us'>,
+): StartHighCost {
+  const perFault =
+    cost.usPerFault * costRange(cost).high * (1 + CONTENTION_HIGH * START_WAIT_SHARE);
+  return {
+    usPerFault: perFault,
+    usPerBlock: FLUSH_COST * perFault,
+    usPerRefill: TLB_REFILL_HIGH_US,
+  };
+}
+
+/**
+ * Whether every CPU is busy with something else: /proc/stat's procs_running (the tasks running
+ * or runnable now, the reader included) over the CPUs this process may use, or the 1-minute load
+ * average at or over them: the instant's count alone read an idle CPU at 21 of 24 arms in
+ * bench 11e beside `stress-ng --cpu 2` (why is not known; a CLI watch armed beside the same hog
+ * by hand read it busy). A target that starts writing then waits for a CPU (a
+ * burst right after arming beside a CPU hog). False when neither can be read. `read`: where the
+ * figures come from (tests).
+ */
+export function cpusAllBusy(
+  read: { procStat?: () => string; load1?: () => number; cpus?: () => number } = {},
+): boolean {
+  const cpus = (read.cpus ?? availableParallelism)();
+  let running = 0;
+  try {
+    const m = /\nprocs_running (\d+)/.exec((read.procStat ?? readProcStat)());
+    running = m ? Number(m[1]) - 1 : 0;
+  } catch {
+    // unreadable: the load average alone
+  }
+  const load = (read.load1 ?? (() => loadavg()[0]))();
+  return running >= cpus || (Number.isFinite(load) && load >= cpus);
+}
+
+const readProcStat = (): string => readFileSync('/proc/stat', 'latin1');
+/**
  * The CPU time one tick of ours is taken to cost before any was measured, ms (the budget's
  * start): a watch of redis's writable mappings took ~1.0 ms of the watching thread's CPU per
  * tick (bench 11c). From the first tick on, a running mean of the ticks' own measure (ownTickMs, 3/4 old + 1/4 new) takes over.
@@ -235,6 +298,8 @@ export class WatchDriver {
   private readonly ownClock = new OwnCpuClock();
   /** The machine's busy CPU time, read at every collect (competingOwnMs: the target's share). */
   private readonly machineClock: MachineCpuClock;
+  /** Whether the machine has no idle CPU (WatchDriverOptions.cpusAllBusy). */
+  private readonly cpusAllBusy: () => boolean;
   /** The maps read each tick for `follow`, parsed only when they changed (maps.ts MapsReader). */
   private readonly maps: MapsReader;
   /** Our CPU time per tick, ms: OWN_TICK_MS, then a running mean of the ticks' (budget start). */
@@ -271,6 +336,7 @@ export class WatchDriver {
     this.follow = options.follow === true && this.select !== null;
     this.setIntervalMs = options.intervalMs;
     this.machineClock = new MachineCpuClock(options.readMachineBusyMs);
+    this.cpusAllBusy = options.cpusAllBusy ?? (() => cpusAllBusy());
     // The watching thread's CPU time in the owner's ticks is the watch's own (OwnCpuClock).
     this.ticker = new Ticker(
       (t) => {
@@ -533,7 +599,11 @@ export class WatchDriver {
             elapsedMs: interval,
             targetCpuMs: 50,
             costFactor: contentionFactor(50, 5, interval),
+            // Contended, so the high end's path is warmed too.
+            waitShare: contentionShare(50, 50),
+            highPct: est.highPct,
             ownMs: competingOwnMs(1, 50, 5, interval, 150),
+            ownHighMs: ownHighMs(1, 50, 5, interval),
             // A made-up count: counting the units hashes every block, and each pass
             // brings forSampledUnits closer to being optimized after the arm (sampling.ts).
             widerPages: () => sorted.length,
@@ -562,6 +632,7 @@ export class WatchDriver {
       (f) => sampleSize(ranges, f),
       share,
       this.ownTickMs,
+      this.cpusAllBusy() ? startHighCost(faultCost()) : null,
     );
     if (start.fraction !== w.sampleFraction) w.setSampleFraction(start.fraction);
     this.setStretch(start.stretch);
@@ -745,7 +816,10 @@ export class WatchDriver {
           elapsedMs: coveredMs,
           targetCpuMs: cpuMs,
           costFactor: contentionFactor(cpuMs, waitMs, coveredMs),
+          waitShare: contentionShare(cpuMs, waitMs),
+          highPct: est.highPct,
           ownMs: competingOwnMs(ownMs, cpuMs, waitMs, coveredMs, busyMs),
+          ownHighMs: ownHighMs(ownMs, cpuMs, waitMs, coveredMs),
           ownMeasured: !firstTick,
           widerPages: () => {
             const ranges = this.watchedRanges();

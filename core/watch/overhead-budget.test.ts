@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { sampledPages, sampleSize } from './driver.ts';
+import { cpusAllBusy, sampledPages, sampleSize, startHighCost } from './driver.ts';
 import {
+  CONTENDED_SHARE,
   ESTIMATE_ERROR,
   FLUSH_COST,
   TLB_REFILL_US,
@@ -13,10 +14,19 @@ import {
   powerOfTwoAtMost,
   START_MIN_SHARE,
   type BudgetChoice,
+  type StartHighCost,
 } from './overhead-budget.ts';
 import { blockSampled, SAMPLE_BLOCK_PAGES } from './watcher.ts';
-import { pageSampled } from './sampling.ts';
-import { contentionFactor, estimateOverhead, reprotectedBlocks } from './overhead.ts';
+import { FINE_UNIT_PAGES, pageSampled, sampleUnitPages } from './sampling.ts';
+import {
+  competingOwnMs,
+  contentionFactor,
+  contentionShare,
+  estimateOverhead,
+  ownHighMs,
+  reprotectFlushes,
+  TLB_REFILL_HIGH_US,
+} from './overhead.ts';
 
 // 1.4 us per fault: 10,000 pages in a 100 ms tick cost 14% of the target's time.
 // Without room for the estimate's error (its own test below), so the arithmetic reads plainly.
@@ -535,18 +545,18 @@ describe('OverheadBudget never leaves a tick over the bound as it was', () => {
 });
 
 describe('the re-protect’s TLB flushes (one per 2 MiB block re-protected) are part of the cost', () => {
-  it('reprotectedBlocks counts the distinct 2 MiB blocks that hold written pages', () => {
+  it('reprotectFlushes counts the distinct 2 MiB blocks that hold written pages', () => {
     const list = (...r: Array<[number, number]>) => ({
       length: r.length,
       startPage: r.map((x) => x[0]),
       endPage: r.map((x) => x[1]),
     });
-    expect(reprotectedBlocks(list())).toBe(0);
-    expect(reprotectedBlocks(list([0, 1], [1, 2], [511, 512]))).toBe(1);
-    expect(reprotectedBlocks(list([0, 1], [512, 513]))).toBe(2);
-    expect(reprotectedBlocks(list([500, 600]))).toBe(2); // across a block edge
-    expect(reprotectedBlocks(list([0, 1], [600, 601], [1000, 1020]))).toBe(2);
-    expect(reprotectedBlocks(list([0, 512 * 3]))).toBe(3);
+    expect(reprotectFlushes(list()).blocks).toBe(0);
+    expect(reprotectFlushes(list([0, 1], [1, 2], [511, 512])).blocks).toBe(1);
+    expect(reprotectFlushes(list([0, 1], [512, 513])).blocks).toBe(2);
+    expect(reprotectFlushes(list([500, 600])).blocks).toBe(2); // across a block edge
+    expect(reprotectFlushes(list([0, 1], [600, 601], [1000, 1020])).blocks).toBe(2);
+    expect(reprotectFlushes(list([0, 512 * 3])).blocks).toBe(3);
   });
 
   it('a sparse fault (a block of its own) costs the target two calibrated faults, dense ones ~one', () => {
@@ -704,5 +714,224 @@ describe('--max-overhead with pagescope’s own CPU time charged (TickLoad.ownMs
     expect(b.start(1000, 100, undefined, START_MIN_SHARE, 6).stretch).toBe(4);
     // No budget, no stretch.
     expect(new OverheadBudget(100, 20, 1).start(1000, 100, undefined, 1, 50).stretch).toBe(1);
+  });
+});
+
+describe('a contended tick holds the estimate’s stated high end under the bound (CONTENDED_SHARE)', () => {
+  // 1.4 us a fault, 5% aimed at exactly; a sample at 1/64 whose `faults` lie in 4 blocks (one
+  // flush each, one of them of the whole TLB), in a tick in which the target ran 50 ms and
+  // waited `waitMs`. Contended (waited as long as it ran), the high end is ~2x the figure: the
+  // range's high cost x its contention (1.55 x 1.8 against 1.4), and the refill at its high end.
+  const f = 1 / 64;
+  const tick = (faults: number, waitMs: number) => {
+    const est = estimateOverhead(faults, 1.4, 100, 50, undefined, waitMs, 4, 0, null, 1);
+    return {
+      est,
+      load: {
+        writtenPagesAtFull: faults * 64,
+        faultedPages: faults,
+        flushedBlocks: 4,
+        wholeTlbFlushes: 1,
+        elapsedMs: 100,
+        targetCpuMs: 50,
+        costFactor: contentionFactor(50, waitMs, 100),
+        waitShare: contentionShare(50, waitMs),
+        highPct: est.highPct,
+      },
+    };
+  };
+
+  it('steps down where the figure fits but the high end does not', () => {
+    // 700 faults: the figure ~3.0%, the high end ~6.1%: over 5%.
+    const { est, load: l } = tick(700, 50);
+    expect(est.pct).toBeLessThan(3.5);
+    expect(est.highPct).toBeGreaterThan(5);
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, l)).toEqual({
+      fraction: f / 2,
+      stretch: 1,
+    });
+    // The same tick judged by its figure alone (the high end not given): within, kept.
+    const { highPct: _, ...figureOnly } = l;
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, figureOnly)).toEqual({
+      fraction: f,
+      stretch: 1,
+    });
+  });
+
+  it('keeps a sample whose high end fits, and does not widen it into one whose would not', () => {
+    // 300 faults: high end ~3.0%, within 5%; twice the sample would be ~5.4%. By its figure
+    // (~1.4%) it would widen.
+    const { est, load: l } = tick(300, 50);
+    expect(est.highPct).toBeGreaterThan(2.5);
+    expect(est.highPct).toBeLessThan(5);
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, l)).toEqual({
+      fraction: f,
+      stretch: 1,
+    });
+    const { highPct: _, ...figureOnly } = l;
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, figureOnly)).toEqual({
+      fraction: 2 * f,
+      stretch: 1,
+    });
+  });
+
+  it('judges an uncontended tick by its figure, as before', () => {
+    // Waited 5 ms to 50 of CPU (a share of 0.09, under CONTENDED_SHARE): the loads that were
+    // held above are judged by their figures: 700 faults kept, 300 widened.
+    const { load: l } = tick(700, 5);
+    expect(l.waitShare).toBeLessThan(CONTENDED_SHARE);
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, l)).toEqual({
+      fraction: f,
+      stretch: 1,
+    });
+    expect(
+      new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, tick(300, 5).load),
+    ).toEqual({
+      fraction: 2 * f,
+      stretch: 1,
+    });
+  });
+
+  it('leaves our own part to the interval: the high end less it is what the sample answers for', () => {
+    // 2 ms of ours in the 50 ms (4% of the target's CPU, over OWN_SHARE of 5%): the interval
+    // doubles, and the faults keep 1 - OWN_SHARE of the bound (2.5%). The faults' high end,
+    // ~3.0% (300 faults), is over that: one step down as well.
+    const { load: l } = tick(300, 50);
+    const withOwn = { ...l, ownMs: 2, highPct: l.highPct + 4 };
+    expect(new OverheadBudget(5, 1.4, 1).next({ fraction: f, stretch: 1 }, withOwn)).toEqual({
+      fraction: f / 2,
+      stretch: 2,
+    });
+  });
+});
+
+describe('a contended tick holds our own part at its high end (TickLoad.ownHighMs)', () => {
+  // 5% aimed at exactly; no faults; the target ran 50 ms of a 100 ms tick and waited `waitMs`;
+  // 2 ms of ours, the machine busy 250 ms (the hog): its share of our time is ~0.4 ms.
+  const tick = (waitMs: number) => {
+    const est = estimateOverhead(0, 1.4, 100, 50, undefined, waitMs, 0, 2, 250);
+    return {
+      est,
+      load: {
+        writtenPagesAtFull: 0,
+        faultedPages: 0,
+        sampledPages: 64,
+        elapsedMs: 100,
+        targetCpuMs: 50,
+        waitShare: contentionShare(50, waitMs),
+        highPct: est.highPct,
+        ownMs: competingOwnMs(2, 50, waitMs, 100, 250),
+        ownHighMs: ownHighMs(2, 50, waitMs, 100),
+      },
+    };
+  };
+
+  it('states all of our competing time as the high end, its share as the figure', () => {
+    const { est } = tick(50);
+    expect(est.pct).toBeCloseTo((100 * (2 * 50)) / 248 / 50, 10); // ~0.8%
+    expect(est.highPct).toBeCloseTo(4, 10); // 2 ms of 50
+    // Never more than the target waited: 1 ms of wait, 1 ms at most.
+    expect(ownHighMs(2, 50, 1, 100)).toBe(1);
+    expect(ownHighMs(2, 50, null, 100)).toBe(0);
+  });
+
+  it('lengthens the interval on it when contended (over OWN_SHARE of the bound), not otherwise', () => {
+    const contended = tick(50).load;
+    expect(contended.waitShare).toBeGreaterThanOrEqual(CONTENDED_SHARE);
+    expect(
+      new OverheadBudget(5, 1.4, 1).next({ fraction: 1 / 64, stretch: 1 }, contended).stretch,
+    ).toBe(2);
+    // Judged at its share (~0.8%, within 2.5%): no stretch.
+    const { ownHighMs: _, ...shareOnly } = contended;
+    expect(
+      new OverheadBudget(5, 1.4, 1).next({ fraction: 1 / 64, stretch: 1 }, shareOnly).stretch,
+    ).toBe(1);
+    // The same time, the target waiting 5 ms only (a share of 0.09): not contended, no stretch.
+    const quiet = tick(5).load;
+    expect(quiet.waitShare).toBeLessThan(CONTENDED_SHARE);
+    expect(
+      new OverheadBudget(5, 1.4, 1).next({ fraction: 1 / 64, stretch: 1 }, quiet).stretch,
+    ).toBe(1);
+  });
+
+  it('does not give the interval back while our high end would not fit at half of it', () => {
+    // Stretched x2: 2 ms of ours in a 200 ms tick of 100 ms of the target's CPU (2% at its
+    // high end): at half the interval 4%, over 2.5%: kept.
+    const b = new OverheadBudget(5, 1.4, 1);
+    const l = {
+      ...tick(50).load,
+      elapsedMs: 200,
+      targetCpuMs: 100,
+      waitShare: 0.5,
+      ownMs: competingOwnMs(2, 100, 100, 200, 450),
+      ownHighMs: ownHighMs(2, 100, 100, 200),
+      highPct: estimateOverhead(0, 1.4, 200, 100, undefined, 100, 0, 2, 450).highPct,
+    };
+    expect(b.next({ fraction: 1 / 64, stretch: 2 }, l).stretch).toBe(2);
+    const { ownHighMs: _, ...shareOnly } = l;
+    expect(
+      new OverheadBudget(5, 1.4, 1).next({ fraction: 1 / 64, stretch: 2 }, shareOnly).stretch,
+    ).toBe(1);
+  });
+});
+
+describe('slow start on a machine with no idle CPU (StartHighCost)', () => {
+  // redis's ~100 MiB of writable memory, 0.68 us calibrated (this VM), 100 ms, the target idle
+  // before the arm (START_MIN_SHARE), 1 ms of ours a tick.
+  const ranges = [{ startPage: 0x7f00_0000, endPage: 0x7f00_0000 + 25_600 }];
+  const at = (f: number) => sampleSize(ranges, f);
+  const cost = { usPerFault: 0.68, q1Us: 0.6, q3Us: 0.75 };
+  const worstMs = (f: number, h: StartHighCost): number => {
+    const s = at(f);
+    // Units of whole blocks flush the whole TLB: one refill a tick (64 KiB units do not).
+    const refillUs = s.blocks > 0 && sampleUnitPages(f) > FINE_UNIT_PAGES ? h.usPerRefill : 0;
+    return (s.pages * h.usPerFault + s.blocks * h.usPerBlock + refillUs) / 1000;
+  };
+
+  it('sizes the first sample by the high end, under the bound, and counts our tick whole', () => {
+    const high = startHighCost(cost);
+    expect(high.usPerFault).toBeGreaterThan(2 * cost.usPerFault);
+    expect(high.usPerBlock).toBe(FLUSH_COST * high.usPerFault);
+    expect(high.usPerRefill).toBe(TLB_REFILL_HIGH_US);
+    const b = new OverheadBudget(5, cost.usPerFault);
+    const calm = b.start(25_600, 100, at, START_MIN_SHARE, 1);
+    const busy = b.start(25_600, 100, at, START_MIN_SHARE, 1, high);
+    expect(busy.fraction).toBeLessThan(calm.fraction);
+    // Its high end within one interval's budget (5% of a quarter CPU), at the interval chosen.
+    expect(worstMs(busy.fraction, high)).toBeLessThanOrEqual(
+      ((100 * busy.stretch * 5) / 100) * START_MIN_SHARE,
+    );
+    // The calm start's sample would not have been (it paid 2,040 faults in a burst: bench 11e).
+    expect(worstMs(calm.fraction, high)).toBeGreaterThan(((100 * 5) / 100) * START_MIN_SHARE);
+    // 1 ms of ours: a quarter of it is the target's share (fits half of 1 ms); whole, it needs
+    // twice the interval.
+    expect(calm.stretch).toBe(1);
+    expect(busy.stretch).toBe(2);
+  });
+
+  it("is no bound where all of the target's time is allowed", () => {
+    expect(new OverheadBudget(100, 0.68).start(25_600, 100, at, 1, 1, startHighCost(cost))).toEqual(
+      { fraction: 1, stretch: 1 },
+    );
+  });
+});
+
+describe('cpusAllBusy (what decides a start at the high end)', () => {
+  const stat = (n: number) => () => `cpu  1 2 3 4\nintr 5\nprocs_running ${n}\nprocs_blocked 0\n`;
+  it('reads every CPU busy when the runnable tasks besides the reader fill them, or the load does', () => {
+    const cpus = () => 2;
+    expect(cpusAllBusy({ procStat: stat(3), load1: () => 0.5, cpus })).toBe(true);
+    expect(cpusAllBusy({ procStat: stat(2), load1: () => 0.5, cpus })).toBe(false);
+    // An instant between a hog's slices: the load average still says so.
+    expect(cpusAllBusy({ procStat: stat(1), load1: () => 2.4, cpus })).toBe(true);
+    expect(
+      cpusAllBusy({
+        procStat: () => {
+          throw new Error('no /proc/stat');
+        },
+        load1: () => NaN,
+        cpus,
+      }),
+    ).toBe(false);
   });
 });

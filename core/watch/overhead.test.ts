@@ -17,7 +17,6 @@ import {
   faultCost,
   FLUSH_COST,
   flushCeilingPages,
-  reprotectedBlocks,
   reprotectFlushes,
   TLB_REFILL_HIGH_US,
   TLB_REFILL_US,
@@ -182,8 +181,11 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
     expect(at(0, undefined, [B - 1, B], [B, B + 1])).toEqual({ blocks: 2, wholeTlb: 2 });
     expect(at(Infinity, undefined, [0, 3 * B])).toEqual({ blocks: 3, wholeTlb: 0 });
     expect(at(33, undefined)).toEqual({ blocks: 0, wholeTlb: 0 });
-    // reprotectedBlocks counts the same blocks.
-    expect(reprotectedBlocks(list([0, 1], [600, 601], [1000, 1020]))).toBe(2);
+    // Without a ceiling, the same blocks and no whole flush.
+    expect(reprotectFlushes(list([0, 1], [600, 601], [1000, 1020]), Infinity)).toEqual({
+      blocks: 2,
+      wholeTlb: 0,
+    });
   });
 
   it('reads the x86 flush ceiling from debugfs where it can, else 33', () => {
