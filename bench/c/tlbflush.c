@@ -194,7 +194,8 @@ static void write_mode(int mode, unsigned char v) {
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: %s W B K ROUNDS [same|other|free] [INTERVAL_MS]\n", argv[0]);
+    fprintf(stderr, "usage: %s W B K ROUNDS [other|same|samecpu|free] [INTERVAL_MS]\n",
+            argv[0]);
     return 2;
   }
   unsigned long w = strtoul(argv[1], 0, 10);
@@ -203,6 +204,15 @@ int main(int argc, char **argv) {
   int rounds = atoi(argv[4]);
   const char *where = argc > 5 ? argv[5] : "other";
   if (argc > 6) interval_ms = strtoul(argv[6], 0, 10);
+  if (strcmp(where, "other") && strcmp(where, "same") && strcmp(where, "samecpu") &&
+      strcmp(where, "free")) {
+    fprintf(stderr, "unknown placement %s: other, same, samecpu or free\n", where);
+    return 2;
+  }
+  if (rounds < 1) {
+    fprintf(stderr, "ROUNDS must be at least 1\n");
+    return 2;
+  }
   int same = !strcmp(where, "same");
   if (!strcmp(where, "free")) protector_cpu = reader_cpu = -1;
   if (!strcmp(where, "samecpu")) protector_cpu = 0; /* another process, on the reader's CPU */
@@ -262,12 +272,13 @@ int main(int argc, char **argv) {
     double tscPerNs = tsc_per_ns();
     unsigned napUs = getenv("NAP_US") ? (unsigned)atoi(getenv("NAP_US")) : 0;
     size_t cap = 1 << 20;
-    uint64_t *cur = malloc(cap * sizeof *cur), *prev = malloc(cap * sizeof *prev);
-    size_t ncur = 0, nprev = 0;
+    uint64_t *cur = malloc(cap * sizeof *cur);
+    size_t ncur = 0;
     double tailPrev = 0;
     int modePrev = -1;
     uint64_t seen = ctl->tick;
     unsigned char v = 0;
+    /* events: the measured ticks over all modes (ROUNDS each), and each mode's array size. */
     unsigned long events = (unsigned long)rounds * MODES, got = 0, skipped = 0;
     double *excess[MODES], *writeUs[MODES];
     size_t nex[MODES] = {0}, nwr[MODES] = {0};
@@ -276,7 +287,7 @@ int main(int argc, char **argv) {
       writeUs[m] = malloc(events * sizeof(double));
     }
     unsigned long tickNo = 0;
-    while (got < events * MODES / MODES && tickNo < events + 20) {
+    while (got < events && tickNo < events + 20) {
       uint64_t a = rdtsc();
       for (int c = 0; c < 512; c++) p = (void **)*p;
       uint64_t d = rdtsc() - a;
@@ -292,18 +303,13 @@ int main(int argc, char **argv) {
       double base = chunk_base(cur, ncur);
       double head = window_excess(cur, ncur, base, HEAD_NS * tscPerNs, 0, &skipped);
       double tail = window_excess(cur, ncur, base, TAIL_NS * tscPerNs, 1, &skipped);
-      if (modePrev >= 0 && tickNo > 3) {
+      if (modePrev >= 0 && tickNo > 3 && nex[modePrev] < events) {
         /* The scan that just ended re-protected what was written under modePrev. */
         excess[modePrev][nex[modePrev]++] = (tailPrev + head) / tscPerNs / 1000.0;
         got++;
       }
       tailPrev = tail;
-      uint64_t *sw = prev;
-      prev = cur;
-      cur = sw;
-      nprev = ncur;
-      ncur = 0;
-      (void)nprev;
+      ncur = 0; /* the next tick's chunks */
       int m = (int)(tickNo % MODES);
       ctl->mode = m;
       uint64_t w0 = rdtsc();
