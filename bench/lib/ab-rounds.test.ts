@@ -7,6 +7,7 @@ import {
   meanAndError,
   medianCi,
   ratioText,
+  roundMeans,
   spreadOf,
   summarizeAb,
   THREE_RUN_ORDERS,
@@ -100,6 +101,25 @@ describe('rounds of three', () => {
     expect(s.roundThroughput).toHaveLength(6);
     expect(boundVerdict(s, 0.95)).toBe('missed'); // every round at 0.90: the interval too
     expect(ciText(s.throughputCi)).toBe('0.90x [97% CI 0.90-0.90]');
+  });
+
+  it('refuses a round of three that lost its second unwatched run', () => {
+    const ms = [100, 100, 100];
+    const cpu = [10, 10, 10];
+    const runs = { plainMs: ms, watchedMs: ms, plainCpu: cpu, watchedCpu: cpu };
+    // Not silently the two-run A/A (successive rounds): an error.
+    expect(() => summarizeAb({ ...runs, plain2Ms: [100, 100], plain2Cpu: cpu })).toThrow(
+      /3 rounds but 2/,
+    );
+    expect(() => summarizeAb({ ...runs, plain2Ms: ms, plain2Cpu: [10] })).toThrow(/3 rounds/);
+    expect(() => summarizeAb({ ...runs, plain2Ms: ms })).toThrow(/both/);
+    expect(summarizeAb({ ...runs, plain2Ms: ms, plain2Cpu: cpu }).aaInRound).toBe(true);
+  });
+
+  it("takes each round's unwatched figure as the mean of its two runs", () => {
+    expect(roundMeans([10, 20, 30])).toEqual([10, 20, 30]);
+    expect(roundMeans([10, 20, 30], [12, 26, 30, 99])).toEqual([11, 23, 30]);
+    expect(() => roundMeans([10, 20], [10])).toThrow(/2 rounds but 1/);
   });
 
   it('calls a miss whose interval reaches over the bound noise', () => {

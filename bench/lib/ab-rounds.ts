@@ -129,6 +129,20 @@ export interface AbSummary {
   roundCpu: number[];
 }
 
+/**
+ * Each round's unwatched figure: with a second unwatched run a round (rounds of three), the mean
+ * of the round's two; else the one run's. Throws where `second` is given but has fewer rounds
+ * than `first` (a round of three that lost its second run is not a round of two).
+ */
+export function roundMeans(first: readonly number[], second?: readonly number[]): number[] {
+  if (second === undefined) return [...first];
+  if (second.length < first.length)
+    throw new Error(
+      `rounds of three: ${first.length} rounds but ${second.length} second unwatched runs`,
+    );
+  return first.map((x, i) => (x + second[i]) / 2);
+}
+
 export function summarizeAb(runs: AbRuns): AbSummary {
   const n = Math.min(
     runs.plainMs.length,
@@ -138,15 +152,17 @@ export function summarizeAb(runs: AbRuns): AbSummary {
   );
   const p2ms = runs.plain2Ms;
   const p2cpu = runs.plain2Cpu;
-  const three = p2ms !== undefined && p2cpu !== undefined && p2ms.length >= n && p2cpu.length >= n;
+  if ((p2ms === undefined) !== (p2cpu === undefined))
+    throw new Error('rounds of three need both plain2Ms and plain2Cpu');
+  const three = p2ms !== undefined && p2cpu !== undefined;
   const idx = [...Array(n).keys()];
-  // The unwatched reference of round i: the mean of its two unwatched runs, or its one.
-  const refMs = (i: number): number => (three ? (runs.plainMs[i] + p2ms[i]) / 2 : runs.plainMs[i]);
-  const refCpu = (i: number): number =>
-    three ? (runs.plainCpu[i] + p2cpu[i]) / 2 : runs.plainCpu[i];
-  const throughput = idx.map((i) => refMs(i) / runs.watchedMs[i]);
-  const cpu = idx.map((i) => refCpu(i) / runs.watchedCpu[i]);
-  const added = idx.map((i) => (1 - refCpu(i) / runs.watchedCpu[i]) * 100);
+  // The unwatched reference of each round: the mean of its two unwatched runs, or its one
+  // (roundMeans throws where a round's second run is missing).
+  const refMs = roundMeans(runs.plainMs.slice(0, n), p2ms);
+  const refCpu = roundMeans(runs.plainCpu.slice(0, n), p2cpu);
+  const throughput = idx.map((i) => refMs[i] / runs.watchedMs[i]);
+  const cpu = idx.map((i) => refCpu[i] / runs.watchedCpu[i]);
+  const added = idx.map((i) => (1 - refCpu[i] / runs.watchedCpu[i]) * 100);
   const aaMs = three
     ? idx.map((i) => runs.plainMs[i] / p2ms[i])
     : idx.slice(1).map((i) => runs.plainMs[i - 1] / runs.plainMs[i]);
