@@ -57,6 +57,7 @@ const UNIT = [
   'bench/bench.test.ts',
   'bench/lib/write-dips.test.ts',
   'bench/lib/ab-rounds.test.ts',
+  'bench/lib/tx-log.test.ts',
   'bench/cases/tick-cost.test.ts',
   'testing/wait.test.ts',
   'core/exporter/window.test.ts',

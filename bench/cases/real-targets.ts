@@ -66,12 +66,14 @@ import {
   boundVerdict,
   ciText,
   ratioText,
+  roundMeans,
   summarizeAb,
   threeRunOrder,
 } from '../lib/ab-rounds.ts';
 import { buildCli, CliWatch, whileWatching, type CliTick, type CpuSnap } from '../lib/cli-watch.ts';
 import { runCommand, type RunOptions } from '../lib/run-command.ts';
 import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
+import { lastTxEnd, loggedThrough, txBetween, txEnds } from '../lib/tx-log.ts';
 import { freePort, have } from '../../testing/ports.ts';
 import { postgresBin } from '../../testing/postgres.ts';
 import type { BenchContext } from './context.ts';
@@ -315,10 +317,15 @@ interface AbResult {
   /**
    * Rounds of three (redisAb's `threeRuns`): each round's second unwatched run; the watched run
    * is judged against the mean of the two, and the two against each other are the A/A floor
-   * measured in the same rounds (bench/lib/ab-rounds.ts). Undefined: rounds of two.
+   * measured in the same rounds (bench/lib/ab-rounds.ts); its run-queue wait, the bench
+   * process's CPU and redis's minor faults too, so every watched-vs-unwatched figure takes the
+   * mean of the round's two unwatched runs. Undefined: rounds of two.
    */
   plain2Ms?: number[];
   plain2Cpu?: number[];
+  plain2Wait?: number[];
+  plain2Own?: number[];
+  plain2Faults?: number[];
   /** Run-queue wait of redis's threads over each watched run, ms (schedstat). */
   watchedWait: number[];
   plainWait: number[];
@@ -392,7 +399,9 @@ async function redisAb(
     watchedMs: [],
     plainCpu: [],
     watchedCpu: [],
-    ...(threeRuns ? { plain2Ms: [], plain2Cpu: [] } : {}),
+    ...(threeRuns
+      ? { plain2Ms: [], plain2Cpu: [], plain2Wait: [], plain2Own: [], plain2Faults: [] }
+      : {}),
     watchedWait: [],
     plainWait: [],
     plainOwn: [],
@@ -480,6 +489,9 @@ async function redisAb(
     res.loads.push(os.loadavg()[0]);
     res.plain2Ms?.push(p.ms);
     res.plain2Cpu?.push(p.cpuMs);
+    res.plain2Wait?.push(p.waitMs);
+    res.plain2Own?.push(p.ownMs);
+    res.plain2Faults?.push(p.faults);
   };
   for (let i = 0; i < rounds; i++) {
     ctx.log(`  ${label} round ${i + 1}/${rounds}`);
@@ -511,11 +523,20 @@ function abCase(
   goal: 'estimate' | 'bound',
   extraNote = '',
 ): CaseResult {
-  const plain = median(res.plainMs);
   const watched = median(res.watchedMs);
-  // Round by round (bench/lib/ab-rounds.ts): each watched run against the unwatched run of its
-  // own round, and successive unwatched runs against each other (the noise floor).
+  // Round by round (bench/lib/ab-rounds.ts): each watched run against its own round's unwatched
+  // run (rounds of three: the mean of the two), and the noise floor (A/A).
   const ab = summarizeAb(res);
+  // Each round's unwatched figures: the mean of its two unwatched runs in rounds of three
+  // (roundMeans throws where a round lost its second run), else its one.
+  const n = ab.rounds;
+  const unwatched = (first: number[], second: number[] | undefined): number[] =>
+    roundMeans(first.slice(0, n), res.plain2Ms ? (second ?? []) : undefined);
+  const refCpu = unwatched(res.plainCpu, res.plain2Cpu);
+  const refFaults = unwatched(res.plainFaults, res.plain2Faults);
+  const refWait = unwatched(res.plainWait, res.plain2Wait);
+  const refOwn = unwatched(res.plainOwn, res.plain2Own);
+  const plain = median(unwatched(res.plainMs, res.plain2Ms));
   const ratio = ab.throughput.median;
   const lossPct = (1 - ratio) * 100;
   // Per round: the share of redis's CPU time per request that watching added.
@@ -524,7 +545,7 @@ function abCase(
   // Faults watching added per run (minflt watched - unwatched, per request of the run), and the
   // redis CPU time each cost (its CPU per request watched - unwatched, over them), with the
   // error of that CPU time (the paired rounds' standard error) carried over.
-  const extraFaults = median(res.watchedFaults) - median(res.plainFaults);
+  const extraFaults = median(res.watchedFaults) - median(refFaults);
   const extraCpuMs = (ab.cpuAddedMean.mean / 100) * median(res.watchedCpu);
   const extraCpuErrMs = (ab.cpuAddedMean.se / 100) * median(res.watchedCpu);
   const usPerExtraFault = extraFaults > 0 ? (extraCpuMs * 1000) / extraFaults : NaN;
@@ -534,9 +555,6 @@ function abCase(
   const fits = estimateFits(est, Math.max(0, lossPct));
   const cpuFits = estimateFits(est, Math.max(0, cpuLoss));
   const bounded = boundHeld(ab, 0.95);
-  // The round's unwatched CPU time: the mean of its two unwatched runs in rounds of three.
-  const refCpu = (i: number): number =>
-    res.plain2Cpu ? (res.plainCpu[i] + res.plain2Cpu[i]) / 2 : res.plainCpu[i];
   const firstMax = res.firstTick.length ? Math.max(...res.firstTick) : NaN;
   // The fault cost the watches calibrated, each in its own process (their done lines).
   const calibratedUs = res.faultCostUs.length ? median(res.faultCostUs) : NaN;
@@ -554,8 +572,8 @@ function abCase(
     // Where the rest goes (measured: the arm is over before the run starts; see the top): the
     // watch's own CPU time in the run, taken from a machine whose two CPUs redis and its
     // client already fill, shows as redis waiting for a CPU.
-    `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}; its ticks' ownCpuMs over the run, shifted by one tick (a tick's own thread time shows in the next tick's) ${f1(median(res.ticksOwn))} ms), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(res.plainOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(res.plainWait))} ms` +
-    `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - refCpu(i) / res.watchedCpu[i]) * 100)}`).join(' ')}` +
+    `; the watch's CPU per run (its process, all threads) ${f1(median(res.watchCpu))} ms (utime+stime ${f1(median(res.watchStat))} ms; each: ${res.watchCpu.map(f1).join(' ')}; its ticks' ownCpuMs over the run, shifted by one tick (a tick's own thread time shows in the next tick's) ${f1(median(res.ticksOwn))} ms), the bench process's ${f1(median(res.watchedOwn))} ms watched vs ${f1(median(refOwn))} ms unwatched; redis's run-queue wait ${f1(median(res.watchedWait))} vs ${f1(median(refWait))} ms unwatched` +
+    `; per round, estimate / CPU added: ${res.est.map((e, i) => `${f1(e)}/${f1((1 - refCpu[i] / res.watchedCpu[i]) * 100)}`).join(' ')}` +
     (extraNote ? `; ${extraNote}` : '');
   return {
     name,
@@ -587,7 +605,7 @@ function abCase(
     round_throughput: ab.roundThroughput.map((x) => Number(x.toFixed(4))),
     round_cpu: ab.roundCpu.map((x) => Number(x.toFixed(4))),
     round_est_pct: res.est.map((x) => Number(x.toFixed(2))),
-    round_faults_added: res.watchedFaults.map((x, i) => x - res.plainFaults[i]),
+    round_faults_added: res.watchedFaults.slice(0, n).map((x, i) => x - refFaults[i]),
     aa_throughput_q1: Number(ab.aaThroughput.q1.toFixed(4)),
     aa_throughput_q3: Number(ab.aaThroughput.q3.toFixed(4)),
     aa_cpu_q1: Number(ab.aaCpu.q1.toFixed(4)),
@@ -818,6 +836,19 @@ async function redisWhoCase(
 
 // ---- postgres ----
 
+/**
+ * Stop a child: `signal`, then SIGKILL if it has not exited in 10 s; resolves when it has
+ * exited (at once if it already had).
+ */
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((res) => child.once('exit', res));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
   const goal = infoGoal('-');
   const bin = postgresBin();
@@ -845,6 +876,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
   const data = path.join(dir, 'data');
   const port = await freePort();
   let server: ChildProcess | null = null;
+  let bench: ChildProcess | null = null;
   try {
     await run(initdb, ['-D', data, '-A', 'trust', '-U', 'bench', '--no-sync'], ids);
     server = spawn(
@@ -880,13 +912,14 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     // compared with its own unwatched one. One A-B-A of 5 s parts read +8 to +15% (and -6 to
     // +29% on a busy machine) run to run. Transactions per window are counted from pgbench's
     // per-transaction log (-l: each line's end time), not its 1 s progress lines.
+    // pgbench runs until it is stopped (SIGINT) after the last window: -T is only a backstop, so
+    // no window can outlast the run (a backend gone mid-window) or straddle its end.
     const rounds = ctx.quick ? 4 : 6;
     const windowS = 3;
-    // Each watched window also takes the watch's start and stop (~1 s, outside the window).
-    const seconds = Math.ceil(1.5 + rounds * 2 * (windowS + 0.6) + rounds * 2 + 3);
-    ctx.log(`  pgbench -c 1 for ${seconds} s: ${rounds} rounds of ${windowS} s windows`);
+    const seconds = 3600;
+    ctx.log(`  pgbench -c 1: ${rounds} rounds of ${windowS} s windows`);
     const logPrefix = path.join(dir, 'pgbench_log');
-    const bench = spawn(
+    bench = spawn(
       pgbench,
       [
         ...conn,
@@ -904,12 +937,12 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...ids },
     );
+    const pgb = bench;
     let text = '';
-    bench.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    bench.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-    const exited = new Promise((res) =>
-      bench.exitCode !== null ? res(null) : bench.once('exit', res),
-    );
+    pgb.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    pgb.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+    // Its log: PREFIX.PID (-j 1: one file).
+    const logFile = `${logPrefix}.${pgb.pid}`;
     const started = performance.now();
     // The backend: the server's child whose command line names the pgbench connection, found
     // twice 300 ms apart (pgbench first opens and closes a connection of its own to read the
@@ -937,13 +970,20 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
     // The backend's CPU time and minor faults at each boundary (one thread: its schedstat),
     // with the wall clock the transaction log is stamped by.
     const snap = () => {
-      const st = fs.readFileSync(`/proc/${backend}/stat`, 'latin1');
-      return {
-        at: performance.now(),
-        epochUs: Date.now() * 1000,
-        cpuMs: Number(fs.readFileSync(`/proc/${backend}/schedstat`, 'latin1').split(' ')[0]) / 1e6,
-        faults: Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[7]),
-      };
+      try {
+        const st = fs.readFileSync(`/proc/${backend}/stat`, 'latin1');
+        return {
+          at: performance.now(),
+          epochUs: Date.now() * 1000,
+          cpuMs:
+            Number(fs.readFileSync(`/proc/${backend}/schedstat`, 'latin1').split(' ')[0]) / 1e6,
+          faults: Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[7]),
+        };
+      } catch (err) {
+        throw new Error(
+          `the pgbench backend ${backend} is gone (pgbench ${pgb.exitCode === null ? 'running' : `exited ${pgb.exitCode}`}): ${String(err)}; ${text.slice(0, 300)}`,
+        );
+      }
     };
     type Snap = ReturnType<typeof snap>;
     await sleep(Math.max(0, 1500 - (performance.now() - started)));
@@ -986,37 +1026,51 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
         await watchedWindow();
         await plainWindow();
       }
-      if (bench.exitCode !== null) break;
+      if (pgb.exitCode !== null)
+        throw new Error(`pgbench exited (${pgb.exitCode}) mid-run: ${text.slice(0, 300)}`);
     }
-    await exited;
-    // The per-transaction log: "client txn latency_us script epoch_s epoch_us" a line.
-    const ends: number[] = [];
-    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('pgbench_log'))) {
-      for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
-        const x = line.split(' ');
-        if (x.length >= 6) ends.push(Number(x[4]) * 1e6 + Number(x[5]));
+    // Stop pgbench once its log on disk (written through a stdio buffer, which a SIGINT loses)
+    // holds a transaction that ended after the last window (up to 10 s), then wait for it.
+    const lastWindowEnd = Math.max(...[...plainSpans, ...watchedSpans].map(([, b]) => b.epochUs));
+    const readLog = (): string => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
+    // The log's last 64 KiB, from its first whole line.
+    const logTail = (): string => {
+      if (!fs.existsSync(logFile)) return '';
+      const fd = fs.openSync(logFile, 'r');
+      try {
+        const size = fs.fstatSync(fd).size;
+        const buf = Buffer.alloc(Math.min(size, 65_536));
+        fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+        const t = buf.toString('latin1');
+        return size > buf.length ? t.slice(t.indexOf('\n') + 1) : t;
+      } finally {
+        fs.closeSync(fd);
       }
-    }
-    ends.sort((x, y) => x - y);
-    const countIn = (a: Snap, b: Snap): number => {
-      const lo = (v: number): number => {
-        let l = 0;
-        let h = ends.length;
-        while (l < h) {
-          const m = (l + h) >> 1;
-          if (ends[m] < v) l = m + 1;
-          else h = m;
-        }
-        return l;
-      };
-      return lo(b.epochUs) - lo(a.epochUs);
     };
-    const n = Math.min(plainSpans.length, watchedSpans.length);
-    if (n < 2 || !ends.length)
-      throw new Error(`too few rounds (${n}) or no transaction log: ${text.slice(0, 300)}`);
+    for (let waited = 0; waited < 10_000 && pgb.exitCode === null; waited += 100) {
+      if (lastTxEnd(logTail()) >= lastWindowEnd) break;
+      await sleep(100);
+    }
+    await stopChild(pgb, 'SIGINT');
+    // The per-transaction log: each completed transaction's end (bench/lib/tx-log.ts).
+    const ends = txEnds(readLog());
+    // Rounds whose windows both end by the last logged transaction (the log's lost tail can
+    // only miss a later window's transactions); the rest are dropped, not undercounted.
+    const kept = [...Array(Math.min(plainSpans.length, watchedSpans.length)).keys()].filter(
+      (i) =>
+        loggedThrough(ends, plainSpans[i][1].epochUs) &&
+        loggedThrough(ends, watchedSpans[i][1].epochUs),
+    );
+    const dropped = Math.min(plainSpans.length, watchedSpans.length) - kept.length;
+    const n = kept.length;
+    if (n < 2)
+      throw new Error(
+        `too few rounds logged (${n} of ${plainSpans.length}; ${ends.length} transactions): ${text.slice(0, 300)}`,
+      );
     const per = (spans: [Snap, Snap][]) =>
-      spans.slice(0, n).map(([a, b]) => {
-        const tx = countIn(a, b);
+      kept.map((i) => {
+        const [a, b] = spans[i];
+        const tx = txBetween(ends, a.epochUs, b.epochUs);
         return {
           msPerTx: (b.at - a.at) / tx,
           cpuPerTx: (b.cpuMs - a.cpuMs) / tx,
@@ -1032,9 +1086,9 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
       plainCpu: plain.map((p) => p.cpuPerTx),
       watchedCpu: watched.map((p) => p.cpuPerTx),
     });
-    const estPct = median(est.slice(0, n).map((e) => e.pct));
-    const estLow = median(est.slice(0, n).map((e) => e.low));
-    const estHigh = median(est.slice(0, n).map((e) => e.high));
+    const estPct = median(kept.map((i) => est[i].pct));
+    const estLow = median(kept.map((i) => est[i].low));
+    const estHigh = median(kept.map((i) => est[i].high));
     const cpuAdded = s.cpuAddedPct.median;
     const lossPct = (1 - s.throughput.median) * 100;
     const addedFaultsPerTx = median(watched.map((w, i) => w.faultsPerTx - plain[i].faultsPerTx));
@@ -1056,7 +1110,7 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
       goal: 'estimate within 1.5x of the CPU added per transaction',
       pass: cpuFits,
       note:
-        `${n} interleaved rounds of ${windowS} s windows (median, quartiles): ` +
+        `${n} interleaved rounds of ${windowS} s windows${dropped ? ` (${dropped} dropped: past the last logged transaction)` : ''} (median, quartiles): ` +
         `tps watched ${ratioText(s.throughput)} of unwatched (A/A ${ratioText(s.aaThroughput)}); ` +
         `backend CPU per transaction +${pct(s.cpuAddedPct)} share (${(median(plain.map((p) => p.cpuPerTx)) * 1000).toFixed(0)} -> ${(median(watched.map((p) => p.cpuPerTx)) * 1000).toFixed(0)} us; A/A ${ratioText(s.aaCpu)}); ` +
         `estimate ${f1(estPct)}% (${f1(estLow)}-${f1(estHigh)}%), ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of the CPU added, ${fits ? 'within' : 'NOT within'} of the loss; ` +
@@ -1078,11 +1132,10 @@ export async function pgbenchCase(ctx: BenchContext): Promise<CaseResult> {
       load_1m: Number(os.loadavg()[0].toFixed(1)),
     };
   } finally {
-    server?.kill('SIGINT');
-    if (server)
-      await new Promise((res) =>
-        server!.exitCode !== null ? res(null) : server!.once('exit', res),
-      );
+    // pgbench first (a server shutting down under it would end it with an error), then the
+    // server; on an error too. Each: its signal, then SIGKILL if it has not gone in 10 s.
+    if (bench) await stopChild(bench, 'SIGINT');
+    if (server) await stopChild(server, 'SIGINT');
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
