@@ -22,7 +22,8 @@
  *   scale 10 with a per-transaction log: its one backend unwatched and watched exactly in turn,
  *   3 s windows of one pgbench run in 6 interleaved rounds (A-B, B-A; 4 with --quick), the
  *   transactions of each window counted from the log (one A-B-A of 5 s parts read -14 to +29%
- *   run to run).
+ *   run to run). pgbench runs until stopped after the last window (SIGINT: its log's buffered
+ *   tail is lost, so a round with a window past the last logged transaction is dropped).
  *
  * The redis rows watch as a user does: `pagescope watch --pid P --writable --interval 100
  * [--max-overhead 5] --json`, the built CLI in a process (and session) of its own
