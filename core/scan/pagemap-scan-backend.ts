@@ -171,9 +171,8 @@ export class PagemapScanBackend implements ScanBackend {
             : decodePieceRegions(words, n, ends, vmaIndices!, pieceAt, out, starts);
       }
       if (maxPages && pages >= maxPages) {
-        // Stopped by max_pages: the walk ends where the kernel stopped (walk_end).
-        const lastEnd = n > 0 ? endPageAt(words, n - 1) : cursor;
-        cursor = Math.max(lastEnd, Number(arg[PmScanArg.walkEnd] >> 12n));
+        // Stopped by max_pages: the walk ends where the kernel stopped.
+        cursor = stoppedAt(n, arg, words, cursor);
         break;
       }
       const next = nextChunkStart(n, this.vecLen, arg, words, cursor, endPage);
@@ -425,8 +424,17 @@ function nextChunkStart(
   endPage: number,
 ): number {
   if (n < len) return endPage;
-  const next = Math.max(Number(arg[PmScanArg.walkEnd] >> 12n), endPageAt(words, n - 1));
+  const next = stoppedAt(n, arg, words, cursor);
   return next > cursor ? next : -1;
+}
+
+/**
+ * Where a call that the kernel stopped early (a full vector, or max_pages reached) stopped: its
+ * walk_end, or its last region's end if that is further (only then is walk_end read).
+ */
+function stoppedAt(n: number, arg: BigUint64Array, words: Uint32Array, cursor: number): number {
+  const lastEnd = n > 0 ? endPageAt(words, n - 1) : cursor;
+  return Math.max(Number(arg[PmScanArg.walkEnd] >> 12n), lastEnd);
 }
 
 /** End page of region `i` of a page_region vector read as 32-bit words. */
