@@ -246,8 +246,8 @@ export class PagemapScanBackend implements ScanBackend {
       this.setQuery(pipe.arg, endPage, options);
       let slot = 0;
       for (;;) {
-        // The next chunk's start, from what this one returned (n = -1: nothing walked yet; -1:
-        // nothing more to find), by scanRange's rule (nextChunkStart).
+        // The next chunk's start, from what this one returned (n = -1: nothing walked yet; next
+        // = -1: nothing more to find), by scanRange's rule (nextChunkStart).
         const next = n < 0 ? cursor : nextChunkStart(n, len, callArg, words, cursor, endPage);
         const more = next >= 0 && next < endPage;
         if (more && !onThisThread) {
