@@ -2,9 +2,20 @@
  * A mapping of our own process with as many regions as pages, for the scan tests: private
  * anonymous memory of `pages` pages in which every other page (0, 2, 4, ...) is written, so a
  * walk meets present and empty pages alternately. Made before the file's tests, unmapped after.
+ * MADV_NOHUGEPAGE first: with THP "always", the first write would map a 2 MiB huge page (one
+ * region where the tests expect one a page).
  */
 import { afterAll, beforeAll } from 'vitest';
-import { MAP_ANONYMOUS, MAP_PRIVATE, memset, mmap, munmap, PROT_RW } from '../core/kernel/mm.ts';
+import {
+  MADV_NOHUGEPAGE,
+  madvise,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  memset,
+  mmap,
+  munmap,
+  PROT_RW,
+} from '../core/kernel/mm.ts';
 import { PAGE_SHIFT, PAGE_SIZE } from '../core/kernel/pagemap-abi.ts';
 
 export interface StripedMapping {
@@ -19,6 +30,8 @@ export function stripedMapping(pages: number): StripedMapping {
   beforeAll(() => {
     const addr = mmap(0, pages * PAGE_SIZE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS);
     if (addr === -1) throw new Error(`mmap of ${pages} pages failed`);
+    // Best effort, as elsewhere (a kernel without THP refuses it, and has no huge pages either).
+    madvise(addr, pages * PAGE_SIZE, MADV_NOHUGEPAGE);
     for (let i = 0; i < pages; i += 2) memset(addr + i * PAGE_SIZE, 1, PAGE_SIZE);
     m.mem = BigInt(addr);
     m.start = Number(m.mem >> BigInt(PAGE_SHIFT));

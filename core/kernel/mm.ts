@@ -21,6 +21,7 @@ export const MAP_NORESERVE = 0x4000;
 
 export const MADV_DONTNEED = 4;
 export const MADV_HUGEPAGE = 14;
+export const MADV_NOHUGEPAGE = 15;
 export const MADV_PAGEOUT = 21;
 /** Linux 6.13+. */
 export const MADV_GUARD_INSTALL = 102;

@@ -3,17 +3,22 @@
  * thread decodes the previous vector) against the synchronous walk, on the real kernel: a
  * mapping of our own process with a region per page walked in chunks as small as one region,
  * so that a pipeline that reordered, dropped or repeated a chunk, or resumed from the wrong
- * vector's end, would put a page out of place; the fixture child's whole process (many VMAs:
- * file, memfd, THP, guard pages) region by region and summary by summary; the errors of a
- * process that exited; and a close() during a walk.
+ * vector's end, would put a page out of place; the rule that takes a walk off the pool (its two
+ * clocks given); the fixture child's whole process (many VMAs: file, memfd, THP, guard pages)
+ * region by region and summary by summary; the errors of a process that exited; and a close()
+ * during a walk.
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchFixture, type Fixture } from '../../testing/fixture.ts';
 import { stripedMapping } from '../../testing/striped-mapping.ts';
-import { KernelError } from '../kernel/errors.ts';
-import { Category } from '../kernel/pagemap-abi.ts';
-import { PagemapScanBackend } from './pagemap-scan-backend.ts';
+import { errnoName, KernelError } from '../kernel/errors.ts';
+import { errno, threadCpuUs } from '../kernel/libc.ts';
+import { MADV_NOHUGEPAGE, madvise } from '../kernel/mm.ts';
+import { Category, PAGE_SHIFT, PAGE_SIZE } from '../kernel/pagemap-abi.ts';
+import { readSmaps } from '../proc/smaps.ts';
+import { PagemapScanBackend, SYNC_AFTER } from './pagemap-scan-backend.ts';
+import type { RangeResult } from './backend.ts';
 import { RegionList } from './region-list.ts';
 import { parseCpuPressure } from '../proc/cpu-pressure.ts';
 import { POOL_PRESSURE_MAX, poolWalkPays, Scanner } from './scanner.ts';
@@ -31,6 +36,56 @@ function regionsOf(list: RegionList) {
     vmaIndex: Array.from(list.vmaIndex.subarray(0, n)),
   };
 }
+
+/**
+ * What a walk of the whole striped mapping must give: every page once, in order, in VMA 7, with
+ * its categories; and exactly the synchronous walk's regions, result and sums.
+ */
+function expectEveryPage(res: RangeResult, out: RegionList, sums: CategorySums): void {
+  expect(res).toEqual({ pages: PAGES, walkEndPage: striped.start + PAGES });
+  expect(out.length).toBe(PAGES);
+  for (let i = 0; i < PAGES; i++) {
+    expect(out.startPage[i]).toBe(striped.start + i);
+    expect(out.endPage[i]).toBe(striped.start + i + 1);
+    const want = i % 2 === 0 ? Category.WRITTEN | Category.PRESENT : Category.WRITTEN;
+    expect(out.categories[i] & ~Category.SOFT_DIRTY).toBe(want);
+    expect(out.vmaIndex[i]).toBe(7);
+  }
+  const reference = new PagemapScanBackend(process.pid, { vecLen: 4096 });
+  try {
+    const want = new RegionList();
+    const wantSums = new CategorySums();
+    const wantRes = reference.scanRange(
+      striped.start,
+      striped.start + PAGES,
+      7,
+      {},
+      want,
+      wantSums,
+    );
+    expect(res).toEqual(wantRes);
+    expect(regionsOf(out)).toEqual(regionsOf(want));
+    const a = emptyCounts();
+    const b = emptyCounts();
+    sums.flushInto(a);
+    wantSums.flushInto(b);
+    expect(a).toEqual(b);
+    expect(a.present).toBe(PAGES / 2);
+  } finally {
+    reference.close();
+  }
+}
+
+describe('the striped mapping', () => {
+  it('is advised MADV_NOHUGEPAGE (one region a page, even with THP "always")', () => {
+    const vma = readSmaps(process.pid).find((e) => {
+      const start = Number(BigInt(`0x${e.startHex}`) >> BigInt(PAGE_SHIFT));
+      const end = Number(BigInt(`0x${e.endHex}`) >> BigInt(PAGE_SHIFT));
+      return start <= striped.start && striped.start + PAGES <= end;
+    });
+    expect(vma?.vmFlags).toContain('nh');
+  });
+});
 
 describe('scanRangeAsync on a mapping with a region per page', () => {
   // [first vector, pipeline's vectors, first call on this thread, calls on the pool at most]
@@ -62,7 +117,6 @@ describe('scanRangeAsync on a mapping with a region per page', () => {
         syncFirst: first,
         poolCalls,
       });
-      const reference = new PagemapScanBackend(process.pid, { vecLen: 4096 });
       try {
         const out = new RegionList();
         const sums = new CategorySums();
@@ -74,37 +128,9 @@ describe('scanRangeAsync on a mapping with a region per page', () => {
           out,
           sums,
         );
-        expect(res).toEqual({ pages: PAGES, walkEndPage: striped.start + PAGES });
-        expect(out.length).toBe(PAGES);
-        for (let i = 0; i < PAGES; i++) {
-          expect(out.startPage[i]).toBe(striped.start + i);
-          expect(out.endPage[i]).toBe(striped.start + i + 1);
-          const want = i % 2 === 0 ? Category.WRITTEN | Category.PRESENT : Category.WRITTEN;
-          expect(out.categories[i] & ~Category.SOFT_DIRTY).toBe(want);
-          expect(out.vmaIndex[i]).toBe(7);
-        }
-        // And exactly what the synchronous walk gives, regions and sums.
-        const want = new RegionList();
-        const wantSums = new CategorySums();
-        const wantRes = reference.scanRange(
-          striped.start,
-          striped.start + PAGES,
-          7,
-          {},
-          want,
-          wantSums,
-        );
-        expect(res).toEqual(wantRes);
-        expect(regionsOf(out)).toEqual(regionsOf(want));
-        const a = emptyCounts();
-        const b = emptyCounts();
-        sums.flushInto(a);
-        wantSums.flushInto(b);
-        expect(a).toEqual(b);
-        expect(a.present).toBe(PAGES / 2);
+        expectEveryPage(res, out, sums);
       } finally {
         backend.close();
-        reference.close();
       }
     },
   );
@@ -176,6 +202,55 @@ describe('scanRangeAsync on a mapping with a region per page', () => {
   });
 });
 
+describe('the rule that takes a walk off the pool: waits > what the calls would cost here', () => {
+  // Given clocks: the first call (on this thread, 100 regions) takes 100 us of this thread's CPU
+  // time, so each next call of 7 regions would cost 7 us here; each wait for a call on the pool
+  // takes `waitMs`. The rule looks after SYNC_AFTER calls, and then at every call.
+  const FIRST = 100;
+  const CHUNK = 7;
+  it.each([
+    ['waits of 10 us a call: the rest on this thread after SYNC_AFTER calls', 0.01, SYNC_AFTER],
+    ['waits of 5 us a call: every call on the pool', 0.005, Math.ceil((PAGES - FIRST) / CHUNK)],
+  ])('%s', async (_what, waitMs, wantPoolCalls) => {
+    let cpu = 0;
+    let wall = 0;
+    let wallReads = 0;
+    const backend = new PagemapScanBackend(process.pid, {
+      vecLen: FIRST,
+      pipeVecLen: CHUNK,
+      syncFirst: true,
+      clocks: {
+        threadCpuUs: () => {
+          const t = cpu;
+          cpu += 100;
+          return t;
+        },
+        // Read before and after each wait for a call on the pool.
+        wallMs: () => {
+          wallReads++;
+          return (wall += waitMs);
+        },
+      },
+    });
+    try {
+      const out = new RegionList();
+      const sums = new CategorySums();
+      const res = await backend.scanRangeAsync(
+        striped.start,
+        striped.start + PAGES,
+        7,
+        {},
+        out,
+        sums,
+      );
+      expect(wallReads / 2).toBe(wantPoolCalls);
+      expectEveryPage(res, out, sums);
+    } finally {
+      backend.close();
+    }
+  });
+});
+
 describe('errors of the asynchronous calls', () => {
   it.each([true, false])(
     'a process that exited (syncFirst %s): the KernelError of the synchronous walk',
@@ -211,6 +286,39 @@ describe('errors of the asynchronous calls', () => {
   );
 });
 
+describe('errno of a failed first call', () => {
+  it("is the ioctl's, though the CPU clock read after it is an FFI call that sets errno", async () => {
+    const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    await new Promise((r) => child.once('spawn', r));
+    // A clock that leaves errno at EINVAL (madvise of an unaligned address), as any FFI call
+    // may leave it.
+    const clobbering = (): number => {
+      madvise(1, PAGE_SIZE, MADV_NOHUGEPAGE);
+      return threadCpuUs();
+    };
+    clobbering();
+    expect(errnoName(errno())).toBe('EINVAL'); // the clock does set errno
+    const backend = new PagemapScanBackend(child.pid!, {
+      syncFirst: true,
+      clocks: { threadCpuUs: clobbering, wallMs: () => performance.now() },
+    });
+    try {
+      child.kill('SIGKILL');
+      await exited;
+      const err = await backend.scanRangeAsync(0, 2 ** 35 - 1, 0, {}, new RegionList()).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(KernelError);
+      expect((err as KernelError).errnoName).not.toBe('EINVAL');
+      expect((err as KernelError).describe()).toMatch(/does not exist/);
+    } finally {
+      backend.close();
+    }
+  });
+});
+
 describe('CPU pressure decides the pool walk', () => {
   it('reads "some avg10" of /proc/pressure/cpu, and walks on the pool only below the bound', () => {
     const text =
@@ -241,9 +349,19 @@ describe('Scanner.scanAsync on a whole process', () => {
   ])(
     'vecLen %i, pipeVecLen %i, poolCalls %d: scan()’s regions, pages and summaries',
     async (vecLen, p, poolCalls) => {
+      // Waits for calls on the pool, counted: the pool is used whatever the CPU pressure.
+      let waits = 0;
+      const clocks = {
+        threadCpuUs,
+        wallMs: () => {
+          waits += 0.5;
+          return performance.now();
+        },
+      };
       const scanner = new Scanner(fx.pid, {
         backend: 'scan',
-        vectors: { vecLen, pipeVecLen: p, poolCalls },
+        vectors: { vecLen, pipeVecLen: p, poolCalls, clocks },
+        pool: 'always',
       });
       const reference = new Scanner(fx.pid, { backend: 'scan' });
       try {
@@ -252,6 +370,8 @@ describe('Scanner.scanAsync on a whole process', () => {
         const got = await scanner.scanAsync();
         const want = reference.scan([], {}, got.vmas);
         expect(got.vmas.length).toBeGreaterThan(10);
+        // Vectors of a few regions: some VMA takes more than one, so calls on the pool.
+        if (vecLen < 100) expect(waits).toBeGreaterThan(0);
         expect(regionsOf(got.regions)).toEqual(regionsOf(want.regions));
         expect(got.summaries).toEqual(want.summaries);
         expect([...got.scannedPages]).toEqual([...want.scannedPages]);

@@ -48,11 +48,15 @@ export class PagemapScanBackend implements ScanBackend {
   private readonly vec: BigUint64Array;
   private readonly vecWords: Uint32Array;
   private readonly vecLen: number;
-  /** scanRangeAsync's vectors and pm_scan_arg, made on its first walk past one vector. */
+  /**
+   * scanRangeAsync's vectors and pm_scan_arg (pipeline()): made up front by Scanner.scanAsync
+   * (before its region arrays), else by the first scanRangeAsync walk past one vector.
+   */
   private pipe: Pipe | null = null;
   private readonly pipeVecLen: number;
   private readonly syncFirst: boolean;
   private readonly poolCalls: number;
+  private readonly clocks: FallbackClocks;
   /** An async walk is under way (its ioctl may be running on another thread). */
   private walking = false;
   /** close() was called during an async walk: the descriptor is closed when it ends. */
@@ -73,12 +77,15 @@ export class PagemapScanBackend implements ScanBackend {
       syncFirst?: boolean;
       /** At most this many calls on the pool per range, the rest on this thread (tests). */
       poolCalls?: number;
+      /** The two clocks of scanRangeAsync's rule for leaving the pool (tests; see SYNC_AFTER). */
+      clocks?: FallbackClocks;
     } = {},
   ) {
     this.vecLen = options.vecLen ?? 4096;
     this.pipeVecLen = options.pipeVecLen ?? PIPE_VEC_LEN;
     this.syncFirst = options.syncFirst ?? true;
     this.poolCalls = options.poolCalls ?? Infinity;
+    this.clocks = options.clocks ?? REAL_CLOCKS;
     this.visibleCategories = options.supportedCategories ?? ALL_CATEGORIES;
     const buffer = new ArrayBuffer(Math.max(this.vecLen * PAGE_REGION_SIZE, 256));
     this.vec = new BigUint64Array(buffer);
@@ -163,25 +170,13 @@ export class PagemapScanBackend implements ScanBackend {
               : decodeRegionsSummed(words, n, vmaIndex, out, sums)
             : decodePieceRegions(words, n, ends, vmaIndices!, pieceAt, out, starts);
       }
-      const lastEnd = n > 0 ? endPageAt(words, n - 1) : cursor;
       if (maxPages && pages >= maxPages) {
-        cursor = Math.max(lastEnd, Number(arg[PmScanArg.walkEnd] >> 12n));
+        // Stopped by max_pages: the walk ends where the kernel stopped.
+        cursor = stoppedAt(n, arg, words, cursor);
         break;
       }
-      // The kernel stops early only when the vector is full or max_pages is reached, so a
-      // call that returned fewer regions than vec_len walked the whole range. walk_end is not
-      // trusted then: measured on 6.18, after the kernel's internal 512-region buffer was
-      // flushed once, a walk that completes leaves walk_end at that flush point, not at `end`
-      // (pagemap-scan-backend.test.ts). Continuing from there would report regions twice.
-      if (n < this.vecLen) {
-        cursor = endPage;
-        break;
-      }
-      // A full vector: continue after the last region (walk_end equals it; the max guards
-      // against a stale walk_end ever moving us backwards).
-      const walkEnd = Number(arg[PmScanArg.walkEnd] >> 12n);
-      const next = Math.max(walkEnd, lastEnd);
-      if (next <= cursor) break; // no progress: nothing more to find
+      const next = nextChunkStart(n, this.vecLen, arg, words, cursor, endPage);
+      if (next < 0) break;
       cursor = next;
     }
     return { pages, walkEndPage: Math.min(cursor, endPage) };
@@ -221,7 +216,7 @@ export class PagemapScanBackend implements ScanBackend {
       let len: number;
       // What the calls on the pool cost this thread in waiting (wall time), against what the
       // same chunks would have cost it in the kernel (the first call's CPU time per region):
-      // see SYNC_AFTER.
+      // see SYNC_AFTER. The clocks are this.clocks (real ones but in tests).
       let msPerRegion = NaN;
       let waited = 0;
       let wouldWalk = 0;
@@ -232,10 +227,11 @@ export class PagemapScanBackend implements ScanBackend {
         this.arg[PmScanArg.start] = BigInt(cursor) << 12n;
         this.arg[PmScanArg.maxPages] = 0n;
         // By this thread's CPU clock: a call preempted by a busy machine is not slower work.
-        const t0 = threadCpuUs();
+        const t0 = this.clocks.threadCpuUs();
         n = ioctl(this.fd, PAGEMAP_SCAN, this.arg);
-        msPerRegion = (threadCpuUs() - t0) / 1000 / n;
+        // errno first: the clock is an FFI call too, which may set it.
         if (n < 0) throw KernelError.fromErrno('PAGEMAP_SCAN', { pid: this.pid });
+        msPerRegion = (this.clocks.threadCpuUs() - t0) / 1000 / n;
         len = this.vecLen;
         if (n < len) {
           // One vector held the whole range: as scanRange.
@@ -250,16 +246,9 @@ export class PagemapScanBackend implements ScanBackend {
       this.setQuery(pipe.arg, endPage, options);
       let slot = 0;
       for (;;) {
-        // The next chunk's start, from what this one returned (n = -1: nothing walked yet; a
-        // vector not filled: the range is walked, as in scanRange).
-        let next: number;
-        if (n < 0) next = cursor;
-        else if (n < len) next = endPage;
-        else {
-          const walkEnd = Number(callArg[PmScanArg.walkEnd] >> 12n);
-          next = Math.max(walkEnd, endPageAt(words, n - 1));
-          if (next <= cursor) next = -1; // no progress: nothing more to find
-        }
+        // The next chunk's start, from what this one returned (n = -1: nothing walked yet; next
+        // = -1: nothing more to find), by scanRange's rule (nextChunkStart).
+        const next = n < 0 ? cursor : nextChunkStart(n, len, callArg, words, cursor, endPage);
         const more = next >= 0 && next < endPage;
         if (more && !onThisThread) {
           pipe.arg[PmScanArg.start] = BigInt(next) << 12n;
@@ -288,9 +277,9 @@ export class PagemapScanBackend implements ScanBackend {
           }
           break;
         }
-        const w0 = performance.now();
+        const w0 = this.clocks.wallMs();
         const r = await pending;
-        waited += performance.now() - w0;
+        waited += this.clocks.wallMs() - w0;
         pending = null;
         if (r.result < 0) throw new KernelError('PAGEMAP_SCAN', r.errno, { pid: this.pid });
         n = r.result;
@@ -383,7 +372,7 @@ export class PagemapScanBackend implements ScanBackend {
  * each way, so fewer, bigger chunks (each vector is 768 KiB; measured 8Ki-64Ki at real-time
  * priority: 1.10x, 1.05x, 1.01x, 1.03x of C).
  */
-export const PIPE_VEC_LEN = 1 << 15;
+const PIPE_VEC_LEN = 1 << 15;
 
 /**
  * After this many calls on the pool, a walk whose waits for them add up to more than the same
@@ -395,6 +384,14 @@ export const PIPE_VEC_LEN = 1 << 15;
  */
 export const SYNC_AFTER = 2;
 
+/** What the rule of SYNC_AFTER measures: this thread's CPU time (µs) and wall time (ms). */
+export interface FallbackClocks {
+  threadCpuUs(): number;
+  wallMs(): number;
+}
+
+const REAL_CLOCKS: FallbackClocks = { threadCpuUs, wallMs: () => performance.now() };
+
 interface Pipe {
   /** pm_scan_arg of the calls on the thread pool, and its address. */
   arg: BigUint64Array;
@@ -402,6 +399,42 @@ interface Pipe {
   /** The two vectors (as 32-bit words) and their addresses. */
   words: Uint32Array[];
   addresses: bigint[];
+}
+
+/**
+ * Where a walk of [.., endPage) goes on after a call that started at `cursor` and returned `n`
+ * regions into `words`, a vector of `len` (its pm_scan_arg: `arg`): `endPage` when the range is
+ * walked, -1 when the walk made no progress (nothing more to find), else the next call's start.
+ * The one place that decides when walk_end is trusted (scanRange's and scanRangeAsync's walks).
+ *
+ * The kernel stops early only when the vector is full or max_pages is reached, so a call that
+ * returned fewer regions than vec_len walked the whole range. walk_end is not trusted then:
+ * measured on 6.18, after the kernel's internal 512-region buffer was flushed once, a walk that
+ * completes leaves walk_end at that flush point, not at `end` (pagemap-scan-backend.test.ts).
+ * Continuing from there would report regions twice. After a full vector the walk continues
+ * after its last region (walk_end equals it; the max guards against a stale walk_end ever
+ * moving it backwards).
+ */
+function nextChunkStart(
+  n: number,
+  len: number,
+  arg: BigUint64Array,
+  words: Uint32Array,
+  cursor: number,
+  endPage: number,
+): number {
+  if (n < len) return endPage;
+  const next = stoppedAt(n, arg, words, cursor);
+  return next > cursor ? next : -1;
+}
+
+/**
+ * Where a call that the kernel stopped early (a full vector, or max_pages reached) stopped: its
+ * walk_end, or its last region's end if that is further (only then is walk_end read).
+ */
+function stoppedAt(n: number, arg: BigUint64Array, words: Uint32Array, cursor: number): number {
+  const lastEnd = n > 0 ? endPageAt(words, n - 1) : cursor;
+  return Math.max(Number(arg[PmScanArg.walkEnd] >> 12n), lastEnd);
 }
 
 /** End page of region `i` of a page_region vector read as 32-bit words. */

@@ -16,7 +16,7 @@ import { cpuPressure } from '../proc/cpu-pressure.ts';
 import { readMaps, type Vma } from '../proc/maps.ts';
 import type { BackendName, RangeResult, ScanBackend, ScanOptions } from './backend.ts';
 import { PagemapReadBackend } from './pagemap-read-backend.ts';
-import { PagemapScanBackend } from './pagemap-scan-backend.ts';
+import { type FallbackClocks, PagemapScanBackend } from './pagemap-scan-backend.ts';
 import { HUGE_PLACER } from './huge-arrays.ts';
 import { RegionList } from './region-list.ts';
 import { CategorySums, emptyCounts, type PageCounts } from './summary.ts';
@@ -42,9 +42,15 @@ export interface ScannerOptions {
   backend?: BackendName | 'auto';
   /**
    * PAGEMAP_SCAN's vector sizes, in regions (PagemapScanBackend's vecLen and pipeVecLen, and its
-   * poolCalls): small ones make a small process's walk take many chunks (tests of the chunking).
+   * poolCalls and clocks): small ones make a small process's walk take many chunks (tests of the
+   * chunking).
    */
-  vectors?: { vecLen?: number; pipeVecLen?: number; poolCalls?: number };
+  vectors?: {
+    vecLen?: number;
+    pipeVecLen?: number;
+    poolCalls?: number;
+    clocks?: FallbackClocks;
+  };
   /** 'always': scanAsync walks on the thread pool whatever the CPU pressure (tests). */
   pool?: 'auto' | 'always';
 }
