@@ -100,6 +100,7 @@ import {
   FLOOR_SPAN_MS,
   FLUSH_COST,
   MIN_CPU_SHARE,
+  TLB_REFILL_HIGH_US,
   TLB_REFILL_US,
 } from './overhead-budget.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
@@ -118,8 +119,6 @@ const MADV_NOHUGEPAGE = 15;
 const CHUNK_PAGES = 16;
 
 const TICK_NS = 1e9 / 100; // USER_HZ
-
-export { threadCpuUs }; // kernel/libc.ts: the scanner times its calls with it too
 
 export interface FaultCost {
   /**
@@ -683,8 +682,7 @@ export const CONTENTION_HIGH = 1.6;
  * 1,536-2,048 entries, all of them the target's, refilled at up to ~150 us a thousand misses
  * (a two-dimensional walk whose tables miss the caches).
  */
-export { TLB_REFILL_US };
-export const TLB_REFILL_HIGH_US = 300;
+export { TLB_REFILL_HIGH_US, TLB_REFILL_US };
 
 /**
  * The share of its runnable time the target spent waiting for a CPU in the tick: wait / (run +
