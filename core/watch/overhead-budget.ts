@@ -453,10 +453,11 @@ export class OverheadBudget {
    * A contended tick (TickLoad.waitShare at CONTENDED_SHARE or more): the factor by which the
    * cost per fault next() judges by is raised so that holding the figure under `aimPct` holds
    * the estimate's stated high end (TickLoad.highPct) under the bound: the high end of the
-   * tick's own faults and flushes (highPct less our own part, `ownPct`, which is measured, not
-   * ranged) over their figure (`pctPerPage` x the pages paid) is how much dearer they may be
-   * than judged; with the bound less our own part (at least 1 - OWN_SHARE of it) as the room
-   * for them. 1 (judged by the figure) when the tick was not contended, the high end is not
+   * tick's own faults and flushes (highPct less our own part at the high end it states,
+   * `ownPct`: all of our competing CPU time, TickLoad.ownHighMs, or its share where not given;
+   * and less the tick's TLB refill at its high end, which next() judges apart) over their
+   * figure (`pctPerPage` x the pages paid) is how much dearer they may be than judged; with
+   * the bound less our own part (at least 1 - OWN_SHARE of it, `room`) as the room for them. 1 (judged by the figure) when the tick was not contended, the high end is not
    * given, the tick paid nothing, or the target barely ran (its high end is then not divided
    * by a floored CPU time and says nothing; next() does not widen on it either).
    */
