@@ -457,9 +457,10 @@ export class OverheadBudget {
    * `ownPct`: all of our competing CPU time, TickLoad.ownHighMs, or its share where not given;
    * and less the tick's TLB refill at its high end, which next() judges apart) over their
    * figure (`pctPerPage` x the pages paid) is how much dearer they may be than judged; with
-   * the bound less our own part (at least 1 - OWN_SHARE of it, `room`) as the room for them. 1 (judged by the figure) when the tick was not contended, the high end is not
-   * given, the tick paid nothing, or the target barely ran (its high end is then not divided
-   * by a floored CPU time and says nothing; next() does not widen on it either).
+   * the bound less our own part (at least 1 - OWN_SHARE of it, `room`) as the room for them.
+   * 1 (judged by the figure) when the tick was not contended, the high end is not given, the
+   * tick paid nothing, or the target barely ran (its high end is then not divided by a floored
+   * CPU time and says nothing; next() does not widen on it either).
    */
   private highScale(
     load: TickLoad,
@@ -582,9 +583,7 @@ export class OverheadBudget {
     if (exactPct === 0) {
       if (stretch > 1) {
         // Half the interval: the sample's pages may all fault twice as often.
-        // And a refill a tick where the sample's units are whole blocks (refillAt).
-        const worst =
-          (load.sampledPages === undefined ? 0 : pct(load.sampledPages)) + refillAt(fraction);
+        const worst = load.sampledPages === undefined ? 0 : pct(load.sampledPages);
         return (worst + ownPct) * 2 * WIDEN_MARGIN <= this.aimPct && this.ownFitsHalved(ownPct)
           ? { fraction, stretch: stretch / 2 }
           : current;
