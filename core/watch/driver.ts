@@ -39,7 +39,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { cpus as osCpus, loadavg } from 'node:os';
 import { MapsReader, type Vma } from '../proc/maps.ts';
 import { processAlive } from '../proc/processes.ts';
 import { RegionList } from '../scan/region-list.ts';
@@ -61,8 +61,8 @@ import {
   ownHighMs,
   reprotectFlushes,
   TargetCpuClock,
-  threadCpuUs,
 } from './overhead.ts';
+import { threadCpuUs } from '../kernel/libc.ts';
 import {
   FLUSH_COST,
   OverheadBudget,
@@ -183,7 +183,7 @@ const MAX_REATTACH_RETRIES = 20;
  * The wait share a burst on a machine with no idle CPU is taken to have (startHighCost): redis
  * beside `stress-ng --cpu 2` waited 30-55% of its runnable time (bench 11e/11h).
  */
-export const START_WAIT_SHARE = 0.5;
+const START_WAIT_SHARE = 0.5;
 
 /**
  * What a page's fault and a block's flush cost at the estimate's high end (overhead.ts
@@ -205,24 +205,29 @@ export function startHighCost(
 
 /**
  * Whether every CPU is busy with something else: /proc/stat's procs_running (the tasks running
- * or runnable now, the reader included) over the CPUs this process may use, or the 1-minute load
- * average at or over them: the instant's count alone read an idle CPU at 21 of 24 arms in
- * bench 11e beside `stress-ng --cpu 2` (why is not known; a CLI watch armed beside the same hog
- * by hand read it busy). A target that starts writing then waits for a CPU (a
- * burst right after arming beside a CPU hog). False when neither can be read. `read`: where the
- * figures come from (tests).
+ * or runnable now, the reader included) over the machine's online CPUs (its `cpuN` lines: the
+ * figures are the whole machine's, so not the CPUs this process may use, which under taskset or
+ * a cpuset would read a machine with idle CPUs busy), or the 1-minute load average at or over
+ * them: the instant's count alone read an idle CPU at 21 of 24 arms in bench 11e beside
+ * `stress-ng --cpu 2` (why is not known; a CLI watch armed beside the same hog by hand read it
+ * busy). A target that starts writing then waits for a CPU (a burst right after arming beside a
+ * CPU hog). False when neither can be read. `read`: where the figures come from (tests);
+ * `cpus` default: the `cpuN` lines of `procStat`, else os.cpus() (also the online CPUs).
  */
 export function cpusAllBusy(
   read: { procStat?: () => string; load1?: () => number; cpus?: () => number } = {},
 ): boolean {
-  const cpus = (read.cpus ?? availableParallelism)();
   let running = 0;
+  let online = 0;
   try {
-    const m = /\nprocs_running (\d+)/.exec((read.procStat ?? readProcStat)());
+    const text = (read.procStat ?? readProcStat)();
+    const m = /\nprocs_running (\d+)/.exec(text);
     running = m ? Number(m[1]) - 1 : 0;
+    online = text.match(/^cpu\d+ /gm)?.length ?? 0;
   } catch {
     // unreadable: the load average alone
   }
+  const cpus = read.cpus ? read.cpus() : online > 0 ? online : osCpus().length || 1;
   const load = (read.load1 ?? (() => loadavg()[0]))();
   return running >= cpus || (Number.isFinite(load) && load >= cpus);
 }

@@ -805,6 +805,92 @@ describe('a contended tick holds the estimate’s stated high end under the boun
   });
 });
 
+describe('the TLB refill is judged once, unscaled, as the estimate counts it', () => {
+  // A 1/32 sample in block units, 40 faults in 10 blocks (one whole-TLB flush), 0.85 us a
+  // fault, the target ran 50 ms of a 100 ms tick and waited `waitMs`; no room for the error.
+  const f = 1 / 32;
+  const tick = (waitMs: number) => {
+    const est = estimateOverhead(40, 0.85, 100, 50, undefined, waitMs, 10, 0, null, 1);
+    return {
+      est,
+      load: {
+        writtenPagesAtFull: 40 / f,
+        faultedPages: 40,
+        flushedBlocks: 10,
+        wholeTlbFlushes: 1,
+        elapsedMs: 100,
+        targetCpuMs: 50,
+        costFactor: contentionFactor(50, waitMs, 100),
+        waitShare: contentionShare(50, waitMs),
+        highPct: est.highPct,
+      },
+    };
+  };
+  /** Whether a bound of `maxPct` keeps the sample (else it is stepped down). */
+  const keeps = (maxPct: number, l: ReturnType<typeof tick>['load']): boolean =>
+    new OverheadBudget(maxPct, 0.85, 1).next({ fraction: f, stretch: 1 }, l).fraction >= f;
+
+  it('holds a sparse contended tick at its stated high end: kept just over it, stepped down just under', () => {
+    const { est, load: l } = tick(50);
+    expect(l.waitShare).toBeGreaterThanOrEqual(CONTENDED_SHARE);
+    // Mostly the refill at its high end (300 us of 50 ms: 0.6%).
+    expect(est.highPct).toBeGreaterThan(0.8);
+    expect(est.highPct).toBeLessThan(0.9);
+    expect(keeps(est.highPct * 1.02, l)).toBe(true);
+    expect(keeps(est.highPct * 0.98, l)).toBe(false);
+  });
+
+  it('holds an uncontended tick at its figure: the refill not priced at the contended cost per fault', () => {
+    // Waited 10 ms to 50 (a share of 0.17): the cost per fault x1.13, the refill not.
+    const { est, load: l } = tick(10);
+    expect(l.waitShare).toBeLessThan(CONTENDED_SHARE);
+    expect(l.costFactor).toBeGreaterThan(1.1);
+    expect(keeps(est.pct * 1.02, l)).toBe(true);
+    expect(keeps(est.pct * 0.98, l)).toBe(false);
+  });
+});
+
+describe('a tick’s TLB refill in a target that barely runs (the CPU floor: 5 ms)', () => {
+  // The exporter test's writer: 1,000 pages a second in 128 MiB, ~0.5 ms of CPU a 500 ms tick,
+  // watched under the default 2% (aimed at 1.6%); 0.66 us a fault.
+  const ranges = [{ startPage: 0x7f00_0000, endPage: 0x7f00_0000 + 33_369 }];
+  const at = (f: number) => sampleSize(ranges, f);
+
+  it('starts with units flushed page by page where one refill alone would be over the aim at the floor', () => {
+    // 100 us of 5 ms is 2%: a sample of whole-block units (1/32 and up) would read over 2% at
+    // any tick whose re-protect flushed the whole TLB.
+    for (const share of [START_MIN_SHARE, 1]) {
+      const c = new OverheadBudget(2, 0.66).start(33_369, 500, at, share, 1);
+      expect(sampleUnitPages(c.fraction)).toBe(FINE_UNIT_PAGES);
+    }
+    // At 5% (aimed at 4%: 200 us at the floor) the refill fits: block units as before.
+    const c5 = new OverheadBudget(5, 0.66).start(33_369, 500, at, 1, 1);
+    expect(sampleUnitPages(c5.fraction)).toBeGreaterThan(FINE_UNIT_PAGES);
+  });
+
+  it('does not widen into whole-block units whose refill would not fit', () => {
+    // 1/64, 5 faults, the target ran 6 ms: 0.06% paid, and 1/32 would add 20 pages (a sparse
+    // watch: 0.2% more); but at 1/32 a refill, 100 us of 6 ms (1.7%), is over the 1.6% aimed at.
+    const l = {
+      writtenPagesAtFull: 5 * 64,
+      faultedPages: 5,
+      flushedBlocks: 1,
+      sampledPages: 500,
+      elapsedMs: 500,
+      targetCpuMs: 6,
+      widerPages: () => 20,
+    };
+    expect(new OverheadBudget(2, 0.66).next({ fraction: 1 / 64, stretch: 1 }, l).fraction).toBe(
+      1 / 64,
+    );
+    // With 20 ms of the target's CPU it fits (0.5%): widened.
+    expect(
+      new OverheadBudget(2, 0.66).next({ fraction: 1 / 64, stretch: 1 }, { ...l, targetCpuMs: 20 })
+        .fraction,
+    ).toBe(1 / 32);
+  });
+});
+
 describe('a contended tick holds our own part at its high end (TickLoad.ownHighMs)', () => {
   // 5% aimed at exactly; no faults; the target ran 50 ms of a 100 ms tick and waited `waitMs`;
   // 2 ms of ours, the machine busy 250 ms (the hog): its share of our time is ~0.4 ms.
@@ -897,16 +983,57 @@ describe('slow start on a machine with no idle CPU (StartHighCost)', () => {
     const calm = b.start(25_600, 100, at, START_MIN_SHARE, 1);
     const busy = b.start(25_600, 100, at, START_MIN_SHARE, 1, high);
     expect(busy.fraction).toBeLessThan(calm.fraction);
+    // Our tick aside, the calm start's sample (what the faults are given: no tick of ours).
+    const calmAlone = b.start(25_600, 100, at, START_MIN_SHARE, 0);
     // Its high end within one interval's budget (5% of a quarter CPU), at the interval chosen.
     expect(worstMs(busy.fraction, high)).toBeLessThanOrEqual(
       ((100 * busy.stretch * 5) / 100) * START_MIN_SHARE,
     );
     // The calm start's sample would not have been (it paid 2,040 faults in a burst: bench 11e).
-    expect(worstMs(calm.fraction, high)).toBeGreaterThan(((100 * 5) / 100) * START_MIN_SHARE);
+    expect(worstMs(calmAlone.fraction, high)).toBeGreaterThan(((100 * 5) / 100) * START_MIN_SHARE);
     // 1 ms of ours: a quarter of it is the target's share (fits half of 1 ms); whole, it needs
     // twice the interval.
     expect(calm.stretch).toBe(1);
     expect(busy.stretch).toBe(2);
+  });
+
+  it('holds faults and our tick together under the bound: the faults get what the tick leaves (next()’s rule)', () => {
+    // 0.6 ms of ours a tick, counted whole: within OWN_SHARE of one interval's 1.25 ms (5% of a
+    // quarter CPU), so no stretch; the faults may have the 0.65 ms it leaves, not the whole
+    // 1.25 ms (faults and tick together up to 1.5x the bound).
+    const high = startHighCost(cost);
+    const allowedMs = ((100 * 5) / 100) * START_MIN_SHARE;
+    const c = new OverheadBudget(5, cost.usPerFault).start(
+      25_600,
+      100,
+      at,
+      START_MIN_SHARE,
+      0.6,
+      high,
+    );
+    expect(worstMs(c.fraction, high) + 0.6).toBeLessThanOrEqual(allowedMs * c.stretch);
+    // Without a tick of ours the faults have it all: a larger sample.
+    const alone = new OverheadBudget(5, cost.usPerFault).start(
+      25_600,
+      100,
+      at,
+      START_MIN_SHARE,
+      0,
+      high,
+    );
+    expect(alone.fraction).toBeGreaterThan(c.fraction);
+    expect(worstMs(alone.fraction, high) + 0.6).toBeGreaterThan(allowedMs);
+    // A tick over its share stretches the interval; the faults then fit what it leaves of it.
+    const long = new OverheadBudget(5, cost.usPerFault).start(
+      25_600,
+      100,
+      at,
+      START_MIN_SHARE,
+      1,
+      high,
+    );
+    expect(long.stretch).toBe(2);
+    expect(worstMs(long.fraction, high) + 1).toBeLessThanOrEqual(allowedMs * long.stretch);
   });
 
   it("is no bound where all of the target's time is allowed", () => {
@@ -917,7 +1044,20 @@ describe('slow start on a machine with no idle CPU (StartHighCost)', () => {
 });
 
 describe('cpusAllBusy (what decides a start at the high end)', () => {
-  const stat = (n: number) => () => `cpu  1 2 3 4\nintr 5\nprocs_running ${n}\nprocs_blocked 0\n`;
+  const stat =
+    (n: number, cpus = 0) =>
+    () =>
+      `cpu  1 2 3 4\n${Array.from({ length: cpus }, (_, i) => `cpu${i} 1 2 3 4\n`).join('')}` +
+      `intr 5\nprocs_running ${n}\nprocs_blocked 0\n`;
+  it('counts the machine’s online CPUs (its cpuN lines), not those this process may use (taskset)', () => {
+    // 64 CPUs online, 8 tasks runnable besides the reader, load 6: idle CPUs, whatever
+    // availableParallelism() says of this process.
+    expect(cpusAllBusy({ procStat: stat(9, 64), load1: () => 6 })).toBe(false);
+    // 2 online: the same figures are a busy machine.
+    expect(cpusAllBusy({ procStat: stat(9, 2), load1: () => 6 })).toBe(true);
+    expect(cpusAllBusy({ procStat: stat(1, 2), load1: () => 2 })).toBe(true);
+    expect(cpusAllBusy({ procStat: stat(1, 64), load1: () => 2 })).toBe(false);
+  });
   it('reads every CPU busy when the runnable tasks besides the reader fill them, or the load does', () => {
     const cpus = () => 2;
     expect(cpusAllBusy({ procStat: stat(3), load1: () => 0.5, cpus })).toBe(true);

@@ -76,13 +76,15 @@
  * user chose it), halving it only when twice the cost would still fit with the margin, then
  * widens the sample.
  */
-import { FINE_UNIT_PAGES, sampleUnitPages } from './sampling.ts';
+import { FINE_BELOW, FINE_UNIT_PAGES, sampleUnitPages } from './sampling.ts';
 
 /**
  * What a tick that flushed the target's whole TLB costs it for the refill, us (overhead.ts, where
  * it is measured; here so that this module need not import overhead.ts, which imports it).
  */
 export const TLB_REFILL_US = 100;
+/** The refill at the high end of the range the estimate states, us (overhead.ts, as above). */
+export const TLB_REFILL_HIGH_US = 300;
 
 /**
  * The smallest sample: 1/4096 (64 KiB units below 1/32: one unit per 256 MiB watched, so the
@@ -351,22 +353,35 @@ export class OverheadBudget {
     };
     const share = Math.min(1, Math.max(START_MIN_SHARE, Number.isFinite(cpuShare) ? cpuShare : 1));
     const allowedMs = (Math.max(0, intervalMs) * (high ? this.maxPct : this.aimPct) * share) / 100;
-    const all = worstMs(watchedPages);
-    let fraction = Math.max(this.floor, all > 0 ? powerOfTwoAtMost(allowedMs / all) : 1);
-    // The real sample (whole units) may cover more than its share of a small watch, and its
-    // blocks' flushes come on top: smaller until it fits.
-    let sampledMs = sampleWorstMs(fraction);
-    while (fraction > this.floor && sampledMs > allowedMs) {
-      fraction /= 2;
-      sampledMs = sampleWorstMs(fraction);
-    }
-    let stretch = 1;
-    while (stretch < MAX_STRETCH && sampledMs > allowedMs * stretch) stretch *= 2;
     // Our own tick within its share of the budget (next(): OWN_SHARE), from the first tick on:
     // of `ownTickMs` of our CPU the target loses its share (overhead.ts competingOwnMs: the
     // scheduler takes our time from all that runs, by the CPU each gets).
     const ownTakenMs = Math.max(0, ownTickMs) * (high ? 1 : share);
+    let stretch = 1;
     while (stretch < MAX_STRETCH && ownTakenMs > allowedMs * stretch * OWN_SHARE) stretch *= 2;
+    // The faults' room per interval as set, at a stretch of k: the budget less our own tick, at
+    // least 1 - OWN_SHARE of it (next()'s rule), so faults and tick together fit the budget.
+    const roomMs = (k: number): number =>
+      Math.max(allowedMs * (1 - OWN_SHARE), allowedMs - ownTakenMs / k);
+    const faultsMs = roomMs(stretch);
+    const all = worstMs(watchedPages);
+    let fraction = Math.max(this.floor, all > 0 ? powerOfTwoAtMost(faultsMs / all) : 1);
+    // A tick's TLB refill (TLB_REFILL_US) is paid once a tick however little the target ran,
+    // and the figure divides it by the CPU floor (cpuFloorMs: 5 ms) where the target barely
+    // ran: where that alone would be over the aim (a bound under 2.5%: 100 us is 2% of 5 ms),
+    // the sample keeps units that are flushed page by page (FINE_UNIT_PAGES, under the x86
+    // ceiling of 33): no whole-TLB flush, no refill. A writer that ran 0.5 ms of CPU a 500 ms
+    // tick, sampled at 1/32, read 2.09-2.19% under the default 2% bound (exporter test).
+    if (TLB_REFILL_US / 1000 > (cpuFloorMs(intervalMs) * this.aimPct) / 100)
+      fraction = Math.max(this.floor, Math.min(fraction, FINE_BELOW / 2));
+    // The real sample (whole units) may cover more than its share of a small watch, and its
+    // blocks' flushes come on top: smaller until it fits.
+    let sampledMs = sampleWorstMs(fraction);
+    while (fraction > this.floor && sampledMs > faultsMs) {
+      fraction /= 2;
+      sampledMs = sampleWorstMs(fraction);
+    }
+    while (stretch < MAX_STRETCH && sampledMs > roomMs(stretch) * stretch) stretch *= 2;
     return { fraction, stretch };
   }
 
@@ -405,10 +420,30 @@ export class OverheadBudget {
         : 0;
     const ownPct = Math.max(ownSharePct, ownHighPct);
     const aimPct = Math.max(this.aimPct * (1 - OWN_SHARE), this.aimPct - ownPct);
+    // A tick's TLB refill after whole-TLB flushes (TLB_REFILL_US, once a tick): its own term,
+    // not scaled by the cost per fault, as the estimate counts it; on a contended tick held at
+    // the high end's (TLB_REFILL_HIGH_US), over the bound less our own part, as the faults are
+    // (highScale). What one refill would be judged at, whether or not this tick paid one (a
+    // wider sample's may: nextForFaults).
+    const holdsHigh = this.holdsHigh(load);
+    const room = Math.max(this.maxPct * (1 - OWN_SHARE), this.maxPct - ownPct);
+    const refillPct = Math.max(
+      pctAt(TLB_REFILL_US, 1),
+      holdsHigh ? (pctAt(TLB_REFILL_HIGH_US, 1) * aimPct) / room : 0,
+    );
     const usPerFault =
-      basePerFault * this.highScale(load, pctAt(basePerFault, 1), ownSharePct, ownPct, aimPct);
+      basePerFault *
+      this.highScale(
+        load,
+        pctAt(basePerFault, 1),
+        ownSharePct,
+        ownPct,
+        aimPct,
+        room,
+        denominatorMs,
+      );
     const pct = (pages: number): number => pctAt(usPerFault, pages);
-    const chosen = this.nextForFaults(current, load, pct, aimPct, ownPct);
+    const chosen = this.nextForFaults(current, load, pct, aimPct, ownPct, refillPct);
     if (ownPct > this.aimPct * OWN_SHARE && chosen.stretch <= stretch && stretch < MAX_STRETCH)
       return { fraction: chosen.fraction, stretch: Math.min(MAX_STRETCH, stretch * 2) };
     return chosen;
@@ -418,12 +453,14 @@ export class OverheadBudget {
    * A contended tick (TickLoad.waitShare at CONTENDED_SHARE or more): the factor by which the
    * cost per fault next() judges by is raised so that holding the figure under `aimPct` holds
    * the estimate's stated high end (TickLoad.highPct) under the bound: the high end of the
-   * tick's own faults and flushes (highPct less our own part, `ownPct`, which is measured, not
-   * ranged) over their figure (`pctPerPage` x the pages paid) is how much dearer they may be
-   * than judged; with the bound less our own part (at least 1 - OWN_SHARE of it) as the room
-   * for them. 1 (judged by the figure) when the tick was not contended, the high end is not
-   * given, the tick paid nothing, or the target barely ran (its high end is then not divided
-   * by a floored CPU time and says nothing; next() does not widen on it either).
+   * tick's own faults and flushes (highPct less our own part at the high end it states,
+   * `ownPct`: all of our competing CPU time, TickLoad.ownHighMs, or its share where not given;
+   * and less the tick's TLB refill at its high end, which next() judges apart) over their
+   * figure (`pctPerPage` x the pages paid) is how much dearer they may be than judged; with
+   * the bound less our own part (at least 1 - OWN_SHARE of it, `room`) as the room for them.
+   * 1 (judged by the figure) when the tick was not contended, the high end is not given, the
+   * tick paid nothing, or the target barely ran (its high end is then not divided by a floored
+   * CPU time and says nothing; next() does not widen on it either).
    */
   private highScale(
     load: TickLoad,
@@ -431,19 +468,30 @@ export class OverheadBudget {
     ownSharePct: number,
     ownPct: number,
     aimPct: number,
+    room: number,
+    denominatorMs: number,
   ): number {
-    const high = load.highPct;
-    if (high === undefined || !Number.isFinite(high) || !this.contended(load)) return 1;
+    if (!this.holdsHigh(load)) return 1;
     const flushes = FLUSH_COST * Math.max(0, load.flushedBlocks ?? 0);
     const paid = (load.faultedPages ?? 0) + (load.faultedPages ? flushes : 0);
     const figure = pctPerPage * paid;
     if (!(figure > 0)) return 1;
-    const room = Math.max(this.maxPct * (1 - OWN_SHARE), this.maxPct - ownPct);
     // The stated high end holds our own part at its high end (overhead.ts ownHighMs), or at
-    // the share where the tick did not say: what is left is the faults' and flushes'.
+    // the share where the tick did not say, and the tick's TLB refill at its high end
+    // (TLB_REFILL_HIGH_US, next() judges it apart): what is left is the faults' and flushes'.
     const statedOwnPct = load.ownHighMs !== undefined ? ownPct : ownSharePct;
-    const highFaults = Math.max(0, high - statedOwnPct);
+    const refillHighPct =
+      (load.wholeTlbFlushes ?? 0) > 0 && denominatorMs > 0
+        ? TLB_REFILL_HIGH_US / (denominatorMs * 10)
+        : 0;
+    const highFaults = Math.max(0, load.highPct! - statedOwnPct - refillHighPct);
     return Math.max(1, (highFaults / figure) * (aimPct / room));
+  }
+
+  /** Whether next() holds the tick's stated high end (contended, and the high end given). */
+  private holdsHigh(load: TickLoad): boolean {
+    const high = load.highPct;
+    return high !== undefined && Number.isFinite(high) && this.contended(load);
   }
 
   /**
@@ -472,6 +520,7 @@ export class OverheadBudget {
     pct: (pages: number) => number,
     aimPct: number,
     ownPct: number,
+    refillPct: number,
   ): BudgetChoice {
     const { fraction, stretch } = current;
     const cpu = load.targetCpuMs;
@@ -480,13 +529,21 @@ export class OverheadBudget {
     // x2 a tick that followed reached hot blocks at 1/8 within half a second: 20% of its CPU).
     // What the tick cost, in faults: its own faults and the flushes of their re-protect
     // (overhead.ts FLUSH_COST: a sparse sample pays about one per fault).
-    // A whole-TLB flush (overhead.ts TLB_REFILL_US: one refill a tick), in calibrated faults.
-    const refill =
-      (load.wholeTlbFlushes ?? 0) > 0 && this.usPerFault > 0 ? TLB_REFILL_US / this.usPerFault : 0;
-    const flushes = FLUSH_COST * Math.max(0, load.flushedBlocks ?? 0) + refill;
+    const flushes = FLUSH_COST * Math.max(0, load.flushedBlocks ?? 0);
     const paidPages = (load.faultedPages ?? load.writtenPagesAtFull * fraction) + flushes;
+    // A whole-TLB flush: one refill a tick (`refillPct`, next()). A sample of whole-block units
+    // may pay it whenever it faults (each block re-protected from its first written page on,
+    // over the x86 ceiling: overhead.ts reprotectFlushes); one of 64 KiB units is flushed page
+    // by page.
+    const tickRefillPct = (load.wholeTlbFlushes ?? 0) > 0 ? refillPct : 0;
+    const refillAt = (f: number): number =>
+      sampleUnitPages(Math.min(1, f)) > FINE_UNIT_PAGES ? refillPct : tickRefillPct;
+    const paidPct = pct(paidPages) + tickRefillPct;
+    const widerRefillPct = refillAt(fraction * 2);
     const widenFits = (): boolean =>
-      load.widerPages === undefined || pct(paidPages + load.widerPages()) * WIDEN_MARGIN <= aimPct;
+      load.widerPages === undefined
+        ? widerRefillPct === 0 || (paidPct + widerRefillPct) * WIDEN_MARGIN <= aimPct
+        : (pct(paidPages + load.widerPages()) + widerRefillPct) * WIDEN_MARGIN <= aimPct;
     // A sample that sees nothing is blind (redis's 1/64 held only cold blocks): it grows
     // anyway, trading the interval for coverage: at the least stretch at which the wider
     // sample's worst case fits (the target's CPU time taken to grow with the tick); not at all
@@ -494,7 +551,7 @@ export class OverheadBudget {
     const growBlind = (): BudgetChoice => {
       const wider = Math.min(1, fraction * 2);
       if (load.widerPages === undefined) return current;
-      const worst = pct(paidPages + load.widerPages()) * WIDEN_MARGIN;
+      const worst = (pct(paidPages + load.widerPages()) + widerRefillPct) * WIDEN_MARGIN;
       let k = stretch;
       while (k < MAX_STRETCH && (worst * stretch) / k > aimPct) k *= 2;
       return (worst * stretch) / k <= aimPct ? { fraction: wider, stretch: k } : current;
@@ -522,7 +579,7 @@ export class OverheadBudget {
       return grown;
     }
     const exactPct = pct(load.writtenPagesAtFull);
-    if (!mayGrow && pct(paidPages) <= aimPct) return current;
+    if (!mayGrow && paidPct <= aimPct) return current;
     if (exactPct === 0) {
       if (stretch > 1) {
         // Half the interval: the sample's pages may all fault twice as often.
@@ -539,7 +596,7 @@ export class OverheadBudget {
     }
     // What this tick cost: its own faults (2 MiB blocks make the share sampled differ from the
     // fraction asked in a small watch), else the fraction's share of the exact cost.
-    const nowPct = pct(paidPages);
+    const nowPct = paidPct;
     const fits = aimPct / exactPct;
     if (nowPct > aimPct) {
       // Down to where this tick's own faults would have fitted, at least one step (the sampled

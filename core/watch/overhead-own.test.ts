@@ -17,7 +17,7 @@ import { buildC } from '../../testing/c-build.ts';
 import { REPO, startPyTarget, cleanupAfterEach } from '../../testing/watch-support.ts';
 import { until } from '../../testing/wait.ts';
 import { WatchDriver, type WatchFigures } from './driver.ts';
-import { threadCpuUs } from './overhead.ts';
+import { threadCpuUs } from '../kernel/libc.ts';
 
 const children: ChildProcess[] = [];
 afterEach(() => {

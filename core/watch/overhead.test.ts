@@ -27,8 +27,8 @@ import {
   TARGET_COST_HIGH,
   TARGET_COST_LOW,
   TargetCpuClock,
-  threadCpuUs,
 } from './overhead.ts';
+import { threadCpuUs } from '../kernel/libc.ts';
 
 describe('estOverheadPct (the model)', () => {
   it('is the share of the interval spent in faults', () => {

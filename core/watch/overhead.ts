@@ -62,8 +62,9 @@
  *   throughput, while its faults accounted for 1.2-1.9%). It is measured, not modelled: the
  *   process's CPU time in the tick, charged up to the target's run-queue wait in the same tick
  *   (competingOwnMs), the target's share of it (its CPU time over the machine's), added to the
- *   faults' time. Nothing is charged where the target never waited for a CPU (an idle CPU took
- *   our work), so a quiet machine reads as before.
+ *   faults' time; the range's high end holds all of it that competed (ownHighMs). Nothing is
+ *   charged where the target never waited for a CPU (an idle CPU took our work), so a quiet
+ *   machine reads as before.
  * - Isolated faults are not modelled, though measured (calibrateIsolatedFaultCost, not run at
  *   start-up): a fault that comes after a stretch of a memory-bound thread's own work costs it
  *   more than c (under this VM's shadow paging a fault is several switches to the hypervisor,
@@ -100,6 +101,7 @@ import {
   FLOOR_SPAN_MS,
   FLUSH_COST,
   MIN_CPU_SHARE,
+  TLB_REFILL_HIGH_US,
   TLB_REFILL_US,
 } from './overhead-budget.ts';
 import { openOwnWpRange } from './own-wp-range.ts';
@@ -118,8 +120,6 @@ const MADV_NOHUGEPAGE = 15;
 const CHUNK_PAGES = 16;
 
 const TICK_NS = 1e9 / 100; // USER_HZ
-
-export { threadCpuUs }; // kernel/libc.ts: the scanner times its calls with it too
 
 export interface FaultCost {
   /**
@@ -683,8 +683,7 @@ export const CONTENTION_HIGH = 1.6;
  * 1,536-2,048 entries, all of them the target's, refilled at up to ~150 us a thousand misses
  * (a two-dimensional walk whose tables miss the caches).
  */
-export { TLB_REFILL_US };
-export const TLB_REFILL_HIGH_US = 300;
+export { TLB_REFILL_HIGH_US, TLB_REFILL_US };
 
 /**
  * The share of its runnable time the target spent waiting for a CPU in the tick: wait / (run +
@@ -766,8 +765,8 @@ export function estimateOverhead(
     };
   }
   const denominator = Math.max(targetCpuMs, floorMs);
-  // Our own work that took the target's CPU (competingOwnMs): measured, not modelled, so the
-  // same at every end of the range.
+  // Our own work that took the target's CPU (competingOwnMs): its share in the figure and the
+  // low end; the high end below holds all of it that competed (ownHighMs).
   const ownMs = competingOwnMs(ownCpuMs, targetCpuMs, targetWaitMs, intervalMs, machineBusyMs);
   // The high end holds all of our time that competed with the target, not its share of it
   // (ownHighMs: beside a CPU hog the target lost more; overhead-budget.ts CONTENDED_SHARE).
