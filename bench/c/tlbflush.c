@@ -26,7 +26,9 @@
  *   other: protector process on CPU 1 (default); same: a thread of the target on CPU 1;
  *   samecpu: protector process on the reader's CPU 0; free: nothing pinned
  * env: SHARED=1 the written region is shared memory (shmem); NAP_US=N the reader sleeps N us
- *   after each chunk of 512 chases
+ *   after each chunk of 512 chases; FULL=1 a scan's excess is the reader's whole next interval
+ *   (every unpreempted chunk over the interval's median), not 3 ms after it and 2 ms before
+ *   (under a CPU hog a preemption can outlast the head window and hide the refill after it)
  * prints one line per mode: ns per chase, us added per tick and per block against `none`.
  */
 #include "common.h"
@@ -271,11 +273,12 @@ int main(int argc, char **argv) {
     /* The reader's time, chunk by chunk (rdtsc: cheap enough to time ~1-25 us chunks). */
     double tscPerNs = tsc_per_ns();
     unsigned napUs = getenv("NAP_US") ? (unsigned)atoi(getenv("NAP_US")) : 0;
+    int full = getenv("FULL") && atoi(getenv("FULL"));
     size_t cap = 1 << 20;
     uint64_t *cur = malloc(cap * sizeof *cur);
     size_t ncur = 0;
     double tailPrev = 0;
-    int modePrev = -1;
+    int modePrev = -1, modePrev2 = -1;
     uint64_t seen = ctl->tick;
     unsigned char v = 0;
     /* events: the measured ticks over all modes (ROUNDS each), and each mode's array size. */
@@ -301,11 +304,12 @@ int main(int argc, char **argv) {
       tickNo++;
       /* cur: the reader's chunks between the previous tick and this one. */
       double base = chunk_base(cur, ncur);
-      double head = window_excess(cur, ncur, base, HEAD_NS * tscPerNs, 0, &skipped);
-      double tail = window_excess(cur, ncur, base, TAIL_NS * tscPerNs, 1, &skipped);
-      if (modePrev >= 0 && tickNo > 3 && nex[modePrev] < events) {
-        /* The scan that just ended re-protected what was written under modePrev. */
-        excess[modePrev][nex[modePrev]++] = (tailPrev + head) / tscPerNs / 1000.0;
+      double head = window_excess(cur, ncur, base, full ? 1e30 : HEAD_NS * tscPerNs, 0, &skipped);
+      double tail = full ? 0 : window_excess(cur, ncur, base, TAIL_NS * tscPerNs, 1, &skipped);
+      /* The window tailPrev + head straddles the PREVIOUS tick's scan, which re-protected what
+       * was written the tick before it: modePrev2 (modePrev was written after that scan). */
+      if (modePrev2 >= 0 && tickNo > 3 && nex[modePrev2] < events) {
+        excess[modePrev2][nex[modePrev2]++] = (tailPrev + head) / tscPerNs / 1000.0;
         got++;
       }
       tailPrev = tail;
@@ -316,6 +320,7 @@ int main(int argc, char **argv) {
       write_mode(m, ++v);
       double wus = (double)(rdtsc() - w0) / tscPerNs / 1000.0;
       if (tickNo > 3 && nwr[m] < events) writeUs[m][nwr[m]++] = wus;
+      modePrev2 = modePrev;
       modePrev = m;
       if (nex[0] >= (size_t)rounds && nex[1] >= (size_t)rounds && nex[2] >= (size_t)rounds &&
           nex[3] >= (size_t)rounds)
