@@ -141,8 +141,8 @@ export const START_MIN_SHARE = 0.25;
  * (a re-read of 4,096 warm pages here cost the same after an munmap, an mprotect, a
  * re-protect or a userfaultfd registration as after nothing). The rest is unexplained.
  * On the VM of 2026-12-06 (a KVM guest whose faults cost ~0.85 us), a re-protected block cost a
- * reading thread -1.6 to +1.5 us (bench/c/tlbflush.c, 70 blocks a tick, +/-1.5 us of noise),
- * whether its flush was 4 pages or the whole TLB: one fault's worth is about right there too;
+ * reading thread 1.4-2.3 us quiet, 0.4-2.3 us beside a CPU hog (bench/c/tlbflush.c, 70 blocks a
+ * tick), whether its flush was 4 pages or the whole TLB: one or two faults' worth there;
  * the whole-TLB flushes of a tick add about one refill of the target's TLB (overhead.ts
  * TLB_REFILL_US, counted once a tick: TickLoad.wholeTlbFlushes).
  */

@@ -674,7 +674,11 @@ export const CONTENTION_HIGH = 1.6;
  * flush was whole or 4 pages, at W = 64 to 16,384 pages, the protector in another process or a
  * thread of the target, on the other CPU or on the reader's; the whole flushes of one scan,
  * back to back, cost about one refill of the reader's TLB: +56, +105, +134 us a scan at W =
- * 1,536, 4,096, 16,384 against the 4-page flushes (quartiles +/-100 us). So not 55-100 us a
+ * 1,536, 4,096, 16,384 against the 4-page flushes (quartiles +/-100 us). Those runs credited
+ * each scan to the mode after it (a bug in tlbflush.c, since fixed); credited right (W = 4,096,
+ * three runs quiet and three beside `stress-ng --cpu 2`), a block cost 1.4-2.3 us quiet and
+ * 0.4-2.3 us under the hog, whole flush or 4 pages alike: no refill that stands out of the
+ * noise, so TLB_REFILL_US is an allowance on the side of erring high. So not 55-100 us a
  * block, as postgres's excess over the estimate once suggested (one A-B-A run of 5 s parts,
  * +8 to +15% of its CPU per transaction; interleaved rounds since: README, issue 22's table).
  * TLB_REFILL_US (100) is about what those scans measured; it is a constant, not calibrated in
