@@ -5,7 +5,7 @@
  * MADV_NOHUGEPAGE first: with THP "always", the first write would map a 2 MiB huge page (one
  * region where the tests expect one a page).
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import {
   MADV_NOHUGEPAGE,
   madvise,
@@ -16,7 +16,8 @@ import {
   munmap,
   PROT_RW,
 } from '../core/kernel/mm.ts';
-import { PAGE_SHIFT, PAGE_SIZE } from '../core/kernel/pagemap-abi.ts';
+import { Category, PAGE_SHIFT, PAGE_SIZE } from '../core/kernel/pagemap-abi.ts';
+import type { RegionList } from '../core/scan/region-list.ts';
 
 export interface StripedMapping {
   /** Its address (0n until the file's tests start). */
@@ -40,4 +41,24 @@ export function stripedMapping(pages: number): StripedMapping {
     if (m.mem) munmap(Number(m.mem), pages * PAGE_SIZE);
   });
   return m;
+}
+
+/**
+ * What a walk of the first `pages` pages of `m` must have put in `out`: one region a page, in
+ * order, in VMA `vmaIndex`, written and present on even pages, written only on odd ones.
+ */
+export function expectRegionPerPage(
+  m: StripedMapping,
+  pages: number,
+  out: RegionList,
+  vmaIndex: number,
+): void {
+  expect(out.length).toBe(pages);
+  for (let i = 0; i < pages; i++) {
+    expect(out.startPage[i]).toBe(m.start + i);
+    expect(out.endPage[i]).toBe(m.start + i + 1);
+    const want = i % 2 === 0 ? Category.WRITTEN | Category.PRESENT : Category.WRITTEN;
+    expect(out.categories[i] & ~Category.SOFT_DIRTY).toBe(want);
+    expect(out.vmaIndex[i]).toBe(vmaIndex);
+  }
 }

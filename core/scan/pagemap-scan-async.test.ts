@@ -11,11 +11,11 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchFixture, type Fixture } from '../../testing/fixture.ts';
-import { stripedMapping } from '../../testing/striped-mapping.ts';
+import { expectRegionPerPage, stripedMapping } from '../../testing/striped-mapping.ts';
 import { errnoName, KernelError } from '../kernel/errors.ts';
 import { errno, threadCpuUs } from '../kernel/libc.ts';
 import { MADV_NOHUGEPAGE, madvise } from '../kernel/mm.ts';
-import { Category, PAGE_SHIFT, PAGE_SIZE } from '../kernel/pagemap-abi.ts';
+import { PAGE_SHIFT, PAGE_SIZE } from '../kernel/pagemap-abi.ts';
 import { readSmaps } from '../proc/smaps.ts';
 import { PagemapScanBackend, SYNC_AFTER } from './pagemap-scan-backend.ts';
 import type { RangeResult } from './backend.ts';
@@ -43,14 +43,7 @@ function regionsOf(list: RegionList) {
  */
 function expectEveryPage(res: RangeResult, out: RegionList, sums: CategorySums): void {
   expect(res).toEqual({ pages: PAGES, walkEndPage: striped.start + PAGES });
-  expect(out.length).toBe(PAGES);
-  for (let i = 0; i < PAGES; i++) {
-    expect(out.startPage[i]).toBe(striped.start + i);
-    expect(out.endPage[i]).toBe(striped.start + i + 1);
-    const want = i % 2 === 0 ? Category.WRITTEN | Category.PRESENT : Category.WRITTEN;
-    expect(out.categories[i] & ~Category.SOFT_DIRTY).toBe(want);
-    expect(out.vmaIndex[i]).toBe(7);
-  }
+  expectRegionPerPage(striped, PAGES, out, 7);
   const reference = new PagemapScanBackend(process.pid, { vecLen: 4096 });
   try {
     const want = new RegionList();
@@ -74,6 +67,14 @@ function expectEveryPage(res: RangeResult, out: RegionList, sums: CategorySums):
   } finally {
     reference.close();
   }
+}
+
+/** scanRangeAsync of the whole striped mapping (VMA 7), checked by expectEveryPage. */
+async function walkEveryPage(backend: PagemapScanBackend): Promise<void> {
+  const out = new RegionList();
+  const sums = new CategorySums();
+  const res = await backend.scanRangeAsync(striped.start, striped.start + PAGES, 7, {}, out, sums);
+  expectEveryPage(res, out, sums);
 }
 
 describe('the striped mapping', () => {
@@ -118,17 +119,7 @@ describe('scanRangeAsync on a mapping with a region per page', () => {
         poolCalls,
       });
       try {
-        const out = new RegionList();
-        const sums = new CategorySums();
-        const res = await backend.scanRangeAsync(
-          striped.start,
-          striped.start + PAGES,
-          7,
-          {},
-          out,
-          sums,
-        );
-        expectEveryPage(res, out, sums);
+        await walkEveryPage(backend);
       } finally {
         backend.close();
       }
@@ -233,18 +224,8 @@ describe('the rule that takes a walk off the pool: waits > what the calls would 
       },
     });
     try {
-      const out = new RegionList();
-      const sums = new CategorySums();
-      const res = await backend.scanRangeAsync(
-        striped.start,
-        striped.start + PAGES,
-        7,
-        {},
-        out,
-        sums,
-      );
+      await walkEveryPage(backend);
       expect(wallReads / 2).toBe(wantPoolCalls);
-      expectEveryPage(res, out, sums);
     } finally {
       backend.close();
     }

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import { expect, it } from 'vitest';
-import { stripedMapping } from '../../testing/striped-mapping.ts';
+import { expectRegionPerPage, stripedMapping } from '../../testing/striped-mapping.ts';
 import { addressOf, closeFd, ioctl, O_RDONLY, openFile } from '../kernel/libc.ts';
 import { Category, PAGE_SIZE, PAGEMAP_SCAN, PmScanArg } from '../kernel/pagemap-abi.ts';
 import { PagemapReadBackend } from './pagemap-read-backend.ts';
@@ -50,14 +50,7 @@ it.each([4096, 1100, 1099, 600, 512, 511, 3, 1])(
       const out = new RegionList();
       const res = backend.scanRange(striped.start, striped.start + PAGES, 7, {}, out);
       expect(res).toEqual({ pages: PAGES, walkEndPage: striped.start + PAGES });
-      expect(out.length).toBe(PAGES);
-      for (let i = 0; i < PAGES; i++) {
-        expect(out.startPage[i]).toBe(striped.start + i);
-        expect(out.endPage[i]).toBe(striped.start + i + 1);
-        const want = i % 2 === 0 ? Category.WRITTEN | Category.PRESENT : Category.WRITTEN;
-        expect(out.categories[i] & ~Category.SOFT_DIRTY).toBe(want);
-        expect(out.vmaIndex[i]).toBe(7);
-      }
+      expectRegionPerPage(striped, PAGES, out, 7);
     } finally {
       backend.close();
     }
