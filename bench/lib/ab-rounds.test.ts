@@ -4,6 +4,7 @@ import {
   boundHeld,
   boundVerdict,
   ciText,
+  estimateVerdict,
   meanAndError,
   medianCi,
   ratioText,
@@ -13,6 +14,7 @@ import {
   THREE_RUN_ORDERS,
   threeRunOrder,
 } from './ab-rounds.ts';
+import { estimateFits } from './stats.ts';
 
 describe('spreadOf / meanAndError', () => {
   it('gives quartiles by interpolation and ignores non-finite values', () => {
@@ -141,5 +143,33 @@ describe('rounds of three', () => {
     expect(boundVerdict(s, 0.95)).toBe('missed-within-noise');
     const held = summarizeAb({ plainMs, watchedMs: plainMs, plainCpu: cpu, watchedCpu: cpu });
     expect(boundVerdict(held, 0.95)).toBe('held');
+  });
+});
+
+describe('estimateVerdict', () => {
+  // Rounds whose watched CPU per request is `added`% over the unwatched (same throughput).
+  const rounds = (added: number[]) => {
+    const plainCpu = added.map(() => 10);
+    const watchedCpu = added.map((a) => 10 / (1 - a / 100));
+    const ms = added.map(() => 100);
+    return summarizeAb({ plainMs: ms, watchedMs: ms, plainCpu, watchedCpu });
+  };
+
+  it('meets an estimate that fits the median round', () => {
+    expect(estimateVerdict(rounds([8, 9, 10, 10, 11, 12, 12, 13]), 8)).toBe('met');
+    // Both under 5%: within 3 points.
+    expect(estimateVerdict(rounds([1, 2, 3, 4, 4, 4, 4, 4]), 2)).toBe('met');
+  });
+
+  it('tells a miss the interval cannot reach from one inside the noise', () => {
+    // Every round +20%: an estimate of 5% misses whatever more rounds say.
+    expect(estimateVerdict(rounds([19, 20, 20, 20, 20, 20, 20, 21]), 5)).toBe('missed');
+    // Median +10% against 5% estimated, but rounds from -2% to +25%: the interval (n = 8:
+    // the least and the greatest) holds shares 5% fits.
+    const noisy = rounds([-2, 4, 8, 10, 10, 14, 20, 25]);
+    expect(estimateFits(5, noisy.cpuAddedPct.median)).toBe(false);
+    expect(estimateVerdict(noisy, 5)).toBe('missed-within-noise');
+    // An estimate far over every round: missed too.
+    expect(estimateVerdict(rounds([1, 2, 2, 2, 2, 2, 2, 3]), 40)).toBe('missed');
   });
 });

@@ -20,7 +20,7 @@
  * the mean of two, against one against one). The median's 95% confidence interval is by order
  * statistics (distribution-free: the binomial count of rounds under the median; medianCi).
  */
-import { median } from './stats.ts';
+import { estimateFits, median } from './stats.ts';
 
 /** The middle and the quartiles of some values (linear interpolation; NaN when empty). */
 export interface Spread {
@@ -229,4 +229,27 @@ export function boundVerdict(
   if (boundHeld(s, atLeast)) return 'held';
   const under = [s.throughputCi, s.cpuCi].filter((c) => !(c.median >= atLeast));
   return under.some((c) => c.hi < atLeast) ? 'missed' : 'missed-within-noise';
+}
+
+/**
+ * What the rounds say of an estimate of `estPct` (% of the target's CPU time) against the share
+ * of its CPU time per request that watching added: 'met' where it fits the median round
+ * (estimateFits: within 1.5x, or 3 points when both are under 5%); of a miss, whether it is
+ * measurable: 'missed-within-noise' where some share inside the median's interval (cpuCi, each
+ * ratio r read as (1 - r) x 100%) would fit, 'missed' where none would (more rounds cannot make
+ * it fit).
+ */
+export function estimateVerdict(
+  s: AbSummary,
+  estPct: number,
+): 'met' | 'missed' | 'missed-within-noise' {
+  const fits = (m: number): boolean => estimateFits(estPct, Math.max(0, m));
+  if (fits(s.cpuAddedPct.median)) return 'met';
+  const lo = (1 - s.cpuCi.hi) * 100;
+  const hi = (1 - s.cpuCi.lo) * 100;
+  if (!(lo <= hi)) return 'missed';
+  // The shares that fit form one interval; it meets [lo, hi] where one of its ends (or the
+  // estimate itself), clamped into [lo, hi], fits.
+  const ends = [estPct, estPct / 1.5, estPct * 1.5, estPct - 3, Math.min(estPct + 3, 4.999)];
+  return ends.some((x) => fits(Math.min(hi, Math.max(lo, x)))) ? 'missed-within-noise' : 'missed';
 }
