@@ -73,6 +73,7 @@ import {
   boundVerdict,
   ciText,
   estimateVerdict,
+  medianCi,
   ratioText,
   roundMeans,
   summarizeAb,
@@ -907,12 +908,13 @@ function schedSnap(pid: number): {
   return { waitMs: Number(ss[1]) / 1e6, slices: Number(ss[2]), vcs, ivcs, migrations };
 }
 
-/** A process's utime+stime so far, ms (/proc/PID/stat; NaN when gone). */
+/** A process's CPU time so far, ms: its threads' schedstat (ns), summed; NaN when gone. */
 function processCpuMs(pid: number): number {
   try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) / 100) * 1000;
+    let ns = 0;
+    for (const t of fs.readdirSync(`/proc/${pid}/task`))
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'latin1').split(' ')[0]);
+    return ns / 1e6;
   } catch {
     return NaN;
   }
@@ -1083,6 +1085,8 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     const watchCpuMs: number[] = [];
     const est: { pct: number; low: number; high: number; ticks: number }[] = [];
     const tickPages: number[] = [];
+    // Each watched window's share of the estimate that is pagescope's own competing CPU time.
+    const ownPcts: number[] = [];
     const faultCosts: number[] = [];
     const plainWindow = async (spans: [Snap, Snap][], kind: 'P' | 'Q') => {
       const a = snap();
@@ -1112,6 +1116,9 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
       est.push(estimateOver(w.ticks, a.at, b.at));
       const inRun = w.ticks.filter((t) => t.atMs > a.at && t.atMs <= b.at);
       tickPages.push(...inRun.map((t) => t.writtenEst));
+      const w8 = inRun.map((t) => Math.max(t.targetCpuMs, cpuFloorMs(t.intervalMs)));
+      const sumW = w8.reduce((x, y) => x + y, 0);
+      ownPcts.push(sumW > 0 ? inRun.reduce((x, t, j) => x + t.estOwnPct * w8[j], 0) / sumW : 0);
       if (w.done) faultCosts.push(w.done.faultCostUs);
     };
     for (let i = 0; i < rounds; i++) {
@@ -1211,6 +1218,27 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
         ? { plain2Ms: plain2.map((p) => p.msPerTx), plain2Cpu: plain2.map((p) => p.cpuPerTx) }
         : {}),
     });
+    // pgbench's own CPU per transaction, the same way: it is never watched, so what moves it is
+    // the machine (a neighbour's burst, where the scheduler put the pair and the hog), which moves
+    // the backend's too (11j: both rose 1.2-2.4x together in single windows, watched or not).
+    const client = summarizeAb({
+      plainMs: plain1.map((p) => p.msPerTx),
+      watchedMs: watched.map((p) => p.msPerTx),
+      plainCpu: plain1.map((p) => p.clientPerTx),
+      watchedCpu: watched.map((p) => p.clientPerTx),
+      ...(plain2
+        ? { plain2Ms: plain2.map((p) => p.msPerTx), plain2Cpu: plain2.map((p) => p.clientPerTx) }
+        : {}),
+    });
+    // The backend's CPU per transaction against pgbench's, round by round (each ratio over the
+    // client's): what the backend paid that its client did not, the part of the cost the
+    // backend's own pages bring (faults, flushes), against the estimate less its own-CPU part.
+    // Measured (11j probes, 2026-12-06, under the hog, 12-18 rounds each): +1.0, +1.8, +1.5%
+    // watched, -0.9 to -2.6% for a watch of another process (the checkpointer, or a sleeping
+    // process), while the raw reading swung +0.7 to +6.1% run to run.
+    const adjusted = s.roundCpu.map((r, j) => r / client.roundCpu[j]);
+    const adjustedCi = medianCi(adjusted);
+    const ownPct = median(kept.map((i) => ownPcts[i]));
     const estPct = median(kept.map((i) => est[i].pct));
     const estLow = median(kept.map((i) => est[i].low));
     const estHigh = median(kept.map((i) => est[i].high));
@@ -1252,6 +1280,8 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
         `medians with their intervals: CPU per transaction ${ciText(s.cpuCi)} (A/A ${ciText(s.aaCpuCi)}), tps ${ciText(s.throughputCi)}; ` +
         `estimate ${f1(estPct)}% (${f1(estLow)}-${f1(estHigh)}%), ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of the CPU added (${verdict}), ${fits ? 'within' : 'NOT within'} of the loss; ` +
         `${sched}; ` +
+        `pgbench's own CPU per transaction (never watched: the machine's control) ${ciText(client.cpuCi)} (A/A ${ciText(client.aaCpuCi)}); ` +
+        `the backend's against it (per round, backend ratio over pgbench's) ${ciText(adjustedCi)}: +${f1((1 - adjustedCi.median) * 100)}% against the estimate less its own-CPU part ${f1(estPct - ownPct)}% (own ${f1(ownPct)}%); ` +
         `per round, estimate / CPU added: ${kept.map((i, j) => `${f1(est[i].pct)}/${f1((1 - plain[j].cpuPerTx / watched[j].cpuPerTx) * 100)}`).join(' ')}; ` +
         `minor faults +${f1(addedFaultsPerTx)} a transaction, ${f1(usPerAddedFault)} us of backend CPU per added fault (calibrated ${f1(median(faultCosts))} by the watch); ` +
         `faulted pages per tick median ${median(tickPages)}`,
@@ -1273,6 +1303,13 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
       cpu_ci_hi: Number(s.cpuCi.hi.toFixed(4)),
       ci_coverage: Number(s.cpuCi.coverage.toFixed(3)),
       aa_cpu_median: Number(s.aaCpu.median.toFixed(4)),
+      client_cpu_ratio: Number(client.cpu.median.toFixed(4)),
+      adjusted_cpu_ratio: Number(adjustedCi.median.toFixed(4)),
+      adjusted_ci_lo: Number(adjustedCi.lo.toFixed(4)),
+      adjusted_ci_hi: Number(adjustedCi.hi.toFixed(4)),
+      estimated_own_pct: Number(ownPct.toFixed(2)),
+      client_aa_cpu_median: Number(client.aaCpu.median.toFixed(4)),
+      round_client_cpu: client.roundCpu.map((x) => Number(x.toFixed(4))),
       round_cpu: s.roundCpu.map((x) => Number(x.toFixed(4))),
       round_est_pct: kept.map((i) => Number(est[i].pct.toFixed(2))),
       rounds: n,
