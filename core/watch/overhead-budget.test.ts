@@ -574,50 +574,25 @@ describe('the re-protect’s TLB flushes (one per 2 MiB block re-protected) are 
 
   it('a sparse fault (a block of its own) costs the target two calibrated faults, dense ones ~one', () => {
     // 100 faults of 20 us in 100 ms of the target's CPU: 2% alone.
-    expect(
-      estimateOverhead({ faultedPages: 100, usPerFault: 20, intervalMs: 100, targetCpuMs: 100 })
-        .pct,
-    ).toBeCloseTo(2, 10);
+    const tick = { faultedPages: 100, usPerFault: 20, intervalMs: 100, targetCpuMs: 100 };
+    expect(estimateOverhead(tick).pct).toBeCloseTo(2, 10);
     // Each in a block of its own (64 KiB units spread over the space): +100 flushes.
-    expect(
-      estimateOverhead({
-        faultedPages: 100,
-        usPerFault: 20,
-        intervalMs: 100,
-        targetCpuMs: 100,
-        flushedBlocks: 100,
-      }).pct,
-    ).toBeCloseTo(2 * (1 + FLUSH_COST), 10);
+    expect(estimateOverhead({ ...tick, flushedBlocks: 100 }).pct).toBeCloseTo(
+      2 * (1 + FLUSH_COST),
+      10,
+    );
     // The same faults in one block: one flush.
-    expect(
-      estimateOverhead({
-        faultedPages: 100,
-        usPerFault: 20,
-        intervalMs: 100,
-        targetCpuMs: 100,
-        flushedBlocks: 1,
-      }).pct,
-    ).toBeCloseTo(2 + 0.02 * FLUSH_COST, 10);
+    expect(estimateOverhead({ ...tick, flushedBlocks: 1 }).pct).toBeCloseTo(
+      2 + 0.02 * FLUSH_COST,
+      10,
+    );
     // No fault, no flush.
-    expect(
-      estimateOverhead({
-        faultedPages: 0,
-        usPerFault: 20,
-        intervalMs: 100,
-        targetCpuMs: 100,
-        flushedBlocks: 5,
-      }).pct,
-    ).toBe(0);
+    expect(estimateOverhead({ ...tick, faultedPages: 0, flushedBlocks: 5 }).pct).toBe(0);
     // The wall-interval fallback counts them as well.
-    expect(
-      estimateOverhead({
-        faultedPages: 100,
-        usPerFault: 20,
-        intervalMs: 100,
-        targetCpuMs: null,
-        flushedBlocks: 100,
-      }).pct,
-    ).toBeCloseTo(4, 10);
+    expect(estimateOverhead({ ...tick, targetCpuMs: null, flushedBlocks: 100 }).pct).toBeCloseTo(
+      4,
+      10,
+    );
   });
 
   it('--max-overhead steps down when the faults fit but faults and flushes do not', () => {
