@@ -132,14 +132,14 @@ async function runWatched<W>(
     run.faulted.push(tick.faultedPages);
     run.estimated.push(tick.exact ? tick.writtenPages : (tick.sample?.estimatedPages ?? NaN));
     const cpuMs = cpu.sinceLastMs();
-    const est = estimateOverhead(
-      tick.faultedPages,
-      cost.usPerFault,
-      now - last,
-      cpuMs,
+    const est = estimateOverhead({
+      faultedPages: tick.faultedPages,
+      usPerFault: cost.usPerFault,
+      intervalMs: now - last,
+      targetCpuMs: cpuMs,
       range,
-      cpu.lastWaitMs,
-    );
+      targetWaitMs: cpu.lastWaitMs,
+    });
     run.estPct.push(est.pct);
     run.estLow.push(est.lowPct);
     run.estHigh.push(est.highPct);

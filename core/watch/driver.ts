@@ -576,18 +576,18 @@ export class WatchDriver {
       // Made-up figures: the code is what is warmed (the calibration is not forced here).
       const cost = { usPerFault: 20, q1Us: 15, q3Us: 30 };
       const interval = this.setIntervalMs;
-      const est = estimateOverhead(
-        8,
-        cost.usPerFault,
-        interval,
-        50,
-        costRange(cost),
-        5,
-        8,
-        1,
-        150,
-        1,
-      );
+      const est = estimateOverhead({
+        faultedPages: 8,
+        usPerFault: cost.usPerFault,
+        intervalMs: interval,
+        targetCpuMs: 50,
+        range: costRange(cost),
+        targetWaitMs: 5,
+        flushedBlocks: 8,
+        ownCpuMs: 1,
+        machineBusyMs: 150,
+        wholeTlbFlushes: 1,
+      });
       reprotectFlushes(this.out, 33, 16);
       const budget = new OverheadBudget(this.budget?.maxPct ?? 5, cost.usPerFault);
       const f = this.watcherValue?.sampleFraction ?? 1;
@@ -783,18 +783,18 @@ export class WatchDriver {
           )
         : { blocks: 0, wholeTlb: 0 };
     const flushedBlocks = flushes.blocks;
-    const est = estimateOverhead(
-      tick.faultedPages,
-      cost.usPerFault,
-      coveredMs,
-      cpuMs,
-      costRange(cost),
-      waitMs,
+    const est = estimateOverhead({
+      faultedPages: tick.faultedPages,
+      usPerFault: cost.usPerFault,
+      intervalMs: coveredMs,
+      targetCpuMs: cpuMs,
+      range: costRange(cost),
+      targetWaitMs: waitMs,
       flushedBlocks,
-      ownMs,
-      busyMs,
-      flushes.wholeTlb,
-    );
+      ownCpuMs: ownMs,
+      machineBusyMs: busyMs,
+      wholeTlbFlushes: flushes.wholeTlb,
+    });
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
       estOverheadPct: est.pct,

@@ -281,7 +281,15 @@ describe('OverheadBudget', () => {
       stretch: 1,
     });
     // The same figure as the estimate the watch shows for that tick.
-    expect(estimateOverhead(3000, 1.4, 100, 100, undefined, 100).pct).toBeCloseTo(4.2 * 1.4, 10);
+    expect(
+      estimateOverhead({
+        faultedPages: 3000,
+        usPerFault: 1.4,
+        intervalMs: 100,
+        targetCpuMs: 100,
+        targetWaitMs: 100,
+      }).pct,
+    ).toBeCloseTo(4.2 * 1.4, 10);
   });
 
   it('is not swung by one noisy figure', () => {
@@ -529,7 +537,12 @@ describe('OverheadBudget never leaves a tick over the bound as it was', () => {
             targetCpuMs: cpu,
           };
           // What the tick's figure said (the driver's estimate, overhead.ts).
-          const said = estimateOverhead(faulted, us, elapsedMs, cpu).pct;
+          const said = estimateOverhead({
+            faultedPages: faulted,
+            usPerFault: us,
+            intervalMs: elapsedMs,
+            targetCpuMs: cpu,
+          }).pct;
           if (!(said > maxPct)) return;
           const next = b.next(current, load);
           const atLimits =
@@ -561,21 +574,25 @@ describe('the re-protect’s TLB flushes (one per 2 MiB block re-protected) are 
 
   it('a sparse fault (a block of its own) costs the target two calibrated faults, dense ones ~one', () => {
     // 100 faults of 20 us in 100 ms of the target's CPU: 2% alone.
-    expect(estimateOverhead(100, 20, 100, 100).pct).toBeCloseTo(2, 10);
+    const tick = { faultedPages: 100, usPerFault: 20, intervalMs: 100, targetCpuMs: 100 };
+    expect(estimateOverhead(tick).pct).toBeCloseTo(2, 10);
     // Each in a block of its own (64 KiB units spread over the space): +100 flushes.
-    expect(estimateOverhead(100, 20, 100, 100, undefined, null, 100).pct).toBeCloseTo(
+    expect(estimateOverhead({ ...tick, flushedBlocks: 100 }).pct).toBeCloseTo(
       2 * (1 + FLUSH_COST),
       10,
     );
     // The same faults in one block: one flush.
-    expect(estimateOverhead(100, 20, 100, 100, undefined, null, 1).pct).toBeCloseTo(
+    expect(estimateOverhead({ ...tick, flushedBlocks: 1 }).pct).toBeCloseTo(
       2 + 0.02 * FLUSH_COST,
       10,
     );
     // No fault, no flush.
-    expect(estimateOverhead(0, 20, 100, 100, undefined, null, 5).pct).toBe(0);
+    expect(estimateOverhead({ ...tick, faultedPages: 0, flushedBlocks: 5 }).pct).toBe(0);
     // The wall-interval fallback counts them as well.
-    expect(estimateOverhead(100, 20, 100, null, undefined, null, 100).pct).toBeCloseTo(4, 10);
+    expect(estimateOverhead({ ...tick, targetCpuMs: null, flushedBlocks: 100 }).pct).toBeCloseTo(
+      4,
+      10,
+    );
   });
 
   it('--max-overhead steps down when the faults fit but faults and flushes do not', () => {
@@ -724,7 +741,16 @@ describe('a contended tick holds the estimate’s stated high end under the boun
   // range's high cost x its contention (1.55 x 1.8 against 1.4), and the refill at its high end.
   const f = 1 / 64;
   const tick = (faults: number, waitMs: number) => {
-    const est = estimateOverhead(faults, 1.4, 100, 50, undefined, waitMs, 4, 0, null, 1);
+    const est = estimateOverhead({
+      faultedPages: faults,
+      usPerFault: 1.4,
+      intervalMs: 100,
+      targetCpuMs: 50,
+      targetWaitMs: waitMs,
+      flushedBlocks: 4,
+      ownCpuMs: 0,
+      wholeTlbFlushes: 1,
+    });
     return {
       est,
       load: {
@@ -810,7 +836,16 @@ describe('the TLB refill is judged once, unscaled, as the estimate counts it', (
   // fault, the target ran 50 ms of a 100 ms tick and waited `waitMs`; no room for the error.
   const f = 1 / 32;
   const tick = (waitMs: number) => {
-    const est = estimateOverhead(40, 0.85, 100, 50, undefined, waitMs, 10, 0, null, 1);
+    const est = estimateOverhead({
+      faultedPages: 40,
+      usPerFault: 0.85,
+      intervalMs: 100,
+      targetCpuMs: 50,
+      targetWaitMs: waitMs,
+      flushedBlocks: 10,
+      ownCpuMs: 0,
+      wholeTlbFlushes: 1,
+    });
     return {
       est,
       load: {
@@ -895,7 +930,15 @@ describe('a contended tick holds our own part at its high end (TickLoad.ownHighM
   // 5% aimed at exactly; no faults; the target ran 50 ms of a 100 ms tick and waited `waitMs`;
   // 2 ms of ours, the machine busy 250 ms (the hog): its share of our time is ~0.4 ms.
   const tick = (waitMs: number) => {
-    const est = estimateOverhead(0, 1.4, 100, 50, undefined, waitMs, 0, 2, 250);
+    const est = estimateOverhead({
+      faultedPages: 0,
+      usPerFault: 1.4,
+      intervalMs: 100,
+      targetCpuMs: 50,
+      targetWaitMs: waitMs,
+      ownCpuMs: 2,
+      machineBusyMs: 250,
+    });
     return {
       est,
       load: {
@@ -951,7 +994,15 @@ describe('a contended tick holds our own part at its high end (TickLoad.ownHighM
       waitShare: 0.5,
       ownMs: competingOwnMs(2, 100, 100, 200, 450),
       ownHighMs: ownHighMs(2, 100, 100, 200),
-      highPct: estimateOverhead(0, 1.4, 200, 100, undefined, 100, 0, 2, 450).highPct,
+      highPct: estimateOverhead({
+        faultedPages: 0,
+        usPerFault: 1.4,
+        intervalMs: 200,
+        targetCpuMs: 100,
+        targetWaitMs: 100,
+        ownCpuMs: 2,
+        machineBusyMs: 450,
+      }).highPct,
     };
     expect(b.next({ fraction: 1 / 64, stretch: 2 }, l).stretch).toBe(2);
     const { ownHighMs: _, ...shareOnly } = l;

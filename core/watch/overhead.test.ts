@@ -62,25 +62,45 @@ describe('estOverheadPct (the model)', () => {
 describe('estimateOverhead (share of the target’s CPU time)', () => {
   it('divides the faults’ time by the CPU time the target ran, not by the wall interval', () => {
     // 1,000 faults of 20 us = 20 ms; the target ran 40 ms of a 100 ms tick (a busy machine).
-    const e = estimateOverhead(1000, 20, 100, 40);
+    const e = estimateOverhead({
+      faultedPages: 1000,
+      usPerFault: 20,
+      intervalMs: 100,
+      targetCpuMs: 40,
+    });
     expect(e).toMatchObject({ pct: 50, basis: 'cpu', lowConfidence: false });
     // The wall figure says 20%: understated by the target's share of a CPU.
     expect(estOverheadPct(1000, 100, 20)).toBeCloseTo(20, 10);
     // A whole CPU: the same as the wall figure.
-    expect(estimateOverhead(1000, 20, 100, 100).pct).toBeCloseTo(20, 10);
+    expect(
+      estimateOverhead({ faultedPages: 1000, usPerFault: 20, intervalMs: 100, targetCpuMs: 100 })
+        .pct,
+    ).toBeCloseTo(20, 10);
     // Threads in parallel: their CPU time adds up, so do their faults.
-    expect(estimateOverhead(4000, 20, 100, 200).pct).toBeCloseTo(40, 10);
+    expect(
+      estimateOverhead({ faultedPages: 4000, usPerFault: 20, intervalMs: 100, targetCpuMs: 200 })
+        .pct,
+    ).toBeCloseTo(40, 10);
   });
 
   it('is never swung to 100% by a tick in which the target barely ran: floored and marked', () => {
     // 76 faults (1.52 ms) in a tick where the target ran 0.1 ms: divided by the floor (5 ms).
-    const e = estimateOverhead(76, 20, 100, 0.1);
+    const e = estimateOverhead({
+      faultedPages: 76,
+      usPerFault: 20,
+      intervalMs: 100,
+      targetCpuMs: 0.1,
+    });
     expect(MIN_CPU_SHARE * 100).toBe(5);
     expect(e.pct).toBeCloseTo(30.4, 6);
     expect(e.lowConfidence).toBe(true);
-    expect(estimateOverhead(76, 20, 100, 0).pct).toBeCloseTo(30.4, 6);
+    expect(
+      estimateOverhead({ faultedPages: 76, usPerFault: 20, intervalMs: 100, targetCpuMs: 0 }).pct,
+    ).toBeCloseTo(30.4, 6);
     // No faults: 0, whatever the CPU time, and nothing shaky about it.
-    expect(estimateOverhead(0, 20, 100, 0)).toEqual({
+    expect(
+      estimateOverhead({ faultedPages: 0, usPerFault: 20, intervalMs: 100, targetCpuMs: 0 }),
+    ).toEqual({
       pct: 0,
       ownPct: 0,
       lowPct: 0,
@@ -91,13 +111,17 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
   });
 
   it('caps at 100 and says so when the faults’ time exceeds the CPU time the target had', () => {
-    expect(estimateOverhead(10_000, 20, 100, 100)).toMatchObject({
+    expect(
+      estimateOverhead({ faultedPages: 10_000, usPerFault: 20, intervalMs: 100, targetCpuMs: 100 }),
+    ).toMatchObject({
       pct: 100,
       basis: 'cpu',
       lowConfidence: true,
     });
     // Just over (the quiet redis case: 100.6 ms of faults in ~100 ms of CPU): 100, confident.
-    expect(estimateOverhead(5686, 17.7, 100, 99)).toMatchObject({
+    expect(
+      estimateOverhead({ faultedPages: 5686, usPerFault: 17.7, intervalMs: 100, targetCpuMs: 99 }),
+    ).toMatchObject({
       pct: 100,
       basis: 'cpu',
       lowConfidence: false,
@@ -105,7 +129,9 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
   });
 
   it('falls back to the wall interval, marked, when the CPU time is unknown', () => {
-    expect(estimateOverhead(1000, 20, 100, null)).toEqual({
+    expect(
+      estimateOverhead({ faultedPages: 1000, usPerFault: 20, intervalMs: 100, targetCpuMs: null }),
+    ).toEqual({
       pct: 20,
       ownPct: 0,
       // Its range reaches 100: the target may have had almost none of the wall time.
@@ -122,9 +148,15 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
     // whole TLB, TLB_REFILL_US once (measured, bench/c/tlbflush.c: ~1 us a block whatever the
     // flush, and about one refill a scan), the range 0 to TLB_REFILL_HIGH_US.
     const RANGE = { low: TARGET_COST_LOW, high: TARGET_COST_HIGH };
-    const args = [RANGE, null, 70, null, null] as const;
-    const single = estimateOverhead(1000, 0.6, 100, 75, ...args, 0);
-    const whole = estimateOverhead(1000, 0.6, 100, 75, ...args, 70);
+    const args = {
+      usPerFault: 0.6,
+      intervalMs: 100,
+      targetCpuMs: 75,
+      range: RANGE,
+      flushedBlocks: 70,
+    };
+    const single = estimateOverhead({ faultedPages: 1000, ...args, wholeTlbFlushes: 0 });
+    const whole = estimateOverhead({ faultedPages: 1000, ...args, wholeTlbFlushes: 70 });
     const faultsPct = (100 * (1000 + 70 * FLUSH_COST) * 0.6) / 1000 / 75;
     expect(single.pct).toBeCloseTo(faultsPct, 10);
     expect(whole.pct).toBeCloseTo(faultsPct + (100 * TLB_REFILL_US) / 1000 / 75, 10);
@@ -132,17 +164,24 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
     expect(whole.lowPct).toBeCloseTo(single.lowPct, 10);
     expect(whole.highPct).toBeCloseTo(single.highPct + (100 * TLB_REFILL_HIGH_US) / 1000 / 75, 10);
     // One whole flush or seventy: the flushes of a tick come back to back, one refill.
-    expect(estimateOverhead(1000, 0.6, 100, 75, ...args, 1)).toEqual(whole);
+    expect(estimateOverhead({ faultedPages: 1000, ...args, wholeTlbFlushes: 1 })).toEqual(whole);
     // Before (FLUSH_TLB_HIGH_US, 100 us a block): the high end read 5.7% + 9.3 points here.
     expect(whole.highPct).toBeLessThan(single.highPct + 1);
     // No faults, no re-protect: nothing, whatever the blocks.
-    expect(estimateOverhead(0, 0.6, 100, 75, ...args, 70).pct).toBe(0);
-    expect(estimateOverhead(0, 0.6, 100, 75, ...args, 70).highPct).toBe(0);
+    expect(estimateOverhead({ faultedPages: 0, ...args, wholeTlbFlushes: 70 }).pct).toBe(0);
+    expect(estimateOverhead({ faultedPages: 0, ...args, wholeTlbFlushes: 70 }).highPct).toBe(0);
     // The wall-interval fallback counts the refill too.
-    expect(estimateOverhead(1000, 0.6, 100, null, RANGE, null, 70, null, null, 70).pct).toBeCloseTo(
-      ((1000 + 70 * FLUSH_COST) * 0.6) / 1000 + (100 * TLB_REFILL_US) / 1000 / 100,
-      10,
-    );
+    expect(
+      estimateOverhead({
+        faultedPages: 1000,
+        usPerFault: 0.6,
+        intervalMs: 100,
+        targetCpuMs: null,
+        range: RANGE,
+        flushedBlocks: 70,
+        wholeTlbFlushes: 70,
+      }).pct,
+    ).toBeCloseTo(((1000 + 70 * FLUSH_COST) * 0.6) / 1000 + (100 * TLB_REFILL_US) / 1000 / 100, 10);
   });
 
   it('tells a whole-TLB flush from a page-by-page one as the kernel does (reprotectFlushes)', () => {
@@ -202,16 +241,28 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
 
   it('states its range: the figure at the ends of the fault cost’s range', () => {
     // 20 ms of faults in 40 ms of CPU: 50%, and 32.5-77.5% at 0.65-1.55x the calibrated cost.
-    const e = estimateOverhead(1000, 20, 100, 40);
+    const e = estimateOverhead({
+      faultedPages: 1000,
+      usPerFault: 20,
+      intervalMs: 100,
+      targetCpuMs: 40,
+    });
     expect(e.lowPct).toBeCloseTo(50 * TARGET_COST_LOW, 10);
     expect(e.highPct).toBeCloseTo(50 * TARGET_COST_HIGH, 10);
     expect(e.lowPct).toBeLessThan(e.pct);
     expect(e.highPct).toBeGreaterThan(e.pct);
     // Capped at 100 at both ends.
-    expect(estimateOverhead(10_000, 20, 100, 100)).toMatchObject({ lowPct: 100, highPct: 100 });
+    expect(
+      estimateOverhead({ faultedPages: 10_000, usPerFault: 20, intervalMs: 100, targetCpuMs: 100 }),
+    ).toMatchObject({ lowPct: 100, highPct: 100 });
     // A tick in which the target barely ran: the figure is floored (30.4%, not 100%), but its
     // range is not: divided by the CPU time it really had, the faults may have been all of it.
-    const idle = estimateOverhead(76, 20, 100, 2);
+    const idle = estimateOverhead({
+      faultedPages: 76,
+      usPerFault: 20,
+      intervalMs: 100,
+      targetCpuMs: 2,
+    });
     expect(idle.pct).toBeCloseTo(30.4, 6);
     expect(idle.lowPct).toBeCloseTo(30.4 * TARGET_COST_LOW, 6);
     expect(idle.highPct).toBe(100);
@@ -220,7 +271,13 @@ describe('estimateOverhead (share of the target’s CPU time)', () => {
     const wide = costRange({ usPerFault: 20, q1Us: 10, q3Us: 60 });
     expect(wide.low).toBeCloseTo(TARGET_COST_LOW * 0.5, 10);
     expect(wide.high).toBeCloseTo(TARGET_COST_HIGH * 3, 10);
-    const w = estimateOverhead(1000, 20, 100, 100, wide);
+    const w = estimateOverhead({
+      faultedPages: 1000,
+      usPerFault: 20,
+      intervalMs: 100,
+      targetCpuMs: 100,
+      range: wide,
+    });
     expect(w.pct).toBeCloseTo(20, 10);
     expect(w.lowPct).toBeCloseTo(20 * TARGET_COST_LOW * 0.5, 10);
     expect(w.highPct).toBeCloseTo(20 * TARGET_COST_HIGH * 3, 10);
@@ -353,12 +410,26 @@ describe('contention: the target’s wait for a CPU raises its cost per fault (b
   });
 
   it('uncontended: the same figure as before; contended: dearer, the low end unmoved', () => {
-    const quiet = estimateOverhead(1000, 20, 100, 40, undefined, 0);
-    expect(quiet).toEqual(estimateOverhead(1000, 20, 100, 40));
+    const quiet = estimateOverhead({
+      faultedPages: 1000,
+      usPerFault: 20,
+      intervalMs: 100,
+      targetCpuMs: 40,
+      targetWaitMs: 0,
+    });
+    expect(quiet).toEqual(
+      estimateOverhead({ faultedPages: 1000, usPerFault: 20, intervalMs: 100, targetCpuMs: 40 }),
+    );
     expect(quiet.pct).toBeCloseTo(50, 10);
     // Waiting half its runnable time (redis on this loaded VM waited 78-89% of it, and paid
     // 1.25-1.97x the calibrated cost per fault, bench case 11): 50% reads 70%.
-    const half = estimateOverhead(1000, 20, 100, 40, undefined, 40);
+    const half = estimateOverhead({
+      faultedPages: 1000,
+      usPerFault: 20,
+      intervalMs: 100,
+      targetCpuMs: 40,
+      targetWaitMs: 40,
+    });
     expect(half.pct).toBeCloseTo(50 * (1 + CONTENTION_COST * 0.5), 10);
     expect(half.lowPct).toBeCloseTo(50 * TARGET_COST_LOW, 10);
     expect(half.highPct).toBeCloseTo(
@@ -371,12 +442,24 @@ describe('contention: the target’s wait for a CPU raises its cost per fault (b
 
   it('never swings a tick far: at most x(1 + CONTENTION_COST), and none in a floored tick', () => {
     // A wait of a whole second against 10 ms run: k ~ 1, the cost at most 1.8x.
-    const e = estimateOverhead(100, 20, 100, 10, undefined, 1000);
+    const e = estimateOverhead({
+      faultedPages: 100,
+      usPerFault: 20,
+      intervalMs: 100,
+      targetCpuMs: 10,
+      targetWaitMs: 1000,
+    });
     expect(CONTENTION_COST).toBeLessThanOrEqual(1);
     expect(e.pct).toBeLessThanOrEqual(20 * (1 + CONTENTION_COST) + 1e-9);
     expect(e.pct).toBeGreaterThan(20);
     // The idle 76-page tick of the issue, starved: still 30.4% (floored), not more.
-    const idle = estimateOverhead(76, 20, 100, 0.1, undefined, 99);
+    const idle = estimateOverhead({
+      faultedPages: 76,
+      usPerFault: 20,
+      intervalMs: 100,
+      targetCpuMs: 0.1,
+      targetWaitMs: 99,
+    });
     expect(idle.pct).toBeCloseTo(30.4, 6);
     expect(idle.lowConfidence).toBe(true);
   });
@@ -389,9 +472,17 @@ describe('the CPU floor of a long (stretched) tick', () => {
     expect(cpuFloorMs(6400)).toBe(5);
     expect(cpuFloorMs(100)).toBe(5);
     expect(cpuFloorMs(40)).toBe(2);
-    expect(estimateOverhead(819, 31, 6400, 100).pct).toBeCloseTo(25.389, 6);
+    expect(
+      estimateOverhead({ faultedPages: 819, usPerFault: 31, intervalMs: 6400, targetCpuMs: 100 })
+        .pct,
+    ).toBeCloseTo(25.389, 6);
     // Still never swung far by a tick in which the target barely ran, however long the tick.
-    const idle = estimateOverhead(76, 20, 6400, 0.1);
+    const idle = estimateOverhead({
+      faultedPages: 76,
+      usPerFault: 20,
+      intervalMs: 6400,
+      targetCpuMs: 0.1,
+    });
     expect(idle.pct).toBeCloseTo(30.4, 6);
     expect(idle.lowConfidence).toBe(true);
   });
@@ -462,23 +553,61 @@ describe('pagescope’s own CPU time, where it competed with the target (competi
 
   it('adds it to the estimate (and to each end of its range), and says how much of it is ours', () => {
     // 1000 faults x 2 us = 2 ms of faults in 40 ms of CPU: 5%; 4 ms of ours taken: +10%.
-    const faults = estimateOverhead(1000, 2, 100, 40, undefined, 0);
+    const faults = estimateOverhead({
+      faultedPages: 1000,
+      usPerFault: 2,
+      intervalMs: 100,
+      targetCpuMs: 40,
+      targetWaitMs: 0,
+    });
     expect(faults.pct).toBeCloseTo(5, 10);
     expect(faults.ownPct).toBe(0);
-    const both = estimateOverhead(1000, 2, 100, 40, undefined, 20, 0, 4);
+    const both = estimateOverhead({
+      faultedPages: 1000,
+      usPerFault: 2,
+      intervalMs: 100,
+      targetCpuMs: 40,
+      targetWaitMs: 20,
+      ownCpuMs: 4,
+    });
     const k = 1 + CONTENTION_COST * (20 / 60); // its wait raises the faults' cost too
     expect(both.ownPct).toBeCloseTo(10, 10);
     expect(both.pct).toBeCloseTo(5 * k + 10, 10);
     expect(both.lowPct).toBeCloseTo(5 * TARGET_COST_LOW + 10, 10);
     expect(both.highPct).toBeGreaterThanOrEqual(both.pct);
     // Our work alone, without a fault: still a cost, stated.
-    const own = estimateOverhead(0, 2, 100, 40, undefined, 20, 0, 4);
+    const own = estimateOverhead({
+      faultedPages: 0,
+      usPerFault: 2,
+      intervalMs: 100,
+      targetCpuMs: 40,
+      targetWaitMs: 20,
+      ownCpuMs: 4,
+    });
     expect(own.pct).toBeCloseTo(10, 10);
     expect(own.lowConfidence).toBe(false);
     // The same CPU time of ours beside a target that never waited: nothing is added.
-    expect(estimateOverhead(1000, 2, 100, 40, undefined, 0, 0, 4)).toEqual(faults);
+    expect(
+      estimateOverhead({
+        faultedPages: 1000,
+        usPerFault: 2,
+        intervalMs: 100,
+        targetCpuMs: 40,
+        targetWaitMs: 0,
+        ownCpuMs: 4,
+      }),
+    ).toEqual(faults);
     // Capped like the rest.
-    expect(estimateOverhead(0, 2, 100, 40, undefined, 400, 0, 400).pct).toBe(100);
+    expect(
+      estimateOverhead({
+        faultedPages: 0,
+        usPerFault: 2,
+        intervalMs: 100,
+        targetCpuMs: 40,
+        targetWaitMs: 400,
+        ownCpuMs: 400,
+      }).pct,
+    ).toBe(100);
   });
 });
 

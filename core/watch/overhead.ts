@@ -714,31 +714,68 @@ export function contentionFactor(
   return 1 + CONTENTION_COST * contentionShare(cpuMs, waitMs);
 }
 
+/** What one tick's estimate is made of (estimateOverhead). */
+export interface OverheadInputs {
+  /** Pages the tick found written and re-protected: each took one fault in the tick. */
+  faultedPages: number;
+  /** The calibrated cost of one fault, us (FaultCost.usPerFault). */
+  usPerFault: number;
+  /** The tick's wall interval, ms (what cpuFloorMs floors the target's CPU time at). */
+  intervalMs: number;
+  /**
+   * The CPU time the target's threads ran in the tick, ms (TargetCpuClock); null when unknown:
+   * the wall interval instead.
+   */
+  targetCpuMs: number | null;
+  /**
+   * Factors of the calibrated cost a target's fault may cost: the range stated (costRange;
+   * default TARGET_COST_LOW..TARGET_COST_HIGH).
+   */
+  range?: CostRange;
+  /**
+   * The time the target's threads waited for a CPU in the tick, ms (TargetCpuClock.lastWaitMs;
+   * null or absent: unknown, taken as none).
+   */
+  targetWaitMs?: number | null;
+  /** The 2 MiB blocks the tick re-protected pages in (reprotectFlushes; default 0). */
+  flushedBlocks?: number;
+  /**
+   * pagescope's own CPU time in the tick, ms (OwnCpuClock; null or absent: none), of which
+   * competingOwnMs is charged.
+   */
+  ownCpuMs?: number | null;
+  /**
+   * The whole machine's busy CPU time in the tick, ms (MachineCpuClock; null or absent:
+   * unknown, all of our competing time charged).
+   */
+  machineBusyMs?: number | null;
+  /** The re-protect's flushes that emptied the target's whole TLB (reprotectFlushes; default 0). */
+  wholeTlbFlushes?: number;
+}
+
 /**
  * ESTIMATED share of the target's CPU time spent on write faults this tick (top comment), and on
- * pagescope's own work that competed with it (`ownCpuMs`, its process's CPU time in the tick, of
- * which competingOwnMs is charged):
- * ((`faultedPages` + FLUSH_COST x `flushedBlocks`, the blocks the tick re-protected) x
- * `usPerFault` + TLB_REFILL_US where `wholeTlbFlushes` > 0, the tick flushed the target's whole
- * TLB) / `targetCpuMs` (its threads' CPU time in the tick, null when unknown: the wall
- * interval instead), the CPU time floored at cpuFloorMs(`intervalMs`). The range puts the
- * refill at 0 to TLB_REFILL_HIGH_US (the target's TLB working set is unknown).
- * `targetWaitMs`: the time its threads waited for a CPU in the tick (null: unknown, taken as
- * none): the cost per fault is raised by CONTENTION_COST x the contention share, bounded (at
- * most x1.8, and not at all in a floored tick), so one noisy reading cannot swing the figure far.
+ * pagescope's own work that competed with it (`ownCpuMs`, of which competingOwnMs is charged):
+ * ((`faultedPages` + FLUSH_COST x `flushedBlocks`) x `usPerFault` + TLB_REFILL_US where
+ * `wholeTlbFlushes` > 0, the tick flushed the target's whole TLB) / `targetCpuMs` (the wall
+ * interval where null), the CPU time floored at cpuFloorMs(`intervalMs`). The range puts the
+ * refill at 0 to TLB_REFILL_HIGH_US (the target's TLB working set is unknown). With
+ * `targetWaitMs`, the cost per fault is raised by CONTENTION_COST x the contention share,
+ * bounded (at most x1.8, and not at all in a floored tick), so one noisy reading cannot swing
+ * the figure far.
  */
-export function estimateOverhead(
-  faultedPages: number,
-  usPerFault: number,
-  intervalMs: number,
-  targetCpuMs: number | null,
-  range: CostRange = DEFAULT_RANGE,
-  targetWaitMs: number | null = null,
+export function estimateOverhead({
+  faultedPages,
+  usPerFault,
+  intervalMs,
+  targetCpuMs,
+  range = DEFAULT_RANGE,
+  targetWaitMs = null,
   flushedBlocks = 0,
-  ownCpuMs: number | null = null,
-  machineBusyMs: number | null = null,
+  ownCpuMs = null,
+  machineBusyMs = null,
   wholeTlbFlushes = 0,
-): OverheadEstimate {
+}: OverheadInputs): OverheadEstimate {
   const k = contentionShare(targetCpuMs, targetWaitMs);
   // A flush comes only with re-protected pages: none without faults.
   const units = faultedPages > 0 ? faultedPages + FLUSH_COST * Math.max(0, flushedBlocks) : 0;
