@@ -1262,10 +1262,15 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
       const u = median(plain.map((p) => p[k] * scale));
       return `${f1(u)} -> ${f1(u + d)}`;
     };
+    // The pair's mode in a window (11j, measured): a backend preempted by pgbench's wakeup on its
+    // own CPU (involuntary switches, ~7 a transaction) runs a transaction in ~110 us of CPU; one
+    // that sleeps and is woken from the other CPU (voluntary) in 140-190 us, its client 1.5-2x.
+    const slow = (rows: Per[]): number => rows.filter((r) => r.vcsPerTx > r.ivcsPerTx).length;
     const sched =
       `per transaction, unwatched -> watched (median): run-queue wait ${diff('waitPerTx', 1000)} us, ` +
       `timeslices ${diff('slicesPerTx')}, voluntary switches ${diff('vcsPerTx')}, involuntary ${diff('ivcsPerTx')}, ` +
-      `migrations ${diff('migPerTx')}, pgbench's CPU ${diff('clientPerTx', 1000)} us; the watch's CPU ${f1(median(watchCpuMs) / windowS / 10)}% of a CPU`;
+      `migrations ${diff('migPerTx')}, pgbench's CPU ${diff('clientPerTx', 1000)} us; the watch's CPU ${f1(median(watchCpuMs) / windowS / 10)}% of a CPU; ` +
+      `windows in the slow mode (most of the backend's switches voluntary: it sleeps and is woken across CPUs instead of being preempted by pgbench's wakeup on its own; both pay 1.2-2x the CPU per transaction) watched ${slow(watched)} of ${n}, unwatched ${slow(plain1) + (plain2 ? slow(plain2) : 0)} of ${plain2 ? 2 * n : n}`;
     return {
       name: NAME,
       ours_ms: null,
@@ -1308,6 +1313,8 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
       adjusted_ci_lo: Number(adjustedCi.lo.toFixed(4)),
       adjusted_ci_hi: Number(adjustedCi.hi.toFixed(4)),
       estimated_own_pct: Number(ownPct.toFixed(2)),
+      slow_windows_watched: slow(watched),
+      slow_windows_unwatched: slow(plain1) + (plain2 ? slow(plain2) : 0),
       client_aa_cpu_median: Number(client.aaCpu.median.toFixed(4)),
       round_client_cpu: client.roundCpu.map((x) => Number(x.toFixed(4))),
       round_cpu: s.roundCpu.map((x) => Number(x.toFixed(4))),

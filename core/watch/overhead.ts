@@ -64,7 +64,21 @@
  *   (competingOwnMs), the target's share of it (its CPU time over the machine's), added to the
  *   faults' time; the range's high end holds all of it that competed (ownHighMs). Nothing is
  *   charged where the target never waited for a CPU (an idle CPU took our work), so a quiet
- *   machine reads as before.
+ *   machine reads as before. What our presence costs a target beyond that time is not modelled,
+ *   though measured (2026-12-06, bench 11j: pgbench -c 1 on one postgres backend beside
+ *   `stress-ng --cpu 2`, 12-18 interleaved rounds of 3 s windows a run). The pair runs in one of
+ *   two modes for seconds at a time: the backend preempted by pgbench's wakeup on its own CPU
+ *   (~7 involuntary switches a transaction, ~112 us of its CPU each) or sleeping and woken from
+ *   the other CPU (voluntary switches, 144-148 us, pgbench's own CPU 2x). Watched windows were in
+ *   the slow mode 3, 3 and 7 of 12, unwatched 1, 4 and 13 of 24, and one slow watched window
+ *   reads +20-35% for its round, so the median round swings (+4.5 to +7.0% against ~3.8%
+ *   estimated). A watch of ANOTHER process (the checkpointer: no fault, flush or lock in the
+ *   backend's address space) raised the backend's CPU per transaction by +1.1 to +4.1% (three
+ *   runs) and pgbench's by +3.7 to +5.4%; one of a sleeping process +0.2%; and redis under the
+ *   same hog paid nothing measurable (bench 11e/11h: -2.4 and -4.8%), so no constant of ours
+ *   fits both. Read against its client (what the backend paid that pgbench did not), the
+ *   backend's own watch added -3.2 to +3.0%: its faults and flushes cost it no more than the
+ *   figure prices them at (~2.8%; README, 11j).
  * - Isolated faults are not modelled, though measured (calibrateIsolatedFaultCost, not run at
  *   start-up): a fault that comes after a stretch of a memory-bound thread's own work costs it
  *   more than c (under this VM's shadow paging a fault is several switches to the hypervisor,
