@@ -70,9 +70,9 @@
  *   two modes for seconds at a time: the backend preempted by pgbench's wakeup on its own CPU
  *   (~7 involuntary switches a transaction, ~112 us of its CPU each) or sleeping and woken from
  *   the other CPU (voluntary switches, 144-148 us, pgbench's own CPU 2x). Watched windows were in
- *   the slow mode 3, 3 and 7 of 12, unwatched 1, 4 and 13 of 24, and one slow watched window
- *   reads +20-35% for its round, so the median round swings (+4.5 to +7.0% against ~3.8%
- *   estimated). A watch of ANOTHER process (the checkpointer: no fault, flush or lock in the
+ *   the slow mode 7, 3, 3 and 3 of 12, unwatched 13, 4, 1 and 4 of 24, and one slow watched
+ *   window reads +20-35% for its round, so the median round swings (+4.5 to +7.0% against ~3.8%
+ *   estimated; the 48 rounds together +4.9%). A watch of ANOTHER process (the checkpointer: no fault, flush or lock in the
  *   backend's address space) raised the backend's CPU per transaction by +1.1 to +4.1% (three
  *   runs) and pgbench's by +3.7 to +5.4%; one of a sleeping process +0.2%; and redis under the
  *   same hog paid nothing measurable (bench 11e/11h: -2.4 and -4.8%), so no constant of ours
