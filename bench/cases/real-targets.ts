@@ -1286,7 +1286,7 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
         `estimate ${f1(estPct)}% (${f1(estLow)}-${f1(estHigh)}%), ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of the CPU added (${verdict}), ${fits ? 'within' : 'NOT within'} of the loss; ` +
         `${sched}; ` +
         `pgbench's own CPU per transaction (never watched: the machine's control) ${ciText(client.cpuCi)} (A/A ${ciText(client.aaCpuCi)}); ` +
-        `the backend's against it (per round, backend ratio over pgbench's) ${ciText(adjustedCi)}: +${f1((1 - adjustedCi.median) * 100)}% against the estimate less its own-CPU part ${f1(estPct - ownPct)}% (own ${f1(ownPct)}%); ` +
+        `the backend's against it (per round, backend ratio over pgbench's) ${ciText(adjustedCi)}: ${(1 - adjustedCi.median) * 100 >= 0 ? '+' : ''}${f1((1 - adjustedCi.median) * 100)}% against the estimate less its own-CPU part ${f1(estPct - ownPct)}% (own ${f1(ownPct)}%); ` +
         `per round, estimate / CPU added: ${kept.map((i, j) => `${f1(est[i].pct)}/${f1((1 - plain[j].cpuPerTx / watched[j].cpuPerTx) * 100)}`).join(' ')}; ` +
         `minor faults +${f1(addedFaultsPerTx)} a transaction, ${f1(usPerAddedFault)} us of backend CPU per added fault (calibrated ${f1(median(faultCosts))} by the watch); ` +
         `faulted pages per tick median ${median(tickPages)}`,
