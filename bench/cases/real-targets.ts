@@ -25,7 +25,7 @@
  *   transactions of each window counted from the log (one A-B-A of 5 s parts read -14 to +29%
  *   run to run). pgbench runs until stopped after the last window (SIGINT: its log's buffered
  *   tail is lost, so a round with a window past the last logged transaction is dropped).
- * - 11j 11f beside `stress-ng --cpu 2`, in 12 rounds of three 3 s windows (two unwatched, one
+ * - 11j 11f beside `stress-ng --cpu 2`, in 24 rounds of three 3 s windows (~4 minutes) (two unwatched, one
  *   watched, in all six orders: the A/A floor within the rounds), with the verdict of its estimate
  *   (met; missed; or missed within the noise, where the median round's interval holds a share the
  *   estimate fits) and the backend's scheduler figures per transaction watched and unwatched
@@ -925,8 +925,10 @@ function processCpuMs(pid: number): number {
  * after the cluster is initialised and stopped with the run. Under the hog the backend's CPU per
  * transaction swings more window to window (the hand-run 11f beside a hog read +5 to +14% in three
  * runs, its A/A 0.97-1.13x), so 11j runs rounds of three (two unwatched windows and the watched
- * one, in all six orders, 12 rounds; 6 with --quick), the A/A floor within its rounds, and says
- * whether a miss is measurable (ab-rounds.ts estimateVerdict).
+ * one, in all six orders, 24 rounds; 6 with --quick), the A/A floor within its rounds, and says
+ * whether a miss is measurable (ab-rounds.ts estimateVerdict). 24, not 12: the pgbench pair
+ * flips for seconds at a time into a slow mode (+20-35% a window) in some windows of either kind,
+ * and four runs of 12 rounds read +4.5 to +7.0% for one pooled +4.9% (48 rounds).
  */
 export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseResult> {
   const NAME = hog ? PGBENCH_HOG_NAME : PGBENCH_NAME;
@@ -993,7 +995,7 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     // pgbench runs until it is stopped (SIGINT) after the last window: -T is only a backstop, so
     // no window can outlast the run (a backend gone mid-window) or straddle its end.
     const threeRuns = hog;
-    const rounds = hog ? (ctx.quick ? 6 : 12) : ctx.quick ? 4 : 6;
+    const rounds = hog ? (ctx.quick ? 6 : 24) : ctx.quick ? 4 : 6;
     const windowS = 3;
     const seconds = 3600;
     if (hog) {
