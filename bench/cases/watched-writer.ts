@@ -42,7 +42,12 @@ import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { RegionList } from '../../core/scan/region-list.ts';
 import {
   calibrateFaultCost,
+  competingOwnMs,
   contentionFactor,
+  contentionShare,
+  MachineCpuClock,
+  ownHighMs,
+  reprotectFlushes,
   costRange,
   estimateOverhead,
   faultCost,
@@ -50,6 +55,7 @@ import {
   type FaultCost,
 } from '../../core/watch/overhead.ts';
 import { OverheadBudget } from '../../core/watch/overhead-budget.ts';
+import { sampleUnitPages } from '../../core/watch/sampling.ts';
 import { WriteWatcher, type WatchTick } from '../../core/watch/watcher.ts';
 import { startTarget, type Target } from '../lib/native.ts';
 import { have } from '../../testing/ports.ts';
@@ -110,9 +116,33 @@ interface Variant {
  * A controller run after each tick (the --max-overhead hook), given the ms the tick covered;
  * returns the interval's stretch for the next tick. null = exact watch at INTERVAL_MS.
  */
-export type TickControl = ((w: WriteWatcher, tick: WatchTick, coveredMs: number) => number) | null;
+export type TickControl =
+  ((w: WriteWatcher, tick: WatchTick, coveredMs: number, load: TickInputs) => number) | null;
+
+/** What the watch driver feeds a tick's estimate and its controller (core/watch/driver.ts). */
+export interface TickInputs {
+  /** The writer's CPU time and run-queue wait since the tick before (schedstat), ms. */
+  cpuMs: number | null;
+  waitMs: number | null;
+  /** The blocks the tick re-protected written pages in, and those whose flush is whole. */
+  flushedBlocks: number;
+  wholeTlbFlushes: number;
+  /**
+   * This process's CPU time since the tick before, all threads (it does nothing else while the
+   * writer writes: the tick, its figures, reading the writer's answer), ms; and the machine's.
+   */
+  ownMs: number;
+  busyMs: number | null;
+  /** The estimate's high end (estimateOverhead highPct). */
+  highPct: number;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** This process's CPU time, all threads, us. */
+const processCpuUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 
 /** The target writes for `ms`; returns its write count. */
 async function writeFor(t: Target, ms: number): Promise<number> {
@@ -162,9 +192,12 @@ async function runWatched<W>(
 ): Promise<WatchedRun<W>> {
   const range = costRange(cost);
   const out = new RegionList(1 << 17);
-  // The writer's CPU time per tick, as the watch driver reads it.
+  // The writer's CPU time per tick, ours and the machine's, as the watch driver reads them.
   const cpu = new TargetCpuClock(w.pid);
   cpu.sinceLastMs();
+  const machine = new MachineCpuClock();
+  machine.sinceLastMs();
+  let ownUs = processCpuUs();
   const run: Omit<WatchedRun<W>, 'written'> = {
     faulted: [],
     estimated: [],
@@ -189,21 +222,49 @@ async function runWatched<W>(
     const tick = w.tick(out);
     run.faulted.push(tick.faultedPages);
     run.estimated.push(tick.exact ? tick.writtenPages : (tick.sample?.estimatedPages ?? NaN));
+    // As the driver (core/watch/driver.ts figures): the re-protect's flushes, our own CPU time
+    // (a tick's own shows in the next tick's figure, as the driver's does) and the machine's.
+    const flushes =
+      tick.faultedPages > 0
+        ? reprotectFlushes(
+            out,
+            undefined,
+            tick.exact ? undefined : sampleUnitPages(tick.sample?.fraction ?? 1),
+          )
+        : { blocks: 0, wholeTlb: 0 };
     const cpuMs = cpu.sinceLastMs();
+    const waitMs = cpuMs === null ? null : cpu.lastWaitMs;
+    const nowUs = processCpuUs();
+    const ownMs = (nowUs - ownUs) / 1000;
+    ownUs = nowUs;
+    const busyMs = machine.sinceLastMs();
     const est = estimateOverhead(
       tick.faultedPages,
       cost.usPerFault,
       now - last,
       cpuMs,
       range,
-      cpu.lastWaitMs,
+      waitMs,
+      flushes.blocks,
+      ownMs,
+      busyMs,
+      flushes.wholeTlb,
     );
     run.estPct.push(est.pct);
     run.estLow.push(est.lowPct);
     run.estHigh.push(est.highPct);
     run.cpuMs.push(cpuMs ?? NaN);
-    run.waitMs.push(cpu.lastWaitMs ?? NaN);
-    if (control) run.stretch = control(w, tick, now - last);
+    run.waitMs.push(waitMs ?? NaN);
+    if (control)
+      run.stretch = control(w, tick, now - last, {
+        cpuMs,
+        waitMs,
+        flushedBlocks: flushes.blocks,
+        wholeTlbFlushes: flushes.wholeTlb,
+        ownMs,
+        busyMs,
+        highPct: est.highPct,
+      });
     last = now;
     next = now + INTERVAL_MS * run.stretch;
   }
@@ -444,21 +505,26 @@ async function boundedCase(
       : 'throughput >= 0.95x of unwatched',
   );
   const budget = new OverheadBudget(5, v.cost.usPerFault);
-  // Judged by the writer's own CPU time per tick, as the watch driver does.
-  const cpu = new TargetCpuClock(t.pid);
   const fractions: number[] = [];
   const stretches: number[] = [];
-  const control: TickControl = (ww, tick, coveredMs) => {
-    const targetCpuMs = cpu.sinceLastMs();
+  // Judged by the writer's own CPU time per tick and the rest the driver passes (TickInputs).
+  const control: TickControl = (ww, tick, coveredMs, load) => {
     const next = budget.next(
       { fraction: ww.sampleFraction, stretch: stretches.at(-1) ?? 1 },
       {
         writtenPagesAtFull: tick.exact ? tick.writtenPages : (tick.sample?.estimatedPages ?? 0),
         faultedPages: tick.faultedPages,
+        flushedBlocks: load.flushedBlocks,
+        wholeTlbFlushes: load.wholeTlbFlushes,
         sampledPages: tick.sample?.sampledPages,
         elapsedMs: coveredMs,
-        targetCpuMs,
-        costFactor: contentionFactor(targetCpuMs, cpu.lastWaitMs, coveredMs),
+        targetCpuMs: load.cpuMs,
+        costFactor: contentionFactor(load.cpuMs, load.waitMs, coveredMs),
+        waitShare: contentionShare(load.cpuMs, load.waitMs),
+        highPct: load.highPct,
+        ownMs: competingOwnMs(load.ownMs, load.cpuMs, load.waitMs, coveredMs, load.busyMs),
+        ownHighMs: ownHighMs(load.ownMs, load.cpuMs, load.waitMs, coveredMs),
+        widerPages: () => ww.enteringPages(Math.min(1, ww.sampleFraction * 2)),
       },
     );
     if (next.fraction !== ww.sampleFraction) ww.setSampleFraction(next.fraction);
@@ -470,7 +536,6 @@ async function boundedCase(
   // Slow start, as the driver arms a bounded watch.
   w.setSampleFraction(budget.start(t.endPage - t.startPage, INTERVAL_MS).fraction);
   w.arm([{ startPage: t.startPage, endPage: t.endPage }]);
-  cpu.sinceLastMs();
   try {
     // Unmeasured until the controller's choice holds for a whole run (it doubles the interval
     // at most once a tick, so reaching 3.2 s from 100 ms takes ~6 s).
@@ -528,7 +593,6 @@ async function boundedCase(
       const order = v.hog ? threeRunOrder(r) : 'WP';
       for (const which of order) {
         if (which === 'W') {
-          cpu.sinceLastMs(); // the controller's first tick covers this run only
           const watchedRun = await withCpu(t, () =>
             runWatched(writeInSlots(t, ms), w, control, stretchNow(), v.cost),
           );
