@@ -176,6 +176,9 @@ interface WatchedRun<W> {
   /** Per tick: the writer's CPU time and run-queue wait since the tick before (schedstat), ms. */
   cpuMs: number[];
   waitMs: number[];
+  /** Per tick: this process's CPU time since the tick before (TickInputs.ownMs), and the span. */
+  ownMs: number[];
+  spanMs: number[];
   stretch: number;
 }
 
@@ -207,6 +210,8 @@ async function runWatched<W>(
     estHigh: [],
     cpuMs: [],
     waitMs: [],
+    ownMs: [],
+    spanMs: [],
     stretch,
   };
   let done = false;
@@ -255,6 +260,8 @@ async function runWatched<W>(
     run.estHigh.push(est.highPct);
     run.cpuMs.push(cpuMs ?? NaN);
     run.waitMs.push(waitMs ?? NaN);
+    run.ownMs.push(ownMs);
+    run.spanMs.push(now - last);
     if (control)
       run.stretch = control(w, tick, now - last, {
         cpuMs,
@@ -580,6 +587,11 @@ async function boundedCase(
     const cpuRuns = { watched: [] as number[], plain: [] as number[] };
     const waitRuns = { watched: [] as number[], plain: [] as number[] };
     const writesIn = (run: SlotRun) => sum(run.counts);
+    // This process's CPU time over the watched runs' ticks (the tick, its figures, the
+    // controller, reading the writer's answer), and the span they covered.
+    const own = { ms: 0, spanMs: 0 };
+    const ownTicks: number[] = [];
+    const runMs = { watched: [] as number[], plain: [] as number[] };
     for (let r = 0; (spanMs < wantMs || r < minRounds) && r < maxRounds; r++) {
       ctx.log(
         `  ${v.boundedTag} round ${r + 1} (${(spanMs / 1000).toFixed(0)} of ${wantMs / 1000} s measured)`,
@@ -607,6 +619,10 @@ async function boundedCase(
           cpuRuns.watched.push(watchedRun.cpuMs);
           waitRuns.watched.push(watchedRun.waitMs);
           // Each tick from the second on covers an interval inside this run.
+          own.ms += sum(run.ownMs.slice(1));
+          ownTicks.push(...run.ownMs.slice(1));
+          runMs.watched.push(ms);
+          own.spanMs += sum(run.spanMs.slice(1));
           for (let k = 1; k < run.ticksNs.length; k++) {
             const inTick = writesBetween(run.written, run.ticksNs[k - 1], run.ticksNs[k]);
             expectedPages += PAGES * (1 - Math.exp(-inTick / PAGES));
@@ -627,6 +643,7 @@ async function boundedCase(
           (which === 'Q' ? ab.plain2Ms : ab.plainMs).push((ms * 1e6) / writes);
           (which === 'Q' ? abCpu.plain2Cpu : abCpu.plainCpu).push((plainRun.cpuMs * 1e6) / writes);
           cpuRuns.plain.push(plainRun.cpuMs);
+          runMs.plain.push(ms);
           waitRuns.plain.push(plainRun.waitMs);
         }
       }
@@ -656,9 +673,15 @@ async function boundedCase(
     const roundFits = estimateFits(meanEst, Math.max(0, roundLossPct));
     const waitPct = waitSharePct(cpuRuns.watched, waitRuns.watched);
     const plainWaitPct = waitSharePct(cpuRuns.plain, waitRuns.plain);
+    const ownPerTick = ownTicks;
+    const cpuPerSecond = {
+      watched: (1000 * sum(cpuRuns.watched)) / sum(runMs.watched),
+      plain: (1000 * sum(cpuRuns.plain)) / sum(runMs.plain),
+    };
     const dipText = `dip reading: throughput ${dipThroughput.toFixed(3)}x of unwatched, ${lostMs.toFixed(0)} ms of ${(spanMs / 1000).toFixed(1)} s lost to ${intervals} ticks' faults (the writer's rate after each tick vs later in its interval), the estimate ${dipFits ? 'within' : 'NOT within'} 1.5x / 3 points of the ${lostPct.toFixed(1)}% lost; the same reading over the unwatched runs (ticks where none were, its floor): ${f1(floorPct)}% of ${(floor.spanMs / 1000).toFixed(1)} s`;
     const roundText = `${rounds.rounds} rounds${v.hog ? ' of three (two unwatched runs, one watched, in all six orders)' : ' (watched, then unwatched)'}: throughput ${ratioText(rounds.throughput)} of unwatched, [${ciText(rounds.throughputCi)}], the estimate ${roundFits ? 'within' : 'NOT within'} 1.5x / 3 points of its ${f1(roundLossPct)}% lost; the writer's CPU per write ${ratioText(rounds.cpu)} (+${f1(cpuAddedPct)}% share of its CPU, median round; mean ${f1(rounds.cpuAddedMean.mean)} ± ${f1(rounds.cpuAddedMean.se)}), the estimate ${cpuFits ? 'within' : 'NOT within'} 1.5x / 3 points of it${v.hog ? `; A/A (the two unwatched runs): throughput ${ratioText(rounds.aaThroughput)}, CPU per write ${ratioText(rounds.aaCpu)}; bound ${boundVerdict(rounds, 0.95)}` : ''}`;
-    const common = `estimated ${meanEst.toFixed(1)}% (${mean(estLow).toFixed(1)}-${mean(estHigh).toFixed(1)}%, mean tick); the writer waited for a CPU ${f1(waitPct)}% of its runnable time watched, ${f1(plainWaitPct)}% unwatched (schedstat); load ${os.loadavg()[0].toFixed(1)}; fault ${v.cost.usPerFault.toFixed(2)} us (calibrated); sample fraction ${median(fractions)}, interval x${median(stretches)} (${INTERVAL_MS * median(stretches)} ms); estimated written pages / expected distinct pages written ${(estimatedPages / expectedPages).toFixed(2)} (goal within 10%)`;
+    const ownPct = (100 * own.ms) / own.spanMs;
+    const common = `estimated ${meanEst.toFixed(1)}% (${mean(estLow).toFixed(1)}-${mean(estHigh).toFixed(1)}%, mean tick); this process's CPU while watching ${f1(ownPct)}% of a CPU (${f1(median(ownPerTick))} ms a tick, median); the writer ran ${f1(cpuPerSecond.watched)} ms of CPU a second watched, ${f1(cpuPerSecond.plain)} unwatched; the writer waited for a CPU ${f1(waitPct)}% of its runnable time watched, ${f1(plainWaitPct)}% unwatched (schedstat); load ${os.loadavg()[0].toFixed(1)}; fault ${v.cost.usPerFault.toFixed(2)} us (calibrated); sample fraction ${median(fractions)}, interval x${median(stretches)} (${INTERVAL_MS * median(stretches)} ms); estimated written pages / expected distinct pages written ${(estimatedPages / expectedPages).toFixed(2)} (goal within 10%)`;
     const extra = {
       dip_throughput_ratio: Number(dipThroughput.toPrecision(4)),
       dip_loss_pct: Number(lostPct.toPrecision(3)),
@@ -677,6 +700,9 @@ async function boundedCase(
       estimated_high_pct: Number(mean(estHigh).toPrecision(3)),
       wait_share_pct: Number(waitPct.toPrecision(3)),
       unwatched_wait_share_pct: Number(plainWaitPct.toPrecision(3)),
+      own_cpu_pct: Number(ownPct.toPrecision(3)),
+      writer_cpu_ms_per_s_watched: Number(cpuPerSecond.watched.toPrecision(4)),
+      writer_cpu_ms_per_s_unwatched: Number(cpuPerSecond.plain.toPrecision(4)),
       fault_us: Number(v.cost.usPerFault.toPrecision(4)),
       load_1m: Number(os.loadavg()[0].toFixed(1)),
       intervals,
