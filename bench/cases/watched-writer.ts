@@ -4,8 +4,10 @@
  * figure is ms per million writes, watched (WriteWatcher armed on the whole mapping, ticking
  * every 100 ms in this process while the target writes) against unwatched, alternating round by
  * round. Watched, every page written in a tick takes one write-protect fault (KERNEL-NOTES
- * "Cost of being watched"); the note compares the measured slowdown with overhead.ts's estimate
- * from the calibrated fault cost and the faulted pages of the ticks. (The exact watch costs the
+ * "Cost of being watched"); the note compares the measured slowdown with overhead.ts's estimate,
+ * made from what the watch driver makes it from (the ticks' faulted pages at the calibrated
+ * cost, the re-protect's flushes, this process's CPU time, the writer's CPU time and wait:
+ * TickInputs), as the --max-overhead controller of 8b/8d is fed. (The exact watch costs the
  * writer nearly all its time, so the VM's drift between runs does not matter here.)
  *
  * Case 8b: the same writer watched under `--max-overhead 5`: after every tick the
