@@ -25,11 +25,7 @@ import { SESSION_SCALE_NAME, sessionScaleCases } from './cases/session-scale.ts'
 import { startupCases, STARTUP_NAMES } from './cases/startup.ts';
 import { TICK_COST_NAME, tickCostCases } from './cases/tick-cost.ts';
 import { watchCases } from './cases/watch.ts';
-import {
-  BOUNDED_WRITER_NAME,
-  WATCHED_WRITER_NAME,
-  watchedWriterCases,
-} from './cases/watched-writer.ts';
+import { WATCHED_WRITER_NAMES, watchedWriterCases } from './cases/watched-writer.ts';
 import { wtrackCases } from './cases/wtrack.ts';
 import { machineInfo } from './lib/machine.ts';
 import { buildPrograms } from './lib/native.ts';
@@ -54,7 +50,7 @@ const GROUPS: CaseGroup[] = [
   { names: [SCALE_NAME], run: scaleScanCase },
   { names: ['3 write tracking cost'], run: wtrackCases },
   { names: ['4 watch tick'], run: watchCases },
-  { names: [WATCHED_WRITER_NAME, BOUNDED_WRITER_NAME], run: watchedWriterCases },
+  { names: WATCHED_WRITER_NAMES, run: watchedWriterCases },
   { names: ['5 session tick end to end', '7 host memory'], run: sessionCases },
   { names: [SESSION_SCALE_NAME], run: sessionScaleCases },
   { names: [HEATMAP_NAME, TIMELINE_NAME], run: rendererCases },
