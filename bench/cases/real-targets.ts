@@ -80,6 +80,7 @@ import {
   threeRunOrder,
 } from '../lib/ab-rounds.ts';
 import { buildCli, CliWatch, whileWatching, type CliTick, type CpuSnap } from '../lib/cli-watch.ts';
+import { startHog, type Hog } from '../lib/hog.ts';
 import { runCommand, type RunOptions } from '../lib/run-command.ts';
 import { estimateFits, infoGoal, median, skippedCase, type CaseResult } from '../lib/stats.ts';
 import { lastTxEnd, loggedThrough, txBetween, txEnds } from '../lib/tx-log.ts';
@@ -131,17 +132,19 @@ type EstTick = Pick<
   | 'estOverheadPct'
   | 'estOverheadLowPct'
   | 'estOverheadHighPct'
+  | 'estOwnPct'
 >;
 
 /**
  * The estimate over [fromMs, toMs): the ticks that came in it (and the one after, which covers
- * its end), each tick's figure weighted by the target's CPU time in it.
+ * its end), each tick's figure weighted by the target's CPU time in it; `own` the part of it
+ * that is pagescope's own competing CPU time (estOwnPct), over the same ticks.
  */
 function estimateOver(
   ticks: readonly EstTick[],
   fromMs: number,
   toMs: number,
-): { pct: number; low: number; high: number; ticks: number } {
+): { pct: number; low: number; high: number; own: number; ticks: number } {
   const inRun = ticks.filter(
     (t, i) => t.atMs > fromMs && (t.atMs <= toMs || (ticks[i - 1]?.atMs ?? -Infinity) < toMs),
   );
@@ -149,16 +152,18 @@ function estimateOver(
   let pct = 0;
   let low = 0;
   let high = 0;
+  let own = 0;
   for (const t of inRun) {
     const w = Math.max(t.targetCpuMs, cpuFloorMs(t.intervalMs));
     cpu += w;
     pct += t.estOverheadPct * w;
     low += t.estOverheadLowPct * w;
     high += t.estOverheadHighPct * w;
+    own += t.estOwnPct * w;
   }
   return cpu > 0
-    ? { pct: pct / cpu, low: low / cpu, high: high / cpu, ticks: inRun.length }
-    : { pct: 0, low: 0, high: 0, ticks: 0 };
+    ? { pct: pct / cpu, low: low / cpu, high: high / cpu, own: own / cpu, ticks: inRun.length }
+    : { pct: 0, low: 0, high: 0, own: 0, ticks: 0 };
 }
 
 const f1 = (x: number): string => x.toFixed(1);
@@ -380,7 +385,7 @@ interface AbResult {
  */
 function dumpRun(
   label: string,
-  kind: 'P' | 'Q' | 'W',
+  kind: 'P' | 'Q' | 'W' | 'summary',
   run: object,
   ticks?: readonly CliTick[],
 ): void {
@@ -693,31 +698,6 @@ export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> 
   return out;
 }
 
-/**
- * A CPU hog beside the target: `stress-ng --cpu 2` (both CPUs of this VM busy, the target gets
- * part of one), detached (a neighbour's hog, in its own autogroup as a neighbour's would be),
- * given a second to spread. Its stop: SIGTERM, resolving when it has exited.
- */
-async function startHog(): Promise<() => Promise<void>> {
-  const hog = spawn('stress-ng', ['--cpu', '2', '--timeout', '600', '-q'], {
-    stdio: 'ignore',
-    detached: true,
-  });
-  const stop = async () => {
-    hog.kill('SIGTERM');
-    await new Promise((res) =>
-      hog.exitCode !== null || hog.signalCode !== null ? res(null) : hog.once('exit', res),
-    );
-  };
-  try {
-    await sleep(1000);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return stop;
-}
-
 async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
   // --only 11c runs 11c's rounds alone (the redis rows take minutes each).
   const only = ctx.only ?? [];
@@ -766,7 +746,8 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
       const why = 'stress-ng not installed (Debian: apt-get install stress-ng)';
       out.push(...hogRows.filter(want).map((n) => skippedCase(n, infoGoal('-'), why)));
     } else {
-      const stopHog = await startHog();
+      const hog = await startHog();
+      const firstHogRow = out.length;
       try {
         const hogRate = await setRate(r);
         ctx.log(`  under the hog: ${Math.round(hogRate * 1000)} SET/s`);
@@ -814,7 +795,17 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
             ),
           );
       } finally {
-        await stopHog();
+        // Still running at the rows' end (stress-ng's --timeout is a backstop): else the rows
+        // were not measured beside it.
+        const ended = hog.running() ? null : hog.ended();
+        await hog.stop();
+        if (ended)
+          for (let i = firstHogRow; i < out.length; i++)
+            out[i] = skippedCase(
+              out[i].name,
+              infoGoal('-'),
+              `failed: the hog (stress-ng) ${ended} before the row's measurements ended`,
+            );
       }
     }
     if (want(REDIS_WHO_NAME))
@@ -890,6 +881,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
  * CPUs (/proc/PID/sched, where the kernel has it). Where its extra CPU under a hog goes (11j).
  */
 function schedSnap(pid: number): {
+  cpuMs: number;
   waitMs: number;
   slices: number;
   vcs: number;
@@ -905,7 +897,14 @@ function schedSnap(pid: number): {
   } catch {
     // no CONFIG_SCHED_DEBUG
   }
-  return { waitMs: Number(ss[1]) / 1e6, slices: Number(ss[2]), vcs, ivcs, migrations };
+  return {
+    cpuMs: Number(ss[0]) / 1e6,
+    waitMs: Number(ss[1]) / 1e6,
+    slices: Number(ss[2]),
+    vcs,
+    ivcs,
+    migrations,
+  };
 }
 
 /** A process's CPU time so far, ms: its threads' schedstat (ns), summed; NaN when gone. */
@@ -942,6 +941,8 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
   const pgbench = pg('pgbench');
   if (!initdb || !postgres || !pgbench)
     return skippedCase(NAME, goal, 'postgresql (initdb, postgres) or pgbench not installed');
+  if (hog && !have('stress-ng'))
+    return skippedCase(NAME, goal, 'stress-ng not installed (Debian: apt-get install stress-ng)');
   // postgres refuses to run as root: an unprivileged user of its own.
   const user = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   const grp = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
@@ -956,7 +957,7 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
   const port = await freePort();
   let server: ChildProcess | null = null;
   let bench: ChildProcess | null = null;
-  let stopHog: (() => Promise<void>) | null = null;
+  let hogProc: Hog | null = null;
   try {
     await run(initdb, ['-D', data, '-A', 'trust', '-U', 'bench', '--no-sync'], ids);
     server = spawn(
@@ -998,15 +999,7 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     const rounds = hog ? (ctx.quick ? 6 : 24) : ctx.quick ? 4 : 6;
     const windowS = 3;
     const seconds = 3600;
-    if (hog) {
-      if (!have('stress-ng'))
-        return skippedCase(
-          NAME,
-          goal,
-          'stress-ng not installed (Debian: apt-get install stress-ng)',
-        );
-      stopHog = await startHog();
-    }
+    if (hog) hogProc = await startHog();
     ctx.log(
       `  pgbench -c 1: ${rounds} rounds of ${windowS} s windows${threeRuns ? ' (rounds of three)' : ''}${hog ? ' under stress-ng --cpu 2' : ''}`,
     );
@@ -1067,8 +1060,6 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
         return {
           at: performance.now(),
           epochUs: Date.now() * 1000,
-          cpuMs:
-            Number(fs.readFileSync(`/proc/${backend}/schedstat`, 'latin1').split(' ')[0]) / 1e6,
           faults: Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[7]),
           ...schedSnap(backend),
           clientMs: processCpuMs(pgb.pid!),
@@ -1085,10 +1076,8 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     const plain2Spans: [Snap, Snap][] = [];
     const watchedSpans: [Snap, Snap][] = [];
     const watchCpuMs: number[] = [];
-    const est: { pct: number; low: number; high: number; ticks: number }[] = [];
+    const est: ReturnType<typeof estimateOver>[] = [];
     const tickPages: number[] = [];
-    // Each watched window's share of the estimate that is pagescope's own competing CPU time.
-    const ownPcts: number[] = [];
     const faultCosts: number[] = [];
     const plainWindow = async (spans: [Snap, Snap][], kind: 'P' | 'Q') => {
       const a = snap();
@@ -1118,9 +1107,6 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
       est.push(estimateOver(w.ticks, a.at, b.at));
       const inRun = w.ticks.filter((t) => t.atMs > a.at && t.atMs <= b.at);
       tickPages.push(...inRun.map((t) => t.writtenEst));
-      const w8 = inRun.map((t) => Math.max(t.targetCpuMs, cpuFloorMs(t.intervalMs)));
-      const sumW = w8.reduce((x, y) => x + y, 0);
-      ownPcts.push(sumW > 0 ? inRun.reduce((x, t, j) => x + t.estOwnPct * w8[j], 0) / sumW : 0);
       if (w.done) faultCosts.push(w.done.faultCostUs);
     };
     for (let i = 0; i < rounds; i++) {
@@ -1133,6 +1119,9 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
       if (pgb.exitCode !== null)
         throw new Error(`pgbench exited (${pgb.exitCode}) mid-run: ${text.slice(0, 300)}`);
     }
+    // The windows were all beside the hog (its --timeout is a backstop), or the row fails.
+    if (hogProc && !hogProc.running())
+      throw new Error(`the hog (stress-ng) ${hogProc.ended()} before the last window ended`);
     // Stop pgbench once its log on disk (written through a stdio buffer, which a SIGINT loses)
     // holds a transaction that ended after the last window (up to 10 s), then wait for it.
     const lastWindowEnd = Math.max(
@@ -1201,7 +1190,13 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     const plain1 = per(plainSpans);
     const plain2 = threeRuns ? per(plain2Spans) : null;
     const watched = per(watchedSpans);
-    dumpRun(label, 'W', { rounds: kept, plain1, plain2, watched, est: kept.map((i) => est[i]) });
+    dumpRun(label, 'summary', {
+      rounds: kept,
+      plain1,
+      plain2,
+      watched,
+      est: kept.map((i) => est[i]),
+    });
     // Each round's unwatched reference: the mean of its two windows (rounds of three), or its one.
     type Per = (typeof plain1)[number];
     const plain: Per[] = plain1.map((p, i) => {
@@ -1222,7 +1217,8 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     });
     // pgbench's own CPU per transaction, the same way: it is never watched, so what moves it is
     // the machine (a neighbour's burst, where the scheduler put the pair and the hog), which moves
-    // the backend's too (11j: both rose 1.2-2.4x together in single windows, watched or not).
+    // the backend's too (11j, in the pair's slow mode, watched or not: the backend's ~1.3x,
+    // pgbench's ~2x).
     const client = summarizeAb({
       plainMs: plain1.map((p) => p.msPerTx),
       watchedMs: watched.map((p) => p.msPerTx),
@@ -1240,7 +1236,7 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     // process), while the raw reading swung +0.7 to +6.1% run to run.
     const adjusted = s.roundCpu.map((r, j) => r / client.roundCpu[j]);
     const adjustedCi = medianCi(adjusted);
-    const ownPct = median(kept.map((i) => ownPcts[i]));
+    const ownPct = median(kept.map((i) => est[i].own));
     const estPct = median(kept.map((i) => est[i].pct));
     const estLow = median(kept.map((i) => est[i].low));
     const estHigh = median(kept.map((i) => est[i].high));
@@ -1253,8 +1249,9 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
           ((w.cpuPerTx - plain[i].cpuPerTx) * 1000) / (w.faultsPerTx - plain[i].faultsPerTx),
       ),
     );
-    const cpuFits = estimateFits(estPct, Math.max(0, cpuAdded));
     const verdict = estimateVerdict(s, estPct);
+    // Met: the estimate within 1.5x / 3 points of the median round's CPU added.
+    const cpuFits = verdict === 'met';
     const fits = estimateFits(estPct, Math.max(0, lossPct));
     const pct = (x: { q1: number; median: number; q3: number }) =>
       `${f1(x.median)}% (${f1(x.q1)} to ${f1(x.q3)})`;
@@ -1265,14 +1262,14 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
       return `${f1(u)} -> ${f1(u + d)}`;
     };
     // The pair's mode in a window (11j, measured): a backend preempted by pgbench's wakeup on its
-    // own CPU (involuntary switches, ~7 a transaction) runs a transaction in ~110 us of CPU; one
-    // that sleeps and is woken from the other CPU (voluntary) in 140-190 us, its client 1.5-2x.
+    // own CPU (involuntary switches, ~7 a transaction) runs a transaction in ~112 us of CPU; one
+    // that sleeps and is woken from the other CPU (voluntary) in 144-148 us, its client 2x.
     const slow = (rows: Per[]): number => rows.filter((r) => r.vcsPerTx > r.ivcsPerTx).length;
     const sched =
       `per transaction, unwatched -> watched (median): run-queue wait ${diff('waitPerTx', 1000)} us, ` +
       `timeslices ${diff('slicesPerTx')}, voluntary switches ${diff('vcsPerTx')}, involuntary ${diff('ivcsPerTx')}, ` +
       `migrations ${diff('migPerTx')}, pgbench's CPU ${diff('clientPerTx', 1000)} us; the watch's CPU ${f1(median(watchCpuMs) / windowS / 10)}% of a CPU; ` +
-      `windows in the slow mode (most of the backend's switches voluntary: it sleeps and is woken across CPUs instead of being preempted by pgbench's wakeup on its own; both pay 1.2-2x the CPU per transaction) watched ${slow(watched)} of ${n}, unwatched ${slow(plain1) + (plain2 ? slow(plain2) : 0)} of ${plain2 ? 2 * n : n}`;
+      `windows in the slow mode (most of the backend's switches voluntary: it sleeps and is woken across CPUs instead of being preempted by pgbench's wakeup on its own; the backend ~1.3x the CPU per transaction, 144-148 us against ~112, pgbench 2x) watched ${slow(watched)} of ${n}, unwatched ${slow(plain1) + (plain2 ? slow(plain2) : 0)} of ${plain2 ? 2 * n : n}`;
     return {
       name: NAME,
       ours_ms: null,
@@ -1328,7 +1325,7 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     // pgbench first (a server shutting down under it would end it with an error), then the
     // server; on an error too. Each: its signal, then SIGKILL if it has not gone in 10 s.
     if (bench) await stopChild(bench, 'SIGINT');
-    if (stopHog) await stopHog();
+    if (hogProc) await hogProc.stop();
     if (server) await stopChild(server, 'SIGINT');
     fs.rmSync(dir, { recursive: true, force: true });
   }
