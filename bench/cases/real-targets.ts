@@ -1206,28 +1206,21 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
       for (const k of Object.keys(p) as (keyof Per)[]) out[k] = (p[k] + q[k]) / 2;
       return out;
     });
-    const s = summarizeAb({
-      plainMs: plain1.map((p) => p.msPerTx),
-      watchedMs: watched.map((p) => p.msPerTx),
-      plainCpu: plain1.map((p) => p.cpuPerTx),
-      watchedCpu: watched.map((p) => p.cpuPerTx),
-      ...(plain2
-        ? { plain2Ms: plain2.map((p) => p.msPerTx), plain2Cpu: plain2.map((p) => p.cpuPerTx) }
-        : {}),
-    });
+    // Rounds of per-transaction readings (ab-rounds.ts), by wall time and by `cpu`'s CPU time.
+    const roundsOf = (cpu: (p: Per) => number) =>
+      summarizeAb({
+        plainMs: plain1.map((p) => p.msPerTx),
+        watchedMs: watched.map((p) => p.msPerTx),
+        plainCpu: plain1.map(cpu),
+        watchedCpu: watched.map(cpu),
+        ...(plain2 ? { plain2Ms: plain2.map((p) => p.msPerTx), plain2Cpu: plain2.map(cpu) } : {}),
+      });
+    const s = roundsOf((p) => p.cpuPerTx);
     // pgbench's own CPU per transaction, the same way: it is never watched, so what moves it is
     // the machine (a neighbour's burst, where the scheduler put the pair and the hog), which moves
     // the backend's too (11j, in the pair's slow mode, watched or not: the backend's ~1.3x,
     // pgbench's ~2x).
-    const client = summarizeAb({
-      plainMs: plain1.map((p) => p.msPerTx),
-      watchedMs: watched.map((p) => p.msPerTx),
-      plainCpu: plain1.map((p) => p.clientPerTx),
-      watchedCpu: watched.map((p) => p.clientPerTx),
-      ...(plain2
-        ? { plain2Ms: plain2.map((p) => p.msPerTx), plain2Cpu: plain2.map((p) => p.clientPerTx) }
-        : {}),
-    });
+    const client = roundsOf((p) => p.clientPerTx);
     // The backend's CPU per transaction against pgbench's, round by round (each ratio over the
     // client's): what the backend paid that its client did not, the part of the cost the
     // backend's own pages bring (faults, flushes), against the estimate less its own-CPU part.
