@@ -907,6 +907,32 @@ function schedSnap(pid: number): {
   };
 }
 
+/**
+ * Each process's scheduler group: /proc/PID/autogroup ("/autogroup-N nice 0") and its cpu
+ * cgroup (v1 `cpu,...:` or v2 `0::` line of /proc/PID/cgroup), as `name ag-N cg-PATH`.
+ */
+function schedGroups(pids: Record<string, number | undefined>): string {
+  const read = (f: string): string => {
+    try {
+      return fs.readFileSync(f, 'latin1');
+    } catch {
+      return '';
+    }
+  };
+  return Object.entries(pids)
+    .map(([name, pid]) => {
+      if (pid === undefined) return `${name} -`;
+      const ag = /autogroup-(\d+)/.exec(read(`/proc/${pid}/autogroup`))?.[1] ?? '?';
+      const cg =
+        read(`/proc/${pid}/cgroup`)
+          .split('\n')
+          .find((l) => /^\d+:[^:]*\bcpu\b[^:]*:/.test(l) || l.startsWith('0::'))
+          ?.split(':')[2] ?? '?';
+      return `${name} ag-${ag} cg-${cg}`;
+    })
+    .join(', ');
+}
+
 /** A process's CPU time so far, ms: its threads' schedstat (ns), summed; NaN when gone. */
 function processCpuMs(pid: number): number {
   try {
@@ -996,6 +1022,12 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     // pgbench runs until it is stopped (SIGINT) after the last window: -T is only a backstop, so
     // no window can outlast the run (a backend gone mid-window) or straddle its end.
     const threeRuns = hog;
+    // Where the watch runs (a study of scheduler autogroups, 2026-12-06): 'own' (the default) a
+    // session of its own, as a user's terminal is; 'shared' the bench's session, the autogroup the
+    // bench, the server and pgbench share (PAGESCOPE_BENCH_WATCH_SESSION).
+    const session = process.env.PAGESCOPE_BENCH_WATCH_SESSION ?? 'own';
+    if (session !== 'own' && session !== 'shared')
+      throw new Error(`PAGESCOPE_BENCH_WATCH_SESSION=${session}: 'own' or 'shared'`);
     const rounds = hog ? (ctx.quick ? 6 : 24) : ctx.quick ? 4 : 6;
     const windowS = 3;
     const seconds = 3600;
@@ -1063,6 +1095,8 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
           faults: Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[7]),
           ...schedSnap(backend),
           clientMs: processCpuMs(pgb.pid!),
+          // The bench's own process (in the pair's autogroup): it reads the watch's lines.
+          benchMs: processCpuMs(process.pid),
         };
       } catch (err) {
         throw new Error(
@@ -1088,10 +1122,20 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     };
     // `pagescope watch --pid BACKEND --writable --interval 100 --json` in its own process; the
     // window starts on its start line (armed).
+    let groups = '';
     const watchedWindow = async () => {
-      const w = new CliWatch(backend, INTERVAL_MS, null);
+      const w = new CliWatch(backend, INTERVAL_MS, null, [], session === 'own');
       const [a, b] = await whileWatching(w, async () => {
         await w.started;
+        if (!groups)
+          groups = schedGroups({
+            bench: process.pid,
+            server: server!.pid,
+            backend,
+            pgbench: pgb.pid,
+            watch: w.child.pid,
+            hog: hogProc?.pid,
+          });
         w.cpuSinceLast();
         const atStart = snap();
         await sleep(windowS * 1000);
@@ -1184,6 +1228,8 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
           ivcsPerTx: (b.ivcs - a.ivcs) / tx,
           migPerTx: (b.migrations - a.migrations) / tx,
           clientPerTx: (b.clientMs - a.clientMs) / tx,
+          // The bench process's CPU, % of a CPU over the window.
+          benchPct: ((b.benchMs - a.benchMs) / (b.at - a.at)) * 100,
           tx,
         };
       });
@@ -1261,7 +1307,7 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     const sched =
       `per transaction, unwatched -> watched (median): run-queue wait ${diff('waitPerTx', 1000)} us, ` +
       `timeslices ${diff('slicesPerTx')}, voluntary switches ${diff('vcsPerTx')}, involuntary ${diff('ivcsPerTx')}, ` +
-      `migrations ${diff('migPerTx')}, pgbench's CPU ${diff('clientPerTx', 1000)} us; the watch's CPU ${f1(median(watchCpuMs) / windowS / 10)}% of a CPU; ` +
+      `migrations ${diff('migPerTx')}, pgbench's CPU ${diff('clientPerTx', 1000)} us; the watch's CPU ${f1(median(watchCpuMs) / windowS / 10)}% of a CPU (session: ${session}; ${groups}), the bench process's ${diff('benchPct')}% of a CPU; ` +
       `windows in the slow mode (most of the backend's switches voluntary: it sleeps and is woken across CPUs instead of being preempted by pgbench's wakeup on its own; the backend ~1.3x the CPU per transaction, 144-148 us against ~112, pgbench 2x) watched ${slow(watched)} of ${n}, unwatched ${slow(plain1) + (plain2 ? slow(plain2) : 0)} of ${plain2 ? 2 * n : n}`;
     return {
       name: NAME,
@@ -1305,6 +1351,9 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
       adjusted_ci_lo: Number(adjustedCi.lo.toFixed(4)),
       adjusted_ci_hi: Number(adjustedCi.hi.toFixed(4)),
       estimated_own_pct: Number(ownPct.toFixed(2)),
+      watch_session: session,
+      watch_cpu_pct: Number((median(watchCpuMs) / windowS / 10).toFixed(2)),
+      sched_groups: groups,
       slow_windows_watched: slow(watched),
       slow_windows_unwatched: slow(plain1) + (plain2 ? slow(plain2) : 0),
       client_aa_cpu_median: Number(client.aaCpu.median.toFixed(4)),

@@ -117,13 +117,20 @@ export class CliWatch {
    * `more`, in a session of its own (as a user's terminal is: its own scheduler autogroup, not
    * the bench's).
    */
-  constructor(pid: number, intervalMs: number, maxOverheadPct: number | null, more: string[] = []) {
+  constructor(
+    pid: number,
+    intervalMs: number,
+    maxOverheadPct: number | null,
+    more: string[] = [],
+    /** false: in the bench's session (its autogroup), not one of its own (a study's arrangement). */
+    ownSession = true,
+  ) {
     const args = [CLI_BIN, 'watch', '--pid', String(pid), '--writable'];
     args.push('--interval', String(intervalMs), '--json');
     if (maxOverheadPct !== null) args.push('--max-overhead', String(maxOverheadPct));
     this.child = spawn(process.execPath, [...args, ...more], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+      detached: ownSession,
     });
     live.add(this.child);
     setSignalHooks(true);

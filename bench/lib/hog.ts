@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { until } from '../../testing/wait.ts';
 
 export interface Hog {
+  /** stress-ng's main process (its workers are its children). */
+  pid: number | undefined;
   /** Still running (a row measured with it is judged only if it ran to the row's end). */
   running(): boolean;
   /** How it ended, when it has (exit code or signal). */
@@ -47,6 +49,7 @@ export async function startHog(): Promise<Hog> {
   hog.once('error', (err) => (spawnError = err));
   const gone = () => hog.exitCode !== null || hog.signalCode !== null || spawnError !== null;
   const hogHandle: Hog = {
+    pid: hog.pid,
     running: () => !gone(),
     ended: () =>
       spawnError
