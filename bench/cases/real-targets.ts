@@ -1022,9 +1022,18 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     // pgbench runs until it is stopped (SIGINT) after the last window: -T is only a backstop, so
     // no window can outlast the run (a backend gone mid-window) or straddle its end.
     const threeRuns = hog;
-    // Where the watch runs (a study of scheduler autogroups, 2026-12-06): 'own' (the default) a
-    // session of its own, as a user's terminal is; 'shared' the bench's session, the autogroup the
-    // bench, the server and pgbench share (PAGESCOPE_BENCH_WATCH_SESSION).
+    // Where the watch runs (PAGESCOPE_BENCH_WATCH_SESSION): 'own' (the default) a session of its
+    // own, as a user's terminal is (this VM: sched_autogroup_enabled=1, everything in the root cpu
+    // cgroup, so a session is a scheduler autogroup); 'shared' the bench's session, the autogroup
+    // of the bench, the postmaster and pgbench. Never the backend's: postgres's children call
+    // setsid(), so each backend is an autogroup of its own (the note lists each process's).
+    // Measured 2026-12-06 (11j, 24 rounds a run, load 3.2-3.4, interleaved own/shared by run):
+    // own +5.4, +4.9, +4.4% backend CPU per transaction (tps 0.94, 0.94, 0.94x; the backend's CPU
+    // share of the wall -1.1, -1.4, -0.8 points of ~81%), shared +3.0, +3.1, +2.8% (0.98, 0.96,
+    // 0.97x; -0.2, -1.2, -0.4 points), estimate 3.7-4.2% (own part 1.0-1.5%), met in all six.
+    // Sharing pgbench's group, the watch's time comes out of it, not more out of the backend's;
+    // pooled (72 rounds each) own +4.8% [95% 3.4-7.2] against shared +2.9% [2.0-4.7], a
+    // difference within the noise (permutation p 0.13). So 'own', as users run it, stays.
     const session = process.env.PAGESCOPE_BENCH_WATCH_SESSION ?? 'own';
     if (session !== 'own' && session !== 'shared')
       throw new Error(`PAGESCOPE_BENCH_WATCH_SESSION=${session}: 'own' or 'shared'`);
