@@ -660,8 +660,26 @@ async function setRate(r: Redis): Promise<number> {
   return n / p.ms;
 }
 
+/**
+ * PAGESCOPE_BENCH_WATCH_SESSION: where 11f's and 11j's watch runs, 'own' (the default: a session
+ * of its own) or 'shared' (the bench's); no other row reads it (pgbenchCase says why it exists).
+ */
+function watchSession(): 'own' | 'shared' {
+  const session = process.env.PAGESCOPE_BENCH_WATCH_SESSION ?? 'own';
+  if (session !== 'own' && session !== 'shared')
+    throw new Error(`PAGESCOPE_BENCH_WATCH_SESSION=${session}: 'own' or 'shared'`);
+  return session;
+}
+
 export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> {
   const goal = infoGoal('-');
+  // Checked once, before any setup (redis, initdb): a bad value fails 11f/11j, at once.
+  let sessionProblem: string | null = null;
+  try {
+    watchSession();
+  } catch (err) {
+    sessionProblem = `failed: ${(err as Error).message}`;
+  }
   const caps = probeCapabilities();
   if (!caps.uffdWpAsync || !caps.pagemapScan)
     return REAL_TARGET_NAMES.map((n) =>
@@ -688,6 +706,10 @@ export async function realTargetCases(ctx: BenchContext): Promise<CaseResult[]> 
     [PGBENCH_HOG_NAME, true],
   ] as const) {
     if (ctx.only?.length && !ctx.only.some((o) => name.includes(o))) continue;
+    if (sessionProblem) {
+      out.push(skippedCase(name, goal, sessionProblem));
+      continue;
+    }
     try {
       out.push(await pgbenchCase(ctx, hog));
     } catch (err) {
@@ -746,66 +768,79 @@ async function redisCases(ctx: BenchContext): Promise<CaseResult[]> {
       const why = 'stress-ng not installed (Debian: apt-get install stress-ng)';
       out.push(...hogRows.filter(want).map((n) => skippedCase(n, infoGoal('-'), why)));
     } else {
-      const hog = await startHog();
+      // A failure here (the hog not starting, a row failing, the hog ending too soon) fails the
+      // hog rows only: 11a/11b/11c before and 11g after stand (as bench 8c/8d's).
       const firstHogRow = out.length;
+      let hogEnded = false;
       try {
-        const hogRate = await setRate(r);
-        ctx.log(`  under the hog: ${Math.round(hogRate * 1000)} SET/s`);
-        if (want(REDIS_HOG_EXACT_NAME))
-          out.push(
-            abCase(
-              REDIS_HOG_EXACT_NAME,
-              await redisAb(
-                ctx,
-                r,
-                '11d',
-                Math.round((hogRate * (quick ? 400 : 1000)) / 8),
-                quick ? 2 : 4,
-                null,
-                1000,
+        const hog = await startHog();
+        try {
+          const hogRate = await setRate(r);
+          ctx.log(`  under the hog: ${Math.round(hogRate * 1000)} SET/s`);
+          if (want(REDIS_HOG_EXACT_NAME))
+            out.push(
+              abCase(
+                REDIS_HOG_EXACT_NAME,
+                await redisAb(
+                  ctx,
+                  r,
+                  '11d',
+                  Math.round((hogRate * (quick ? 400 : 1000)) / 8),
+                  quick ? 2 : 4,
+                  null,
+                  1000,
+                ),
+                'estimate',
+                `unwatched ${Math.round(hogRate * 1000)} SET/s under the hog`,
               ),
-              'estimate',
-              `unwatched ${Math.round(hogRate * 1000)} SET/s under the hog`,
-            ),
-          );
-        if (want(REDIS_HOG_BURST_NAME))
-          out.push(
-            abCase(
-              REDIS_HOG_BURST_NAME,
-              await redisAb(ctx, r, '11e', Math.round(hogRate * 500), quick ? 6 : 24, 5, 0, true),
-              'bound',
-            ),
-          );
-        if (want(REDIS_HOG_BOUNDED_NAME))
-          out.push(
-            abCase(
-              REDIS_HOG_BOUNDED_NAME,
-              await redisAb(
-                ctx,
-                r,
-                '11h',
-                Math.round(hogRate * (quick ? 3000 : 10_000)),
-                quick ? 3 : 6,
-                5,
-                1000,
-                true,
-              ),
-              'bound',
-              `unwatched ${Math.round(hogRate * 1000)} SET/s under the hog`,
-            ),
-          );
-      } finally {
-        // Still running at the rows' end (stress-ng's --timeout is a backstop): else the rows
-        // were not measured beside it.
-        const ended = hog.running() ? null : hog.ended();
-        await hog.stop();
-        if (ended)
-          for (let i = firstHogRow; i < out.length; i++)
-            out[i] = skippedCase(
-              out[i].name,
-              infoGoal('-'),
-              `failed: the hog (stress-ng) ${ended} before the row's measurements ended`,
             );
+          if (want(REDIS_HOG_BURST_NAME))
+            out.push(
+              abCase(
+                REDIS_HOG_BURST_NAME,
+                await redisAb(ctx, r, '11e', Math.round(hogRate * 500), quick ? 6 : 24, 5, 0, true),
+                'bound',
+              ),
+            );
+          if (want(REDIS_HOG_BOUNDED_NAME))
+            out.push(
+              abCase(
+                REDIS_HOG_BOUNDED_NAME,
+                await redisAb(
+                  ctx,
+                  r,
+                  '11h',
+                  Math.round(hogRate * (quick ? 3000 : 10_000)),
+                  quick ? 3 : 6,
+                  5,
+                  1000,
+                  true,
+                ),
+                'bound',
+                `unwatched ${Math.round(hogRate * 1000)} SET/s under the hog`,
+              ),
+            );
+          // Still running at the rows' end (stress-ng's --timeout is a backstop): else the rows
+          // were not measured beside it.
+          hogEnded = !hog.running();
+          if (hogEnded)
+            throw new Error(
+              `the hog (stress-ng) ${hog.ended()} before the rows' measurements ended`,
+            );
+        } finally {
+          await hog.stop();
+        }
+      } catch (err) {
+        const why = `failed: ${(err as Error).message}`;
+        ctx.log(`  11d/11e/11h ${why}`);
+        // A row finished beside a hog that ran on stands; the rest fail.
+        if (hogEnded) out.splice(firstHogRow);
+        const done = new Set(out.map((c) => c.name));
+        out.push(
+          ...hogRows
+            .filter((n) => want(n) && !done.has(n))
+            .map((n) => skippedCase(n, infoGoal('-'), why)),
+        );
       }
     }
     if (want(REDIS_WHO_NAME))
@@ -1022,7 +1057,7 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     // pgbench runs until it is stopped (SIGINT) after the last window: -T is only a backstop, so
     // no window can outlast the run (a backend gone mid-window) or straddle its end.
     const threeRuns = hog;
-    // Where the watch runs (PAGESCOPE_BENCH_WATCH_SESSION): 'own' (the default) a session of its
+    // Where the watch runs (PAGESCOPE_BENCH_WATCH_SESSION, 11f/11j only): 'own' (the default) a session of its
     // own, as a user's terminal is (this VM: sched_autogroup_enabled=1, everything in the root cpu
     // cgroup, so a session is a scheduler autogroup); 'shared' the bench's session, the autogroup
     // of the bench, the postmaster and pgbench. Never the backend's: postgres's children call
@@ -1034,9 +1069,7 @@ export async function pgbenchCase(ctx: BenchContext, hog = false): Promise<CaseR
     // Sharing pgbench's group, the watch's time comes out of it, not more out of the backend's;
     // pooled (72 rounds each) own +4.8% [95% 3.4-7.2] against shared +2.9% [2.0-4.7], a
     // difference within the noise (permutation p 0.13). So 'own', as users run it, stays.
-    const session = process.env.PAGESCOPE_BENCH_WATCH_SESSION ?? 'own';
-    if (session !== 'own' && session !== 'shared')
-      throw new Error(`PAGESCOPE_BENCH_WATCH_SESSION=${session}: 'own' or 'shared'`);
+    const session = watchSession(); // checked by realTargetCases before any row's setup
     const rounds = hog ? (ctx.quick ? 6 : 24) : ctx.quick ? 4 : 6;
     const windowS = 3;
     const seconds = 3600;

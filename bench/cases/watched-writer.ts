@@ -135,7 +135,11 @@ export interface TickInputs {
    * writer writes: the tick, its figures, reading the writer's answer), ms; and the machine's.
    */
   ownMs: number;
-  /** False on a watch's first tick, whose ownMs is 0 (no tick before it: as the driver's). */
+  /**
+   * False on a watch's first tick (no tick before it). Here its ownMs is 0; the driver's first
+   * tick (core/watch/driver.ts: arm primes OwnCpuClock) carries its process's other threads' CPU
+   * time since the arm instead, also with ownMeasured false: neither is a tick's own cost.
+   */
   ownMeasured: boolean;
   busyMs: number | null;
   /** The estimate's high end (estimateOverhead highPct). */
@@ -176,8 +180,10 @@ async function writeInSlots(t: Target, ms: number): Promise<SlotRun> {
 async function drain(t: Target): Promise<void> {
   let writes = 0;
   for (let i = 0; writes < 20 * PAGES; i++) {
-    if (i >= 200) throw new Error(`the writer wrote ${writes} pages in 20 s: too few to drain`);
-    writes += await writeFor(t, 100);
+    if (i >= 200) throw new Error(`the writer made ${writes} writes in 20 s: too few to drain`);
+    const n = await writeFor(t, 100);
+    if (!Number.isFinite(n)) throw new Error(`the writer's answer was no write count (${n})`);
+    writes += n;
   }
 }
 
@@ -223,6 +229,10 @@ async function runWatched<W>(
   // Our CPU time read at each tick's start (before w.tick): a tick's own work, its figures and
   // the controller, shows in the next tick's figure, as the driver's (tickThreadUs) does.
   let ownUs = processCpuUs();
+  // Primed: the first interval starts before the priming tick, as a steady one starts before
+  // the tick before it (its `now`), so its span matches its own CPU time's (which includes the
+  // priming tick's). The clocks below are read after it, as they are after each tick (below).
+  const primedAt = performance.now();
   if (primed) w.tick(out);
   // The writer's CPU time per tick, and the machine's, as the watch driver reads them.
   const cpu = new TargetCpuClock(w.pid);
@@ -245,7 +255,7 @@ async function runWatched<W>(
   let done = false;
   let ticks = 0;
   const written = write().finally(() => (done = true));
-  let last = performance.now();
+  let last = primed ? primedAt : performance.now();
   let next = last + INTERVAL_MS * stretch;
   while (!done) {
     // Short naps, so a run that ends mid-interval is not overrun by a long one.

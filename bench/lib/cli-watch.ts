@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { readStat, statNumber } from '../../core/proc/stat.ts';
 import type { WatchFigures } from '../../core/watch/driver.ts';
 import { TargetCpuClock } from '../../core/watch/overhead.ts';
+import { endWithBench } from './live-children.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI_BIN = path.join(ROOT, 'bin/pagescope.mjs');
@@ -54,35 +55,6 @@ export interface CliTick extends WatchFigures {
   writtenPages: number;
 }
 
-/**
- * Watches still running. They run detached (a session of their own), so a Ctrl-C at the bench's
- * terminal reaches the bench only: when the bench exits before it stopped them, they are ended
- * here (SIGKILL at exit; SIGTERM, their clean end, when SIGINT or SIGTERM ends the bench,
- * which runs no 'exit' handler then).
- */
-const live = new Set<ChildProcess>();
-let exitHook = false;
-const BENCH_STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-
-/** Ends every live watch, then the bench by the same signal (its default action). */
-function onBenchSignal(sig: NodeJS.Signals): void {
-  for (const c of live) c.kill('SIGTERM');
-  live.clear();
-  setSignalHooks(false);
-  // Another handler (a runner's) heard this signal too and decides; else the default: die.
-  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-}
-
-let signalHooks = false;
-/** The signal handlers are on only while a watch is live (a handler keeps node from dying). */
-function setSignalHooks(on: boolean): void {
-  if (on === signalHooks) return;
-  signalHooks = on;
-  for (const sig of BENCH_STOP_SIGNALS)
-    if (on) process.on(sig, onBenchSignal);
-    else process.removeListener(sig, onBenchSignal);
-}
-
 /** A process's CPU time over a span: by its threads' schedstat and by its utime+stime. */
 export interface CpuSnap {
   schedMs: number | null;
@@ -114,8 +86,10 @@ export class CliWatch {
 
   /**
    * `pagescope watch --pid PID --writable --interval INTERVAL [--max-overhead PCT] --json` and
-   * `more`, in a session of its own (as a user's terminal is: its own scheduler autogroup, not
-   * the bench's).
+   * `more`. With `ownSession` (the default) detached, in a session of its own (as a user's
+   * terminal is: its own scheduler autogroup, not the bench's; a Ctrl-C at the bench's terminal
+   * reaches the bench only, which ends it: live-children.ts); without, in the bench's session
+   * and process group (the terminal's Ctrl-C reaches it too).
    */
   constructor(
     pid: number,
@@ -132,22 +106,10 @@ export class CliWatch {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: ownSession,
     });
-    live.add(this.child);
-    setSignalHooks(true);
-    if (!exitHook) {
-      exitHook = true;
-      process.once('exit', () => {
-        for (const c of live) c.kill('SIGKILL');
-      });
-    }
+    // Ended with the bench (live-children.ts) if it is still running then.
+    endWithBench(this.child);
     this.clock = new TargetCpuClock(this.child.pid!);
-    this.exited = new Promise((res) =>
-      this.child.once('exit', () => {
-        live.delete(this.child);
-        if (live.size === 0) setSignalHooks(false);
-        res();
-      }),
-    );
+    this.exited = new Promise((res) => this.child.once('exit', () => res()));
     let onStart: (s: StartLine) => void = () => {};
     let onFail: (e: Error) => void = () => {};
     this.started = new Promise<StartLine>((res, rej) => {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { until } from '../../testing/wait.ts';
+import { endWithBench } from './live-children.ts';
 
 export interface Hog {
   /** stress-ng's main process (its workers are its children). */
@@ -14,7 +15,10 @@ export interface Hog {
   running(): boolean;
   /** How it ended, when it has (exit code or signal). */
   ended(): string | null;
-  /** SIGTERM; resolves when it has exited (at once if it already had). */
+  /**
+   * SIGTERM, then SIGKILL if it has not exited in 10 s; resolves when it has exited (at once if
+   * it already had).
+   */
   stop(): Promise<void>;
 }
 
@@ -33,13 +37,15 @@ function hogWorkers(pid: number | undefined): number {
 
 /**
  * Starts `stress-ng --cpu 2` and waits for its two workers. `--timeout 600` is a backstop for a
- * bench that dies without stopping it: a row that outlasts it must check running() after.
+ * bench that dies without stopping it (SIGKILL, or a crash: a bench ended by SIGINT/SIGTERM or
+ * exiting ends it, live-children.ts): a row that outlasts it must check running() after.
  */
 export async function startHog(): Promise<Hog> {
   const hog = spawn('stress-ng', ['--cpu', '2', '--timeout', '600', '-q'], {
     stdio: 'ignore',
     detached: true,
   });
+  endWithBench(hog);
   const exited = new Promise<void>((res) => {
     hog.once('exit', () => res());
     // A spawn that failed emits 'error' (and maybe no 'exit').
@@ -62,7 +68,16 @@ export async function startHog(): Promise<Hog> {
     stop: async () => {
       if (gone()) return;
       hog.kill('SIGTERM');
+      // Its process group (detached: the main process's pid), workers included.
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-hog.pid!, 'SIGKILL');
+        } catch {
+          hog.kill('SIGKILL');
+        }
+      }, 10_000);
       await exited;
+      clearTimeout(timer);
     },
   };
   try {
