@@ -7,7 +7,7 @@
  * "Cost of being watched"); the note compares the measured slowdown with overhead.ts's estimate,
  * made from what the watch driver makes it from (the ticks' faulted pages at the calibrated
  * cost, the re-protect's flushes, this process's CPU time, the writer's CPU time and wait:
- * TickInputs), as the --max-overhead controller of 8b/8d is fed. (The exact watch costs the
+ * core/watch/tick-figures.ts), as the --max-overhead controller of 8b/8d is fed. (The exact watch costs the
  * writer nearly all its time, so the VM's drift between runs does not matter here.)
  *
  * Case 8b: the same writer watched under `--max-overhead 5`: after every tick the
@@ -45,20 +45,20 @@ import { probeCapabilities } from '../../core/kernel/capabilities.ts';
 import { RegionList } from '../../core/scan/region-list.ts';
 import {
   calibrateFaultCost,
-  competingOwnMs,
-  contentionFactor,
-  contentionShare,
   MachineCpuClock,
-  ownHighMs,
-  reprotectFlushes,
-  costRange,
-  estimateOverhead,
   faultCost,
   TargetCpuClock,
   type FaultCost,
+  type OverheadEstimate,
+  type ReprotectFlushes,
 } from '../../core/watch/overhead.ts';
 import { OverheadBudget } from '../../core/watch/overhead-budget.ts';
-import { sampleUnitPages } from '../../core/watch/sampling.ts';
+import {
+  tickEstimate,
+  tickFlushes,
+  tickLoad,
+  type TickReadings,
+} from '../../core/watch/tick-figures.ts';
 import { WriteWatcher, type WatchTick } from '../../core/watch/watcher.ts';
 import { startHog } from '../lib/hog.ts';
 import { startTarget, type Target } from '../lib/native.ts';
@@ -116,35 +116,23 @@ interface Variant {
 }
 
 /**
- * A controller run after each tick (the --max-overhead hook), given the ms the tick covered;
- * returns the interval's stretch for the next tick. null = exact watch at INTERVAL_MS.
+ * A controller run after each tick (the --max-overhead hook), given what the watch driver
+ * makes of the tick (core/watch/tick-figures.ts: its flushes, its estimate, the clocks'
+ * readings); returns the interval's stretch for the next tick. null = exact watch at INTERVAL_MS.
+ * The readings' ownMs is this process's CPU time since the tick before, all threads (it does
+ * nothing else while the writer writes: the tick, its figures, reading the writer's answer); on
+ * a watch's first tick 0, not measured (the driver's first tick carries its other threads' CPU
+ * time since the arm instead, also not measured: neither is a tick's own cost).
  */
 export type TickControl =
-  ((w: WriteWatcher, tick: WatchTick, coveredMs: number, load: TickInputs) => number) | null;
-
-/** What the watch driver feeds a tick's estimate and its controller (core/watch/driver.ts). */
-export interface TickInputs {
-  /** The writer's CPU time and run-queue wait since the tick before (schedstat), ms. */
-  cpuMs: number | null;
-  waitMs: number | null;
-  /** The blocks the tick re-protected written pages in, and those whose flush is whole. */
-  flushedBlocks: number;
-  wholeTlbFlushes: number;
-  /**
-   * This process's CPU time since the tick before, all threads (it does nothing else while the
-   * writer writes: the tick, its figures, reading the writer's answer), ms; and the machine's.
-   */
-  ownMs: number;
-  /**
-   * False on a watch's first tick (no tick before it). Here its ownMs is 0; the driver's first
-   * tick (core/watch/driver.ts: arm primes OwnCpuClock) carries its process's other threads' CPU
-   * time since the arm instead, also with ownMeasured false: neither is a tick's own cost.
-   */
-  ownMeasured: boolean;
-  busyMs: number | null;
-  /** The estimate's high end (estimateOverhead highPct). */
-  highPct: number;
-}
+  | ((
+      w: WriteWatcher,
+      tick: WatchTick,
+      flushes: ReprotectFlushes,
+      est: OverheadEstimate,
+      readings: TickReadings,
+    ) => number)
+  | null;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const goalInfo = () => infoGoal('info: watched / unwatched time per write');
@@ -201,7 +189,7 @@ interface WatchedRun<W> {
   /** Per tick: the writer's CPU time and run-queue wait since the tick before (schedstat), ms. */
   cpuMs: number[];
   waitMs: number[];
-  /** Per tick: this process's CPU time since the tick before (TickInputs.ownMs), and the span. */
+  /** Per tick: this process's CPU time since the tick before (TickReadings.ownMs), and the span. */
   ownMs: number[];
   spanMs: number[];
   stretch: number;
@@ -214,7 +202,7 @@ interface WatchedRun<W> {
  * run's first interval faults as every later one does (what the writer wrote since the watch's
  * last tick is protected again), and that tick's own CPU time shows in the first tick's figure,
  * as a tick before it would in a watch running on. Unprimed, the first tick is the watch's
- * first as the driver has it: its own CPU time 0, not measured (TickInputs.ownMeasured).
+ * first as the driver has it: its own CPU time 0, not measured (TickReadings.ownMeasured).
  */
 async function runWatched<W>(
   write: () => Promise<W>,
@@ -224,7 +212,6 @@ async function runWatched<W>(
   cost: FaultCost = faultCost(),
   primed = false,
 ): Promise<WatchedRun<W>> {
-  const range = costRange(cost);
   const out = new RegionList(1 << 17);
   // Our CPU time read at each tick's start (before w.tick): a tick's own work, its figures and
   // the controller, shows in the next tick's figure, as the driver's (tickThreadUs) does.
@@ -273,29 +260,18 @@ async function runWatched<W>(
     run.estimated.push(tick.exact ? tick.writtenPages : (tick.sample?.estimatedPages ?? NaN));
     // As the driver (core/watch/driver.ts figures): the re-protect's flushes, our own CPU time
     // (read above, before the tick) and the machine's.
-    const flushes =
-      tick.faultedPages > 0
-        ? reprotectFlushes(
-            out,
-            undefined,
-            tick.exact ? undefined : sampleUnitPages(tick.sample?.fraction ?? 1),
-          )
-        : { blocks: 0, wholeTlb: 0 };
     const cpuMs = cpu.sinceLastMs();
     const waitMs = cpuMs === null ? null : cpu.lastWaitMs;
-    const busyMs = machine.sinceLastMs();
-    const est = estimateOverhead({
-      faultedPages: tick.faultedPages,
-      usPerFault: cost.usPerFault,
-      intervalMs: now - last,
-      targetCpuMs: cpuMs,
-      range,
-      targetWaitMs: waitMs,
-      flushedBlocks: flushes.blocks,
-      ownCpuMs: ownMs,
-      machineBusyMs: busyMs,
-      wholeTlbFlushes: flushes.wholeTlb,
-    });
+    const readings: TickReadings = {
+      coveredMs: now - last,
+      cpuMs,
+      waitMs,
+      ownMs,
+      ownMeasured,
+      busyMs: machine.sinceLastMs(),
+    };
+    const flushes = tickFlushes(tick, out);
+    const est = tickEstimate(tick, flushes, cost, readings);
     run.estPct.push(est.pct);
     run.estLow.push(est.lowPct);
     run.estHigh.push(est.highPct);
@@ -303,17 +279,7 @@ async function runWatched<W>(
     run.waitMs.push(waitMs ?? NaN);
     run.ownMs.push(ownMs);
     run.spanMs.push(now - last);
-    if (control)
-      run.stretch = control(w, tick, now - last, {
-        cpuMs,
-        waitMs,
-        flushedBlocks: flushes.blocks,
-        wholeTlbFlushes: flushes.wholeTlb,
-        ownMs,
-        ownMeasured,
-        busyMs,
-        highPct: est.highPct,
-      });
+    if (control) run.stretch = control(w, tick, flushes, est, readings);
     last = now;
     next = now + INTERVAL_MS * run.stretch;
   }
@@ -551,26 +517,13 @@ async function boundedCase(
   const budget = new OverheadBudget(5, v.cost.usPerFault);
   const fractions: number[] = [];
   const stretches: number[] = [];
-  // Judged by the writer's own CPU time per tick and the rest the driver passes (TickInputs).
-  const control: TickControl = (ww, tick, coveredMs, load) => {
+  // Judged by the writer's own CPU time per tick and the rest the driver passes (tickLoad).
+  const control: TickControl = (ww, tick, flushes, est, readings) => {
     const next = budget.next(
       { fraction: ww.sampleFraction, stretch: stretches.at(-1) ?? 1 },
-      {
-        writtenPagesAtFull: tick.exact ? tick.writtenPages : (tick.sample?.estimatedPages ?? 0),
-        faultedPages: tick.faultedPages,
-        flushedBlocks: load.flushedBlocks,
-        wholeTlbFlushes: load.wholeTlbFlushes,
-        sampledPages: tick.sample?.sampledPages,
-        elapsedMs: coveredMs,
-        targetCpuMs: load.cpuMs,
-        costFactor: contentionFactor(load.cpuMs, load.waitMs, coveredMs),
-        waitShare: contentionShare(load.cpuMs, load.waitMs),
-        highPct: load.highPct,
-        ownMs: competingOwnMs(load.ownMs, load.cpuMs, load.waitMs, coveredMs, load.busyMs),
-        ownHighMs: ownHighMs(load.ownMs, load.cpuMs, load.waitMs, coveredMs),
-        ownMeasured: load.ownMeasured,
-        widerPages: () => ww.enteringPages(Math.min(1, ww.sampleFraction * 2)),
-      },
+      tickLoad(tick, flushes, est, readings, () =>
+        ww.enteringPages(Math.min(1, ww.sampleFraction * 2)),
+      ),
     );
     if (next.fraction !== ww.sampleFraction) ww.setSampleFraction(next.fraction);
     fractions.push(next.fraction);

@@ -69,6 +69,13 @@ import {
   type SampleSize,
   type StartHighCost,
 } from './overhead-budget.ts';
+import {
+  tickEstimate,
+  tickFlushes,
+  tickLoad,
+  writtenAtFull,
+  type TickReadings,
+} from './tick-figures.ts';
 import { Ticker, type TickTiming } from './ticker.ts';
 import { REGISTER_BUDGET_MS } from './registration.ts';
 import {
@@ -770,31 +777,16 @@ export class WatchDriver {
     this.tickThreadUs = 0;
     const busyMs = this.machineClock.sinceLastMs();
     this.ownTickMs = 0.75 * this.ownTickMs + 0.25 * ownMs;
-    const cost = faultCost();
-    // The blocks whose written pages the tick re-protected: one TLB flush of the target each,
-    // of its whole TLB where the range flushed is over the ceiling (a sample's units are walked
-    // unit run by unit run: overhead.ts reprotectFlushes).
-    const flushes =
-      tick.faultedPages > 0
-        ? reprotectFlushes(
-            this.out,
-            undefined,
-            tick.exact ? undefined : sampleUnitPages(tick.sample?.fraction ?? 1),
-          )
-        : { blocks: 0, wholeTlb: 0 };
-    const flushedBlocks = flushes.blocks;
-    const est = estimateOverhead({
-      faultedPages: tick.faultedPages,
-      usPerFault: cost.usPerFault,
-      intervalMs: coveredMs,
-      targetCpuMs: cpuMs,
-      range: costRange(cost),
-      targetWaitMs: waitMs,
-      flushedBlocks,
-      ownCpuMs: ownMs,
-      machineBusyMs: busyMs,
-      wholeTlbFlushes: flushes.wholeTlb,
-    });
+    const readings: TickReadings = {
+      coveredMs,
+      cpuMs,
+      waitMs,
+      ownMs,
+      ownMeasured: !firstTick,
+      busyMs,
+    };
+    const flushes = tickFlushes(tick, this.out);
+    const est = tickEstimate(tick, flushes, faultCost(), readings);
     const s = tick.exact ? undefined : tick.sample;
     const figures: WatchFigures = {
       estOverheadPct: est.pct,
@@ -805,40 +797,25 @@ export class WatchDriver {
       targetCpuMs: cpuMs ?? -1,
       estLowConfidence: est.lowConfidence,
       sampleFraction: s ? s.fraction : 1,
-      writtenEst: s ? s.estimatedPages : tick.writtenPages,
+      writtenEst: writtenAtFull(tick),
       writtenErr: s ? (s.errorPages ?? -1) : tick.exact ? 0 : -1,
       intervalMs: tickIntervalMs,
     };
     if (this.budget) {
       const next = this.budget.next(
         { fraction: w.sampleFraction, stretch: this.stretch },
-        {
-          writtenPagesAtFull: figures.writtenEst,
-          faultedPages: tick.faultedPages,
-          flushedBlocks,
-          wholeTlbFlushes: flushes.wholeTlb,
-          sampledPages: s?.sampledPages,
-          elapsedMs: coveredMs,
-          targetCpuMs: cpuMs,
-          costFactor: contentionFactor(cpuMs, waitMs, coveredMs),
-          waitShare: contentionShare(cpuMs, waitMs),
-          highPct: est.highPct,
-          ownMs: competingOwnMs(ownMs, cpuMs, waitMs, coveredMs, busyMs),
-          ownHighMs: ownHighMs(ownMs, cpuMs, waitMs, coveredMs),
-          ownMeasured: !firstTick,
-          widerPages: () => {
-            const ranges = this.watchedRanges();
-            const f = w.sampleFraction;
-            // The same watched ranges and fraction as last time (most ticks): the same count,
-            // not every block of them hashed again (sampling.ts Sampler.unitsOf says why).
-            let sig = `${f}`;
-            for (const r of ranges) sig += ` ${r.startPage}-${r.endPage}`;
-            if (this.wider?.sig !== sig)
-              // Not a difference of sizes: below 1/32 and at 1/32 the samples are not nested.
-              this.wider = { sig, pages: w.enteringPages(Math.min(1, f * 2)) };
-            return this.wider.pages;
-          },
-        },
+        tickLoad(tick, flushes, est, readings, () => {
+          const ranges = this.watchedRanges();
+          const f = w.sampleFraction;
+          // The same watched ranges and fraction as last time (most ticks): the same count,
+          // not every block of them hashed again (sampling.ts Sampler.unitsOf says why).
+          let sig = `${f}`;
+          for (const r of ranges) sig += ` ${r.startPage}-${r.endPage}`;
+          if (this.wider?.sig !== sig)
+            // Not a difference of sizes: below 1/32 and at 1/32 the samples are not nested.
+            this.wider = { sig, pages: w.enteringPages(Math.min(1, f * 2)) };
+          return this.wider.pages;
+        }),
       );
       if (next.fraction !== w.sampleFraction) w.setSampleFraction(next.fraction);
       this.setStretch(next.stretch);
